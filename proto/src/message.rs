@@ -1,0 +1,451 @@
+//! Every message of protocol version 1, as serde types keyed by the JSON field `ID`.
+//!
+//! Field names are the wire names. Unknown fields are ignored on input, so newer agents can
+//! add fields without breaking older daemons.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::DecodeError;
+use crate::limits::{
+    MAX_ARGV_ITEMS, MAX_COMMAND_OUTPUT_BYTES, MAX_SHORT_STRING_BYTES, MAX_TEXT_BYTES,
+};
+use crate::name::validate_name;
+
+/// One protocol message; the variant is the JSON field `ID`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ID")]
+pub enum Message {
+    /// `HTB`: a heartbeat, agent to daemon.
+    #[serde(rename = "HTB")]
+    Heartbeat(Heartbeat),
+    /// `BOOT`: the host booted, agent to daemon.
+    #[serde(rename = "BOOT")]
+    Boot(Boot),
+    /// `MSG`: a one-off operator message, agent to daemon.
+    #[serde(rename = "MSG")]
+    Text(OperatorMessage),
+    /// `PLG`: one plugin's report, agent to daemon.
+    #[serde(rename = "PLG")]
+    Plugin(PluginReport),
+    /// `RES`: the result of a command, agent to daemon.
+    #[serde(rename = "RES")]
+    CommandResult(CommandResult),
+    /// `ACK`: the answer to a heartbeat, daemon to agent.
+    #[serde(rename = "ACK")]
+    Ack(Ack),
+    /// `CMD`: a queued command, daemon to agent.
+    #[serde(rename = "CMD")]
+    Command(Command),
+    /// `UPD`: a queued self-update, daemon to agent.
+    #[serde(rename = "UPD")]
+    Update(Update),
+    /// Any other `ID`. Never produced by [`Message::from_json`], which reports
+    /// [`DecodeError::UnknownId`] instead; present so the type can be deserialized.
+    #[serde(other, skip_serializing)]
+    Unknown,
+}
+
+/// Who sent an agent message and when: the fields replay protection reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stamp<'a> {
+    /// The sending host's name.
+    pub name: &'a str,
+    /// Sender's clock, Unix seconds.
+    pub ts: Option<f64>,
+    /// Random id of the agent run.
+    pub run: Option<u64>,
+    /// Message counter within the run.
+    pub seq: Option<u64>,
+}
+
+/// `HTB`: sent every `interval` seconds.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Host name.
+    pub name: String,
+    /// Sender's clock, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
+    /// Random id chosen at agent start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// Message counter, +1 per message of the run; echoed in the `ACK`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The agent's heartbeat interval in seconds; the daemon uses it for DOWN detection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<f64>,
+    /// Round trip of the last answered heartbeat, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<f64>,
+    /// Agent version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Host uptime in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime: Option<f64>,
+}
+
+/// `BOOT`: the host booted (`hbc --boot`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Boot {
+    /// Host name.
+    pub name: String,
+    /// Sender's clock, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
+    /// Random id chosen at agent start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// Message counter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Host uptime in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime: Option<f64>,
+    /// Agent version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// `MSG`: a one-off operator message (`hbc -m TEXT`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OperatorMessage {
+    /// Host name.
+    pub name: String,
+    /// Sender's clock, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
+    /// Random id chosen at agent start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// Message counter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The message, at most 8 KiB.
+    pub text: String,
+}
+
+/// Whether a plugin describes the host (`info`) or measures it (`monitor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginKind {
+    /// Collected at start, then daily or on demand.
+    Info,
+    /// Collected every interval.
+    Monitor,
+}
+
+/// A check result in Nagios terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    /// Everything is fine.
+    Ok,
+    /// Attention needed.
+    Warning,
+    /// Action needed now.
+    Critical,
+    /// The check itself failed.
+    Unknown,
+}
+
+/// `PLG`: one plugin's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginReport {
+    /// Host name.
+    pub name: String,
+    /// Sender's clock, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
+    /// Random id chosen at agent start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// Message counter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Plugin name, e.g. `cpu_monitor`.
+    pub plugin: String,
+    /// Info or monitor.
+    pub kind: PluginKind,
+    /// The plugin's metrics, nested as the plugin reports them.
+    pub data: Map<String, Value>,
+    /// The plugin's own verdict, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// How long the collection took, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+}
+
+/// `RES`: the result of a `CMD`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CommandResult {
+    /// Host name.
+    pub name: String,
+    /// Sender's clock, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
+    /// Random id chosen at agent start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
+    /// Message counter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The `cmd_id` of the command this answers.
+    pub cmd_id: String,
+    /// The command's exit code (negative: killed by a signal or never started).
+    pub exit_code: i32,
+    /// Combined output, at most 16 KiB.
+    #[serde(default)]
+    pub output: String,
+}
+
+/// `ACK`: the answer to every `HTB`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Ack {
+    /// The heartbeat's `seq`, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The heartbeat's `ts`, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
+    /// The daemon's clock when it answered, Unix seconds.
+    pub server_ts: f64,
+}
+
+/// `CMD`: a command the agent runs by argv, never through a shell.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Command {
+    /// Id the agent echoes in its `RES`; each id runs at most once.
+    pub cmd_id: String,
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Time limit in seconds.
+    pub timeout: u64,
+}
+
+/// `UPD`: a queued self-update.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Update {
+    /// The version to update to; absent means the newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl Message {
+    /// The wire `ID` of this message.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Message::Heartbeat(_) => "HTB",
+            Message::Boot(_) => "BOOT",
+            Message::Text(_) => "MSG",
+            Message::Plugin(_) => "PLG",
+            Message::CommandResult(_) => "RES",
+            Message::Ack(_) => "ACK",
+            Message::Command(_) => "CMD",
+            Message::Update(_) => "UPD",
+            Message::Unknown => "?",
+        }
+    }
+
+    /// Sender and replay fields of an agent-to-daemon message; `None` for replies.
+    pub fn stamp(&self) -> Option<Stamp<'_>> {
+        macro_rules! stamp {
+            ($m:expr) => {
+                Some(Stamp {
+                    name: &$m.name,
+                    ts: $m.ts,
+                    run: $m.run,
+                    seq: $m.seq,
+                })
+            };
+        }
+        match self {
+            Message::Heartbeat(m) => stamp!(m),
+            Message::Boot(m) => stamp!(m),
+            Message::Text(m) => stamp!(m),
+            Message::Plugin(m) => stamp!(m),
+            Message::CommandResult(m) => stamp!(m),
+            Message::Ack(_) | Message::Command(_) | Message::Update(_) | Message::Unknown => None,
+        }
+    }
+
+    /// Parses one JSON object and checks every field bound. The caller has already
+    /// enforced the size and depth limits.
+    pub fn from_json(json: &[u8]) -> Result<Message, DecodeError> {
+        let message: Message = serde_json::from_slice(json).map_err(|e| {
+            // A missing or misspelt ID surfaces as a serde error; name it plainly.
+            DecodeError::BadJson {
+                detail: e.to_string(),
+            }
+        })?;
+        if message == Message::Unknown {
+            #[derive(Deserialize)]
+            struct IdOnly {
+                #[serde(rename = "ID")]
+                id: String,
+            }
+            let id = serde_json::from_slice::<IdOnly>(json)
+                .map(|m| m.id)
+                .unwrap_or_default();
+            return Err(DecodeError::UnknownId {
+                id: truncate(&id, 32).to_owned(),
+            });
+        }
+        message.validate()?;
+        Ok(message)
+    }
+
+    /// Checks the bounds the protocol puts on names, strings and lists.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        if let Some(stamp) = self.stamp() {
+            validate_name(stamp.name).map_err(|e| invalid("name", e.to_string()))?;
+            if let Some(ts) = stamp.ts
+                && !ts.is_finite()
+            {
+                return Err(invalid("ts", "not a finite number".into()));
+            }
+        }
+        match self {
+            Message::Heartbeat(m) => {
+                positive("interval", m.interval)?;
+                non_negative("rtt", m.rtt)?;
+                non_negative("uptime", m.uptime)?;
+                short("version", m.version.as_deref())?;
+            }
+            Message::Boot(m) => {
+                non_negative("uptime", m.uptime)?;
+                short("version", m.version.as_deref())?;
+            }
+            Message::Text(m) => bounded("text", &m.text, MAX_TEXT_BYTES)?,
+            Message::Plugin(m) => {
+                if m.plugin.is_empty() {
+                    return Err(invalid("plugin", "empty".into()));
+                }
+                short("plugin", Some(&m.plugin))?;
+                non_negative("duration_ms", m.duration_ms)?;
+            }
+            Message::CommandResult(m) => {
+                short("cmd_id", Some(&m.cmd_id))?;
+                bounded("output", &m.output, MAX_COMMAND_OUTPUT_BYTES)?;
+            }
+            Message::Ack(_) => {}
+            Message::Command(m) => {
+                short("cmd_id", Some(&m.cmd_id))?;
+                if m.argv.is_empty() {
+                    return Err(invalid("argv", "empty".into()));
+                }
+                if m.argv.len() > MAX_ARGV_ITEMS {
+                    return Err(invalid(
+                        "argv",
+                        format!("{} items, at most {MAX_ARGV_ITEMS}", m.argv.len()),
+                    ));
+                }
+            }
+            Message::Update(m) => short("version", m.version.as_deref())?,
+            Message::Unknown => return Err(DecodeError::UnknownId { id: String::new() }),
+        }
+        Ok(())
+    }
+
+    /// Serializes to compact JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Invariant: every field is a plain string, number, list or JSON map, and all map
+        // keys are strings, so serialization cannot fail.
+        serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+fn invalid(field: &'static str, reason: String) -> DecodeError {
+    DecodeError::Invalid { field, reason }
+}
+
+fn bounded(field: &'static str, value: &str, max: usize) -> Result<(), DecodeError> {
+    if value.len() > max {
+        return Err(invalid(
+            field,
+            format!("{} bytes, at most {max}", value.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn short(field: &'static str, value: Option<&str>) -> Result<(), DecodeError> {
+    value.map_or(Ok(()), |v| bounded(field, v, MAX_SHORT_STRING_BYTES))
+}
+
+fn positive(field: &'static str, value: Option<f64>) -> Result<(), DecodeError> {
+    match value {
+        Some(v) if !(v.is_finite() && v > 0.0) => Err(invalid(field, format!("{v} is not > 0"))),
+        _ => Ok(()),
+    }
+}
+
+fn non_negative(field: &'static str, value: Option<f64>) -> Result<(), DecodeError> {
+    match value {
+        Some(v) if !(v.is_finite() && v >= 0.0) => Err(invalid(field, format!("{v} is not >= 0"))),
+        _ => Ok(()),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_netcat_heartbeat_parses() {
+        let m = Message::from_json(br#"{"ID":"HTB","name":"web1","interval":30}"#).unwrap();
+        assert_eq!(
+            m,
+            Message::Heartbeat(Heartbeat {
+                name: "web1".into(),
+                interval: Some(30.0),
+                ..Heartbeat::default()
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let m = Message::from_json(br#"{"ID":"MSG","name":"a","text":"hi","future":[1,2]}"#);
+        assert!(matches!(m, Ok(Message::Text(t)) if t.text == "hi"));
+    }
+
+    #[test]
+    fn rejections_name_their_reason() {
+        let long_text = format!(r#"{{"ID":"MSG","name":"a","text":"{}"}}"#, "x".repeat(9000));
+        let cases: Vec<(&[u8], &str)> = vec![
+            (br#"{"ID":"NOPE","name":"a"}"#, "unknown message ID \"NOPE\""),
+            (br#"{"name":"a"}"#, "bad JSON"),
+            (br#"{"ID":"HTB"}"#, "bad JSON"),
+            (br#"{"ID":"HTB","name":"a b"}"#, "invalid field name"),
+            (br#"{"ID":"HTB","name":"a","interval":0}"#, "invalid field interval"),
+            (br#"{"ID":"HTB","name":"a","rtt":-1}"#, "invalid field rtt"),
+            (long_text.as_bytes(), "invalid field text"),
+            (br#"{"ID":"CMD","cmd_id":"1","argv":[],"timeout":5}"#, "invalid field argv"),
+        ];
+        for (json, want) in cases {
+            let err = Message::from_json(json).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{}: {err}", String::from_utf8_lossy(json));
+        }
+    }
+
+    #[test]
+    fn stamp_reads_the_replay_fields() {
+        let m = Message::from_json(br#"{"ID":"BOOT","name":"h","ts":5.5,"run":7,"seq":9}"#)
+            .unwrap();
+        let s = m.stamp().unwrap();
+        assert_eq!((s.name, s.ts, s.run, s.seq), ("h", Some(5.5), Some(7), Some(9)));
+        assert!(Message::Ack(Ack::default()).stamp().is_none());
+    }
+}

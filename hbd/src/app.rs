@@ -1,0 +1,167 @@
+//! Wiring: binds the sockets, opens journal and store, starts the receiver, engine and
+//! HTTP server, and shuts them down in order (stop receiving, drain the engine, flush the
+//! store and journal).
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::Arc;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, ApiState};
+use crate::clock::Timestamp;
+use crate::config::Config;
+use crate::core::Core;
+use crate::engine::Engine;
+use crate::gate::Gate;
+use crate::journal::{self, JournalError};
+use crate::metrics::Metrics;
+use crate::receiver;
+use crate::store::{self, Store, StoreError};
+
+/// Receive buffer asked of the kernel for the heartbeat socket.
+pub const UDP_RECV_BUFFER: usize = 8 * 1024 * 1024;
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A socket could not be bound.
+    #[error("cannot bind {what} on {addr}: {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The journal failed to open.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP server failed.
+    #[error("http server: {0}")]
+    Http(std::io::Error),
+}
+
+/// The daemon's listening sockets, bound before anything starts.
+#[derive(Debug)]
+pub struct Sockets {
+    /// Heartbeat socket.
+    pub udp: UdpSocket,
+    /// HTTP listener.
+    pub http: TcpListener,
+}
+
+impl Sockets {
+    /// Binds `hb_host:hb_port` (UDP) and `hbd_host:hbd_port` (TCP).
+    pub fn bind(config: &Config) -> Result<Sockets, AppError> {
+        let udp_addr = SocketAddr::new(config.hb_host, config.hb_port);
+        let udp = bind_udp(udp_addr).or_else(|error| {
+            if udp_addr.ip().is_unspecified() && udp_addr.is_ipv6() {
+                // No IPv6 on this machine: fall back to every IPv4 address.
+                bind_udp(SocketAddr::from(([0, 0, 0, 0], config.hb_port)))
+            } else {
+                Err(error)
+            }
+        })?;
+        let http_addr = SocketAddr::new(config.hbd_host, config.hbd_port);
+        let http = TcpListener::bind(http_addr).map_err(|source| AppError::Bind {
+            what: "http",
+            addr: http_addr,
+            source,
+        })?;
+        Ok(Sockets { udp, http })
+    }
+}
+
+fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, AppError> {
+    let err = |source| AppError::Bind {
+        what: "udp",
+        addr,
+        source,
+    };
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
+    if addr.is_ipv6() {
+        let _ = socket.set_only_v6(false);
+    }
+    // Best effort: the kernel caps it at net.core.rmem_max.
+    let _ = socket.set_recv_buffer_size(UDP_RECV_BUFFER);
+    socket.bind(&addr.into()).map_err(err)?;
+    Ok(socket.into())
+}
+
+/// Runs the daemon until `shutdown` is cancelled, then stops it cleanly.
+pub async fn run(config: Arc<Config>, sockets: Sockets, shutdown: CancellationToken) -> Result<(), AppError> {
+    let metrics = Arc::new(Metrics::new());
+    let (journal, journal_thread) = journal::start(&config.journal, metrics.clone())?;
+    let store = Store::open(&config.state_db)?;
+    let hosts = store.load_hosts()?;
+    tracing::info!(hosts = hosts.len(), path = %config.state_db.display(), "store opened");
+    let (store_tx, store_thread) = store::start_writer(store, metrics.clone())?;
+    let core = Core::restore(config.clone(), hosts, Timestamp::now());
+
+    sockets.udp.set_nonblocking(true).map_err(AppError::Http)?;
+    sockets.http.set_nonblocking(true).map_err(AppError::Http)?;
+    let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp).map_err(AppError::Http)?);
+    let http = tokio::net::TcpListener::from_std(sockets.http).map_err(AppError::Http)?;
+    tracing::info!(
+        udp = %udp.local_addr().map_err(AppError::Http)?,
+        http = %http.local_addr().map_err(AppError::Http)?,
+        "hbd listening"
+    );
+
+    let (inbound_tx, inbound_rx) = mpsc::channel(receiver::QUEUE_LEN);
+    let (query_tx, query_rx) = mpsc::channel(64);
+    let stop_receiving = shutdown.child_token();
+    let receiver = tokio::spawn(receiver::run(
+        udp.clone(),
+        Gate::new(config.clone()),
+        inbound_tx,
+        journal.clone(),
+        metrics.clone(),
+        stop_receiving.clone(),
+    ));
+    let engine = Engine {
+        core,
+        config: config.clone(),
+        socket: udp,
+        journal,
+        store: Some(store_tx),
+        metrics: metrics.clone(),
+    };
+    // The engine stops when the receiver closes its queue, after draining it.
+    let engine = tokio::spawn(engine.run(inbound_rx, query_rx, CancellationToken::new()));
+    let api_state = ApiState {
+        queries: query_tx,
+        metrics,
+    };
+    let http_shutdown = shutdown.clone();
+    let api = tokio::spawn(api::serve(http, api_state, http_shutdown));
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down");
+    let _ = receiver.await;
+    let _ = engine.await;
+    let http_result = api.await;
+    // Journal and store threads end once their last sender is gone (dropped with the
+    // receiver and engine), after writing what they hold.
+    let joined = tokio::task::spawn_blocking(move || {
+        if let Some(t) = journal_thread {
+            let _ = t.join();
+        }
+        let _ = store_thread.join();
+    })
+    .await;
+    if joined.is_err() {
+        tracing::error!("journal or store thread panicked");
+    }
+    tracing::info!("stopped");
+    match http_result {
+        Ok(Err(e)) => Err(AppError::Http(e)),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,345 @@
+//! Daemon configuration: YAML parsed in two stages (raw YAML value, then a validated
+//! [`Config`]), every problem collected with its file, line and key.
+//!
+//! Nothing downstream sees the raw form. Keys whose features arrive later (users,
+//! thresholds, notifications, DNS) are still checked for shape here, so a typo is caught
+//! the day it is written.
+
+mod locate;
+mod problem;
+mod reader;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hb_proto::Key;
+
+pub use problem::{Problem, Severity, did_you_mean};
+use reader::Reader;
+
+/// Every top-level key the daemon knows.
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "hb_port",
+    "hb_host",
+    "hbd_port",
+    "hbd_host",
+    "ws_port",
+    "wss_port",
+    "cert_path",
+    "wss_pem",
+    "wss_key",
+    "logfile",
+    "pushsrv",
+    "interval",
+    "grace",
+    "dyndomains",
+    "nsupdate_bin",
+    "users",
+    "default_owner",
+    "hosts",
+    "thresholds",
+    "threshold_configs",
+    "threshold_renotify_interval",
+    "journal_enabled",
+    "journal_dir",
+    "journal_file",
+    "journal_max_size",
+    "journal_max_backups",
+    "templates_dir",
+    "state_db",
+    "pickfile",
+    "hb_key",
+    "require_signed",
+    "max_clock_skew",
+    "max_message_bytes",
+];
+
+/// Keys of one entry under `hosts`.
+pub const HOST_KEYS: &[&str] = &[
+    "key",
+    "interval",
+    "grace",
+    "owner",
+    "managers",
+    "monitors",
+    "threshold_config",
+    "dyndomain",
+    "description",
+];
+
+/// Keys of one entry under `users`.
+pub const USER_KEYS: &[&str] = &[
+    "password",
+    "admin",
+    "email",
+    "pushover_user",
+    "signal_number",
+    "mattermost_channel",
+    "notification_channels",
+];
+
+/// Push services `pushsrv` may name.
+pub const PUSH_SERVICES: &[&str] = &["pushover", "mattermost", "signal", "all", "none"];
+
+/// Notification channels a user may choose.
+pub const NOTIFICATION_CHANNELS: &[&str] = &["email", "pushover", "mattermost", "signal"];
+
+/// The validated daemon configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, `None` for built-in defaults.
+    pub source: Option<PathBuf>,
+    /// UDP heartbeat port.
+    pub hb_port: u16,
+    /// Address the UDP heartbeat listener binds to (`::` accepts IPv4 and IPv6).
+    pub hb_host: IpAddr,
+    /// HTTP API and dashboard port.
+    pub hbd_port: u16,
+    /// Address the HTTP server binds to.
+    pub hbd_host: IpAddr,
+    /// Plain WebSocket port.
+    pub ws_port: u16,
+    /// TLS WebSocket port, when configured.
+    pub wss_port: Option<u16>,
+    /// Directory of TLS material.
+    pub cert_path: Option<PathBuf>,
+    /// Certificate chain for WSS.
+    pub wss_pem: Option<PathBuf>,
+    /// Private key for WSS.
+    pub wss_key: Option<PathBuf>,
+    /// Log file; stderr when absent.
+    pub logfile: Option<PathBuf>,
+    /// Push services in use.
+    pub pushsrv: Vec<String>,
+    /// Default heartbeat interval.
+    pub interval: Duration,
+    /// How long past `interval` a host may be silent before it is DOWN.
+    pub grace: Duration,
+    /// Dynamic DNS settings (used by the DNS issue), kept as checked JSON.
+    pub dyndomains: serde_json::Value,
+    /// The `nsupdate` program.
+    pub nsupdate_bin: PathBuf,
+    /// Users by name.
+    pub users: BTreeMap<String, UserConfig>,
+    /// Owner of hosts not listed under `hosts`.
+    pub default_owner: Option<String>,
+    /// Per-host settings by host name.
+    pub hosts: BTreeMap<String, HostConfig>,
+    /// Default thresholds, as checked JSON.
+    pub thresholds: serde_json::Value,
+    /// Named threshold profiles.
+    pub threshold_configs: BTreeMap<String, serde_json::Value>,
+    /// Reminder period while an alert is not OK.
+    pub threshold_renotify_interval: Duration,
+    /// Message journal settings.
+    pub journal: JournalConfig,
+    /// Templates override directory.
+    pub templates_dir: Option<PathBuf>,
+    /// The embedded store's file.
+    pub state_db: PathBuf,
+    /// Key for every host that has no key of its own.
+    pub hb_key: Option<Key>,
+    /// Refuse unsigned datagrams.
+    pub require_signed: bool,
+    /// Largest accepted difference between agent and daemon clocks.
+    pub max_clock_skew: Duration,
+    /// Largest message after inflation.
+    pub max_message_bytes: usize,
+}
+
+/// Settings of one host.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostConfig {
+    /// The host's own HMAC key.
+    pub key: Option<Key>,
+    /// Interval used until the host's heartbeat states its own.
+    pub interval: Option<Duration>,
+    /// Grace for this host.
+    pub grace: Option<Duration>,
+    /// Owning user.
+    pub owner: Option<String>,
+    /// Users who manage the host.
+    pub managers: Vec<String>,
+    /// Users who monitor the host.
+    pub monitors: Vec<String>,
+    /// Threshold profiles applied left to right.
+    pub threshold_config: Vec<String>,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// One user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserConfig {
+    /// Password hash (`pbkdf2:sha256:ITER$SALT$HEX`).
+    pub password: Option<String>,
+    /// Administrator of everything.
+    pub admin: bool,
+    /// Email address.
+    pub email: Option<String>,
+    /// Pushover user key.
+    pub pushover_user: Option<String>,
+    /// Signal number.
+    pub signal_number: Option<String>,
+    /// Mattermost channel.
+    pub mattermost_channel: Option<String>,
+    /// Channels that reach this user.
+    pub notification_channels: Vec<String>,
+}
+
+/// Message journal settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalConfig {
+    /// Journal on or off.
+    pub enabled: bool,
+    /// Directory of the journal files.
+    pub dir: PathBuf,
+    /// Name of the live file.
+    pub file: String,
+    /// Rotate when the file would grow past this many bytes.
+    pub max_size: u64,
+    /// Rotated files kept.
+    pub max_backups: u32,
+}
+
+impl JournalConfig {
+    /// Full path of the live journal file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(&self.file)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: None,
+            hb_port: 50003,
+            hb_host: IpAddr::from([0u16; 8]),
+            hbd_port: 50004,
+            hbd_host: IpAddr::from([127, 0, 0, 1]),
+            ws_port: 50005,
+            wss_port: None,
+            cert_path: None,
+            wss_pem: None,
+            wss_key: None,
+            logfile: None,
+            pushsrv: Vec::new(),
+            interval: Duration::from_secs(60),
+            grace: Duration::from_secs(30),
+            dyndomains: serde_json::Value::Null,
+            nsupdate_bin: PathBuf::from("/usr/bin/nsupdate"),
+            users: BTreeMap::new(),
+            default_owner: None,
+            hosts: BTreeMap::new(),
+            thresholds: serde_json::Value::Null,
+            threshold_configs: BTreeMap::new(),
+            threshold_renotify_interval: Duration::from_secs(3600),
+            journal: JournalConfig {
+                enabled: true,
+                dir: PathBuf::from("journal"),
+                file: "hbd_journal.jsonl".into(),
+                max_size: 100 * 1024 * 1024,
+                max_backups: 10,
+            },
+            templates_dir: None,
+            state_db: PathBuf::from("hbd.db"),
+            hb_key: None,
+            require_signed: false,
+            max_clock_skew: Duration::from_secs(300),
+            max_message_bytes: hb_proto::limits::DEFAULT_MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+/// A configuration that could not be used: every problem found, errors and warnings.
+#[derive(Debug, thiserror::Error)]
+#[error("{} problem(s) in the configuration:\n{}", .problems.len(), render(.problems))]
+pub struct ConfigError {
+    /// Every problem, in file order.
+    pub problems: Vec<Problem>,
+}
+
+fn render(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A loaded configuration and the warnings found on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// Problems that did not stop loading.
+    pub warnings: Vec<Problem>,
+}
+
+/// Loads a file, or the built-in defaults when `path` is `None`.
+pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigError> {
+    let Some(path) = path else {
+        return Ok(Loaded {
+            config: Config::default(),
+            warnings: Vec::new(),
+        });
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        problems: vec![Problem {
+            severity: Severity::Error,
+            file: Some(path.to_owned()),
+            line: None,
+            key: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        }],
+    })?;
+    parse(&text, Some(path))
+}
+
+/// Parses YAML text; `file` is only used in messages.
+pub fn parse(text: &str, file: Option<&Path>) -> Result<Loaded, ConfigError> {
+    let mut reader = Reader::new(text, file.map(Path::to_owned));
+    let mut config = Config {
+        source: file.map(Path::to_owned),
+        ..Config::default()
+    };
+    reader.read_into(&mut config);
+    let (errors, warnings): (Vec<Problem>, Vec<Problem>) = reader
+        .into_problems()
+        .into_iter()
+        .partition(|p| p.severity == Severity::Error);
+    if errors.is_empty() {
+        Ok(Loaded { config, warnings })
+    } else {
+        let mut problems = errors;
+        problems.extend(warnings);
+        problems.sort_by_key(|p| p.line.unwrap_or(0));
+        Err(ConfigError { problems })
+    }
+}
+
+impl Config {
+    /// The interval and grace that decide when `host` is DOWN, before its heartbeat
+    /// states its own interval.
+    pub fn host_timing(&self, host: &str) -> (Duration, Duration) {
+        let entry = self.hosts.get(host);
+        (
+            entry.and_then(|h| h.interval).unwrap_or(self.interval),
+            entry.and_then(|h| h.grace).unwrap_or(self.grace),
+        )
+    }
+
+    /// The key that verifies datagrams signed with `key_id`, and whether it is that
+    /// host's own key (which binds the key id to the message's host name).
+    pub fn key_for(&self, key_id: &str) -> Option<(&Key, bool)> {
+        if let Some(key) = self.hosts.get(key_id).and_then(|h| h.key.as_ref()) {
+            return Some((key, true));
+        }
+        self.hb_key.as_ref().map(|k| (k, false))
+    }
+}
+
+#[cfg(test)]
+mod tests;

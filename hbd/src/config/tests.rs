@@ -1,0 +1,95 @@
+//! Table-driven tests of config loading: defaults, every error naming file, line and key.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+fn problems(text: &str) -> Vec<String> {
+    match parse(text, Some(Path::new("hbd.yaml"))) {
+        Ok(loaded) => loaded.warnings.iter().map(ToString::to_string).collect(),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn empty_file_gives_the_documented_defaults() {
+    let c = parse("", None).unwrap().config;
+    assert_eq!(c.hb_port, 50003);
+    assert_eq!(c.hbd_port, 50004);
+    assert_eq!(c.ws_port, 50005);
+    assert_eq!(c.journal.max_size, 100 * 1024 * 1024);
+    assert_eq!(c.journal.max_backups, 10);
+    assert_eq!(c.threshold_renotify_interval, Duration::from_secs(3600));
+    assert_eq!(c.max_clock_skew, Duration::from_secs(300));
+    assert_eq!(c.max_message_bytes, 1024 * 1024);
+    assert!(!c.require_signed);
+}
+
+#[test]
+fn values_are_read() {
+    let text = "\
+hb_port: 6000
+interval: 10
+grace: 2.5
+journal_max_size: 1MB
+hb_key: 0123456789abcdef0123
+hosts:
+  web1:
+    interval: 5
+    key: fedcba9876543210fedc
+";
+    let c = parse(text, None).unwrap().config;
+    assert_eq!(c.hb_port, 6000);
+    assert_eq!(c.interval, Duration::from_secs(10));
+    assert_eq!(c.grace, Duration::from_millis(2500));
+    assert_eq!(c.journal.max_size, 1024 * 1024);
+    assert_eq!(c.host_timing("web1"), (Duration::from_secs(5), Duration::from_millis(2500)));
+    assert_eq!(c.host_timing("other"), (Duration::from_secs(10), Duration::from_millis(2500)));
+    assert!(matches!(c.key_for("web1"), Some((_, true))));
+    assert!(matches!(c.key_for("other"), Some((_, false))));
+}
+
+#[test]
+fn each_problem_names_file_line_and_key() {
+    let cases: &[(&str, &str)] = &[
+        ("hb_port: 70000\n", "hbd.yaml:1: error: hb_port: expected a whole number from 0 to 65535, found 70000"),
+        ("interval: soon\n", "hbd.yaml:1: error: interval: expected a number of seconds > 0, found \"soon\""),
+        ("a: 1\nhosts:\n  web1:\n    interval: -3\n", "hbd.yaml:4: error: hosts.web1.interval: expected a number of seconds > 0, found -3"),
+        ("intervall: 30\n", "hbd.yaml:1: warning: intervall: unknown key, ignored; did you mean `interval`?"),
+        ("hosts:\n  web1:\n    grce: 3\n", "hbd.yaml:3: warning: hosts.web1.grce: unknown key, ignored; did you mean `grace`?"),
+        ("pickfile: /var/lib/hbd.pickle\n", "hbd.yaml:1: error: pickfile: is replaced by state_db"),
+        ("require_signed: true\n", "hbd.yaml:1: error: require_signed: is on, but no key is configured"),
+        ("hb_key: short\n", "hbd.yaml:1: error: hb_key: a key must be at least 16 characters"),
+        ("pushsrv: pushovr\n", "hbd.yaml:1: error: pushsrv: unknown push service `pushovr`"),
+        ("journal_max_size: lots\n", "hbd.yaml:1: error: journal_max_size: expected a size"),
+        ("hbd_host: not-an-ip\n", "hbd.yaml:1: error: hbd_host: expected an IP address"),
+        ("hosts:\n  \"bad name\": {}\n", "hbd.yaml:2: error: hosts.bad name: host name has the character ' '"),
+        ("hosts:\n  web1:\n    owner: alice\n", "hbd.yaml:3: error: hosts.web1.owner: names user `alice`, who is not defined"),
+        ("users:\n  bob:\n    password: hunter2\n", "hbd.yaml:3: error: users.bob.password: expected a password hash"),
+        ("thresholds: 5\n", "hbd.yaml:1: error: thresholds: expected a mapping, found a number"),
+        ("hb_port: [1\n", "hbd.yaml:2: error: (syntax): not valid YAML"),
+        ("- a\n- b\n", "hbd.yaml: error: (top level): expected a mapping of keys, found a list"),
+    ];
+    for (text, want) in cases {
+        let got = problems(text);
+        assert!(
+            got.iter().any(|p| p.starts_with(want)),
+            "config {text:?}\n want prefix: {want}\n got: {got:#?}"
+        );
+    }
+}
+
+#[test]
+fn all_problems_are_reported_together() {
+    let err = parse("hb_port: -1\nhbd_port: x\ngrace: -1\n", None).unwrap_err();
+    assert_eq!(err.problems.len(), 3);
+    let lines: Vec<_> = err.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [Some(1), Some(2), Some(3)]);
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let err = load(Some(Path::new("/nonexistent/hbd.yaml"))).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/hbd.yaml: error: (file): cannot read"));
+}

@@ -1,0 +1,90 @@
+//! One monitored host as the core tracks it, and the record the store persists.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+
+/// Whether a host is alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HostState {
+    /// Configured but never heard from.
+    Unknown,
+    /// Heard from within `interval + grace`.
+    Up,
+    /// Silent for longer than `interval + grace`.
+    Down,
+}
+
+impl HostState {
+    /// Every state, in metric order.
+    pub const ALL: [HostState; 3] = [HostState::Unknown, HostState::Up, HostState::Down];
+
+    /// Upper-case name, as in the API and the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostState::Unknown => "UNKNOWN",
+            HostState::Up => "UP",
+            HostState::Down => "DOWN",
+        }
+    }
+
+    /// Parses [`HostState::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<HostState> {
+        HostState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// Everything known about a host; this is also what the store persists.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Host {
+    /// Host name (the key).
+    pub name: String,
+    /// Source address of its last datagram.
+    pub address: Option<SocketAddr>,
+    /// First datagram ever.
+    pub first_seen: Option<Timestamp>,
+    /// Latest datagram.
+    pub last_seen: Option<Timestamp>,
+    /// Heartbeat interval in force (its own, or the configured one).
+    #[serde(serialize_with = "secs")]
+    pub interval: Duration,
+    /// Alive or not.
+    pub state: HostState,
+    /// When `state` last changed.
+    pub state_since: Timestamp,
+    /// Round trip reported by the latest heartbeat, milliseconds.
+    pub last_rtt_ms: Option<f64>,
+    /// Agent version.
+    pub version: Option<String>,
+    /// `BOOT` messages received.
+    pub boots: u64,
+    /// Host uptime from its latest heartbeat or boot, seconds.
+    pub uptime_s: Option<f64>,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl Host {
+    /// A host heard from for the first time at `now`.
+    pub fn new(name: &str, interval: Duration, now: Timestamp) -> Host {
+        Host {
+            name: name.to_owned(),
+            address: None,
+            first_seen: Some(now),
+            last_seen: Some(now),
+            interval,
+            state: HostState::Unknown,
+            state_since: now,
+            last_rtt_ms: None,
+            version: None,
+            boots: 0,
+            uptime_s: None,
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The engine: the one task that owns the [`Core`]. It feeds the core accepted datagrams
+//! and timer ticks, and carries out the actions: replies on the UDP socket, journal
+//! entries, store batches and metric updates. It also answers the HTTP API's queries.
+
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use hb_proto::Signer;
+use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode};
+
+use crate::clock::Timestamp;
+use crate::config::Config;
+use crate::core::{Action, Core, Datagram, Host};
+use crate::journal::{Entry, Journal};
+use crate::metrics::Metrics;
+use crate::receiver::Inbound;
+
+/// How often changed hosts are written to the store.
+pub const STORE_FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// A question from the HTTP API.
+#[derive(Debug)]
+pub enum Query {
+    /// Every host.
+    Hosts(oneshot::Sender<Vec<Host>>),
+    /// One host by name.
+    Host(String, oneshot::Sender<Option<Host>>),
+}
+
+/// What the engine needs to run.
+#[derive(Debug)]
+pub struct Engine {
+    /// The core it drives.
+    pub core: Core,
+    /// The configuration (keys for signing replies).
+    pub config: Arc<Config>,
+    /// The heartbeat socket, for replies.
+    pub socket: Arc<UdpSocket>,
+    /// Journal handle.
+    pub journal: Journal,
+    /// Store batches.
+    pub store: Option<SyncSender<Vec<Host>>>,
+    /// Telemetry.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Engine {
+    /// Runs until `shutdown` is cancelled or the inbound queue closes, then writes the
+    /// last store batch.
+    pub async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut queries: mpsc::Receiver<Query>,
+        shutdown: CancellationToken,
+    ) {
+        let mut batch = Vec::with_capacity(256);
+        let mut actions = Vec::with_capacity(16);
+        let mut flush = tokio::time::interval(STORE_FLUSH_EVERY);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.metrics.set_hosts(self.core.counts());
+        loop {
+            let sleep = match self.core.next_deadline() {
+                Some(at) => at.since(Timestamp::now()),
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                n = inbound.recv_many(&mut batch, 256) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for item in batch.drain(..) {
+                        self.on_inbound(item, &mut actions);
+                    }
+                }
+                Some(query) = queries.recv() => self.answer(query),
+                () = tokio::time::sleep(sleep) => {
+                    self.core.on_tick(Timestamp::now(), &mut actions);
+                    self.dispatch(&mut actions);
+                }
+                _ = flush.tick() => self.flush_store(),
+            }
+        }
+        self.flush_store();
+    }
+
+    fn on_inbound(&mut self, item: Inbound, actions: &mut Vec<Action>) {
+        let Inbound { admitted, source, at } = item;
+        self.journal.record(Entry::Datagram {
+            at,
+            source,
+            json: admitted.json,
+        });
+        let datagram = Datagram {
+            message: admitted.message,
+            source,
+            key_id: admitted.key_id,
+        };
+        self.core.handle(datagram, at, actions);
+        self.dispatch(actions);
+    }
+
+    fn dispatch(&mut self, actions: &mut Vec<Action>) {
+        for action in actions.drain(..) {
+            match action {
+                Action::Reply { to, key_id, message } => {
+                    let signer = key_id.as_deref().and_then(|id| {
+                        self.config.key_for(id).map(|(key, _)| Signer {
+                            key_id: id.to_owned(),
+                            key: key.clone(),
+                        })
+                    });
+                    let sent = encode(&message, signer.as_ref(), DEFAULT_COMPRESS_OVER)
+                        .map_err(|e| e.to_string())
+                        .and_then(|bytes| {
+                            self.socket.try_send_to(&bytes, to).map_err(|e| e.to_string())
+                        });
+                    match sent {
+                        Ok(_) => {
+                            self.metrics.replies_sent.inc();
+                        }
+                        Err(error) => {
+                            self.metrics.replies_failed.inc();
+                            tracing::debug!(%to, %error, "reply not sent");
+                        }
+                    };
+                }
+                Action::Event(event) => {
+                    tracing::info!(host = %event.host, event = event.kind.name(), "host event");
+                    self.journal.record(Entry::Event(event));
+                    self.metrics.set_hosts(self.core.counts());
+                }
+            }
+        }
+    }
+
+    fn answer(&self, query: Query) {
+        match query {
+            Query::Hosts(reply) => {
+                let _ = reply.send(self.core.hosts().into_iter().cloned().collect());
+            }
+            Query::Host(name, reply) => {
+                let _ = reply.send(self.core.host(&name).cloned());
+            }
+        }
+    }
+
+    fn flush_store(&mut self) {
+        let Some(store) = &self.store else { return };
+        let dirty = self.core.take_dirty();
+        if dirty.is_empty() {
+            return;
+        }
+        match store.try_send(dirty) {
+            Ok(()) => {}
+            Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) => {
+                // Keep them for the next flush instead of losing the update.
+                tracing::warn!(hosts = batch.len(), "store writer behind; retrying next flush");
+                self.core.mark_dirty(batch.iter().map(|h| h.name.as_str()));
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The message journal: every accepted datagram and every host event as one JSON Lines
+//! entry `{"timestamp","datetime","source_ip","source_port","message"}`, written by its
+//! own thread with size-based rotation (`FILE`, `FILE.1` ... `FILE.N`).
+//!
+//! The engine hands entries over a bounded channel (full: the entry is dropped and
+//! counted in `hbd_journal_dropped_total`), so a slow disk never stalls heartbeats. The
+//! writer flushes at least every second and when the channel closes at shutdown.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::clock::Timestamp;
+use crate::config::JournalConfig;
+use crate::core::Event;
+use crate::metrics::Metrics;
+
+/// Entries waiting for the writer before new ones are dropped.
+pub const QUEUE_LEN: usize = 65_536;
+
+/// One journal entry before formatting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    /// An accepted datagram's JSON text.
+    Datagram {
+        /// When it arrived.
+        at: Timestamp,
+        /// Who sent it.
+        source: SocketAddr,
+        /// The message JSON.
+        json: Vec<u8>,
+    },
+    /// A host event.
+    Event(Event),
+}
+
+/// Why the journal could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The directory or file could not be created or opened.
+    #[error("cannot open journal {path}: {source}")]
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Formats one entry as a JSON line (with its trailing newline).
+pub fn format_entry(entry: &Entry) -> Vec<u8> {
+    let (at, ip, port, message): (Timestamp, String, String, Vec<u8>) = match entry {
+        Entry::Datagram { at, source, json } => {
+            let message = if json.contains(&b'\n') || json.contains(&b'\r') {
+                // Pretty-printed JSON would break the one-entry-per-line rule: re-minify.
+                serde_json::from_slice::<serde_json::Value>(json)
+                    .map(|v| v.to_string().into_bytes())
+                    .unwrap_or_else(|_| b"null".to_vec())
+            } else {
+                json.clone()
+            };
+            (
+                *at,
+                format!("\"{}\"", source.ip()),
+                source.port().to_string(),
+                message,
+            )
+        }
+        Entry::Event(event) => {
+            let mut value = serde_json::to_value(event).unwrap_or_default();
+            if let Some(map) = value.as_object_mut() {
+                map.remove("at");
+                let host = map.remove("host").unwrap_or_default();
+                map.insert("ID".into(), "EVENT".into());
+                map.insert("name".into(), host);
+            }
+            (
+                event.at,
+                "null".into(),
+                "null".into(),
+                value.to_string().into_bytes(),
+            )
+        }
+    };
+    let mut line = format!(
+        "{{\"timestamp\":{:.3},\"datetime\":\"{}\",\"source_ip\":{ip},\"source_port\":{port},\"message\":",
+        at.as_secs_f64(),
+        at.rfc3339()
+    )
+    .into_bytes();
+    line.extend_from_slice(&message);
+    line.extend_from_slice(b"}\n");
+    line
+}
+
+/// An append-only file that rotates by size.
+#[derive(Debug)]
+pub struct RotatingFile {
+    path: PathBuf,
+    max_size: u64,
+    max_backups: u32,
+    file: BufWriter<File>,
+    size: u64,
+}
+
+impl RotatingFile {
+    /// Opens (creating the directory) for appending.
+    pub fn open(path: &Path, max_size: u64, max_backups: u32) -> io::Result<RotatingFile> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let size = file.metadata()?.len();
+        Ok(RotatingFile {
+            path: path.to_owned(),
+            max_size,
+            max_backups,
+            file: BufWriter::with_capacity(256 * 1024, file),
+            size,
+        })
+    }
+
+    fn backup(&self, n: u32) -> PathBuf {
+        let mut name = self.path.clone().into_os_string();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    }
+
+    /// Appends one line, rotating first if it would pass `max_size`.
+    pub fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
+        if self.size > 0 && self.size + line.len() as u64 > self.max_size {
+            self.rotate()?;
+        }
+        self.file.write_all(line)?;
+        self.size += line.len() as u64;
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        self.file.flush()?;
+        if self.max_backups > 0 {
+            for n in (1..self.max_backups).rev() {
+                let from = self.backup(n);
+                if from.exists() {
+                    std::fs::rename(&from, self.backup(n + 1))?;
+                }
+            }
+            std::fs::rename(&self.path, self.backup(1))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&self.path)?;
+        self.file = BufWriter::with_capacity(256 * 1024, file);
+        self.size = 0;
+        Ok(())
+    }
+
+    /// Flushes buffered lines to the file.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The engine's side of the journal.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    tx: Option<SyncSender<Entry>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Journal {
+    /// A journal that discards everything (`journal_enabled: false`).
+    pub fn disabled(metrics: Arc<Metrics>) -> Journal {
+        Journal { tx: None, metrics }
+    }
+
+    /// Queues an entry; drops and counts it if the writer is behind.
+    pub fn record(&self, entry: Entry) {
+        let Some(tx) = &self.tx else { return };
+        match tx.try_send(entry) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.metrics.journal_dropped.inc();
+            }
+        }
+    }
+}
+
+/// Opens the journal and starts its writer thread. The thread ends, after a final flush,
+/// once every [`Journal`] handle is dropped.
+pub fn start(
+    config: &JournalConfig,
+    metrics: Arc<Metrics>,
+) -> Result<(Journal, Option<JoinHandle<()>>), JournalError> {
+    if !config.enabled {
+        return Ok((Journal::disabled(metrics), None));
+    }
+    let path = config.path();
+    let file = RotatingFile::open(&path, config.max_size, config.max_backups)
+        .map_err(|source| JournalError::Open { path: path.clone(), source })?;
+    let (tx, rx) = sync_channel(QUEUE_LEN);
+    let writer_metrics = metrics.clone();
+    let handle = std::thread::Builder::new()
+        .name("hbd-journal".into())
+        .spawn(move || write_loop(file, rx, &writer_metrics))
+        .map_err(|source| JournalError::Open { path, source })?;
+    Ok((
+        Journal {
+            tx: Some(tx),
+            metrics,
+        },
+        Some(handle),
+    ))
+}
+
+fn write_loop(mut file: RotatingFile, rx: Receiver<Entry>, metrics: &Metrics) {
+    let mut failing = false;
+    loop {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(entry) => {
+                let line = format_entry(&entry);
+                match file.write_line(&line) {
+                    Ok(()) => {
+                        metrics.journal_bytes.inc_by(line.len() as u64);
+                        failing = false;
+                    }
+                    Err(error) => {
+                        metrics.journal_dropped.inc();
+                        if !failing {
+                            tracing::error!(%error, path = %file.path.display(), "journal write failed");
+                            failing = true;
+                        }
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(error) = file.flush() {
+                    tracing::warn!(%error, "journal flush failed");
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    if let Err(error) = file.flush() {
+        tracing::error!(%error, "final journal flush failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::EventKind;
+
+    #[test]
+    fn datagram_entries_have_the_documented_fields() {
+        let entry = Entry::Datagram {
+            at: Timestamp(1_764_000_000_123),
+            source: "127.0.0.1:4000".parse().unwrap(),
+            json: b"{\n\"ID\":\"HTB\",\"name\":\"web1\"}".to_vec(),
+        };
+        let line = String::from_utf8(format_entry(&entry)).unwrap();
+        assert_eq!(
+            line,
+            "{\"timestamp\":1764000000.123,\"datetime\":\"2025-11-24T16:00:00.123Z\",\
+             \"source_ip\":\"127.0.0.1\",\"source_port\":4000,\
+             \"message\":{\"ID\":\"HTB\",\"name\":\"web1\"}}\n"
+        );
+    }
+
+    #[test]
+    fn events_are_entries_too() {
+        let entry = Entry::Event(Event {
+            host: "web1".into(),
+            at: Timestamp(1_000),
+            kind: EventKind::Down {
+                silent_for_s: Duration::from_secs(70),
+            },
+        });
+        let line = format_entry(&entry);
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["source_ip"], serde_json::Value::Null);
+        assert_eq!(v["message"]["ID"], "EVENT");
+        assert_eq!(v["message"]["event"], "DOWN");
+        assert_eq!(v["message"]["name"], "web1");
+        assert_eq!(v["message"]["silent_for_s"], 70.0);
+    }
+
+    #[test]
+    fn rotation_keeps_max_backups() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut file = RotatingFile::open(&path, 100, 2).unwrap();
+        let line = [b'x'; 39].iter().copied().chain([b'\n']).collect::<Vec<u8>>();
+        for _ in 0..9 {
+            file.write_line(&line).unwrap(); // 2 lines per file
+        }
+        file.flush().unwrap();
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+        assert_eq!(size(&path), Some(40));
+        assert_eq!(size(&dir.path().join("j.jsonl.1")), Some(80));
+        assert_eq!(size(&dir.path().join("j.jsonl.2")), Some(80));
+        assert_eq!(size(&dir.path().join("j.jsonl.3")), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! hbd, the host-monitoring daemon. Module map (data flows top to bottom):
+//!
+//! - [`config`]: YAML configuration, validated with file/line/key problems.
+//! - [`receiver`]: the UDP socket loop; [`gate`]: its checks (signature, replay, limits).
+//! - [`engine`]: the task that owns the [`core`] and carries out its actions.
+//! - [`core`]: pure host state (new, UP, DOWN, BOOT, MSG, IP change) over synthetic time.
+//! - [`journal`]: JSON Lines journal with size rotation, on its own thread.
+//! - [`store`]: SQLite store of hosts, written in batches on its own thread.
+//! - [`api`]: HTTP API and `/metrics`; [`metrics`]: the counters behind it.
+//! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: time type.
+
+pub mod api;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod core;
+pub mod engine;
+pub mod gate;
+pub mod journal;
+pub mod logging;
+pub mod metrics;
+pub mod receiver;
+pub mod store;

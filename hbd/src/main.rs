@@ -1,0 +1,109 @@
+//! The `hbd` binary: command line, config loading, daemonizing and signal handling.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use hbd::app::{self, Sockets};
+use hbd::config::{self, Severity};
+
+/// hbd: host-monitoring daemon. Receives heartbeats and plugin reports from hbc agents.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (YAML). Without one, built-in defaults are used.
+    #[arg(short, long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Stay in the foreground (as under systemd); otherwise detach.
+    #[arg(short, long)]
+    foreground: bool,
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the configuration, print every problem, exit 1 if any is an error.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckConfig) => check_config(cli.config),
+        None => match run(cli) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("hbd: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn check_config(path: Option<PathBuf>) -> ExitCode {
+    match config::load(path.as_deref()) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                println!("{warning}");
+            }
+            let source = path.map_or_else(|| "built-in defaults".into(), |p| p.display().to_string());
+            println!("{source}: configuration OK ({} warning(s))", loaded.warnings.len());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            for problem in &error.problems {
+                println!("{problem}");
+            }
+            let errors = error
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count();
+            println!("{errors} error(s): configuration refused");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let loaded = config::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = Arc::new(loaded.config);
+    // Bind before detaching so a busy port is reported on the terminal.
+    let sockets = Sockets::bind(&config)?;
+    if !cli.foreground {
+        nix::unistd::daemon(true, false).context("cannot detach (use -f to stay in the foreground)")?;
+    }
+    hbd::logging::init(cli.verbose, config.logfile.as_deref())
+        .with_context(|| format!("cannot open log file {:?}", config.logfile))?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        app::run(config, sockets, shutdown).await
+    })?;
+    Ok(())
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!(signal = "SIGTERM", "stopping"),
+        _ = int.recv() => tracing::info!(signal = "SIGINT", "stopping"),
+    }
+    shutdown.cancel();
+}

@@ -84,7 +84,8 @@ fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, AppError> {
         addr,
         source,
     };
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
     if addr.is_ipv6() {
         let _ = socket.set_only_v6(false);
     }
@@ -95,7 +96,11 @@ fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, AppError> {
 }
 
 /// Runs the daemon until `shutdown` is cancelled, then stops it cleanly.
-pub async fn run(config: Arc<Config>, sockets: Sockets, shutdown: CancellationToken) -> Result<(), AppError> {
+pub async fn run(
+    config: Arc<Config>,
+    sockets: Sockets,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
     let metrics = Arc::new(Metrics::new());
     let (journal, journal_thread) = journal::start(&config.journal, metrics.clone())?;
     let store = Store::open(&config.state_db)?;

@@ -35,7 +35,10 @@ impl Timestamp {
 
     /// `self + d`, saturating.
     pub fn plus(self, d: Duration) -> Timestamp {
-        Timestamp(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        Timestamp(
+            self.0
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
     }
 
     /// Time from `earlier` to `self`, zero if `earlier` is later.
@@ -58,7 +61,10 @@ mod tests {
         let t = Timestamp::from_secs_f64(1_764_000_000.25);
         assert_eq!(t, Timestamp(1_764_000_000_250));
         assert_eq!(t.as_secs_f64(), 1_764_000_000.25);
-        assert_eq!(t.plus(Duration::from_secs(2)).since(t), Duration::from_secs(2));
+        assert_eq!(
+            t.plus(Duration::from_secs(2)).since(t),
+            Duration::from_secs(2)
+        );
         assert_eq!(t.since(t.plus(Duration::from_secs(1))), Duration::ZERO);
         assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00.000Z");
     }

@@ -91,7 +91,11 @@ impl Engine {
     }
 
     fn on_inbound(&mut self, item: Inbound, actions: &mut Vec<Action>) {
-        let Inbound { admitted, source, at } = item;
+        let Inbound {
+            admitted,
+            source,
+            at,
+        } = item;
         self.journal.record(Entry::Datagram {
             at,
             source,
@@ -109,7 +113,11 @@ impl Engine {
     fn dispatch(&mut self, actions: &mut Vec<Action>) {
         for action in actions.drain(..) {
             match action {
-                Action::Reply { to, key_id, message } => {
+                Action::Reply {
+                    to,
+                    key_id,
+                    message,
+                } => {
                     let signer = key_id.as_deref().and_then(|id| {
                         self.config.key_for(id).map(|(key, _)| Signer {
                             key_id: id.to_owned(),
@@ -119,7 +127,9 @@ impl Engine {
                     let sent = encode(&message, signer.as_ref(), DEFAULT_COMPRESS_OVER)
                         .map_err(|e| e.to_string())
                         .and_then(|bytes| {
-                            self.socket.try_send_to(&bytes, to).map_err(|e| e.to_string())
+                            self.socket
+                                .try_send_to(&bytes, to)
+                                .map_err(|e| e.to_string())
                         });
                     match sent {
                         Ok(_) => {
@@ -161,7 +171,10 @@ impl Engine {
             Ok(()) => {}
             Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) => {
                 // Keep them for the next flush instead of losing the update.
-                tracing::warn!(hosts = batch.len(), "store writer behind; retrying next flush");
+                tracing::warn!(
+                    hosts = batch.len(),
+                    "store writer behind; retrying next flush"
+                );
                 self.core.mark_dirty(batch.iter().map(|h| h.name.as_str()));
             }
         }

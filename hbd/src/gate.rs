@@ -53,9 +53,12 @@ impl Gate {
         let mut host_key = false;
         match key_id {
             Some(key_id) => {
-                let (key, own) = self.config.key_for(key_id).ok_or_else(|| DecodeError::UnknownKey {
-                    key_id: key_id.to_owned(),
-                })?;
+                let (key, own) =
+                    self.config
+                        .key_for(key_id)
+                        .ok_or_else(|| DecodeError::UnknownKey {
+                            key_id: key_id.to_owned(),
+                        })?;
                 frame.verify(key)?;
                 host_key = own;
             }
@@ -137,11 +140,36 @@ mod tests {
         // (what, require_signed, datagram, expected: Ok(key id) or Err(reason))
         let cases: Vec<(&str, bool, Vec<u8>, Result<Option<&str>, RejectReason>)> = vec![
             ("plain accepted by default", false, plain.clone(), Ok(None)),
-            ("plain refused when signatures are required", true, plain, Err(RejectReason::Unsigned)),
-            ("own key", true, signed(&htb("web1", 1), "web1", "web1-own-key-0123456"), Ok(Some("web1"))),
-            ("global key", true, signed(&htb("web2", 1), "web2", "global-key-0123456789"), Ok(Some("web2"))),
-            ("wrong key", false, signed(&htb("web1", 1), "web1", "global-key-0123456789"), Err(RejectReason::BadSignature)),
-            ("own key used for another name", false, signed(&htb("web9", 1), "web1", "web1-own-key-0123456"), Err(RejectReason::Invalid)),
+            (
+                "plain refused when signatures are required",
+                true,
+                plain,
+                Err(RejectReason::Unsigned),
+            ),
+            (
+                "own key",
+                true,
+                signed(&htb("web1", 1), "web1", "web1-own-key-0123456"),
+                Ok(Some("web1")),
+            ),
+            (
+                "global key",
+                true,
+                signed(&htb("web2", 1), "web2", "global-key-0123456789"),
+                Ok(Some("web2")),
+            ),
+            (
+                "wrong key",
+                false,
+                signed(&htb("web1", 1), "web1", "global-key-0123456789"),
+                Err(RejectReason::BadSignature),
+            ),
+            (
+                "own key used for another name",
+                false,
+                signed(&htb("web9", 1), "web1", "web1-own-key-0123456"),
+                Err(RejectReason::Invalid),
+            ),
         ];
         for (what, require, bytes, want) in cases {
             let mut gate = Gate::new(config(require));
@@ -159,7 +187,9 @@ mod tests {
         c.hb_key = None;
         let mut gate = Gate::new(Arc::new(c));
         let bytes = signed(&htb("x", 1), "x", "whatever-key-01234567");
-        let err = gate.admit(&bytes, Timestamp::from_secs_f64(NOW)).unwrap_err();
+        let err = gate
+            .admit(&bytes, Timestamp::from_secs_f64(NOW))
+            .unwrap_err();
         assert_eq!(err.reason(), RejectReason::UnknownKey);
     }
 
@@ -169,9 +199,15 @@ mod tests {
         let bytes = signed(&htb("web1", 5), "web1", "web1-own-key-0123456");
         let now = Timestamp::from_secs_f64(NOW);
         assert!(gate.admit(&bytes, now).is_ok());
-        assert_eq!(gate.admit(&bytes, now).unwrap_err().reason(), RejectReason::Replay);
+        assert_eq!(
+            gate.admit(&bytes, now).unwrap_err().reason(),
+            RejectReason::Replay
+        );
         let late = Timestamp::from_secs_f64(NOW + 301.0);
         let fresh = signed(&htb("web1", 6), "web1", "web1-own-key-0123456");
-        assert_eq!(gate.admit(&fresh, late).unwrap_err().reason(), RejectReason::ClockSkew);
+        assert_eq!(
+            gate.admit(&fresh, late).unwrap_err().reason(),
+            RejectReason::ClockSkew
+        );
     }
 }

@@ -203,8 +203,13 @@ pub fn start(
         return Ok((Journal::disabled(metrics), None));
     }
     let path = config.path();
-    let file = RotatingFile::open(&path, config.max_size, config.max_backups)
-        .map_err(|source| JournalError::Open { path: path.clone(), source })?;
+    let file =
+        RotatingFile::open(&path, config.max_size, config.max_backups).map_err(|source| {
+            JournalError::Open {
+                path: path.clone(),
+                source,
+            }
+        })?;
     let (tx, rx) = sync_channel(QUEUE_LEN);
     let writer_metrics = metrics.clone();
     let handle = std::thread::Builder::new()
@@ -297,7 +302,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let mut file = RotatingFile::open(&path, 100, 2).unwrap();
-        let line = [b'x'; 39].iter().copied().chain([b'\n']).collect::<Vec<u8>>();
+        let line = [b'x'; 39]
+            .iter()
+            .copied()
+            .chain([b'\n'])
+            .collect::<Vec<u8>>();
         for _ in 0..9 {
             file.write_line(&line).unwrap(); // 2 lines per file
         }

@@ -2,6 +2,7 @@
 //! level, `RUST_LOG` overrides everything.
 
 use std::fs::OpenOptions;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -19,10 +20,17 @@ pub fn init(verbosity: u8, logfile: Option<&Path>) -> std::io::Result<()> {
     match logfile {
         Some(path) => {
             let file = OpenOptions::new().create(true).append(true).open(path)?;
-            let _ = builder.with_ansi(false).with_writer(Mutex::new(file)).try_init();
+            let _ = builder
+                .with_ansi(false)
+                .with_writer(Mutex::new(file))
+                .try_init();
         }
         None => {
-            let _ = builder.with_writer(std::io::stderr).try_init();
+            let ansi = std::io::stderr().is_terminal();
+            let _ = builder
+                .with_ansi(ansi)
+                .with_writer(std::io::stderr)
+                .try_init();
         }
     }
     Ok(())

@@ -54,8 +54,12 @@ fn check_config(path: Option<PathBuf>) -> ExitCode {
             for warning in &loaded.warnings {
                 println!("{warning}");
             }
-            let source = path.map_or_else(|| "built-in defaults".into(), |p| p.display().to_string());
-            println!("{source}: configuration OK ({} warning(s))", loaded.warnings.len());
+            let source =
+                path.map_or_else(|| "built-in defaults".into(), |p| p.display().to_string());
+            println!(
+                "{source}: configuration OK ({} warning(s))",
+                loaded.warnings.len()
+            );
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -79,7 +83,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Bind before detaching so a busy port is reported on the terminal.
     let sockets = Sockets::bind(&config)?;
     if !cli.foreground {
-        nix::unistd::daemon(true, false).context("cannot detach (use -f to stay in the foreground)")?;
+        nix::unistd::daemon(true, false)
+            .context("cannot detach (use -f to stay in the foreground)")?;
     }
     hbd::logging::init(cli.verbose, config.logfile.as_deref())
         .with_context(|| format!("cannot open log file {:?}", config.logfile))?;
@@ -97,7 +102,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn stop_on_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers");
         return;
     };

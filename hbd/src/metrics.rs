@@ -70,13 +70,21 @@ impl Metrics {
         );
         let rejects = RejectReason::ALL
             .iter()
-            .map(|r| rejects_family.get_or_create(&vec![("reason", r.as_str())]).clone())
+            .map(|r| {
+                rejects_family
+                    .get_or_create(&vec![("reason", r.as_str())])
+                    .clone()
+            })
             .collect();
         let hosts_family = Family::<Labels, Gauge>::default();
         registry.register("hbd_hosts", "Hosts by state", hosts_family.clone());
         let hosts = HostState::ALL
             .iter()
-            .map(|s| hosts_family.get_or_create(&vec![("state", s.as_str())]).clone())
+            .map(|s| {
+                hosts_family
+                    .get_or_create(&vec![("state", s.as_str())])
+                    .clone()
+            })
             .collect();
         let mut counter = |name: &str, help: &str| {
             let c = Counter::default();
@@ -169,7 +177,10 @@ mod tests {
         m.rejected(RejectReason::Bomb);
         m.set_hosts([0, 3, 1]);
         let text = m.render();
-        assert!(text.contains("hbd_datagrams_rejected_total{reason=\"bomb\"} 2"), "{text}");
+        assert!(
+            text.contains("hbd_datagrams_rejected_total{reason=\"bomb\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("hbd_hosts{state=\"UP\"} 3"), "{text}");
         assert!(text.contains("hbd_hosts{state=\"DOWN\"} 1"), "{text}");
         assert_eq!(m.rejected_count(RejectReason::Bomb), 2);

@@ -62,7 +62,11 @@ pub async fn run(
         match gate.admit(&buf[..len], at) {
             Ok(admitted) => {
                 metrics.accepted(&admitted.message);
-                match tx.try_send(Inbound { admitted, source, at }) {
+                match tx.try_send(Inbound {
+                    admitted,
+                    source,
+                    at,
+                }) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => {
                         metrics.engine_dropped.inc();

@@ -181,9 +181,9 @@ impl DecodeError {
     /// The counter this rejection is counted under.
     pub fn reason(&self) -> RejectReason {
         match self {
-            DecodeError::Empty | DecodeError::UnknownEncoding { .. } | DecodeError::BadFrame { .. } => {
-                RejectReason::Malformed
-            }
+            DecodeError::Empty
+            | DecodeError::UnknownEncoding { .. }
+            | DecodeError::BadFrame { .. } => RejectReason::Malformed,
             DecodeError::TooLarge { .. } => RejectReason::TooLarge,
             DecodeError::UnknownKey { .. } => RejectReason::UnknownKey,
             DecodeError::BadSignature { .. } => RejectReason::BadSignature,

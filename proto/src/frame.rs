@@ -78,11 +78,12 @@ pub fn split<'a>(datagram: &'a [u8], limits: &Limits) -> Result<Frame<'a>, Decod
             detail: "shorter than its header and tag",
         });
     }
-    let key_id = std::str::from_utf8(&datagram[SIGNED_MAGIC.len() + 1..header_len]).map_err(
-        |_| DecodeError::BadFrame {
-            detail: "key id is not UTF-8",
-        },
-    )?;
+    let key_id =
+        std::str::from_utf8(&datagram[SIGNED_MAGIC.len() + 1..header_len]).map_err(|_| {
+            DecodeError::BadFrame {
+                detail: "key id is not UTF-8",
+            }
+        })?;
     Ok(Frame::Signed {
         key_id,
         header: &datagram[..header_len],
@@ -186,7 +187,10 @@ pub fn inflate_bounded(input: &[u8], max: usize) -> Result<Vec<u8>, DecodeError>
 
 /// Compresses with zlib at the default level.
 pub fn deflate(json: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(Vec::with_capacity(json.len() / 2 + 16), Compression::default());
+    let mut encoder = ZlibEncoder::new(
+        Vec::with_capacity(json.len() / 2 + 16),
+        Compression::default(),
+    );
     // Invariant: writing into a Vec cannot fail.
     let _ = encoder.write_all(json);
     encoder.finish().unwrap_or_default()
@@ -254,8 +258,8 @@ pub fn encode_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Heartbeat, OperatorMessage};
     use crate::error::RejectReason;
+    use crate::message::{Heartbeat, OperatorMessage};
 
     fn signer() -> Signer {
         Signer {
@@ -329,18 +333,63 @@ mod tests {
         deep.push_str(&"}".repeat(40));
         let cases: Vec<(&str, Vec<u8>, Option<Key>, RejectReason)> = vec![
             ("empty", vec![], None, RejectReason::Malformed),
-            ("oversized", vec![b'{'; 70_000], None, RejectReason::TooLarge),
-            ("unknown encoding", b"hello".to_vec(), None, RejectReason::Malformed),
-            ("truncated signed", b"HB1S\x04web1abc".to_vec(), None, RejectReason::Malformed),
-            ("zero key id", b"HB1S\x00".to_vec(), None, RejectReason::Malformed),
-            ("tampered", tampered, Some(Key::new("s3cret")), RejectReason::BadSignature),
-            ("wrong key", signed, Some(Key::new("other")), RejectReason::BadSignature),
-            ("corrupt zlib", vec![0x78, 0x9c, 1, 2, 3], None, RejectReason::Decompress),
+            (
+                "oversized",
+                vec![b'{'; 70_000],
+                None,
+                RejectReason::TooLarge,
+            ),
+            (
+                "unknown encoding",
+                b"hello".to_vec(),
+                None,
+                RejectReason::Malformed,
+            ),
+            (
+                "truncated signed",
+                b"HB1S\x04web1abc".to_vec(),
+                None,
+                RejectReason::Malformed,
+            ),
+            (
+                "zero key id",
+                b"HB1S\x00".to_vec(),
+                None,
+                RejectReason::Malformed,
+            ),
+            (
+                "tampered",
+                tampered,
+                Some(Key::new("s3cret")),
+                RejectReason::BadSignature,
+            ),
+            (
+                "wrong key",
+                signed,
+                Some(Key::new("other")),
+                RejectReason::BadSignature,
+            ),
+            (
+                "corrupt zlib",
+                vec![0x78, 0x9c, 1, 2, 3],
+                None,
+                RejectReason::Decompress,
+            ),
             ("bomb", bomb, None, RejectReason::Bomb),
             ("deep", deep.into_bytes(), None, RejectReason::TooDeep),
             ("not json", b"{nope".to_vec(), None, RejectReason::BadJson),
-            ("unknown id", br#"{"ID":"ZZZ","name":"a"}"#.to_vec(), None, RejectReason::UnknownId),
-            ("bad name", br#"{"ID":"HTB","name":""}"#.to_vec(), None, RejectReason::Invalid),
+            (
+                "unknown id",
+                br#"{"ID":"ZZZ","name":"a"}"#.to_vec(),
+                None,
+                RejectReason::UnknownId,
+            ),
+            (
+                "bad name",
+                br#"{"ID":"HTB","name":""}"#.to_vec(),
+                None,
+                RejectReason::Invalid,
+            ),
         ];
         for (what, bytes, key, want) in cases {
             let err = decode(&bytes, key.as_ref()).unwrap_err();
@@ -348,7 +397,10 @@ mod tests {
         }
         let unsigned = encode(&htb(), None, DEFAULT_COMPRESS_OVER).unwrap();
         let frame = split(&unsigned, &limits).unwrap();
-        assert_eq!(frame.verify(&Key::new("k")).unwrap_err().reason(), RejectReason::Unsigned);
+        assert_eq!(
+            frame.verify(&Key::new("k")).unwrap_err().reason(),
+            RejectReason::Unsigned
+        );
     }
 
     #[test]

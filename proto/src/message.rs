@@ -425,27 +425,43 @@ mod tests {
     fn rejections_name_their_reason() {
         let long_text = format!(r#"{{"ID":"MSG","name":"a","text":"{}"}}"#, "x".repeat(9000));
         let cases: Vec<(&[u8], &str)> = vec![
-            (br#"{"ID":"NOPE","name":"a"}"#, "unknown message ID \"NOPE\""),
+            (
+                br#"{"ID":"NOPE","name":"a"}"#,
+                "unknown message ID \"NOPE\"",
+            ),
             (br#"{"name":"a"}"#, "bad JSON"),
             (br#"{"ID":"HTB"}"#, "bad JSON"),
             (br#"{"ID":"HTB","name":"a b"}"#, "invalid field name"),
-            (br#"{"ID":"HTB","name":"a","interval":0}"#, "invalid field interval"),
+            (
+                br#"{"ID":"HTB","name":"a","interval":0}"#,
+                "invalid field interval",
+            ),
             (br#"{"ID":"HTB","name":"a","rtt":-1}"#, "invalid field rtt"),
             (long_text.as_bytes(), "invalid field text"),
-            (br#"{"ID":"CMD","cmd_id":"1","argv":[],"timeout":5}"#, "invalid field argv"),
+            (
+                br#"{"ID":"CMD","cmd_id":"1","argv":[],"timeout":5}"#,
+                "invalid field argv",
+            ),
         ];
         for (json, want) in cases {
             let err = Message::from_json(json).unwrap_err().to_string();
-            assert!(err.starts_with(want), "{}: {err}", String::from_utf8_lossy(json));
+            assert!(
+                err.starts_with(want),
+                "{}: {err}",
+                String::from_utf8_lossy(json)
+            );
         }
     }
 
     #[test]
     fn stamp_reads_the_replay_fields() {
-        let m = Message::from_json(br#"{"ID":"BOOT","name":"h","ts":5.5,"run":7,"seq":9}"#)
-            .unwrap();
+        let m =
+            Message::from_json(br#"{"ID":"BOOT","name":"h","ts":5.5,"run":7,"seq":9}"#).unwrap();
         let s = m.stamp().unwrap();
-        assert_eq!((s.name, s.ts, s.run, s.seq), ("h", Some(5.5), Some(7), Some(9)));
+        assert_eq!(
+            (s.name, s.ts, s.run, s.seq),
+            ("h", Some(5.5), Some(7), Some(9))
+        );
         assert!(Message::Ack(Ack::default()).stamp().is_none());
     }
 }

@@ -123,10 +123,10 @@ mod tests {
             (1, 2, 1000.0, true), // late but unseen
             (1, 2, 1000.0, false),
             (1, 100, 1000.0, true),
-            (1, 30, 1000.0, false), // left of the window
-            (1, 37, 1000.0, true),  // inside the window (100 - 63)
-            (2, 1, 1000.0, true),   // a new run starts over
-            (1, 101, 1000.0, true), // the old run is still tracked
+            (1, 30, 1000.0, false),  // left of the window
+            (1, 37, 1000.0, true),   // inside the window (100 - 63)
+            (2, 1, 1000.0, true),    // a new run starts over
+            (1, 101, 1000.0, true),  // the old run is still tracked
             (1, 102, 1400.0, false), // clock skew
             (1, 102, 700.0, true),
         ];

@@ -70,6 +70,9 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        assert_eq!(format!("{:?}", Key::new("s3cret")), "Key(<6 bytes redacted>)");
+        assert_eq!(
+            format!("{:?}", Key::new("s3cret")),
+            "Key(<6 bytes redacted>)"
+        );
     }
 }

@@ -48,7 +48,10 @@ impl HostView {
     }
 }
 
-async fn ask<T>(state: &ApiState, query: impl FnOnce(oneshot::Sender<T>) -> Query) -> Result<T, ApiError> {
+async fn ask<T>(
+    state: &ApiState,
+    query: impl FnOnce(oneshot::Sender<T>) -> Query,
+) -> Result<T, ApiError> {
     let (tx, rx) = oneshot::channel();
     state
         .queries
@@ -61,7 +64,9 @@ async fn ask<T>(state: &ApiState, query: impl FnOnce(oneshot::Sender<T>) -> Quer
 pub async fn list(State(state): State<ApiState>) -> Result<Json<Vec<HostView>>, ApiError> {
     let hosts = ask(&state, Query::Hosts).await?;
     let now = Timestamp::now();
-    Ok(Json(hosts.into_iter().map(|h| HostView::new(h, now)).collect()))
+    Ok(Json(
+        hosts.into_iter().map(|h| HostView::new(h, now)).collect(),
+    ))
 }
 
 /// One host; 404 if unknown.

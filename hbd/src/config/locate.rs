@@ -83,7 +83,10 @@ thresholds:
             (&["interval"], Some(2)),
             (&["hosts", "web1", "interval"], Some(6)),
             (&["hosts", "db.1", "interval"], Some(8)),
-            (&["thresholds", "disk_monitor", "partitions", "/", "percent"], Some(13)),
+            (
+                &["thresholds", "disk_monitor", "partitions", "/", "percent"],
+                Some(13),
+            ),
             (&["hosts", "nope", "interval"], Some(3)),
             (&["missing"], None),
         ];

@@ -63,7 +63,10 @@ mod tests {
         let keys = ["interval", "grace", "hb_port", "journal_max_size"];
         assert_eq!(did_you_mean("intervall", &keys), Some("interval"));
         assert_eq!(did_you_mean("hbport", &keys), Some("hb_port"));
-        assert_eq!(did_you_mean("journal_max_sise", &keys), Some("journal_max_size"));
+        assert_eq!(
+            did_you_mean("journal_max_sise", &keys),
+            Some("journal_max_size")
+        );
         assert_eq!(did_you_mean("colour", &keys), None);
     }
 

@@ -11,8 +11,8 @@ use serde_norway::{Mapping, Value};
 use super::locate::line_of;
 use super::problem::{Problem, Severity, did_you_mean};
 use super::{
-    Config, HOST_KEYS, HostConfig, NOTIFICATION_CHANNELS, PUSH_SERVICES, TOP_LEVEL_KEYS,
-    USER_KEYS, UserConfig,
+    Config, HOST_KEYS, HostConfig, NOTIFICATION_CHANNELS, PUSH_SERVICES, TOP_LEVEL_KEYS, USER_KEYS,
+    UserConfig,
 };
 
 pub(super) struct Reader<'a> {
@@ -88,7 +88,10 @@ impl<'a> Reader<'a> {
         };
         for (k, v) in &map {
             let Some(key) = k.as_str() else {
-                self.error(&["(top level)"], format!("keys must be strings, found {}", kind(k)));
+                self.error(
+                    &["(top level)"],
+                    format!("keys must be strings, found {}", kind(k)),
+                );
                 continue;
             };
             self.read_top(config, key, v);
@@ -106,7 +109,11 @@ impl<'a> Reader<'a> {
             self.error(&["wss_port"], "needs both wss_pem and wss_key");
         }
         for (host, entry) in &config.hosts {
-            let roles = entry.owner.iter().chain(&entry.managers).chain(&entry.monitors);
+            let roles = entry
+                .owner
+                .iter()
+                .chain(&entry.managers)
+                .chain(&entry.monitors);
             for user in roles {
                 if !config.users.contains_key(user) {
                     let user = user.clone();
@@ -121,7 +128,9 @@ impl<'a> Reader<'a> {
                     let profile = profile.clone();
                     self.error(
                         &["hosts", host, "threshold_config"],
-                        format!("names profile `{profile}`, which threshold_configs does not define"),
+                        format!(
+                            "names profile `{profile}`, which threshold_configs does not define"
+                        ),
                     );
                 }
             }
@@ -157,14 +166,16 @@ impl<'a> Reader<'a> {
             "journal_file" => set(&mut c.journal.file, self.string(&p, v)),
             "journal_enabled" => set(&mut c.journal.enabled, self.boolean(&p, v)),
             "journal_max_size" => set(&mut c.journal.max_size, self.size(&p, v)),
-            "journal_max_backups" => {
-                set(&mut c.journal.max_backups, self.uint(&p, v, 0, 1000).map(|n| n as u32))
-            }
+            "journal_max_backups" => set(
+                &mut c.journal.max_backups,
+                self.uint(&p, v, 0, 1000).map(|n| n as u32),
+            ),
             "interval" => set(&mut c.interval, self.seconds(&p, v)),
             "grace" => set(&mut c.grace, self.seconds_or_zero(&p, v)),
-            "threshold_renotify_interval" => {
-                set(&mut c.threshold_renotify_interval, self.seconds_or_zero(&p, v))
-            }
+            "threshold_renotify_interval" => set(
+                &mut c.threshold_renotify_interval,
+                self.seconds_or_zero(&p, v),
+            ),
             "max_clock_skew" => set(&mut c.max_clock_skew, self.seconds(&p, v)),
             "max_message_bytes" => set(
                 &mut c.max_message_bytes,
@@ -185,7 +196,9 @@ impl<'a> Reader<'a> {
             "threshold_configs" => {
                 if let Some(map) = self.mapping(&p, v) {
                     for (name, profile) in map {
-                        let Some(name) = self.key_name(&p, name) else { continue };
+                        let Some(name) = self.key_name(&p, name) else {
+                            continue;
+                        };
                         if let Some(json) = self.json_mapping(&[key, &name], profile) {
                             c.threshold_configs.insert(name, json);
                         }
@@ -195,7 +208,9 @@ impl<'a> Reader<'a> {
             "hosts" => {
                 if let Some(map) = self.mapping(&p, v) {
                     for (name, entry) in map {
-                        let Some(name) = self.key_name(&p, name) else { continue };
+                        let Some(name) = self.key_name(&p, name) else {
+                            continue;
+                        };
                         if let Err(e) = validate_name(&name) {
                             self.error(&["hosts", &name], e.to_string());
                             continue;
@@ -208,7 +223,9 @@ impl<'a> Reader<'a> {
             "users" => {
                 if let Some(map) = self.mapping(&p, v) {
                     for (name, entry) in map {
-                        let Some(name) = self.key_name(&p, name) else { continue };
+                        let Some(name) = self.key_name(&p, name) else {
+                            continue;
+                        };
                         let user = self.user(&name, entry);
                         c.users.insert(name, user);
                     }
@@ -247,7 +264,10 @@ impl<'a> Reader<'a> {
                 "description" => host.description = self.string(&p, v),
                 "dyndomain" => {
                     if !matches!(v, Value::String(_) | Value::Bool(_)) {
-                        self.error(&p, format!("expected a domain name or true/false, found {}", kind(v)));
+                        self.error(
+                            &p,
+                            format!("expected a domain name or true/false, found {}", kind(v)),
+                        );
                     }
                 }
                 _ => self.unknown_key(&p, HOST_KEYS),
@@ -287,7 +307,10 @@ impl<'a> Reader<'a> {
                         if !NOTIFICATION_CHANNELS.contains(&ch.as_str()) {
                             self.error(
                                 &p,
-                                format!("unknown channel `{ch}`; expected any of {}", NOTIFICATION_CHANNELS.join(", ")),
+                                format!(
+                                    "unknown channel `{ch}`; expected any of {}",
+                                    NOTIFICATION_CHANNELS.join(", ")
+                                ),
                             );
                         }
                     }
@@ -304,7 +327,10 @@ impl<'a> Reader<'a> {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             other => {
-                self.error(path, format!("entry names must be strings, found {}", kind(other)));
+                self.error(
+                    path,
+                    format!("entry names must be strings, found {}", kind(other)),
+                );
                 None
             }
         }
@@ -343,7 +369,10 @@ impl<'a> Reader<'a> {
             _ => {
                 self.error(
                     path,
-                    format!("expected a whole number from {min} to {max}, found {}", show(v)),
+                    format!(
+                        "expected a whole number from {min} to {max}, found {}",
+                        show(v)
+                    ),
                 );
                 None
             }
@@ -354,7 +383,10 @@ impl<'a> Reader<'a> {
         match v.as_f64() {
             Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
             _ => {
-                self.error(path, format!("expected a number of seconds > 0, found {}", show(v)));
+                self.error(
+                    path,
+                    format!("expected a number of seconds > 0, found {}", show(v)),
+                );
                 None
             }
         }
@@ -364,7 +396,10 @@ impl<'a> Reader<'a> {
         match v.as_f64() {
             Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
             _ => {
-                self.error(path, format!("expected a number of seconds >= 0, found {}", show(v)));
+                self.error(
+                    path,
+                    format!("expected a number of seconds >= 0, found {}", show(v)),
+                );
                 None
             }
         }
@@ -385,7 +420,10 @@ impl<'a> Reader<'a> {
             Value::String(s) if !s.is_empty() => Some(s.clone()),
             Value::Null => None,
             _ => {
-                self.error(path, format!("expected a non-empty string, found {}", show(v)));
+                self.error(
+                    path,
+                    format!("expected a non-empty string, found {}", show(v)),
+                );
                 None
             }
         }
@@ -409,7 +447,13 @@ impl<'a> Reader<'a> {
                 Some(out)
             }
             other => {
-                self.error(path, format!("expected a string or a list of strings, found {}", show(other)));
+                self.error(
+                    path,
+                    format!(
+                        "expected a string or a list of strings, found {}",
+                        show(other)
+                    ),
+                );
                 None
             }
         }
@@ -427,7 +471,10 @@ impl<'a> Reader<'a> {
         match s.parse() {
             Ok(ip) => Some(ip),
             Err(_) => {
-                self.error(path, format!("expected an IP address such as 127.0.0.1 or ::, found {s:?}"));
+                self.error(
+                    path,
+                    format!("expected an IP address such as 127.0.0.1 or ::, found {s:?}"),
+                );
                 None
             }
         }
@@ -436,7 +483,13 @@ impl<'a> Reader<'a> {
     fn key(&mut self, path: &[&str], v: &Value) -> Option<Key> {
         let s = self.string(path, v)?;
         if s.len() < 16 {
-            self.error(path, format!("a key must be at least 16 characters, this one has {}", s.len()));
+            self.error(
+                path,
+                format!(
+                    "a key must be at least 16 characters, this one has {}",
+                    s.len()
+                ),
+            );
             return None;
         }
         Some(Key::new(s))
@@ -451,7 +504,10 @@ impl<'a> Reader<'a> {
         if parsed.is_none() {
             self.error(
                 path,
-                format!("expected a size in bytes or with a unit (100MB, 512KiB, 1G), found {}", show(v)),
+                format!(
+                    "expected a size in bytes or with a unit (100MB, 512KiB, 1G), found {}",
+                    show(v)
+                ),
             );
         }
         parsed

@@ -44,8 +44,14 @@ hosts:
     assert_eq!(c.interval, Duration::from_secs(10));
     assert_eq!(c.grace, Duration::from_millis(2500));
     assert_eq!(c.journal.max_size, 1024 * 1024);
-    assert_eq!(c.host_timing("web1"), (Duration::from_secs(5), Duration::from_millis(2500)));
-    assert_eq!(c.host_timing("other"), (Duration::from_secs(10), Duration::from_millis(2500)));
+    assert_eq!(
+        c.host_timing("web1"),
+        (Duration::from_secs(5), Duration::from_millis(2500))
+    );
+    assert_eq!(
+        c.host_timing("other"),
+        (Duration::from_secs(10), Duration::from_millis(2500))
+    );
     assert!(matches!(c.key_for("web1"), Some((_, true))));
     assert!(matches!(c.key_for("other"), Some((_, false))));
 }
@@ -53,23 +59,74 @@ hosts:
 #[test]
 fn each_problem_names_file_line_and_key() {
     let cases: &[(&str, &str)] = &[
-        ("hb_port: 70000\n", "hbd.yaml:1: error: hb_port: expected a whole number from 0 to 65535, found 70000"),
-        ("interval: soon\n", "hbd.yaml:1: error: interval: expected a number of seconds > 0, found \"soon\""),
-        ("a: 1\nhosts:\n  web1:\n    interval: -3\n", "hbd.yaml:4: error: hosts.web1.interval: expected a number of seconds > 0, found -3"),
-        ("intervall: 30\n", "hbd.yaml:1: warning: intervall: unknown key, ignored; did you mean `interval`?"),
-        ("hosts:\n  web1:\n    grce: 3\n", "hbd.yaml:3: warning: hosts.web1.grce: unknown key, ignored; did you mean `grace`?"),
-        ("pickfile: /var/lib/hbd.pickle\n", "hbd.yaml:1: error: pickfile: is replaced by state_db"),
-        ("require_signed: true\n", "hbd.yaml:1: error: require_signed: is on, but no key is configured"),
-        ("hb_key: short\n", "hbd.yaml:1: error: hb_key: a key must be at least 16 characters"),
-        ("pushsrv: pushovr\n", "hbd.yaml:1: error: pushsrv: unknown push service `pushovr`"),
-        ("journal_max_size: lots\n", "hbd.yaml:1: error: journal_max_size: expected a size"),
-        ("hbd_host: not-an-ip\n", "hbd.yaml:1: error: hbd_host: expected an IP address"),
-        ("hosts:\n  \"bad name\": {}\n", "hbd.yaml:2: error: hosts.bad name: host name has the character ' '"),
-        ("hosts:\n  web1:\n    owner: alice\n", "hbd.yaml:3: error: hosts.web1.owner: names user `alice`, who is not defined"),
-        ("users:\n  bob:\n    password: hunter2\n", "hbd.yaml:3: error: users.bob.password: expected a password hash"),
-        ("thresholds: 5\n", "hbd.yaml:1: error: thresholds: expected a mapping, found a number"),
-        ("hb_port: [1\n", "hbd.yaml:2: error: (syntax): not valid YAML"),
-        ("- a\n- b\n", "hbd.yaml: error: (top level): expected a mapping of keys, found a list"),
+        (
+            "hb_port: 70000\n",
+            "hbd.yaml:1: error: hb_port: expected a whole number from 0 to 65535, found 70000",
+        ),
+        (
+            "interval: soon\n",
+            "hbd.yaml:1: error: interval: expected a number of seconds > 0, found \"soon\"",
+        ),
+        (
+            "a: 1\nhosts:\n  web1:\n    interval: -3\n",
+            "hbd.yaml:4: error: hosts.web1.interval: expected a number of seconds > 0, found -3",
+        ),
+        (
+            "intervall: 30\n",
+            "hbd.yaml:1: warning: intervall: unknown key, ignored; did you mean `interval`?",
+        ),
+        (
+            "hosts:\n  web1:\n    grce: 3\n",
+            "hbd.yaml:3: warning: hosts.web1.grce: unknown key, ignored; did you mean `grace`?",
+        ),
+        (
+            "pickfile: /var/lib/hbd.pickle\n",
+            "hbd.yaml:1: error: pickfile: is replaced by state_db",
+        ),
+        (
+            "require_signed: true\n",
+            "hbd.yaml:1: error: require_signed: is on, but no key is configured",
+        ),
+        (
+            "hb_key: short\n",
+            "hbd.yaml:1: error: hb_key: a key must be at least 16 characters",
+        ),
+        (
+            "pushsrv: pushovr\n",
+            "hbd.yaml:1: error: pushsrv: unknown push service `pushovr`",
+        ),
+        (
+            "journal_max_size: lots\n",
+            "hbd.yaml:1: error: journal_max_size: expected a size",
+        ),
+        (
+            "hbd_host: not-an-ip\n",
+            "hbd.yaml:1: error: hbd_host: expected an IP address",
+        ),
+        (
+            "hosts:\n  \"bad name\": {}\n",
+            "hbd.yaml:2: error: hosts.bad name: host name has the character ' '",
+        ),
+        (
+            "hosts:\n  web1:\n    owner: alice\n",
+            "hbd.yaml:3: error: hosts.web1.owner: names user `alice`, who is not defined",
+        ),
+        (
+            "users:\n  bob:\n    password: hunter2\n",
+            "hbd.yaml:3: error: users.bob.password: expected a password hash",
+        ),
+        (
+            "thresholds: 5\n",
+            "hbd.yaml:1: error: thresholds: expected a mapping, found a number",
+        ),
+        (
+            "hb_port: [1\n",
+            "hbd.yaml:2: error: (syntax): not valid YAML",
+        ),
+        (
+            "- a\n- b\n",
+            "hbd.yaml: error: (top level): expected a mapping of keys, found a list",
+        ),
     ];
     for (text, want) in cases {
         let got = problems(text);
@@ -91,5 +148,8 @@ fn all_problems_are_reported_together() {
 #[test]
 fn missing_file_is_a_clear_error() {
     let err = load(Some(Path::new("/nonexistent/hbd.yaml"))).unwrap_err();
-    assert!(err.to_string().contains("/nonexistent/hbd.yaml: error: (file): cannot read"));
+    assert!(
+        err.to_string()
+            .contains("/nonexistent/hbd.yaml: error: (file): cannot read")
+    );
 }

@@ -200,7 +200,13 @@ impl Core {
                 out.push(event(&name, now, EventKind::Boot { uptime_s: b.uptime }));
             }
             Message::Text(m) => {
-                out.push(event(&name, now, EventKind::Message { text: m.text.clone() }));
+                out.push(event(
+                    &name,
+                    now,
+                    EventKind::Message {
+                        text: m.text.clone(),
+                    },
+                ));
             }
             _ => {}
         }
@@ -208,7 +214,13 @@ impl Core {
             let down_for = (host.state == HostState::Down).then(|| now.since(host.state_since));
             host.state = HostState::Up;
             host.state_since = now;
-            out.push(event(&name, now, EventKind::Up { down_for_s: down_for }));
+            out.push(event(
+                &name,
+                now,
+                EventKind::Up {
+                    down_for_s: down_for,
+                },
+            ));
         }
         tracked.deadline = now.plus(host.interval + grace);
         if !tracked.dirty {
@@ -227,8 +239,12 @@ impl Core {
             if *at > now {
                 break;
             }
-            let Some(Reverse((at, name))) = self.deadlines.pop() else { break };
-            let Some(tracked) = self.hosts.get_mut(&name) else { continue };
+            let Some(Reverse((at, name))) = self.deadlines.pop() else {
+                break;
+            };
+            let Some(tracked) = self.hosts.get_mut(&name) else {
+                continue;
+            };
             if tracked.scheduled != Some(at) {
                 continue; // superseded by an earlier entry
             }
@@ -242,14 +258,22 @@ impl Core {
                 continue;
             }
             let host = &mut tracked.host;
-            let silent_for = host.last_seen.map_or(Duration::ZERO, |seen| now.since(seen));
+            let silent_for = host
+                .last_seen
+                .map_or(Duration::ZERO, |seen| now.since(seen));
             host.state = HostState::Down;
             host.state_since = now;
             if !tracked.dirty {
                 tracked.dirty = true;
                 self.dirty.push(name.clone());
             }
-            out.push(event(&name, now, EventKind::Down { silent_for_s: silent_for }));
+            out.push(event(
+                &name,
+                now,
+                EventKind::Down {
+                    silent_for_s: silent_for,
+                },
+            ));
         }
     }
 

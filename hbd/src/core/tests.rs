@@ -54,12 +54,17 @@ fn render(actions: &[Action]) -> Vec<String> {
     actions
         .iter()
         .map(|a| match a {
-            Action::Reply { message: Message::Ack(ack), .. } => {
+            Action::Reply {
+                message: Message::Ack(ack),
+                ..
+            } => {
                 format!("ACK seq={:?}", ack.seq)
             }
             Action::Reply { message, .. } => format!("REPLY {}", message.id()),
             Action::Event(e) => match &e.kind {
-                EventKind::Up { down_for_s: Some(d) } => {
+                EventKind::Up {
+                    down_for_s: Some(d),
+                } => {
                     format!("UP {} after {}s", e.host, d.as_secs())
                 }
                 EventKind::Down { silent_for_s } => {
@@ -130,64 +135,130 @@ fn host_transitions() {
     let lo = "127.0.0.1";
     // (scenario, steps with the actions each must produce, in order)
     let cases: Vec<(&str, Vec<(Step, Vec<&str>)>)> = vec![
-        ("new host comes UP and is ACKed", vec![
-            (Htb("web1", 0, None, lo), vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"]),
-            (Htb("web1", 60, None, lo), vec!["ACK seq=Some(60)"]),
-        ]),
-        ("silence past interval + grace is DOWN, exactly once", vec![
-            (Htb("web1", 0, None, lo), vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"]),
-            (Tick(69), vec![]),
-            (Tick(70), vec!["DOWN web1 silent 70s"]),
-            (Tick(500), vec![]),
-        ]),
-        ("a heartbeat after DOWN brings it back UP with the outage length", vec![
-            (Htb("web1", 0, None, lo), vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"]),
-            (Tick(71), vec!["DOWN web1 silent 71s"]),
-            (Htb("web1", 100, None, lo), vec!["ACK seq=Some(100)", "UP web1 after 29s"]),
-            (Tick(169), vec![]),
-            (Tick(170), vec!["DOWN web1 silent 70s"]),
-        ]),
-        ("the heartbeat's own interval wins over the default", vec![
-            (Htb("fast", 0, Some(5.0), lo), vec!["NEW_HOST fast", "ACK seq=Some(0)", "UP fast"]),
-            (Tick(14), vec![]),
-            (Tick(15), vec!["DOWN fast silent 15s"]),
-        ]),
-        ("a shorter interval pulls the deadline in", vec![
-            (Htb("web1", 0, None, lo), vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"]),
-            (Htb("web1", 1, Some(2.0), lo), vec!["ACK seq=Some(1)"]),
-            (Tick(13), vec!["DOWN web1 silent 12s"]),
-        ]),
-        ("a configured host interval is used until the agent states one", vec![
-            (Htb("slow", 0, None, lo), vec!["ACK seq=Some(0)", "UP slow"]), // configured: not new
-            (Tick(309), vec![]),
-            (Tick(310), vec!["DOWN slow silent 310s"]),
-        ]),
-        ("regular heartbeats keep a host UP", vec![
-            (Htb("web1", 0, None, lo), vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"]),
-            (Htb("web1", 60, None, lo), vec!["ACK seq=Some(60)"]),
-            (Tick(125), vec![]),
-            (Htb("web1", 125, None, lo), vec!["ACK seq=Some(125)"]),
-            (Tick(194), vec![]),
-            (Tick(195), vec!["DOWN web1 silent 70s"]),
-        ]),
-        ("BOOT, MSG and PLG are signs of life too", vec![
-            (Boot("b", 0), vec!["NEW_HOST b", "BOOT b", "UP b"]),
-            (Msg("b", 60, "disk swapped"), vec!["MESSAGE b disk swapped"]),
-            (Plg("b", 120), vec![]),
-            (Tick(189), vec![]),
-            (Tick(190), vec!["DOWN b silent 70s"]),
-        ]),
-        ("an IP change is reported; a port change is not", vec![
-            (Htb("web1", 0, None, "127.0.0.1"), vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"]),
-            (Htb("web1", 1, None, "127.0.0.2"), vec!["ADDRESS_CHANGED web1 127.0.0.1->127.0.0.2", "ACK seq=Some(1)"]),
-            (Htb("web1", 2, None, "127.0.0.2"), vec!["ACK seq=Some(2)"]),
-        ]),
-        ("hosts are independent", vec![
-            (Htb("a", 0, None, lo), vec!["NEW_HOST a", "ACK seq=Some(0)", "UP a"]),
-            (Htb("b", 30, None, lo), vec!["NEW_HOST b", "ACK seq=Some(30)", "UP b"]),
-            (Tick(70), vec!["DOWN a silent 70s"]),
-            (Tick(100), vec!["DOWN b silent 70s"]),
-        ]),
+        (
+            "new host comes UP and is ACKed",
+            vec![
+                (
+                    Htb("web1", 0, None, lo),
+                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                ),
+                (Htb("web1", 60, None, lo), vec!["ACK seq=Some(60)"]),
+            ],
+        ),
+        (
+            "silence past interval + grace is DOWN, exactly once",
+            vec![
+                (
+                    Htb("web1", 0, None, lo),
+                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                ),
+                (Tick(69), vec![]),
+                (Tick(70), vec!["DOWN web1 silent 70s"]),
+                (Tick(500), vec![]),
+            ],
+        ),
+        (
+            "a heartbeat after DOWN brings it back UP with the outage length",
+            vec![
+                (
+                    Htb("web1", 0, None, lo),
+                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                ),
+                (Tick(71), vec!["DOWN web1 silent 71s"]),
+                (
+                    Htb("web1", 100, None, lo),
+                    vec!["ACK seq=Some(100)", "UP web1 after 29s"],
+                ),
+                (Tick(169), vec![]),
+                (Tick(170), vec!["DOWN web1 silent 70s"]),
+            ],
+        ),
+        (
+            "the heartbeat's own interval wins over the default",
+            vec![
+                (
+                    Htb("fast", 0, Some(5.0), lo),
+                    vec!["NEW_HOST fast", "ACK seq=Some(0)", "UP fast"],
+                ),
+                (Tick(14), vec![]),
+                (Tick(15), vec!["DOWN fast silent 15s"]),
+            ],
+        ),
+        (
+            "a shorter interval pulls the deadline in",
+            vec![
+                (
+                    Htb("web1", 0, None, lo),
+                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                ),
+                (Htb("web1", 1, Some(2.0), lo), vec!["ACK seq=Some(1)"]),
+                (Tick(13), vec!["DOWN web1 silent 12s"]),
+            ],
+        ),
+        (
+            "a configured host interval is used until the agent states one",
+            vec![
+                (Htb("slow", 0, None, lo), vec!["ACK seq=Some(0)", "UP slow"]), // configured: not new
+                (Tick(309), vec![]),
+                (Tick(310), vec!["DOWN slow silent 310s"]),
+            ],
+        ),
+        (
+            "regular heartbeats keep a host UP",
+            vec![
+                (
+                    Htb("web1", 0, None, lo),
+                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                ),
+                (Htb("web1", 60, None, lo), vec!["ACK seq=Some(60)"]),
+                (Tick(125), vec![]),
+                (Htb("web1", 125, None, lo), vec!["ACK seq=Some(125)"]),
+                (Tick(194), vec![]),
+                (Tick(195), vec!["DOWN web1 silent 70s"]),
+            ],
+        ),
+        (
+            "BOOT, MSG and PLG are signs of life too",
+            vec![
+                (Boot("b", 0), vec!["NEW_HOST b", "BOOT b", "UP b"]),
+                (Msg("b", 60, "disk swapped"), vec!["MESSAGE b disk swapped"]),
+                (Plg("b", 120), vec![]),
+                (Tick(189), vec![]),
+                (Tick(190), vec!["DOWN b silent 70s"]),
+            ],
+        ),
+        (
+            "an IP change is reported; a port change is not",
+            vec![
+                (
+                    Htb("web1", 0, None, "127.0.0.1"),
+                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                ),
+                (
+                    Htb("web1", 1, None, "127.0.0.2"),
+                    vec![
+                        "ADDRESS_CHANGED web1 127.0.0.1->127.0.0.2",
+                        "ACK seq=Some(1)",
+                    ],
+                ),
+                (Htb("web1", 2, None, "127.0.0.2"), vec!["ACK seq=Some(2)"]),
+            ],
+        ),
+        (
+            "hosts are independent",
+            vec![
+                (
+                    Htb("a", 0, None, lo),
+                    vec!["NEW_HOST a", "ACK seq=Some(0)", "UP a"],
+                ),
+                (
+                    Htb("b", 30, None, lo),
+                    vec!["NEW_HOST b", "ACK seq=Some(30)", "UP b"],
+                ),
+                (Tick(70), vec!["DOWN a silent 70s"]),
+                (Tick(100), vec!["DOWN b silent 70s"]),
+            ],
+        ),
     ];
     for (scenario, steps) in cases {
         let mut core = Core::new(Arc::new(config()), at(0));
@@ -226,7 +297,10 @@ fn heartbeat_fields_are_kept() {
     assert_eq!(host.uptime_s, Some(99.0));
     assert_eq!(host.interval, Duration::from_secs(30));
     assert_eq!(host.address.unwrap().to_string(), "127.0.0.3:40000");
-    assert_eq!((host.first_seen, host.last_seen), (Some(at(5)), Some(at(5))));
+    assert_eq!(
+        (host.first_seen, host.last_seen),
+        (Some(at(5)), Some(at(5)))
+    );
     assert_eq!(core.counts(), [1, 1, 0]); // "slow" is configured, never seen
 }
 
@@ -244,7 +318,10 @@ fn restored_hosts_get_a_fresh_grace_period() {
     assert_eq!(core.host("web1").unwrap().boots, 1);
     assert_eq!(core.host("web1").unwrap().state, HostState::Up);
     assert_eq!(run(&mut core, Step::Tick(3669)), Vec::<String>::new());
-    assert_eq!(run(&mut core, Step::Tick(3670)), vec!["DOWN web1 silent 3669s"]);
+    assert_eq!(
+        run(&mut core, Step::Tick(3670)),
+        vec!["DOWN web1 silent 3669s"]
+    );
 }
 
 #[test]

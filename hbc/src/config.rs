@@ -1,0 +1,165 @@
+//! The agent's configuration: `server`, `port`, `interval`, `key`, `name` and the
+//! `plugins` map, from YAML; the command line's SERVER wins over `server`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default heartbeat interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Why the config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The YAML is invalid or a value has the wrong type.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    server: Option<String>,
+    port: Option<u16>,
+    interval: Option<f64>,
+    key: Option<String>,
+    key_id: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    plugins: BTreeMap<String, serde_json::Value>,
+}
+
+/// The validated agent configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    /// Daemon host name or address.
+    pub server: Option<String>,
+    /// Daemon UDP port.
+    pub port: u16,
+    /// Heartbeat interval.
+    pub interval: Duration,
+    /// HMAC key; when set every datagram is signed and only signed replies trusted.
+    pub key: Option<String>,
+    /// Key id put in signed frames (default: the host name).
+    pub key_id: Option<String>,
+    /// Host name reported (default: this machine's host name).
+    pub name: Option<String>,
+    /// Plugin settings by plugin name.
+    pub plugins: BTreeMap<String, serde_json::Value>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            server: None,
+            port: hb_proto::DEFAULT_HB_PORT,
+            interval: DEFAULT_INTERVAL,
+            key: None,
+            key_id: None,
+            name: None,
+            plugins: BTreeMap::new(),
+        }
+    }
+}
+
+impl AgentConfig {
+    /// Reads `path`.
+    pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        AgentConfig::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses YAML text.
+    pub fn parse(text: &str) -> Result<AgentConfig, String> {
+        let raw: Raw = if text.trim().is_empty() {
+            Raw::default()
+        } else {
+            serde_norway::from_str(text).map_err(|e| e.to_string())?
+        };
+        let interval = match raw.interval {
+            None => DEFAULT_INTERVAL,
+            Some(s) if s.is_finite() && s >= 0.1 && s <= 86_400.0 => Duration::from_secs_f64(s),
+            Some(s) => {
+                return Err(format!(
+                    "interval: expected seconds from 0.1 to 86400, found {s}"
+                ));
+            }
+        };
+        if let Some(name) = &raw.name {
+            hb_proto::validate_name(name).map_err(|e| format!("name: {e}"))?;
+        }
+        if let Some(key) = &raw.key
+            && key.len() < 16
+        {
+            return Err(format!(
+                "key: must be at least 16 characters, this one has {}",
+                key.len()
+            ));
+        }
+        Ok(AgentConfig {
+            server: raw.server,
+            port: raw.port.unwrap_or(hb_proto::DEFAULT_HB_PORT),
+            interval,
+            key: raw.key,
+            key_id: raw.key_id,
+            name: raw.name,
+            plugins: raw.plugins,
+        })
+    }
+
+    /// The default config file, `~/.hbc.yaml`, if it exists.
+    pub fn default_path() -> Option<PathBuf> {
+        let path = PathBuf::from(std::env::var_os("HOME")?).join(".hbc.yaml");
+        path.exists().then_some(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_validates() {
+        let c = AgentConfig::parse(
+            "server: hbd.example.org\nport: 6000\ninterval: 2.5\nkey: 0123456789abcdef\nname: web1\nplugins:\n  cpu_monitor: {interval: 30}\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.as_deref(), Some("hbd.example.org"));
+        assert_eq!(c.port, 6000);
+        assert_eq!(c.interval, Duration::from_millis(2500));
+        assert_eq!(c.plugins["cpu_monitor"]["interval"], 30);
+        assert_eq!(AgentConfig::parse("").unwrap(), AgentConfig::default());
+        let errors = [
+            ("interval: 0", "interval: expected seconds"),
+            ("key: short", "key: must be at least 16"),
+            ("name: 'a b'", "name: host name has the character"),
+            ("sever: x", "unknown field `sever`"),
+            ("port: 99999", "port"),
+        ];
+        for (text, want) in errors {
+            let err = AgentConfig::parse(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The heartbeat loop: an `HTB` every interval with `run`, `seq`, `ts`, `rtt`, `version`
+//! and `uptime`; ACKs turn into the next heartbeat's `rtt`. Network errors are logged and
+//! retried, never fatal: the loop only ends on shutdown.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio_util::sync::CancellationToken;
+
+use hb_proto::{Boot, Heartbeat, Message, OperatorMessage};
+
+use crate::VERSION;
+use crate::host_facts;
+use crate::link::Link;
+use crate::rtt::RttTracker;
+
+/// Unanswered heartbeats after which the server name is resolved again.
+pub const RESOLVE_AFTER_UNANSWERED: u32 = 3;
+
+/// Who this agent is and how it stamps messages.
+#[derive(Debug)]
+pub struct Identity {
+    /// Host name reported.
+    pub name: String,
+    /// Random id of this run.
+    pub run: u64,
+    /// Last sequence number used.
+    pub seq: u64,
+    /// Where `/proc` is (tests use a fixture tree).
+    pub proc_root: PathBuf,
+}
+
+impl Identity {
+    /// A new run of the agent for host `name`.
+    pub fn new(name: String) -> Identity {
+        let run = getrandom::u64().unwrap_or_else(|_| {
+            // Extremely unlikely; fall back to the clock so runs still differ.
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+        Identity {
+            name,
+            run,
+            seq: 0,
+            proc_root: PathBuf::from("/proc"),
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// A heartbeat message.
+    pub fn heartbeat(&mut self, interval: Duration, rtt: Option<f64>) -> Message {
+        Message::Heartbeat(Heartbeat {
+            name: self.name.clone(),
+            ts: Some(unix_now()),
+            run: Some(self.run),
+            seq: Some(self.next_seq()),
+            interval: Some(interval.as_secs_f64()),
+            rtt,
+            version: Some(VERSION.into()),
+            uptime: host_facts::uptime(&self.proc_root),
+        })
+    }
+
+    /// A boot message.
+    pub fn boot(&mut self) -> Message {
+        Message::Boot(Boot {
+            name: self.name.clone(),
+            ts: Some(unix_now()),
+            run: Some(self.run),
+            seq: Some(self.next_seq()),
+            uptime: host_facts::uptime(&self.proc_root),
+            version: Some(VERSION.into()),
+        })
+    }
+
+    /// An operator message.
+    pub fn text(&mut self, text: &str) -> Message {
+        Message::Text(OperatorMessage {
+            name: self.name.clone(),
+            ts: Some(unix_now()),
+            run: Some(self.run),
+            seq: Some(self.next_seq()),
+            text: text.to_owned(),
+        })
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Sends heartbeats every `interval` until `shutdown`.
+pub async fn run(
+    mut link: Link,
+    mut me: Identity,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut rtt = RttTracker::default();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut buf = vec![0u8; hb_proto::limits::MAX_DATAGRAM_BYTES];
+    let mut failing = false;
+    loop {
+        let socket = link.socket();
+        let reply = async {
+            match &socket {
+                Some(s) => s.recv_from(&mut buf).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            _ = ticker.tick() => {
+                if rtt.unanswered() >= RESOLVE_AFTER_UNANSWERED {
+                    link.reset();
+                }
+                let message = me.heartbeat(interval, rtt.last_rtt_ms());
+                let seq = me.seq;
+                match link.send(&message).await {
+                    Ok(()) => {
+                        rtt.sent(seq, Instant::now());
+                        if failing {
+                            tracing::info!("sending heartbeats again");
+                            failing = false;
+                        }
+                    }
+                    Err(error) => {
+                        // Log the first failure of a streak loudly, the rest quietly.
+                        if failing {
+                            tracing::debug!(%error, "heartbeat not sent");
+                        } else {
+                            tracing::warn!(%error, "heartbeat not sent; will retry");
+                            failing = true;
+                        }
+                    }
+                }
+            }
+            received = reply => {
+                let (len, from) = match received {
+                    Ok(r) => r,
+                    Err(error) => {
+                        tracing::debug!(%error, "udp receive error");
+                        continue;
+                    }
+                };
+                match link.accept_reply(&buf[..len], from) {
+                    Ok(Message::Ack(ack)) => {
+                        if let Some(ms) = ack.seq.and_then(|seq| rtt.acked(seq, Instant::now())) {
+                            tracing::debug!(rtt_ms = ms, "ack");
+                        }
+                    }
+                    Ok(other) => tracing::debug!(id = other.id(), "reply ignored (not handled yet)"),
+                    Err(error) => tracing::warn!(%from, %error, "reply dropped"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! hbc, the hbd agent. Module map:
+//!
+//! - [`config`]: the agent's YAML config (`~/.hbc.yaml` or `-c`).
+//! - [`rtt`]: pure round-trip bookkeeping for heartbeats and their ACKs.
+//! - [`link`]: the UDP link to the daemon: resolve, sign, send, verify replies.
+//! - [`heartbeat`]: the heartbeat loop (and one-off BOOT / MSG sends).
+//! - [`host_facts`]: small facts about this host (name, uptime).
+//! - [`syslog`]: log sink for a detached agent.
+
+pub mod config;
+pub mod heartbeat;
+pub mod host_facts;
+pub mod link;
+pub mod rtt;
+pub mod syslog;
+
+/// The agent's version, sent in every heartbeat.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,86 @@
+//! Round-trip bookkeeping: remembers when recent heartbeats were sent and turns a
+//! matching ACK into a round trip in milliseconds. Pure; the caller passes the time.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// Heartbeats remembered while waiting for their ACK.
+pub const PENDING: usize = 16;
+
+/// Sent heartbeats awaiting their ACK.
+#[derive(Debug, Default)]
+pub struct RttTracker {
+    pending: VecDeque<(u64, Instant)>,
+    last_rtt_ms: Option<f64>,
+    unanswered: u32,
+}
+
+impl RttTracker {
+    /// Records that heartbeat `seq` left at `at`.
+    pub fn sent(&mut self, seq: u64, at: Instant) {
+        if self.pending.len() == PENDING {
+            self.pending.pop_front();
+        }
+        self.pending.push_back((seq, at));
+        self.unanswered = self.unanswered.saturating_add(1);
+    }
+
+    /// Matches an ACK for `seq` arriving at `at`; returns the round trip in ms. An ACK
+    /// for an unknown or already answered `seq` is ignored.
+    pub fn acked(&mut self, seq: u64, at: Instant) -> Option<f64> {
+        let i = self.pending.iter().position(|(s, _)| *s == seq)?;
+        let (_, sent) = self.pending.remove(i)?;
+        let rtt = at.saturating_duration_since(sent).as_secs_f64() * 1000.0;
+        self.last_rtt_ms = Some(rtt);
+        self.unanswered = 0;
+        Some(rtt)
+    }
+
+    /// The round trip to report in the next heartbeat.
+    pub fn last_rtt_ms(&self) -> Option<f64> {
+        self.last_rtt_ms
+    }
+
+    /// Heartbeats sent since the last ACK.
+    pub fn unanswered(&self) -> u32 {
+        self.unanswered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn matches_acks_to_heartbeats() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut r = RttTracker::default();
+        assert_eq!(r.last_rtt_ms(), None);
+        r.sent(1, t0);
+        r.sent(2, t0 + ms(1000));
+        assert_eq!(r.unanswered(), 2);
+        assert_eq!(r.acked(2, t0 + ms(1003)), Some(3.0));
+        assert_eq!(r.unanswered(), 0);
+        assert_eq!(r.acked(2, t0 + ms(1010)), None, "duplicate ACK");
+        assert_eq!(r.acked(9, t0 + ms(1010)), None, "unknown seq");
+        assert_eq!(
+            r.acked(1, t0 + ms(1500)),
+            Some(1500.0),
+            "late ACK still counts"
+        );
+        assert_eq!(r.last_rtt_ms(), Some(1500.0));
+    }
+
+    #[test]
+    fn remembers_only_recent_heartbeats() {
+        let t0 = Instant::now();
+        let mut r = RttTracker::default();
+        for seq in 0..(PENDING as u64 + 4) {
+            r.sent(seq, t0);
+        }
+        assert_eq!(r.acked(0, t0), None);
+        assert!(r.acked(PENDING as u64 + 3, t0).is_some());
+    }
+}

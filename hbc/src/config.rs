@@ -99,7 +99,7 @@ impl AgentConfig {
         };
         let interval = match raw.interval {
             None => DEFAULT_INTERVAL,
-            Some(s) if s.is_finite() && s >= 0.1 && s <= 86_400.0 => Duration::from_secs_f64(s),
+            Some(s) if (0.1..=86_400.0).contains(&s) => Duration::from_secs_f64(s),
             Some(s) => {
                 return Err(format!(
                     "interval: expected seconds from 0.1 to 86400, found {s}"

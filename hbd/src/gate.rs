@@ -134,11 +134,19 @@ mod tests {
         encode(msg, Some(&signer), DEFAULT_COMPRESS_OVER).unwrap()
     }
 
+    /// (what, require_signed, datagram, expected key id or reject reason)
+    type Case = (
+        &'static str,
+        bool,
+        Vec<u8>,
+        Result<Option<&'static str>, RejectReason>,
+    );
+
     #[test]
     fn admission_table() {
         let plain = encode(&htb("web2", 1), None, DEFAULT_COMPRESS_OVER).unwrap();
         // (what, require_signed, datagram, expected: Ok(key id) or Err(reason))
-        let cases: Vec<(&str, bool, Vec<u8>, Result<Option<&str>, RejectReason>)> = vec![
+        let cases: Vec<Case> = vec![
             ("plain accepted by default", false, plain.clone(), Ok(None)),
             (
                 "plain refused when signatures are required",

@@ -13,12 +13,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::clock::Timestamp;
 use crate::config::JournalConfig;
 use crate::core::Event;
 use crate::metrics::Metrics;
+
+/// Longest time a written entry stays in the buffer.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Entries waiting for the writer before new ones are dropped.
 pub const QUEUE_LEN: usize = 65_536;
@@ -227,8 +230,10 @@ pub fn start(
 
 fn write_loop(mut file: RotatingFile, rx: Receiver<Entry>, metrics: &Metrics) {
     let mut failing = false;
+    let mut last_flush = Instant::now();
     loop {
-        match rx.recv_timeout(Duration::from_secs(1)) {
+        let wait = FLUSH_EVERY.saturating_sub(last_flush.elapsed());
+        match rx.recv_timeout(wait) {
             Ok(entry) => {
                 let line = format_entry(&entry);
                 match file.write_line(&line) {
@@ -245,12 +250,14 @@ fn write_loop(mut file: RotatingFile, rx: Receiver<Entry>, metrics: &Metrics) {
                     }
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {
-                if let Err(error) = file.flush() {
-                    tracing::warn!(%error, "journal flush failed");
-                }
-            }
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_flush.elapsed() >= FLUSH_EVERY {
+            if let Err(error) = file.flush() {
+                tracing::warn!(%error, "journal flush failed");
+            }
+            last_flush = Instant::now();
         }
     }
     if let Err(error) = file.flush() {

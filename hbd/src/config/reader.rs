@@ -394,7 +394,7 @@ impl<'a> Reader<'a> {
 
     fn seconds_or_zero(&mut self, path: &[&str], v: &Value) -> Option<Duration> {
         match v.as_f64() {
-            Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
+            Some(s) if (0.0..1e9).contains(&s) => Some(Duration::from_secs_f64(s)),
             _ => {
                 self.error(
                     path,

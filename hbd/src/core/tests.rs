@@ -129,12 +129,15 @@ fn run(core: &mut Core, step: Step) -> Vec<String> {
     render(&out)
 }
 
+/// A scenario: its name, then each step with the actions it must produce.
+type Scenario = (&'static str, Vec<(Step, Vec<&'static str>)>);
+
 #[test]
 fn host_transitions() {
     use Step::*;
     let lo = "127.0.0.1";
     // (scenario, steps with the actions each must produce, in order)
-    let cases: Vec<(&str, Vec<(Step, Vec<&str>)>)> = vec![
+    let cases: Vec<Scenario> = vec![
         (
             "new host comes UP and is ACKed",
             vec![

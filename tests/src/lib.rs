@@ -1,0 +1,284 @@
+//! Harness for end-to-end tests: starts the real `hbd` and `hbc` binaries in a temp dir
+//! on loopback, talks to them over UDP and HTTP, and waits with bounded polls.
+//!
+//! The binaries are the ones cargo built next to the test executable
+//! (`target/<profile>/hbd`); `cargo test --workspace` builds them first.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failure is a test failure
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// Path of a workspace binary built by cargo.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/test-xxxx -> target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built; run the tests with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// A free UDP port on 127.0.0.1 (released before returning).
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A free TCP port on 127.0.0.1 (released before returning).
+pub fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `check` every 50 ms until it returns true or `limit` passes.
+pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Spawns `cmd` with stderr appended to `log` by a thread.
+fn spawn_logged(mut cmd: Command, log: &Path) -> Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let stderr = child.stderr.take().unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = writeln!(file, "{line}");
+        }
+    });
+    child
+}
+
+/// A running `hbd -f` with its own directory, ports and config.
+pub struct Daemon {
+    /// The daemon's directory (config, state, journal, log).
+    pub dir: PathBuf,
+    /// Heartbeat port.
+    pub udp_port: u16,
+    /// HTTP port.
+    pub http_port: u16,
+    extra: String,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Starts a daemon in `dir` with `extra` YAML appended to the base config.
+    pub fn start(dir: &Path, extra: &str) -> Daemon {
+        let mut d = Daemon {
+            dir: dir.to_owned(),
+            udp_port: free_udp_port(),
+            http_port: free_tcp_port(),
+            extra: extra.to_owned(),
+            child: None,
+        };
+        d.launch();
+        d
+    }
+
+    /// Path of the config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("hbd.yaml")
+    }
+
+    /// The daemon's heartbeat address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.udp_port))
+    }
+
+    fn launch(&mut self) {
+        let config = format!(
+            "hb_host: 127.0.0.1\nhb_port: {}\nhbd_host: 127.0.0.1\nhbd_port: {}\n\
+             state_db: {}\njournal_dir: {}\n{}\n",
+            self.udp_port,
+            self.http_port,
+            self.dir.join("state.db").display(),
+            self.dir.join("journal").display(),
+            self.extra
+        );
+        std::fs::write(self.config_path(), config).unwrap();
+        let mut cmd = Command::new(bin("hbd"));
+        cmd.arg("-f")
+            .arg("-c")
+            .arg(self.config_path())
+            .env("RUST_LOG", "hbd=debug");
+        self.child = Some(spawn_logged(cmd, &self.dir.join("hbd.log")));
+        let ready = wait_until(Duration::from_secs(10), || {
+            self.get("/api/0/hosts").is_some()
+        });
+        assert!(ready, "hbd did not come up; log:\n{}", self.log());
+    }
+
+    /// Stops with SIGTERM and starts again with the same config and ports.
+    pub fn restart(&mut self) {
+        let (status, _) = self.stop(Signal::SIGTERM);
+        assert!(status.success(), "hbd exited with {status}");
+        self.launch();
+    }
+
+    /// Sends `signal` and waits for exit; returns the status and how long it took.
+    pub fn stop(&mut self, signal: Signal) -> (ExitStatus, Duration) {
+        let mut child = self.child.take().expect("running");
+        let started = Instant::now();
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (status, started.elapsed());
+            }
+            if started.elapsed() > Duration::from_secs(15) {
+                let _ = child.kill();
+                panic!("hbd did not exit within 15 s of {signal}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("hbd.log")).unwrap_or_default()
+    }
+
+    /// `GET path`: (status, body), or `None` if nothing answers.
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        http_get(SocketAddr::from(([127, 0, 0, 1], self.http_port)), path)
+    }
+
+    /// `GET path` as JSON, asserting status 200.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.get(path).expect("http answer");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// The host's JSON, if the daemon knows it.
+    pub fn host(&self, name: &str) -> Option<serde_json::Value> {
+        let (status, body) = self.get(&format!("/api/0/hosts/{name}"))?;
+        (status == 200).then(|| serde_json::from_str(&body).unwrap())
+    }
+
+    /// The host's state (`UP`, `DOWN`, ...), if known.
+    pub fn host_state(&self, name: &str) -> Option<String> {
+        self.host(name)
+            .and_then(|h| h["state"].as_str().map(str::to_owned))
+    }
+
+    /// Value of one sample in `/metrics`, e.g. `hbd_datagrams_rejected_total{reason="bomb"}`.
+    pub fn metric(&self, series: &str) -> f64 {
+        let (_, body) = self.get("/metrics").expect("metrics");
+        metric_value(&body, series).unwrap_or(0.0)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Reads one sample from Prometheus text.
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(series)?;
+        rest.strip_prefix(' ')?.trim().parse().ok()
+    })
+}
+
+/// A minimal HTTP/1.0 GET (no chunking from the server for 1.0 clients).
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// A running `hbc`.
+pub struct Agent {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Agent {
+    /// Starts `hbc -v -c DIR/NAME.yaml 127.0.0.1:PORT` with `yaml` as its config.
+    pub fn start(dir: &Path, name: &str, server: SocketAddr, yaml: &str) -> Agent {
+        let config = dir.join(format!("{name}.yaml"));
+        std::fs::write(&config, format!("name: {name}\n{yaml}\n")).unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let mut cmd = Command::new(bin("hbc"));
+        cmd.arg("-v").arg("-c").arg(&config).arg(server.to_string());
+        let child = spawn_logged(cmd, &log);
+        Agent {
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// Kills the agent at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The agent's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Sends one datagram from a fresh socket.
+pub fn send_datagram(to: SocketAddr, bytes: &[u8]) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(bytes, to).unwrap();
+}
+
+/// Unix time now, in seconds.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}

@@ -1,0 +1,123 @@
+//! End to end: real hbc agents heartbeat a real hbd on loopback.
+
+use std::time::{Duration, Instant};
+
+use hbd_e2e::{Agent, Daemon, wait_until};
+use nix::sys::signal::Signal;
+
+#[test]
+fn agent_shows_up_with_rtt_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), "interval: 1\ngrace: 1");
+    let _agent = Agent::start(dir.path(), "web1", daemon.udp_addr(), "interval: 0.5");
+    assert!(
+        wait_until(Duration::from_secs(10), || daemon
+            .host("web1")
+            .is_some_and(|h| h["last_rtt_ms"].is_number())),
+        "host never reported an RTT; log:\n{}",
+        daemon.log()
+    );
+    let host = daemon.host("web1").unwrap();
+    assert_eq!(host["state"], "UP");
+    assert_eq!(host["address"], "127.0.0.1");
+    assert_eq!(host["interval_s"], 0.5);
+    assert_eq!(host["version"], env!("CARGO_PKG_VERSION"));
+    let rtt = host["last_rtt_ms"].as_f64().unwrap();
+    assert!(rtt > 0.0 && rtt < 1000.0, "rtt {rtt}");
+    let all = daemon.get_json("/api/0/hosts");
+    assert!(all.as_array().unwrap().iter().any(|h| h["name"] == "web1"));
+    assert!(daemon.metric("hbd_datagrams_total{type=\"HTB\"}") >= 2.0);
+    assert_eq!(daemon.metric("hbd_hosts{state=\"UP\"}"), 1.0);
+}
+
+#[test]
+fn killed_agent_is_down_within_interval_plus_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    // The agent's own interval (1 s) wins over the daemon's default (60 s).
+    let daemon = Daemon::start(dir.path(), "interval: 60\ngrace: 1");
+    let mut agent = Agent::start(dir.path(), "web2", daemon.udp_addr(), "interval: 1");
+    assert!(wait_until(Duration::from_secs(10), || daemon
+        .host_state("web2")
+        .as_deref()
+        == Some("UP")));
+    // Let a couple of heartbeats pass so the deadline is steady.
+    std::thread::sleep(Duration::from_millis(1500));
+    agent.kill();
+    let killed = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(10), || daemon
+            .host_state("web2")
+            .as_deref()
+            == Some("DOWN")),
+        "never DOWN; log:\n{}",
+        daemon.log()
+    );
+    let took = killed.elapsed();
+    // interval + grace + 1 s
+    assert!(took <= Duration::from_secs(3), "DOWN after {took:?}");
+    assert_eq!(daemon.metric("hbd_hosts{state=\"DOWN\"}"), 1.0);
+}
+
+#[test]
+fn restarted_daemon_remembers_hosts_and_journals_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(dir.path(), "interval: 5\ngrace: 5");
+    let mut agent = Agent::start(dir.path(), "db1", daemon.udp_addr(), "interval: 0.5");
+    assert!(wait_until(Duration::from_secs(10), || daemon
+        .host("db1")
+        .is_some_and(|h| h["last_rtt_ms"].is_number())));
+    agent.kill();
+    let before = daemon.host("db1").unwrap();
+    daemon.restart();
+    let after = daemon.host("db1").expect("host remembered after restart");
+    assert_eq!(
+        after["state"], "UP",
+        "a restart must not declare hosts DOWN at once"
+    );
+    for field in [
+        "first_seen",
+        "last_seen",
+        "last_rtt_ms",
+        "version",
+        "interval_s",
+        "address",
+    ] {
+        assert_eq!(after[field], before[field], "{field}");
+    }
+    // The journal was flushed on shutdown: it holds the heartbeats and the events.
+    let journal = std::fs::read_to_string(dir.path().join("journal/hbd_journal.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let htb = entries
+        .iter()
+        .find(|e| e["message"]["ID"] == "HTB")
+        .expect("an HTB entry");
+    assert_eq!(htb["source_ip"], "127.0.0.1");
+    assert!(htb["source_port"].is_u64());
+    assert!(htb["timestamp"].is_f64());
+    assert!(htb["datetime"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(htb["message"]["name"], "db1");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["message"]["ID"] == "EVENT" && e["message"]["event"] == "NEW_HOST")
+    );
+}
+
+#[test]
+fn sigterm_and_sigint_stop_the_daemon_cleanly_within_5_s() {
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut daemon = Daemon::start(dir.path(), "");
+        let _agent = Agent::start(dir.path(), "h", daemon.udp_addr(), "interval: 0.2");
+        assert!(wait_until(Duration::from_secs(10), || daemon
+            .host("h")
+            .is_some()));
+        let (status, took) = daemon.stop(signal);
+        assert!(status.success(), "{signal}: {status}");
+        assert!(took < Duration::from_secs(5), "{signal}: took {took:?}");
+        assert!(daemon.log().contains("stopped"), "{}", daemon.log());
+    }
+}

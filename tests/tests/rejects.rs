@@ -1,0 +1,162 @@
+//! End to end: hostile and broken datagrams are counted by reason and dropped, while a
+//! real agent's heartbeats keep flowing; `require_signed` refuses unsigned senders.
+
+use std::time::Duration;
+
+use hb_proto::frame::{DEFAULT_COMPRESS_OVER, deflate, encode};
+use hb_proto::{Heartbeat, Key, Message, Signer};
+use hbd_e2e::{Agent, Daemon, send_datagram, unix_now, wait_until};
+
+const GLOBAL_KEY: &str = "global-test-key-0123456789";
+
+fn htb(name: &str, seq: u64) -> Message {
+    Message::Heartbeat(Heartbeat {
+        name: name.into(),
+        ts: Some(unix_now()),
+        run: Some(99),
+        seq: Some(seq),
+        interval: Some(30.0),
+        ..Heartbeat::default()
+    })
+}
+
+fn signed(msg: &Message, secret: &str) -> Vec<u8> {
+    let signer = Signer {
+        key_id: "probe".into(),
+        key: Key::new(secret),
+    };
+    encode(msg, Some(&signer), DEFAULT_COMPRESS_OVER).unwrap()
+}
+
+#[test]
+fn junk_is_counted_by_reason_while_heartbeats_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!("hb_key: {GLOBAL_KEY}\nmax_message_bytes: 4096\ninterval: 2\ngrace: 2"),
+    );
+    let _agent = Agent::start(
+        dir.path(),
+        "steady",
+        daemon.udp_addr(),
+        &format!("interval: 0.3\nkey: {GLOBAL_KEY}"),
+    );
+    assert!(wait_until(Duration::from_secs(10), || daemon
+        .host_state("steady")
+        .as_deref()
+        == Some("UP")));
+    let seen_before = daemon.host("steady").unwrap()["last_seen"].clone();
+
+    let to = daemon.udp_addr();
+    let good = signed(&htb("probe", 1), GLOBAL_KEY);
+    let bomb = deflate(&vec![b' '; 8 * 1024 * 1024]);
+    let mut bad_sig = good.clone();
+    let last = bad_sig.len() - 3;
+    bad_sig[last] ^= 0x01;
+    let oversized = format!(r#"{{"ID":"MSG","name":"x","text":"{}"}}"#, "y".repeat(5000));
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("bad JSON", b"{\"ID\":\"HTB\",".to_vec(), "bad_json"),
+        ("zlib bomb", bomb, "bomb"),
+        ("bad signature", bad_sig, "bad_signature"),
+        ("oversized", oversized.into_bytes(), "too_large"),
+        (
+            "unknown ID",
+            br#"{"ID":"XYZ","name":"x"}"#.to_vec(),
+            "unknown_id",
+        ),
+        (
+            "not a frame",
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            "malformed",
+        ),
+        (
+            "unknown host key",
+            b"HB1S\x01zAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA{}".to_vec(),
+            "bad_signature",
+        ),
+    ];
+    for round in 1..=3 {
+        for (_, bytes, _) in &cases {
+            send_datagram(to, bytes);
+        }
+        std::thread::sleep(Duration::from_millis(100 * round));
+    }
+    // Replay: the same signed datagram three times is accepted once.
+    for _ in 0..3 {
+        send_datagram(to, &good);
+    }
+    let mut expected = std::collections::BTreeMap::new();
+    for (_, _, reason) in &cases {
+        *expected.entry(*reason).or_insert(0.0) += 3.0;
+    }
+    expected.insert("replay", 2.0);
+    for (reason, want) in &expected {
+        let series = format!("hbd_datagrams_rejected_total{{reason=\"{reason}\"}}");
+        assert!(
+            wait_until(Duration::from_secs(5), || daemon.metric(&series) == *want),
+            "{series}: got {}, want {want}",
+            daemon.metric(&series)
+        );
+    }
+    // The replayed datagram's first copy counts as a host.
+    assert!(daemon.host("probe").is_some());
+    // And the real agent never missed a beat.
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .host("steady")
+        .unwrap()["last_seen"]
+        != seen_before));
+    assert_eq!(daemon.host_state("steady").as_deref(), Some("UP"));
+    // The unknown ID was journaled, not just dropped.
+    let journal = || {
+        std::fs::read_to_string(dir.path().join("journal/hbd_journal.jsonl")).unwrap_or_default()
+    };
+    assert!(
+        wait_until(Duration::from_secs(3), || journal()
+            .contains("\"ID\":\"XYZ\"")),
+        "journal:\n{}",
+        journal()
+    );
+}
+
+#[test]
+fn require_signed_refuses_unsigned_heartbeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let own_key = "host-own-key-abcdef012345";
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!("require_signed: true\nhosts:\n  signed1:\n    key: {own_key}\n"),
+    );
+    let _signed = Agent::start(
+        dir.path(),
+        "signed1",
+        daemon.udp_addr(),
+        &format!("interval: 0.3\nkey: {own_key}"),
+    );
+    let _unsigned = Agent::start(dir.path(), "plain1", daemon.udp_addr(), "interval: 0.3");
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            daemon
+                .host("signed1")
+                .is_some_and(|h| h["last_rtt_ms"].is_number())
+        }),
+        "signed agent never got a signed ACK; log:\n{}",
+        daemon.log()
+    );
+    assert!(wait_until(Duration::from_secs(5), || {
+        daemon.metric("hbd_datagrams_rejected_total{reason=\"unsigned\"}") >= 3.0
+    }));
+    assert!(daemon.host("plain1").is_none());
+    // A datagram signed with signed1's key but claiming another name is refused.
+    let forged = {
+        let signer = Signer {
+            key_id: "signed1".into(),
+            key: Key::new(own_key),
+        };
+        encode(&htb("intruder", 1), Some(&signer), DEFAULT_COMPRESS_OVER).unwrap()
+    };
+    send_datagram(daemon.udp_addr(), &forged);
+    assert!(wait_until(Duration::from_secs(5), || {
+        daemon.metric("hbd_datagrams_rejected_total{reason=\"invalid\"}") >= 1.0
+    }));
+    assert!(daemon.host("intruder").is_none());
+}

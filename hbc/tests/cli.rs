@@ -1,5 +1,6 @@
 //! The `hbc` command line: clear errors for a missing server or a bad config, and a
 //! one-off `-m` message that really arrives.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::net::UdpSocket;
 use std::process::Command;

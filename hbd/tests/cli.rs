@@ -1,4 +1,5 @@
 //! The `hbd` command line: check-config, --version, and refusing a bad config at start.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::process::Command;
 

@@ -1,5 +1,6 @@
 //! Property tests: every message survives encode -> decode in every encoding, and no
 //! input whatsoever makes the decoder panic.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use hb_proto::frame::{DEFAULT_COMPRESS_OVER, decode_payload, encode, split};
 use hb_proto::{Boot, Heartbeat, Key, Limits, Message, OperatorMessage, Signer};

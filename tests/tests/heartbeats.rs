@@ -1,4 +1,5 @@
 //! End to end: real hbc agents heartbeat a real hbd on loopback.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! End to end: hostile and broken datagrams are counted by reason and dropped, while a
 //! real agent's heartbeats keep flowing; `require_signed` refuses unsigned senders.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::time::Duration;
 

@@ -404,6 +404,35 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_signed_example_is_exact() {
+        // docs/PROTOCOL.md, "Signed": these bytes must stay what the document shows.
+        let inner =
+            br#"{"ID":"HTB","name":"web1","ts":1764000000.5,"run":42,"seq":7,"interval":30}"#;
+        let signer = Signer {
+            key_id: "web1".into(),
+            key: Key::new("s3cret-key-0123456789"),
+        };
+        let bytes = encode_json(inner, Some(&signer), DEFAULT_COMPRESS_OVER).unwrap();
+        let hex = |b: &[u8]| {
+            b.iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(bytes.len(), 116);
+        assert_eq!(hex(&bytes[..9]), "48 42 31 53 04 77 65 62 31");
+        assert_eq!(
+            hex(&bytes[9..41]),
+            "25 9c 5f da 99 e8 3d 6b 4b 33 84 f6 45 a2 a9 79 \
+             9c f8 d1 46 ea 1f 24 94 7e 54 50 30 40 96 0c 37"
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert_eq!(&bytes[41..], inner);
+    }
+
+    #[test]
     fn bomb_is_refused_at_the_configured_limit() {
         let limits = Limits {
             max_message_bytes: 1000,

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what tests need, then every unit, property,
+# CLI and end-to-end test of the workspace (the e2e tests start real hbd/hbc binaries).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cargo test --workspace --locked "$@"

@@ -1,0 +1,347 @@
+//! hb-load: heartbeat load generator and throughput benchmark.
+//!
+//! Simulates N hosts sending heartbeats to a real `hbd` (journal and store on) as fast as
+//! it takes them, closed-loop with a bounded window of unanswered heartbeats per sender,
+//! for T seconds; then runs the same load against a bare UDP echo loop built on
+//! recvmmsg/sendmmsg in this process, and prints both and their ratio.
+//!
+//! Usage: hb-load [--hosts N] [--seconds T] [--window W] [--senders S] [--hbd PATH]
+//! Build it and hbd in release for meaningful figures:
+//!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-load
+#![allow(unsafe_code)] // the echo baseline calls recvmmsg/sendmmsg through libc
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
+
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use hbd_e2e::{free_tcp_port, free_udp_port, http_get, metric_value, wait_until};
+
+struct Args {
+    hosts: usize,
+    seconds: f64,
+    window: usize,
+    senders: usize,
+    hbd: PathBuf,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        hosts: 1000,
+        seconds: 5.0,
+        window: 256,
+        senders: 1,
+        hbd: std::env::current_exe().unwrap().with_file_name("hbd"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--hosts" => args.hosts = value.parse().expect("--hosts N"),
+            "--seconds" => args.seconds = value.parse().expect("--seconds T"),
+            "--window" => args.window = value.parse().expect("--window W"),
+            "--senders" => args.senders = value.parse().expect("--senders S"),
+            "--hbd" => args.hbd = PathBuf::from(value),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    assert!(
+        args.seconds > 0.0 && args.seconds <= 600.0,
+        "--seconds must be in (0, 600]"
+    );
+    args
+}
+
+/// What one load run measured.
+#[derive(Debug, Default)]
+struct Run {
+    sent: u64,
+    acked: u64,
+    lost: u64,
+    elapsed: f64,
+    latencies_us: Vec<u32>,
+}
+
+impl Run {
+    fn merge(&mut self, other: Run) {
+        self.sent += other.sent;
+        self.acked += other.acked;
+        self.lost += other.lost;
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.latencies_us.extend(other.latencies_us);
+    }
+
+    fn percentile(&mut self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        self.latencies_us.sort_unstable();
+        let i = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
+        f64::from(self.latencies_us[i])
+    }
+}
+
+fn seq_of(reply: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(reply).ok()?;
+    let at = text.find("\"seq\":")? + 6;
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// One sender: hosts `first..first+count`, at most `window` unanswered heartbeats.
+fn sender(
+    target: SocketAddr,
+    first: usize,
+    count: usize,
+    window: usize,
+    seconds: f64,
+    sender_id: u64,
+) -> Run {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.connect(target).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    // Ring of send times indexed by seq % RING.
+    const RING: usize = 1 << 16;
+    let mut sent_at: Vec<Option<Instant>> = vec![None; RING];
+    let mut run = Run::default();
+    let mut outstanding = 0usize;
+    let mut seq: u64 = sender_id << 40;
+    let mut buf = [0u8; 2048];
+    let mut last_progress = Instant::now();
+    let names: Vec<String> = (first..first + count)
+        .map(|i| format!("load-{i:06}"))
+        .collect();
+    let mut next_host = 0usize;
+    while Instant::now() < end {
+        while outstanding < window {
+            seq += 1;
+            let name = &names[next_host];
+            next_host = (next_host + 1) % names.len();
+            let msg = format!(
+                r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq},"version":"load"}}"#
+            );
+            if socket.send(msg.as_bytes()).is_err() {
+                break;
+            }
+            sent_at[(seq as usize) % RING] = Some(Instant::now());
+            run.sent += 1;
+            outstanding += 1;
+        }
+        match socket.recv(&mut buf) {
+            Ok(len) => {
+                if let Some(s) = seq_of(&buf[..len])
+                    && let Some(t) = sent_at[(s as usize) % RING].take()
+                {
+                    run.acked += 1;
+                    outstanding = outstanding.saturating_sub(1);
+                    run.latencies_us
+                        .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    last_progress = Instant::now();
+                }
+            }
+            Err(_) => {
+                if last_progress.elapsed() > Duration::from_millis(200) {
+                    // Whatever is still unanswered is lost; open the window again.
+                    run.lost += outstanding as u64;
+                    outstanding = 0;
+                    sent_at.iter_mut().for_each(|s| *s = None);
+                    last_progress = Instant::now();
+                }
+            }
+        }
+    }
+    // Drain late replies briefly, then count the rest as lost.
+    let drain_end = Instant::now() + Duration::from_millis(300);
+    while outstanding > 0 && Instant::now() < drain_end {
+        if let Ok(len) = socket.recv(&mut buf)
+            && let Some(s) = seq_of(&buf[..len])
+            && sent_at[(s as usize) % RING].take().is_some()
+        {
+            run.acked += 1;
+            outstanding -= 1;
+        }
+    }
+    run.lost += outstanding as u64;
+    run.elapsed = start.elapsed().as_secs_f64();
+    run
+}
+
+fn load(target: SocketAddr, args: &Args) -> Run {
+    let per = args.hosts.div_ceil(args.senders);
+    let handles: Vec<_> = (0..args.senders)
+        .map(|i| {
+            let (window, seconds) = (args.window, args.seconds);
+            let count = per.min(args.hosts - i * per);
+            std::thread::spawn(move || {
+                sender(target, i * per, count, window, seconds, i as u64 + 1)
+            })
+        })
+        .collect();
+    let mut total = Run::default();
+    for h in handles {
+        total.merge(h.join().unwrap());
+    }
+    total
+}
+
+/// The baseline: echo every datagram back, 64 at a time with recvmmsg/sendmmsg.
+fn echo_loop(socket: UdpSocket, stop: Arc<AtomicBool>) {
+    const BATCH: usize = 64;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let fd = socket.as_raw_fd();
+    let mut bufs = vec![[0u8; 2048]; BATCH];
+    let mut addrs: Vec<libc::sockaddr_storage> = vec![unsafe { std::mem::zeroed() }; BATCH];
+    let mut iovs: Vec<libc::iovec> = Vec::with_capacity(BATCH);
+    for b in &mut bufs {
+        iovs.push(libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        });
+    }
+    let mut msgs: Vec<libc::mmsghdr> = (0..BATCH)
+        .map(|i| {
+            // SAFETY: all-zero is a valid mmsghdr; pointers are set right below.
+            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            m.msg_hdr.msg_name = (&raw mut addrs[i]).cast();
+            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
+            m.msg_hdr.msg_iov = &raw mut iovs[i];
+            m.msg_hdr.msg_iovlen = 1;
+            m
+        })
+        .collect();
+    while !stop.load(Ordering::Relaxed) {
+        for m in &mut msgs {
+            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
+        }
+        for (i, b) in bufs.iter_mut().enumerate() {
+            iovs[i].iov_len = b.len();
+        }
+        // SAFETY: msgs, iovs, bufs and addrs outlive the call and are sized BATCH.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                msgs.as_mut_ptr(),
+                BATCH as u32,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if n <= 0 {
+            continue;
+        }
+        let n = n as usize;
+        for i in 0..n {
+            iovs[i].iov_len = msgs[i].msg_len as usize;
+        }
+        // SAFETY: the first n entries were filled by recvmmsg above.
+        unsafe {
+            libc::sendmmsg(fd, msgs.as_mut_ptr(), n as u32, 0);
+        }
+    }
+}
+
+fn report(label: &str, run: &mut Run, processed_per_s: f64) {
+    let (p50, p99) = (run.percentile(0.50), run.percentile(0.99));
+    println!(
+        "{label:<10} processed {processed_per_s:>10.0} datagrams/s | sent {:>9} acked {:>9} lost {:>7} | ack latency p50 {:>7.0} us p99 {:>7.0} us",
+        run.sent, run.acked, run.lost, p50, p99
+    );
+}
+
+fn main() {
+    let args = parse_args();
+    assert!(
+        args.hbd.exists(),
+        "hbd not found at {}; pass --hbd PATH",
+        args.hbd.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (udp, http) = (free_udp_port(), free_tcp_port());
+    let config = dir.path().join("hbd.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "hb_host: 127.0.0.1\nhb_port: {udp}\nhbd_host: 127.0.0.1\nhbd_port: {http}\n\
+             state_db: {}\njournal_dir: {}\njournal_enabled: true\ninterval: 3600\n",
+            dir.path().join("state.db").display(),
+            dir.path().join("journal").display()
+        ),
+    )
+    .unwrap();
+    let mut daemon = Command::new(&args.hbd)
+        .args(["-f", "-c"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start hbd");
+    let http_addr = SocketAddr::from(([127, 0, 0, 1], http));
+    assert!(wait_until(Duration::from_secs(10), || http_get(
+        http_addr, "/metrics"
+    )
+    .is_some()));
+    let counter = || {
+        let (_, body) = http_get(http_addr, "/metrics").expect("metrics");
+        metric_value(&body, "hbd_datagrams_total{type=\"HTB\"}").unwrap_or(0.0)
+    };
+    println!(
+        "hb-load: {} hosts, {} sender(s), window {} per sender, {} s per run",
+        args.hosts, args.senders, args.window, args.seconds
+    );
+
+    let before = counter();
+    let mut hbd_run = load(SocketAddr::from(([127, 0, 0, 1], udp)), &args);
+    let processed = counter() - before;
+    let hbd_rate = processed / hbd_run.elapsed;
+    let journal_bytes = {
+        let (_, body) = http_get(http_addr, "/metrics").expect("metrics");
+        metric_value(&body, "hbd_journal_bytes_total").unwrap_or(0.0)
+    };
+    let dropped = {
+        let (_, body) = http_get(http_addr, "/metrics").expect("metrics");
+        metric_value(&body, "hbd_engine_dropped_total").unwrap_or(0.0)
+            + metric_value(&body, "hbd_journal_dropped_total").unwrap_or(0.0)
+    };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = daemon.wait();
+    report("hbd", &mut hbd_run, hbd_rate);
+    println!(
+        "           journal {:.1} MB written, {} entries dropped by the daemon",
+        journal_bytes / 1e6,
+        dropped
+    );
+
+    let echo_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let echo_addr = echo_socket.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let echo = {
+        let stop = stop.clone();
+        std::thread::spawn(move || echo_loop(echo_socket, stop))
+    };
+    let mut echo_run = load(echo_addr, &args);
+    stop.store(true, Ordering::Relaxed);
+    let _ = echo.join();
+    let echo_rate = echo_run.acked as f64 / echo_run.elapsed;
+    report("bare echo", &mut echo_run, echo_rate);
+    println!(
+        "ratio hbd / bare echo: {:.2} (goal >= 0.60)",
+        hbd_rate / echo_rate
+    );
+}

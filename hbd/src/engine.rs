@@ -54,12 +54,13 @@ impl Engine {
     /// last store batch.
     pub async fn run(
         mut self,
-        mut inbound: mpsc::Receiver<Inbound>,
+        mut inbound: mpsc::Receiver<Vec<Inbound>>,
         mut queries: mpsc::Receiver<Query>,
         shutdown: CancellationToken,
     ) {
-        let mut batch = Vec::with_capacity(256);
+        let mut batches = Vec::with_capacity(16);
         let mut actions = Vec::with_capacity(16);
+        let mut journal = Vec::with_capacity(256);
         let mut flush = tokio::time::interval(STORE_FLUSH_EVERY);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.metrics.set_hosts(self.core.counts());
@@ -71,18 +72,20 @@ impl Engine {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                n = inbound.recv_many(&mut batch, 256) => {
+                n = inbound.recv_many(&mut batches, 16) => {
                     if n == 0 {
                         break;
                     }
-                    for item in batch.drain(..) {
-                        self.on_inbound(item, &mut actions);
+                    for item in batches.drain(..).flatten() {
+                        self.on_inbound(item, &mut actions, &mut journal);
                     }
+                    self.journal.record(std::mem::take(&mut journal));
                 }
                 Some(query) = queries.recv() => self.answer(query),
                 () = tokio::time::sleep(sleep) => {
                     self.core.on_tick(Timestamp::now(), &mut actions);
-                    self.dispatch(&mut actions);
+                    self.dispatch(&mut actions, &mut journal);
+                    self.journal.record(std::mem::take(&mut journal));
                 }
                 _ = flush.tick() => self.flush_store(),
             }
@@ -90,27 +93,29 @@ impl Engine {
         self.flush_store();
     }
 
-    fn on_inbound(&mut self, item: Inbound, actions: &mut Vec<Action>) {
+    fn on_inbound(&mut self, item: Inbound, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
         let Inbound {
             admitted,
             source,
             at,
         } = item;
-        self.journal.record(Entry::Datagram {
-            at,
-            source,
-            json: admitted.json,
-        });
+        if self.journal.enabled() {
+            journal.push(Entry::Datagram {
+                at,
+                source,
+                json: admitted.json,
+            });
+        }
         let datagram = Datagram {
             message: admitted.message,
             source,
             key_id: admitted.key_id,
         };
         self.core.handle(datagram, at, actions);
-        self.dispatch(actions);
+        self.dispatch(actions, journal);
     }
 
-    fn dispatch(&mut self, actions: &mut Vec<Action>) {
+    fn dispatch(&mut self, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
         for action in actions.drain(..) {
             match action {
                 Action::Reply {
@@ -143,7 +148,7 @@ impl Engine {
                 }
                 Action::Event(event) => {
                     tracing::info!(host = %event.host, event = event.kind.name(), "host event");
-                    self.journal.record(Entry::Event(event));
+                    journal.push(Entry::Event(event));
                     self.metrics.set_hosts(self.core.counts());
                 }
             }

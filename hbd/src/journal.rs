@@ -23,8 +23,9 @@ use crate::metrics::Metrics;
 /// Longest time a written entry stays in the buffer.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
-/// Entries waiting for the writer before new ones are dropped.
-pub const QUEUE_LEN: usize = 65_536;
+/// Batches waiting for the writer before new ones are dropped (the engine sends one
+/// batch per loop turn, so this is up to `QUEUE_LEN * 64` entries under load).
+pub const QUEUE_LEN: usize = 4096;
 
 /// One journal entry before formatting.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,48 +58,69 @@ pub enum JournalError {
 
 /// Formats one entry as a JSON line (with its trailing newline).
 pub fn format_entry(entry: &Entry) -> Vec<u8> {
-    let (at, ip, port, message): (Timestamp, String, String, Vec<u8>) = match entry {
-        Entry::Datagram { at, source, json } => {
-            let message = if json.contains(&b'\n') || json.contains(&b'\r') {
-                // Pretty-printed JSON would break the one-entry-per-line rule: re-minify.
-                serde_json::from_slice::<serde_json::Value>(json)
-                    .map(|v| v.to_string().into_bytes())
-                    .unwrap_or_else(|_| b"null".to_vec())
-            } else {
-                json.clone()
-            };
-            (
-                *at,
-                format!("\"{}\"", source.ip()),
-                source.port().to_string(),
-                message,
-            )
-        }
-        Entry::Event(event) => {
-            let mut value = serde_json::to_value(event).unwrap_or_default();
-            if let Some(map) = value.as_object_mut() {
-                map.remove("at");
-                let host = map.remove("host").unwrap_or_default();
-                map.insert("ID".into(), "EVENT".into());
-                map.insert("name".into(), host);
-            }
-            (
-                event.at,
-                "null".into(),
-                "null".into(),
-                value.to_string().into_bytes(),
-            )
-        }
-    };
-    let mut line = format!(
-        "{{\"timestamp\":{:.3},\"datetime\":\"{}\",\"source_ip\":{ip},\"source_port\":{port},\"message\":",
-        at.as_secs_f64(),
-        at.rfc3339()
-    )
-    .into_bytes();
-    line.extend_from_slice(&message);
-    line.extend_from_slice(b"}\n");
+    let mut line = Vec::with_capacity(256);
+    Formatter::default().format(entry, &mut line);
     line
+}
+
+/// Formats entries, remembering the last `datetime` text: under load many entries share
+/// a millisecond, and RFC 3339 formatting is the costliest part of a line.
+#[derive(Debug, Default)]
+pub struct Formatter {
+    cached_at: Option<Timestamp>,
+    cached_datetime: String,
+}
+
+impl Formatter {
+    /// Appends `entry`'s line (with its newline) to `out`.
+    pub fn format(&mut self, entry: &Entry, out: &mut Vec<u8>) {
+        let at = match entry {
+            Entry::Datagram { at, .. } => *at,
+            Entry::Event(event) => event.at,
+        };
+        if self.cached_at != Some(at) {
+            self.cached_datetime = at.rfc3339();
+            self.cached_at = Some(at);
+        }
+        let _ = write!(
+            out,
+            "{{\"timestamp\":{}.{:03},\"datetime\":\"{}\",",
+            at.0 / 1000,
+            at.0 % 1000,
+            self.cached_datetime
+        );
+        match entry {
+            Entry::Datagram { source, json, .. } => {
+                let _ = write!(
+                    out,
+                    "\"source_ip\":\"{}\",\"source_port\":{},\"message\":",
+                    source.ip(),
+                    source.port()
+                );
+                if json.iter().any(|&b| b == b'\n' || b == b'\r') {
+                    // Pretty-printed JSON would break the one-entry-per-line rule: re-minify.
+                    let minified = serde_json::from_slice::<serde_json::Value>(json)
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|_| "null".into());
+                    out.extend_from_slice(minified.as_bytes());
+                } else {
+                    out.extend_from_slice(json);
+                }
+            }
+            Entry::Event(event) => {
+                out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
+                let mut value = serde_json::to_value(event).unwrap_or_default();
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("at");
+                    let host = map.remove("host").unwrap_or_default();
+                    map.insert("ID".into(), "EVENT".into());
+                    map.insert("name".into(), host);
+                }
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+        }
+        out.extend_from_slice(b"}\n");
+    }
 }
 
 /// An append-only file that rotates by size.
@@ -174,7 +196,7 @@ impl RotatingFile {
 /// The engine's side of the journal.
 #[derive(Debug, Clone)]
 pub struct Journal {
-    tx: Option<SyncSender<Entry>>,
+    tx: Option<SyncSender<Vec<Entry>>>,
     metrics: Arc<Metrics>,
 }
 
@@ -184,15 +206,23 @@ impl Journal {
         Journal { tx: None, metrics }
     }
 
-    /// Queues an entry; drops and counts it if the writer is behind.
-    pub fn record(&self, entry: Entry) {
+    /// Queues a batch of entries; drops and counts them if the writer is behind.
+    pub fn record(&self, entries: Vec<Entry>) {
         let Some(tx) = &self.tx else { return };
-        match tx.try_send(entry) {
+        if entries.is_empty() {
+            return;
+        }
+        match tx.try_send(entries) {
             Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.metrics.journal_dropped.inc();
+            Err(TrySendError::Full(lost) | TrySendError::Disconnected(lost)) => {
+                self.metrics.journal_dropped.inc_by(lost.len() as u64);
             }
         }
+    }
+
+    /// Whether entries are written at all.
+    pub fn enabled(&self) -> bool {
+        self.tx.is_some()
     }
 }
 
@@ -228,24 +258,29 @@ pub fn start(
     ))
 }
 
-fn write_loop(mut file: RotatingFile, rx: Receiver<Entry>, metrics: &Metrics) {
+fn write_loop(mut file: RotatingFile, rx: Receiver<Vec<Entry>>, metrics: &Metrics) {
     let mut failing = false;
     let mut last_flush = Instant::now();
+    let mut formatter = Formatter::default();
+    let mut line = Vec::with_capacity(1024);
     loop {
         let wait = FLUSH_EVERY.saturating_sub(last_flush.elapsed());
         match rx.recv_timeout(wait) {
-            Ok(entry) => {
-                let line = format_entry(&entry);
-                match file.write_line(&line) {
-                    Ok(()) => {
-                        metrics.journal_bytes.inc_by(line.len() as u64);
-                        failing = false;
-                    }
-                    Err(error) => {
-                        metrics.journal_dropped.inc();
-                        if !failing {
-                            tracing::error!(%error, path = %file.path.display(), "journal write failed");
-                            failing = true;
+            Ok(entries) => {
+                for entry in &entries {
+                    line.clear();
+                    formatter.format(entry, &mut line);
+                    match file.write_line(&line) {
+                        Ok(()) => {
+                            metrics.journal_bytes.inc_by(line.len() as u64);
+                            failing = false;
+                        }
+                        Err(error) => {
+                            metrics.journal_dropped.inc();
+                            if !failing {
+                                tracing::error!(%error, path = %file.path.display(), "journal write failed");
+                                failing = true;
+                            }
                         }
                     }
                 }

@@ -20,8 +20,8 @@ use crate::gate::{Admitted, Gate};
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
 
-/// Queue length between receiver and engine.
-pub const QUEUE_LEN: usize = 16_384;
+/// Batches queued between receiver and engine (up to `QUEUE_LEN * BATCH` datagrams).
+pub const QUEUE_LEN: usize = 1024;
 
 /// A datagram on its way to the engine.
 #[derive(Debug)]
@@ -34,58 +34,76 @@ pub struct Inbound {
     pub at: Timestamp,
 }
 
-/// Receives until `shutdown` is cancelled.
+/// Most datagrams read from the socket before handing a batch to the engine.
+pub const BATCH: usize = 64;
+
+/// Receives until `shutdown` is cancelled. Datagrams already waiting in the socket are
+/// read without waiting and handed over as one batch, so a busy daemon pays one
+/// wake-up per batch rather than per datagram.
 pub async fn run(
     socket: Arc<UdpSocket>,
     mut gate: Gate,
-    tx: mpsc::Sender<Inbound>,
+    tx: mpsc::Sender<Vec<Inbound>>,
     journal: Journal,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM_BYTES + 1];
+    let mut batch: Vec<Inbound> = Vec::with_capacity(BATCH);
     loop {
-        let received = tokio::select! {
+        let ready = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            r = socket.recv_from(&mut buf) => r,
+            r = socket.readable() => r,
         };
-        let (len, source) = match received {
-            Ok(r) => r,
-            Err(error) => {
-                // ICMP errors from earlier replies surface here on some systems; never fatal.
-                tracing::debug!(%error, "udp receive error");
-                continue;
-            }
-        };
-        let at = Timestamp::now();
-        match gate.admit(&buf[..len], at) {
-            Ok(admitted) => {
-                metrics.accepted(&admitted.message);
-                match tx.try_send(Inbound {
-                    admitted,
-                    source,
-                    at,
-                }) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => {
-                        metrics.engine_dropped.inc();
-                    }
-                    Err(TrySendError::Closed(_)) => break,
+        if let Err(error) = ready {
+            tracing::warn!(%error, "udp socket not readable");
+            continue;
+        }
+        while batch.len() < BATCH {
+            let (len, source) = match socket.try_recv_from(&mut buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    // ICMP errors from earlier replies surface here on some systems; never fatal.
+                    tracing::debug!(%error, "udp receive error");
+                    continue;
                 }
-            }
-            Err(error) => {
-                metrics.rejected(error.reason());
-                tracing::debug!(%source, %error, "dropping datagram");
-                if let DecodeError::UnknownId { .. } = error {
-                    // Unknown IDs are journaled (the JSON is well-formed) for later study.
-                    journal.record(Entry::Datagram {
-                        at,
+            };
+            let at = Timestamp::now();
+            match gate.admit(&buf[..len], at) {
+                Ok(admitted) => {
+                    metrics.accepted(&admitted.message);
+                    batch.push(Inbound {
+                        admitted,
                         source,
-                        json: unsigned_json(&buf[..len]),
+                        at,
                     });
                 }
+                Err(error) => {
+                    metrics.rejected(error.reason());
+                    tracing::debug!(%source, %error, "dropping datagram");
+                    if let DecodeError::UnknownId { .. } = error {
+                        // Unknown IDs are journaled (the JSON is well-formed) for later study.
+                        journal.record(vec![Entry::Datagram {
+                            at,
+                            source,
+                            json: unsigned_json(&buf[..len]),
+                        }]);
+                    }
+                }
             }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+        match tx.try_send(full) {
+            Ok(()) => {}
+            Err(TrySendError::Full(dropped)) => {
+                metrics.engine_dropped.inc_by(dropped.len() as u64);
+            }
+            Err(TrySendError::Closed(_)) => break,
         }
     }
 }

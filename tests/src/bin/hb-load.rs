@@ -105,6 +105,8 @@ fn sender(
     sender_id: u64,
 ) -> Run {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Room for a whole window of replies, so the generator itself loses nothing.
+    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(8 << 20);
     socket.connect(target).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_millis(20)))
@@ -329,6 +331,8 @@ fn main() {
     );
 
     let echo_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // The same receive buffer hbd asks for (hbd::app::UDP_RECV_BUFFER).
+    let _ = socket2::SockRef::from(&echo_socket).set_recv_buffer_size(8 << 20);
     let echo_addr = echo_socket.local_addr().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let echo = {

@@ -94,7 +94,7 @@ impl Formatter {
                 let _ = write!(
                     out,
                     "\"source_ip\":\"{}\",\"source_port\":{},\"message\":",
-                    source.ip(),
+                    source.ip().to_canonical(),
                     source.port()
                 );
                 if json.iter().any(|&b| b == b'\n' || b == b'\r') {

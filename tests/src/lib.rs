@@ -117,8 +117,14 @@ impl Daemon {
     }
 
     fn launch(&mut self) {
+        // Loopback unless the test binds the heartbeat socket itself.
+        let hb_host = if self.extra.contains("hb_host:") {
+            ""
+        } else {
+            "hb_host: 127.0.0.1\n"
+        };
         let config = format!(
-            "hb_host: 127.0.0.1\nhb_port: {}\nhbd_host: 127.0.0.1\nhbd_port: {}\n\
+            "{hb_host}hb_port: {}\nhbd_host: 127.0.0.1\nhbd_port: {}\n\
              state_db: {}\njournal_dir: {}\n{}\n",
             self.udp_port,
             self.http_port,

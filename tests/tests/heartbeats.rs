@@ -122,3 +122,25 @@ fn sigterm_and_sigint_stop_the_daemon_cleanly_within_5_s() {
         assert!(daemon.log().contains("stopped"), "{}", daemon.log());
     }
 }
+
+#[test]
+fn one_socket_serves_ipv4_and_ipv6_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    // `::` is the default: one dual-stack socket. Only loopback traffic is sent.
+    let daemon = Daemon::start(dir.path(), "hb_host: \"::\"");
+    let v6: std::net::SocketAddr = format!("[::1]:{}", daemon.udp_port).parse().unwrap();
+    let _a4 = Agent::start(dir.path(), "via-v4", daemon.udp_addr(), "interval: 0.3");
+    let _a6 = Agent::start(dir.path(), "via-v6", v6, "interval: 0.3");
+    for name in ["via-v4", "via-v6"] {
+        assert!(
+            wait_until(Duration::from_secs(10), || daemon
+                .host(name)
+                .is_some_and(|h| h["last_rtt_ms"].is_number())),
+            "{name} never ACKed; log:\n{}",
+            daemon.log()
+        );
+    }
+    assert_eq!(daemon.host("via-v6").unwrap()["address"], "::1");
+    // IPv4 peers on the dual-stack socket are shown as plain IPv4, not ::ffff:127.0.0.1.
+    assert_eq!(daemon.host("via-v4").unwrap()["address"], "127.0.0.1");
+}

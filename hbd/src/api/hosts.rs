@@ -33,7 +33,7 @@ impl HostView {
         HostView {
             state: h.state.as_str(),
             state_since: h.state_since.rfc3339(),
-            address: h.address.map(|a| a.ip().to_string()),
+            address: h.address.map(|a| a.ip().to_canonical().to_string()),
             port: h.address.map(|a| a.port()),
             first_seen: h.first_seen.map(Timestamp::rfc3339),
             last_seen: h.last_seen.map(Timestamp::rfc3339),

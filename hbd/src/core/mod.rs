@@ -153,14 +153,14 @@ impl Core {
         };
         let host = &mut tracked.host;
         if let Some(old) = host.address
-            && old.ip() != datagram.source.ip()
+            && old.ip().to_canonical() != datagram.source.ip().to_canonical()
         {
             out.push(event(
                 &name,
                 now,
                 EventKind::AddressChanged {
-                    from: old.ip(),
-                    to: datagram.source.ip(),
+                    from: old.ip().to_canonical(),
+                    to: datagram.source.ip().to_canonical(),
                 },
             ));
         }

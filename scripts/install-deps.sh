@@ -3,8 +3,9 @@
 # second run only checks. Each issue adds its packages here and nowhere else.
 set -euo pipefail
 
-# Debian packages the tests use (empty until a test needs a real service).
-APT_PACKAGES=()
+# Debian packages the tests use: real Nagios checks for the nagios_runner tests, and
+# iputils ping for ping_monitor.
+APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -7,11 +7,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
 
-use hb_proto::{Boot, Heartbeat, Message, OperatorMessage};
+use hb_proto::{Boot, Heartbeat, Message, OperatorMessage, PluginReport};
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
 
 use crate::VERSION;
 use crate::host_facts;
 use crate::link::Link;
+use crate::plugins::fit::trim_to_fit;
+use crate::plugins::scheduler::Report;
 use crate::rtt::RttTracker;
 
 /// Unanswered heartbeats after which the server name is resolved again.
@@ -78,6 +82,21 @@ impl Identity {
         })
     }
 
+    /// A plugin report with `data` in place of the report's own, under sequence `seq`.
+    fn plugin(&self, report: &Report, data: &Map<String, Value>, seq: u64) -> Message {
+        Message::Plugin(PluginReport {
+            name: self.name.clone(),
+            ts: Some(unix_now()),
+            run: Some(self.run),
+            seq: Some(seq),
+            plugin: report.plugin.clone(),
+            kind: report.kind,
+            data: data.clone(),
+            status: report.status,
+            duration_ms: Some(report.duration_ms),
+        })
+    }
+
     /// An operator message.
     pub fn text(&mut self, text: &str) -> Message {
         Message::Text(OperatorMessage {
@@ -96,11 +115,33 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Sends heartbeats every `interval` until `shutdown`.
+/// Stamps, fits and sends one plugin report. A report too large for a datagram loses
+/// per-item detail first (logged), never the whole report.
+async fn send_report(link: &mut Link, me: &mut Identity, report: Report) {
+    let seq = me.next_seq();
+    let mut data = report.data.clone();
+    let trimmed = trim_to_fit(&mut data, |d| {
+        link.encode(&me.plugin(&report, d, seq)).is_ok()
+    });
+    if !trimmed.is_empty() {
+        tracing::warn!(plugin = %report.plugin, trimmed = ?trimmed, "report over the datagram limit; detail trimmed");
+    }
+    let result = match link.encode(&me.plugin(&report, &data, seq)) {
+        Ok(bytes) => link.send_encoded(&bytes).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(error) = result {
+        tracing::warn!(plugin = %report.plugin, %error, "plugin report not sent");
+    }
+}
+
+/// Sends heartbeats every `interval`, and plugin reports as they arrive, until
+/// `shutdown`.
 pub async fn run(
     mut link: Link,
     mut me: Identity,
     interval: Duration,
+    mut reports: mpsc::Receiver<Report>,
     shutdown: CancellationToken,
 ) {
     let mut rtt = RttTracker::default();
@@ -119,6 +160,7 @@ pub async fn run(
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
+            Some(report) = reports.recv() => send_report(&mut link, &mut me, report).await,
             _ = ticker.tick() => {
                 if rtt.unanswered() >= RESOLVE_AFTER_UNANSWERED {
                     link.reset();

@@ -3,7 +3,9 @@
 //! - [`config`]: the agent's YAML config (`~/.hbc.yaml` or `-c`).
 //! - [`rtt`]: pure round-trip bookkeeping for heartbeats and their ACKs.
 //! - [`link`]: the UDP link to the daemon: resolve, sign, send, verify replies.
-//! - [`heartbeat`]: the heartbeat loop (and one-off BOOT / MSG sends).
+//! - [`heartbeat`]: the heartbeat loop (and one-off BOOT / MSG sends); it also sends
+//!   plugin reports.
+//! - [`plugins`]: native collectors, the Nagios runner and their scheduler.
 //! - [`host_facts`]: small facts about this host (name, uptime).
 //! - [`syslog`]: log sink for a detached agent.
 
@@ -11,6 +13,7 @@ pub mod config;
 pub mod heartbeat;
 pub mod host_facts;
 pub mod link;
+pub mod plugins;
 pub mod rtt;
 pub mod syslog;
 

@@ -120,11 +120,21 @@ impl Link {
         Ok((socket, target))
     }
 
+    /// Encodes and signs one message as it would be sent.
+    pub fn encode(&self, message: &Message) -> Result<Vec<u8>, EncodeError> {
+        encode(message, self.signer.as_ref(), DEFAULT_COMPRESS_OVER)
+    }
+
     /// Encodes, signs and sends one message.
     pub async fn send(&mut self, message: &Message) -> Result<(), LinkError> {
-        let bytes = encode(message, self.signer.as_ref(), DEFAULT_COMPRESS_OVER)?;
+        let bytes = self.encode(message)?;
+        self.send_encoded(&bytes).await
+    }
+
+    /// Sends an already encoded datagram.
+    pub async fn send_encoded(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         let (socket, target) = self.connect().await?;
-        match socket.send_to(&bytes, target).await {
+        match socket.send_to(bytes, target).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.reset();

@@ -11,6 +11,7 @@ use hbc::config::AgentConfig;
 use hbc::heartbeat::{self, Identity};
 use hbc::host_facts;
 use hbc::link::Link;
+use hbc::plugins::scheduler;
 
 /// hbc: the hbd agent. Sends heartbeats (and plugin reports) to an hbd daemon over UDP.
 #[derive(Debug, Parser)]
@@ -76,6 +77,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let (host, port) = split_server(&server, config.port)?;
     let name = config.name.clone().unwrap_or_else(host_facts::hostname);
     let key_id = config.key_id.clone().unwrap_or_else(|| name.clone());
+    // Plugin options are checked before detaching, so mistakes reach the terminal.
+    let plugins = scheduler::entries(&config.plugins).context("plugins")?;
 
     if cli.detach {
         nix::unistd::daemon(true, false).context("cannot detach")?;
@@ -100,7 +103,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::info!(server = %host, port, name = %me.name, interval_s = config.interval.as_secs_f64(), signed = config.key.is_some(), "hbc started");
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
-        heartbeat::run(link, me, config.interval, shutdown).await;
+        let (report_tx, report_rx) = tokio::sync::mpsc::channel(scheduler::QUEUE_LEN);
+        tokio::spawn(scheduler::run(plugins, report_tx, shutdown.clone()));
+        heartbeat::run(link, me, config.interval, report_rx, shutdown).await;
         tracing::info!("hbc stopped");
         Ok(())
     })

@@ -1,0 +1,227 @@
+//! `network_monitor`: per-interface bytes, packets, errors and drops with rates
+//! (`PROC/net/dev`), totals of errors and drops, and TCP connections by state
+//! (`PROC/net/tcp`, `PROC/net/tcp6`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use hb_proto::PluginKind;
+use serde_json::{Map, Value, json};
+
+use super::{Collected, Options, Plugin, PluginError, read};
+
+/// Counters of one interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NetCounters {
+    /// Received bytes.
+    pub rx_bytes: u64,
+    /// Received packets.
+    pub rx_packets: u64,
+    /// Receive errors.
+    pub rx_errors: u64,
+    /// Received packets dropped.
+    pub rx_dropped: u64,
+    /// Sent bytes.
+    pub tx_bytes: u64,
+    /// Sent packets.
+    pub tx_packets: u64,
+    /// Send errors.
+    pub tx_errors: u64,
+    /// Sent packets dropped.
+    pub tx_dropped: u64,
+}
+
+/// Parses `/proc/net/dev`.
+pub fn parse_net_dev(text: &str) -> Result<BTreeMap<String, NetCounters>, PluginError> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().skip(2) {
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let n: Vec<u64> = rest
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        if n.len() < 16 {
+            return Err(PluginError::Parse {
+                what: "/proc/net/dev",
+                detail: format!("short line for {}", name.trim()),
+            });
+        }
+        out.insert(
+            name.trim().to_owned(),
+            NetCounters {
+                rx_bytes: n[0],
+                rx_packets: n[1],
+                rx_errors: n[2],
+                rx_dropped: n[3],
+                tx_bytes: n[8],
+                tx_packets: n[9],
+                tx_errors: n[10],
+                tx_dropped: n[11],
+            },
+        );
+    }
+    Ok(out)
+}
+
+const TCP_STATES: [&str; 12] = [
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "TIME_WAIT",
+    "CLOSE",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
+    "NEW_SYN_RECV",
+];
+
+/// Adds the connections of a `/proc/net/tcp` or `tcp6` text to `counts` by state name.
+pub fn count_tcp_states(text: &str, counts: &mut BTreeMap<&'static str, u64>) {
+    for line in text.lines().skip(1) {
+        let Some(state) = line.split_whitespace().nth(3) else {
+            continue;
+        };
+        let Ok(code) = u8::from_str_radix(state, 16) else {
+            continue;
+        };
+        if let Some(name) = TCP_STATES.get(usize::from(code).wrapping_sub(1)) {
+            *counts.entry(name).or_insert(0) += 1;
+        }
+    }
+}
+
+/// The plugin.
+#[derive(Debug)]
+pub struct NetworkMonitor {
+    proc_root: PathBuf,
+    previous: Option<(Instant, BTreeMap<String, NetCounters>)>,
+}
+
+impl NetworkMonitor {
+    /// From options.
+    pub fn new(options: &Options) -> NetworkMonitor {
+        NetworkMonitor {
+            proc_root: options.proc_root(),
+            previous: None,
+        }
+    }
+}
+
+impl Plugin for NetworkMonitor {
+    fn name(&self) -> &'static str {
+        "network_monitor"
+    }
+
+    fn kind(&self) -> PluginKind {
+        PluginKind::Monitor
+    }
+
+    fn collect(&mut self) -> Result<Collected, PluginError> {
+        let now = Instant::now();
+        let counters = parse_net_dev(&read(self.proc_root.join("net/dev"))?)?;
+        let mut interfaces = Map::new();
+        let (mut errors_total, mut dropped_total) = (0u64, 0u64);
+        for (name, c) in &counters {
+            errors_total += c.rx_errors + c.tx_errors;
+            dropped_total += c.rx_dropped + c.tx_dropped;
+            let mut d = Map::new();
+            for (key, value) in [
+                ("rx_bytes", c.rx_bytes),
+                ("tx_bytes", c.tx_bytes),
+                ("rx_packets", c.rx_packets),
+                ("tx_packets", c.tx_packets),
+                ("rx_errors", c.rx_errors),
+                ("tx_errors", c.tx_errors),
+                ("rx_dropped", c.rx_dropped),
+                ("tx_dropped", c.tx_dropped),
+            ] {
+                d.insert(key.into(), json!(value));
+            }
+            if let Some((then, prev)) = &self.previous
+                && let Some(p) = prev.get(name)
+            {
+                let secs = now.duration_since(*then).as_secs_f64().max(1e-3);
+                let rate =
+                    |a: u64, b: u64| (a.saturating_sub(b) as f64 / secs * 10.0).round() / 10.0;
+                d.insert("rx_bytes_per_s".into(), json!(rate(c.rx_bytes, p.rx_bytes)));
+                d.insert("tx_bytes_per_s".into(), json!(rate(c.tx_bytes, p.tx_bytes)));
+                d.insert(
+                    "rx_packets_per_s".into(),
+                    json!(rate(c.rx_packets, p.rx_packets)),
+                );
+                d.insert(
+                    "tx_packets_per_s".into(),
+                    json!(rate(c.tx_packets, p.tx_packets)),
+                );
+                let errs = (c.rx_errors + c.tx_errors).saturating_sub(p.rx_errors + p.tx_errors);
+                d.insert("errors_per_s".into(), json!(rate(errs, 0)));
+            }
+            interfaces.insert(name.clone(), Value::Object(d));
+        }
+        self.previous = Some((now, counters));
+        let mut tcp = BTreeMap::new();
+        for file in ["net/tcp", "net/tcp6"] {
+            if let Ok(text) = std::fs::read_to_string(self.proc_root.join(file)) {
+                count_tcp_states(&text, &mut tcp);
+            }
+        }
+        let mut data = Map::new();
+        data.insert("interfaces".into(), Value::Object(interfaces));
+        data.insert("errors_total".into(), json!(errors_total));
+        data.insert("dropped_total".into(), json!(dropped_total));
+        data.insert("tcp_connections".into(), json!(tcp));
+        Ok(Collected { data, status: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEV: &str = "Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:  1000      10    0    0    0     0          0         0     1000      10    0    0    0     0       0          0
+  eth0: 5000000  4000    2    3    0     0          0         0  2000000    3000    1    4    0     0       0          0
+";
+
+    #[test]
+    fn parses_interfaces() {
+        let d = parse_net_dev(DEV).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(
+            d["eth0"],
+            NetCounters {
+                rx_bytes: 5_000_000,
+                rx_packets: 4000,
+                rx_errors: 2,
+                rx_dropped: 3,
+                tx_bytes: 2_000_000,
+                tx_packets: 3000,
+                tx_errors: 1,
+                tx_dropped: 4
+            }
+        );
+        assert!(parse_net_dev("h1\nh2\n  eth0: 1 2 3\n").is_err());
+    }
+
+    #[test]
+    fn counts_tcp_states() {
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:1F90 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1
+   2: 0100007F:D2F0 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 20 4 30 10 -1
+   3: 0100007F:D2F1 0100007F:1F90 06 00000000:00000000 00:00000000 00000000     0        0 0 3 0000000000000000
+";
+        let mut counts = BTreeMap::new();
+        count_tcp_states(tcp, &mut counts);
+        assert_eq!(counts.get("LISTEN"), Some(&1));
+        assert_eq!(counts.get("ESTABLISHED"), Some(&2));
+        assert_eq!(counts.get("TIME_WAIT"), Some(&1));
+    }
+}

@@ -1,0 +1,272 @@
+//! Runs each plugin on its own interval (info plugins at start and then daily, monitors
+//! every `interval`, default 300 s), on a blocking thread with a time limit. A failure,
+//! a panic or a timeout becomes an `UNKNOWN` report carrying the reason; it never stops
+//! the agent or the other plugins.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::{Duration, Instant};
+
+use hb_proto::{PluginKind, Status};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    BUILT_IN, DEFAULT_INFO_INTERVAL, DEFAULT_MONITOR_INTERVAL, DEFAULT_TIMEOUT, ON_BY_DEFAULT,
+    Options, Plugin, PluginError, build,
+};
+
+/// Reports waiting for the sender (full: the newest report is dropped and logged).
+pub const QUEUE_LEN: usize = 64;
+
+/// A finished collection, ready to be stamped and sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Plugin name.
+    pub plugin: String,
+    /// Info or monitor.
+    pub kind: PluginKind,
+    /// Metrics (or `{"error": ...}`).
+    pub data: Map<String, Value>,
+    /// Verdict; `UNKNOWN` when the collection failed.
+    pub status: Option<Status>,
+    /// Collection time.
+    pub duration_ms: f64,
+}
+
+/// One plugin with its schedule.
+pub struct Entry {
+    plugin: Arc<Mutex<Box<dyn Plugin>>>,
+    name: String,
+    kind: PluginKind,
+    interval: Duration,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("name", &self.name)
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Entry {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How often it runs.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+}
+
+/// Builds every enabled plugin from the agent config's `plugins` map. Default plugins
+/// run unless `enabled: false`; `ping_monitor` and `nagios_runner` run when listed.
+pub fn entries(config: &BTreeMap<String, Value>) -> Result<Vec<Entry>, PluginError> {
+    for name in config.keys() {
+        if !BUILT_IN.contains(&name.as_str()) {
+            build(name, &Options::default())?; // names the unknown plugin
+        }
+    }
+    let mut out = Vec::new();
+    for name in BUILT_IN {
+        let value = config.get(*name);
+        let options = Options::new(name, value.unwrap_or(&Value::Null))?;
+        let listed = value.is_some_and(|v| *v != Value::Bool(false));
+        if !options.enabled(ON_BY_DEFAULT.contains(name) || listed)? {
+            continue;
+        }
+        let plugin = build(name, &options)?;
+        let kind = plugin.kind();
+        let default_interval = match kind {
+            PluginKind::Info => DEFAULT_INFO_INTERVAL,
+            PluginKind::Monitor => DEFAULT_MONITOR_INTERVAL,
+        };
+        // Nagios checks have their own per-check limit; allow it plus margin.
+        let default_timeout = match *name {
+            "nagios_runner" => {
+                options.seconds("timeout", super::nagios_runner::DEFAULT_TIMEOUT)?
+                    + Duration::from_secs(5)
+            }
+            _ => DEFAULT_TIMEOUT,
+        };
+        out.push(Entry {
+            plugin: Arc::new(Mutex::new(plugin)),
+            name: (*name).to_owned(),
+            kind,
+            interval: options.seconds("interval", default_interval)?,
+            timeout: default_timeout,
+        });
+    }
+    Ok(out)
+}
+
+fn failure(entry: &Entry, error: String, started: Instant) -> Report {
+    let mut data = Map::new();
+    data.insert("error".into(), json!(error));
+    Report {
+        plugin: entry.name.clone(),
+        kind: entry.kind,
+        data,
+        status: Some(Status::Unknown),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+/// Collects one plugin once, with its time limit.
+pub async fn collect_once(entry: &Entry) -> Report {
+    let started = Instant::now();
+    let plugin = entry.plugin.clone();
+    let job = tokio::task::spawn_blocking(move || match plugin.try_lock() {
+        Ok(mut p) => Some(p.collect()),
+        Err(TryLockError::WouldBlock) => None,
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner().collect()),
+    });
+    match tokio::time::timeout(entry.timeout, job).await {
+        Err(_) => failure(
+            entry,
+            format!("timed out after {:.1} s", entry.timeout.as_secs_f64()),
+            started,
+        ),
+        Ok(Err(join)) => failure(entry, format!("plugin panicked: {join}"), started),
+        Ok(Ok(None)) => failure(entry, "previous collection still running".into(), started),
+        Ok(Ok(Some(Err(error)))) => failure(entry, error.to_string(), started),
+        Ok(Ok(Some(Ok(collected)))) => Report {
+            plugin: entry.name.clone(),
+            kind: entry.kind,
+            data: collected.data,
+            status: collected.status,
+            duration_ms: (started.elapsed().as_secs_f64() * 1e5).round() / 100.0,
+        },
+    }
+}
+
+/// Runs every entry on its schedule until `shutdown`; the first run of each is at start.
+pub async fn run(entries: Vec<Entry>, tx: mpsc::Sender<Report>, shutdown: CancellationToken) {
+    let entries: Vec<Arc<Entry>> = entries.into_iter().map(Arc::new).collect();
+    let mut next: Vec<tokio::time::Instant> = vec![tokio::time::Instant::now(); entries.len()];
+    loop {
+        let Some(soonest) = next.iter().min().copied() else {
+            return;
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep_until(soonest) => {}
+        }
+        let now = tokio::time::Instant::now();
+        for (i, entry) in entries.iter().enumerate() {
+            if next[i] > now {
+                continue;
+            }
+            next[i] = now + entry.interval;
+            let (entry, tx) = (entry.clone(), tx.clone());
+            tokio::spawn(async move {
+                let report = collect_once(&entry).await;
+                if report.status == Some(Status::Unknown) {
+                    let error = report.data.get("error").cloned().unwrap_or_default();
+                    tracing::warn!(plugin = %report.plugin, %error, "plugin failed");
+                }
+                if tx.try_send(report).is_err() {
+                    tracing::warn!(plugin = %entry.name, "report queue full; report dropped");
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Slow;
+    impl Plugin for Slow {
+        fn name(&self) -> &'static str {
+            "slow"
+        }
+        fn kind(&self) -> PluginKind {
+            PluginKind::Monitor
+        }
+        fn collect(&mut self) -> Result<super::super::Collected, PluginError> {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(super::super::Collected::default())
+        }
+    }
+
+    struct Panics;
+    impl Plugin for Panics {
+        fn name(&self) -> &'static str {
+            "panics"
+        }
+        fn kind(&self) -> PluginKind {
+            PluginKind::Monitor
+        }
+        fn collect(&mut self) -> Result<super::super::Collected, PluginError> {
+            panic!("boom")
+        }
+    }
+
+    fn entry(plugin: Box<dyn Plugin>, timeout: Duration) -> Entry {
+        Entry {
+            name: plugin.name().to_owned(),
+            kind: plugin.kind(),
+            plugin: Arc::new(Mutex::new(plugin)),
+            interval: Duration::from_secs(1),
+            timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_become_unknown_reports() {
+        let r = collect_once(&entry(Box::new(Slow), Duration::from_millis(50))).await;
+        assert_eq!(r.status, Some(Status::Unknown));
+        assert_eq!(r.data["error"], "timed out after 0.1 s");
+        let r = collect_once(&entry(Box::new(Panics), Duration::from_secs(5))).await;
+        assert_eq!(r.status, Some(Status::Unknown));
+        assert!(
+            r.data["error"].as_str().unwrap().contains("panicked"),
+            "{:?}",
+            r.data
+        );
+        let e = entry(Box::new(Slow), Duration::from_secs(5));
+        let (a, b) = tokio::join!(collect_once(&e), collect_once(&e));
+        let errors: Vec<_> = [a, b]
+            .into_iter()
+            .filter(|r| r.status == Some(Status::Unknown))
+            .collect();
+        assert_eq!(errors.len(), 1, "one overlapping run is refused");
+        assert_eq!(errors[0].data["error"], "previous collection still running");
+    }
+
+    #[test]
+    fn defaults_and_listing() {
+        let none = entries(&BTreeMap::new()).unwrap();
+        let names: Vec<&str> = none.iter().map(Entry::name).collect();
+        assert_eq!(names, ON_BY_DEFAULT);
+        let mut config = BTreeMap::new();
+        config.insert(
+            "cpu_monitor".to_owned(),
+            json!({"interval": 30, "per_core": true}),
+        );
+        config.insert("disk_monitor".to_owned(), json!({"enabled": false}));
+        config.insert("ping_monitor".to_owned(), json!({"hosts": ["127.0.0.1"]}));
+        let e = entries(&config).unwrap();
+        let names: Vec<&str> = e.iter().map(Entry::name).collect();
+        assert!(names.contains(&"ping_monitor") && !names.contains(&"disk_monitor"));
+        let cpu = e.iter().find(|e| e.name() == "cpu_monitor").unwrap();
+        assert_eq!(cpu.interval(), Duration::from_secs(30));
+        let os = e.iter().find(|e| e.name() == "os_info").unwrap();
+        assert_eq!(os.interval(), DEFAULT_INFO_INTERVAL);
+        config.insert("cpu_montor".to_owned(), json!({}));
+        let err = entries(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown plugin \"cpu_montor\"; did you mean cpu_monitor?"),
+            "{err}"
+        );
+    }
+}

@@ -18,7 +18,8 @@ use crate::gate::Gate;
 use crate::journal::{self, JournalError};
 use crate::metrics::Metrics;
 use crate::receiver;
-use crate::store::{self, Store, StoreError};
+use crate::samples::Latest;
+use crate::store::{self, Reader, Store, StoreError};
 
 /// Receive buffer asked of the kernel for the heartbeat socket.
 pub const UDP_RECV_BUFFER: usize = 8 * 1024 * 1024;
@@ -103,8 +104,13 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let metrics = Arc::new(Metrics::new());
     let (journal, journal_thread) = journal::start(&config.journal, metrics.clone())?;
-    let store = Store::open(&config.state_db)?;
+    let store = Store::open(&config.state_db, config.plugin_history)?;
     let hosts = store.load_hosts()?;
+    let latest = Latest::default();
+    for sample in store.load_latest_samples()? {
+        latest.insert(Arc::new(sample));
+    }
+    let reader = Reader::open(&config.state_db)?;
     tracing::info!(hosts = hosts.len(), path = %config.state_db.display(), "store opened");
     let (store_tx, store_thread) = store::start_writer(store, metrics.clone())?;
     let core = Core::restore(config.clone(), hosts, Timestamp::now());
@@ -136,6 +142,8 @@ pub async fn run(
         socket: udp,
         journal,
         store: Some(store_tx),
+        latest: latest.clone(),
+        pending: Vec::new(),
         metrics: metrics.clone(),
     };
     // The engine stops when the receiver closes its queue, after draining it.
@@ -143,6 +151,8 @@ pub async fn run(
     let api_state = ApiState {
         queries: query_tx,
         metrics,
+        latest,
+        reader,
     };
     let http_shutdown = shutdown.clone();
     let api = tokio::spawn(api::serve(http, api_state, http_shutdown));

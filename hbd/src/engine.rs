@@ -10,8 +10,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use hb_proto::Signer;
 use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode};
+use hb_proto::{Message, Signer};
 
 use crate::clock::Timestamp;
 use crate::config::Config;
@@ -19,6 +19,12 @@ use crate::core::{Action, Core, Datagram, Host};
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
 use crate::receiver::Inbound;
+use crate::samples::{Latest, Sample};
+use crate::store::Batch;
+
+/// Samples the engine holds while the store is behind; past this the oldest are dropped
+/// and counted.
+pub const MAX_PENDING_SAMPLES: usize = 200_000;
 
 /// How often changed hosts are written to the store.
 pub const STORE_FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -44,7 +50,11 @@ pub struct Engine {
     /// Journal handle.
     pub journal: Journal,
     /// Store batches.
-    pub store: Option<SyncSender<Vec<Host>>>,
+    pub store: Option<SyncSender<Batch>>,
+    /// Latest plugin sample per host and plugin (shared with the API).
+    pub latest: Latest,
+    /// Samples not yet handed to the store.
+    pub pending: Vec<Arc<Sample>>,
     /// Telemetry.
     pub metrics: Arc<Metrics>,
 }
@@ -106,8 +116,17 @@ impl Engine {
                 json: admitted.json,
             });
         }
+        let message = match admitted.message {
+            Message::Plugin(report) => {
+                let sample = Arc::new(Sample::from_report(report.clone(), at));
+                self.latest.insert(sample.clone());
+                self.pending.push(sample);
+                Message::Plugin(report)
+            }
+            other => other,
+        };
         let datagram = Datagram {
-            message: admitted.message,
+            message,
             source,
             key_id: admitted.key_id,
         };
@@ -168,19 +187,30 @@ impl Engine {
 
     fn flush_store(&mut self) {
         let Some(store) = &self.store else { return };
-        let dirty = self.core.take_dirty();
-        if dirty.is_empty() {
+        let batch = Batch {
+            hosts: self.core.take_dirty(),
+            samples: std::mem::take(&mut self.pending),
+        };
+        if batch.is_empty() {
             return;
         }
-        match store.try_send(dirty) {
+        match store.try_send(batch) {
             Ok(()) => {}
             Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) => {
-                // Keep them for the next flush instead of losing the update.
+                // Keep everything for the next flush instead of losing it.
                 tracing::warn!(
-                    hosts = batch.len(),
+                    hosts = batch.hosts.len(),
+                    samples = batch.samples.len(),
                     "store writer behind; retrying next flush"
                 );
-                self.core.mark_dirty(batch.iter().map(|h| h.name.as_str()));
+                self.core
+                    .mark_dirty(batch.hosts.iter().map(|h| h.name.as_str()));
+                self.pending = batch.samples;
+                if self.pending.len() > MAX_PENDING_SAMPLES {
+                    let excess = self.pending.len() - MAX_PENDING_SAMPLES;
+                    self.pending.drain(..excess);
+                    self.metrics.samples_dropped.inc_by(excess as u64);
+                }
             }
         }
     }

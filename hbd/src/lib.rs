@@ -5,7 +5,9 @@
 //! - [`engine`]: the task that owns the [`core`] and carries out its actions.
 //! - [`core`]: pure host state (new, UP, DOWN, BOOT, MSG, IP change) over synthetic time.
 //! - [`journal`]: JSON Lines journal with size rotation, on its own thread.
-//! - [`store`]: SQLite store of hosts, written in batches on its own thread.
+//! - [`samples`]: plugin reports: latest per host and plugin, shared with the API.
+//! - [`store`]: SQLite store of hosts and plugin history, written in batches on its own
+//!   thread.
 //! - [`api`]: HTTP API and `/metrics`; [`metrics`]: the counters behind it.
 //! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: time type.
 
@@ -20,4 +22,5 @@ pub mod journal;
 pub mod logging;
 pub mod metrics;
 pub mod receiver;
+pub mod samples;
 pub mod store;

@@ -13,6 +13,7 @@ use prometheus_client::registry::Registry;
 use hb_proto::{Message, RejectReason};
 
 use crate::core::HostState;
+use crate::samples::{Latest, Sample, numeric_leaves};
 
 /// Message types counted by `hbd_datagrams_total`.
 pub const MESSAGE_TYPES: [&str; 6] = ["HTB", "BOOT", "MSG", "PLG", "RES", "other"];
@@ -40,6 +41,10 @@ pub struct Metrics {
     pub store_rows: Counter,
     /// Store write batches that failed.
     pub store_errors: Counter,
+    /// Plugin samples written to the store.
+    pub store_samples: Counter,
+    /// Plugin samples dropped because the store fell too far behind.
+    pub samples_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -104,6 +109,11 @@ impl Metrics {
         let replies_sent = counter("hbd_replies_sent", "Replies (ACK, CMD, UPD) sent");
         let store_rows = counter("hbd_store_host_rows", "Host rows written to the store");
         let store_errors = counter("hbd_store_errors", "Store write batches that failed");
+        let store_samples = counter("hbd_store_samples", "Plugin samples written to the store");
+        let samples_dropped = counter(
+            "hbd_samples_dropped",
+            "Plugin samples dropped because the store fell too far behind",
+        );
         Metrics {
             registry,
             datagrams,
@@ -116,6 +126,8 @@ impl Metrics {
             replies_sent,
             store_rows,
             store_errors,
+            store_samples,
+            samples_dropped,
         }
     }
 
@@ -157,13 +169,65 @@ impl Metrics {
         }
     }
 
-    /// The exposition text.
-    pub fn render(&self) -> String {
+    /// The exposition text, with the latest plugin values as gauges.
+    pub fn render(&self, latest: &Latest) -> String {
         let mut out = String::with_capacity(4096);
         // Invariant: writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
+        if out.ends_with("# EOF\n") {
+            out.truncate(out.len() - "# EOF\n".len());
+        }
+        render_plugins(&mut out, &latest.all());
+        out.push_str("# EOF\n");
         out
     }
+}
+
+/// Appends `hbd_plugin_value` (every numeric leaf of every latest report) and
+/// `hbd_plugin_status` (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) for scraping.
+fn render_plugins(out: &mut String, samples: &[std::sync::Arc<Sample>]) {
+    use std::fmt::Write;
+    out.push_str("# HELP hbd_plugin_value Latest numeric values reported by agent plugins.\n");
+    out.push_str("# TYPE hbd_plugin_value gauge\n");
+    for s in samples {
+        for (metric, value) in numeric_leaves(&s.data) {
+            let _ = writeln!(
+                out,
+                "hbd_plugin_value{{host=\"{}\",plugin=\"{}\",metric=\"{}\"}} {value}",
+                label(&s.host),
+                label(&s.plugin),
+                label(&metric)
+            );
+        }
+    }
+    out.push_str(
+        "# HELP hbd_plugin_status Latest plugin status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
+    );
+    out.push_str("# TYPE hbd_plugin_status gauge\n");
+    for s in samples {
+        if let Some(status) = s.status {
+            let code = match status {
+                hb_proto::Status::Ok => 0,
+                hb_proto::Status::Warning => 1,
+                hb_proto::Status::Critical => 2,
+                hb_proto::Status::Unknown => 3,
+            };
+            let _ = writeln!(
+                out,
+                "hbd_plugin_status{{host=\"{}\",plugin=\"{}\"}} {code}",
+                label(&s.host),
+                label(&s.plugin)
+            );
+        }
+    }
+}
+
+/// Escapes a label value for the text exposition format.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -176,7 +240,7 @@ mod tests {
         m.rejected(RejectReason::Bomb);
         m.rejected(RejectReason::Bomb);
         m.set_hosts([0, 3, 1]);
-        let text = m.render();
+        let text = m.render(&Latest::default());
         assert!(
             text.contains("hbd_datagrams_rejected_total{reason=\"bomb\"} 2"),
             "{text}"
@@ -184,5 +248,33 @@ mod tests {
         assert!(text.contains("hbd_hosts{state=\"UP\"} 3"), "{text}");
         assert!(text.contains("hbd_hosts{state=\"DOWN\"} 1"), "{text}");
         assert_eq!(m.rejected_count(RejectReason::Bomb), 2);
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn plugin_values_are_gauges_with_escaped_labels() {
+        let latest = Latest::default();
+        latest.insert(std::sync::Arc::new(Sample {
+            host: "web1".into(),
+            plugin: "disk_monitor".into(),
+            kind: hb_proto::PluginKind::Monitor,
+            received: crate::clock::Timestamp(0),
+            status: Some(hb_proto::Status::Warning),
+            duration_ms: None,
+            data: serde_json::json!({"partitions": {"/mnt/\"x\"": {"percent": 81.5}}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        }));
+        let text = Metrics::new().render(&latest);
+        assert!(
+            text.contains(r#"hbd_plugin_value{host="web1",plugin="disk_monitor",metric="partitions./mnt/\"x\".percent"} 81.5"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"hbd_plugin_status{host="web1",plugin="disk_monitor"} 1"#),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
     }
 }

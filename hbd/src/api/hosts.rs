@@ -9,6 +9,7 @@ use super::{ApiError, ApiState};
 use crate::clock::Timestamp;
 use crate::core::Host;
 use crate::engine::Query;
+use crate::samples::Latest;
 
 /// A host as the API shows it.
 #[derive(Debug, Serialize)]
@@ -26,11 +27,15 @@ pub struct HostView {
     version: Option<String>,
     boots: u64,
     uptime_s: Option<f64>,
+    os_info: Option<serde_json::Value>,
 }
 
 impl HostView {
-    fn new(h: Host, now: Timestamp) -> HostView {
+    fn new(h: Host, now: Timestamp, latest: &Latest) -> HostView {
         HostView {
+            os_info: latest
+                .get(&h.name, "os_info")
+                .map(|s| serde_json::Value::Object(s.data.clone())),
             state: h.state.as_str(),
             state_since: h.state_since.rfc3339(),
             address: h.address.map(|a| a.ip().to_canonical().to_string()),
@@ -48,7 +53,7 @@ impl HostView {
     }
 }
 
-async fn ask<T>(
+pub(super) async fn ask<T>(
     state: &ApiState,
     query: impl FnOnce(oneshot::Sender<T>) -> Query,
 ) -> Result<T, ApiError> {
@@ -65,7 +70,10 @@ pub async fn list(State(state): State<ApiState>) -> Result<Json<Vec<HostView>>, 
     let hosts = ask(&state, Query::Hosts).await?;
     let now = Timestamp::now();
     Ok(Json(
-        hosts.into_iter().map(|h| HostView::new(h, now)).collect(),
+        hosts
+            .into_iter()
+            .map(|h| HostView::new(h, now, &state.latest))
+            .collect(),
     ))
 }
 
@@ -76,5 +84,5 @@ pub async fn one(
 ) -> Result<Json<HostView>, ApiError> {
     let host = ask(&state, |tx| Query::Host(name.clone(), tx)).await?;
     let host = host.ok_or_else(|| ApiError::NotFound(format!("no host named {name:?}")))?;
-    Ok(Json(HostView::new(host, Timestamp::now())))
+    Ok(Json(HostView::new(host, Timestamp::now(), &state.latest)))
 }

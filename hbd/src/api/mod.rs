@@ -6,6 +6,7 @@
 mod error;
 mod hosts;
 mod metrics;
+mod plugins;
 
 use std::sync::Arc;
 
@@ -19,6 +20,8 @@ pub use error::ApiError;
 
 use crate::engine::Query;
 use crate::metrics::Metrics;
+use crate::samples::Latest;
+use crate::store::Reader;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -27,6 +30,10 @@ pub struct ApiState {
     pub queries: mpsc::Sender<Query>,
     /// Telemetry.
     pub metrics: Arc<Metrics>,
+    /// Latest plugin samples.
+    pub latest: Latest,
+    /// Store reads (plugin history).
+    pub reader: Reader,
 }
 
 /// The router.
@@ -34,6 +41,11 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/0/hosts", get(hosts::list))
         .route("/api/0/hosts/{name}", get(hosts::one))
+        .route("/api/0/hosts/{name}/plugins", get(plugins::latest))
+        .route(
+            "/api/0/hosts/{name}/plugins/{plugin}",
+            get(plugins::history),
+        )
         .route("/metrics", get(metrics::render))
         .with_state(state)
 }

@@ -54,6 +54,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "require_signed",
     "max_clock_skew",
     "max_message_bytes",
+    "plugin_history",
 ];
 
 /// Keys of one entry under `hosts`.
@@ -147,6 +148,8 @@ pub struct Config {
     pub max_clock_skew: Duration,
     /// Largest message after inflation.
     pub max_message_bytes: usize,
+    /// Plugin samples kept per host and plugin.
+    pub plugin_history: usize,
 }
 
 /// Settings of one host.
@@ -249,6 +252,7 @@ impl Default for Config {
             require_signed: false,
             max_clock_skew: Duration::from_secs(300),
             max_message_bytes: hb_proto::limits::DEFAULT_MAX_MESSAGE_BYTES,
+            plugin_history: 1000,
         }
     }
 }

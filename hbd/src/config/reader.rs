@@ -188,6 +188,10 @@ impl<'a> Reader<'a> {
                 }),
             ),
             "require_signed" => set(&mut c.require_signed, self.boolean(&p, v)),
+            "plugin_history" => set(
+                &mut c.plugin_history,
+                self.uint(&p, v, 1, 1_000_000).map(|n| n as usize),
+            ),
             "hb_key" => c.hb_key = self.key(&p, v),
             "default_owner" => c.default_owner = self.string(&p, v),
             "pushsrv" => set(&mut c.pushsrv, self.pushsrv(&p, v)),

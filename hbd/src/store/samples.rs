@@ -1,0 +1,243 @@
+//! The `plugin_samples` table: every plugin report, pruned to the newest `history` per
+//! host and plugin; the API reads the history newest first.
+
+use std::sync::Arc;
+
+use hb_proto::{PluginKind, Status};
+use rusqlite::{Transaction, params};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::hosts::{from_sql_ms, to_sql_ms};
+use super::{Reader, Store, StoreError};
+
+use crate::samples::Sample;
+
+/// Pruning waits until a history is this much over its bound, so deletes come in
+/// batches rather than one per insert.
+const PRUNE_SLACK: usize = 10;
+
+/// One history entry as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredSample {
+    /// When the daemon received it (RFC 3339).
+    pub received: String,
+    /// The plugin's verdict.
+    pub status: Option<Status>,
+    /// Collection time on the agent.
+    pub duration_ms: Option<f64>,
+    /// The metrics.
+    pub data: Map<String, Value>,
+}
+
+fn kind_str(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Info => "info",
+        PluginKind::Monitor => "monitor",
+    }
+}
+
+fn status_str(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "OK",
+        Status::Warning => "WARNING",
+        Status::Critical => "CRITICAL",
+        Status::Unknown => "UNKNOWN",
+    }
+}
+
+fn parse_status(s: &str) -> Option<Status> {
+    serde_json::from_value(Value::String(s.to_owned())).ok()
+}
+
+pub(super) fn insert(tx: &Transaction<'_>, samples: &[Arc<Sample>]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO plugin_samples (host, plugin, received_ms, kind, status, duration_ms, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for s in samples {
+        let data = serde_json::to_string(&s.data).unwrap_or_else(|_| "{}".into());
+        stmt.execute(params![
+            s.host,
+            s.plugin,
+            to_sql_ms(s.received),
+            kind_str(s.kind),
+            s.status.map(status_str),
+            s.duration_ms,
+            data,
+        ])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Deletes the oldest samples of every history the batch pushed past its bound.
+    pub(super) fn prune(&mut self, samples: &[Arc<Sample>]) -> Result<(), StoreError> {
+        for s in samples {
+            let key = (s.host.clone(), s.plugin.clone());
+            let count = match self.counts.get(&key) {
+                Some(n) => n + 1,
+                None => {
+                    let n: i64 = self
+                        .conn
+                        .query_row(
+                            "SELECT count(*) FROM plugin_samples WHERE host = ?1 AND plugin = ?2",
+                            params![s.host, s.plugin],
+                            |r| r.get(0),
+                        )
+                        .map_err(|e| self.err(e))?;
+                    usize::try_from(n).unwrap_or(0)
+                }
+            };
+            let count = if count > self.history + PRUNE_SLACK {
+                self.conn
+                    .execute(
+                        "DELETE FROM plugin_samples WHERE host = ?1 AND plugin = ?2 AND id <= (
+                            SELECT id FROM plugin_samples WHERE host = ?1 AND plugin = ?2
+                            ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+                        params![
+                            s.host,
+                            s.plugin,
+                            i64::try_from(self.history).unwrap_or(i64::MAX)
+                        ],
+                    )
+                    .map_err(|e| self.err(e))?;
+                self.history
+            } else {
+                count
+            };
+            self.counts.insert(key, count);
+        }
+        Ok(())
+    }
+
+    /// The newest sample of every host and plugin, to warm the in-memory cache at start.
+    pub fn load_latest_samples(&self) -> Result<Vec<Sample>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT host, plugin, received_ms, kind, status, duration_ms, data FROM plugin_samples
+                 WHERE id IN (SELECT max(id) FROM plugin_samples GROUP BY host, plugin)",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let kind: String = r.get(3)?;
+                let status: Option<String> = r.get(4)?;
+                let data: String = r.get(6)?;
+                Ok(Sample {
+                    host: r.get(0)?,
+                    plugin: r.get(1)?,
+                    received: from_sql_ms(r.get(2)?),
+                    kind: if kind == "info" {
+                        PluginKind::Info
+                    } else {
+                        PluginKind::Monitor
+                    },
+                    status: status.as_deref().and_then(parse_status),
+                    duration_ms: r.get(5)?,
+                    data: serde_json::from_str(&data).unwrap_or_default(),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+}
+
+impl Reader {
+    /// Up to `limit` samples of one host's plugin, newest first.
+    pub fn history(
+        &self,
+        host: &str,
+        plugin: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredSample>, rusqlite::Error> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| rusqlite::Error::InvalidQuery)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT received_ms, status, duration_ms, data FROM plugin_samples
+             WHERE host = ?1 AND plugin = ?2 ORDER BY id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![host, plugin, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| {
+                let status: Option<String> = r.get(1)?;
+                let data: String = r.get(3)?;
+                Ok(StoredSample {
+                    received: from_sql_ms(r.get(0)?).rfc3339(),
+                    status: status.as_deref().and_then(parse_status),
+                    duration_ms: r.get(2)?,
+                    data: serde_json::from_str(&data).unwrap_or_default(),
+                })
+            },
+        )?;
+        rows.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::store::Batch;
+    use serde_json::json;
+
+    fn sample(host: &str, plugin: &str, i: u64) -> Arc<Sample> {
+        Arc::new(Sample {
+            host: host.into(),
+            plugin: plugin.into(),
+            kind: PluginKind::Monitor,
+            received: Timestamp(1_000 + i),
+            status: Some(Status::Ok),
+            duration_ms: Some(1.5),
+            data: json!({ "i": i }).as_object().cloned().unwrap(),
+        })
+    }
+
+    #[test]
+    fn history_is_bounded_newest_first_and_latest_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path, 20).unwrap();
+        for round in 0..10u64 {
+            let samples = (0..10)
+                .map(|j| sample("web1", "cpu_monitor", round * 10 + j))
+                .collect();
+            store
+                .write(&Batch {
+                    hosts: vec![],
+                    samples,
+                })
+                .unwrap();
+        }
+        store
+            .write(&Batch {
+                hosts: vec![],
+                samples: vec![sample("web1", "os_info", 7)],
+            })
+            .unwrap();
+        let reader = Reader::open(&path).unwrap();
+        let all = reader.history("web1", "cpu_monitor", 1000).unwrap();
+        assert!(
+            all.len() >= 20 && all.len() <= 20 + PRUNE_SLACK,
+            "{}",
+            all.len()
+        );
+        assert_eq!(all[0].data["i"], 99);
+        assert!(
+            all.windows(2)
+                .all(|w| w[0].data["i"].as_u64() > w[1].data["i"].as_u64())
+        );
+        assert_eq!(reader.history("web1", "cpu_monitor", 5).unwrap().len(), 5);
+        assert!(reader.history("web1", "nope", 5).unwrap().is_empty());
+        drop(store);
+        let store = Store::open(&path, 20).unwrap();
+        let mut latest = store.load_latest_samples().unwrap();
+        latest.sort_by(|a, b| a.plugin.cmp(&b.plugin));
+        assert_eq!(latest.len(), 2);
+        assert_eq!(latest[0].data["i"], 99);
+        assert_eq!(latest[1].plugin, "os_info");
+    }
+}

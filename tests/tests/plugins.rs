@@ -1,0 +1,124 @@
+//! End to end: a real agent's plugin reports are stored by the daemon, served by the API
+//! (latest and history), exported to /metrics, and kept across a restart.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use hbd_e2e::{Agent, Daemon, wait_until};
+
+const AGENT: &str = "interval: 0.5
+plugins:
+  cpu_monitor: {interval: 0.5}
+  memory_monitor: {interval: 0.5}
+  nagios_runner:
+    interval: 0.5
+    commands:
+      - {name: dummy, command: \"/usr/lib/nagios/plugins/check_dummy 1 'disk getting full'\"}
+";
+
+#[test]
+fn plugin_reports_are_stored_served_and_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(dir.path(), "plugin_history: 5");
+    let mut agent = Agent::start(dir.path(), "web1", daemon.udp_addr(), AGENT);
+    let history_len = |d: &Daemon| {
+        d.get("/api/0/hosts/web1/plugins/cpu_monitor?limit=100")
+            .filter(|(status, _)| *status == 200)
+            .map_or(0, |(_, body)| {
+                serde_json::from_str::<serde_json::Value>(&body).unwrap()["samples"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || history_len(&daemon) >= 6),
+        "history never grew; agent log:\n{}",
+        agent.log()
+    );
+
+    // Latest of each plugin.
+    let latest = daemon.get_json("/api/0/hosts/web1/plugins");
+    let plugins = latest["plugins"].as_object().unwrap();
+    for name in [
+        "os_info",
+        "cpu_monitor",
+        "memory_monitor",
+        "disk_monitor",
+        "network_monitor",
+        "filesystem_info",
+        "nagios_runner",
+    ] {
+        assert!(
+            plugins.contains_key(name),
+            "{name} missing: {:?}",
+            plugins.keys().collect::<Vec<_>>()
+        );
+    }
+    assert!(plugins["cpu_monitor"]["data"]["cpu_percent"].is_number());
+    assert_eq!(plugins["nagios_runner"]["status"], "WARNING");
+    assert_eq!(
+        plugins["nagios_runner"]["data"]["dummy"]["text"],
+        "WARNING: disk getting full"
+    );
+
+    // The host carries its os_info.
+    let host = daemon.host("web1").unwrap();
+    assert_eq!(host["os_info"]["os"], "linux");
+    assert!(host["os_info"]["kernel"].is_string());
+
+    // History: bounded to plugin_history (plus pruning slack), newest first, limit honoured.
+    let history = daemon.get_json("/api/0/hosts/web1/plugins/cpu_monitor?limit=3");
+    let samples = history["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3);
+    let times: Vec<&str> = samples
+        .iter()
+        .map(|s| s["received"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    assert!(wait_until(Duration::from_secs(20), || (6..=15)
+        .contains(&history_len(&daemon))));
+
+    // Prometheus gauges per host and plugin.
+    let (_, metrics) = daemon.get("/metrics").unwrap();
+    assert!(
+        metrics.contains(
+            "hbd_plugin_value{host=\"web1\",plugin=\"cpu_monitor\",metric=\"cpu_percent\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "hbd_plugin_value{host=\"web1\",plugin=\"memory_monitor\",metric=\"percent\"}"
+        )
+    );
+    assert!(metrics.contains("hbd_plugin_status{host=\"web1\",plugin=\"nagios_runner\"} 1"));
+    assert!(daemon.metric("hbd_datagrams_total{type=\"PLG\"}") >= 6.0);
+
+    // Errors are JSON with the right status.
+    for (path, status) in [
+        ("/api/0/hosts/nobody/plugins", 404),
+        ("/api/0/hosts/nobody/plugins/cpu_monitor", 404),
+        ("/api/0/hosts/web1/plugins/no_such_plugin", 404),
+        ("/api/0/hosts/web1/plugins/cpu_monitor?limit=0", 400),
+        ("/api/0/hosts/web1/plugins/cpu_monitor?limit=lots", 400),
+    ] {
+        let (got, body) = daemon.get(path).unwrap();
+        assert_eq!(got, status, "{path}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(v["error"].is_string(), "{path}: {body}");
+    }
+
+    // A restart keeps the latest reports and the history.
+    agent.kill();
+    std::thread::sleep(Duration::from_millis(1500)); // let the last batch reach the store
+    let before =
+        daemon.get_json("/api/0/hosts/web1/plugins/cpu_monitor?limit=100")["samples"].clone();
+    daemon.restart();
+    let after =
+        daemon.get_json("/api/0/hosts/web1/plugins/cpu_monitor?limit=100")["samples"].clone();
+    assert_eq!(before, after);
+    let latest = daemon.get_json("/api/0/hosts/web1/plugins");
+    assert_eq!(latest["plugins"]["nagios_runner"]["status"], "WARNING");
+    assert_eq!(daemon.host("web1").unwrap()["os_info"]["os"], "linux");
+}

@@ -45,11 +45,14 @@ impl Sample {
     }
 }
 
+/// Host name -> plugin name -> latest sample.
+type ByHost = HashMap<String, BTreeMap<String, Arc<Sample>>>;
+
 /// Latest sample per host and plugin. Writers (the engine) hold the lock only to swap an
 /// `Arc`; readers clone `Arc`s and work outside the lock.
 #[derive(Debug, Clone, Default)]
 pub struct Latest {
-    inner: Arc<RwLock<HashMap<String, BTreeMap<String, Arc<Sample>>>>>,
+    inner: Arc<RwLock<ByHost>>,
 }
 
 impl Latest {

@@ -82,8 +82,12 @@ fn network_monitor_from_fixtures() {
     assert_eq!(d["interfaces"]["eth0"]["tx_dropped"], 4);
     assert_eq!(d["errors_total"], 3);
     assert_eq!(d["dropped_total"], 7);
-    assert_eq!(d["tcp_connections"]["LISTEN"], 1);
-    assert_eq!(d["tcp_connections"]["ESTABLISHED"], 1);
+    assert_eq!(d["tcp_connections"]["ESTABLISHED"], 2);
+    assert_eq!(d["tcp_connections"]["TIME_WAIT"], 1);
+    assert_eq!(d["tcp_connections"]["in_use"], 4);
+    let full = collect("network_monitor", json!({"tcp_states": true}));
+    assert_eq!(full["tcp_connections"]["LISTEN"], 1);
+    assert_eq!(full["tcp_connections"]["ESTABLISHED"], 1);
 }
 
 #[test]

@@ -90,8 +90,18 @@ fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, AppError> {
     if addr.is_ipv6() {
         let _ = socket.set_only_v6(false);
     }
-    // Best effort: the kernel caps it at net.core.rmem_max.
-    let _ = socket.set_recv_buffer_size(UDP_RECV_BUFFER);
+    // A burst of reports (every host at once after an outage) must not overflow the
+    // socket. As root, SO_RCVBUFFORCE passes net.core.rmem_max; otherwise the kernel caps
+    // SO_RCVBUF there. Best effort either way.
+    if nix::sys::socket::setsockopt(
+        &socket,
+        nix::sys::socket::sockopt::RcvBufForce,
+        &UDP_RECV_BUFFER,
+    )
+    .is_err()
+    {
+        let _ = socket.set_recv_buffer_size(UDP_RECV_BUFFER);
+    }
     socket.bind(&addr.into()).map_err(err)?;
     Ok(socket.into())
 }

@@ -115,7 +115,7 @@ pub fn build(name: &str, options: &Options) -> Result<Box<dyn Plugin>, PluginErr
         "cpu_monitor" => Box::new(cpu_monitor::CpuMonitor::new(options)?),
         "memory_monitor" => Box::new(memory_monitor::MemoryMonitor::new(options)),
         "disk_monitor" => Box::new(disk_monitor::DiskMonitor::new(options)?),
-        "network_monitor" => Box::new(network_monitor::NetworkMonitor::new(options)),
+        "network_monitor" => Box::new(network_monitor::NetworkMonitor::new(options)?),
         "filesystem_info" => Box::new(filesystem_info::FilesystemInfo::new(options)?),
         "ping_monitor" => Box::new(ping_monitor::PingMonitor::new(options)?),
         "nagios_runner" => Box::new(nagios_runner::NagiosRunner::new(options)?),

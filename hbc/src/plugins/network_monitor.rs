@@ -1,6 +1,12 @@
 //! `network_monitor`: per-interface bytes, packets, errors and drops with rates
-//! (`PROC/net/dev`), totals of errors and drops, and TCP connections by state
-//! (`PROC/net/tcp`, `PROC/net/tcp6`).
+//! (`PROC/net/dev`), totals of errors and drops, and TCP connection counts.
+//!
+//! By default the TCP counts come from the kernel's counters (`PROC/net/snmp`
+//! `CurrEstab`, `PROC/net/sockstat` `inuse`/`tw`/`orphan`): reading `PROC/net/tcp`
+//! makes the kernel walk its whole connection hash table, which measured 5 ms of system
+//! time per file on a 24 GiB host with three sockets, more than every other collector
+//! together. `tcp_states: true` adds the full per-state breakdown from
+//! `PROC/net/tcp` and `tcp6` for hosts where that cost is acceptable.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -96,20 +102,53 @@ pub fn count_tcp_states(text: &str, counts: &mut BTreeMap<&'static str, u64>) {
     }
 }
 
+/// TCP counters from `/proc/net/sockstat` (`inuse`, `orphan`, `tw`) and the `Tcp:`
+/// `CurrEstab` of `/proc/net/snmp`, as a state-name map.
+pub fn tcp_counters(sockstat: &str, snmp: &str) -> BTreeMap<&'static str, u64> {
+    let mut out = BTreeMap::new();
+    if let Some(line) = sockstat.lines().find(|l| l.starts_with("TCP:")) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        for pair in f[1..].chunks(2) {
+            let [key, value] = pair else { continue };
+            let Ok(n) = value.parse() else { continue };
+            match *key {
+                "inuse" => out.insert("in_use", n),
+                "orphan" => out.insert("orphan", n),
+                "tw" => out.insert("TIME_WAIT", n),
+                _ => None,
+            };
+        }
+    }
+    let tcp: Vec<&str> = snmp.lines().filter(|l| l.starts_with("Tcp:")).collect();
+    if let [header, values] = tcp[..] {
+        let names = header.split_whitespace();
+        if let Some((_, v)) = names
+            .zip(values.split_whitespace())
+            .find(|(n, _)| *n == "CurrEstab")
+            && let Ok(n) = v.parse()
+        {
+            out.insert("ESTABLISHED", n);
+        }
+    }
+    out
+}
+
 /// The plugin.
 #[derive(Debug)]
 pub struct NetworkMonitor {
     proc_root: PathBuf,
+    tcp_states: bool,
     previous: Option<(Instant, BTreeMap<String, NetCounters>)>,
 }
 
 impl NetworkMonitor {
-    /// From options.
-    pub fn new(options: &Options) -> NetworkMonitor {
-        NetworkMonitor {
+    /// From options (`tcp_states`).
+    pub fn new(options: &Options) -> Result<NetworkMonitor, PluginError> {
+        Ok(NetworkMonitor {
             proc_root: options.proc_root(),
+            tcp_states: options.flag("tcp_states", false)?,
             previous: None,
-        }
+        })
     }
 }
 
@@ -165,12 +204,20 @@ impl Plugin for NetworkMonitor {
             interfaces.insert(name.clone(), Value::Object(d));
         }
         self.previous = Some((now, counters));
-        let mut tcp = BTreeMap::new();
-        for file in ["net/tcp", "net/tcp6"] {
-            if let Ok(text) = std::fs::read_to_string(self.proc_root.join(file)) {
-                count_tcp_states(&text, &mut tcp);
+        let tcp = if self.tcp_states {
+            let mut tcp = BTreeMap::new();
+            for file in ["net/tcp", "net/tcp6"] {
+                if let Ok(text) = std::fs::read_to_string(self.proc_root.join(file)) {
+                    count_tcp_states(&text, &mut tcp);
+                }
             }
-        }
+            tcp
+        } else {
+            let sockstat =
+                std::fs::read_to_string(self.proc_root.join("net/sockstat")).unwrap_or_default();
+            let snmp = std::fs::read_to_string(self.proc_root.join("net/snmp")).unwrap_or_default();
+            tcp_counters(&sockstat, &snmp)
+        };
         let mut data = Map::new();
         data.insert("interfaces".into(), Value::Object(interfaces));
         data.insert("errors_total".into(), json!(errors_total));
@@ -208,6 +255,19 @@ mod tests {
             }
         );
         assert!(parse_net_dev("h1\nh2\n  eth0: 1 2 3\n").is_err());
+    }
+
+    #[test]
+    fn tcp_counters_from_kernel_counters() {
+        let sockstat =
+            "sockets: used 8\nTCP: inuse 5 orphan 1 tw 3 alloc 9 mem 132\nUDP: inuse 0 mem 0\n";
+        let snmp = "Tcp: RtoAlgorithm RtoMin CurrEstab InSegs\nTcp: 1 200 4 24812\n";
+        let c = tcp_counters(sockstat, snmp);
+        assert_eq!(c.get("in_use"), Some(&5));
+        assert_eq!(c.get("orphan"), Some(&1));
+        assert_eq!(c.get("TIME_WAIT"), Some(&3));
+        assert_eq!(c.get("ESTABLISHED"), Some(&4));
+        assert!(tcp_counters("", "").is_empty());
     }
 
     #[test]

@@ -1,0 +1,119 @@
+//! Agent benchmark: CPU time of one full collection of every native plugin, and the
+//! resident memory of the real `hbc` binary with every native plugin enabled.
+//!
+//! `cargo bench -p hbc --bench collect` prints the figures; docs/PERFORMANCE.md records
+//! them. Goals: under 2 ms of CPU per full collection, at most 8 MB resident.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
+
+use std::net::UdpSocket;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hbc::plugins::{ON_BY_DEFAULT, Options, Plugin, build};
+use serde_json::Value;
+
+/// CPU time of this thread (user + system).
+fn thread_cpu() -> Duration {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD).unwrap();
+    let tv =
+        |t: nix::sys::time::TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
+    tv(usage.user_time()) + tv(usage.system_time())
+}
+
+fn collection_cost() {
+    let mut plugins: Vec<Box<dyn Plugin>> = ON_BY_DEFAULT
+        .iter()
+        .map(|name| build(name, &Options::new(name, &Value::Null).unwrap()).unwrap())
+        .collect();
+    // Warm up: the first cpu_monitor run waits 200 ms for a baseline, rates need a second sample.
+    for p in &mut plugins {
+        p.collect().unwrap();
+    }
+    const ROUNDS: u32 = 200;
+    let wall = Instant::now();
+    let cpu = thread_cpu();
+    let mut per_plugin = vec![Duration::ZERO; plugins.len()];
+    for _ in 0..ROUNDS {
+        for (i, p) in plugins.iter_mut().enumerate() {
+            let before = thread_cpu();
+            p.collect().unwrap();
+            per_plugin[i] += thread_cpu() - before;
+        }
+    }
+    let cpu = (thread_cpu() - cpu) / ROUNDS;
+    let wall = wall.elapsed() / ROUNDS;
+    println!(
+        "full collection of {} native plugins: {:.3} ms CPU, {:.3} ms wall (mean of {ROUNDS}; goal < 2 ms CPU)",
+        plugins.len(),
+        cpu.as_secs_f64() * 1e3,
+        wall.as_secs_f64() * 1e3
+    );
+    for (p, t) in plugins.iter().zip(per_plugin) {
+        println!(
+            "  {:<16} {:>7.3} ms",
+            p.name(),
+            (t / ROUNDS).as_secs_f64() * 1e3
+        );
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| {
+        l.strip_prefix("VmRSS:")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+fn agent_rss() {
+    let exe = std::env::current_exe().unwrap();
+    let hbc = exe.parent().and_then(|d| d.parent()).unwrap().join("hbc");
+    if !hbc.exists() {
+        println!("agent RSS: skipped, {} not built", hbc.display());
+        return;
+    }
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hbc.yaml");
+    // Every native plugin, collecting every second, so the peak is reached quickly.
+    let plugins: String = ON_BY_DEFAULT
+        .iter()
+        .map(|p| format!("  {p}: {{interval: 1}}\n"))
+        .collect();
+    std::fs::write(
+        &config,
+        format!("name: bench\ninterval: 1\nplugins:\n{plugins}"),
+    )
+    .unwrap();
+    let mut child = Command::new(&hbc)
+        .arg("-c")
+        .arg(&config)
+        .arg(sink.local_addr().unwrap().to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    let end = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(200));
+        peak = peak.max(rss_kib(child.id()).unwrap_or(0));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let size = std::fs::metadata(&hbc).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "agent RSS with every native plugin (6 s, 1 s intervals): peak {:.1} MB (goal <= 8 MB); binary {:.1} MB",
+        peak as f64 / 1024.0,
+        size as f64 / 1_048_576.0
+    );
+}
+
+fn main() {
+    collection_cost();
+    agent_rss();
+}

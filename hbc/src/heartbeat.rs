@@ -17,6 +17,7 @@ use crate::link::Link;
 use crate::plugins::fit::trim_to_fit;
 use crate::plugins::scheduler::Report;
 use crate::rtt::RttTracker;
+use hb_proto::limits::MAX_DATAGRAM_BYTES;
 
 /// Unanswered heartbeats after which the server name is resolved again.
 pub const RESOLVE_AFTER_UNANSWERED: u32 = 3;
@@ -115,13 +116,22 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// The size an encoding would have on the wire; over the limit when it failed for size.
+fn encoded_len(result: Result<Vec<u8>, hb_proto::EncodeError>) -> usize {
+    match result {
+        Ok(bytes) => bytes.len(),
+        Err(hb_proto::EncodeError::TooLarge { len, .. }) => len,
+        Err(hb_proto::EncodeError::BadKeyId { .. }) => 0, // not a size problem; send reports it
+    }
+}
+
 /// Stamps, fits and sends one plugin report. A report too large for a datagram loses
 /// per-item detail first (logged), never the whole report.
-async fn send_report(link: &mut Link, me: &mut Identity, report: Report) {
+pub async fn send_report(link: &mut Link, me: &mut Identity, report: Report) {
     let seq = me.next_seq();
     let mut data = report.data.clone();
-    let trimmed = trim_to_fit(&mut data, |d| {
-        link.encode(&me.plugin(&report, d, seq)).is_ok()
+    let trimmed = trim_to_fit(&mut data, MAX_DATAGRAM_BYTES, |d| {
+        encoded_len(link.encode(&me.plugin(&report, d, seq)))
     });
     if !trimmed.is_empty() {
         tracing::warn!(plugin = %report.plugin, trimmed = ?trimmed, "report over the datagram limit; detail trimmed");

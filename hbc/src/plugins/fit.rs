@@ -33,7 +33,7 @@ pub fn trim_to_fit(
         };
         let mut level: Vec<(usize, usize, Vec<String>)> =
             candidates.into_iter().filter(|c| c.0 == deepest).collect();
-        level.sort_by(|a, b| b.1.cmp(&a.1));
+        level.sort_by_key(|c| std::cmp::Reverse(c.1));
         let count = match saving_per_item {
             Some(per) if per > 0.0 => ((len - limit) as f64 / per * 1.1).ceil() as usize,
             _ => level.len().div_ceil(20),

@@ -104,7 +104,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         let (report_tx, report_rx) = tokio::sync::mpsc::channel(scheduler::QUEUE_LEN);
-        tokio::spawn(scheduler::run(plugins, report_tx, shutdown.clone()));
+        let refresh_info = std::sync::Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(refresh_on_sigusr1(refresh_info.clone()));
+        tokio::spawn(scheduler::run(plugins, report_tx, refresh_info, shutdown.clone()));
         heartbeat::run(link, me, config.interval, report_rx, shutdown).await;
         tracing::info!("hbc stopped");
         Ok(())
@@ -134,6 +136,17 @@ fn init_logging(verbosity: u8, detached: bool) {
         .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// SIGUSR1 asks for the info plugins (os_info, filesystem_info) to be collected now.
+async fn refresh_on_sigusr1(refresh: std::sync::Arc<tokio::sync::Notify>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+        return;
+    };
+    while usr1.recv().await.is_some() {
+        refresh.notify_one();
+    }
 }
 
 async fn stop_on_signal(shutdown: CancellationToken) {

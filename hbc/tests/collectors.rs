@@ -50,6 +50,18 @@ fn cpu_monitor_from_fixtures() {
 }
 
 #[test]
+fn cpu_frequency_falls_back_to_sysfs() {
+    let options =
+        json!({ "proc_root": fixtures().join("proc-arm"), "sys_root": fixtures().join("sys") });
+    let mut plugin = build(
+        "cpu_monitor",
+        &Options::new("cpu_monitor", &options).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plugin.collect().unwrap().data["frequency_mhz"], 2000.0);
+}
+
+#[test]
 fn memory_monitor_from_fixtures() {
     let d = collect("memory_monitor", json!({}));
     assert_eq!(d["percent"], 75.0);

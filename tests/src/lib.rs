@@ -255,6 +255,13 @@ impl Agent {
         }
     }
 
+    /// Sends a signal to the agent.
+    pub fn signal(&self, signal: Signal) {
+        if let Some(child) = &self.child {
+            kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        }
+    }
+
     /// Kills the agent at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

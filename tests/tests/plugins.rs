@@ -122,3 +122,31 @@ fn plugin_reports_are_stored_served_and_exported() {
     assert_eq!(latest["plugins"]["nagios_runner"]["status"], "WARNING");
     assert_eq!(daemon.host("web1").unwrap()["os_info"]["os"], "linux");
 }
+
+#[test]
+fn sigusr1_collects_info_plugins_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), "");
+    let agent = Agent::start(dir.path(), "web2", daemon.udp_addr(), "interval: 1");
+    let os_info_samples = || {
+        daemon
+            .get("/api/0/hosts/web2/plugins/os_info?limit=10")
+            .filter(|(status, _)| *status == 200)
+            .map_or(0, |(_, body)| {
+                serde_json::from_str::<serde_json::Value>(&body).unwrap()["samples"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+    };
+    // os_info runs at start, then daily.
+    assert!(wait_until(Duration::from_secs(10), || os_info_samples() == 1));
+    std::thread::sleep(Duration::from_millis(1500)); // the store has it; no second one comes by itself
+    assert_eq!(os_info_samples(), 1);
+    agent.signal(nix::sys::signal::Signal::SIGUSR1);
+    assert!(
+        wait_until(Duration::from_secs(10), || os_info_samples() == 2),
+        "log:\n{}",
+        agent.log()
+    );
+}

@@ -93,9 +93,32 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// Average current frequency from `SYS/devices/system/cpu/cpu*/cpufreq/scaling_cur_freq`
+/// (kHz), for kernels whose `/proc/cpuinfo` has no `cpu MHz` (ARM).
+fn sys_mhz(sys_root: &std::path::Path) -> Option<f64> {
+    let dir = std::fs::read_dir(sys_root.join("devices/system/cpu")).ok()?;
+    let khz: Vec<f64> = dir
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name().to_str().is_some_and(|n| {
+                n.starts_with("cpu") && n[3..].bytes().all(|b| b.is_ascii_digit()) && n.len() > 3
+            })
+        })
+        .filter_map(|e| {
+            std::fs::read_to_string(e.path().join("cpufreq/scaling_cur_freq"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .collect();
+    (!khz.is_empty()).then(|| round2(khz.iter().sum::<f64>() / khz.len() as f64 / 1000.0))
+}
+
 /// The plugin.
 #[derive(Debug)]
 pub struct CpuMonitor {
+    sys_root: PathBuf,
     proc_root: PathBuf,
     per_core: bool,
     previous: Option<Vec<Times>>,
@@ -105,6 +128,7 @@ impl CpuMonitor {
     /// From options (`per_core`).
     pub fn new(options: &Options) -> Result<CpuMonitor, PluginError> {
         Ok(CpuMonitor {
+            sys_root: options.sys_root(),
             proc_root: options.proc_root(),
             per_core: options.flag("per_core", false)?,
             previous: None,
@@ -158,7 +182,8 @@ impl Plugin for CpuMonitor {
         data.insert("cpu_count".into(), json!(now.len().saturating_sub(1)));
         let mhz = std::fs::read_to_string(self.proc_root.join("cpuinfo"))
             .ok()
-            .and_then(|t| parse_mhz(&t));
+            .and_then(|t| parse_mhz(&t))
+            .or_else(|| sys_mhz(&self.sys_root));
         data.insert("frequency_mhz".into(), json!(mhz));
         data.insert("process_count".into(), json!(self.processes()));
         data.insert("thread_count".into(), json!(threads));

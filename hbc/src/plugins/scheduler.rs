@@ -148,7 +148,14 @@ pub async fn collect_once(entry: &Entry) -> Report {
 }
 
 /// Runs every entry on its schedule until `shutdown`; the first run of each is at start.
-pub async fn run(entries: Vec<Entry>, tx: mpsc::Sender<Report>, shutdown: CancellationToken) {
+/// A notification on `refresh_info` runs the info plugins at once (on demand, e.g.
+/// `kill -USR1` on the agent).
+pub async fn run(
+    entries: Vec<Entry>,
+    tx: mpsc::Sender<Report>,
+    refresh_info: Arc<tokio::sync::Notify>,
+    shutdown: CancellationToken,
+) {
     let entries: Vec<Arc<Entry>> = entries.into_iter().map(Arc::new).collect();
     let mut next: Vec<tokio::time::Instant> = vec![tokio::time::Instant::now(); entries.len()];
     loop {
@@ -158,6 +165,15 @@ pub async fn run(entries: Vec<Entry>, tx: mpsc::Sender<Report>, shutdown: Cancel
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep_until(soonest) => {}
+            () = refresh_info.notified() => {
+                let now = tokio::time::Instant::now();
+                for (i, entry) in entries.iter().enumerate() {
+                    if entry.kind == PluginKind::Info {
+                        next[i] = now;
+                    }
+                }
+                tracing::info!("collecting info plugins on demand");
+            }
         }
         let now = tokio::time::Instant::now();
         for (i, entry) in entries.iter().enumerate() {

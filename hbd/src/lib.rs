@@ -11,6 +11,7 @@
 //! - [`api`]: HTTP API and `/metrics`; [`metrics`]: the counters behind it.
 //! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: time type.
 
+pub mod alerting;
 pub mod api;
 pub mod app;
 pub mod clock;

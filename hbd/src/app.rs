@@ -116,6 +116,7 @@ pub async fn run(
     let (journal, journal_thread) = journal::start(&config.journal, metrics.clone())?;
     let store = Store::open(&config.state_db, config.plugin_history)?;
     let hosts = store.load_hosts()?;
+    let alerts = store.load_alerts()?;
     let latest = Latest::default();
     for sample in store.load_latest_samples()? {
         latest.insert(Arc::new(sample));
@@ -123,7 +124,7 @@ pub async fn run(
     let reader = Reader::open(&config.state_db)?;
     tracing::info!(hosts = hosts.len(), path = %config.state_db.display(), "store opened");
     let (store_tx, store_thread) = store::start_writer(store, metrics.clone())?;
-    let core = Core::restore(config.clone(), hosts, Timestamp::now());
+    let core = Core::restore(config.clone(), hosts, alerts, Timestamp::now());
 
     sockets.udp.set_nonblocking(true).map_err(AppError::Http)?;
     sockets.http.set_nonblocking(true).map_err(AppError::Http)?;
@@ -154,6 +155,7 @@ pub async fn run(
         store: Some(store_tx),
         latest: latest.clone(),
         pending: Vec::new(),
+        pending_alerts: Vec::new(),
         metrics: metrics.clone(),
     };
     // The engine stops when the receiver closes its queue, after draining it.

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode};
 use hb_proto::{Message, Signer};
 
+use crate::alerting::AlertState;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::core::{Action, Core, Datagram, Host};
@@ -36,6 +37,10 @@ pub enum Query {
     Hosts(oneshot::Sender<Vec<Host>>),
     /// One host by name.
     Host(String, oneshot::Sender<Option<Host>>),
+    /// Every alert that is not OK.
+    Alerts(oneshot::Sender<Vec<AlertState>>),
+    /// Every tracked alert path of a host (`None`: unknown host).
+    HostAlerts(String, oneshot::Sender<Option<Vec<AlertState>>>),
 }
 
 /// What the engine needs to run.
@@ -55,6 +60,8 @@ pub struct Engine {
     pub latest: Latest,
     /// Samples not yet handed to the store.
     pub pending: Vec<Arc<Sample>>,
+    /// Alert states not yet handed to the store (the writer was behind).
+    pub pending_alerts: Vec<AlertState>,
     /// Telemetry.
     pub metrics: Arc<Metrics>,
 }
@@ -170,6 +177,11 @@ impl Engine {
                     journal.push(Entry::Event(event));
                     self.metrics.set_hosts(self.core.counts());
                 }
+                Action::Alert(notice) => {
+                    tracing::info!(host = %notice.host, path = %notice.path, text = %notice.text, "alert");
+                    self.metrics.alert_notices.inc();
+                    journal.push(Entry::Alert(notice, Timestamp::now()));
+                }
             }
         }
     }
@@ -182,14 +194,24 @@ impl Engine {
             Query::Host(name, reply) => {
                 let _ = reply.send(self.core.host(&name).cloned());
             }
+            Query::Alerts(reply) => {
+                let _ = reply.send(self.core.active_alerts());
+            }
+            Query::HostAlerts(name, reply) => {
+                let known = self.core.host(&name).is_some();
+                let _ = reply.send(known.then(|| self.core.host_alerts(&name)));
+            }
         }
     }
 
     fn flush_store(&mut self) {
         let Some(store) = &self.store else { return };
+        let mut alerts = std::mem::take(&mut self.pending_alerts);
+        alerts.extend(self.core.take_dirty_alerts());
         let batch = Batch {
             hosts: self.core.take_dirty(),
             samples: std::mem::take(&mut self.pending),
+            alerts,
         };
         if batch.is_empty() {
             return;
@@ -206,6 +228,7 @@ impl Engine {
                 self.core
                     .mark_dirty(batch.hosts.iter().map(|h| h.name.as_str()));
                 self.pending = batch.samples;
+                self.pending_alerts = batch.alerts;
                 if self.pending.len() > MAX_PENDING_SAMPLES {
                     let excess = self.pending.len() - MAX_PENDING_SAMPLES;
                     self.pending.drain(..excess);

@@ -15,6 +15,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::alerting::Notice;
 use crate::clock::Timestamp;
 use crate::config::JournalConfig;
 use crate::core::Event;
@@ -41,6 +42,8 @@ pub enum Entry {
     },
     /// A host event.
     Event(Event),
+    /// An alert change or reminder.
+    Alert(Notice, Timestamp),
 }
 
 /// Why the journal could not be opened.
@@ -75,7 +78,7 @@ impl Formatter {
     /// Appends `entry`'s line (with its newline) to `out`.
     pub fn format(&mut self, entry: &Entry, out: &mut Vec<u8>) {
         let at = match entry {
-            Entry::Datagram { at, .. } => *at,
+            Entry::Datagram { at, .. } | Entry::Alert(_, at) => *at,
             Entry::Event(event) => event.at,
         };
         if self.cached_at != Some(at) {
@@ -116,6 +119,19 @@ impl Formatter {
                     map.insert("ID".into(), "EVENT".into());
                     map.insert("name".into(), host);
                 }
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Alert(notice, _) => {
+                out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
+                let value = serde_json::json!({
+                    "ID": "ALERT",
+                    "name": notice.host,
+                    "path": notice.path,
+                    "kind": notice.kind,
+                    "from": notice.from,
+                    "to": notice.to,
+                    "text": notice.text,
+                });
                 out.extend_from_slice(value.to_string().as_bytes());
             }
         }

@@ -45,6 +45,8 @@ pub struct Metrics {
     pub store_samples: Counter,
     /// Plugin samples dropped because the store fell too far behind.
     pub samples_dropped: Counter,
+    /// Alert notices (raised, lowered, recovered, reminders).
+    pub alert_notices: Counter,
 }
 
 impl Default for Metrics {
@@ -114,7 +116,12 @@ impl Metrics {
             "hbd_samples_dropped",
             "Plugin samples dropped because the store fell too far behind",
         );
+        let alert_notices = counter(
+            "hbd_alert_notices",
+            "Alert notices: raised, lowered, recovered and reminders",
+        );
         Metrics {
+            alert_notices,
             registry,
             datagrams,
             rejects,

@@ -3,6 +3,7 @@
 //! Handlers read the engine's state by sending it a [`Query`] and awaiting the answer, so
 //! the core has one owner and no locks.
 
+mod alerts;
 mod error;
 mod hosts;
 mod metrics;
@@ -41,6 +42,8 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/0/hosts", get(hosts::list))
         .route("/api/0/hosts/{name}", get(hosts::one))
+        .route("/api/0/alerts", get(alerts::active))
+        .route("/api/0/hosts/{name}/alerts", get(alerts::for_host))
         .route("/api/0/hosts/{name}/plugins", get(plugins::latest))
         .route(
             "/api/0/hosts/{name}/plugins/{plugin}",

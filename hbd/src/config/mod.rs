@@ -55,6 +55,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "max_clock_skew",
     "max_message_bytes",
     "plugin_history",
+    "threshold_renotify_max",
+    "threshold_notify_unknown",
 ];
 
 /// Keys of one entry under `hosts`.
@@ -134,6 +136,14 @@ pub struct Config {
     pub threshold_configs: BTreeMap<String, serde_json::Value>,
     /// Reminder period while an alert is not OK.
     pub threshold_renotify_interval: Duration,
+    /// Most reminders per alert episode (0: no cap).
+    pub threshold_renotify_max: u32,
+    /// Whether Nagios checks going UNKNOWN notify.
+    pub threshold_notify_unknown: bool,
+    /// The default thresholds, parsed.
+    pub threshold_layers: crate::alerting::rules::Layers,
+    /// The profiles, parsed.
+    pub profile_layers: BTreeMap<String, crate::alerting::rules::Layers>,
     /// Message journal settings.
     pub journal: JournalConfig,
     /// Templates override directory.
@@ -239,6 +249,10 @@ impl Default for Config {
             thresholds: serde_json::Value::Null,
             threshold_configs: BTreeMap::new(),
             threshold_renotify_interval: Duration::from_secs(3600),
+            threshold_renotify_max: 0,
+            threshold_notify_unknown: true,
+            threshold_layers: Default::default(),
+            profile_layers: BTreeMap::new(),
             journal: JournalConfig {
                 enabled: true,
                 dir: PathBuf::from("journal"),

@@ -196,7 +196,14 @@ impl<'a> Reader<'a> {
             "default_owner" => c.default_owner = self.string(&p, v),
             "pushsrv" => set(&mut c.pushsrv, self.pushsrv(&p, v)),
             "dyndomains" => set(&mut c.dyndomains, self.json_mapping(&p, v)),
-            "thresholds" => set(&mut c.thresholds, self.json_mapping(&p, v)),
+            "thresholds" => {
+                if let Some(json) = self.json_mapping(&p, v) {
+                    if let Some(layers) = self.thresholds(&["thresholds"], &json) {
+                        c.threshold_layers = layers;
+                    }
+                    c.thresholds = json;
+                }
+            }
             "threshold_configs" => {
                 if let Some(map) = self.mapping(&p, v) {
                     for (name, profile) in map {
@@ -204,11 +211,19 @@ impl<'a> Reader<'a> {
                             continue;
                         };
                         if let Some(json) = self.json_mapping(&[key, &name], profile) {
+                            if let Some(layers) = self.thresholds(&[key, &name], &json) {
+                                c.profile_layers.insert(name.clone(), layers);
+                            }
                             c.threshold_configs.insert(name, json);
                         }
                     }
                 }
             }
+            "threshold_renotify_max" => set(
+                &mut c.threshold_renotify_max,
+                self.uint(&p, v, 0, 1_000_000).map(|n| n as u32),
+            ),
+            "threshold_notify_unknown" => set(&mut c.threshold_notify_unknown, self.boolean(&p, v)),
             "hosts" => {
                 if let Some(map) = self.mapping(&p, v) {
                     for (name, entry) in map {
@@ -241,6 +256,46 @@ impl<'a> Reader<'a> {
                  remove pickfile and set state_db (the old pickle is not read)",
             ),
             _ => self.unknown_key(&p, TOP_LEVEL_KEYS),
+        }
+    }
+
+    /// Parses a thresholds tree found at `at`, reporting bad rules as errors and paths no
+    /// built-in plugin reports as warnings.
+    fn thresholds(
+        &mut self,
+        at: &[&str],
+        json: &serde_json::Value,
+    ) -> Option<crate::alerting::rules::Layers> {
+        use crate::alerting::rules::{known_path, parse_layers};
+        let wrapped =
+            json.get("thresholds").is_some() && json.as_object().is_some_and(|m| m.len() == 1);
+        let full = |keys: &[String]| -> Vec<String> {
+            let mut p: Vec<String> = at.iter().map(|s| (*s).to_owned()).collect();
+            if wrapped {
+                p.push("thresholds".into());
+            }
+            p.extend(keys.iter().cloned());
+            p
+        };
+        match parse_layers(json) {
+            Ok(layers) => {
+                for keys in layers.keys() {
+                    if let Err(why) = known_path(keys) {
+                        let path = full(keys);
+                        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+                        self.warn(&refs, format!("no known plugin reports this path: {why}"));
+                    }
+                }
+                Some(layers)
+            }
+            Err(errors) => {
+                for e in errors {
+                    let path = full(&e.path);
+                    let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+                    self.error(&refs, e.message);
+                }
+                None
+            }
         }
     }
 

@@ -127,6 +127,18 @@ fn each_problem_names_file_line_and_key() {
             "- a\n- b\n",
             "hbd.yaml: error: (top level): expected a mapping of keys, found a list",
         ),
+        (
+            "thresholds:\n  cpu_monitor:\n    cpu_percent:\n      warning: high\n",
+            "hbd.yaml:3: error: thresholds.cpu_monitor.cpu_percent: warning: expected a number",
+        ),
+        (
+            "thresholds:\n  cpu_monitor:\n    cpu_percnt: {warning: 80}\n",
+            "hbd.yaml:3: warning: thresholds.cpu_monitor.cpu_percnt: no known plugin reports this path",
+        ),
+        (
+            "threshold_configs:\n  web:\n    thresholds:\n      memory_monitor:\n        percent: {hysteresis: 5, warning: 1}\n",
+            "hbd.yaml:5: error: threshold_configs.web.thresholds.memory_monitor.percent: hysteresis",
+        ),
     ];
     for (text, want) in cases {
         let got = problems(text);

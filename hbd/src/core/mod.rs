@@ -15,11 +15,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hb_proto::{Ack, Message};
+use hb_proto::{Ack, Message, PluginReport};
 
 pub use event::{Event, EventKind};
 pub use host::{Host, HostState};
 
+use crate::alerting::rules::{Rules, display_path, lookup, merge};
+use crate::alerting::{AlertState, Alerts, Level, Notice, Policy};
 use crate::clock::Timestamp;
 use crate::config::Config;
 
@@ -46,8 +48,10 @@ pub enum Action {
         /// The reply.
         message: Message,
     },
-    /// Journal (and later notify) a host event.
+    /// Journal and notify a host event.
     Event(Event),
+    /// Journal and notify an alert change or reminder.
+    Alert(Notice),
 }
 
 #[derive(Debug)]
@@ -68,16 +72,41 @@ pub struct Core {
     hosts: HashMap<String, Tracked>,
     deadlines: BinaryHeap<Reverse<(Timestamp, String)>>,
     dirty: Vec<String>,
+    alerts: Alerts,
+    default_rules: Arc<Rules>,
+    host_rules: HashMap<String, Arc<Rules>>,
 }
 
 impl Core {
     /// A core with no hosts but those configured (as UNKNOWN).
     pub fn new(config: Arc<Config>, now: Timestamp) -> Core {
+        let policy = Policy {
+            renotify: config.threshold_renotify_interval,
+            renotify_max: config.threshold_renotify_max,
+            notify_unknown: config.threshold_notify_unknown,
+        };
+        let default_rules = Arc::new(merge(&[&config.threshold_layers]));
+        let mut host_rules = HashMap::new();
+        for (name, host) in &config.hosts {
+            if host.threshold_config.is_empty() {
+                continue;
+            }
+            let mut layers = vec![&config.threshold_layers];
+            layers.extend(
+                host.threshold_config
+                    .iter()
+                    .filter_map(|p| config.profile_layers.get(p)),
+            );
+            host_rules.insert(name.clone(), Arc::new(merge(&layers)));
+        }
         let mut core = Core {
             config,
             hosts: HashMap::new(),
             deadlines: BinaryHeap::new(),
             dirty: Vec::new(),
+            alerts: Alerts::new(policy),
+            default_rules,
+            host_rules,
         };
         let names: Vec<String> = core.config.hosts.keys().cloned().collect();
         for name in names {
@@ -92,12 +121,79 @@ impl Core {
 
     /// A core resumed from stored hosts. UP hosts get a fresh `interval + grace` from
     /// `now`, so a daemon restart does not declare every host DOWN.
-    pub fn restore(config: Arc<Config>, hosts: Vec<Host>, now: Timestamp) -> Core {
+    pub fn restore(
+        config: Arc<Config>,
+        hosts: Vec<Host>,
+        alerts: Vec<AlertState>,
+        now: Timestamp,
+    ) -> Core {
         let mut core = Core::new(config, now);
         for host in hosts {
             core.insert(host, now);
         }
+        core.alerts.restore(alerts);
         core
+    }
+
+    /// The rules that apply to `host`: its profiles over the defaults.
+    fn rules_for(&self, host: &str) -> Arc<Rules> {
+        self.host_rules
+            .get(host)
+            .unwrap_or(&self.default_rules)
+            .clone()
+    }
+
+    fn check_report(&mut self, report: &PluginReport, now: Timestamp, out: &mut Vec<Action>) {
+        let mut notices = Vec::new();
+        let rules = self.rules_for(&report.name);
+        for (keys, rule) in rules.iter().filter(|(k, _)| k[0] == report.plugin) {
+            if let Some(value) = lookup(&report.data, &keys[1..]) {
+                self.alerts.observe(
+                    &report.name,
+                    &display_path(keys),
+                    rule,
+                    value,
+                    now,
+                    &mut notices,
+                );
+            }
+        }
+        if report.plugin == "nagios_runner" {
+            for (check, entry) in &report.data {
+                let Some(level) = entry
+                    .get("status")
+                    .and_then(|s| s.as_str())
+                    .and_then(Level::parse)
+                else {
+                    continue;
+                };
+                let text = entry
+                    .get("text")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or_default();
+                let path = format!("nagios_runner.{check}");
+                self.alerts
+                    .observe_status(&report.name, &path, level, text, now, &mut notices);
+            }
+        }
+        out.extend(notices.into_iter().map(Action::Alert));
+    }
+
+    fn check_rtt(&mut self, host: &str, rtt_ms: f64, now: Timestamp, out: &mut Vec<Action>) {
+        let rules = self.rules_for(host);
+        let key = vec!["rtt".to_owned(), host.to_owned()];
+        if let Some(rule) = rules.get(&key) {
+            let mut notices = Vec::new();
+            self.alerts.observe(
+                host,
+                &format!("rtt.{host}"),
+                rule,
+                rtt_ms,
+                now,
+                &mut notices,
+            );
+            out.extend(notices.into_iter().map(Action::Alert));
+        }
     }
 
     fn insert(&mut self, host: Host, now: Timestamp) {
@@ -231,10 +327,23 @@ impl Core {
         if tracked.scheduled.is_none_or(|s| deadline < s) {
             self.schedule(&name, deadline);
         }
+        match &datagram.message {
+            Message::Plugin(report) => self.check_report(report, now, out),
+            Message::Heartbeat(h) => {
+                if let Some(rtt) = h.rtt {
+                    self.check_rtt(&name, rtt, now, out);
+                }
+            }
+            _ => {}
+        }
     }
 
-    /// Applies the passage of time: hosts silent past their deadline go DOWN.
+    /// Applies the passage of time: hosts silent past their deadline go DOWN, and alert
+    /// reminders fall due.
     pub fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        let mut notices = Vec::new();
+        self.alerts.on_tick(now, &mut notices);
+        out.extend(notices.into_iter().map(Action::Alert));
         while let Some(Reverse((at, _))) = self.deadlines.peek() {
             if *at > now {
                 break;
@@ -279,7 +388,26 @@ impl Core {
 
     /// When [`Core::on_tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        self.deadlines.peek().map(|Reverse((at, _))| *at)
+        let host = self.deadlines.peek().map(|Reverse((at, _))| *at);
+        match (host, self.alerts.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Alert states changed since the last call, for the store.
+    pub fn take_dirty_alerts(&mut self) -> Vec<AlertState> {
+        self.alerts.take_dirty()
+    }
+
+    /// Every alert that is not OK.
+    pub fn active_alerts(&self) -> Vec<AlertState> {
+        self.alerts.active()
+    }
+
+    /// Every tracked alert path of one host.
+    pub fn host_alerts(&self, host: &str) -> Vec<AlertState> {
+        self.alerts.for_host(host)
     }
 
     /// Hosts changed since the last call, for the store.

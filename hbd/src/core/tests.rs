@@ -61,6 +61,7 @@ fn render(actions: &[Action]) -> Vec<String> {
                 format!("ACK seq={:?}", ack.seq)
             }
             Action::Reply { message, .. } => format!("REPLY {}", message.id()),
+            Action::Alert(notice) => notice.text.clone(),
             Action::Event(e) => match &e.kind {
                 EventKind::Up {
                     down_for_s: Some(d),
@@ -317,7 +318,7 @@ fn restored_hosts_get_a_fresh_grace_period() {
     assert!(first.take_dirty().is_empty());
 
     // The daemon comes back an hour later: web1 is remembered, UP, with its boots.
-    let mut core = Core::restore(Arc::new(config()), stored, at(3600));
+    let mut core = Core::restore(Arc::new(config()), stored, Vec::new(), at(3600));
     assert_eq!(core.host("web1").unwrap().boots, 1);
     assert_eq!(core.host("web1").unwrap().state, HostState::Up);
     assert_eq!(run(&mut core, Step::Tick(3669)), Vec::<String>::new());
@@ -336,4 +337,118 @@ fn dirty_hosts_are_listed_once_per_flush() {
     let dirty = core.take_dirty();
     assert_eq!(dirty.len(), 1);
     assert_eq!(dirty[0].last_seen, Some(at(4)));
+}
+
+fn alert_config() -> Config {
+    use crate::alerting::rules::parse_layers;
+    let mut c = config();
+    c.threshold_layers = parse_layers(&serde_json::json!({
+        "cpu_monitor": {"cpu_percent": {"warning": 80, "critical": 90, "hysteresis": 0.1}},
+        "disk_monitor": {"partitions": {"/": {"percent": {"warning": 80, "critical": 90}}}},
+        "rtt": {"web1": {"warning": 100, "critical": 500}},
+    }))
+    .unwrap();
+    c.profile_layers.insert(
+        "busy".into(),
+        parse_layers(
+            &serde_json::json!({"cpu_monitor": {"cpu_percent": {"warning": 95, "critical": 99}}}),
+        )
+        .unwrap(),
+    );
+    c.hosts.insert(
+        "batch1".into(),
+        HostConfig {
+            threshold_config: vec!["busy".into()],
+            ..HostConfig::default()
+        },
+    );
+    c
+}
+
+fn report(host: &str, plugin: &str, data: serde_json::Value) -> Message {
+    Message::Plugin(PluginReport {
+        name: host.into(),
+        ts: None,
+        run: None,
+        seq: None,
+        plugin: plugin.into(),
+        kind: PluginKind::Monitor,
+        data: data.as_object().cloned().unwrap(),
+        status: None,
+        duration_ms: None,
+    })
+}
+
+fn alerts_of(core: &mut Core, message: Message, t: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    core.handle(datagram(message, "127.0.0.1"), at(t), &mut out);
+    out.into_iter()
+        .filter_map(|a| match a {
+            Action::Alert(n) => Some(n.text),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn plugin_reports_drive_alerts_with_profiles_layered_per_host() {
+    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    let cpu = |v: f64| serde_json::json!({"cpu_percent": v});
+    // Defaults for web1; the "busy" profile for batch1.
+    assert_eq!(
+        alerts_of(&mut core, report("web1", "cpu_monitor", cpu(85.0)), 1),
+        ["WARNING: web1 - cpu_monitor.cpu_percent = 85.0"]
+    );
+    assert!(alerts_of(&mut core, report("batch1", "cpu_monitor", cpu(85.0)), 1).is_empty());
+    assert_eq!(
+        alerts_of(&mut core, report("batch1", "cpu_monitor", cpu(99.5)), 2),
+        ["CRITICAL: batch1 - cpu_monitor.cpu_percent = 99.5"]
+    );
+    // Nested metric with a collection level left out of the path.
+    let disk =
+        serde_json::json!({"partitions": {"/": {"percent": 91.0}, "/boot": {"percent": 99.0}}});
+    assert_eq!(
+        alerts_of(&mut core, report("db1", "disk_monitor", disk), 3),
+        ["CRITICAL: db1 - disk_monitor./.percent = 91.0"]
+    );
+    let disk = serde_json::json!({"partitions": {"/": {"percent": 75.0}}});
+    assert_eq!(
+        alerts_of(&mut core, report("db1", "disk_monitor", disk), 4),
+        ["RECOVERED: db1 - disk_monitor./.percent = 75.0 (CRITICAL -> OK)"]
+    );
+    // Nagios checks alert through their status.
+    let nagios =
+        serde_json::json!({"root": {"status": "CRITICAL", "text": "DISK CRITICAL - 1% free"}});
+    assert_eq!(
+        alerts_of(&mut core, report("db1", "nagios_runner", nagios), 5),
+        ["CRITICAL: db1 - nagios_runner.root = DISK CRITICAL - 1% free"]
+    );
+    assert_eq!(core.active_alerts().len(), 3);
+    assert_eq!(core.host_alerts("db1").len(), 2);
+}
+
+#[test]
+fn rtt_thresholds_apply_to_heartbeats_that_carry_rtt() {
+    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    let htb = |rtt: Option<f64>| {
+        Message::Heartbeat(Heartbeat {
+            name: "web1".into(),
+            rtt,
+            ..Heartbeat::default()
+        })
+    };
+    assert!(alerts_of(&mut core, htb(None), 0).is_empty());
+    assert!(alerts_of(&mut core, htb(Some(20.0)), 1).is_empty());
+    assert_eq!(
+        alerts_of(&mut core, htb(Some(150.0)), 2),
+        ["WARNING: web1 - rtt.web1 = 150.0"]
+    );
+    assert_eq!(
+        alerts_of(&mut core, htb(Some(600.0)), 3),
+        ["CRITICAL: web1 - rtt.web1 = 600.0"]
+    );
+    assert_eq!(
+        alerts_of(&mut core, htb(Some(10.0)), 4),
+        ["RECOVERED: web1 - rtt.web1 = 10.0 (CRITICAL -> OK)"]
+    );
 }

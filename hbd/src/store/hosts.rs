@@ -101,14 +101,14 @@ mod tests {
             store
                 .write(&Batch {
                     hosts: vec![host.clone()],
-                    samples: vec![],
+                    ..Batch::default()
                 })
                 .unwrap();
             host.boots = 3;
             store
                 .write(&Batch {
                     hosts: vec![host.clone()],
-                    samples: vec![],
+                    ..Batch::default()
                 })
                 .unwrap();
         }

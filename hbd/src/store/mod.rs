@@ -1,5 +1,5 @@
-//! The embedded store: one SQLite file (WAL) holding hosts and the bounded history of
-//! plugin samples, so both survive restarts.
+//! The embedded store: one SQLite file (WAL) holding hosts, the bounded history of
+//! plugin samples and alert states, so all survive restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
 //! engine keeps the batch and merges it into the next), and a dedicated thread writes
@@ -8,6 +8,7 @@
 //! reads through its own connection ([`Reader`]); WAL lets it read while the writer
 //! writes.
 
+mod alerts;
 mod hosts;
 mod samples;
 
@@ -21,6 +22,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use samples::StoredSample;
 
+use crate::alerting::AlertState;
 use crate::core::Host;
 use crate::metrics::Metrics;
 use crate::samples::Sample;
@@ -55,6 +57,18 @@ const MIGRATIONS: &[&str] = &[
         data        TEXT NOT NULL
     );
     CREATE INDEX plugin_samples_by_host_plugin ON plugin_samples (host, plugin, id);",
+    "CREATE TABLE alerts (
+        host             TEXT NOT NULL,
+        path             TEXT NOT NULL,
+        level            TEXT NOT NULL,
+        since_ms         INTEGER NOT NULL,
+        value            REAL,
+        detail           TEXT,
+        threshold        REAL,
+        last_notified_ms INTEGER,
+        reminders        INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (host, path)
+    ) WITHOUT ROWID;",
 ];
 
 /// Store failures.
@@ -80,12 +94,14 @@ pub struct Batch {
     pub hosts: Vec<Host>,
     /// Plugin samples received since the last batch.
     pub samples: Vec<Arc<Sample>>,
+    /// Alert states changed since the last batch.
+    pub alerts: Vec<AlertState>,
 }
 
 impl Batch {
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty() && self.samples.is_empty()
+        self.hosts.is_empty() && self.samples.is_empty() && self.alerts.is_empty()
     }
 }
 
@@ -149,6 +165,10 @@ impl Store {
             source: e,
         })?;
         samples::insert(&tx, &batch.samples).map_err(|e| StoreError::Sqlite {
+            path: self.path.clone(),
+            source: e,
+        })?;
+        alerts::save(&tx, &batch.alerts).map_err(|e| StoreError::Sqlite {
             path: self.path.clone(),
             source: e,
         })?;

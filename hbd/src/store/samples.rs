@@ -207,15 +207,15 @@ mod tests {
                 .collect();
             store
                 .write(&Batch {
-                    hosts: vec![],
                     samples,
+                    ..Batch::default()
                 })
                 .unwrap();
         }
         store
             .write(&Batch {
-                hosts: vec![],
                 samples: vec![sample("web1", "os_info", 7)],
+                ..Batch::default()
             })
             .unwrap();
         let reader = Reader::open(&path).unwrap();

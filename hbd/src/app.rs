@@ -17,6 +17,7 @@ use crate::engine::Engine;
 use crate::gate::Gate;
 use crate::journal::{self, JournalError};
 use crate::metrics::Metrics;
+use crate::notify::{Notifier, NotifyError};
 use crate::receiver;
 use crate::samples::Latest;
 use crate::store::{self, Reader, Store, StoreError};
@@ -43,6 +44,9 @@ pub enum AppError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A notification channel could not be set up.
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     /// The HTTP server failed.
     #[error("http server: {0}")]
     Http(std::io::Error),
@@ -136,6 +140,15 @@ pub async fn run(
         "hbd listening"
     );
 
+    // One TLS provider for every client (reqwest, lettre): ring, no OpenSSL, no aws-lc.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stop_notifying = CancellationToken::new();
+    let (notifier, notify_workers) = Notifier::start(
+        config.clone(),
+        journal.clone(),
+        metrics.clone(),
+        stop_notifying.clone(),
+    )?;
     let (inbound_tx, inbound_rx) = mpsc::channel(receiver::QUEUE_LEN);
     let (query_tx, query_rx) = mpsc::channel(64);
     let stop_receiving = shutdown.child_token();
@@ -156,6 +169,7 @@ pub async fn run(
         latest: latest.clone(),
         pending: Vec::new(),
         pending_alerts: Vec::new(),
+        notifier: Some(notifier),
         metrics: metrics.clone(),
     };
     // The engine stops when the receiver closes its queue, after draining it.
@@ -173,6 +187,20 @@ pub async fn run(
     tracing::info!("shutting down");
     let _ = receiver.await;
     let _ = engine.await;
+    // The engine is gone, and with it the notifier's queues: each worker ends once its
+    // queue is delivered. Give that 2 s, then stop what is still retrying.
+    let drain = async {
+        for worker in notify_workers {
+            let _ = worker.await;
+        }
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(2), drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!("notifications still pending at shutdown were dropped");
+    }
+    stop_notifying.cancel();
     let http_result = api.await;
     // Journal and store threads end once their last sender is gone (dropped with the
     // receiver and engine), after writing what they hold.

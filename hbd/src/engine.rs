@@ -19,6 +19,8 @@ use crate::config::Config;
 use crate::core::{Action, Core, Datagram, Host};
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
+use crate::notify::Notifier;
+use crate::notify::text::event_text;
 use crate::receiver::Inbound;
 use crate::samples::{Latest, Sample};
 use crate::store::Batch;
@@ -62,6 +64,8 @@ pub struct Engine {
     pub pending: Vec<Arc<Sample>>,
     /// Alert states not yet handed to the store (the writer was behind).
     pub pending_alerts: Vec<AlertState>,
+    /// Notification channels, when any is configured.
+    pub notifier: Option<Notifier>,
     /// Telemetry.
     pub metrics: Arc<Metrics>,
 }
@@ -174,12 +178,18 @@ impl Engine {
                 }
                 Action::Event(event) => {
                     tracing::info!(host = %event.host, event = event.kind.name(), "host event");
+                    if let (Some(notifier), Some(text)) = (&self.notifier, event_text(&event)) {
+                        notifier.notify(&event.host, &text);
+                    }
                     journal.push(Entry::Event(event));
                     self.metrics.set_hosts(self.core.counts());
                 }
                 Action::Alert(notice) => {
                     tracing::info!(host = %notice.host, path = %notice.path, text = %notice.text, "alert");
                     self.metrics.alert_notices.inc();
+                    if let Some(notifier) = &self.notifier {
+                        notifier.notify(&notice.host, &notice.text);
+                    }
                     journal.push(Entry::Alert(notice, Timestamp::now()));
                 }
             }

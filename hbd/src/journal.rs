@@ -44,6 +44,17 @@ pub enum Entry {
     Event(Event),
     /// An alert change or reminder.
     Alert(Notice, Timestamp),
+    /// A notification given up on.
+    Dropped {
+        /// When.
+        at: Timestamp,
+        /// The channel.
+        channel: &'static str,
+        /// The message.
+        text: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Why the journal could not be opened.
@@ -78,7 +89,7 @@ impl Formatter {
     /// Appends `entry`'s line (with its newline) to `out`.
     pub fn format(&mut self, entry: &Entry, out: &mut Vec<u8>) {
         let at = match entry {
-            Entry::Datagram { at, .. } | Entry::Alert(_, at) => *at,
+            Entry::Datagram { at, .. } | Entry::Alert(_, at) | Entry::Dropped { at, .. } => *at,
             Entry::Event(event) => event.at,
         };
         if self.cached_at != Some(at) {
@@ -131,6 +142,21 @@ impl Formatter {
                     "from": notice.from,
                     "to": notice.to,
                     "text": notice.text,
+                });
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Dropped {
+                channel,
+                text,
+                reason,
+                ..
+            } => {
+                out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
+                let value = serde_json::json!({
+                    "ID": "NOTIFICATION_DROPPED",
+                    "channel": channel,
+                    "text": text,
+                    "reason": reason,
                 });
                 out.extend_from_slice(value.to_string().as_bytes());
             }

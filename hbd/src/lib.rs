@@ -8,6 +8,8 @@
 //! - [`samples`]: plugin reports: latest per host and plugin, shared with the API.
 //! - [`store`]: SQLite store of hosts and plugin history, written in batches on its own
 //!   thread.
+//! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
+//! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries.
 //! - [`api`]: HTTP API and `/metrics`; [`metrics`]: the counters behind it.
 //! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: time type.
 
@@ -22,6 +24,7 @@ pub mod gate;
 pub mod journal;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod receiver;
 pub mod samples;
 pub mod store;

@@ -47,6 +47,9 @@ pub struct Metrics {
     pub samples_dropped: Counter,
     /// Alert notices (raised, lowered, recovered, reminders).
     pub alert_notices: Counter,
+    notifications: Family<Vec<(&'static str, &'static str)>, Counter>,
+    notification_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
+    notifications_dropped: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl Default for Metrics {
@@ -120,8 +123,34 @@ impl Metrics {
             "hbd_alert_notices",
             "Alert notices: raised, lowered, recovered and reminders",
         );
+        let channel_family = |registry: &mut Registry, name: &str, help: &str| {
+            let family = Family::<Labels, Counter>::default();
+            registry.register(name, help, family.clone());
+            for channel in ["email", "pushover", "mattermost", "signal"] {
+                let _ = family.get_or_create(&vec![("channel", channel)]);
+            }
+            family
+        };
+        let notifications = channel_family(
+            &mut registry,
+            "hbd_notifications_sent",
+            "Notifications delivered, by channel",
+        );
+        let notification_failures = channel_family(
+            &mut registry,
+            "hbd_notification_failures",
+            "Failed delivery attempts (each retry counts), by channel",
+        );
+        let notifications_dropped = channel_family(
+            &mut registry,
+            "hbd_notifications_dropped",
+            "Notifications given up on (retries exhausted, refused, or queue full), by channel",
+        );
         Metrics {
             alert_notices,
+            notifications,
+            notification_failures,
+            notifications_dropped,
             registry,
             datagrams,
             rejects,
@@ -149,6 +178,27 @@ impl Metrics {
             _ => 5,
         };
         self.datagrams[i].inc();
+    }
+
+    /// Counts a delivered notification.
+    pub fn notification_sent(&self, channel: &'static str) {
+        self.notifications
+            .get_or_create(&vec![("channel", channel)])
+            .inc();
+    }
+
+    /// Counts a failed delivery attempt.
+    pub fn notification_failed(&self, channel: &'static str) {
+        self.notification_failures
+            .get_or_create(&vec![("channel", channel)])
+            .inc();
+    }
+
+    /// Counts a notification given up on.
+    pub fn notification_dropped(&self, channel: &'static str) {
+        self.notifications_dropped
+            .get_or_create(&vec![("channel", channel)])
+            .inc();
     }
 
     /// Counts a rejected datagram.

@@ -6,6 +6,7 @@
 //! the day it is written.
 
 mod locate;
+mod notify;
 mod problem;
 mod reader;
 
@@ -16,6 +17,9 @@ use std::time::Duration;
 
 use hb_proto::Key;
 
+pub use notify::{
+    EmailConfig, MattermostConfig, NotifyConfig, PushoverConfig, Security, SignalConfig,
+};
 pub use problem::{Problem, Severity, did_you_mean};
 use reader::Reader;
 
@@ -57,6 +61,13 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "plugin_history",
     "threshold_renotify_max",
     "threshold_notify_unknown",
+    "email",
+    "pushover",
+    "mattermost",
+    "signal",
+    "notify_retries",
+    "notify_retry_base",
+    "notify_timeout",
 ];
 
 /// Keys of one entry under `hosts`.
@@ -160,6 +171,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Plugin samples kept per host and plugin.
     pub plugin_history: usize,
+    /// Notification channels and delivery policy.
+    pub notify: NotifyConfig,
 }
 
 /// Settings of one host.
@@ -267,6 +280,7 @@ impl Default for Config {
             max_clock_skew: Duration::from_secs(300),
             max_message_bytes: hb_proto::limits::DEFAULT_MAX_MESSAGE_BYTES,
             plugin_history: 1000,
+            notify: NotifyConfig::default(),
         }
     }
 }

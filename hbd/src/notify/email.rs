@@ -1,0 +1,104 @@
+//! Email over SMTP with lettre: STARTTLS (required), implicit TLS or plain, optional
+//! login, an extra CA for private relays. One message with every recipient in `To`.
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::channel::{Outgoing, SendError};
+use crate::config::{EmailConfig, Security};
+
+/// The email channel.
+#[derive(Debug, Clone)]
+pub struct Email {
+    config: EmailConfig,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+/// Why the transport could not be built (bad CA file, bad host).
+#[derive(Debug, thiserror::Error)]
+#[error("email: {0}")]
+pub struct EmailSetupError(String);
+
+impl Email {
+    /// Builds the SMTP transport (no connection is made until the first message).
+    pub fn new(
+        config: EmailConfig,
+        timeout: std::time::Duration,
+    ) -> Result<Email, EmailSetupError> {
+        let err = |e: &dyn std::fmt::Display| EmailSetupError(e.to_string());
+        let tls = |config: &EmailConfig| -> Result<TlsParameters, EmailSetupError> {
+            let mut builder = TlsParameters::builder(config.host.clone());
+            if let Some(ca) = &config.ca_file {
+                let pem = std::fs::read(ca).map_err(|e| {
+                    EmailSetupError(format!("cannot read ca_file {}: {e}", ca.display()))
+                })?;
+                builder =
+                    builder.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| err(&e))?);
+            }
+            builder.build_rustls().map_err(|e| err(&e))
+        };
+        let builder = match config.security {
+            Security::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
+            }
+            Security::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
+                    .tls(Tls::Required(tls(&config)?))
+            }
+            Security::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
+                    .tls(Tls::Wrapper(tls(&config)?))
+            }
+        };
+        let mut builder = builder.port(config.port).timeout(Some(timeout));
+        if let (Some(user), Some(password)) = (&config.username, &config.password) {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        Ok(Email {
+            transport: builder.build(),
+            config,
+        })
+    }
+
+    /// Sends one message to all recipients.
+    pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
+        let from: Mailbox = self.config.from.parse().map_err(|e| {
+            SendError::permanent(format!(
+                "email: bad from address {:?}: {e}",
+                self.config.from
+            ))
+        })?;
+        let mut builder = Message::builder()
+            .from(from)
+            .subject(subject(&message.text))
+            .header(ContentType::TEXT_PLAIN);
+        for to in &message.recipients {
+            let mailbox: Mailbox = to
+                .parse()
+                .map_err(|e| SendError::permanent(format!("email: bad address {to:?}: {e}")))?;
+            builder = builder.to(mailbox);
+        }
+        let email = builder
+            .body(format!("{}\n\n-- \nhbd\n", message.text))
+            .map_err(|e| SendError::permanent(format!("email: {e}")))?;
+        match self.transport.send(email).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(SendError::permanent(format!("email: {e}"))),
+            Err(e) => Err(SendError::transient(format!("email: {e}"))),
+        }
+    }
+}
+
+/// `[hbd] ` and the text's first line, at most 200 characters.
+pub fn subject(text: &str) -> String {
+    let first: String = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    format!("[hbd] {first}")
+}

@@ -1,0 +1,48 @@
+//! Mattermost: a JSON POST `{"text", "channel"?, "username"?}` to an incoming webhook.
+
+use super::channel::{Outgoing, SendError};
+use crate::config::MattermostConfig;
+
+/// The Mattermost channel.
+#[derive(Debug, Clone)]
+pub struct Mattermost {
+    config: MattermostConfig,
+    client: reqwest::Client,
+}
+
+impl Mattermost {
+    /// A channel using `client`.
+    pub fn new(config: MattermostConfig, client: reqwest::Client) -> Mattermost {
+        Mattermost { config, client }
+    }
+
+    /// Posts once per target channel (an empty recipient: the webhook's own channel, or
+    /// `channel` from the config).
+    pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
+        for target in &message.recipients {
+            let mut body = serde_json::json!({ "text": message.text });
+            let channel = if target.is_empty() {
+                self.config.channel.as_ref()
+            } else {
+                Some(target)
+            };
+            if let Some(channel) = channel {
+                body["channel"] = channel.clone().into();
+            }
+            if let Some(username) = &self.config.username {
+                body["username"] = username.clone().into();
+            }
+            let response = self
+                .client
+                .post(&self.config.webhook_url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| SendError::transient(format!("mattermost: {e}")))?;
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            SendError::from_status(status, &text)?;
+        }
+        Ok(())
+    }
+}

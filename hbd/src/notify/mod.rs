@@ -1,0 +1,148 @@
+//! Notifications: host events and alert notices become messages on every configured
+//! channel (email, Pushover, Mattermost, Signal), addressed per the routing rules.
+//!
+//! The engine calls [`Notifier::notify`], which never blocks: each channel has its own
+//! bounded queue (full: the message is dropped, counted and journaled) and its own
+//! worker that retries with backoff.
+
+pub mod channel;
+pub mod email;
+pub mod mattermost;
+pub mod pushover;
+pub mod routing;
+pub mod signal;
+pub mod text;
+pub mod worker;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use channel::{Channel, Outgoing};
+use routing::ChannelKind;
+
+use crate::clock::Timestamp;
+use crate::config::Config;
+use crate::journal::{Entry, Journal};
+use crate::metrics::Metrics;
+
+/// Messages waiting per channel.
+pub const QUEUE_LEN: usize = 1024;
+
+/// Why the notifier could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// A channel's settings are unusable.
+    #[error(transparent)]
+    Email(#[from] email::EmailSetupError),
+    /// The HTTP client could not be built.
+    #[error("http client: {0}")]
+    Http(String),
+}
+
+/// The engine's handle.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    config: Arc<Config>,
+    queues: Vec<(ChannelKind, mpsc::Sender<Outgoing>)>,
+    journal: Journal,
+    metrics: Arc<Metrics>,
+}
+
+impl Notifier {
+    /// Starts a worker for every configured channel.
+    pub fn start(
+        config: Arc<Config>,
+        journal: Journal,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+    ) -> Result<(Notifier, Vec<JoinHandle<()>>), NotifyError> {
+        let n = &config.notify;
+        let client = reqwest::Client::builder()
+            .timeout(n.timeout)
+            .user_agent(concat!("hbd/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| NotifyError::Http(e.to_string()))?;
+        let mut channels = Vec::new();
+        if let Some(c) = &n.email {
+            channels.push(Channel::Email(email::Email::new(c.clone(), n.timeout)?));
+        }
+        if let Some(c) = &n.pushover {
+            channels.push(Channel::Pushover(pushover::Pushover::new(
+                c.clone(),
+                client.clone(),
+            )));
+        }
+        if let Some(c) = &n.mattermost {
+            channels.push(Channel::Mattermost(mattermost::Mattermost::new(
+                c.clone(),
+                client.clone(),
+            )));
+        }
+        if let Some(c) = &n.signal {
+            channels.push(Channel::Signal(signal::Signal::new(
+                c.clone(),
+                client.clone(),
+            )));
+        }
+        let mut queues = Vec::new();
+        let mut handles = Vec::new();
+        for channel in channels {
+            let (tx, rx) = mpsc::channel(QUEUE_LEN);
+            queues.push((channel.kind(), tx));
+            handles.push(tokio::spawn(worker::run(
+                channel,
+                rx,
+                n.retries,
+                n.retry_base,
+                journal.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+            )));
+        }
+        if !queues.is_empty() {
+            let names: Vec<&str> = queues.iter().map(|(k, _)| k.as_str()).collect();
+            tracing::info!(channels = ?names, "notifications on");
+        }
+        Ok((
+            Notifier {
+                config,
+                queues,
+                journal,
+                metrics,
+            },
+            handles,
+        ))
+    }
+
+    /// Queues `text` about `host` on every channel that has recipients for it.
+    pub fn notify(&self, host: &str, text: &str) {
+        for (kind, queue) in &self.queues {
+            let recipients = routing::recipients(&self.config, *kind, host);
+            if recipients.is_empty() {
+                continue;
+            }
+            let message = Outgoing {
+                host: host.to_owned(),
+                text: text.to_owned(),
+                recipients,
+            };
+            if let Err(TrySendError::Full(m) | TrySendError::Closed(m)) = queue.try_send(message) {
+                self.metrics.notification_dropped(kind.as_str());
+                tracing::error!(
+                    channel = kind.as_str(),
+                    host,
+                    "notification queue full; message dropped"
+                );
+                self.journal.record(vec![Entry::Dropped {
+                    at: Timestamp::now(),
+                    channel: kind.as_str(),
+                    text: m.text,
+                    reason: "queue full".into(),
+                }]);
+            }
+        }
+    }
+}

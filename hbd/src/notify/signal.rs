@@ -1,0 +1,38 @@
+//! Signal through signal-cli-rest-api: `POST {url}/v2/send` with
+//! `{"message", "number", "recipients": [...]}`.
+
+use super::channel::{Outgoing, SendError};
+use crate::config::SignalConfig;
+
+/// The Signal channel.
+#[derive(Debug, Clone)]
+pub struct Signal {
+    config: SignalConfig,
+    client: reqwest::Client,
+}
+
+impl Signal {
+    /// A channel using `client`.
+    pub fn new(config: SignalConfig, client: reqwest::Client) -> Signal {
+        Signal { config, client }
+    }
+
+    /// One request for all recipients.
+    pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
+        let body = serde_json::json!({
+            "message": message.text,
+            "number": self.config.number,
+            "recipients": message.recipients,
+        });
+        let response = self
+            .client
+            .post(format!("{}/v2/send", self.config.url))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::transient(format!("signal: {e}")))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        SendError::from_status(status, &text)
+    }
+}

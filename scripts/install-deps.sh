@@ -18,6 +18,15 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# A Python venv with aiosmtpd (PyPI) for the SMTP capture server the notification
+# tests start; the HTTP stand-ins use the standard library only.
+VENV=${HBD_TEST_VENV:-$HOME/.cache/hbd-test-venv}
+if ! "$VENV/bin/python" -c "import aiosmtpd" 2>/dev/null; then
+    echo "install-deps: python venv with aiosmtpd at $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q aiosmtpd
+fi
+
 command -v cargo >/dev/null || { echo "install-deps: cargo not found; install Rust (rustup) first" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 echo "install-deps: ok"

@@ -2,7 +2,8 @@
 //! on loopback, talks to them over UDP and HTTP, and waits with bounded polls.
 //!
 //! The binaries are the ones cargo built next to the test executable
-//! (`target/<profile>/hbd`); `cargo test --workspace` builds them first.
+//! (`target/<profile>/hbd`); `cargo test --workspace` builds them first. [`services`]
+//! starts the stand-in SMTP and HTTP services notification tests talk to.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failure is a test failure
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+
+pub mod services;
 
 /// Path of a workspace binary built by cargo.
 pub fn bin(name: &str) -> PathBuf {

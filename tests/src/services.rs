@@ -1,0 +1,200 @@
+//! Real stand-in services for notification tests: the aiosmtpd capture server (mail
+//! written to files) and the recording HTTP stand-in for Pushover, Mattermost and
+//! signal-cli-rest-api (`tests/services/`). Each runs on a free loopback port in the
+//! test's own directory and stops when dropped.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::{free_tcp_port, http_get, wait_until};
+
+fn services_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("services")
+}
+
+/// The Python with aiosmtpd that scripts/install-deps.sh sets up.
+pub fn test_python() -> PathBuf {
+    let venv = std::env::var_os("HBD_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/hbd-test-venv")
+        });
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} missing; run scripts/install-deps.sh",
+        python.display()
+    );
+    python
+}
+
+/// A started helper process; killed on drop.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(python: &Path, script: &str, args: &[String], log: &Path) -> Process {
+    let mut child = Command::new(python)
+        .arg(services_dir().join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(
+        ready.starts_with("READY"),
+        "{script} did not start: {ready:?}; see {}",
+        log.display()
+    );
+    std::thread::spawn(move || for _ in lines {});
+    Process(child)
+}
+
+/// The SMTP capture server.
+pub struct SmtpCapture {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    dir: PathBuf,
+    _process: Process,
+}
+
+impl SmtpCapture {
+    /// Starts a plain SMTP capture server; `extra` are smtp_capture.py options.
+    pub fn start(dir: &Path, extra: &[&str]) -> SmtpCapture {
+        let port = free_tcp_port();
+        let mail = dir.join("mail");
+        std::fs::create_dir_all(&mail).unwrap();
+        let mut args = vec![
+            "--port".to_owned(),
+            port.to_string(),
+            "--dir".to_owned(),
+            mail.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let process = start(
+            &test_python(),
+            "smtp_capture.py",
+            &args,
+            &dir.join("smtp.log"),
+        );
+        SmtpCapture {
+            port,
+            dir: mail,
+            _process: process,
+        }
+    }
+
+    /// Every captured message: (envelope JSON, raw message text), oldest first.
+    pub fn messages(&self) -> Vec<(serde_json::Value, String)> {
+        let mut metas: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        metas.sort();
+        metas
+            .into_iter()
+            .map(|meta| {
+                let envelope = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+                let raw = std::fs::read_to_string(meta.with_extension("eml")).unwrap_or_default();
+                (envelope, raw)
+            })
+            .collect()
+    }
+
+    /// The subjects of the captured messages.
+    pub fn subjects(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .filter_map(|(_, raw)| {
+                raw.lines()
+                    .find_map(|l| l.strip_prefix("Subject: "))
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+}
+
+/// The recording HTTP stand-in.
+pub struct HttpStub {
+    /// Its address.
+    pub addr: SocketAddr,
+    _process: Process,
+}
+
+impl HttpStub {
+    /// Starts the stand-in.
+    pub fn start(dir: &Path) -> HttpStub {
+        let port = free_tcp_port();
+        let records = dir.join("stub");
+        std::fs::create_dir_all(&records).unwrap();
+        let args = vec![
+            "--port".to_owned(),
+            port.to_string(),
+            "--dir".to_owned(),
+            records.display().to_string(),
+        ];
+        // The stand-in uses the standard library only.
+        let process = start(
+            Path::new("python3"),
+            "notify_stub.py",
+            &args,
+            &dir.join("stub.log"),
+        );
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        assert!(wait_until(Duration::from_secs(5), || http_get(
+            addr,
+            "/__health"
+        )
+        .is_some()));
+        HttpStub {
+            addr,
+            _process: process,
+        }
+    }
+
+    /// Base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every recorded request whose path starts with `prefix`, oldest first.
+    pub fn requests(&self, prefix: &str) -> Vec<serde_json::Value> {
+        let (_, body) = http_get(self.addr, "/__requests").expect("stub answers");
+        let all: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+        all.into_iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with(prefix)))
+            .collect()
+    }
+
+    /// Makes the next `count` requests under `prefix` fail with `status` (0: drop the
+    /// connection), after `delay_s` seconds.
+    pub fn fail(&self, prefix: &str, status: u16, count: u32, delay_s: f64) {
+        let body = serde_json::json!({"path_prefix": prefix, "status": status, "count": count, "delay_s": delay_s}).to_string();
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        write!(
+            stream,
+            "POST /__fail HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+        assert!(answer.contains("armed"), "{answer}");
+    }
+}

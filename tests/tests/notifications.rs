@@ -1,0 +1,280 @@
+//! End to end: alerts and host events reach a real SMTP server (aiosmtpd capturing to
+//! files) and local stand-ins for Pushover, Mattermost and signal-cli-rest-api, in each
+//! API's format; failures are retried with backoff; a dead channel delays nobody else;
+//! what is given up on is counted and journaled.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::time::{Duration, Instant};
+
+use hbd_e2e::services::{HttpStub, SmtpCapture};
+use hbd_e2e::{Daemon, send_datagram, wait_until};
+
+fn channels(smtp: &SmtpCapture, stub: &HttpStub, extra: &str) -> String {
+    format!(
+        "
+thresholds:
+  cpu_monitor:
+    cpu_percent: {{warning: 80, critical: 90}}
+email:
+  host: 127.0.0.1
+  port: {smtp}
+  security: none
+  from: hbd@example.org
+  to: [ops@example.org]
+pushover:
+  url: {url}/1/messages.json
+  token: azGDORePK8gMaC0QOYAMyEEuzJnyUi
+  user: uQiRzpo4DXghDmr9QzzfQu27cmVRsG
+  priority: 1
+mattermost:
+  webhook_url: {url}/hooks/xr3j5x3p4pfk7rbb
+  channel: ops
+  username: hbd
+signal:
+  url: {url}
+  number: '+4312345'
+  recipients: ['+4912345']
+notify_retry_base: 0.2
+{extra}
+",
+        smtp = smtp.port,
+        url = stub.url()
+    )
+}
+
+fn cpu(daemon: &Daemon, host: &str, value: f64) {
+    let json = format!(
+        r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{value}}}}}"#
+    );
+    send_datagram(daemon.udp_addr(), json.as_bytes());
+}
+
+const CRIT: &str = "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
+
+#[test]
+fn every_channel_gets_the_exact_text_in_its_api_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let stub = HttpStub::start(dir.path());
+    let daemon = Daemon::start(dir.path(), &channels(&smtp, &stub, ""));
+    cpu(&daemon, "web1", 95.0);
+
+    assert!(
+        wait_until(Duration::from_secs(10), || smtp.subjects().len() >= 2),
+        "{:?}",
+        smtp.subjects()
+    );
+    // First contact is a NEW HOST notice, then the alert.
+    assert_eq!(
+        smtp.subjects(),
+        [
+            "[hbd] NEW HOST: web1 sent its first heartbeat",
+            &format!("[hbd] {CRIT}")
+        ]
+    );
+    let (envelope, raw) = &smtp.messages()[1];
+    assert_eq!(envelope["mail_from"], "hbd@example.org");
+    assert_eq!(envelope["rcpt_tos"], serde_json::json!(["ops@example.org"]));
+    assert!(raw.contains(CRIT), "{raw}");
+
+    assert!(wait_until(Duration::from_secs(10), || stub
+        .requests("/v2/send")
+        .len()
+        >= 2));
+    let push = &stub.requests("/1/messages.json")[1];
+    assert_eq!(push["body_kind"], "form");
+    assert_eq!(push["status"], 200);
+    assert_eq!(push["body"]["token"], "azGDORePK8gMaC0QOYAMyEEuzJnyUi");
+    assert_eq!(push["body"]["user"], "uQiRzpo4DXghDmr9QzzfQu27cmVRsG");
+    assert_eq!(push["body"]["message"], CRIT);
+    assert_eq!(push["body"]["priority"], "1");
+    let mm = &stub.requests("/hooks/")[1];
+    assert_eq!(mm["path"], "/hooks/xr3j5x3p4pfk7rbb");
+    assert_eq!(mm["body_kind"], "json");
+    assert_eq!(mm["status"], 200);
+    assert_eq!(
+        mm["body"],
+        serde_json::json!({"text": CRIT, "channel": "ops", "username": "hbd"})
+    );
+    let sig = &stub.requests("/v2/send")[1];
+    assert_eq!(sig["status"], 201);
+    assert_eq!(
+        sig["body"],
+        serde_json::json!({"message": CRIT, "number": "+4312345", "recipients": ["+4912345"]})
+    );
+    for channel in ["email", "pushover", "mattermost", "signal"] {
+        let series = format!("hbd_notifications_sent_total{{channel=\"{channel}\"}}");
+        assert!(
+            wait_until(Duration::from_secs(5), || daemon.metric(&series) == 2.0),
+            "{channel}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_delivery_is_retried_with_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let stub = HttpStub::start(dir.path());
+    let daemon = Daemon::start(dir.path(), &channels(&smtp, &stub, "notify_retries: 5"));
+    // Two server errors, then the real answer.
+    stub.fail("/1/messages.json", 503, 2, 0.0);
+    let started = Instant::now();
+    cpu(&daemon, "web1", 95.0);
+    let delivered = |s: &HttpStub| {
+        s.requests("/1/messages.json")
+            .iter()
+            .filter(|r| r["status"] == 200)
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || delivered(&stub) >= 2),
+        "{:#?}",
+        stub.requests("/1/")
+    );
+    let attempts = stub.requests("/1/messages.json");
+    let statuses: Vec<i64> = attempts
+        .iter()
+        .map(|r| r["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [503, 503, 200, 200],
+        "NEW HOST fails twice then goes through; the alert follows"
+    );
+    // 0.2 s then 0.4 s of backoff before the third attempt.
+    let t = |i: usize| attempts[i]["time"].as_f64().unwrap();
+    assert!(
+        t(1) - t(0) >= 0.15 && t(2) - t(1) >= 0.35,
+        "{:?}",
+        (t(1) - t(0), t(2) - t(1))
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        daemon.metric("hbd_notification_failures_total{channel=\"pushover\"}"),
+        2.0
+    );
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .metric("hbd_notifications_sent_total{channel=\"pushover\"}")
+        == 2.0));
+}
+
+#[test]
+fn a_dead_channel_does_not_delay_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let stub = HttpStub::start(dir.path());
+    let daemon = Daemon::start(dir.path(), &channels(&smtp, &stub, "notify_timeout: 30"));
+    // Mattermost hangs for 20 s on every request.
+    stub.fail("/hooks/", 500, 10, 20.0);
+    let started = Instant::now();
+    cpu(&daemon, "web1", 95.0);
+    assert!(wait_until(Duration::from_secs(5), || smtp.subjects().len() >= 2));
+    assert!(wait_until(Duration::from_secs(5), || stub
+        .requests("/v2/send")
+        .len()
+        >= 2));
+    assert!(wait_until(Duration::from_secs(5), || stub
+        .requests("/1/messages.json")
+        .len()
+        >= 2));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "others waited: {:?}",
+        started.elapsed()
+    );
+    // And heartbeats are still answered meanwhile.
+    assert!(daemon.host("web1").is_some());
+}
+
+#[test]
+fn refused_and_exhausted_deliveries_are_counted_and_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &["--reject-rcpt", "550"]);
+    let stub = HttpStub::start(dir.path());
+    let daemon = Daemon::start(dir.path(), &channels(&smtp, &stub, "notify_retries: 2"));
+    stub.fail("/v2/send", 500, 100, 0.0);
+    cpu(&daemon, "web1", 95.0);
+    let dropped = |channel: &str| {
+        daemon.metric(&format!(
+            "hbd_notifications_dropped_total{{channel=\"{channel}\"}}"
+        ))
+    };
+    // Signal: 1 attempt + 2 retries, each 500, for both notices; SMTP 550 is permanent.
+    assert!(wait_until(Duration::from_secs(10), || dropped("signal")
+        == 2.0
+        && dropped("email") == 2.0));
+    assert_eq!(stub.requests("/v2/send").len(), 6);
+    assert_eq!(
+        daemon.metric("hbd_notification_failures_total{channel=\"email\"}"),
+        2.0,
+        "550 is not retried"
+    );
+    let drops = || -> Vec<serde_json::Value> {
+        let journal = std::fs::read_to_string(dir.path().join("journal/hbd_journal.jsonl"))
+            .unwrap_or_default();
+        journal
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["message"]["ID"] == "NOTIFICATION_DROPPED")
+            .collect()
+    };
+    // The journal is flushed at least once a second.
+    assert!(
+        wait_until(Duration::from_secs(5), || drops().iter().any(
+            |d| d["message"]["channel"] == "signal" && d["message"]["text"] == CRIT
+        )),
+        "{:#?}",
+        drops()
+    );
+    assert!(drops().iter().any(|d| d["message"]["channel"] == "email"
+        && d["message"]["reason"].as_str().unwrap().contains("550")));
+    // The working channels were unaffected.
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .metric("hbd_notifications_sent_total{channel=\"mattermost\"}")
+        == 2.0));
+}
+
+#[test]
+fn host_down_and_back_up_are_notified_with_the_outage_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let stub = HttpStub::start(dir.path());
+    let daemon = Daemon::start(dir.path(), &channels(&smtp, &stub, "grace: 1"));
+    send_datagram(
+        daemon.udp_addr(),
+        br#"{"ID":"HTB","name":"web9","interval":1}"#,
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || smtp
+            .subjects()
+            .iter()
+            .any(|s| s.starts_with("[hbd] DOWN: web9"))),
+        "{:?}",
+        smtp.subjects()
+    );
+    send_datagram(
+        daemon.udp_addr(),
+        br#"{"ID":"HTB","name":"web9","interval":1}"#,
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || smtp
+            .subjects()
+            .iter()
+            .any(|s| s.starts_with("[hbd] UP: web9 is back (was DOWN for"))),
+        "{:?}",
+        smtp.subjects()
+    );
+    let subjects = smtp.subjects();
+    assert_eq!(subjects[0], "[hbd] NEW HOST: web9 sent its first heartbeat");
+    assert_eq!(subjects[1], "[hbd] DOWN: web9 - no heartbeat for 2s");
+    send_datagram(
+        daemon.udp_addr(),
+        br#"{"ID":"MSG","name":"web9","text":"disk swapped"}"#,
+    );
+    assert!(wait_until(Duration::from_secs(5), || {
+        stub.requests("/hooks/")
+            .iter()
+            .any(|r| r["body"]["text"] == "MESSAGE from web9: disk swapped")
+    }));
+}

@@ -278,3 +278,129 @@ fn host_down_and_back_up_are_notified_with_the_outage_length() {
             .any(|r| r["body"]["text"] == "MESSAGE from web9: disk swapped")
     }));
 }
+
+/// A private CA and a server certificate for localhost/127.0.0.1 signed by it, made with
+/// the openssl CLI: (ca.pem, server cert, server key). rustls refuses a self-signed
+/// certificate used directly as a server certificate, as real clients should.
+fn certificates(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=hbd test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "server.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+#[test]
+fn email_over_starttls_and_implicit_tls_with_login() {
+    for (mode, flag) in [("starttls", "--require-starttls"), ("tls", "--smtps")] {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = certificates(dir.path());
+        let (ca_s, cert_s, key_s) = (
+            ca.display().to_string(),
+            cert.display().to_string(),
+            key.display().to_string(),
+        );
+        let smtp = SmtpCapture::start(
+            dir.path(),
+            &[
+                "--cert",
+                &cert_s,
+                "--key",
+                &key_s,
+                flag,
+                "--auth",
+                "hbd:s3cret",
+            ],
+        );
+        let config = format!(
+            "email:
+  host: localhost
+  port: {}
+  security: {mode}
+  username: hbd
+  password: s3cret
+  ca_file: {ca_s}
+  from: hbd@example.org
+  to: [ops@example.org]
+",
+            smtp.port
+        );
+        let daemon = Daemon::start(dir.path(), &config);
+        send_datagram(
+            daemon.udp_addr(),
+            br#"{"ID":"MSG","name":"web3","text":"hello over TLS"}"#,
+        );
+        assert!(
+            wait_until(Duration::from_secs(10), || smtp
+                .subjects()
+                .iter()
+                .any(|s| s == "[hbd] MESSAGE from web3: hello over TLS")),
+            "{mode}: {:?}\n{}",
+            smtp.subjects(),
+            daemon.log()
+        );
+        let (envelope, _) = smtp.messages().pop().unwrap();
+        assert_eq!(envelope["tls"], true, "{mode}");
+        assert_eq!(envelope["auth_login"], "hbd", "{mode}");
+    }
+}

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The WASM plugins the host's tests load, into the same target dir (wasm32-wasip2/).
+scripts/build-plugins.sh
 cargo test --workspace --locked "$@"

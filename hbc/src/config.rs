@@ -42,6 +42,42 @@ struct Raw {
     name: Option<String>,
     #[serde(default)]
     plugins: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    wasm_plugins: Option<WasmPluginsConfig>,
+}
+
+/// `wasm_plugins:` — where WebAssembly plugins are and how each may run.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasmPluginsConfig {
+    /// Directories whose `*.wasm` files are loaded.
+    #[serde(default)]
+    pub dirs: Vec<std::path::PathBuf>,
+    /// Where compiled plugins are cached (default `~/.cache/hbc/wasm`).
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Settings per plugin name.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, WasmPluginConfig>,
+}
+
+/// `wasm_plugins.plugins.NAME:` — one plugin's settings.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasmPluginConfig {
+    /// Seconds between collections (default: the plugin's own).
+    pub interval: Option<f64>,
+    /// Passed to the plugin's `collect`; values are turned into strings.
+    #[serde(default)]
+    pub config: BTreeMap<String, serde_json::Value>,
+    /// Read-only paths the plugin may read or list.
+    #[serde(default)]
+    pub grants: Vec<std::path::PathBuf>,
+    /// Time limit per call in ms (default 1000).
+    pub timeout_ms: Option<u64>,
+    /// Memory limit in MiB (default 32).
+    pub memory_mb: Option<u64>,
+    /// `false` keeps a plugin in a directory from running.
+    pub enabled: Option<bool>,
 }
 
 /// The validated agent configuration.
@@ -61,6 +97,8 @@ pub struct AgentConfig {
     pub name: Option<String>,
     /// Plugin settings by plugin name.
     pub plugins: BTreeMap<String, serde_json::Value>,
+    /// WebAssembly plugins.
+    pub wasm_plugins: WasmPluginsConfig,
 }
 
 impl Default for AgentConfig {
@@ -73,6 +111,7 @@ impl Default for AgentConfig {
             key_id: None,
             name: None,
             plugins: BTreeMap::new(),
+            wasm_plugins: WasmPluginsConfig::default(),
         }
     }
 }
@@ -125,6 +164,7 @@ impl AgentConfig {
             key_id: raw.key_id,
             name: raw.name,
             plugins: raw.plugins,
+            wasm_plugins: raw.wasm_plugins.unwrap_or_default(),
         })
     }
 

@@ -8,6 +8,7 @@
 //! - [`plugins`]: native collectors, the Nagios runner and their scheduler.
 //! - [`host_facts`]: small facts about this host (name, uptime).
 //! - [`syslog`]: log sink for a detached agent.
+//! - [`wasm`] (feature `wasm`): WebAssembly plugins in a wasmtime sandbox.
 
 pub mod config;
 pub mod heartbeat;
@@ -16,6 +17,8 @@ pub mod link;
 pub mod plugins;
 pub mod rtt;
 pub mod syslog;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 /// The agent's version, sent in every heartbeat.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -37,11 +37,106 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    #[cfg(feature = "wasm")]
+    if std::env::args().nth(1).as_deref() == Some("plugin") {
+        return plugin_command();
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("hbc: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `hbc plugin check FILE [--config JSON] [--grant PATH]...`: the plugin author's tool.
+#[cfg(feature = "wasm")]
+#[derive(Debug, Parser)]
+#[command(name = "hbc plugin")]
+struct PluginCli {
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+#[cfg(feature = "wasm")]
+#[derive(Debug, clap::Subcommand)]
+enum PluginCommand {
+    /// Load a WebAssembly plugin, print what it is and one report; exit 1 on any failure.
+    Check {
+        /// The plugin's .wasm file.
+        file: PathBuf,
+        /// Settings passed to collect, as a JSON object.
+        #[arg(long, value_name = "JSON")]
+        config: Option<String>,
+        /// A path the plugin may read (repeatable).
+        #[arg(long, value_name = "PATH")]
+        grant: Vec<PathBuf>,
+        /// Time limit per call, ms.
+        #[arg(long, default_value_t = 1000)]
+        timeout_ms: u64,
+        /// Memory limit, MiB.
+        #[arg(long, default_value_t = 32)]
+        memory_mb: u64,
+    },
+}
+
+#[cfg(feature = "wasm")]
+fn plugin_command() -> ExitCode {
+    use hbc::plugins::Plugin;
+    let args = std::env::args().skip(1);
+    let cli = PluginCli::parse_from(args);
+    let PluginCommand::Check {
+        file,
+        config,
+        grant,
+        timeout_ms,
+        memory_mb,
+    } = cli.command;
+    init_logging(0, false);
+    let run = || -> anyhow::Result<bool> {
+        let config: std::collections::BTreeMap<String, serde_json::Value> = match config {
+            Some(text) => serde_json::from_str(&text).context("--config must be a JSON object")?,
+            None => Default::default(),
+        };
+        let entry = hbc::config::WasmPluginConfig {
+            config,
+            grants: grant,
+            timeout_ms: Some(timeout_ms),
+            memory_mb: Some(memory_mb),
+            ..Default::default()
+        };
+        let settings = hbc::plugins::wasm_loader::settings(Some(&entry))?;
+        let runtime = hbc::wasm::Runtime::new(None).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut plugin = hbc::wasm::WasmPlugin::load(&runtime, &file, settings)?;
+        println!("{}", plugin.description());
+        let started = std::time::Instant::now();
+        match plugin.collect() {
+            Ok(report) => {
+                let json = serde_json::json!({
+                    "plugin": plugin.name(),
+                    "status": report.status,
+                    "duration_ms": started.elapsed().as_secs_f64() * 1000.0,
+                    "data": report.data,
+                });
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                );
+                Ok(true)
+            }
+            Err(error) => {
+                println!("UNKNOWN: {error}");
+                Ok(false)
+            }
+        }
+    };
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("hbc plugin check: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -78,7 +173,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let name = config.name.clone().unwrap_or_else(host_facts::hostname);
     let key_id = config.key_id.clone().unwrap_or_else(|| name.clone());
     // Plugin options are checked before detaching, so mistakes reach the terminal.
-    let plugins = scheduler::entries(&config.plugins).context("plugins")?;
+    #[allow(unused_mut)] // without the wasm feature nothing is added
+    let mut plugins = scheduler::entries(&config.plugins).context("plugins")?;
+    #[cfg(feature = "wasm")]
+    plugins
+        .extend(hbc::plugins::wasm_loader::entries(&config.wasm_plugins).context("wasm_plugins")?);
 
     if cli.detach {
         nix::unistd::daemon(true, false).context("cannot detach")?;

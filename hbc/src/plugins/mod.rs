@@ -18,6 +18,8 @@ pub mod os_info;
 pub mod perfdata;
 pub mod ping_monitor;
 pub mod scheduler;
+#[cfg(feature = "wasm")]
+pub mod wasm_loader;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -79,7 +81,7 @@ pub fn read(path: PathBuf) -> Result<String, PluginError> {
 /// (counters for rates).
 pub trait Plugin: Send + 'static {
     /// The plugin's name, as thresholds and the API refer to it.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// Info or monitor.
     fn kind(&self) -> PluginKind;
     /// Collects once.

@@ -55,6 +55,17 @@ impl std::fmt::Debug for Entry {
 }
 
 impl Entry {
+    /// An entry for an already built plugin.
+    pub fn new(plugin: Box<dyn Plugin>, interval: Duration, timeout: Duration) -> Entry {
+        Entry {
+            name: plugin.name().to_owned(),
+            kind: plugin.kind(),
+            plugin: Arc::new(Mutex::new(plugin)),
+            interval,
+            timeout,
+        }
+    }
+
     /// The plugin's name.
     pub fn name(&self) -> &str {
         &self.name

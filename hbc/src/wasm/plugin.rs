@@ -1,0 +1,364 @@
+//! One WebAssembly plugin: loaded from a file, instantiated fresh for every call inside
+//! its limits, its report validated, reloaded when the file changes, backing off when it
+//! keeps failing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use hb_proto::{PluginKind, Status};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Store, StoreLimitsBuilder};
+
+use super::host::bindings::{Plugin as Bindings, PluginPre};
+use super::host::{StoreData, bindings::hbd::plugin::types as wit};
+use super::runtime::{EPOCH_TICK, Runtime};
+use super::validate::{Scalar, nest};
+use crate::plugins::{Collected, Plugin, PluginError};
+
+/// Consecutive failures after which a plugin backs off.
+pub const BACKOFF_AFTER: u32 = 3;
+/// Longest back-off.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// The operator's settings for one plugin (`wasm_plugins.plugins.NAME`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WasmSettings {
+    /// Collection interval; the plugin's own default when `None`.
+    pub interval: Option<Duration>,
+    /// Passed to `collect`.
+    pub config: Vec<(String, String)>,
+    /// Read-only paths the plugin may read or list.
+    pub grants: Vec<PathBuf>,
+    /// Time limit per call.
+    pub timeout: Duration,
+    /// Memory limit per instance, bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for WasmSettings {
+    fn default() -> Self {
+        WasmSettings {
+            interval: None,
+            config: Vec::new(),
+            grants: Vec::new(),
+            timeout: Duration::from_secs(1),
+            memory_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// A loaded plugin.
+pub struct WasmPlugin {
+    runtime: Runtime,
+    path: PathBuf,
+    settings: WasmSettings,
+    grants: Vec<PathBuf>,
+    pre: PluginPre<StoreData>,
+    stamp: Option<(SystemTime, u64)>,
+    name: String,
+    kind: PluginKind,
+    default_interval: Duration,
+    version: String,
+    description: String,
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+impl std::fmt::Debug for WasmPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmPlugin")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl WasmPlugin {
+    /// Loads `path` (through the compile cache), links it and asks it what it is.
+    pub fn load(
+        runtime: &Runtime,
+        path: &Path,
+        settings: WasmSettings,
+    ) -> Result<WasmPlugin, PluginError> {
+        let grants = settings
+            .grants
+            .iter()
+            .map(|g| {
+                std::fs::canonicalize(g)
+                    .map_err(|e| PluginError::Config(format!("grant {}: {e}", g.display())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let pre = Self::link(runtime, path)?;
+        let mut plugin = WasmPlugin {
+            runtime: runtime.clone(),
+            path: path.to_owned(),
+            settings,
+            grants,
+            pre,
+            stamp: stamp(path),
+            name: String::new(),
+            kind: PluginKind::Monitor,
+            default_interval: Duration::from_secs(300),
+            version: String::new(),
+            description: String::new(),
+            failures: 0,
+            retry_at: None,
+        };
+        plugin.describe()?;
+        Ok(plugin)
+    }
+
+    fn link(runtime: &Runtime, path: &Path) -> Result<PluginPre<StoreData>, PluginError> {
+        let wasm =
+            |e: &dyn std::fmt::Display| PluginError::Command(format!("{}: {e}", path.display()));
+        let component: Arc<Component> = runtime.load(path).map_err(|e| wasm(&e))?;
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&runtime.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        if let Some(net) = imports.iter().find(|i| i.starts_with("wasi:http")) {
+            return Err(PluginError::Command(format!(
+                "{}: imports {net}; plugins get no network",
+                path.display()
+            )));
+        }
+        let mut linker: Linker<StoreData> = Linker::new(&runtime.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| wasm(&e))?;
+        Bindings::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
+            .map_err(|e| wasm(&e))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| wasm(&format!("{e:#}")))?;
+        PluginPre::new(pre).map_err(|e| wasm(&format!("{e:#}")))
+    }
+
+    /// Runs `f` on a fresh instance within the limits; output is logged.
+    fn call<R>(
+        &self,
+        f: impl FnOnce(&mut Store<StoreData>, &Bindings) -> wasmtime::Result<R>,
+    ) -> Result<R, String> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.settings.memory_bytes)
+            .memories(4)
+            .tables(32)
+            .instances(32)
+            .trap_on_grow_failure(true)
+            .build();
+        let label = if self.name.is_empty() {
+            self.path.display().to_string()
+        } else {
+            self.name.clone()
+        };
+        let mut store = Store::new(
+            &self.runtime.engine,
+            StoreData::new(&label, self.grants.clone(), limits),
+        );
+        store.limiter(|s| &mut s.limits);
+        let ticks = self
+            .settings
+            .timeout
+            .as_millis()
+            .div_ceil(EPOCH_TICK.as_millis())
+            .max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+        let result = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| f(&mut store, &instance));
+        let data = store.data();
+        let mut flooded = false;
+        for (stream, pipe) in [("stdout", &data.stdout), ("stderr", &data.stderr)] {
+            let bytes = pipe.contents();
+            flooded |= bytes.len() >= super::host::CAPTURE_BYTES;
+            for line in String::from_utf8_lossy(&bytes).lines().take(50) {
+                tracing::info!(plugin = %label, stream, "{line}");
+            }
+        }
+        result.map_err(|e| {
+            if flooded {
+                format!(
+                    "wrote more than {} KiB to stdout or stderr in one call",
+                    super::host::CAPTURE_BYTES / 1024
+                )
+            } else {
+                explain(&e, self.settings.timeout, self.settings.memory_bytes)
+            }
+        })
+    }
+
+    fn describe(&mut self) -> Result<(), PluginError> {
+        let info = self.call(|store, p| p.call_describe(store)).map_err(|e| {
+            PluginError::Command(format!("{}: describe failed: {e}", self.path.display()))
+        })?;
+        if !valid_name(&info.name) {
+            return Err(PluginError::Command(format!(
+                "{}: plugin name {:?} must be 1-64 of a-z 0-9 _",
+                self.path.display(),
+                info.name
+            )));
+        }
+        if !self.name.is_empty() && self.name != info.name {
+            return Err(PluginError::Command(format!(
+                "{}: changed its name from {} to {}; restart the agent to rename a plugin",
+                self.path.display(),
+                self.name,
+                info.name
+            )));
+        }
+        self.name = info.name;
+        self.kind = match info.kind {
+            wit::PluginKind::Info => PluginKind::Info,
+            wit::PluginKind::Monitor => PluginKind::Monitor,
+        };
+        self.default_interval = Duration::from_secs(u64::from(info.default_interval_s.max(1)));
+        self.version = info.version;
+        self.description = info.description;
+        Ok(())
+    }
+
+    /// The interval to collect at.
+    pub fn interval(&self) -> Duration {
+        self.settings.interval.unwrap_or(self.default_interval)
+    }
+
+    /// The time limit the scheduler should allow a collection (call limit plus margin).
+    pub fn timeout(&self) -> Duration {
+        self.settings.timeout + Duration::from_secs(2)
+    }
+
+    /// `name version (kind): description`.
+    pub fn description(&self) -> String {
+        let kind = match self.kind {
+            PluginKind::Info => "info",
+            PluginKind::Monitor => "monitor",
+        };
+        format!(
+            "{} {} ({kind}, every {} s): {}",
+            self.name,
+            self.version,
+            self.interval().as_secs(),
+            self.description
+        )
+    }
+
+    fn reload_if_changed(&mut self) -> Result<(), PluginError> {
+        let now = stamp(&self.path);
+        if now.is_none() || now == self.stamp {
+            return Ok(());
+        }
+        tracing::info!(plugin = %self.name, path = %self.path.display(), "plugin file changed; reloading");
+        self.pre = Self::link(&self.runtime, &self.path)?;
+        self.stamp = now;
+        self.failures = 0;
+        self.retry_at = None;
+        self.describe()
+    }
+
+    fn collect_once(&mut self) -> Result<Collected, PluginError> {
+        self.reload_if_changed()?;
+        let config = self.settings.config.clone();
+        let report = self
+            .call(|store, p| p.call_collect(store, &config))
+            .map_err(PluginError::Command)?
+            .map_err(|e| PluginError::Command(format!("plugin error: {e}")))?;
+        let metrics = report
+            .metrics
+            .into_iter()
+            .map(|m| {
+                let v = match m.value {
+                    wit::Value::Int(i) => Scalar::Int(i),
+                    wit::Value::Float(f) => Scalar::Float(f),
+                    wit::Value::Text(t) => Scalar::Text(t),
+                    wit::Value::Boolean(b) => Scalar::Bool(b),
+                };
+                (m.path, v)
+            })
+            .collect();
+        let mut data =
+            nest(metrics).map_err(|e| PluginError::Command(format!("malformed report: {e}")))?;
+        if let Some(message) = report.message {
+            data.insert(
+                "message".into(),
+                serde_json::Value::String(message.chars().take(1024).collect()),
+            );
+        }
+        let status = report.status.map(|s| match s {
+            wit::Status::Ok => Status::Ok,
+            wit::Status::Warning => Status::Warning,
+            wit::Status::Critical => Status::Critical,
+            wit::Status::Unknown => Status::Unknown,
+        });
+        Ok(Collected { data, status })
+    }
+}
+
+/// A readable reason for a failed call.
+fn explain(error: &wasmtime::Error, timeout: Duration, memory: usize) -> String {
+    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+        return match trap {
+            wasmtime::Trap::Interrupt => format!("timed out after {} ms", timeout.as_millis()),
+            wasmtime::Trap::UnreachableCodeReached => {
+                "trapped: the plugin panicked or aborted".into()
+            }
+            other => format!("trapped: {other}"),
+        };
+    }
+    let text = format!("{error:#}");
+    if text.contains("memory") && (text.contains("limit") || text.contains("grow")) {
+        return format!("memory limit of {} MiB exceeded", memory / (1024 * 1024));
+    }
+    text
+}
+
+impl Plugin for WasmPlugin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> PluginKind {
+        self.kind
+    }
+
+    fn collect(&mut self) -> Result<Collected, PluginError> {
+        if let Some(at) = self.retry_at
+            && Instant::now() < at
+        {
+            return Err(PluginError::Command(format!(
+                "backing off after {} failures in a row; next try in {} s",
+                self.failures,
+                at.saturating_duration_since(Instant::now()).as_secs()
+            )));
+        }
+        match self.collect_once() {
+            Ok(c) => {
+                self.failures = 0;
+                self.retry_at = None;
+                Ok(c)
+            }
+            Err(e) => {
+                self.failures += 1;
+                if self.failures >= BACKOFF_AFTER {
+                    let factor = 1u32 << (self.failures - BACKOFF_AFTER).min(16);
+                    let wait = self.interval().saturating_mul(factor).min(MAX_BACKOFF);
+                    self.retry_at = Some(Instant::now() + wait);
+                }
+                Err(e)
+            }
+        }
+    }
+}

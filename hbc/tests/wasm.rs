@@ -1,0 +1,298 @@
+//! The WebAssembly host against real components: the fixture plugin proves each limit of
+//! the sandbox, the log_freshness example does real work, and `hbc plugin check` is the
+//! author's tool. The components are built by scripts/test.sh
+//! (`plugins-wasm`, target wasm32-wasip2).
+#![cfg(feature = "wasm")]
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hb_proto::Status;
+use hbc::plugins::Plugin;
+use hbc::wasm::{Runtime, WasmPlugin, WasmSettings};
+
+/// Where scripts/test.sh put the built plugins.
+fn wasm(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/debug/deps/x -> target
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .unwrap();
+    let candidates = [
+        target.join("wasm32-wasip2/release"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../plugins-wasm/target/wasm32-wasip2/release"),
+    ];
+    candidates
+        .iter()
+        .map(|d| d.join(format!("{name}.wasm")))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!("{name}.wasm not built; run scripts/test.sh (it builds plugins-wasm)")
+        })
+}
+
+fn runtime() -> Runtime {
+    Runtime::new(None).unwrap()
+}
+
+fn fixture(mode: &str, extra: &[(&str, &str)], grants: Vec<PathBuf>) -> WasmPlugin {
+    let mut config = vec![("mode".to_owned(), mode.to_owned())];
+    config.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let settings = WasmSettings {
+        config,
+        grants,
+        timeout: Duration::from_millis(500),
+        memory_bytes: 16 * 1024 * 1024,
+        ..WasmSettings::default()
+    };
+    WasmPlugin::load(&runtime(), &wasm("hbd_fixture_plugin"), settings).unwrap()
+}
+
+#[test]
+fn every_import_answers_inside_the_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data.txt"), "hello\nworld\n").unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/x"), "").unwrap();
+    let file = dir.path().join("data.txt").display().to_string();
+    let sub = dir.path().join("sub").display().to_string();
+    let mut p = fixture(
+        "ok",
+        &[("file", &file), ("dir", &sub)],
+        vec![dir.path().to_owned()],
+    );
+    assert_eq!(p.name(), "fixture");
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Ok));
+    assert_eq!(c.data["file"]["bytes"], 12);
+    assert_eq!(c.data["file"]["first_line"], "hello");
+    assert_eq!(c.data["dir"]["entries"], 1);
+    assert_eq!(c.data["dir"]["first"], "x");
+    assert_eq!(c.data["healthy"], true);
+    assert_eq!(c.data["ratio"], 0.5);
+    assert_eq!(c.data["message"], "all imports answered");
+    let now = c.data["now_ms"].as_i64().unwrap();
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!((wall - now).abs() < 5_000);
+}
+
+/// (fixture mode, extra settings, expected error text)
+type Case = (&'static str, Vec<(&'static str, String)>, &'static str);
+
+#[test]
+fn each_limit_turns_into_an_error_and_the_host_carries_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "s3cret").unwrap();
+    let granted = tempfile::tempdir().unwrap();
+    let link = granted.path().join("escape");
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    let cases: Vec<Case> = vec![
+        ("panic", vec![], "trapped: the plugin panicked"),
+        ("loop", vec![], "timed out after 500 ms"),
+        ("alloc", vec![], "memory limit of 16 MiB exceeded"),
+        (
+            "read_ungranted",
+            vec![("file", secret.display().to_string())],
+            "not granted to this plugin",
+        ),
+        (
+            "read_ungranted",
+            vec![("file", link.display().to_string())],
+            "not granted to this plugin",
+        ),
+        (
+            "read_ungranted",
+            vec![("file", "relative.txt".into())],
+            "paths must be absolute",
+        ),
+        ("malformed", vec![], "malformed report"),
+        ("noisy", vec![], "wrote more than 64 KiB"),
+        ("bogus", vec![], "plugin error: unknown mode"),
+    ];
+    for (mode, extra, want) in cases {
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut p = fixture(mode, &extra, vec![granted.path().to_owned()]);
+        let started = Instant::now();
+        let err = p.collect().unwrap_err().to_string();
+        assert!(err.contains(want), "{mode}: {err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{mode} took {:?}",
+            started.elapsed()
+        );
+    }
+    // After all that, a healthy plugin in the same process still works.
+    let f = granted.path().join("f");
+    std::fs::write(&f, "ok").unwrap();
+    let (fs, gs) = (
+        f.display().to_string(),
+        granted.path().display().to_string(),
+    );
+    let mut ok = fixture(
+        "ok",
+        &[("file", &fs), ("dir", &gs)],
+        vec![granted.path().to_owned()],
+    );
+    assert!(ok.collect().is_ok());
+}
+
+#[test]
+fn a_plugin_that_keeps_failing_backs_off() {
+    let mut p = fixture("panic", &[], vec![]);
+    for _ in 0..3 {
+        assert!(p.collect().unwrap_err().to_string().contains("trapped"));
+    }
+    let started = Instant::now();
+    let err = p.collect().unwrap_err().to_string();
+    assert!(
+        err.contains("backing off after 3 failures in a row"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(50),
+        "did not even run"
+    );
+}
+
+#[test]
+fn a_changed_file_is_picked_up_without_restarting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.wasm");
+    std::fs::copy(wasm("hbd_fixture_plugin"), &path).unwrap();
+    let settings = WasmSettings {
+        config: vec![("mode".into(), "bogus".into())],
+        ..WasmSettings::default()
+    };
+    let mut p = WasmPlugin::load(&runtime(), &path, settings).unwrap();
+    assert!(p.collect().is_err());
+    // Replace the file with another plugin: the change is noticed at the next collection.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::copy(wasm("hbd_log_freshness"), &path).unwrap();
+    let err = p.collect().unwrap_err().to_string();
+    assert!(
+        err.contains("changed its name from fixture to log_freshness"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compiled_components_are_cached_on_disk() {
+    let cache = tempfile::tempdir().unwrap();
+    let rt = Runtime::new(Some(cache.path().to_owned())).unwrap();
+    let first = Instant::now();
+    WasmPlugin::load(&rt, &wasm("hbd_log_freshness"), WasmSettings::default()).unwrap();
+    let cold = first.elapsed();
+    let files: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
+    assert_eq!(files.len(), 1, "one .cwasm per component");
+    let again = Instant::now();
+    WasmPlugin::load(
+        &Runtime::new(Some(cache.path().to_owned())).unwrap(),
+        &wasm("hbd_log_freshness"),
+        WasmSettings::default(),
+    )
+    .unwrap();
+    println!("load: cold {cold:?}, from cache {:?}", again.elapsed());
+}
+
+#[test]
+fn log_freshness_reports_the_age_of_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let now = time_text(0);
+    let old = time_text(7200);
+    std::fs::write(
+        &log,
+        format!("{old} starting\n{now} still alive\nno timestamp here\n"),
+    )
+    .unwrap();
+    let settings = WasmSettings {
+        config: vec![
+            ("path".into(), log.display().to_string()),
+            ("warning_s".into(), "60".into()),
+        ],
+        grants: vec![dir.path().to_owned()],
+        ..WasmSettings::default()
+    };
+    let mut p = WasmPlugin::load(&runtime(), &wasm("hbd_log_freshness"), settings.clone()).unwrap();
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Ok), "{:?}", c.data);
+    assert!(c.data["age_s"].as_f64().unwrap() < 30.0);
+    assert_eq!(c.data["lines"], 3);
+    std::fs::write(&log, format!("{old} starting\n")).unwrap();
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Critical));
+    assert!(c.data["message"].as_str().unwrap().contains("stale"));
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for `ago` seconds before now (via `date`, to stay independent
+/// of the plugin's own date arithmetic).
+fn time_text(ago: u64) -> String {
+    let out = Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("{ago} seconds ago"),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn plugin_check_is_the_authors_tool() {
+    let hbc = env!("CARGO_BIN_EXE_hbc");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f.txt");
+    std::fs::write(&f, "line one\n").unwrap();
+    let config = format!(
+        r#"{{"file": "{}", "dir": "{}"}}"#,
+        f.display(),
+        dir.path().display()
+    );
+    let out = Command::new(hbc)
+        .args(["plugin", "check"])
+        .arg(wasm("hbd_fixture_plugin"))
+        .args(["--config", &config, "--grant"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("fixture 0.1.0 (monitor, every 60 s): exercises every host import"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"first_line\": \"line one\""), "{stdout}");
+    let out = Command::new(hbc)
+        .args(["plugin", "check"])
+        .arg(wasm("hbd_fixture_plugin"))
+        .args(["--config", r#"{"mode": "loop"}"#, "--timeout-ms", "200"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("UNKNOWN: timed out after 200 ms"));
+    let out = Command::new(hbc)
+        .args(["plugin", "check", "/nonexistent.wasm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.wasm"));
+}

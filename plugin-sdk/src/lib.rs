@@ -1,0 +1,260 @@
+//! The Rust SDK for hbc plugins: implement [`Plugin`] and call [`export_plugin!`].
+//!
+//! ```ignore
+//! use hbd_plugin_sdk::prelude::*;
+//!
+//! struct Uptime;
+//!
+//! impl Plugin for Uptime {
+//!     fn info() -> PluginInfo {
+//!         PluginInfo::monitor("uptime", "seconds since boot")
+//!     }
+//!
+//!     fn collect(_config: &Settings) -> Result<Report, String> {
+//!         let text = host::read_file("/proc/uptime")?;
+//!         let secs: f64 = text.split_whitespace().next().unwrap_or("0").parse().map_err(|e| format!("{e}"))?;
+//!         Ok(Report::new().metric(&["uptime_s"], secs))
+//!     }
+//! }
+//!
+//! export_plugin!(Uptime);
+//! ```
+//!
+//! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm` file is a
+//! component the agent loads from its `wasm_plugins` directories. The contract is
+//! `wit/plugin.wit` (package `hbd:plugin@0.1.0`); every type here mirrors it.
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit",
+        world: "plugin",
+        pub_export_macro: true,
+        default_bindings_module: "hbd_plugin_sdk::bindings",
+    });
+}
+
+pub use bindings::hbd::plugin::types::{PluginKind, Status, Value};
+
+/// The operator's settings for this plugin (`config` in the agent config).
+pub struct Settings(pub Vec<(String, String)>);
+
+impl Settings {
+    /// The value of `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of `key` parsed, or an error naming the key.
+    pub fn parse<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.get(key)
+            .map(|v| v.parse::<T>().map_err(|e| format!("config {key}: {e}")))
+            .transpose()
+    }
+}
+
+/// What the plugin is. Build one with [`PluginInfo::monitor`] or [`PluginInfo::info`].
+pub struct PluginInfo {
+    /// Report name (`a-z 0-9 _`).
+    pub name: String,
+    /// Info or monitor.
+    pub kind: PluginKind,
+    /// Default seconds between collections.
+    pub default_interval_s: u32,
+    /// The plugin's version.
+    pub version: String,
+    /// One line.
+    pub description: String,
+}
+
+impl PluginInfo {
+    /// A monitor plugin collected every 300 s unless configured otherwise.
+    pub fn monitor(name: &str, description: &str) -> PluginInfo {
+        PluginInfo {
+            name: name.into(),
+            kind: PluginKind::Monitor,
+            default_interval_s: 300,
+            version: "0.1.0".into(),
+            description: description.into(),
+        }
+    }
+
+    /// An info plugin collected at start and daily.
+    pub fn info(name: &str, description: &str) -> PluginInfo {
+        PluginInfo {
+            kind: PluginKind::Info,
+            default_interval_s: 86_400,
+            ..PluginInfo::monitor(name, description)
+        }
+    }
+
+    /// Sets the default interval.
+    pub fn every(mut self, seconds: u32) -> PluginInfo {
+        self.default_interval_s = seconds;
+        self
+    }
+
+    /// Sets the version.
+    pub fn version(mut self, version: &str) -> PluginInfo {
+        self.version = version.into();
+        self
+    }
+}
+
+/// A report under construction.
+#[derive(Default)]
+pub struct Report {
+    metrics: Vec<bindings::hbd::plugin::types::Metric>,
+    status: Option<Status>,
+    message: Option<String>,
+}
+
+/// Anything that can be a metric value.
+pub trait IntoValue {
+    /// The WIT value.
+    fn into_value(self) -> Value;
+}
+
+impl IntoValue for i64 {
+    fn into_value(self) -> Value {
+        Value::Int(self)
+    }
+}
+impl IntoValue for u32 {
+    fn into_value(self) -> Value {
+        Value::Int(i64::from(self))
+    }
+}
+impl IntoValue for f64 {
+    fn into_value(self) -> Value {
+        Value::Float(self)
+    }
+}
+impl IntoValue for bool {
+    fn into_value(self) -> Value {
+        Value::Boolean(self)
+    }
+}
+impl IntoValue for &str {
+    fn into_value(self) -> Value {
+        Value::Text(self.into())
+    }
+}
+impl IntoValue for String {
+    fn into_value(self) -> Value {
+        Value::Text(self)
+    }
+}
+
+impl Report {
+    /// An empty report.
+    pub fn new() -> Report {
+        Report::default()
+    }
+
+    /// Adds a metric at `path` (one key, or several to nest).
+    pub fn metric(mut self, path: &[&str], value: impl IntoValue) -> Report {
+        self.metrics.push(bindings::hbd::plugin::types::Metric {
+            path: path.iter().map(|s| (*s).to_owned()).collect(),
+            value: value.into_value(),
+        });
+        self
+    }
+
+    /// Sets the verdict and its message.
+    pub fn status(mut self, status: Status, message: &str) -> Report {
+        self.status = Some(status);
+        self.message = Some(message.into());
+        self
+    }
+}
+
+/// A plugin. Only `info` and `collect` are required.
+pub trait Plugin {
+    /// What the plugin is.
+    fn info() -> PluginInfo;
+    /// Collects once; an `Err` becomes an UNKNOWN report with the message.
+    fn collect(config: &Settings) -> Result<Report, String>;
+}
+
+/// The host's functions: logging, the clock, and reading granted files.
+pub mod host {
+    use crate::bindings::hbd::plugin::host as imports;
+    pub use crate::bindings::hbd::plugin::host::Level;
+
+    /// Logs at `level`.
+    pub fn log(level: Level, message: &str) {
+        imports::log(level, message);
+    }
+
+    /// Logs at info level.
+    pub fn info(message: &str) {
+        imports::log(Level::Info, message);
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn now_ms() -> u64 {
+        imports::now_ms()
+    }
+
+    /// Reads a granted file (at most 1 MiB of UTF-8).
+    pub fn read_file(path: &str) -> Result<String, String> {
+        imports::read_file(path)
+    }
+
+    /// Lists a granted directory.
+    pub fn list_dir(path: &str) -> Result<Vec<String>, String> {
+        imports::list_dir(path)
+    }
+}
+
+/// Glue between a [`Plugin`] and the generated bindings; used by [`export_plugin!`].
+#[doc(hidden)]
+pub struct Adapter<P>(std::marker::PhantomData<P>);
+
+impl<P: Plugin> bindings::Guest for Adapter<P> {
+    fn describe() -> bindings::hbd::plugin::types::PluginInfo {
+        let i = P::info();
+        bindings::hbd::plugin::types::PluginInfo {
+            name: i.name,
+            kind: i.kind,
+            default_interval_s: i.default_interval_s,
+            version: i.version,
+            description: i.description,
+        }
+    }
+
+    fn collect(
+        config: Vec<(String, String)>,
+    ) -> Result<bindings::hbd::plugin::types::Report, String> {
+        let r = P::collect(&Settings(config))?;
+        Ok(bindings::hbd::plugin::types::Report {
+            metrics: r.metrics,
+            status: r.status,
+            message: r.message,
+        })
+    }
+}
+
+/// Exports a [`Plugin`] implementation as the component's `describe` and `collect`.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        type __HbdPluginExport = $crate::Adapter<$plugin>;
+        $crate::bindings::export!(__HbdPluginExport with_types_in $crate::bindings);
+    };
+}
+
+/// Everything a plugin needs in one `use`.
+pub mod prelude {
+    pub use crate::host;
+    pub use crate::{
+        IntoValue, Plugin, PluginInfo, PluginKind, Report, Settings, Status, export_plugin,
+    };
+}

@@ -31,6 +31,26 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// A WebAssembly plugin built by scripts/build-plugins.sh
+/// (`target/wasm32-wasip2/release/NAME.wasm`).
+pub fn wasm_plugin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .expect("target dir");
+    let path = target
+        .join("wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} not built; run scripts/test.sh",
+        path.display()
+    );
+    path
+}
+
 /// A free UDP port on 127.0.0.1 (released before returning).
 pub fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")

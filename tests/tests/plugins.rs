@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hbd_e2e::{Agent, Daemon, wait_until};
+use hbd_e2e::{Agent, Daemon, wait_until, wasm_plugin};
 
 const AGENT: &str = "interval: 0.5
 plugins:
@@ -148,5 +148,99 @@ fn sigusr1_collects_info_plugins_on_demand() {
         wait_until(Duration::from_secs(10), || os_info_samples() == 2),
         "log:\n{}",
         agent.log()
+    );
+}
+
+#[test]
+fn wasm_plugins_report_like_native_ones_and_misbehaving_ones_are_contained() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    for name in ["hbd_log_freshness", "hbd_fixture_plugin"] {
+        std::fs::copy(wasm_plugin(name), plugins.join(format!("{name}.wasm"))).unwrap();
+    }
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let log = logs.join("app.log");
+    let now = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    std::fs::write(
+        &log,
+        format!(
+            "{} app started\n",
+            String::from_utf8_lossy(&now.stdout).trim()
+        ),
+    )
+    .unwrap();
+    let agent_config = format!(
+        "interval: 0.5
+plugins:
+  disk_monitor: {{enabled: false}}
+wasm_plugins:
+  dirs: [{plugins}]
+  cache_dir: {cache}
+  plugins:
+    log_freshness:
+      interval: 0.5
+      config: {{path: {log}, warning_s: 600}}
+      grants: [{logs}]
+    fixture:
+      interval: 0.3
+      config: {{mode: loop}}
+      timeout_ms: 100
+",
+        plugins = plugins.display(),
+        cache = dir.path().join("cache").display(),
+        log = log.display(),
+        logs = logs.display()
+    );
+    let daemon = Daemon::start(dir.path(), "");
+    let agent = Agent::start(dir.path(), "wasm1", daemon.udp_addr(), &agent_config);
+    let latest = |plugin: &str| -> Option<serde_json::Value> {
+        let (status, body) = daemon.get("/api/0/hosts/wasm1/plugins")?;
+        (status == 200)
+            .then(|| {
+                serde_json::from_str::<serde_json::Value>(&body).unwrap()["plugins"][plugin].clone()
+            })
+            .filter(|v| !v.is_null())
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || latest("log_freshness")
+            .is_some()),
+        "agent log:\n{}",
+        agent.log()
+    );
+    let fresh = latest("log_freshness").unwrap();
+    assert_eq!(fresh["status"], "OK", "{fresh}");
+    assert!(fresh["data"]["age_s"].as_f64().unwrap() < 60.0);
+    assert_eq!(fresh["data"]["lines"], 1);
+    // The looping fixture times out, then backs off; the other plugins never notice.
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            latest("fixture").is_some_and(|f| {
+                f["data"]["error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("backing off")
+            })
+        }),
+        "{:?}",
+        latest("fixture")
+    );
+    assert!(
+        daemon.get_json("/api/0/hosts/wasm1/plugins/fixture?limit=100")["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["status"] == "UNKNOWN" && s["data"]["error"] == "timed out after 100 ms")
+    );
+    assert!(latest("cpu_monitor").is_some());
+    assert!(daemon.host_state("wasm1").as_deref() == Some("UP"));
+    // The compiled components were cached.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("cache")).unwrap().count(),
+        2
     );
 }

@@ -1,6 +1,6 @@
-//! One WebAssembly plugin: loaded from a file, instantiated fresh for every call inside
-//! its limits, its report validated, reloaded when the file changes, backing off when it
-//! keeps failing.
+//! One WebAssembly plugin: loaded from a file, kept as one live instance inside its
+//! limits (a new one after any failure, or once its output capture is half used), its
+//! report validated, reloaded when the file changes, backing off when it keeps failing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,8 +48,16 @@ impl Default for WasmSettings {
     }
 }
 
+/// A live instance and how much of its captured output was already logged.
+struct Live {
+    store: Store<StoreData>,
+    instance: Bindings,
+    logged: [usize; 2],
+}
+
 /// A loaded plugin.
 pub struct WasmPlugin {
+    live: Option<Live>,
     runtime: Runtime,
     path: PathBuf,
     settings: WasmSettings,
@@ -103,6 +111,7 @@ impl WasmPlugin {
             .collect::<Result<Vec<_>, _>>()?;
         let pre = Self::link(runtime, path)?;
         let mut plugin = WasmPlugin {
+            live: None,
             runtime: runtime.clone(),
             path: path.to_owned(),
             settings,
@@ -146,11 +155,7 @@ impl WasmPlugin {
         PluginPre::new(pre).map_err(|e| wasm(&format!("{e:#}")))
     }
 
-    /// Runs `f` on a fresh instance within the limits; output is logged.
-    fn call<R>(
-        &self,
-        f: impl FnOnce(&mut Store<StoreData>, &Bindings) -> wasmtime::Result<R>,
-    ) -> Result<R, String> {
+    fn instantiate(&self) -> Result<Live, String> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.settings.memory_bytes)
             .memories(4)
@@ -168,6 +173,7 @@ impl WasmPlugin {
             StoreData::new(&label, self.grants.clone(), limits),
         );
         store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
         let ticks = self
             .settings
             .timeout
@@ -175,30 +181,73 @@ impl WasmPlugin {
             .div_ceil(EPOCH_TICK.as_millis())
             .max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
-        let result = self
+        let instance = self
             .pre
             .instantiate(&mut store)
-            .and_then(|instance| f(&mut store, &instance));
-        let data = store.data();
+            .map_err(|e| explain(&e, self.settings.timeout, self.settings.memory_bytes))?;
+        Ok(Live {
+            store,
+            instance,
+            logged: [0, 0],
+        })
+    }
+
+    /// Runs `f` on the live instance (made first if needed) within the limits; new
+    /// output is logged. A failed call discards the instance.
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut Store<StoreData>, &Bindings) -> wasmtime::Result<R>,
+    ) -> Result<R, String> {
+        let mut live = match self.live.take() {
+            Some(live) => live,
+            None => self.instantiate()?,
+        };
+        let ticks = self
+            .settings
+            .timeout
+            .as_millis()
+            .div_ceil(EPOCH_TICK.as_millis())
+            .max(1);
+        live.store
+            .set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        let result = f(&mut live.store, &live.instance);
+        let data = live.store.data();
         let mut flooded = false;
-        for (stream, pipe) in [("stdout", &data.stdout), ("stderr", &data.stderr)] {
+        let mut half_full = false;
+        for (i, (stream, pipe)) in [("stdout", &data.stdout), ("stderr", &data.stderr)]
+            .into_iter()
+            .enumerate()
+        {
             let bytes = pipe.contents();
             flooded |= bytes.len() >= super::host::CAPTURE_BYTES;
-            for line in String::from_utf8_lossy(&bytes).lines().take(50) {
-                tracing::info!(plugin = %label, stream, "{line}");
+            half_full |= bytes.len() >= super::host::CAPTURE_BYTES / 2;
+            let new = bytes.get(live.logged[i]..).unwrap_or_default();
+            for line in String::from_utf8_lossy(new).lines().take(50) {
+                tracing::info!(plugin = %data.name, stream, "{line}");
             }
+            live.logged[i] = bytes.len();
         }
-        result.map_err(|e| {
-            if flooded {
-                format!(
-                    "wrote more than {} KiB to stdout or stderr in one call",
-                    super::host::CAPTURE_BYTES / 1024
-                )
-            } else {
-                explain(&e, self.settings.timeout, self.settings.memory_bytes)
+        match result {
+            Ok(r) => {
+                // Keep the instance unless its output capture is running out.
+                if !half_full {
+                    self.live = Some(live);
+                }
+                Ok(r)
             }
-        })
+            Err(e) if flooded => {
+                let _ = e;
+                Err(format!(
+                    "wrote more than {} KiB to stdout or stderr",
+                    super::host::CAPTURE_BYTES / 1024
+                ))
+            }
+            Err(e) => Err(explain(
+                &e,
+                self.settings.timeout,
+                self.settings.memory_bytes,
+            )),
+        }
     }
 
     fn describe(&mut self) -> Result<(), PluginError> {
@@ -263,6 +312,7 @@ impl WasmPlugin {
         }
         tracing::info!(plugin = %self.name, path = %self.path.display(), "plugin file changed; reloading");
         self.pre = Self::link(&self.runtime, &self.path)?;
+        self.live = None;
         self.stamp = now;
         self.failures = 0;
         self.retry_at = None;

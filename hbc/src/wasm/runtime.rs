@@ -6,9 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::cache;
+
+/// Instances that can be alive at once (plugins run one call at a time each).
+pub const POOL_SLOTS: u32 = 64;
+/// Largest linear memory a pooled instance may grow to (the operator's `memory_mb`
+/// limit applies below it).
+pub const MAX_POOLED_MEMORY: usize = 1 << 30;
 
 /// How often the epoch advances: the granularity of call deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -51,6 +57,15 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // Every call gets a fresh instance: the pooling allocator makes that cheap by
+        // reusing pre-reserved slots instead of mapping memory each time.
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_SLOTS)
+            .total_core_instances(POOL_SLOTS * 4)
+            .total_memories(POOL_SLOTS * 2)
+            .total_tables(POOL_SLOTS * 4)
+            .max_memory_size(MAX_POOLED_MEMORY);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| RuntimeError::Wasm(e.to_string()))?;
         let weak = engine.weak();
         std::thread::Builder::new()

@@ -1,0 +1,183 @@
+//! WASM plugin benchmark: per-call cost of `collect` for a trivial plugin against the
+//! same logic native, loading from the compile cache, agent RSS with three WASM plugins,
+//! and the size of each example `.wasm`.
+//!
+//! `scripts/build-plugins.sh && cargo bench -p hbc --bench wasm`; figures go to
+//! docs/PERFORMANCE.md. Goals: collect overhead <= 10 us, instantiation from the cache
+//! <= 1 ms.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hb_proto::PluginKind;
+use hbc::plugins::{Collected, Plugin, PluginError};
+use hbc::wasm::{Runtime, WasmPlugin, WasmSettings};
+use serde_json::json;
+
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .unwrap()
+        .to_owned()
+}
+
+fn wasm(name: &str) -> PathBuf {
+    let path = target_dir()
+        .join("wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} missing: run scripts/build-plugins.sh first",
+        path.display()
+    );
+    path
+}
+
+/// The trivial plugin's logic, native.
+struct Native;
+impl Plugin for Native {
+    fn name(&self) -> &str {
+        "native"
+    }
+    fn kind(&self) -> PluginKind {
+        PluginKind::Monitor
+    }
+    fn collect(&mut self) -> Result<Collected, PluginError> {
+        let mut data = serde_json::Map::new();
+        data.insert("answer".into(), json!(42));
+        Ok(Collected { data, status: None })
+    }
+}
+
+fn per_call(plugin: &mut dyn Plugin, rounds: u32) -> Duration {
+    for _ in 0..100 {
+        plugin.collect().unwrap();
+    }
+    let mut samples: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            plugin.collect().unwrap();
+            t.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmRSS:")?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let runtime = Runtime::new(None).unwrap();
+    let settings = WasmSettings {
+        config: vec![("mode".into(), "trivial".into())],
+        ..WasmSettings::default()
+    };
+    let mut plugin =
+        WasmPlugin::load(&runtime, &wasm("hbd_fixture_plugin"), settings.clone()).unwrap();
+    let wasm_call = per_call(&mut plugin, 2000);
+    let native_call = per_call(&mut Native, 2000);
+    println!(
+        "collect, trivial plugin (median of 2000): wasm {:.1} us (live instance), native {:.2} us, overhead {:.1} us (goal <= 10 us)",
+        wasm_call.as_secs_f64() * 1e6,
+        native_call.as_secs_f64() * 1e6,
+        (wasm_call.saturating_sub(native_call)).as_secs_f64() * 1e6
+    );
+
+    let cache = tempfile::tempdir().unwrap();
+    let cold = Instant::now();
+    WasmPlugin::load(
+        &Runtime::new(Some(cache.path().to_owned())).unwrap(),
+        &wasm("hbd_log_freshness"),
+        WasmSettings::default(),
+    )
+    .unwrap();
+    let cold = cold.elapsed();
+    let mut warm: Vec<Duration> = (0..50)
+        .map(|_| {
+            let rt = Runtime::new(Some(cache.path().to_owned())).unwrap();
+            let t = Instant::now();
+            WasmPlugin::load(&rt, &wasm("hbd_log_freshness"), WasmSettings::default()).unwrap();
+            t.elapsed()
+        })
+        .collect();
+    warm.sort();
+    println!(
+        "load log_freshness (read, link, instantiate, describe): compiled {:.1} ms, from the cache {:.2} ms median (goal <= 1 ms)",
+        cold.as_secs_f64() * 1e3,
+        warm[warm.len() / 2].as_secs_f64() * 1e3
+    );
+
+    for name in ["hbd_fixture_plugin", "hbd_log_freshness"] {
+        println!(
+            "  {name}.wasm: {:.1} KB",
+            std::fs::metadata(wasm(name)).unwrap().len() as f64 / 1024.0
+        );
+    }
+
+    // Agent RSS: every native plugin plus three WASM plugins collecting every second.
+    let hbc = target_dir().join("release/hbc");
+    if !hbc.exists() {
+        println!("agent RSS: skipped, {} not built", hbc.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    // Three plugins: two fixture copies cannot share a name, so one is log_freshness.
+    std::fs::copy(wasm("hbd_fixture_plugin"), plugins.join("a.wasm")).unwrap();
+    std::fs::copy(wasm("hbd_log_freshness"), plugins.join("b.wasm")).unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "2026-01-01T00:00:00Z hello\n").unwrap();
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let config = dir.path().join("hbc.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "name: bench\ninterval: 1\nwasm_plugins:\n  dirs: [{}]\n  cache_dir: {}\n  plugins:\n    fixture: {{interval: 1, config: {{mode: trivial}}}}\n    log_freshness: {{interval: 1, config: {{path: {}}}, grants: [{}]}}\n",
+            plugins.display(),
+            dir.path().join("cache").display(),
+            log.display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(&hbc)
+        .arg("-c")
+        .arg(&config)
+        .arg(sink.local_addr().unwrap().to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    let end = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(200));
+        peak = peak.max(rss_kib(child.id()));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "agent RSS with every native plugin and 2 WASM plugins (6 s, 1 s intervals): peak {:.1} MB",
+        peak as f64 / 1024.0
+    );
+}

@@ -19,12 +19,13 @@ if ((${#missing[@]})); then
 fi
 
 # A Python venv with aiosmtpd (PyPI) for the SMTP capture server the notification
-# tests start; the HTTP stand-ins use the standard library only.
+# tests start (the HTTP stand-ins use the standard library only), and componentize-py.
 VENV=${HBD_TEST_VENV:-$HOME/.cache/hbd-test-venv}
-if ! "$VENV/bin/python" -c "import aiosmtpd" 2>/dev/null; then
-    echo "install-deps: python venv with aiosmtpd at $VENV"
+# componentize-py (PyPI) builds the Python example plugin into a WASM component.
+if ! "$VENV/bin/python" -c "import aiosmtpd" 2>/dev/null || [ ! -x "$VENV/bin/componentize-py" ]; then
+    echo "install-deps: python venv with aiosmtpd and componentize-py at $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q aiosmtpd
+    "$VENV/bin/pip" install -q aiosmtpd componentize-py==0.25.1
 fi
 
 command -v cargo >/dev/null || { echo "install-deps: cargo not found; install Rust (rustup) first" >&2; exit 1; }

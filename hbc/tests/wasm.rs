@@ -296,3 +296,43 @@ fn plugin_check_is_the_authors_tool() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.wasm"));
 }
+
+#[test]
+fn a_python_plugin_runs_in_the_same_sandbox() {
+    // A persistent cache next to the build: the 18 MB component compiles once per build
+    // dir (about half a minute in a debug build), later runs load it in milliseconds.
+    let exe = std::env::current_exe().unwrap();
+    let cache = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("wasm-cache");
+    let settings = WasmSettings {
+        grants: vec!["/proc/loadavg".into(), "/proc/cpuinfo".into()],
+        config: vec![("warning".into(), "1000".into())],
+        timeout: Duration::from_secs(10),
+        memory_bytes: 64 * 1024 * 1024,
+        ..WasmSettings::default()
+    };
+    let rt = Runtime::new(Some(cache)).unwrap();
+    let mut p = WasmPlugin::load(&rt, &wasm("loadavg_py"), settings).unwrap();
+    assert_eq!(p.name(), "loadavg_py");
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Ok), "{:?}", c.data);
+    assert!(c.data["load"]["5min"].as_f64().unwrap() >= 0.0);
+    assert!(c.data["cpus"].as_i64().unwrap() >= 1);
+    assert!(c.data["message"].as_str().unwrap().contains("CPUs"));
+    // Ungranted, the same plugin fails cleanly.
+    let mut bare = WasmPlugin::load(
+        &rt,
+        &wasm("loadavg_py"),
+        WasmSettings {
+            timeout: Duration::from_secs(10),
+            memory_bytes: 64 << 20,
+            ..WasmSettings::default()
+        },
+    )
+    .unwrap();
+    let err = bare.collect().unwrap_err().to_string();
+    assert!(err.contains("not granted"), "{err}");
+}

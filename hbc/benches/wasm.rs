@@ -125,7 +125,14 @@ fn main() {
         warm[warm.len() / 2].as_secs_f64() * 1e3
     );
 
-    for name in ["hbd_fixture_plugin", "hbd_log_freshness", "fd_usage_c", "threads_zig", "uptime_js", "loadavg_py"] {
+    for name in [
+        "hbd_fixture_plugin",
+        "hbd_log_freshness",
+        "fd_usage_c",
+        "threads_zig",
+        "uptime_js",
+        "loadavg_py",
+    ] {
         println!(
             "  {name}.wasm: {:.1} KB",
             std::fs::metadata(wasm(name)).unwrap().len() as f64 / 1024.0

@@ -155,6 +155,17 @@ impl WasmPlugin {
         PluginPre::new(pre).map_err(|e| wasm(&format!("{e:#}")))
     }
 
+    /// The call time limit in epoch ticks (at least one).
+    fn deadline_ticks(&self) -> u64 {
+        let ticks = self
+            .settings
+            .timeout
+            .as_millis()
+            .div_ceil(EPOCH_TICK.as_millis())
+            .max(1);
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
+
     fn instantiate(&self) -> Result<Live, String> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.settings.memory_bytes)
@@ -174,13 +185,7 @@ impl WasmPlugin {
         );
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
-        let ticks = self
-            .settings
-            .timeout
-            .as_millis()
-            .div_ceil(EPOCH_TICK.as_millis())
-            .max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.set_epoch_deadline(self.deadline_ticks());
         let instance = self
             .pre
             .instantiate(&mut store)
@@ -202,14 +207,7 @@ impl WasmPlugin {
             Some(live) => live,
             None => self.instantiate()?,
         };
-        let ticks = self
-            .settings
-            .timeout
-            .as_millis()
-            .div_ceil(EPOCH_TICK.as_millis())
-            .max(1);
-        live.store
-            .set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        live.store.set_epoch_deadline(self.deadline_ticks());
         let result = f(&mut live.store, &live.instance);
         let data = live.store.data();
         let mut flooded = false;

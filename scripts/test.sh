@@ -7,3 +7,5 @@ scripts/install-deps.sh
 # The WASM plugins the host's tests load, into the same target dir (wasm32-wasip2/).
 scripts/build-plugins.sh
 cargo test --workspace --locked "$@"
+# The example plugins' own unit tests (pure code, run natively).
+cargo test --locked --manifest-path plugins-wasm/Cargo.toml -p hbd-log-freshness

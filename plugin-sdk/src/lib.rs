@@ -6,9 +6,7 @@
 //! struct Uptime;
 //!
 //! impl Plugin for Uptime {
-//!     fn info() -> PluginInfo {
-//!         PluginInfo::monitor("uptime", "seconds since boot")
-//!     }
+//!     const NAME: &'static str = "uptime";
 //!
 //!     fn collect(_config: &Settings) -> Result<Report, String> {
 //!         let text = host::read_file("/proc/uptime")?;
@@ -175,12 +173,19 @@ impl Report {
     }
 }
 
-/// A plugin. Only `info` and `collect` are required.
+/// A plugin: a name and `collect` are required; everything else has a default.
 pub trait Plugin {
-    /// What the plugin is.
-    fn info() -> PluginInfo;
+    /// Report name (`a-z 0-9 _`), as thresholds and the API refer to it.
+    const NAME: &'static str;
+
     /// Collects once; an `Err` becomes an UNKNOWN report with the message.
     fn collect(config: &Settings) -> Result<Report, String>;
+
+    /// What the plugin is. Default: a monitor plugin named [`Plugin::NAME`], collected
+    /// every 300 s, version 0.1.0, no description.
+    fn info() -> PluginInfo {
+        PluginInfo::monitor(Self::NAME, "")
+    }
 }
 
 /// The host's functions: logging, the clock, and reading granted files.

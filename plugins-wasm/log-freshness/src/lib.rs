@@ -56,6 +56,8 @@ pub fn leading_timestamp_ms(line: &str) -> Option<i64> {
 }
 
 impl Plugin for LogFreshness {
+    const NAME: &'static str = "log_freshness";
+
     fn info() -> PluginInfo {
         PluginInfo::monitor(
             "log_freshness",

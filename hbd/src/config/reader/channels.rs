@@ -1,0 +1,167 @@
+//! The notification channel sections of the config (`email`, `pushover`, `mattermost`,
+//! `signal`): each read into its validated form, every problem reported with its line.
+
+use std::path::PathBuf;
+
+use serde_norway::{Mapping, Value};
+
+use super::Reader;
+
+impl Reader<'_> {
+    /// Reads the keys of a channel section, warning about unknown ones.
+    pub(super) fn section<'v>(
+        &mut self,
+        name: &str,
+        v: &'v Value,
+        known: &[&str],
+        required: &[&str],
+    ) -> Option<&'v Mapping> {
+        let map = self.mapping(&[name], v)?;
+        for k in map.keys().filter_map(Value::as_str) {
+            if !known.contains(&k) {
+                self.unknown_key(&[name, k], known);
+            }
+        }
+        let mut ok = true;
+        for r in required {
+            if !map.contains_key(*r) {
+                self.error(&[name], format!("needs `{r}`"));
+                ok = false;
+            }
+        }
+        ok.then_some(map)
+    }
+
+    fn text(&mut self, section: &str, map: &Mapping, key: &str) -> Option<String> {
+        map.get(key).and_then(|v| self.string(&[section, key], v))
+    }
+
+    fn url(&mut self, section: &str, map: &Mapping, key: &str) -> Option<String> {
+        let url = self.text(section, map, key)?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            self.error(
+                &[section, key],
+                format!("expected an http:// or https:// URL, found {url:?}"),
+            );
+            return None;
+        }
+        Some(url)
+    }
+
+    pub(super) fn email(&mut self, v: &Value) -> Option<crate::config::EmailConfig> {
+        use crate::config::Security;
+        let known = [
+            "host", "port", "security", "username", "password", "from", "to", "ca_file",
+        ];
+        let map = self.section("email", v, &known, &["host", "from", "to"])?;
+        let security = match map
+            .get("security")
+            .and_then(|v| self.string(&["email", "security"], v))
+            .as_deref()
+        {
+            None | Some("starttls") => Security::Starttls,
+            Some("tls") => Security::Tls,
+            Some("none") => Security::None,
+            Some(other) => {
+                self.error(
+                    &["email", "security"],
+                    format!("expected starttls, tls or none, found {other:?}"),
+                );
+                return None;
+            }
+        };
+        let default_port = match security {
+            Security::Starttls => 587,
+            Security::Tls => 465,
+            Security::None => 25,
+        };
+        let port = match map.get("port") {
+            Some(p) => self.uint(&["email", "port"], p, 1, 65535)? as u16,
+            None => default_port,
+        };
+        let to = self.string_list(&["email", "to"], map.get("to")?)?;
+        if to.is_empty() {
+            self.error(&["email", "to"], "needs at least one address");
+        }
+        let username = self.text("email", map, "username");
+        let password = self.text("email", map, "password");
+        if username.is_some() != password.is_some() {
+            self.error(&["email"], "username and password go together");
+        }
+        Some(crate::config::EmailConfig {
+            host: self.text("email", map, "host")?,
+            port,
+            security,
+            username,
+            password,
+            from: self.text("email", map, "from")?,
+            to,
+            ca_file: self.text("email", map, "ca_file").map(PathBuf::from),
+        })
+    }
+
+    pub(super) fn pushover(&mut self, v: &Value) -> Option<crate::config::PushoverConfig> {
+        let map = self.section(
+            "pushover",
+            v,
+            &["token", "user", "priority", "url"],
+            &["token"],
+        )?;
+        let priority = match map.get("priority") {
+            None => 0,
+            Some(p) => match p.as_i64() {
+                Some(n) if (-2..=1).contains(&n) => n as i8,
+                _ => {
+                    self.error(&["pushover", "priority"], "expected -2, -1, 0 or 1");
+                    return None;
+                }
+            },
+        };
+        let url = if map.contains_key("url") {
+            self.url("pushover", map, "url")?
+        } else {
+            "https://api.pushover.net/1/messages.json".into()
+        };
+        Some(crate::config::PushoverConfig {
+            token: self.text("pushover", map, "token")?,
+            user: self.text("pushover", map, "user"),
+            priority,
+            url,
+        })
+    }
+
+    pub(super) fn mattermost(&mut self, v: &Value) -> Option<crate::config::MattermostConfig> {
+        let map = self.section(
+            "mattermost",
+            v,
+            &["webhook_url", "channel", "username"],
+            &["webhook_url"],
+        )?;
+        Some(crate::config::MattermostConfig {
+            webhook_url: self.url("mattermost", map, "webhook_url")?,
+            channel: self.text("mattermost", map, "channel"),
+            username: self.text("mattermost", map, "username"),
+        })
+    }
+
+    pub(super) fn signal(&mut self, v: &Value) -> Option<crate::config::SignalConfig> {
+        let map = self.section(
+            "signal",
+            v,
+            &["url", "number", "recipients"],
+            &["url", "number"],
+        )?;
+        let recipients = match map.get("recipients") {
+            Some(r) => self.string_list(&["signal", "recipients"], r)?,
+            None => Vec::new(),
+        };
+        Some(crate::config::SignalConfig {
+            url: self
+                .url("signal", map, "url")?
+                .trim_end_matches('/')
+                .to_owned(),
+            number: self.text("signal", map, "number")?,
+            recipients,
+        })
+    }
+}

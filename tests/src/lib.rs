@@ -118,9 +118,14 @@ pub struct Daemon {
 impl Daemon {
     /// Starts a daemon in `dir` with `extra` YAML appended to the base config.
     pub fn start(dir: &Path, extra: &str) -> Daemon {
+        Daemon::start_on(dir, extra, free_udp_port())
+    }
+
+    /// As [`Daemon::start`], on a heartbeat port chosen by the caller.
+    pub fn start_on(dir: &Path, extra: &str, udp_port: u16) -> Daemon {
         let mut d = Daemon {
             dir: dir.to_owned(),
-            udp_port: free_udp_port(),
+            udp_port,
             http_port: free_tcp_port(),
             extra: extra.to_owned(),
             child: None,

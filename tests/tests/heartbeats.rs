@@ -144,3 +144,56 @@ fn one_socket_serves_ipv4_and_ipv6_agents() {
     // IPv4 peers on the dual-stack socket are shown as plain IPv4, not ::ffff:127.0.0.1.
     assert_eq!(daemon.host("via-v4").unwrap()["address"], "127.0.0.1");
 }
+
+#[test]
+fn an_agent_started_before_its_daemon_keeps_trying_and_is_seen_once_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = hbd_e2e::free_udp_port();
+    let server: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let agent = Agent::start(dir.path(), "early", server, "interval: 0.2");
+    // Nobody listens yet: its heartbeats go nowhere, and it must not give up.
+    std::thread::sleep(Duration::from_millis(800));
+    let daemon = Daemon::start_on(dir.path(), "", port);
+    assert!(
+        wait_until(Duration::from_secs(10), || daemon
+            .host("early")
+            .is_some_and(|h| h["last_rtt_ms"].is_number())),
+        "agent log:\n{}",
+        agent.log()
+    );
+}
+
+#[test]
+fn a_detached_agent_keeps_heartbeating() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), "");
+    let config = dir.path().join("detached.yaml");
+    std::fs::write(&config, "name: detached1\ninterval: 0.2\n").unwrap();
+    // -d returns at once; the agent lives on in the background.
+    let status = std::process::Command::new(hbd_e2e::bin("hbc"))
+        .arg("-d")
+        .arg("-c")
+        .arg(&config)
+        .arg(daemon.udp_addr().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let seen = wait_until(Duration::from_secs(10), || {
+        daemon.host_state("detached1").as_deref() == Some("UP")
+    });
+    // Stop the background agent whatever happened: it is found by its unique config path.
+    let wanted = config.display().to_string();
+    for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline)
+            .split('\0')
+            .any(|arg| arg == wanted)
+        {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+    assert!(seen, "the detached agent never reported");
+}

@@ -5,8 +5,8 @@
 //! them. Goals: under 2 ms of CPU per full collection, at most 8 MB resident.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
 
-use std::net::UdpSocket;
-use std::process::{Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use hbc::plugins::{ON_BY_DEFAULT, Options, Plugin, build};
@@ -57,25 +57,11 @@ fn collection_cost() {
     }
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| {
-        l.strip_prefix("VmRSS:")?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
-    })
-}
-
 fn agent_rss() {
-    let exe = std::env::current_exe().unwrap();
-    let hbc = exe.parent().and_then(|d| d.parent()).unwrap().join("hbc");
-    if !hbc.exists() {
-        println!("agent RSS: skipped, {} not built", hbc.display());
+    let Some(hbc) = support::hbc_binary() else {
+        println!("agent RSS: skipped, target/release/hbc not built");
         return;
-    }
-    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    };
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hbc.yaml");
     // Every native plugin, collecting every second, so the peak is reached quickly.
@@ -88,27 +74,10 @@ fn agent_rss() {
         format!("name: bench\ninterval: 1\nplugins:\n{plugins}"),
     )
     .unwrap();
-    let mut child = Command::new(&hbc)
-        .arg("-c")
-        .arg(&config)
-        .arg(sink.local_addr().unwrap().to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut peak = 0;
-    let end = Instant::now() + Duration::from_secs(6);
-    while Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(200));
-        peak = peak.max(rss_kib(child.id()).unwrap_or(0));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let peak = support::peak_rss_mb(&hbc, &config, 6);
     let size = std::fs::metadata(&hbc).map(|m| m.len()).unwrap_or(0);
     println!(
-        "agent RSS with every native plugin (6 s, 1 s intervals): peak {:.1} MB (goal <= 8 MB); binary {:.1} MB",
-        peak as f64 / 1024.0,
+        "agent RSS with every native plugin (6 s, 1 s intervals): peak {peak:.1} MB (goal <= 8 MB); binary {:.1} MB",
         size as f64 / 1_048_576.0
     );
 }

@@ -7,9 +7,9 @@
 //! <= 1 ms.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
 
-use std::net::UdpSocket;
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hb_proto::PluginKind;
@@ -69,21 +69,6 @@ fn per_call(plugin: &mut dyn Plugin, rounds: u32) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("VmRSS:")?
-                    .split_whitespace()
-                    .next()?
-                    .parse()
-                    .ok()
-            })
-        })
-        .unwrap_or(0)
-}
-
 fn main() {
     let runtime = Runtime::new(None).unwrap();
     let settings = WasmSettings {
@@ -140,11 +125,10 @@ fn main() {
     }
 
     // Agent RSS: every native plugin plus three WASM plugins collecting every second.
-    let hbc = target_dir().join("release/hbc");
-    if !hbc.exists() {
-        println!("agent RSS: skipped, {} not built", hbc.display());
+    let Some(hbc) = support::hbc_binary() else {
+        println!("agent RSS: skipped, target/release/hbc not built");
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
@@ -154,7 +138,6 @@ fn main() {
     std::fs::copy(wasm("fd_usage_c"), plugins.join("c.wasm")).unwrap();
     let log = dir.path().join("app.log");
     std::fs::write(&log, "2026-01-01T00:00:00Z hello\n").unwrap();
-    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
     let config = dir.path().join("hbc.yaml");
     std::fs::write(
         &config,
@@ -167,25 +150,8 @@ fn main() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(&hbc)
-        .arg("-c")
-        .arg(&config)
-        .arg(sink.local_addr().unwrap().to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut peak = 0;
-    let end = Instant::now() + Duration::from_secs(6);
-    while Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(200));
-        peak = peak.max(rss_kib(child.id()));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    let peak = support::peak_rss_mb(&hbc, &config, 6);
     println!(
-        "agent RSS with every native plugin and 3 WASM plugins (6 s, 1 s intervals): peak {:.1} MB",
-        peak as f64 / 1024.0
+        "agent RSS with every native plugin and 3 WASM plugins (6 s, 1 s intervals): peak {peak:.1} MB"
     );
 }

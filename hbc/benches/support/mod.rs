@@ -1,0 +1,53 @@
+//! Shared by the agent benchmarks: run the real release `hbc` with a config and report
+//! its peak resident memory.
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `hbc` binary next to the benchmark (`target/release/hbc`), if built.
+pub fn hbc_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let hbc = exe.parent()?.parent()?.join("hbc");
+    hbc.exists().then_some(hbc)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmRSS:")?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Runs `hbc -c config` against a local sink for `seconds` and returns its peak RSS in
+/// MB, sampled every 200 ms.
+pub fn peak_rss_mb(hbc: &Path, config: &Path, seconds: u64) -> f64 {
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind a sink");
+    let mut child = Command::new(hbc)
+        .arg("-c")
+        .arg(config)
+        .arg(sink.local_addr().expect("sink address").to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start hbc");
+    let mut peak = 0;
+    let end = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(200));
+        peak = peak.max(rss_kib(child.id()));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    peak as f64 / 1024.0
+}

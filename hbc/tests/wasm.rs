@@ -36,6 +36,16 @@ fn wasm(name: &str) -> PathBuf {
         })
 }
 
+/// A compile cache next to the build (`target/debug/wasm-cache`): the big Python and
+/// JavaScript components compile once per build dir, later runs load them in milliseconds.
+fn persistent_cache() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("wasm-cache")
+}
+
 fn runtime() -> Runtime {
     Runtime::new(None).unwrap()
 }
@@ -299,14 +309,8 @@ fn plugin_check_is_the_authors_tool() {
 
 #[test]
 fn a_python_plugin_runs_in_the_same_sandbox() {
-    // A persistent cache next to the build: the 18 MB component compiles once per build
-    // dir (about half a minute in a debug build), later runs load it in milliseconds.
-    let exe = std::env::current_exe().unwrap();
-    let cache = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("wasm-cache");
+    // The 18 MB component takes about half a minute to compile in a debug build.
+    let cache = persistent_cache();
     let settings = WasmSettings {
         grants: vec!["/proc/loadavg".into(), "/proc/cpuinfo".into()],
         config: vec![("warning".into(), "1000".into())],
@@ -339,12 +343,7 @@ fn a_python_plugin_runs_in_the_same_sandbox() {
 
 #[test]
 fn a_javascript_plugin_runs_in_the_same_sandbox() {
-    let exe = std::env::current_exe().unwrap();
-    let cache = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("wasm-cache");
+    let cache = persistent_cache();
     let settings = WasmSettings {
         grants: vec!["/proc/uptime".into()],
         config: vec![("min_uptime_s".into(), "1".into())],

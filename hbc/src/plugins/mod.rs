@@ -88,7 +88,7 @@ pub trait Plugin: Send + 'static {
     fn collect(&mut self) -> Result<Collected, PluginError>;
 }
 
-/// Every built-in plugin name.
+/// Every built-in plugin name; the first six run by default.
 pub const BUILT_IN: &[&str] = &[
     "os_info",
     "cpu_monitor",
@@ -100,15 +100,9 @@ pub const BUILT_IN: &[&str] = &[
     "nagios_runner",
 ];
 
-/// Plugins that run without being listed in the config.
-pub const ON_BY_DEFAULT: &[&str] = &[
-    "os_info",
-    "cpu_monitor",
-    "memory_monitor",
-    "disk_monitor",
-    "network_monitor",
-    "filesystem_info",
-];
+/// Plugins that run without being listed in the config (`ping_monitor` and
+/// `nagios_runner` need targets or commands, so they run only when listed).
+pub const ON_BY_DEFAULT: &[&str] = BUILT_IN.split_at(6).0;
 
 /// Builds one plugin from its options.
 pub fn build(name: &str, options: &Options) -> Result<Box<dyn Plugin>, PluginError> {

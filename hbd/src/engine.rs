@@ -127,21 +127,18 @@ impl Engine {
                 json: admitted.json,
             });
         }
-        let message = match admitted.message {
-            Message::Plugin(report) => {
-                let sample = Arc::new(Sample::from_report(report.clone(), at));
-                self.latest.insert(sample.clone());
-                self.pending.push(sample);
-                Message::Plugin(report)
-            }
-            other => other,
-        };
         let datagram = Datagram {
-            message,
+            message: admitted.message,
             source,
             key_id: admitted.key_id,
         };
-        self.core.handle(datagram, at, actions);
+        self.core.handle(&datagram, at, actions);
+        // The core only borrowed the report; it now moves into the sample, uncopied.
+        if let Message::Plugin(report) = datagram.message {
+            let sample = Arc::new(Sample::from_report(report, at));
+            self.latest.insert(sample.clone());
+            self.pending.push(sample);
+        }
         self.dispatch(actions, journal);
     }
 

@@ -224,7 +224,7 @@ impl Core {
     }
 
     /// Handles one accepted datagram at `now`, appending what to do to `out`.
-    pub fn handle(&mut self, datagram: Datagram, now: Timestamp, out: &mut Vec<Action>) {
+    pub fn handle(&mut self, datagram: &Datagram, now: Timestamp, out: &mut Vec<Action>) {
         let Some(stamp) = datagram.message.stamp() else {
             return; // replies (ACK, CMD, UPD) are not for the daemon
         };

@@ -93,7 +93,7 @@ fn run(core: &mut Core, step: Step) -> Vec<String> {
                 interval,
                 ..Heartbeat::default()
             });
-            core.handle(datagram(msg, ip), at(t), &mut out);
+            core.handle(&datagram(msg, ip), at(t), &mut out);
         }
         Step::Boot(name, t) => {
             let msg = Message::Boot(Boot {
@@ -101,7 +101,7 @@ fn run(core: &mut Core, step: Step) -> Vec<String> {
                 uptime: Some(12.0),
                 ..Boot::default()
             });
-            core.handle(datagram(msg, "127.0.0.1"), at(t), &mut out);
+            core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
         }
         Step::Msg(name, t, text) => {
             let msg = Message::Text(OperatorMessage {
@@ -109,7 +109,7 @@ fn run(core: &mut Core, step: Step) -> Vec<String> {
                 text: text.into(),
                 ..OperatorMessage::default()
             });
-            core.handle(datagram(msg, "127.0.0.1"), at(t), &mut out);
+            core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
         }
         Step::Plg(name, t) => {
             let msg = Message::Plugin(PluginReport {
@@ -123,7 +123,7 @@ fn run(core: &mut Core, step: Step) -> Vec<String> {
                 status: None,
                 duration_ms: None,
             });
-            core.handle(datagram(msg, "127.0.0.1"), at(t), &mut out);
+            core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
         }
         Step::Tick(t) => core.on_tick(at(t), &mut out),
     }
@@ -294,7 +294,7 @@ fn heartbeat_fields_are_kept() {
         interval: Some(30.0),
         ..Heartbeat::default()
     });
-    core.handle(datagram(msg, "127.0.0.3"), at(5), &mut Vec::new());
+    core.handle(&datagram(msg, "127.0.0.3"), at(5), &mut Vec::new());
     let host = core.host("web1").unwrap();
     assert_eq!(host.last_rtt_ms, Some(1.5));
     assert_eq!(host.version.as_deref(), Some("0.1.0"));
@@ -381,7 +381,7 @@ fn report(host: &str, plugin: &str, data: serde_json::Value) -> Message {
 
 fn alerts_of(core: &mut Core, message: Message, t: u64) -> Vec<String> {
     let mut out = Vec::new();
-    core.handle(datagram(message, "127.0.0.1"), at(t), &mut out);
+    core.handle(&datagram(message, "127.0.0.1"), at(t), &mut out);
     out.into_iter()
         .filter_map(|a| match a {
             Action::Alert(n) => Some(n.text),

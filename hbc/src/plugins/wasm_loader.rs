@@ -91,15 +91,15 @@ pub fn entries(config: &WasmPluginsConfig) -> Result<Vec<Entry>, PluginError> {
     for dir in &config.dirs {
         for file in wasm_files(dir) {
             // Settings are keyed by plugin name, known only once loaded: load with
-            // defaults, then again with the plugin's own settings.
-            let probe = match WasmPlugin::load(&runtime, &file, WasmSettings::default()) {
+            // defaults, then apply the plugin's own settings.
+            let mut plugin = match WasmPlugin::load(&runtime, &file, WasmSettings::default()) {
                 Ok(p) => p,
                 Err(error) => {
                     tracing::error!(file = %file.display(), %error, "wasm plugin not loaded");
                     continue;
                 }
             };
-            let name = crate::plugins::Plugin::name(&probe).to_owned();
+            let name = crate::plugins::Plugin::name(&plugin).to_owned();
             let entry = config.plugins.get(&name);
             if entry.and_then(|e| e.enabled) == Some(false) {
                 continue;
@@ -110,7 +110,7 @@ pub fn entries(config: &WasmPluginsConfig) -> Result<Vec<Entry>, PluginError> {
             }
             let settings = settings(entry)
                 .map_err(|e| PluginError::Config(format!("wasm_plugins.plugins.{name}.{e}")))?;
-            let plugin = WasmPlugin::load(&runtime, &file, settings)?;
+            plugin.configure(settings)?;
             tracing::info!(plugin = %plugin.description(), file = %file.display(), "wasm plugin loaded");
             let (interval, timeout) = (plugin.interval(), plugin.timeout());
             out.push(Entry::new(Box::new(plugin), interval, timeout));

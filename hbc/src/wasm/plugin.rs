@@ -82,6 +82,18 @@ impl std::fmt::Debug for WasmPlugin {
     }
 }
 
+/// The granted paths, resolved (so `..` and symlinks cannot widen them later).
+fn canonical_grants(settings: &WasmSettings) -> Result<Vec<PathBuf>, PluginError> {
+    settings
+        .grants
+        .iter()
+        .map(|g| {
+            std::fs::canonicalize(g)
+                .map_err(|e| PluginError::Config(format!("grant {}: {e}", g.display())))
+        })
+        .collect()
+}
+
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
@@ -101,14 +113,7 @@ impl WasmPlugin {
         path: &Path,
         settings: WasmSettings,
     ) -> Result<WasmPlugin, PluginError> {
-        let grants = settings
-            .grants
-            .iter()
-            .map(|g| {
-                std::fs::canonicalize(g)
-                    .map_err(|e| PluginError::Config(format!("grant {}: {e}", g.display())))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let grants = canonical_grants(&settings)?;
         let pre = Self::link(runtime, path)?;
         let mut plugin = WasmPlugin {
             live: None,
@@ -275,6 +280,15 @@ impl WasmPlugin {
         self.default_interval = Duration::from_secs(u64::from(info.default_interval_s.max(1)));
         self.version = info.version;
         self.description = info.description;
+        Ok(())
+    }
+
+    /// Applies the operator's settings to a loaded plugin (its name is known only once
+    /// loaded); the next call starts a fresh instance under the new limits.
+    pub fn configure(&mut self, settings: WasmSettings) -> Result<(), PluginError> {
+        self.grants = canonical_grants(&settings)?;
+        self.settings = settings;
+        self.live = None;
         Ok(())
     }
 

@@ -143,6 +143,7 @@ impl Engine {
     }
 
     fn dispatch(&mut self, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
+        let mut host_events = false;
         for action in actions.drain(..) {
             match action {
                 Action::Reply {
@@ -179,7 +180,7 @@ impl Engine {
                         notifier.notify(&event.host, &text);
                     }
                     journal.push(Entry::Event(event));
-                    self.metrics.set_hosts(self.core.counts());
+                    host_events = true;
                 }
                 Action::Alert(notice) => {
                     tracing::info!(host = %notice.host, path = %notice.path, text = %notice.text, "alert");
@@ -190,6 +191,9 @@ impl Engine {
                     journal.push(Entry::Alert(notice, Timestamp::now()));
                 }
             }
+        }
+        if host_events {
+            self.metrics.set_hosts(self.core.counts());
         }
     }
 

@@ -72,6 +72,8 @@ pub struct Core {
     hosts: HashMap<String, Tracked>,
     deadlines: BinaryHeap<Reverse<(Timestamp, String)>>,
     dirty: Vec<String>,
+    /// Hosts per state, in [`HostState::ALL`] order, kept as states change.
+    counts: [usize; 3],
     alerts: Alerts,
     default_rules: Arc<Rules>,
     host_rules: HashMap<String, Arc<Rules>>,
@@ -104,6 +106,7 @@ impl Core {
             hosts: HashMap::new(),
             deadlines: BinaryHeap::new(),
             dirty: Vec::new(),
+            counts: [0; 3],
             alerts: Alerts::new(policy),
             default_rules,
             host_rules,
@@ -202,7 +205,8 @@ impl Core {
         let deadline = base.plus(host.interval + grace);
         let name = host.name.clone();
         let up = host.state == HostState::Up;
-        self.hosts.insert(
+        self.counts[host.state as usize] += 1;
+        let replaced = self.hosts.insert(
             name.clone(),
             Tracked {
                 host,
@@ -211,6 +215,9 @@ impl Core {
                 dirty: false,
             },
         );
+        if let Some(old) = replaced {
+            self.counts[old.host.state as usize] -= 1;
+        }
         if up {
             self.schedule(&name, deadline);
         }
@@ -243,6 +250,7 @@ impl Core {
                         dirty: false,
                     },
                 );
+                self.counts[HostState::Unknown as usize] += 1;
                 // Invariant: inserted just above.
                 self.hosts.get_mut(&name).unwrap_or_else(|| unreachable!())
             }
@@ -308,6 +316,8 @@ impl Core {
         }
         if host.state != HostState::Up {
             let down_for = (host.state == HostState::Down).then(|| now.since(host.state_since));
+            self.counts[host.state as usize] -= 1;
+            self.counts[HostState::Up as usize] += 1;
             host.state = HostState::Up;
             host.state_since = now;
             out.push(event(
@@ -370,6 +380,8 @@ impl Core {
             let silent_for = host
                 .last_seen
                 .map_or(Duration::ZERO, |seen| now.since(seen));
+            self.counts[HostState::Up as usize] -= 1;
+            self.counts[HostState::Down as usize] += 1;
             host.state = HostState::Down;
             host.state_since = now;
             if !tracked.dirty {
@@ -449,11 +461,7 @@ impl Core {
 
     /// How many hosts are in each state, in [`HostState::ALL`] order.
     pub fn counts(&self) -> [usize; 3] {
-        let mut counts = [0; 3];
-        for t in self.hosts.values() {
-            counts[t.host.state as usize] += 1;
-        }
-        counts
+        self.counts
     }
 }
 

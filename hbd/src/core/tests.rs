@@ -452,3 +452,21 @@ fn rtt_thresholds_apply_to_heartbeats_that_carry_rtt() {
         ["RECOVERED: web1 - rtt.web1 = 10.0 (CRITICAL -> OK)"]
     );
 }
+
+#[test]
+fn host_counts_follow_every_transition() {
+    // "slow" is configured (UNKNOWN until heard from).
+    let mut core = Core::new(Arc::new(config()), at(0));
+    assert_eq!(core.counts(), [1, 0, 0]);
+    run(&mut core, Step::Htb("a", 0, None, "127.0.0.1"));
+    run(&mut core, Step::Htb("slow", 0, None, "127.0.0.1"));
+    assert_eq!(core.counts(), [0, 2, 0]);
+    run(&mut core, Step::Tick(70));
+    assert_eq!(core.counts(), [0, 1, 1]);
+    run(&mut core, Step::Htb("a", 80, None, "127.0.0.1"));
+    assert_eq!(core.counts(), [0, 2, 0]);
+    // Restoring a stored copy of a configured host replaces it, not adds to it.
+    let stored = core.hosts().into_iter().cloned().collect();
+    let restored = Core::restore(Arc::new(config()), stored, Vec::new(), at(100));
+    assert_eq!(restored.counts(), [0, 2, 0]);
+}

@@ -8,7 +8,7 @@ pub mod message;
 pub mod rule;
 pub mod rules;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -87,7 +87,7 @@ pub struct Policy {
 pub struct Alerts {
     policy: Policy,
     states: HashMap<(String, String), AlertState>,
-    dirty: Vec<(String, String)>,
+    dirty: HashSet<(String, String)>,
 }
 
 impl Alerts {
@@ -96,7 +96,7 @@ impl Alerts {
         Alerts {
             policy,
             states: HashMap::new(),
-            dirty: Vec::new(),
+            dirty: HashSet::new(),
         }
     }
 
@@ -109,7 +109,7 @@ impl Alerts {
 
     fn mark(&mut self, key: &(String, String)) {
         if !self.dirty.contains(key) {
-            self.dirty.push(key.clone());
+            self.dirty.insert(key.clone());
         }
     }
 

@@ -2,7 +2,9 @@
 //! HTTP server, and shuts them down in order (stop receiving, drain the engine, flush the
 //! store and journal).
 
+use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -10,15 +12,17 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
-use crate::clock::Timestamp;
-use crate::config::Config;
-use crate::core::Core;
-use crate::engine::Engine;
+use crate::clock::Clock;
+use crate::config::{Config, SharedConfig};
+use crate::core::{Core, STATUS_PLUGIN};
+use crate::engine::{self, Engine, Parts};
 use crate::gate::Gate;
 use crate::journal::{self, JournalError};
+use crate::live::Publisher;
 use crate::metrics::Metrics;
-use crate::notify::{Notifier, NotifyError};
+use crate::notify::NotifyError;
 use crate::receiver;
+use crate::reload::{self, Reloader};
 use crate::samples::Latest;
 use crate::store::{self, Reader, Store, StoreError};
 
@@ -110,113 +114,153 @@ fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, AppError> {
     Ok(socket.into())
 }
 
-/// Runs the daemon until `shutdown` is cancelled, then stops it cleanly.
+/// Runs the daemon until `shutdown` is cancelled, then stops it cleanly. `config_path`
+/// is the file a reload reads again (`None`: built-in defaults).
 pub async fn run(
     config: Arc<Config>,
+    config_path: Option<PathBuf>,
     sockets: Sockets,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
+    let clock = Clock::start();
+    let started = clock.now();
+    let shared = SharedConfig::new(config.clone());
     let metrics = Arc::new(Metrics::new());
     let (journal, journal_thread) = journal::start(&config.journal, metrics.clone())?;
     let store = Store::open(&config.state_db, config.plugin_history)?;
     let hosts = store.load_hosts()?;
     let alerts = store.load_alerts()?;
     let latest = Latest::default();
+    let mut checks = HashSet::new();
     for sample in store.load_latest_samples()? {
+        if sample.plugin == STATUS_PLUGIN {
+            for check in sample.data.keys() {
+                checks.insert((sample.host.clone(), format!("{STATUS_PLUGIN}.{check}")));
+            }
+        }
         latest.insert(Arc::new(sample));
     }
     let reader = Reader::open(&config.state_db)?;
     tracing::info!(hosts = hosts.len(), path = %config.state_db.display(), "store opened");
     let (store_tx, store_thread) = store::start_writer(store, metrics.clone())?;
-    let core = Core::restore(config.clone(), hosts, alerts, Timestamp::now());
+    let core = Core::restore(config.clone(), hosts, alerts, &checks, started);
 
     sockets.udp.set_nonblocking(true).map_err(AppError::Http)?;
     sockets.http.set_nonblocking(true).map_err(AppError::Http)?;
     let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp).map_err(AppError::Http)?);
     let http = tokio::net::TcpListener::from_std(sockets.http).map_err(AppError::Http)?;
+    // Tests that bind port 0 read the real ports from this line.
     tracing::info!(
         udp = %udp.local_addr().map_err(AppError::Http)?,
         http = %http.local_addr().map_err(AppError::Http)?,
         "hbd listening"
     );
 
-    // One TLS provider for every client (reqwest, lettre): ring, no OpenSSL, no aws-lc.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let stop_notifying = CancellationToken::new();
-    let (notifier, notify_workers) = Notifier::start(
-        config.clone(),
-        journal.clone(),
-        metrics.clone(),
-        stop_notifying.clone(),
-    )?;
     let (inbound_tx, inbound_rx) = mpsc::channel(receiver::QUEUE_LEN);
-    let (query_tx, query_rx) = mpsc::channel(64);
+    let (request_tx, request_rx) = mpsc::channel(engine::REQUEST_QUEUE);
     let stop_receiving = shutdown.child_token();
     let receiver = tokio::spawn(receiver::run(
         udp.clone(),
-        Gate::new(config.clone()),
+        Gate::new(shared.clone()),
+        clock,
         inbound_tx,
         journal.clone(),
         metrics.clone(),
         stop_receiving.clone(),
     ));
-    let engine = Engine {
+    let engine = Engine::new(Parts {
         core,
-        config: config.clone(),
+        clock,
+        config: shared.clone(),
         socket: udp,
         journal,
         store: Some(store_tx),
         latest: latest.clone(),
-        pending: Vec::new(),
-        pending_alerts: Vec::new(),
-        notifier: Some(notifier),
         metrics: metrics.clone(),
-    };
+        live: Publisher::new(format!("{:x}-{:x}", started.wall.0, std::process::id())),
+        stop_notifying: stop_notifying.clone(),
+    })?;
     // The engine stops when the receiver closes its queue, after draining it.
-    let engine = tokio::spawn(engine.run(inbound_rx, query_rx, CancellationToken::new()));
+    let engine = tokio::spawn(engine.run(inbound_rx, request_rx, CancellationToken::new()));
+    let reloader = Reloader::new(config_path, shared, request_tx.clone());
+    let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
     let api_state = ApiState {
-        queries: query_tx,
+        requests: request_tx,
+        reloader,
         metrics,
         latest,
         reader,
     };
-    let http_shutdown = shutdown.clone();
-    let api = tokio::spawn(api::serve(http, api_state, http_shutdown));
+    let api = tokio::spawn(api::serve(http, api_state, shutdown.clone()));
 
     shutdown.cancelled().await;
     tracing::info!("shutting down");
-    let _ = receiver.await;
-    let _ = engine.await;
-    // The engine is gone, and with it the notifier's queues: each worker ends once its
-    // queue is delivered. Give that 2 s, then stop what is still retrying.
-    let drain = async {
-        for worker in notify_workers {
-            let _ = worker.await;
+    sighup.abort();
+    log_panic("receiver", receiver.await);
+    let workers = match engine.await {
+        Ok(workers) => workers,
+        Err(error) => {
+            tracing::error!(task = "engine", %error, "task panicked");
+            Vec::new()
         }
     };
-    if tokio::time::timeout(std::time::Duration::from_secs(2), drain)
+    // The engine is gone, and with it the notifier's queues: each worker ends once its
+    // queue is delivered. Give that 2 s, then stop the rest; what they still hold is
+    // counted and journaled.
+    let drain = async {
+        for worker in workers {
+            log_panic("notifier", worker.await);
+        }
+    };
+    let mut drain = std::pin::pin!(drain);
+    if tokio::time::timeout(NOTIFY_DRAIN, &mut drain)
         .await
         .is_err()
     {
-        tracing::warn!("notifications still pending at shutdown were dropped");
+        stop_notifying.cancel();
+        drain.await;
     }
-    stop_notifying.cancel();
     let http_result = api.await;
     // Journal and store threads end once their last sender is gone (dropped with the
     // receiver and engine), after writing what they hold.
     let joined = tokio::task::spawn_blocking(move || {
         if let Some(t) = journal_thread {
-            let _ = t.join();
+            log_thread("journal", t.join());
         }
-        let _ = store_thread.join();
+        log_thread("store", store_thread.join());
     })
     .await;
-    if joined.is_err() {
-        tracing::error!("journal or store thread panicked");
+    if let Err(error) = joined {
+        tracing::error!(%error, "joining the journal and store threads failed");
     }
     tracing::info!("stopped");
     match http_result {
         Ok(Err(e)) => Err(AppError::Http(e)),
-        _ => Ok(()),
+        Ok(Ok(())) => Ok(()),
+        Err(error) => {
+            tracing::error!(task = "http", %error, "task panicked");
+            Ok(())
+        }
+    }
+}
+
+/// How long queued notifications may take to go out at shutdown.
+pub const NOTIFY_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn log_panic(task: &str, result: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = result {
+        tracing::error!(task, %error, "task panicked");
+    }
+}
+
+fn log_thread(thread: &str, result: std::thread::Result<()>) {
+    if let Err(panic) = result {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(thread, panic = %what, "thread panicked");
     }
 }

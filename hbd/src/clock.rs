@@ -1,5 +1,11 @@
-//! Wall-clock time as the pure core sees it: milliseconds since the Unix epoch, passed in
-//! by the shell so tests can use synthetic time.
+//! Time as the pure core sees it, passed in by the shell so tests can use synthetic time.
+//!
+//! Two clocks, because they answer different questions. [`Timestamp`] is wall-clock time
+//! (milliseconds since the Unix epoch): it goes into records, the journal, `since` fields
+//! and the agents' clock-skew checks, and it may jump when the system clock is set.
+//! [`Mono`] is monotonic time since the daemon started: every deadline (DOWN detection,
+//! reminders) runs on it, so a clock step neither marks live hosts DOWN nor delays the
+//! DOWN of a silent one. [`Now`] carries both; [`Clock`] reads them in the shell.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,6 +55,68 @@ impl Timestamp {
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-24T04:26:33.123Z`.
     pub fn rfc3339(self) -> String {
         humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(self.0)).to_string()
+    }
+}
+
+/// Monotonic milliseconds since the daemon's [`Clock`] started. Never goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Mono(pub u64);
+
+impl Mono {
+    /// `self + d`, saturating.
+    pub fn plus(self, d: Duration) -> Mono {
+        Mono(
+            self.0
+                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        )
+    }
+
+    /// Time from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(self, earlier: Mono) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// One reading of both clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Now {
+    /// Wall-clock time, for records.
+    pub wall: Timestamp,
+    /// Monotonic time, for deadlines.
+    pub mono: Mono,
+}
+
+/// Reads [`Now`]. Monotonic time comes from tokio's clock, so tests that pause tokio
+/// time move the core's deadlines with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    origin: tokio::time::Instant,
+}
+
+impl Clock {
+    /// A clock whose monotonic time starts at zero now.
+    pub fn start() -> Clock {
+        Clock {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Both clocks, now.
+    pub fn now(&self) -> Now {
+        Now {
+            wall: Timestamp::now(),
+            mono: self.mono(),
+        }
+    }
+
+    /// Monotonic time only.
+    pub fn mono(&self) -> Mono {
+        Mono(u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The tokio instant of a monotonic time, for sleeping until a deadline.
+    pub fn instant(&self, at: Mono) -> tokio::time::Instant {
+        self.origin + Duration::from_millis(at.0)
     }
 }
 

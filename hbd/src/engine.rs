@@ -1,40 +1,54 @@
-//! The engine: the one task that owns the [`Core`]. It feeds the core accepted datagrams
-//! and timer ticks, and carries out the actions: replies on the UDP socket, journal
-//! entries, store batches and metric updates. It also answers the HTTP API's queries.
+//! The engine: the one task that owns the [`Core`]. It feeds the core accepted datagrams,
+//! operator commands and timer ticks, and carries out the actions: replies on the UDP
+//! socket, journal entries, store batches, notifications, live updates and metrics. It
+//! also answers the HTTP API's requests and takes up reloaded configurations.
+//!
+//! Fairness: every turn does a bounded amount of work, and timers come first. A turn
+//! takes at most [`MAX_BATCHES_PER_TURN`] batches of datagrams, then runs whatever
+//! deadline has passed, so a receive queue that never empties (a flood, the burst after
+//! an outage) cannot hold back DOWN detection, reminders, store flushes or API answers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode};
 use hb_proto::{Message, Signer};
 
 use crate::alerting::AlertState;
-use crate::clock::Timestamp;
-use crate::config::Config;
-use crate::core::{Action, Core, Datagram, Host};
+use crate::clock::{Clock, Now, Timestamp};
+use crate::config::{Config, SharedConfig};
+use crate::core::{Action, Command, CommandError, Core, Datagram, Host, Outcome};
 use crate::journal::{Entry, Journal};
+use crate::live::{Publisher, Snapshot, Subscription, UpdateKind};
 use crate::metrics::Metrics;
-use crate::notify::Notifier;
-use crate::notify::text::event_text;
+use crate::notify::{Notification, Notifier, NotifyError};
 use crate::receiver::Inbound;
 use crate::samples::{Latest, Sample};
 use crate::store::Batch;
 
-/// Samples the engine holds while the store is behind; past this the oldest are dropped
-/// and counted.
-pub const MAX_PENDING_SAMPLES: usize = 200_000;
-
 /// How often changed hosts are written to the store.
 pub const STORE_FLUSH_EVERY: Duration = Duration::from_secs(1);
 
-/// A question from the HTTP API.
+/// Most inbound batches (of up to `receiver::BATCH` datagrams) handled in one turn.
+pub const MAX_BATCHES_PER_TURN: usize = 16;
+
+/// Requests waiting for the engine; when full the API answers 503 at once.
+pub const REQUEST_QUEUE: usize = 64;
+
+/// How long the last store batch may wait for room in the writer's queue at shutdown.
+pub const FINAL_FLUSH_WAIT: Duration = Duration::from_secs(5);
+
+/// A request from the HTTP API (or the reload signal): a question, a command, a
+/// subscription or a new configuration. Each carries the channel for its answer.
 #[derive(Debug)]
-pub enum Query {
+pub enum Request {
     /// Every host.
     Hosts(oneshot::Sender<Vec<Host>>),
     /// One host by name.
@@ -43,75 +57,132 @@ pub enum Query {
     Alerts(oneshot::Sender<Vec<AlertState>>),
     /// Every tracked alert path of a host (`None`: unknown host).
     HostAlerts(String, oneshot::Sender<Option<Vec<AlertState>>>),
+    /// Apply an operator's command.
+    Command(Command, oneshot::Sender<Result<Outcome, CommandError>>),
+    /// A snapshot and the live updates after it.
+    Subscribe(oneshot::Sender<(Snapshot, Subscription)>),
+    /// Put a validated configuration in force.
+    Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
 }
 
-/// What the engine needs to run.
+/// What the engine is built from.
 #[derive(Debug)]
-pub struct Engine {
+pub struct Parts {
     /// The core it drives.
     pub core: Core,
-    /// The configuration (keys for signing replies).
-    pub config: Arc<Config>,
+    /// Its clock.
+    pub clock: Clock,
+    /// The configuration in force, shared with the receiver's gate.
+    pub config: SharedConfig,
     /// The heartbeat socket, for replies.
     pub socket: Arc<UdpSocket>,
     /// Journal handle.
     pub journal: Journal,
-    /// Store batches.
+    /// Store batches (`None`: no store, as in tests).
     pub store: Option<SyncSender<Batch>>,
     /// Latest plugin sample per host and plugin (shared with the API).
     pub latest: Latest,
-    /// Samples not yet handed to the store.
-    pub pending: Vec<Arc<Sample>>,
-    /// Alert states not yet handed to the store (the writer was behind).
-    pub pending_alerts: Vec<AlertState>,
-    /// Notification channels, when any is configured.
-    pub notifier: Option<Notifier>,
     /// Telemetry.
     pub metrics: Arc<Metrics>,
+    /// The live stream.
+    pub live: Publisher,
+    /// Cancelled to stop the notification workers (after their drain at shutdown).
+    pub stop_notifying: CancellationToken,
+}
+
+/// The engine task's state.
+#[derive(Debug)]
+pub struct Engine {
+    parts: Parts,
+    notifier: Option<Notifier>,
+    workers: Vec<JoinHandle<()>>,
+    /// Changes not yet handed to the store (the writer was behind).
+    pending: Batch,
+    /// Latest heartbeat per host this turn, published once at the end of the turn.
+    beats: HashMap<String, (Option<Timestamp>, Option<f64>)>,
 }
 
 impl Engine {
-    /// Runs until `shutdown` is cancelled or the inbound queue closes, then writes the
-    /// last store batch.
+    /// An engine with the notification channels of the config in force.
+    pub fn new(parts: Parts) -> Result<Engine, NotifyError> {
+        let mut engine = Engine {
+            parts,
+            notifier: None,
+            workers: Vec::new(),
+            pending: Batch::default(),
+            beats: HashMap::new(),
+        };
+        engine.start_notifier()?;
+        Ok(engine)
+    }
+
+    fn start_notifier(&mut self) -> Result<(), NotifyError> {
+        let p = &self.parts;
+        let (notifier, workers) = Notifier::start(
+            p.config.get(),
+            p.journal.clone(),
+            p.metrics.clone(),
+            p.stop_notifying.clone(),
+        )?;
+        // The previous notifier's workers end once they have delivered their queues.
+        self.notifier = notifier.has_channels().then_some(notifier);
+        self.workers.extend(workers);
+        Ok(())
+    }
+
+    /// Runs until `shutdown` is cancelled or the inbound queue closes, then hands the
+    /// last store batch over (waiting up to [`FINAL_FLUSH_WAIT`] for room). Returns the
+    /// notification workers, for the caller to drain.
     pub async fn run(
         mut self,
         mut inbound: mpsc::Receiver<Vec<Inbound>>,
-        mut queries: mpsc::Receiver<Query>,
+        mut requests: mpsc::Receiver<Request>,
         shutdown: CancellationToken,
-    ) {
-        let mut batches = Vec::with_capacity(16);
+    ) -> Vec<JoinHandle<()>> {
+        let mut batches = Vec::with_capacity(MAX_BATCHES_PER_TURN);
         let mut actions = Vec::with_capacity(16);
         let mut journal = Vec::with_capacity(256);
         let mut flush = tokio::time::interval(STORE_FLUSH_EVERY);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        self.metrics.set_hosts(self.core.counts());
+        self.parts.metrics.set_hosts(self.parts.core.counts());
+        let clock = self.parts.clock;
         loop {
-            let sleep = match self.core.next_deadline() {
-                Some(at) => at.since(Timestamp::now()),
-                None => Duration::from_secs(3600),
+            let wake = match self.parts.core.next_deadline() {
+                Some(at) => clock.instant(at),
+                None => tokio::time::Instant::now() + Duration::from_secs(3600),
             };
+            // Timers first, then requests, then datagrams: each branch does bounded
+            // work, so none can starve the others.
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                n = inbound.recv_many(&mut batches, 16) => {
+                () = tokio::time::sleep_until(wake) => {}
+                _ = flush.tick() => self.flush_store(),
+                Some(request) = requests.recv() => self.answer(request, &mut actions, &mut journal),
+                n = inbound.recv_many(&mut batches, MAX_BATCHES_PER_TURN) => {
                     if n == 0 {
                         break;
                     }
                     for item in batches.drain(..).flatten() {
                         self.on_inbound(item, &mut actions, &mut journal);
                     }
-                    self.journal.record(std::mem::take(&mut journal));
+                    self.publish_beats();
                 }
-                Some(query) = queries.recv() => self.answer(query),
-                () = tokio::time::sleep(sleep) => {
-                    self.core.on_tick(Timestamp::now(), &mut actions);
-                    self.dispatch(&mut actions, &mut journal);
-                    self.journal.record(std::mem::take(&mut journal));
-                }
-                _ = flush.tick() => self.flush_store(),
             }
+            // Whatever deadline has passed runs now, whichever branch woke us.
+            if self
+                .parts
+                .core
+                .next_deadline()
+                .is_some_and(|at| at <= clock.mono())
+            {
+                self.parts.core.on_tick(clock.now(), &mut actions);
+                self.dispatch(&mut actions, &mut journal);
+            }
+            self.parts.journal.record(std::mem::take(&mut journal));
         }
-        self.flush_store();
+        self.final_flush().await;
+        self.workers
     }
 
     fn on_inbound(&mut self, item: Inbound, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
@@ -120,9 +191,9 @@ impl Engine {
             source,
             at,
         } = item;
-        if self.journal.enabled() {
+        if self.parts.journal.enabled() {
             journal.push(Entry::Datagram {
-                at,
+                at: at.wall,
                 source,
                 json: admitted.json,
             });
@@ -132,14 +203,49 @@ impl Engine {
             source,
             key_id: admitted.key_id,
         };
-        self.core.handle(&datagram, at, actions);
-        // The core only borrowed the report; it now moves into the sample, uncopied.
-        if let Message::Plugin(report) = datagram.message {
-            let sample = Arc::new(Sample::from_report(report, at));
-            self.latest.insert(sample.clone());
-            self.pending.push(sample);
+        self.parts.core.handle(&datagram, at, actions);
+        let live = self.parts.live.active();
+        match datagram.message {
+            // The core only borrowed the report; it now moves into the sample, uncopied.
+            Message::Plugin(report) => {
+                let sample = Arc::new(Sample::from_report(report, at.wall));
+                if live {
+                    self.parts.live.publish(UpdateKind::Plugin {
+                        host: sample.host.clone(),
+                        plugin: sample.plugin.clone(),
+                        status: sample.status,
+                        received: sample.received,
+                    });
+                }
+                self.parts.latest.insert(sample.clone());
+                // Capped where it is inserted: the store may be behind.
+                if self.pending.samples.len() < crate::store::MAX_PENDING_SAMPLES {
+                    self.pending.samples.push(sample);
+                } else {
+                    self.parts.metrics.samples_dropped.inc();
+                }
+            }
+            Message::Heartbeat(h) if live => {
+                let seen = self
+                    .parts
+                    .core
+                    .host(&h.name)
+                    .and_then(|host| host.last_seen);
+                self.beats.insert(h.name, (seen, h.rtt));
+            }
+            _ => {}
         }
         self.dispatch(actions, journal);
+    }
+
+    fn publish_beats(&mut self) {
+        for (host, (last_seen, rtt_ms)) in self.beats.drain() {
+            self.parts.live.publish(UpdateKind::Heartbeat {
+                host,
+                last_seen,
+                rtt_ms,
+            });
+        }
     }
 
     fn dispatch(&mut self, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
@@ -150,101 +256,181 @@ impl Engine {
                     to,
                     key_id,
                     message,
-                } => {
-                    let signer = key_id.as_deref().and_then(|id| {
-                        self.config.key_for(id).map(|(key, _)| Signer {
-                            key_id: id.to_owned(),
-                            key: key.clone(),
-                        })
-                    });
-                    let sent = encode(&message, signer.as_ref(), DEFAULT_COMPRESS_OVER)
-                        .map_err(|e| e.to_string())
-                        .and_then(|bytes| {
-                            self.socket
-                                .try_send_to(&bytes, to)
-                                .map_err(|e| e.to_string())
-                        });
-                    match sent {
-                        Ok(_) => {
-                            self.metrics.replies_sent.inc();
-                        }
-                        Err(error) => {
-                            self.metrics.replies_failed.inc();
-                            tracing::debug!(%to, %error, "reply not sent");
-                        }
-                    };
-                }
+                } => self.reply(to, key_id.as_deref(), &message),
                 Action::Event(event) => {
                     tracing::info!(host = %event.host, event = event.kind.name(), "host event");
-                    if let (Some(notifier), Some(text)) = (&self.notifier, event_text(&event)) {
-                        notifier.notify(&event.host, &text);
+                    if self.parts.live.active() {
+                        let host = self.parts.core.host(&event.host).cloned().map(Box::new);
+                        self.parts.live.publish(UpdateKind::Event {
+                            event: event.clone(),
+                            host,
+                        });
                     }
+                    self.notify(&Notification::Host(event.clone()));
                     journal.push(Entry::Event(event));
                     host_events = true;
                 }
                 Action::Alert(notice) => {
-                    tracing::info!(host = %notice.host, path = %notice.path, text = %notice.text, "alert");
-                    self.metrics.alert_notices.inc();
-                    if let Some(notifier) = &self.notifier {
-                        notifier.notify(&notice.host, &notice.text);
-                    }
-                    journal.push(Entry::Alert(notice, Timestamp::now()));
+                    self.parts.metrics.alert_notices.inc();
+                    let text = self
+                        .notify(&Notification::Alert(notice.clone()))
+                        .unwrap_or_default();
+                    tracing::info!(host = %notice.host, path = %notice.path, %text, "alert");
+                    journal.push(Entry::Alert(notice, text));
                 }
+                Action::AlertChanged { host, path, state } => {
+                    self.parts
+                        .live
+                        .publish(UpdateKind::Alert { host, path, state });
+                }
+                Action::Forget { host } => self.parts.latest.remove_host(&host),
             }
         }
         if host_events {
-            self.metrics.set_hosts(self.core.counts());
+            self.parts.metrics.set_hosts(self.parts.core.counts());
         }
     }
 
-    fn answer(&self, query: Query) {
-        match query {
-            Query::Hosts(reply) => {
-                let _ = reply.send(self.core.hosts().into_iter().cloned().collect());
+    /// Notifies on every channel (if any); returns the rendered text.
+    fn notify(&self, notification: &Notification) -> Option<String> {
+        match &self.notifier {
+            Some(notifier) => notifier.notify(notification),
+            None => crate::notify::render::text(notification),
+        }
+    }
+
+    fn reply(&self, to: std::net::SocketAddr, key_id: Option<&str>, message: &Message) {
+        let config = self.parts.core.config();
+        let signer = key_id.and_then(|id| {
+            config.key_for(id).map(|(key, _)| Signer {
+                key_id: id.to_owned(),
+                key: key.clone(),
+            })
+        });
+        let sent = encode(message, signer.as_ref(), DEFAULT_COMPRESS_OVER)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                self.parts
+                    .socket
+                    .try_send_to(&bytes, to)
+                    .map_err(|e| e.to_string())
+            });
+        match sent {
+            Ok(_) => {
+                self.parts.metrics.replies_sent.inc();
             }
-            Query::Host(name, reply) => {
-                let _ = reply.send(self.core.host(&name).cloned());
-            }
-            Query::Alerts(reply) => {
-                let _ = reply.send(self.core.active_alerts());
-            }
-            Query::HostAlerts(name, reply) => {
-                let known = self.core.host(&name).is_some();
-                let _ = reply.send(known.then(|| self.core.host_alerts(&name)));
+            Err(error) => {
+                self.parts.metrics.replies_failed.inc();
+                tracing::debug!(%to, %error, "reply not sent");
             }
         }
     }
 
+    fn answer(&mut self, request: Request, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
+        let core = &self.parts.core;
+        match request {
+            Request::Hosts(reply) => {
+                let _ = reply.send(core.hosts().into_iter().cloned().collect());
+            }
+            Request::Host(name, reply) => {
+                let _ = reply.send(core.host(&name).cloned());
+            }
+            Request::Alerts(reply) => {
+                let _ = reply.send(core.active_alerts());
+            }
+            Request::HostAlerts(name, reply) => {
+                let known = core.host(&name).is_some();
+                let _ = reply.send(known.then(|| core.host_alerts(&name)));
+            }
+            Request::Subscribe(reply) => {
+                let hosts = core.hosts().into_iter().cloned().collect();
+                let _ = reply.send(self.parts.live.subscribe(hosts, core.active_alerts()));
+            }
+            Request::Command(command, reply) => {
+                let now = self.parts.clock.now();
+                let result = self.parts.core.apply(&command, now, actions);
+                tracing::info!(?command, ?result, "command");
+                journal.push(Entry::Command {
+                    at: now.wall,
+                    command: serde_json::to_value(&command).unwrap_or_default(),
+                    result: match &result {
+                        Ok(_) => "ok".into(),
+                        Err(e) => e.to_string(),
+                    },
+                });
+                self.dispatch(actions, journal);
+                let _ = reply.send(result);
+            }
+            Request::Reconfigure(config, reply) => {
+                let result = self.reconfigure(config, actions, journal);
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    fn reconfigure(
+        &mut self,
+        config: Arc<Config>,
+        actions: &mut Vec<Action>,
+        journal: &mut Vec<Entry>,
+    ) -> Result<(), String> {
+        let now: Now = self.parts.clock.now();
+        self.parts.config.set(config.clone());
+        self.parts.core.reconfigure(config, now, actions);
+        self.dispatch(actions, journal);
+        self.start_notifier().map_err(|e| e.to_string())?;
+        tracing::info!("configuration reloaded");
+        Ok(())
+    }
+
+    /// Hands what changed to the store; if its queue is full, keeps it for next time.
     fn flush_store(&mut self) {
-        let Some(store) = &self.store else { return };
-        let mut alerts = std::mem::take(&mut self.pending_alerts);
-        alerts.extend(self.core.take_dirty_alerts());
-        let batch = Batch {
-            hosts: self.core.take_dirty(),
-            samples: std::mem::take(&mut self.pending),
-            alerts,
+        let Some(store) = &self.parts.store else {
+            return;
         };
-        if batch.is_empty() {
+        let changes = self.parts.core.take_changes();
+        let lost = self.pending.merge(Batch {
+            hosts: changes.hosts,
+            samples: Vec::new(),
+            alerts: changes.alerts,
+            dropped_hosts: changes.dropped_hosts,
+            dropped_alerts: changes.dropped_alerts,
+        });
+        self.parts.metrics.samples_dropped.inc_by(lost as u64);
+        if self.pending.is_empty() {
             return;
         }
-        match store.try_send(batch) {
+        match store.try_send(std::mem::take(&mut self.pending)) {
             Ok(()) => {}
             Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) => {
-                // Keep everything for the next flush instead of losing it.
                 tracing::warn!(
                     hosts = batch.hosts.len(),
                     samples = batch.samples.len(),
                     "store writer behind; retrying next flush"
                 );
-                self.core
-                    .mark_dirty(batch.hosts.iter().map(|h| h.name.as_str()));
-                self.pending = batch.samples;
-                self.pending_alerts = batch.alerts;
-                if self.pending.len() > MAX_PENDING_SAMPLES {
-                    let excess = self.pending.len() - MAX_PENDING_SAMPLES;
-                    self.pending.drain(..excess);
-                    self.metrics.samples_dropped.inc_by(excess as u64);
-                }
+                self.pending = batch;
+            }
+        }
+    }
+
+    /// The last batch at shutdown waits for room instead of giving up on a full queue.
+    async fn final_flush(&mut self) {
+        self.flush_store();
+        let (Some(store), false) = (self.parts.store.take(), self.pending.is_empty()) else {
+            return;
+        };
+        let batch = std::mem::take(&mut self.pending);
+        let (hosts, samples) = (batch.hosts.len(), batch.samples.len());
+        let send = tokio::task::spawn_blocking(move || store.send(batch).is_ok());
+        match tokio::time::timeout(FINAL_FLUSH_WAIT, send).await {
+            Ok(Ok(true)) => {}
+            _ => {
+                self.parts.metrics.samples_dropped.inc_by(samples as u64);
+                tracing::error!(
+                    hosts,
+                    samples,
+                    "last store batch not handed to the store within the shutdown wait"
+                );
             }
         }
     }

@@ -10,7 +10,7 @@ use hb_proto::frame::{decode_payload, split};
 use hb_proto::{DecodeError, Limits, Message, ReplayGuard};
 
 use crate::clock::Timestamp;
-use crate::config::Config;
+use crate::config::{Config, SharedConfig};
 
 /// A datagram that passed every check.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,23 +26,39 @@ pub struct Admitted {
 /// The receiver's checks and the state they need.
 #[derive(Debug)]
 pub struct Gate {
+    shared: SharedConfig,
     config: Arc<Config>,
     limits: Limits,
     replay: ReplayGuard,
 }
 
+fn limits(config: &Config) -> Limits {
+    Limits {
+        max_message_bytes: config.max_message_bytes,
+        ..Limits::default()
+    }
+}
+
 impl Gate {
-    /// A gate for `config`'s keys and limits.
-    pub fn new(config: Arc<Config>) -> Gate {
-        let limits = Limits {
-            max_message_bytes: config.max_message_bytes,
-            ..Limits::default()
-        };
+    /// A gate for the shared config's keys and limits.
+    pub fn new(shared: SharedConfig) -> Gate {
+        let config = shared.get();
         let replay = ReplayGuard::new(config.max_clock_skew.as_secs_f64());
         Gate {
+            limits: limits(&config),
             config,
-            limits,
+            shared,
             replay,
+        }
+    }
+
+    /// Takes up the config in force (after a reload: new keys, limits, policy). The
+    /// receiver calls this once per batch, not per datagram.
+    pub fn refresh(&mut self) {
+        let current = self.shared.get();
+        if !Arc::ptr_eq(&current, &self.config) {
+            self.limits = limits(&current);
+            self.config = current;
         }
     }
 
@@ -180,7 +196,7 @@ mod tests {
             ),
         ];
         for (what, require, bytes, want) in cases {
-            let mut gate = Gate::new(config(require));
+            let mut gate = Gate::new(SharedConfig::new(config(require)));
             let got = gate
                 .admit(&bytes, Timestamp::from_secs_f64(NOW))
                 .map(|a| a.key_id.map(|k| k.to_string()))
@@ -193,7 +209,7 @@ mod tests {
     fn unknown_key_id_without_a_global_key() {
         let mut c = (*config(false)).clone();
         c.hb_key = None;
-        let mut gate = Gate::new(Arc::new(c));
+        let mut gate = Gate::new(SharedConfig::new(Arc::new(c)));
         let bytes = signed(&htb("x", 1), "x", "whatever-key-01234567");
         let err = gate
             .admit(&bytes, Timestamp::from_secs_f64(NOW))
@@ -203,7 +219,7 @@ mod tests {
 
     #[test]
     fn a_replayed_datagram_is_accepted_once() {
-        let mut gate = Gate::new(config(true));
+        let mut gate = Gate::new(SharedConfig::new(config(true)));
         let bytes = signed(&htb("web1", 5), "web1", "web1-own-key-0123456");
         let now = Timestamp::from_secs_f64(NOW);
         assert!(gate.admit(&bytes, now).is_ok());

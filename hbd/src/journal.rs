@@ -42,8 +42,17 @@ pub enum Entry {
     },
     /// A host event.
     Event(Event),
-    /// An alert change or reminder.
-    Alert(Notice, Timestamp),
+    /// An alert change or reminder, with its rendered text.
+    Alert(Notice, String),
+    /// An operator's command and what came of it.
+    Command {
+        /// When it was applied.
+        at: Timestamp,
+        /// The command (`{"command": "drop_host", ...}`).
+        command: serde_json::Value,
+        /// `ok`, or why it was refused.
+        result: String,
+    },
     /// A notification given up on.
     Dropped {
         /// When.
@@ -89,7 +98,10 @@ impl Formatter {
     /// Appends `entry`'s line (with its newline) to `out`.
     pub fn format(&mut self, entry: &Entry, out: &mut Vec<u8>) {
         let at = match entry {
-            Entry::Datagram { at, .. } | Entry::Alert(_, at) | Entry::Dropped { at, .. } => *at,
+            Entry::Datagram { at, .. } | Entry::Dropped { at, .. } | Entry::Command { at, .. } => {
+                *at
+            }
+            Entry::Alert(notice, _) => notice.at,
             Entry::Event(event) => event.at,
         };
         if self.cached_at != Some(at) {
@@ -132,7 +144,7 @@ impl Formatter {
                 }
                 out.extend_from_slice(value.to_string().as_bytes());
             }
-            Entry::Alert(notice, _) => {
+            Entry::Alert(notice, text) => {
                 out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
                 let value = serde_json::json!({
                     "ID": "ALERT",
@@ -141,8 +153,19 @@ impl Formatter {
                     "kind": notice.kind,
                     "from": notice.from,
                     "to": notice.to,
-                    "text": notice.text,
+                    "text": text,
                 });
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Command {
+                command, result, ..
+            } => {
+                out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
+                let mut value = command.clone();
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("ID".into(), "COMMAND".into());
+                    map.insert("result".into(), result.clone().into());
+                }
                 out.extend_from_slice(value.to_string().as_bytes());
             }
             Entry::Dropped {

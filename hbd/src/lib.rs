@@ -2,8 +2,12 @@
 //!
 //! - [`config`]: YAML configuration, validated with file/line/key problems.
 //! - [`receiver`]: the UDP socket loop; [`gate`]: its checks (signature, replay, limits).
-//! - [`engine`]: the task that owns the [`core`] and carries out its actions.
-//! - [`core`]: pure host state (new, UP, DOWN, BOOT, MSG, IP change) over synthetic time.
+//! - [`engine`]: the task that owns the [`core`], carries out its actions and answers
+//!   requests (queries, commands, subscriptions, reloads).
+//! - [`core`]: pure host state (new, UP, DOWN, BOOT, MSG, IP change) and operator
+//!   commands over synthetic time.
+//! - [`live`]: the numbered stream of updates (snapshot, then deltas).
+//! - [`reload`]: re-reading and validating the config, then putting it in force.
 //! - [`journal`]: JSON Lines journal with size rotation, on its own thread.
 //! - [`samples`]: plugin reports: latest per host and plugin, shared with the API.
 //! - [`store`]: SQLite store of hosts and plugin history, written in batches on its own
@@ -11,7 +15,8 @@
 //! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries.
 //! - [`api`]: HTTP API and `/metrics`; [`metrics`]: the counters behind it.
-//! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: time type.
+//! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: wall and
+//!   monotonic time.
 
 pub mod alerting;
 pub mod api;
@@ -22,9 +27,11 @@ pub mod core;
 pub mod engine;
 pub mod gate;
 pub mod journal;
+pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod receiver;
+pub mod reload;
 pub mod samples;
 pub mod store;

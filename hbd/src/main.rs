@@ -95,7 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
-        app::run(config, sockets, shutdown).await
+        app::run(config, cli.config.clone(), sockets, shutdown).await
     })?;
     Ok(())
 }

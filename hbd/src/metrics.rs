@@ -47,6 +47,8 @@ pub struct Metrics {
     pub samples_dropped: Counter,
     /// Alert notices (raised, lowered, recovered, reminders).
     pub alert_notices: Counter,
+    /// API requests answered 503 because the engine was busy or slow.
+    pub api_unavailable: Counter,
     notifications: Family<Vec<(&'static str, &'static str)>, Counter>,
     notification_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
     notifications_dropped: Family<Vec<(&'static str, &'static str)>, Counter>,
@@ -113,7 +115,10 @@ impl Metrics {
         let replies_failed = counter("hbd_replies_failed", "Replies that could not be sent");
         let replies_sent = counter("hbd_replies_sent", "Replies (ACK, CMD, UPD) sent");
         let store_rows = counter("hbd_store_host_rows", "Host rows written to the store");
-        let store_errors = counter("hbd_store_errors", "Store write batches that failed");
+        let store_errors = counter(
+            "hbd_store_errors",
+            "Store write attempts that failed (the batch is kept and retried)",
+        );
         let store_samples = counter("hbd_store_samples", "Plugin samples written to the store");
         let samples_dropped = counter(
             "hbd_samples_dropped",
@@ -122,6 +127,10 @@ impl Metrics {
         let alert_notices = counter(
             "hbd_alert_notices",
             "Alert notices: raised, lowered, recovered and reminders",
+        );
+        let api_unavailable = counter(
+            "hbd_api_unavailable",
+            "API requests answered 503 because the engine's queue was full or it did not answer in time",
         );
         let channel_family = |registry: &mut Registry, name: &str, help: &str| {
             let family = Family::<Labels, Counter>::default();
@@ -148,6 +157,7 @@ impl Metrics {
         );
         Metrics {
             alert_notices,
+            api_unavailable,
             notifications,
             notification_failures,
             notifications_dropped,

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use hb_proto::DecodeError;
 use hb_proto::limits::MAX_DATAGRAM_BYTES;
 
-use crate::clock::Timestamp;
+use crate::clock::{Clock, Now};
 use crate::gate::{Admitted, Gate};
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
@@ -30,8 +30,8 @@ pub struct Inbound {
     pub admitted: Admitted,
     /// Where it came from.
     pub source: SocketAddr,
-    /// When it arrived.
-    pub at: Timestamp,
+    /// When it arrived (wall time for records, monotonic for deadlines).
+    pub at: Now,
 }
 
 /// Most datagrams read from the socket before handing a batch to the engine.
@@ -43,6 +43,7 @@ pub const BATCH: usize = 64;
 pub async fn run(
     socket: Arc<UdpSocket>,
     mut gate: Gate,
+    clock: Clock,
     tx: mpsc::Sender<Vec<Inbound>>,
     journal: Journal,
     metrics: Arc<Metrics>,
@@ -60,6 +61,7 @@ pub async fn run(
             tracing::warn!(%error, "udp socket not readable");
             continue;
         }
+        gate.refresh();
         while batch.len() < BATCH {
             let (len, source) = match socket.try_recv_from(&mut buf) {
                 Ok(r) => r,
@@ -70,8 +72,8 @@ pub async fn run(
                     continue;
                 }
             };
-            let at = Timestamp::now();
-            match gate.admit(&buf[..len], at) {
+            let at = clock.now();
+            match gate.admit(&buf[..len], at.wall) {
                 Ok(admitted) => {
                     metrics.accepted(&admitted.message);
                     batch.push(Inbound {
@@ -86,7 +88,7 @@ pub async fn run(
                     if let DecodeError::UnknownId { .. } = error {
                         // Unknown IDs are journaled (the JSON is well-formed) for later study.
                         journal.record(vec![Entry::Datagram {
-                            at,
+                            at: at.wall,
                             source,
                             json: unsigned_json(&buf[..len]),
                         }]);

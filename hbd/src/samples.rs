@@ -65,6 +65,13 @@ impl Latest {
         }
     }
 
+    /// Forgets every sample of `host` (it was dropped).
+    pub fn remove_host(&self, host: &str) {
+        if let Ok(mut map) = self.inner.write() {
+            map.remove(host);
+        }
+    }
+
     /// Every plugin's latest sample for `host`.
     pub fn for_host(&self, host: &str) -> BTreeMap<String, Arc<Sample>> {
         self.inner

@@ -4,6 +4,7 @@
 //! current time in, and get messages or typed errors out. `docs/PROTOCOL.md` states the
 //! protocol in full; this module map follows it:
 //!
+//! - [`catalogue`]: the agent's built-in plugins and the metrics they report.
 //! - [`message`]: every message type (`HTB`, `BOOT`, `MSG`, `PLG`, `RES`, `ACK`, `CMD`, `UPD`).
 //! - [`name`]: the host-name rule.
 //! - [`limits`]: size and nesting limits, and the JSON depth scan.
@@ -13,6 +14,7 @@
 //! - [`error`]: decode errors and the reject reasons the daemon counts.
 #![warn(missing_docs)]
 
+pub mod catalogue;
 pub mod error;
 pub mod frame;
 pub mod limits;

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failure is a test failure
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -51,18 +51,11 @@ pub fn wasm_plugin(name: &str) -> PathBuf {
     path
 }
 
-/// A free UDP port on 127.0.0.1 (released before returning).
+/// A free UDP port on 127.0.0.1 (released before returning). Only for a test that needs
+/// a port nobody listens on yet (an agent started before its daemon); daemons bind
+/// port 0 and say which port they got.
 pub fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A free TCP port on 127.0.0.1 (released before returning).
-pub fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
@@ -116,9 +109,11 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts a daemon in `dir` with `extra` YAML appended to the base config.
+    /// Starts a daemon in `dir` with `extra` YAML appended to the base config. It binds
+    /// port 0 for UDP and HTTP and the harness reads the ports it got from its log, so
+    /// parallel tests never race for a port.
     pub fn start(dir: &Path, extra: &str) -> Daemon {
-        Daemon::start_on(dir, extra, free_udp_port())
+        Daemon::start_on(dir, extra, 0)
     }
 
     /// As [`Daemon::start`], on a heartbeat port chosen by the caller.
@@ -126,7 +121,7 @@ impl Daemon {
         let mut d = Daemon {
             dir: dir.to_owned(),
             udp_port,
-            http_port: free_tcp_port(),
+            http_port: 0,
             extra: extra.to_owned(),
             child: None,
         };
@@ -166,11 +161,48 @@ impl Daemon {
             .arg("-c")
             .arg(self.config_path())
             .env("RUST_LOG", "hbd=debug");
+        let log_len = self.log().len();
         self.child = Some(spawn_logged(cmd, &self.dir.join("hbd.log")));
+        // `hbd listening udp=ADDR http=ADDR`: the ports it bound (0 in the config means
+        // any free one); a restart keeps them, as agents keep sending there.
+        let mut ports = None;
+        let listening = wait_until(Duration::from_secs(10), || {
+            ports = listening_ports(&self.log()[log_len..]);
+            ports.is_some()
+        });
+        assert!(listening, "hbd did not come up; log:\n{}", self.log());
+        (self.udp_port, self.http_port) = ports.unwrap();
         let ready = wait_until(Duration::from_secs(10), || {
             self.get("/api/0/hosts").is_some()
         });
-        assert!(ready, "hbd did not come up; log:\n{}", self.log());
+        assert!(ready, "hbd did not answer; log:\n{}", self.log());
+    }
+
+    /// Sends SIGHUP (reload) and waits until the log says how it went: `Ok` for
+    /// "configuration reloaded", `Err(log)` for "reload failed".
+    pub fn reload(&self) -> Result<(), String> {
+        let before = self.log().len();
+        self.signal(Signal::SIGHUP);
+        let mut outcome = None;
+        let done = wait_until(Duration::from_secs(10), || {
+            let log = self.log();
+            let new = &log[before.min(log.len())..];
+            if new.contains("configuration reloaded") {
+                outcome = Some(Ok(()));
+            } else if new.contains("reload failed") {
+                outcome = Some(Err(new.to_owned()));
+            }
+            outcome.is_some()
+        });
+        assert!(done, "no reload outcome in the log:\n{}", self.log());
+        outcome.unwrap()
+    }
+
+    /// Sends a signal to the daemon.
+    pub fn signal(&self, signal: Signal) {
+        if let Some(child) = &self.child {
+            kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        }
     }
 
     /// Stops with SIGTERM and starts again with the same config and ports.
@@ -205,6 +237,15 @@ impl Daemon {
     /// `GET path`: (status, body), or `None` if nothing answers.
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
         http_get(SocketAddr::from(([127, 0, 0, 1], self.http_port)), path)
+    }
+
+    /// `METHOD path` with no body: (status, body), or `None` if nothing answers.
+    pub fn request(&self, method: &str, path: &str) -> Option<(u16, String)> {
+        http(
+            SocketAddr::from(([127, 0, 0, 1], self.http_port)),
+            method,
+            path,
+        )
     }
 
     /// `GET path` as JSON, asserting status 200.
@@ -242,6 +283,17 @@ impl Drop for Daemon {
     }
 }
 
+/// The ports of the last `hbd listening udp=... http=...` line of a log.
+fn listening_ports(log: &str) -> Option<(u16, u16)> {
+    let line = log.lines().rev().find(|l| l.contains("hbd listening"))?;
+    let port = |key: &str| -> Option<u16> {
+        let rest = &line[line.find(key)? + key.len()..];
+        let addr: SocketAddr = rest.split_whitespace().next()?.parse().ok()?;
+        Some(addr.port())
+    };
+    Some((port("udp=")?, port("http=")?))
+}
+
 /// Reads one sample from Prometheus text.
 pub fn metric_value(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|line| {
@@ -252,9 +304,18 @@ pub fn metric_value(text: &str, series: &str) -> Option<f64> {
 
 /// A minimal HTTP/1.0 GET (no chunking from the server for 1.0 clients).
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    http(addr, "GET", path)
+}
+
+/// A minimal HTTP/1.0 request without a body.
+pub fn http(addr: SocketAddr, method: &str, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
     let mut raw = String::new();
     stream.read_to_string(&mut raw).ok()?;
     let (head, body) = raw.split_once("\r\n\r\n")?;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::{free_tcp_port, http_get, wait_until};
+use crate::{http_get, wait_until};
 
 fn services_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("services")
@@ -41,7 +41,19 @@ impl Drop for Process {
     }
 }
 
-fn start(python: &Path, script: &str, args: &[String], log: &Path) -> Process {
+/// A free TCP port for the SMTP capture server: aiosmtpd checks it is up by connecting
+/// to the port it was given, so it cannot be handed port 0. (The HTTP stand-in binds
+/// port 0 and says which port it got.)
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a service and returns it with its `READY ...` line.
+fn start(python: &Path, script: &str, args: &[String], log: &Path) -> (Process, String) {
     let mut child = Command::new(python)
         .arg(services_dir().join(script))
         .args(args)
@@ -59,7 +71,7 @@ fn start(python: &Path, script: &str, args: &[String], log: &Path) -> Process {
         log.display()
     );
     std::thread::spawn(move || for _ in lines {});
-    Process(child)
+    (Process(child), ready)
 }
 
 /// The SMTP capture server.
@@ -83,7 +95,7 @@ impl SmtpCapture {
             mail.display().to_string(),
         ];
         args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let process = start(
+        let (process, _) = start(
             &test_python(),
             "smtp_capture.py",
             &args,
@@ -140,22 +152,27 @@ pub struct HttpStub {
 impl HttpStub {
     /// Starts the stand-in.
     pub fn start(dir: &Path) -> HttpStub {
-        let port = free_tcp_port();
         let records = dir.join("stub");
         std::fs::create_dir_all(&records).unwrap();
         let args = vec![
             "--port".to_owned(),
-            port.to_string(),
+            "0".to_owned(),
             "--dir".to_owned(),
             records.display().to_string(),
         ];
         // The stand-in uses the standard library only.
-        let process = start(
+        let (process, ready) = start(
             Path::new("python3"),
             "notify_stub.py",
             &args,
             &dir.join("stub.log"),
         );
+        // "READY http://127.0.0.1:PORT"
+        let port: u16 = ready
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no port in {ready:?}"));
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         assert!(wait_until(Duration::from_secs(5), || http_get(
             addr,

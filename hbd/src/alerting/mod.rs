@@ -4,18 +4,17 @@
 //!
 //! Like the rest of the core it never reads the clock: callers pass `now`.
 
-pub mod message;
 pub mod rule;
 pub mod rules;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Serialize;
 
 pub use rule::{Level, Operator, Rule};
 
-use crate::clock::Timestamp;
+use crate::clock::{Mono, Now, Timestamp};
 
 /// The alert state of one host's metric path.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,7 +53,8 @@ pub enum NoticeKind {
     Reminder,
 }
 
-/// One alert notification.
+/// One alert notification, typed: the renderer at the edge (`notify::render`) turns it
+/// into the documented text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notice {
     /// The host.
@@ -67,8 +67,16 @@ pub struct Notice {
     pub from: Level,
     /// Level now.
     pub to: Level,
-    /// The message text, in the documented form.
-    pub text: String,
+    /// The value that caused it (numbers) ...
+    pub value: Option<f64>,
+    /// ... or the check's own text (Nagios).
+    pub detail: Option<String>,
+    /// The threshold of the level now, if any.
+    pub threshold: Option<f64>,
+    /// When the current level began (reminders say for how long).
+    pub since: Timestamp,
+    /// When the notice was made.
+    pub at: Timestamp,
 }
 
 /// Reminder and UNKNOWN policy.
@@ -82,12 +90,26 @@ pub struct Policy {
     pub notify_unknown: bool,
 }
 
+type Key = (String, String);
+
 /// Every tracked path of every host.
+///
+/// Reminders run on monotonic time: each alert that may still remind has one entry in
+/// `schedule`, so finding the next one is a lookup, not a scan. While a host is DOWN its
+/// reminders pause (its metrics are stale; the DOWN notice says what matters); when it
+/// returns they resume a full period later.
 #[derive(Debug)]
 pub struct Alerts {
     policy: Policy,
-    states: HashMap<(String, String), AlertState>,
-    dirty: HashSet<(String, String)>,
+    states: HashMap<Key, AlertState>,
+    dirty: HashSet<Key>,
+    /// Alert states changed since [`Alerts::take_changed`] (level, reminder, removal),
+    /// for the live stream.
+    changed: Vec<Key>,
+    /// When each alert's next reminder is due.
+    due: HashMap<Key, Mono>,
+    schedule: BTreeSet<(Mono, Key)>,
+    paused: HashSet<String>,
 }
 
 impl Alerts {
@@ -97,19 +119,71 @@ impl Alerts {
             policy,
             states: HashMap::new(),
             dirty: HashSet::new(),
+            changed: Vec::new(),
+            due: HashMap::new(),
+            schedule: BTreeSet::new(),
+            paused: HashSet::new(),
         }
     }
 
-    /// Resumes stored states (after a restart), so a recovery is still notified.
-    pub fn restore(&mut self, states: Vec<AlertState>) {
+    /// Changes the reminder policy (config reload); reminders are rescheduled.
+    pub fn set_policy(&mut self, policy: Policy, now: Now) {
+        if policy == self.policy {
+            return;
+        }
+        self.policy = policy;
+        let keys: Vec<Key> = self.states.keys().cloned().collect();
+        for key in keys {
+            self.reschedule(&key, now);
+        }
+    }
+
+    /// Resumes stored states (after a restart), so a recovery is still notified. Reminders
+    /// continue from when the last notice was sent, by the wall clock (the one clock a
+    /// restart keeps).
+    pub fn restore(&mut self, states: Vec<AlertState>, now: Now) {
         for s in states {
-            self.states.insert((s.host.clone(), s.path.clone()), s);
+            let key = (s.host.clone(), s.path.clone());
+            self.states.insert(key.clone(), s);
+            self.reschedule(&key, now);
         }
     }
 
-    fn mark(&mut self, key: &(String, String)) {
+    fn mark(&mut self, key: &Key) {
         if !self.dirty.contains(key) {
             self.dirty.insert(key.clone());
+        }
+        self.changed.push(key.clone());
+    }
+
+    /// Sets (or clears) `key`'s reminder from its state: due `renotify` after the last
+    /// notice, unless the policy, the cap, the level or a paused host says none.
+    fn reschedule(&mut self, key: &Key, now: Now) {
+        let at = self.states.get(key).and_then(|s| {
+            let last = s.last_notified?;
+            // Wall time only says how much of the period is left; the deadline itself is
+            // monotonic.
+            let elapsed = now.wall.since(last).min(self.policy.renotify);
+            Some(now.mono.plus(self.policy.renotify - elapsed))
+        });
+        self.set_due(key, at);
+    }
+
+    /// Puts `key`'s next reminder at `at`, or nowhere if it may not remind now.
+    fn set_due(&mut self, key: &Key, at: Option<Mono>) {
+        if let Some(old) = self.due.remove(key) {
+            self.schedule.remove(&(old, key.clone()));
+        }
+        let p = &self.policy;
+        let may_remind = |s: &AlertState| {
+            !p.renotify.is_zero()
+                && s.level != Level::Ok
+                && (p.renotify_max == 0 || s.reminders < p.renotify_max)
+                && !self.paused.contains(&s.host)
+        };
+        if let (Some(at), Some(true)) = (at, self.states.get(key).map(may_remind)) {
+            self.due.insert(key.clone(), at);
+            self.schedule.insert((at, key.clone()));
         }
     }
 
@@ -120,24 +194,19 @@ impl Alerts {
         path: &str,
         rule: &Rule,
         value: f64,
-        now: Timestamp,
+        now: Now,
         out: &mut Vec<Notice>,
     ) {
         let key = (host.to_owned(), path.to_owned());
         let current = self.states.get(&key).map_or(Level::Ok, |s| s.level);
         let next = rule.next_level(current, value);
-        let shown = message::value(value);
-        self.apply(
-            key,
-            next,
-            Some(value),
-            None,
-            rule.threshold_for(next),
-            &shown,
-            now,
-            true,
-            out,
-        );
+        let observed = Observed {
+            level: next,
+            value: Some(value),
+            detail: None,
+            threshold: rule.threshold_for(next),
+        };
+        self.apply(key, observed, now, true, out);
     }
 
     /// Observes a check's own status (Nagios) for `host`'s `path`; `text` is its output.
@@ -147,44 +216,23 @@ impl Alerts {
         path: &str,
         level: Level,
         text: &str,
-        now: Timestamp,
+        now: Now,
         out: &mut Vec<Notice>,
     ) {
         let key = (host.to_owned(), path.to_owned());
         let current = self.states.get(&key).map_or(Level::Ok, |s| s.level);
         let notify =
             self.policy.notify_unknown || (level != Level::Unknown && current != Level::Unknown);
-        let shown = if text.is_empty() {
-            level.as_str().to_owned()
-        } else {
-            text.to_owned()
-        };
-        self.apply(
-            key,
+        let observed = Observed {
             level,
-            None,
-            Some(text.to_owned()),
-            None,
-            &shown,
-            now,
-            notify,
-            out,
-        );
+            value: None,
+            detail: Some(text.to_owned()),
+            threshold: None,
+        };
+        self.apply(key, observed, now, notify, out);
     }
 
-    #[allow(clippy::too_many_arguments)] // one private step shared by both observers
-    fn apply(
-        &mut self,
-        key: (String, String),
-        next: Level,
-        value: Option<f64>,
-        detail: Option<String>,
-        threshold: Option<f64>,
-        shown: &str,
-        now: Timestamp,
-        notify: bool,
-        out: &mut Vec<Notice>,
-    ) {
+    fn apply(&mut self, key: Key, o: Observed, now: Now, notify: bool, out: &mut Vec<Notice>) {
         let state = self
             .states
             .entry(key.clone())
@@ -192,116 +240,134 @@ impl Alerts {
                 host: key.0.clone(),
                 path: key.1.clone(),
                 level: Level::Ok,
-                since: now,
-                value,
-                detail: detail.clone(),
-                threshold,
+                since: now.wall,
+                value: o.value,
+                detail: o.detail.clone(),
+                threshold: o.threshold,
                 last_notified: None,
                 reminders: 0,
             });
         let from = state.level;
-        state.value = value;
-        state.detail = detail;
-        if next == from {
+        state.value = o.value;
+        state.detail = o.detail;
+        if o.level == from {
             return;
         }
-        state.level = next;
-        state.since = now;
-        state.threshold = threshold;
+        state.level = o.level;
+        state.since = now.wall;
+        state.threshold = o.threshold;
         state.reminders = 0;
-        let (kind, text) = if next == Level::Ok {
-            (
-                NoticeKind::Recovered,
-                message::recovered(&key.0, &key.1, shown, from),
-            )
-        } else if from == Level::Unknown || next == Level::Unknown {
-            // UNKNOWN is no severity step: no "(A -> B)" suffix either way.
-            (
-                NoticeKind::Raised,
-                message::raised(next, &key.0, &key.1, shown, None),
-            )
-        } else if next > from {
-            (
-                NoticeKind::Raised,
-                message::raised(next, &key.0, &key.1, shown, Some(from)),
-            )
+        let kind = if o.level == Level::Ok {
+            NoticeKind::Recovered
+        } else if from == Level::Unknown || o.level == Level::Unknown || o.level > from {
+            NoticeKind::Raised
         } else {
-            (
-                NoticeKind::Lowered,
-                message::raised(next, &key.0, &key.1, shown, Some(from)),
-            )
+            NoticeKind::Lowered
         };
         if notify {
-            state.last_notified = Some(now);
-            out.push(Notice {
-                host: key.0.clone(),
-                path: key.1.clone(),
-                kind,
-                from,
-                to: next,
-                text,
-            });
+            state.last_notified = Some(now.wall);
+            out.push(notice(state, kind, from, now.wall));
         }
         self.mark(&key);
+        self.reschedule(&key, now);
     }
 
     /// Sends the reminders that are due at `now`.
-    pub fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Notice>) {
-        if self.policy.renotify.is_zero() {
-            return;
-        }
-        let mut touched = Vec::new();
-        for (key, s) in &mut self.states {
-            if s.level == Level::Ok
-                || (self.policy.renotify_max != 0 && s.reminders >= self.policy.renotify_max)
-            {
-                continue;
+    pub fn on_tick(&mut self, now: Now, out: &mut Vec<Notice>) {
+        while let Some((at, key)) = self.schedule.first().cloned() {
+            if at > now.mono {
+                break;
             }
-            let Some(last) = s.last_notified else {
+            self.schedule.remove(&(at, key.clone()));
+            self.due.remove(&key);
+            let Some(s) = self.states.get_mut(&key) else {
                 continue;
             };
-            if now < last.plus(self.policy.renotify) {
-                continue;
-            }
-            let shown = s
-                .value
-                .map(message::value)
-                .or_else(|| s.detail.clone())
-                .unwrap_or_default();
             s.reminders += 1;
-            s.last_notified = Some(now);
-            out.push(Notice {
-                host: s.host.clone(),
-                path: s.path.clone(),
-                kind: NoticeKind::Reminder,
-                from: s.level,
-                to: s.level,
-                text: message::reminder(
-                    s.level,
-                    &s.host,
-                    &s.path,
-                    &shown,
-                    now.since(s.since).as_secs(),
-                ),
-            });
-            touched.push(key.clone());
-        }
-        for key in touched {
+            s.last_notified = Some(now.wall);
+            out.push(notice(s, NoticeKind::Reminder, s.level, now.wall));
             self.mark(&key);
+            self.reschedule(&key, now);
         }
     }
 
     /// When the next reminder is due.
-    pub fn next_deadline(&self) -> Option<Timestamp> {
-        if self.policy.renotify.is_zero() {
-            return None;
+    pub fn next_deadline(&self) -> Option<Mono> {
+        self.schedule.first().map(|(at, _)| *at)
+    }
+
+    /// Pauses `host`'s reminders (it went DOWN).
+    pub fn pause_host(&mut self, host: &str) {
+        if !self.paused.insert(host.to_owned()) {
+            return;
         }
-        self.states
-            .values()
-            .filter(|s| s.level != Level::Ok)
-            .filter(|s| self.policy.renotify_max == 0 || s.reminders < self.policy.renotify_max)
-            .filter_map(|s| s.last_notified.map(|t| t.plus(self.policy.renotify)))
-            .min()
+        let keys: Vec<Key> = self.due.keys().filter(|k| k.0 == host).cloned().collect();
+        for key in keys {
+            if let Some(at) = self.due.remove(&key) {
+                self.schedule.remove(&(at, key));
+            }
+        }
+    }
+
+    /// Resumes `host`'s reminders (it is back): each is due a full period from `now`.
+    pub fn resume_host(&mut self, host: &str, now: Now) {
+        if !self.paused.remove(host) {
+            return;
+        }
+        let keys: Vec<Key> = self
+            .states
+            .keys()
+            .filter(|k| k.0 == host)
+            .cloned()
+            .collect();
+        let at = now.mono.plus(self.policy.renotify);
+        for key in keys {
+            let notified = self
+                .states
+                .get(&key)
+                .is_some_and(|s| s.last_notified.is_some());
+            self.set_due(&key, notified.then_some(at));
+        }
+    }
+
+    /// Forgets every path of `host` (the host was dropped); returns what was removed, for
+    /// the store.
+    pub fn remove_host(&mut self, host: &str) -> Vec<AlertState> {
+        let keys: Vec<Key> = self
+            .states
+            .keys()
+            .filter(|k| k.0 == host)
+            .cloned()
+            .collect();
+        self.paused.remove(host);
+        keys.into_iter().filter_map(|k| self.remove(&k)).collect()
+    }
+
+    /// Forgets one path (an alert cleared by an operator, or one whose rule is gone).
+    pub fn remove(&mut self, key: &Key) -> Option<AlertState> {
+        let state = self.states.remove(key)?;
+        if let Some(at) = self.due.remove(key) {
+            self.schedule.remove(&(at, key.clone()));
+        }
+        self.dirty.remove(key);
+        self.changed.push(key.clone());
+        Some(state)
+    }
+
+    /// Keeps only the states `keep` accepts; returns the others, removed.
+    pub fn retain(&mut self, mut keep: impl FnMut(&AlertState) -> bool) -> Vec<AlertState> {
+        let gone: Vec<Key> = self
+            .states
+            .iter()
+            .filter(|(_, s)| !keep(s))
+            .map(|(k, _)| k.clone())
+            .collect();
+        gone.into_iter().filter_map(|k| self.remove(&k)).collect()
+    }
+
+    /// One state.
+    pub fn get(&self, host: &str, path: &str) -> Option<&AlertState> {
+        self.states.get(&(host.to_owned(), path.to_owned()))
     }
 
     /// Every non-OK state, sorted by host and path.
@@ -334,6 +400,43 @@ impl Alerts {
             .into_iter()
             .filter_map(|k| self.states.get(&k).cloned())
             .collect()
+    }
+
+    /// Paths changed since the last call, for the live stream: `(host, path, state)`,
+    /// where `None` means the path is no longer tracked.
+    pub fn take_changed(&mut self) -> Vec<(String, String, Option<AlertState>)> {
+        let mut seen = HashSet::new();
+        std::mem::take(&mut self.changed)
+            .into_iter()
+            .filter(|k| seen.insert(k.clone()))
+            .map(|k| {
+                let state = self.states.get(&k).cloned();
+                (k.0, k.1, state)
+            })
+            .collect()
+    }
+}
+
+/// What one observation says, before it is compared with the current state.
+struct Observed {
+    level: Level,
+    value: Option<f64>,
+    detail: Option<String>,
+    threshold: Option<f64>,
+}
+
+fn notice(s: &AlertState, kind: NoticeKind, from: Level, at: Timestamp) -> Notice {
+    Notice {
+        host: s.host.clone(),
+        path: s.path.clone(),
+        kind,
+        from,
+        to: s.level,
+        value: s.value,
+        detail: s.detail.clone(),
+        threshold: s.threshold,
+        since: s.since,
+        at,
     }
 }
 

@@ -5,7 +5,7 @@
 //! other mapping nests: `disk_monitor: partitions: /: percent: {warning: 80}` is the rule
 //! for `data.partitions["/"].percent` of `disk_monitor` reports, shown as
 //! `disk_monitor./.percent` (collection levels such as `partitions` are left out of the
-//! shown path). `rtt: HOST: {...}` is the rule for the heartbeat round trip of HOST.
+//! shown path; `hb_proto::catalogue` says which keys are collections). `rtt: HOST: {...}` is the rule for the heartbeat round trip of HOST.
 //! Profiles (`threshold_configs`) layer over the defaults field by field, left to right;
 //! `null` removes a field.
 
@@ -14,10 +14,6 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::rule::{Operator, Rule};
-
-/// Keys that hold one entry per item (mount point, interface, ping target, device);
-/// they are left out of the shown path.
-pub const COLLECTIONS: &[&str] = &["partitions", "interfaces", "targets", "io"];
 
 const RULE_KEYS: &[&str] = &["warning", "critical", "operator", "hysteresis"];
 
@@ -86,7 +82,10 @@ fn walk(v: &Value, path: Vec<String>, out: &mut Layers, errors: &mut Vec<RuleErr
             Ok(l) => {
                 out.insert(path, l);
             }
-            Err(message) => errors.push(RuleError { path, message }),
+            Err(messages) => errors.extend(messages.into_iter().map(|message| RuleError {
+                path: path.clone(),
+                message,
+            })),
         }
         return;
     }
@@ -97,15 +96,26 @@ fn walk(v: &Value, path: Vec<String>, out: &mut Layers, errors: &mut Vec<RuleErr
     }
 }
 
-fn layer(map: &Map<String, Value>) -> Result<Layer, String> {
+/// One rule's fields; every bad field is reported, not only the first.
+fn layer(map: &Map<String, Value>) -> Result<Layer, Vec<String>> {
     let mut l = Layer::default();
+    let mut errors = Vec::new();
     for (k, v) in map {
         match k.as_str() {
             "warning" | "critical" => {
                 let n = match v {
                     Value::Null => None,
-                    Value::Number(n) => Some(n.as_f64().ok_or("threshold out of range")?),
-                    other => return Err(format!("{k}: expected a number, found {other}")),
+                    Value::Number(n) => match n.as_f64() {
+                        Some(n) => Some(n),
+                        None => {
+                            errors.push(format!("{k}: threshold out of range"));
+                            continue;
+                        }
+                    },
+                    other => {
+                        errors.push(format!("{k}: expected a number, found {other}"));
+                        continue;
+                    }
                 };
                 if k == "warning" {
                     l.warning = Some(n);
@@ -113,30 +123,31 @@ fn layer(map: &Map<String, Value>) -> Result<Layer, String> {
                     l.critical = Some(n);
                 }
             }
-            "operator" => {
-                let s = v.as_str().ok_or_else(|| {
-                    format!("operator: expected one of > >= < <= == !=, found {v}")
-                })?;
-                l.operator = Some(Operator::parse(s).ok_or_else(|| {
-                    format!("operator: expected one of > >= < <= == !=, found {s:?}")
-                })?);
-            }
-            "hysteresis" => {
-                let h = v.as_f64().filter(|h| (0.0..1.0).contains(h));
-                l.hysteresis = Some(h.ok_or_else(|| {
-                    format!(
-                        "hysteresis: expected a fraction from 0 to below 1 (0.1 = 10 %), found {v}"
-                    )
-                })?);
-            }
-            other => {
-                return Err(format!(
-                    "unknown rule key {other:?}; a rule has warning, critical, operator, hysteresis"
-                ));
-            }
+            "operator" => match v.as_str().map(|s| (s, Operator::parse(s))) {
+                Some((_, Some(op))) => l.operator = Some(op),
+                Some((s, None)) => errors.push(format!(
+                    "operator: expected one of > >= < <= == !=, found {s:?}"
+                )),
+                None => errors.push(format!(
+                    "operator: expected one of > >= < <= == !=, found {v}"
+                )),
+            },
+            "hysteresis" => match v.as_f64().filter(|h| (0.0..1.0).contains(h)) {
+                Some(h) => l.hysteresis = Some(h),
+                None => errors.push(format!(
+                    "hysteresis: expected a fraction from 0 to below 1 (0.1 = 10 %), found {v}"
+                )),
+            },
+            other => errors.push(format!(
+                "unknown rule key {other:?}; a rule has warning, critical, operator, hysteresis"
+            )),
         }
     }
-    Ok(l)
+    if errors.is_empty() {
+        Ok(l)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Applies layers left to right (defaults first), field by field.
@@ -178,7 +189,7 @@ pub fn merge(layers: &[&Layers]) -> Rules {
 pub fn display_path(keys: &[String]) -> String {
     let mut parts: Vec<&str> = Vec::with_capacity(keys.len());
     for (i, k) in keys.iter().enumerate() {
-        if i == 1 && keys.len() > 2 && COLLECTIONS.contains(&k.as_str()) {
+        if i == 1 && keys.len() > 2 && hb_proto::catalogue::is_collection(k) {
             continue;
         }
         parts.push(k);
@@ -201,145 +212,6 @@ pub fn lookup(data: &Map<String, Value>, keys: &[String]) -> Option<f64> {
         Value::Number(n) => n.as_f64(),
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
         _ => None,
-    }
-}
-
-/// Metric names each built-in plugin reports, and whether its metrics sit one level down
-/// in a collection (`partitions`, `interfaces`, ...). Used to warn about rules no plugin
-/// can match.
-pub fn known_path(keys: &[String]) -> Result<(), String> {
-    let Some((plugin, rest)) = keys.split_first() else {
-        return Err("empty path".into());
-    };
-    let names = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<String>>();
-    let (flat, collections): (Vec<String>, Vec<(&str, Vec<String>)>) = match plugin.as_str() {
-        "rtt" => {
-            return if rest.len() == 1 {
-                Ok(())
-            } else {
-                Err("rtt rules are rtt: HOST: {...}".into())
-            };
-        }
-        "cpu_monitor" => (
-            names(&[
-                "cpu_percent",
-                "load_1min",
-                "load_5min",
-                "load_15min",
-                "cpu_count",
-                "frequency_mhz",
-                "process_count",
-                "thread_count",
-            ]),
-            vec![],
-        ),
-        "memory_monitor" => (
-            names(&[
-                "percent",
-                "total_mb",
-                "used_mb",
-                "available_mb",
-                "swap_percent",
-                "swap_total_mb",
-                "swap_used_mb",
-            ]),
-            vec![],
-        ),
-        "disk_monitor" => (
-            vec![],
-            vec![
-                (
-                    "partitions",
-                    names(&["percent", "free_gb", "free_mb", "total_gb", "used_gb"]),
-                ),
-                (
-                    "io",
-                    names(&[
-                        "reads",
-                        "writes",
-                        "read_bytes",
-                        "write_bytes",
-                        "read_bytes_per_s",
-                        "write_bytes_per_s",
-                        "busy_percent",
-                    ]),
-                ),
-            ],
-        ),
-        "network_monitor" => (
-            names(&["errors_total", "dropped_total"]),
-            vec![
-                (
-                    "interfaces",
-                    names(&[
-                        "rx_bytes",
-                        "tx_bytes",
-                        "rx_packets",
-                        "tx_packets",
-                        "rx_errors",
-                        "tx_errors",
-                        "rx_dropped",
-                        "tx_dropped",
-                        "rx_bytes_per_s",
-                        "tx_bytes_per_s",
-                        "rx_packets_per_s",
-                        "tx_packets_per_s",
-                        "errors_per_s",
-                    ]),
-                ),
-                ("tcp_connections", vec![]),
-            ],
-        ),
-        "ping_monitor" => (
-            vec![],
-            vec![(
-                "targets",
-                names(&[
-                    "loss_percent",
-                    "rtt_min_ms",
-                    "rtt_avg_ms",
-                    "rtt_max_ms",
-                    "received",
-                ]),
-            )],
-        ),
-        "nagios_runner" => {
-            return Err(
-                "Nagios checks alert through their own status; they need no thresholds".into(),
-            );
-        }
-        "os_info" | "filesystem_info" => {
-            return Err(format!(
-                "{plugin} is an info plugin with no numeric metrics to alert on"
-            ));
-        }
-        other => {
-            return Err(format!(
-                "{other} is not a built-in plugin; make sure a (WASM) plugin of that name reports this path"
-            ));
-        }
-    };
-    match rest {
-        [metric] if flat.contains(metric) => Ok(()),
-        [collection, _item, metric] => match collections.iter().find(|(c, _)| c == collection) {
-            Some((_, metrics)) if metrics.contains(metric) => Ok(()),
-            Some((_, metrics)) if metrics.is_empty() => Ok(()),
-            Some(_) => Err(format!(
-                "{plugin} reports no metric {metric:?} under {collection}"
-            )),
-            None => Err(format!("{plugin} has no collection {collection:?}")),
-        },
-        [collection, _state]
-            if collections
-                .iter()
-                .any(|(c, m)| c == collection && m.is_empty()) =>
-        {
-            Ok(())
-        }
-        _ => Err(format!(
-            "{plugin} reports no metric at {:?}",
-            rest.join(".")
-        )),
     }
 }
 
@@ -405,13 +277,21 @@ mod tests {
             "memory_monitor": {"percent": {"warning": 80, "hysteresis": 10}},
             "disk_monitor": 5,
             "x": {"y": {"warning": 1, "critcal": 2}},
+            "both": {"bad": {"warning": "high", "operator": "=>"}},
         }))
         .unwrap_err();
         let messages: Vec<String> = errors
             .iter()
             .map(|e| format!("{}: {}", e.path.join("."), e.message))
             .collect();
-        assert_eq!(messages.len(), 5, "{messages:#?}");
+        assert_eq!(messages.len(), 7, "{messages:#?}");
+        // Every problem of one rule, not only the first.
+        assert!(messages.contains(&"both.bad: warning: expected a number, found \"high\"".into()));
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("both.bad: operator: expected one of"))
+        );
         assert!(
             messages
                 .iter()
@@ -437,28 +317,5 @@ mod tests {
                 .iter()
                 .any(|m| m.contains("unknown rule key \"critcal\""))
         );
-    }
-
-    #[test]
-    fn known_paths() {
-        for ok in [
-            &["cpu_monitor", "cpu_percent"][..],
-            &["disk_monitor", "partitions", "/", "percent"],
-            &["network_monitor", "interfaces", "eth0", "rx_errors"],
-            &["network_monitor", "errors_total"],
-            &["ping_monitor", "targets", "gw", "loss_percent"],
-            &["rtt", "web1"],
-        ] {
-            assert_eq!(known_path(&keys(ok)), Ok(()), "{ok:?}");
-        }
-        for bad in [
-            &["cpu_monitor", "cpu_percnt"][..],
-            &["disk_monitor", "partitions", "/", "percnt"],
-            &["disk_monitor", "percent"],
-            &["my_wasm_plugin", "x"],
-            &["nagios_runner", "check_load"],
-        ] {
-            assert!(known_path(&keys(bad)).is_err(), "{bad:?}");
-        }
     }
 }

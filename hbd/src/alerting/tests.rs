@@ -3,11 +3,20 @@
 use std::time::Duration;
 
 use super::*;
+use crate::notify::render::notice_text;
+
+fn text(n: &Notice) -> String {
+    notice_text(n)
+}
 
 const T0: u64 = 1_764_000_000_000;
 
-fn at(secs: u64) -> Timestamp {
-    Timestamp(T0 + secs * 1000)
+/// Both clocks `secs` after the start: wall time from T0, monotonic from zero.
+fn at(secs: u64) -> Now {
+    Now {
+        wall: Timestamp(T0 + secs * 1000),
+        mono: Mono(secs * 1000),
+    }
 }
 
 fn policy(renotify_s: u64, max: u32) -> Policy {
@@ -47,7 +56,7 @@ fn run(alerts: &mut Alerts, steps: &[(Step, &[&str])]) {
             ),
             Step::Tick(t) => alerts.on_tick(at(*t), &mut out),
         }
-        let texts: Vec<&str> = out.iter().map(|n| n.text.as_str()).collect();
+        let texts: Vec<String> = out.iter().map(text).collect();
         assert_eq!(texts, *want, "step {i}");
     }
 }
@@ -131,7 +140,7 @@ fn reminders_repeat_until_the_cap() {
             ),
         ],
     );
-    assert_eq!(alerts.next_deadline(), Some(at(43601 + 3600)));
+    assert_eq!(alerts.next_deadline(), Some(at(43601 + 3600).mono));
 }
 
 #[test]
@@ -190,12 +199,12 @@ fn a_restart_in_the_middle_of_an_alert_still_recovers() {
     assert!(before.take_dirty().is_empty());
 
     let mut after = Alerts::new(policy(3600, 0));
-    after.restore(stored);
+    after.restore(stored, at(0));
     assert_eq!(after.active().len(), 1);
     let mut out = Vec::new();
     after.on_tick(at(3600), &mut out);
     assert_eq!(
-        out[0].text,
+        notice_text(&out[0]),
         "REMINDER (CRITICAL): db1 - disk_monitor./.percent = 95.0 (ongoing for 3600s)"
     );
     out.clear();
@@ -208,7 +217,7 @@ fn a_restart_in_the_middle_of_an_alert_still_recovers() {
         &mut out,
     );
     assert_eq!(
-        out[0].text,
+        notice_text(&out[0]),
         "RECOVERED: db1 - disk_monitor./.percent = 60.0 (CRITICAL -> OK)"
     );
     assert!(after.active().is_empty());
@@ -239,7 +248,7 @@ fn nagios_statuses_and_the_unknown_policy() {
                 at(t),
                 &mut out,
             );
-            texts.extend(out.into_iter().map(|n| n.text));
+            texts.extend(out.into_iter().map(|n| notice_text(&n)));
         }
         let mut want = vec!["WARNING: web1 - nagios_runner.root_disk = DISK WARNING - 15% free"];
         if notify_unknown {

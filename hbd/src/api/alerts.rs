@@ -2,13 +2,13 @@
 //! (every tracked metric path of a host with its level).
 
 use axum::Json;
-use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::extract::{Path, Query as UrlQuery, State};
+use serde::{Deserialize, Serialize};
 
-use super::hosts::ask;
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiState, ask};
 use crate::alerting::AlertState;
-use crate::engine::Query;
+use crate::core::{Command, Outcome};
+use crate::engine::Request;
 
 /// An alert as the API shows it.
 #[derive(Debug, Serialize)]
@@ -42,7 +42,7 @@ impl From<AlertState> for AlertView {
 
 /// Every alert that is not OK, by host and path.
 pub async fn active(State(state): State<ApiState>) -> Result<Json<Vec<AlertView>>, ApiError> {
-    let alerts = ask(&state, Query::Alerts).await?;
+    let alerts = ask(&state, Request::Alerts).await?;
     Ok(Json(alerts.into_iter().map(AlertView::from).collect()))
 }
 
@@ -51,7 +51,25 @@ pub async fn for_host(
     State(state): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
-    let alerts = ask(&state, |tx| Query::HostAlerts(name.clone(), tx)).await?;
+    let alerts = ask(&state, |tx| Request::HostAlerts(name.clone(), tx)).await?;
     let alerts = alerts.ok_or_else(|| ApiError::NotFound(format!("no host named {name:?}")))?;
     Ok(Json(alerts.into_iter().map(AlertView::from).collect()))
+}
+
+/// Which alert path to clear.
+#[derive(Debug, Deserialize)]
+pub struct PathParam {
+    path: String,
+}
+
+/// `DELETE /api/0/hosts/{name}/alerts?path=PATH`: forgets one alert path's state; the
+/// next report evaluates it afresh.
+pub async fn clear(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    UrlQuery(PathParam { path }): UrlQuery<PathParam>,
+) -> Result<Json<Outcome>, ApiError> {
+    let command = Command::ClearAlert { host: name, path };
+    let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
+    Ok(Json(outcome))
 }

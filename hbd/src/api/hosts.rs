@@ -3,12 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
-use tokio::sync::oneshot;
 
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiState, ask};
 use crate::clock::Timestamp;
-use crate::core::Host;
-use crate::engine::Query;
+use crate::core::{Command, Host, Outcome};
+use crate::engine::Request;
 use crate::samples::Latest;
 
 /// A host as the API shows it.
@@ -53,21 +52,9 @@ impl HostView {
     }
 }
 
-pub(super) async fn ask<T>(
-    state: &ApiState,
-    query: impl FnOnce(oneshot::Sender<T>) -> Query,
-) -> Result<T, ApiError> {
-    let (tx, rx) = oneshot::channel();
-    state
-        .queries
-        .try_send(query(tx))
-        .map_err(|_| ApiError::Unavailable)?;
-    rx.await.map_err(|_| ApiError::Unavailable)
-}
-
 /// Every host, sorted by name.
 pub async fn list(State(state): State<ApiState>) -> Result<Json<Vec<HostView>>, ApiError> {
-    let hosts = ask(&state, Query::Hosts).await?;
+    let hosts = ask(&state, Request::Hosts).await?;
     let now = Timestamp::now();
     Ok(Json(
         hosts
@@ -82,7 +69,17 @@ pub async fn one(
     State(state): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<Json<HostView>, ApiError> {
-    let host = ask(&state, |tx| Query::Host(name.clone(), tx)).await?;
+    let host = ask(&state, |tx| Request::Host(name.clone(), tx)).await?;
     let host = host.ok_or_else(|| ApiError::NotFound(format!("no host named {name:?}")))?;
     Ok(Json(HostView::new(host, Timestamp::now(), &state.latest)))
+}
+
+/// `DELETE /api/0/hosts/{name}`: forgets the host, its samples and alerts.
+pub async fn drop(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<Outcome>, ApiError> {
+    let command = Command::DropHost { host: name };
+    let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
+    Ok(Json(outcome))
 }

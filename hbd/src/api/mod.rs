@@ -1,9 +1,11 @@
 //! The HTTP server: one axum router for the REST API (`/api/0/...`) and `/metrics`.
 //!
-//! Handlers read the engine's state by sending it a [`Query`] and awaiting the answer, so
-//! the core has one owner and no locks.
+//! Handlers read and change the engine's state by sending it a [`Request`] and awaiting
+//! the answer, so the core has one owner and no locks. Every request has a deadline: a
+//! full queue answers 503 at once, a slow engine 503 after [`ENGINE_TIMEOUT`].
 
 mod alerts;
+mod config;
 mod error;
 mod hosts;
 mod metrics;
@@ -12,23 +14,26 @@ mod plugins;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 
-use crate::engine::Query;
+use crate::engine::Request;
 use crate::metrics::Metrics;
+use crate::reload::Reloader;
 use crate::samples::Latest;
 use crate::store::Reader;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct ApiState {
-    /// Questions to the engine.
-    pub queries: mpsc::Sender<Query>,
+    /// Requests to the engine.
+    pub requests: mpsc::Sender<Request>,
+    /// Configuration reload.
+    pub reloader: Reloader,
     /// Telemetry.
     pub metrics: Arc<Metrics>,
     /// Latest plugin samples.
@@ -41,9 +46,13 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/0/hosts", get(hosts::list))
-        .route("/api/0/hosts/{name}", get(hosts::one))
+        .route("/api/0/hosts/{name}", get(hosts::one).delete(hosts::drop))
         .route("/api/0/alerts", get(alerts::active))
-        .route("/api/0/hosts/{name}/alerts", get(alerts::for_host))
+        .route(
+            "/api/0/hosts/{name}/alerts",
+            get(alerts::for_host).delete(alerts::clear),
+        )
+        .route("/api/0/config/reload", post(config::reload))
         .route("/api/0/hosts/{name}/plugins", get(plugins::latest))
         .route(
             "/api/0/hosts/{name}/plugins/{plugin}",
@@ -51,6 +60,37 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/metrics", get(metrics::render))
         .with_state(state)
+}
+
+/// How long a handler waits for the engine's answer.
+pub const ENGINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Sends the engine a request and waits (bounded) for its answer.
+pub(crate) async fn ask<T>(
+    state: &ApiState,
+    request: impl FnOnce(oneshot::Sender<T>) -> Request,
+) -> Result<T, ApiError> {
+    let (tx, rx) = oneshot::channel();
+    state.requests.try_send(request(tx)).map_err(|e| {
+        state.metrics.api_unavailable.inc();
+        ApiError::Unavailable(match e {
+            mpsc::error::TrySendError::Full(_) => {
+                "the engine is busy: its request queue is full; try again".into()
+            }
+            mpsc::error::TrySendError::Closed(_) => "the daemon is shutting down".into(),
+        })
+    })?;
+    match tokio::time::timeout(ENGINE_TIMEOUT, rx).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(_)) => Err(ApiError::Unavailable("the daemon is shutting down".into())),
+        Err(_) => {
+            state.metrics.api_unavailable.inc();
+            Err(ApiError::Unavailable(format!(
+                "the engine did not answer within {} s",
+                ENGINE_TIMEOUT.as_secs()
+            )))
+        }
+    }
 }
 
 /// Serves until `shutdown` is cancelled.

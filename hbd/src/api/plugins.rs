@@ -8,9 +8,8 @@ use axum::extract::{Path, Query as UrlQuery, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::hosts::ask;
-use super::{ApiError, ApiState};
-use crate::engine::Query;
+use super::{ApiError, ApiState, ask};
+use crate::engine::Request;
 use crate::store::StoredSample;
 
 /// Default and largest `limit` of a history request.
@@ -50,7 +49,7 @@ pub struct Limit {
 }
 
 async fn known_host(state: &ApiState, name: &str) -> Result<(), ApiError> {
-    let host = ask(state, |tx| Query::Host(name.to_owned(), tx)).await?;
+    let host = ask(state, |tx| Request::Host(name.to_owned(), tx)).await?;
     host.map(|_| ())
         .ok_or_else(|| ApiError::NotFound(format!("no host named {name:?}")))
 }

@@ -13,6 +13,7 @@ mod reader;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use hb_proto::Key;
@@ -352,7 +353,57 @@ pub fn parse(text: &str, file: Option<&Path>) -> Result<Loaded, ConfigError> {
     }
 }
 
+/// The configuration in force, shared by everything that reads it (gate, engine, core,
+/// notifier). A reload swaps it in one place; readers take a cheap `Arc` copy per
+/// batch of work, so they never see half of one config and half of another.
+#[derive(Debug, Clone)]
+pub struct SharedConfig(Arc<RwLock<Arc<Config>>>);
+
+impl SharedConfig {
+    /// Shares `config`.
+    pub fn new(config: Arc<Config>) -> SharedConfig {
+        SharedConfig(Arc::new(RwLock::new(config)))
+    }
+
+    /// The configuration in force now.
+    pub fn get(&self) -> Arc<Config> {
+        match self.0.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `config` in force.
+    pub fn set(&self, config: Arc<Config>) {
+        match self.0.write() {
+            Ok(mut c) => *c = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
+        }
+    }
+}
+
 impl Config {
+    /// Keys whose change a reload cannot apply (sockets, files opened at start): the ones
+    /// that differ between `self` and `new`.
+    pub fn restart_needed(&self, new: &Config) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        let mut check = |key: &'static str, same: bool| {
+            if !same {
+                keys.push(key);
+            }
+        };
+        check("hb_port", self.hb_port == new.hb_port);
+        check("hb_host", self.hb_host == new.hb_host);
+        check("hbd_port", self.hbd_port == new.hbd_port);
+        check("hbd_host", self.hbd_host == new.hbd_host);
+        check("state_db", self.state_db == new.state_db);
+        check("plugin_history", self.plugin_history == new.plugin_history);
+        check("journal_*", self.journal == new.journal);
+        check("logfile", self.logfile == new.logfile);
+        check("max_clock_skew", self.max_clock_skew == new.max_clock_skew);
+        keys
+    }
+
     /// The interval and grace that decide when `host` is DOWN, before its heartbeat
     /// states its own interval.
     pub fn host_timing(&self, host: &str) -> (Duration, Duration) {

@@ -54,6 +54,8 @@ pub enum EventKind {
         /// New IP.
         to: IpAddr,
     },
+    /// An operator dropped the host: its state, samples and alerts are forgotten.
+    Dropped,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -77,6 +79,7 @@ impl EventKind {
             EventKind::Boot { .. } => "BOOT",
             EventKind::Message { .. } => "MESSAGE",
             EventKind::AddressChanged { .. } => "ADDRESS_CHANGED",
+            EventKind::Dropped => "DROPPED",
         }
     }
 }

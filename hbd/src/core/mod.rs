@@ -1,29 +1,37 @@
-//! The pure core of the daemon: host state from datagrams and the passage of time.
+//! The pure core of the daemon: host state from datagrams, operator commands and the
+//! passage of time.
 //!
 //! `Core` never reads the clock, never awaits and never does I/O. The engine feeds it
-//! [`Datagram`]s and ticks with the current time and carries out the [`Action`]s it
-//! returns; [`Core::next_deadline`] says when the next tick is due.
+//! [`Datagram`]s, [`Command`]s and ticks with the current [`Now`] and carries out the
+//! [`Action`]s it returns; [`Core::next_deadline`] says when the next tick is due.
+//! Deadlines run on monotonic time ([`Mono`]); wall time only goes into records.
 
+mod command;
 mod event;
 mod host;
 #[cfg(test)]
 mod tests;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hb_proto::{Ack, Message, PluginReport};
 
+pub use command::{Command, CommandError, Outcome};
 pub use event::{Event, EventKind};
 pub use host::{Host, HostState};
 
 use crate::alerting::rules::{Rules, display_path, lookup, merge};
 use crate::alerting::{AlertState, Alerts, Level, Notice, Policy};
-use crate::clock::Timestamp;
+use crate::clock::{Mono, Now};
 use crate::config::Config;
+
+/// The plugin whose reports carry one status per check (Nagios): its checks alert
+/// through that status instead of thresholds.
+pub const STATUS_PLUGIN: &str = hb_proto::catalogue::STATUS_PLUGIN;
 
 /// One accepted datagram.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,19 +56,51 @@ pub enum Action {
         /// The reply.
         message: Message,
     },
-    /// Journal and notify a host event.
+    /// Journal, publish and notify a host event.
     Event(Event),
     /// Journal and notify an alert change or reminder.
     Alert(Notice),
+    /// An alert path changed level, reminded, or is no longer tracked (`state: None`):
+    /// for the live stream.
+    AlertChanged {
+        /// The host.
+        host: String,
+        /// The shown metric path.
+        path: String,
+        /// The state now.
+        state: Option<AlertState>,
+    },
+    /// Forget everything kept about a host outside the core (its latest samples).
+    Forget {
+        /// The host.
+        host: String,
+    },
+}
+
+/// What the store must write or delete, taken by [`Core::take_changes`].
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Hosts changed since the last call.
+    pub hosts: Vec<Host>,
+    /// Alert states changed since the last call.
+    pub alerts: Vec<AlertState>,
+    /// Hosts dropped (their samples and alerts go with them).
+    pub dropped_hosts: Vec<String>,
+    /// Alert paths no longer tracked: `(host, path)`.
+    pub dropped_alerts: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
 struct Tracked {
     host: Host,
-    /// DOWN once `now` passes this.
-    deadline: Timestamp,
+    /// Monotonic time of the last datagram (`None`: not since this daemon started).
+    heard: Option<Mono>,
+    /// Monotonic time `state` began (`None`: before this daemon started).
+    since: Option<Mono>,
+    /// DOWN once monotonic time passes this.
+    deadline: Mono,
     /// Time of this host's live entry in the deadline heap.
-    scheduled: Option<Timestamp>,
+    scheduled: Option<Mono>,
     /// Changed since the store last took it.
     dirty: bool,
 }
@@ -70,8 +110,10 @@ struct Tracked {
 pub struct Core {
     config: Arc<Config>,
     hosts: HashMap<String, Tracked>,
-    deadlines: BinaryHeap<Reverse<(Timestamp, String)>>,
+    deadlines: BinaryHeap<Reverse<(Mono, String)>>,
     dirty: Vec<String>,
+    dropped_hosts: Vec<String>,
+    dropped_alerts: Vec<(String, String)>,
     /// Hosts per state, in [`HostState::ALL`] order, kept as states change.
     counts: [usize; 3],
     alerts: Alerts,
@@ -79,16 +121,91 @@ pub struct Core {
     host_rules: HashMap<String, Arc<Rules>>,
 }
 
+fn policy(config: &Config) -> Policy {
+    Policy {
+        renotify: config.threshold_renotify_interval,
+        renotify_max: config.threshold_renotify_max,
+        notify_unknown: config.threshold_notify_unknown,
+    }
+}
+
 impl Core {
     /// A core with no hosts but those configured (as UNKNOWN).
-    pub fn new(config: Arc<Config>, now: Timestamp) -> Core {
-        let policy = Policy {
-            renotify: config.threshold_renotify_interval,
-            renotify_max: config.threshold_renotify_max,
-            notify_unknown: config.threshold_notify_unknown,
+    pub fn new(config: Arc<Config>, now: Now) -> Core {
+        let mut core = Core {
+            alerts: Alerts::new(policy(&config)),
+            config,
+            hosts: HashMap::new(),
+            deadlines: BinaryHeap::new(),
+            dirty: Vec::new(),
+            dropped_hosts: Vec::new(),
+            dropped_alerts: Vec::new(),
+            counts: [0; 3],
+            default_rules: Arc::default(),
+            host_rules: HashMap::new(),
         };
-        let default_rules = Arc::new(merge(&[&config.threshold_layers]));
-        let mut host_rules = HashMap::new();
+        core.build_rules();
+        core.add_configured_hosts(now);
+        core
+    }
+
+    /// A core resumed from stored hosts and alert states. UP hosts get a fresh
+    /// `interval + grace` from `now`, so a daemon restart does not declare every host
+    /// DOWN. Alert states whose host or rule is gone, or whose status check no longer
+    /// reports (`checks`: the `(host, path)` of every check in the latest status-plugin
+    /// reports), are dropped, so their reminders stop.
+    pub fn restore(
+        config: Arc<Config>,
+        hosts: Vec<Host>,
+        alerts: Vec<AlertState>,
+        checks: &HashSet<(String, String)>,
+        now: Now,
+    ) -> Core {
+        let mut core = Core::new(config, now);
+        for host in hosts {
+            core.insert(host, now);
+        }
+        for host in core
+            .hosts
+            .values()
+            .filter(|t| t.host.state == HostState::Down)
+        {
+            core.alerts.pause_host(&host.host.name);
+        }
+        core.alerts.restore(alerts, now);
+        core.prune_alerts(Some(checks));
+        core.alerts.take_changed();
+        core
+    }
+
+    /// Takes a new configuration (reload): thresholds, profiles, reminder policy and host
+    /// settings apply from now on; host and alert states are kept, except alert states
+    /// whose rule is gone. Configured hosts not yet known appear as UNKNOWN.
+    pub fn reconfigure(&mut self, config: Arc<Config>, now: Now, out: &mut Vec<Action>) {
+        self.config = config;
+        self.alerts.set_policy(policy(&self.config), now);
+        self.build_rules();
+        self.add_configured_hosts(now);
+        let names: Vec<String> = self.hosts.keys().cloned().collect();
+        for name in names {
+            let (_, grace) = self.config.host_timing(&name);
+            let Some(t) = self.hosts.get_mut(&name) else {
+                continue;
+            };
+            if let (HostState::Up, Some(heard)) = (t.host.state, t.heard) {
+                t.deadline = heard.plus(t.host.interval + grace);
+                let deadline = t.deadline;
+                self.schedule(&name, deadline);
+            }
+        }
+        self.prune_alerts(None);
+        self.publish_alert_changes(out);
+    }
+
+    fn build_rules(&mut self) {
+        let config = &self.config;
+        self.default_rules = Arc::new(merge(&[&config.threshold_layers]));
+        self.host_rules.clear();
         for (name, host) in &config.hosts {
             if host.threshold_config.is_empty() {
                 continue;
@@ -99,43 +216,59 @@ impl Core {
                     .iter()
                     .filter_map(|p| config.profile_layers.get(p)),
             );
-            host_rules.insert(name.clone(), Arc::new(merge(&layers)));
+            self.host_rules
+                .insert(name.clone(), Arc::new(merge(&layers)));
         }
-        let mut core = Core {
-            config,
-            hosts: HashMap::new(),
-            deadlines: BinaryHeap::new(),
-            dirty: Vec::new(),
-            counts: [0; 3],
-            alerts: Alerts::new(policy),
-            default_rules,
-            host_rules,
-        };
-        let names: Vec<String> = core.config.hosts.keys().cloned().collect();
-        for name in names {
-            let (interval, _) = core.config.host_timing(&name);
-            let mut host = Host::new(&name, interval, now);
-            host.first_seen = None;
-            host.last_seen = None;
-            core.insert(host, now);
-        }
-        core
     }
 
-    /// A core resumed from stored hosts. UP hosts get a fresh `interval + grace` from
-    /// `now`, so a daemon restart does not declare every host DOWN.
-    pub fn restore(
-        config: Arc<Config>,
-        hosts: Vec<Host>,
-        alerts: Vec<AlertState>,
-        now: Timestamp,
-    ) -> Core {
-        let mut core = Core::new(config, now);
-        for host in hosts {
-            core.insert(host, now);
+    fn add_configured_hosts(&mut self, now: Now) {
+        let names: Vec<String> = self
+            .config
+            .hosts
+            .keys()
+            .filter(|n| !self.hosts.contains_key(*n))
+            .cloned()
+            .collect();
+        for name in names {
+            let (interval, _) = self.config.host_timing(&name);
+            let mut host = Host::new(&name, interval, now.wall);
+            host.first_seen = None;
+            host.last_seen = None;
+            self.insert(host, now);
         }
-        core.alerts.restore(alerts);
-        core
+    }
+
+    /// Drops alert states whose host is unknown or whose rule no longer exists; status
+    /// checks (no rule) are kept while their host is known, and, when `checks` is given,
+    /// while the check still reports.
+    fn prune_alerts(&mut self, checks: Option<&HashSet<(String, String)>>) {
+        let mut shown: HashMap<String, HashSet<String>> = HashMap::new();
+        let hosts = &self.hosts;
+        let status_prefix = format!("{STATUS_PLUGIN}.");
+        let rule_paths = |host: &str| -> HashSet<String> {
+            let rules = self
+                .host_rules
+                .get(host)
+                .unwrap_or(&self.default_rules)
+                .clone();
+            rules.keys().map(|k| display_path(k)).collect()
+        };
+        let removed = self.alerts.retain(|s| {
+            if !hosts.contains_key(&s.host) {
+                return false;
+            }
+            if s.path.starts_with(&status_prefix) {
+                return checks.is_none_or(|c| c.contains(&(s.host.clone(), s.path.clone())));
+            }
+            shown
+                .entry(s.host.clone())
+                .or_insert_with(|| rule_paths(&s.host))
+                .contains(&s.path)
+        });
+        for s in removed {
+            tracing::info!(host = %s.host, path = %s.path, "alert state dropped: its host, rule or check is gone");
+            self.dropped_alerts.push((s.host, s.path));
+        }
     }
 
     /// The rules that apply to `host`: its profiles over the defaults.
@@ -146,7 +279,7 @@ impl Core {
             .clone()
     }
 
-    fn check_report(&mut self, report: &PluginReport, now: Timestamp, out: &mut Vec<Action>) {
+    fn check_report(&mut self, report: &PluginReport, now: Now, out: &mut Vec<Action>) {
         let mut notices = Vec::new();
         let rules = self.rules_for(&report.name);
         for (keys, rule) in rules.iter().filter(|(k, _)| k[0] == report.plugin) {
@@ -161,7 +294,7 @@ impl Core {
                 );
             }
         }
-        if report.plugin == "nagios_runner" {
+        if report.plugin == STATUS_PLUGIN {
             for (check, entry) in &report.data {
                 let Some(level) = entry
                     .get("status")
@@ -174,7 +307,7 @@ impl Core {
                     .get("text")
                     .and_then(|t| t.as_str())
                     .unwrap_or_default();
-                let path = format!("nagios_runner.{check}");
+                let path = format!("{STATUS_PLUGIN}.{check}");
                 self.alerts
                     .observe_status(&report.name, &path, level, text, now, &mut notices);
             }
@@ -182,7 +315,7 @@ impl Core {
         out.extend(notices.into_iter().map(Action::Alert));
     }
 
-    fn check_rtt(&mut self, host: &str, rtt_ms: f64, now: Timestamp, out: &mut Vec<Action>) {
+    fn check_rtt(&mut self, host: &str, rtt_ms: f64, now: Now, out: &mut Vec<Action>) {
         let rules = self.rules_for(host);
         let key = vec!["rtt".to_owned(), host.to_owned()];
         if let Some(rule) = rules.get(&key) {
@@ -199,10 +332,18 @@ impl Core {
         }
     }
 
-    fn insert(&mut self, host: Host, now: Timestamp) {
+    fn publish_alert_changes(&mut self, out: &mut Vec<Action>) {
+        for (host, path, state) in self.alerts.take_changed() {
+            out.push(Action::AlertChanged { host, path, state });
+        }
+    }
+
+    /// Tracks a host from the store or the config. Stored wall times say nothing about
+    /// this daemon's monotonic clock, so an UP host gets a full `interval + grace` from
+    /// `now`.
+    fn insert(&mut self, host: Host, now: Now) {
         let (_, grace) = self.config.host_timing(&host.name);
-        let base = host.last_seen.unwrap_or(now).max(now);
-        let deadline = base.plus(host.interval + grace);
+        let deadline = now.mono.plus(host.interval + grace);
         let name = host.name.clone();
         let up = host.state == HostState::Up;
         self.counts[host.state as usize] += 1;
@@ -210,6 +351,8 @@ impl Core {
             name.clone(),
             Tracked {
                 host,
+                heard: None,
+                since: None,
                 deadline,
                 scheduled: None,
                 dirty: false,
@@ -223,15 +366,24 @@ impl Core {
         }
     }
 
-    fn schedule(&mut self, name: &str, at: Timestamp) {
+    fn schedule(&mut self, name: &str, at: Mono) {
         if let Some(t) = self.hosts.get_mut(name) {
             t.scheduled = Some(at);
             self.deadlines.push(Reverse((at, name.to_owned())));
         }
     }
 
+    fn mark_dirty(&mut self, name: &str) {
+        if let Some(t) = self.hosts.get_mut(name)
+            && !t.dirty
+        {
+            t.dirty = true;
+            self.dirty.push(name.to_owned());
+        }
+    }
+
     /// Handles one accepted datagram at `now`, appending what to do to `out`.
-    pub fn handle(&mut self, datagram: &Datagram, now: Timestamp, out: &mut Vec<Action>) {
+    pub fn handle(&mut self, datagram: &Datagram, now: Now, out: &mut Vec<Action>) {
         let Some(stamp) = datagram.message.stamp() else {
             return; // replies (ACK, CMD, UPD) are not for the daemon
         };
@@ -244,8 +396,10 @@ impl Core {
                 self.hosts.insert(
                     name.clone(),
                     Tracked {
-                        host: Host::new(&name, default_interval, now),
-                        deadline: now,
+                        host: Host::new(&name, default_interval, now.wall),
+                        heard: Some(now.mono),
+                        since: Some(now.mono),
+                        deadline: now.mono,
                         scheduled: None,
                         dirty: false,
                     },
@@ -269,8 +423,9 @@ impl Core {
             ));
         }
         host.address = Some(datagram.source);
-        host.first_seen.get_or_insert(now);
-        host.last_seen = Some(now);
+        host.first_seen.get_or_insert(now.wall);
+        host.last_seen = Some(now.wall);
+        tracked.heard = Some(now.mono);
         match &datagram.message {
             Message::Heartbeat(h) => {
                 if let Some(interval) = h.interval {
@@ -291,7 +446,7 @@ impl Core {
                     message: Message::Ack(Ack {
                         seq: h.seq,
                         ts: h.ts,
-                        server_ts: now.as_secs_f64(),
+                        server_ts: now.wall.as_secs_f64(),
                     }),
                 });
             }
@@ -314,12 +469,18 @@ impl Core {
             }
             _ => {}
         }
+        let mut came_back = false;
         if host.state != HostState::Up {
-            let down_for = (host.state == HostState::Down).then(|| now.since(host.state_since));
+            let down_for = (host.state == HostState::Down).then(|| match tracked.since {
+                Some(since) => now.mono.since(since),
+                None => now.wall.since(host.state_since),
+            });
+            came_back = host.state == HostState::Down;
             self.counts[host.state as usize] -= 1;
             self.counts[HostState::Up as usize] += 1;
             host.state = HostState::Up;
-            host.state_since = now;
+            host.state_since = now.wall;
+            tracked.since = Some(now.mono);
             out.push(event(
                 &name,
                 now,
@@ -328,14 +489,14 @@ impl Core {
                 },
             ));
         }
-        tracked.deadline = now.plus(host.interval + grace);
-        if !tracked.dirty {
-            tracked.dirty = true;
-            self.dirty.push(name.clone());
-        }
+        tracked.deadline = now.mono.plus(host.interval + grace);
         let deadline = tracked.deadline;
         if tracked.scheduled.is_none_or(|s| deadline < s) {
             self.schedule(&name, deadline);
+        }
+        self.mark_dirty(&name);
+        if came_back {
+            self.alerts.resume_host(&name, now);
         }
         match &datagram.message {
             Message::Plugin(report) => self.check_report(report, now, out),
@@ -346,16 +507,14 @@ impl Core {
             }
             _ => {}
         }
+        self.publish_alert_changes(out);
     }
 
     /// Applies the passage of time: hosts silent past their deadline go DOWN, and alert
     /// reminders fall due.
-    pub fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Action>) {
-        let mut notices = Vec::new();
-        self.alerts.on_tick(now, &mut notices);
-        out.extend(notices.into_iter().map(Action::Alert));
+    pub fn on_tick(&mut self, now: Now, out: &mut Vec<Action>) {
         while let Some(Reverse((at, _))) = self.deadlines.peek() {
-            if *at > now {
+            if *at > now.mono {
                 break;
             }
             let Some(Reverse((at, name))) = self.deadlines.pop() else {
@@ -371,23 +530,24 @@ impl Core {
             if tracked.host.state != HostState::Up {
                 continue;
             }
-            if tracked.deadline > now {
+            if tracked.deadline > now.mono {
                 let deadline = tracked.deadline;
                 self.schedule(&name, deadline);
                 continue;
             }
             let host = &mut tracked.host;
-            let silent_for = host
-                .last_seen
-                .map_or(Duration::ZERO, |seen| now.since(seen));
+            let silent_for = match (tracked.heard, host.last_seen) {
+                (Some(heard), _) => now.mono.since(heard),
+                (None, Some(seen)) => now.wall.since(seen),
+                (None, None) => Duration::ZERO,
+            };
             self.counts[HostState::Up as usize] -= 1;
             self.counts[HostState::Down as usize] += 1;
             host.state = HostState::Down;
-            host.state_since = now;
-            if !tracked.dirty {
-                tracked.dirty = true;
-                self.dirty.push(name.clone());
-            }
+            host.state_since = now.wall;
+            tracked.since = Some(now.mono);
+            self.mark_dirty(&name);
+            self.alerts.pause_host(&name);
             out.push(event(
                 &name,
                 now,
@@ -396,20 +556,59 @@ impl Core {
                 },
             ));
         }
+        let mut notices = Vec::new();
+        self.alerts.on_tick(now, &mut notices);
+        out.extend(notices.into_iter().map(Action::Alert));
+        self.publish_alert_changes(out);
+    }
+
+    /// Applies an operator's command at `now`.
+    pub fn apply(
+        &mut self,
+        command: &Command,
+        now: Now,
+        out: &mut Vec<Action>,
+    ) -> Result<Outcome, CommandError> {
+        match command {
+            Command::DropHost { host } => {
+                let Some(tracked) = self.hosts.remove(host) else {
+                    return Err(CommandError::UnknownHost(host.clone()));
+                };
+                self.counts[tracked.host.state as usize] -= 1;
+                self.dirty.retain(|n| n != host);
+                for s in self.alerts.remove_host(host) {
+                    self.dropped_alerts.push((s.host, s.path));
+                }
+                self.dropped_hosts.push(host.clone());
+                out.push(event(host, now, EventKind::Dropped));
+                out.push(Action::Forget { host: host.clone() });
+                // A configured host stays known, as if never heard from.
+                self.add_configured_hosts(now);
+                self.publish_alert_changes(out);
+                Ok(Outcome::HostDropped)
+            }
+            Command::ClearAlert { host, path } => {
+                let key = (host.clone(), path.clone());
+                let Some(state) = self.alerts.remove(&key) else {
+                    return Err(CommandError::UnknownAlert {
+                        host: host.clone(),
+                        path: path.clone(),
+                    });
+                };
+                self.dropped_alerts.push(key);
+                self.publish_alert_changes(out);
+                Ok(Outcome::AlertCleared { was: state.level })
+            }
+        }
     }
 
     /// When [`Core::on_tick`] next has something to do.
-    pub fn next_deadline(&self) -> Option<Timestamp> {
+    pub fn next_deadline(&self) -> Option<Mono> {
         let host = self.deadlines.peek().map(|Reverse((at, _))| *at);
         match (host, self.alerts.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
-    }
-
-    /// Alert states changed since the last call, for the store.
-    pub fn take_dirty_alerts(&mut self) -> Vec<AlertState> {
-        self.alerts.take_dirty()
     }
 
     /// Every alert that is not OK.
@@ -422,28 +621,22 @@ impl Core {
         self.alerts.for_host(host)
     }
 
-    /// Hosts changed since the last call, for the store.
-    pub fn take_dirty(&mut self) -> Vec<Host> {
+    /// What changed since the last call, for the store.
+    pub fn take_changes(&mut self) -> Changes {
         let names = std::mem::take(&mut self.dirty);
-        names
+        let hosts = names
             .into_iter()
             .filter_map(|name| {
                 let t = self.hosts.get_mut(&name)?;
                 t.dirty = false;
                 Some(t.host.clone())
             })
-            .collect()
-    }
-
-    /// Marks hosts as changed again (a store batch could not be queued).
-    pub fn mark_dirty<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
-        for name in names {
-            if let Some(t) = self.hosts.get_mut(name)
-                && !t.dirty
-            {
-                t.dirty = true;
-                self.dirty.push(name.to_owned());
-            }
+            .collect();
+        Changes {
+            hosts,
+            alerts: self.alerts.take_dirty(),
+            dropped_hosts: std::mem::take(&mut self.dropped_hosts),
+            dropped_alerts: std::mem::take(&mut self.dropped_alerts),
         }
     }
 
@@ -463,12 +656,17 @@ impl Core {
     pub fn counts(&self) -> [usize; 3] {
         self.counts
     }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
 }
 
-fn event(host: &str, at: Timestamp, kind: EventKind) -> Action {
+fn event(host: &str, now: Now, kind: EventKind) -> Action {
     Action::Event(Event {
         host: host.to_owned(),
-        at,
+        at: now.wall,
         kind,
     })
 }

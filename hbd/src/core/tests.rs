@@ -7,7 +7,10 @@ use std::time::Duration;
 use hb_proto::{Boot, Heartbeat, Message, OperatorMessage, PluginKind, PluginReport};
 
 use super::*;
+use crate::alerting::AlertState;
+use crate::clock::Timestamp;
 use crate::config::{Config, HostConfig};
+use crate::notify::render::notice_text;
 
 const T0: u64 = 1_764_000_000_000;
 
@@ -21,8 +24,12 @@ enum Step {
     Tick(u64),
 }
 
-fn at(secs: u64) -> Timestamp {
-    Timestamp(T0 + secs * 1000)
+/// Both clocks `secs` after the start: wall time from T0, monotonic from zero.
+fn at(secs: u64) -> Now {
+    Now {
+        wall: Timestamp(T0 + secs * 1000),
+        mono: Mono(secs * 1000),
+    }
 }
 
 fn config() -> Config {
@@ -53,6 +60,7 @@ fn datagram(message: Message, ip: &str) -> Datagram {
 fn render(actions: &[Action]) -> Vec<String> {
     actions
         .iter()
+        .filter(|a| !matches!(a, Action::AlertChanged { .. } | Action::Forget { .. }))
         .map(|a| match a {
             Action::Reply {
                 message: Message::Ack(ack),
@@ -61,7 +69,7 @@ fn render(actions: &[Action]) -> Vec<String> {
                 format!("ACK seq={:?}", ack.seq)
             }
             Action::Reply { message, .. } => format!("REPLY {}", message.id()),
-            Action::Alert(notice) => notice.text.clone(),
+            Action::Alert(notice) => notice_text(notice),
             Action::Event(e) => match &e.kind {
                 EventKind::Up {
                     down_for_s: Some(d),
@@ -77,6 +85,7 @@ fn render(actions: &[Action]) -> Vec<String> {
                 EventKind::Message { text } => format!("MESSAGE {} {text}", e.host),
                 other => format!("{} {}", other.name(), e.host),
             },
+            Action::AlertChanged { .. } | Action::Forget { .. } => unreachable!("filtered"),
         })
         .collect()
 }
@@ -278,9 +287,9 @@ fn next_deadline_is_the_earliest_up_host() {
     assert_eq!(core.next_deadline(), None);
     run(&mut core, Step::Htb("a", 0, None, "127.0.0.1"));
     run(&mut core, Step::Htb("b", 0, Some(5.0), "127.0.0.1"));
-    assert_eq!(core.next_deadline(), Some(at(15)));
+    assert_eq!(core.next_deadline(), Some(at(15).mono));
     run(&mut core, Step::Tick(15));
-    assert_eq!(core.next_deadline(), Some(at(70)));
+    assert_eq!(core.next_deadline(), Some(at(70).mono));
 }
 
 #[test]
@@ -303,7 +312,7 @@ fn heartbeat_fields_are_kept() {
     assert_eq!(host.address.unwrap().to_string(), "127.0.0.3:40000");
     assert_eq!(
         (host.first_seen, host.last_seen),
-        (Some(at(5)), Some(at(5)))
+        (Some(at(5).wall), Some(at(5).wall))
     );
     assert_eq!(core.counts(), [1, 1, 0]); // "slow" is configured, never seen
 }
@@ -313,12 +322,18 @@ fn restored_hosts_get_a_fresh_grace_period() {
     let mut first = Core::new(Arc::new(config()), at(0));
     run(&mut first, Step::Htb("web1", 0, None, "127.0.0.1"));
     run(&mut first, Step::Boot("web1", 1));
-    let stored = first.take_dirty();
+    let stored = first.take_changes().hosts;
     assert_eq!(stored.len(), 1);
-    assert!(first.take_dirty().is_empty());
+    assert!(first.take_changes().hosts.is_empty());
 
     // The daemon comes back an hour later: web1 is remembered, UP, with its boots.
-    let mut core = Core::restore(Arc::new(config()), stored, Vec::new(), at(3600));
+    let mut core = Core::restore(
+        Arc::new(config()),
+        stored,
+        Vec::new(),
+        &HashSet::new(),
+        at(3600),
+    );
     assert_eq!(core.host("web1").unwrap().boots, 1);
     assert_eq!(core.host("web1").unwrap().state, HostState::Up);
     assert_eq!(run(&mut core, Step::Tick(3669)), Vec::<String>::new());
@@ -334,9 +349,9 @@ fn dirty_hosts_are_listed_once_per_flush() {
     for t in 0..5 {
         run(&mut core, Step::Htb("a", t, None, "127.0.0.1"));
     }
-    let dirty = core.take_dirty();
+    let dirty = core.take_changes().hosts;
     assert_eq!(dirty.len(), 1);
-    assert_eq!(dirty[0].last_seen, Some(at(4)));
+    assert_eq!(dirty[0].last_seen, Some(at(4).wall));
 }
 
 fn alert_config() -> Config {
@@ -384,7 +399,7 @@ fn alerts_of(core: &mut Core, message: Message, t: u64) -> Vec<String> {
     core.handle(&datagram(message, "127.0.0.1"), at(t), &mut out);
     out.into_iter()
         .filter_map(|a| match a {
-            Action::Alert(n) => Some(n.text),
+            Action::Alert(n) => Some(notice_text(&n)),
             _ => None,
         })
         .collect()
@@ -467,6 +482,271 @@ fn host_counts_follow_every_transition() {
     assert_eq!(core.counts(), [0, 2, 0]);
     // Restoring a stored copy of a configured host replaces it, not adds to it.
     let stored = core.hosts().into_iter().cloned().collect();
-    let restored = Core::restore(Arc::new(config()), stored, Vec::new(), at(100));
+    let restored = Core::restore(
+        Arc::new(config()),
+        stored,
+        Vec::new(),
+        &HashSet::new(),
+        at(100),
+    );
     assert_eq!(restored.counts(), [0, 2, 0]);
+}
+
+/// `Now` with the wall clock stepped by `step_s` seconds (positive: forward) relative
+/// to the monotonic clock.
+fn stepped(secs: u64, step_s: i64) -> Now {
+    let now = at(secs);
+    Now {
+        wall: Timestamp(now.wall.0.saturating_add_signed(step_s * 1000)),
+        mono: now.mono,
+    }
+}
+
+#[test]
+fn wall_clock_steps_neither_mark_hosts_down_nor_delay_down() {
+    // (what, wall step applied from t=1 on, tick times, expected DOWN text)
+    let cases: &[(&str, i64, &[u64], &[&str])] = &[
+        (
+            "a step forward of 10 minutes marks no UP host DOWN",
+            600,
+            &[1, 30, 69],
+            &[],
+        ),
+        (
+            "a step forward still lets a silent host go DOWN on time",
+            600,
+            &[69, 70],
+            &["DOWN web1 silent 70s"],
+        ),
+        (
+            "a step back does not delay DOWN detection",
+            -600,
+            &[69, 70],
+            &["DOWN web1 silent 70s"],
+        ),
+    ];
+    for (what, step, ticks, want) in cases {
+        let mut core = Core::new(Arc::new(config()), at(0));
+        run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
+        let mut got = Vec::new();
+        for t in *ticks {
+            let mut out = Vec::new();
+            core.on_tick(stepped(*t, *step), &mut out);
+            got.extend(render(&out));
+        }
+        assert_eq!(got, *want, "{what}");
+    }
+}
+
+#[test]
+fn up_after_down_measures_the_outage_on_the_monotonic_clock() {
+    let mut core = Core::new(Arc::new(config()), at(0));
+    run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
+    let mut out = Vec::new();
+    core.on_tick(at(70), &mut out);
+    out.clear();
+    let msg = Message::Heartbeat(Heartbeat {
+        name: "web1".into(),
+        ..Heartbeat::default()
+    });
+    // The wall clock jumped back an hour meanwhile: the outage is still 30 s.
+    core.handle(&datagram(msg, "127.0.0.1"), stepped(100, -3600), &mut out);
+    assert!(render(&out).contains(&"UP web1 after 30s".to_owned()));
+}
+
+fn reminder_config() -> Config {
+    Config {
+        threshold_renotify_interval: Duration::from_secs(100),
+        ..alert_config()
+    }
+}
+
+fn alert_texts(out: &[Action]) -> Vec<String> {
+    out.iter()
+        .filter_map(|a| match a {
+            Action::Alert(n) => Some(notice_text(n)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn reminders_pause_while_the_host_is_down() {
+    let mut core = Core::new(Arc::new(reminder_config()), at(0));
+    let cpu = serde_json::json!({"cpu_percent": 95.0});
+    let raised = alerts_of(&mut core, report("web1", "cpu_monitor", cpu.clone()), 0);
+    assert_eq!(raised, ["CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0"]);
+    // web1 (interval 60 + grace 10) goes DOWN at 70; its reminder at 100 does not come.
+    let mut out = Vec::new();
+    for t in [70, 100, 150, 300] {
+        core.on_tick(at(t), &mut out);
+    }
+    assert_eq!(render(&out), ["DOWN web1 silent 70s"]);
+    // Back at 400 (now with a 300 s interval): reminders resume a full period later.
+    out.clear();
+    run(&mut core, Step::Htb("web1", 400, Some(300.0), "127.0.0.1"));
+    core.on_tick(at(499), &mut out);
+    assert!(alert_texts(&out).is_empty());
+    core.on_tick(at(500), &mut out);
+    assert_eq!(
+        alert_texts(&out),
+        ["REMINDER (CRITICAL): web1 - cpu_monitor.cpu_percent = 95.0 (ongoing for 500s)"]
+    );
+}
+
+#[test]
+fn dropping_a_host_forgets_it_and_it_comes_back_as_new() {
+    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
+    alerts_of(
+        &mut core,
+        report(
+            "web1",
+            "cpu_monitor",
+            serde_json::json!({"cpu_percent": 95.0}),
+        ),
+        1,
+    );
+    core.take_changes();
+    let mut out = Vec::new();
+    let command = Command::DropHost {
+        host: "web1".into(),
+    };
+    assert_eq!(
+        core.apply(&command, at(2), &mut out),
+        Ok(Outcome::HostDropped)
+    );
+    assert!(core.host("web1").is_none());
+    assert!(core.host_alerts("web1").is_empty());
+    assert_eq!(core.counts(), [2, 0, 0]); // "slow" and "batch1" are configured
+    assert!(out.contains(&Action::Forget {
+        host: "web1".into()
+    }));
+    let changes = core.take_changes();
+    assert_eq!(changes.dropped_hosts, ["web1"]);
+    assert_eq!(
+        changes.dropped_alerts,
+        [("web1".to_owned(), "cpu_monitor.cpu_percent".to_owned())]
+    );
+    // Its old deadline does not fire; a new heartbeat makes it a new host.
+    assert_eq!(run(&mut core, Step::Tick(100)), Vec::<String>::new());
+    assert_eq!(
+        run(&mut core, Step::Htb("web1", 101, None, "127.0.0.1")),
+        ["NEW_HOST web1", "ACK seq=Some(101)", "UP web1"]
+    );
+    assert_eq!(core.apply(&command, at(102), &mut out).map(|_| ()), Ok(()));
+    assert_eq!(
+        core.apply(&command, at(103), &mut out),
+        Err(CommandError::UnknownHost("web1".into()))
+    );
+}
+
+#[test]
+fn clearing_an_alert_lets_the_next_report_raise_it_afresh() {
+    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    let cpu = serde_json::json!({"cpu_percent": 95.0});
+    alerts_of(&mut core, report("web1", "cpu_monitor", cpu.clone()), 0);
+    let clear = Command::ClearAlert {
+        host: "web1".into(),
+        path: "cpu_monitor.cpu_percent".into(),
+    };
+    let mut out = Vec::new();
+    assert_eq!(
+        core.apply(&clear, at(1), &mut out),
+        Ok(Outcome::AlertCleared {
+            was: Level::Critical
+        })
+    );
+    assert!(core.active_alerts().is_empty());
+    assert!(out.contains(&Action::AlertChanged {
+        host: "web1".into(),
+        path: "cpu_monitor.cpu_percent".into(),
+        state: None
+    }));
+    assert_eq!(
+        alerts_of(&mut core, report("web1", "cpu_monitor", cpu), 2),
+        ["CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0"]
+    );
+    assert!(matches!(
+        core.apply(&clear.clone(), at(3), &mut out),
+        Ok(Outcome::AlertCleared { .. })
+    ));
+    assert!(matches!(
+        core.apply(&clear, at(4), &mut out),
+        Err(CommandError::UnknownAlert { .. })
+    ));
+}
+
+fn stored_alert(host: &str, path: &str) -> AlertState {
+    AlertState {
+        host: host.into(),
+        path: path.into(),
+        level: Level::Critical,
+        since: at(0).wall,
+        value: Some(99.0),
+        detail: None,
+        threshold: Some(90.0),
+        last_notified: Some(at(0).wall),
+        reminders: 0,
+    }
+}
+
+#[test]
+fn alert_states_whose_host_rule_or_check_is_gone_are_dropped_at_load() {
+    let config = Arc::new(reminder_config());
+    let mut first = Core::new(config.clone(), at(0));
+    run(&mut first, Step::Htb("web1", 0, Some(300.0), "127.0.0.1"));
+    let hosts = first.take_changes().hosts;
+    let alerts = vec![
+        stored_alert("web1", "cpu_monitor.cpu_percent"), // rule exists: kept
+        stored_alert("web1", "memory_monitor.percent"),  // no such rule any more
+        stored_alert("ghost", "cpu_monitor.cpu_percent"), // no such host
+        stored_alert("web1", "nagios_runner.root"),      // check still reports: kept
+        stored_alert("web1", "nagios_runner.gone"),      // check no longer reports
+    ];
+    let checks = HashSet::from([("web1".to_owned(), "nagios_runner.root".to_owned())]);
+    let mut core = Core::restore(config, hosts, alerts, &checks, at(10));
+    let kept: Vec<String> = core
+        .host_alerts("web1")
+        .into_iter()
+        .map(|s| s.path)
+        .collect();
+    assert_eq!(kept, ["cpu_monitor.cpu_percent", "nagios_runner.root"]);
+    assert_eq!(core.take_changes().dropped_alerts.len(), 3);
+    // Only the kept ones remind (both notified at 0, renotify 100 s).
+    let mut out = Vec::new();
+    core.on_tick(at(100), &mut out);
+    assert_eq!(alert_texts(&out).len(), 2, "{:?}", alert_texts(&out));
+}
+
+#[test]
+fn a_reload_applies_new_thresholds_and_keeps_state() {
+    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
+    let cpu = |v: f64| serde_json::json!({"cpu_percent": v});
+    alerts_of(&mut core, report("web1", "cpu_monitor", cpu(85.0)), 1);
+    alerts_of(
+        &mut core,
+        report(
+            "web1",
+            "disk_monitor",
+            serde_json::json!({"partitions": {"/": {"percent": 95.0}}}),
+        ),
+        1,
+    );
+    // The new config raises the CPU warning to 88 and has no disk rule any more.
+    let mut config = alert_config();
+    config.threshold_layers = crate::alerting::rules::parse_layers(&serde_json::json!({
+        "cpu_monitor": {"cpu_percent": {"warning": 88, "critical": 90}},
+    }))
+    .unwrap();
+    let mut out = Vec::new();
+    core.reconfigure(Arc::new(config), at(2), &mut out);
+    assert_eq!(core.host("web1").unwrap().state, HostState::Up);
+    let paths: Vec<String> = core.active_alerts().into_iter().map(|s| s.path).collect();
+    assert_eq!(paths, ["cpu_monitor.cpu_percent"]);
+    assert_eq!(
+        alerts_of(&mut core, report("web1", "cpu_monitor", cpu(86.0)), 3),
+        ["RECOVERED: web1 - cpu_monitor.cpu_percent = 86.0 (WARNING -> OK)"]
+    );
 }

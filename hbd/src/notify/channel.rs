@@ -7,16 +7,17 @@ use super::pushover::Pushover;
 use super::routing::ChannelKind;
 use super::signal::Signal;
 
-/// One message for one channel.
+/// One message for one recipient on one channel: each is delivered and retried on its
+/// own, so a retry repeats only the delivery that failed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     /// The host it is about.
     pub host: String,
     /// The text (also the email subject, after `[hbd] `).
     pub text: String,
-    /// Channel-specific addresses (emails, user keys, numbers, Mattermost channels; an
+    /// A channel-specific address (email, user key, number, Mattermost channel; an
     /// empty string means the channel's default target).
-    pub recipients: Vec<String>,
+    pub recipient: String,
 }
 
 /// Why an attempt failed, and whether trying again can help.

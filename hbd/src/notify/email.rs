@@ -1,5 +1,6 @@
 //! Email over SMTP with lettre: STARTTLS (required), implicit TLS or plain, optional
-//! login, an extra CA for private relays. One message with every recipient in `To`.
+//! login, an extra CA for private relays. One message per recipient, so a refused
+//! address neither blocks nor repeats the others.
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
@@ -62,7 +63,7 @@ impl Email {
         })
     }
 
-    /// Sends one message to all recipients.
+    /// Sends the message to its one recipient.
     pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
         let from: Mailbox = self.config.from.parse().map_err(|e| {
             SendError::permanent(format!(
@@ -74,12 +75,11 @@ impl Email {
             .from(from)
             .subject(subject(&message.text))
             .header(ContentType::TEXT_PLAIN);
-        for to in &message.recipients {
-            let mailbox: Mailbox = to
-                .parse()
-                .map_err(|e| SendError::permanent(format!("email: bad address {to:?}: {e}")))?;
-            builder = builder.to(mailbox);
-        }
+        let to = &message.recipient;
+        let mailbox: Mailbox = to
+            .parse()
+            .map_err(|e| SendError::permanent(format!("email: bad address {to:?}: {e}")))?;
+        builder = builder.to(mailbox);
         let email = builder
             .body(format!("{}\n\n-- \nhbd\n", message.text))
             .map_err(|e| SendError::permanent(format!("email: {e}")))?;

@@ -17,32 +17,29 @@ impl Mattermost {
     }
 
     /// Posts once per target channel (an empty recipient: the webhook's own channel, or
-    /// `channel` from the config).
+    /// One post to the message's channel (empty: the webhook's default or `channel`).
     pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
-        for target in &message.recipients {
-            let mut body = serde_json::json!({ "text": message.text });
-            let channel = if target.is_empty() {
-                self.config.channel.as_ref()
-            } else {
-                Some(target)
-            };
-            if let Some(channel) = channel {
-                body["channel"] = channel.clone().into();
-            }
-            if let Some(username) = &self.config.username {
-                body["username"] = username.clone().into();
-            }
-            let response = self
-                .client
-                .post(&self.config.webhook_url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| SendError::transient(format!("mattermost: {e}")))?;
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            SendError::from_status(status, &text)?;
+        let mut body = serde_json::json!({ "text": message.text });
+        let channel = if message.recipient.is_empty() {
+            self.config.channel.as_ref()
+        } else {
+            Some(&message.recipient)
+        };
+        if let Some(channel) = channel {
+            body["channel"] = channel.clone().into();
         }
-        Ok(())
+        if let Some(username) = &self.config.username {
+            body["username"] = username.clone().into();
+        }
+        let response = self
+            .client
+            .post(&self.config.webhook_url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::transient(format!("mattermost: {e}")))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        SendError::from_status(status, &text)
     }
 }

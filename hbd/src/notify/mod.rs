@@ -1,17 +1,19 @@
-//! Notifications: host events and alert notices become messages on every configured
-//! channel (email, Pushover, Mattermost, Signal), addressed per the routing rules.
+//! Notifications: host events and alert notices, typed until [`render`] turns them into
+//! text, become one message per recipient on every configured channel (email, Pushover,
+//! Mattermost, Signal), addressed per the routing rules.
 //!
 //! The engine calls [`Notifier::notify`], which never blocks: each channel has its own
 //! bounded queue (full: the message is dropped, counted and journaled) and its own
-//! worker that retries with backoff.
+//! worker that retries with backoff. At shutdown the workers get a short drain; what is
+//! left is counted and journaled.
 
 pub mod channel;
 pub mod email;
 pub mod mattermost;
 pub mod pushover;
+pub mod render;
 pub mod routing;
 pub mod signal;
-pub mod text;
 pub mod worker;
 
 use std::sync::Arc;
@@ -23,13 +25,34 @@ use tokio_util::sync::CancellationToken;
 use channel::{Channel, Outgoing};
 use routing::ChannelKind;
 
+use crate::alerting::Notice;
 use crate::clock::Timestamp;
 use crate::config::Config;
+use crate::core::Event;
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
 
 /// Messages waiting per channel.
 pub const QUEUE_LEN: usize = 1024;
+
+/// What can be notified, typed; [`render::text`] makes the text at the edge.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notification {
+    /// A host event.
+    Host(Event),
+    /// An alert change or reminder.
+    Alert(Notice),
+}
+
+impl Notification {
+    /// The host it is about.
+    pub fn host(&self) -> &str {
+        match self {
+            Notification::Host(e) => &e.host,
+            Notification::Alert(n) => &n.host,
+        }
+    }
+}
 
 /// Why the notifier could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +82,9 @@ impl Notifier {
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> Result<(Notifier, Vec<JoinHandle<()>>), NotifyError> {
+        // One TLS provider for every client (reqwest, lettre): ring, no OpenSSL, no
+        // aws-lc. Installing it again (a reload) is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let n = &config.notify;
         let client = reqwest::Client::builder()
             .timeout(n.timeout)
@@ -117,32 +143,41 @@ impl Notifier {
         ))
     }
 
-    /// Queues `text` about `host` on every channel that has recipients for it.
-    pub fn notify(&self, host: &str, text: &str) {
+    /// Whether any channel is configured.
+    pub fn has_channels(&self) -> bool {
+        !self.queues.is_empty()
+    }
+
+    /// Queues the notification on every channel, one message per recipient. Returns
+    /// its text, or `None` when this kind of notification sends nothing.
+    pub fn notify(&self, notification: &Notification) -> Option<String> {
+        let text = render::text(notification)?;
+        let host = notification.host();
         for (kind, queue) in &self.queues {
-            let recipients = routing::recipients(&self.config, *kind, host);
-            if recipients.is_empty() {
-                continue;
-            }
-            let message = Outgoing {
-                host: host.to_owned(),
-                text: text.to_owned(),
-                recipients,
-            };
-            if let Err(TrySendError::Full(m) | TrySendError::Closed(m)) = queue.try_send(message) {
-                self.metrics.notification_dropped(kind.as_str());
-                tracing::error!(
-                    channel = kind.as_str(),
-                    host,
-                    "notification queue full; message dropped"
-                );
-                self.journal.record(vec![Entry::Dropped {
-                    at: Timestamp::now(),
-                    channel: kind.as_str(),
-                    text: m.text,
-                    reason: "queue full".into(),
-                }]);
+            for recipient in routing::recipients(&self.config, *kind, host) {
+                let message = Outgoing {
+                    host: host.to_owned(),
+                    text: text.clone(),
+                    recipient,
+                };
+                if let Err(TrySendError::Full(m) | TrySendError::Closed(m)) =
+                    queue.try_send(message)
+                {
+                    self.metrics.notification_dropped(kind.as_str());
+                    tracing::error!(
+                        channel = kind.as_str(),
+                        host,
+                        "notification queue full; message dropped"
+                    );
+                    self.journal.record(vec![Entry::Dropped {
+                        at: Timestamp::now(),
+                        channel: kind.as_str(),
+                        text: m.text,
+                        reason: "queue full".into(),
+                    }]);
+                }
             }
         }
+        Some(text)
     }
 }

@@ -17,28 +17,25 @@ impl Pushover {
         Pushover { config, client }
     }
 
-    /// Sends to every recipient (user or group keys); the first failure stops the attempt.
+    /// One request for the message's one user key.
     pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
-        for user in &message.recipients {
-            let priority = self.config.priority.to_string();
-            let form = [
-                ("token", self.config.token.as_str()),
-                ("user", user.as_str()),
-                ("title", "hbd"),
-                ("message", message.text.as_str()),
-                ("priority", priority.as_str()),
-            ];
-            let response = self
-                .client
-                .post(&self.config.url)
-                .form(&form)
-                .send()
-                .await
-                .map_err(|e| SendError::transient(format!("pushover: {e}")))?;
-            let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            SendError::from_status(status, &body)?;
-        }
-        Ok(())
+        let priority = self.config.priority.to_string();
+        let form = [
+            ("token", self.config.token.as_str()),
+            ("user", message.recipient.as_str()),
+            ("title", "hbd"),
+            ("message", message.text.as_str()),
+            ("priority", priority.as_str()),
+        ];
+        let response = self
+            .client
+            .post(&self.config.url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| SendError::transient(format!("pushover: {e}")))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        SendError::from_status(status, &body)
     }
 }

@@ -17,12 +17,12 @@ impl Signal {
         Signal { config, client }
     }
 
-    /// One request for all recipients.
+    /// One request for the message's one recipient.
     pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
         let body = serde_json::json!({
             "message": message.text,
             "number": self.config.number,
-            "recipients": message.recipients,
+            "recipients": [message.recipient],
         });
         let response = self
             .client

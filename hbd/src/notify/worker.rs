@@ -22,7 +22,9 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
         .min(MAX_BACKOFF)
 }
 
-/// Delivers until `shutdown` (queued messages still waiting then are dropped, counted).
+/// Delivers until the queue closes (after delivering what it holds) or `shutdown` is
+/// cancelled: then the message in hand and every one still queued are given up, each
+/// counted and journaled, never dropped silently.
 pub async fn run(
     channel: Channel,
     mut queue: mpsc::Receiver<Outgoing>,
@@ -33,42 +35,71 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let name = channel.kind().as_str();
+    let give_up = |message: &Outgoing, reason: &str| {
+        metrics.notification_dropped(name);
+        journal.record(vec![Entry::Dropped {
+            at: Timestamp::now(),
+            channel: name,
+            text: message.text.clone(),
+            reason: reason.to_owned(),
+        }]);
+    };
     loop {
         let message = tokio::select! {
             () = shutdown.cancelled() => break,
-            m = queue.recv() => match m { Some(m) => m, None => break },
+            m = queue.recv() => match m { Some(m) => m, None => return },
         };
         let mut attempt = 0u32;
         loop {
-            match channel.send(&message).await {
+            let sent = tokio::select! {
+                () = shutdown.cancelled() => None,
+                r = channel.send(&message) => Some(r),
+            };
+            let Some(sent) = sent else {
+                give_up(&message, "daemon stopping");
+                break;
+            };
+            match sent {
                 Ok(()) => {
                     metrics.notification_sent(name);
-                    tracing::info!(channel = name, host = %message.host, "notification sent");
+                    tracing::info!(channel = name, host = %message.host, recipient = %message.recipient, "notification sent");
                     break;
                 }
                 Err(error) => {
                     metrics.notification_failed(name);
                     attempt += 1;
                     if error.permanent || attempt > retries {
-                        metrics.notification_dropped(name);
-                        tracing::error!(channel = name, host = %message.host, %error, attempts = attempt, "notification dropped");
-                        journal.record(vec![Entry::Dropped {
-                            at: Timestamp::now(),
-                            channel: name,
-                            text: message.text.clone(),
-                            reason: error.reason.clone(),
-                        }]);
+                        tracing::error!(channel = name, host = %message.host, recipient = %message.recipient, %error, attempts = attempt, "notification dropped");
+                        give_up(&message, &error.reason);
                         break;
                     }
                     let delay = backoff(base, attempt);
-                    tracing::warn!(channel = name, host = %message.host, %error, retry_in_ms = delay.as_millis() as u64, "notification failed; will retry");
+                    tracing::warn!(channel = name, host = %message.host, recipient = %message.recipient, %error, retry_in_ms = delay.as_millis() as u64, "notification failed; will retry");
                     tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(delay) => {}
+                        () = shutdown.cancelled() => {}
+                        () = tokio::time::sleep(delay) => continue,
                     }
+                    give_up(&message, "daemon stopping");
+                    break;
                 }
             }
         }
+        if shutdown.is_cancelled() {
+            break;
+        }
+    }
+    queue.close();
+    let mut left = 0;
+    while let Ok(message) = queue.try_recv() {
+        give_up(&message, "daemon stopping");
+        left += 1;
+    }
+    if left > 0 {
+        tracing::warn!(
+            channel = name,
+            messages = left,
+            "notifications still queued at shutdown were dropped"
+        );
     }
 }
 

@@ -7,6 +7,15 @@ use super::hosts::{from_sql_ms, to_sql_ms};
 use super::{Store, StoreError};
 use crate::alerting::{AlertState, Level};
 
+/// Deletes alert states no longer tracked.
+pub(super) fn delete(tx: &Transaction<'_>, keys: &[(String, String)]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached("DELETE FROM alerts WHERE host = ?1 AND path = ?2")?;
+    for (host, path) in keys {
+        stmt.execute(params![host, path])?;
+    }
+    Ok(())
+}
+
 pub(super) fn save(tx: &Transaction<'_>, states: &[AlertState]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO alerts (host, path, level, since_ms, value, detail, threshold, last_notified_ms, reminders)

@@ -42,6 +42,21 @@ impl Store {
     }
 }
 
+/// Deletes dropped hosts with their samples and alert states.
+pub(super) fn delete(tx: &rusqlite::Transaction<'_>, names: &[String]) -> rusqlite::Result<()> {
+    for table in [
+        "DELETE FROM hosts WHERE name = ?1",
+        "DELETE FROM plugin_samples WHERE host = ?1",
+        "DELETE FROM alerts WHERE host = ?1",
+    ] {
+        let mut stmt = tx.prepare_cached(table)?;
+        for name in names {
+            stmt.execute(params![name])?;
+        }
+    }
+    Ok(())
+}
+
 /// Upserts hosts inside the caller's transaction.
 pub(super) fn save(tx: &rusqlite::Transaction<'_>, hosts: &[Host]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(

@@ -12,11 +12,12 @@ mod alerts;
 mod hosts;
 mod samples;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -87,6 +88,10 @@ pub enum StoreError {
     Thread(std::io::Error),
 }
 
+/// Samples a batch holds at most while the store is behind (the engine's pending batch
+/// or one the writer retries); past this, new samples are dropped and counted.
+pub const MAX_PENDING_SAMPLES: usize = 200_000;
+
 /// What the engine hands the writer in one go.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -96,12 +101,56 @@ pub struct Batch {
     pub samples: Vec<Arc<Sample>>,
     /// Alert states changed since the last batch.
     pub alerts: Vec<AlertState>,
+    /// Hosts dropped by an operator: their rows, samples and alerts go.
+    pub dropped_hosts: Vec<String>,
+    /// Alert paths no longer tracked: `(host, path)`.
+    pub dropped_alerts: Vec<(String, String)>,
 }
 
 impl Batch {
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty() && self.samples.is_empty() && self.alerts.is_empty()
+        self.hosts.is_empty()
+            && self.samples.is_empty()
+            && self.alerts.is_empty()
+            && self.dropped_hosts.is_empty()
+            && self.dropped_alerts.is_empty()
+    }
+
+    /// Folds a newer batch into this one, so writing the result equals writing both in
+    /// order: newer rows replace older ones of the same key, and a drop after a change
+    /// removes the change. Samples past [`MAX_PENDING_SAMPLES`] are dropped; returns how
+    /// many.
+    pub fn merge(&mut self, newer: Batch) -> usize {
+        let Batch {
+            hosts,
+            samples,
+            alerts,
+            dropped_hosts,
+            dropped_alerts,
+        } = newer;
+        let gone: HashSet<&str> = dropped_hosts.iter().map(String::as_str).collect();
+        let replaced: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        self.hosts
+            .retain(|h| !gone.contains(h.name.as_str()) && !replaced.contains(h.name.as_str()));
+        self.samples.retain(|s| !gone.contains(s.host.as_str()));
+        let alert_key = |a: &AlertState| (a.host.clone(), a.path.clone());
+        let newer_alerts: HashSet<(String, String)> = alerts.iter().map(alert_key).collect();
+        let dropped: HashSet<&(String, String)> = dropped_alerts.iter().collect();
+        self.alerts.retain(|a| {
+            let key = alert_key(a);
+            !gone.contains(a.host.as_str())
+                && !newer_alerts.contains(&key)
+                && !dropped.contains(&key)
+        });
+        self.hosts.extend(hosts);
+        self.alerts.extend(alerts);
+        self.dropped_hosts.extend(dropped_hosts);
+        self.dropped_alerts.extend(dropped_alerts);
+        let room = MAX_PENDING_SAMPLES.saturating_sub(self.samples.len());
+        let lost = samples.len().saturating_sub(room);
+        self.samples.extend(samples.into_iter().take(room));
+        lost
     }
 }
 
@@ -155,24 +204,23 @@ impl Store {
     }
 
     /// Writes a batch in one transaction, then prunes histories that grew too long.
+    /// Drops are applied first: a batch holds only changes made after them (see
+    /// [`Batch::merge`]).
     pub fn write(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        hosts::save(&tx, &batch.hosts).map_err(|e| StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        samples::insert(&tx, &batch.samples).map_err(|e| StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        alerts::save(&tx, &batch.alerts).map_err(|e| StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        tx.commit().map_err(|e| self.err(e))?;
+        let path = self.path.clone();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        hosts::delete(&tx, &batch.dropped_hosts).map_err(err)?;
+        alerts::delete(&tx, &batch.dropped_alerts).map_err(err)?;
+        hosts::save(&tx, &batch.hosts).map_err(err)?;
+        samples::insert(&tx, &batch.samples).map_err(err)?;
+        alerts::save(&tx, &batch.alerts).map_err(err)?;
+        tx.commit().map_err(err)?;
+        self.counts
+            .retain(|(host, _), _| !batch.dropped_hosts.contains(host));
         self.prune(&batch.samples)
     }
 }
@@ -215,17 +263,151 @@ pub fn start_writer(
     Ok((tx, handle))
 }
 
+/// First wait before a failed batch is written again; it doubles up to
+/// [`RETRY_MAX`].
+pub const RETRY_FIRST: Duration = Duration::from_millis(500);
+/// Longest wait between two tries of a failed batch.
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Writes batches as they come. A batch that fails is kept, merged with the batches
+/// that arrive meanwhile, and tried again with backoff: a locked or full disk delays
+/// the store but loses nothing (beyond [`MAX_PENDING_SAMPLES`], counted).
 fn write_loop(mut store: Store, rx: Receiver<Batch>, metrics: &Metrics) {
-    while let Ok(batch) = rx.recv() {
+    let mut failed: Option<Batch> = None;
+    let mut wait = RETRY_FIRST;
+    let mut retry_at = Instant::now();
+    loop {
+        let next = match &failed {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(_) => rx.recv_timeout(retry_at.saturating_duration_since(Instant::now())),
+        };
+        let batch = match (next, failed.take()) {
+            (Ok(batch), None) => batch,
+            (Ok(batch), Some(mut kept)) => {
+                let lost = kept.merge(batch);
+                metrics.samples_dropped.inc_by(lost as u64);
+                // Keep waiting out the backoff, gathering what arrives.
+                failed = Some(kept);
+                continue;
+            }
+            (Err(RecvTimeoutError::Timeout), Some(kept)) => kept,
+            (Err(RecvTimeoutError::Disconnected), Some(kept)) => {
+                // Shutting down: one last try, then give up (logged, counted).
+                if let Err(error) = store.write(&kept) {
+                    metrics.store_errors.inc();
+                    metrics.samples_dropped.inc_by(kept.samples.len() as u64);
+                    tracing::error!(%error, hosts = kept.hosts.len(), samples = kept.samples.len(), "store write failed at shutdown; batch lost");
+                } else {
+                    count(metrics, &kept);
+                }
+                return;
+            }
+            (Err(_), None) => return,
+        };
         match store.write(&batch) {
             Ok(()) => {
-                metrics.store_rows.inc_by(batch.hosts.len() as u64);
-                metrics.store_samples.inc_by(batch.samples.len() as u64);
+                count(metrics, &batch);
+                wait = RETRY_FIRST;
             }
             Err(error) => {
                 metrics.store_errors.inc();
-                tracing::error!(%error, hosts = batch.hosts.len(), samples = batch.samples.len(), "store write failed");
+                tracing::error!(%error, hosts = batch.hosts.len(), samples = batch.samples.len(), retry_in_ms = wait.as_millis() as u64, "store write failed; will retry");
+                failed = Some(batch);
+                retry_at = Instant::now() + wait;
+                wait = (wait * 2).min(RETRY_MAX);
             }
         }
+    }
+}
+
+fn count(metrics: &Metrics, batch: &Batch) {
+    metrics.store_rows.inc_by(batch.hosts.len() as u64);
+    metrics.store_samples.inc_by(batch.samples.len() as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerting::Level;
+    use crate::clock::Timestamp;
+
+    fn alert(host: &str, path: &str, level: Level) -> AlertState {
+        AlertState {
+            host: host.into(),
+            path: path.into(),
+            level,
+            since: Timestamp(1),
+            value: None,
+            detail: None,
+            threshold: None,
+            last_notified: None,
+            reminders: 0,
+        }
+    }
+
+    #[test]
+    fn merged_batches_write_like_both_in_order() {
+        let mut older = Batch {
+            alerts: vec![
+                alert("a", "x", Level::Warning),
+                alert("b", "x", Level::Warning),
+            ],
+            ..Batch::default()
+        };
+        let lost = older.merge(Batch {
+            alerts: vec![alert("a", "x", Level::Critical)],
+            dropped_hosts: vec!["b".into()],
+            ..Batch::default()
+        });
+        assert_eq!(lost, 0);
+        let levels: Vec<(&str, Level)> = older
+            .alerts
+            .iter()
+            .map(|a| (a.host.as_str(), a.level))
+            .collect();
+        assert_eq!(levels, [("a", Level::Critical)]);
+        assert_eq!(older.dropped_hosts, ["b"]);
+    }
+
+    #[test]
+    fn a_failed_batch_is_kept_and_written_once_the_store_works_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path, 10).unwrap();
+        // Break the store from outside: the alerts table is gone.
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("ALTER TABLE alerts RENAME TO alerts_away")
+            .unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let (tx, thread) = start_writer(store, metrics.clone()).unwrap();
+        tx.send(Batch {
+            alerts: vec![alert("db1", "disk", Level::Critical)],
+            ..Batch::default()
+        })
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while metrics.store_errors.get() == 0 {
+            assert!(Instant::now() < deadline, "the write never failed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Repaired: the kept batch goes in on a retry, with no new batch needed.
+        other
+            .execute_batch("ALTER TABLE alerts_away RENAME TO alerts")
+            .unwrap();
+        let count = || -> i64 {
+            other
+                .query_row("SELECT count(*) FROM alerts", [], |r| r.get(0))
+                .unwrap()
+        };
+        while count() == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the kept batch was never written"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(tx);
+        thread.join().unwrap();
     }
 }

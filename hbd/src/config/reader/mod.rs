@@ -304,7 +304,8 @@ impl<'a> Reader<'a> {
         at: &[&str],
         json: &serde_json::Value,
     ) -> Option<crate::alerting::rules::Layers> {
-        use crate::alerting::rules::{known_path, parse_layers};
+        use crate::alerting::rules::parse_layers;
+        use hb_proto::catalogue::check_path;
         let wrapped =
             json.get("thresholds").is_some() && json.as_object().is_some_and(|m| m.len() == 1);
         let full = |keys: &[String]| -> Vec<String> {
@@ -318,7 +319,7 @@ impl<'a> Reader<'a> {
         match parse_layers(json) {
             Ok(layers) => {
                 for keys in layers.keys() {
-                    if let Err(why) = known_path(keys) {
+                    if let Err(why) = check_path(keys) {
                         let path = full(keys);
                         let refs: Vec<&str> = path.iter().map(String::as_str).collect();
                         self.warn(&refs, format!("no known plugin reports this path: {why}"));

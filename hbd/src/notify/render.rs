@@ -1,0 +1,210 @@
+//! The one renderer of notification texts: host events and alert notices, typed until
+//! here, become the documented one-line texts used by every channel and the journal.
+
+use std::time::Duration;
+
+use crate::alerting::{Level, Notice, NoticeKind};
+use crate::core::{Event, EventKind};
+
+/// The text of any notification, or `None` for what does not notify.
+pub fn text(notification: &super::Notification) -> Option<String> {
+    match notification {
+        super::Notification::Host(event) => event_text(event),
+        super::Notification::Alert(notice) => Some(notice_text(notice)),
+    }
+}
+
+/// `1h 2m 3s`-style duration, whole seconds.
+pub fn duration(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
+
+/// The notification text of a host event, or `None` for events that do not notify (the
+/// first UP of a new host: NEW HOST says it).
+pub fn event_text(event: &Event) -> Option<String> {
+    let host = &event.host;
+    Some(match &event.kind {
+        EventKind::NewHost => format!("NEW HOST: {host} sent its first heartbeat"),
+        EventKind::Up {
+            down_for_s: Some(d),
+        } => format!("UP: {host} is back (was DOWN for {})", duration(*d)),
+        EventKind::Up { down_for_s: None } => return None,
+        EventKind::Down { silent_for_s } => format!(
+            "DOWN: {host} - no heartbeat for {}",
+            duration(*silent_for_s)
+        ),
+        EventKind::Boot { uptime_s: Some(u) } => format!(
+            "BOOT: {host} booted (up {})",
+            duration(Duration::from_secs_f64(u.max(0.0)))
+        ),
+        EventKind::Boot { uptime_s: None } => format!("BOOT: {host} booted"),
+        EventKind::Message { text } => format!("MESSAGE from {host}: {text}"),
+        EventKind::AddressChanged { from, to } => format!("IP CHANGE: {host} {from} -> {to}"),
+        EventKind::Dropped => return None,
+    })
+}
+
+/// A value as messages show it: one decimal for whole numbers (`85.0`), otherwise as
+/// measured (`85.25`).
+pub fn value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The text of an alert notice:
+/// - `WARNING: webserver01 - cpu_monitor.cpu_percent = 85.0` (a raise),
+/// - `WARNING: h - p = 82.0 (CRITICAL -> WARNING)` (a partial recovery),
+/// - `RECOVERED: database01 - disk_monitor./.percent = 75.0 (WARNING -> OK)`,
+/// - `REMINDER (CRITICAL): host - path = value (ongoing for 3600s)`.
+///
+/// UNKNOWN is no severity step: a change to or from it has no `(A -> B)` suffix.
+pub fn notice_text(n: &Notice) -> String {
+    let (host, path) = (&n.host, &n.path);
+    let shown = n
+        .value
+        .map(value)
+        .or_else(|| n.detail.clone().filter(|d| !d.is_empty()))
+        .unwrap_or_else(|| n.to.as_str().to_owned());
+    let to = n.to.as_str();
+    match n.kind {
+        NoticeKind::Recovered => format!(
+            "RECOVERED: {host} - {path} = {shown} ({} -> OK)",
+            n.from.as_str()
+        ),
+        NoticeKind::Reminder => format!(
+            "REMINDER ({to}): {host} - {path} = {shown} (ongoing for {}s)",
+            n.at.since(n.since).as_secs()
+        ),
+        NoticeKind::Lowered if n.from != Level::Unknown && n.to != Level::Unknown => format!(
+            "{to}: {host} - {path} = {shown} ({} -> {to})",
+            n.from.as_str()
+        ),
+        NoticeKind::Raised | NoticeKind::Lowered => format!("{to}: {host} - {path} = {shown}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+
+    fn ev(kind: EventKind) -> Event {
+        Event {
+            host: "web1".into(),
+            at: Timestamp(0),
+            kind,
+        }
+    }
+
+    #[test]
+    fn event_texts() {
+        let cases = [
+            (
+                EventKind::NewHost,
+                Some("NEW HOST: web1 sent its first heartbeat"),
+            ),
+            (
+                EventKind::Up {
+                    down_for_s: Some(Duration::from_secs(3725)),
+                },
+                Some("UP: web1 is back (was DOWN for 1h 2m 5s)"),
+            ),
+            (EventKind::Up { down_for_s: None }, None),
+            (
+                EventKind::Down {
+                    silent_for_s: Duration::from_millis(70_400),
+                },
+                Some("DOWN: web1 - no heartbeat for 1m 10s"),
+            ),
+            (
+                EventKind::Boot {
+                    uptime_s: Some(12.5),
+                },
+                Some("BOOT: web1 booted (up 12s)"),
+            ),
+            (
+                EventKind::Message {
+                    text: "disk swapped".into(),
+                },
+                Some("MESSAGE from web1: disk swapped"),
+            ),
+            (
+                EventKind::AddressChanged {
+                    from: "192.0.2.1".parse().unwrap(),
+                    to: "192.0.2.7".parse().unwrap(),
+                },
+                Some("IP CHANGE: web1 192.0.2.1 -> 192.0.2.7"),
+            ),
+            (EventKind::Dropped, None),
+        ];
+        for (kind, want) in cases {
+            assert_eq!(event_text(&ev(kind.clone())).as_deref(), want, "{kind:?}");
+        }
+    }
+
+    fn notice(kind: NoticeKind, from: Level, to: Level, value: Option<f64>) -> Notice {
+        Notice {
+            host: "webserver01".into(),
+            path: "cpu_monitor.cpu_percent".into(),
+            kind,
+            from,
+            to,
+            value,
+            detail: None,
+            threshold: None,
+            since: Timestamp(1_000),
+            at: Timestamp(3_601_000),
+        }
+    }
+
+    #[test]
+    fn documented_alert_texts() {
+        use Level::*;
+        use NoticeKind::*;
+        let status = |kind, from, to, detail: &str| Notice {
+            detail: Some(detail.into()),
+            path: "nagios_runner.root".into(),
+            ..notice(kind, from, to, None)
+        };
+        let cases = [
+            (
+                notice(Raised, Ok, Warning, Some(85.0)),
+                "WARNING: webserver01 - cpu_monitor.cpu_percent = 85.0",
+            ),
+            (
+                notice(Raised, Warning, Critical, Some(97.5)),
+                "CRITICAL: webserver01 - cpu_monitor.cpu_percent = 97.5",
+            ),
+            (
+                notice(Lowered, Critical, Warning, Some(82.0)),
+                "WARNING: webserver01 - cpu_monitor.cpu_percent = 82.0 (CRITICAL -> WARNING)",
+            ),
+            (
+                notice(Recovered, Warning, Ok, Some(75.0)),
+                "RECOVERED: webserver01 - cpu_monitor.cpu_percent = 75.0 (WARNING -> OK)",
+            ),
+            (
+                notice(Reminder, Critical, Critical, Some(96.0)),
+                "REMINDER (CRITICAL): webserver01 - cpu_monitor.cpu_percent = 96.0 (ongoing for 3600s)",
+            ),
+            (
+                status(Lowered, Unknown, Warning, "DISK WARNING"),
+                "WARNING: webserver01 - nagios_runner.root = DISK WARNING",
+            ),
+            (
+                status(Raised, Critical, Unknown, ""),
+                "UNKNOWN: webserver01 - nagios_runner.root = UNKNOWN",
+            ),
+            (
+                notice(Raised, Ok, Warning, Some(85.25)),
+                "WARNING: webserver01 - cpu_monitor.cpu_percent = 85.25",
+            ),
+        ];
+        for (n, want) in cases {
+            assert_eq!(notice_text(&n), want);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Configuration reload (`SIGHUP`, `POST /api/0/config/reload`): re-read the file,
+//! validate all of it with the same validator as `hbd check-config`, and only if it is
+//! clean hand it to the engine, which puts it in force without losing host or alert
+//! state. On any error the running configuration stays and every problem is reported.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{self, Severity, SharedConfig};
+use crate::engine::Request;
+
+/// How long a reload waits for the engine to take the new config.
+pub const ENGINE_WAIT: Duration = Duration::from_secs(5);
+
+/// What a successful reload says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reloaded {
+    /// The file read (`null`: built-in defaults).
+    pub source: Option<PathBuf>,
+    /// Warnings found on the way, as `file:line: warning: key: message`.
+    pub warnings: Vec<String>,
+    /// Changed keys that take effect only after a restart.
+    pub restart_needed: Vec<&'static str>,
+}
+
+/// Why a reload did not happen; the running configuration is unchanged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReloadError {
+    /// The new configuration has errors (every problem, errors and warnings).
+    #[error("configuration refused, the running one stays:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+    /// The engine did not take it (stopping or stuck).
+    #[error("the engine did not take the new configuration: {0}")]
+    Engine(String),
+}
+
+/// Reloads the config file the daemon was started with.
+#[derive(Debug, Clone)]
+pub struct Reloader {
+    path: Option<PathBuf>,
+    shared: SharedConfig,
+    requests: mpsc::Sender<Request>,
+}
+
+impl Reloader {
+    /// A reloader for `path` (`None`: built-in defaults, so a reload changes nothing).
+    pub fn new(
+        path: Option<PathBuf>,
+        shared: SharedConfig,
+        requests: mpsc::Sender<Request>,
+    ) -> Self {
+        Reloader {
+            path,
+            shared,
+            requests,
+        }
+    }
+
+    /// Reads, validates and (if clean) applies the configuration.
+    pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
+        let path = self.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || config::load(path.as_deref()))
+            .await
+            .map_err(|e| ReloadError::Engine(e.to_string()))?;
+        let loaded = loaded.map_err(|e| {
+            let errors = e
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count();
+            tracing::error!(errors, "configuration reload refused");
+            for p in &e.problems {
+                tracing::error!("{p}");
+            }
+            ReloadError::Invalid(e.problems.iter().map(ToString::to_string).collect())
+        })?;
+        let restart_needed = self.shared.get().restart_needed(&loaded.config);
+        if !restart_needed.is_empty() {
+            tracing::warn!(keys = ?restart_needed, "changed settings take effect after a restart");
+        }
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send_timeout(
+                Request::Reconfigure(Arc::new(loaded.config), tx),
+                ENGINE_WAIT,
+            )
+            .await
+            .map_err(|e| ReloadError::Engine(e.to_string()))?;
+        tokio::time::timeout(ENGINE_WAIT, rx)
+            .await
+            .map_err(|_| ReloadError::Engine("no answer within 5 s".into()))?
+            .map_err(|_| ReloadError::Engine("stopping".into()))?
+            .map_err(ReloadError::Engine)?;
+        Ok(Reloaded {
+            source: self.path.clone(),
+            warnings: loaded.warnings.iter().map(ToString::to_string).collect(),
+            restart_needed,
+        })
+    }
+}
+
+/// Reloads on every `SIGHUP` until the process ends.
+pub async fn on_sighup(reloader: Reloader) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot install the SIGHUP handler; reload through the API");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!(signal = "SIGHUP", "reloading the configuration");
+        match reloader.reload().await {
+            Ok(done) => {
+                for w in &done.warnings {
+                    tracing::warn!("{w}");
+                }
+            }
+            Err(error) => tracing::error!(%error, "reload failed"),
+        }
+    }
+}

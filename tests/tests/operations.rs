@@ -1,0 +1,254 @@
+//! End to end: the write path (drop a host, clear an alert) through the API, persisted
+//! and journaled; configuration reload by SIGHUP and by the API, refused whole when the
+//! new file has an error; and one notification per recipient, so a refused address is
+//! retried alone.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use hbd_e2e::services::SmtpCapture;
+use hbd_e2e::{Daemon, send_datagram, wait_until};
+
+fn cpu(daemon: &Daemon, host: &str, value: f64) {
+    let json = format!(
+        r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{value}}}}}"#
+    );
+    send_datagram(daemon.udp_addr(), json.as_bytes());
+}
+
+fn journal(daemon: &Daemon, id: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(daemon.dir.join("journal/hbd_journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|e| e["message"].clone())
+        .filter(|m| m["ID"] == id)
+        .collect()
+}
+
+const THRESHOLDS: &str = "
+thresholds:
+  cpu_monitor:
+    cpu_percent: {warning: 80, critical: 90}
+";
+
+#[test]
+fn a_dropped_host_is_forgotten_for_good_and_comes_back_as_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(dir.path(), THRESHOLDS);
+    cpu(&daemon, "web1", 95.0);
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .get_json("/api/0/alerts")
+        .as_array()
+        .is_some_and(|a| a.len() == 1)));
+
+    let (status, body) = daemon.request("DELETE", "/api/0/hosts/web1").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["outcome"],
+        "host_dropped"
+    );
+    assert_eq!(daemon.get("/api/0/hosts/web1").unwrap().0, 404);
+    assert_eq!(daemon.get_json("/api/0/alerts"), serde_json::json!([]));
+    assert_eq!(daemon.get("/api/0/hosts/web1/plugins").unwrap().0, 404);
+    let (status, body) = daemon.request("DELETE", "/api/0/hosts/web1").unwrap();
+    assert_eq!(status, 404, "{body}");
+    let commands = journal(&daemon, "COMMAND");
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert_eq!(commands[0]["command"], "drop_host");
+    assert_eq!(commands[0]["result"], "ok");
+    assert_eq!(commands[1]["result"], "no host named \"web1\"");
+
+    // Persisted: the store forgot it too (the restart flushes and reloads the store).
+    daemon.restart();
+    assert_eq!(daemon.get("/api/0/hosts/web1").unwrap().0, 404);
+    // It comes back as a new host.
+    cpu(&daemon, "web1", 10.0);
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .host_state("web1")
+        .is_some()));
+    let events: Vec<String> = journal(&daemon, "EVENT")
+        .iter()
+        .filter(|e| e["name"] == "web1")
+        .map(|e| e["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| *e == "NEW_HOST").count(),
+        2,
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_cleared_alert_is_raised_afresh_by_the_next_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), THRESHOLDS);
+    cpu(&daemon, "web1", 95.0);
+    assert!(wait_until(Duration::from_secs(5), || journal(
+        &daemon, "ALERT"
+    )
+    .len()
+        == 1));
+    let path = "/api/0/hosts/web1/alerts?path=cpu_monitor.cpu_percent";
+    let (status, body) = daemon.request("DELETE", path).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(daemon.get_json("/api/0/alerts"), serde_json::json!([]));
+    assert_eq!(daemon.request("DELETE", path).unwrap().0, 404);
+    assert_eq!(
+        daemon
+            .request("DELETE", "/api/0/hosts/web1/alerts")
+            .unwrap()
+            .0,
+        400,
+        "no path given"
+    );
+    cpu(&daemon, "web1", 96.0);
+    assert!(wait_until(Duration::from_secs(5), || journal(
+        &daemon, "ALERT"
+    )
+    .len()
+        == 2));
+    assert_eq!(
+        journal(&daemon, "ALERT")[1]["text"],
+        "CRITICAL: web1 - cpu_monitor.cpu_percent = 96.0"
+    );
+}
+
+#[test]
+fn sighup_and_the_api_reload_the_config_and_a_bad_one_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(dir.path(), THRESHOLDS);
+    cpu(&daemon, "web1", 85.0);
+    assert!(wait_until(Duration::from_secs(5), || journal(
+        &daemon, "ALERT"
+    )
+    .len()
+        == 1));
+
+    // A config with two errors: refused whole, each problem named with file and line.
+    let good = std::fs::read_to_string(daemon.config_path()).unwrap();
+    let bad = good.replace(
+        "{warning: 80, critical: 90}",
+        "{warning: high, operator: '=>'}",
+    ) + "interval: -5\n";
+    std::fs::write(daemon.config_path(), &bad).unwrap();
+    let failed = daemon.reload().unwrap_err();
+    let file = daemon.config_path().display().to_string();
+    assert!(failed.contains(&format!("{file}:")), "{failed}");
+    assert!(
+        failed.contains("thresholds.cpu_monitor.cpu_percent: warning"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("thresholds.cpu_monitor.cpu_percent: operator"),
+        "{failed}"
+    );
+    assert!(failed.contains("interval"), "{failed}");
+    let (status, body) = daemon.request("POST", "/api/0/config/reload").unwrap();
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("operator"), "{body}");
+    // Still running on the old thresholds and state.
+    cpu(&daemon, "web1", 95.0);
+    assert!(wait_until(Duration::from_secs(5), || journal(
+        &daemon, "ALERT"
+    )
+    .len()
+        == 2));
+
+    // A good change: warning moves to 99. Host and alert state stay.
+    std::fs::write(
+        daemon.config_path(),
+        good.replace(
+            "{warning: 80, critical: 90}",
+            "{warning: 99, critical: 100}",
+        ),
+    )
+    .unwrap();
+    daemon.reload().unwrap();
+    assert_eq!(daemon.host_state("web1").as_deref(), Some("UP"));
+    assert_eq!(daemon.get_json("/api/0/alerts")[0]["level"], "CRITICAL");
+    cpu(&daemon, "web1", 95.0);
+    assert!(wait_until(Duration::from_secs(5), || journal(
+        &daemon, "ALERT"
+    )
+    .len()
+        == 3));
+    assert_eq!(
+        journal(&daemon, "ALERT")[2]["text"],
+        "RECOVERED: web1 - cpu_monitor.cpu_percent = 95.0 (CRITICAL -> OK)"
+    );
+    let (status, body) = daemon.request("POST", "/api/0/config/reload").unwrap();
+    assert_eq!(status, 200, "{body}");
+    // SIGHUP no longer kills the daemon; SIGTERM still stops it cleanly.
+    let (status, _) = daemon.stop(nix::sys::signal::Signal::SIGTERM);
+    assert!(status.success());
+}
+
+#[test]
+fn each_recipient_gets_one_message_and_a_refused_one_is_retried_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // The server refuses one mailbox for now (451: try again later).
+    let smtp = SmtpCapture::start(dir.path(), &["--refuse", "busy@example.org=451"]);
+    let config = format!(
+        "{THRESHOLDS}
+email:
+  host: 127.0.0.1
+  port: {}
+  security: none
+  from: hbd@example.org
+  to: [ops@example.org, busy@example.org, dev@example.org]
+notify_retries: 2
+notify_retry_base: 0.2
+",
+        smtp.port
+    );
+    let daemon = Daemon::start(dir.path(), &config);
+    cpu(&daemon, "web1", 95.0);
+    // 2 notices (NEW HOST, CRITICAL) x 3 recipients; busy@ is tried 3 times each.
+    let dropped = "hbd_notifications_dropped_total{channel=\"email\"}";
+    assert!(
+        wait_until(Duration::from_secs(20), || daemon.metric(dropped) == 2.0),
+        "dropped: {}",
+        daemon.metric(dropped)
+    );
+    let mut delivered: Vec<(String, String)> = smtp
+        .messages()
+        .iter()
+        .map(|(envelope, raw)| {
+            let to = envelope["rcpt_tos"].as_array().unwrap();
+            assert_eq!(to.len(), 1, "one recipient per message");
+            let subject = raw
+                .lines()
+                .find_map(|l| l.strip_prefix("Subject: "))
+                .unwrap()
+                .to_owned();
+            (to[0].as_str().unwrap().to_owned(), subject)
+        })
+        .collect();
+    delivered.sort();
+    let crit = "[hbd] CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
+    let new = "[hbd] NEW HOST: web1 sent its first heartbeat";
+    let want: Vec<(String, String)> = [
+        ("dev@example.org", crit),
+        ("dev@example.org", new),
+        ("ops@example.org", crit),
+        ("ops@example.org", new),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(
+        delivered, want,
+        "exactly one of each to every other recipient"
+    );
+    assert_eq!(
+        daemon.metric("hbd_notification_failures_total{channel=\"email\"}"),
+        6.0
+    );
+    let dropped = journal(&daemon, "NOTIFICATION_DROPPED");
+    assert_eq!(dropped.len(), 2);
+    assert!(
+        dropped[0]["reason"].as_str().unwrap().contains("451"),
+        "{dropped:?}"
+    );
+}

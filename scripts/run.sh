@@ -37,16 +37,16 @@ http_get /api/0/hosts >/dev/null || { echo "run.sh: hbd did not answer on http:/
 
 "$BIN/hbc" 127.0.0.1 &
 HBC=$!
-NAME=$(hostname)
+agent_up() { [[ $(http_get /api/0/hosts) == *'"state":"UP"'* ]]; }
 for _ in $(seq 100); do
-    http_get "/api/0/hosts/$NAME" >/dev/null && break
+    agent_up && break
     kill -0 "$HBC" 2>/dev/null || { echo "run.sh: hbc failed to start (see its message above)" >&2; exit 1; }
     sleep 0.1
 done
-http_get "/api/0/hosts/$NAME" >/dev/null || { echo "run.sh: hbd has not heard from hbc ($NAME) within 10 s" >&2; exit 1; }
+agent_up || { echo "run.sh: hbd has not heard from hbc within 10 s" >&2; exit 1; }
 cat <<MSG
 
-hbd is running, and hbc on this host ($NAME) reports to it (state and journal in $WORK).
+hbd is running, and hbc on this host reports to it (state and journal in $WORK).
   hosts:   curl -s http://$API/api/0/hosts
   metrics: curl -s http://$API/metrics
   journal: tail -f $WORK/journal/hbd_journal.jsonl

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use hbc::plugins::{ON_BY_DEFAULT, Options, Plugin, build};
+use hbc::plugins::{Options, Plugin, build, on_by_default};
 use serde_json::Value;
 
 /// CPU time of this thread (user + system).
@@ -21,8 +21,7 @@ fn thread_cpu() -> Duration {
 }
 
 fn collection_cost() {
-    let mut plugins: Vec<Box<dyn Plugin>> = ON_BY_DEFAULT
-        .iter()
+    let mut plugins: Vec<Box<dyn Plugin>> = on_by_default()
         .map(|name| build(name, &Options::new(name, &Value::Null).unwrap()).unwrap())
         .collect();
     // Warm up: the first cpu_monitor run waits 200 ms for a baseline, rates need a second sample.
@@ -65,8 +64,7 @@ fn agent_rss() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hbc.yaml");
     // Every native plugin, collecting every second, so the peak is reached quickly.
-    let plugins: String = ON_BY_DEFAULT
-        .iter()
+    let plugins: String = on_by_default()
         .map(|p| format!("  {p}: {{interval: 1}}\n"))
         .collect();
     std::fs::write(

@@ -1,6 +1,8 @@
 //! hbc, the hbd agent. Module map:
 //!
-//! - [`config`]: the agent's YAML config (`~/.hbc.yaml` or `-c`).
+//! - [`app`]: the agent's wiring, `app::run(config, ...)`, started by a thin `main`.
+//! - [`config`]: the agent's YAML config (`~/.hbc.yaml` or `-c`), every problem with
+//!   file, line and key.
 //! - [`rtt`]: pure round-trip bookkeeping for heartbeats and their ACKs.
 //! - [`link`]: the UDP link to the daemon: resolve, sign, send, verify replies.
 //! - [`heartbeat`]: the heartbeat loop (and one-off BOOT / MSG sends); it also sends
@@ -10,6 +12,7 @@
 //! - [`syslog`]: log sink for a detached agent.
 //! - [`wasm`] (feature `wasm`): WebAssembly plugins in a wasmtime sandbox.
 
+pub mod app;
 pub mod config;
 pub mod heartbeat;
 pub mod host_facts;

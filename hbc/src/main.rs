@@ -4,24 +4,31 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use hbc::config::AgentConfig;
-use hbc::heartbeat::{self, Identity};
+use hbc::app::{self, Once, Target};
+use hbc::config::{AgentConfig, Loaded};
 use hbc::host_facts;
-use hbc::link::Link;
 use hbc::plugins::scheduler;
 
 /// hbc: the hbd agent. Sends heartbeats (and plugin reports) to an hbd daemon over UDP.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
     /// Detach and log to syslog (a systemd unit runs hbc in the foreground instead).
     #[arg(short = 'd', long)]
     detach: bool,
     /// Configuration file (default ~/.hbc.yaml when it exists).
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
     /// Send a BOOT message first (run from a boot-time unit).
     #[arg(long)]
@@ -30,46 +37,35 @@ struct Cli {
     #[arg(short, long, value_name = "TEXT")]
     message: Option<String>,
     /// More log output (-v debug, -vv trace).
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     /// The daemon: HOST or HOST:PORT (default: `server` from the config).
     server: Option<String>,
 }
 
-fn main() -> ExitCode {
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the configuration (and load the WASM plugins it names); print every
+    /// problem with file:line; exit 1 on errors.
+    CheckConfig,
+    /// Tools for WebAssembly plugin authors.
     #[cfg(feature = "wasm")]
-    if std::env::args().nth(1).as_deref() == Some("plugin") {
-        return plugin_command();
-    }
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("hbc: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// `hbc plugin check FILE [--config JSON] [--grant PATH]...`: the plugin author's tool.
-#[cfg(feature = "wasm")]
-#[derive(Debug, Parser)]
-#[command(name = "hbc plugin")]
-struct PluginCli {
-    #[command(subcommand)]
-    command: PluginCommand,
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
 }
 
 #[cfg(feature = "wasm")]
-#[derive(Debug, clap::Subcommand)]
+#[derive(Debug, Subcommand)]
 enum PluginCommand {
     /// Load a WebAssembly plugin, print what it is and one report; exit 1 on any failure.
     Check {
         /// The plugin's .wasm file.
         file: PathBuf,
         /// Settings passed to collect, as a JSON object.
-        #[arg(long, value_name = "JSON")]
-        config: Option<String>,
+        #[arg(long = "config", value_name = "JSON")]
+        settings: Option<String>,
         /// A path the plugin may read (repeatable).
         #[arg(long, value_name = "PATH")]
         grant: Vec<PathBuf>,
@@ -82,21 +78,103 @@ enum PluginCommand {
     },
 }
 
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckConfig) => check_config(&cli.run),
+        #[cfg(feature = "wasm")]
+        Some(Command::Plugin {
+            command:
+                PluginCommand::Check {
+                    file,
+                    settings,
+                    grant,
+                    timeout_ms,
+                    memory_mb,
+                },
+        }) => plugin_check(
+            file,
+            settings,
+            grant,
+            timeout_ms,
+            memory_mb,
+            cli.run.verbose,
+        ),
+        None => match run(cli.run) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("hbc: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// The config of `-c FILE`, else `~/.hbc.yaml`, else the defaults; problems printed.
+fn load_config(args: &RunArgs) -> Option<(AgentConfig, Option<PathBuf>)> {
+    let path = args.config.clone().or_else(AgentConfig::default_path);
+    let loaded = match &path {
+        Some(p) => AgentConfig::load(p),
+        None => Ok(Loaded {
+            config: AgentConfig::default(),
+            warnings: Vec::new(),
+        }),
+    };
+    match loaded {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("{w}");
+            }
+            Some((loaded.config, path))
+        }
+        Err(error) => {
+            for p in &error.problems {
+                eprintln!("{p}");
+            }
+            None
+        }
+    }
+}
+
+fn check_config(args: &RunArgs) -> ExitCode {
+    let Some((config, path)) = load_config(args) else {
+        eprintln!("configuration refused");
+        return ExitCode::FAILURE;
+    };
+    init_logging(args.verbose, false);
+    #[allow(unused_mut)] // without the wasm feature nothing is added
+    let mut problems = 0;
+    #[cfg(feature = "wasm")]
+    match hbc::plugins::wasm_loader::entries(&config.wasm_plugins) {
+        Ok(loaded) => problems += loaded.problems.len(),
+        Err(error) => {
+            eprintln!("wasm_plugins: {error}");
+            problems += 1;
+        }
+    }
+    let source = path.map_or_else(|| "built-in defaults".into(), |p| p.display().to_string());
+    if problems > 0 {
+        println!("{source}: {problems} problem(s) loading WASM plugins (see above)");
+        return ExitCode::FAILURE;
+    }
+    println!("{source}: configuration OK");
+    ExitCode::SUCCESS
+}
+
+/// `hbc plugin check FILE [--config JSON] [--grant PATH]...`: the plugin author's tool.
 #[cfg(feature = "wasm")]
-fn plugin_command() -> ExitCode {
+fn plugin_check(
+    file: PathBuf,
+    settings: Option<String>,
+    grant: Vec<PathBuf>,
+    timeout_ms: u64,
+    memory_mb: u64,
+    verbose: u8,
+) -> ExitCode {
     use hbc::plugins::Plugin;
-    let args = std::env::args().skip(1);
-    let cli = PluginCli::parse_from(args);
-    let PluginCommand::Check {
-        file,
-        config,
-        grant,
-        timeout_ms,
-        memory_mb,
-    } = cli.command;
-    init_logging(0, false);
+    init_logging(verbose, false);
     let run = || -> anyhow::Result<bool> {
-        let config: std::collections::BTreeMap<String, serde_json::Value> = match config {
+        let config: std::collections::BTreeMap<String, serde_json::Value> = match settings {
             Some(text) => serde_json::from_str(&text).context("--config must be a JSON object")?,
             None => Default::default(),
         };
@@ -107,7 +185,8 @@ fn plugin_command() -> ExitCode {
             memory_mb: Some(memory_mb),
             ..Default::default()
         };
-        let settings = hbc::plugins::wasm_loader::settings(Some(&entry))?;
+        let settings = hbc::plugins::wasm_loader::settings(Some(&entry))
+            .map_err(|e| anyhow::anyhow!("--{}", e.replacen('_', "-", 1)))?;
         let runtime = hbc::wasm::Runtime::new(None).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut plugin = hbc::wasm::WasmPlugin::load(&runtime, &file, settings)?;
         println!("{}", plugin.description());
@@ -161,80 +240,91 @@ fn split_server(server: &str, default_port: u16) -> anyhow::Result<(String, u16)
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = match cli.config.clone().or_else(AgentConfig::default_path) {
-        Some(path) => AgentConfig::load(&path)?,
-        None => AgentConfig::default(),
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let Some((config, _)) = load_config(&args) else {
+        bail!("configuration refused");
     };
-    let Some(server) = cli.server.clone().or_else(|| config.server.clone()) else {
+    let Some(server) = args.server.clone().or_else(|| config.server.clone()) else {
         bail!("no server: give SERVER on the command line or `server` in the config");
     };
     let (host, port) = split_server(&server, config.port)?;
     let name = config.name.clone().unwrap_or_else(host_facts::hostname);
-    let key_id = config.key_id.clone().unwrap_or_else(|| name.clone());
-    // Plugin options are checked before detaching, so mistakes reach the terminal.
+    let target = Target {
+        host,
+        port,
+        key_id: config.key_id.clone().unwrap_or_else(|| name.clone()),
+        name,
+    };
+    // Plugins load with logging in place, before detaching, so a broken .wasm or a
+    // missing directory reaches the terminal.
+    let plugins = if args.detach {
+        let subscriber = stderr_subscriber(args.verbose);
+        tracing::subscriber::with_default(subscriber, || load_plugins(&config))?
+    } else {
+        init_logging(args.verbose, false);
+        load_plugins(&config)?
+    };
+    if args.detach {
+        nix::unistd::daemon(true, false).context("cannot detach")?;
+        init_logging(args.verbose, true);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        let refresh_info = std::sync::Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(refresh_on_sigusr1(refresh_info.clone()));
+        let once = Once {
+            boot: args.boot,
+            message: args.message,
+        };
+        app::run(config, target, plugins, once, refresh_info, shutdown).await
+    })?;
+    Ok(())
+}
+
+fn load_plugins(config: &AgentConfig) -> anyhow::Result<Vec<scheduler::Entry>> {
     #[allow(unused_mut)] // without the wasm feature nothing is added
     let mut plugins = scheduler::entries(&config.plugins).context("plugins")?;
     #[cfg(feature = "wasm")]
-    plugins
-        .extend(hbc::plugins::wasm_loader::entries(&config.wasm_plugins).context("wasm_plugins")?);
-
-    if cli.detach {
-        nix::unistd::daemon(true, false).context("cannot detach")?;
-    }
-    init_logging(cli.verbose, cli.detach);
-
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
-    runtime.block_on(async move {
-        let mut link = Link::new(&host, port, config.key.as_deref(), &key_id);
-        let mut me = Identity::new(name);
-        if let Some(text) = &cli.message {
-            let message = me.text(text);
-            link.send(&message).await.context("message not sent")?;
-            return Ok(());
-        }
-        if cli.boot {
-            let message = me.boot();
-            if let Err(error) = link.send(&message).await {
-                tracing::warn!(%error, "boot message not sent");
-            }
-        }
-        tracing::info!(server = %host, port, name = %me.name, interval_s = config.interval.as_secs_f64(), signed = config.key.is_some(), "hbc started");
-        let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
-        let (report_tx, report_rx) = tokio::sync::mpsc::channel(scheduler::QUEUE_LEN);
-        let refresh_info = std::sync::Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(refresh_on_sigusr1(refresh_info.clone()));
-        tokio::spawn(scheduler::run(plugins, report_tx, refresh_info, shutdown.clone()));
-        heartbeat::run(link, me, config.interval, report_rx, shutdown).await;
-        tracing::info!("hbc stopped");
-        Ok(())
-    })
+    plugins.extend(
+        hbc::plugins::wasm_loader::entries(&config.wasm_plugins)
+            .context("wasm_plugins")?
+            .entries,
+    );
+    Ok(plugins)
 }
 
-fn init_logging(verbosity: u8, detached: bool) {
-    use std::io::IsTerminal;
-    use tracing_subscriber::EnvFilter;
+fn filter(verbosity: u8) -> tracing_subscriber::EnvFilter {
     let level = match verbosity {
         0 => "info",
         1 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level))
+}
+
+fn stderr_subscriber(verbosity: u8) -> impl tracing::Subscriber + Send + Sync {
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter(verbosity))
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .finish()
+}
+
+fn init_logging(verbosity: u8, detached: bool) {
     if detached && let Ok(syslog) = hbc::syslog::Syslog::connect("hbc") {
-        let _ = builder
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter(verbosity))
             .without_time()
             .with_ansi(false)
             .with_writer(syslog)
             .try_init();
         return;
     }
-    let ansi = std::io::stderr().is_terminal();
-    let _ = builder
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing::subscriber::set_global_default(stderr_subscriber(verbosity));
 }
 
 /// SIGUSR1 asks for the info plugins (os_info, filesystem_info) to be collected now.

@@ -141,3 +141,72 @@ fn rates_appear_from_the_second_collection() {
     let second = plugin.collect().unwrap().data;
     assert_eq!(second["interfaces"]["eth0"]["rx_bytes_per_s"], 0.0);
 }
+
+/// Every numeric leaf of a report, as key paths.
+fn numeric_paths(data: &serde_json::Map<String, Value>) -> Vec<Vec<String>> {
+    fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            Value::Number(_) => out.push(path.clone()),
+            Value::Object(m) => {
+                for (k, child) in m {
+                    path.push(k.clone());
+                    walk(child, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(child, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in data {
+        walk(v, &mut vec![k.clone()], &mut out);
+    }
+    out
+}
+
+#[test]
+fn every_metric_a_collector_reports_is_in_the_shared_catalogue() {
+    use hb_proto::catalogue::{Alerting, check_path, find};
+    let cases = [
+        ("os_info", json!({})),
+        ("cpu_monitor", json!({"per_core": true})),
+        ("memory_monitor", json!({})),
+        ("disk_monitor", json!({})),
+        ("network_monitor", json!({"tcp_states": true})),
+        ("filesystem_info", json!({})),
+    ];
+    for (name, extra) in cases {
+        let spec = find(name).unwrap_or_else(|| panic!("{name} is not in the catalogue"));
+        let data = collect(name, extra);
+        assert!(!data.is_empty(), "{name} reported nothing");
+        if spec.alerting == Alerting::Info {
+            continue;
+        }
+        let paths = numeric_paths(&data);
+        assert!(!paths.is_empty(), "{name} reported no number");
+        for path in paths {
+            let mut keys = vec![name.to_owned()];
+            keys.extend(path);
+            assert_eq!(check_path(&keys), Ok(()), "{keys:?}");
+        }
+    }
+    // Every built-in plugin can be built (ping and Nagios need settings to run).
+    for name in hbc::plugins::built_in() {
+        let options = match name {
+            "ping_monitor" => json!({"targets": ["127.0.0.1"]}),
+            "nagios_runner" => json!({"commands": ["/bin/true"]}),
+            _ => json!({}),
+        };
+        assert!(
+            build(name, &Options::new(name, &options).unwrap()).is_ok(),
+            "{name}"
+        );
+    }
+}

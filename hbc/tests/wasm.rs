@@ -311,21 +311,43 @@ fn plugin_check_is_the_authors_tool() {
 fn a_python_plugin_runs_in_the_same_sandbox() {
     // The 18 MB component takes about half a minute to compile in a debug build.
     let cache = persistent_cache();
-    let settings = WasmSettings {
-        grants: vec!["/proc/loadavg".into(), "/proc/cpuinfo".into()],
-        config: vec![("warning".into(), "1000".into())],
-        timeout: Duration::from_secs(10),
-        memory_bytes: 64 * 1024 * 1024,
-        ..WasmSettings::default()
-    };
+    // Fixture files, not this machine's /proc: a busy machine must not change the verdict.
+    let dir = tempfile::tempdir().unwrap();
+    let cpuinfo = dir.path().join("cpuinfo");
+    std::fs::write(
+        &cpuinfo,
+        "processor\t: 0\nmodel name\t: x\n\nprocessor\t: 1\n",
+    )
+    .unwrap();
     let rt = Runtime::new(Some(cache)).unwrap();
-    let mut p = WasmPlugin::load(&rt, &wasm("loadavg_py"), settings).unwrap();
-    assert_eq!(p.name(), "loadavg_py");
-    let c = p.collect().unwrap();
-    assert_eq!(c.status, Some(Status::Ok), "{:?}", c.data);
-    assert!(c.data["load"]["5min"].as_f64().unwrap() >= 0.0);
-    assert!(c.data["cpus"].as_i64().unwrap() >= 1);
-    assert!(c.data["message"].as_str().unwrap().contains("CPUs"));
+    // (load line, expected status): per CPU 0.5 is OK, 1.5 WARNING, 2.5 CRITICAL.
+    for (i, (load, want)) in [
+        ("0.25 1.00 0.75 1/99 123", Status::Ok),
+        ("2.00 3.00 1.00 1/99 123", Status::Warning),
+        ("9.00 5.00 4.00 1/99 123", Status::Critical),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let loadavg = dir.path().join(format!("loadavg{i}"));
+        std::fs::write(&loadavg, load).unwrap();
+        let settings = WasmSettings {
+            grants: vec![loadavg.clone(), cpuinfo.clone()],
+            config: vec![
+                ("loadavg".into(), loadavg.display().to_string()),
+                ("cpuinfo".into(), cpuinfo.display().to_string()),
+            ],
+            timeout: Duration::from_secs(10),
+            memory_bytes: 64 * 1024 * 1024,
+            ..WasmSettings::default()
+        };
+        let mut p = WasmPlugin::load(&rt, &wasm("loadavg_py"), settings).unwrap();
+        assert_eq!(p.name(), "loadavg_py");
+        let c = p.collect().unwrap();
+        assert_eq!(c.status, Some(want), "{load}: {:?}", c.data);
+        assert_eq!(c.data["cpus"], 2);
+        assert!(c.data["message"].as_str().unwrap().contains("CPUs"));
+    }
     // Ungranted, the same plugin fails cleanly.
     let mut bare = WasmPlugin::load(
         &rt,
@@ -405,4 +427,75 @@ fn a_zig_plugin_runs_in_the_same_sandbox() {
         c.data["total"].as_i64().unwrap(),
     );
     assert!(running >= 1 && total >= running, "{running}/{total}");
+}
+
+#[test]
+fn a_plugin_cannot_flood_the_log_or_block_the_agent() {
+    let hbc = env!("CARGO_BIN_EXE_hbc");
+    // 20,000 log lines of 10 KB each through the `log` import: the agent's log takes
+    // at most 100 lines per call, each cut to 4096 characters, and says what it dropped.
+    let out = Command::new(hbc)
+        .args(["plugin", "check"])
+        .arg(wasm("hbd_fixture_plugin"))
+        .args([
+            "--config",
+            r#"{"mode": "log_flood"}"#,
+            "--timeout-ms",
+            "10000",
+        ])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.len() < 1024 * 1024, "log grew to {} bytes", log.len());
+    assert!(log.contains("more bytes cut]"), "long lines are cut");
+    assert!(
+        log.contains("dropped=19900"),
+        "drops are counted: {}",
+        &log[log.len().saturating_sub(500)..]
+    );
+    // A 16 MiB error text is cut, saying how much.
+    let out = Command::new(hbc)
+        .args(["plugin", "check"])
+        .arg(wasm("hbd_fixture_plugin"))
+        .args([
+            "--config",
+            r#"{"mode": "huge_error"}"#,
+            "--memory-mb",
+            "128",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.len() < 16 * 1024, "printed {} bytes", stdout.len());
+    assert!(
+        stdout.contains("more bytes cut]"),
+        "{}",
+        &stdout[..200.min(stdout.len())]
+    );
+
+    // A FIFO inside a grant: read-file refuses it at once instead of blocking forever.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let mut p = fixture(
+        "read",
+        &[("file", fifo.to_str().unwrap())],
+        vec![dir.path().to_owned()],
+    );
+    let err = p.collect().unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    // A directory with more entries than list-dir returns says so.
+    for i in 0..=10_000 {
+        std::fs::write(dir.path().join(format!("f{i}")), "").unwrap();
+    }
+    let mut p = fixture(
+        "list",
+        &[("dir", dir.path().to_str().unwrap())],
+        vec![dir.path().to_owned()],
+    );
+    let err = p.collect().unwrap_err().to_string();
+    assert!(err.contains("more than 10000 entries"), "{err}");
 }

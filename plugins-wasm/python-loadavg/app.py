@@ -1,6 +1,7 @@
 """loadavg_py: an hbc plugin in Python. Load averages per CPU from /proc/loadavg and
 /proc/cpuinfo (both must be granted), WARNING/CRITICAL above `warning` / `critical`
-(load per CPU, defaults 1.0 and 2.0).
+(load per CPU, defaults 1.0 and 2.0). `loadavg` and `cpuinfo` name other files to read
+(tests point them at fixtures; they must be granted too).
 
 Build: componentize-py -d ../../plugin-sdk/wit -w plugin componentize app -o loadavg_py.wasm
 """
@@ -9,6 +10,10 @@ from typing import List, Tuple
 import wit_world
 from componentize_py_types import Err
 from wit_world.imports import host, types
+
+
+def _text(config: List[Tuple[str, str]], key: str, default: str) -> str:
+    return next((v for k, v in config if k == key), default)
 
 
 def _setting(config: List[Tuple[str, str]], key: str, default: float) -> float:
@@ -35,8 +40,9 @@ class WitWorld(wit_world.WitWorld):
         warning = _setting(config, "warning", 1.0)
         critical = _setting(config, "critical", 2.0)
         try:
-            fields = host.read_file("/proc/loadavg").split()
-            cpus = sum(1 for line in host.read_file("/proc/cpuinfo").splitlines() if line.startswith("processor"))
+            fields = host.read_file(_text(config, "loadavg", "/proc/loadavg")).split()
+            cpuinfo = host.read_file(_text(config, "cpuinfo", "/proc/cpuinfo"))
+            cpus = sum(1 for line in cpuinfo.splitlines() if line.startswith("processor"))
         except Err as e:
             raise Err(f"cannot read /proc: {e.value}")
         cpus = max(cpus, 1)

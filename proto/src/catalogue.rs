@@ -60,7 +60,8 @@ pub const BUILT_IN: &[PluginSpec] = &[
             "process_count",
             "thread_count",
         ],
-        collections: &[],
+        // One busy percentage per core (`per_core: true`): `per_core.0`.
+        collections: &[("per_core", &[])],
     },
     PluginSpec {
         name: "memory_monitor",

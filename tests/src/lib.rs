@@ -284,7 +284,7 @@ impl Drop for Daemon {
 }
 
 /// The ports of the last `hbd listening udp=... http=...` line of a log.
-fn listening_ports(log: &str) -> Option<(u16, u16)> {
+pub fn listening_ports(log: &str) -> Option<(u16, u16)> {
     let line = log.lines().rev().find(|l| l.contains("hbd listening"))?;
     let port = |key: &str| -> Option<u16> {
         let rest = &line[line.find(key)? + key.len()..];

@@ -24,7 +24,7 @@ pub mod wasm_loader;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hb_proto::{PluginKind, Status};
+use hb_proto::{PluginKind, Status, catalogue};
 use serde_json::{Map, Value};
 
 pub use options::Options;
@@ -67,6 +67,16 @@ pub enum PluginError {
     /// The plugin's options are wrong.
     #[error("bad option: {0}")]
     Config(String),
+    /// One option has the wrong type or value.
+    #[error("plugins.{plugin}.{key}: expected {expected}")]
+    Option {
+        /// The plugin.
+        plugin: String,
+        /// The option.
+        key: String,
+        /// What it must be.
+        expected: String,
+    },
     /// A program could not be run.
     #[error("{0}")]
     Command(String),
@@ -88,21 +98,20 @@ pub trait Plugin: Send + 'static {
     fn collect(&mut self) -> Result<Collected, PluginError>;
 }
 
-/// Every built-in plugin name; the first six run by default.
-pub const BUILT_IN: &[&str] = &[
-    "os_info",
-    "cpu_monitor",
-    "memory_monitor",
-    "disk_monitor",
-    "network_monitor",
-    "filesystem_info",
-    "ping_monitor",
-    "nagios_runner",
-];
+/// Every built-in plugin name, from the catalogue the daemon shares
+/// (`hb_proto::catalogue`): what exists, what runs by default and what each reports.
+pub fn built_in() -> impl Iterator<Item = &'static str> {
+    catalogue::BUILT_IN.iter().map(|p| p.name)
+}
 
 /// Plugins that run without being listed in the config (`ping_monitor` and
 /// `nagios_runner` need targets or commands, so they run only when listed).
-pub const ON_BY_DEFAULT: &[&str] = BUILT_IN.split_at(6).0;
+pub fn on_by_default() -> impl Iterator<Item = &'static str> {
+    catalogue::BUILT_IN
+        .iter()
+        .filter(|p| p.on_by_default)
+        .map(|p| p.name)
+}
 
 /// Builds one plugin from its options.
 pub fn build(name: &str, options: &Options) -> Result<Box<dyn Plugin>, PluginError> {
@@ -116,8 +125,7 @@ pub fn build(name: &str, options: &Options) -> Result<Box<dyn Plugin>, PluginErr
         "ping_monitor" => Box::new(ping_monitor::PingMonitor::new(options)?),
         "nagios_runner" => Box::new(nagios_runner::NagiosRunner::new(options)?),
         other => {
-            let hint = BUILT_IN
-                .iter()
+            let hint = built_in()
                 .find(|b| b.starts_with(&other[..other.len().min(3)]))
                 .map(|b| format!("; did you mean {b}?"))
                 .unwrap_or_default();

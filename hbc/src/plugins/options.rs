@@ -2,6 +2,8 @@
 //! their errors. `interval`, `timeout` and `enabled` are common to every plugin;
 //! `proc_root` and `sys_root` (for fixture trees in tests) are accepted but undocumented.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,11 +11,13 @@ use serde_json::{Map, Value};
 
 use super::PluginError;
 
-/// The options of one plugin.
+/// The options of one plugin. It remembers which options were read, so the config
+/// check can warn about the ones no plugin reads (typos).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Options {
     plugin: String,
     map: Map<String, Value>,
+    read: RefCell<BTreeSet<String>>,
 }
 
 impl Options {
@@ -32,19 +36,41 @@ impl Options {
         Ok(Options {
             plugin: plugin.to_owned(),
             map,
+            read: RefCell::default(),
         })
     }
 
     fn bad(&self, key: &str, expected: &str) -> PluginError {
-        PluginError::Config(format!(
-            "plugins.{}.{key}: expected {expected}",
-            self.plugin
-        ))
+        PluginError::Option {
+            plugin: self.plugin.clone(),
+            key: key.to_owned(),
+            expected: expected.to_owned(),
+        }
+    }
+
+    fn lookup(&self, key: &str) -> Option<&Value> {
+        self.read.borrow_mut().insert(key.to_owned());
+        self.map.get(key)
+    }
+
+    /// Options given but never read so far.
+    pub fn unread(&self) -> Vec<String> {
+        let read = self.read.borrow();
+        self.map
+            .keys()
+            .filter(|k| !read.contains(*k))
+            .cloned()
+            .collect()
+    }
+
+    /// Options read so far (what this plugin knows).
+    pub fn read_keys(&self) -> Vec<String> {
+        self.read.borrow().iter().cloned().collect()
     }
 
     /// Whether the plugin runs (`enabled: false` turns a default plugin off).
     pub fn enabled(&self, by_default: bool) -> Result<bool, PluginError> {
-        match self.map.get("enabled") {
+        match self.lookup("enabled") {
             None => Ok(by_default),
             Some(Value::Bool(b)) => Ok(*b),
             Some(_) => Err(self.bad("enabled", "true or false")),
@@ -53,7 +79,7 @@ impl Options {
 
     /// A number of seconds.
     pub fn seconds(&self, key: &str, default: Duration) -> Result<Duration, PluginError> {
-        match self.map.get(key) {
+        match self.lookup(key) {
             None => Ok(default),
             Some(v) => v
                 .as_f64()
@@ -65,7 +91,7 @@ impl Options {
 
     /// A boolean.
     pub fn flag(&self, key: &str, default: bool) -> Result<bool, PluginError> {
-        match self.map.get(key) {
+        match self.lookup(key) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
             Some(_) => Err(self.bad(key, "true or false")),
@@ -74,7 +100,7 @@ impl Options {
 
     /// A list of strings (a single string counts as a list of one).
     pub fn strings(&self, key: &str) -> Result<Vec<String>, PluginError> {
-        match self.map.get(key) {
+        match self.lookup(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::String(s)) => Ok(vec![s.clone()]),
             Some(Value::Array(items)) => items
@@ -91,7 +117,7 @@ impl Options {
 
     /// The raw value of an option.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.map.get(key)
+        self.lookup(key)
     }
 
     /// Where `/proc` is.
@@ -105,6 +131,6 @@ impl Options {
     }
 
     fn path(&self, key: &str, default: &str) -> PathBuf {
-        PathBuf::from(self.map.get(key).and_then(Value::as_str).unwrap_or(default))
+        PathBuf::from(self.lookup(key).and_then(Value::as_str).unwrap_or(default))
     }
 }

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BUILT_IN, DEFAULT_INFO_INTERVAL, DEFAULT_MONITOR_INTERVAL, DEFAULT_TIMEOUT, ON_BY_DEFAULT,
-    Options, Plugin, PluginError, build,
+    DEFAULT_INFO_INTERVAL, DEFAULT_MONITOR_INTERVAL, DEFAULT_TIMEOUT, Options, Plugin, PluginError,
+    build, built_in, on_by_default,
 };
 
 /// Reports waiting for the sender (full: the newest report is dropped and logged).
@@ -81,16 +81,16 @@ impl Entry {
 /// run unless `enabled: false`; `ping_monitor` and `nagios_runner` run when listed.
 pub fn entries(config: &BTreeMap<String, Value>) -> Result<Vec<Entry>, PluginError> {
     for name in config.keys() {
-        if !BUILT_IN.contains(&name.as_str()) {
+        if !built_in().any(|b| b == name) {
             build(name, &Options::default())?; // names the unknown plugin
         }
     }
     let mut out = Vec::new();
-    for name in BUILT_IN {
-        let value = config.get(*name);
+    for name in built_in() {
+        let value = config.get(name);
         let options = Options::new(name, value.unwrap_or(&Value::Null))?;
         let listed = value.is_some_and(|v| *v != Value::Bool(false));
-        if !options.enabled(ON_BY_DEFAULT.contains(name) || listed)? {
+        if !options.enabled(on_by_default().any(|d| d == name) || listed)? {
             continue;
         }
         let plugin = build(name, &options)?;
@@ -100,16 +100,16 @@ pub fn entries(config: &BTreeMap<String, Value>) -> Result<Vec<Entry>, PluginErr
             PluginKind::Monitor => DEFAULT_MONITOR_INTERVAL,
         };
         // Nagios checks have their own per-check limit; allow it plus margin.
-        let default_timeout = match *name {
+        let default_timeout = match name {
             "nagios_runner" => {
                 options.seconds("timeout", super::nagios_runner::DEFAULT_TIMEOUT)?
                     + Duration::from_secs(5)
             }
-            _ => DEFAULT_TIMEOUT,
+            _ => options.seconds("timeout", DEFAULT_TIMEOUT)?,
         };
         out.push(Entry {
             plugin: Arc::new(Mutex::new(plugin)),
-            name: (*name).to_owned(),
+            name: name.to_owned(),
             kind,
             interval: options.seconds("interval", default_interval)?,
             timeout: default_timeout,
@@ -274,7 +274,7 @@ mod tests {
     fn defaults_and_listing() {
         let none = entries(&BTreeMap::new()).unwrap();
         let names: Vec<&str> = none.iter().map(Entry::name).collect();
-        assert_eq!(names, ON_BY_DEFAULT);
+        assert_eq!(names, on_by_default().collect::<Vec<_>>());
         let mut config = BTreeMap::new();
         config.insert(
             "cpu_monitor".to_owned(),

@@ -9,18 +9,17 @@ use serde_json::Value;
 
 use super::PluginError;
 use super::scheduler::Entry;
-use crate::config::{WasmPluginConfig, WasmPluginsConfig};
+use crate::config::{MAX_MEMORY_MB, MAX_TIMEOUT_MS, WasmPluginConfig, WasmPluginsConfig};
 use crate::wasm::{Runtime, WasmPlugin, WasmSettings};
 
-/// The operator's settings for one plugin, from its config entry.
-pub fn settings(entry: Option<&WasmPluginConfig>) -> Result<WasmSettings, PluginError> {
+/// The operator's settings for one plugin, from its config entry (checked by the config
+/// reader; `hbc plugin check` passes its flags through here too). An error names the key.
+pub fn settings(entry: Option<&WasmPluginConfig>) -> Result<WasmSettings, String> {
     let mut s = WasmSettings::default();
     let Some(e) = entry else { return Ok(s) };
     if let Some(i) = e.interval {
         if !(i.is_finite() && i > 0.0) {
-            return Err(PluginError::Config(format!(
-                "interval: expected seconds > 0, found {i}"
-            )));
+            return Err(format!("interval: expected seconds > 0, found {i}"));
         }
         s.interval = Some(Duration::from_secs_f64(i));
     }
@@ -37,18 +36,18 @@ pub fn settings(entry: Option<&WasmPluginConfig>) -> Result<WasmSettings, Plugin
         .collect();
     s.grants.clone_from(&e.grants);
     if let Some(ms) = e.timeout_ms {
-        if !(1..=600_000).contains(&ms) {
-            return Err(PluginError::Config(format!(
-                "timeout_ms: expected 1 to 600000, found {ms}"
-            )));
+        if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
+            return Err(format!(
+                "timeout_ms: expected 1 to {MAX_TIMEOUT_MS}, found {ms}"
+            ));
         }
         s.timeout = Duration::from_millis(ms);
     }
     if let Some(mb) = e.memory_mb {
-        if !(1..=4096).contains(&mb) {
-            return Err(PluginError::Config(format!(
-                "memory_mb: expected 1 to 4096, found {mb}"
-            )));
+        if !(1..=MAX_MEMORY_MB).contains(&mb) {
+            return Err(format!(
+                "memory_mb: expected 1 to {MAX_MEMORY_MB}, found {mb}"
+            ));
         }
         s.memory_bytes = usize::try_from(mb * 1024 * 1024).unwrap_or(usize::MAX);
     }
@@ -81,13 +80,32 @@ fn wasm_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Every plugin of the configured directories, ready to schedule.
-pub fn entries(config: &WasmPluginsConfig) -> Result<Vec<Entry>, PluginError> {
+/// What loading the plugin directories gave: the plugins to schedule, and every
+/// problem (a file that did not load, settings for a plugin no directory holds).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Ready to schedule.
+    pub entries: Vec<Entry>,
+    /// Each problem, logged already, for `hbc check-config` to count.
+    pub problems: Vec<String>,
+}
+
+/// Every plugin of the configured directories, ready to schedule. A file that fails to
+/// load is logged and skipped; the others run.
+pub fn entries(config: &WasmPluginsConfig) -> Result<Loaded, PluginError> {
+    let mut loaded = Loaded::default();
     if config.dirs.is_empty() {
-        return Ok(Vec::new());
+        for name in config.plugins.keys() {
+            let problem = format!(
+                "wasm_plugins.plugins.{name}: settings, but no wasm_plugins.dirs to load it from"
+            );
+            tracing::warn!("{problem}");
+            loaded.problems.push(problem);
+        }
+        return Ok(loaded);
     }
     let runtime = runtime(config)?;
-    let mut out: Vec<Entry> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for dir in &config.dirs {
         for file in wasm_files(dir) {
             // Settings are keyed by plugin name, known only once loaded: load with
@@ -96,16 +114,24 @@ pub fn entries(config: &WasmPluginsConfig) -> Result<Vec<Entry>, PluginError> {
                 Ok(p) => p,
                 Err(error) => {
                     tracing::error!(file = %file.display(), %error, "wasm plugin not loaded");
+                    loaded
+                        .problems
+                        .push(format!("{}: not loaded: {error}", file.display()));
                     continue;
                 }
             };
             let name = crate::plugins::Plugin::name(&plugin).to_owned();
-            let entry = config.plugins.get(&name);
-            if entry.and_then(|e| e.enabled) == Some(false) {
+            if seen.contains(&name) {
+                tracing::error!(file = %file.display(), plugin = %name, "a plugin of that name is already loaded; skipped");
+                loaded.problems.push(format!(
+                    "{}: a plugin named {name} is already loaded",
+                    file.display()
+                ));
                 continue;
             }
-            if out.iter().any(|e| e.name() == name) {
-                tracing::error!(file = %file.display(), plugin = %name, "a plugin of that name is already loaded; skipped");
+            seen.push(name.clone());
+            let entry = config.plugins.get(&name);
+            if entry.and_then(|e| e.enabled) == Some(false) {
                 continue;
             }
             let settings = settings(entry)
@@ -113,8 +139,22 @@ pub fn entries(config: &WasmPluginsConfig) -> Result<Vec<Entry>, PluginError> {
             plugin.configure(settings)?;
             tracing::info!(plugin = %plugin.description(), file = %file.display(), "wasm plugin loaded");
             let (interval, timeout) = (plugin.interval(), plugin.timeout());
-            out.push(Entry::new(Box::new(plugin), interval, timeout));
+            loaded
+                .entries
+                .push(Entry::new(Box::new(plugin), interval, timeout));
         }
     }
-    Ok(out)
+    for name in config.plugins.keys().filter(|n| !seen.contains(n)) {
+        let hint =
+            hb_problems::did_you_mean(name, &seen.iter().map(String::as_str).collect::<Vec<_>>())
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+        let problem = format!(
+            "wasm_plugins.plugins.{name}: no plugin of that name in the directories (loaded: {}){hint}",
+            seen.join(", ")
+        );
+        tracing::warn!("{problem}");
+        loaded.problems.push(problem);
+    }
+    Ok(loaded)
 }

@@ -11,6 +11,21 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// Largest file `read-file` returns.
 pub const MAX_READ_BYTES: u64 = 1024 * 1024;
+/// Most entries `list-dir` returns; a larger directory is an error that says so.
+pub const MAX_LIST_ENTRIES: usize = 10_000;
+/// Log lines a plugin may write through the `log` import per call; the rest are
+/// counted and summed up in one line when the call ends.
+pub const LOG_LINES_PER_CALL: u32 = 100;
+/// Characters kept of one log line (and of an error text the plugin returns).
+pub const MAX_TEXT_CHARS: usize = 4096;
+
+/// `text` cut to `max` characters, saying how much was cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{} [... {} more bytes cut]", &text[..at], text.len() - at),
+    }
+}
 /// Output captured per call on stdout and on stderr each.
 pub const CAPTURE_BYTES: usize = 64 * 1024;
 
@@ -36,6 +51,10 @@ pub struct StoreData {
     pub stdout: MemoryOutputPipe,
     /// Captured stderr.
     pub stderr: MemoryOutputPipe,
+    /// Log lines written in this call.
+    pub log_lines: u32,
+    /// Log lines dropped in this call (over [`LOG_LINES_PER_CALL`]).
+    pub log_dropped: u32,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -59,6 +78,8 @@ impl StoreData {
             limits,
             stdout,
             stderr,
+            log_lines: 0,
+            log_dropped: 0,
             wasi,
             table: ResourceTable::new(),
         }
@@ -95,7 +116,13 @@ impl bindings::hbd::plugin::types::Host for StoreData {}
 
 impl bindings::hbd::plugin::host::Host for StoreData {
     fn log(&mut self, level: Level, message: String) {
-        let message: String = message.chars().take(4096).collect();
+        // A plugin must not flood the agent's log: a budget per call, long lines cut.
+        if self.log_lines >= LOG_LINES_PER_CALL {
+            self.log_dropped += 1;
+            return;
+        }
+        self.log_lines += 1;
+        let message = truncate(&message, MAX_TEXT_CHARS);
         let plugin = self.name.as_str();
         match level {
             Level::Trace => tracing::trace!(plugin, "{message}"),
@@ -113,8 +140,19 @@ impl bindings::hbd::plugin::host::Host for StoreData {
     }
 
     fn read_file(&mut self, path: String) -> Result<String, String> {
+        use std::os::unix::fs::OpenOptionsExt;
         let real = self.granted(&path)?;
-        let file = std::fs::File::open(&real).map_err(|e| format!("{path}: {e}"))?;
+        // Non-blocking open, then only regular files: a FIFO or device inside a grant
+        // must not block the agent past the plugin's deadline.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&real)
+            .map_err(|e| format!("{path}: {e}"))?;
+        let meta = file.metadata().map_err(|e| format!("{path}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("{path}: not a regular file"));
+        }
         let mut bytes = Vec::new();
         file.take(MAX_READ_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -131,8 +169,13 @@ impl bindings::hbd::plugin::host::Host for StoreData {
             .map_err(|e| format!("{path}: {e}"))?
             .filter_map(Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .take(10_000)
+            .take(MAX_LIST_ENTRIES + 1)
             .collect();
+        if names.len() > MAX_LIST_ENTRIES {
+            return Err(format!(
+                "{path}: more than {MAX_LIST_ENTRIES} entries; list-dir returns at most {MAX_LIST_ENTRIES}"
+            ));
+        }
         names.sort();
         Ok(names)
     }

@@ -213,8 +213,18 @@ impl WasmPlugin {
             None => self.instantiate()?,
         };
         live.store.set_epoch_deadline(self.deadline_ticks());
+        let data = live.store.data_mut();
+        (data.log_lines, data.log_dropped) = (0, 0);
         let result = f(&mut live.store, &live.instance);
         let data = live.store.data();
+        if data.log_dropped > 0 {
+            tracing::warn!(
+                plugin = %data.name,
+                dropped = data.log_dropped,
+                "log lines over {} per call were dropped",
+                super::host::LOG_LINES_PER_CALL
+            );
+        }
         let mut flooded = false;
         let mut half_full = false;
         for (i, (stream, pipe)) in [("stdout", &data.stdout), ("stderr", &data.stderr)]
@@ -337,7 +347,10 @@ impl WasmPlugin {
         let report = self
             .call(|store, p| p.call_collect(store, &config))
             .map_err(PluginError::Command)?
-            .map_err(|e| PluginError::Command(format!("plugin error: {e}")))?;
+            .map_err(|e| {
+                let e = super::host::truncate(&e, super::host::MAX_TEXT_CHARS);
+                PluginError::Command(format!("plugin error: {e}"))
+            })?;
         let metrics = report
             .metrics
             .into_iter()

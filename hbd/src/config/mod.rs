@@ -5,9 +5,7 @@
 //! thresholds, notifications, DNS) are still checked for shape here, so a typo is caught
 //! the day it is written.
 
-mod locate;
 mod notify;
-mod problem;
 mod reader;
 
 use std::collections::BTreeMap;
@@ -18,10 +16,10 @@ use std::time::Duration;
 
 use hb_proto::Key;
 
+pub use hb_problems::{Problem, Severity, did_you_mean};
 pub use notify::{
     EmailConfig, MattermostConfig, NotifyConfig, PushoverConfig, Security, SignalConfig,
 };
-pub use problem::{Problem, Severity, did_you_mean};
 use reader::Reader;
 
 /// Every top-level key the daemon knows.

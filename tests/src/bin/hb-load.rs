@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hbd_e2e::{free_tcp_port, free_udp_port, http_get, metric_value, wait_until};
+use hbd_e2e::{http_get, listening_ports, metric_value, wait_until};
 
 struct Args {
     mode: String,
@@ -340,26 +340,37 @@ fn main() {
         args.hbd.display()
     );
     let dir = tempfile::tempdir().unwrap();
-    let (udp, http) = (free_udp_port(), free_tcp_port());
     let config = dir.path().join("hbd.yaml");
     std::fs::write(
         &config,
         format!(
-            "hb_host: 127.0.0.1\nhb_port: {udp}\nhbd_host: 127.0.0.1\nhbd_port: {http}\n\
+            "hb_host: 127.0.0.1\nhb_port: 0\nhbd_host: 127.0.0.1\nhbd_port: 0\n\
              state_db: {}\njournal_dir: {}\njournal_enabled: true\ninterval: 3600\n",
             dir.path().join("state.db").display(),
             dir.path().join("journal").display()
         ),
     )
     .unwrap();
+    // hbd binds free ports and says which in its `hbd listening` line.
+    let log_path = dir.path().join("hbd.log");
     let mut daemon = Command::new(&args.hbd)
         .args(["-f", "-c"])
         .arg(&config)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,hbd::app=info")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .expect("start hbd");
+    let mut ports = None;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            ports = listening_ports(&std::fs::read_to_string(&log_path).unwrap_or_default());
+            ports.is_some()
+        }),
+        "hbd did not start: {}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+    let (udp, http) = ports.unwrap();
     let http_addr = SocketAddr::from(([127, 0, 0, 1], http));
     assert!(wait_until(Duration::from_secs(10), || http_get(
         http_addr, "/metrics"

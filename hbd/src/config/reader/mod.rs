@@ -10,72 +10,42 @@ use std::time::Duration;
 use hb_proto::{Key, validate_name};
 use serde_norway::{Mapping, Value};
 
-use super::locate::line_of;
-use super::problem::{Problem, Severity, did_you_mean};
 use super::{
     Config, HOST_KEYS, HostConfig, NOTIFICATION_CHANNELS, PUSH_SERVICES, TOP_LEVEL_KEYS, USER_KEYS,
     UserConfig,
 };
+use hb_problems::{Problem, Problems, did_you_mean};
 
 pub(super) struct Reader<'a> {
-    text: &'a str,
-    file: Option<PathBuf>,
-    problems: Vec<Problem>,
+    problems: Problems<'a>,
 }
 
 impl<'a> Reader<'a> {
     pub(super) fn new(text: &'a str, file: Option<PathBuf>) -> Reader<'a> {
         Reader {
-            text,
-            file,
-            problems: Vec::new(),
+            problems: Problems::new(text, file),
         }
     }
 
     pub(super) fn into_problems(self) -> Vec<Problem> {
-        self.problems
-    }
-
-    fn report(&mut self, severity: Severity, path: &[&str], message: impl Into<String>) {
-        self.problems.push(Problem {
-            severity,
-            file: self.file.clone(),
-            line: line_of(self.text, path),
-            key: path.join("."),
-            message: message.into(),
-        });
+        self.problems.into_vec()
     }
 
     fn error(&mut self, path: &[&str], message: impl Into<String>) {
-        self.report(Severity::Error, path, message);
+        self.problems.error(path, message);
     }
 
     fn warn(&mut self, path: &[&str], message: impl Into<String>) {
-        self.report(Severity::Warning, path, message);
+        self.problems.warn(path, message);
     }
 
     fn unknown_key(&mut self, path: &[&str], known: &[&str]) {
-        let key = path.last().copied().unwrap_or_default();
-        let hint = did_you_mean(key, known)
-            .map(|k| format!("; did you mean `{k}`?"))
-            .unwrap_or_default();
-        self.warn(path, format!("unknown key, ignored{hint}"));
+        self.problems.unknown_key(path, known);
     }
 
     pub(super) fn read_into(&mut self, config: &mut Config) {
-        let root: Value = match serde_norway::from_str(self.text) {
-            Ok(v) => v,
-            Err(e) => {
-                let line = e.location().map(|l| l.line());
-                self.problems.push(Problem {
-                    severity: Severity::Error,
-                    file: self.file.clone(),
-                    line,
-                    key: "(syntax)".into(),
-                    message: format!("not valid YAML: {e}"),
-                });
-                return;
-            }
+        let Some(root) = self.problems.parse_yaml() else {
+            return;
         };
         let map = match root {
             Value::Null => return,
@@ -660,26 +630,7 @@ pub(crate) fn parse_size(text: &str) -> Option<u64> {
     (bytes.is_finite() && bytes >= 0.0).then_some(bytes as u64)
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
-    }
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("{s:?}"),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => kind(other).to_owned(),
-    }
-}
+use hb_problems::{describe as kind, show};
 
 #[cfg(test)]
 mod tests {

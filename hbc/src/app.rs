@@ -1,0 +1,83 @@
+//! The agent's wiring: given a checked config and its plugins, send the one-off messages
+//! asked for, then run the plugin scheduler and the heartbeat loop until `shutdown`.
+//! `main.rs` only parses the command line, sets up logging and calls [`run`].
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AgentConfig;
+use crate::heartbeat::{self, Identity};
+use crate::link::Link;
+use crate::plugins::scheduler::{self, Entry};
+
+/// Where to send and as whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Daemon host name or address.
+    pub host: String,
+    /// Daemon UDP port.
+    pub port: u16,
+    /// The name this host reports.
+    pub name: String,
+    /// Key id of signed frames.
+    pub key_id: String,
+}
+
+/// What to do besides heartbeating.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Once {
+    /// Send BOOT first.
+    pub boot: bool,
+    /// Send this message and exit.
+    pub message: Option<String>,
+}
+
+/// Why the agent stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The one-off message could not be sent.
+    #[error("message not sent: {0}")]
+    NotSent(crate::link::LinkError),
+}
+
+/// Runs the agent until `shutdown` is cancelled (or, with `once.message`, until the
+/// message is sent). `refresh_info` asks for the info plugins now (SIGUSR1).
+pub async fn run(
+    config: AgentConfig,
+    target: Target,
+    plugins: Vec<Entry>,
+    once: Once,
+    refresh_info: Arc<tokio::sync::Notify>,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let mut link = Link::new(
+        &target.host,
+        target.port,
+        config.key.as_deref(),
+        &target.key_id,
+    );
+    let mut me = Identity::new(target.name);
+    if let Some(text) = &once.message {
+        let message = me.text(text);
+        link.send(&message).await.map_err(AppError::NotSent)?;
+        return Ok(());
+    }
+    if once.boot {
+        let message = me.boot();
+        if let Err(error) = link.send(&message).await {
+            tracing::warn!(%error, "boot message not sent");
+        }
+    }
+    tracing::info!(server = %target.host, port = target.port, name = %me.name, interval_s = config.interval.as_secs_f64(), signed = config.key.is_some(), plugins = plugins.len(), "hbc started");
+    let (report_tx, report_rx) = tokio::sync::mpsc::channel(scheduler::QUEUE_LEN);
+    tokio::spawn(scheduler::run(
+        plugins,
+        report_tx,
+        refresh_info,
+        shutdown.clone(),
+    ));
+    heartbeat::run(link, me, config.interval, report_rx, shutdown).await;
+    tracing::info!("hbc stopped");
+    Ok(())
+}

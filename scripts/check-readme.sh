@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs README's first command exactly as written, `scripts/run.sh`, from a new clone in a
+# new directory with no environment variables but PATH and HOME, and checks what a
+# person would: hbd answers on its API, has heard from the agent on this host, and both
+# stop when run.sh is stopped. (README's second command, scripts/test.sh, is what CI
+# runs from its own fresh clone.) The first release build takes several minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$PWD
+DIR=$(mktemp -d)
+RUN=
+cleanup() {
+    [ -n "$RUN" ] && kill -TERM -- "-$RUN" 2>/dev/null || true
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+git clone -q "$SRC" "$DIR/hbd"
+cd "$DIR/hbd"
+# A session of its own, so the whole group (run.sh, hbd, hbc) can be signalled.
+env -i PATH="$PATH" HOME="$HOME" setsid scripts/run.sh >"$DIR/run.log" 2>&1 &
+RUN=$!
+fail() {
+    echo "check-readme: $*" >&2
+    sed 's/^/  run.sh: /' "$DIR/run.log" | tail -40 >&2
+    exit 1
+}
+# Up to 30 minutes for the first fat-LTO release build on a busy 2-core machine.
+for _ in $(seq 1800); do
+    grep -q "hbd is running" "$DIR/run.log" && break
+    kill -0 "$RUN" 2>/dev/null || fail "run.sh exited before hbd was running"
+    sleep 1
+done
+grep -q "hbd is running" "$DIR/run.log" || fail "hbd was not running after 30 minutes"
+body=$(exec 3<>/dev/tcp/127.0.0.1/50004 && printf 'GET /api/0/hosts HTTP/1.0\r\n\r\n' >&3 && cat <&3)
+[[ $body == *'"state":"UP"'* ]] || fail "the agent's host is not UP: $body"
+[ -d "$DIR/hbd/.hbd-local/journal" ] || fail "no journal in .hbd-local"
+kill -TERM "$RUN"
+for _ in $(seq 100); do
+    kill -0 "$RUN" 2>/dev/null || break
+    sleep 0.1
+done
+kill -0 "$RUN" 2>/dev/null && fail "run.sh did not stop within 10 s"
+if pgrep -f "$DIR/hbd/target/release/hb[dc]" >/dev/null; then
+    fail "hbd or hbc still running after run.sh stopped"
+fi
+RUN=
+echo "check-readme: scripts/run.sh from a new clone: hbd up, agent UP, both stopped"

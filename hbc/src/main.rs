@@ -28,7 +28,7 @@ struct RunArgs {
     #[arg(short = 'd', long)]
     detach: bool,
     /// Configuration file (default ~/.hbc.yaml when it exists).
-    #[arg(short, long, value_name = "FILE", global = true)]
+    #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Send a BOOT message first (run from a boot-time unit).
     #[arg(long)]
@@ -47,7 +47,11 @@ struct RunArgs {
 enum Command {
     /// Check the configuration (and load the WASM plugins it names); print every
     /// problem with file:line; exit 1 on errors.
-    CheckConfig,
+    CheckConfig {
+        /// Configuration file (default ~/.hbc.yaml when it exists).
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Tools for WebAssembly plugin authors.
     #[cfg(feature = "wasm")]
     Plugin {
@@ -81,7 +85,7 @@ enum PluginCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::CheckConfig) => check_config(&cli.run),
+        Some(Command::CheckConfig { config }) => check_config(&RunArgs { config, ..cli.run }),
         #[cfg(feature = "wasm")]
         Some(Command::Plugin {
             command:
@@ -356,6 +360,12 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::split_server;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 
     #[test]
     fn server_forms() {

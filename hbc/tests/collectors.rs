@@ -200,7 +200,7 @@ fn every_metric_a_collector_reports_is_in_the_shared_catalogue() {
     // Every built-in plugin can be built (ping and Nagios need settings to run).
     for name in hbc::plugins::built_in() {
         let options = match name {
-            "ping_monitor" => json!({"targets": ["127.0.0.1"]}),
+            "ping_monitor" => json!({"hosts": ["127.0.0.1"]}),
             "nagios_runner" => json!({"commands": ["/bin/true"]}),
             _ => json!({}),
         };

@@ -189,8 +189,15 @@ fn a_changed_file_is_picked_up_without_restarting() {
     let mut p = WasmPlugin::load(&runtime(), &path, settings).unwrap();
     assert!(p.collect().is_err());
     // Replace the file with another plugin: the change is noticed at the next collection.
-    std::thread::sleep(Duration::from_millis(20));
+    // Its modification time is set a second later, whatever the clock's granularity.
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
     std::fs::copy(wasm("hbd_log_freshness"), &path).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(before + Duration::from_secs(1))
+        .unwrap();
     let err = p.collect().unwrap_err().to_string();
     assert!(
         err.contains("changed its name from fixture to log_freshness"),

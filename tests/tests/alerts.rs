@@ -7,6 +7,8 @@ use std::time::Duration;
 use hbd_e2e::{Daemon, send_datagram, wait_until};
 
 const CONFIG: &str = "
+hosts:
+  marker: {grace: 0}
 threshold_renotify_interval: 1
 threshold_renotify_max: 2
 thresholds:
@@ -59,7 +61,16 @@ fn thresholds_alert_remind_and_recover_across_a_restart() {
         "{:?}",
         alert_texts(&daemon)
     );
-    std::thread::sleep(Duration::from_millis(2500));
+    // Nothing more comes: a marker host that goes DOWN 3 s from now (well after a third
+    // reminder would have been due, 1 s after the second) shows the engine got past it.
+    send_datagram(
+        daemon.udp_addr(),
+        br#"{"ID":"HTB","name":"marker","interval":3}"#,
+    );
+    assert!(wait_until(Duration::from_secs(10), || daemon
+        .host_state("marker")
+        .as_deref()
+        == Some("DOWN")));
     let texts = alert_texts(&daemon);
     assert_eq!(texts.len(), 3, "{texts:#?}");
     assert_eq!(texts[0], "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0");

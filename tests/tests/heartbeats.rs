@@ -41,8 +41,13 @@ fn killed_agent_is_down_within_interval_plus_grace() {
         .host_state("web2")
         .as_deref()
         == Some("UP")));
-    // Let a couple of heartbeats pass so the deadline is steady.
-    std::thread::sleep(Duration::from_millis(1500));
+    // A round trip has completed (the second heartbeat carries the first one's RTT), so
+    // the agent's own 1 s interval is in force.
+    assert!(wait_until(Duration::from_secs(10), || daemon
+        .host("web2")
+        .is_some_and(
+            |h| h["last_rtt_ms"].is_number() && h["interval_s"] == 1.0
+        )));
     agent.kill();
     let killed = Instant::now();
     assert!(
@@ -151,8 +156,19 @@ fn an_agent_started_before_its_daemon_keeps_trying_and_is_seen_once_it_runs() {
     let port = hbd_e2e::free_udp_port();
     let server: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let agent = Agent::start(dir.path(), "early", server, "interval: 0.2");
-    // Nobody listens yet: its heartbeats go nowhere, and it must not give up.
-    std::thread::sleep(Duration::from_millis(800));
+    // Nobody listens yet: its heartbeats go nowhere (the kernel refuses them), and it
+    // must not give up. Wait until it has hit that at least twice.
+    let failures = |log: &str| {
+        ["heartbeat not sent", "udp receive error", "server resolved"]
+            .iter()
+            .map(|m| log.matches(m).count())
+            .sum::<usize>()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || failures(&agent.log()) >= 2),
+        "agent log:\n{}",
+        agent.log()
+    );
     let daemon = Daemon::start_on(dir.path(), "", port);
     assert!(
         wait_until(Duration::from_secs(10), || daemon

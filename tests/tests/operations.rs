@@ -53,6 +53,11 @@ fn a_dropped_host_is_forgotten_for_good_and_comes_back_as_new() {
     assert_eq!(daemon.get("/api/0/hosts/web1/plugins").unwrap().0, 404);
     let (status, body) = daemon.request("DELETE", "/api/0/hosts/web1").unwrap();
     assert_eq!(status, 404, "{body}");
+    assert!(wait_until(Duration::from_secs(5), || journal(
+        &daemon, "COMMAND"
+    )
+    .len()
+        == 2));
     let commands = journal(&daemon, "COMMAND");
     assert_eq!(commands.len(), 2, "{commands:?}");
     assert_eq!(commands[0]["command"], "drop_host");
@@ -206,10 +211,13 @@ notify_retry_base: 0.2
     cpu(&daemon, "web1", 95.0);
     // 2 notices (NEW HOST, CRITICAL) x 3 recipients; busy@ is tried 3 times each.
     let dropped = "hbd_notifications_dropped_total{channel=\"email\"}";
+    let sent = "hbd_notifications_sent_total{channel=\"email\"}";
     assert!(
-        wait_until(Duration::from_secs(20), || daemon.metric(dropped) == 2.0),
-        "dropped: {}",
-        daemon.metric(dropped)
+        wait_until(Duration::from_secs(20), || daemon.metric(dropped) == 2.0
+            && daemon.metric(sent) == 4.0),
+        "dropped: {}, sent: {}",
+        daemon.metric(dropped),
+        daemon.metric(sent)
     );
     let mut delivered: Vec<(String, String)> = smtp
         .messages()

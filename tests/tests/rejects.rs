@@ -76,11 +76,25 @@ fn junk_is_counted_by_reason_while_heartbeats_flow() {
             "bad_signature",
         ),
     ];
+    let rejected = |d: &Daemon| -> f64 {
+        let (_, body) = d.get("/metrics").expect("metrics");
+        body.lines()
+            .filter(|l| l.starts_with("hbd_datagrams_rejected_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let before = rejected(&daemon);
     for round in 1..=3 {
         for (_, bytes, _) in &cases {
             send_datagram(to, bytes);
         }
-        std::thread::sleep(Duration::from_millis(100 * round));
+        // Each round is counted before the next is sent.
+        let want = before + (round * cases.len()) as f64;
+        assert!(
+            wait_until(Duration::from_secs(5), || rejected(&daemon) >= want),
+            "round {round}: {} rejected, want {want}",
+            rejected(&daemon)
+        );
     }
     // Replay: the same signed datagram three times is accepted once.
     for _ in 0..3 {

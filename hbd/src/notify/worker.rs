@@ -1,6 +1,7 @@
 //! One delivery worker per channel: takes messages from its own bounded queue and
 //! retries failures with exponential backoff, so a slow or dead channel delays only
-//! itself. A message given up on is logged, counted and journaled.
+//! itself, and a message waiting for its retry delays no other message. A message
+//! given up on is logged, counted and journaled.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,9 +23,20 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
         .min(MAX_BACKOFF)
 }
 
-/// Delivers until the queue closes (after delivering what it holds) or `shutdown` is
-/// cancelled: then the message in hand and every one still queued are given up, each
-/// counted and journaled, never dropped silently.
+/// Messages waiting for a retry, at most; past this a failed message is given up.
+pub const MAX_RETRYING: usize = 1024;
+
+/// A message waiting for its next attempt.
+struct Retry {
+    due: tokio::time::Instant,
+    attempt: u32,
+    message: Outgoing,
+}
+
+/// Delivers until the queue closes and every retry is settled, or `shutdown` is
+/// cancelled: then what is still waiting is given up, each counted and journaled,
+/// never dropped silently. A message waiting for a retry does not hold up the others:
+/// new messages go out while it waits.
 pub async fn run(
     channel: Channel,
     mut queue: mpsc::Receiver<Outgoing>,
@@ -44,52 +56,67 @@ pub async fn run(
             reason: reason.to_owned(),
         }]);
     };
-    loop {
-        let message = tokio::select! {
+    let mut waiting: Vec<Retry> = Vec::new();
+    let mut open = true;
+    while open || !waiting.is_empty() {
+        let next_due = waiting.iter().map(|r| r.due).min();
+        let (message, attempt) = tokio::select! {
+            biased;
             () = shutdown.cancelled() => break,
-            m = queue.recv() => match m { Some(m) => m, None => return },
+            () = sleep_until(next_due) => {
+                // Invariant: next_due is Some, so `waiting` is not empty.
+                let i = waiting
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, r)| r.due)
+                    .map_or(0, |(i, _)| i);
+                let r = waiting.swap_remove(i);
+                (r.message, r.attempt)
+            }
+            m = queue.recv(), if open => match m {
+                Some(m) => (m, 0),
+                None => {
+                    open = false;
+                    continue;
+                }
+            },
         };
-        let mut attempt = 0u32;
-        loop {
-            let sent = tokio::select! {
-                () = shutdown.cancelled() => None,
-                r = channel.send(&message) => Some(r),
-            };
-            let Some(sent) = sent else {
+        let sent = tokio::select! {
+            () = shutdown.cancelled() => {
                 give_up(&message, "daemon stopping");
                 break;
-            };
-            match sent {
-                Ok(()) => {
-                    metrics.notification_sent(name);
-                    tracing::info!(channel = name, host = %message.host, recipient = %message.recipient, "notification sent");
-                    break;
-                }
-                Err(error) => {
-                    metrics.notification_failed(name);
-                    attempt += 1;
-                    if error.permanent || attempt > retries {
-                        tracing::error!(channel = name, host = %message.host, recipient = %message.recipient, %error, attempts = attempt, "notification dropped");
-                        give_up(&message, &error.reason);
-                        break;
-                    }
-                    let delay = backoff(base, attempt);
-                    tracing::warn!(channel = name, host = %message.host, recipient = %message.recipient, %error, retry_in_ms = delay.as_millis() as u64, "notification failed; will retry");
-                    tokio::select! {
-                        () = shutdown.cancelled() => {}
-                        () = tokio::time::sleep(delay) => continue,
-                    }
-                    give_up(&message, "daemon stopping");
-                    break;
-                }
             }
-        }
-        if shutdown.is_cancelled() {
-            break;
+            r = channel.send(&message) => r,
+        };
+        match sent {
+            Ok(()) => {
+                metrics.notification_sent(name);
+                tracing::info!(channel = name, host = %message.host, recipient = %message.recipient, "notification sent");
+            }
+            Err(error) => {
+                metrics.notification_failed(name);
+                let attempt = attempt + 1;
+                if error.permanent || attempt > retries || waiting.len() >= MAX_RETRYING {
+                    tracing::error!(channel = name, host = %message.host, recipient = %message.recipient, %error, attempts = attempt, "notification dropped");
+                    give_up(&message, &error.reason);
+                    continue;
+                }
+                let delay = backoff(base, attempt);
+                tracing::warn!(channel = name, host = %message.host, recipient = %message.recipient, %error, retry_in_ms = delay.as_millis() as u64, "notification failed; will retry");
+                waiting.push(Retry {
+                    due: tokio::time::Instant::now() + delay,
+                    attempt,
+                    message,
+                });
+            }
         }
     }
     queue.close();
     let mut left = 0;
+    for r in waiting.drain(..) {
+        give_up(&r.message, "daemon stopping");
+        left += 1;
+    }
     while let Ok(message) = queue.try_recv() {
         give_up(&message, "daemon stopping");
         left += 1;
@@ -98,8 +125,15 @@ pub async fn run(
         tracing::warn!(
             channel = name,
             messages = left,
-            "notifications still queued at shutdown were dropped"
+            "notifications still pending at shutdown were dropped"
         );
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

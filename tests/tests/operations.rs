@@ -72,16 +72,13 @@ fn a_dropped_host_is_forgotten_for_good_and_comes_back_as_new() {
     assert!(wait_until(Duration::from_secs(5), || daemon
         .host_state("web1")
         .is_some()));
-    let events: Vec<String> = journal(&daemon, "EVENT")
-        .iter()
-        .filter(|e| e["name"] == "web1")
-        .map(|e| e["event"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        events.iter().filter(|e| *e == "NEW_HOST").count(),
-        2,
-        "{events:?}"
-    );
+    let new_host = |d: &Daemon| {
+        journal(d, "EVENT")
+            .iter()
+            .filter(|e| e["name"] == "web1" && e["event"] == "NEW_HOST")
+            .count()
+    };
+    assert!(wait_until(Duration::from_secs(5), || new_host(&daemon) == 2));
 }
 
 #[test]
@@ -253,10 +250,48 @@ notify_retry_base: 0.2
         daemon.metric("hbd_notification_failures_total{channel=\"email\"}"),
         6.0
     );
+    assert!(wait_until(Duration::from_secs(5), || journal(
+        &daemon,
+        "NOTIFICATION_DROPPED"
+    )
+    .len()
+        == 2));
     let dropped = journal(&daemon, "NOTIFICATION_DROPPED");
-    assert_eq!(dropped.len(), 2);
     assert!(
         dropped[0]["reason"].as_str().unwrap().contains("451"),
         "{dropped:?}"
     );
+}
+
+#[test]
+fn notifications_left_at_shutdown_are_counted_and_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = hbd_e2e::services::HttpStub::start(dir.path());
+    // Signal hangs for a minute on every request; nothing gets through.
+    stub.fail("/v2/send", 500, 100, 60.0);
+    let config = format!(
+        "{THRESHOLDS}
+signal:
+  url: {}
+  number: '+4312345'
+  recipients: ['+4912345', '+4954321']
+notify_timeout: 120
+",
+        stub.url()
+    );
+    let mut daemon = Daemon::start(dir.path(), &config);
+    cpu(&daemon, "web1", 95.0);
+    // Both notices are queued (the alert is journaled after its notification is).
+    assert!(wait_until(Duration::from_secs(10), || journal(
+        &daemon, "ALERT"
+    )
+    .len()
+        == 1));
+    let (status, took) = daemon.stop(nix::sys::signal::Signal::SIGTERM);
+    assert!(status.success());
+    assert!(took < Duration::from_secs(10), "stopping took {took:?}");
+    // NEW HOST and CRITICAL to two numbers: four messages, none delivered.
+    let dropped = journal(&daemon, "NOTIFICATION_DROPPED");
+    assert_eq!(dropped.len(), 4, "{dropped:?}");
+    assert!(dropped.iter().all(|d| d["reason"] == "daemon stopping"));
 }

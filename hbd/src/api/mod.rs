@@ -103,3 +103,42 @@ pub async fn serve(
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, SharedConfig};
+
+    fn state(dir: &std::path::Path, queue: usize) -> (ApiState, mpsc::Receiver<Request>) {
+        let path = dir.join("s.db");
+        crate::store::Store::open(&path, 10).unwrap();
+        let (tx, rx) = mpsc::channel(queue);
+        let shared = SharedConfig::new(std::sync::Arc::new(Config::default()));
+        let state = ApiState {
+            requests: tx.clone(),
+            reloader: Reloader::new(None, shared, tx),
+            metrics: Arc::new(Metrics::new()),
+            latest: Latest::default(),
+            reader: Reader::open(&path).unwrap(),
+        };
+        (state, rx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_or_silent_engine_is_a_503_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        // An engine that takes requests but never answers.
+        let (state, _held) = state(dir.path(), 1);
+        let silent = ask(&state, Request::Hosts).await.unwrap_err();
+        assert_eq!(silent.to_string(), "the engine did not answer within 2 s");
+        // The one slot is still taken by the unanswered request: full.
+        let full = ask(&state, Request::Hosts).await.unwrap_err();
+        assert!(full.to_string().contains("request queue is full"), "{full}");
+        assert_eq!(state.metrics.api_unavailable.get(), 2);
+        // No engine at all: stopping.
+        let (state, rx) = self::state(dir.path(), 1);
+        drop(rx);
+        let gone = ask(&state, Request::Hosts).await.unwrap_err();
+        assert_eq!(gone.to_string(), "the daemon is shutting down");
+    }
+}

@@ -294,7 +294,10 @@ impl Core {
                 );
             }
         }
-        if report.plugin == STATUS_PLUGIN {
+        // Plugins that judge themselves (Nagios checks) alert through each check's status.
+        let own_status = hb_proto::catalogue::find(&report.plugin)
+            .is_some_and(|p| p.alerting == hb_proto::catalogue::Alerting::OwnStatus);
+        if own_status {
             for (check, entry) in &report.data {
                 let Some(level) = entry
                     .get("status")
@@ -307,7 +310,7 @@ impl Core {
                     .get("text")
                     .and_then(|t| t.as_str())
                     .unwrap_or_default();
-                let path = format!("{STATUS_PLUGIN}.{check}");
+                let path = format!("{}.{check}", report.plugin);
                 self.alerts
                     .observe_status(&report.name, &path, level, text, now, &mut notices);
             }

@@ -136,15 +136,7 @@ impl Default for AgentConfig {
 impl AgentConfig {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            problems: vec![Problem {
-                severity: Severity::Error,
-                file: Some(path.to_owned()),
-                line: None,
-                key: "(file)".into(),
-                message: format!("cannot read: {e}"),
-            }],
-        })?;
+        let text = hb_problems::read_file(path).map_err(|p| ConfigError { problems: vec![p] })?;
         AgentConfig::parse(&text, Some(path))
     }
 

@@ -13,4 +13,4 @@ pub mod problem;
 
 pub use collector::{Problems, describe, show};
 pub use locate::line_of;
-pub use problem::{Problem, Severity, did_you_mean};
+pub use problem::{Problem, Severity, did_you_mean, read_file};

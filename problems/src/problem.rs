@@ -44,6 +44,24 @@ impl fmt::Display for Problem {
     }
 }
 
+impl Problem {
+    /// A file that cannot be read at all.
+    pub fn unreadable(file: &std::path::Path, error: &std::io::Error) -> Problem {
+        Problem {
+            severity: Severity::Error,
+            file: Some(file.to_owned()),
+            line: None,
+            key: "(file)".into(),
+            message: format!("cannot read: {error}"),
+        }
+    }
+}
+
+/// Reads a config file; failing that, the one problem that says why.
+pub fn read_file(path: &std::path::Path) -> Result<String, Problem> {
+    std::fs::read_to_string(path).map_err(|e| Problem::unreadable(path, &e))
+}
+
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates

@@ -314,12 +314,7 @@ impl Alerts {
         if !self.paused.remove(host) {
             return;
         }
-        let keys: Vec<Key> = self
-            .states
-            .keys()
-            .filter(|k| k.0 == host)
-            .cloned()
-            .collect();
+        let keys = self.keys_of(host);
         let at = now.mono.plus(self.policy.renotify);
         for key in keys {
             let notified = self
@@ -330,15 +325,19 @@ impl Alerts {
         }
     }
 
-    /// Forgets every path of `host` (the host was dropped); returns what was removed, for
-    /// the store.
-    pub fn remove_host(&mut self, host: &str) -> Vec<AlertState> {
-        let keys: Vec<Key> = self
-            .states
+    /// Every tracked path of `host`, as keys.
+    fn keys_of(&self, host: &str) -> Vec<Key> {
+        self.states
             .keys()
             .filter(|k| k.0 == host)
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Forgets every path of `host` (the host was dropped); returns what was removed, for
+    /// the store.
+    pub fn remove_host(&mut self, host: &str) -> Vec<AlertState> {
+        let keys = self.keys_of(host);
         self.paused.remove(host);
         keys.into_iter().filter_map(|k| self.remove(&k)).collect()
     }

@@ -317,15 +317,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigError> {
             warnings: Vec::new(),
         });
     };
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        problems: vec![Problem {
-            severity: Severity::Error,
-            file: Some(path.to_owned()),
-            line: None,
-            key: "(file)".into(),
-            message: format!("cannot read: {e}"),
-        }],
-    })?;
+    let text = hb_problems::read_file(path).map_err(|p| ConfigError { problems: vec![p] })?;
     parse(&text, Some(path))
 }
 

@@ -295,3 +295,48 @@ notify_timeout: 120
     assert_eq!(dropped.len(), 4, "{dropped:?}");
     assert!(dropped.iter().all(|d| d["reason"] == "daemon stopping"));
 }
+
+fn signed_heartbeat(name: &str, key: &str) -> Vec<u8> {
+    use hb_proto::{Heartbeat, Key, Message, Signer, frame};
+    let message = Message::Heartbeat(Heartbeat {
+        name: name.into(),
+        ts: Some(hbd_e2e::unix_now()),
+        run: Some(1),
+        seq: Some(1),
+        ..Heartbeat::default()
+    });
+    let signer = Signer {
+        key_id: name.into(),
+        key: Key::new(key),
+    };
+    frame::encode(&message, Some(&signer), frame::DEFAULT_COMPRESS_OVER).unwrap()
+}
+
+#[test]
+fn a_reloaded_key_is_in_force_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = "old-shared-key-0123456789";
+    let new = "new-shared-key-9876543210";
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!("require_signed: true\nhb_key: {old}\n"),
+    );
+    send_datagram(daemon.udp_addr(), &signed_heartbeat("before", old));
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .host_state("before")
+        .is_some()));
+    let config = std::fs::read_to_string(daemon.config_path()).unwrap();
+    std::fs::write(daemon.config_path(), config.replace(old, new)).unwrap();
+    daemon.reload().unwrap();
+    // The old key is refused now, the new one accepted, and known hosts stay.
+    send_datagram(daemon.udp_addr(), &signed_heartbeat("stale", old));
+    send_datagram(daemon.udp_addr(), &signed_heartbeat("after", new));
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .host_state("after")
+        .is_some()));
+    assert!(wait_until(Duration::from_secs(5), || daemon.metric(
+        "hbd_datagrams_rejected_total{reason=\"bad_signature\"}"
+    ) == 1.0));
+    assert!(daemon.host_state("stale").is_none());
+    assert_eq!(daemon.host_state("before").as_deref(), Some("UP"));
+}

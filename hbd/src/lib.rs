@@ -15,12 +15,14 @@
 //! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries.
 //! - [`api`]: HTTP API and `/metrics`; [`metrics`]: the counters behind it.
+//! - [`auth`]: users' passwords (Werkzeug-compatible hashes).
 //! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: wall and
 //!   monotonic time.
 
 pub mod alerting;
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod core;

@@ -32,12 +32,28 @@ struct Cli {
 enum Command {
     /// Check the configuration, print every problem, exit 1 if any is an error.
     CheckConfig,
+    /// Make a password hash for `users.NAME.password`: asks twice without echo (reads
+    /// two lines from standard input when it is not a terminal) and prints the hash.
+    Passwd {
+        /// The user (for the prompt and the hint only).
+        name: String,
+        /// PBKDF2-SHA256 iterations.
+        #[arg(long, default_value_t = hbd::auth::password::DEFAULT_ITERATIONS)]
+        iterations: u32,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::CheckConfig) => check_config(cli.config),
+        Some(Command::Passwd { name, iterations }) => match passwd(&name, iterations) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("hbd passwd: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         None => match run(cli) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -46,6 +62,51 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Reads one line; on a terminal without echo.
+fn read_secret(prompt: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    let saved = if terminal {
+        eprint!("{prompt}");
+        std::io::stderr().flush()?;
+        use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+        let saved = tcgetattr(&stdin).context("cannot read the terminal settings")?;
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        tcsetattr(&stdin, SetArg::TCSANOW, &quiet).context("cannot turn echo off")?;
+        Some(saved)
+    } else {
+        None
+    };
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(saved) = saved {
+        let _ = nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &saved);
+        eprintln!();
+    }
+    if read? == 0 {
+        anyhow::bail!("no password given (end of input)");
+    }
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn passwd(name: &str, iterations: u32) -> anyhow::Result<()> {
+    let first = read_secret(&format!("New password for {name}: "))?;
+    let second = read_secret("Again: ")?;
+    if first != second {
+        anyhow::bail!("the two passwords differ; nothing printed");
+    }
+    if first.is_empty() {
+        anyhow::bail!("an empty password is refused");
+    }
+    let hash = hbd::auth::password::hash(&first, iterations)
+        .map_err(|e| anyhow::anyhow!("no random salt: {e}"))?;
+    eprintln!("Paste into the config as users.{name}.password:");
+    println!("{hash}");
+    Ok(())
 }
 
 fn check_config(path: Option<PathBuf>) -> ExitCode {

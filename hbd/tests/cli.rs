@@ -79,3 +79,42 @@ fn version_is_printed() {
         format!("hbd {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn passwd_prints_a_hash_that_verifies() {
+    use std::io::Write;
+    let run = |input: &str| {
+        let mut child = hbd()
+            .args(["passwd", "alice", "--iterations", "1000"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("s3cret pass\ns3cret pass\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let hash = printed.trim();
+    assert!(hash.starts_with("pbkdf2:sha256:1000$"), "{hash}");
+    let parsed = hbd::auth::password::PasswordHash::parse(hash).unwrap();
+    assert!(parsed.verify("s3cret pass"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("users.alice.password"));
+    // Two different entries, or none: nothing printed, exit 1.
+    for input in ["a\nb\n", ""] {
+        let out = run(input);
+        assert_eq!(out.status.code(), Some(1), "{input:?}");
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -2,4 +2,6 @@
 //!
 //! - [`password`]: Werkzeug-compatible password hashes (`pbkdf2:` and `scrypt:`), made
 //!   and checked in constant time.
+//! - [`roles`]: `can(subject, action, host)`, the one decision on who may do what.
 pub mod password;
+pub mod roles;

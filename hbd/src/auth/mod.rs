@@ -3,5 +3,8 @@
 //! - [`password`]: Werkzeug-compatible password hashes (`pbkdf2:` and `scrypt:`), made
 //!   and checked in constant time.
 //! - [`roles`]: `can(subject, action, host)`, the one decision on who may do what.
+//! - [`throttle`]: failed logins counted per address and per name, refused before
+//!   hashing once over the limit.
 pub mod password;
 pub mod roles;
+pub mod throttle;

@@ -126,6 +126,7 @@ impl Engine {
         )?;
         // The previous notifier's workers end once they have delivered their queues.
         self.notifier = notifier.has_channels().then_some(notifier);
+        self.workers.retain(|w| !w.is_finished());
         self.workers.extend(workers);
         Ok(())
     }

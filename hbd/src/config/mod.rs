@@ -84,6 +84,8 @@ pub const HOST_KEYS: &[&str] = &[
 
 /// Keys of one entry under `users`.
 pub const USER_KEYS: &[&str] = &[
+    "full_name",
+    "avatar",
     "password",
     "admin",
     "email",
@@ -198,7 +200,12 @@ pub struct HostConfig {
 /// One user.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserConfig {
-    /// Password hash (`pbkdf2:sha256:ITER$SALT$HEX`).
+    /// Name as shown.
+    pub full_name: Option<String>,
+    /// Picture URL or path, as shown.
+    pub avatar: Option<String>,
+    /// Password hash in Werkzeug's formats (`pbkdf2:sha256:ITER$SALT$HEX`,
+    /// `scrypt:N:r:p$SALT$HEX`), checked at load.
     pub password: Option<String>,
     /// Administrator of everything.
     pub admin: bool,
@@ -402,6 +409,17 @@ impl Config {
             entry.and_then(|h| h.interval).unwrap_or(self.interval),
             entry.and_then(|h| h.grace).unwrap_or(self.grace),
         )
+    }
+
+    /// Who owns hosts that name no owner: `default_owner`, else the first administrator
+    /// (by name), else nobody.
+    pub fn default_owner(&self) -> Option<&str> {
+        self.default_owner.as_deref().or_else(|| {
+            self.users
+                .iter()
+                .find(|(_, u)| u.admin)
+                .map(|(n, _)| n.as_str())
+        })
     }
 
     /// The key that verifies datagrams signed with `key_id`, and whether it is that

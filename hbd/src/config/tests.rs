@@ -113,7 +113,7 @@ fn each_problem_names_file_line_and_key() {
         ),
         (
             "users:\n  bob:\n    password: hunter2\n",
-            "hbd.yaml:3: error: users.bob.password: expected a password hash",
+            "hbd.yaml:3: error: users.bob.password: not a password hash",
         ),
         (
             "thresholds: 5\n",
@@ -164,4 +164,24 @@ fn missing_file_is_a_clear_error() {
         err.to_string()
             .contains("/nonexistent/hbd.yaml: error: (file): cannot read")
     );
+}
+
+#[test]
+fn users_take_werkzeug_hashes_and_the_first_admin_owns_by_default() {
+    let text = "
+users:
+  zed: {full_name: Zed, password: 'scrypt:16:8:1$salt$00ff', admin: true}
+  amy: {avatar: /img/amy.png, password: 'pbkdf2:sha256:1000$salt$00ff', admin: true}
+  bob: {password: 'pbkdf2:sha512:1000$salt$00ff'}
+";
+    let config = parse(text, None).unwrap().config;
+    assert_eq!(config.users["zed"].full_name.as_deref(), Some("Zed"));
+    assert_eq!(config.users["amy"].avatar.as_deref(), Some("/img/amy.png"));
+    // No default_owner: the first administrator by name.
+    assert_eq!(config.default_owner(), Some("amy"));
+    let with_owner = parse(&format!("{text}default_owner: bob\n"), None)
+        .unwrap()
+        .config;
+    assert_eq!(with_owner.default_owner(), Some("bob"));
+    assert_eq!(parse("", None).unwrap().config.default_owner(), None);
 }

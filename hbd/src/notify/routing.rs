@@ -78,8 +78,8 @@ impl ChannelKind {
 fn related_users<'c>(config: &'c Config, host: &str) -> Vec<(&'c String, &'c UserConfig)> {
     let entry = config.hosts.get(host);
     let owner = entry
-        .and_then(|h| h.owner.as_ref())
-        .or(config.default_owner.as_ref());
+        .and_then(|h| h.owner.as_deref())
+        .or(config.default_owner());
     config
         .users
         .iter()

@@ -356,14 +356,18 @@ impl<'a> Reader<'a> {
                 "password" => {
                     user.password = self.string(&p, v);
                     if let Some(hash) = &user.password
-                        && !(hash.starts_with("pbkdf2:") || hash.starts_with("scrypt:"))
+                        && let Err(e) = crate::auth::password::PasswordHash::parse(hash)
                     {
                         self.error(
                             &p,
-                            "expected a password hash like pbkdf2:sha256:600000$SALT$HEX, not a plain password",
+                            format!(
+                                "{e}; make one with `hbd passwd {name}`, never a plain password"
+                            ),
                         );
                     }
                 }
+                "full_name" => user.full_name = self.string(&p, v),
+                "avatar" => user.avatar = self.string(&p, v),
                 "admin" => user.admin = self.boolean(&p, v).unwrap_or(false),
                 "email" => user.email = self.string(&p, v),
                 "pushover_user" => user.pushover_user = self.string(&p, v),

@@ -259,19 +259,23 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         key_id: config.key_id.clone().unwrap_or_else(|| name.clone()),
         name,
     };
-    // Plugins load with logging in place, before detaching, so a broken .wasm or a
-    // missing directory reaches the terminal.
+    // Plugins load with logging in place, so a broken .wasm or a missing directory is
+    // reported. Detaching forks, and threads (the WASM runtime's epoch ticker, which
+    // times plugins out) do not survive a fork: a detaching agent loads once on the
+    // terminal to report problems, then again in the detached process (from the
+    // compiled cache).
     let plugins = if args.detach {
         let subscriber = stderr_subscriber(args.verbose);
-        tracing::subscriber::with_default(subscriber, || load_plugins(&config))?
+        drop(tracing::subscriber::with_default(subscriber, || {
+            load_plugins(&config)
+        })?);
+        nix::unistd::daemon(true, false).context("cannot detach")?;
+        init_logging(args.verbose, true);
+        load_plugins(&config)?
     } else {
         init_logging(args.verbose, false);
         load_plugins(&config)?
     };
-    if args.detach {
-        nix::unistd::daemon(true, false).context("cannot detach")?;
-        init_logging(args.verbose, true);
-    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();

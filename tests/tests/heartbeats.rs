@@ -184,7 +184,24 @@ fn a_detached_agent_keeps_heartbeating() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path(), "");
     let config = dir.path().join("detached.yaml");
-    std::fs::write(&config, "name: detached1\ninterval: 0.2\n").unwrap();
+    // A WASM plugin that loops: only a live epoch thread in the detached process can
+    // time it out (threads do not survive the fork that detaches).
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(
+        hbd_e2e::wasm_plugin("hbd_fixture_plugin"),
+        plugins.join("fixture.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "name: detached1\ninterval: 0.2\nwasm_plugins:\n  dirs: [{}]\n  cache_dir: {}\n  plugins:\n    fixture: {{interval: 0.3, config: {{mode: loop}}, timeout_ms: 100}}\n",
+            plugins.display(),
+            dir.path().join("cache").display()
+        ),
+    )
+    .unwrap();
     // -d returns at once; the agent lives on in the background.
     let status = std::process::Command::new(hbd_e2e::bin("hbc"))
         .arg("-d")
@@ -196,6 +213,11 @@ fn a_detached_agent_keeps_heartbeating() {
     assert!(status.success());
     let seen = wait_until(Duration::from_secs(10), || {
         daemon.host_state("detached1").as_deref() == Some("UP")
+    });
+    let timed_out = wait_until(Duration::from_secs(20), || {
+        daemon
+            .get("/api/0/hosts/detached1/plugins/fixture?limit=10")
+            .is_some_and(|(status, body)| status == 200 && body.contains("timed out after 100 ms"))
     });
     // Stop the background agent whatever happened: it is found by its unique config path.
     let wanted = config.display().to_string();
@@ -212,4 +234,8 @@ fn a_detached_agent_keeps_heartbeating() {
         }
     }
     assert!(seen, "the detached agent never reported");
+    assert!(
+        timed_out,
+        "the detached agent's looping plugin never timed out"
+    );
 }

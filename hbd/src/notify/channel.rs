@@ -47,6 +47,18 @@ impl SendError {
         }
     }
 
+    /// Sends one HTTP request and classifies its answer; `service` names the channel in
+    /// the reason. The one place the HTTP channels turn a response into a result.
+    pub async fn deliver(service: &str, request: reqwest::RequestBuilder) -> Result<(), SendError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| SendError::transient(format!("{service}: {e}")))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        SendError::from_status(status, &body)
+    }
+
     /// Classifies an HTTP status: 2xx ok, 429 and 5xx transient, other 4xx permanent.
     pub fn from_status(status: reqwest::StatusCode, body: &str) -> Result<(), SendError> {
         let reason = || {

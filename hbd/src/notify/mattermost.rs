@@ -31,15 +31,10 @@ impl Mattermost {
         if let Some(username) = &self.config.username {
             body["username"] = username.clone().into();
         }
-        let response = self
-            .client
-            .post(&self.config.webhook_url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| SendError::transient(format!("mattermost: {e}")))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        SendError::from_status(status, &text)
+        SendError::deliver(
+            "mattermost",
+            self.client.post(&self.config.webhook_url).json(&body),
+        )
+        .await
     }
 }

@@ -27,15 +27,6 @@ impl Pushover {
             ("message", message.text.as_str()),
             ("priority", priority.as_str()),
         ];
-        let response = self
-            .client
-            .post(&self.config.url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| SendError::transient(format!("pushover: {e}")))?;
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        SendError::from_status(status, &body)
+        SendError::deliver("pushover", self.client.post(&self.config.url).form(&form)).await
     }
 }

@@ -24,15 +24,12 @@ impl Signal {
             "number": self.config.number,
             "recipients": [message.recipient],
         });
-        let response = self
-            .client
-            .post(format!("{}/v2/send", self.config.url))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| SendError::transient(format!("signal: {e}")))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        SendError::from_status(status, &text)
+        SendError::deliver(
+            "signal",
+            self.client
+                .post(format!("{}/v2/send", self.config.url))
+                .json(&body),
+        )
+        .await
     }
 }

@@ -66,6 +66,16 @@ fn message_option_sends_one_msg_and_exits() {
     assert!(msg["run"].is_u64() && msg["seq"] == 1 && msg["ts"].is_f64());
 }
 
+/// `hbc check-config -c FILE`.
+fn check_config(file: &std::path::Path) -> std::process::Output {
+    hbc()
+        .arg("check-config")
+        .arg("-c")
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn check_config_reports_every_problem_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -75,12 +85,7 @@ fn check_config_reports_every_problem_with_its_line() {
         "server: hbd.example.org\nintervall: 5\nkey: short\nplugins:\n  cpu_monitor: {interval: 0}\n",
     )
     .unwrap();
-    let out = hbc()
-        .arg("check-config")
-        .arg("-c")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = check_config(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let f = file.display();
@@ -102,12 +107,7 @@ fn check_config_reports_every_problem_with_its_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("configuration refused"));
 
     std::fs::write(&file, "server: hbd.example.org\ninterval: 5\n").unwrap();
-    let out = hbc()
-        .arg("check-config")
-        .arg("-c")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = check_config(&file);
     assert!(
         out.status.success(),
         "{}",
@@ -130,12 +130,7 @@ fn a_missing_plugin_directory_and_unknown_plugin_settings_are_reported() {
         ),
     )
     .unwrap();
-    let out = hbc()
-        .arg("check-config")
-        .arg("-c")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = check_config(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -143,12 +138,7 @@ fn a_missing_plugin_directory_and_unknown_plugin_settings_are_reported() {
         "{stderr}"
     );
     std::fs::write(&file, "wasm_plugins:\n  dirs: [/nonexistent-plugins]\n").unwrap();
-    let out = hbc()
-        .arg("check-config")
-        .arg("-c")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = check_config(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(

@@ -3,27 +3,13 @@
 //! their hashes, and `hbd passwd` output works in both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use hbd::auth::password::{PasswordHash, hash};
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("HBD_TEST_VENV").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-test-venv"),
-        PathBuf::from,
-    );
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "{} missing; run scripts/install-deps.sh",
-        python.display()
-    );
-    python
-}
+use hbd_e2e::services::test_python;
 
 fn werkzeug(script: &str, args: &[&str]) -> String {
-    let out = Command::new(python())
+    let out = Command::new(test_python())
         .arg("-c")
         .arg(script)
         .args(args)

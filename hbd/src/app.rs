@@ -11,7 +11,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, ApiState};
+use crate::api::ApiState;
+use crate::auth::service::Auth;
 use crate::clock::Clock;
 use crate::config::{Config, SharedConfig};
 use crate::core::{Core, STATUS_PLUGIN};
@@ -24,7 +25,8 @@ use crate::notify::NotifyError;
 use crate::receiver;
 use crate::reload::{self, Reloader};
 use crate::samples::Latest;
-use crate::store::{self, Reader, Store, StoreError};
+use crate::server::{self, ServerError};
+use crate::store::{self, AuthDb, Reader, Store, StoreError};
 
 /// Receive buffer asked of the kernel for the heartbeat socket.
 pub const UDP_RECV_BUFFER: usize = 8 * 1024 * 1024;
@@ -54,6 +56,9 @@ pub enum AppError {
     /// The HTTP server failed.
     #[error("http server: {0}")]
     Http(std::io::Error),
+    /// The HTTP server could not start (a TLS certificate).
+    #[error(transparent)]
+    Server(#[from] ServerError),
 }
 
 /// The daemon's listening sockets, bound before anything starts.
@@ -146,15 +151,23 @@ pub async fn run(
     let core = Core::restore(config.clone(), hosts, alerts, &checks, started);
 
     sockets.udp.set_nonblocking(true).map_err(AppError::Http)?;
-    sockets.http.set_nonblocking(true).map_err(AppError::Http)?;
     let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp).map_err(AppError::Http)?);
-    let http = tokio::net::TcpListener::from_std(sockets.http).map_err(AppError::Http)?;
-    // Tests that bind port 0 read the real ports from this line.
-    tracing::info!(
-        udp = %udp.local_addr().map_err(AppError::Http)?,
-        http = %http.local_addr().map_err(AppError::Http)?,
-        "hbd listening"
-    );
+    let udp_addr = udp.local_addr().map_err(AppError::Http)?;
+    let http = sockets.http;
+    let http_addr = http.local_addr().map_err(AppError::Http)?;
+    let auth = Auth::start(
+        shared.clone(),
+        AuthDb::open(&config.state_db)?,
+        clock,
+        metrics.clone(),
+        journal.clone(),
+    )?;
+    if !auth.directory().is_open() && !config.hbd_tls && !http_addr.ip().is_loopback() {
+        tracing::warn!(
+            http = %http_addr,
+            "users are configured but the HTTP port is plain HTTP on a non-loopback address: passwords and session tokens cross the network in clear text; set hbd_tls (with wss_pem and wss_key) or put a TLS proxy in front"
+        );
+    }
 
     let stop_notifying = CancellationToken::new();
     let (inbound_tx, inbound_rx) = mpsc::channel(receiver::QUEUE_LEN);
@@ -173,6 +186,7 @@ pub async fn run(
         core,
         clock,
         config: shared.clone(),
+        directories: auth.directories(),
         socket: udp,
         journal,
         store: Some(store_tx),
@@ -183,16 +197,28 @@ pub async fn run(
     })?;
     // The engine stops when the receiver closes its queue, after draining it.
     let engine = tokio::spawn(engine.run(inbound_rx, request_rx, CancellationToken::new()));
-    let reloader = Reloader::new(config_path, shared, request_tx.clone());
+    let reloader = Reloader::new(config_path, shared.clone(), request_tx.clone());
     let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
     let api_state = ApiState {
         requests: request_tx,
         reloader,
+        config: shared.clone(),
+        auth: auth.clone(),
+        tls: config.hbd_tls,
         metrics,
         latest,
         reader,
     };
-    let api = tokio::spawn(api::serve(http, api_state, shutdown.clone()));
+    let tls = server::tls_config(&api_state).await?;
+    // Tests that bind port 0 read the real ports from this line.
+    tracing::info!(
+        udp = %udp_addr,
+        http = %http_addr,
+        tls = tls.is_some(),
+        "hbd listening"
+    );
+    let api = tokio::spawn(server::serve(http, api_state, tls, shutdown.clone()));
+    let sessions = tokio::spawn(flush_sessions(auth.clone(), shutdown.clone()));
 
     shutdown.cancelled().await;
     tracing::info!("shutting down");
@@ -222,6 +248,10 @@ pub async fn run(
         drain.await;
     }
     let http_result = api.await;
+    log_panic("sessions", sessions.await);
+    auth.flush().await;
+    // The auth service holds a journal handle: the journal thread ends after it.
+    drop(auth);
     // Journal and store threads end once their last sender is gone (dropped with the
     // receiver and engine), after writing what they hold.
     let joined = tokio::task::spawn_blocking(move || {
@@ -236,11 +266,25 @@ pub async fn run(
     }
     tracing::info!("stopped");
     match http_result {
-        Ok(Err(e)) => Err(AppError::Http(e)),
+        Ok(Err(e)) => Err(e.into()),
         Ok(Ok(())) => Ok(()),
         Err(error) => {
             tracing::error!(task = "http", %error, "task panicked");
             Ok(())
+        }
+    }
+}
+
+/// How often session activity is written back and expired sessions are deleted.
+pub const SESSION_FLUSH: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn flush_sessions(auth: Auth, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(SESSION_FLUSH);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => auth.flush().await,
         }
     }
 }

@@ -51,6 +51,8 @@ pub const FINAL_FLUSH_WAIT: Duration = Duration::from_secs(5);
 pub enum Request {
     /// Every host.
     Hosts(oneshot::Sender<Vec<Host>>),
+    /// One page of the hosts that pass a filter, by name, and how many pass.
+    HostPage(HostQuery, oneshot::Sender<(usize, Vec<Host>)>),
     /// One host by name.
     Host(String, oneshot::Sender<Option<Host>>),
     /// Every alert that is not OK.
@@ -65,6 +67,26 @@ pub enum Request {
     Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
 }
 
+/// Which hosts a [`Request::HostPage`] wants. Only the page is copied out of the
+/// engine, so a page of 10,000 hosts costs a filter pass, not 10,000 copies.
+pub struct HostQuery {
+    /// Whether a host is wanted (visibility, state, name).
+    pub filter: Box<dyn Fn(&Host) -> bool + Send>,
+    /// Wanted hosts skipped first.
+    pub offset: usize,
+    /// Hosts returned at most.
+    pub limit: usize,
+}
+
+impl std::fmt::Debug for HostQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostQuery")
+            .field("offset", &self.offset)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the engine is built from.
 #[derive(Debug)]
 pub struct Parts {
@@ -74,6 +96,8 @@ pub struct Parts {
     pub clock: Clock,
     /// The configuration in force, shared with the receiver's gate.
     pub config: SharedConfig,
+    /// Users and access in force (who hears about which host).
+    pub directories: crate::auth::directory::Directories,
     /// The heartbeat socket, for replies.
     pub socket: Arc<UdpSocket>,
     /// Journal handle.
@@ -120,6 +144,7 @@ impl Engine {
         let p = &self.parts;
         let (notifier, workers) = Notifier::start(
             p.config.get(),
+            p.directories.clone(),
             p.journal.clone(),
             p.metrics.clone(),
             p.stop_notifying.clone(),
@@ -332,6 +357,19 @@ impl Engine {
         match request {
             Request::Hosts(reply) => {
                 let _ = reply.send(core.hosts().into_iter().cloned().collect());
+            }
+            Request::HostPage(query, reply) => {
+                let mut total = 0;
+                let mut page = Vec::new();
+                for host in core.hosts() {
+                    if (query.filter)(host) {
+                        if total >= query.offset && page.len() < query.limit {
+                            page.push(host.clone());
+                        }
+                        total += 1;
+                    }
+                }
+                let _ = reply.send((total, page));
             }
             Request::Host(name, reply) => {
                 let _ = reply.send(core.host(&name).cloned());

@@ -64,6 +64,17 @@ pub enum Entry {
         /// Why.
         reason: String,
     },
+    /// A sign-in, refused or not, and other account events.
+    Auth {
+        /// When.
+        at: Timestamp,
+        /// The client's address.
+        source: std::net::IpAddr,
+        /// `login`, `login_failed`, `login_throttled`, `logout`.
+        event: &'static str,
+        /// The user name given.
+        user: String,
+    },
 }
 
 /// Why the journal could not be opened.
@@ -98,9 +109,10 @@ impl Formatter {
     /// Appends `entry`'s line (with its newline) to `out`.
     pub fn format(&mut self, entry: &Entry, out: &mut Vec<u8>) {
         let at = match entry {
-            Entry::Datagram { at, .. } | Entry::Dropped { at, .. } | Entry::Command { at, .. } => {
-                *at
-            }
+            Entry::Datagram { at, .. }
+            | Entry::Dropped { at, .. }
+            | Entry::Command { at, .. }
+            | Entry::Auth { at, .. } => *at,
             Entry::Alert(notice, _) => notice.at,
             Entry::Event(event) => event.at,
         };
@@ -181,6 +193,20 @@ impl Formatter {
                     "text": text,
                     "reason": reason,
                 });
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Auth {
+                source,
+                event,
+                user,
+                ..
+            } => {
+                let _ = write!(
+                    out,
+                    "\"source_ip\":\"{}\",\"source_port\":null,\"message\":",
+                    source.to_canonical()
+                );
+                let value = serde_json::json!({ "ID": "AUTH", "event": event, "user": user });
                 out.extend_from_slice(value.to_string().as_bytes());
             }
         }

@@ -14,8 +14,10 @@
 //!   thread.
 //! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries.
-//! - [`api`]: HTTP API and `/metrics`; [`metrics`]: the counters behind it.
-//! - [`auth`]: users' passwords (Werkzeug-compatible hashes).
+//! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
+//!   behind it; [`server`]: the listener, plain or TLS.
+//! - [`auth`]: users, roles, sessions and tokens, login throttling, passwords
+//!   (Werkzeug-compatible hashes).
 //! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: wall and
 //!   monotonic time.
 
@@ -36,4 +38,5 @@ pub mod notify;
 pub mod receiver;
 pub mod reload;
 pub mod samples;
+pub mod server;
 pub mod store;

@@ -49,6 +49,12 @@ pub struct Metrics {
     pub alert_notices: Counter,
     /// API requests answered 503 because the engine was busy or slow.
     pub api_unavailable: Counter,
+    /// Logins that succeeded.
+    pub logins: Counter,
+    /// Logins refused: wrong name or password.
+    pub login_failures: Counter,
+    /// Logins refused unheard because the address or name failed too often.
+    pub logins_throttled: Counter,
     notifications: Family<Vec<(&'static str, &'static str)>, Counter>,
     notification_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
     notifications_dropped: Family<Vec<(&'static str, &'static str)>, Counter>,
@@ -132,6 +138,15 @@ impl Metrics {
             "hbd_api_unavailable",
             "API requests answered 503 because the engine's queue was full or it did not answer in time",
         );
+        let logins = counter("hbd_logins", "Logins that succeeded");
+        let login_failures = counter(
+            "hbd_login_failures",
+            "Logins refused for a wrong name or password",
+        );
+        let logins_throttled = counter(
+            "hbd_logins_throttled",
+            "Logins refused before checking because the address or name failed too often",
+        );
         let channel_family = |registry: &mut Registry, name: &str, help: &str| {
             let family = Family::<Labels, Counter>::default();
             registry.register(name, help, family.clone());
@@ -158,6 +173,9 @@ impl Metrics {
         Metrics {
             alert_notices,
             api_unavailable,
+            logins,
+            login_failures,
+            logins_throttled,
             notifications,
             notification_failures,
             notifications_dropped,

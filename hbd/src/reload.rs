@@ -17,9 +17,10 @@ use crate::engine::Request;
 pub const ENGINE_WAIT: Duration = Duration::from_secs(5);
 
 /// What a successful reload says.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Reloaded {
     /// The file read (`null`: built-in defaults).
+    #[schema(value_type = Option<String>)]
     pub source: Option<PathBuf>,
     /// Warnings found on the way, as `file:line: warning: key: message`.
     pub warnings: Vec<String>,
@@ -44,6 +45,7 @@ pub struct Reloader {
     path: Option<PathBuf>,
     shared: SharedConfig,
     requests: mpsc::Sender<Request>,
+    reloads: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Reloader {
@@ -57,7 +59,13 @@ impl Reloader {
             path,
             shared,
             requests,
+            reloads: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Counts reloads put in force: what re-reads files (TLS certificates) waits on.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reloads.subscribe()
     }
 
     /// Reads, validates and (if clean) applies the configuration.
@@ -95,6 +103,7 @@ impl Reloader {
             .map_err(|_| ReloadError::Engine("no answer within 5 s".into()))?
             .map_err(|_| ReloadError::Engine("stopping".into()))?
             .map_err(ReloadError::Engine)?;
+        self.reloads.send_modify(|n| *n += 1);
         Ok(Reloaded {
             source: self.path.clone(),
             warnings: loaded.warnings.iter().map(ToString::to_string).collect(),

@@ -41,6 +41,9 @@ async fn start(queue: usize) -> Running {
     let engine = Engine::new(Parts {
         core: Core::new(config.clone(), clock.now()),
         clock,
+        directories: hbd::auth::directory::Directories::config_only(SharedConfig::new(
+            config.clone(),
+        )),
         config: SharedConfig::new(config),
         socket: Arc::new(socket),
         journal: Journal::disabled(metrics.clone()),

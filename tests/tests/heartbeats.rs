@@ -26,7 +26,9 @@ fn agent_shows_up_with_rtt_and_version() {
     let rtt = host["last_rtt_ms"].as_f64().unwrap();
     assert!(rtt > 0.0 && rtt < 1000.0, "rtt {rtt}");
     let all = daemon.get_json("/api/0/hosts");
-    assert!(all.as_array().unwrap().iter().any(|h| h["name"] == "web1"));
+    assert_eq!(all["total"], 1);
+    let hosts = all["hosts"].as_array().unwrap();
+    assert!(hosts.iter().any(|h| h["name"] == "web1"));
     assert!(daemon.metric("hbd_datagrams_total{type=\"HTB\"}") >= 2.0);
     assert_eq!(daemon.metric("hbd_hosts{state=\"UP\"}"), 1.0);
 }

@@ -106,7 +106,8 @@ fn plugin_reports_are_stored_served_and_exported() {
         let (got, body) = daemon.get(path).unwrap();
         assert_eq!(got, status, "{path}: {body}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert!(v["error"].is_string(), "{path}: {body}");
+        assert!(v["error"]["message"].is_string(), "{path}: {body}");
+        assert!(v["error"]["code"].is_string(), "{path}: {body}");
     }
 
     // A restart keeps the latest reports and the history.

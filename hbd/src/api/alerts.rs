@@ -4,17 +4,23 @@
 use axum::Json;
 use axum::extract::{Path, Query as UrlQuery, State};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::caller::Caller;
+use super::error::ErrorBody;
+use super::hosts::find;
 use super::{ApiError, ApiState, ask};
 use crate::alerting::AlertState;
+use crate::auth::roles::Action;
 use crate::core::{Command, Outcome};
 use crate::engine::Request;
 
 /// An alert as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AlertView {
     host: String,
     path: String,
+    /// OK, WARNING, CRITICAL or UNKNOWN.
     level: &'static str,
     since: String,
     value: Option<f64>,
@@ -40,35 +46,79 @@ impl From<AlertState> for AlertView {
     }
 }
 
-/// Every alert that is not OK, by host and path.
-pub async fn active(State(state): State<ApiState>) -> Result<Json<Vec<AlertView>>, ApiError> {
+/// Every alert that is not OK on the hosts the caller sees, by host and path.
+#[utoipa::path(get, path = "/api/0/alerts", tag = "alerts",
+    responses(
+        (status = 200, description = "Active alerts", body = Vec<AlertView>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn active(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<Vec<AlertView>>, ApiError> {
+    caller.may(Action::View, None)?;
     let alerts = ask(&state, Request::Alerts).await?;
-    Ok(Json(alerts.into_iter().map(AlertView::from).collect()))
+    Ok(Json(
+        alerts
+            .into_iter()
+            .filter(|a| caller.sees(&a.host))
+            .map(AlertView::from)
+            .collect(),
+    ))
 }
 
-/// Every tracked path of one host; 404 for an unknown host.
+/// Every tracked metric path of one host, with its level.
+#[utoipa::path(get, path = "/api/0/hosts/{name}/alerts", tag = "alerts",
+    params(("name" = String, Path, description = "The host")),
+    responses(
+        (status = 200, description = "The host's alert paths", body = Vec<AlertView>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such host, or the caller holds no role on it", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
 pub async fn for_host(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
+    caller.may(Action::View, Some(&name))?;
     let alerts = ask(&state, |tx| Request::HostAlerts(name.clone(), tx)).await?;
-    let alerts = alerts.ok_or_else(|| ApiError::NotFound(format!("no host named {name:?}")))?;
+    let alerts = alerts.ok_or_else(|| ApiError::no_host(&name))?;
     Ok(Json(alerts.into_iter().map(AlertView::from).collect()))
 }
 
 /// Which alert path to clear.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PathParam {
+    /// The metric path (`cpu.load1`).
     path: String,
 }
 
-/// `DELETE /api/0/hosts/{name}/alerts?path=PATH`: forgets one alert path's state; the
-/// next report evaluates it afresh.
+/// Forgets one alert path's state; the next report evaluates it afresh (manager,
+/// owner or administrator).
+#[utoipa::path(delete, path = "/api/0/hosts/{name}/alerts", tag = "alerts",
+    params(("name" = String, Path, description = "The host"), PathParam),
+    responses(
+        (status = 200, description = "Cleared", body = Outcome),
+        (status = 400, description = "No path given", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Only a monitor, or a cookie request without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such host or path, or the caller holds no role on it", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
 pub async fn clear(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(name): Path<String>,
-    UrlQuery(PathParam { path }): UrlQuery<PathParam>,
+    query: Result<UrlQuery<PathParam>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Outcome>, ApiError> {
+    find(&state, &caller, &name, Action::ClearAlert).await?;
+    let UrlQuery(PathParam { path }) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let command = Command::ClearAlert { host: name, path };
     let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
     Ok(Json(outcome))

@@ -4,11 +4,27 @@
 use axum::Json;
 use axum::extract::State;
 
+use super::caller::Caller;
+use super::error::ErrorBody;
 use super::{ApiError, ApiState};
+use crate::auth::roles::Action;
 use crate::reload::{ReloadError, Reloaded};
 
-/// Reloads the configuration.
-pub async fn reload(State(state): State<ApiState>) -> Result<Json<Reloaded>, ApiError> {
+/// Reloads the configuration (administrators).
+#[utoipa::path(post, path = "/api/0/config/reload", tag = "config",
+    responses(
+        (status = 200, description = "The new config is in force", body = Reloaded),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an administrator, or a cookie request without its CSRF token", body = ErrorBody),
+        (status = 422, description = "The file has errors; every problem is listed and the running config stays", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn reload(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<Reloaded>, ApiError> {
+    caller.may(Action::ReloadConfig, None)?;
     match state.reloader.reload().await {
         Ok(done) => Ok(Json(done)),
         Err(e @ ReloadError::Invalid(_)) => Err(ApiError::Unprocessable(e.to_string())),

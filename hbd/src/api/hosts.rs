@@ -1,19 +1,31 @@
-//! `GET /api/0/hosts` and `GET /api/0/hosts/{name}`.
+//! `GET /api/0/hosts` (filtered, paged), `GET /api/0/hosts/{name}` and
+//! `DELETE /api/0/hosts/{name}`. A host the caller holds no role on is left out of
+//! lists and answers 404 like one that does not exist.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::extract::{Path, Query as UrlQuery, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::caller::Caller;
+use super::error::ErrorBody;
 use super::{ApiError, ApiState, ask};
+use crate::auth::roles::Action;
 use crate::clock::Timestamp;
-use crate::core::{Command, Host, Outcome};
-use crate::engine::Request;
+use crate::core::{Command, Host, HostState, Outcome};
+use crate::engine::{HostQuery, Request};
 use crate::samples::Latest;
 
+/// Hosts per page unless `limit` says otherwise.
+pub const DEFAULT_PAGE: usize = 500;
+/// Largest `limit`: the whole of a large installation in one answer.
+pub const MAX_PAGE: usize = 10_000;
+
 /// A host as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct HostView {
     name: String,
+    /// `UP`, `DOWN` or `UNKNOWN` (configured, never heard from).
     state: &'static str,
     state_since: String,
     address: Option<String>,
@@ -26,6 +38,8 @@ pub struct HostView {
     version: Option<String>,
     boots: u64,
     uptime_s: Option<f64>,
+    /// The latest `os_info` plugin report.
+    #[schema(value_type = Option<Object>)]
     os_info: Option<serde_json::Value>,
 }
 
@@ -52,34 +66,159 @@ impl HostView {
     }
 }
 
-/// Every host, sorted by name.
-pub async fn list(State(state): State<ApiState>) -> Result<Json<Vec<HostView>>, ApiError> {
-    let hosts = ask(&state, Request::Hosts).await?;
+/// Filters and paging of the host list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only hosts in these states: comma-separated `up`, `down`, `unknown`.
+    state: Option<String>,
+    /// Only hosts whose name contains this text (case-insensitive).
+    name: Option<String>,
+    /// Matching hosts to skip (default 0).
+    offset: Option<String>,
+    /// Hosts per page, 1 to 10000 (default 500).
+    limit: Option<String>,
+}
+
+/// One page of hosts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HostPage {
+    /// Hosts that match the filters (all pages).
+    total: usize,
+    offset: usize,
+    limit: usize,
+    /// This page, by name.
+    hosts: Vec<HostView>,
+}
+
+fn number(what: &str, text: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "{what} must be a whole number up to {max}, not {t:?}"
+                ))
+            }),
+    }
+}
+
+fn states(text: Option<&str>) -> Result<Option<Vec<HostState>>, ApiError> {
+    let Some(text) = text else { return Ok(None) };
+    text.split(',')
+        .map(|s| {
+            HostState::ALL
+                .into_iter()
+                .find(|state| state.as_str().eq_ignore_ascii_case(s.trim()))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "state {s:?}: expected up, down or unknown (comma-separated)"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// The hosts the caller sees, by name, filtered and paged.
+#[utoipa::path(get, path = "/api/0/hosts", tag = "hosts",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of hosts", body = HostPage),
+        (status = 400, description = "A bad filter or paging value", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    UrlQuery(query): UrlQuery<ListQuery>,
+) -> Result<Json<HostPage>, ApiError> {
+    caller.may(Action::View, None)?;
+    let offset = number("offset", query.offset.as_deref(), 0, usize::MAX)?;
+    let limit = number("limit", query.limit.as_deref(), DEFAULT_PAGE, MAX_PAGE)?.max(1);
+    let wanted_states = states(query.state.as_deref())?;
+    let name = query.name.map(|n| n.to_lowercase());
+    let filter = Box::new(move |h: &Host| {
+        wanted_states.as_ref().is_none_or(|s| s.contains(&h.state))
+            && name
+                .as_ref()
+                .is_none_or(|n| h.name.to_lowercase().contains(n.as_str()))
+            && caller.sees(&h.name)
+    });
+    let query = HostQuery {
+        filter,
+        offset,
+        limit,
+    };
+    let (total, hosts) = ask(&state, |tx| Request::HostPage(query, tx)).await?;
     let now = Timestamp::now();
-    Ok(Json(
-        hosts
+    Ok(Json(HostPage {
+        total,
+        offset,
+        limit,
+        hosts: hosts
             .into_iter()
             .map(|h| HostView::new(h, now, &state.latest))
             .collect(),
-    ))
+    }))
 }
 
-/// One host; 404 if unknown.
+/// The host `name` if it exists and the caller may do `action` on it; else the one 404.
+pub async fn find(
+    state: &ApiState,
+    caller: &Caller,
+    name: &str,
+    action: Action,
+) -> Result<Host, ApiError> {
+    caller.may(action, Some(name))?;
+    ask(state, |tx| Request::Host(name.to_owned(), tx))
+        .await?
+        .ok_or_else(|| ApiError::no_host(name))
+}
+
+/// One host.
+#[utoipa::path(get, path = "/api/0/hosts/{name}", tag = "hosts",
+    params(("name" = String, Path, description = "The host")),
+    responses(
+        (status = 200, description = "The host", body = HostView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such host, or the caller holds no role on it", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
 pub async fn one(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<HostView>, ApiError> {
-    let host = ask(&state, |tx| Request::Host(name.clone(), tx)).await?;
-    let host = host.ok_or_else(|| ApiError::NotFound(format!("no host named {name:?}")))?;
+    let host = find(&state, &caller, &name, Action::View).await?;
     Ok(Json(HostView::new(host, Timestamp::now(), &state.latest)))
 }
 
-/// `DELETE /api/0/hosts/{name}`: forgets the host, its samples and alerts.
+/// Forgets the host, its samples, alerts and stored access (owner or administrator).
+#[utoipa::path(delete, path = "/api/0/hosts/{name}", tag = "hosts",
+    params(("name" = String, Path, description = "The host")),
+    responses(
+        (status = 200, description = "Dropped", body = Outcome),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the owner, or a cookie request without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such host, or the caller holds no role on it", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
 pub async fn drop(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Outcome>, ApiError> {
-    let command = Command::DropHost { host: name };
+    caller.may(Action::DropHost, Some(&name))?;
+    let command = Command::DropHost { host: name.clone() };
     let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
+    state.auth.forget_host(&name).await?;
     Ok(Json(outcome))
 }

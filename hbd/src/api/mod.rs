@@ -1,26 +1,39 @@
-//! The HTTP server: one axum router for the REST API (`/api/0/...`) and `/metrics`.
+//! The HTTP server: one axum router for the REST API (`/api/0/...`), its OpenAPI
+//! document and `/metrics`.
 //!
 //! Handlers read and change the engine's state by sending it a [`Request`] and awaiting
 //! the answer, so the core has one owner and no locks. Every request has a deadline: a
-//! full queue answers 503 at once, a slow engine 503 after [`ENGINE_TIMEOUT`].
+//! full queue answers 503 at once, a slow engine 503 after [`ENGINE_TIMEOUT`]. Every
+//! handler takes a [`Caller`](caller::Caller) and asks it, the one place permissions
+//! are decided. Routes are registered with their OpenAPI description
+//! (utoipa-axum), so the document cannot miss one.
 
+mod access;
 mod alerts;
+mod auth;
+pub mod caller;
 mod config;
 mod error;
 mod hosts;
+mod json;
 mod metrics;
 mod plugins;
+mod users;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
-use tokio::net::TcpListener;
+use axum::routing::get;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
 
+use crate::auth::service::Auth;
+use crate::config::SharedConfig;
 use crate::engine::Request;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
@@ -34,6 +47,12 @@ pub struct ApiState {
     pub requests: mpsc::Sender<Request>,
     /// Configuration reload.
     pub reloader: Reloader,
+    /// The configuration in force.
+    pub config: SharedConfig,
+    /// Users, sessions and access.
+    pub auth: Auth,
+    /// Whether the server speaks TLS (the cookie gets `Secure` and `__Host-`).
+    pub tls: bool,
     /// Telemetry.
     pub metrics: Arc<Metrics>,
     /// Latest plugin samples.
@@ -42,23 +61,84 @@ pub struct ApiState {
     pub reader: Reader,
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hbd",
+        description = "The hbd host-monitoring daemon's REST API. With users configured, send `Authorization: Bearer TOKEN` (from POST /api/0/auth/login or an API token) or the session cookie; with no users everything is open. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+        version = "0"
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Sessions and API tokens"),
+        (name = "hosts", description = "Hosts and their state"),
+        (name = "alerts", description = "Threshold alerts"),
+        (name = "plugins", description = "Plugin reports"),
+        (name = "access", description = "Who holds which role on a host"),
+        (name = "users", description = "Users"),
+        (name = "config", description = "The configuration"),
+    )
+)]
+struct Doc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(caller::COOKIE))),
+        );
+    }
+}
+
+/// The documented routes and their OpenAPI document.
+fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(Doc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::tokens, auth::create_token))
+        .routes(routes!(auth::revoke_token))
+        .routes(routes!(hosts::list))
+        .routes(routes!(hosts::one, hosts::drop))
+        .routes(routes!(alerts::active))
+        .routes(routes!(alerts::for_host, alerts::clear))
+        .routes(routes!(plugins::latest))
+        .routes(routes!(plugins::history))
+        .routes(routes!(access::get, access::put))
+        .routes(routes!(access::transfer))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::one, users::update, users::delete))
+        .routes(routes!(config::reload))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of the API, as served at `/api/0/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().1
+}
+
 /// The router.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/api/0/hosts", get(hosts::list))
-        .route("/api/0/hosts/{name}", get(hosts::one).delete(hosts::drop))
-        .route("/api/0/alerts", get(alerts::active))
+    let (routes, doc) = documented();
+    let doc = Arc::new(doc);
+    routes
         .route(
-            "/api/0/hosts/{name}/alerts",
-            get(alerts::for_host).delete(alerts::clear),
-        )
-        .route("/api/0/config/reload", post(config::reload))
-        .route("/api/0/hosts/{name}/plugins", get(plugins::latest))
-        .route(
-            "/api/0/hosts/{name}/plugins/{plugin}",
-            get(plugins::history),
+            "/api/0/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
         )
         .route("/metrics", get(metrics::render))
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }
 
@@ -93,31 +173,32 @@ pub(crate) async fn ask<T>(
     }
 }
 
-/// Serves until `shutdown` is cancelled.
-pub async fn serve(
-    listener: TcpListener,
-    state: ApiState,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, SharedConfig};
+    use crate::config::Config;
 
     fn state(dir: &std::path::Path, queue: usize) -> (ApiState, mpsc::Receiver<Request>) {
         let path = dir.join("s.db");
         crate::store::Store::open(&path, 10).unwrap();
         let (tx, rx) = mpsc::channel(queue);
         let shared = SharedConfig::new(std::sync::Arc::new(Config::default()));
+        let metrics = Arc::new(Metrics::new());
+        let auth = Auth::start(
+            shared.clone(),
+            crate::store::AuthDb::open(&path).unwrap(),
+            crate::clock::Clock::start(),
+            metrics.clone(),
+            crate::journal::Journal::disabled(metrics.clone()),
+        )
+        .unwrap();
         let state = ApiState {
             requests: tx.clone(),
-            reloader: Reloader::new(None, shared, tx),
-            metrics: Arc::new(Metrics::new()),
+            reloader: Reloader::new(None, shared.clone(), tx),
+            config: shared,
+            auth,
+            tls: false,
+            metrics,
             latest: Latest::default(),
             reader: Reader::open(&path).unwrap(),
         };
@@ -140,5 +221,42 @@ mod tests {
         drop(rx);
         let gone = ask(&state, Request::Hosts).await.unwrap_err();
         assert_eq!(gone.to_string(), "the daemon is shutting down");
+    }
+
+    /// The committed document is the generated one: regenerate it with
+    /// `HBD_WRITE_OPENAPI=1 cargo test -p hbd openapi`.
+    #[test]
+    fn the_committed_openapi_document_is_current() {
+        let generated = openapi().to_pretty_json().unwrap() + "\n";
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+        if std::env::var_os("HBD_WRITE_OPENAPI").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/openapi.json is stale: run HBD_WRITE_OPENAPI=1 cargo test -p hbd openapi"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(
+            !doc["info"]["license"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .is_empty()
+        );
+        // Every operation answers something, and every answer is described.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                assert!(!responses.is_empty(), "{method} {path}");
+                for (status, r) in responses {
+                    assert!(
+                        r["description"].as_str().is_some_and(|d| !d.is_empty()),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
     }
 }

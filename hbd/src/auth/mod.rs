@@ -1,13 +1,19 @@
 //! Users and what they may do. Module map:
 //!
+//! - [`directory`]: users and host access in force, the config's merged with the
+//!   store's (the config is read-only through the API).
 //! - [`password`]: Werkzeug-compatible password hashes (`pbkdf2:` and `scrypt:`), made
 //!   and checked in constant time.
 //! - [`roles`]: `can(subject, action, host)`, the one decision on who may do what.
 //! - [`sessions`]: browser sessions and API tokens by the hash of their secret, with
 //!   idle and absolute expiry.
+//! - [`service`]: the shell around them, shared by the API and the notifier; writes
+//!   through to the store.
 //! - [`throttle`]: failed logins counted per address and per name, refused before
 //!   hashing once over the limit.
+pub mod directory;
 pub mod password;
 pub mod roles;
+pub mod service;
 pub mod sessions;
 pub mod throttle;

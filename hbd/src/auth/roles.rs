@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 /// A role on one host, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Sees status, plugin data and alerts.
@@ -43,6 +43,8 @@ pub enum Action {
     ManageUsers,
     /// Reload the configuration (not on a host).
     ReloadConfig,
+    /// Read `/metrics`, which names every host (not on a host).
+    ReadMetrics,
 }
 
 impl Action {
@@ -56,7 +58,7 @@ impl Action {
             | Action::QueueUpgrade
             | Action::ClearAlert => Some(Role::Manager),
             Action::DropHost | Action::TransferOwnership | Action::EditAccess => Some(Role::Owner),
-            Action::ManageUsers | Action::ReloadConfig => None,
+            Action::ManageUsers | Action::ReloadConfig | Action::ReadMetrics => None,
         }
     }
 }

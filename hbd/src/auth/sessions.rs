@@ -6,7 +6,7 @@
 //! optional expiry or until its user revokes it. Wall time is used because both must
 //! survive a restart. The random bytes are passed in, so this module stays pure.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -62,7 +62,15 @@ pub fn secret(random: [u8; 32]) -> String {
     random.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn digest(secret: &str) -> Digest32 {
+/// The CSRF token of a session: derived from its secret, so only who holds the
+/// secret can know it, and nothing more needs storing.
+pub fn csrf_token(secret: &str) -> String {
+    let d = Sha256::digest(format!("hbd-csrf:{secret}").as_bytes());
+    d[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hash a secret is known by.
+pub fn digest(secret: &str) -> Digest32 {
     Sha256::digest(secret.as_bytes()).into()
 }
 
@@ -75,15 +83,41 @@ fn id_of(d: &Digest32) -> String {
 pub struct Sessions {
     policy: Policy,
     grants: HashMap<Digest32, Grant>,
+    touched: HashSet<Digest32>,
 }
 
 impl Sessions {
     /// No sessions yet.
     pub fn new(policy: Policy) -> Sessions {
+        Sessions::restore(policy, Vec::new())
+    }
+
+    /// The grants a store kept, under `policy`.
+    pub fn restore(policy: Policy, grants: Vec<(Digest32, Grant)>) -> Sessions {
         Sessions {
             policy,
-            grants: HashMap::new(),
+            grants: grants.into_iter().collect(),
+            touched: HashSet::new(),
         }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Puts a new policy in force (a reload).
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
+    /// Grants used since the last call, with their last use: what to write back.
+    pub fn take_touched(&mut self) -> Vec<(Digest32, Timestamp)> {
+        let touched = std::mem::take(&mut self.touched);
+        touched
+            .into_iter()
+            .filter_map(|d| self.grants.get(&d).map(|g| (d, g.last_seen)))
+            .collect()
     }
 
     fn add(&mut self, random: [u8; 32], grant: impl FnOnce(String) -> Grant) -> (String, Grant) {
@@ -142,7 +176,13 @@ impl Sessions {
         }
         let g = self.grants.get_mut(&d)?;
         g.last_seen = now;
+        self.touched.insert(d);
         Some(g)
+    }
+
+    /// Puts back a grant taken out with [`Sessions::end_user`].
+    pub fn reinstate(&mut self, digest: Digest32, grant: Grant) {
+        self.grants.insert(digest, grant);
     }
 
     /// Ends the session or token of `secret` (logout).
@@ -150,16 +190,30 @@ impl Sessions {
         self.grants.remove(&digest(secret)).is_some()
     }
 
-    /// Revokes `user`'s grant with this id; `false` if there is none.
-    pub fn revoke(&mut self, user: &str, id: &str) -> bool {
-        let before = self.grants.len();
-        self.grants.retain(|_, g| !(g.user == user && g.id == id));
-        self.grants.len() < before
+    /// Revokes `user`'s grant with this id; its hash, `None` if there is none.
+    pub fn revoke(&mut self, user: &str, id: &str) -> Option<Digest32> {
+        self.remove_where(|g| g.user == user && g.id == id)
+            .into_iter()
+            .next()
     }
 
-    /// Ends everything of `user` (deleted, or password changed).
-    pub fn end_user(&mut self, user: &str) {
-        self.grants.retain(|_, g| g.user != user);
+    /// Ends everything of `user` (deleted, or password changed); their hashes.
+    pub fn end_user(&mut self, user: &str) -> Vec<Digest32> {
+        self.remove_where(|g| g.user == user)
+    }
+
+    fn remove_where(&mut self, gone: impl Fn(&Grant) -> bool) -> Vec<Digest32> {
+        let keys: Vec<Digest32> = self
+            .grants
+            .iter()
+            .filter(|(_, g)| gone(g))
+            .map(|(d, _)| *d)
+            .collect();
+        for d in &keys {
+            self.grants.remove(d);
+            self.touched.remove(d);
+        }
+        keys
     }
 
     /// `user`'s API tokens, oldest first.
@@ -173,15 +227,13 @@ impl Sessions {
         v
     }
 
-    /// Forgets every grant that has ended by `now`; returns how many.
-    pub fn expire(&mut self, now: Timestamp) -> usize {
+    /// Forgets every grant that has ended by `now`; their hashes.
+    pub fn expire(&mut self, now: Timestamp) -> Vec<Digest32> {
         let idle = self.policy.idle;
-        let before = self.grants.len();
-        self.grants.retain(|_, g| {
+        self.remove_where(|g| {
             let idle_over = g.kind == Kind::Session && now >= g.last_seen.plus(idle);
-            !(idle_over || g.expires.is_some_and(|e| now >= e))
-        });
-        before - self.grants.len()
+            idle_over || g.expires.is_some_and(|e| now >= e)
+        })
     }
 }
 
@@ -241,8 +293,11 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["backup script"]);
-        assert!(!s.revoke("mallory", &f.id), "only its user revokes it");
-        assert!(s.revoke("bob", &f.id));
+        assert!(
+            s.revoke("mallory", &f.id).is_none(),
+            "only its user revokes it"
+        );
+        assert_eq!(s.revoke("bob", &f.id), Some(digest(&forever)));
         assert!(s.check(&forever, at(2)).is_none());
     }
 
@@ -253,8 +308,13 @@ mod tests {
         assert!(!format!("{:?}", s.grants).contains(&secret));
         assert_eq!(grant.id.len(), 16);
         s.login("bob", [8; 32], at(500));
-        assert_eq!(s.expire(at(700)), 1);
-        s.end_user("bob");
+        assert_eq!(s.expire(at(700)), [digest(&secret)]);
+        assert!(s.check(&secret, at(1)).is_none());
+        let (b, _) = s.login("bob", [9; 32], at(600));
+        assert!(s.check(&b, at(650)).is_some());
+        assert_eq!(s.take_touched(), [(digest(&b), at(650))]);
+        assert!(s.take_touched().is_empty());
+        assert_eq!(s.end_user("bob").len(), 2);
         assert!(s.grants.is_empty());
     }
 }

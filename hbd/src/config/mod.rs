@@ -67,6 +67,10 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "notify_retries",
     "notify_retry_base",
     "notify_timeout",
+    "hbd_tls",
+    "session_idle",
+    "session_lifetime",
+    "allowed_origins",
 ];
 
 /// Keys of one entry under `hosts`.
@@ -124,6 +128,15 @@ pub struct Config {
     pub wss_pem: Option<PathBuf>,
     /// Private key for WSS.
     pub wss_key: Option<PathBuf>,
+    /// Serve the HTTP port over TLS with `wss_pem` and `wss_key`.
+    pub hbd_tls: bool,
+    /// A browser session ends after this long unused.
+    pub session_idle: Duration,
+    /// A browser session ends this long after login, used or not.
+    pub session_lifetime: Duration,
+    /// Origins (`https://ops.example.org`) whose pages may send state-changing
+    /// requests with the session cookie, besides the daemon's own.
+    pub allowed_origins: Vec<String>,
     /// Log file; stderr when absent.
     pub logfile: Option<PathBuf>,
     /// Push services in use.
@@ -197,8 +210,9 @@ pub struct HostConfig {
     pub description: Option<String>,
 }
 
-/// One user.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// One user (also the form the store keeps API-made users in).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct UserConfig {
     /// Name as shown.
     pub full_name: Option<String>,
@@ -256,6 +270,10 @@ impl Default for Config {
             cert_path: None,
             wss_pem: None,
             wss_key: None,
+            hbd_tls: false,
+            session_idle: Duration::from_secs(12 * 3600),
+            session_lifetime: Duration::from_secs(7 * 24 * 3600),
+            allowed_origins: Vec::new(),
             logfile: None,
             pushsrv: Vec::new(),
             interval: Duration::from_secs(60),
@@ -393,12 +411,22 @@ impl Config {
         check("hb_host", self.hb_host == new.hb_host);
         check("hbd_port", self.hbd_port == new.hbd_port);
         check("hbd_host", self.hbd_host == new.hbd_host);
+        check("hbd_tls", self.hbd_tls == new.hbd_tls);
         check("state_db", self.state_db == new.state_db);
         check("plugin_history", self.plugin_history == new.plugin_history);
         check("journal_*", self.journal == new.journal);
         check("logfile", self.logfile == new.logfile);
         check("max_clock_skew", self.max_clock_skew == new.max_clock_skew);
         keys
+    }
+
+    /// The TLS certificate chain and key files, relative paths under `cert_path`.
+    pub fn tls_files(&self) -> Option<(PathBuf, PathBuf)> {
+        let under = |p: &PathBuf| match &self.cert_path {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p.clone(),
+        };
+        Some((under(self.wss_pem.as_ref()?), under(self.wss_key.as_ref()?)))
     }
 
     /// The interval and grace that decide when `host` is DOWN, before its heartbeat

@@ -26,6 +26,7 @@ use channel::{Channel, Outgoing};
 use routing::ChannelKind;
 
 use crate::alerting::Notice;
+use crate::auth::directory::Directories;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::core::Event;
@@ -69,6 +70,7 @@ pub enum NotifyError {
 #[derive(Debug, Clone)]
 pub struct Notifier {
     config: Arc<Config>,
+    directories: Directories,
     queues: Vec<(ChannelKind, mpsc::Sender<Outgoing>)>,
     journal: Journal,
     metrics: Arc<Metrics>,
@@ -78,6 +80,7 @@ impl Notifier {
     /// Starts a worker for every configured channel.
     pub fn start(
         config: Arc<Config>,
+        directories: Directories,
         journal: Journal,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
@@ -135,6 +138,7 @@ impl Notifier {
         Ok((
             Notifier {
                 config,
+                directories,
                 queues,
                 journal,
                 metrics,
@@ -153,8 +157,9 @@ impl Notifier {
     pub fn notify(&self, notification: &Notification) -> Option<String> {
         let text = render::text(notification)?;
         let host = notification.host();
+        let directory = self.directories.get();
         for (kind, queue) in &self.queues {
-            for recipient in routing::recipients(&self.config, *kind, host) {
+            for recipient in routing::recipients(&self.config, &directory, *kind, host) {
                 let message = Outgoing {
                     host: host.to_owned(),
                     text: text.clone(),

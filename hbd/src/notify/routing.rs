@@ -1,10 +1,12 @@
 //! Who receives a notification about a host on each channel: the channel's own
-//! recipients, plus every user related to the host (owner, managers, monitors; the
-//! `default_owner` for hosts without an owner; administrators always) who chose that
-//! channel in `notification_channels`. Pure.
+//! recipients, plus every user who may view the host (owner, managers, monitors, the
+//! `default_owner` for hosts nobody declared, administrators always: the same
+//! [`Directory`] decision as the API's) and chose that channel in
+//! `notification_channels`. Pure.
 
 use std::collections::BTreeSet;
 
+use crate::auth::directory::Directory;
 use crate::config::{Config, UserConfig};
 
 /// The four channels.
@@ -74,25 +76,13 @@ impl ChannelKind {
     }
 }
 
-/// The users who hear about `host`.
-fn related_users<'c>(config: &'c Config, host: &str) -> Vec<(&'c String, &'c UserConfig)> {
-    let entry = config.hosts.get(host);
-    let owner = entry
-        .and_then(|h| h.owner.as_deref())
-        .or(config.default_owner());
-    config
-        .users
-        .iter()
-        .filter(|(name, user)| {
-            user.admin
-                || owner == Some(*name)
-                || entry.is_some_and(|h| h.managers.contains(name) || h.monitors.contains(name))
-        })
-        .collect()
-}
-
 /// Addresses on `channel` for a notification about `host`, deduplicated.
-pub fn recipients(config: &Config, channel: ChannelKind, host: &str) -> Vec<String> {
+pub fn recipients(
+    config: &Config,
+    directory: &Directory,
+    channel: ChannelKind,
+    host: &str,
+) -> Vec<String> {
     let n = &config.notify;
     let configured = match channel {
         ChannelKind::Email => n.email.is_some(),
@@ -104,7 +94,7 @@ pub fn recipients(config: &Config, channel: ChannelKind, host: &str) -> Vec<Stri
         return Vec::new();
     }
     let mut out: BTreeSet<String> = channel.base(config).into_iter().collect();
-    for (_, user) in related_users(config, host) {
+    for user in directory.hears_about(host) {
         if user
             .notification_channels
             .iter()
@@ -137,6 +127,21 @@ signal: {url: 'http://127.0.0.1:1', number: '+4900', recipients: ['+4901']}
     #[test]
     fn users_hear_about_their_hosts_on_their_channels() {
         let config = crate::config::parse(CONFIG, None).unwrap().config;
+        let mut stored = crate::auth::directory::Stored::default();
+        // erin, made through the API, monitors db9 and hears about it by email.
+        let erin = UserConfig {
+            email: Some("erin@example.org".into()),
+            notification_channels: vec!["email".into()],
+            ..UserConfig::default()
+        };
+        stored.users.insert("erin".into(), erin);
+        let access = crate::auth::directory::AccessList {
+            owner: Some("dave".into()),
+            managers: vec![],
+            monitors: vec!["erin".into()],
+        };
+        stored.access.insert("db9".into(), access);
+        let directory = Directory::build(&config, &stored);
         let cases: &[(ChannelKind, &str, &[&str])] = &[
             (
                 ChannelKind::Email,
@@ -149,12 +154,22 @@ signal: {url: 'http://127.0.0.1:1', number: '+4900', recipients: ['+4901']}
             (
                 ChannelKind::Email,
                 "db9",
+                &[
+                    "carol@example.org",
+                    "dave@example.org",
+                    "erin@example.org",
+                    "ops@example.org",
+                ],
+            ),
+            (
+                ChannelKind::Email,
+                "db10",
                 &["carol@example.org", "dave@example.org", "ops@example.org"],
             ),
             (ChannelKind::Signal, "db9", &["+4901"]),
         ];
         for (channel, host, want) in cases {
-            let got = recipients(&config, *channel, host);
+            let got = recipients(&config, &directory, *channel, host);
             assert_eq!(got, *want, "{channel:?} {host}");
         }
     }

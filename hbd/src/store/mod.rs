@@ -1,14 +1,17 @@
 //! The embedded store: one SQLite file (WAL) holding hosts, the bounded history of
-//! plugin samples and alert states, so all survive restarts.
+//! plugin samples, alert states, and the users, host access, sessions and tokens made
+//! through the API, so all survive restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
 //! engine keeps the batch and merges it into the next), and a dedicated thread writes
 //! each batch in one transaction: never one write per datagram. The same thread prunes
 //! each host's and plugin's history to `plugin_history` samples as it grows. The HTTP API
 //! reads through its own connection ([`Reader`]); WAL lets it read while the writer
-//! writes.
+//! writes. Sign-ins and user changes write through a third ([`AuthDb`]): they are rare,
+//! and the API must know they are on disk before it answers.
 
 mod alerts;
+mod auth;
 mod hosts;
 mod samples;
 
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use auth::AuthDb;
 pub use samples::StoredSample;
 
 use crate::alerting::AlertState;
@@ -69,6 +73,24 @@ const MIGRATIONS: &[&str] = &[
         last_notified_ms INTEGER,
         reminders        INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (host, path)
+    ) WITHOUT ROWID;",
+    "CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE host_access (
+        host TEXT PRIMARY KEY,
+        data TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE grants (
+        digest       BLOB PRIMARY KEY,
+        id           TEXT NOT NULL,
+        user         TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        name         TEXT,
+        created_ms   INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        expires_ms   INTEGER
     ) WITHOUT ROWID;",
 ];
 

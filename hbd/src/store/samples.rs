@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::hosts::{from_sql_ms, to_sql_ms};
 use super::{Reader, Store, StoreError};
+use crate::clock::Timestamp;
 
 use crate::samples::Sample;
 
@@ -18,15 +19,17 @@ use crate::samples::Sample;
 const PRUNE_SLACK: usize = 10;
 
 /// One history entry as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StoredSample {
     /// When the daemon received it (RFC 3339).
     pub received: String,
-    /// The plugin's verdict.
+    /// The plugin's verdict: OK, WARNING, CRITICAL or UNKNOWN.
+    #[schema(value_type = Option<String>)]
     pub status: Option<Status>,
     /// Collection time on the agent.
     pub duration_ms: Option<f64>,
     /// The metrics.
+    #[schema(value_type = Object)]
     pub data: Map<String, Value>,
 }
 
@@ -151,6 +154,7 @@ impl Reader {
         host: &str,
         plugin: &str,
         limit: usize,
+        range: (Option<Timestamp>, Option<Timestamp>),
     ) -> Result<Vec<StoredSample>, rusqlite::Error> {
         let conn = self
             .conn
@@ -158,10 +162,17 @@ impl Reader {
             .map_err(|_| rusqlite::Error::InvalidQuery)?;
         let mut stmt = conn.prepare_cached(
             "SELECT received_ms, status, duration_ms, data FROM plugin_samples
-             WHERE host = ?1 AND plugin = ?2 ORDER BY id DESC LIMIT ?3",
+             WHERE host = ?1 AND plugin = ?2 AND received_ms >= ?4 AND received_ms <= ?5
+             ORDER BY id DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(
-            params![host, plugin, i64::try_from(limit).unwrap_or(i64::MAX)],
+            params![
+                host,
+                plugin,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                range.0.map_or(0, to_sql_ms),
+                range.1.map_or(i64::MAX, to_sql_ms),
+            ],
             |r| {
                 let status: Option<String> = r.get(1)?;
                 let data: String = r.get(3)?;
@@ -180,7 +191,6 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::Timestamp;
     use crate::store::Batch;
     use serde_json::json;
 
@@ -219,7 +229,9 @@ mod tests {
             })
             .unwrap();
         let reader = Reader::open(&path).unwrap();
-        let all = reader.history("web1", "cpu_monitor", 1000).unwrap();
+        let all = reader
+            .history("web1", "cpu_monitor", 1000, (None, None))
+            .unwrap();
         assert!(
             all.len() >= 20 && all.len() <= 20 + PRUNE_SLACK,
             "{}",
@@ -230,8 +242,18 @@ mod tests {
             all.windows(2)
                 .all(|w| w[0].data["i"].as_u64() > w[1].data["i"].as_u64())
         );
-        assert_eq!(reader.history("web1", "cpu_monitor", 5).unwrap().len(), 5);
-        assert!(reader.history("web1", "nope", 5).unwrap().is_empty());
+        let some = |limit, range| reader.history("web1", "cpu_monitor", limit, range).unwrap();
+        assert_eq!(some(5, (None, None)).len(), 5);
+        let window = some(10, (Some(Timestamp(1_095)), Some(Timestamp(1_097))));
+        let ids: Vec<_> = window.iter().map(|s| s.data["i"].as_u64()).collect();
+        assert_eq!(ids, [Some(97), Some(96), Some(95)], "both ends included");
+        assert_eq!(some(1, (Some(Timestamp(1_090)), None))[0].data["i"], 99);
+        assert!(
+            reader
+                .history("web1", "nope", 5, (None, None))
+                .unwrap()
+                .is_empty()
+        );
         drop(store);
         let store = Store::open(&path, 20).unwrap();
         let mut latest = store.load_latest_samples().unwrap();

@@ -80,6 +80,9 @@ impl<'a> Reader<'a> {
         if config.wss_port.is_some() && (config.wss_pem.is_none() || config.wss_key.is_none()) {
             self.error(&["wss_port"], "needs both wss_pem and wss_key");
         }
+        if config.hbd_tls && (config.wss_pem.is_none() || config.wss_key.is_none()) {
+            self.error(&["hbd_tls"], "needs both wss_pem and wss_key");
+        }
         for (host, entry) in &config.hosts {
             let roles = entry
                 .owner
@@ -156,6 +159,29 @@ impl<'a> Reader<'a> {
             "cert_path" => c.cert_path = self.path(&p, v),
             "wss_pem" => c.wss_pem = self.path(&p, v),
             "wss_key" => c.wss_key = self.path(&p, v),
+            "hbd_tls" => set(&mut c.hbd_tls, self.boolean(&p, v)),
+            "session_idle" => set(&mut c.session_idle, self.seconds(&p, v)),
+            "session_lifetime" => set(&mut c.session_lifetime, self.seconds(&p, v)),
+            "allowed_origins" => {
+                if let Some(list) = self.string_list(&p, v) {
+                    for origin in &list {
+                        if !(origin.starts_with("http://") || origin.starts_with("https://"))
+                            || origin.trim_end_matches('/').matches('/').count() != 2
+                        {
+                            self.error(
+                                &p,
+                                format!(
+                                    "`{origin}` is not an origin; expected scheme://host[:port], like https://ops.example.org"
+                                ),
+                            );
+                        }
+                    }
+                    c.allowed_origins = list
+                        .into_iter()
+                        .map(|o| o.trim_end_matches('/').to_owned())
+                        .collect();
+                }
+            }
             "logfile" => c.logfile = self.path(&p, v),
             "templates_dir" => c.templates_dir = self.path(&p, v),
             "nsupdate_bin" => set(&mut c.nsupdate_bin, self.path(&p, v)),

@@ -1,0 +1,298 @@
+//! Who is asking, and the one place a request's permission is decided: the [`Caller`]
+//! extractor reads the bearer token or session cookie, applies the CSRF rules to
+//! cookie requests, and [`Caller::may`] turns [`Directory::decide`] into an answer.
+//!
+//! CSRF, for state-changing requests authenticated by the cookie only (bearer tokens
+//! are never sent by a browser on its own):
+//! 1. Go 1.25's cross-origin rule: an allow-listed `Origin` passes; else
+//!    `Sec-Fetch-Site` must be `same-origin` or `none`; without it, an `Origin` must
+//!    match `Host`; a request with neither header is not from a browser.
+//! 2. The session's CSRF token in `X-CSRF-Token` (given at login and by
+//!    `GET /api/0/auth/me`).
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+
+use super::{ApiError, ApiState};
+use crate::auth::directory::Directory;
+use crate::auth::roles::{Action, Decision};
+use crate::auth::sessions::{Grant, csrf_token};
+
+/// The session cookie's name over plain HTTP.
+pub const COOKIE: &str = "hbd_session";
+/// The session cookie's name over TLS (the `__Host-` prefix pins it to this origin).
+pub const TLS_COOKIE: &str = "__Host-hbd_session";
+/// The header carrying the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How the request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// No users are configured: everyone acts as an administrator.
+    Open,
+    /// No valid credential.
+    Nothing,
+    /// `Authorization: Bearer SECRET`.
+    Bearer(String),
+    /// The session cookie.
+    Cookie(String),
+}
+
+/// The signed-in user (if any) and the directory their request is judged by.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user's name; `None` when open or anonymous.
+    pub user: Option<String>,
+    /// Their session or token.
+    pub grant: Option<Grant>,
+    /// How they proved it.
+    pub via: Via,
+    /// Users and access in force for this request.
+    pub directory: Arc<Directory>,
+}
+
+impl Caller {
+    /// `Ok` when the caller may do `action` (on `host`, when it is about one); the
+    /// error to answer otherwise: 401, 403, or for a host they hold no role on the
+    /// same 404 as for a host that does not exist.
+    pub fn may(&self, action: Action, host: Option<&str>) -> Result<(), ApiError> {
+        match self.directory.decide(self.user.as_deref(), action, host) {
+            Decision::Allow => Ok(()),
+            Decision::Unauthenticated => Err(ApiError::Unauthenticated(
+                "sign in first: POST /api/0/auth/login, or send Authorization: Bearer TOKEN".into(),
+            )),
+            Decision::Forbidden => Err(ApiError::Forbidden(format!(
+                "your role does not allow this ({action:?})"
+            ))),
+            Decision::Hidden => Err(ApiError::no_host(host.unwrap_or_default())),
+        }
+    }
+
+    /// Whether the caller may see `host` (listings filter by this).
+    pub fn sees(&self, host: &str) -> bool {
+        self.directory
+            .decide(self.user.as_deref(), Action::View, Some(host))
+            == Decision::Allow
+    }
+
+    /// The signed-in user's name, or 401 (open daemons have no "me").
+    pub fn signed_in(&self) -> Result<&str, ApiError> {
+        self.user.as_deref().ok_or_else(|| {
+            ApiError::Unauthenticated(if self.via == Via::Open {
+                "no users are configured: nobody signs in".into()
+            } else {
+                "sign in first".into()
+            })
+        })
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Go 1.25's `CrossOriginProtection` check; `Err` says why the request is refused.
+pub fn cross_origin_check(
+    method: &Method,
+    headers: &HeaderMap,
+    allowed: &[String],
+) -> Result<(), String> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = text(header::ORIGIN);
+    if origin.is_some_and(|o| allowed.iter().any(|a| a == o)) {
+        return Ok(());
+    }
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some("same-origin" | "none") => Ok(()),
+        Some(site) => Err(format!(
+            "cross-site request refused (Sec-Fetch-Site: {site}); add the page's origin to allowed_origins"
+        )),
+        None => match origin {
+            None => Ok(()),
+            Some(origin) => {
+                let host = text(header::HOST).unwrap_or_default();
+                let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+                if origin_host.eq_ignore_ascii_case(host) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "cross-origin request refused (Origin {origin} is not {host})"
+                    ))
+                }
+            }
+        },
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
+        let directory = state.auth.directory();
+        if directory.is_open() {
+            return Ok(Caller {
+                user: None,
+                grant: None,
+                via: Via::Open,
+                directory,
+            });
+        }
+        let headers = &parts.headers;
+        let (via, grant) = if let Some(secret) = bearer(headers) {
+            match state.auth.check(secret) {
+                Some(g) => (Via::Bearer(secret.to_owned()), Some(g)),
+                None => (Via::Nothing, None),
+            }
+        } else if let Some(secret) = cookie(headers, TLS_COOKIE).or(cookie(headers, COOKIE)) {
+            match state.auth.check(secret) {
+                Some(g) => (Via::Cookie(secret.to_owned()), Some(g)),
+                None => (Via::Nothing, None),
+            }
+        } else {
+            (Via::Nothing, None)
+        };
+        if let Via::Cookie(secret) = &via
+            && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
+        {
+            let allowed = &state.config.get().allowed_origins;
+            cross_origin_check(&parts.method, headers, allowed).map_err(ApiError::Csrf)?;
+            let sent = headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let want = csrf_token(secret);
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(
+                sent.as_bytes(),
+                want.as_bytes(),
+            )) {
+                return Err(ApiError::Csrf(format!(
+                    "a request signed in by the session cookie needs the session's {CSRF_HEADER} header (from the login answer or GET /api/0/auth/me)"
+                )));
+            }
+        }
+        Ok(Caller {
+            user: grant.as_ref().map(|g| g.user.clone()),
+            grant,
+            via,
+            directory,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_cross_origin_rule() {
+        let allowed = vec!["https://ops.example.org".to_owned()];
+        let cases: &[(&str, Method, &[(&'static str, &'static str)], bool)] = &[
+            (
+                "GET always passes",
+                Method::GET,
+                &[("sec-fetch-site", "cross-site")],
+                true,
+            ),
+            (
+                "same-origin fetch",
+                Method::POST,
+                &[("sec-fetch-site", "same-origin")],
+                true,
+            ),
+            (
+                "typed URL / bookmark",
+                Method::POST,
+                &[("sec-fetch-site", "none")],
+                true,
+            ),
+            (
+                "cross-site form",
+                Method::POST,
+                &[("sec-fetch-site", "cross-site")],
+                false,
+            ),
+            (
+                "same-site subdomain",
+                Method::DELETE,
+                &[("sec-fetch-site", "same-site")],
+                false,
+            ),
+            (
+                "allow-listed origin",
+                Method::PUT,
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "https://ops.example.org"),
+                ],
+                true,
+            ),
+            ("no browser headers (curl)", Method::POST, &[], true),
+            (
+                "old browser, same origin",
+                Method::POST,
+                &[
+                    ("origin", "http://127.0.0.1:50004"),
+                    ("host", "127.0.0.1:50004"),
+                ],
+                true,
+            ),
+            (
+                "old browser, other origin",
+                Method::POST,
+                &[
+                    ("origin", "http://evil.example"),
+                    ("host", "127.0.0.1:50004"),
+                ],
+                false,
+            ),
+        ];
+        for (what, method, pairs, pass) in cases {
+            let got = cross_origin_check(method, &headers(pairs), &allowed);
+            assert_eq!(got.is_ok(), *pass, "{what}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn cookies_and_bearer_tokens_are_read() {
+        let h = headers(&[
+            ("cookie", "theme=dark; hbd_session=abc"),
+            ("authorization", "bearer  tok "),
+        ]);
+        assert_eq!(cookie(&h, COOKIE), Some("abc"));
+        assert_eq!(cookie(&h, TLS_COOKIE), None);
+        assert_eq!(bearer(&h), Some("tok"));
+        assert_eq!(bearer(&headers(&[("authorization", "Basic x")])), None);
+    }
+}

@@ -1,0 +1,352 @@
+//! Who exists and who holds which role on which host: the users and host access the
+//! config declares, merged with those made through the API (kept in the store). Pure.
+//!
+//! The one rule between the two: **what the config declares is read-only through the
+//! API; what the API makes lives in the store.** A user named under `users:` cannot be
+//! changed or deleted through the API, and a host whose config entry names an `owner`,
+//! `managers` or `monitors` has its access edited only in the file. A store entry of
+//! the same name as a config entry is ignored (and reported by [`Directory::shadowed`]),
+//! so nothing an operator wrote is silently overridden. Hosts with no access of their
+//! own belong to `default_owner`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::roles::{Action, Decision, HostAccess, Role, Subject, can};
+use crate::config::{Config, UserConfig};
+
+/// Where an entry comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The config file: read-only through the API.
+    Config,
+    /// Made through the API, kept in the store.
+    Store,
+    /// Nobody declared it: `default_owner` owns the host.
+    Default,
+}
+
+/// Who holds which role on one host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessList {
+    /// The owner.
+    pub owner: Option<String>,
+    /// Managers.
+    #[serde(default)]
+    pub managers: Vec<String>,
+    /// Monitors.
+    #[serde(default)]
+    pub monitors: Vec<String>,
+}
+
+/// What the store holds: users and host access made through the API.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stored {
+    /// Users by name.
+    pub users: BTreeMap<String, UserConfig>,
+    /// Access by host name.
+    pub access: BTreeMap<String, AccessList>,
+}
+
+/// One user and where it is declared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserEntry {
+    /// The settings (the password is a hash).
+    pub user: UserConfig,
+    /// Config or store.
+    pub source: Source,
+}
+
+/// Where the notifier and the live stream get the directory in force: the auth
+/// service's, or (tests, tools) one built from the config alone.
+#[derive(Clone)]
+pub struct Directories(std::sync::Arc<dyn Fn() -> std::sync::Arc<Directory> + Send + Sync>);
+
+impl Directories {
+    /// From a function that returns the directory in force.
+    pub fn new(f: impl Fn() -> std::sync::Arc<Directory> + Send + Sync + 'static) -> Directories {
+        Directories(std::sync::Arc::new(f))
+    }
+
+    /// The config's users and access only (no store).
+    pub fn config_only(config: crate::config::SharedConfig) -> Directories {
+        Directories::new(move || {
+            std::sync::Arc::new(Directory::build(&config.get(), &Stored::default()))
+        })
+    }
+
+    /// The directory in force now.
+    pub fn get(&self) -> std::sync::Arc<Directory> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Directories {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Directories")
+    }
+}
+
+/// Users and access in force: config first, then the store.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    users: BTreeMap<String, UserEntry>,
+    access: BTreeMap<String, (AccessList, Source)>,
+    default_owner: Option<String>,
+    shadowed: Vec<String>,
+}
+
+/// Whether a config host entry declares its access.
+fn declares_access(h: &crate::config::HostConfig) -> bool {
+    h.owner.is_some() || !h.managers.is_empty() || !h.monitors.is_empty()
+}
+
+impl Directory {
+    /// Merges the config's users and access with the store's.
+    pub fn build(config: &Config, stored: &Stored) -> Directory {
+        let mut shadowed = Vec::new();
+        let mut users: BTreeMap<String, UserEntry> = config
+            .users
+            .iter()
+            .map(|(name, user)| {
+                let entry = UserEntry {
+                    user: user.clone(),
+                    source: Source::Config,
+                };
+                (name.clone(), entry)
+            })
+            .collect();
+        for (name, user) in &stored.users {
+            if users.contains_key(name) {
+                shadowed.push(format!("users.{name}"));
+                continue;
+            }
+            let entry = UserEntry {
+                user: user.clone(),
+                source: Source::Store,
+            };
+            users.insert(name.clone(), entry);
+        }
+        let mut access: BTreeMap<String, (AccessList, Source)> = config
+            .hosts
+            .iter()
+            .filter(|(_, h)| declares_access(h))
+            .map(|(name, h)| {
+                let list = AccessList {
+                    owner: h.owner.clone(),
+                    managers: h.managers.clone(),
+                    monitors: h.monitors.clone(),
+                };
+                (name.clone(), (list, Source::Config))
+            })
+            .collect();
+        for (host, list) in &stored.access {
+            if access.contains_key(host) {
+                shadowed.push(format!("hosts.{host} (access)"));
+                continue;
+            }
+            access.insert(host.clone(), (list.clone(), Source::Store));
+        }
+        // The owner of undeclared hosts: default_owner, else the first administrator,
+        // config or store.
+        let default_owner = config.default_owner.clone().or_else(|| {
+            users
+                .iter()
+                .find(|(_, u)| u.user.admin)
+                .map(|(n, _)| n.clone())
+        });
+        Directory {
+            users,
+            access,
+            default_owner,
+            shadowed,
+        }
+    }
+
+    /// No users at all: the daemon is open, everyone acts as an administrator.
+    pub fn is_open(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Store entries ignored because the config declares the same name.
+    pub fn shadowed(&self) -> &[String] {
+        &self.shadowed
+    }
+
+    /// One user.
+    pub fn user(&self, name: &str) -> Option<&UserEntry> {
+        self.users.get(name)
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> impl Iterator<Item = (&String, &UserEntry)> {
+        self.users.iter()
+    }
+
+    /// Who owns hosts without access of their own.
+    pub fn default_owner(&self) -> Option<&str> {
+        self.default_owner.as_deref()
+    }
+
+    /// The access in force on `host` and where it comes from.
+    pub fn access(&self, host: &str) -> (HostAccess<'_>, Source) {
+        match self.access.get(host) {
+            Some((list, source)) => (
+                HostAccess {
+                    owner: list.owner.as_deref(),
+                    managers: &list.managers,
+                    monitors: &list.monitors,
+                },
+                *source,
+            ),
+            None => (
+                HostAccess {
+                    owner: self.default_owner.as_deref(),
+                    managers: &[],
+                    monitors: &[],
+                },
+                Source::Default,
+            ),
+        }
+    }
+
+    /// The subject a request acts as: `user` is the signed-in name, if any.
+    pub fn subject<'a>(&'a self, user: Option<&'a str>) -> Subject<'a> {
+        if self.is_open() {
+            return Subject::Open;
+        }
+        match user.and_then(|n| self.users.get_key_value(n)) {
+            Some((name, entry)) => Subject::User {
+                name,
+                admin: entry.user.admin,
+            },
+            None => Subject::Anonymous,
+        }
+    }
+
+    /// Whether `user` (signed in or not) may do `action`, on `host` when it is about
+    /// one: [`can`] with the access in force.
+    pub fn decide(&self, user: Option<&str>, action: Action, host: Option<&str>) -> Decision {
+        let access = host.map(|h| self.access(h).0);
+        can(self.subject(user), action, access.as_ref())
+    }
+
+    /// The role `user` holds on `host` (administrators: owner).
+    pub fn role(&self, user: &str, host: &str) -> Option<Role> {
+        let entry = self.users.get(user)?;
+        if entry.user.admin {
+            return Some(Role::Owner);
+        }
+        self.access(host).0.role_of(user)
+    }
+
+    /// The users who hear about `host`: everyone who may view it.
+    pub fn hears_about(&self, host: &str) -> impl Iterator<Item = &UserConfig> {
+        self.users
+            .iter()
+            .filter(move |(name, _)| self.role(name, host).is_some())
+            .map(|(_, e)| &e.user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        crate::config::parse(
+            "
+users:
+  ada: {admin: true}
+  olga: {}
+  moe: {}
+hosts:
+  web1: {owner: olga, monitors: [moe]}
+  db1: {key: '0123456789abcdef0123456789abcdef'}
+",
+            None,
+        )
+        .unwrap()
+        .config
+    }
+
+    #[test]
+    fn the_config_wins_and_store_entries_of_its_names_are_reported() {
+        let mut stored = Stored::default();
+        stored.users.insert(
+            "olga".into(),
+            UserConfig {
+                admin: true,
+                ..UserConfig::default()
+            },
+        );
+        stored.users.insert("sam".into(), UserConfig::default());
+        stored.access.insert(
+            "web1".into(),
+            AccessList {
+                owner: Some("sam".into()),
+                ..AccessList::default()
+            },
+        );
+        stored.access.insert(
+            "db1".into(),
+            AccessList {
+                owner: Some("sam".into()),
+                managers: vec!["olga".into()],
+                monitors: vec![],
+            },
+        );
+        let d = Directory::build(&config(), &stored);
+        assert!(
+            !d.user("olga").unwrap().user.admin,
+            "the config's olga stands"
+        );
+        assert_eq!(d.user("sam").unwrap().source, Source::Store);
+        assert_eq!(d.shadowed(), ["users.olga", "hosts.web1 (access)"]);
+        assert_eq!(d.access("web1").1, Source::Config);
+        assert_eq!(d.role("olga", "web1"), Some(Role::Owner));
+        assert_eq!(d.role("sam", "db1"), Some(Role::Owner));
+        assert_eq!(d.role("olga", "db1"), Some(Role::Manager));
+        // Undeclared hosts belong to the first administrator.
+        assert_eq!(d.access("new").1, Source::Default);
+        assert_eq!(d.access("new").0.owner, Some("ada"));
+        assert_eq!(d.role("moe", "new"), None);
+        assert_eq!(d.role("ada", "anything"), Some(Role::Owner));
+    }
+
+    #[test]
+    fn decisions_follow_the_merged_access() {
+        let d = Directory::build(&config(), &Stored::default());
+        assert_eq!(
+            d.decide(Some("moe"), Action::View, Some("web1")),
+            Decision::Allow
+        );
+        assert_eq!(
+            d.decide(Some("moe"), Action::DropHost, Some("web1")),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            d.decide(Some("moe"), Action::View, Some("db1")),
+            Decision::Hidden
+        );
+        assert_eq!(
+            d.decide(Some("ghost"), Action::View, Some("web1")),
+            Decision::Unauthenticated,
+            "a name that no longer exists signs nobody in"
+        );
+        assert_eq!(
+            d.decide(None, Action::View, None),
+            Decision::Unauthenticated
+        );
+        let open = Directory::build(&Config::default(), &Stored::default());
+        assert!(open.is_open());
+        assert_eq!(
+            open.decide(None, Action::ManageUsers, None),
+            Decision::Allow
+        );
+        let hear: Vec<_> = d.hears_about("web1").collect();
+        assert_eq!(hear.len(), 3, "ada (admin), olga (owner), moe (monitor)");
+    }
+}

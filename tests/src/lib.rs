@@ -248,6 +248,31 @@ impl Daemon {
         )
     }
 
+    /// The daemon's HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.http_port))
+    }
+
+    /// `METHOD path` with extra headers and an optional JSON body.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        http_with(self.http_addr(), method, path, headers, body)
+            .unwrap_or_else(|| panic!("no answer to {method} {path}"))
+    }
+
+    /// Signs in and returns the session token.
+    pub fn login(&self, user: &str, password: &str) -> String {
+        let body = serde_json::json!({"username": user, "password": password}).to_string();
+        let reply = self.call("POST", "/api/0/auth/login", &[], Some(&body));
+        assert_eq!(reply.status, 200, "login {user}: {}", reply.body);
+        reply.json()["token"].as_str().unwrap().to_owned()
+    }
+
     /// `GET path` as JSON, asserting status 200.
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.get(path).expect("http answer");
@@ -309,18 +334,92 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
 
 /// A minimal HTTP/1.0 request without a body.
 pub fn http(addr: SocketAddr, method: &str, path: &str) -> Option<(u16, String)> {
+    let reply = http_with(addr, method, path, &[], None)?;
+    Some((reply.status, reply.body))
+}
+
+/// An HTTP answer with its headers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names in lower case, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
+}
+
+impl Reply {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A minimal HTTP/1.0 request with extra headers and an optional JSON body.
+pub fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Option<Reply> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
-    )
-    .ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let body = body.unwrap_or("");
+    let mut head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    write!(stream, "{head}\r\n{body}").ok()?;
     let mut raw = String::new();
     stream.read_to_string(&mut raw).ok()?;
     let (head, body) = raw.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
+    let mut lines = head.lines();
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Some(Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
+}
+
+/// A password hash made by `hbd passwd` at a low cost (1,000 PBKDF2 iterations), for
+/// test configs.
+pub fn password_hash(password: &str) -> String {
+    let mut child = Command::new(bin("hbd"))
+        .args(["passwd", "test", "--iterations", "1000"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    write!(stdin, "{password}\n{password}\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "hbd passwd failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// A running `hbc`.

@@ -162,7 +162,7 @@ pub async fn run(
         metrics.clone(),
         journal.clone(),
     )?;
-    if !auth.directory().is_open() && !config.hbd_tls && !http_addr.ip().is_loopback() {
+    if clear_text_risk(!auth.directory().is_open(), config.hbd_tls, http_addr) {
         tracing::warn!(
             http = %http_addr,
             "users are configured but the HTTP port is plain HTTP on a non-loopback address: passwords and session tokens cross the network in clear text; set hbd_tls (with wss_pem and wss_key) or put a TLS proxy in front"
@@ -275,6 +275,12 @@ pub async fn run(
     }
 }
 
+/// Whether passwords and session tokens would cross the network unencrypted: users are
+/// configured, TLS is off and the HTTP port is reachable beyond loopback.
+pub fn clear_text_risk(users: bool, tls: bool, http: SocketAddr) -> bool {
+    users && !tls && !http.ip().to_canonical().is_loopback()
+}
+
 /// How often session activity is written back and expired sessions are deleted.
 pub const SESSION_FLUSH: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -306,5 +312,28 @@ fn log_thread(thread: &str, result: std::thread::Result<()>) {
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
         tracing::error!(thread, panic = %what, "thread panicked");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_with_users_beyond_loopback_is_a_risk() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let cases = [
+            (true, false, "0.0.0.0:50004", true),
+            (true, false, "[::]:50004", true),
+            (true, false, "192.0.2.1:50004", true),
+            (true, false, "127.0.0.1:50004", false),
+            (true, false, "[::ffff:127.0.0.1]:50004", false),
+            (true, false, "[::1]:50004", false),
+            (true, true, "0.0.0.0:50004", false),
+            (false, false, "0.0.0.0:50004", false),
+        ];
+        for (users, tls, addr, risk) in cases {
+            assert_eq!(clear_text_risk(users, tls, at(addr)), risk, "{users} {tls} {addr}");
+        }
     }
 }

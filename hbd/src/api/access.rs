@@ -3,13 +3,13 @@
 //! (409 `config_managed`); what the API sets is kept in the store.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::Caller;
 use super::error::ErrorBody;
-use super::json::Body;
+use super::extract::{Body, Segments};
 use super::{ApiError, ApiState, ask};
 use crate::auth::directory::{AccessList, Source};
 use crate::auth::roles::Action;
@@ -84,7 +84,7 @@ async fn known(
 pub async fn get(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> Result<Json<AccessView>, ApiError> {
     known(&state, &caller, &name, Action::View).await?;
     Ok(Json(view(&state, &name)))
@@ -107,7 +107,7 @@ pub async fn get(
 pub async fn put(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
     Body(request): Body<AccessRequest>,
 ) -> Result<Json<AccessView>, ApiError> {
     known(&state, &caller, &name, Action::EditAccess).await?;
@@ -140,7 +140,7 @@ pub async fn put(
 pub async fn transfer(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
     Body(request): Body<TransferRequest>,
 ) -> Result<Json<AccessView>, ApiError> {
     known(&state, &caller, &name, Action::TransferOwnership).await?;

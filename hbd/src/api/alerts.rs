@@ -2,12 +2,13 @@
 //! (every tracked metric path of a host with its level).
 
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::ErrorBody;
+use super::extract::{Params, Segments};
 use super::hosts::find;
 use super::{ApiError, ApiState, ask};
 use crate::alerting::AlertState;
@@ -82,7 +83,7 @@ pub async fn active(
 pub async fn for_host(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
     caller.may(Action::View, Some(&name))?;
     let alerts = ask(&state, |tx| Request::HostAlerts(name.clone(), tx)).await?;
@@ -114,11 +115,11 @@ pub struct PathParam {
 pub async fn clear(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
-    query: Result<UrlQuery<PathParam>, axum::extract::rejection::QueryRejection>,
+    Segments(name): Segments<String>,
+    query: Result<Params<PathParam>, ApiError>,
 ) -> Result<Json<Outcome>, ApiError> {
     find(&state, &caller, &name, Action::ClearAlert).await?;
-    let UrlQuery(PathParam { path }) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Params(PathParam { path }) = query?;
     let command = Command::ClearAlert { host: name, path };
     let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
     Ok(Json(outcome))

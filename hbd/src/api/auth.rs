@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::caller::{COOKIE, Caller, TLS_COOKIE, Via};
 use super::error::ErrorBody;
-use super::json::Body;
+use super::extract::{Body, Segments};
 use super::users::UserView;
 use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Role;
@@ -269,8 +269,10 @@ pub struct NewToken {
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// What it is for ("backup script").
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
     /// Days until it stops working, 1 to 3650; absent: until revoked.
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<u32>,
 }
 
@@ -348,7 +350,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = caller.signed_in()?;
     if state.auth.revoke(user, &id).await? {

@@ -3,12 +3,13 @@
 //! lists and answers 404 like one that does not exist.
 
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::ErrorBody;
+use super::extract::{Params, Segments};
 use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
@@ -75,8 +76,10 @@ pub struct ListQuery {
     /// Only hosts whose name contains this text (case-insensitive).
     name: Option<String>,
     /// Matching hosts to skip (default 0).
+    #[param(value_type = Option<u64>, minimum = 0)]
     offset: Option<String>,
     /// Hosts per page, 1 to 10000 (default 500).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     limit: Option<String>,
 }
 
@@ -136,7 +139,7 @@ fn states(text: Option<&str>) -> Result<Option<Vec<HostState>>, ApiError> {
 pub async fn list(
     State(state): State<ApiState>,
     caller: Caller,
-    UrlQuery(query): UrlQuery<ListQuery>,
+    Params(query): Params<ListQuery>,
 ) -> Result<Json<HostPage>, ApiError> {
     caller.may(Action::View, None)?;
     let offset = number("offset", query.offset.as_deref(), 0, usize::MAX)?;
@@ -194,7 +197,7 @@ pub async fn find(
 pub async fn one(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> Result<Json<HostView>, ApiError> {
     let host = find(&state, &caller, &name, Action::View).await?;
     Ok(Json(HostView::new(host, Timestamp::now(), &state.latest)))
@@ -214,7 +217,7 @@ pub async fn one(
 pub async fn drop(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> Result<Json<Outcome>, ApiError> {
     caller.may(Action::DropHost, Some(&name))?;
     let command = Command::DropHost { host: name.clone() };

@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query as UrlQuery, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::ErrorBody;
+use super::extract::{Params, Segments};
 use super::hosts::find;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
@@ -59,6 +60,7 @@ pub struct History {
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Samples at most, 1 to 10000 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     limit: Option<String>,
     /// Only samples received at or after this time (RFC 3339, or Unix seconds).
     since: Option<String>,
@@ -98,7 +100,7 @@ fn time(what: &str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
 pub async fn latest(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> Result<Json<HostPlugins>, ApiError> {
     find(&state, &caller, &name, Action::View).await?;
     let plugins = state
@@ -140,8 +142,8 @@ pub async fn latest(
 pub async fn history(
     State(state): State<ApiState>,
     caller: Caller,
-    Path((name, plugin)): Path<(String, String)>,
-    UrlQuery(query): UrlQuery<HistoryQuery>,
+    Segments((name, plugin)): Segments<(String, String)>,
+    Params(query): Params<HistoryQuery>,
 ) -> Result<Json<History>, ApiError> {
     let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,

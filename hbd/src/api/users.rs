@@ -3,14 +3,14 @@
 //! declares are read-only here (409 `config_managed`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::{Caller, Via};
 use super::error::ErrorBody;
-use super::json::Body;
+use super::extract::{Body, Segments};
 use super::{ApiError, ApiState};
 use crate::auth::directory::{Source, UserEntry};
 use crate::auth::password::{self, PasswordHash};
@@ -62,8 +62,10 @@ impl UserView {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Letters, digits and `._@-`, 1 to 64, starting with a letter or digit.
+    #[schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")]
     name: String,
     /// At least 8 characters; absent: the user cannot sign in (notifications only).
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
     full_name: Option<String>,
     avatar: Option<String>,
@@ -73,8 +75,29 @@ pub struct NewUser {
     pushover_user: Option<String>,
     signal_number: Option<String>,
     mattermost_channel: Option<String>,
+    /// Any of email, pushover, mattermost, signal.
     #[serde(default)]
+    #[schema(inline, value_type = Vec<ChannelName>)]
     notification_channels: Vec<String>,
+}
+
+/// A notification channel.
+#[derive(Debug, ToSchema)]
+#[schema(as = ChannelName)]
+#[allow(dead_code)] // documents the accepted values only
+pub enum ChannelName {
+    /// Email.
+    #[schema(rename = "email")]
+    Email,
+    /// Pushover.
+    #[schema(rename = "pushover")]
+    Pushover,
+    /// Mattermost.
+    #[schema(rename = "mattermost")]
+    Mattermost,
+    /// Signal.
+    #[schema(rename = "signal")]
+    Signal,
 }
 
 /// Changes to a user; absent fields stay, an empty string clears a text field.
@@ -83,6 +106,7 @@ pub struct NewUser {
 pub struct UserPatch {
     /// The new password (at least 8 characters). Changing it ends the user's other
     /// sessions and tokens.
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
     /// Required when changing your own password.
     current_password: Option<String>,
@@ -94,6 +118,8 @@ pub struct UserPatch {
     pushover_user: Option<String>,
     signal_number: Option<String>,
     mattermost_channel: Option<String>,
+    /// Any of email, pushover, mattermost, signal.
+    #[schema(value_type = Option<Vec<ChannelName>>)]
     notification_channels: Option<Vec<String>>,
 }
 
@@ -231,7 +257,7 @@ fn may_see(caller: &Caller, name: &str) -> Result<(), ApiError> {
 pub async fn one(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> Result<Json<UserView>, ApiError> {
     may_see(&caller, &name)?;
     Ok(Json(view(&state, &name)?))
@@ -255,7 +281,7 @@ pub async fn one(
 pub async fn update(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
     Body(patch): Body<UserPatch>,
 ) -> Result<Json<UserView>, ApiError> {
     may_see(&caller, &name)?;
@@ -345,7 +371,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(name): Path<String>,
+    Segments(name): Segments<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.may(Action::ManageUsers, None)?;
     state.auth.delete_user(&name).await?;

@@ -1,0 +1,63 @@
+//! The API against its own OpenAPI document, checked by a real OpenAPI client:
+//! Schemathesis (PyPI) generates requests for every operation of a live daemon with
+//! users and fails on any server error or any answer the document does not describe.
+
+use std::process::Command;
+use std::time::Duration;
+
+use hbd_e2e::services::test_python;
+use hbd_e2e::{Daemon, password_hash, send_datagram, wait_until};
+
+#[test]
+fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = password_hash("schemathesis password");
+    let config = format!(
+        "users:\n  ada: {{admin: true, password: '{hash}'}}\n  bob: {{password: '{hash}'}}\n\
+         hosts:\n  web1: {{owner: bob}}\n\
+         thresholds:\n  cpu_monitor:\n    cpu_percent: {{warning: 80, critical: 90}}\n"
+    );
+    let daemon = Daemon::start(dir.path(), &config);
+    for host in ["web1", "web2"] {
+        send_datagram(
+            daemon.udp_addr(),
+            format!(r#"{{"ID":"HTB","name":"{host}","interval":60}}"#).as_bytes(),
+        );
+        send_datagram(
+            daemon.udp_addr(),
+            format!(
+                r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":95}}}}"#
+            )
+            .as_bytes(),
+        );
+    }
+    assert!(wait_until(Duration::from_secs(5), || {
+        daemon.call("GET", "/api/0/openapi.json", &[], None).status == 200
+    }));
+    let token = daemon.login("ada", "schemathesis password");
+    let schemathesis = test_python().with_file_name("schemathesis");
+    let out = Command::new(&schemathesis)
+        .arg("run")
+        .arg(format!("http://{}/api/0/openapi.json", daemon.http_addr()))
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        ])
+        .args(["--max-examples", "25", "--workers", "2", "--no-color"])
+        // Logging out would end the token the run uses; users.rs tests logout.
+        .args(["--exclude-path", "/api/0/auth/logout"])
+        .args(["--request-timeout", "10"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/install-deps.sh", schemathesis.display()));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis failed:\n{report}\n{}\ndaemon log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        daemon.log()
+    );
+    assert!(report.contains("passed"), "{report}");
+    assert!(!report.contains(" 0 generated"), "{report}");
+}

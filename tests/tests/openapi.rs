@@ -1,12 +1,42 @@
 //! The API against its own OpenAPI document, checked by a real OpenAPI client:
 //! Schemathesis (PyPI) generates requests for every operation of a live daemon with
 //! users and fails on any server error or any answer the document does not describe.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::process::Command;
 use std::time::Duration;
 
 use hbd_e2e::services::test_python;
 use hbd_e2e::{Daemon, password_hash, send_datagram, wait_until};
+
+/// The committed document (`docs/openapi.json`, kept equal to the generated one by a
+/// unit test in hbd) is valid OpenAPI 3.1 to @apidevtools/swagger-parser (npm).
+#[test]
+fn swagger_parser_validates_the_document() {
+    let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
+        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
+        std::path::PathBuf::from,
+    );
+    let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let script = format!(
+        "require('@apidevtools/swagger-parser').validate({:?}).then(\
+         api => console.log('valid', api.openapi, Object.keys(api.paths).length), \
+         e => {{ console.error(e.message); process.exit(1); }})",
+        doc.display().to_string()
+    );
+    let out = Command::new("node")
+        .args(["-e", &script])
+        .current_dir(&npm)
+        .output()
+        .expect("node; run scripts/install-deps.sh");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.starts_with("valid 3.1.0"), "{said}");
+}
 
 #[test]
 fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {

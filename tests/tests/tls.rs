@@ -1,5 +1,6 @@
 //! HTTPS on the API port (`hbd_tls`): a real TLS client, the `Secure` `__Host-` cookie,
 //! and a renewed certificate taken up by a reload without a restart.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::Path;
 use std::time::Duration;

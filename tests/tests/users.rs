@@ -1,6 +1,7 @@
 //! Users, roles, sessions and tokens against a real daemon: the endpoint × role matrix
 //! (the same as docs/USERS.md), cookies and CSRF, login throttling, tokens, API-made
 //! users and access, and what survives a restart.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::time::Duration;
 
@@ -140,6 +141,7 @@ fn every_endpoint_answers_each_role_as_documented() {
         ("GET", "/metrics", None, [401, 403, 403, 403, 403, 200]),
         ("GET", "/api/0/auth/tokens", None, [401, 200, 200, 200, 200, 200]),
         ("POST", "/api/0/auth/tokens", Some(r#"{"name":"ci"}"#), [401, 201, 201, 201, 201, 201]),
+        ("DELETE", "/api/0/auth/tokens/0123456789abcdef", None, [401, 404, 404, 404, 404, 404]),
         ("POST", "/api/0/auth/logout", None, [401, 204, 204, 204, 204, 204]),
         ("GET", "/api/0/auth/me", None, [401, 401, 401, 401, 401, 401]),
     ];

@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, Method, header};
 
 use super::{ApiError, ApiState};
 use crate::auth::directory::Directory;
-use crate::auth::roles::{Action, Decision};
+use crate::auth::roles::{Action, Decision, Subject};
 use crate::auth::sessions::{Grant, csrf_token};
 
 /// The session cookie's name over plain HTTP.
@@ -76,6 +76,16 @@ impl Caller {
         self.directory
             .decide(self.user.as_deref(), Action::View, Some(host))
             == Decision::Allow
+    }
+
+    /// Whether the caller sees every host (open daemon, or an administrator): lists
+    /// need no per-host check then.
+    pub fn sees_all(&self) -> bool {
+        match self.directory.subject(self.user.as_deref()) {
+            Subject::Open => true,
+            Subject::User { admin, .. } => admin,
+            Subject::Anonymous => false,
+        }
     }
 
     /// The signed-in user's name, or 401 (open daemons have no "me").
@@ -215,10 +225,12 @@ mod tests {
         h
     }
 
+    type Case<'a> = (&'a str, Method, &'a [(&'static str, &'static str)], bool);
+
     #[test]
     fn the_cross_origin_rule() {
         let allowed = vec!["https://ops.example.org".to_owned()];
-        let cases: &[(&str, Method, &[(&'static str, &'static str)], bool)] = &[
+        let cases: &[Case<'_>] = &[
             (
                 "GET always passes",
                 Method::GET,

@@ -13,7 +13,7 @@ mod host;
 mod tests;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,7 +109,8 @@ struct Tracked {
 #[derive(Debug)]
 pub struct Core {
     config: Arc<Config>,
-    hosts: HashMap<String, Tracked>,
+    /// By name: listings come out sorted without a sort per request.
+    hosts: BTreeMap<String, Tracked>,
     deadlines: BinaryHeap<Reverse<(Mono, String)>>,
     dirty: Vec<String>,
     dropped_hosts: Vec<String>,
@@ -135,7 +136,7 @@ impl Core {
         let mut core = Core {
             alerts: Alerts::new(policy(&config)),
             config,
-            hosts: HashMap::new(),
+            hosts: BTreeMap::new(),
             deadlines: BinaryHeap::new(),
             dirty: Vec::new(),
             dropped_hosts: Vec::new(),
@@ -648,11 +649,23 @@ impl Core {
         self.hosts.get(name).map(|t| &t.host)
     }
 
+    /// How many hosts there are.
+    pub fn host_count(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// The hosts after `name` (all with `None`), by name, without collecting them.
+    pub fn hosts_after(&self, name: Option<&str>) -> impl Iterator<Item = &Host> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = name.map_or(Unbounded, Excluded);
+        self.hosts
+            .range::<str, _>((from, Unbounded))
+            .map(|(_, t)| &t.host)
+    }
+
     /// Every host, sorted by name.
     pub fn hosts(&self) -> Vec<&Host> {
-        let mut all: Vec<&Host> = self.hosts.values().map(|t| &t.host).collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name));
-        all
+        self.hosts.values().map(|t| &t.host).collect()
     }
 
     /// How many hosts are in each state, in [`HostState::ALL`] order.

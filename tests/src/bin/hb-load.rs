@@ -9,8 +9,15 @@
 //! realistic ~1.5 KB cpu/disk/network report, zlib-compressed as agents send it) in one
 //! burst, and the run checks that the daemon received and stored every one.
 //!
-//! Usage: hb-load [--mode heartbeats|plugins] [--hosts N] [--seconds T] [--window W]
-//!                [--senders S] [--hbd PATH]
+//! With `--mode api`, N hosts are registered, then the heartbeat load runs for T
+//! seconds while one client reads `/api/0/hosts` as an administrator (signed in with a
+//! bearer token), alternating a first page (`limit=100`) and the full list; it prints
+//! the latency percentiles of both, idle and under load, and the heartbeat rate and ACK
+//! latency meanwhile. `--rate R` paces the heartbeats at R per second (open loop, the
+//! hosts in turn) instead of flooding.
+//!
+//! Usage: hb-load [--mode heartbeats|plugins|api] [--hosts N] [--seconds T] [--window W]
+//!                [--senders S] [--rate R] [--hbd PATH]
 //! Build it and hbd in release for meaningful figures:
 //!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-load
 #![allow(unsafe_code)] // the echo baseline calls recvmmsg/sendmmsg through libc
@@ -24,7 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hbd_e2e::{http_get, listening_ports, metric_value, wait_until};
+use hbd_e2e::{http_with, listening_ports, metric_value, wait_until};
 
 struct Args {
     mode: String,
@@ -32,6 +39,7 @@ struct Args {
     seconds: f64,
     window: usize,
     senders: usize,
+    rate: f64,
     hbd: PathBuf,
 }
 
@@ -42,6 +50,7 @@ fn parse_args() -> Args {
         seconds: 5.0,
         window: 256,
         senders: 1,
+        rate: 0.0,
         hbd: std::env::current_exe().unwrap().with_file_name("hbd"),
     };
     let mut it = std::env::args().skip(1);
@@ -52,6 +61,7 @@ fn parse_args() -> Args {
             "--seconds" => args.seconds = value.parse().expect("--seconds T"),
             "--window" => args.window = value.parse().expect("--window W"),
             "--senders" => args.senders = value.parse().expect("--senders S"),
+            "--rate" => args.rate = value.parse().expect("--rate R"),
             "--hbd" => args.hbd = PathBuf::from(value),
             "--mode" => args.mode = value,
             other => panic!("unknown option {other}"),
@@ -332,6 +342,170 @@ fn plugins_mode(args: &Args, udp: u16, metric: &dyn Fn(&str) -> f64) {
     );
 }
 
+/// Heartbeats at `args.rate` per second for `args.seconds`, the hosts in turn, in
+/// 1 ms slices; ACKs are counted with their latency.
+fn paced(target: SocketAddr, args: &Args) -> Run {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(8 << 20);
+    socket.connect(target).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let start = Instant::now();
+    let mut run = Run::default();
+    const RING: usize = 1 << 16;
+    let mut sent_at: Vec<Option<Instant>> = vec![None; RING];
+    let mut buf = [0u8; 2048];
+    let mut seq: u64 = 1 << 40;
+    while start.elapsed().as_secs_f64() < args.seconds {
+        let due = (start.elapsed().as_secs_f64() * args.rate) as u64;
+        while run.sent < due {
+            seq += 1;
+            let name = format!("load-{:06}", run.sent as usize % args.hosts);
+            let msg = format!(r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq}}}"#);
+            if socket.send(msg.as_bytes()).is_ok() {
+                sent_at[(seq as usize) % RING] = Some(Instant::now());
+            }
+            run.sent += 1;
+        }
+        while let Ok(len) = socket.recv(&mut buf) {
+            if let Some(s) = seq_of(&buf[..len])
+                && let Some(t) = sent_at[(s as usize) % RING].take()
+            {
+                run.acked += 1;
+                run.latencies_us
+                    .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    run.elapsed = start.elapsed().as_secs_f64();
+    run.lost = run.sent - run.acked;
+    run
+}
+
+const BENCH_PASSWORD: &str = "benchmark password";
+
+/// A cheap (1,000-iteration) hash from `hbd passwd`.
+fn password_hash(hbd: &std::path::Path, password: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(hbd)
+        .args(["passwd", "ops", "--iterations", "1000"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hbd passwd");
+    let mut stdin = child.stdin.take().unwrap();
+    write!(stdin, "{password}\n{password}\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Latencies in microseconds: p50 and p99.
+fn percentiles(samples: &mut [u32]) -> (f64, f64) {
+    samples.sort_unstable();
+    let at = |p: f64| f64::from(samples[((samples.len() - 1) as f64 * p).round() as usize]);
+    (at(0.50), at(0.99))
+}
+
+fn api_mode(args: &Args, udp: u16, get: &dyn Fn(&str) -> String, counter: &dyn Fn() -> f64) {
+    let target = SocketAddr::from(([127, 0, 0, 1], udp));
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Register every host, in slices the socket buffer takes whole.
+    let total =
+        |body: String| serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"].as_u64();
+    for chunk in (0..args.hosts).collect::<Vec<_>>().chunks(2000) {
+        for i in chunk {
+            let msg = format!(r#"{{"ID":"HTB","name":"load-{i:06}","interval":3600}}"#);
+            socket.send_to(msg.as_bytes(), target).unwrap();
+        }
+        let want = (chunk[chunk.len() - 1] + 1) as u64;
+        assert!(
+            wait_until(Duration::from_secs(30), || total(get(
+                "/api/0/hosts?limit=1"
+            )) >= Some(want)),
+            "hosts did not register"
+        );
+    }
+    let full = format!("/api/0/hosts?limit={}", args.hosts.min(10_000));
+    let paths = [
+        ("first page (100)", "/api/0/hosts?limit=100".to_owned()),
+        ("full list", full),
+    ];
+    // Reads one path back to back until `until(requests so far)`; latencies in us.
+    let measure = |path: &str, until: &dyn Fn(usize) -> bool| {
+        let mut latencies = Vec::new();
+        while !until(latencies.len()) {
+            let t = Instant::now();
+            let body = get(path);
+            latencies.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+            assert!(body.len() > 100);
+        }
+        latencies
+    };
+    let show = |phase: &str, what: &str, latencies: &mut Vec<u32>| {
+        let (p50, p99) = percentiles(latencies);
+        println!(
+            "{phase:<11} {what:<17} p50 {:>7.2} ms  p99 {:>7.2} ms  ({} requests)",
+            p50 / 1000.0,
+            p99 / 1000.0,
+            latencies.len()
+        );
+    };
+    println!(
+        "hb-load api: {} hosts registered; heartbeats {}",
+        args.hosts,
+        if args.rate > 0.0 {
+            format!("paced at {} per second", args.rate)
+        } else {
+            "as fast as the daemon takes them".into()
+        }
+    );
+    for (what, path) in &paths {
+        show("idle", what, &mut measure(path, &|n| n >= 200));
+    }
+    // One heartbeat run alone, then one per path read back to back meanwhile: the ACK
+    // latencies show what the reads cost heartbeat handling.
+    let heartbeats = |api: Option<(&str, &str)>| {
+        let before = counter();
+        let stop = Arc::new(AtomicBool::new(false));
+        let load_args = Args {
+            mode: String::new(),
+            hbd: PathBuf::new(),
+            ..*args
+        };
+        let done = stop.clone();
+        let loader = std::thread::spawn(move || {
+            let run = if load_args.rate > 0.0 {
+                paced(target, &load_args)
+            } else {
+                load(target, &load_args)
+            };
+            done.store(true, Ordering::SeqCst);
+            run
+        });
+        if let Some((what, path)) = api {
+            show(
+                "under load",
+                what,
+                &mut measure(path, &|_| stop.load(Ordering::SeqCst)),
+            );
+        }
+        let mut run = loader.join().unwrap();
+        let rate = (counter() - before) / run.elapsed;
+        let label = match api {
+            None => "alone",
+            Some((what, _)) if what.starts_with("first") => "+ pages",
+            Some(_) => "+ lists",
+        };
+        report(label, &mut run, rate);
+    };
+    heartbeats(None);
+    for (what, path) in &paths {
+        heartbeats(Some((what, path)));
+    }
+}
+
 fn main() {
     let args = parse_args();
     assert!(
@@ -341,11 +515,20 @@ fn main() {
     );
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hbd.yaml");
+    // The API mode reads as a signed-in administrator, as a dashboard would.
+    let users = if args.mode == "api" {
+        format!(
+            "users:\n  ops: {{admin: true, password: '{}'}}\n",
+            password_hash(&args.hbd, BENCH_PASSWORD)
+        )
+    } else {
+        String::new()
+    };
     std::fs::write(
         &config,
         format!(
             "hb_host: 127.0.0.1\nhb_port: 0\nhbd_host: 127.0.0.1\nhbd_port: 0\n\
-             state_db: {}\njournal_dir: {}\njournal_enabled: true\ninterval: 3600\n",
+             state_db: {}\njournal_dir: {}\njournal_enabled: true\ninterval: 3600\n{users}",
             dir.path().join("state.db").display(),
             dir.path().join("journal").display()
         ),
@@ -372,20 +555,40 @@ fn main() {
     );
     let (udp, http) = ports.unwrap();
     let http_addr = SocketAddr::from(([127, 0, 0, 1], http));
-    assert!(wait_until(Duration::from_secs(10), || http_get(
-        http_addr, "/metrics"
+    assert!(wait_until(Duration::from_secs(10), || http_with(
+        http_addr,
+        "GET",
+        "/api/0/openapi.json",
+        &[],
+        None
     )
     .is_some()));
-    let counter = || {
-        let (_, body) = http_get(http_addr, "/metrics").expect("metrics");
-        metric_value(&body, "hbd_datagrams_total{type=\"HTB\"}").unwrap_or(0.0)
+    let bearer = if args.mode == "api" {
+        let body = format!(r#"{{"username":"ops","password":"{BENCH_PASSWORD}"}}"#);
+        let reply = http_with(http_addr, "POST", "/api/0/auth/login", &[], Some(&body)).unwrap();
+        assert_eq!(reply.status, 200, "login: {}", reply.body);
+        format!("Bearer {}", reply.json()["token"].as_str().unwrap())
+    } else {
+        String::new()
     };
-    if args.mode == "plugins" {
-        let metric = |series: &str| {
-            let (_, body) = http_get(http_addr, "/metrics").expect("metrics");
-            metric_value(&body, series).unwrap_or(0.0)
+    let get = |path: &str| -> String {
+        let headers: &[(&str, &str)] = if bearer.is_empty() {
+            &[]
+        } else {
+            &[("Authorization", &bearer)]
         };
-        plugins_mode(&args, udp, &metric);
+        let reply = http_with(http_addr, "GET", path, headers, None).expect("http answer");
+        assert_eq!(reply.status, 200, "GET {path}: {}", reply.body);
+        reply.body
+    };
+    let metric = |series: &str| metric_value(&get("/metrics"), series).unwrap_or(0.0);
+    let counter = || metric("hbd_datagrams_total{type=\"HTB\"}");
+    if args.mode == "plugins" || args.mode == "api" {
+        if args.mode == "plugins" {
+            plugins_mode(&args, udp, &metric);
+        } else {
+            api_mode(&args, udp, &get, &counter);
+        }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(daemon.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
@@ -402,15 +605,8 @@ fn main() {
     let mut hbd_run = load(SocketAddr::from(([127, 0, 0, 1], udp)), &args);
     let processed = counter() - before;
     let hbd_rate = processed / hbd_run.elapsed;
-    let journal_bytes = {
-        let (_, body) = http_get(http_addr, "/metrics").expect("metrics");
-        metric_value(&body, "hbd_journal_bytes_total").unwrap_or(0.0)
-    };
-    let dropped = {
-        let (_, body) = http_get(http_addr, "/metrics").expect("metrics");
-        metric_value(&body, "hbd_engine_dropped_total").unwrap_or(0.0)
-            + metric_value(&body, "hbd_journal_dropped_total").unwrap_or(0.0)
-    };
+    let journal_bytes = metric("hbd_journal_bytes_total");
+    let dropped = metric("hbd_engine_dropped_total") + metric("hbd_journal_dropped_total");
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(daemon.id() as i32),
         nix::sys::signal::Signal::SIGTERM,

@@ -37,7 +37,9 @@ fi
 # componentize-js (npm) builds the JavaScript example plugin; swagger-parser (npm)
 # validates docs/openapi.json as OpenAPI 3.1.
 NPM_DIR=${HBD_NPM_DIR:-$HOME/.cache/hbd-npm}
+# (preview2-shim is componentize-js's dependency: a partial install once lost it.)
 if [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/componentize-js" ] \
+    || [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/preview2-shim" ] \
     || [ ! -d "$NPM_DIR/node_modules/@apidevtools/swagger-parser" ]; then
     echo "install-deps: componentize-js and swagger-parser at $NPM_DIR"
     mkdir -p "$NPM_DIR"

@@ -279,6 +279,22 @@ impl Daemon {
         reply.json()["token"].as_str().unwrap().to_owned()
     }
 
+    /// Sends, unsigned, a heartbeat of `host` (interval 60 s) and a `cpu_monitor` report
+    /// with `cpu_percent`.
+    pub fn heartbeat_and_cpu(&self, host: &str, cpu_percent: f64) {
+        send_datagram(
+            self.udp_addr(),
+            format!(r#"{{"ID":"HTB","name":"{host}","interval":60}}"#).as_bytes(),
+        );
+        send_datagram(
+            self.udp_addr(),
+            format!(
+                r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{cpu_percent}}}}}"#
+            )
+            .as_bytes(),
+        );
+    }
+
     /// `GET path` as JSON, asserting status 200.
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.get(path).expect("http answer");

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use hbd_e2e::services::test_python;
-use hbd_e2e::{Daemon, password_hash, send_datagram, wait_until};
+use hbd_e2e::{Daemon, password_hash, wait_until};
 
 /// The committed document (`docs/openapi.json`, kept equal to the generated one by a
 /// unit test in hbd) is valid OpenAPI 3.1 to @apidevtools/swagger-parser (npm).
@@ -49,17 +49,7 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
     );
     let daemon = Daemon::start(dir.path(), &config);
     for host in ["web1", "web2"] {
-        send_datagram(
-            daemon.udp_addr(),
-            format!(r#"{{"ID":"HTB","name":"{host}","interval":60}}"#).as_bytes(),
-        );
-        send_datagram(
-            daemon.udp_addr(),
-            format!(
-                r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":95}}}}"#
-            )
-            .as_bytes(),
-        );
+        daemon.heartbeat_and_cpu(host, 95.0);
     }
     assert!(wait_until(Duration::from_secs(5), || {
         daemon.call("GET", "/api/0/openapi.json", &[], None).status == 200

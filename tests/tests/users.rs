@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use hbd_e2e::{Daemon, Reply, password_hash, send_datagram, wait_until};
+use hbd_e2e::{Daemon, Reply, password_hash, wait_until};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -35,20 +35,6 @@ hosts:
     c
 }
 
-fn report(daemon: &Daemon, host: &str) {
-    send_datagram(
-        daemon.udp_addr(),
-        format!(r#"{{"ID":"HTB","name":"{host}","interval":60}}"#).as_bytes(),
-    );
-    send_datagram(
-        daemon.udp_addr(),
-        format!(
-            r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":95}}}}"#
-        )
-        .as_bytes(),
-    );
-}
-
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -73,7 +59,7 @@ fn start() -> (tempfile::TempDir, Daemon) {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path(), &config(&password_hash(PASSWORD)));
     for host in ["w0", "w1", "w2", "w3", "w4", "w5", "other", "free"] {
-        report(&daemon, host);
+        daemon.heartbeat_and_cpu(host, 95.0);
     }
     let admin = daemon.login("ada", PASSWORD);
     let ready = wait_until(Duration::from_secs(10), || {
@@ -640,7 +626,7 @@ fn removing_a_user_from_the_config_ends_their_sessions_at_reload() {
 fn with_no_users_nothing_needs_signing_in() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path(), "");
-    report(&daemon, "web1");
+    daemon.heartbeat_and_cpu("web1", 95.0);
     assert!(wait_until(Duration::from_secs(5), || daemon
         .host("web1")
         .is_some()));

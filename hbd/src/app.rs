@@ -169,6 +169,7 @@ pub async fn run(
         );
     }
 
+    let live_run = format!("{:x}-{:x}", started.wall.0, std::process::id());
     let stop_notifying = CancellationToken::new();
     let (inbound_tx, inbound_rx) = mpsc::channel(receiver::QUEUE_LEN);
     let (request_tx, request_rx) = mpsc::channel(engine::REQUEST_QUEUE);
@@ -192,7 +193,7 @@ pub async fn run(
         store: Some(store_tx),
         latest: latest.clone(),
         metrics: metrics.clone(),
-        live: Publisher::new(format!("{:x}-{:x}", started.wall.0, std::process::id())),
+        live: Publisher::new(live_run.clone()),
         stop_notifying: stop_notifying.clone(),
     })?;
     // The engine stops when the receiver closes its queue, after draining it.
@@ -208,6 +209,7 @@ pub async fn run(
         metrics,
         latest,
         reader,
+        live_run,
     };
     let tls = server::tls_config(&api_state).await?;
     // Tests that bind port 0 read the real ports from this line.

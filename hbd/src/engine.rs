@@ -26,7 +26,7 @@ use crate::clock::{Clock, Now, Timestamp};
 use crate::config::{Config, SharedConfig};
 use crate::core::{Action, Command, CommandError, Core, Datagram, Host, Outcome};
 use crate::journal::{Entry, Journal};
-use crate::live::{Publisher, Snapshot, Subscription, UpdateKind};
+use crate::live::{Publisher, Resume, Start, Subscription, UpdateKind};
 use crate::metrics::Metrics;
 use crate::notify::{Notification, Notifier, NotifyError};
 use crate::receiver::Inbound;
@@ -51,6 +51,8 @@ pub const FINAL_FLUSH_WAIT: Duration = Duration::from_secs(5);
 pub enum Request {
     /// Every host.
     Hosts(oneshot::Sender<Vec<Host>>),
+    /// Every host's name, sorted.
+    HostNames(oneshot::Sender<Vec<String>>),
     /// One page of the hosts that pass a filter, by name, and how many pass.
     HostPage(HostQuery, oneshot::Sender<(usize, Vec<Host>)>),
     /// One host by name.
@@ -62,7 +64,7 @@ pub enum Request {
     /// Apply an operator's command.
     Command(Command, oneshot::Sender<Result<Outcome, CommandError>>),
     /// A snapshot and the live updates after it.
-    Subscribe(oneshot::Sender<(Snapshot, Subscription)>),
+    Subscribe(Option<Resume>, oneshot::Sender<(Start, Subscription)>),
     /// Put a validated configuration in force.
     Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
 }
@@ -394,6 +396,9 @@ impl Engine {
             Request::Hosts(reply) => {
                 let _ = reply.send(core.hosts().into_iter().cloned().collect());
             }
+            Request::HostNames(reply) => {
+                let _ = reply.send(core.hosts_after(None).map(|h| h.name.clone()).collect());
+            }
             Request::HostPage(query, reply) => {
                 let _ = reply.send(host_page(core, &query));
             }
@@ -407,9 +412,12 @@ impl Engine {
                 let known = core.host(&name).is_some();
                 let _ = reply.send(known.then(|| core.host_alerts(&name)));
             }
-            Request::Subscribe(reply) => {
-                let hosts = core.hosts().into_iter().cloned().collect();
-                let _ = reply.send(self.parts.live.subscribe(hosts, core.active_alerts()));
+            Request::Subscribe(resume, reply) => {
+                let snapshot = || {
+                    let hosts = core.hosts_after(None).cloned().collect();
+                    (hosts, core.active_alerts())
+                };
+                let _ = reply.send(self.parts.live.subscribe(resume.as_ref(), snapshot));
             }
             Request::Command(command, reply) => {
                 let now = self.parts.clock.now();

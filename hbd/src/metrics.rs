@@ -49,6 +49,11 @@ pub struct Metrics {
     pub alert_notices: Counter,
     /// API requests answered 503 because the engine was busy or slow.
     pub api_unavailable: Counter,
+    /// Open WebSocket connections.
+    pub ws_clients: Gauge,
+    /// Fresh snapshots sent to WebSocket clients that fell behind or whose access
+    /// changed.
+    pub ws_resyncs: Counter,
     /// Logins that succeeded.
     pub logins: Counter,
     /// Logins refused: wrong name or password.
@@ -139,6 +144,10 @@ impl Metrics {
             "API requests answered 503 because the engine's queue was full or it did not answer in time",
         );
         let logins = counter("hbd_logins", "Logins that succeeded");
+        let ws_resyncs = counter(
+            "hbd_ws_resyncs",
+            "Fresh snapshots sent to WebSocket clients that fell behind or whose access changed",
+        );
         let login_failures = counter(
             "hbd_login_failures",
             "Logins refused for a wrong name or password",
@@ -146,6 +155,12 @@ impl Metrics {
         let logins_throttled = counter(
             "hbd_logins_throttled",
             "Logins refused before checking because the address or name failed too often",
+        );
+        let ws_clients = Gauge::default();
+        registry.register(
+            "hbd_ws_clients",
+            "Open WebSocket connections",
+            ws_clients.clone(),
         );
         let channel_family = |registry: &mut Registry, name: &str, help: &str| {
             let family = Family::<Labels, Counter>::default();
@@ -174,6 +189,8 @@ impl Metrics {
             alert_notices,
             api_unavailable,
             logins,
+            ws_clients,
+            ws_resyncs,
             login_failures,
             logins_throttled,
             notifications,

@@ -17,7 +17,7 @@ use hbd::core::{Core, EventKind, HostState};
 use hbd::engine::{Engine, Parts, Request};
 use hbd::gate::Admitted;
 use hbd::journal::Journal;
-use hbd::live::{Item, Publisher, UpdateKind};
+use hbd::live::{Item, Publisher, Start, UpdateKind};
 use hbd::metrics::Metrics;
 use hbd::receiver::Inbound;
 use hbd::samples::Latest;
@@ -164,8 +164,15 @@ async fn the_live_stream_has_a_snapshot_then_every_update_in_order() {
         .unwrap();
     wait_known(&running, "web1").await;
     let (tx, rx) = oneshot::channel();
-    running.requests.send(Request::Subscribe(tx)).await.unwrap();
-    let (snapshot, mut stream) = rx.await.unwrap();
+    running
+        .requests
+        .send(Request::Subscribe(None, tx))
+        .await
+        .unwrap();
+    let (start, mut stream) = rx.await.unwrap();
+    let Start::Snapshot(snapshot) = start else {
+        panic!("a first subscription starts from a snapshot");
+    };
     assert_eq!(snapshot.hosts.len(), 1);
     assert_eq!(snapshot.hosts[0].name, "web1");
     // A new host, then a heartbeat from the known one, then silence until DOWN.

@@ -96,7 +96,7 @@ fn session_cookie(state: &ApiState, secret: &str, max_age_s: u64) -> HeaderValue
 }
 
 async fn me_of(state: &ApiState, caller: &Caller) -> Result<Me, ApiError> {
-    let hosts = ask(state, Request::Hosts).await?;
+    let hosts = ask(state, Request::HostNames).await?;
     let directory = &caller.directory;
     let csrf_token = match &caller.via {
         Via::Cookie(secret) => Some(csrf_token(secret)),
@@ -108,7 +108,7 @@ async fn me_of(state: &ApiState, caller: &Caller) -> Result<Me, ApiError> {
             open: true,
             admin: true,
             account: None,
-            roles: hosts.into_iter().map(|h| (h.name, Role::Owner)).collect(),
+            roles: hosts.into_iter().map(|h| (h, Role::Owner)).collect(),
             csrf_token,
         }),
         Some(name) => {
@@ -117,7 +117,7 @@ async fn me_of(state: &ApiState, caller: &Caller) -> Result<Me, ApiError> {
                 .ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))?;
             let roles = hosts
                 .into_iter()
-                .filter_map(|h| directory.role(name, &h.name).map(|r| (h.name, r)))
+                .filter_map(|h| directory.role(name, &h).map(|r| (h, r)))
                 .collect();
             Ok(Me {
                 name: Some(name.clone()),

@@ -157,6 +157,24 @@ pub fn cross_origin_check(
     }
 }
 
+/// A WebSocket handshake's `Origin`, if any, must be the daemon's own (matching
+/// `Host`) or allow-listed: browsers send the session cookie with any page's handshake.
+pub fn same_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), String> {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(origin) = text(header::ORIGIN) else {
+        return Ok(()); // not a browser
+    };
+    let host = text(header::HOST).unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+    if origin_host.eq_ignore_ascii_case(host) || allowed.iter().any(|a| a == origin) {
+        Ok(())
+    } else {
+        Err(format!(
+            "WebSocket from another origin refused (Origin {origin} is not {host}); add it to allowed_origins"
+        ))
+    }
+}
+
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 

@@ -19,6 +19,7 @@ mod hosts;
 mod metrics;
 mod plugins;
 mod users;
+mod ws;
 
 use std::sync::Arc;
 
@@ -59,6 +60,8 @@ pub struct ApiState {
     pub latest: Latest,
     /// Store reads (plugin history).
     pub reader: Reader,
+    /// This daemon run's id in the live stream.
+    pub live_run: String,
 }
 
 #[derive(OpenApi)]
@@ -138,6 +141,7 @@ pub fn router(state: ApiState) -> Router {
             }),
         )
         .route("/metrics", get(metrics::render))
+        .route("/ws", get(ws::upgrade))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .with_state(state)
 }
@@ -201,6 +205,7 @@ mod tests {
             metrics,
             latest: Latest::default(),
             reader: Reader::open(&path).unwrap(),
+            live_run: "test".into(),
         };
         (state, rx)
     }

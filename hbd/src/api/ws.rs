@@ -1,0 +1,256 @@
+//! `GET /ws`: the live stream over a WebSocket. The client gets `hello`, then a
+//! snapshot of the hosts it may see (or, reconnecting with `?run=R&seq=N`, just the
+//! updates it missed), then batches of updates every 100 ms while there are any.
+//!
+//! - Authenticated like the API (session cookie or bearer token); a handshake with a
+//!   foreign `Origin` is refused (403), since browsers send the cookie with it.
+//! - Filtered per user by the same decision as the API; when users or access change
+//!   the client gets a fresh snapshot, so a newly granted host appears live.
+//! - A client that does not keep up never slows the engine or other clients: the
+//!   stream is a bounded broadcast, and a client that falls behind it gets `resync` and
+//!   a fresh snapshot; a send that does not finish in [`SEND_TIMEOUT`] closes the
+//!   connection (1013). Silent connections are pinged and closed when dead; a session
+//!   that ends (logout, revoked, user removed) closes the socket (1008).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::caller::{Caller, Via, same_origin};
+use super::extract::Params;
+use super::{ApiError, ApiState, ask};
+use crate::auth::directory::Directory;
+use crate::auth::roles::{Action, Decision};
+use crate::engine::Request;
+use crate::live::view;
+use crate::live::{Item, Resume, Start, Subscription, Update};
+
+/// How long updates are gathered into one message.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// Updates per message at most.
+pub const BATCH_MAX: usize = 2000;
+/// A send that takes longer closes the connection.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often an idle connection is pinged (and its session re-checked).
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+/// A connection silent this long (no pong, no message) is closed.
+pub const DEAD_AFTER: Duration = Duration::from_secs(75);
+/// Largest message accepted from a client.
+pub const MAX_INBOUND: usize = 64 * 1024;
+
+/// Where to resume from.
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    /// The run id of the last message seen.
+    run: Option<String>,
+    /// The last `seq` seen.
+    seq: Option<u64>,
+}
+
+/// The handshake.
+pub async fn upgrade(
+    State(state): State<ApiState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Params(query): Params<WsQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    caller.may(Action::View, None)?;
+    same_origin(&headers, &state.config.get().allowed_origins).map_err(ApiError::Csrf)?;
+    let resume = match (query.run, query.seq) {
+        (Some(run), Some(seq)) => Some(Resume { run, seq }),
+        _ => None,
+    };
+    Ok(ws
+        .max_message_size(MAX_INBOUND)
+        .on_upgrade(move |socket| async move {
+            state.metrics.ws_clients.inc();
+            Session {
+                state: state.clone(),
+                caller,
+                socket,
+            }
+            .run(resume)
+            .await;
+            state.metrics.ws_clients.dec();
+        }))
+}
+
+struct Session {
+    state: ApiState,
+    caller: Caller,
+    socket: WebSocket,
+}
+
+/// Why a session ended, as a close frame.
+struct Close(u16, &'static str);
+
+/// Whether `user` may see a host, by `directory`.
+fn sees(user: Option<String>, directory: &Directory) -> impl Fn(&str) -> bool + '_ {
+    move |host: &str| directory.decide(user.as_deref(), Action::View, Some(host)) == Decision::Allow
+}
+
+impl Session {
+    async fn send(&mut self, text: String) -> Result<(), Close> {
+        match timeout(SEND_TIMEOUT, self.socket.send(Message::Text(text.into()))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Close(1001, "gone")),
+            Err(_) => Err(Close(1013, "not reading; reconnect")),
+        }
+    }
+
+    /// Subscribes and sends the start: a snapshot or the missed updates. Returns the
+    /// subscription, the run and the last number sent.
+    async fn start(
+        &mut self,
+        resume: Option<Resume>,
+        directory: &Directory,
+    ) -> Result<(Subscription, String, u64), Close> {
+        let asked = resume.clone();
+        let (start, subscription) = ask(&self.state, |tx| Request::Subscribe(asked, tx))
+            .await
+            .map_err(|_| Close(1013, "the daemon is busy; reconnect"))?;
+        match start {
+            Start::Snapshot(s) => {
+                let text = view::snapshot(&s, sees(self.caller.user.clone(), directory));
+                self.send(text).await?;
+                Ok((subscription, s.run, s.seq))
+            }
+            Start::Replay(updates) => {
+                let Some(resume) = resume else {
+                    return Err(Close(1011, "replay without a resume point"));
+                };
+                let last = updates.last().map_or(resume.seq, |u| u.seq);
+                let sees = sees(self.caller.user.clone(), directory);
+                let visible: Vec<&Update> = updates
+                    .iter()
+                    .map(Arc::as_ref)
+                    .filter(|u| sees(view::host_of(u)))
+                    .collect();
+                let text = view::batch(&resume.run, last, &visible);
+                self.send(text).await?;
+                Ok((subscription, resume.run, last))
+            }
+        }
+    }
+
+    /// The caller's session or token still holds, and the user still exists.
+    fn still_signed_in(&self, directory: &Directory) -> bool {
+        match &self.caller.via {
+            Via::Open => directory.is_open(),
+            Via::Nothing => false,
+            Via::Bearer(secret) | Via::Cookie(secret) => self.state.auth.check(secret).is_some(),
+        }
+    }
+
+    async fn run(mut self, resume: Option<Resume>) {
+        let end = self.serve(resume).await;
+        let Close(code, reason) = end;
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = timeout(
+            Duration::from_secs(1),
+            self.socket.send(Message::Close(Some(frame))),
+        )
+        .await;
+    }
+
+    async fn serve(&mut self, resume: Option<Resume>) -> Close {
+        let mut directory = self.state.auth.directory();
+        let run = self.state.live_run.clone();
+        if let Err(close) = self
+            .send(view::hello(&run, self.caller.user.as_deref()))
+            .await
+        {
+            return close;
+        }
+        let (mut subscription, mut run, mut last) = match self.start(resume, &directory).await {
+            Ok(started) => started,
+            Err(close) => return close,
+        };
+        let mut pending: Vec<Arc<Update>> = Vec::new();
+        let mut flush_at: Option<Instant> = None;
+        let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+        let mut heard = Instant::now();
+        loop {
+            let mut resync: Option<&'static str> = None;
+            tokio::select! {
+                item = subscription.next(), if pending.len() < BATCH_MAX => match item {
+                    Item::Update(u) => {
+                        pending.push(u);
+                        flush_at.get_or_insert(Instant::now() + BATCH_WINDOW);
+                        if pending.len() >= BATCH_MAX {
+                            flush_at = Some(Instant::now());
+                        }
+                    }
+                    Item::Resync { missed } => {
+                        tracing::debug!(missed, user = self.caller.user.as_deref(), "live client fell behind");
+                        resync = Some("lagged");
+                    }
+                    Item::Closed => return Close(1001, "the daemon is stopping"),
+                },
+                () = sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
+                    flush_at = None;
+                    let now_directory = self.state.auth.directory();
+                    if !Arc::ptr_eq(&now_directory, &directory) {
+                        directory = now_directory;
+                        if !self.still_signed_in(&directory) {
+                            return Close(1008, "signed out");
+                        }
+                        resync = Some("access");
+                    } else {
+                        let sees = sees(self.caller.user.clone(), &directory);
+                        last = pending.last().map_or(last, |u| u.seq);
+                        let visible: Vec<&Update> = pending.iter().map(Arc::as_ref).filter(|u| sees(view::host_of(u))).collect();
+                        let text = (!visible.is_empty()).then(|| view::batch(&run, last, &visible));
+                        pending.clear();
+                        if let Some(text) = text
+                            && let Err(close) = self.send(text).await
+                        {
+                            return close;
+                        }
+                    }
+                }
+                message = self.socket.recv() => match message {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Close(1000, "bye"),
+                    Some(Ok(_)) => heard = Instant::now(),
+                },
+                _ = ping.tick() => {
+                    if heard.elapsed() > DEAD_AFTER {
+                        return Close(1001, "no answer to pings");
+                    }
+                    if !self.still_signed_in(&self.state.auth.directory()) {
+                        return Close(1008, "signed out");
+                    }
+                    if let Err(Close(code, why)) = timeout(SEND_TIMEOUT, self.socket.send(Message::Ping(Default::default())))
+                        .await
+                        .map_err(|_| Close(1013, "not reading; reconnect"))
+                        .and_then(|r| r.map_err(|_| Close(1001, "gone")))
+                    {
+                        return Close(code, why);
+                    }
+                }
+            }
+            if let Some(reason) = resync {
+                self.state.metrics.ws_resyncs.inc();
+                pending.clear();
+                flush_at = None;
+                if let Err(close) = self.send(view::resync(reason)).await {
+                    return close;
+                }
+                match self.start(None, &directory).await {
+                    Ok((s, r, l)) => (subscription, run, last) = (s, r, l),
+                    Err(close) => return close,
+                }
+            }
+        }
+    }
+}

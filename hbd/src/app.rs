@@ -68,6 +68,10 @@ pub struct Sockets {
     pub udp: UdpSocket,
     /// HTTP listener.
     pub http: TcpListener,
+    /// The original's plain WebSocket port (`ws_port`), if set.
+    pub ws: Option<TcpListener>,
+    /// The original's TLS WebSocket port (`wss_port`), if set.
+    pub wss: Option<TcpListener>,
 }
 
 impl Sockets {
@@ -82,13 +86,16 @@ impl Sockets {
                 Err(error)
             }
         })?;
-        let http_addr = SocketAddr::new(config.hbd_host, config.hbd_port);
-        let http = TcpListener::bind(http_addr).map_err(|source| AppError::Bind {
-            what: "http",
-            addr: http_addr,
-            source,
-        })?;
-        Ok(Sockets { udp, http })
+        let tcp = |what: &'static str, port: u16| {
+            let addr = SocketAddr::new(config.hbd_host, port);
+            TcpListener::bind(addr).map_err(|source| AppError::Bind { what, addr, source })
+        };
+        Ok(Sockets {
+            udp,
+            http: tcp("http", config.hbd_port)?,
+            ws: config.ws_port.map(|p| tcp("ws", p)).transpose()?,
+            wss: config.wss_port.map(|p| tcp("wss", p)).transpose()?,
+        })
     }
 }
 
@@ -211,14 +218,43 @@ pub async fn run(
         reader,
         live_run,
     };
-    let tls = server::tls_config(&api_state).await?;
+    let tls = match config.hbd_tls {
+        true => Some(server::tls_config(&api_state).await?),
+        false => None,
+    };
+    let local = |l: &Option<TcpListener>| {
+        l.as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map_or_else(|| "off".to_owned(), |a| a.to_string())
+    };
     // Tests that bind port 0 read the real ports from this line.
     tracing::info!(
         udp = %udp_addr,
         http = %http_addr,
         tls = tls.is_some(),
+        ws = %local(&sockets.ws),
+        wss = %local(&sockets.wss),
         "hbd listening"
     );
+    // The original's WebSocket ports serve the same router (and so `/ws`).
+    let mut extra = Vec::new();
+    if let Some(ws) = sockets.ws {
+        extra.push(tokio::spawn(server::serve(
+            ws,
+            api_state.clone(),
+            None,
+            shutdown.clone(),
+        )));
+    }
+    if let Some(wss) = sockets.wss {
+        let tls = server::tls_config(&api_state).await?;
+        extra.push(tokio::spawn(server::serve(
+            wss,
+            api_state.clone(),
+            Some(tls),
+            shutdown.clone(),
+        )));
+    }
     let api = tokio::spawn(server::serve(http, api_state, tls, shutdown.clone()));
     let sessions = tokio::spawn(flush_sessions(auth.clone(), shutdown.clone()));
 
@@ -250,6 +286,13 @@ pub async fn run(
         drain.await;
     }
     let http_result = api.await;
+    for listener in extra {
+        match listener.await {
+            Ok(Err(error)) => tracing::error!(%error, "websocket listener failed"),
+            Ok(Ok(())) => {}
+            Err(error) => tracing::error!(task = "ws listener", %error, "task panicked"),
+        }
+    }
     log_panic("sessions", sessions.await);
     auth.flush().await;
     // The auth service holds a journal handle: the journal thread ends after it.

@@ -1,5 +1,5 @@
-//! The HTTP listener: plain, or TLS with rustls (`hbd_tls` with `wss_pem` and
-//! `wss_key`) through axum-server. Handlers get the client's address. The certificate
+//! The HTTP listeners: plain, or TLS with rustls (`hbd_tls`, and `wss_port`, with
+//! `wss_pem` and `wss_key`) through axum-server. Handlers get the client's address. The certificate
 //! is read again after every configuration reload, so a renewed one needs no restart;
 //! a reload with an unreadable certificate keeps the one in use.
 
@@ -32,20 +32,20 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// Reads the TLS certificate and key of `state`'s config, if it serves TLS.
-pub async fn tls_config(state: &ApiState) -> Result<Option<RustlsConfig>, ServerError> {
+/// Reads the TLS certificate and key (`wss_pem`, `wss_key`) of `state`'s config.
+pub async fn tls_config(state: &ApiState) -> Result<RustlsConfig, ServerError> {
     let config = state.config.get();
-    if !config.hbd_tls {
-        return Ok(None);
-    }
     let Some((cert, key)) = config.tls_files() else {
-        return Ok(None);
+        return Err(ServerError::Tls {
+            cert: String::new(),
+            key: String::new(),
+            source: std::io::Error::other("wss_pem and wss_key are not set"),
+        });
     };
     // One TLS provider for everything: ring. Installing it twice is a no-op.
     let _ = rustls::crypto::ring::default_provider().install_default();
     RustlsConfig::from_pem_file(&cert, &key)
         .await
-        .map(Some)
         .map_err(|source| ServerError::Tls {
             cert: cert.display().to_string(),
             key: key.display().to_string(),

@@ -254,6 +254,14 @@ impl Daemon {
         )
     }
 
+    /// An address from the last `hbd listening` log line (`key` is `ws=`, `wss=`, ...).
+    pub fn listening(&self, key: &str) -> Option<SocketAddr> {
+        let log = self.log();
+        let line = log.lines().rev().find(|l| l.contains("hbd listening"))?;
+        let rest = &line[line.find(key)? + key.len()..];
+        rest.split_whitespace().next()?.parse().ok()
+    }
+
     /// The daemon's HTTP address.
     pub fn http_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.http_port))

@@ -57,6 +57,20 @@ fn open(
         })
 }
 
+/// The hbd_port connection of `open`, elsewhere: the original's `ws_port`.
+fn open_at(addr: std::net::SocketAddr, token: &str) -> Socket {
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    tungstenite::client(request, stream).unwrap().0
+}
+
 fn as_user(daemon: &Daemon, user: &str, query: &str) -> Socket {
     let token = daemon.login(user, PASSWORD);
     open(
@@ -342,4 +356,25 @@ fn strangers_and_foreign_pages_are_refused() {
     let cookie = format!("hbd_session={token}");
     let by_cookie = open(&daemon, "", &[("Cookie", &cookie), ("Origin", &own)], None);
     assert_eq!(status(by_cookie), 101);
+}
+
+#[test]
+fn the_originals_ws_port_serves_the_same_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("ws_port: 0\n{}", config(&password_hash(PASSWORD)));
+    let daemon = Daemon::start(dir.path(), &config);
+    let ws = daemon
+        .listening("ws=")
+        .expect("a ws_port listener in the log");
+    assert_ne!(ws, daemon.http_addr());
+    let token = daemon.login("moe", PASSWORD);
+    let mut socket = open_at(ws, &token);
+    assert_eq!(
+        next(&mut socket, Duration::from_secs(5)).unwrap()["user"],
+        "moe"
+    );
+    assert_eq!(
+        next(&mut socket, Duration::from_secs(5)).unwrap()["type"],
+        "snapshot"
+    );
 }

@@ -32,7 +32,7 @@ fn the_api_speaks_tls_and_a_renewed_certificate_needs_only_a_reload() {
     let dir = tempfile::tempdir().unwrap();
     let first = new_certificate(dir.path());
     let config = format!(
-        "hbd_tls: true\ncert_path: {}\nwss_pem: fullchain.pem\nwss_key: privkey.pem\n\
+        "hbd_tls: true\nwss_port: 0\ncert_path: {}\nwss_pem: fullchain.pem\nwss_key: privkey.pem\n\
          users:\n  ada: {{admin: true, password: '{}'}}\n",
         dir.path().display(),
         password_hash("tls test password")

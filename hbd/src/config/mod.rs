@@ -118,8 +118,9 @@ pub struct Config {
     pub hbd_port: u16,
     /// Address the HTTP server binds to.
     pub hbd_host: IpAddr,
-    /// Plain WebSocket port.
-    pub ws_port: u16,
+    /// The original's separate plain WebSocket port; `/ws` is served on `hbd_port`, so
+    /// this extra listener is off unless set.
+    pub ws_port: Option<u16>,
     /// TLS WebSocket port, when configured.
     pub wss_port: Option<u16>,
     /// Directory of TLS material.
@@ -265,7 +266,7 @@ impl Default for Config {
             hb_host: IpAddr::from([0u16; 8]),
             hbd_port: 50004,
             hbd_host: IpAddr::from([127, 0, 0, 1]),
-            ws_port: 50005,
+            ws_port: None,
             wss_port: None,
             cert_path: None,
             wss_pem: None,
@@ -412,6 +413,8 @@ impl Config {
         check("hbd_port", self.hbd_port == new.hbd_port);
         check("hbd_host", self.hbd_host == new.hbd_host);
         check("hbd_tls", self.hbd_tls == new.hbd_tls);
+        check("ws_port", self.ws_port == new.ws_port);
+        check("wss_port", self.wss_port == new.wss_port);
         check("state_db", self.state_db == new.state_db);
         check("plugin_history", self.plugin_history == new.plugin_history);
         check("journal_*", self.journal == new.journal);

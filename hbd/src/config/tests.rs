@@ -17,7 +17,7 @@ fn empty_file_gives_the_documented_defaults() {
     let c = parse("", None).unwrap().config;
     assert_eq!(c.hb_port, 50003);
     assert_eq!(c.hbd_port, 50004);
-    assert_eq!(c.ws_port, 50005);
+    assert_eq!(c.ws_port, None, "/ws is on hbd_port");
     assert_eq!(c.journal.max_size, 100 * 1024 * 1024);
     assert_eq!(c.journal.max_backups, 10);
     assert_eq!(c.threshold_renotify_interval, Duration::from_secs(3600));

@@ -152,7 +152,7 @@ impl<'a> Reader<'a> {
         match key {
             "hb_port" => set(&mut c.hb_port, self.port(&p, v)),
             "hbd_port" => set(&mut c.hbd_port, self.port(&p, v)),
-            "ws_port" => set(&mut c.ws_port, self.port(&p, v)),
+            "ws_port" => c.ws_port = self.port(&p, v),
             "wss_port" => c.wss_port = self.port(&p, v),
             "hbd_host" => set(&mut c.hbd_host, self.ip(&p, v)),
             "hb_host" => set(&mut c.hb_host, self.ip(&p, v)),

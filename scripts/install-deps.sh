@@ -3,10 +3,12 @@
 # second run only checks. Each issue adds its packages here and nowhere else.
 set -euo pipefail
 
-# Debian packages the tests use: real Nagios checks for the nagios_runner tests, and
-# iputils ping for ping_monitor.
+# Debian packages the tests use: real Nagios checks for the nagios_runner tests,
+# iputils ping for ping_monitor, and Chromium for the page tests (driven by
+# playwright-core from npm, below).
 APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
-    clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32)   # the C example plugin
+    clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32   # the C example plugin
+    chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -35,17 +37,20 @@ if ! "$VENV/bin/python" -c "import aiosmtpd, ziglang, werkzeug" 2>/dev/null || [
 fi
 
 # componentize-js (npm) builds the JavaScript example plugin; swagger-parser (npm)
-# validates docs/openapi.json as OpenAPI 3.1.
+# validates docs/openapi.json as OpenAPI 3.1; playwright-core (npm) drives Chromium.
+# componentize-js imports preview2-shim at run time but lists it only as a dev
+# dependency: it works only when hoisted to the top, so it is named here too.
 NPM_DIR=${HBD_NPM_DIR:-$HOME/.cache/hbd-npm}
-# (preview2-shim is componentize-js's dependency: a partial install once lost it.)
+NPM_PACKAGES=(@bytecodealliance/componentize-js@0.23.0 @bytecodealliance/preview2-shim@0.26.1
+    @apidevtools/swagger-parser@12.1.0 playwright-core@1.65.1)
 if [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/componentize-js" ] \
     || [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/preview2-shim" ] \
-    || [ ! -d "$NPM_DIR/node_modules/@apidevtools/swagger-parser" ]; then
-    echo "install-deps: componentize-js and swagger-parser at $NPM_DIR"
+    || [ ! -d "$NPM_DIR/node_modules/@apidevtools/swagger-parser" ] \
+    || [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
+    echo "install-deps: ${NPM_PACKAGES[*]} at $NPM_DIR"
     mkdir -p "$NPM_DIR"
     (cd "$NPM_DIR" && { [ -f package.json ] || npm init -y >/dev/null; } \
-        && npm install -q --no-audit --no-fund @bytecodealliance/componentize-js@0.23.0 \
-            @apidevtools/swagger-parser@12.1.0 >/dev/null)
+        && npm install -q --no-audit --no-fund "${NPM_PACKAGES[@]}" >/dev/null)
 fi
 
 command -v cargo >/dev/null || { echo "install-deps: cargo not found; install Rust (rustup) first" >&2; exit 1; }

@@ -56,6 +56,9 @@ pub enum AppError {
     /// The HTTP server failed.
     #[error("http server: {0}")]
     Http(std::io::Error),
+    /// A page template does not parse.
+    #[error(transparent)]
+    Templates(#[from] crate::web::templates::TemplateError),
     /// The HTTP server could not start (a TLS certificate).
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -217,6 +220,7 @@ pub async fn run(
         latest,
         reader,
         live_run,
+        templates: crate::web::templates::Templates::load(config.templates_dir.as_deref())?,
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

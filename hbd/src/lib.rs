@@ -16,6 +16,8 @@
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
 //!   behind it; [`server`]: the listener, plain or TLS.
+//! - [`web`]: the pages (`/login`, `/live`): templates, static assets, security
+//!   headers.
 //! - [`auth`]: users, roles, sessions and tokens, login throttling, passwords
 //!   (Werkzeug-compatible hashes).
 //! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: wall and
@@ -40,3 +42,4 @@ pub mod reload;
 pub mod samples;
 pub mod server;
 pub mod store;
+pub mod web;

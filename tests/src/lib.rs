@@ -411,7 +411,10 @@ pub fn http_with(
         "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if !body.is_empty() {
+    let typed = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    if !body.is_empty() && !typed {
         head.push_str("Content-Type: application/json\r\n");
     }
     for (k, v) in headers {

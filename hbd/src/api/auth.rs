@@ -83,7 +83,8 @@ fn is_tls(state: &ApiState) -> bool {
     state.tls
 }
 
-fn session_cookie(state: &ApiState, secret: &str, max_age_s: u64) -> HeaderValue {
+/// The session cookie for `secret` (empty with age 0: cleared).
+pub(crate) fn session_cookie(state: &ApiState, secret: &str, max_age_s: u64) -> HeaderValue {
     let (name, secure) = if is_tls(state) {
         (TLS_COOKIE, "; Secure")
     } else {

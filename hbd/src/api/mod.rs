@@ -10,7 +10,7 @@
 
 mod access;
 mod alerts;
-mod auth;
+pub(crate) mod auth;
 pub mod caller;
 mod config;
 mod error;
@@ -40,6 +40,7 @@ use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::samples::Latest;
 use crate::store::Reader;
+use crate::web::{assets, headers, pages};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -62,6 +63,8 @@ pub struct ApiState {
     pub reader: Reader,
     /// This daemon run's id in the live stream.
     pub live_run: String,
+    /// The page templates.
+    pub templates: crate::web::templates::Templates,
 }
 
 #[derive(OpenApi)]
@@ -142,7 +145,13 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/metrics", get(metrics::render))
         .route("/ws", get(ws::upgrade))
+        .route("/", get(pages::root))
+        .route("/favicon.ico", get(pages::favicon))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/live", get(pages::live))
+        .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::map_response(headers::secure))
         .with_state(state)
 }
 
@@ -206,6 +215,7 @@ mod tests {
             latest: Latest::default(),
             reader: Reader::open(&path).unwrap(),
             live_run: "test".into(),
+            templates: crate::web::templates::Templates::load(None).unwrap(),
         };
         (state, rx)
     }

@@ -1,0 +1,14 @@
+//! The web pages: `/login` and `/live`, server-rendered from handlebars templates
+//! (`hbd/templates/`) with plain ES modules and CSS (`hbd/static/`), all embedded in the
+//! binary. Module map:
+//!
+//! - [`templates`]: the template registry, embedded or overridden from `templates_dir`
+//!   (edits show on the next request).
+//! - [`assets`]: `/static/...`, embedded or overridden from `templates_dir/static`,
+//!   with ETags.
+//! - [`pages`]: the page handlers and the login form.
+//! - [`headers`]: the security headers every answer carries (CSP, framing, sniffing).
+pub mod assets;
+pub mod headers;
+pub mod pages;
+pub mod templates;

@@ -1,0 +1,188 @@
+//! The pages. Browsers not signed in are sent to `/login` (with no users configured,
+//! straight on); the login form is protected against login CSRF by a token bound to a
+//! short-lived pre-session cookie, and shows throttling as a wait. A refused form is
+//! shown again with the reason and status 200: the status codes belong to the API
+//! (`/api/0/auth/login`), and a browser reports any other as a console error.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::ApiState;
+use crate::api::auth::{Client, session_cookie};
+use crate::api::caller::{Caller, Via, cookie, cross_origin_check};
+use crate::auth::service::LoginError;
+use crate::auth::sessions::{csrf_token, secret};
+
+/// The pre-session cookie that carries the login form's token.
+pub const LOGIN_COOKIE: &str = "hbd_login";
+
+fn page(state: &ApiState, status: StatusCode, name: &str, data: serde_json::Value) -> Response {
+    match state.templates.render(name, &data) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "page not rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}")).into_response()
+        }
+    }
+}
+
+/// Only a path on this site may be a place to go after login.
+fn local(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/live".to_owned(),
+    }
+}
+
+/// `?next=`.
+#[derive(Debug, Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// `GET /`.
+pub async fn root() -> Redirect {
+    Redirect::to("/live")
+}
+
+/// `GET /favicon.ico`: nothing (and no session work for it).
+pub async fn favicon() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+fn login_form(
+    state: &ApiState,
+    status: StatusCode,
+    next: &str,
+    error: &str,
+    username: &str,
+) -> Response {
+    let mut random = [0u8; 32];
+    if getrandom::fill(&mut random).is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no randomness").into_response();
+    }
+    let token = secret(random);
+    let data = json!({"csrf": token, "next": next, "error": error, "username": username});
+    let mut response = page(state, status, "login", data);
+    let cookie =
+        format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=900");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// `GET /login`: the form, or on to the page when no login is needed.
+pub async fn login_page(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(q): Query<Next>,
+) -> Response {
+    let next = local(q.next.as_deref());
+    if caller.via == Via::Open || caller.user.is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    login_form(&state, StatusCode::OK, &next, "", "")
+}
+
+/// The login form's fields.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+/// `POST /login`: checks the form's token against its cookie and the origin, then
+/// signs in like the API and sends the browser on with the session cookie.
+pub async fn login_submit(
+    State(state): State<ApiState>,
+    Client(client): Client,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let next = local(form.next.as_deref());
+    let bound = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let same = !bound.is_empty()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            bound.as_bytes(),
+            form.csrf.as_bytes(),
+        ));
+    let allowed = &state.config.get().allowed_origins;
+    if !same || cross_origin_check(&axum::http::Method::POST, &headers, allowed).is_err() {
+        let why = "This form expired or came from another site; please sign in again.";
+        return login_form(&state, StatusCode::OK, &next, why, "");
+    }
+    match state
+        .auth
+        .login(&form.username, &form.password, client)
+        .await
+    {
+        Ok((secret, grant)) => {
+            let max_age = grant
+                .expires
+                .map_or(0, |e| e.since(crate::clock::Timestamp::now()).as_secs());
+            let mut response = Redirect::to(&next).into_response();
+            let h = response.headers_mut();
+            h.append(header::SET_COOKIE, session_cookie(&state, &secret, max_age));
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("{LOGIN_COOKIE}=; Path=/login; Max-Age=0"))
+            {
+                h.append(header::SET_COOKIE, v);
+            }
+            response
+        }
+        Err(LoginError::Invalid) => login_form(
+            &state,
+            StatusCode::OK,
+            &next,
+            "Wrong user name or password.",
+            &form.username,
+        ),
+        Err(LoginError::Throttled(wait)) => login_form(
+            &state,
+            StatusCode::OK,
+            &next,
+            &format!(
+                "Too many failed attempts. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+            &form.username,
+        ),
+        Err(LoginError::Store(error)) => {
+            tracing::error!(%error, "login not stored");
+            login_form(
+                &state,
+                StatusCode::OK,
+                &next,
+                "The daemon could not store the session; try again.",
+                &form.username,
+            )
+        }
+    }
+}
+
+/// `GET /live`: every visible host, live.
+pub async fn live(State(state): State<ApiState>, caller: Caller) -> Response {
+    let csrf = match &caller.via {
+        Via::Cookie(secret) => csrf_token(secret),
+        Via::Open => String::new(),
+        Via::Bearer(_) | Via::Nothing => {
+            if caller.user.is_none() {
+                return Redirect::to("/login?next=/live").into_response();
+            }
+            String::new()
+        }
+    };
+    let data = json!({
+        "user": caller.user.clone().unwrap_or_default(),
+        "open": caller.via == Via::Open,
+        "csrf": csrf,
+    });
+    page(&state, StatusCode::OK, "live", data)
+}

@@ -1,0 +1,225 @@
+// /live: every host the user may see, kept current from the WebSocket stream
+// (docs/WEBSOCKET.md). Only the rows in view exist in the DOM, so 10,000 hosts scroll
+// smoothly; changes are drawn at most once per animation frame. Every text from agents
+// goes in through textContent, never as HTML.
+
+const ROW = 28;           // px, as .row in hbd.css
+const FEED_MAX = 200;     // events kept in the feed
+const $ = (id) => document.getElementById(id);
+
+const hosts = new Map();  // name -> {name, state, last_seen, rtt_ms, version, uptime_s}
+let run = null;
+let seq = 0;
+let view = [];            // names after filter and sort
+let viewDirty = true;
+let drawPending = false;
+let retry = 500;
+
+const filter = { state: '', q: '', sort: 'name' };
+
+function readUrl() {
+  const p = new URLSearchParams(location.search);
+  filter.state = p.get('state') ?? '';
+  filter.q = p.get('q') ?? '';
+  filter.sort = p.get('sort') ?? 'name';
+  $('state').value = filter.state;
+  $('q').value = filter.q;
+}
+
+function writeUrl() {
+  const p = new URLSearchParams();
+  if (filter.state) p.set('state', filter.state);
+  if (filter.q) p.set('q', filter.q);
+  if (filter.sort !== 'name') p.set('sort', filter.sort);
+  const query = p.toString();
+  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+}
+
+function ago(ms) {
+  if (ms == null) return '—';
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+function duration(s) {
+  if (s == null) return '—';
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
+}
+
+function schedule(changedView) {
+  if (changedView) viewDirty = true;
+  if (!drawPending) {
+    drawPending = true;
+    requestAnimationFrame(draw);
+  }
+}
+
+function rebuildView() {
+  const q = filter.q.toLowerCase();
+  view = [];
+  const counts = { UP: 0, DOWN: 0, UNKNOWN: 0 };
+  for (const h of hosts.values()) {
+    counts[h.state] = (counts[h.state] ?? 0) + 1;
+    if (filter.state && h.state !== filter.state) continue;
+    if (q && !h.name.toLowerCase().includes(q)) continue;
+    view.push(h);
+  }
+  const key = filter.sort;
+  view.sort((a, b) => {
+    if (key === 'name') return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    if (key === 'state') return (a.state.localeCompare(b.state)) || (a.name < b.name ? -1 : 1);
+    const x = a[key] ?? -Infinity, y = b[key] ?? -Infinity;
+    return key === 'last_seen' ? y - x : x - y;
+  });
+  $('counts').textContent =
+    `${hosts.size} hosts · ${counts.UP} up · ${counts.DOWN} down · ${counts.UNKNOWN} unknown · ${view.length} shown`;
+  $('spacer').style.height = `${view.length * ROW}px`;
+  viewDirty = false;
+}
+
+const pool = [];
+
+function rowElement(i) {
+  while (pool.length <= i) {
+    const row = document.createElement('div');
+    row.className = 'row';
+    row.setAttribute('role', 'row');
+    for (const c of ['name', 'state', 'seen', 'rtt', 'version wide', 'uptime wide']) {
+      const cell = document.createElement('span');
+      cell.className = c;
+      cell.setAttribute('role', 'cell');
+      row.append(cell);
+    }
+    pool.push(row);
+    $('rows').append(row);
+  }
+  return pool[i];
+}
+
+function draw() {
+  drawPending = false;
+  if (viewDirty) rebuildView();
+  const viewport = $('viewport');
+  const first = Math.floor(viewport.scrollTop / ROW);
+  const count = Math.min(view.length - first, Math.ceil(viewport.clientHeight / ROW) + 2);
+  $('rows').style.transform = `translateY(${first * ROW}px)`;
+  for (let i = 0; i < Math.max(count, 0); i++) {
+    const h = view[first + i];
+    const row = rowElement(i);
+    row.hidden = false;
+    row.dataset.host = h.name;
+    const [name, state, seen, rtt, version, uptime] = row.children;
+    name.textContent = h.name;
+    state.textContent = h.state;
+    state.className = `state state-${h.state}`;
+    seen.textContent = ago(h.last_seen);
+    rtt.textContent = h.rtt_ms == null ? '—' : `${h.rtt_ms.toFixed(1)} ms`;
+    version.textContent = h.version ?? '—';
+    uptime.textContent = duration(h.uptime_s);
+  }
+  for (let i = Math.max(count, 0); i < pool.length; i++) pool[i].hidden = true;
+}
+
+function feed(u) {
+  const li = document.createElement('li');
+  const time = document.createElement('time');
+  time.textContent = new Date(u.at).toLocaleTimeString();
+  li.append(time);
+  const what = u.event === 'MESSAGE' ? `${u.host}: ${u.text}` : `${u.host} ${u.event}`;
+  li.append(document.createTextNode(what));
+  li.className = `event-${u.event}`;
+  const list = $('events');
+  list.prepend(li);
+  while (list.children.length > FEED_MAX) list.lastElementChild.remove();
+}
+
+function snapshot(m) {
+  hosts.clear();
+  const c = m.hosts;
+  for (let i = 0; i < c.name.length; i++) {
+    hosts.set(c.name[i], {
+      name: c.name[i], state: c.state[i], last_seen: c.last_seen[i], rtt_ms: c.rtt_ms[i],
+      version: c.version[i], uptime_s: c.uptime_s[i],
+    });
+  }
+  run = m.run;
+  seq = m.seq;
+  schedule(true);
+}
+
+function apply(u) {
+  if (u.type === 'heartbeat') {
+    const h = hosts.get(u.host);
+    if (h) {
+      h.last_seen = u.last_seen;
+      h.rtt_ms = u.rtt_ms;
+      if (filter.sort === 'last_seen' || filter.sort === 'rtt_ms') viewDirty = true;
+    }
+  } else if (u.type === 'event') {
+    if (u.record) hosts.set(u.host, u.record);
+    else hosts.delete(u.host);
+    viewDirty = true;
+    feed(u);
+  }
+}
+
+function handle(m) {
+  if (m.type === 'snapshot') snapshot(m);
+  else if (m.type === 'updates') {
+    for (const u of m.updates) apply(u);
+    seq = m.seq;
+    schedule(false);
+  }
+}
+
+function connect() {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const resume = run ? `?run=${encodeURIComponent(run)}&seq=${seq}` : '';
+  const ws = new WebSocket(`${scheme}://${location.host}/ws${resume}`);
+  const status = $('connection');
+  ws.addEventListener('open', () => {
+    retry = 500;
+    status.textContent = 'live';
+    status.classList.add('live');
+  });
+  ws.addEventListener('message', (e) => handle(JSON.parse(e.data)));
+  ws.addEventListener('close', (e) => {
+    status.classList.remove('live');
+    if (e.code === 1008) {
+      location.assign('/login?next=/live');
+      return;
+    }
+    status.textContent = 'reconnecting…';
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 15000);
+  });
+}
+
+function controls() {
+  $('state').addEventListener('change', () => { filter.state = $('state').value; writeUrl(); schedule(true); });
+  $('q').addEventListener('input', () => { filter.q = $('q').value; writeUrl(); schedule(true); });
+  for (const b of document.querySelectorAll('[data-sort]')) {
+    b.addEventListener('click', () => { filter.sort = b.dataset.sort; writeUrl(); schedule(true); });
+  }
+  $('viewport').addEventListener('scroll', () => schedule(false), { passive: true });
+  addEventListener('resize', () => schedule(false));
+  const logout = $('logout');
+  if (logout) {
+    logout.addEventListener('click', async () => {
+      const token = document.querySelector('meta[name="csrf-token"]').content;
+      await fetch('/api/0/auth/logout', { method: 'POST', headers: { 'X-CSRF-Token': token } });
+      location.assign('/login');
+    });
+  }
+  // "3 s ago" moves on by itself.
+  setInterval(() => schedule(false), 1000);
+}
+
+readUrl();
+controls();
+connect();

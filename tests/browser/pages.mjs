@@ -1,0 +1,104 @@
+// Drives Debian's Chromium (playwright-core) through the pages of a running hbd, as a
+// user would: sign in, watch /live, and break nothing when agents send HTML. Prints one
+// JSON object of findings; tests/tests/pages.rs asserts on it.
+//   node pages.mjs BASE_URL UDP_PORT
+// PLAYWRIGHT: path of playwright-core's index.mjs (ES modules do not use NODE_PATH).
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const { chromium } = await import(process.env.PLAYWRIGHT);
+const [base, udpPort] = [process.argv[2], Number(process.argv[3])];
+const password = process.env.HBD_PASSWORD;
+const out = { problems: [] };
+
+const udp = dgram.createSocket('udp4');
+const send = (json) => new Promise((ok) => udp.send(JSON.stringify(json), udpPort, '127.0.0.1', ok));
+
+const profile = mkdtempSync(join(tmpdir(), 'hbd-chromium-'));
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync'],
+  timeout: 60000,
+});
+
+async function signedIn(user, viewport) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('console', (m) => { if (m.type() === 'error') out.problems.push(`${user} console: ${m.text()}`); });
+  page.on('pageerror', (e) => out.problems.push(`${user} page error: ${e.message}`));
+  page.on('dialog', async (d) => { out.problems.push(`${user} dialog: ${d.message()}`); await d.dismiss(); });
+  return { context, page };
+}
+
+const rows = (page) => page.$$eval('#rows .row:not([hidden]) .name', (cells) => cells.map((c) => c.textContent));
+
+try {
+  // Signing in: /live sends a stranger to /login; a wrong password says so.
+  const { context, page } = await signedIn('ada', { width: 1200, height: 800 });
+  await page.goto(`${base}/live`);
+  out.redirected_to = new URL(page.url()).pathname;
+  await page.fill('#username', 'ada');
+  await page.fill('#password', 'wrong password');
+  await Promise.all([page.waitForLoadState(), page.click('#go')]);
+  out.wrong_password = (await page.textContent('#error'))?.trim();
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL(`${base}/live`), page.click('#go')]);
+  out.landed_on = new URL(page.url()).pathname;
+  const cookie = (await context.cookies(base)).find((c) => c.name === 'hbd_session');
+  out.cookie = cookie && { httpOnly: cookie.httpOnly, sameSite: cookie.sameSite };
+  out.script_sees_cookie = await page.evaluate(() => document.cookie.includes('hbd_session'));
+
+  // The snapshot draws the rows; a new host's first heartbeat is on screen within 1 s.
+  await page.waitForFunction(() => document.querySelector('#connection').textContent === 'live');
+  await page.waitForSelector('#rows .row[data-host="web1"]');
+  const sent = Date.now();
+  await send({ ID: 'HTB', name: 'fresh1', interval: 60 });
+  await page.waitForSelector('#rows .row[data-host="fresh1"]', { timeout: 5000 });
+  out.new_host_ms = Date.now() - sent;
+
+  // Agent text is text: a message with markup shows as written and runs nothing.
+  const evil = '<img src=x onerror="window.__xss=1">';
+  await send({ ID: 'MSG', name: 'web1', text: evil });
+  await page.waitForFunction((t) => [...document.querySelectorAll('#events li')].some((li) => li.textContent.includes(t)), evil);
+  out.events_img = await page.locator('#events img').count();
+  out.xss = await page.evaluate(() => window.__xss ?? null);
+
+  // Filters live in the URL and survive a reload.
+  await page.fill('#q', 'fresh');
+  await page.waitForFunction(() => document.querySelectorAll('#rows .row:not([hidden])').length === 1);
+  out.filtered_rows = await rows(page);
+  out.url_query = new URL(page.url()).search;
+  await page.reload();
+  await page.waitForSelector('#rows .row[data-host="fresh1"]');
+  out.after_reload_rows = await rows(page);
+  out.csp = (await page.request.get(`${base}/live`)).headers()['content-security-policy'];
+
+  // A monitor sees only their hosts, on a phone-sized screen.
+  const moe = await signedIn('moe', { width: 390, height: 844 });
+  await moe.page.goto(`${base}/login?next=/live`);
+  await moe.page.fill('#username', 'moe');
+  await moe.page.fill('#password', password);
+  await Promise.all([moe.page.waitForURL(`${base}/live`), moe.page.click('#go')]);
+  await moe.page.waitForSelector('#rows .row[data-host="web1"]');
+  await moe.page.waitForTimeout(300); // let any stray row arrive (there must be none)
+  out.monitor_rows = await rows(moe.page);
+  out.monitor_wide_columns_visible = await moe.page.locator('.row.head .wide').first().isVisible();
+
+  // Signing out ends the session and goes back to /login.
+  await Promise.all([page.waitForURL(/\/login/), page.click('#logout')]);
+  out.after_logout = new URL(page.url()).pathname;
+  const again = await page.request.get(`${base}/api/0/auth/me`);
+  out.me_after_logout = again.status();
+} catch (e) {
+  out.problems.push(`script: ${e.stack ?? e}`);
+} finally {
+  await browser.close();
+  udp.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(JSON.stringify(out));

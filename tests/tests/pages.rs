@@ -1,0 +1,178 @@
+//! The pages in a real browser: headless Chromium (Debian) driven by playwright-core
+//! (npm) through `tests/browser/pages.mjs` against a real daemon with users.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::process::Command;
+use std::time::Duration;
+
+use hbd_e2e::{Daemon, password_hash, send_datagram, wait_until};
+
+const PASSWORD: &str = "page test password";
+
+#[test]
+fn sign_in_watch_live_and_agent_text_stays_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = password_hash(PASSWORD);
+    let config = format!(
+        "users:\n  ada: {{admin: true, password: '{hash}'}}\n  moe: {{password: '{hash}'}}\n\
+         hosts:\n  web1: {{owner: ada, monitors: [moe]}}\n"
+    );
+    let daemon = Daemon::start(dir.path(), &config);
+    for host in ["web1", "web2"] {
+        send_datagram(
+            daemon.udp_addr(),
+            format!(r#"{{"ID":"HTB","name":"{host}","interval":60}}"#).as_bytes(),
+        );
+    }
+    let token = daemon.login("ada", PASSWORD);
+    assert!(wait_until(Duration::from_secs(5), || {
+        let auth = format!("Bearer {token}");
+        daemon
+            .call("GET", "/api/0/hosts", &[("Authorization", &auth)], None)
+            .json()["total"]
+            == 2
+    }));
+    let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
+        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
+        std::path::PathBuf::from,
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/pages.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(format!("http://{}", daemon.http_addr()))
+        .arg(daemon.udp_port.to_string())
+        .env(
+            "PLAYWRIGHT",
+            npm.join("node_modules/playwright-core/index.mjs"),
+        )
+        .env("HBD_PASSWORD", PASSWORD)
+        .output()
+        .expect("node; run scripts/install-deps.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let found: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}: {stdout}\n{}\ndaemon log:\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                daemon.log()
+            )
+        });
+    assert_eq!(found["problems"], serde_json::json!([]), "{found:#}");
+    assert_eq!(found["redirected_to"], "/login");
+    assert_eq!(found["wrong_password"], "Wrong user name or password.");
+    assert_eq!(found["landed_on"], "/live");
+    assert_eq!(
+        found["cookie"],
+        serde_json::json!({"httpOnly": true, "sameSite": "Strict"})
+    );
+    assert_eq!(found["script_sees_cookie"], false);
+    let ms = found["new_host_ms"].as_u64().unwrap();
+    assert!(ms < 1000, "a new host took {ms} ms to appear");
+    assert_eq!(found["events_img"], 0);
+    assert_eq!(found["xss"], serde_json::Value::Null);
+    assert_eq!(found["filtered_rows"], serde_json::json!(["fresh1"]));
+    assert_eq!(found["url_query"], "?q=fresh");
+    assert_eq!(found["after_reload_rows"], serde_json::json!(["fresh1"]));
+    assert!(found["csp"].as_str().unwrap().contains("script-src 'self'"));
+    assert_eq!(found["monitor_rows"], serde_json::json!(["web1"]));
+    assert_eq!(
+        found["monitor_wide_columns_visible"], false,
+        "390 px: narrow layout"
+    );
+    assert_eq!(found["after_logout"], "/login");
+    assert_eq!(found["me_after_logout"], 401);
+}
+
+#[test]
+fn the_login_form_refuses_forged_posts_and_every_answer_carries_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = password_hash(PASSWORD);
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!("users:\n  ada: {{admin: true, password: '{hash}'}}\n"),
+    );
+    // Strangers are sent to the form; the form sets its token's cookie.
+    let live = daemon.call("GET", "/live", &[], None);
+    assert_eq!(live.status, 303);
+    assert_eq!(live.header("location"), Some("/login?next=/live"));
+    let form = daemon.call("GET", "/login?next=/live", &[], None);
+    assert_eq!(form.status, 200);
+    let cookie = form.header("set-cookie").unwrap().to_owned();
+    assert!(
+        cookie.starts_with("hbd_login=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("hbd_login=")
+        .to_owned();
+    assert!(form.body.contains(&format!("value=\"{token}\"")));
+    // A post without the cookie (another site's form, login CSRF) signs nobody in.
+    let body = format!("username=ada&password=page+test+password&csrf={token}&next=%2Flive");
+    let post = |headers: &[(&str, &str)]| {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        daemon.call("POST", "/login", &all, Some(&body))
+    };
+    let forged = post(&[]);
+    assert!(
+        forged.body.contains("expired or came from another site"),
+        "{}",
+        forged.body
+    );
+    assert!(
+        !forged
+            .headers
+            .iter()
+            .any(|(k, v)| k == "set-cookie" && v.starts_with("hbd_session="))
+    );
+    let pair = format!("hbd_login={token}");
+    let cross = post(&[("Cookie", &pair), ("Sec-Fetch-Site", "cross-site")]);
+    assert!(cross.body.contains("expired or came from another site"));
+    // With its cookie, from the page itself: signed in and sent on.
+    let ok = post(&[("Cookie", &pair), ("Sec-Fetch-Site", "same-origin")]);
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(ok.header("location"), Some("/live"));
+    assert!(
+        ok.headers
+            .iter()
+            .any(|(k, v)| k == "set-cookie" && v.starts_with("hbd_session="))
+    );
+    // Security headers everywhere, the API included.
+    for path in [
+        "/login",
+        "/api/0/hosts",
+        "/static/js/live.js",
+        "/api/0/openapi.json",
+    ] {
+        let r = daemon.call("GET", path, &[], None);
+        let csp = r.header("content-security-policy").unwrap_or_default();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn with_no_users_the_pages_need_no_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), "");
+    let login = daemon.call("GET", "/login", &[], None);
+    assert_eq!(
+        (login.status, login.header("location")),
+        (303, Some("/live"))
+    );
+    let live = daemon.call("GET", "/live", &[], None);
+    assert_eq!(live.status, 200);
+    assert!(live.body.contains("/static/js/live.js"));
+    assert!(!live.body.contains("<script>"), "no inline script");
+}

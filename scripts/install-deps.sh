@@ -41,7 +41,7 @@ fi
 # componentize-js imports preview2-shim at run time but lists it only as a dev
 # dependency: it works only when hoisted to the top, so it is named here too.
 NPM_DIR=${HBD_NPM_DIR:-$HOME/.cache/hbd-npm}
-NPM_PACKAGES=(@bytecodealliance/componentize-js@0.23.0 @bytecodealliance/preview2-shim@0.26.1
+NPM_PACKAGES=(@bytecodealliance/componentize-js@0.23.0 @bytecodealliance/preview2-shim@0.25.0
     @apidevtools/swagger-parser@12.1.0 playwright-core@1.65.1)
 if [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/componentize-js" ] \
     || [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/preview2-shim" ] \

@@ -78,6 +78,15 @@ try {
   out.after_reload_rows = await rows(page);
   out.csp = (await page.request.get(`${base}/live`)).headers()['content-security-policy'];
 
+  // /alerts?severity=critical shows only the critical ones; the summary counts all.
+  await page.goto(`${base}/alerts?severity=critical`);
+  await page.waitForSelector('#alerts tr');
+  out.critical_alerts = await page.$$eval('#alerts tr', (trs) => trs.map((tr) => [tr.dataset.host, tr.cells[0].textContent]));
+  out.alert_summary = await page.textContent('#summary');
+  await page.selectOption('#severity', '');
+  await page.waitForFunction(() => document.querySelectorAll('#alerts tr').length === 2);
+  out.alerts_url = new URL(page.url()).search;
+
   // A monitor sees only their hosts, on a phone-sized screen.
   const moe = await signedIn('moe', { width: 390, height: 844 });
   await moe.page.goto(`${base}/login?next=/live`);

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use hbd_e2e::{Daemon, password_hash, send_datagram, wait_until};
+use hbd_e2e::{Daemon, password_hash, wait_until};
 
 const PASSWORD: &str = "page test password";
 
@@ -15,15 +15,13 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     let hash = password_hash(PASSWORD);
     let config = format!(
         "users:\n  ada: {{admin: true, password: '{hash}'}}\n  moe: {{password: '{hash}'}}\n\
-         hosts:\n  web1: {{owner: ada, monitors: [moe]}}\n"
+         hosts:\n  web1: {{owner: ada, monitors: [moe]}}\n\
+         thresholds:\n  cpu_monitor:\n    cpu_percent: {{warning: 80, critical: 90}}\n"
     );
     let daemon = Daemon::start(dir.path(), &config);
-    for host in ["web1", "web2"] {
-        send_datagram(
-            daemon.udp_addr(),
-            format!(r#"{{"ID":"HTB","name":"{host}","interval":60}}"#).as_bytes(),
-        );
-    }
+    // web1 is CRITICAL, web2 WARNING.
+    daemon.heartbeat_and_cpu("web1", 95.0);
+    daemon.heartbeat_and_cpu("web2", 85.0);
     let token = daemon.login("ada", PASSWORD);
     assert!(wait_until(Duration::from_secs(5), || {
         let auth = format!("Bearer {token}");
@@ -79,6 +77,17 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         found["monitor_wide_columns_visible"], false,
         "390 px: narrow layout"
     );
+    assert_eq!(
+        found["critical_alerts"],
+        serde_json::json!([["web1", "CRITICAL"]])
+    );
+    assert!(
+        found["alert_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 critical · 1 warning")
+    );
+    assert_eq!(found["alerts_url"], "", "the cleared filter leaves the URL");
     assert_eq!(found["after_logout"], "/login");
     assert_eq!(found["me_after_logout"], 401);
 }

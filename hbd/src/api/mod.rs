@@ -149,6 +149,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/favicon.ico", get(pages::favicon))
         .route("/login", get(pages::login_page).post(pages::login_submit))
         .route("/live", get(pages::live))
+        .route("/alerts", get(pages::alerts))
         .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::map_response(headers::secure))

@@ -1,4 +1,4 @@
-//! The web pages: `/login` and `/live`, server-rendered from handlebars templates
+//! The web pages: `/login`, `/live` and `/alerts`, server-rendered from handlebars templates
 //! (`hbd/templates/`) with plain ES modules and CSS (`hbd/static/`), all embedded in the
 //! binary. Module map:
 //!

@@ -167,14 +167,15 @@ pub async fn login_submit(
     }
 }
 
-/// `GET /live`: every visible host, live.
-pub async fn live(State(state): State<ApiState>, caller: Caller) -> Response {
+/// A page for signed-in users (everyone when no users are configured): strangers are
+/// sent to `/login`, back here after.
+fn signed_in_page(state: &ApiState, caller: &Caller, name: &str, path: &str) -> Response {
     let csrf = match &caller.via {
         Via::Cookie(secret) => csrf_token(secret),
         Via::Open => String::new(),
         Via::Bearer(_) | Via::Nothing => {
             if caller.user.is_none() {
-                return Redirect::to("/login?next=/live").into_response();
+                return Redirect::to(&format!("/login?next={path}")).into_response();
             }
             String::new()
         }
@@ -184,5 +185,15 @@ pub async fn live(State(state): State<ApiState>, caller: Caller) -> Response {
         "open": caller.via == Via::Open,
         "csrf": csrf,
     });
-    page(&state, StatusCode::OK, "live", data)
+    page(state, StatusCode::OK, name, data)
+}
+
+/// `GET /live`: every visible host, live.
+pub async fn live(State(state): State<ApiState>, caller: Caller) -> Response {
+    signed_in_page(&state, &caller, "live", "/live")
+}
+
+/// `GET /alerts`: the alerts that are not OK, live.
+pub async fn alerts(State(state): State<ApiState>, caller: Caller) -> Response {
+    signed_in_page(&state, &caller, "alerts", "/alerts")
 }

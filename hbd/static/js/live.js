@@ -3,17 +3,16 @@
 // smoothly; changes are drawn at most once per animation frame. Every text from agents
 // goes in through textContent, never as HTML.
 
+import { connect, logoutButton } from './stream.js';
+
 const ROW = 28;           // px, as .row in hbd.css
 const FEED_MAX = 200;     // events kept in the feed
 const $ = (id) => document.getElementById(id);
 
 const hosts = new Map();  // name -> {name, state, last_seen, rtt_ms, version, uptime_s}
-let run = null;
-let seq = 0;
 let view = [];            // names after filter and sort
 let viewDirty = true;
 let drawPending = false;
-let retry = 500;
 
 const filter = { state: '', q: '', sort: 'name' };
 
@@ -147,8 +146,6 @@ function snapshot(m) {
       version: c.version[i], uptime_s: c.uptime_s[i],
     });
   }
-  run = m.run;
-  seq = m.seq;
   schedule(true);
 }
 
@@ -168,38 +165,6 @@ function apply(u) {
   }
 }
 
-function handle(m) {
-  if (m.type === 'snapshot') snapshot(m);
-  else if (m.type === 'updates') {
-    for (const u of m.updates) apply(u);
-    seq = m.seq;
-    schedule(false);
-  }
-}
-
-function connect() {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const resume = run ? `?run=${encodeURIComponent(run)}&seq=${seq}` : '';
-  const ws = new WebSocket(`${scheme}://${location.host}/ws${resume}`);
-  const status = $('connection');
-  ws.addEventListener('open', () => {
-    retry = 500;
-    status.textContent = 'live';
-    status.classList.add('live');
-  });
-  ws.addEventListener('message', (e) => handle(JSON.parse(e.data)));
-  ws.addEventListener('close', (e) => {
-    status.classList.remove('live');
-    if (e.code === 1008) {
-      location.assign('/login?next=/live');
-      return;
-    }
-    status.textContent = 'reconnecting…';
-    setTimeout(connect, retry);
-    retry = Math.min(retry * 2, 15000);
-  });
-}
-
 function controls() {
   $('state').addEventListener('change', () => { filter.state = $('state').value; writeUrl(); schedule(true); });
   $('q').addEventListener('input', () => { filter.q = $('q').value; writeUrl(); schedule(true); });
@@ -208,18 +173,18 @@ function controls() {
   }
   $('viewport').addEventListener('scroll', () => schedule(false), { passive: true });
   addEventListener('resize', () => schedule(false));
-  const logout = $('logout');
-  if (logout) {
-    logout.addEventListener('click', async () => {
-      const token = document.querySelector('meta[name="csrf-token"]').content;
-      await fetch('/api/0/auth/logout', { method: 'POST', headers: { 'X-CSRF-Token': token } });
-      location.assign('/login');
-    });
-  }
+  logoutButton();
   // "3 s ago" moves on by itself.
   setInterval(() => schedule(false), 1000);
 }
 
 readUrl();
 controls();
-connect();
+connect({
+  onSnapshot: snapshot,
+  onUpdates: (updates) => {
+    for (const u of updates) apply(u);
+    schedule(false);
+  },
+  status: $('connection'),
+});

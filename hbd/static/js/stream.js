@@ -1,0 +1,52 @@
+// The live stream (docs/WEBSOCKET.md) for the pages: connects to /ws, resumes from
+// the last number seen after a drop, backs off while the daemon is away, and sends the
+// browser to /login when the session ends.
+
+export function connect({ onSnapshot, onUpdates, status }) {
+  let run = null;
+  let seq = 0;
+  let retry = 500;
+  const open = () => {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const resume = run ? `?run=${encodeURIComponent(run)}&seq=${seq}` : '';
+    const ws = new WebSocket(`${scheme}://${location.host}/ws${resume}`);
+    ws.addEventListener('open', () => {
+      retry = 500;
+      status.textContent = 'live';
+      status.classList.add('live');
+    });
+    ws.addEventListener('message', (e) => {
+      const m = JSON.parse(e.data);
+      if (m.type === 'snapshot') {
+        run = m.run;
+        seq = m.seq;
+        onSnapshot(m);
+      } else if (m.type === 'updates') {
+        seq = m.seq;
+        onUpdates(m.updates);
+      }
+    });
+    ws.addEventListener('close', (e) => {
+      status.classList.remove('live');
+      if (e.code === 1008) {
+        location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+        return;
+      }
+      status.textContent = 'reconnecting…';
+      setTimeout(open, retry);
+      retry = Math.min(retry * 2, 15000);
+    });
+  };
+  open();
+}
+
+// The sign-out button, where there is one.
+export function logoutButton() {
+  const button = document.getElementById('logout');
+  if (!button) return;
+  button.addEventListener('click', async () => {
+    const token = document.querySelector('meta[name="csrf-token"]').content;
+    await fetch('/api/0/auth/logout', { method: 'POST', headers: { 'X-CSRF-Token': token } });
+    location.assign('/login');
+  });
+}

@@ -116,9 +116,16 @@ fn main() {
     }
     println!("hb-live-bench: {hosts} hosts, heartbeats at {rate}/s for {seconds} s per phase");
 
-    // 1. Stalled clients.
+    // 1. Stalled clients, against the same heartbeats with no client first.
     let pid = daemon.id();
-    let before = rss_mb(pid);
+    let idle = rss_mb(pid);
+    let sent = heartbeats(&udp, target, hosts, rate, seconds);
+    let alone = rss_mb(pid);
+    println!(
+        "no clients  {sent} heartbeats: daemon RSS {idle:.1} MB -> {alone:.1} MB ({:+.1} MB)",
+        alone - idle
+    );
+    let before = alone;
     let mut stalled = Vec::new();
     for _ in 0..20 {
         let socket =
@@ -130,10 +137,11 @@ fn main() {
         let (ws, _) = tungstenite::client(request.as_str(), stream).unwrap();
         stalled.push(ws);
     }
+    let connected = rss_mb(pid);
     let sent = heartbeats(&udp, target, hosts, rate, seconds);
     let after = rss_mb(pid);
     println!(
-        "stalled     20 clients that never read, {sent} heartbeats: daemon RSS {before:.1} MB -> {after:.1} MB ({:+.1} MB)",
+        "stalled     20 clients that never read: daemon RSS {before:.1} MB -> {connected:.1} MB once their snapshots are sent -> {after:.1} MB after {sent} more heartbeats ({:+.1} MB)",
         after - before
     );
     drop(stalled);

@@ -440,7 +440,12 @@ pub fn http_with(
 /// A password hash made by `hbd passwd` at a low cost (1,000 PBKDF2 iterations), for
 /// test configs.
 pub fn password_hash(password: &str) -> String {
-    let mut child = Command::new(bin("hbd"))
+    password_hash_by(&bin("hbd"), password)
+}
+
+/// As [`password_hash`], made by the `hbd` binary at `hbd`.
+pub fn password_hash_by(hbd: &Path, password: &str) -> String {
+    let mut child = Command::new(hbd)
         .args(["passwd", "test", "--iterations", "1000"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::{Body, Segments};
-use super::{ApiError, ApiState, ask};
+use super::hosts::find;
+use super::{ApiError, ApiState};
 use crate::auth::directory::{AccessList, Source};
 use crate::auth::roles::Action;
-use crate::engine::Request;
 
 /// A host's access list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,21 +57,6 @@ fn view(caller_state: &ApiState, host: &str) -> AccessView {
     }
 }
 
-/// 404 unless the host exists and the caller may do `action` on it.
-async fn known(
-    state: &ApiState,
-    caller: &Caller,
-    host: &str,
-    action: Action,
-) -> Result<(), ApiError> {
-    caller.may(action, Some(host))?;
-    let exists = ask(state, |tx| Request::Host(host.to_owned(), tx)).await?;
-    match exists {
-        Some(_) => Ok(()),
-        None => Err(ApiError::no_host(host)),
-    }
-}
-
 /// Who holds which role on the host.
 #[utoipa::path(get, path = "/api/0/hosts/{name}/access", tag = "access",
     params(("name" = String, Path, description = "The host")),
@@ -86,7 +71,7 @@ pub async fn get(
     caller: Caller,
     Segments(name): Segments<String>,
 ) -> Result<Json<AccessView>, ApiError> {
-    known(&state, &caller, &name, Action::View).await?;
+    find(&state, &caller, &name, Action::View).await?;
     Ok(Json(view(&state, &name)))
 }
 
@@ -110,7 +95,7 @@ pub async fn put(
     Segments(name): Segments<String>,
     Body(request): Body<AccessRequest>,
 ) -> Result<Json<AccessView>, ApiError> {
-    known(&state, &caller, &name, Action::EditAccess).await?;
+    find(&state, &caller, &name, Action::EditAccess).await?;
     let current = view(&state, &name);
     let list = AccessList {
         owner: current.owner,
@@ -143,14 +128,9 @@ pub async fn transfer(
     Segments(name): Segments<String>,
     Body(request): Body<TransferRequest>,
 ) -> Result<Json<AccessView>, ApiError> {
-    known(&state, &caller, &name, Action::TransferOwnership).await?;
+    find(&state, &caller, &name, Action::TransferOwnership).await?;
+    // `set_access` refuses access the config declares (409).
     let current = view(&state, &name);
-    if current.source == Source::Config {
-        return Err(crate::auth::service::ChangeError::ConfigManaged(format!(
-            "the access of host `{name}` is declared in the config file; change it there"
-        ))
-        .into());
-    }
     let list = AccessList {
         owner: Some(request.owner.clone()),
         managers: current

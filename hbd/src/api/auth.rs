@@ -79,13 +79,9 @@ pub struct Me {
     csrf_token: Option<String>,
 }
 
-fn is_tls(state: &ApiState) -> bool {
-    state.tls
-}
-
 /// The session cookie for `secret` (empty with age 0: cleared).
 pub(crate) fn session_cookie(state: &ApiState, secret: &str, max_age_s: u64) -> HeaderValue {
-    let (name, secure) = if is_tls(state) {
+    let (name, secure) = if state.tls {
         (TLS_COOKIE, "; Secure")
     } else {
         (COOKIE, "")
@@ -94,6 +90,14 @@ pub(crate) fn session_cookie(state: &ApiState, secret: &str, max_age_s: u64) -> 
         format!("{name}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}");
     // Invariant: the secret is hex and the rest is ASCII, so the value is valid.
     HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// The cookie of a new session: it lasts as long as the session may.
+pub(crate) fn new_session_cookie(state: &ApiState, secret: &str, grant: &Grant) -> HeaderValue {
+    let max_age = grant
+        .expires
+        .map_or(0, |e| e.since(Timestamp::now()).as_secs());
+    session_cookie(state, secret, max_age)
 }
 
 async fn me_of(state: &ApiState, caller: &Caller) -> Result<Me, ApiError> {
@@ -166,9 +170,6 @@ pub async fn login(
         directory,
     };
     let user = me_of(&state, &caller).await?;
-    let max_age = grant
-        .expires
-        .map_or(0, |e| e.since(Timestamp::now()).as_secs());
     let answer = LoginAnswer {
         csrf_token: csrf_token(&secret),
         expires_at: grant.expires.map(Timestamp::rfc3339),
@@ -176,9 +177,10 @@ pub async fn login(
         token: secret.clone(),
     };
     let mut response = axum::Json(answer).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&state, &secret, max_age));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        new_session_cookie(&state, &secret, &grant),
+    );
     Ok(response)
 }
 

@@ -121,6 +121,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Whether `origin` (`scheme://host[:port]`) names the `Host` the request was sent to.
+fn is_own_origin(origin: &str, host: &str) -> bool {
+    let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+    origin_host.eq_ignore_ascii_case(host)
+}
+
 /// Go 1.25's `CrossOriginProtection` check; `Err` says why the request is refused.
 pub fn cross_origin_check(
     method: &Method,
@@ -144,8 +150,7 @@ pub fn cross_origin_check(
             None => Ok(()),
             Some(origin) => {
                 let host = text(header::HOST).unwrap_or_default();
-                let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-                if origin_host.eq_ignore_ascii_case(host) {
+                if is_own_origin(origin, host) {
                     Ok(())
                 } else {
                     Err(format!(
@@ -165,8 +170,7 @@ pub fn same_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), String
         return Ok(()); // not a browser
     };
     let host = text(header::HOST).unwrap_or_default();
-    let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-    if origin_host.eq_ignore_ascii_case(host) || allowed.iter().any(|a| a == origin) {
+    if is_own_origin(origin, host) || allowed.iter().any(|a| a == origin) {
         Ok(())
     } else {
         Err(format!(

@@ -96,6 +96,20 @@ fn sees(user: Option<String>, directory: &Directory) -> impl Fn(&str) -> bool + 
     move |host: &str| directory.decide(user.as_deref(), Action::View, Some(host)) == Decision::Allow
 }
 
+/// The updates about hosts `user` may see.
+fn visible<'u>(
+    user: Option<String>,
+    directory: &Directory,
+    updates: &'u [Arc<Update>],
+) -> Vec<&'u Update> {
+    let sees = sees(user, directory);
+    updates
+        .iter()
+        .map(Arc::as_ref)
+        .filter(|u| sees(view::host_of(u)))
+        .collect()
+}
+
 impl Session {
     async fn send(&mut self, text: String) -> Result<(), Close> {
         match timeout(SEND_TIMEOUT, self.socket.send(Message::Text(text.into()))).await {
@@ -127,13 +141,8 @@ impl Session {
                     return Err(Close(1011, "replay without a resume point"));
                 };
                 let last = updates.last().map_or(resume.seq, |u| u.seq);
-                let sees = sees(self.caller.user.clone(), directory);
-                let visible: Vec<&Update> = updates
-                    .iter()
-                    .map(Arc::as_ref)
-                    .filter(|u| sees(view::host_of(u)))
-                    .collect();
-                let text = view::batch(&resume.run, last, &visible);
+                let shown = visible(self.caller.user.clone(), directory, &updates);
+                let text = view::batch(&resume.run, last, &shown);
                 self.send(text).await?;
                 Ok((subscription, resume.run, last))
             }
@@ -207,10 +216,9 @@ impl Session {
                         }
                         resync = Some("access");
                     } else {
-                        let sees = sees(self.caller.user.clone(), &directory);
                         last = pending.last().map_or(last, |u| u.seq);
-                        let visible: Vec<&Update> = pending.iter().map(Arc::as_ref).filter(|u| sees(view::host_of(u))).collect();
-                        let text = (!visible.is_empty()).then(|| view::batch(&run, last, &visible));
+                        let shown = visible(self.caller.user.clone(), &directory, &pending);
+                        let text = (!shown.is_empty()).then(|| view::batch(&run, last, &shown));
                         pending.clear();
                         if let Some(text) = text
                             && let Err(close) = self.send(text).await

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::ApiState;
-use crate::api::auth::{Client, session_cookie};
+use crate::api::auth::{Client, new_session_cookie};
 use crate::api::caller::{Caller, Via, cookie, cross_origin_check};
 use crate::auth::service::LoginError;
 use crate::auth::sessions::{csrf_token, secret};
@@ -124,12 +124,12 @@ pub async fn login_submit(
         .await
     {
         Ok((secret, grant)) => {
-            let max_age = grant
-                .expires
-                .map_or(0, |e| e.since(crate::clock::Timestamp::now()).as_secs());
             let mut response = Redirect::to(&next).into_response();
             let h = response.headers_mut();
-            h.append(header::SET_COOKIE, session_cookie(&state, &secret, max_age));
+            h.append(
+                header::SET_COOKIE,
+                new_session_cookie(&state, &secret, &grant),
+            );
             if let Ok(v) =
                 HeaderValue::from_str(&format!("{LOGIN_COOKIE}=; Path=/login; Max-Age=0"))
             {

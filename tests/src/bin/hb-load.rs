@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hbd_e2e::{http_with, listening_ports, metric_value, wait_until};
+use hbd_e2e::{http_with, listening_ports, metric_value, password_hash_by, wait_until};
 
 struct Args {
     mode: String,
@@ -384,23 +384,6 @@ fn paced(target: SocketAddr, args: &Args) -> Run {
 
 const BENCH_PASSWORD: &str = "benchmark password";
 
-/// A cheap (1,000-iteration) hash from `hbd passwd`.
-fn password_hash(hbd: &std::path::Path, password: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(hbd)
-        .args(["passwd", "ops", "--iterations", "1000"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("hbd passwd");
-    let mut stdin = child.stdin.take().unwrap();
-    write!(stdin, "{password}\n{password}\n").unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 /// Latencies in microseconds: p50 and p99.
 fn percentiles(samples: &mut [u32]) -> (f64, f64) {
     samples.sort_unstable();
@@ -519,7 +502,7 @@ fn main() {
     let users = if args.mode == "api" {
         format!(
             "users:\n  ops: {{admin: true, password: '{}'}}\n",
-            password_hash(&args.hbd, BENCH_PASSWORD)
+            password_hash_by(&args.hbd, BENCH_PASSWORD)
         )
     } else {
         String::new()

@@ -221,6 +221,7 @@ pub async fn run(
         reader,
         live_run,
         templates: crate::web::templates::Templates::load(config.templates_dir.as_deref())?,
+        snapshots: Default::default(),
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

@@ -20,6 +20,7 @@ mod metrics;
 mod plugins;
 mod users;
 mod ws;
+mod ws_snapshots;
 
 use std::sync::Arc;
 
@@ -65,6 +66,8 @@ pub struct ApiState {
     pub live_run: String,
     /// The page templates.
     pub templates: crate::web::templates::Templates,
+    /// Live snapshots encoded for the WebSocket connections that still send them.
+    pub snapshots: ws_snapshots::SnapshotTexts,
 }
 
 #[derive(OpenApi)]
@@ -217,6 +220,7 @@ mod tests {
             reader: Reader::open(&path).unwrap(),
             live_run: "test".into(),
             templates: crate::web::templates::Templates::load(None).unwrap(),
+            snapshots: Default::default(),
         };
         (state, rx)
     }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -111,7 +111,7 @@ fn visible<'u>(
 }
 
 impl Session {
-    async fn send(&mut self, text: String) -> Result<(), Close> {
+    async fn send(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), Close> {
         match timeout(SEND_TIMEOUT, self.socket.send(Message::Text(text.into()))).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Close(1001, "gone")),
@@ -124,7 +124,7 @@ impl Session {
     async fn start(
         &mut self,
         resume: Option<Resume>,
-        directory: &Directory,
+        directory: &Arc<Directory>,
     ) -> Result<(Subscription, String, u64), Close> {
         let asked = resume.clone();
         let (start, subscription) = ask(&self.state, |tx| Request::Subscribe(asked, tx))
@@ -132,9 +132,18 @@ impl Session {
             .map_err(|_| Close(1013, "the daemon is busy; reconnect"))?;
         match start {
             Start::Snapshot(s) => {
-                let text = view::snapshot(&s, sees(self.caller.user.clone(), directory));
-                self.send(text).await?;
-                Ok((subscription, s.run, s.seq))
+                let user = self.caller.user.clone();
+                let parts = self
+                    .state
+                    .snapshots
+                    .get(&s, user.as_deref(), directory, || {
+                        view::snapshot(&s, sees(user.clone(), directory))
+                    })
+                    .await;
+                for part in parts.iter() {
+                    self.send(part.clone()).await?;
+                }
+                Ok((subscription, s.run.clone(), s.seq))
             }
             Start::Replay(updates) => {
                 let Some(resume) = resume else {

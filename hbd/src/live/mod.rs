@@ -111,7 +111,7 @@ pub enum Item {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Start {
     /// Everything now; updates follow from `snapshot.seq + 1`.
-    Snapshot(Snapshot),
+    Snapshot(Arc<Snapshot>),
     /// The updates after the number the client gave, in order; more follow.
     Replay(Vec<Arc<Update>>),
 }
@@ -133,6 +133,8 @@ pub struct Publisher {
     run: String,
     recent: VecDeque<Arc<Update>>,
     unseen: bool,
+    /// The last snapshot built, shared while the stream has not moved past it.
+    snapshot: Option<Arc<Snapshot>>,
 }
 
 impl Publisher {
@@ -144,6 +146,7 @@ impl Publisher {
             run,
             recent: VecDeque::with_capacity(CAPACITY),
             unseen: false,
+            snapshot: None,
         }
     }
 
@@ -204,15 +207,20 @@ impl Publisher {
                         .collect(),
                 )
             }
-            _ => {
-                let (hosts, alerts) = snapshot();
-                Start::Snapshot(Snapshot {
-                    run: self.run.clone(),
-                    seq: self.seq,
-                    hosts,
-                    alerts,
-                })
-            }
+            _ => match &self.snapshot {
+                Some(kept) if kept.seq == self.seq => Start::Snapshot(kept.clone()),
+                _ => {
+                    let (hosts, alerts) = snapshot();
+                    let built = Arc::new(Snapshot {
+                        run: self.run.clone(),
+                        seq: self.seq,
+                        hosts,
+                        alerts,
+                    });
+                    self.snapshot = Some(built.clone());
+                    Start::Snapshot(built)
+                }
+            },
         };
         (start, Subscription { rx })
     }
@@ -247,7 +255,7 @@ mod tests {
         }
     }
 
-    fn snapshot(start: Start) -> Snapshot {
+    fn snapshot(start: Start) -> Arc<Snapshot> {
         match start {
             Start::Snapshot(s) => s,
             Start::Replay(r) => panic!("a replay of {} updates, not a snapshot", r.len()),
@@ -325,5 +333,23 @@ mod tests {
         let last = (10 + CAPACITY) as u64;
         let (start, _) = p.subscribe(Some(&at("run-a", last)), nothing);
         assert_eq!(snapshot(start).seq, last + 1);
+    }
+
+    #[test]
+    fn subscribers_at_the_same_position_share_one_snapshot() {
+        let mut p = Publisher::new("run".into());
+        let mut built = 0;
+        let mut counting = || {
+            built += 1;
+            nothing()
+        };
+        let (a, _a) = p.subscribe(None, &mut counting);
+        let (b, _b) = p.subscribe(None, &mut counting);
+        let (a, b) = (snapshot(a), snapshot(b));
+        assert!(Arc::ptr_eq(&a, &b));
+        p.publish(beat(1));
+        let (c, _c) = p.subscribe(None, &mut counting);
+        assert_eq!(snapshot(c).seq, 1, "a new position, a new snapshot");
+        assert_eq!(built, 2);
     }
 }

@@ -5,6 +5,7 @@
 //! Times are Unix milliseconds. The message shapes are documented in
 //! `docs/WEBSOCKET.md`.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{Snapshot, Update, UpdateKind};
@@ -62,45 +63,92 @@ fn alert_json(a: &AlertState) -> Value {
     })
 }
 
-/// The snapshot, with only the hosts (and their alerts) `sees` lets through; host
-/// fields are columns (index `i` of every array is one host), which is half the size of
-/// an array of objects at 10,000 hosts.
-pub fn snapshot(s: &Snapshot, sees: impl Fn(&str) -> bool) -> String {
+/// Hosts (and alerts) in one snapshot message at most.
+pub const SNAPSHOT_PART: usize = 1000;
+
+/// One part's hosts as columns: index `i` of every array is one host, which is half
+/// the size of an array of objects at 10,000 hosts. Serialized straight from the hosts,
+/// without an intermediate JSON tree.
+#[derive(Serialize)]
+struct Columns<'a> {
+    name: Vec<&'a str>,
+    state: Vec<&'static str>,
+    state_since: Vec<u64>,
+    last_seen: Vec<Option<u64>>,
+    rtt_ms: Vec<Option<f64>>,
+    version: Vec<Option<&'a str>>,
+    uptime_s: Vec<Option<f64>>,
+    address: Vec<Option<String>>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(hosts: &[&'a Host]) -> Columns<'a> {
+        Columns {
+            name: hosts.iter().map(|h| h.name.as_str()).collect(),
+            state: hosts.iter().map(|h| h.state.as_str()).collect(),
+            state_since: hosts.iter().map(|h| h.state_since.0).collect(),
+            last_seen: hosts.iter().map(|h| h.last_seen.map(|t| t.0)).collect(),
+            rtt_ms: hosts.iter().map(|h| h.last_rtt_ms).collect(),
+            version: hosts.iter().map(|h| h.version.as_deref()).collect(),
+            uptime_s: hosts.iter().map(|h| h.uptime_s).collect(),
+            address: hosts
+                .iter()
+                .map(|h| h.address.map(|a| a.ip().to_canonical().to_string()))
+                .collect(),
+        }
+    }
+}
+
+/// One snapshot message.
+#[derive(Serialize)]
+struct Part<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    run: &'a str,
+    seq: u64,
+    part: usize,
+    parts: usize,
+    counts: &'a Map<String, Value>,
+    hosts: Columns<'a>,
+    alerts: Vec<Value>,
+}
+
+/// The snapshot, with only the hosts (and their alerts) `sees` lets through, as
+/// messages of at most [`SNAPSHOT_PART`] hosts and alerts each (`part` 0 to
+/// `parts - 1`; the view is complete after the last). Small messages keep what a
+/// connection buffers small when its client reads slowly.
+pub fn snapshot(s: &Snapshot, sees: impl Fn(&str) -> bool) -> Vec<String> {
     let hosts: Vec<&Host> = s.hosts.iter().filter(|h| sees(&h.name)).collect();
-    let mut columns = Map::new();
-    let mut column = |name: &str, f: &dyn Fn(&Host) -> Value| {
-        columns.insert(name.into(), hosts.iter().map(|h| f(h)).collect());
-    };
-    column("name", &|h| h.name.clone().into());
-    column("state", &|h| h.state.as_str().into());
-    column("state_since", &|h| h.state_since.0.into());
-    column("last_seen", &|h| h.last_seen.map(|t| t.0).into());
-    column("rtt_ms", &|h| h.last_rtt_ms.into());
-    column("version", &|h| h.version.clone().into());
-    column("uptime_s", &|h| h.uptime_s.into());
-    column("address", &|h| {
-        h.address.map(|a| a.ip().to_canonical().to_string()).into()
-    });
+    let alerts: Vec<&AlertState> = s.alerts.iter().filter(|a| sees(&a.host)).collect();
     let mut counts = Map::new();
     for state in HostState::ALL {
         let n = hosts.iter().filter(|h| h.state == state).count();
         counts.insert(state.as_str().into(), n.into());
     }
-    let alerts: Vec<Value> = s
-        .alerts
-        .iter()
-        .filter(|a| sees(&a.host))
-        .map(alert_json)
-        .collect();
-    json!({
-        "type": "snapshot",
-        "run": s.run,
-        "seq": s.seq,
-        "hosts": columns,
-        "counts": counts,
-        "alerts": alerts,
-    })
-    .to_string()
+    let parts = hosts.len().max(alerts.len()).div_ceil(SNAPSHOT_PART).max(1);
+    let chunk = |all_len: usize, i: usize| {
+        let from = (i * SNAPSHOT_PART).min(all_len);
+        from..(from + SNAPSHOT_PART).min(all_len)
+    };
+    (0..parts)
+        .map(|i| {
+            let part = Part {
+                kind: "snapshot",
+                run: &s.run,
+                seq: s.seq,
+                part: i,
+                parts,
+                counts: &counts,
+                hosts: Columns::of(&hosts[chunk(hosts.len(), i)]),
+                alerts: alerts[chunk(alerts.len(), i)]
+                    .iter()
+                    .map(|a| alert_json(a))
+                    .collect(),
+            };
+            // Serializing these plain structs and maps cannot fail.
+            serde_json::to_string(&part).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// One update as JSON (`seq`, `type`, and its fields).
@@ -177,12 +225,42 @@ mod tests {
             ],
             alerts: vec![],
         };
-        let v: Value = serde_json::from_str(&snapshot(&s, |h| h.starts_with("web"))).unwrap();
+        let parts = snapshot(&s, |h| h.starts_with("web"));
+        assert_eq!(parts.len(), 1);
+        let v: Value = serde_json::from_str(&parts[0]).unwrap();
         assert_eq!(v["seq"], 42);
+        assert_eq!((v["part"].as_u64(), v["parts"].as_u64()), (Some(0), Some(1)));
         assert_eq!(v["hosts"]["name"], json!(["web1", "web2"]));
         assert_eq!(v["hosts"]["state"], json!(["UP", "UP"]));
         assert_eq!(v["hosts"]["rtt_ms"], json!([0.5, 0.5]));
         assert_eq!(v["counts"], json!({"UP": 2, "DOWN": 0, "UNKNOWN": 0}));
+    }
+
+    #[test]
+    fn a_large_snapshot_comes_in_parts_that_add_up_to_it() {
+        let n = 2 * SNAPSHOT_PART + 7;
+        let s = Snapshot {
+            run: "r1".into(),
+            seq: 3,
+            hosts: (0..n).map(|i| host(&format!("h{i:05}"), HostState::Up)).collect(),
+            alerts: vec![],
+        };
+        let parts: Vec<Value> = snapshot(&s, |_| true)
+            .iter()
+            .map(|p| serde_json::from_str(p).unwrap())
+            .collect();
+        assert_eq!(parts.len(), 3);
+        let names: Vec<&str> = parts
+            .iter()
+            .flat_map(|p| p["hosts"]["name"].as_array().unwrap())
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(names.len(), n);
+        assert_eq!((names[0], names[n - 1]), ("h00000", "h02006"));
+        for (i, p) in parts.iter().enumerate() {
+            assert_eq!((p["part"].as_u64(), p["parts"].as_u64()), (Some(i as u64), Some(3)));
+            assert_eq!(p["counts"]["UP"], n, "every part carries the totals");
+        }
     }
 
     #[test]

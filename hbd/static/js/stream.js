@@ -15,12 +15,18 @@ export function connect({ onSnapshot, onUpdates, status }) {
       status.textContent = 'live';
       status.classList.add('live');
     });
+    let parts = null;
     ws.addEventListener('message', (e) => {
       const m = JSON.parse(e.data);
       if (m.type === 'snapshot') {
+        // A snapshot comes in parts of at most 1,000 hosts: join them, then show it.
+        if (m.part === 0) parts = m;
+        else joinPart(parts, m);
+        if (m.part + 1 < m.parts) return;
         run = m.run;
         seq = m.seq;
-        onSnapshot(m);
+        onSnapshot(parts);
+        parts = null;
       } else if (m.type === 'updates') {
         seq = m.seq;
         onUpdates(m.updates);
@@ -38,6 +44,13 @@ export function connect({ onSnapshot, onUpdates, status }) {
     });
   };
   open();
+}
+
+function joinPart(into, part) {
+  for (const [column, values] of Object.entries(part.hosts)) {
+    for (const v of values) into.hosts[column].push(v);
+  }
+  for (const a of part.alerts) into.alerts.push(a);
 }
 
 // The sign-out button, where there is one.

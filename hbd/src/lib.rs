@@ -9,14 +9,15 @@
 //! - [`live`]: the numbered stream of updates (snapshot, then deltas).
 //! - [`reload`]: re-reading and validating the config, then putting it in force.
 //! - [`journal`]: JSON Lines journal with size rotation, on its own thread.
-//! - [`samples`]: plugin reports: latest per host and plugin, shared with the API.
+//! - [`samples`]: plugin reports: latest per host and plugin, shared with the API;
+//!   [`downsample`]: their history thinned to two points per chart pixel.
 //! - [`store`]: SQLite store of hosts and plugin history, written in batches on its own
 //!   thread.
 //! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
 //!   behind it; [`server`]: the listener, plain or TLS.
-//! - [`web`]: the pages (`/login`, `/live`): templates, static assets, security
+//! - [`web`]: the pages (`/login`, `/live`, `/plugins`, `/alerts`): templates, static assets, security
 //!   headers.
 //! - [`auth`]: users, roles, sessions and tokens, login throttling, passwords
 //!   (Werkzeug-compatible hashes).
@@ -30,6 +31,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod downsample;
 pub mod engine;
 pub mod gate;
 pub mod journal;

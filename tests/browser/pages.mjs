@@ -61,6 +61,12 @@ try {
   await page.waitForSelector('#rows .row[data-host="fresh1"]', { timeout: 5000 });
   out.new_host_ms = Date.now() - sent;
 
+  // A host that stops sending turns DOWN on the page (interval 1 s, grace 1 s).
+  await send({ ID: 'HTB', name: 'brief1', interval: 1 });
+  await page.waitForSelector('#rows .row[data-host="brief1"]');
+  await page.waitForFunction(() => document.querySelector('#rows .row[data-host="brief1"] .state')?.textContent === 'DOWN', null, { timeout: 10000 });
+  out.brief1_state = await page.textContent('#rows .row[data-host="brief1"] .state');
+
   // Agent text is text: a message with markup shows as written and runs nothing.
   const evil = '<img src=x onerror="window.__xss=1">';
   await send({ ID: 'MSG', name: 'web1', text: evil });
@@ -87,6 +93,44 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#alerts tr').length === 2);
   out.alerts_url = new URL(page.url()).search;
 
+  // /plugins draws a chart of web1's cpu_percent, with ink on its canvas; the choice
+  // is in the URL.
+  await page.goto(`${base}/plugins`);
+  await page.fill('#q', 'web1');
+  await page.click('#hosts button:text-is("web1")');
+  await page.click('#plugins button:text-is("cpu_monitor")');
+  await page.waitForSelector('figure.chart canvas');
+  await page.waitForFunction(() => {
+    const c = document.querySelector('figure.chart canvas');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let ink = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
+    return ink > 500;
+  });
+  out.plugins_url = new URL(page.url()).search;
+  out.chart_labels = await page.$$eval('figure.chart', (fs) => fs.map((f) => f.getAttribute('aria-label')));
+  out.chart_reports = await page.textContent('#info');
+  // Zoom by dragging across the chart; a refresh (a new report arrives) keeps the zoom
+  // and the page's scroll.
+  const charts = () => page.$eval('#charts', (c) => ({ ...c.dataset }));
+  const before = await charts();
+  const over = await page.locator('figure.chart .u-over').first().boundingBox();
+  await page.mouse.move(over.x + over.width * 0.3, over.y + over.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(over.x + over.width * 0.6, over.y + over.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction((n) => Number(document.querySelector('#charts').dataset.refreshes) > n, Number(before.refreshes));
+  const zoomed = await charts();
+  out.zoom_narrowed = Number(zoomed.until) - Number(zoomed.since) < Number(before.until) - Number(before.since);
+  out.unzoom_shown = await page.isVisible('#unzoom');
+  await page.evaluate(() => window.scrollTo(0, 40));
+  const scrolled = await page.evaluate(() => window.scrollY);
+  await send({ ID: 'PLG', name: 'web1', plugin: 'cpu_monitor', kind: 'monitor', data: { cpu_percent: 96 } }); // still CRITICAL
+  await page.waitForFunction((n) => Number(document.querySelector('#charts').dataset.refreshes) > n, Number(zoomed.refreshes), { timeout: 20000 });
+  const refreshed = await charts();
+  out.zoom_kept = refreshed.since === zoomed.since && refreshed.until === zoomed.until;
+  out.scroll_kept = (await page.evaluate(() => window.scrollY)) === scrolled;
+
   // A monitor sees only their hosts, on a phone-sized screen.
   const moe = await signedIn('moe', { width: 390, height: 844 });
   await moe.page.goto(`${base}/login?next=/live`);
@@ -97,6 +141,17 @@ try {
   await moe.page.waitForTimeout(300); // let any stray row arrive (there must be none)
   out.monitor_rows = await rows(moe.page);
   out.monitor_wide_columns_visible = await moe.page.locator('.row.head .wide').first().isVisible();
+  // ... and on every other page: /alerts lists web1's alert only, /plugins finds web1 only.
+  await moe.page.goto(`${base}/alerts`);
+  await moe.page.waitForSelector('#alerts tr');
+  await moe.page.waitForTimeout(300);
+  out.monitor_alerts = await moe.page.$$eval('#alerts tr', (trs) => trs.map((tr) => tr.dataset.host));
+  await moe.page.goto(`${base}/plugins?host=web2&plugin=cpu_monitor`);
+  await moe.page.waitForSelector('#hosts li');
+  out.monitor_plugin_hosts = await moe.page.$$eval('#hosts button', (bs) => bs.map((b) => b.textContent));
+  await moe.page.waitForFunction(() => document.querySelector('#info').textContent !== '');
+  out.monitor_foreign_chart = await moe.page.textContent('#info');
+  out.monitor_foreign_charts = await moe.page.locator('figure.chart').count();
 
   // Signing out ends the session and goes back to /login.
   await Promise.all([page.waitForURL(/\/login/), page.click('#logout')]);

@@ -15,12 +15,15 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     let hash = password_hash(PASSWORD);
     let config = format!(
         "users:\n  ada: {{admin: true, password: '{hash}'}}\n  moe: {{password: '{hash}'}}\n\
+         grace: 1\n\
          hosts:\n  web1: {{owner: ada, monitors: [moe]}}\n\
          thresholds:\n  cpu_monitor:\n    cpu_percent: {{warning: 80, critical: 90}}\n"
     );
     let daemon = Daemon::start(dir.path(), &config);
-    // web1 is CRITICAL, web2 WARNING.
-    daemon.heartbeat_and_cpu("web1", 95.0);
+    // web1 is CRITICAL, web2 WARNING; web1 has a few reports to chart.
+    for cpu in [40.0, 60.0, 75.0, 95.0] {
+        daemon.heartbeat_and_cpu("web1", cpu);
+    }
     daemon.heartbeat_and_cpu("web2", 85.0);
     let token = daemon.login("ada", PASSWORD);
     assert!(wait_until(Duration::from_secs(5), || {
@@ -72,7 +75,35 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["url_query"], "?q=fresh");
     assert_eq!(found["after_reload_rows"], serde_json::json!(["fresh1"]));
     assert!(found["csp"].as_str().unwrap().contains("script-src 'self'"));
+    assert_eq!(found["brief1_state"], "DOWN");
+    assert_eq!(found["plugins_url"], "?host=web1&plugin=cpu_monitor");
+    assert_eq!(
+        (&found["zoom_narrowed"], &found["unzoom_shown"]),
+        (&serde_json::json!(true), &serde_json::json!(true)),
+        "dragging across a chart zooms in"
+    );
+    assert_eq!(
+        (&found["zoom_kept"], &found["scroll_kept"]),
+        (&serde_json::json!(true), &serde_json::json!(true)),
+        "a refresh keeps zoom and scroll"
+    );
+    assert_eq!(found["chart_labels"], serde_json::json!(["cpu_percent"]));
+    assert!(
+        found["chart_reports"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 reports"),
+        "{}",
+        found["chart_reports"]
+    );
     assert_eq!(found["monitor_rows"], serde_json::json!(["web1"]));
+    assert_eq!(found["monitor_alerts"], serde_json::json!(["web1"]));
+    assert_eq!(found["monitor_plugin_hosts"], serde_json::json!(["web1"]));
+    assert_eq!(
+        found["monitor_foreign_chart"], "no host named \"web2\"",
+        "web2 is not the monitor's: the page says so and asks nothing"
+    );
+    assert_eq!(found["monitor_foreign_charts"], 0);
     assert_eq!(
         found["monitor_wide_columns_visible"], false,
         "390 px: narrow layout"

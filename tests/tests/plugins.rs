@@ -245,3 +245,71 @@ wasm_plugins:
         2
     );
 }
+
+#[test]
+fn chart_series_hold_at_most_two_points_per_pixel_and_keep_every_extreme() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), "");
+    // 600 reports of a saw tooth with one spike; the chart is 20 pixels wide.
+    let values: Vec<f64> = (0..600)
+        .map(|i| if i == 437 { 1000.0 } else { f64::from(i % 50) })
+        .collect();
+    for v in &values {
+        hbd_e2e::send_datagram(
+            daemon.udp_addr(),
+            format!(
+                r#"{{"ID":"PLG","name":"web1","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{v},"cores":{{"0":{v}}}}}}}"#
+            )
+            .as_bytes(),
+        );
+    }
+    let series = |query: &str| {
+        daemon.get(&format!(
+            "/api/0/hosts/web1/plugins/cpu_monitor/series?{query}"
+        ))
+    };
+    let mut answer = serde_json::Value::Null;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            match series("width=20") {
+                Some((200, body)) => {
+                    answer = serde_json::from_str(&body).unwrap();
+                    answer["reports"] == 600
+                }
+                _ => false,
+            }
+        }),
+        "the store never held the 600 reports: {answer}"
+    );
+    for path in ["cpu_percent", "cores.0"] {
+        let v: Vec<f64> = answer["metrics"][path]["v"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert!(v.len() <= 40, "{path}: {} points for 20 pixels", v.len());
+        assert!(v.contains(&1000.0), "{path}: the spike was thinned away");
+        assert!(
+            v.contains(&0.0),
+            "{path}: the lowest value was thinned away"
+        );
+    }
+    let t = answer["metrics"]["cpu_percent"]["t"].as_array().unwrap();
+    assert!(
+        t.windows(2).all(|w| w[0].as_u64() < w[1].as_u64()),
+        "oldest first"
+    );
+    // A range after the last report holds nothing; a bad width is refused.
+    let until = answer["until"].as_u64().unwrap() / 1000 + 10;
+    let (status, body) = series(&format!("since={}&until={}", until - 5, until)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let empty: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(empty["reports"], 0);
+    let (status, body) = series("width=0").unwrap();
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("width must be a whole number from 1 to 4000"),
+        "{body}"
+    );
+}

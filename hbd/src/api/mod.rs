@@ -18,6 +18,7 @@ mod extract;
 mod hosts;
 mod metrics;
 mod plugins;
+mod series;
 mod users;
 mod ws;
 mod ws_snapshots;
@@ -121,6 +122,7 @@ fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::for_host, alerts::clear))
         .routes(routes!(plugins::latest))
         .routes(routes!(plugins::history))
+        .routes(routes!(series::series))
         .routes(routes!(access::get, access::put))
         .routes(routes!(access::transfer))
         .routes(routes!(users::list, users::create))
@@ -152,6 +154,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/favicon.ico", get(pages::favicon))
         .route("/login", get(pages::login_page).post(pages::login_submit))
         .route("/live", get(pages::live))
+        .route("/plugins", get(pages::plugins))
         .route("/alerts", get(pages::alerts))
         .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })

@@ -68,7 +68,7 @@ pub struct HistoryQuery {
     until: Option<String>,
 }
 
-fn time(what: &str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+pub(super) fn time(what: &str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
     let Some(text) = text else { return Ok(None) };
     if let Ok(secs) = text.parse::<f64>()
         && secs.is_finite()

@@ -92,18 +92,38 @@ mod tests {
             encoded += 1;
             vec![format!("{encoded}")]
         };
-        let a = texts.get(&snap(1), Some("ann"), &directory, &mut encode).await;
-        let b = texts.get(&snap(1), Some("ann"), &directory, &mut encode).await;
+        let a = texts
+            .get(&snap(1), Some("ann"), &directory, &mut encode)
+            .await;
+        let b = texts
+            .get(&snap(1), Some("ann"), &directory, &mut encode)
+            .await;
         assert!(Arc::ptr_eq(&a, &b));
-        let other = texts.get(&snap(1), Some("bob"), &directory, &mut encode).await;
-        assert_eq!(other[0].as_str(), "2", "another user's view is encoded for them");
-        let later = texts.get(&snap(2), Some("ann"), &directory, &mut encode).await;
+        let other = texts
+            .get(&snap(1), Some("bob"), &directory, &mut encode)
+            .await;
+        assert_eq!(
+            other[0].as_str(),
+            "2",
+            "another user's view is encoded for them"
+        );
+        let later = texts
+            .get(&snap(2), Some("ann"), &directory, &mut encode)
+            .await;
         assert_eq!(later[0].as_str(), "3");
         let changed = Arc::new(Directory::default());
-        let regranted = texts.get(&snap(2), Some("ann"), &changed, &mut encode).await;
+        let regranted = texts
+            .get(&snap(2), Some("ann"), &changed, &mut encode)
+            .await;
         assert_eq!(regranted[0].as_str(), "4", "new access, new encoding");
         drop((a, b, other, later, regranted));
-        let again = texts.get(&snap(1), Some("ann"), &directory, &mut encode).await;
-        assert_eq!(again[0].as_str(), "5", "nothing is kept once no connection holds it");
+        let again = texts
+            .get(&snap(1), Some("ann"), &directory, &mut encode)
+            .await;
+        assert_eq!(
+            again[0].as_str(),
+            "5",
+            "nothing is kept once no connection holds it"
+        );
     }
 }

@@ -229,7 +229,10 @@ mod tests {
         assert_eq!(parts.len(), 1);
         let v: Value = serde_json::from_str(&parts[0]).unwrap();
         assert_eq!(v["seq"], 42);
-        assert_eq!((v["part"].as_u64(), v["parts"].as_u64()), (Some(0), Some(1)));
+        assert_eq!(
+            (v["part"].as_u64(), v["parts"].as_u64()),
+            (Some(0), Some(1))
+        );
         assert_eq!(v["hosts"]["name"], json!(["web1", "web2"]));
         assert_eq!(v["hosts"]["state"], json!(["UP", "UP"]));
         assert_eq!(v["hosts"]["rtt_ms"], json!([0.5, 0.5]));
@@ -242,7 +245,9 @@ mod tests {
         let s = Snapshot {
             run: "r1".into(),
             seq: 3,
-            hosts: (0..n).map(|i| host(&format!("h{i:05}"), HostState::Up)).collect(),
+            hosts: (0..n)
+                .map(|i| host(&format!("h{i:05}"), HostState::Up))
+                .collect(),
             alerts: vec![],
         };
         let parts: Vec<Value> = snapshot(&s, |_| true)
@@ -258,7 +263,10 @@ mod tests {
         assert_eq!(names.len(), n);
         assert_eq!((names[0], names[n - 1]), ("h00000", "h02006"));
         for (i, p) in parts.iter().enumerate() {
-            assert_eq!((p["part"].as_u64(), p["parts"].as_u64()), (Some(i as u64), Some(3)));
+            assert_eq!(
+                (p["part"].as_u64(), p["parts"].as_u64()),
+                (Some(i as u64), Some(3))
+            );
             assert_eq!(p["counts"]["UP"], n, "every part carries the totals");
         }
     }

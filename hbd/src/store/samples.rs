@@ -148,6 +148,53 @@ impl Store {
 }
 
 impl Reader {
+    /// Every report of one host's plugin received within `range` (inclusive), oldest
+    /// first, as `(received ms, data)`: what a chart of it needs.
+    pub fn reports_between(
+        &self,
+        host: &str,
+        plugin: &str,
+        range: (Timestamp, Timestamp),
+    ) -> Result<Vec<crate::downsample::Report>, rusqlite::Error> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| rusqlite::Error::InvalidQuery)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT received_ms, data FROM plugin_samples
+             WHERE host = ?1 AND plugin = ?2 AND received_ms >= ?3 AND received_ms <= ?4
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map(
+            params![host, plugin, to_sql_ms(range.0), to_sql_ms(range.1)],
+            |r| {
+                let data: String = r.get(1)?;
+                Ok((
+                    from_sql_ms(r.get(0)?).0,
+                    serde_json::from_str(&data).unwrap_or_default(),
+                ))
+            },
+        )?;
+        rows.collect()
+    }
+
+    /// When the oldest kept report of one host's plugin arrived.
+    pub fn first_report(
+        &self,
+        host: &str,
+        plugin: &str,
+    ) -> Result<Option<Timestamp>, rusqlite::Error> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| rusqlite::Error::InvalidQuery)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT MIN(received_ms) FROM plugin_samples WHERE host = ?1 AND plugin = ?2",
+        )?;
+        let first: Option<i64> = stmt.query_row(params![host, plugin], |r| r.get(0))?;
+        Ok(first.map(from_sql_ms))
+    }
+
     /// Up to `limit` samples of one host's plugin, newest first.
     pub fn history(
         &self,

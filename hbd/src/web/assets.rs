@@ -92,4 +92,25 @@ mod tests {
         assert_eq!(mine, b"mine");
         assert_eq!(content_type("a/b.css"), "text/css; charset=utf-8");
     }
+
+    #[test]
+    fn vendored_files_are_the_ones_vendor_web_checked() {
+        use sha2::Digest;
+        let (versions, _) = lookup("vendor/VERSIONS", None).unwrap();
+        let versions = String::from_utf8(versions).unwrap();
+        let mut checked = 0;
+        for line in versions.lines().filter(|l| !l.starts_with('#')) {
+            let (_, files) = line.split_once(": ").unwrap();
+            let (file, want) = files.split_once(' ').unwrap();
+            let (bytes, _) = lookup(&format!("vendor/{file}"), None)
+                .unwrap_or_else(|| panic!("{file} is listed in VERSIONS but not embedded"));
+            assert_eq!(
+                hex(&sha2::Sha256::digest(&bytes)),
+                want,
+                "{file} was changed"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 3, "uPlot's script, stylesheet and licence");
+    }
 }

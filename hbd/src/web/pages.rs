@@ -193,6 +193,11 @@ pub async fn live(State(state): State<ApiState>, caller: Caller) -> Response {
     signed_in_page(&state, &caller, "live", "/live")
 }
 
+/// `GET /plugins`: hosts, their plugins and each metric charted over time.
+pub async fn plugins(State(state): State<ApiState>, caller: Caller) -> Response {
+    signed_in_page(&state, &caller, "plugins", "/plugins")
+}
+
 /// `GET /alerts`: the alerts that are not OK, live.
 pub async fn alerts(State(state): State<ApiState>, caller: Caller) -> Response {
     signed_in_page(&state, &caller, "alerts", "/alerts")

@@ -1,0 +1,119 @@
+//! `GET /api/0/hosts/{name}/plugins/{plugin}/series?since=&until=&width=`: every numeric
+//! metric of a plugin over a time range, thinned on the server to at most two points
+//! per pixel of a chart `width` pixels wide (see [`crate::downsample`]).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::caller::Caller;
+use super::error::ErrorBody;
+use super::extract::{Params, Segments};
+use super::hosts::find;
+use super::plugins::time;
+use super::{ApiError, ApiState};
+use crate::auth::roles::Action;
+use crate::clock::Timestamp;
+use crate::downsample::{Series, metrics};
+
+/// Chart width assumed when none is given, in pixels.
+pub const DEFAULT_WIDTH: usize = 800;
+/// Widest chart served.
+pub const MAX_WIDTH: usize = 4000;
+
+/// The range and the chart's width.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// From this time (RFC 3339 or Unix seconds); default: the oldest kept report.
+    since: Option<String>,
+    /// To this time (RFC 3339 or Unix seconds); default: now.
+    until: Option<String>,
+    /// The chart's width in pixels, 1 to 4000 (default 800): at most two points per
+    /// pixel come back per metric.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 4000)]
+    width: Option<String>,
+}
+
+/// A plugin's metrics over a range.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginSeries {
+    host: String,
+    plugin: String,
+    /// The range served, Unix milliseconds.
+    since: u64,
+    /// The range served, Unix milliseconds.
+    until: u64,
+    /// The oldest kept report, Unix milliseconds (`null`: none kept yet).
+    first: Option<u64>,
+    /// Reports in the range before thinning.
+    reports: usize,
+    /// Each numeric metric by dotted path.
+    metrics: BTreeMap<String, Series>,
+}
+
+/// A plugin's numeric metrics over a time range, thinned for a chart.
+#[utoipa::path(get, path = "/api/0/hosts/{name}/plugins/{plugin}/series", tag = "plugins",
+    params(
+        ("name" = String, Path, description = "The host"),
+        ("plugin" = String, Path, description = "The plugin"),
+        SeriesQuery,
+    ),
+    responses(
+        (status = 200, description = "The metrics", body = PluginSeries),
+        (status = 400, description = "A bad width or time", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such host, or the caller holds no role on it", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn series(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Segments((name, plugin)): Segments<(String, String)>,
+    Params(query): Params<SeriesQuery>,
+) -> Result<Json<PluginSeries>, ApiError> {
+    let width = match query.width.as_deref() {
+        None => DEFAULT_WIDTH,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_WIDTH).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "width must be a whole number from 1 to {MAX_WIDTH}, not {text:?}"
+                ))
+            })?,
+    };
+    let since = time("since", query.since.as_deref())?;
+    let until = time("until", query.until.as_deref())?.unwrap_or_else(Timestamp::now);
+    find(&state, &caller, &name, Action::View).await?;
+    let reader = state.reader.clone();
+    let (host, plug) = (name.clone(), plugin.clone());
+    let store = |e: String| ApiError::Store(e);
+    let (first, since, reports) = tokio::task::spawn_blocking(move || {
+        let first = reader.first_report(&host, &plug)?;
+        let since = since.or(first).unwrap_or(until);
+        let reports = reader.reports_between(&host, &plug, (since, until))?;
+        Ok::<_, rusqlite::Error>((first, since, reports))
+    })
+    .await
+    .map_err(|e| store(e.to_string()))?
+    .map_err(|e| store(e.to_string()))?;
+    let count = reports.len();
+    let metrics = tokio::task::spawn_blocking(move || metrics(&reports, since.0, until.0, width))
+        .await
+        .map_err(|e| store(e.to_string()))?;
+    Ok(Json(PluginSeries {
+        host: name,
+        plugin,
+        since: since.0,
+        until: until.0,
+        first: first.map(|t| t.0),
+        reports: count,
+        metrics,
+    }))
+}

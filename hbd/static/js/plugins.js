@@ -1,0 +1,243 @@
+// /plugins: find a host, pick a plugin, and see each numeric metric charted over a
+// range (uPlot, vendored; global `uPlot`). The server thins the history to two points
+// per pixel of the chart's width. Charts refresh every 15 s in place: a zoomed chart
+// keeps its zoom (and fetches the zoomed range at full detail), and the page keeps its
+// scroll. Host, plugin and range live in the URL. Agent text goes in through
+// textContent only.
+import { connect, logoutButton } from './stream.js';
+
+const $ = (id) => document.getElementById(id);
+const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800, '30d': 2592000, all: null };
+const REFRESH_MS = 15000;
+const state = { host: '', plugin: '', range: '1h' };
+const charts = new Map(); // metric path -> { plot, box }
+let zoom = null; // { min, max } in seconds while the user has zoomed in
+let refreshing = false;
+
+const api = async (path) => {
+  const r = await fetch(path, { headers: { Accept: 'application/json' } });
+  if (r.status === 401) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    throw new Error('signed out');
+  }
+  if (!r.ok) {
+    const body = await r.json().catch(() => null);
+    throw new Error(body?.error?.message ?? `${r.status} ${r.statusText}`);
+  }
+  return r.json();
+};
+const enc = encodeURIComponent;
+
+function readUrl() {
+  const p = new URLSearchParams(location.search);
+  state.host = p.get('host') ?? '';
+  state.plugin = p.get('plugin') ?? '';
+  state.range = RANGES[p.get('range')] !== undefined ? p.get('range') : '1h';
+  $('range').value = state.range;
+}
+
+function writeUrl() {
+  const p = new URLSearchParams();
+  if (state.host) p.set('host', state.host);
+  if (state.plugin) p.set('plugin', state.plugin);
+  if (state.range !== '1h') p.set('range', state.range);
+  const query = p.toString();
+  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+}
+
+function item(text, selected, onPick, extra) {
+  const li = document.createElement('li');
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  if (selected) b.setAttribute('aria-current', 'true');
+  b.addEventListener('click', onPick);
+  li.append(b);
+  if (extra) li.append(extra);
+  return li;
+}
+
+async function findHosts() {
+  const q = $('q').value.trim();
+  const page = await api(`/api/0/hosts?limit=50${q ? `&name=${enc(q)}` : ''}`);
+  $('hosts').replaceChildren(...page.hosts.map((h) => {
+    const s = document.createElement('span');
+    s.className = `state state-${h.state}`;
+    s.textContent = h.state;
+    return item(h.name, h.name === state.host, () => pickHost(h.name), s);
+  }));
+}
+
+// Whether the user may see the host (asked through the list, which answers 200 either
+// way, so a bookmarked host that is not theirs costs no failed request).
+const visible = new Map();
+async function mayView(host) {
+  if (!visible.has(host)) {
+    const page = await api(`/api/0/hosts?limit=10000&name=${enc(host)}`);
+    visible.set(host, page.hosts.some((h) => h.name === host));
+  }
+  if (!visible.get(host)) throw new Error(`no host named "${host}"`);
+}
+
+async function listPlugins() {
+  $('plugins-title').hidden = !state.host;
+  if (!state.host) { $('plugins').replaceChildren(); return; }
+  try {
+    await mayView(state.host);
+  } catch (e) {
+    $('info').textContent = e.message;
+    $('plugins').replaceChildren();
+    return;
+  }
+  const p = await api(`/api/0/hosts/${enc(state.host)}/plugins`);
+  $('plugins').replaceChildren(...Object.entries(p.plugins).map(([name, latest]) => {
+    const s = document.createElement('span');
+    s.className = 'state';
+    s.textContent = latest.status ?? latest.kind;
+    return item(name, name === state.plugin, () => pickPlugin(name), s);
+  }));
+}
+
+function pickHost(name) {
+  state.host = name;
+  state.plugin = '';
+  writeUrl();
+  findHosts();
+  listPlugins();
+  clearCharts();
+  $('title').textContent = name;
+}
+
+function pickPlugin(name) {
+  state.plugin = name;
+  zoom = null;
+  writeUrl();
+  listPlugins();
+  clearCharts();
+  refresh();
+}
+
+function clearCharts() {
+  for (const { plot } of charts.values()) plot.destroy();
+  charts.clear();
+  $('charts').replaceChildren();
+  $('empty').hidden = true;
+  $('unzoom').hidden = true;
+}
+
+function colours() {
+  const css = getComputedStyle(document.documentElement);
+  return { fg: css.getPropertyValue('--fg').trim(), line: css.getPropertyValue('--line').trim(), accent: css.getPropertyValue('--accent').trim() };
+}
+
+function newChart(path, box) {
+  const c = colours();
+  const axis = { stroke: c.fg, grid: { stroke: c.line, width: 1 }, ticks: { stroke: c.line } };
+  const opts = {
+    width: Math.max(box.clientWidth, 200),
+    height: 180,
+    legend: { show: true },
+    cursor: { drag: { x: true, y: false } },
+    scales: { x: { time: true } },
+    axes: [axis, { ...axis, size: 70 }],
+    series: [{}, { label: path, stroke: c.accent, width: 1.5, points: { show: false } }],
+    hooks: {
+      setSelect: [(u) => {
+        if (u.select.width < 2) return;
+        const min = u.posToVal(u.select.left, 'x');
+        const max = u.posToVal(u.select.left + u.select.width, 'x');
+        zoomTo({ min, max });
+        u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
+      }],
+    },
+  };
+  return new uPlot(opts, [[], []], box);
+}
+
+function zoomTo(range) {
+  zoom = range;
+  $('unzoom').hidden = !zoom;
+  refresh();
+}
+
+// Fetches the range (or the zoom) at the charts' width and updates them in place.
+async function refresh() {
+  if (!state.host || !state.plugin || refreshing) return;
+  refreshing = true;
+  try {
+    await mayView(state.host);
+    const width = Math.max(200, Math.min(4000, Math.round($('charts').clientWidth || 800)));
+    const now = Date.now() / 1000;
+    let query = `width=${width}`;
+    if (zoom) query += `&since=${zoom.min}&until=${zoom.max}`;
+    else if (RANGES[state.range]) query += `&since=${now - RANGES[state.range]}&until=${now}`;
+    const s = await api(`/api/0/hosts/${enc(state.host)}/plugins/${enc(state.plugin)}/series?${query}`);
+    if (s.host !== state.host || s.plugin !== state.plugin) return;
+    $('title').textContent = `${s.host} · ${s.plugin}`;
+    // What is shown, for whoever checks the page (the browser tests do).
+    Object.assign($('charts').dataset, { since: s.since, until: s.until, refreshes: Number($('charts').dataset.refreshes ?? 0) + 1 });
+    $('info').textContent = `${s.reports} reports, ${new Date(s.since).toLocaleString()} – ${new Date(s.until).toLocaleString()}`;
+    const paths = Object.keys(s.metrics);
+    // A metric with nothing in the range: an empty chart while zoomed (zooming out
+    // brings its line back), gone otherwise.
+    for (const [path, chart] of charts) {
+      if (path in s.metrics) continue;
+      if (zoom) chart.plot.setData([[], []], false);
+      else { chart.plot.destroy(); chart.box.remove(); charts.delete(path); }
+    }
+    $('empty').hidden = paths.length > 0 || charts.size > 0;
+    for (const path of paths) {
+      const m = s.metrics[path];
+      let chart = charts.get(path);
+      if (!chart) {
+        const box = document.createElement('figure');
+        box.className = 'chart';
+        box.setAttribute('aria-label', path);
+        $('charts').append(box);
+        chart = { box, plot: newChart(path, box) };
+        charts.set(path, chart);
+      }
+      chart.plot.setData([m.t.map((t) => t / 1000), m.v], false);
+      chart.plot.setScale('x', { min: s.since / 1000, max: s.until / 1000 });
+    }
+  } catch (e) {
+    $('info').textContent = String(e.message ?? e);
+  } finally {
+    refreshing = false;
+  }
+}
+
+readUrl();
+logoutButton();
+$('q').addEventListener('input', () => findHosts());
+$('range').addEventListener('change', () => {
+  state.range = $('range').value;
+  zoom = null;
+  $('unzoom').hidden = true;
+  writeUrl();
+  refresh();
+});
+$('unzoom').addEventListener('click', () => zoomTo(null));
+new ResizeObserver(() => {
+  for (const { plot, box } of charts.values()) plot.setSize({ width: Math.max(box.clientWidth, 200), height: 180 });
+}).observe($('charts'));
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+  const keep = state.plugin;
+  clearCharts();
+  state.plugin = keep;
+  refresh();
+});
+findHosts();
+listPlugins();
+if (state.host && !state.plugin) $('title').textContent = state.host;
+refresh();
+setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+// The stream shows the connection and, when a report of this plugin arrives, refreshes.
+connect({
+  onSnapshot: () => {},
+  onUpdates: (updates) => {
+    // The store writes reports about once a second: fetch once it holds this one.
+    if (updates.some((u) => u.type === 'plugin' && u.host === state.host && u.plugin === state.plugin)) setTimeout(refresh, 1500);
+  },
+  status: $('connection'),
+});

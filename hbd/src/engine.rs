@@ -31,7 +31,7 @@ use crate::metrics::Metrics;
 use crate::notify::{Notification, Notifier, NotifyError};
 use crate::receiver::Inbound;
 use crate::samples::{Latest, Sample};
-use crate::store::Batch;
+use crate::store::{Batch, HistoryEntry};
 
 /// How often changed hosts are written to the store.
 pub const STORE_FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -162,6 +162,9 @@ pub struct Engine {
     pending: Batch,
     /// Latest heartbeat per host this turn, published once at the end of the turn.
     beats: HashMap<String, (Option<Timestamp>, Option<f64>)>,
+    /// Host events and alert notices for the store's history, since the last flush
+    /// (only kept when there is a store).
+    history: Vec<HistoryEntry>,
 }
 
 impl Engine {
@@ -173,6 +176,7 @@ impl Engine {
             workers: Vec::new(),
             pending: Batch::default(),
             beats: HashMap::new(),
+            history: Vec::new(),
         };
         engine.start_notifier()?;
         Ok(engine)
@@ -331,6 +335,9 @@ impl Engine {
                         });
                     }
                     self.notify(&Notification::Host(event.clone()));
+                    if self.parts.store.is_some() {
+                        self.history.push(HistoryEntry::event(&event));
+                    }
                     journal.push(Entry::Event(event));
                     host_events = true;
                 }
@@ -340,6 +347,9 @@ impl Engine {
                         .notify(&Notification::Alert(notice.clone()))
                         .unwrap_or_default();
                     tracing::info!(host = %notice.host, path = %notice.path, %text, "alert");
+                    if self.parts.store.is_some() {
+                        self.history.push(HistoryEntry::notice(&notice, &text));
+                    }
                     journal.push(Entry::Alert(notice, text));
                 }
                 Action::AlertChanged { host, path, state } => {
@@ -468,6 +478,7 @@ impl Engine {
             alerts: changes.alerts,
             dropped_hosts: changes.dropped_hosts,
             dropped_alerts: changes.dropped_alerts,
+            history: std::mem::take(&mut self.history),
         });
         self.parts.metrics.samples_dropped.inc_by(lost as u64);
         if self.pending.is_empty() {

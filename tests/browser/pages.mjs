@@ -131,6 +131,27 @@ try {
   out.zoom_kept = refreshed.since === zoomed.since && refreshed.until === zoomed.until;
   out.scroll_kept = (await page.evaluate(() => window.scrollY)) === scrolled;
 
+  // The host page: state, the alert, the plugin, the history (agent text as text) and
+  // access; the owner may forget the host. Its alert's history link narrows the history.
+  await page.goto(`${base}/hosts/web1`);
+  await page.waitForFunction(() => document.querySelector('#state').textContent === 'UP');
+  await page.waitForSelector('#alerts tr[data-path="cpu_monitor.cpu_percent"]');
+  await page.waitForSelector('#history li[data-kind="raised"]');
+  await page.waitForSelector('#history li[data-kind="MESSAGE"]');
+  out.host_page = {
+    alert_level: await page.textContent('#alerts tr[data-path="cpu_monitor.cpu_percent"] td'),
+    history_kinds: await page.$$eval('#history li', (lis) => lis.map((li) => li.dataset.kind)),
+    message: await page.textContent('#history li[data-kind="MESSAGE"] span'),
+    history_img: await page.locator('#history img').count(),
+    plugin_link: await page.getAttribute('#plugins a', 'href'),
+    access: await page.$$eval('#access dd', (dds) => dds.map((d) => d.textContent)),
+    actions: await page.$$eval('#actions button, #alerts button', (bs) => bs.map((b) => b.textContent)),
+  };
+  await page.click('#alerts tr[data-path="cpu_monitor.cpu_percent"] a');
+  await page.waitForFunction(() => location.search.includes('path=') && document.querySelector('#history li'));
+  await page.waitForFunction(() => ![...document.querySelectorAll('#history li')].some((li) => li.dataset.kind === 'MESSAGE'));
+  out.host_alert_history = await page.$$eval('#history li', (lis) => lis.map((li) => li.dataset.kind));
+
   // A monitor sees only their hosts, on a phone-sized screen.
   const moe = await signedIn('moe', { width: 390, height: 844 });
   await moe.page.goto(`${base}/login?next=/live`);
@@ -152,6 +173,14 @@ try {
   await moe.page.waitForFunction(() => document.querySelector('#info').textContent !== '');
   out.monitor_foreign_chart = await moe.page.textContent('#info');
   out.monitor_foreign_charts = await moe.page.locator('figure.chart').count();
+  // The host page offers a monitor nothing to do, and hides other hosts.
+  await moe.page.goto(`${base}/hosts/web1`);
+  await moe.page.waitForSelector('#alerts tr');
+  await moe.page.waitForSelector('#access dd');
+  out.monitor_host_actions = await moe.page.$$eval('#actions button, #alerts button', (bs) => bs.map((b) => b.textContent));
+  await moe.page.goto(`${base}/hosts/web2`);
+  await moe.page.waitForFunction(() => !document.querySelector('#missing').hidden);
+  out.monitor_foreign_host = await moe.page.textContent('#missing');
 
   // Signing out ends the session and goes back to /login.
   await Promise.all([page.waitForURL(/\/login/), page.click('#logout')]);

@@ -96,6 +96,37 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         "{}",
         found["chart_reports"]
     );
+    let host = &found["host_page"];
+    assert_eq!(host["alert_level"], "CRITICAL");
+    let kinds: Vec<&str> = host["history_kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    // web1 is declared in the config, so its first heartbeat is UP, not NEW_HOST.
+    for kind in ["UP", "raised", "MESSAGE"] {
+        assert!(
+            kinds.contains(&kind),
+            "{kind} missing from the history: {kinds:?}"
+        );
+    }
+    assert_eq!(
+        host["message"],
+        "Message: <img src=x onerror=\"window.__xss=1\">"
+    );
+    assert_eq!(host["history_img"], 0);
+    assert_eq!(host["plugin_link"], "/plugins?host=web1&plugin=cpu_monitor");
+    assert_eq!(host["access"][0], "ada", "owner");
+    assert_eq!(host["access"][2], "moe", "monitors");
+    assert_eq!(host["actions"], serde_json::json!(["Forget host", "Clear"]));
+    assert_eq!(
+        found["host_alert_history"],
+        serde_json::json!(["raised"]),
+        "one alert's history"
+    );
+    assert_eq!(found["monitor_host_actions"], serde_json::json!([]));
+    assert_eq!(found["monitor_foreign_host"], "no host named \"web2\"");
     assert_eq!(found["monitor_rows"], serde_json::json!(["web1"]));
     assert_eq!(found["monitor_alerts"], serde_json::json!(["web1"]));
     assert_eq!(found["monitor_plugin_hosts"], serde_json::json!(["web1"]));

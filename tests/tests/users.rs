@@ -109,6 +109,8 @@ fn every_endpoint_answers_each_role_as_documented() {
         ("GET", "/api/0/hosts/{h}", None, [401, 200, 200, 200, 404, 200]),
         ("GET", "/api/0/hosts/{h}/plugins", None, [401, 200, 200, 200, 404, 200]),
         ("GET", "/api/0/hosts/{h}/plugins/cpu_monitor", None, [401, 200, 200, 200, 404, 200]),
+        ("GET", "/api/0/hosts/{h}/plugins/cpu_monitor/series", None, [401, 200, 200, 200, 404, 200]),
+        ("GET", "/api/0/hosts/{h}/history", None, [401, 200, 200, 200, 404, 200]),
         ("GET", "/api/0/hosts/{h}/alerts", None, [401, 200, 200, 200, 404, 200]),
         ("GET", "/api/0/alerts", None, [401, 200, 200, 200, 200, 200]),
         ("GET", "/api/0/hosts/{h}/access", None, [401, 200, 200, 200, 404, 200]),

@@ -78,6 +78,20 @@ impl Caller {
             == Decision::Allow
     }
 
+    /// The names of what the caller may do to `host` beyond seeing it
+    /// ([`Action::ON_HOST`]).
+    pub fn allowed_on(&self, host: &str) -> Vec<&'static str> {
+        Action::ON_HOST
+            .iter()
+            .filter(|(action, _)| {
+                self.directory
+                    .decide(self.user.as_deref(), *action, Some(host))
+                    == Decision::Allow
+            })
+            .map(|(_, name)| *name)
+            .collect()
+    }
+
     /// Whether the caller sees every host (open daemon, or an administrator): lists
     /// need no per-host check then.
     pub fn sees_all(&self) -> bool {

@@ -48,6 +48,11 @@ pub struct HostView {
     /// The latest `os_info` plugin report.
     #[schema(value_type = Option<Object>)]
     os_info: Option<serde_json::Value>,
+    /// In `GET /api/0/hosts/{name}` only: what the caller may do to the host beyond
+    /// seeing it (`clear_alert`, `queue_command`, `trigger_dns`, `queue_upgrade`,
+    /// `drop_host`, `transfer_ownership`, `edit_access`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    may: Option<Vec<&'static str>>,
 }
 
 impl HostView {
@@ -69,6 +74,7 @@ impl HostView {
             boots: h.boots,
             uptime_s: h.uptime_s,
             name: h.name,
+            may: None,
         }
     }
 }
@@ -236,7 +242,9 @@ pub async fn one(
     Segments(name): Segments<String>,
 ) -> Result<Json<HostView>, ApiError> {
     let host = find(&state, &caller, &name, Action::View).await?;
-    Ok(Json(HostView::new(host, Timestamp::now(), &state.latest)))
+    let mut view = HostView::new(host, Timestamp::now(), &state.latest);
+    view.may = Some(caller.allowed_on(&name));
+    Ok(Json(view))
 }
 
 /// Forgets the host, its samples, alerts and stored access (owner or administrator).

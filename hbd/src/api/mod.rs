@@ -15,6 +15,7 @@ pub mod caller;
 mod config;
 mod error;
 mod extract;
+mod history;
 mod hosts;
 mod metrics;
 mod plugins;
@@ -118,6 +119,7 @@ fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::revoke_token))
         .routes(routes!(hosts::list))
         .routes(routes!(hosts::one, hosts::drop))
+        .routes(routes!(history::history))
         .routes(routes!(alerts::active))
         .routes(routes!(alerts::for_host, alerts::clear))
         .routes(routes!(plugins::latest))
@@ -155,6 +157,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/login", get(pages::login_page).post(pages::login_submit))
         .route("/live", get(pages::live))
         .route("/plugins", get(pages::plugins))
+        .route("/hosts/{name}", get(pages::host))
         .route("/alerts", get(pages::alerts))
         .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })

@@ -48,6 +48,18 @@ pub enum Action {
 }
 
 impl Action {
+    /// What can be done to one host, each with the name the API shows it by (the host's
+    /// `may` list, which pages use to offer only what the user may do).
+    pub const ON_HOST: [(Action, &'static str); 7] = [
+        (Action::ClearAlert, "clear_alert"),
+        (Action::QueueCommand, "queue_command"),
+        (Action::TriggerDns, "trigger_dns"),
+        (Action::QueueUpgrade, "queue_upgrade"),
+        (Action::DropHost, "drop_host"),
+        (Action::TransferOwnership, "transfer_ownership"),
+        (Action::EditAccess, "edit_access"),
+    ];
+
     /// The weakest role that may do this on a host; `None` for what only administrators
     /// may do.
     pub fn needs(self) -> Option<Role> {

@@ -1,5 +1,5 @@
 //! The embedded store: one SQLite file (WAL) holding hosts, the bounded history of
-//! plugin samples, alert states, and the users, host access, sessions and tokens made
+//! plugin samples, alert states, each host's recent events and alert notices, and the users, host access, sessions and tokens made
 //! through the API, so all survive restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
@@ -12,6 +12,7 @@
 
 mod alerts;
 mod auth;
+mod history;
 mod hosts;
 mod samples;
 
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 pub use auth::AuthDb;
+pub use history::{HistoryEntry, StoredEntry};
 pub use samples::StoredSample;
 
 use crate::alerting::AlertState;
@@ -92,6 +94,14 @@ const MIGRATIONS: &[&str] = &[
         last_seen_ms INTEGER NOT NULL,
         expires_ms   INTEGER
     ) WITHOUT ROWID;",
+    "CREATE TABLE history (
+        id    INTEGER PRIMARY KEY,
+        host  TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        path  TEXT,
+        data  TEXT NOT NULL
+    );
+    CREATE INDEX history_by_host ON history (host, id);",
 ];
 
 /// Store failures.
@@ -114,6 +124,10 @@ pub enum StoreError {
 /// or one the writer retries); past this, new samples are dropped and counted.
 pub const MAX_PENDING_SAMPLES: usize = 200_000;
 
+/// History entries a batch holds at most while the store is behind; past this the
+/// oldest are dropped.
+pub const MAX_PENDING_HISTORY: usize = 100_000;
+
 /// What the engine hands the writer in one go.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -127,6 +141,8 @@ pub struct Batch {
     pub dropped_hosts: Vec<String>,
     /// Alert paths no longer tracked: `(host, path)`.
     pub dropped_alerts: Vec<(String, String)>,
+    /// Host events and alert notices, oldest first.
+    pub history: Vec<HistoryEntry>,
 }
 
 impl Batch {
@@ -137,6 +153,7 @@ impl Batch {
             && self.alerts.is_empty()
             && self.dropped_hosts.is_empty()
             && self.dropped_alerts.is_empty()
+            && self.history.is_empty()
     }
 
     /// Folds a newer batch into this one, so writing the result equals writing both in
@@ -150,12 +167,14 @@ impl Batch {
             alerts,
             dropped_hosts,
             dropped_alerts,
+            history,
         } = newer;
         let gone: HashSet<&str> = dropped_hosts.iter().map(String::as_str).collect();
         let replaced: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
         self.hosts
             .retain(|h| !gone.contains(h.name.as_str()) && !replaced.contains(h.name.as_str()));
         self.samples.retain(|s| !gone.contains(s.host.as_str()));
+        self.history.retain(|e| !gone.contains(e.host.as_str()));
         let alert_key = |a: &AlertState| (a.host.clone(), a.path.clone());
         let newer_alerts: HashSet<(String, String)> = alerts.iter().map(alert_key).collect();
         let dropped: HashSet<&(String, String)> = dropped_alerts.iter().collect();
@@ -169,6 +188,10 @@ impl Batch {
         self.alerts.extend(alerts);
         self.dropped_hosts.extend(dropped_hosts);
         self.dropped_alerts.extend(dropped_alerts);
+        // Entries beyond what every host keeps cannot all be kept either: the oldest go.
+        self.history.extend(history);
+        let excess = self.history.len().saturating_sub(MAX_PENDING_HISTORY);
+        self.history.drain(..excess);
         let room = MAX_PENDING_SAMPLES.saturating_sub(self.samples.len());
         let lost = samples.len().saturating_sub(room);
         self.samples.extend(samples.into_iter().take(room));
@@ -236,10 +259,12 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(err)?;
         hosts::delete(&tx, &batch.dropped_hosts).map_err(err)?;
+        history::delete(&tx, &batch.dropped_hosts).map_err(err)?;
         alerts::delete(&tx, &batch.dropped_alerts).map_err(err)?;
         hosts::save(&tx, &batch.hosts).map_err(err)?;
         samples::insert(&tx, &batch.samples).map_err(err)?;
         alerts::save(&tx, &batch.alerts).map_err(err)?;
+        history::insert(&tx, &batch.history).map_err(err)?;
         tx.commit().map_err(err)?;
         self.counts
             .retain(|(host, _), _| !batch.dropped_hosts.contains(host));

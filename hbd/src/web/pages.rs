@@ -170,22 +170,61 @@ pub async fn login_submit(
 /// A page for signed-in users (everyone when no users are configured): strangers are
 /// sent to `/login`, back here after.
 fn signed_in_page(state: &ApiState, caller: &Caller, name: &str, path: &str) -> Response {
+    signed_in_page_with(state, caller, name, path, json!({}))
+}
+
+/// Percent-encodes all but unreserved characters and `/` (for `?next=`).
+fn encode_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// As [`signed_in_page`], with more template data (`extra`'s fields).
+fn signed_in_page_with(
+    state: &ApiState,
+    caller: &Caller,
+    name: &str,
+    path: &str,
+    extra: serde_json::Value,
+) -> Response {
     let csrf = match &caller.via {
         Via::Cookie(secret) => csrf_token(secret),
         Via::Open => String::new(),
         Via::Bearer(_) | Via::Nothing => {
             if caller.user.is_none() {
-                return Redirect::to(&format!("/login?next={path}")).into_response();
+                return Redirect::to(&format!("/login?next={}", encode_path(path))).into_response();
             }
             String::new()
         }
     };
-    let data = json!({
+    let mut data = json!({
         "user": caller.user.clone().unwrap_or_default(),
         "open": caller.via == Via::Open,
         "csrf": csrf,
     });
+    if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
     page(state, StatusCode::OK, name, data)
+}
+
+/// `GET /hosts/{name}`: one host: its state, alerts, plugins, history and access, with
+/// the actions the user's role allows. Whether the user may see the host is the API's
+/// answer to the page's first request (the page says "no host named" otherwise), so a
+/// hidden host and an unknown one look the same here too.
+pub async fn host(
+    State(state): State<ApiState>,
+    caller: Caller,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    let path = format!("/hosts/{name}");
+    signed_in_page_with(&state, &caller, "host", &path, json!({ "host": name }))
 }
 
 /// `GET /live`: every visible host, live.

@@ -31,6 +31,15 @@ function cell(text, className) {
   return td;
 }
 
+function link(text, href) {
+  const td = document.createElement('td');
+  const a = document.createElement('a');
+  a.textContent = text;
+  a.href = href;
+  td.append(a);
+  return td;
+}
+
 function draw() {
   pending = false;
   const counts = { CRITICAL: 0, WARNING: 0, UNKNOWN: 0 };
@@ -54,7 +63,8 @@ function draw() {
     tr.dataset.host = a.host;
     tr.append(
       cell(a.level, `state state-${a.level === 'CRITICAL' ? 'DOWN' : a.level === 'WARNING' ? 'UNKNOWN' : 'UP'}`),
-      cell(a.host), cell(a.path), cell(new Date(a.since).toLocaleString()),
+      link(a.host, `/hosts/${encodeURIComponent(a.host)}`),
+      link(a.path, `/hosts/${encodeURIComponent(a.host)}?path=${encodeURIComponent(a.path)}#history-title`), cell(new Date(a.since).toLocaleString()),
       cell(a.value ?? a.detail ?? '—'), cell(a.threshold ?? '—'), cell(String(a.reminders)),
     );
     return tr;

@@ -89,7 +89,8 @@ function rowElement(i) {
     row.className = 'row';
     row.setAttribute('role', 'row');
     for (const c of ['name', 'state', 'seen', 'rtt', 'version wide', 'uptime wide']) {
-      const cell = document.createElement('span');
+      // The name links to the host's page (and makes rows reachable by keyboard).
+      const cell = document.createElement(c === 'name' ? 'a' : 'span');
       cell.className = c;
       cell.setAttribute('role', 'cell');
       row.append(cell);
@@ -114,6 +115,7 @@ function draw() {
     row.dataset.host = h.name;
     const [name, state, seen, rtt, version, uptime] = row.children;
     name.textContent = h.name;
+    name.href = `/hosts/${encodeURIComponent(h.name)}`;
     state.textContent = h.state;
     state.className = `state state-${h.state}`;
     seen.textContent = ago(h.last_seen);

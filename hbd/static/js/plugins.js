@@ -4,6 +4,7 @@
 // keeps its zoom (and fetches the zoomed range at full detail), and the page keeps its
 // scroll. Host, plugin and range live in the URL. Agent text goes in through
 // textContent only.
+import { api, enc, mayView } from './api.js';
 import { connect, logoutButton } from './stream.js';
 
 const $ = (id) => document.getElementById(id);
@@ -13,20 +14,6 @@ const state = { host: '', plugin: '', range: '1h' };
 const charts = new Map(); // metric path -> { plot, box }
 let zoom = null; // { min, max } in seconds while the user has zoomed in
 let refreshing = false;
-
-const api = async (path) => {
-  const r = await fetch(path, { headers: { Accept: 'application/json' } });
-  if (r.status === 401) {
-    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
-    throw new Error('signed out');
-  }
-  if (!r.ok) {
-    const body = await r.json().catch(() => null);
-    throw new Error(body?.error?.message ?? `${r.status} ${r.statusText}`);
-  }
-  return r.json();
-};
-const enc = encodeURIComponent;
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
@@ -66,17 +53,6 @@ async function findHosts() {
     s.textContent = h.state;
     return item(h.name, h.name === state.host, () => pickHost(h.name), s);
   }));
-}
-
-// Whether the user may see the host (asked through the list, which answers 200 either
-// way, so a bookmarked host that is not theirs costs no failed request).
-const visible = new Map();
-async function mayView(host) {
-  if (!visible.has(host)) {
-    const page = await api(`/api/0/hosts?limit=10000&name=${enc(host)}`);
-    visible.set(host, page.hosts.some((h) => h.name === host));
-  }
-  if (!visible.get(host)) throw new Error(`no host named "${host}"`);
 }
 
 async function listPlugins() {

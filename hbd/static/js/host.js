@@ -1,0 +1,214 @@
+// /hosts/NAME: one host: state and facts (live from the stream), its alerts, plugins,
+// history (events and alert notices; `?path=` narrows it to one alert) and access, with
+// the actions the user's role allows (the host's `may` list). Agent text goes in
+// through textContent only.
+import { api, enc, mayView } from './api.js';
+import { connect, logoutButton } from './stream.js';
+
+const $ = (id) => document.getElementById(id);
+const host = $('page').dataset.host;
+const base = `/api/0/hosts/${enc(host)}`;
+const LEVEL_CLASS = { CRITICAL: 'DOWN', WARNING: 'UNKNOWN', UNKNOWN: 'UNKNOWN', OK: 'UP' };
+let record = null;
+let may = [];
+let oldest = null; // id of the oldest history entry shown
+const path = new URLSearchParams(location.search).get('path') ?? '';
+
+const el = (tag, text, className) => {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (className) e.className = className;
+  return e;
+};
+const number = (v) => (typeof v === 'number' ? v.toLocaleString(undefined, { maximumFractionDigits: 2 }) : v);
+const when = (t) => (t ? new Date(t).toLocaleString() : '—');
+const seconds = (s) => {
+  if (s === null || s === undefined) return '—';
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : m ? `${m} min` : `${Math.round(s)} s`;
+};
+
+function facts() {
+  const r = record;
+  $('state').textContent = r.state;
+  $('state').className = `state state-${r.state}`;
+  const rows = [
+    ['State since', when(r.state_since)],
+    ['Last seen', when(r.last_seen)],
+    ['Round trip', r.last_rtt_ms == null ? '—' : `${r.last_rtt_ms.toFixed(2)} ms`],
+    ['Address', r.address ?? '—'],
+    ['Version', r.version ?? '—'],
+    ['Uptime', seconds(r.uptime_s)],
+    ['Interval', `${r.interval_s} s`],
+    ['Boots', r.boots],
+  ];
+  $('facts').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
+}
+
+// A button that asks again before it acts (no browser dialog).
+function twoStep(label, confirmText, act) {
+  const b = el('button', label);
+  b.type = 'button';
+  let armed = false;
+  b.addEventListener('click', async () => {
+    if (!armed) {
+      armed = true;
+      b.textContent = confirmText;
+      b.classList.add('danger');
+      return;
+    }
+    b.disabled = true;
+    try {
+      await act();
+    } catch (e) {
+      b.textContent = e.message;
+    }
+  });
+  b.addEventListener('blur', () => { if (armed && !b.disabled) { armed = false; b.textContent = label; b.classList.remove('danger'); } });
+  return b;
+}
+
+function actions() {
+  const list = [];
+  if (may.includes('drop_host')) {
+    list.push(twoStep('Forget host', `Really forget ${host}?`, async () => {
+      await api(base, { method: 'DELETE' });
+      location.assign('/live');
+    }));
+  }
+  $('actions').replaceChildren(...list);
+}
+
+async function loadHost() {
+  record = await api(base);
+  may = record.may ?? [];
+  $('state').hidden = false;
+  facts();
+  actions();
+}
+
+async function loadAlerts() {
+  const list = await api(`${base}/alerts`);
+  const rows = list.map((a) => {
+    const tr = el('tr');
+    tr.dataset.path = a.path;
+    const history = el('a', 'history');
+    history.href = `?path=${enc(a.path)}#history-title`;
+    const cell = el('td');
+    cell.append(history);
+    if (may.includes('clear_alert')) {
+      cell.append(' ', twoStep('Clear', 'Really clear?', async () => {
+        await api(`${base}/alerts?path=${enc(a.path)}`, { method: 'DELETE' });
+        loadAlerts();
+      }));
+    }
+    tr.append(
+      el('td', a.level, `state state-${LEVEL_CLASS[a.level] ?? 'UNKNOWN'}`), el('td', a.path),
+      el('td', when(a.since)), el('td', number(a.value ?? a.detail ?? '—')), el('td', number(a.threshold ?? '—')),
+      el('td', a.reminders), cell,
+    );
+    return tr;
+  });
+  $('alerts').replaceChildren(...rows);
+  $('no-alerts').hidden = rows.length > 0;
+}
+
+async function loadPlugins() {
+  const p = await api(`${base}/plugins`);
+  $('plugins').replaceChildren(...Object.entries(p.plugins).map(([name, latest]) => {
+    const li = el('li');
+    const a = el('a', name);
+    a.href = `/plugins?host=${enc(host)}&plugin=${enc(name)}`;
+    li.append(a, ' ', el('span', latest.status ?? latest.kind, 'counts'), ' ', el('time', when(latest.received), 'counts'));
+    return li;
+  }));
+}
+
+function describe(e) {
+  if (e.alert) return e.text || `${e.path}: ${e.from} → ${e.to}`;
+  switch (e.event) {
+    case 'DOWN': return `DOWN: silent for ${seconds(e.silent_for_s)}`;
+    case 'UP': return e.down_for_s === undefined ? 'UP' : `UP again after ${seconds(e.down_for_s)}`;
+    case 'MESSAGE': return `Message: ${e.text}`;
+    case 'BOOT': return `Booted (uptime ${seconds(e.uptime_s)})`;
+    case 'ADDRESS_CHANGED': return `Address changed: ${e.from} → ${e.to}`;
+    case 'NEW_HOST': return 'First heard from';
+    default: return e.event ?? JSON.stringify(e);
+  }
+}
+
+async function loadHistory(more = false) {
+  let query = `limit=50${path ? `&path=${enc(path)}` : ''}`;
+  if (more && oldest !== null) query += `&before=${oldest}`;
+  const h = await api(`${base}/history?${query}`);
+  const items = h.entries.map((e) => {
+    const li = el('li', undefined, e.alert ? `alert alert-${e.to}` : `event event-${e.event}`);
+    li.dataset.kind = e.alert ?? e.event;
+    li.append(el('time', when(e.at)), el('span', describe(e)));
+    return li;
+  });
+  if (more) $('history').append(...items);
+  else $('history').replaceChildren(...items);
+  if (h.entries.length) oldest = h.entries[h.entries.length - 1].id;
+  $('older').hidden = h.entries.length < 50;
+}
+
+async function loadAll() {
+  try {
+    await mayView(host);
+  } catch (e) {
+    $('missing').textContent = e.message;
+    $('missing').hidden = false;
+    for (const s of document.querySelectorAll('main.host section:not(.summary)')) s.hidden = true;
+    return;
+  }
+  await loadHost();
+  await Promise.all([loadAlerts(), loadPlugins(), loadHistory(), api(`${base}/access`).then(showAccess)]);
+}
+
+function showAccess(a) {
+  const names = (list) => (list.length ? list.join(', ') : '—');
+  $('access').replaceChildren(
+    el('dt', 'Owner'), el('dd', a.owner ?? '—'), el('dt', 'Managers'), el('dd', names(a.managers)),
+    el('dt', 'Monitors'), el('dd', names(a.monitors)), el('dt', 'Declared in'), el('dd', a.source),
+  );
+}
+
+// Coalesces reloads the stream asks for into one per kind per 500 ms.
+const later = new Map();
+function soon(kind, load) {
+  if (later.has(kind)) return;
+  later.set(kind, setTimeout(() => { later.delete(kind); load().catch(() => {}); }, 500));
+}
+
+if (path) $('history-filter').textContent = `of ${path} only (`;
+if (path) {
+  const all = el('a', 'all');
+  all.href = location.pathname;
+  $('history-filter').append(all, ')');
+}
+logoutButton();
+$('older').addEventListener('click', () => loadHistory(true));
+connect({
+  onSnapshot: () => { loadAll(); },
+  onUpdates: (updates) => {
+    for (const u of updates) {
+      if (u.host !== host) continue;
+      if (u.type === 'heartbeat' && record) {
+        record.last_seen = u.last_seen;
+        record.last_rtt_ms = u.rtt_ms;
+        facts();
+      } else if (u.type === 'event') {
+        // The history is written with the next store batch, about a second later.
+        soon('host', loadHost);
+        setTimeout(() => soon('history', () => loadHistory()), 1200);
+      } else if (u.type === 'alert') {
+        soon('alerts', loadAlerts);
+        setTimeout(() => soon('history', () => loadHistory()), 1200);
+      } else if (u.type === 'plugin') {
+        soon('plugins', loadPlugins);
+      }
+    }
+  },
+  status: $('connection'),
+});

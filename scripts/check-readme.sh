@@ -34,6 +34,15 @@ grep -q "hbd is running" "$DIR/run.log" || fail "hbd was not running after 30 mi
 body=$(exec 3<>/dev/tcp/127.0.0.1/50004 && printf 'GET /api/0/hosts HTTP/1.0\r\n\r\n' >&3 && cat <&3)
 [[ $body == *'"state":"UP"'* ]] || fail "the agent's host is not UP: $body"
 [ -d "$DIR/hbd/.hbd-local/journal" ] || fail "no journal in .hbd-local"
+# The release binary serves every page and asset from itself: with the clone's
+# templates and static files moved away, each still answers 200.
+mv "$DIR/hbd/hbd/templates" "$DIR/templates.away"
+mv "$DIR/hbd/hbd/static" "$DIR/static.away"
+for path in /live /plugins /alerts /hosts/any /static/js/live.js /static/js/plugins.js \
+    /static/css/hbd.css /static/vendor/uplot/uPlot.iife.min.js; do
+    status=$(exec 3<>/dev/tcp/127.0.0.1/50004 && printf 'GET %s HTTP/1.0\r\n\r\n' "$path" >&3 && head -1 <&3)
+    [[ $status == *" 200 "* ]] || fail "GET $path from the release binary: $status"
+done
 kill -TERM "$RUN"
 for _ in $(seq 100); do
     kill -0 "$RUN" 2>/dev/null || break
@@ -44,4 +53,4 @@ if pgrep -f "$DIR/hbd/target/release/hb[dc]" >/dev/null; then
     fail "hbd or hbc still running after run.sh stopped"
 fi
 RUN=
-echo "check-readme: scripts/run.sh from a new clone: hbd up, agent UP, both stopped"
+echo "check-readme: scripts/run.sh from a new clone: hbd up, agent UP, pages served from the binary, both stopped"

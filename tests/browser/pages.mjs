@@ -84,6 +84,20 @@ try {
   out.after_reload_rows = await rows(page);
   out.csp = (await page.request.get(`${base}/live`)).headers()['content-security-policy'];
 
+  // By keyboard alone: `/` focuses the filter, Tab reaches the host's link, Enter opens
+  // its page.
+  await page.locator('body').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('/');
+  out.slash_focuses = await page.evaluate(() => document.activeElement.id);
+  let tabs = 0;
+  while (tabs < 15 && !(await page.evaluate(() => document.activeElement.matches('#rows a.name')))) {
+    await page.keyboard.press('Tab');
+    tabs++;
+  }
+  out.tab_reaches_host = await page.evaluate(() => document.activeElement.textContent);
+  await Promise.all([page.waitForURL(/\/hosts\//), page.keyboard.press('Enter')]);
+  out.enter_opens = new URL(page.url()).pathname;
+
   // /alerts?severity=critical shows only the critical ones; the summary counts all.
   await page.goto(`${base}/alerts?severity=critical`);
   await page.waitForSelector('#alerts tr');

@@ -75,6 +75,12 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["url_query"], "?q=fresh");
     assert_eq!(found["after_reload_rows"], serde_json::json!(["fresh1"]));
     assert!(found["csp"].as_str().unwrap().contains("script-src 'self'"));
+    assert_eq!(found["slash_focuses"], "q");
+    assert_eq!(
+        found["tab_reaches_host"], "fresh1",
+        "the filtered row, by Tab"
+    );
+    assert_eq!(found["enter_opens"], "/hosts/fresh1");
     assert_eq!(found["brief1_state"], "DOWN");
     assert_eq!(found["plugins_url"], "?host=web1&plugin=cpu_monitor");
     assert_eq!(

@@ -1,6 +1,7 @@
 // /alerts: the alerts that are not OK on the hosts the user may see, kept current from
 // the WebSocket stream; filters by severity, host and plugin live in the URL. Agent
 // text goes in through textContent only.
+import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
 
 const $ = (id) => document.getElementById(id);
@@ -85,6 +86,7 @@ for (const k of Object.keys(filter)) {
   $(k).addEventListener('input', () => { filter[k] = $(k).value; writeUrl(); schedule(); });
 }
 logoutButton();
+slashFocuses($('host'));
 connect({
   onSnapshot: (m) => {
     alerts.clear();

@@ -3,6 +3,7 @@
 // smoothly; changes are drawn at most once per animation frame. Every text from agents
 // goes in through textContent, never as HTML.
 
+import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
 
 const ROW = 28;           // px, as .row in hbd.css
@@ -176,6 +177,7 @@ function controls() {
   $('viewport').addEventListener('scroll', () => schedule(false), { passive: true });
   addEventListener('resize', () => schedule(false));
   logoutButton();
+slashFocuses($('q'));
   // "3 s ago" moves on by itself.
   setInterval(() => schedule(false), 1000);
 }

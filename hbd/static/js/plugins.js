@@ -5,6 +5,7 @@
 // scroll. Host, plugin and range live in the URL. Agent text goes in through
 // textContent only.
 import { api, enc, mayView } from './api.js';
+import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
 
 const $ = (id) => document.getElementById(id);
@@ -185,6 +186,7 @@ async function refresh() {
 
 readUrl();
 logoutButton();
+slashFocuses($('q'));
 $('q').addEventListener('input', () => findHosts());
 $('range').addEventListener('change', () => {
   state.range = $('range').value;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::command_runner::Runner;
 use crate::config::AgentConfig;
 use crate::heartbeat::{self, Identity};
 use crate::link::Link;
@@ -77,7 +78,8 @@ pub async fn run(
         refresh_info,
         shutdown.clone(),
     ));
-    heartbeat::run(link, me, config.interval, report_rx, shutdown).await;
+    let commands = Runner::new(config.commands.clone());
+    heartbeat::run(link, me, config.interval, report_rx, commands, shutdown).await;
     tracing::info!("hbc stopped");
     Ok(())
 }

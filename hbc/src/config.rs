@@ -28,7 +28,11 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "name",
     "plugins",
     "wasm_plugins",
+    "commands",
 ];
+
+/// Keys of `commands`.
+pub const COMMAND_KEYS: &[&str] = &["allow", "max_skew", "ledger"];
 
 /// Keys of `wasm_plugins`.
 pub const WASM_KEYS: &[&str] = &["dirs", "cache_dir", "plugins"];
@@ -116,6 +120,8 @@ pub struct AgentConfig {
     pub plugins: BTreeMap<String, serde_json::Value>,
     /// WebAssembly plugins.
     pub wasm_plugins: WasmPluginsConfig,
+    /// Which commands from the daemon may run (none unless `commands.allow` lists them).
+    pub commands: crate::commands::Policy,
 }
 
 impl Default for AgentConfig {
@@ -129,6 +135,7 @@ impl Default for AgentConfig {
             name: None,
             plugins: BTreeMap::new(),
             wasm_plugins: WasmPluginsConfig::default(),
+            commands: crate::commands::Policy::off(),
         }
     }
 }
@@ -223,7 +230,58 @@ fn read(p: &mut Problems<'_>, c: &mut AgentConfig, root: &Value) {
             }
             "plugins" => read_plugins(p, c, v),
             "wasm_plugins" => read_wasm(p, c, v),
+            "commands" => read_commands(p, c, v),
             _ => p.unknown_key(&at, TOP_LEVEL_KEYS),
+        }
+    }
+}
+
+/// `commands: {allow: [/usr/bin/systemctl, ...], max_skew: 300, ledger: PATH}`.
+fn read_commands(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
+    let Some(map) = mapping(p, &["commands"], v) else {
+        return;
+    };
+    for (k, v) in map {
+        let Some(key) = k.as_str() else { continue };
+        let at = ["commands", key];
+        match key {
+            "allow" => {
+                let Value::Sequence(items) = v else {
+                    p.error(
+                        &at,
+                        format!("expected a list of program paths, found {}", describe(v)),
+                    );
+                    continue;
+                };
+                for item in items {
+                    let Some(path) = string(p, &at, item) else {
+                        continue;
+                    };
+                    if !path.starts_with('/') {
+                        p.error(
+                            &at,
+                            format!("{path:?}: give the absolute path; commands run without a shell or PATH"),
+                        );
+                        continue;
+                    }
+                    c.commands.allow.push(PathBuf::from(path));
+                }
+            }
+            "max_skew" => match v.as_f64() {
+                Some(s) if (1.0..=86_400.0).contains(&s) => {
+                    c.commands.max_skew = Duration::from_secs_f64(s);
+                }
+                _ => p.error(
+                    &at,
+                    format!("expected seconds from 1 to 86400, found {}", show(v)),
+                ),
+            },
+            "ledger" => {
+                if let Some(path) = string(p, &at, v) {
+                    c.commands.ledger = PathBuf::from(path);
+                }
+            }
+            _ => p.unknown_key(&at, COMMAND_KEYS),
         }
     }
 }

@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::VERSION;
+use crate::command_runner::Runner;
+use crate::commands::Outcome;
 use crate::host_facts;
 use crate::link::Link;
 use crate::plugins::fit::trim_to_fit;
@@ -98,6 +100,19 @@ impl Identity {
         })
     }
 
+    /// The result of command `cmd_id`.
+    pub fn result(&mut self, cmd_id: &str, outcome: &crate::commands::Outcome) -> Message {
+        Message::CommandResult(hb_proto::CommandResult {
+            name: self.name.clone(),
+            ts: Some(unix_now()),
+            run: Some(self.run),
+            seq: Some(self.next_seq()),
+            cmd_id: cmd_id.to_owned(),
+            exit_code: outcome.exit_code,
+            output: outcome.output.clone(),
+        })
+    }
+
     /// An operator message.
     pub fn text(&mut self, text: &str) -> Message {
         Message::Text(OperatorMessage {
@@ -145,6 +160,16 @@ pub async fn send_report(link: &mut Link, me: &mut Identity, report: Report) {
     }
 }
 
+/// Sends a command's result (`RES`).
+async fn send_result(link: &mut Link, me: &mut Identity, cmd_id: &str, outcome: &Outcome) {
+    let message = me.result(cmd_id, outcome);
+    if let Err(error) = link.send(&message).await {
+        // The daemon sends the command again after the next heartbeat; the ledger
+        // answers it with this result then.
+        tracing::warn!(%error, cmd_id, "command result not sent; sent again when asked");
+    }
+}
+
 /// Sends heartbeats every `interval`, and plugin reports as they arrive, until
 /// `shutdown`.
 pub async fn run(
@@ -152,6 +177,7 @@ pub async fn run(
     mut me: Identity,
     interval: Duration,
     mut reports: mpsc::Receiver<Report>,
+    mut commands: Runner,
     shutdown: CancellationToken,
 ) {
     let mut rtt = RttTracker::default();
@@ -171,6 +197,10 @@ pub async fn run(
             biased;
             () = shutdown.cancelled() => break,
             Some(report) = reports.recv() => send_report(&mut link, &mut me, report).await,
+            Some((cmd_id, outcome)) = commands.next_done() => {
+                commands.finished(&cmd_id, &outcome);
+                send_result(&mut link, &mut me, &cmd_id, &outcome).await;
+            }
             _ = ticker.tick() => {
                 if rtt.unanswered() >= RESOLVE_AFTER_UNANSWERED {
                     link.reset();
@@ -208,6 +238,11 @@ pub async fn run(
                     Ok(Message::Ack(ack)) => {
                         if let Some(ms) = ack.seq.and_then(|seq| rtt.acked(seq, Instant::now())) {
                             tracing::debug!(rtt_ms = ms, "ack");
+                        }
+                    }
+                    Ok(Message::Command(cmd)) => {
+                        if let Some(outcome) = commands.on_command(&cmd, link.signs()) {
+                            send_result(&mut link, &mut me, &cmd.cmd_id, &outcome).await;
                         }
                     }
                     Ok(other) => tracing::debug!(id = other.id(), "reply ignored (not handled yet)"),

@@ -8,16 +8,24 @@
 //! - [`heartbeat`]: the heartbeat loop (and one-off BOOT / MSG sends); it also sends
 //!   plugin reports.
 //! - [`plugins`]: native collectors, the Nagios runner and their scheduler.
+//! - [`process`]: running an external program (argv, process group, time limit,
+//!   bounded output), shared by the Nagios runner and commands.
+//! - [`commands`]: which commands from the daemon run (signed, recent, allowed, once),
+//!   and the ledger that remembers them across restarts; [`command_runner`] runs them
+//!   for the heartbeat loop.
 //! - [`host_facts`]: small facts about this host (name, uptime).
 //! - [`syslog`]: log sink for a detached agent.
 //! - [`wasm`] (feature `wasm`): WebAssembly plugins in a wasmtime sandbox.
 
 pub mod app;
+pub mod command_runner;
+pub mod commands;
 pub mod config;
 pub mod heartbeat;
 pub mod host_facts;
 pub mod link;
 pub mod plugins;
+pub mod process;
 pub mod rtt;
 pub mod syslog;
 #[cfg(feature = "wasm")]

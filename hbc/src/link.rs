@@ -143,6 +143,11 @@ impl Link {
         }
     }
 
+    /// Whether this link signs what it sends and accepts only signed replies.
+    pub fn signs(&self) -> bool {
+        self.signer.is_some()
+    }
+
     /// Checks a reply datagram from `from`.
     pub fn accept_reply(&self, bytes: &[u8], from: SocketAddr) -> Result<Message, ReplyError> {
         if let Some(server) = self.target

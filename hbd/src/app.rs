@@ -145,6 +145,7 @@ pub async fn run(
     let store = Store::open(&config.state_db, config.plugin_history)?;
     let hosts = store.load_hosts()?;
     let alerts = store.load_alerts()?;
+    let jobs = store.load_jobs()?;
     let latest = Latest::default();
     let mut checks = HashSet::new();
     for sample in store.load_latest_samples()? {
@@ -158,7 +159,8 @@ pub async fn run(
     let reader = Reader::open(&config.state_db)?;
     tracing::info!(hosts = hosts.len(), path = %config.state_db.display(), "store opened");
     let (store_tx, store_thread) = store::start_writer(store, metrics.clone())?;
-    let core = Core::restore(config.clone(), hosts, alerts, &checks, started);
+    let mut core = Core::restore(config.clone(), hosts, alerts, &checks, started);
+    core.restore_jobs(jobs, started);
 
     sockets.udp.set_nonblocking(true).map_err(AppError::Http)?;
     let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp).map_err(AppError::Http)?);

@@ -24,7 +24,7 @@ use hb_proto::{Message, Signer};
 use crate::alerting::AlertState;
 use crate::clock::{Clock, Now, Timestamp};
 use crate::config::{Config, SharedConfig};
-use crate::core::{Action, Command, CommandError, Core, Datagram, Host, Outcome};
+use crate::core::{Action, Command, CommandError, Core, Datagram, Host, JobState, Outcome};
 use crate::journal::{Entry, Journal};
 use crate::live::{Publisher, Resume, Start, Subscription, UpdateKind};
 use crate::metrics::Metrics;
@@ -61,6 +61,8 @@ pub enum Request {
     Alerts(oneshot::Sender<Vec<AlertState>>),
     /// Every tracked alert path of a host (`None`: unknown host).
     HostAlerts(String, oneshot::Sender<Option<Vec<AlertState>>>),
+    /// A host's commands for its agent, newest first (`None`: no such host).
+    HostJobs(String, oneshot::Sender<Option<Vec<crate::core::Job>>>),
     /// Apply an operator's command.
     Command(Command, oneshot::Sender<Result<Outcome, CommandError>>),
     /// A snapshot and the live updates after it.
@@ -357,6 +359,21 @@ impl Engine {
                         .live
                         .publish(UpdateKind::Alert { host, path, state });
                 }
+                Action::Job(job) => {
+                    tracing::info!(host = %job.host, cmd_id = %job.id, state = ?job.state, "command");
+                    let worth_journaling = match job.state {
+                        JobState::Sent { times, .. } => times == 1,
+                        JobState::Queued => false, // the operator's COMMAND entry says it
+                        JobState::Done { .. } | JobState::Expired { .. } => true,
+                    };
+                    if worth_journaling {
+                        journal.push(Entry::Job(job.clone()));
+                    }
+                    self.parts.live.publish(UpdateKind::Job {
+                        host: job.host.clone(),
+                        job: Box::new(job),
+                    });
+                }
                 Action::Forget { host } => self.parts.latest.remove_host(&host),
             }
         }
@@ -417,6 +434,10 @@ impl Engine {
             }
             Request::Alerts(reply) => {
                 let _ = reply.send(core.active_alerts());
+            }
+            Request::HostJobs(name, reply) => {
+                let known = core.host(&name).is_some();
+                let _ = reply.send(known.then(|| core.jobs(&name)));
             }
             Request::HostAlerts(name, reply) => {
                 let known = core.host(&name).is_some();
@@ -479,6 +500,7 @@ impl Engine {
             dropped_hosts: changes.dropped_hosts,
             dropped_alerts: changes.dropped_alerts,
             history: std::mem::take(&mut self.history),
+            jobs: changes.jobs,
         });
         self.parts.metrics.samples_dropped.inc_by(lost as u64);
         if self.pending.is_empty() {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::alerting::Notice;
 use crate::clock::Timestamp;
 use crate::config::JournalConfig;
-use crate::core::Event;
+use crate::core::{Event, Job, JobState};
 use crate::metrics::Metrics;
 
 /// Longest time a written entry stays in the buffer.
@@ -53,6 +53,8 @@ pub enum Entry {
         /// `ok`, or why it was refused.
         result: String,
     },
+    /// A command for an agent was first sent, got its result, or expired.
+    Job(Job),
     /// A notification given up on.
     Dropped {
         /// When.
@@ -115,6 +117,11 @@ impl Formatter {
             | Entry::Auth { at, .. } => *at,
             Entry::Alert(notice, _) => notice.at,
             Entry::Event(event) => event.at,
+            Entry::Job(job) => match &job.state {
+                JobState::Sent { last, .. } => *last,
+                JobState::Done { at, .. } | JobState::Expired { at } => *at,
+                JobState::Queued => job.queued,
+            },
         };
         if self.cached_at != Some(at) {
             self.cached_datetime = at.rfc3339();
@@ -177,6 +184,14 @@ impl Formatter {
                 if let Some(map) = value.as_object_mut() {
                     map.insert("ID".into(), "COMMAND".into());
                     map.insert("result".into(), result.clone().into());
+                }
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Job(job) => {
+                out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
+                let mut value = serde_json::to_value(job).unwrap_or_default();
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("ID".into(), "JOB".into());
                 }
                 out.extend_from_slice(value.to_string().as_bytes());
             }

@@ -224,6 +224,10 @@ pub struct Command {
     pub argv: Vec<String>,
     /// Time limit in seconds.
     pub timeout: u64,
+    /// The daemon's clock when it sent this, Unix seconds: an agent refuses a command
+    /// too far from its own clock, so a recorded one cannot be replayed later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
 }
 
 /// `UPD`: a queued self-update.

@@ -117,6 +117,9 @@ fn every_endpoint_answers_each_role_as_documented() {
         ("PUT", "/api/0/hosts/{h}/access", Some(r#"{"managers":["mia"],"monitors":["moe"]}"#), [401, 403, 403, 409, 404, 409]),
         ("POST", "/api/0/hosts/{h}/transfer", Some(r#"{"owner":"otto"}"#), [401, 403, 403, 409, 404, 409]),
         ("DELETE", "/api/0/hosts/{h}/alerts?path=cpu_monitor.cpu_percent", None, [401, 403, 200, 200, 404, 200]),
+        // The hosts have no key: whoever may queue is told commands travel only signed.
+        ("POST", "/api/0/hosts/{h}/commands", Some(r#"{"argv":["/bin/true"]}"#), [401, 403, 409, 409, 404, 409]),
+        ("GET", "/api/0/hosts/{h}/commands", None, [401, 200, 200, 200, 404, 200]),
         ("DELETE", "/api/0/hosts/{h}", None, [401, 403, 403, 200, 404, 200]),
         ("GET", "/api/0/users", None, [401, 403, 403, 403, 403, 200]),
         ("POST", "/api/0/users", Some(&new_user), [401, 403, 403, 403, 403, 201]),

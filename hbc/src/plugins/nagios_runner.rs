@@ -7,16 +7,14 @@
 //! UNKNOWN. Commands run in parallel; the plugin's status is the worst of them
 //! (CRITICAL > WARNING > UNKNOWN > OK).
 
-use std::io::Read;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hb_proto::{PluginKind, Status};
 use serde_json::{Map, Value, json};
 
 use super::perfdata::parse_output;
 use super::{Collected, Options, Plugin, PluginError};
+use crate::process::{self, Exit};
 
 /// Default time limit of one check.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -115,110 +113,35 @@ pub fn parse_checks(options: &Options) -> Result<Vec<Check>, PluginError> {
     Ok(checks)
 }
 
-/// Runs one check with a time limit, killing its process group on expiry.
+/// Runs one check with a time limit, killing its process group on expiry
+/// ([`crate::process::run`]).
 pub fn run_check(check: &Check, timeout: Duration) -> CheckResult {
-    let started = Instant::now();
-    let mut child = match Command::new(&check.argv[0])
-        .args(&check.argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            return CheckResult {
-                status: Status::Unknown,
-                exit_code: None,
-                output: String::new(),
-                error: Some(format!("cannot run {}: {e}", check.argv[0])),
-                duration: started.elapsed(),
-            };
-        }
-    };
-    let pgid = child.id() as i32;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = pipe.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    let room = MAX_OUTPUT.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                }
-            }
-            kept
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => {
-                timed_out = true;
-                // Kill the whole group: checks often fork helpers.
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pgid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                break child.wait().ok();
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(_) => break None,
-        }
-    };
-    // The group is dead or exited; a grandchild that kept the pipe open was killed too.
-    let out = stdout.join().unwrap_or_default();
-    let err = stderr.join().unwrap_or_default();
-    let text = if out.iter().all(u8::is_ascii_whitespace) {
-        err
+    let run = process::run(&check.argv, timeout, MAX_OUTPUT);
+    // Stdout, or stderr when stdout says nothing.
+    let text = if run.stdout.iter().all(u8::is_ascii_whitespace) {
+        run.stderr
     } else {
-        out
+        run.stdout
     };
     let output = String::from_utf8_lossy(&text).into_owned();
-    let duration = started.elapsed();
-    if timed_out {
-        return CheckResult {
-            status: Status::Unknown,
-            exit_code: None,
-            output,
-            error: Some(format!(
+    let (exit_code, error) = match run.exit {
+        Exit::Code(code) => (Some(code), None),
+        Exit::Signal(signal) => (None, Some(format!("killed by signal {signal}"))),
+        Exit::TimedOut => (
+            None,
+            Some(format!(
                 "timed out after {} s; process group killed",
                 timeout.as_secs_f64()
             )),
-            duration,
-        };
-    }
-    let exit_code = status.and_then(|s| s.code());
-    let error = match status {
-        Some(s) if s.code().is_none() => {
-            Some(format!("killed by signal {}", s.signal().unwrap_or(0)))
-        }
-        None => Some("could not wait for the process".into()),
-        _ => None,
+        ),
+        Exit::Failed(why) => (None, Some(why)),
     };
     CheckResult {
         status: status_of(exit_code),
         exit_code,
         output,
         error,
-        duration,
+        duration: run.duration,
     }
 }
 

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// 409: the config file declares it; the API cannot change it.
     #[error("{0}")]
     ConfigManaged(String),
+    /// 409: commands travel only signed, and the host has no key.
+    #[error("{0}")]
+    Unsigned(String),
     /// 422: well-formed, but cannot be carried out (a config that does not validate,
     /// an unknown user in an access list).
     #[error("{0}")]
@@ -63,7 +66,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, for programs: `unauthenticated`, `forbidden`, `csrf`, `not_found`,
-    /// `bad_request`, `conflict`, `config_managed`, `unprocessable`, `throttled`,
+    /// `bad_request`, `conflict`, `config_managed`, `unsigned_host`, `unprocessable`, `throttled`,
     /// `store`, `unavailable`.
     pub code: &'static str,
     /// For people.
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::ConfigManaged(_) => (StatusCode::CONFLICT, "config_managed"),
+            ApiError::Unsigned(_) => (StatusCode::CONFLICT, "unsigned_host"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::Throttled(..) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store"),
@@ -101,6 +105,7 @@ impl From<CommandError> for ApiError {
             CommandError::UnknownHost(_) | CommandError::UnknownAlert { .. } => {
                 ApiError::NotFound(e.to_string())
             }
+            CommandError::Unsigned(_) => ApiError::Unsigned(e.to_string()),
         }
     }
 }

@@ -12,6 +12,7 @@ mod access;
 mod alerts;
 pub(crate) mod auth;
 pub mod caller;
+mod commands;
 mod config;
 mod error;
 mod extract;
@@ -86,6 +87,7 @@ pub struct ApiState {
         (name = "hosts", description = "Hosts and their state"),
         (name = "alerts", description = "Threshold alerts"),
         (name = "plugins", description = "Plugin reports"),
+        (name = "commands", description = "Commands for a host's agent"),
         (name = "access", description = "Who holds which role on a host"),
         (name = "users", description = "Users"),
         (name = "config", description = "The configuration"),
@@ -120,6 +122,8 @@ fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(hosts::list))
         .routes(routes!(hosts::one, hosts::drop))
         .routes(routes!(history::history))
+        .routes(routes!(commands::list, commands::queue))
+        .routes(routes!(commands::one))
         .routes(routes!(alerts::active))
         .routes(routes!(alerts::for_host, alerts::clear))
         .routes(routes!(plugins::latest))

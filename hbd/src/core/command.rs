@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
+use super::Job;
 use crate::alerting::Level;
 
 /// A change an operator asks for through the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Forget a host: its state, samples and alerts. It comes back as new if it sends
@@ -22,10 +23,15 @@ pub enum Command {
         /// The shown metric path.
         path: String,
     },
+    /// Queue a command for a host's agent.
+    QueueJob {
+        /// The command.
+        job: Job,
+    },
 }
 
 /// What an applied command did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// The host is forgotten.
@@ -35,6 +41,11 @@ pub enum Outcome {
         /// Its level before.
         was: Level,
     },
+    /// The command is queued for the host's agent.
+    Queued {
+        /// The command.
+        job: Box<Job>,
+    },
 }
 
 /// Why a command was refused.
@@ -43,6 +54,11 @@ pub enum CommandError {
     /// No such host.
     #[error("no host named {0:?}")]
     UnknownHost(String),
+    /// Commands travel only signed, and the host has no key.
+    #[error(
+        "host {0:?} has no key: commands travel only signed; give it one (hosts.NAME.key, or hb_key for all hosts) and run its agent with the same key"
+    )]
+    Unsigned(String),
     /// No such alert path.
     #[error("host {host:?} has no alert {path:?}")]
     UnknownAlert {

@@ -9,6 +9,7 @@
 mod command;
 mod event;
 mod host;
+pub mod outbox;
 #[cfg(test)]
 mod tests;
 
@@ -23,11 +24,13 @@ use hb_proto::{Ack, Message, PluginReport};
 pub use command::{Command, CommandError, Outcome};
 pub use event::{Event, EventKind};
 pub use host::{Host, HostState};
+pub use outbox::{Job, JobState};
 
 use crate::alerting::rules::{Rules, display_path, lookup, merge};
 use crate::alerting::{AlertState, Alerts, Level, Notice, Policy};
 use crate::clock::{Mono, Now};
 use crate::config::Config;
+use outbox::Outbox;
 
 /// The plugin whose reports carry one status per check (Nagios): its checks alert
 /// through that status instead of thresholds.
@@ -70,6 +73,9 @@ pub enum Action {
         /// The state now.
         state: Option<AlertState>,
     },
+    /// A command for an agent was queued, sent, done or expired: for the live stream
+    /// and the journal.
+    Job(Job),
     /// Forget everything kept about a host outside the core (its latest samples).
     Forget {
         /// The host.
@@ -88,6 +94,8 @@ pub struct Changes {
     pub dropped_hosts: Vec<String>,
     /// Alert paths no longer tracked: `(host, path)`.
     pub dropped_alerts: Vec<(String, String)>,
+    /// Commands queued, sent, done or expired since the last call (the latest of each).
+    pub jobs: Vec<Job>,
 }
 
 #[derive(Debug)]
@@ -120,6 +128,7 @@ pub struct Core {
     alerts: Alerts,
     default_rules: Arc<Rules>,
     host_rules: HashMap<String, Arc<Rules>>,
+    outbox: Outbox,
 }
 
 fn policy(config: &Config) -> Policy {
@@ -144,6 +153,7 @@ impl Core {
             counts: [0; 3],
             default_rules: Arc::default(),
             host_rules: HashMap::new(),
+            outbox: Outbox::default(),
         };
         core.build_rules();
         core.add_configured_hosts(now);
@@ -453,6 +463,22 @@ impl Core {
                         server_ts: now.wall.as_secs_f64(),
                     }),
                 });
+                // Queued commands follow the ACK, signed like it; never unsigned.
+                if datagram.key_id.is_some() {
+                    for job in self.outbox.due(&name, now) {
+                        out.push(Action::Reply {
+                            to: datagram.source,
+                            key_id: datagram.key_id.clone(),
+                            message: job.command(now),
+                        });
+                        out.push(Action::Job(job));
+                    }
+                }
+            }
+            Message::CommandResult(result) if datagram.key_id.is_some() => {
+                if let Some(job) = self.outbox.result(&name, result, now) {
+                    out.push(Action::Job(job));
+                }
             }
             Message::Boot(b) => {
                 host.boots += 1;
@@ -584,6 +610,7 @@ impl Core {
                     self.dropped_alerts.push((s.host, s.path));
                 }
                 self.dropped_hosts.push(host.clone());
+                self.outbox.forget_host(host);
                 out.push(event(host, now, EventKind::Dropped));
                 out.push(Action::Forget { host: host.clone() });
                 // A configured host stays known, as if never heard from.
@@ -603,16 +630,55 @@ impl Core {
                 self.publish_alert_changes(out);
                 Ok(Outcome::AlertCleared { was: state.level })
             }
+            Command::QueueJob { job } => {
+                if !self.hosts.contains_key(&job.host) {
+                    return Err(CommandError::UnknownHost(job.host.clone()));
+                }
+                let keyed = self
+                    .config
+                    .hosts
+                    .get(&job.host)
+                    .and_then(|h| h.key.as_ref())
+                    .or(self.config.hb_key.as_ref())
+                    .is_some();
+                if !keyed {
+                    return Err(CommandError::Unsigned(job.host.clone()));
+                }
+                self.outbox.queue(job.clone(), now);
+                let queued = self
+                    .outbox
+                    .for_host(&job.host)
+                    .into_iter()
+                    .find(|j| j.id == job.id);
+                out.extend(queued.clone().map(Action::Job));
+                Ok(Outcome::Queued {
+                    job: Box::new(queued.unwrap_or_else(|| job.clone())),
+                })
+            }
         }
     }
 
     /// When [`Core::on_tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Mono> {
         let host = self.deadlines.peek().map(|Reverse((at, _))| *at);
-        match (host, self.alerts.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            host,
+            self.alerts.next_deadline(),
+            self.outbox.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Puts back the commands read from the store (after [`Core::restore`]).
+    pub fn restore_jobs(&mut self, jobs: Vec<Job>, now: Now) {
+        self.outbox.restore(jobs, now);
+    }
+
+    /// A host's commands, newest first.
+    pub fn jobs(&self, host: &str) -> Vec<Job> {
+        self.outbox.for_host(host)
     }
 
     /// Every alert that is not OK.
@@ -636,11 +702,18 @@ impl Core {
                 Some(t.host.clone())
             })
             .collect();
+        let mut jobs = self.outbox.take_changed();
+        // The latest state of each.
+        let mut seen = HashSet::new();
+        jobs.reverse();
+        jobs.retain(|j| seen.insert(j.id.clone()));
+        jobs.reverse();
         Changes {
             hosts,
             alerts: self.alerts.take_dirty(),
             dropped_hosts: std::mem::take(&mut self.dropped_hosts),
             dropped_alerts: std::mem::take(&mut self.dropped_alerts),
+            jobs,
         }
     }
 

@@ -69,6 +69,13 @@ pub enum UpdateKind {
         /// When it arrived.
         received: Timestamp,
     },
+    /// A command for the host's agent was queued, sent, done or expired.
+    Job {
+        /// The host.
+        host: String,
+        /// The command now.
+        job: Box<crate::core::Job>,
+    },
     /// An alert path changed level or reminded, or is no longer tracked (`state: None`).
     Alert {
         /// The host.

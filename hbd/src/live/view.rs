@@ -21,6 +21,7 @@ pub fn host_of(update: &Update) -> &str {
         UpdateKind::Event { event, .. } => &event.host,
         UpdateKind::Heartbeat { host, .. }
         | UpdateKind::Plugin { host, .. }
+        | UpdateKind::Job { host, .. }
         | UpdateKind::Alert { host, .. } => host,
     }
 }
@@ -183,6 +184,9 @@ pub fn update(u: &Update) -> Value {
         } => json!({
             "seq": u.seq, "type": "plugin", "host": host, "plugin": plugin,
             "status": status, "received": received.0,
+        }),
+        UpdateKind::Job { host, job } => json!({
+            "seq": u.seq, "type": "command", "host": host, "command": job,
         }),
         UpdateKind::Alert { host, path, state } => json!({
             "seq": u.seq, "type": "alert", "host": host, "path": path,

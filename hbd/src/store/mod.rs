@@ -1,5 +1,6 @@
 //! The embedded store: one SQLite file (WAL) holding hosts, the bounded history of
-//! plugin samples, alert states, each host's recent events and alert notices, and the users, host access, sessions and tokens made
+//! plugin samples, alert states, each host's recent events and alert notices, the
+//! commands queued for agents, and the users, host access, sessions and tokens made
 //! through the API, so all survive restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
@@ -14,6 +15,7 @@ mod alerts;
 mod auth;
 mod history;
 mod hosts;
+mod jobs;
 mod samples;
 
 use std::collections::HashSet;
@@ -30,7 +32,7 @@ pub use history::{HistoryEntry, StoredEntry};
 pub use samples::StoredSample;
 
 use crate::alerting::AlertState;
-use crate::core::Host;
+use crate::core::{Host, Job};
 use crate::metrics::Metrics;
 use crate::samples::Sample;
 
@@ -102,6 +104,13 @@ const MIGRATIONS: &[&str] = &[
         data  TEXT NOT NULL
     );
     CREATE INDEX history_by_host ON history (host, id);",
+    "CREATE TABLE jobs (
+        id        TEXT PRIMARY KEY,
+        host      TEXT NOT NULL,
+        queued_ms INTEGER NOT NULL,
+        data      TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX jobs_by_host ON jobs (host, queued_ms);",
 ];
 
 /// Store failures.
@@ -143,6 +152,8 @@ pub struct Batch {
     pub dropped_alerts: Vec<(String, String)>,
     /// Host events and alert notices, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// Commands for agents, as they are now.
+    pub jobs: Vec<Job>,
 }
 
 impl Batch {
@@ -154,6 +165,7 @@ impl Batch {
             && self.dropped_hosts.is_empty()
             && self.dropped_alerts.is_empty()
             && self.history.is_empty()
+            && self.jobs.is_empty()
     }
 
     /// Folds a newer batch into this one, so writing the result equals writing both in
@@ -168,6 +180,7 @@ impl Batch {
             dropped_hosts,
             dropped_alerts,
             history,
+            jobs,
         } = newer;
         let gone: HashSet<&str> = dropped_hosts.iter().map(String::as_str).collect();
         let replaced: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
@@ -175,6 +188,9 @@ impl Batch {
             .retain(|h| !gone.contains(h.name.as_str()) && !replaced.contains(h.name.as_str()));
         self.samples.retain(|s| !gone.contains(s.host.as_str()));
         self.history.retain(|e| !gone.contains(e.host.as_str()));
+        let newer_jobs: HashSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        self.jobs
+            .retain(|j| !gone.contains(j.host.as_str()) && !newer_jobs.contains(j.id.as_str()));
         let alert_key = |a: &AlertState| (a.host.clone(), a.path.clone());
         let newer_alerts: HashSet<(String, String)> = alerts.iter().map(alert_key).collect();
         let dropped: HashSet<&(String, String)> = dropped_alerts.iter().collect();
@@ -188,6 +204,7 @@ impl Batch {
         self.alerts.extend(alerts);
         self.dropped_hosts.extend(dropped_hosts);
         self.dropped_alerts.extend(dropped_alerts);
+        self.jobs.extend(jobs);
         // Entries beyond what every host keeps cannot all be kept either: the oldest go.
         self.history.extend(history);
         let excess = self.history.len().saturating_sub(MAX_PENDING_HISTORY);
@@ -260,11 +277,13 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         hosts::delete(&tx, &batch.dropped_hosts).map_err(err)?;
         history::delete(&tx, &batch.dropped_hosts).map_err(err)?;
+        jobs::delete_hosts(&tx, &batch.dropped_hosts).map_err(err)?;
         alerts::delete(&tx, &batch.dropped_alerts).map_err(err)?;
         hosts::save(&tx, &batch.hosts).map_err(err)?;
         samples::insert(&tx, &batch.samples).map_err(err)?;
         alerts::save(&tx, &batch.alerts).map_err(err)?;
         history::insert(&tx, &batch.history).map_err(err)?;
+        jobs::save(&tx, &batch.jobs).map_err(err)?;
         tx.commit().map_err(err)?;
         self.counts
             .retain(|(host, _), _| !batch.dropped_hosts.contains(host));

@@ -1,0 +1,192 @@
+//! Running a program the way the agent runs every external program (Nagios checks and
+//! commands from the daemon): by argv, never through a shell, with no standard input,
+//! in its own process group, with a time limit after which the whole group is killed,
+//! and with at most a bounded amount of each output stream kept (the rest is read and
+//! discarded, so a chatty program neither blocks nor floods the agent). When the program
+//! exits, whatever it left running in its group is killed too, so nothing it started
+//! outlives it or holds its output open.
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal ended it.
+    Signal(i32),
+    /// The time limit passed; the process group was killed.
+    TimedOut,
+    /// It could not be started, or waited for.
+    Failed(String),
+}
+
+/// What a run gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// How it ended.
+    pub exit: Exit,
+    /// Standard output, at most the bound asked for.
+    pub stdout: Vec<u8>,
+    /// Standard error, at most the bound asked for.
+    pub stderr: Vec<u8>,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+fn drain(pipe: Option<Box<dyn Read + Send>>, keep: usize) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let room = keep.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+        kept
+    })
+}
+
+/// Runs `argv` (program first; not empty) for at most `timeout`, keeping at most
+/// `keep` bytes of each output stream. Blocks; run it on a thread of its own.
+pub fn run(argv: &[String], timeout: Duration, keep: usize) -> Finished {
+    let started = Instant::now();
+    let failed = |why: String| Finished {
+        exit: Exit::Failed(why),
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        duration: started.elapsed(),
+    };
+    let Some((program, args)) = argv.split_first() else {
+        return failed("nothing to run: empty argv".into());
+    };
+    let mut child = match Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot run {program}: {e}")),
+    };
+    // The child leads its own group: its pid is the group id.
+    let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        keep,
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        keep,
+    );
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) if started.elapsed() >= timeout => {
+                let _ = killpg(group, Signal::SIGKILL);
+                let _ = child.wait();
+                break Err(Exit::TimedOut);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => break Err(Exit::Failed(format!("cannot wait for {program}: {e}"))),
+        }
+    };
+    // Whatever it left in its group goes too, so the pipes close and the reads end.
+    let _ = killpg(group, Signal::SIGKILL);
+    let exit = match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(signal),
+            (None, None) => Exit::Failed("ended without a code or a signal".into()),
+        },
+        Err(exit) => exit,
+    };
+    Finished {
+        exit,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        duration: started.elapsed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn exit_codes_signals_timeouts_and_failures_are_told_apart() {
+        let r = run(
+            &argv(&["/bin/sh", "-c", "echo out; echo err >&2; exit 3"]),
+            Duration::from_secs(10),
+            1024,
+        );
+        assert_eq!(r.exit, Exit::Code(3));
+        assert_eq!(
+            (r.stdout.as_slice(), r.stderr.as_slice()),
+            (&b"out\n"[..], &b"err\n"[..])
+        );
+        let r = run(
+            &argv(&["/bin/sh", "-c", "kill -TERM $$"]),
+            Duration::from_secs(10),
+            1024,
+        );
+        assert_eq!(r.exit, Exit::Signal(15));
+        let r = run(
+            &argv(&["/bin/sleep", "30"]),
+            Duration::from_millis(200),
+            1024,
+        );
+        assert_eq!(r.exit, Exit::TimedOut);
+        assert!(
+            r.duration < Duration::from_secs(10),
+            "killed, not waited for"
+        );
+        let r = run(
+            &argv(&["/nonexistent/program"]),
+            Duration::from_secs(1),
+            1024,
+        );
+        assert!(matches!(r.exit, Exit::Failed(ref why) if why.contains("/nonexistent/program")));
+    }
+
+    #[test]
+    fn output_is_bounded_and_a_lingering_child_does_not_hold_it_open() {
+        // 1 MiB of output, 100 bytes kept.
+        let r = run(
+            &argv(&["/bin/sh", "-c", "head -c 1048576 /dev/zero"]),
+            Duration::from_secs(10),
+            100,
+        );
+        assert_eq!((r.exit, r.stdout.len()), (Exit::Code(0), 100));
+        // A background child keeps stdout open; the run still ends when the program does.
+        let r = run(
+            &argv(&["/bin/sh", "-c", "sleep 30 & echo started"]),
+            Duration::from_secs(20),
+            100,
+        );
+        assert_eq!(r.exit, Exit::Code(0));
+        assert!(r.duration < Duration::from_secs(20), "{:?}", r.duration);
+    }
+}

@@ -35,7 +35,8 @@ async function signedIn(user, viewport) {
   return { context, page };
 }
 
-const rows = (page) => page.$$eval('#rows .row:not([hidden]) .name', (cells) => cells.map((c) => c.textContent));
+// The rows a person sees (not merely those without `hidden`: CSS decides).
+const rows = (page) => page.$$eval('#rows .row', (rs) => rs.filter((r) => r.checkVisibility()).map((r) => r.querySelector('.name').textContent));
 
 try {
   // Signing in: /live sends a stranger to /login; a wrong password says so.
@@ -76,7 +77,7 @@ try {
 
   // Filters live in the URL and survive a reload.
   await page.fill('#q', 'fresh');
-  await page.waitForFunction(() => document.querySelectorAll('#rows .row:not([hidden])').length === 1);
+  await page.waitForFunction(() => [...document.querySelectorAll('#rows .row')].filter((r) => r.checkVisibility()).length === 1);
   out.filtered_rows = await rows(page);
   out.url_query = new URL(page.url()).search;
   await page.reload();
@@ -161,6 +162,11 @@ try {
     access: await page.$$eval('#access dd', (dds) => dds.map((d) => d.textContent)),
     actions: await page.$$eval('#actions button, #alerts button', (bs) => bs.map((b) => b.textContent)),
   };
+  // The owner may queue commands, but web1 has no key: the page says what that means
+  // instead of offering a form that cannot work.
+  await page.waitForSelector('#no-key', { state: 'visible' });
+  out.command_form = await page.isVisible('#command-form');
+  out.command_refusal = await page.textContent('#no-key');
   await page.click('#alerts tr[data-path="cpu_monitor.cpu_percent"] a');
   await page.waitForFunction(() => location.search.includes('path=') && document.querySelector('#history li'));
   await page.waitForFunction(() => ![...document.querySelectorAll('#history li')].some((li) => li.dataset.kind === 'MESSAGE'));
@@ -192,6 +198,7 @@ try {
   await moe.page.waitForSelector('#alerts tr');
   await moe.page.waitForSelector('#access dd');
   out.monitor_host_actions = await moe.page.$$eval('#actions button, #alerts button', (bs) => bs.map((b) => b.textContent));
+  out.monitor_command_form = await moe.page.isVisible('#command-form');
   await moe.page.goto(`${base}/hosts/web2`);
   await moe.page.waitForFunction(() => !document.querySelector('#missing').hidden);
   out.monitor_foreign_host = await moe.page.textContent('#missing');

@@ -132,6 +132,16 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         "one alert's history"
     );
     assert_eq!(found["monitor_host_actions"], serde_json::json!([]));
+    assert_eq!(found["monitor_command_form"], false);
+    assert_eq!(found["command_form"], false, "web1 has no key");
+    assert!(
+        found["command_refusal"]
+            .as_str()
+            .unwrap()
+            .contains("Commands travel only signed, and this host has no key"),
+        "{}",
+        found["command_refusal"]
+    );
     assert_eq!(found["monitor_foreign_host"], "no host named \"web2\"");
     assert_eq!(found["monitor_rows"], serde_json::json!(["web1"]));
     assert_eq!(found["monitor_alerts"], serde_json::json!(["web1"]));

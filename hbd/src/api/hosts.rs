@@ -53,6 +53,10 @@ pub struct HostView {
     /// `drop_host`, `transfer_ownership`, `edit_access`).
     #[serde(skip_serializing_if = "Option::is_none")]
     may: Option<Vec<&'static str>>,
+    /// In `GET /api/0/hosts/{name}` only: whether the host has a key, without which no
+    /// command can reach it (they travel only signed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<bool>,
 }
 
 impl HostView {
@@ -75,6 +79,7 @@ impl HostView {
             uptime_s: h.uptime_s,
             name: h.name,
             may: None,
+            signed: None,
         }
     }
 }
@@ -244,6 +249,7 @@ pub async fn one(
     let host = find(&state, &caller, &name, Action::View).await?;
     let mut view = HostView::new(host, Timestamp::now(), &state.latest);
     view.may = Some(caller.allowed_on(&name));
+    view.signed = Some(state.config.get().host_has_key(&name));
     Ok(Json(view))
 }
 

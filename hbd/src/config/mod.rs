@@ -461,6 +461,12 @@ impl Config {
         }
         self.hb_key.as_ref().map(|k| (k, false))
     }
+
+    /// Whether `host` has a key (its own or `hb_key`): only then can commands reach it,
+    /// since they travel only signed.
+    pub fn host_has_key(&self, host: &str) -> bool {
+        self.hosts.get(host).and_then(|h| h.key.as_ref()).is_some() || self.hb_key.is_some()
+    }
 }
 
 #[cfg(test)]

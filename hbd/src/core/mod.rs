@@ -634,14 +634,7 @@ impl Core {
                 if !self.hosts.contains_key(&job.host) {
                     return Err(CommandError::UnknownHost(job.host.clone()));
                 }
-                let keyed = self
-                    .config
-                    .hosts
-                    .get(&job.host)
-                    .and_then(|h| h.key.as_ref())
-                    .or(self.config.hb_key.as_ref())
-                    .is_some();
-                if !keyed {
+                if !self.config.host_has_key(&job.host) {
                     return Err(CommandError::Unsigned(job.host.clone()));
                 }
                 self.outbox.queue(job.clone(), now);

@@ -1,7 +1,7 @@
 // /hosts/NAME: one host: state and facts (live from the stream), its alerts, plugins,
-// history (events and alert notices; `?path=` narrows it to one alert) and access, with
-// the actions the user's role allows (the host's `may` list). Agent text goes in
-// through textContent only.
+// commands, history (events and alert notices; `?path=` narrows it to one alert) and
+// access, with the actions the user's role allows (the host's `may` list). Agent text
+// goes in through textContent only.
 import { api, enc, mayView } from './api.js';
 import { connect, logoutButton } from './stream.js';
 
@@ -124,6 +124,39 @@ async function loadPlugins() {
   }));
 }
 
+async function loadCommands() {
+  const list = await api(`${base}/commands`);
+  const mayQueue = may.includes('queue_command');
+  $('commands-section').hidden = !mayQueue && list.commands.length === 0;
+  $('command-form').hidden = !mayQueue || !record.signed;
+  $('no-key').hidden = !mayQueue || record.signed;
+  $('commands').replaceChildren(...list.commands.map((c) => {
+    const li = el('li', undefined, `command command-${c.state}`);
+    li.dataset.id = c.id;
+    li.dataset.state = c.state;
+    let status = c.state;
+    if (c.state === 'done') status = `exit ${c.exit_code}`;
+    if (c.state === 'sent') status = `sent ×${c.sent_times}`;
+    li.append(el('time', when(c.queued)), el('code', c.argv.join(' ')), ' ', el('span', status, 'counts'));
+    if (c.by) li.append(' ', el('span', `by ${c.by}`, 'counts'));
+    if (c.output) li.append(el('pre', c.output, 'output'));
+    return li;
+  }));
+}
+
+async function queueCommand(e) {
+  e.preventDefault();
+  const argv = $('argv').value.split('\n').map((a) => a.trim()).filter((a) => a !== '');
+  $('command-error').textContent = '';
+  try {
+    await api(`${base}/commands`, { method: 'POST', body: { argv, timeout: Number($('timeout').value) } });
+    $('argv').value = '';
+    await loadCommands();
+  } catch (err) {
+    $('command-error').textContent = err.message;
+  }
+}
+
 function describe(e) {
   if (e.alert) return e.text || `${e.path}: ${e.from} → ${e.to}`;
   switch (e.event) {
@@ -163,7 +196,7 @@ async function loadAll() {
     return;
   }
   await loadHost();
-  await Promise.all([loadAlerts(), loadPlugins(), loadHistory(), api(`${base}/access`).then(showAccess)]);
+  await Promise.all([loadAlerts(), loadPlugins(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
 }
 
 function showAccess(a) {
@@ -189,6 +222,7 @@ if (path) {
 }
 logoutButton();
 $('older').addEventListener('click', () => loadHistory(true));
+$('command-form').addEventListener('submit', queueCommand);
 connect({
   onSnapshot: () => { loadAll(); },
   onUpdates: (updates) => {
@@ -207,6 +241,8 @@ connect({
         setTimeout(() => soon('history', () => loadHistory()), 1200);
       } else if (u.type === 'plugin') {
         soon('plugins', loadPlugins);
+      } else if (u.type === 'command') {
+        soon('commands', loadCommands);
       }
     }
   },

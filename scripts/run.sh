@@ -26,7 +26,9 @@ http_get() {
 HBD= HBC=
 trap 'kill $HBD $HBC 2>/dev/null; wait 2>/dev/null' EXIT
 trap 'exit 130' INT TERM
-"$BIN/hbd" -f &
+# HOME points at the work directory, so a personal ~/.hb.yaml or ~/.hbc.yaml (which both
+# programs read when no -c is given) cannot replace the built-in defaults here.
+HOME="$WORK" "$BIN/hbd" -f &
 HBD=$!
 for _ in $(seq 100); do
     http_get /api/0/hosts >/dev/null && break
@@ -35,7 +37,7 @@ for _ in $(seq 100); do
 done
 http_get /api/0/hosts >/dev/null || { echo "run.sh: hbd did not answer on http://$API within 10 s" >&2; exit 1; }
 
-"$BIN/hbc" 127.0.0.1 &
+HOME="$WORK" "$BIN/hbc" 127.0.0.1 &
 HBC=$!
 agent_up() { [[ $(http_get /api/0/hosts) == *'"state":"UP"'* ]]; }
 for _ in $(seq 100); do

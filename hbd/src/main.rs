@@ -15,7 +15,8 @@ use hbd::config::{self, Severity};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Configuration file (YAML). Without one, built-in defaults are used.
+    /// Configuration file (YAML). Without one, ~/.hb.yaml if it exists, else built-in
+    /// defaults.
     #[arg(short, long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Stay in the foreground (as under systemd); otherwise detach.
@@ -109,7 +110,18 @@ fn passwd(name: &str, iterations: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The config file to read: `-c FILE`, else `~/.hb.yaml` when it exists (where the
+/// original daemon looks), else none (built-in defaults).
+fn config_path(given: Option<PathBuf>) -> Option<PathBuf> {
+    given.or_else(|| {
+        let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+        let default = PathBuf::from(home).join(".hb.yaml");
+        default.is_file().then_some(default)
+    })
+}
+
 fn check_config(path: Option<PathBuf>) -> ExitCode {
+    let path = config_path(path);
     match config::load(path.as_deref()) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
@@ -138,7 +150,8 @@ fn check_config(path: Option<PathBuf>) -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(mut cli: Cli) -> anyhow::Result<()> {
+    cli.config = config_path(cli.config.take());
     let loaded = config::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let config = Arc::new(loaded.config);
     // Bind before detaching so a busy port is reported on the terminal.
@@ -149,6 +162,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     hbd::logging::init(cli.verbose, config.logfile.as_deref())
         .with_context(|| format!("cannot open log file {:?}", config.logfile))?;
+    match &cli.config {
+        Some(path) => tracing::info!(file = %path.display(), "configuration read"),
+        None => tracing::info!("no configuration file (-c, ~/.hb.yaml): built-in defaults"),
+    }
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }

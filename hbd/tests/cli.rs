@@ -51,9 +51,26 @@ fn check_config_accepts_a_good_file_and_the_defaults() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK (0 warning(s))"));
-    let out = hbd().arg("check-config").output().unwrap();
+    // Without -c: ~/.hb.yaml when it exists, else the defaults.
+    let home = tempfile::tempdir().unwrap();
+    let out = hbd()
+        .arg("check-config")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("built-in defaults: configuration OK"));
+    std::fs::write(home.path().join(".hb.yaml"), "intervall: 30\n").unwrap();
+    let out = hbd()
+        .arg("check-config")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(".hb.yaml:1: warning: intervall"),
+        "~/.hb.yaml was read: {stdout}"
+    );
 }
 
 #[test]

@@ -24,13 +24,24 @@ fail() {
     sed 's/^/  run.sh: /' "$DIR/run.log" | tail -40 >&2
     exit 1
 }
-# Up to 30 minutes for the first fat-LTO release build on a busy 2-core machine.
-for _ in $(seq 1800); do
+# The first fat-LTO release build takes about 10 minutes on 2 idle cores and much longer
+# on a busy machine, so wait while it makes progress (its log grows, or the link step
+# runs, which can take minutes without a line); fail if run.sh exits, if nothing changes
+# for 15 minutes, or after 75 minutes in all.
+last_size=-1 still=0
+for _ in $(seq 4500); do
     grep -q "hbd is running" "$DIR/run.log" && break
     kill -0 "$RUN" 2>/dev/null || fail "run.sh exited before hbd was running"
+    size=$(stat -c %s "$DIR/run.log")
+    if [ "$size" != "$last_size" ] || pgrep -f "rustc.*$DIR/hbd" >/dev/null; then
+        last_size=$size still=0
+    else
+        still=$((still + 1))
+        [ "$still" -lt 900 ] || fail "run.sh made no progress for 15 minutes"
+    fi
     sleep 1
 done
-grep -q "hbd is running" "$DIR/run.log" || fail "hbd was not running after 30 minutes"
+grep -q "hbd is running" "$DIR/run.log" || fail "hbd was not running after 75 minutes"
 body=$(exec 3<>/dev/tcp/127.0.0.1/50004 && printf 'GET /api/0/hosts HTTP/1.0\r\n\r\n' >&3 && cat <&3)
 [[ $body == *'"state":"UP"'* ]] || fail "the agent's host is not UP: $body"
 [ -d "$DIR/hbd/.hbd-local/journal" ] || fail "no journal in .hbd-local"

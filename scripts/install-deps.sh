@@ -4,11 +4,12 @@
 set -euo pipefail
 
 # Debian packages the tests use: real Nagios checks for the nagios_runner tests,
-# iputils ping for ping_monitor, and Chromium for the page tests (driven by
-# playwright-core from npm, below).
+# iputils ping for ping_monitor, Chromium for the page tests (driven by
+# playwright-core from npm, below), systemd's tools for the installer test.
 APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
     clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32   # the C example plugin
-    chromium)
+    chromium
+    systemd)   # systemd-analyze verify/security and systemd-sysusers for the installer test
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

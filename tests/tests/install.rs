@@ -1,0 +1,151 @@
+//! `scripts/hb_install.sh` into a scratch root: binaries, system users, directories,
+//! commented configs that pass `check-config`, and systemd units that
+//! `systemd-analyze verify` accepts and `systemd-analyze security` rates as hardened;
+//! a second run (an upgrade) replaces the binary and keeps the edited config.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::path::Path;
+use std::process::Command;
+
+use hbd_e2e::bin;
+
+fn install(root: &Path, what: &str, binary: &Path) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/hb_install.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(what)
+        .arg("--root")
+        .arg(root)
+        .arg("--binary")
+        .arg(binary)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "hb_install.sh {what}: {text}");
+    text
+}
+
+/// Exposure score of `systemd-analyze security` (0 best, 10 worst).
+fn exposure(unit: &Path) -> f64 {
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes"])
+        .arg(unit)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("no exposure in: {text}"));
+    line.split(": ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn the_installer_sets_up_daemon_and_agent_and_an_upgrade_keeps_the_config() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    for (what, name) in [("daemon", "hbd"), ("agent", "hbc")] {
+        install(r, what, &bin(name));
+        // Binary, user, directories, config, unit.
+        let installed = r.join(format!("usr/local/bin/{name}"));
+        let version = Command::new(&installed).arg("--version").output().unwrap();
+        assert!(String::from_utf8_lossy(&version.stdout).starts_with(name));
+        let passwd = std::fs::read_to_string(r.join("etc/passwd")).unwrap();
+        assert!(
+            passwd.lines().any(|l| l.starts_with(&format!("{name}:"))
+                && l.ends_with(&format!(":/var/lib/{name}:/usr/sbin/nologin"))),
+            "{passwd}"
+        );
+        assert!(r.join(format!("var/lib/{name}")).is_dir());
+        let config = r.join(format!("etc/{name}/{name}.yaml"));
+        let check = Command::new(&installed)
+            .arg("check-config")
+            .arg("-c")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "the commented config does not pass: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+        // The unit, pointed at the installed binary on this machine, verifies clean.
+        let unit = std::fs::read_to_string(r.join(format!("etc/systemd/system/{name}.service")))
+            .unwrap();
+        assert!(unit.contains("NoNewPrivileges=yes") && unit.contains("ProtectSystem=strict"));
+        let here = r.join(format!("{name}.service"));
+        std::fs::write(
+            &here,
+            unit.replace(
+                &format!("/usr/local/bin/{name}"),
+                &installed.display().to_string(),
+            ),
+        )
+        .unwrap();
+        let verify = Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(&here)
+            .output()
+            .unwrap();
+        assert!(
+            verify.status.success() && verify.stderr.is_empty(),
+            "systemd-analyze verify {name}.service: {}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
+        let score = exposure(&here);
+        assert!(score <= 2.5, "{name}.service exposure {score} (2.5 at most)");
+    }
+    assert!(
+        std::fs::read_to_string(r.join("etc/systemd/system/hbc.service"))
+            .unwrap()
+            .contains("AmbientCapabilities=CAP_NET_RAW"),
+        "the agent may ping"
+    );
+    assert!(
+        std::fs::read_to_string(r.join("etc/systemd/system/hbd.service"))
+            .unwrap()
+            .contains("CapabilityBoundingSet=\n"),
+        "the daemon holds no capability"
+    );
+
+    // Upgrade: the edited config stays, the binary is the new one.
+    let config = r.join("etc/hbd/hbd.yaml");
+    std::fs::write(&config, "interval: 30\n").unwrap();
+    let before = std::fs::metadata(r.join("usr/local/bin/hbd")).unwrap();
+    let out = install(r, "daemon", &bin("hbd"));
+    assert!(out.contains("keeping"), "{out}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "interval: 30\n");
+    let after = std::fs::metadata(r.join("usr/local/bin/hbd")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_ne!(before.ino(), after.ino(), "replaced by rename, not rewritten in place");
+}
+
+#[test]
+fn the_installer_refuses_what_it_cannot_do() {
+    let root = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/hb_install.sh");
+    let run = |args: &[&str]| {
+        let out = Command::new("bash").arg(&script).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let r = root.path().to_str().unwrap();
+    let (code, err) = run(&["server", "--root", r]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("daemon or agent"), "{err}");
+    let text = root.path().join("hbd.txt");
+    std::fs::write(&text, "not a program").unwrap();
+    let (code, err) = run(&["daemon", "--root", r, "--binary", text.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is not an executable"), "{err}");
+    let (code, err) = run(&["agent", "--root", r, "--archive", "/nonexistent.tar.gz"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot unpack"), "{err}");
+}

@@ -5,10 +5,12 @@ set -euo pipefail
 
 # Debian packages the tests use: real Nagios checks for the nagios_runner tests,
 # iputils ping for ping_monitor, Chromium for the page tests (driven by
-# playwright-core from npm, below), systemd's tools for the installer test.
+# playwright-core from npm, below), BIND 9 for the DNS update tests, systemd's tools
+# for the installer test.
 APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
     clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32   # the C example plugin
     chromium
+    bind9 bind9-dnsutils   # a real DNS server (named, tsig-keygen), nsupdate and dig
     systemd)   # systemd-analyze verify/security and systemd-sysusers for the installer test
 
 missing=()

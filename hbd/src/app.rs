@@ -195,7 +195,15 @@ pub async fn run(
         metrics.clone(),
         stop_receiving.clone(),
     ));
+    let dns = crate::dns::worker::start(
+        shared.clone(),
+        clock,
+        journal.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    );
     let engine = Engine::new(Parts {
+        dns: dns.clone(),
         core,
         clock,
         config: shared.clone(),
@@ -224,6 +232,7 @@ pub async fn run(
         live_run,
         templates: crate::web::templates::Templates::load(config.templates_dir.as_deref())?,
         snapshots: Default::default(),
+        dns,
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

@@ -24,7 +24,10 @@ use hb_proto::{Message, Signer};
 use crate::alerting::AlertState;
 use crate::clock::{Clock, Now, Timestamp};
 use crate::config::{Config, SharedConfig};
-use crate::core::{Action, Command, CommandError, Core, Datagram, Host, JobState, Outcome};
+use crate::core::{
+    Action, Command, CommandError, Core, Datagram, Event, EventKind, Host, JobState, Outcome,
+};
+use crate::dns::worker::{Dns, DnsInput};
 use crate::journal::{Entry, Journal};
 use crate::live::{Publisher, Resume, Start, Subscription, UpdateKind};
 use crate::metrics::Metrics;
@@ -152,6 +155,8 @@ pub struct Parts {
     pub live: Publisher,
     /// Cancelled to stop the notification workers (after their drain at shutdown).
     pub stop_notifying: CancellationToken,
+    /// The DNS task (host records through nsupdate).
+    pub dns: Dns,
 }
 
 /// The engine task's state.
@@ -337,6 +342,7 @@ impl Engine {
                         });
                     }
                     self.notify(&Notification::Host(event.clone()));
+                    self.keep_dns(&event);
                     if self.parts.store.is_some() {
                         self.history.push(HistoryEntry::event(&event));
                     }
@@ -374,11 +380,35 @@ impl Engine {
                         job: Box::new(job),
                     });
                 }
-                Action::Forget { host } => self.parts.latest.remove_host(&host),
+                Action::Forget { host } => {
+                    self.parts.latest.remove_host(&host);
+                    self.parts.dns.send(DnsInput::Forget { host });
+                }
             }
         }
         if host_events {
             self.parts.metrics.set_hosts(self.parts.core.counts());
+        }
+    }
+
+    /// A host that is new, back or moved gets its DNS record written (when zones are
+    /// configured; the DNS task decides whether this host has a record).
+    fn keep_dns(&self, event: &Event) {
+        let relevant = matches!(
+            event.kind,
+            EventKind::NewHost | EventKind::Up { .. } | EventKind::AddressChanged { .. }
+        );
+        if !relevant || self.parts.core.config().dyndomains.is_empty() {
+            return;
+        }
+        if let Some(address) = self.parts.core.host(&event.host).and_then(|h| h.address) {
+            let input = DnsInput::Address {
+                host: event.host.clone(),
+                address: address.ip(),
+            };
+            if !self.parts.dns.send(input) {
+                tracing::warn!(host = %event.host, "DNS task queue full: this address change is not written");
+            }
         }
     }
 

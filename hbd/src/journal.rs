@@ -55,6 +55,19 @@ pub enum Entry {
     },
     /// A command for an agent was first sent, got its result, or expired.
     Job(Job),
+    /// A DNS update ended.
+    Dns {
+        /// When.
+        at: Timestamp,
+        /// The host.
+        host: String,
+        /// The record.
+        name: String,
+        /// The address written.
+        address: std::net::IpAddr,
+        /// `ok`, or why it failed.
+        result: String,
+    },
     /// A notification given up on.
     Dropped {
         /// When.
@@ -113,6 +126,7 @@ impl Formatter {
         let at = match entry {
             Entry::Datagram { at, .. }
             | Entry::Dropped { at, .. }
+            | Entry::Dns { at, .. }
             | Entry::Command { at, .. }
             | Entry::Auth { at, .. } => *at,
             Entry::Alert(notice, _) => notice.at,
@@ -185,6 +199,20 @@ impl Formatter {
                     map.insert("ID".into(), "COMMAND".into());
                     map.insert("result".into(), result.clone().into());
                 }
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Dns {
+                host,
+                name,
+                address,
+                result,
+                ..
+            } => {
+                out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
+                let value = serde_json::json!({
+                    "ID": "DNS", "name": host, "record": name, "address": address.to_string(),
+                    "result": result,
+                });
                 out.extend_from_slice(value.to_string().as_bytes());
             }
             Entry::Job(job) => {

@@ -14,7 +14,8 @@
 //! - [`store`]: SQLite store of hosts and plugin history, written in batches on its own
 //!   thread.
 //! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
-//! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries.
+//! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries;
+//!   [`dns`]: host records kept current through `nsupdate`.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
 //!   behind it; [`server`]: the listener, plain or TLS.
 //! - [`web`]: the pages (`/login`, `/live`, `/plugins`, `/alerts`): templates, static assets, security
@@ -31,6 +32,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod dns;
 pub mod downsample;
 pub mod engine;
 pub mod gate;

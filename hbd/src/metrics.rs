@@ -54,6 +54,12 @@ pub struct Metrics {
     /// Fresh snapshots sent to WebSocket clients that fell behind or whose access
     /// changed.
     pub ws_resyncs: Counter,
+    /// DNS records written.
+    pub dns_updates_ok: Counter,
+    /// DNS updates that failed (each try counts; they are retried).
+    pub dns_updates_failed: Counter,
+    /// Host addresses not handed to the DNS task because its queue was full.
+    pub dns_dropped: Counter,
     /// Logins that succeeded.
     pub logins: Counter,
     /// Logins refused: wrong name or password.
@@ -148,6 +154,15 @@ impl Metrics {
             "hbd_ws_resyncs",
             "Fresh snapshots sent to WebSocket clients that fell behind or whose access changed",
         );
+        let dns_updates_ok = counter("hbd_dns_updates", "DNS records written with nsupdate");
+        let dns_updates_failed = counter(
+            "hbd_dns_update_failures",
+            "DNS updates that failed (refused, unreachable, timed out); each try counts, and each is retried with backoff",
+        );
+        let dns_dropped = counter(
+            "hbd_dns_dropped",
+            "Host addresses not handed to the DNS task because its queue was full",
+        );
         let login_failures = counter(
             "hbd_login_failures",
             "Logins refused for a wrong name or password",
@@ -191,6 +206,9 @@ impl Metrics {
             logins,
             ws_clients,
             ws_resyncs,
+            dns_updates_ok,
+            dns_updates_failed,
+            dns_dropped,
             login_failures,
             logins_throttled,
             notifications,

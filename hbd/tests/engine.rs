@@ -38,7 +38,15 @@ async fn start(queue: usize) -> Running {
     let clock = Clock::start();
     let metrics = Arc::new(Metrics::new());
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let dns = hbd::dns::worker::start(
+        SharedConfig::new(config.clone()),
+        clock,
+        Journal::disabled(metrics.clone()),
+        metrics.clone(),
+        CancellationToken::new(),
+    );
     let engine = Engine::new(Parts {
+        dns,
         core: Core::new(config.clone(), clock.now()),
         clock,
         directories: hbd::auth::directory::Directories::config_only(SharedConfig::new(

@@ -1,7 +1,7 @@
-//! Real stand-in services for notification tests: the aiosmtpd capture server (mail
-//! written to files) and the recording HTTP stand-in for Pushover, Mattermost and
-//! signal-cli-rest-api (`tests/services/`). Each runs on a free loopback port in the
-//! test's own directory and stops when dropped.
+//! Real services for the tests: the aiosmtpd capture server (mail written to files),
+//! the recording HTTP stand-in for Pushover, Mattermost and signal-cli-rest-api
+//! (`tests/services/`), and BIND 9 for DNS updates. Each runs on a free loopback port
+//! in the test's own directory and stops when dropped.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -213,5 +213,123 @@ impl HttpStub {
         let mut answer = String::new();
         let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
         assert!(answer.contains("armed"), "{answer}");
+    }
+}
+
+/// A throwaway authoritative BIND 9 on loopback (Debian's `named`, as in
+/// ../shared/recipes/dns): zone `example.test` takes updates signed with the TSIG key
+/// `hbd-key` (in [`Bind::key_file`]); zone `locked.test` takes updates only with a key
+/// the daemon does not hold, so it refuses the daemon's.
+pub struct Bind {
+    process: Option<Process>,
+    dir: PathBuf,
+    /// The port it answers on (UDP and TCP).
+    pub port: u16,
+    /// The TSIG key file (`nsupdate -k`).
+    pub key_file: PathBuf,
+}
+
+impl Bind {
+    /// Starts `named` in `dir/bind`.
+    pub fn start(dir: &Path) -> Bind {
+        let dir = dir.join("bind");
+        std::fs::create_dir_all(&dir).unwrap();
+        let keygen = |name: &str| {
+            let out = Command::new("/usr/sbin/tsig-keygen")
+                .args(["-a", "hmac-sha256", name])
+                .output()
+                .expect("tsig-keygen; run scripts/install-deps.sh (bind9)");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let key_file = dir.join("tsig.key");
+        std::fs::write(&key_file, keygen("hbd-key")).unwrap();
+        std::fs::write(dir.join("other.key"), keygen("other-key")).unwrap();
+        for zone in ["example.test", "locked.test"] {
+            std::fs::write(
+                dir.join(format!("{zone}.zone")),
+                format!(
+                    "$TTL 60\n@ IN SOA ns1.{zone}. hostmaster.{zone}. ( 1 60 60 3600 60 )\n  IN NS ns1.{zone}.\nns1 IN A 127.0.0.1\n"
+                ),
+            )
+            .unwrap();
+        }
+        let mut bind = Bind {
+            process: None,
+            port: 0,
+            key_file,
+            dir,
+        };
+        bind.restart();
+        bind
+    }
+
+    /// Starts `named` again (after [`Bind::stop`]), on the same port when it has one.
+    pub fn restart(&mut self) {
+        for _ in 0..5 {
+            if self.port == 0 {
+                self.port = free_tcp_port();
+            }
+            let dir = self.dir.display();
+            let port = self.port;
+            std::fs::write(
+                self.dir.join("named.conf"),
+                format!(
+                    r#"options {{
+    directory "{dir}"; pid-file "{dir}/named.pid"; session-keyfile "{dir}/session.key";
+    managed-keys-directory "{dir}"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
+    recursion no; allow-query {{ any; }}; allow-transfer {{ none; }}; dnssec-validation no; notify no;
+}};
+controls {{ }};
+include "{dir}/tsig.key";
+include "{dir}/other.key";
+zone "example.test" {{ type primary; file "{dir}/example.test.zone"; update-policy {{ grant hbd-key zonesub ANY; }}; }};
+zone "locked.test" {{ type primary; file "{dir}/locked.test.zone"; update-policy {{ grant other-key zonesub ANY; }}; }};
+"#
+                ),
+            )
+            .unwrap();
+            let log = std::fs::File::create(self.dir.join("named.log")).unwrap();
+            let child = Command::new("/usr/sbin/named")
+                .args(["-g", "-4", "-n", "1", "-c"])
+                .arg(self.dir.join("named.conf"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("named; run scripts/install-deps.sh (bind9)");
+            let mut process = Process(child);
+            if wait_until(Duration::from_secs(10), || {
+                self.lookup("example.test", "SOA")
+                    .contains("ns1.example.test")
+                    || process.0.try_wait().ok().flatten().is_some()
+            }) && process.0.try_wait().ok().flatten().is_none()
+            {
+                self.process = Some(process);
+                return;
+            }
+            // The port was taken meanwhile: another one.
+            let _ = process.0.kill();
+            self.port = 0;
+        }
+        panic!(
+            "named did not start: {}",
+            std::fs::read_to_string(self.dir.join("named.log")).unwrap_or_default()
+        );
+    }
+
+    /// Stops `named` (the server becomes unreachable).
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// `dig +short NAME TYPE` against this server.
+    pub fn lookup(&self, name: &str, kind: &str) -> String {
+        let out = Command::new("dig")
+            .args(["+short", "+time=1", "+tries=1", "@127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args([name, kind])
+            .output()
+            .expect("dig; run scripts/install-deps.sh (bind9-dnsutils)");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 }

@@ -78,8 +78,8 @@ fn the_installer_sets_up_daemon_and_agent_and_an_upgrade_keeps_the_config() {
             String::from_utf8_lossy(&check.stdout)
         );
         // The unit, pointed at the installed binary on this machine, verifies clean.
-        let unit = std::fs::read_to_string(r.join(format!("etc/systemd/system/{name}.service")))
-            .unwrap();
+        let unit =
+            std::fs::read_to_string(r.join(format!("etc/systemd/system/{name}.service"))).unwrap();
         assert!(unit.contains("NoNewPrivileges=yes") && unit.contains("ProtectSystem=strict"));
         let here = r.join(format!("{name}.service"));
         std::fs::write(
@@ -101,7 +101,10 @@ fn the_installer_sets_up_daemon_and_agent_and_an_upgrade_keeps_the_config() {
             String::from_utf8_lossy(&verify.stderr)
         );
         let score = exposure(&here);
-        assert!(score <= 2.5, "{name}.service exposure {score} (2.5 at most)");
+        assert!(
+            score <= 2.5,
+            "{name}.service exposure {score} (2.5 at most)"
+        );
     }
     assert!(
         std::fs::read_to_string(r.join("etc/systemd/system/hbc.service"))
@@ -125,7 +128,11 @@ fn the_installer_sets_up_daemon_and_agent_and_an_upgrade_keeps_the_config() {
     assert_eq!(std::fs::read_to_string(&config).unwrap(), "interval: 30\n");
     let after = std::fs::metadata(r.join("usr/local/bin/hbd")).unwrap();
     use std::os::unix::fs::MetadataExt;
-    assert_ne!(before.ino(), after.ino(), "replaced by rename, not rewritten in place");
+    assert_ne!(
+        before.ino(),
+        after.ino(),
+        "replaced by rename, not rewritten in place"
+    );
 }
 
 #[test]
@@ -133,8 +140,15 @@ fn the_installer_refuses_what_it_cannot_do() {
     let root = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/hb_install.sh");
     let run = |args: &[&str]| {
-        let out = Command::new("bash").arg(&script).args(args).output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        let out = Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let r = root.path().to_str().unwrap();
     let (code, err) = run(&["server", "--root", r]);

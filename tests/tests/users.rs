@@ -120,6 +120,9 @@ fn every_endpoint_answers_each_role_as_documented() {
         // The hosts have no key: whoever may queue is told commands travel only signed.
         ("POST", "/api/0/hosts/{h}/commands", Some(r#"{"argv":["/bin/true"]}"#), [401, 403, 409, 409, 404, 409]),
         ("GET", "/api/0/hosts/{h}/commands", None, [401, 200, 200, 200, 404, 200]),
+        // No dyndomains: whoever may trigger is told the host has no record.
+        ("POST", "/api/0/hosts/{h}/dns", None, [401, 403, 409, 409, 404, 409]),
+        ("GET", "/api/0/hosts/{h}/dns", None, [401, 404, 404, 404, 404, 404]),
         ("DELETE", "/api/0/hosts/{h}", None, [401, 403, 403, 200, 404, 200]),
         ("GET", "/api/0/users", None, [401, 403, 403, 403, 403, 200]),
         ("POST", "/api/0/users", Some(&new_user), [401, 403, 403, 403, 403, 201]),

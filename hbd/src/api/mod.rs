@@ -14,6 +14,7 @@ pub(crate) mod auth;
 pub mod caller;
 mod commands;
 mod config;
+mod dns;
 mod error;
 mod extract;
 mod history;
@@ -71,6 +72,8 @@ pub struct ApiState {
     pub templates: crate::web::templates::Templates,
     /// Live snapshots encoded for the WebSocket connections that still send them.
     pub snapshots: ws_snapshots::SnapshotTexts,
+    /// The DNS task: host records, and writing one on request.
+    pub dns: crate::dns::worker::Dns,
 }
 
 #[derive(OpenApi)]
@@ -88,6 +91,7 @@ pub struct ApiState {
         (name = "alerts", description = "Threshold alerts"),
         (name = "plugins", description = "Plugin reports"),
         (name = "commands", description = "Commands for a host's agent"),
+        (name = "dns", description = "Hosts' DNS records"),
         (name = "access", description = "Who holds which role on a host"),
         (name = "users", description = "Users"),
         (name = "config", description = "The configuration"),
@@ -124,6 +128,7 @@ fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(history::history))
         .routes(routes!(commands::list, commands::queue))
         .routes(routes!(commands::one))
+        .routes(routes!(dns::status, dns::trigger))
         .routes(routes!(alerts::active))
         .routes(routes!(alerts::for_host, alerts::clear))
         .routes(routes!(plugins::latest))
@@ -219,7 +224,15 @@ mod tests {
             crate::journal::Journal::disabled(metrics.clone()),
         )
         .unwrap();
+        let dns = crate::dns::worker::start(
+            shared.clone(),
+            crate::clock::Clock::start(),
+            crate::journal::Journal::disabled(metrics.clone()),
+            metrics.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        );
         let state = ApiState {
+            dns,
             requests: tx.clone(),
             reloader: Reloader::new(None, shared.clone(), tx),
             config: shared,

@@ -5,6 +5,7 @@
 //! thresholds, notifications, DNS) are still checked for shape here, so a typo is caught
 //! the day it is written.
 
+pub mod dns;
 mod notify;
 mod reader;
 
@@ -146,8 +147,8 @@ pub struct Config {
     pub interval: Duration,
     /// How long past `interval` a host may be silent before it is DOWN.
     pub grace: Duration,
-    /// Dynamic DNS settings (used by the DNS issue), kept as checked JSON.
-    pub dyndomains: serde_json::Value,
+    /// Zones the daemon keeps host records in (`dyndomains`), by zone name.
+    pub dyndomains: BTreeMap<String, dns::Zone>,
     /// The `nsupdate` program.
     pub nsupdate_bin: PathBuf,
     /// Users by name.
@@ -209,6 +210,8 @@ pub struct HostConfig {
     pub threshold_config: Vec<String>,
     /// Free text.
     pub description: Option<String>,
+    /// Its DNS record (`dyndomain`).
+    pub dyndomain: Option<dns::DynDomain>,
 }
 
 /// One user (also the form the store keeps API-made users in).
@@ -279,7 +282,7 @@ impl Default for Config {
             pushsrv: Vec::new(),
             interval: Duration::from_secs(60),
             grace: Duration::from_secs(30),
-            dyndomains: serde_json::Value::Null,
+            dyndomains: BTreeMap::new(),
             nsupdate_bin: PathBuf::from("/usr/bin/nsupdate"),
             users: BTreeMap::new(),
             default_owner: None,

@@ -185,3 +185,51 @@ users:
     assert_eq!(with_owner.default_owner(), Some("bob"));
     assert_eq!(parse("", None).unwrap().config.default_owner(), None);
 }
+
+#[test]
+fn dynamic_dns_zones_and_host_records_are_checked() {
+    let good = "\
+dyndomains:
+  Example.Test.: {server: 127.0.0.1, port: 5353, ttl: 30, all_hosts: true}
+hosts:
+  db1: {dyndomain: db.example.test}
+  lab: {dyndomain: false}
+";
+    let c = parse(good, None).unwrap().config;
+    let zone = &c.dyndomains["example.test"];
+    assert_eq!((zone.port, zone.ttl, zone.all_hosts), (5353, 30, true));
+    assert_eq!(
+        c.hosts["db1"].dyndomain,
+        Some(dns::DynDomain::Name("db.example.test".into()))
+    );
+    // (config) -> the problem it reports, with its line.
+    let cases = [
+        (
+            "dyndomains:\n  a.test: {port: 53}\n",
+            "hbd.yaml:2: error: dyndomains.a.test: `server` is required",
+        ),
+        (
+            "dyndomains:\n  a.test: {server: x, timout: 5}\n",
+            "hbd.yaml:2: warning: dyndomains.a.test.timout: unknown key",
+        ),
+        (
+            "dyndomains:\n  a.test: {server: x}\n  b.test: {server: y}\nhosts:\n  w: {dyndomain: true}\n",
+            "error: hosts.w.dyndomain: true is ambiguous with several zones",
+        ),
+        (
+            "dyndomains:\n  a.test: {server: x}\nhosts:\n  w: {dyndomain: c.test}\n",
+            "error: hosts.w.dyndomain: names no zone under dyndomains",
+        ),
+        (
+            "dyndomains:\n  a.test: {server: x, all_hosts: true}\n  b.test: {server: y, all_hosts: true}\n",
+            "error: dyndomains: only one zone may say all_hosts: true",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = problems(text);
+        assert!(
+            got.iter().any(|p| p.contains(want)),
+            "{text:?}: want {want:?}, got {got:?}"
+        );
+    }
+}

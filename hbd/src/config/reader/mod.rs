@@ -3,6 +3,7 @@
 
 mod channels;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use hb_proto::{Key, validate_name};
 use serde_norway::{Mapping, Value};
 
+use super::dns::{DynDomain, ZONE_KEYS, Zone, record_for};
 use super::{
     Config, HOST_KEYS, HostConfig, NOTIFICATION_CHANNELS, PUSH_SERVICES, TOP_LEVEL_KEYS, USER_KEYS,
     UserConfig,
@@ -97,6 +99,20 @@ impl<'a> Reader<'a> {
                         format!("names user `{user}`, who is not defined under users"),
                     );
                 }
+            }
+            if let Some(setting) = &entry.dyndomain
+                && *setting != DynDomain::No
+                && record_for(&config.dyndomains, host, Some(setting)).is_none()
+            {
+                let why = match setting {
+                    DynDomain::Yes if config.dyndomains.len() > 1 => {
+                        "true is ambiguous with several zones under dyndomains: name the zone"
+                            .to_owned()
+                    }
+                    DynDomain::Yes => "true needs a zone under dyndomains".to_owned(),
+                    _ => "names no zone under dyndomains, nor a name inside one".to_owned(),
+                };
+                self.error(&["hosts", host, "dyndomain"], why);
             }
             for profile in &entry.threshold_config {
                 if !config.threshold_configs.contains_key(profile) {
@@ -219,7 +235,7 @@ impl<'a> Reader<'a> {
             "hb_key" => c.hb_key = self.key(&p, v),
             "default_owner" => c.default_owner = self.string(&p, v),
             "pushsrv" => set(&mut c.pushsrv, self.pushsrv(&p, v)),
-            "dyndomains" => set(&mut c.dyndomains, self.json_mapping(&p, v)),
+            "dyndomains" => c.dyndomains = self.zones(v),
             "thresholds" => {
                 if let Some(json) = self.json_mapping(&p, v) {
                     if let Some(layers) = self.thresholds(&["thresholds"], &json) {
@@ -357,11 +373,20 @@ impl<'a> Reader<'a> {
                 }
                 "description" => host.description = self.string(&p, v),
                 "dyndomain" => {
-                    if !matches!(v, Value::String(_) | Value::Bool(_)) {
-                        self.error(
-                            &p,
-                            format!("expected a domain name or true/false, found {}", kind(v)),
-                        );
+                    host.dyndomain = match v {
+                        Value::Bool(true) => Some(DynDomain::Yes),
+                        Value::Bool(false) => Some(DynDomain::No),
+                        Value::String(s) if !s.is_empty() => Some(DynDomain::Name(s.clone())),
+                        _ => {
+                            self.error(
+                                &p,
+                                format!(
+                                    "expected a zone or a name in one, or true/false, found {}",
+                                    kind(v)
+                                ),
+                            );
+                            None
+                        }
                     }
                 }
                 _ => self.unknown_key(&p, HOST_KEYS),
@@ -443,6 +468,59 @@ impl<'a> Reader<'a> {
                 None
             }
         }
+    }
+
+    /// `dyndomains: {ZONE: {server, port, key_file, ttl, all_hosts, timeout}}`.
+    fn zones(&mut self, v: &Value) -> BTreeMap<String, Zone> {
+        let mut zones = BTreeMap::new();
+        let Some(map) = self.mapping(&["dyndomains"], v) else {
+            return zones;
+        };
+        for (name, settings) in map {
+            let Some(name) = name.as_str() else { continue };
+            let mut zone = Zone::default();
+            let Some(keys) = self.mapping(&["dyndomains", name], settings) else {
+                self.error(&["dyndomains", name], "a zone needs at least `server`");
+                continue;
+            };
+            for (k, v) in keys {
+                let Some(key) = k.as_str() else { continue };
+                let p = ["dyndomains", name, key];
+                match key {
+                    "server" => set(&mut zone.server, self.string(&p, v)),
+                    "port" => set(&mut zone.port, self.uint(&p, v, 1, 65535).map(|n| n as u16)),
+                    "key_file" => {
+                        zone.key_file = self.path(&p, v);
+                        if let Some(file) = &zone.key_file
+                            && !file.is_file()
+                        {
+                            self.warn(
+                                &p,
+                                format!(
+                                    "{} does not exist (yet): updates fail until it does",
+                                    file.display()
+                                ),
+                            );
+                        }
+                    }
+                    "ttl" => set(&mut zone.ttl, self.uint(&p, v, 1, 86_400).map(|n| n as u32)),
+                    "all_hosts" => set(&mut zone.all_hosts, self.boolean(&p, v)),
+                    "timeout" => set(&mut zone.timeout, self.seconds(&p, v)),
+                    _ => self.unknown_key(&p, ZONE_KEYS),
+                }
+            }
+            if zone.server.is_empty() {
+                self.error(
+                    &["dyndomains", name],
+                    "`server` is required: the primary that takes updates",
+                );
+            }
+            zones.insert(name.trim_end_matches('.').to_ascii_lowercase(), zone);
+        }
+        if zones.values().filter(|z| z.all_hosts).count() > 1 {
+            self.error(&["dyndomains"], "only one zone may say all_hosts: true");
+        }
+        zones
     }
 
     fn json_mapping(&mut self, path: &[&str], v: &Value) -> Option<serde_json::Value> {

@@ -1,0 +1,206 @@
+//! The DNS task: takes host addresses from the engine (new host, back UP, address
+//! changed) and requests from the API, runs the [`Plan`]'s updates with `nsupdate`,
+//! and records each result: counted in `/metrics`, journaled (`DNS`), and visible per
+//! host (`GET /api/0/hosts/{name}/dns`). A slow, refusing or unreachable server delays
+//! only the records: each update runs on its own task with a time limit, and the
+//! engine only ever `try_send`s to this task.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::nsupdate;
+use super::plan::{Job, Plan, Status};
+use crate::clock::Clock;
+use crate::config::SharedConfig;
+use crate::config::dns::record_for;
+use crate::journal::{Entry, Journal};
+use crate::metrics::Metrics;
+
+/// Inputs waiting for the task; past this the engine drops an address and counts it.
+pub const QUEUE_LEN: usize = 4096;
+
+/// What the task is asked.
+#[derive(Debug)]
+pub enum DnsInput {
+    /// A host is at this address (new, back, or moved).
+    Address {
+        /// The host.
+        host: String,
+        /// Its address.
+        address: IpAddr,
+    },
+    /// Write the host's record again now (the API's trigger); the answer is its status,
+    /// or why there is none.
+    Force {
+        /// The host.
+        host: String,
+        /// Its address now, if known.
+        address: Option<IpAddr>,
+        /// The answer.
+        reply: oneshot::Sender<Result<Status, String>>,
+    },
+    /// A host was dropped.
+    Forget {
+        /// The host.
+        host: String,
+    },
+}
+
+/// The handle the engine and the API hold.
+#[derive(Debug, Clone)]
+pub struct Dns {
+    tx: mpsc::Sender<DnsInput>,
+    plan: Arc<Mutex<Plan>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Dns {
+    /// Hands the task an input without waiting; `false` (and counted) if its queue is
+    /// full.
+    pub fn send(&self, input: DnsInput) -> bool {
+        let sent = self.tx.try_send(input).is_ok();
+        if !sent {
+            self.metrics.dns_dropped.inc();
+        }
+        sent
+    }
+
+    /// Asks for `host`'s record to be written now.
+    pub async fn force(&self, host: &str, address: Option<IpAddr>) -> Result<Status, String> {
+        let (reply, answer) = oneshot::channel();
+        let input = DnsInput::Force {
+            host: host.to_owned(),
+            address,
+            reply,
+        };
+        if !self.send(input) {
+            return Err("the DNS task is busy; try again".into());
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the DNS task stopped".into()))
+    }
+
+    /// `host`'s record, if it has one.
+    pub fn status(&self, host: &str) -> Option<Status> {
+        self.plan.lock().ok()?.status(host)
+    }
+}
+
+/// Starts the task; it ends with `shutdown`.
+pub fn start(
+    config: SharedConfig,
+    clock: Clock,
+    journal: Journal,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> Dns {
+    let (tx, rx) = mpsc::channel(QUEUE_LEN);
+    let plan = Arc::new(Mutex::new(Plan::default()));
+    let dns = Dns {
+        tx,
+        plan: plan.clone(),
+        metrics: metrics.clone(),
+    };
+    tokio::spawn(run(rx, plan, config, clock, journal, metrics, shutdown));
+    dns
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<DnsInput>,
+    plan: Arc<Mutex<Plan>>,
+    config: SharedConfig,
+    clock: Clock,
+    journal: Journal,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let (done_tx, mut done_rx) =
+        mpsc::channel::<(Job, Result<(), String>)>(super::plan::MAX_RUNNING);
+    loop {
+        let next = plan.lock().ok().and_then(|p| p.next_deadline());
+        let wake = next.map_or_else(
+            || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
+            |at| clock.instant(at),
+        );
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep_until(wake) => {}
+            Some((job, result)) = done_rx.recv() => {
+                let now = clock.now();
+                match &result {
+                    Ok(()) => {
+                        metrics.dns_updates_ok.inc();
+                        tracing::info!(host = %job.host, name = %job.record.name, address = %job.address, "DNS record written");
+                    }
+                    Err(why) => {
+                        metrics.dns_updates_failed.inc();
+                        tracing::warn!(host = %job.host, name = %job.record.name, address = %job.address, error = %why, "DNS update failed; retried with backoff");
+                    }
+                }
+                journal.record(vec![Entry::Dns {
+                    at: now.wall,
+                    host: job.host.clone(),
+                    name: job.record.name.clone(),
+                    address: job.address,
+                    result: result.clone().err().unwrap_or_else(|| "ok".into()),
+                }]);
+                if let Ok(mut p) = plan.lock() {
+                    p.done(&job, result, now);
+                }
+            }
+            input = rx.recv() => {
+                let Some(input) = input else { break };
+                let config = config.get();
+                let now = clock.now();
+                let record = |host: &str| {
+                    record_for(
+                        &config.dyndomains,
+                        host,
+                        config.hosts.get(host).and_then(|h| h.dyndomain.as_ref()),
+                    )
+                };
+                let Ok(mut p) = plan.lock() else { break };
+                match input {
+                    DnsInput::Address { host, address } => {
+                        if let Some(record) = record(&host) {
+                            p.address(&host, record, address.to_canonical(), now.mono);
+                        }
+                    }
+                    DnsInput::Force { host, address, reply } => {
+                        let answer = match (record(&host), address) {
+                            (None, _) => Err(format!("host {host:?} has no DNS record: see dyndomains and hosts.NAME.dyndomain")),
+                            (Some(_), None) => Err(format!("host {host:?} has not been heard from: no address to write")),
+                            (Some(record), Some(address)) => {
+                                p.address(&host, record, address.to_canonical(), now.mono);
+                                p.force(&host, now.mono);
+                                p.status(&host).ok_or_else(|| "no status".to_owned())
+                            }
+                        };
+                        let _ = reply.send(answer);
+                    }
+                    DnsInput::Forget { host } => p.forget(&host),
+                }
+            }
+        }
+        // Start whatever is due.
+        let now = clock.now();
+        let jobs = plan.lock().map(|mut p| p.due(now.mono)).unwrap_or_default();
+        let config = config.get();
+        for job in jobs {
+            let zone = config.dyndomains.get(&job.record.zone).cloned();
+            let program = config.nsupdate_bin.clone();
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                let result = match zone {
+                    Some(zone) => nsupdate::run(&program, &zone, &job).await,
+                    None => Err(format!("zone {} is no longer configured", job.record.zone)),
+                };
+                let _ = done.send((job, result)).await;
+            });
+        }
+    }
+}

@@ -276,114 +276,116 @@ mod tests {
     #[test]
     fn only_signed_recent_allowed_and_new_commands_run() {
         let now = 1_800_000_000.0;
-        let p = policy();
+        let (on, off) = (policy(), policy_off());
         let mut l = Ledger::default();
-        let refused = |v: &Verdict| matches!(v, Verdict::Answer(o) if o.exit_code == NOT_RUN);
-        // (command, signed, running) -> run / answered refusal / ignored
-        let ignored = |v: &Verdict| matches!(v, Verdict::Ignore(_));
-        assert!(
-            ignored(&decide(
-                &p,
-                &mut l,
-                &cmd("a", "/bin/echo", Some(now)),
+        // (policy, id, program, ts, signed, running) -> what happens, and why.
+        type Case<'a> = (
+            &'a Policy,
+            &'a str,
+            &'a str,
+            Option<f64>,
+            bool,
+            usize,
+            &'a str,
+            &'a str,
+        );
+        let cases: [Case; 8] = [
+            (
+                &on,
+                "a",
+                "/bin/echo",
+                Some(now),
                 false,
-                now,
-                0
-            )),
-            "unsigned"
-        );
-        assert!(
-            ignored(&decide(
-                &p,
-                &mut l,
-                &cmd("b", "/bin/echo", None),
+                0,
+                "ignore",
+                "unsigned",
+            ),
+            (&on, "b", "/bin/echo", None, true, 0, "ignore", "undated"),
+            (
+                &on,
+                "c",
+                "/bin/echo",
+                Some(now - 301.0),
                 true,
-                now,
-                0
-            )),
-            "undated"
-        );
-        assert!(
-            ignored(&decide(
-                &p,
-                &mut l,
-                &cmd("c", "/bin/echo", Some(now - 301.0)),
+                0,
+                "ignore",
+                "old: a replay",
+            ),
+            (
+                &on,
+                "d",
+                "/bin/echo",
+                Some(now + 301.0),
                 true,
-                now,
-                0
-            )),
-            "old: a replay"
-        );
-        assert!(
-            ignored(&decide(
-                &p,
-                &mut l,
-                &cmd("d", "/bin/echo", Some(now + 301.0)),
+                0,
+                "ignore",
+                "from the future",
+            ),
+            (
+                &on,
+                "e",
+                "/bin/echo",
+                Some(now),
                 true,
-                now,
-                0
-            )),
-            "from the future"
-        );
-        assert!(
-            ignored(&decide(
-                &p,
-                &mut l,
-                &cmd("e", "/bin/echo", Some(now)),
+                MAX_RUNNING,
+                "ignore",
+                "busy: later",
+            ),
+            (
+                &on,
+                "f",
+                "/bin/rm",
+                Some(now),
                 true,
-                now,
-                MAX_RUNNING
-            )),
-            "busy: later"
-        );
-        assert!(
-            refused(&decide(
-                &p,
-                &mut l,
-                &cmd("f", "/bin/rm", Some(now)),
+                0,
+                "refuse",
+                "not allowed",
+            ),
+            (
+                &off,
+                "g",
+                "/bin/echo",
+                Some(now),
                 true,
-                now,
-                0
-            )),
-            "not allowed"
-        );
-        assert!(
-            refused(&decide(
-                &policy_off(),
-                &mut l,
-                &cmd("g", "/bin/echo", Some(now)),
+                0,
+                "refuse",
+                "commands off",
+            ),
+            // Ignored ones were not recorded: they may come again properly.
+            (
+                &on,
+                "e",
+                "/bin/echo",
+                Some(now),
                 true,
-                now,
-                0
-            )),
-            "off"
-        );
-        // Ignored ones were not recorded: they may come again properly.
-        assert_eq!(
-            decide(&p, &mut l, &cmd("e", "/bin/echo", Some(now)), true, now, 0),
-            Verdict::Run
-        );
-        // The same id again: not a second run.
-        assert!(
-            ignored(&decide(
-                &p,
-                &mut l,
-                &cmd("e", "/bin/echo", Some(now)),
-                true,
-                now,
-                0
-            )),
-            "still running"
-        );
+                0,
+                "run",
+                "allowed, new",
+            ),
+        ];
+        for (policy, id, program, ts, signed, running, want, why) in cases {
+            let got = match decide(policy, &mut l, &cmd(id, program, ts), signed, now, running) {
+                Verdict::Run => "run",
+                Verdict::Answer(o) if o.exit_code == NOT_RUN => "refuse",
+                Verdict::Answer(_) => "answer",
+                Verdict::Ignore(_) => "ignore",
+            };
+            assert_eq!(got, want, "{id}: {why}");
+        }
+        // The same id again: not a second run, and once done, the recorded result.
+        let again = || cmd("e", "/bin/echo", Some(now));
+        assert!(matches!(
+            decide(&on, &mut l, &again(), true, now, 0),
+            Verdict::Ignore(_)
+        ));
         let done = Outcome {
             exit_code: 0,
             output: "hi\n".into(),
         };
         l.finish("e", done.clone());
         assert_eq!(
-            decide(&p, &mut l, &cmd("e", "/bin/echo", Some(now)), true, now, 0),
-            Verdict::Answer(done),
-            "the recorded result again"
+            decide(&on, &mut l, &again(), true, now, 0),
+            Verdict::Answer(done)
         );
     }
 

@@ -54,3 +54,29 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Segment
             .map_err(|e| ApiError::BadRequest(e.body_text()))
     }
 }
+
+/// A query parameter that must be a whole number within `range` (absent: `default`);
+/// otherwise a 400 that names it and says what it takes.
+pub fn whole_number(
+    what: &str,
+    text: Option<&str>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ApiError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            let allowed = if *range.end() == usize::MAX {
+                format!("of at least {}", range.start())
+            } else {
+                format!("from {} to {}", range.start(), range.end())
+            };
+            ApiError::BadRequest(format!(
+                "{what} must be a whole number {allowed}, not {text:?}"
+            ))
+        })
+}

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::ErrorBody;
-use super::extract::{Params, Segments};
+use super::extract::{Params, Segments, whole_number};
 use super::hosts::find;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
@@ -59,18 +59,7 @@ pub async fn history(
     Segments(name): Segments<String>,
     Params(query): Params<HistoryQuery>,
 ) -> Result<Json<HostHistory>, ApiError> {
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "limit must be a whole number from 1 to {MAX_LIMIT}, not {text:?}"
-                ))
-            })?,
-    };
+    let limit = whole_number("limit", query.limit.as_deref(), 100, 1..=MAX_LIMIT)?;
     let before = match query.before.as_deref() {
         None => None,
         Some(text) => Some(text.parse::<i64>().map_err(|_| {

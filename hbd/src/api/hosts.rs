@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::ErrorBody;
-use super::extract::{Params, Segments};
+use super::extract::{Params, Segments, whole_number};
 use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
@@ -111,21 +111,6 @@ pub struct HostPage {
     hosts: Vec<HostView>,
 }
 
-fn number(what: &str, text: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
-    match text {
-        None => Ok(default),
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "{what} must be a whole number up to {max}, not {t:?}"
-                ))
-            }),
-    }
-}
-
 fn states(text: Option<&str>) -> Result<Option<Vec<HostState>>, ApiError> {
     let Some(text) = text else { return Ok(None) };
     text.split(',')
@@ -159,8 +144,8 @@ pub async fn list(
     Params(query): Params<ListQuery>,
 ) -> Result<Response, ApiError> {
     caller.may(Action::View, None)?;
-    let offset = number("offset", query.offset.as_deref(), 0, usize::MAX)?;
-    let limit = number("limit", query.limit.as_deref(), DEFAULT_PAGE, MAX_PAGE)?.max(1);
+    let offset = whole_number("offset", query.offset.as_deref(), 0, 0..=usize::MAX)?;
+    let limit = whole_number("limit", query.limit.as_deref(), DEFAULT_PAGE, 1..=MAX_PAGE)?;
     let wanted_states = states(query.state.as_deref())?;
     let name = query.name.map(|n| n.to_lowercase());
     let sees_all = caller.sees_all();

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::ErrorBody;
-use super::extract::{Params, Segments};
+use super::extract::{Params, Segments, whole_number};
 use super::hosts::find;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
@@ -145,18 +145,12 @@ pub async fn history(
     Segments((name, plugin)): Segments<(String, String)>,
     Params(query): Params<HistoryQuery>,
 ) -> Result<Json<History>, ApiError> {
-    let limit = match query.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "limit must be a whole number from 1 to {MAX_LIMIT}, not {text:?}"
-                ))
-            })?,
-    };
+    let limit = whole_number(
+        "limit",
+        query.limit.as_deref(),
+        DEFAULT_LIMIT,
+        1..=MAX_LIMIT,
+    )?;
     let range = (
         time("since", query.since.as_deref())?,
         time("until", query.until.as_deref())?,

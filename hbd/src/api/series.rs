@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::error::ErrorBody;
-use super::extract::{Params, Segments};
+use super::extract::{Params, Segments, whole_number};
 use super::hosts::find;
 use super::plugins::time;
 use super::{ApiError, ApiState};
@@ -76,18 +76,12 @@ pub async fn series(
     Segments((name, plugin)): Segments<(String, String)>,
     Params(query): Params<SeriesQuery>,
 ) -> Result<Json<PluginSeries>, ApiError> {
-    let width = match query.width.as_deref() {
-        None => DEFAULT_WIDTH,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_WIDTH).contains(n))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "width must be a whole number from 1 to {MAX_WIDTH}, not {text:?}"
-                ))
-            })?,
-    };
+    let width = whole_number(
+        "width",
+        query.width.as_deref(),
+        DEFAULT_WIDTH,
+        1..=MAX_WIDTH,
+    )?;
     let since = time("since", query.since.as_deref())?;
     let until = time("until", query.until.as_deref())?.unwrap_or_else(Timestamp::now);
     find(&state, &caller, &name, Action::View).await?;

@@ -167,10 +167,15 @@ impl AgentConfig {
         }
     }
 
-    /// The default config file, `~/.hbc.yaml`, if it exists.
+    /// The default config file: `~/.hbc.yaml`, else `~/.hbc.json`, if one exists.
     pub fn default_path() -> Option<PathBuf> {
-        let path = PathBuf::from(std::env::var_os("HOME")?).join(".hbc.yaml");
-        path.exists().then_some(path)
+        let home = PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?);
+        // `~/.hbc.json` is where the original's hbc_mini looks: the same keys in JSON,
+        // which the YAML reader reads as it is.
+        [".hbc.yaml", ".hbc.json"]
+            .into_iter()
+            .map(|name| home.join(name))
+            .find(|path| path.is_file())
     }
 }
 

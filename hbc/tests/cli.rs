@@ -156,3 +156,39 @@ fn help_lists_the_subcommands() {
     #[cfg(feature = "wasm")]
     assert!(help.contains("plugin"), "{help}");
 }
+
+#[test]
+fn without_c_the_agent_reads_hbc_yaml_else_the_originals_hbc_json() {
+    let home = tempfile::tempdir().unwrap();
+    let check = || {
+        let out = hbc()
+            .arg("check-config")
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    // hbc_mini's JSON, with a typo to show it was read.
+    std::fs::write(
+        home.path().join(".hbc.json"),
+        r#"{"server": "hbd.example.org", "intervall": 30}"#,
+    )
+    .unwrap();
+    let json = check();
+    assert!(
+        json.contains(".hbc.json") && json.contains("warning: intervall"),
+        "{json}"
+    );
+    // ~/.hbc.yaml wins when both exist.
+    std::fs::write(
+        home.path().join(".hbc.yaml"),
+        "server: hbd.example.org\nportt: 1\n",
+    )
+    .unwrap();
+    let yaml = check();
+    assert!(yaml.contains(".hbc.yaml:2: warning: portt"), "{yaml}");
+}

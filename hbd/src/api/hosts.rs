@@ -57,6 +57,10 @@ pub struct HostView {
     /// command can reach it (they travel only signed).
     #[serde(skip_serializing_if = "Option::is_none")]
     signed: Option<bool>,
+    /// In `GET /api/0/hosts/{name}` only: its DNS record, if it has one (as
+    /// `GET /api/0/hosts/{name}/dns`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns: Option<crate::dns::plan::Status>,
 }
 
 impl HostView {
@@ -80,6 +84,7 @@ impl HostView {
             name: h.name,
             may: None,
             signed: None,
+            dns: None,
         }
     }
 }
@@ -235,6 +240,7 @@ pub async fn one(
     let mut view = HostView::new(host, Timestamp::now(), &state.latest);
     view.may = Some(caller.allowed_on(&name));
     view.signed = Some(state.config.get().host_has_key(&name));
+    view.dns = state.dns.status(&name);
     Ok(Json(view))
 }
 

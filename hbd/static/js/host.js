@@ -68,8 +68,36 @@ function twoStep(label, confirmText, act) {
   return b;
 }
 
+function dns() {
+  const d = record.dns;
+  $('dns-section').hidden = !d;
+  if (!d) return;
+  const rows = [
+    ['Name', d.name],
+    ['Address', d.applied === d.address ? d.address : `${d.address} (written: ${d.applied ?? 'not yet'})`],
+    ['State', d.failures ? `${d.state}, ${d.failures} failed tries` : d.state],
+    ['Last written', when(d.last_ok)],
+  ];
+  if (d.last_error) rows.push(['Last error', d.last_error]);
+  $('dns').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
+}
+
 function actions() {
   const list = [];
+  if (may.includes('trigger_dns') && record.dns) {
+    const b = el('button', 'Write DNS record');
+    b.type = 'button';
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        await api(`${base}/dns`, { method: 'POST' });
+        setTimeout(() => loadHost().catch(() => {}), 1500);
+      } catch (e) {
+        b.textContent = e.message;
+      }
+    });
+    list.push(b);
+  }
   if (may.includes('drop_host')) {
     list.push(twoStep('Forget host', `Really forget ${host}?`, async () => {
       await api(base, { method: 'DELETE' });
@@ -84,6 +112,7 @@ async function loadHost() {
   may = record.may ?? [];
   $('state').hidden = false;
   facts();
+  dns();
   actions();
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use hbc::app::{self, Once, Target};
@@ -52,6 +52,13 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), for `man -l -` or man8/hbc.8.
+    Manpage,
     /// Tools for WebAssembly plugin authors.
     #[cfg(feature = "wasm")]
     Plugin {
@@ -82,10 +89,41 @@ enum PluginCommand {
     },
 }
 
+/// Writes generated text to standard output (a closed pipe is not an error).
+fn print_out(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cannot write: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::CheckConfig { config }) => check_config(&RunArgs { config, ..cli.run }),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hbc", &mut script);
+            print_out(&script)
+        }
+        Some(Command::Manpage) => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command())
+                .section("8")
+                .render(&mut page)
+            {
+                Ok(()) => print_out(&page),
+                Err(error) => {
+                    eprintln!("hbc manpage: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         #[cfg(feature = "wasm")]
         Some(Command::Plugin {
             command:

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use hbd::app::{self, Sockets};
@@ -42,12 +42,50 @@ enum Command {
         #[arg(long, default_value_t = hbd::auth::password::DEFAULT_ITERATIONS)]
         iterations: u32,
     },
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), for `man -l -` or man8/hbd.8.
+    Manpage,
+}
+
+/// Writes generated text to standard output (a closed pipe is not an error).
+fn print_out(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cannot write: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::CheckConfig) => check_config(cli.config),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hbd", &mut script);
+            print_out(&script)
+        }
+        Some(Command::Manpage) => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command())
+                .section("8")
+                .render(&mut page)
+            {
+                Ok(()) => print_out(&page),
+                Err(error) => {
+                    eprintln!("hbd manpage: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Passwd { name, iterations }) => match passwd(&name, iterations) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -65,6 +65,28 @@ fn the_installer_sets_up_daemon_and_agent_and_an_upgrade_keeps_the_config() {
             "{passwd}"
         );
         assert!(r.join(format!("var/lib/{name}")).is_dir());
+        // Its man page and completions, generated from the binary's own options.
+        let man =
+            std::fs::read_to_string(r.join(format!("usr/local/share/man/man8/{name}.8"))).unwrap();
+        assert!(
+            man.contains(&format!(".TH {name} 8")) && man.contains("check\\-config"),
+            "{man}"
+        );
+        let bash = std::fs::read_to_string(r.join(format!(
+            "usr/local/share/bash-completion/completions/{name}"
+        )))
+        .unwrap();
+        assert!(bash.contains(&format!("complete -F _{name}")) && bash.contains("check-config"));
+        assert!(
+            r.join(format!("usr/local/share/zsh/site-functions/_{name}"))
+                .is_file()
+        );
+        assert!(
+            r.join(format!(
+                "usr/local/share/fish/vendor_completions.d/{name}.fish"
+            ))
+            .is_file()
+        );
         let config = r.join(format!("etc/{name}/{name}.yaml"));
         let check = Command::new(&installed)
             .arg("check-config")

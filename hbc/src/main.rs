@@ -184,6 +184,8 @@ fn check_config(args: &RunArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     init_logging(args.verbose, false);
+    #[cfg(not(feature = "wasm"))]
+    let _ = config; // the small agent has no WASM plugins to load
     #[allow(unused_mut)] // without the wasm feature nothing is added
     let mut problems = 0;
     #[cfg(feature = "wasm")]

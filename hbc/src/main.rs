@@ -87,6 +87,15 @@ enum PluginCommand {
         #[arg(long, default_value_t = 32)]
         memory_mb: u64,
     },
+    /// Compile a plugin into a cache file (the agent runs this in a child process, so
+    /// the compiler's memory never stays in the agent).
+    #[command(hide = true)]
+    Compile {
+        /// The .wasm file.
+        wasm: PathBuf,
+        /// The cache file to write.
+        out: PathBuf,
+    },
 }
 
 /// Writes generated text to standard output (a closed pipe is not an error).
@@ -124,6 +133,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(feature = "wasm")]
+        Some(Command::Plugin {
+            command: PluginCommand::Compile { wasm, out },
+        }) => match hbc::wasm::Runtime::new(None).and_then(|rt| rt.compile_to(&wasm, &out)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("hbc plugin compile: {error}");
+                ExitCode::FAILURE
+            }
+        },
         #[cfg(feature = "wasm")]
         Some(Command::Plugin {
             command:
@@ -288,6 +307,12 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let Some((config, _)) = load_config(&args) else {
         bail!("configuration refused");
     };
+    // Plugins are compiled by a child process of this binary, so the compiler's memory
+    // never stays in the agent.
+    #[cfg(feature = "wasm")]
+    if let Ok(me) = std::env::current_exe() {
+        hbc::wasm::cache::set_compiler(me);
+    }
     let Some(server) = args.server.clone().or_else(|| config.server.clone()) else {
         bail!("no server: give SERVER on the command line or `server` in the config");
     };

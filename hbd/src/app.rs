@@ -196,6 +196,7 @@ pub async fn run(
         stop_receiving.clone(),
     ));
     let dns = crate::dns::worker::start(
+        Some(request_tx.clone()),
         shared.clone(),
         clock,
         journal.clone(),

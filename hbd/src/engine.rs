@@ -64,6 +64,8 @@ pub enum Request {
     Alerts(oneshot::Sender<Vec<AlertState>>),
     /// Every tracked alert path of a host (`None`: unknown host).
     HostAlerts(String, oneshot::Sender<Option<Vec<AlertState>>>),
+    /// A DNS update ended: for the live stream.
+    DnsResult(String, Box<crate::dns::plan::Status>),
     /// A host's commands for its agent, newest first (`None`: no such host).
     HostJobs(String, oneshot::Sender<Option<Vec<crate::core::Job>>>),
     /// Apply an operator's command.
@@ -464,6 +466,9 @@ impl Engine {
             }
             Request::Alerts(reply) => {
                 let _ = reply.send(core.active_alerts());
+            }
+            Request::DnsResult(host, status) => {
+                self.parts.live.publish(UpdateKind::Dns { host, status });
             }
             Request::HostJobs(name, reply) => {
                 let known = core.host(&name).is_some();

@@ -39,6 +39,7 @@ async fn start(queue: usize) -> Running {
     let metrics = Arc::new(Metrics::new());
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let dns = hbd::dns::worker::start(
+        None,
         SharedConfig::new(config.clone()),
         clock,
         Journal::disabled(metrics.clone()),

@@ -3,8 +3,8 @@
 //! retried with backoff and reported per host, while the daemon carries on.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use std::net::UdpSocket;
-use std::time::Duration;
+use std::net::{TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
 
 use hbd_e2e::services::Bind;
 use hbd_e2e::{Daemon, wait_until};
@@ -17,6 +17,36 @@ fn heartbeat_from(daemon: &Daemon, host: &str, ip: &str) {
     socket
         .send_to(message.as_bytes(), daemon.udp_addr())
         .unwrap();
+}
+
+/// The `dns` updates about `host` the live stream sends within `limit`.
+fn dns_updates(
+    ws: &mut tungstenite::WebSocket<TcpStream>,
+    host: &str,
+    limit: Duration,
+) -> Vec<Value> {
+    let end = Instant::now() + limit;
+    let mut found = Vec::new();
+    while Instant::now() < end && found.is_empty() {
+        match ws.read() {
+            Ok(tungstenite::Message::Text(text)) => {
+                let m: Value = serde_json::from_str(&text).unwrap();
+                for u in m["updates"].as_array().into_iter().flatten() {
+                    if u["type"] == "dns" && u["host"] == host {
+                        found.push(u["dns"].clone());
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("websocket: {e}"),
+        }
+    }
+    found
 }
 
 fn dns_status(daemon: &Daemon, host: &str) -> Value {
@@ -40,6 +70,13 @@ fn a_hosts_record_follows_its_address_and_failures_are_retried_without_blocking(
         key = bind.key_file.display()
     );
     let daemon = Daemon::start(dir.path(), &config);
+    let stream = TcpStream::connect(daemon.http_addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut ws = tungstenite::client(format!("ws://{}/ws", daemon.http_addr()), stream)
+        .unwrap()
+        .0;
 
     // From 127.0.0.2, then from 127.0.0.3: dig sees each.
     heartbeat_from(&daemon, "web1", "127.0.0.2");
@@ -63,6 +100,10 @@ fn a_hosts_record_follows_its_address_and_failures_are_retried_without_blocking(
         &daemon, "web1"
     )["state"]
         == "ok"));
+    // The live stream told of the writes.
+    let live = dns_updates(&mut ws, "web1", Duration::from_secs(5));
+    assert_eq!(live[0]["name"], "web1.example.test", "{live:?}");
+    drop(ws);
     let status = dns_status(&daemon, "web1");
     assert_eq!(status["name"], "web1.example.test");
     assert_eq!(status["applied"], "127.0.0.3");

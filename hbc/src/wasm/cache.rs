@@ -1,8 +1,18 @@
 //! Compiled components cached on disk, keyed by the SHA-256 of the `.wasm` file and the
 //! engine's compatibility hash, so an agent restart does not recompile.
+//!
+//! The agent compiles in a child process of its own binary (`hbc plugin compile`, see
+//! [`set_compiler`]) that writes the cache file and exits: Cranelift's working memory
+//! (about 10 MB for three small plugins) and its code never become part of the
+//! long-running agent, which only loads the finished artifact. Without a compiler set
+//! (tests, `plugin check`) or a cache directory, or if the child fails, it compiles in
+//! process as before.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -18,6 +28,90 @@ fn key(engine: &Engine, wasm: &[u8]) -> String {
     format!("{hex}-{:016x}.cwasm", h.finish())
 }
 
+/// The agent binary that compiles plugins out of process, once set.
+static COMPILER: OnceLock<PathBuf> = OnceLock::new();
+
+/// How long an out-of-process compile may take (a Python component takes seconds).
+pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Compile plugins by running `binary plugin compile WASM OUT` (the agent's own
+/// executable) instead of in this process.
+pub fn set_compiler(binary: PathBuf) {
+    let _ = COMPILER.set(binary);
+}
+
+/// Compiles `wasm` to the cache file `out` (what `hbc plugin compile` does).
+pub fn compile_to(engine: &Engine, wasm: &Path, out: &Path) -> Result<(), RuntimeError> {
+    let bytes = std::fs::read(wasm).map_err(|source| RuntimeError::Read {
+        path: wasm.to_owned(),
+        source,
+    })?;
+    let compiled = engine
+        .precompile_component(&bytes)
+        .map_err(|e| RuntimeError::Wasm(format!("{e:#}")))?;
+    let tmp = out.with_extension("tmp");
+    std::fs::write(&tmp, &compiled)
+        .and_then(|()| std::fs::rename(&tmp, out))
+        .map_err(|source| RuntimeError::Read {
+            path: out.to_owned(),
+            source,
+        })
+}
+
+/// Runs the compiler process for `wasm` (its bytes are written next to the cache file
+/// first); `true` once `out` exists.
+fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> bool {
+    let input = out.with_extension("wasm");
+    if std::fs::write(&input, wasm).is_err() {
+        return false;
+    }
+    let started = Instant::now();
+    let child = Command::new(compiler)
+        .args(["plugin", "compile"])
+        .arg(&input)
+        .arg(out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let ok = match child {
+        Ok(mut child) => loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    if !status.success() {
+                        let mut why = String::new();
+                        if let Some(mut err) = child.stderr.take() {
+                            let _ = std::io::Read::read_to_string(&mut err, &mut why);
+                        }
+                        tracing::warn!(%status, error = %why.trim(), "plugin compiler failed; compiling in process");
+                    }
+                    break status.success();
+                }
+                Ok(None) if started.elapsed() < COMPILE_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    tracing::warn!("plugin compiler did not finish; compiling in process");
+                    break false;
+                }
+            }
+        },
+        Err(error) => {
+            tracing::warn!(%error, "cannot start the plugin compiler; compiling in process");
+            false
+        }
+    };
+    let _ = std::fs::remove_file(&input);
+    ok && out.is_file()
+}
+
+/// The cache file `wasm` compiles to under `dir` for `engine`.
+pub fn path_for(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
+    dir.join(key(engine, wasm))
+}
+
 /// The component for `wasm`: from the cache if present, else compiled (and cached).
 pub fn component(
     engine: &Engine,
@@ -28,7 +122,12 @@ pub fn component(
     let Some(dir) = cache_dir else {
         return Component::new(engine, wasm).map_err(wasm_err);
     };
-    let path = dir.join(key(engine, wasm));
+    let path = path_for(engine, wasm, dir);
+    if !path.is_file()
+        && let Some(compiler) = COMPILER.get()
+    {
+        compile_outside(compiler, wasm, &path);
+    }
     if let Ok(compiled) = std::fs::read(&path) {
         // SAFETY: the file is one this agent wrote with `precompile_component` for an
         // engine with the same compatibility hash (part of the name), in a cache

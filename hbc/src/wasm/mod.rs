@@ -9,7 +9,7 @@
 //! the agent's log. A trap, timeout, limit or malformed report is an UNKNOWN report; a
 //! plugin that keeps failing backs off.
 
-mod cache;
+pub mod cache;
 mod host;
 mod plugin;
 mod runtime;

@@ -85,6 +85,12 @@ impl Runtime {
         Ok(Runtime { engine, cache_dir })
     }
 
+    /// Compiles the component in `wasm` into the cache file `out` (the work of
+    /// `hbc plugin compile`, run by the agent in a child process).
+    pub fn compile_to(&self, wasm: &Path, out: &Path) -> Result<(), RuntimeError> {
+        cache::compile_to(&self.engine, wasm, out)
+    }
+
     /// Compiles (or loads from the cache) the component in `path`.
     pub(super) fn load(&self, path: &Path) -> Result<Arc<Component>, RuntimeError> {
         let bytes = std::fs::read(path).map_err(|source| RuntimeError::Read {

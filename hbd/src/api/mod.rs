@@ -225,6 +225,7 @@ mod tests {
         )
         .unwrap();
         let dns = crate::dns::worker::start(
+            None,
             shared.clone(),
             crate::clock::Clock::start(),
             crate::journal::Journal::disabled(metrics.clone()),

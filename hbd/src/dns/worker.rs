@@ -90,8 +90,10 @@ impl Dns {
     }
 }
 
-/// Starts the task; it ends with `shutdown`.
+/// Starts the task; it ends with `shutdown`. Results go to the engine's `requests`
+/// (for the live stream) when given.
 pub fn start(
+    requests: Option<mpsc::Sender<crate::engine::Request>>,
     config: SharedConfig,
     clock: Clock,
     journal: Journal,
@@ -105,13 +107,17 @@ pub fn start(
         plan: plan.clone(),
         metrics: metrics.clone(),
     };
-    tokio::spawn(run(rx, plan, config, clock, journal, metrics, shutdown));
+    tokio::spawn(run(
+        rx, plan, requests, config, clock, journal, metrics, shutdown,
+    ));
     dns
 }
 
+#[allow(clippy::too_many_arguments)] // the task's wiring, once
 async fn run(
     mut rx: mpsc::Receiver<DnsInput>,
     plan: Arc<Mutex<Plan>>,
+    requests: Option<mpsc::Sender<crate::engine::Request>>,
     config: SharedConfig,
     clock: Clock,
     journal: Journal,
@@ -148,8 +154,16 @@ async fn run(
                     address: job.address,
                     result: result.clone().err().unwrap_or_else(|| "ok".into()),
                 }]);
-                if let Ok(mut p) = plan.lock() {
+                let status = plan.lock().ok().and_then(|mut p| {
                     p.done(&job, result, now);
+                    p.status(&job.host)
+                });
+                // To the live stream; a busy engine misses one, the API still has it.
+                if let (Some(requests), Some(status)) = (&requests, status) {
+                    let _ = requests.try_send(crate::engine::Request::DnsResult(
+                        job.host.clone(),
+                        Box::new(status),
+                    ));
                 }
             }
             input = rx.recv() => {

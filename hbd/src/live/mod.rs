@@ -76,6 +76,13 @@ pub enum UpdateKind {
         /// The command now.
         job: Box<crate::core::Job>,
     },
+    /// A DNS update of the host's record ended (written, or failed and to be retried).
+    Dns {
+        /// The host.
+        host: String,
+        /// The record now.
+        status: Box<crate::dns::plan::Status>,
+    },
     /// An alert path changed level or reminded, or is no longer tracked (`state: None`).
     Alert {
         /// The host.

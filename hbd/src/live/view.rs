@@ -22,6 +22,7 @@ pub fn host_of(update: &Update) -> &str {
         UpdateKind::Heartbeat { host, .. }
         | UpdateKind::Plugin { host, .. }
         | UpdateKind::Job { host, .. }
+        | UpdateKind::Dns { host, .. }
         | UpdateKind::Alert { host, .. } => host,
     }
 }
@@ -184,6 +185,9 @@ pub fn update(u: &Update) -> Value {
         } => json!({
             "seq": u.seq, "type": "plugin", "host": host, "plugin": plugin,
             "status": status, "received": received.0,
+        }),
+        UpdateKind::Dns { host, status } => json!({
+            "seq": u.seq, "type": "dns", "host": host, "dns": status,
         }),
         UpdateKind::Job { host, job } => json!({
             "seq": u.seq, "type": "command", "host": host, "command": job,

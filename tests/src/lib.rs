@@ -521,3 +521,27 @@ pub fn unix_now() -> f64 {
         .unwrap()
         .as_secs_f64()
 }
+
+/// The next JSON text message on a WebSocket whose stream has a short read timeout,
+/// within `limit` (`None`: nothing came).
+pub fn ws_next(
+    ws: &mut tungstenite::WebSocket<TcpStream>,
+    limit: Duration,
+) -> Option<serde_json::Value> {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        match ws.read() {
+            Ok(tungstenite::Message::Text(text)) => {
+                return Some(serde_json::from_str(&text).unwrap());
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("websocket: {e}"),
+        }
+    }
+    None
+}

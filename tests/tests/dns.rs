@@ -27,23 +27,14 @@ fn dns_updates(
 ) -> Vec<Value> {
     let end = Instant::now() + limit;
     let mut found = Vec::new();
-    while Instant::now() < end && found.is_empty() {
-        match ws.read() {
-            Ok(tungstenite::Message::Text(text)) => {
-                let m: Value = serde_json::from_str(&text).unwrap();
-                for u in m["updates"].as_array().into_iter().flatten() {
-                    if u["type"] == "dns" && u["host"] == host {
-                        found.push(u["dns"].clone());
-                    }
-                }
+    while found.is_empty() {
+        let Some(m) = hbd_e2e::ws_next(ws, end.saturating_duration_since(Instant::now())) else {
+            break;
+        };
+        for u in m["updates"].as_array().into_iter().flatten() {
+            if u["type"] == "dns" && u["host"] == host {
+                found.push(u["dns"].clone());
             }
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("websocket: {e}"),
         }
     }
     found

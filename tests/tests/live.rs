@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use hbd_e2e::{Daemon, password_hash, send_datagram};
 use serde_json::Value;
+use tungstenite::WebSocket;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
-use tungstenite::{Message, WebSocket};
 
 const PASSWORD: &str = "live stream password";
 
@@ -84,20 +84,7 @@ fn as_user(daemon: &Daemon, user: &str, query: &str) -> Socket {
 
 /// The next JSON message within `limit`.
 fn next(ws: &mut Socket, limit: Duration) -> Option<Value> {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        match ws.read() {
-            Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("websocket: {e}"),
-        }
-    }
-    None
+    hbd_e2e::ws_next(ws, limit)
 }
 
 /// Messages until one satisfies `done`, within `limit`; all of them.

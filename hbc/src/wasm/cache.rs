@@ -12,7 +12,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -65,7 +65,6 @@ fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> bool {
     if std::fs::write(&input, wasm).is_err() {
         return false;
     }
-    let started = Instant::now();
     let child = Command::new(compiler)
         .args(["plugin", "compile"])
         .arg(&input)
@@ -75,29 +74,29 @@ fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> bool {
         .stderr(Stdio::piped())
         .spawn();
     let ok = match child {
-        Ok(mut child) => loop {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    if !status.success() {
-                        let mut why = String::new();
-                        if let Some(mut err) = child.stderr.take() {
-                            let _ = std::io::Read::read_to_string(&mut err, &mut why);
-                        }
-                        tracing::warn!(%status, error = %why.trim(), "plugin compiler failed; compiling in process");
-                    }
-                    break status.success();
+        Ok(child) => {
+            // Waited for on a thread (which also drains stderr), so the time limit needs
+            // no polling: past it the compiler is killed and the wait then returns.
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(child.wait_with_output());
+            });
+            let output = rx.recv_timeout(COMPILE_TIMEOUT).or_else(|_| {
+                tracing::warn!("plugin compiler did not finish; compiling in process");
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                rx.recv()
+            });
+            match output {
+                Ok(Ok(out)) if out.status.success() => true,
+                Ok(Ok(out)) => {
+                    let why = String::from_utf8_lossy(&out.stderr);
+                    tracing::warn!(status = %out.status, error = %why.trim(), "plugin compiler failed; compiling in process");
+                    false
                 }
-                Ok(None) if started.elapsed() < COMPILE_TIMEOUT => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    tracing::warn!("plugin compiler did not finish; compiling in process");
-                    break false;
-                }
+                _ => false,
             }
-        },
+        }
         Err(error) => {
             tracing::warn!(%error, "cannot start the plugin compiler; compiling in process");
             false

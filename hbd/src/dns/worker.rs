@@ -101,120 +101,135 @@ pub fn start(
     shutdown: CancellationToken,
 ) -> Dns {
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
-    let plan = Arc::new(Mutex::new(Plan::default()));
+    let task = Task {
+        plan: Arc::new(Mutex::new(Plan::default())),
+        requests,
+        config,
+        clock,
+        journal,
+        metrics,
+    };
     let dns = Dns {
         tx,
-        plan: plan.clone(),
-        metrics: metrics.clone(),
+        plan: task.plan.clone(),
+        metrics: task.metrics.clone(),
     };
-    tokio::spawn(run(
-        rx, plan, requests, config, clock, journal, metrics, shutdown,
-    ));
+    tokio::spawn(task.run(rx, shutdown));
     dns
 }
 
-#[allow(clippy::too_many_arguments)] // the task's wiring, once
-async fn run(
-    mut rx: mpsc::Receiver<DnsInput>,
+/// What the task works with.
+struct Task {
     plan: Arc<Mutex<Plan>>,
     requests: Option<mpsc::Sender<crate::engine::Request>>,
     config: SharedConfig,
     clock: Clock,
     journal: Journal,
     metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-) {
-    let (done_tx, mut done_rx) =
-        mpsc::channel::<(Job, Result<(), String>)>(super::plan::MAX_RUNNING);
-    loop {
-        let next = plan.lock().ok().and_then(|p| p.next_deadline());
-        let wake = next.map_or_else(
-            || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
-            |at| clock.instant(at),
-        );
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep_until(wake) => {}
-            Some((job, result)) = done_rx.recv() => {
-                let now = clock.now();
-                match &result {
-                    Ok(()) => {
-                        metrics.dns_updates_ok.inc();
-                        tracing::info!(host = %job.host, name = %job.record.name, address = %job.address, "DNS record written");
-                    }
-                    Err(why) => {
-                        metrics.dns_updates_failed.inc();
-                        tracing::warn!(host = %job.host, name = %job.record.name, address = %job.address, error = %why, "DNS update failed; retried with backoff");
-                    }
-                }
-                journal.record(vec![Entry::Dns {
-                    at: now.wall,
-                    host: job.host.clone(),
-                    name: job.record.name.clone(),
-                    address: job.address,
-                    result: result.clone().err().unwrap_or_else(|| "ok".into()),
-                }]);
-                let status = plan.lock().ok().and_then(|mut p| {
-                    p.done(&job, result, now);
-                    p.status(&job.host)
-                });
-                // To the live stream; a busy engine misses one, the API still has it.
-                if let (Some(requests), Some(status)) = (&requests, status) {
-                    let _ = requests.try_send(crate::engine::Request::DnsResult(
-                        job.host.clone(),
-                        Box::new(status),
-                    ));
-                }
-            }
-            input = rx.recv() => {
-                let Some(input) = input else { break };
-                let config = config.get();
-                let now = clock.now();
-                let record = |host: &str| {
-                    record_for(
-                        &config.dyndomains,
-                        host,
-                        config.hosts.get(host).and_then(|h| h.dyndomain.as_ref()),
-                    )
-                };
-                let Ok(mut p) = plan.lock() else { break };
-                match input {
-                    DnsInput::Address { host, address } => {
-                        if let Some(record) = record(&host) {
-                            p.address(&host, record, address.to_canonical(), now.mono);
+}
+
+impl Task {
+    async fn run(self, mut rx: mpsc::Receiver<DnsInput>, shutdown: CancellationToken) {
+        let Task {
+            plan,
+            requests,
+            config,
+            clock,
+            journal,
+            metrics,
+        } = self;
+        let (done_tx, mut done_rx) =
+            mpsc::channel::<(Job, Result<(), String>)>(super::plan::MAX_RUNNING);
+        loop {
+            let next = plan.lock().ok().and_then(|p| p.next_deadline());
+            let wake = next.map_or_else(
+                || tokio::time::Instant::now() + std::time::Duration::from_secs(3600),
+                |at| clock.instant(at),
+            );
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep_until(wake) => {}
+                Some((job, result)) = done_rx.recv() => {
+                    let now = clock.now();
+                    match &result {
+                        Ok(()) => {
+                            metrics.dns_updates_ok.inc();
+                            tracing::info!(host = %job.host, name = %job.record.name, address = %job.address, "DNS record written");
+                        }
+                        Err(why) => {
+                            metrics.dns_updates_failed.inc();
+                            tracing::warn!(host = %job.host, name = %job.record.name, address = %job.address, error = %why, "DNS update failed; retried with backoff");
                         }
                     }
-                    DnsInput::Force { host, address, reply } => {
-                        let answer = match (record(&host), address) {
-                            (None, _) => Err(format!("host {host:?} has no DNS record: see dyndomains and hosts.NAME.dyndomain")),
-                            (Some(_), None) => Err(format!("host {host:?} has not been heard from: no address to write")),
-                            (Some(record), Some(address)) => {
-                                p.address(&host, record, address.to_canonical(), now.mono);
-                                p.force(&host, now.mono);
-                                p.status(&host).ok_or_else(|| "no status".to_owned())
-                            }
-                        };
-                        let _ = reply.send(answer);
+                    journal.record(vec![Entry::Dns {
+                        at: now.wall,
+                        host: job.host.clone(),
+                        name: job.record.name.clone(),
+                        address: job.address,
+                        result: result.clone().err().unwrap_or_else(|| "ok".into()),
+                    }]);
+                    let status = plan.lock().ok().and_then(|mut p| {
+                        p.done(&job, result, now);
+                        p.status(&job.host)
+                    });
+                    // To the live stream; a busy engine misses one, the API still has it.
+                    if let (Some(requests), Some(status)) = (&requests, status) {
+                        let _ = requests.try_send(crate::engine::Request::DnsResult(
+                            job.host.clone(),
+                            Box::new(status),
+                        ));
                     }
-                    DnsInput::Forget { host } => p.forget(&host),
+                }
+                input = rx.recv() => {
+                    let Some(input) = input else { break };
+                    let config = config.get();
+                    let now = clock.now();
+                    let record = |host: &str| {
+                        record_for(
+                            &config.dyndomains,
+                            host,
+                            config.hosts.get(host).and_then(|h| h.dyndomain.as_ref()),
+                        )
+                    };
+                    let Ok(mut p) = plan.lock() else { break };
+                    match input {
+                        DnsInput::Address { host, address } => {
+                            if let Some(record) = record(&host) {
+                                p.address(&host, record, address.to_canonical(), now.mono);
+                            }
+                        }
+                        DnsInput::Force { host, address, reply } => {
+                            let answer = match (record(&host), address) {
+                                (None, _) => Err(format!("host {host:?} has no DNS record: see dyndomains and hosts.NAME.dyndomain")),
+                                (Some(_), None) => Err(format!("host {host:?} has not been heard from: no address to write")),
+                                (Some(record), Some(address)) => {
+                                    p.address(&host, record, address.to_canonical(), now.mono);
+                                    p.force(&host, now.mono);
+                                    p.status(&host).ok_or_else(|| "no status".to_owned())
+                                }
+                            };
+                            let _ = reply.send(answer);
+                        }
+                        DnsInput::Forget { host } => p.forget(&host),
+                    }
                 }
             }
-        }
-        // Start whatever is due.
-        let now = clock.now();
-        let jobs = plan.lock().map(|mut p| p.due(now.mono)).unwrap_or_default();
-        let config = config.get();
-        for job in jobs {
-            let zone = config.dyndomains.get(&job.record.zone).cloned();
-            let program = config.nsupdate_bin.clone();
-            let done = done_tx.clone();
-            tokio::spawn(async move {
-                let result = match zone {
-                    Some(zone) => nsupdate::run(&program, &zone, &job).await,
-                    None => Err(format!("zone {} is no longer configured", job.record.zone)),
-                };
-                let _ = done.send((job, result)).await;
-            });
+            // Start whatever is due.
+            let now = clock.now();
+            let jobs = plan.lock().map(|mut p| p.due(now.mono)).unwrap_or_default();
+            let config = config.get();
+            for job in jobs {
+                let zone = config.dyndomains.get(&job.record.zone).cloned();
+                let program = config.nsupdate_bin.clone();
+                let done = done_tx.clone();
+                tokio::spawn(async move {
+                    let result = match zone {
+                        Some(zone) => nsupdate::run(&program, &zone, &job).await,
+                        None => Err(format!("zone {} is no longer configured", job.record.zone)),
+                    };
+                    let _ = done.send((job, result)).await;
+                });
+            }
         }
     }
 }

@@ -43,13 +43,15 @@ pub enum AppError {
 }
 
 /// Runs the agent until `shutdown` is cancelled (or, with `once.message`, until the
-/// message is sent). `refresh_info` asks for the info plugins now (SIGUSR1).
+/// message is sent). `refresh_info` asks for the info plugins now (SIGUSR1);
+/// `upgrades`: what [`crate::upgrade::Resume::start`] found.
 pub async fn run(
     config: AgentConfig,
     target: Target,
     plugins: Vec<Entry>,
     once: Once,
     refresh_info: Arc<tokio::sync::Notify>,
+    upgrades: crate::upgrade::Resume,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let mut link = Link::new(
@@ -78,7 +80,7 @@ pub async fn run(
         refresh_info,
         shutdown.clone(),
     ));
-    let commands = Runner::new(config.commands.clone());
+    let commands = Runner::new(config.commands.clone(), upgrades.context, upgrades.report);
     heartbeat::run(link, me, config.interval, report_rx, commands, shutdown).await;
     tracing::info!("hbc stopped");
     Ok(())

@@ -1,7 +1,9 @@
-//! Runs the daemon's commands for the heartbeat loop: asks [`commands::decide`],
-//! saves the ledger before anything runs (a command whose start cannot be recorded does
-//! not run: at most once must hold across a crash), runs allowed ones on blocking
-//! threads with [`process::run`], and hands their results back to be sent as `RES`.
+//! Runs the daemon's commands and upgrades for the heartbeat loop: asks
+//! [`commands::decide`] (or [`commands::decide_update`]), saves the ledger before
+//! anything runs (a command whose start cannot be recorded does not run: at most once
+//! must hold across a crash), runs allowed commands on blocking threads with
+//! [`process::run`] and upgrades with [`upgrade::prepare`], and hands back results to be
+//! sent as `RES`, or a swapped binary to be executed.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,9 +11,17 @@ use tokio::sync::mpsc;
 
 use crate::commands::{self, Ledger, NOT_RUN, Outcome, Policy, Verdict};
 use crate::process;
+use crate::upgrade::{self, marker::Marker};
 
-/// Finished commands waiting to be reported: bounded by [`commands::MAX_RUNNING`].
-type Done = (String, Outcome);
+/// What a finished command or upgrade hands back; the queue is bounded by
+/// [`commands::MAX_RUNNING`], as many as run at once.
+#[derive(Debug)]
+pub enum Done {
+    /// A result to record and send.
+    Result(String, Outcome),
+    /// An upgrade's new binary is in place: execute it ([`Runner::restart`]).
+    Restart(Box<Marker>),
+}
 
 /// The agent's command runner.
 #[derive(Debug)]
@@ -23,6 +33,10 @@ pub struct Runner {
     running: usize,
     done_tx: mpsc::Sender<Done>,
     done_rx: mpsc::Receiver<Done>,
+    /// What upgrading needs; `None`: upgrades are refused.
+    upgrade: Option<upgrade::Context>,
+    /// An upgrade's result to report after the first heartbeat (from the marker).
+    report: Option<(String, Outcome)>,
 }
 
 fn now_unix() -> f64 {
@@ -32,9 +46,14 @@ fn now_unix() -> f64 {
 }
 
 impl Runner {
-    /// A runner with `policy`, its ledger read from disk.
-    pub fn new(policy: Policy) -> Runner {
-        let (ledger, broken) = if policy.allow.is_empty() {
+    /// A runner with `policy`, its ledger read from disk. `upgrade`: what upgrading
+    /// needs; `report`: an upgrade's result that [`upgrade::at_start`] found.
+    pub fn new(
+        policy: Policy,
+        upgrade: Option<upgrade::Context>,
+        report: Option<(String, Outcome)>,
+    ) -> Runner {
+        let (ledger, broken) = if policy.allow.is_empty() && !policy.upgrade {
             (Ledger::default(), None)
         } else {
             match Ledger::load(&policy.ledger) {
@@ -53,6 +72,8 @@ impl Runner {
             running: 0,
             done_tx,
             done_rx,
+            upgrade,
+            report,
         }
     }
 
@@ -98,11 +119,101 @@ impl Runner {
                 tokio::task::spawn_blocking(move || {
                     let run =
                         process::run(&argv, timeout, hb_proto::limits::MAX_COMMAND_OUTPUT_BYTES);
-                    let _ = tx.blocking_send((id, commands::outcome(&run, timeout)));
+                    let _ = tx.blocking_send(Done::Result(id, commands::outcome(&run, timeout)));
                 });
                 None
             }
         }
+    }
+
+    /// Takes a `UPD` (signed when `signed`): an answer to send now, if any; an allowed
+    /// upgrade starts, and its end comes from [`Runner::next_done`] later.
+    pub fn on_update(&mut self, upd: &hb_proto::Update, signed: bool) -> Option<Outcome> {
+        let verdict = commands::decide_update(
+            &self.policy,
+            &mut self.ledger,
+            upd,
+            signed,
+            now_unix(),
+            self.running,
+        );
+        match verdict {
+            Verdict::Ignore(why) => {
+                tracing::warn!(cmd_id = %upd.cmd_id, reason = %why, "upgrade ignored");
+                None
+            }
+            Verdict::Answer(outcome) => {
+                let _ = self.save();
+                Some(outcome)
+            }
+            Verdict::Run => {
+                let refused = |why: String| Outcome {
+                    exit_code: NOT_RUN,
+                    output: format!("refused by the agent: {why}"),
+                };
+                let start = match (self.broken.clone(), self.upgrade.clone()) {
+                    (Some(why), _) => Err(format!("its start cannot be recorded ({why})")),
+                    (None, None) => Err("it cannot find its own binary".to_owned()),
+                    (None, Some(ctx)) => self
+                        .save()
+                        .map(|()| ctx)
+                        .map_err(|why| format!("its start cannot be recorded ({why})")),
+                };
+                let ctx = match start {
+                    Ok(ctx) => ctx,
+                    Err(why) => {
+                        self.ledger.finish(&upd.cmd_id, refused(why.clone()));
+                        let _ = self.save();
+                        return Some(refused(why));
+                    }
+                };
+                tracing::info!(cmd_id = %upd.cmd_id, version = ?upd.version, sha256 = %upd.sha256, "upgrading");
+                self.running += 1;
+                let (upd, tx) = (upd.clone(), self.done_tx.clone());
+                tokio::spawn(async move {
+                    let done = match upgrade::prepare(&ctx, &upd).await {
+                        Ok(marker) => Done::Restart(Box::new(marker)),
+                        Err(why) => {
+                            tracing::error!(cmd_id = %upd.cmd_id, reason = %why, "upgrade failed");
+                            Done::Result(
+                                upd.cmd_id.clone(),
+                                Outcome {
+                                    exit_code: upgrade::FAILED,
+                                    output: why,
+                                },
+                            )
+                        }
+                    };
+                    let _ = tx.send(done).await;
+                });
+                None
+            }
+        }
+    }
+
+    /// Executes the new binary an upgrade put in place; returns only if that failed,
+    /// with the result to report (the old binary is back).
+    pub fn restart(&mut self, marker: &Marker) -> Outcome {
+        match &self.upgrade {
+            Some(ctx) => upgrade::restart(ctx, marker),
+            None => Outcome {
+                exit_code: upgrade::FAILED,
+                output: "no upgrade context".into(),
+            },
+        }
+    }
+
+    /// After a heartbeat went out: the result of the upgrade that brought this binary
+    /// (or was rolled back), once, recorded and its record removed; send it as `RES`.
+    pub fn after_heartbeat(&mut self) -> Option<(String, Outcome)> {
+        let (cmd_id, outcome) = self.report.take()?;
+        tracing::info!(%cmd_id, exit_code = outcome.exit_code, output = %outcome.output, "upgrade finished");
+        self.ledger.finish(&cmd_id, outcome.clone());
+        let _ = self.save();
+        if let Some(ctx) = &self.upgrade {
+            Marker::remove(&ctx.marker);
+        }
+        Some((cmd_id, outcome))
     }
 
     /// Waits for the next finished command.
@@ -119,7 +230,7 @@ impl Runner {
     }
 
     fn save(&mut self) -> Result<(), String> {
-        if self.policy.allow.is_empty() {
+        if self.policy.allow.is_empty() && !self.policy.upgrade {
             return Ok(()); // nothing runs: refusals need no record on disk
         }
         self.ledger.save(&self.policy.ledger).map_err(|e| {

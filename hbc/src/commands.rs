@@ -35,6 +35,8 @@ pub struct Policy {
     pub max_skew: Duration,
     /// Where the ledger lives.
     pub ledger: PathBuf,
+    /// Whether the daemon may upgrade this agent (`UPD`).
+    pub upgrade: bool,
 }
 
 impl Policy {
@@ -44,6 +46,7 @@ impl Policy {
             allow: Vec::new(),
             max_skew: DEFAULT_MAX_SKEW,
             ledger: default_ledger(),
+            upgrade: false,
         }
     }
 }
@@ -168,47 +171,87 @@ pub fn decide(
     now_unix: f64,
     running: usize,
 ) -> Verdict {
-    if !signed {
-        return Verdict::Ignore("commands need a key: this agent has none, so it cannot tell the daemon's commands from anyone's".into());
+    if let Some(verdict) = admit(policy, ledger, &cmd.cmd_id, cmd.ts, signed, now_unix) {
+        return verdict;
     }
-    match cmd.ts {
-        Some(ts) if (now_unix - ts).abs() <= policy.max_skew.as_secs_f64() => {}
-        Some(ts) => {
-            return Verdict::Ignore(format!(
-                "sent at {ts:.0}, {:.0} s from this agent's clock (at most {} s): a replay, or clocks apart",
-                (now_unix - ts).abs(),
-                policy.max_skew.as_secs()
-            ));
-        }
-        None => return Verdict::Ignore("undated (no ts): it could be a replay".into()),
-    }
-    if let Some(seen) = ledger.find(&cmd.cmd_id) {
-        return match &seen.outcome {
-            Some(outcome) => Verdict::Answer(outcome.clone()),
-            None => Verdict::Ignore("already started; its result follows when it ends".into()),
-        };
-    }
-    let refuse = |why: String| Outcome {
-        exit_code: NOT_RUN,
-        output: format!("refused by the agent: {why}"),
-    };
     let program = cmd.argv.first().map(String::as_str).unwrap_or_default();
-    let outcome = if policy.allow.is_empty() {
-        Some(refuse(
-            "commands are off here (commands.allow lists no program)".into(),
-        ))
+    let why = if policy.allow.is_empty() {
+        Some("commands are off here (commands.allow lists no program)".to_owned())
     } else if !policy.allow.iter().any(|p| p.as_os_str() == program) {
-        Some(refuse(format!("{program} is not in commands.allow")))
-    } else if running >= MAX_RUNNING {
-        return Verdict::Ignore(format!("{running} commands running; it comes again"));
+        Some(format!("{program} is not in commands.allow"))
     } else {
         None
     };
-    ledger.record(&cmd.cmd_id, outcome.clone());
+    settle(ledger, &cmd.cmd_id, why, running)
+}
+
+/// Decides about `upd`, a self-upgrade, as [`decide`] does about a command: signed,
+/// recent, once, and only where `commands.upgrade` is on.
+pub fn decide_update(
+    policy: &Policy,
+    ledger: &mut Ledger,
+    upd: &hb_proto::Update,
+    signed: bool,
+    now_unix: f64,
+    running: usize,
+) -> Verdict {
+    if let Some(verdict) = admit(policy, ledger, &upd.cmd_id, upd.ts, signed, now_unix) {
+        return verdict;
+    }
+    let why = (!policy.upgrade)
+        .then(|| "upgrades are off here (commands.upgrade is not true)".to_owned());
+    settle(ledger, &upd.cmd_id, why, running)
+}
+
+/// Records a refusal (`why`) or the start of a run, unless too many run already.
+fn settle(ledger: &mut Ledger, cmd_id: &str, why: Option<String>, running: usize) -> Verdict {
+    if why.is_none() && running >= MAX_RUNNING {
+        return Verdict::Ignore(format!("{running} commands running; it comes again"));
+    }
+    let outcome = why.map(|why| Outcome {
+        exit_code: NOT_RUN,
+        output: format!("refused by the agent: {why}"),
+    });
+    ledger.record(cmd_id, outcome.clone());
     match outcome {
         Some(outcome) => Verdict::Answer(outcome),
         None => Verdict::Run,
     }
+}
+
+/// What every daemon request must pass before its own checks: it came signed, it is
+/// recent, and it is new (one seen before gets its recorded answer, or nothing while it
+/// runs). `None`: admitted.
+fn admit(
+    policy: &Policy,
+    ledger: &Ledger,
+    cmd_id: &str,
+    ts: Option<f64>,
+    signed: bool,
+    now_unix: f64,
+) -> Option<Verdict> {
+    if !signed {
+        return Some(Verdict::Ignore("commands need a key: this agent has none, so it cannot tell the daemon's commands from anyone's".into()));
+    }
+    match ts {
+        Some(ts) if (now_unix - ts).abs() <= policy.max_skew.as_secs_f64() => {}
+        Some(ts) => {
+            return Some(Verdict::Ignore(format!(
+                "sent at {ts:.0}, {:.0} s from this agent's clock (at most {} s): a replay, or clocks apart",
+                (now_unix - ts).abs(),
+                policy.max_skew.as_secs()
+            )));
+        }
+        None => {
+            return Some(Verdict::Ignore(
+                "undated (no ts): it could be a replay".into(),
+            ));
+        }
+    }
+    ledger.find(cmd_id).map(|seen| match &seen.outcome {
+        Some(outcome) => Verdict::Answer(outcome.clone()),
+        None => Verdict::Ignore("already started; its result follows when it ends".into()),
+    })
 }
 
 /// The result of a finished run, in the protocol's terms.
@@ -261,6 +304,7 @@ mod tests {
             allow: vec!["/bin/echo".into()],
             max_skew: Duration::from_secs(300),
             ledger: PathBuf::from("unused"),
+            upgrade: false,
         }
     }
 

@@ -32,7 +32,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
 ];
 
 /// Keys of `commands`.
-pub const COMMAND_KEYS: &[&str] = &["allow", "max_skew", "ledger"];
+pub const COMMAND_KEYS: &[&str] = &["allow", "max_skew", "ledger", "upgrade"];
 
 /// Keys of `wasm_plugins`.
 pub const WASM_KEYS: &[&str] = &["dirs", "cache_dir", "plugins"];
@@ -241,7 +241,7 @@ fn read(p: &mut Problems<'_>, c: &mut AgentConfig, root: &Value) {
     }
 }
 
-/// `commands: {allow: [/usr/bin/systemctl, ...], max_skew: 300, ledger: PATH}`.
+/// `commands: {allow: [/usr/bin/systemctl, ...], max_skew: 300, ledger: PATH, upgrade: true}`.
 fn read_commands(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
     let Some(map) = mapping(p, &["commands"], v) else {
         return;
@@ -286,6 +286,13 @@ fn read_commands(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
                     c.commands.ledger = PathBuf::from(path);
                 }
             }
+            "upgrade" => match v {
+                Value::Bool(on) => c.commands.upgrade = *on,
+                other => p.error(
+                    &at,
+                    format!("expected true or false, found {}", describe(other)),
+                ),
+            },
             _ => p.unknown_key(&at, COMMAND_KEYS),
         }
     }

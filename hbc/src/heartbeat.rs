@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::VERSION;
-use crate::command_runner::Runner;
+use crate::command_runner::{Done, Runner};
 use crate::commands::Outcome;
 use crate::host_facts;
 use crate::link::Link;
@@ -70,6 +70,7 @@ impl Identity {
             rtt,
             version: Some(VERSION.into()),
             uptime: host_facts::uptime(&self.proc_root),
+            arch: Some(crate::upgrade::platform()),
         })
     }
 
@@ -197,10 +198,18 @@ pub async fn run(
             biased;
             () = shutdown.cancelled() => break,
             Some(report) = reports.recv() => send_report(&mut link, &mut me, report).await,
-            Some((cmd_id, outcome)) = commands.next_done() => {
-                commands.finished(&cmd_id, &outcome);
-                send_result(&mut link, &mut me, &cmd_id, &outcome).await;
-            }
+            Some(done) = commands.next_done() => match done {
+                Done::Result(cmd_id, outcome) => {
+                    commands.finished(&cmd_id, &outcome);
+                    send_result(&mut link, &mut me, &cmd_id, &outcome).await;
+                }
+                Done::Restart(marker) => {
+                    // Returns only if the new binary could not be executed.
+                    let outcome = commands.restart(&marker);
+                    commands.finished(&marker.cmd_id, &outcome);
+                    send_result(&mut link, &mut me, &marker.cmd_id, &outcome).await;
+                }
+            },
             _ = ticker.tick() => {
                 if rtt.unanswered() >= RESOLVE_AFTER_UNANSWERED {
                     link.reset();
@@ -213,6 +222,9 @@ pub async fn run(
                         if failing {
                             tracing::info!("sending heartbeats again");
                             failing = false;
+                        }
+                        if let Some((cmd_id, outcome)) = commands.after_heartbeat() {
+                            send_result(&mut link, &mut me, &cmd_id, &outcome).await;
                         }
                     }
                     Err(error) => {
@@ -243,6 +255,11 @@ pub async fn run(
                     Ok(Message::Command(cmd)) => {
                         if let Some(outcome) = commands.on_command(&cmd, link.signs()) {
                             send_result(&mut link, &mut me, &cmd.cmd_id, &outcome).await;
+                        }
+                    }
+                    Ok(Message::Update(upd)) => {
+                        if let Some(outcome) = commands.on_update(&upd, link.signs()) {
+                            send_result(&mut link, &mut me, &upd.cmd_id, &outcome).await;
                         }
                     }
                     Ok(other) => tracing::debug!(id = other.id(), "reply ignored (not handled yet)"),

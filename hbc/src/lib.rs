@@ -13,6 +13,8 @@
 //! - [`commands`]: which commands from the daemon run (signed, recent, allowed, once),
 //!   and the ledger that remembers them across restarts; [`command_runner`] runs them
 //!   for the heartbeat loop.
+//! - [`upgrade`]: self-upgrade (`UPD`): download, check, probe, swap, re-execute,
+//!   report, roll back.
 //! - [`host_facts`]: small facts about this host (name, uptime).
 //! - [`syslog`]: log sink for a detached agent.
 //! - [`wasm`] (feature `wasm`): WebAssembly plugins in a wasmtime sandbox.
@@ -28,6 +30,7 @@ pub mod plugins;
 pub mod process;
 pub mod rtt;
 pub mod syslog;
+pub mod upgrade;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 

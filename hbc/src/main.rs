@@ -304,7 +304,7 @@ fn split_server(server: &str, default_port: u16) -> anyhow::Result<(String, u16)
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let Some((config, _)) = load_config(&args) else {
+    let Some((config, config_path)) = load_config(&args) else {
         bail!("configuration refused");
     };
     // Plugins are compiled by a child process of this binary, so the compiler's memory
@@ -329,17 +329,30 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     // times plugins out) do not survive a fork: a detaching agent loads once on the
     // terminal to report problems, then again in the detached process (from the
     // compiled cache).
-    let plugins = if args.detach {
+    //
+    // An upgrade in progress is looked at before plugins load, so a new binary that
+    // dies loading them is rolled back at the next start.
+    let resume = || {
+        hbc::upgrade::Resume::start(
+            config.commands.upgrade && args.message.is_none(),
+            &config.commands.ledger,
+            config_path.clone(),
+            &target.host,
+        )
+    };
+    let (plugins, upgrades) = if args.detach {
         let subscriber = stderr_subscriber(args.verbose);
         drop(tracing::subscriber::with_default(subscriber, || {
             load_plugins(&config)
         })?);
         nix::unistd::daemon(true, false).context("cannot detach")?;
         init_logging(args.verbose, true);
-        load_plugins(&config)?
+        let upgrades = resume();
+        (load_plugins(&config)?, upgrades)
     } else {
         init_logging(args.verbose, false);
-        load_plugins(&config)?
+        let upgrades = resume();
+        (load_plugins(&config)?, upgrades)
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async move {
@@ -351,7 +364,16 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             boot: args.boot,
             message: args.message,
         };
-        app::run(config, target, plugins, once, refresh_info, shutdown).await
+        app::run(
+            config,
+            target,
+            plugins,
+            once,
+            refresh_info,
+            upgrades,
+            shutdown,
+        )
+        .await
     })?;
     Ok(())
 }

@@ -234,6 +234,7 @@ pub async fn run(
         templates: crate::web::templates::Templates::load(config.templates_dir.as_deref())?,
         snapshots: Default::default(),
         dns,
+        http_port: http_addr.port(),
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

@@ -15,7 +15,8 @@
 //!   thread.
 //! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries;
-//!   [`dns`]: host records kept current through `nsupdate`.
+//!   [`dns`]: host records kept current through `nsupdate`; [`releases`]: agent
+//!   release files offered for self-upgrade.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
 //!   behind it; [`server`]: the listener, plain or TLS.
 //! - [`web`]: the pages (`/login`, `/live`, `/plugins`, `/alerts`): templates, static assets, security
@@ -42,6 +43,7 @@ pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod receiver;
+pub mod releases;
 pub mod reload;
 pub mod samples;
 pub mod server;

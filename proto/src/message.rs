@@ -85,6 +85,10 @@ pub struct Heartbeat {
     /// Host uptime in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uptime: Option<f64>,
+    /// The agent binary's platform, `ARCH-OS` (`x86_64-linux`): which release file an
+    /// upgrade sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
 }
 
 /// `BOOT`: the host booted (`hbc --boot`).
@@ -230,12 +234,38 @@ pub struct Command {
     pub ts: Option<f64>,
 }
 
-/// `UPD`: a queued self-update.
+/// `UPD`: a queued self-update. It names one release file by its SHA-256 and comes
+/// signed with the host's key, so the digest is the daemon's word: the agent downloads
+/// the file from `url` (or `path` on the daemon's HTTP `port`), and installs it only if
+/// its SHA-256 is this one.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Update {
-    /// The version to update to; absent means the newest.
+    /// Id the agent echoes in its `RES` (the same space as commands' ids); each runs at
+    /// most once.
+    #[serde(default)]
+    pub cmd_id: String,
+    /// The version it installs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// SHA-256 of the release file, lowercase hex.
+    #[serde(default)]
+    pub sha256: String,
+    /// Size of the release file in bytes.
+    #[serde(default)]
+    pub size: u64,
+    /// Where the daemon serves it: a path on its HTTP port (`/releases/FILE`).
+    #[serde(default)]
+    pub path: String,
+    /// The daemon's HTTP port; the agent asks the host it sends heartbeats to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// A full URL instead of `path` and `port` (the daemon's `releases_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The daemon's clock when it sent this, Unix seconds (replay protection, as for
+    /// `CMD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
 }
 
 impl Message {
@@ -318,6 +348,7 @@ impl Message {
                 non_negative("rtt", m.rtt)?;
                 non_negative("uptime", m.uptime)?;
                 short("version", m.version.as_deref())?;
+                short("arch", m.arch.as_deref())?;
             }
             Message::Boot(m) => {
                 non_negative("uptime", m.uptime)?;
@@ -348,7 +379,15 @@ impl Message {
                     ));
                 }
             }
-            Message::Update(m) => short("version", m.version.as_deref())?,
+            Message::Update(m) => {
+                short("cmd_id", Some(&m.cmd_id))?;
+                short("version", m.version.as_deref())?;
+                short("path", Some(&m.path))?;
+                short("url", m.url.as_deref())?;
+                if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid("sha256", "not 64 hex digits".into()));
+                }
+            }
             Message::Unknown => return Err(DecodeError::UnknownId { id: String::new() }),
         }
         Ok(())

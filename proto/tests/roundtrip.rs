@@ -30,6 +30,7 @@ fn message() -> impl Strategy<Value = Message> {
                     rtt: rtt.map(|r| f64::from(r) / 8.0),
                     version,
                     uptime: Some(12.5),
+                    arch: Some("x86_64-linux".into()),
                 })
             }),
         (name(), ".{0,2000}").prop_map(|(name, text)| Message::Text(OperatorMessage {

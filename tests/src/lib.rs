@@ -469,10 +469,21 @@ pub struct Agent {
 impl Agent {
     /// Starts `hbc -v -c DIR/NAME.yaml 127.0.0.1:PORT` with `yaml` as its config.
     pub fn start(dir: &Path, name: &str, server: SocketAddr, yaml: &str) -> Agent {
+        Agent::start_binary(&bin("hbc"), dir, name, server, yaml)
+    }
+
+    /// As [`Agent::start`], running the agent binary at `binary`.
+    pub fn start_binary(
+        binary: &Path,
+        dir: &Path,
+        name: &str,
+        server: SocketAddr,
+        yaml: &str,
+    ) -> Agent {
         let config = dir.join(format!("{name}.yaml"));
         std::fs::write(&config, format!("name: {name}\n{yaml}\n")).unwrap();
         let log = dir.join(format!("{name}.log"));
-        let mut cmd = Command::new(bin("hbc"));
+        let mut cmd = Command::new(binary);
         cmd.arg("-v").arg("-c").arg(&config).arg(server.to_string());
         let child = spawn_logged(cmd, &log);
         Agent {
@@ -486,6 +497,18 @@ impl Agent {
         if let Some(child) = &self.child {
             kill(Pid::from_raw(child.id() as i32), signal).unwrap();
         }
+    }
+
+    /// The agent's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the agent process is still running (not exited).
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Kills the agent at once (SIGKILL), as a crash would.

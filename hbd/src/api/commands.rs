@@ -21,7 +21,7 @@ use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
 use crate::core::outbox::DEFAULT_EXPIRY;
-use crate::core::{Command, Job, JobState, Outcome};
+use crate::core::{Command, Job, JobState, Outcome, UpgradeJob};
 use crate::engine::Request;
 
 /// Longest run time a command may ask for.
@@ -73,6 +73,9 @@ pub struct CommandView {
     exit_code: Option<i32>,
     /// Standard output and error, at most 16 KiB (done only).
     output: Option<String>,
+    /// A self-upgrade (`argv` empty): the release it installs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upgrade: Option<UpgradeJob>,
 }
 
 impl From<Job> for CommandView {
@@ -110,6 +113,7 @@ impl From<Job> for CommandView {
             finished,
             exit_code,
             output,
+            upgrade: job.upgrade,
         }
     }
 }
@@ -122,7 +126,7 @@ pub struct HostCommands {
     commands: Vec<CommandView>,
 }
 
-fn new_id() -> Result<String, ApiError> {
+pub(super) fn new_id() -> Result<String, ApiError> {
     let mut random = [0u8; 8];
     getrandom::fill(&mut random)
         .map_err(|e| ApiError::Unavailable(format!("no randomness for an id: {e}")))?;
@@ -209,8 +213,9 @@ pub async fn queue(
         queued: now,
         expires: now.plus(Duration::from_secs(expires_in)),
         state: JobState::Queued,
+        upgrade: None,
     };
-    let command = Command::QueueJob { job };
+    let command = Command::QueueJob { job: Box::new(job) };
     match ask(&state, |tx| Request::Command(command, tx)).await?? {
         Outcome::Queued { job } => Ok((StatusCode::CREATED, Json(CommandView::from(*job)))),
         other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),

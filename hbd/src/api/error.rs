@@ -40,6 +40,9 @@ pub enum ApiError {
     /// 409: commands travel only signed, and the host has no key.
     #[error("{0}")]
     Unsigned(String),
+    /// 409: no release can be offered for an upgrade (the reason).
+    #[error("{0}")]
+    NoRelease(String),
     /// 422: well-formed, but cannot be carried out (a config that does not validate,
     /// an unknown user in an access list).
     #[error("{0}")]
@@ -66,7 +69,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, for programs: `unauthenticated`, `forbidden`, `csrf`, `not_found`,
-    /// `bad_request`, `conflict`, `config_managed`, `unsigned_host`, `unprocessable`, `throttled`,
+    /// `bad_request`, `conflict`, `config_managed`, `unsigned_host`, `no_release`, `unprocessable`, `throttled`,
     /// `store`, `unavailable`.
     pub code: &'static str,
     /// For people.
@@ -85,6 +88,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::ConfigManaged(_) => (StatusCode::CONFLICT, "config_managed"),
             ApiError::Unsigned(_) => (StatusCode::CONFLICT, "unsigned_host"),
+            ApiError::NoRelease(_) => (StatusCode::CONFLICT, "no_release"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::Throttled(..) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store"),

@@ -43,6 +43,9 @@ pub struct HostView {
     interval_s: f64,
     last_rtt_ms: Option<f64>,
     version: Option<String>,
+    /// The agent's platform (`x86_64-linux`), from its heartbeats since the daemon
+    /// started.
+    arch: Option<String>,
     boots: u64,
     uptime_s: Option<f64>,
     /// The latest `os_info` plugin report.
@@ -79,6 +82,7 @@ impl HostView {
             interval_s: h.interval.as_secs_f64(),
             last_rtt_ms: h.last_rtt_ms,
             version: h.version,
+            arch: h.arch,
             boots: h.boots,
             uptime_s: h.uptime_s,
             name: h.name,

@@ -22,6 +22,7 @@ mod hosts;
 mod metrics;
 mod plugins;
 mod series;
+mod upgrade;
 mod users;
 mod ws;
 mod ws_snapshots;
@@ -74,6 +75,8 @@ pub struct ApiState {
     pub snapshots: ws_snapshots::SnapshotTexts,
     /// The DNS task: host records, and writing one on request.
     pub dns: crate::dns::worker::Dns,
+    /// The HTTP port this daemon listens on: where agents download releases from.
+    pub http_port: u16,
 }
 
 #[derive(OpenApi)]
@@ -128,6 +131,8 @@ fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(history::history))
         .routes(routes!(commands::list, commands::queue))
         .routes(routes!(commands::one))
+        .routes(routes!(upgrade::queue))
+        .routes(routes!(upgrade::list))
         .routes(routes!(dns::status, dns::trigger))
         .routes(routes!(alerts::active))
         .routes(routes!(alerts::for_host, alerts::clear))
@@ -160,6 +165,7 @@ pub fn router(state: ApiState) -> Router {
             }),
         )
         .route("/metrics", get(metrics::render))
+        .route("/releases/{file}", get(upgrade::download))
         .route("/ws", get(ws::upgrade))
         .route("/", get(pages::root))
         .route("/favicon.ico", get(pages::favicon))
@@ -245,6 +251,7 @@ mod tests {
             live_run: "test".into(),
             templates: crate::web::templates::Templates::load(None).unwrap(),
             snapshots: Default::default(),
+            http_port: 0,
         };
         (state, rx)
     }

@@ -40,6 +40,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "grace",
     "dyndomains",
     "nsupdate_bin",
+    "releases_dir",
+    "releases_url",
     "users",
     "default_owner",
     "hosts",
@@ -151,6 +153,12 @@ pub struct Config {
     pub dyndomains: BTreeMap<String, dns::Zone>,
     /// The `nsupdate` program.
     pub nsupdate_bin: PathBuf,
+    /// Agent releases for self-upgrade (`hbc-VERSION-ARCH-OS` files and their
+    /// `SHA256SUMS`); upgrades are off without it.
+    pub releases_dir: Option<PathBuf>,
+    /// Where agents download releases, when not from the daemon's own HTTP port (a
+    /// proxy, or an HTTPS name): the base URL the file name is appended to.
+    pub releases_url: Option<String>,
     /// Users by name.
     pub users: BTreeMap<String, UserConfig>,
     /// Owner of hosts not listed under `hosts`.
@@ -284,6 +292,8 @@ impl Default for Config {
             grace: Duration::from_secs(30),
             dyndomains: BTreeMap::new(),
             nsupdate_bin: PathBuf::from("/usr/bin/nsupdate"),
+            releases_dir: None,
+            releases_url: None,
             users: BTreeMap::new(),
             default_owner: None,
             hosts: BTreeMap::new(),

@@ -26,7 +26,7 @@ pub enum Command {
     /// Queue a command for a host's agent.
     QueueJob {
         /// The command.
-        job: Job,
+        job: Box<Job>,
     },
 }
 

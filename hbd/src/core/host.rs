@@ -60,6 +60,9 @@ pub struct Host {
     pub last_rtt_ms: Option<f64>,
     /// Agent version.
     pub version: Option<String>,
+    /// The agent binary's platform (`x86_64-linux`), from its heartbeats since the
+    /// daemon started (not stored): which release an upgrade sends.
+    pub arch: Option<String>,
     /// `BOOT` messages received.
     pub boots: u64,
     /// Host uptime from its latest heartbeat or boot, seconds.
@@ -83,6 +86,7 @@ impl Host {
             state_since: now,
             last_rtt_ms: None,
             version: None,
+            arch: None,
             boots: 0,
             uptime_s: None,
         }

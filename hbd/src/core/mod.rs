@@ -24,7 +24,7 @@ use hb_proto::{Ack, Message, PluginReport};
 pub use command::{Command, CommandError, Outcome};
 pub use event::{Event, EventKind};
 pub use host::{Host, HostState};
-pub use outbox::{Job, JobState};
+pub use outbox::{Job, JobState, UpgradeJob};
 
 use crate::alerting::rules::{Rules, display_path, lookup, merge};
 use crate::alerting::{AlertState, Alerts, Level, Notice, Policy};
@@ -451,6 +451,9 @@ impl Core {
                 if h.version.is_some() {
                     host.version.clone_from(&h.version);
                 }
+                if h.arch.is_some() {
+                    host.arch.clone_from(&h.arch);
+                }
                 if h.uptime.is_some() {
                     host.uptime_s = h.uptime;
                 }
@@ -637,7 +640,7 @@ impl Core {
                 if !self.config.host_has_key(&job.host) {
                     return Err(CommandError::Unsigned(job.host.clone()));
                 }
-                self.outbox.queue(job.clone(), now);
+                self.outbox.queue(job.as_ref().clone(), now);
                 let queued = self
                     .outbox
                     .for_host(&job.host)
@@ -645,7 +648,7 @@ impl Core {
                     .find(|j| j.id == job.id);
                 out.extend(queued.clone().map(Action::Job));
                 Ok(Outcome::Queued {
-                    job: Box::new(queued.unwrap_or_else(|| job.clone())),
+                    job: Box::new(queued.unwrap_or_else(|| job.as_ref().clone())),
                 })
             }
         }

@@ -41,6 +41,30 @@ pub struct Job {
     pub expires: Timestamp,
     /// Where it stands.
     pub state: JobState,
+    /// For a self-upgrade (`UPD`, with `argv` empty): the release it installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeJob>,
+}
+
+/// The release a self-upgrade installs, and where the agent downloads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UpgradeJob {
+    /// The version.
+    pub version: String,
+    /// The platform (`x86_64-linux`).
+    pub arch: String,
+    /// The release file's name.
+    pub file: String,
+    /// Its SHA-256 (hex), which the signed `UPD` carries.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Path on the daemon's HTTP port (`/releases/FILE`).
+    pub path: String,
+    /// The daemon's HTTP port.
+    pub port: Option<u16>,
+    /// The full URL, when `releases_url` is set.
+    pub url: Option<String>,
 }
 
 /// Where a command stands.
@@ -76,8 +100,20 @@ pub enum JobState {
 }
 
 impl Job {
-    /// The `CMD` that carries it, stamped with the daemon's clock `now`.
+    /// The `CMD` (or `UPD`) that carries it, stamped with the daemon's clock `now`.
     pub fn command(&self, now: Now) -> Message {
+        if let Some(up) = &self.upgrade {
+            return Message::Update(hb_proto::Update {
+                cmd_id: self.id.clone(),
+                version: Some(up.version.clone()),
+                sha256: up.sha256.clone(),
+                size: up.size,
+                path: up.path.clone(),
+                port: up.port,
+                url: up.url.clone(),
+                ts: Some(now.wall.as_secs_f64()),
+            });
+        }
         Message::Command(hb_proto::Command {
             cmd_id: self.id.clone(),
             argv: self.argv.clone(),
@@ -272,6 +308,7 @@ mod tests {
             queued: at(queued).wall,
             expires: at(queued + expires_in).wall,
             state: JobState::Queued,
+            upgrade: None,
         }
     }
 

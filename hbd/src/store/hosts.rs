@@ -33,6 +33,7 @@ impl Store {
                     state_since: from_sql_ms(r.get(6)?),
                     last_rtt_ms: r.get(7)?,
                     version: r.get(8)?,
+                    arch: None,
                     boots: u64::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
                     uptime_s: r.get(10)?,
                 })

@@ -81,6 +81,7 @@ mod tests {
             queued: Timestamp(queued),
             expires: Timestamp(queued + 60_000),
             state,
+            upgrade: None,
         }
     }
 

@@ -201,6 +201,32 @@ impl<'a> Reader<'a> {
             "logfile" => c.logfile = self.path(&p, v),
             "templates_dir" => c.templates_dir = self.path(&p, v),
             "nsupdate_bin" => set(&mut c.nsupdate_bin, self.path(&p, v)),
+            "releases_dir" => {
+                c.releases_dir = self.path(&p, v);
+                if let Some(dir) = &c.releases_dir
+                    && !dir.join(crate::releases::SUMS).is_file()
+                {
+                    self.warn(
+                        &p,
+                        format!(
+                            "{} has no {} (yet): upgrades fail until it does (scripts/hb_install.sh release writes both)",
+                            dir.display(),
+                            crate::releases::SUMS
+                        ),
+                    );
+                }
+            }
+            "releases_url" => {
+                c.releases_url = self.string(&p, v);
+                if let Some(url) = &c.releases_url
+                    && !(url.starts_with("http://") || url.starts_with("https://"))
+                {
+                    self.error(
+                        &p,
+                        format!("expected an http:// or https:// URL, not {url:?}"),
+                    );
+                }
+            }
             "state_db" => set(&mut c.state_db, self.path(&p, v)),
             "journal_dir" => set(&mut c.journal.dir, self.path(&p, v)),
             "journal_file" => set(&mut c.journal.file, self.string(&p, v)),

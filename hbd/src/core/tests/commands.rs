@@ -36,12 +36,13 @@ fn commands_go_only_to_keyed_hosts_only_signed_and_end_with_a_signed_result() {
         queued: at(0).wall,
         expires: at(100).wall,
         state: JobState::Queued,
+        upgrade: None,
     };
     let mut out = Vec::new();
     // Known but keyless hosts are refused; unknown hosts are unknown.
     run(&mut core, Step::Htb("plain", 1, None, "10.0.0.1"));
     let apply = |core: &mut Core, j: Job, out: &mut Vec<Action>| {
-        core.apply(&Command::QueueJob { job: j }, at(2), out)
+        core.apply(&Command::QueueJob { job: Box::new(j) }, at(2), out)
     };
     assert_eq!(
         apply(&mut core, job("j0", "plain"), &mut out),

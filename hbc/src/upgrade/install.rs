@@ -1,0 +1,274 @@
+//! Putting a downloaded release in place: check that the agent can replace its own
+//! binary, probe the new one (it must run, say it is `hbc` of the expected version, and
+//! accept this agent's config), swap it in with one rename (the old binary kept beside it
+//! as `NAME.previous`), put the old one back, and re-execute.
+
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::process::{self, Exit};
+
+/// How long the probe's `--version` may take.
+pub const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the probe's `check-config` may take (it compiles WASM plugins).
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where the old binary is kept: `NAME.previous` beside it.
+pub fn previous_of(exe: &Path) -> PathBuf {
+    let mut name = exe.file_name().map(OsString::from).unwrap_or_default();
+    name.push(".previous");
+    exe.with_file_name(name)
+}
+
+/// Where a download for `cmd_id` goes: a hidden file beside the binary, so the swap is
+/// one rename on the same file system.
+pub fn download_path(exe: &Path, cmd_id: &str) -> PathBuf {
+    let safe: String = cmd_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(32)
+        .collect();
+    exe.with_file_name(format!(".hbc.upgrade-{safe}"))
+}
+
+/// Whether the agent may replace `exe`: its directory must be writable by it.
+pub fn check_writable(exe: &Path) -> Result<(), String> {
+    let dir = exe.parent().unwrap_or(Path::new("/"));
+    match nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(format!(
+            "cannot replace {}: its directory is not writable by this agent ({e}); install it with scripts/hb_install.sh agent --self-upgrade",
+            exe.display()
+        )),
+    }
+}
+
+fn run_probe(argv: Vec<String>, timeout: Duration) -> Result<String, String> {
+    let run = process::run(&argv, timeout, 4096);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+    match run.exit {
+        Exit::Code(0) => Ok(text(&run.stdout)),
+        Exit::Code(code) => Err(format!(
+            "`{}` exited with {code}: {}{}",
+            argv[1..].join(" "),
+            text(&run.stdout),
+            text(&run.stderr)
+        )),
+        Exit::Signal(signal) => Err(format!(
+            "`{}` was killed by signal {signal}",
+            argv[1..].join(" ")
+        )),
+        Exit::TimedOut => Err(format!(
+            "`{}` did not finish in {} s",
+            argv[1..].join(" "),
+            timeout.as_secs()
+        )),
+        Exit::Failed(why) => Err(why),
+    }
+}
+
+/// Runs the new binary before it replaces the old: `--version` must name `hbc` and
+/// `version` (when given), and `check-config` must accept `config` (when the agent was
+/// started with one). Returns its version line.
+pub fn probe(
+    candidate: &Path,
+    version: Option<&str>,
+    config: Option<&Path>,
+) -> Result<String, String> {
+    let program = candidate.display().to_string();
+    let line = run_probe(vec![program.clone(), "--version".into()], VERSION_TIMEOUT)
+        .map_err(|e| format!("the new binary does not start: {e}"))?;
+    let mut words = line.split_whitespace();
+    if words.next() != Some("hbc") {
+        return Err(format!(
+            "the new binary does not say it is hbc: --version printed {line:?}"
+        ));
+    }
+    if let Some(want) = version
+        && words.next() != Some(want)
+    {
+        return Err(format!(
+            "the new binary says {line:?}, the daemon announced version {want}"
+        ));
+    }
+    if let Some(config) = config {
+        run_probe(
+            vec![
+                program,
+                "check-config".into(),
+                "--config".into(),
+                config.display().to_string(),
+            ],
+            CHECK_TIMEOUT,
+        )
+        .map_err(|e| format!("the new binary does not accept this agent's config: {e}"))?;
+    }
+    Ok(line)
+}
+
+/// Puts `candidate` in `exe`'s place in one rename, keeping the old binary as
+/// [`previous_of`] (a hard link, so `exe` never goes missing). The candidate gets the
+/// old binary's permission bits. Returns where the old one is.
+pub fn swap(candidate: &Path, exe: &Path) -> Result<PathBuf, String> {
+    let mode = std::fs::metadata(exe)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o755);
+    std::fs::set_permissions(candidate, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("cannot set the mode of {}: {e}", candidate.display()))?;
+    let previous = previous_of(exe);
+    match std::fs::remove_file(&previous) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot remove {}: {e}", previous.display())),
+    }
+    std::fs::hard_link(exe, &previous)
+        .map_err(|e| format!("cannot keep the old binary as {}: {e}", previous.display()))?;
+    std::fs::rename(candidate, exe)
+        .map_err(|e| format!("cannot move the new binary to {}: {e}", exe.display()))?;
+    Ok(previous)
+}
+
+/// Puts the old binary back in `exe`'s place.
+pub fn rollback(previous: &Path, exe: &Path) -> Result<(), String> {
+    std::fs::rename(previous, exe).map_err(|e| {
+        format!(
+            "cannot put {} back as {}: {e}",
+            previous.display(),
+            exe.display()
+        )
+    })
+}
+
+/// The arguments to start again with: the same, less `--detach` (the process already
+/// is detached) and `--boot` (this is no boot).
+pub fn restart_args(args: &[OsString]) -> Vec<OsString> {
+    args.iter()
+        .filter(|a| !matches!(a.to_str(), Some("-d" | "--detach" | "--boot")))
+        .cloned()
+        .collect()
+}
+
+/// Replaces this process with `exe` run with `args` (the same PID, so a service manager
+/// sees the same service). Returns only if that failed, with the reason.
+pub fn exec(exe: &Path, args: &[OsString]) -> String {
+    let to_c = |s: &[u8]| CString::new(s).map_err(|e| e.to_string());
+    let program = match to_c(exe.as_os_str().as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let argv: Result<Vec<CString>, String> = args.iter().map(|a| to_c(a.as_bytes())).collect();
+    match argv {
+        Ok(argv) => match nix::unistd::execv(&program, &argv) {
+            Err(e) => format!("cannot execute {}: {e}", exe.display()),
+        },
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_probe_wants_hbc_of_the_announced_version_accepting_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("hbc.yaml");
+        let good = script(
+            dir.path(),
+            "good",
+            &format!(
+                r#"case "$1" in --version) echo "hbc 9.9.9";; check-config) [ "$3" = "{}" ] || exit 7;; *) exit 1;; esac"#,
+                config.display()
+            ),
+        );
+        assert_eq!(
+            probe(&good, Some("9.9.9"), Some(&config)).unwrap(),
+            "hbc 9.9.9"
+        );
+        assert_eq!(probe(&good, None, None).unwrap(), "hbc 9.9.9");
+        let cases = [
+            (
+                script(dir.path(), "fails", "exit 3"),
+                None,
+                "does not start: `--version` exited with 3",
+            ),
+            (
+                script(dir.path(), "other", "echo 'nginx 1.0'"),
+                None,
+                "does not say it is hbc",
+            ),
+            (
+                good.clone(),
+                Some("1.0.0"),
+                "the daemon announced version 1.0.0",
+            ),
+            (
+                script(
+                    dir.path(),
+                    "badconf",
+                    r#"[ "$1" = --version ] && echo "hbc 9.9.9" || exit 1"#,
+                ),
+                None,
+                "does not accept this agent's config: `check-config --config",
+            ),
+            (dir.path().join("missing"), None, "does not start"),
+        ];
+        for (binary, version, want) in cases {
+            let err = probe(&binary, version, Some(&config)).unwrap_err();
+            assert!(err.contains(want), "{}: {err}", binary.display());
+        }
+    }
+
+    #[test]
+    fn swap_keeps_the_old_binary_and_rollback_restores_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("hbc");
+        std::fs::write(&exe, b"old").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o750)).unwrap();
+        let new = download_path(&exe, "ab/../12");
+        assert_eq!(new, dir.path().join(".hbc.upgrade-ab12"));
+        std::fs::write(&new, b"new").unwrap();
+        std::fs::write(previous_of(&exe), b"older").unwrap();
+        let previous = swap(&new, &exe).unwrap();
+        assert_eq!(previous, dir.path().join("hbc.previous"));
+        assert_eq!(std::fs::read(&exe).unwrap(), b"new");
+        assert_eq!(std::fs::read(&previous).unwrap(), b"old");
+        assert!(!new.exists());
+        let mode = std::fs::metadata(&exe).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o750, "the new binary has the old one's mode");
+        rollback(&previous, &exe).unwrap();
+        assert_eq!(std::fs::read(&exe).unwrap(), b"old");
+        assert!(!previous.exists());
+    }
+
+    #[test]
+    fn restarting_drops_detach_and_boot_only() {
+        let args: Vec<OsString> = ["hbc", "-d", "--boot", "-c", "x.yaml", "-v"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            restart_args(&args),
+            ["hbc", "-c", "x.yaml", "-v"]
+                .iter()
+                .map(OsString::from)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_refused_with_the_way_out() {
+        let err = check_writable(Path::new("/nonexistent-hbd-dir/hbc")).unwrap_err();
+        assert!(err.contains("--self-upgrade"), "{err}");
+    }
+}

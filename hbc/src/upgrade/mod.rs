@@ -1,0 +1,268 @@
+//! Self-upgrade (`UPD`): the agent downloads the release the daemon names, installs it
+//! only if its size and SHA-256 are the ones the signed `UPD` carries, runs it once to
+//! see it start and accept this agent's config, swaps it in with one rename, and
+//! executes it in its own place. The new binary reports the upgrade after its first
+//! heartbeat; if it dies before that, the next start puts the old one back. Nothing here
+//! runs unless `commands.upgrade` is on and the `UPD` came signed, recent and new
+//! ([`crate::commands::decide_update`]).
+//!
+//! - [`fetch`]: the download, checked as it arrives.
+//! - [`install`]: probe, swap, roll back, execute.
+//! - [`marker`]: the record that carries an upgrade across the execution.
+
+pub mod fetch;
+pub mod install;
+pub mod marker;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::commands::Outcome;
+use marker::{Marker, OnStart, Stage};
+
+/// Longest a download may take.
+pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+/// The exit code reported for an upgrade that failed (the reason is the output).
+pub const FAILED: i32 = 1;
+
+/// This binary's platform as heartbeats report it (`x86_64-linux`): which release file
+/// the daemon picks.
+pub fn platform() -> String {
+    format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS)
+}
+
+/// What an agent needs to know about itself to upgrade.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Its binary.
+    pub exe: PathBuf,
+    /// Its command line, to start the new binary with.
+    pub args: Vec<OsString>,
+    /// The config file it read, for the new binary's `check-config`.
+    pub config: Option<PathBuf>,
+    /// Where the upgrade record lives (beside the command ledger).
+    pub marker: PathBuf,
+    /// The daemon host heartbeats go to; downloads go there unless the `UPD` has a URL.
+    pub server: String,
+}
+
+impl Context {
+    /// The running agent's context; `None` if its own binary cannot be found.
+    pub fn current(ledger: &Path, config: Option<PathBuf>, server: &str) -> Option<Context> {
+        let exe = std::env::current_exe()
+            .map_err(|e| tracing::warn!(error = %e, "own binary not found: upgrades refused"))
+            .ok()?;
+        Some(Context {
+            exe,
+            args: std::env::args_os().collect(),
+            config,
+            marker: ledger.with_file_name("upgrade.json"),
+            server: server.to_owned(),
+        })
+    }
+}
+
+/// An agent's upgrades at start: what upgrading needs (none: refused), and the result of
+/// an upgrade in progress to report after the first heartbeat.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// What upgrading needs.
+    pub context: Option<Context>,
+    /// `(cmd_id, result)` to report.
+    pub report: Option<(String, Outcome)>,
+}
+
+impl Resume {
+    /// For an agent whose `commands.upgrade` is `on`, reading `config` and sending to
+    /// `server`: carries out what [`at_start`] finds (which may roll back and execute
+    /// the old binary).
+    pub fn start(on: bool, ledger: &Path, config: Option<PathBuf>, server: &str) -> Resume {
+        if !on {
+            return Resume::default();
+        }
+        let context = Context::current(ledger, config, server);
+        let report = context.as_ref().and_then(at_start);
+        Resume { context, report }
+    }
+}
+
+fn failed(output: String) -> Outcome {
+    Outcome {
+        exit_code: FAILED,
+        output,
+    }
+}
+
+/// Where to download `upd` from: its `url`, else `path` on its `port` of `server`.
+pub fn url(upd: &hb_proto::Update, server: &str) -> Result<String, String> {
+    if let Some(url) = &upd.url {
+        return Ok(url.clone());
+    }
+    let port = upd
+        .port
+        .ok_or("the UPD names neither a URL nor the daemon's HTTP port")?;
+    if !upd.path.starts_with('/') {
+        return Err(format!("the UPD's path {:?} is not absolute", upd.path));
+    }
+    let host = match server.contains(':') && !server.starts_with('[') {
+        true => format!("[{server}]"),
+        false => server.to_owned(),
+    };
+    Ok(format!("http://{host}:{port}{}", upd.path))
+}
+
+/// Downloads, checks, probes and swaps in the release `upd` names. On success the new
+/// binary is in place and the returned record says so; [`restart`] executes it.
+pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, String> {
+    install::check_writable(&ctx.exe)?;
+    let url = url(upd, &ctx.server)?;
+    let dest = install::download_path(&ctx.exe, &upd.cmd_id);
+    let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
+    tracing::info!(cmd_id = %upd.cmd_id, %url, size = upd.size, "downloading upgrade");
+    fetch::download(&url, &dest, upd.size, &upd.sha256, DOWNLOAD_TIMEOUT).await?;
+    let (ctx, upd) = (ctx.clone(), upd.clone());
+    tokio::task::spawn_blocking(move || {
+        let installed = install::probe(&dest, upd.version.as_deref(), ctx.config.as_deref())
+            .and_then(|line| {
+                tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new binary probed");
+                install::swap(&dest, &ctx.exe)
+            });
+        match installed {
+            Ok(previous) => Ok(Marker {
+                cmd_id: upd.cmd_id,
+                from_version: env!("CARGO_PKG_VERSION").to_owned(),
+                to_version: upd.version.unwrap_or_else(|| "?".into()),
+                sha256: upd.sha256.to_ascii_lowercase(),
+                exe: ctx.exe,
+                previous,
+                stage: Stage::Swapped,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&dest);
+                Err(e)
+            }
+        }
+    })
+    .await
+    .map_err(|e| format!("upgrade task failed: {e}"))?
+}
+
+/// Records the swap and executes the new binary in this process's place. Returns only
+/// if that failed, with the old binary back in place: the result to report.
+pub fn restart(ctx: &Context, marker: &Marker) -> Outcome {
+    let why = match marker.save(&ctx.marker) {
+        Err(e) => e.to_string(),
+        Ok(()) => {
+            tracing::info!(cmd_id = %marker.cmd_id, to = %marker.to_version, exe = %ctx.exe.display(), "starting the new binary");
+            install::exec(&ctx.exe, &install::restart_args(&ctx.args))
+        }
+    };
+    let back = install::rollback(&marker.previous, &ctx.exe);
+    Marker::remove(&ctx.marker);
+    tracing::error!(reason = %why, "upgrade failed; the old binary stays");
+    failed(match back {
+        Ok(()) => format!("{why}; the old binary stays"),
+        Err(e) => format!("{why}; and {e}"),
+    })
+}
+
+/// At start, what an upgrade in progress asks for. A rollback happens here (the old
+/// binary goes back and is executed, so this returns only if that failed). Otherwise
+/// the result to report once the first heartbeat is out, if any.
+pub fn at_start(ctx: &Context) -> Option<(String, Outcome)> {
+    let marker = match Marker::load(&ctx.marker) {
+        Ok(m) => m?,
+        Err(e) => {
+            tracing::warn!(error = %e, "upgrade record unreadable; ignored");
+            return None;
+        }
+    };
+    let running = fetch::sha256_file(Path::new("/proc/self/exe"))
+        .or_else(|_| fetch::sha256_file(&ctx.exe))
+        .unwrap_or_default();
+    let report = |outcome| Some((marker.cmd_id.clone(), outcome));
+    match marker::on_start(Some(&marker), &running) {
+        OnStart::Nothing => None,
+        OnStart::Confirm => {
+            let started = Marker {
+                stage: Stage::Started,
+                ..marker.clone()
+            };
+            if let Err(e) = started.save(&ctx.marker) {
+                tracing::warn!(error = %e, "upgrade start not recorded");
+            }
+            report(Outcome {
+                exit_code: 0,
+                output: format!(
+                    "upgraded from hbc {} to hbc {} (sha256 {})",
+                    marker.from_version, marker.to_version, running
+                ),
+            })
+        }
+        OnStart::RollBack(reason) => {
+            tracing::error!(%reason, "rolling back the upgrade");
+            if let Err(e) = install::rollback(&marker.previous, &marker.exe) {
+                return report(failed(format!("{reason}, but {e}")));
+            }
+            let back = Marker {
+                stage: Stage::RolledBack {
+                    reason: reason.clone(),
+                },
+                ..marker.clone()
+            };
+            if let Err(e) = back.save(&ctx.marker) {
+                tracing::warn!(error = %e, "rollback not recorded");
+            }
+            let why = install::exec(&marker.exe, &install::restart_args(&ctx.args));
+            report(failed(format!("{reason}, but {why}")))
+        }
+        OnStart::ReportFailure(reason) => report(failed(reason)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_download_url_comes_from_the_upd_or_the_server() {
+        let upd = |url: Option<&str>, port: Option<u16>, path: &str| hb_proto::Update {
+            url: url.map(str::to_owned),
+            port,
+            path: path.into(),
+            ..Default::default()
+        };
+        let cases = [
+            (
+                upd(None, Some(8080), "/releases/hbc-1-x86_64-linux"),
+                "hbd.example",
+                Ok("http://hbd.example:8080/releases/hbc-1-x86_64-linux"),
+            ),
+            (
+                upd(None, Some(80), "/r/f"),
+                "::1",
+                Ok("http://[::1]:80/r/f"),
+            ),
+            (
+                upd(Some("http://mirror/f"), Some(80), "/r/f"),
+                "hbd",
+                Ok("http://mirror/f"),
+            ),
+            (upd(None, None, "/r/f"), "hbd", Err("neither a URL nor")),
+            (upd(None, Some(80), "r/f"), "hbd", Err("not absolute")),
+        ];
+        for (u, server, want) in cases {
+            match (url(&u, server), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{got}"),
+                (got, want) => panic!("{got:?} against {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_platform_is_arch_and_os() {
+        assert_eq!(platform(), format!("{}-linux", std::env::consts::ARCH));
+    }
+}

@@ -2,34 +2,51 @@
 # Installs (or upgrades) the hbd daemon or the hbc agent: the binary, its system user,
 # its directories, a commented config (never overwriting one that exists), the docs and
 # a hardened systemd unit. An upgrade is the same command: the binary is replaced
-# atomically and the config kept. docs/INSTALL.md explains every step.
+# atomically and the config kept. `release` publishes an agent binary into the
+# daemon's releases_dir, from where agents upgrade themselves and `--from-daemon`
+# installs. docs/INSTALL.md explains every step.
 #
-#   scripts/hb_install.sh daemon|agent [--from-source | --binary FILE | --archive FILE.tar.gz]
-#                         [--root DIR] [--prefix /usr/local] [--enable]
+#   scripts/hb_install.sh daemon|agent [--from-source | --binary FILE | --archive FILE.tar.gz
+#                                       | --from-daemon URL [--version V]]
+#                         [--root DIR] [--prefix /usr/local] [--self-upgrade] [--enable]
+#   scripts/hb_install.sh release --dir DIR [--from-source | --binary FILE | --archive FILE]
+#                         [--arch ARCH-OS]
 #
 #   --from-source   build with cargo (default when run from a source tree)
 #   --binary FILE   install this hbd/hbc binary
 #   --archive FILE  a release archive holding the binary at its top level or in bin/
+#   --from-daemon URL  (agent) the newest hbc for this machine from a daemon's releases
+#                   (URL/releases/SHA256SUMS), checked against its SHA-256; --version V
+#                   for another
 #   --root DIR      install into DIR as if it were / (a scratch root, a chroot, an image);
 #                   the system user is made there with systemd-sysusers --root
 #   --prefix DIR    where the binary and docs go (default /usr/local)
+#   --self-upgrade  (agent) keep the binary in /var/lib/hbc/bin, owned by hbc, so the
+#                   daemon can upgrade it (commands.upgrade: true in its config);
+#                   PREFIX/bin/hbc links to it
 #   --enable        on the live system: reload systemd, enable and (re)start the unit
+#   --dir DIR       (release) the daemon's releases_dir: the binary goes in as
+#                   hbc-VERSION-ARCH-OS and SHA256SUMS is rewritten
+#   --arch ARCH-OS  (release) the binary's platform, default this machine's (x86_64-linux)
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "hb_install: $*" >&2; exit 1; }
 
 [ $# -ge 1 ] || usage
+MODE=install
 case $1 in
     daemon) NAME=hbd ;;
     agent) NAME=hbc ;;
+    release) NAME=hbc MODE=release ;;
     -h | --help) usage ;;
-    *) die "first argument: daemon or agent, not '$1'" ;;
+    *) die "first argument: daemon, agent or release, not '$1'" ;;
 esac
 shift
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-ROOT= PREFIX=/usr/local BINARY= ARCHIVE= FROM_SOURCE= ENABLE=
+ROOT= PREFIX=/usr/local BINARY= ARCHIVE= FROM_SOURCE= ENABLE= FROM_DAEMON= VERSION= SELF_UPGRADE=
+RELEASES= ARCH=
 while [ $# -gt 0 ]; do
     case $1 in
         --root) ROOT=${2:?--root needs a directory}; shift ;;
@@ -37,21 +54,60 @@ while [ $# -gt 0 ]; do
         --binary) BINARY=${2:?--binary needs a file}; shift ;;
         --archive) ARCHIVE=${2:?--archive needs a file}; shift ;;
         --from-source) FROM_SOURCE=1 ;;
+        --from-daemon) FROM_DAEMON=${2:?--from-daemon needs a URL}; shift ;;
+        --version) VERSION=${2:?--version needs a version}; shift ;;
+        --self-upgrade) SELF_UPGRADE=1 ;;
         --enable) ENABLE=1 ;;
+        --dir) RELEASES=${2:?--dir needs a directory}; shift ;;
+        --arch) ARCH=${2:?--arch needs ARCH-OS}; shift ;;
         -h | --help) usage ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
     shift
 done
-[ -z "$ROOT" ] || { mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd); }
-[ -z "$ROOT" ] && [ "$(id -u)" != 0 ] && die "run as root (or give --root DIR for a scratch root)"
-[ -n "$ENABLE" ] && [ -n "$ROOT" ] && die "--enable acts on the live system; not with --root"
+
+# This machine's platform as the agent reports it (Rust's ARCH-OS).
+platform() {
+    local m
+    m=$(uname -m)
+    case $m in
+        armv6l | armv7l) m=arm ;;
+        i386 | i486 | i586 | i686) m=x86 ;;
+        arm64) m=aarch64 ;;
+    esac
+    echo "$m-$(uname -s | tr '[:upper:]' '[:lower:]')"
+}
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# 1. The binary.
-if [ -n "$ARCHIVE" ]; then
+if [ "$MODE" = install ]; then
+    [ -z "$ROOT" ] || { mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd); }
+    [ -z "$ROOT" ] && [ "$(id -u)" != 0 ] && die "run as root (or give --root DIR for a scratch root)"
+    [ -n "$ENABLE" ] && [ -n "$ROOT" ] && die "--enable acts on the live system; not with --root"
+    [ -n "$FROM_DAEMON$SELF_UPGRADE" ] && [ "$NAME" != hbc ] && die "--from-daemon and --self-upgrade are for the agent"
+else
+    [ -n "$RELEASES" ] || die "release needs --dir DIR (the daemon's releases_dir)"
+fi
+
+# 1. The binary: from a daemon's releases (checked against SHA256SUMS), an archive, a
+#    file, or built from source; it must run here.
+if [ -n "$FROM_DAEMON" ]; then
+    command -v curl >/dev/null || die "curl not found: needed for --from-daemon"
+    BASE=${FROM_DAEMON%/}/releases
+    curl -fsS --max-time 60 -o "$WORK/SHA256SUMS" "$BASE/SHA256SUMS" \
+        || die "cannot fetch $BASE/SHA256SUMS"
+    PLATFORM=$(platform)
+    FILE=$(awk '{print $2}' "$WORK/SHA256SUMS" | tr -d '*' \
+        | grep -E "^hbc-${VERSION:-[0-9].*}-$PLATFORM\$" | sort -V | tail -1) || true
+    [ -n "$FILE" ] || die "$BASE/SHA256SUMS lists no hbc${VERSION:+ $VERSION} for $PLATFORM"
+    curl -fsS --max-time 600 -o "$WORK/$FILE" "$BASE/$FILE" || die "cannot fetch $BASE/$FILE"
+    (cd "$WORK" && grep -E "[ *]$FILE\$" SHA256SUMS | sha256sum -c --quiet -) \
+        || die "$FILE does not match its SHA-256 in SHA256SUMS: not installed"
+    chmod 0755 "$WORK/$FILE"
+    BINARY=$WORK/$FILE
+    echo "hb_install: fetched $FILE from $FROM_DAEMON (SHA-256 checked)"
+elif [ -n "$ARCHIVE" ]; then
     tar -xzf "$ARCHIVE" -C "$WORK" || die "cannot unpack $ARCHIVE"
     BINARY=$(find "$WORK" -type f -name "$NAME" -perm -u+x | head -1)
     [ -n "$BINARY" ] || die "$ARCHIVE holds no executable $NAME"
@@ -65,13 +121,41 @@ fi
 [ -x "$BINARY" ] || die "$BINARY is not an executable"
 "$BINARY" --version >/dev/null 2>&1 || die "$BINARY does not run here (wrong architecture?)"
 
-BIN_DIR=$ROOT$PREFIX/bin
-install -d -m 0755 "$BIN_DIR"
 # Atomic: a new file next to the old, then renamed over it (a running service keeps
-# its old inode until it restarts).
-install -m 0755 "$BINARY" "$BIN_DIR/.$NAME.new"
-mv -f "$BIN_DIR/.$NAME.new" "$BIN_DIR/$NAME"
-echo "hb_install: $BIN_DIR/$NAME ($("$BIN_DIR/$NAME" --version))"
+# its old inode until it restarts). What an install, a release and the agent's own
+# upgrade have in common.
+place() { # place FILE DIR NAME [MODE]
+    install -d -m 0755 "$2"
+    install -m "${4:-0755}" "$1" "$2/.$3.new"
+    mv -f "$2/.$3.new" "$2/$3"
+}
+
+if [ "$MODE" = release ]; then
+    VER=$("$BINARY" --version | awk '$1 == "hbc" {print $2}')
+    [ -n "$VER" ] || die "$BINARY is not hbc (its --version does not say so)"
+    FILE=hbc-$VER-${ARCH:-$(platform)}
+    place "$BINARY" "$RELEASES" "$FILE"
+    (cd "$RELEASES" && find . -maxdepth 1 -type f -name 'hbc-*' -printf '%f\n' | sort \
+        | xargs -r sha256sum > .SHA256SUMS.new && mv -f .SHA256SUMS.new SHA256SUMS)
+    echo "hb_install: $RELEASES/$FILE, listed in $RELEASES/SHA256SUMS"
+    exit 0
+fi
+
+BIN_DIR=$ROOT$PREFIX/bin
+if [ -n "$SELF_UPGRADE" ]; then
+    # The agent replaces its own binary on upgrade: it lives where the agent may
+    # write (its state directory), and PREFIX/bin/hbc points there.
+    OWN_DIR=/var/lib/hbc/bin
+    place "$BINARY" "$ROOT$OWN_DIR" hbc
+    install -d -m 0755 "$BIN_DIR"
+    ln -sfn "$OWN_DIR/hbc" "$BIN_DIR/hbc"
+    INSTALLED=$ROOT$OWN_DIR/hbc
+    echo "hb_install: $ROOT$OWN_DIR/hbc, linked from $BIN_DIR/hbc ($("$ROOT$OWN_DIR/hbc" --version))"
+else
+    place "$BINARY" "$BIN_DIR" "$NAME"
+    INSTALLED=$BIN_DIR/$NAME
+    echo "hb_install: $BIN_DIR/$NAME ($("$BIN_DIR/$NAME" --version))"
+fi
 
 # 2. The system user, from a sysusers.d file (as distributions do).
 install -d -m 0755 "$ROOT/usr/lib/sysusers.d"
@@ -95,6 +179,7 @@ if [ -z "$ROOT" ]; then
     chgrp "$NAME" "/etc/$NAME"
     chown "$NAME:$NAME" "/var/lib/$NAME"
     [ "$NAME" = hbd ] && chown hbd:hbd /var/log/hbd
+    [ -n "$SELF_UPGRADE" ] && chown -R hbc:hbc /var/lib/hbc/bin
 fi
 
 # 4. A commented config, unless one is there.
@@ -103,6 +188,9 @@ if [ -e "$CONFIG" ]; then
     echo "hb_install: keeping $CONFIG"
 else
     install -m 0640 "$SRC/dist/$NAME.yaml" "$CONFIG"
+    if [ -n "$SELF_UPGRADE" ]; then
+        printf '\n# Installed with --self-upgrade: the daemon may upgrade this agent (needs key).\ncommands:\n  upgrade: true\n' >> "$CONFIG"
+    fi
     [ -z "$ROOT" ] && chgrp "$NAME" "$CONFIG"
     echo "hb_install: wrote $CONFIG (commented; edit it, then check it with $NAME check-config -c /etc/$NAME/$NAME.yaml)"
 fi
@@ -117,15 +205,17 @@ for f in "$SRC"/docs/*.md; do install -m 0644 "$f" "$DOC/"; done
 SHARE=$ROOT$PREFIX/share
 install -d -m 0755 "$SHARE/man/man8" "$SHARE/bash-completion/completions" \
     "$SHARE/zsh/site-functions" "$SHARE/fish/vendor_completions.d"
-"$BIN_DIR/$NAME" manpage > "$SHARE/man/man8/$NAME.8"
-"$BIN_DIR/$NAME" completions bash > "$SHARE/bash-completion/completions/$NAME"
-"$BIN_DIR/$NAME" completions zsh > "$SHARE/zsh/site-functions/_$NAME"
-"$BIN_DIR/$NAME" completions fish > "$SHARE/fish/vendor_completions.d/$NAME.fish"
+"$INSTALLED" manpage > "$SHARE/man/man8/$NAME.8"
+"$INSTALLED" completions bash > "$SHARE/bash-completion/completions/$NAME"
+"$INSTALLED" completions zsh > "$SHARE/zsh/site-functions/_$NAME"
+"$INSTALLED" completions fish > "$SHARE/fish/vendor_completions.d/$NAME.fish"
 
 # 7. The unit, with the binary's real path.
 UNIT_DIR=$ROOT/etc/systemd/system
 install -d -m 0755 "$UNIT_DIR"
-sed "s|/usr/local/bin/$NAME|$PREFIX/bin/$NAME|; s|/usr/local/share/doc|$PREFIX/share/doc|" \
+EXEC=$PREFIX/bin/$NAME
+[ -n "$SELF_UPGRADE" ] && EXEC=/var/lib/hbc/bin/hbc
+sed "s|/usr/local/bin/$NAME|$EXEC|; s|/usr/local/share/doc|$PREFIX/share/doc|" \
     "$SRC/dist/systemd/$NAME.service" > "$UNIT_DIR/$NAME.service"
 chmod 0644 "$UNIT_DIR/$NAME.service"
 echo "hb_install: $UNIT_DIR/$NAME.service"

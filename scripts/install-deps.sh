@@ -11,7 +11,8 @@ APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
     clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32   # the C example plugin
     chromium
     bind9 bind9-dnsutils   # a real DNS server (named, tsig-keygen), nsupdate and dig
-    systemd)   # systemd-analyze verify/security and systemd-sysusers for the installer test
+    systemd   # systemd-analyze verify/security and systemd-sysusers for the installer test
+    curl)   # hb_install.sh agent --from-daemon fetches releases with it
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

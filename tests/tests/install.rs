@@ -175,7 +175,7 @@ fn the_installer_refuses_what_it_cannot_do() {
     let r = root.path().to_str().unwrap();
     let (code, err) = run(&["server", "--root", r]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("daemon or agent"), "{err}");
+    assert!(err.contains("daemon, agent or release"), "{err}");
     let text = root.path().join("hbd.txt");
     std::fs::write(&text, "not a program").unwrap();
     let (code, err) = run(&["daemon", "--root", r, "--binary", text.to_str().unwrap()]);
@@ -184,4 +184,116 @@ fn the_installer_refuses_what_it_cannot_do() {
     let (code, err) = run(&["agent", "--root", r, "--archive", "/nonexistent.tar.gz"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("cannot unpack"), "{err}");
+}
+
+fn script(args: &[&str]) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/hb_install.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_release_published_for_the_daemon_installs_an_agent_that_can_upgrade_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let releases = dir.path().join("releases");
+    let hbc = bin("hbc");
+    let d = releases.to_str().unwrap();
+    // Publish: the binary under its release name, listed in SHA256SUMS.
+    let (ok, out) = script(&["release", "--dir", d, "--binary", hbc.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let version = String::from_utf8(Command::new(&hbc).arg("--version").output().unwrap().stdout)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let file = format!("hbc-{version}-{}-linux", std::env::consts::ARCH);
+    assert_eq!(sha256(&releases.join(&file)), sha256(&hbc));
+    let check = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&releases)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+
+    // Install from the daemon's releases, set up for self-upgrade.
+    let daemon = hbd_e2e::Daemon::start(dir.path(), &format!("releases_dir: {d}\n"));
+    let url = format!("http://{}", daemon.http_addr());
+    let root = dir.path().join("root");
+    let r = root.to_str().unwrap();
+    let (ok, out) = script(&[
+        "agent",
+        "--root",
+        r,
+        "--from-daemon",
+        &url,
+        "--self-upgrade",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("SHA-256 checked"), "{out}");
+    let own = root.join("var/lib/hbc/bin/hbc");
+    assert_eq!(sha256(&own), sha256(&hbc));
+    assert_eq!(
+        std::fs::read_link(root.join("usr/local/bin/hbc")).unwrap(),
+        Path::new("/var/lib/hbc/bin/hbc")
+    );
+    let unit = std::fs::read_to_string(root.join("etc/systemd/system/hbc.service")).unwrap();
+    assert!(unit.contains("ExecStart=/var/lib/hbc/bin/hbc -c"), "{unit}");
+    let config = root.join("etc/hbc/hbc.yaml");
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("upgrade: true")
+    );
+    let check = Command::new(&own)
+        .arg("check-config")
+        .arg("-c")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+
+    // A release that no longer matches its SHA-256 is not installed.
+    let mut bytes = std::fs::read(releases.join(&file)).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(releases.join(&file), bytes).unwrap();
+    let other = dir.path().join("other");
+    let (ok, out) = script(&[
+        "agent",
+        "--root",
+        other.to_str().unwrap(),
+        "--from-daemon",
+        &url,
+    ]);
+    assert!(!ok && out.contains("does not match its SHA-256"), "{out}");
+    assert!(!other.join("usr/local/bin/hbc").exists());
+    let (ok, out) = script(&[
+        "agent",
+        "--root",
+        r,
+        "--from-daemon",
+        &url,
+        "--version",
+        "0.0.0-none",
+    ]);
+    assert!(!ok && out.contains("lists no hbc 0.0.0-none"), "{out}");
 }

@@ -166,6 +166,7 @@ try {
   // instead of offering a form that cannot work.
   await page.waitForSelector('#no-key', { state: 'visible' });
   out.command_form = await page.isVisible('#command-form');
+  out.upgrade_form = await page.isVisible('#upgrade-form');
   out.command_refusal = await page.textContent('#no-key');
   await page.click('#alerts tr[data-path="cpu_monitor.cpu_percent"] a');
   await page.waitForFunction(() => location.search.includes('path=') && document.querySelector('#history li'));
@@ -199,6 +200,7 @@ try {
   await moe.page.waitForSelector('#access dd');
   out.monitor_host_actions = await moe.page.$$eval('#actions button, #alerts button', (bs) => bs.map((b) => b.textContent));
   out.monitor_command_form = await moe.page.isVisible('#command-form');
+  out.monitor_upgrade_form = await moe.page.isVisible('#upgrade-form');
   await moe.page.goto(`${base}/hosts/web2`);
   await moe.page.waitForFunction(() => !document.querySelector('#missing').hidden);
   out.monitor_foreign_host = await moe.page.textContent('#missing');

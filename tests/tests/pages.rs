@@ -134,6 +134,8 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["monitor_host_actions"], serde_json::json!([]));
     assert_eq!(found["monitor_command_form"], false);
     assert_eq!(found["command_form"], false, "web1 has no key");
+    assert_eq!(found["upgrade_form"], false, "web1 has no key");
+    assert_eq!(found["monitor_upgrade_form"], false);
     assert!(
         found["command_refusal"]
             .as_str()

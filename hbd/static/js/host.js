@@ -156,9 +156,11 @@ async function loadPlugins() {
 async function loadCommands() {
   const list = await api(`${base}/commands`);
   const mayQueue = may.includes('queue_command');
-  $('commands-section').hidden = !mayQueue && list.commands.length === 0;
+  const mayUpgrade = may.includes('queue_upgrade');
+  $('commands-section').hidden = !mayQueue && !mayUpgrade && list.commands.length === 0;
   $('command-form').hidden = !mayQueue || !record.signed;
-  $('no-key').hidden = !mayQueue || record.signed;
+  $('upgrade-form').hidden = !mayUpgrade || !record.signed;
+  $('no-key').hidden = !(mayQueue || mayUpgrade) || record.signed;
   $('commands').replaceChildren(...list.commands.map((c) => {
     const li = el('li', undefined, `command command-${c.state}`);
     li.dataset.id = c.id;
@@ -166,7 +168,8 @@ async function loadCommands() {
     let status = c.state;
     if (c.state === 'done') status = `exit ${c.exit_code}`;
     if (c.state === 'sent') status = `sent ×${c.sent_times}`;
-    li.append(el('time', when(c.queued)), el('code', c.argv.join(' ')), ' ', el('span', status, 'counts'));
+    const what = c.upgrade ? `upgrade to hbc ${c.upgrade.version} (${c.upgrade.file})` : c.argv.join(' ');
+    li.append(el('time', when(c.queued)), el('code', what), ' ', el('span', status, 'counts'));
     if (c.by) li.append(' ', el('span', `by ${c.by}`, 'counts'));
     if (c.output) li.append(el('pre', c.output, 'output'));
     return li;
@@ -183,6 +186,16 @@ async function queueCommand(e) {
     await loadCommands();
   } catch (err) {
     $('command-error').textContent = err.message;
+  }
+}
+
+async function queueUpgrade() {
+  $('upgrade-error').textContent = '';
+  try {
+    await api(`${base}/upgrade`, { method: 'POST', body: {} });
+    await loadCommands();
+  } catch (err) {
+    $('upgrade-error').textContent = err.message;
   }
 }
 
@@ -252,6 +265,7 @@ if (path) {
 logoutButton();
 $('older').addEventListener('click', () => loadHistory(true));
 $('command-form').addEventListener('submit', queueCommand);
+$('upgrade').addEventListener('click', queueUpgrade);
 connect({
   onSnapshot: () => { loadAll(); },
   onUpdates: (updates) => {

@@ -20,7 +20,8 @@
 //!
 //! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm` file is a
 //! component the agent loads from its `wasm_plugins` directories. The contract is
-//! `wit/plugin.wit` (package `hbd:plugin@0.1.0`); every type here mirrors it.
+//! `wit/plugin.wit` (package `hbd:plugin@0.2.0`); every type here mirrors it. Plugins
+//! built with the 0.1 SDK keep running on agents that speak 0.2 (docs/PLUGINS.md).
 
 #[doc(hidden)]
 pub mod bindings {
@@ -32,6 +33,7 @@ pub mod bindings {
     });
 }
 
+pub use bindings::hbd::plugin::host::{DirEntry, FileKind, FileStat, FsError};
 pub use bindings::hbd::plugin::types::{PluginKind, Status, Value};
 
 /// The operator's settings for this plugin (`config` in the agent config).
@@ -119,14 +121,44 @@ pub trait IntoValue {
     fn into_value(self) -> Value;
 }
 
-impl IntoValue for i64 {
+/// Signed integers of every width are `int`.
+macro_rules! signed {
+    ($($t:ty),*) => {$(
+        impl IntoValue for $t {
+            fn into_value(self) -> Value {
+                Value::Int(i64::from(self))
+            }
+        }
+    )*};
+}
+signed!(i8, i16, i32, i64);
+
+/// Unsigned integers of every width are `uint`.
+macro_rules! unsigned {
+    ($($t:ty),*) => {$(
+        impl IntoValue for $t {
+            fn into_value(self) -> Value {
+                Value::Uint(u64::from(self))
+            }
+        }
+    )*};
+}
+unsigned!(u8, u16, u32, u64);
+
+impl IntoValue for isize {
     fn into_value(self) -> Value {
-        Value::Int(self)
+        // isize is 32 bits on wasm32 (and at most 64 anywhere).
+        Value::Int(self as i64)
     }
 }
-impl IntoValue for u32 {
+impl IntoValue for usize {
     fn into_value(self) -> Value {
-        Value::Int(i64::from(self))
+        Value::Uint(self as u64)
+    }
+}
+impl IntoValue for f32 {
+    fn into_value(self) -> Value {
+        Value::Float(f64::from(self))
     }
 }
 impl IntoValue for f64 {
@@ -188,10 +220,33 @@ pub trait Plugin {
     }
 }
 
-/// The host's functions: logging, the clock, and reading granted files.
+/// A file error in words, as `?` in `collect` reports it.
+pub fn describe_error(e: &FsError) -> String {
+    match e {
+        FsError::NotGranted => "not granted to this plugin (see its grants)".into(),
+        FsError::NotFound => "not found".into(),
+        FsError::PermissionDenied => "permission denied".into(),
+        FsError::TooLarge(n) => format!("too large ({n})"),
+        FsError::NotUtf8 => "not UTF-8".into(),
+        FsError::NotAFile => "not a regular file".into(),
+        FsError::NotADirectory => "not a directory".into(),
+        FsError::Io(text) => text.clone(),
+    }
+}
+
+/// `?` in `collect` turns a file error into the report's error text.
+impl From<FsError> for String {
+    fn from(e: FsError) -> String {
+        describe_error(&e)
+    }
+}
+
+/// The host's functions: logging, the clock, and granted files. File errors are
+/// [`FsError`] values to match on; with `?` in `collect` they become its error text.
 pub mod host {
     use crate::bindings::hbd::plugin::host as imports;
     pub use crate::bindings::hbd::plugin::host::Level;
+    use crate::{DirEntry, FileStat, FsError};
 
     /// Logs at `level`.
     pub fn log(level: Level, message: &str) {
@@ -208,13 +263,31 @@ pub mod host {
         imports::now_ms()
     }
 
-    /// Reads a granted file (at most 1 MiB of UTF-8).
-    pub fn read_file(path: &str) -> Result<String, String> {
+    /// Kind, size, modification time (ms) and permissions of a granted path.
+    pub fn stat(path: &str) -> Result<FileStat, FsError> {
+        imports::stat(path)
+    }
+
+    /// Reads a granted UTF-8 file (at most 1 MiB).
+    pub fn read_file(path: &str) -> Result<String, FsError> {
         imports::read_file(path)
     }
 
-    /// Lists a granted directory.
-    pub fn list_dir(path: &str) -> Result<Vec<String>, String> {
+    /// Reads at most `length` bytes (up to 1 MiB) of a granted file from `offset`.
+    pub fn read_bytes(path: &str, offset: u64, length: u32) -> Result<Vec<u8>, FsError> {
+        imports::read_bytes(path, offset, length)
+    }
+
+    /// The last `length` bytes (at most 1 MiB) of a granted file, and its size: the
+    /// tail of a log, however large.
+    pub fn read_tail(path: &str, length: u32) -> Result<(Vec<u8>, FileStat), FsError> {
+        let stat = imports::stat(path)?;
+        let offset = stat.size.saturating_sub(u64::from(length));
+        Ok((imports::read_bytes(path, offset, length)?, stat))
+    }
+
+    /// The entries of a granted directory with their kinds, sorted by name.
+    pub fn list_dir(path: &str) -> Result<Vec<DirEntry>, FsError> {
         imports::list_dir(path)
     }
 }
@@ -260,6 +333,7 @@ macro_rules! export_plugin {
 pub mod prelude {
     pub use crate::host;
     pub use crate::{
-        IntoValue, Plugin, PluginInfo, PluginKind, Report, Settings, Status, export_plugin,
+        DirEntry, FileKind, FileStat, FsError, IntoValue, Plugin, PluginInfo, PluginKind,
+        Report, Settings, Status, export_plugin,
     };
 }

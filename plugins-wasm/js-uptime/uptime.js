@@ -3,7 +3,18 @@
 // an unexpected reboot is worth a look.
 //
 // Build: node build.mjs  (componentize-js from npm)
-import { log, readFile } from "hbd:plugin/host@0.1.0";
+import { log, readFile } from "hbd:plugin/host@0.2.0";
+
+// A file error (contract 0.2: a value, `{tag, val}`, not text) in words.
+function why(e) {
+  const error = e?.payload ?? e;
+  switch (error?.tag) {
+    case "not-granted": return "not granted to this plugin (grant it in wasm_plugins)";
+    case "too-large": return `too large (${error.val} bytes)`;
+    case "io": return error.val;
+    default: return error?.tag ?? String(e);
+  }
+}
 
 export function describe() {
   return {
@@ -21,7 +32,12 @@ export function collect(config) {
   if (!Number.isFinite(min)) {
     throw `config min_uptime_s: ${settings.min_uptime_s} is not a number`;
   }
-  const text = readFile("/proc/uptime");
+  let text;
+  try {
+    text = readFile("/proc/uptime");
+  } catch (e) {
+    throw `cannot read /proc/uptime: ${why(e)}`;
+  }
   const uptime = Number(text.split(" ")[0]);
   log("debug", `uptime ${uptime}`);
   const recent = uptime < min;

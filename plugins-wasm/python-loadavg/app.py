@@ -26,6 +26,18 @@ def _setting(config: List[Tuple[str, str]], key: str, default: float) -> float:
     return default
 
 
+def _why(error: host.FsError) -> str:
+    """A file error (contract 0.2: a value, not text) in words."""
+    if isinstance(error, host.FsError_NotGranted):
+        return "not granted to this plugin (grant it in wasm_plugins)"
+    if isinstance(error, host.FsError_TooLarge):
+        return f"too large ({error.value} bytes)"
+    if isinstance(error, host.FsError_Io):
+        return error.value
+    # The other cases carry no value: their class name says it (FsError_NotFound).
+    return type(error).__name__.removeprefix("FsError_")
+
+
 class WitWorld(wit_world.WitWorld):
     def describe(self) -> types.PluginInfo:
         return types.PluginInfo(
@@ -44,7 +56,7 @@ class WitWorld(wit_world.WitWorld):
             cpuinfo = host.read_file(_text(config, "cpuinfo", "/proc/cpuinfo"))
             cpus = sum(1 for line in cpuinfo.splitlines() if line.startswith("processor"))
         except Err as e:
-            raise Err(f"cannot read /proc: {e.value}")
+            raise Err(f"cannot read /proc: {_why(e.value)}")
         cpus = max(cpus, 1)
         load1, load5, load15 = (float(x) for x in fields[:3])
         per_cpu = load5 / cpus

@@ -127,12 +127,16 @@ pub fn component(
     {
         compile_outside(compiler, wasm, &path);
     }
-    if let Ok(compiled) = std::fs::read(&path) {
+    if path.is_file() {
+        // Mapped, not read: the code pages come from the file (and only those touched
+        // stay resident) instead of a copy on the heap.
         // SAFETY: the file is one this agent wrote with `precompile_component` for an
         // engine with the same compatibility hash (part of the name), in a cache
-        // directory only the agent writes. wasmtime still checks its header.
+        // directory only the agent writes, and never modified in place (a new file is
+        // renamed over an old one), which a mapped file requires. wasmtime still checks
+        // its header.
         #[allow(unsafe_code)]
-        match unsafe { Component::deserialize(engine, &compiled) } {
+        match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(c) => return Ok(c),
             Err(error) => {
                 tracing::warn!(path = %path.display(), %error, "cached plugin unusable; recompiling")

@@ -1,18 +1,17 @@
-//! The host side of the contract: the generated bindings, the per-store state (WASI
-//! context with nothing granted, limits, grants, captured output) and the four imports.
+//! The host side of the contract: the generated bindings of each version the agent
+//! speaks (0.1.0 and 0.2.0, side by side), the per-store state (WASI context with
+//! nothing granted, limits, grants, captured output) and the imports of each version,
+//! which share one implementation ([`super::files`]).
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-/// Largest file `read-file` returns.
-pub const MAX_READ_BYTES: u64 = 1024 * 1024;
-/// Most entries `list-dir` returns; a larger directory is an error that says so.
-pub const MAX_LIST_ENTRIES: usize = 10_000;
+use super::files::{FsError, Grants, Kind, Stat};
+
 /// Log lines a plugin may write through the `log` import per call; the rest are
 /// counted and summed up in one line when the call ends.
 pub const LOG_LINES_PER_CALL: u32 = 100;
@@ -29,22 +28,31 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// Output captured per call on stdout and on stderr each.
 pub const CAPTURE_BYTES: usize = 64 * 1024;
 
-pub mod bindings {
-    //! Generated from `plugin-sdk/wit`.
+/// The contract versions the agent speaks, oldest first, as plugins import them.
+pub const CONTRACTS: [&str; 2] = ["0.1.0", "0.2.0"];
+
+pub mod v0_1 {
+    //! Generated from `plugin-sdk/wit-0.1` (frozen).
+    wasmtime::component::bindgen!({
+        path: "../plugin-sdk/wit-0.1",
+        world: "plugin",
+    });
+}
+
+pub mod v0_2 {
+    //! Generated from `plugin-sdk/wit` (current).
     wasmtime::component::bindgen!({
         path: "../plugin-sdk/wit",
         world: "plugin",
     });
 }
 
-use bindings::hbd::plugin::host::Level;
-
 /// What a plugin's store holds.
 pub struct StoreData {
     /// Plugin name, for log lines.
     pub name: String,
     /// Canonical granted directories or files.
-    pub grants: Vec<PathBuf>,
+    pub grants: Grants,
     /// Memory and instance limits.
     pub limits: StoreLimits,
     /// Captured stdout.
@@ -74,7 +82,7 @@ impl StoreData {
             .build();
         StoreData {
             name: name.to_owned(),
-            grants,
+            grants: Grants(grants),
             limits,
             stdout,
             stderr,
@@ -82,23 +90,6 @@ impl StoreData {
             log_dropped: 0,
             wasi,
             table: ResourceTable::new(),
-        }
-    }
-
-    fn granted(&self, path: &str) -> Result<PathBuf, String> {
-        let requested = Path::new(path);
-        if !requested.is_absolute() {
-            return Err(format!("{path}: paths must be absolute"));
-        }
-        // Canonicalizing resolves `..` and symlinks, so a link cannot lead out of a grant.
-        let real = std::fs::canonicalize(requested).map_err(|e| format!("{path}: {e}"))?;
-        if self.grants.iter().any(|g| real.starts_with(g)) {
-            Ok(real)
-        } else {
-            Err(format!(
-                "{path}: not granted to this plugin (grants: {:?})",
-                self.grants
-            ))
         }
     }
 }
@@ -112,71 +103,161 @@ impl WasiView for StoreData {
     }
 }
 
-impl bindings::hbd::plugin::types::Host for StoreData {}
-
-impl bindings::hbd::plugin::host::Host for StoreData {
-    fn log(&mut self, level: Level, message: String) {
+impl StoreData {
+    /// Writes a plugin's log line, within the per-call budget, cut to length.
+    fn log_line(&mut self, level: tracing::Level, message: &str) {
         // A plugin must not flood the agent's log: a budget per call, long lines cut.
         if self.log_lines >= LOG_LINES_PER_CALL {
             self.log_dropped += 1;
             return;
         }
         self.log_lines += 1;
-        let message = truncate(&message, MAX_TEXT_CHARS);
+        let message = truncate(message, MAX_TEXT_CHARS);
         let plugin = self.name.as_str();
         match level {
-            Level::Trace => tracing::trace!(plugin, "{message}"),
-            Level::Debug => tracing::debug!(plugin, "{message}"),
-            Level::Info => tracing::info!(plugin, "{message}"),
-            Level::Warn => tracing::warn!(plugin, "{message}"),
-            Level::Error => tracing::error!(plugin, "{message}"),
+            tracing::Level::TRACE => tracing::trace!(plugin, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(plugin, "{message}"),
+            tracing::Level::INFO => tracing::info!(plugin, "{message}"),
+            tracing::Level::WARN => tracing::warn!(plugin, "{message}"),
+            tracing::Level::ERROR => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Contract 0.1.0: errors are text, `{path}: {reason}`, as they always were.
+mod imports_0_1 {
+    use super::v0_1::hbd::plugin::host::{Host, Level};
+    use super::{FsError, StoreData};
+
+    fn text(path: &str, e: &FsError) -> String {
+        // The system's own words for these, as 0.1.0 plugins have always seen them.
+        let reason = match e {
+            FsError::NotFound => "No such file or directory (os error 2)".to_owned(),
+            FsError::PermissionDenied => "Permission denied (os error 13)".to_owned(),
+            FsError::NotADirectory => "Not a directory (os error 20)".to_owned(),
+            other => other.to_string(),
+        };
+        format!("{path}: {reason}")
+    }
+
+    impl super::v0_1::hbd::plugin::types::Host for StoreData {}
+
+    impl Host for StoreData {
+        fn log(&mut self, level: Level, message: String) {
+            let level = match level {
+                Level::Trace => tracing::Level::TRACE,
+                Level::Debug => tracing::Level::DEBUG,
+                Level::Info => tracing::Level::INFO,
+                Level::Warn => tracing::Level::WARN,
+                Level::Error => tracing::Level::ERROR,
+            };
+            self.log_line(level, &message);
+        }
+
+        fn now_ms(&mut self) -> u64 {
+            super::now_ms()
+        }
+
+        fn read_file(&mut self, path: String) -> Result<String, String> {
+            self.grants.read_file(&path).map_err(|e| text(&path, &e))
+        }
+
+        fn list_dir(&mut self, path: String) -> Result<Vec<String>, String> {
+            let entries = self.grants.list_dir(&path).map_err(|e| text(&path, &e))?;
+            Ok(entries.into_iter().map(|(name, _)| name).collect())
+        }
+    }
+}
+
+/// Contract 0.2.0: typed errors, `stat`, `read-bytes`, entries with kinds.
+mod imports_0_2 {
+    use super::v0_2::hbd::plugin::host::{
+        DirEntry, FileKind, FileStat, FsError as WitError, Host, Level,
+    };
+    use super::{FsError, Kind, Stat, StoreData};
+
+    fn wit(e: FsError) -> WitError {
+        match e {
+            FsError::NotAbsolute | FsError::NotGranted(_) => WitError::NotGranted,
+            FsError::NotFound => WitError::NotFound,
+            FsError::PermissionDenied => WitError::PermissionDenied,
+            FsError::TooLarge { size, .. } => WitError::TooLarge(size),
+            FsError::NotUtf8 => WitError::NotUtf8,
+            FsError::NotAFile => WitError::NotAFile,
+            FsError::NotADirectory => WitError::NotADirectory,
+            FsError::Io(text) => WitError::Io(text),
         }
     }
 
-    fn now_ms(&mut self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    fn kind(k: Kind) -> FileKind {
+        match k {
+            Kind::File => FileKind::File,
+            Kind::Directory => FileKind::Directory,
+            Kind::Other => FileKind::Other,
+        }
     }
 
-    fn read_file(&mut self, path: String) -> Result<String, String> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let real = self.granted(&path)?;
-        // Non-blocking open, then only regular files: a FIFO or device inside a grant
-        // must not block the agent past the plugin's deadline.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&real)
-            .map_err(|e| format!("{path}: {e}"))?;
-        let meta = file.metadata().map_err(|e| format!("{path}: {e}"))?;
-        if !meta.is_file() {
-            return Err(format!("{path}: not a regular file"));
-        }
-        let mut bytes = Vec::new();
-        file.take(MAX_READ_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("{path}: {e}"))?;
-        if bytes.len() as u64 > MAX_READ_BYTES {
-            return Err(format!("{path}: larger than {MAX_READ_BYTES} bytes"));
-        }
-        String::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8"))
-    }
+    impl super::v0_2::hbd::plugin::types::Host for StoreData {}
 
-    fn list_dir(&mut self, path: String) -> Result<Vec<String>, String> {
-        let real = self.granted(&path)?;
-        let mut names: Vec<String> = std::fs::read_dir(&real)
-            .map_err(|e| format!("{path}: {e}"))?
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .take(MAX_LIST_ENTRIES + 1)
-            .collect();
-        if names.len() > MAX_LIST_ENTRIES {
-            return Err(format!(
-                "{path}: more than {MAX_LIST_ENTRIES} entries; list-dir returns at most {MAX_LIST_ENTRIES}"
-            ));
+    impl Host for StoreData {
+        fn log(&mut self, level: Level, message: String) {
+            let level = match level {
+                Level::Trace => tracing::Level::TRACE,
+                Level::Debug => tracing::Level::DEBUG,
+                Level::Info => tracing::Level::INFO,
+                Level::Warn => tracing::Level::WARN,
+                Level::Error => tracing::Level::ERROR,
+            };
+            self.log_line(level, &message);
         }
-        names.sort();
-        Ok(names)
+
+        fn now_ms(&mut self) -> u64 {
+            super::now_ms()
+        }
+
+        fn stat(&mut self, path: String) -> Result<FileStat, WitError> {
+            let Stat {
+                kind: k,
+                size,
+                modified_ms,
+                mode,
+            } = self.grants.stat(&path).map_err(wit)?;
+            Ok(FileStat {
+                kind: kind(k),
+                size,
+                modified_ms,
+                mode,
+            })
+        }
+
+        fn read_file(&mut self, path: String) -> Result<String, WitError> {
+            self.grants.read_file(&path).map_err(wit)
+        }
+
+        fn read_bytes(
+            &mut self,
+            path: String,
+            offset: u64,
+            length: u32,
+        ) -> Result<Vec<u8>, WitError> {
+            self.grants.read_bytes(&path, offset, length).map_err(wit)
+        }
+
+        fn list_dir(&mut self, path: String) -> Result<Vec<DirEntry>, WitError> {
+            let entries = self.grants.list_dir(&path).map_err(wit)?;
+            Ok(entries
+                .into_iter()
+                .map(|(name, k)| DirEntry {
+                    name,
+                    kind: kind(k),
+                })
+                .collect())
+        }
     }
 }

@@ -10,8 +10,7 @@ use hb_proto::{PluginKind, Status};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Store, StoreLimitsBuilder};
 
-use super::host::bindings::{Plugin as Bindings, PluginPre};
-use super::host::{StoreData, bindings::hbd::plugin::types as wit};
+use super::host::{CONTRACTS, StoreData, v0_1, v0_2};
 use super::runtime::{EPOCH_TICK, Runtime};
 use super::validate::{Scalar, nest};
 use crate::plugins::{Collected, Plugin, PluginError};
@@ -48,10 +47,117 @@ impl Default for WasmSettings {
     }
 }
 
+/// A linked plugin, ready to instantiate, of the contract version it speaks.
+enum Pre {
+    V0_1(v0_1::PluginPre<StoreData>),
+    V0_2(v0_2::PluginPre<StoreData>),
+}
+
+/// An instance, of the contract version it speaks.
+enum Instance {
+    V0_1(v0_1::Plugin),
+    V0_2(v0_2::Plugin),
+}
+
+/// What `describe` says, whatever the version.
+struct Info {
+    name: String,
+    kind: PluginKind,
+    default_interval_s: u32,
+    version: String,
+    description: String,
+}
+
+/// What `collect` returns, whatever the version.
+struct Report {
+    metrics: Vec<(Vec<String>, Scalar)>,
+    status: Option<Status>,
+    message: Option<String>,
+}
+
+/// The same conversions for each version's generated types (they are distinct types
+/// with the same shapes; 0.2.0 adds `uint`).
+macro_rules! convert {
+    ($wit:path, $($extra:tt)*) => {{
+        use $wit as wit;
+        let kind = |k: wit::PluginKind| match k {
+            wit::PluginKind::Info => PluginKind::Info,
+            wit::PluginKind::Monitor => PluginKind::Monitor,
+        };
+        let info = move |i: wit::PluginInfo| Info {
+            name: i.name,
+            kind: kind(i.kind),
+            default_interval_s: i.default_interval_s,
+            version: i.version,
+            description: i.description,
+        };
+        let report = |r: wit::Report| Report {
+            metrics: r
+                .metrics
+                .into_iter()
+                .map(|m| {
+                    let v = match m.value {
+                        wit::Value::Int(i) => Scalar::Int(i),
+                        wit::Value::Float(f) => Scalar::Float(f),
+                        wit::Value::Text(t) => Scalar::Text(t),
+                        wit::Value::Boolean(b) => Scalar::Bool(b),
+                        $($extra)*
+                    };
+                    (m.path, v)
+                })
+                .collect(),
+            status: r.status.map(|s| match s {
+                wit::Status::Ok => Status::Ok,
+                wit::Status::Warning => Status::Warning,
+                wit::Status::Critical => Status::Critical,
+                wit::Status::Unknown => Status::Unknown,
+            }),
+            message: r.message,
+        };
+        (info, report)
+    }};
+}
+
+impl Instance {
+    fn describe(&self, store: &mut Store<StoreData>) -> wasmtime::Result<Info> {
+        match self {
+            Instance::V0_1(p) => {
+                let (info, _) = convert!(v0_1::hbd::plugin::types,);
+                p.call_describe(store).map(info)
+            }
+            Instance::V0_2(p) => {
+                let (info, _) =
+                    convert!(v0_2::hbd::plugin::types, wit::Value::Uint(u) => Scalar::Uint(u),);
+                p.call_describe(store).map(info)
+            }
+        }
+    }
+
+    // The generated bindings take the settings as `&Vec`.
+    #[allow(clippy::ptr_arg)]
+    fn collect(
+        &self,
+        store: &mut Store<StoreData>,
+        config: &Vec<(String, String)>,
+    ) -> wasmtime::Result<Result<Report, String>> {
+        match self {
+            Instance::V0_1(p) => {
+                let (_, report) = convert!(v0_1::hbd::plugin::types,);
+                Ok(p.call_collect(store, config)?.map(report))
+            }
+            Instance::V0_2(p) => {
+                let (_, report) =
+                    convert!(v0_2::hbd::plugin::types, wit::Value::Uint(u) => Scalar::Uint(u),);
+                Ok(p.call_collect(store, config)?.map(report))
+            }
+        }
+    }
+}
+
 /// A live instance and how much of its captured output was already logged.
 struct Live {
     store: Store<StoreData>,
-    instance: Bindings,
+    instance: Instance,
     logged: [usize; 2],
 }
 
@@ -62,7 +168,7 @@ pub struct WasmPlugin {
     path: PathBuf,
     settings: WasmSettings,
     grants: Vec<PathBuf>,
-    pre: PluginPre<StoreData>,
+    pre: Pre,
     stamp: Option<(SystemTime, u64)>,
     name: String,
     kind: PluginKind,
@@ -135,7 +241,7 @@ impl WasmPlugin {
         Ok(plugin)
     }
 
-    fn link(runtime: &Runtime, path: &Path) -> Result<PluginPre<StoreData>, PluginError> {
+    fn link(runtime: &Runtime, path: &Path) -> Result<Pre, PluginError> {
         let wasm =
             |e: &dyn std::fmt::Display| PluginError::Command(format!("{}: {e}", path.display()));
         let component: Arc<Component> = runtime.load(path).map_err(|e| wasm(&e))?;
@@ -150,14 +256,32 @@ impl WasmPlugin {
                 path.display()
             )));
         }
+        let contract = contract_of(&imports).map_err(|e| wasm(&e))?;
         let mut linker: Linker<StoreData> = Linker::new(&runtime.engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| wasm(&e))?;
-        Bindings::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
-            .map_err(|e| wasm(&e))?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| wasm(&format!("{e:#}")))?;
-        PluginPre::new(pre).map_err(|e| wasm(&format!("{e:#}")))
+        let linked = |e: wasmtime::Error| wasm(&format!("{e:#}"));
+        match contract {
+            "0.1.0" => {
+                v0_1::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
+                    .map_err(linked)?;
+                let pre = linker.instantiate_pre(&component).map_err(linked)?;
+                Ok(Pre::V0_1(v0_1::PluginPre::new(pre).map_err(linked)?))
+            }
+            _ => {
+                v0_2::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
+                    .map_err(linked)?;
+                let pre = linker.instantiate_pre(&component).map_err(linked)?;
+                Ok(Pre::V0_2(v0_2::PluginPre::new(pre).map_err(linked)?))
+            }
+        }
+    }
+
+    /// The contract version the plugin speaks (`0.2.0`).
+    pub fn contract(&self) -> &'static str {
+        match self.pre {
+            Pre::V0_1(_) => CONTRACTS[0],
+            Pre::V0_2(_) => CONTRACTS[1],
+        }
     }
 
     /// The call time limit in epoch ticks (at least one).
@@ -191,10 +315,11 @@ impl WasmPlugin {
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.deadline_ticks());
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| explain(&e, self.settings.timeout, self.settings.memory_bytes))?;
+        let instance = match &self.pre {
+            Pre::V0_1(pre) => pre.instantiate(&mut store).map(Instance::V0_1),
+            Pre::V0_2(pre) => pre.instantiate(&mut store).map(Instance::V0_2),
+        }
+        .map_err(|e| explain(&e, self.settings.timeout, self.settings.memory_bytes))?;
         Ok(Live {
             store,
             instance,
@@ -206,7 +331,7 @@ impl WasmPlugin {
     /// output is logged. A failed call discards the instance.
     fn call<R>(
         &mut self,
-        f: impl FnOnce(&mut Store<StoreData>, &Bindings) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<StoreData>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R, String> {
         let mut live = match self.live.take() {
             Some(live) => live,
@@ -264,7 +389,7 @@ impl WasmPlugin {
     }
 
     fn describe(&mut self) -> Result<(), PluginError> {
-        let info = self.call(|store, p| p.call_describe(store)).map_err(|e| {
+        let info = self.call(|store, p| p.describe(store)).map_err(|e| {
             PluginError::Command(format!("{}: describe failed: {e}", self.path.display()))
         })?;
         if !valid_name(&info.name) {
@@ -283,10 +408,12 @@ impl WasmPlugin {
             )));
         }
         self.name = info.name;
-        self.kind = match info.kind {
-            wit::PluginKind::Info => PluginKind::Info,
-            wit::PluginKind::Monitor => PluginKind::Monitor,
-        };
+        // The instance that answered was labelled with the file; from now on its log
+        // lines carry the plugin's name.
+        if let Some(live) = &mut self.live {
+            live.store.data_mut().name.clone_from(&self.name);
+        }
+        self.kind = info.kind;
         self.default_interval = Duration::from_secs(u64::from(info.default_interval_s.max(1)));
         self.version = info.version;
         self.description = info.description;
@@ -345,40 +472,44 @@ impl WasmPlugin {
         self.reload_if_changed()?;
         let config = self.settings.config.clone();
         let report = self
-            .call(|store, p| p.call_collect(store, &config))
+            .call(|store, p| p.collect(store, &config))
             .map_err(PluginError::Command)?
             .map_err(|e| {
                 let e = super::host::truncate(&e, super::host::MAX_TEXT_CHARS);
                 PluginError::Command(format!("plugin error: {e}"))
             })?;
-        let metrics = report
-            .metrics
-            .into_iter()
-            .map(|m| {
-                let v = match m.value {
-                    wit::Value::Int(i) => Scalar::Int(i),
-                    wit::Value::Float(f) => Scalar::Float(f),
-                    wit::Value::Text(t) => Scalar::Text(t),
-                    wit::Value::Boolean(b) => Scalar::Bool(b),
-                };
-                (m.path, v)
-            })
-            .collect();
-        let mut data =
-            nest(metrics).map_err(|e| PluginError::Command(format!("malformed report: {e}")))?;
+        let mut data = nest(report.metrics)
+            .map_err(|e| PluginError::Command(format!("malformed report: {e}")))?;
         if let Some(message) = report.message {
             data.insert(
                 "message".into(),
                 serde_json::Value::String(message.chars().take(1024).collect()),
             );
         }
-        let status = report.status.map(|s| match s {
-            wit::Status::Ok => Status::Ok,
-            wit::Status::Warning => Status::Warning,
-            wit::Status::Critical => Status::Critical,
-            wit::Status::Unknown => Status::Unknown,
-        });
+        let status = report.status;
         Ok(Collected { data, status })
+    }
+}
+
+/// The contract version a component speaks, from the `hbd:plugin/types@VERSION` it
+/// imports (every plugin does: its exports use those types).
+fn contract_of(imports: &[String]) -> Result<&'static str, String> {
+    let spoken: Vec<&str> = imports
+        .iter()
+        .filter_map(|i| i.strip_prefix("hbd:plugin/"))
+        .filter_map(|i| i.split_once('@').map(|(_, v)| v))
+        .collect();
+    match spoken.first() {
+        None => Err("imports no hbd:plugin interface: not a plugin built against plugin-sdk".into()),
+        Some(v) if spoken.iter().any(|w| w != v) => {
+            Err(format!("imports several contract versions ({spoken:?})"))
+        }
+        Some(v) => CONTRACTS.iter().find(|c| *c == v).copied().ok_or_else(|| {
+            format!(
+                "speaks hbd:plugin@{v}, which this agent does not know (it speaks {}): upgrade the agent",
+                CONTRACTS.join(" and ")
+            )
+        }),
     }
 }
 
@@ -433,6 +564,51 @@ impl Plugin for WasmPlugin {
                     self.retry_at = Some(Instant::now() + wait);
                 }
                 Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contract_of;
+
+    #[test]
+    fn the_contract_is_the_version_of_the_hbd_plugin_imports() {
+        let imports = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let cases: [(&[&str], Result<&str, &str>); 5] = [
+            (
+                &[
+                    "wasi:io/streams@0.2.0",
+                    "hbd:plugin/types@0.1.0",
+                    "hbd:plugin/host@0.1.0",
+                ],
+                Ok("0.1.0"),
+            ),
+            (
+                &["hbd:plugin/types@0.2.0", "hbd:plugin/host@0.2.0"],
+                Ok("0.2.0"),
+            ),
+            (
+                &["hbd:plugin/types@0.3.0"],
+                Err(
+                    "speaks hbd:plugin@0.3.0, which this agent does not know (it speaks 0.1.0 and 0.2.0)",
+                ),
+            ),
+            (
+                &["hbd:plugin/types@0.1.0", "hbd:plugin/host@0.2.0"],
+                Err("several contract versions"),
+            ),
+            (
+                &["wasi:cli/run@0.2.0"],
+                Err("imports no hbd:plugin interface"),
+            ),
+        ];
+        for (names, want) in cases {
+            match (contract_of(&imports(names)), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{got}"),
+                (got, want) => panic!("{names:?}: {got:?} against {want:?}"),
             }
         }
     }

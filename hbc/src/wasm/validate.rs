@@ -16,6 +16,8 @@ pub const MAX_DEPTH: usize = 16;
 pub enum Scalar {
     /// Whole number.
     Int(i64),
+    /// Unsigned whole number (contract 0.2.0).
+    Uint(u64),
     /// Float.
     Float(f64),
     /// Text.
@@ -41,6 +43,7 @@ pub fn nest(metrics: Vec<(Vec<String>, Scalar)>) -> Result<Map<String, Value>, S
         }
         let value = match value {
             Scalar::Int(i) => Value::from(i),
+            Scalar::Uint(u) => Value::from(u),
             Scalar::Float(f) if f.is_finite() => Value::from(f),
             Scalar::Float(f) => {
                 return Err(format!(

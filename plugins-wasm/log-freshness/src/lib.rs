@@ -1,8 +1,10 @@
-//! `log_freshness`: alerts when a log stops moving. Reads the granted log file, takes the
-//! last line that starts with an RFC 3339 / ISO 8601 UTC timestamp
+//! `log_freshness`: alerts when a log stops moving. Reads only the tail of the granted
+//! log file (the last `tail_bytes`, default 64 KiB, however large the log), takes the
+//! last line there that starts with an RFC 3339 / ISO 8601 UTC timestamp
 //! (`2026-11-24T05:10:00Z`, `2026-11-24T05:10:00.123Z`, `2026-11-24 05:10:00`), and
-//! reports its age. Settings: `path` (required), `warning_s` (default 300), `critical_s`
-//! (default 900).
+//! reports its age, with the file's size and the age of its last write from `stat`.
+//! Settings: `path` (required), `warning_s` (default 300), `critical_s` (default 900),
+//! `tail_bytes` (default 65536, at most 1048576).
 
 use hbd_plugin_sdk::prelude::*;
 
@@ -70,15 +72,26 @@ impl Plugin for LogFreshness {
         let path = config.get("path").ok_or("config path is required")?;
         let warning_s: f64 = config.parse("warning_s")?.unwrap_or(300.0);
         let critical_s: f64 = config.parse("critical_s")?.unwrap_or(900.0);
-        let text = host::read_file(path)?;
-        let newest = text.lines().rev().find_map(leading_timestamp_ms);
-        let mut report = Report::new()
-            .metric(&["lines"], text.lines().count() as i64)
-            .metric(&["bytes"], text.len() as i64);
-        let Some(newest) = newest else {
-            return Ok(report.status(Status::Unknown, &format!("no timestamped line in {path}")));
+        let tail_bytes: u32 = config.parse("tail_bytes")?.unwrap_or(64 * 1024);
+        let (tail, stat) = host::read_tail(path, tail_bytes)?;
+        let text = String::from_utf8_lossy(&tail);
+        // A tail that starts inside the file may start inside a line: skip that one.
+        let whole = match stat.size > tail.len() as u64 {
+            true => text.split_once('\n').map_or("", |(_, rest)| rest),
+            false => &text,
         };
-        let age_s = (host::now_ms() as i64 - newest).max(0) as f64 / 1000.0;
+        let newest = whole.lines().rev().find_map(leading_timestamp_ms);
+        let now = host::now_ms() as i64;
+        let mut report = Report::new()
+            .metric(&["bytes"], stat.size)
+            .metric(&["modified_age_s"], (now - stat.modified_ms).max(0) as f64 / 1000.0);
+        let Some(newest) = newest else {
+            return Ok(report.status(
+                Status::Unknown,
+                &format!("no timestamped line in the last {} bytes of {path}", tail.len()),
+            ));
+        };
+        let age_s = (now - newest).max(0) as f64 / 1000.0;
         report = report.metric(&["age_s"], age_s);
         let (status, verdict) = if age_s > critical_s {
             (Status::Critical, "stale")

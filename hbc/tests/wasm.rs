@@ -394,7 +394,7 @@ fn log_freshness_reports_the_age_of_the_last_line() {
 
 #[test]
 fn plugins_of_both_contracts_run_side_by_side() {
-    // One agent runtime, the four examples built against 0.1 and the two rebuilt
+    // One agent runtime, the four examples built against 0.1 and the same four rebuilt
     // against 0.2, each reporting.
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
@@ -440,6 +440,24 @@ fn plugins_of_both_contracts_run_side_by_side() {
                 ..WasmSettings::default()
             },
             "0.1.0",
+            "running",
+        ),
+        (
+            wasm("fd_usage_c"),
+            WasmSettings {
+                grants: vec!["/proc/sys/fs/file-nr".into()],
+                ..WasmSettings::default()
+            },
+            "0.2.0",
+            "percent",
+        ),
+        (
+            wasm("threads_zig"),
+            WasmSettings {
+                grants: vec!["/proc/loadavg".into()],
+                ..WasmSettings::default()
+            },
+            "0.2.0",
             "running",
         ),
     ];

@@ -5,11 +5,9 @@
 //! are pure; [`scan`] and [`verify`] read the directory.
 
 use std::cmp::Ordering;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 /// The checksum file's name.
 pub const SUMS: &str = "SHA256SUMS";
@@ -183,21 +181,7 @@ pub fn scan(dir: &Path) -> Result<Vec<Release>, ReleaseError> {
 
 /// SHA-256 of a file, lowercase hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    hb_proto::digest::sha256_hex(std::fs::File::open(path)?)
 }
 
 /// Checks that `release`'s file in `dir` still has the SHA-256 `SHA256SUMS` gives, so

@@ -2,7 +2,7 @@
 // /proc/sys/fs/file-nr (grant it). WARNING above `warning_percent` (default 80),
 // CRITICAL above `critical_percent` (default 95).
 //
-// Bindings in gen/ come from `wit-bindgen c ../../plugin-sdk/wit --world plugin
+// Contract 0.2.0. Bindings in gen/ come from `wit-bindgen c ../../plugin-sdk/wit --world plugin
 // --out-dir gen` (regenerate when the WIT changes); scripts/build-plugins.sh compiles.
 
 #include <stdio.h>
@@ -17,6 +17,27 @@ static void set_path(plugin_list_string_t *path, const char *a, const char *b) {
     path->len = n;
     plugin_string_dup(&path->ptr[0], a);
     if (b) plugin_string_dup(&path->ptr[1], b);
+}
+
+// A file error (contract 0.2: a tagged value, not text) in words: the plugin branches
+// on the tag.
+static void describe_fs_error(hbd_plugin_host_fs_error_t *e, const char *path, plugin_string_t *out) {
+    char buf[256];
+    switch (e->tag) {
+    case HBD_PLUGIN_HOST_FS_ERROR_NOT_GRANTED:
+        snprintf(buf, sizeof buf, "%s: not granted to this plugin (grant it in wasm_plugins)", path);
+        break;
+    case HBD_PLUGIN_HOST_FS_ERROR_NOT_FOUND:
+        snprintf(buf, sizeof buf, "%s: not found (no /proc here?)", path);
+        break;
+    case HBD_PLUGIN_HOST_FS_ERROR_IO:
+        snprintf(buf, sizeof buf, "%s: %.*s", path, (int)e->val.io.len, (const char *)e->val.io.ptr);
+        break;
+    default:
+        snprintf(buf, sizeof buf, "%s: cannot read (error %d)", path, e->tag);
+    }
+    hbd_plugin_host_fs_error_free(e);
+    plugin_string_dup(out, buf);
 }
 
 static double setting(plugin_settings_t *config, const char *key, double fallback) {
@@ -45,10 +66,11 @@ bool exports_plugin_collect(plugin_settings_t *config, plugin_report_t *ret, plu
     double critical = setting(config, "critical_percent", 95.0);
     plugin_settings_free(config);
 
-    plugin_string_t path, text, read_err;
+    plugin_string_t path, text;
+    hbd_plugin_host_fs_error_t read_err;
     plugin_string_set(&path, "/proc/sys/fs/file-nr");
     if (!hbd_plugin_host_read_file(&path, &text, &read_err)) {
-        *err = read_err;
+        describe_fs_error(&read_err, "/proc/sys/fs/file-nr", err);
         return false;
     }
     char buf[128] = {0};
@@ -65,11 +87,11 @@ bool exports_plugin_collect(plugin_settings_t *config, plugin_report_t *ret, plu
     ret->metrics.len = 3;
     ret->metrics.ptr = calloc(3, sizeof(hbd_plugin_types_metric_t));
     set_path(&ret->metrics.ptr[0].path, "handles", "allocated");
-    ret->metrics.ptr[0].value.tag = HBD_PLUGIN_TYPES_VALUE_INT;
-    ret->metrics.ptr[0].value.val.int_ = (int64_t)allocated;
+    ret->metrics.ptr[0].value.tag = HBD_PLUGIN_TYPES_VALUE_UINT; // counters: unsigned (0.2)
+    ret->metrics.ptr[0].value.val.uint = allocated;
     set_path(&ret->metrics.ptr[1].path, "handles", "max");
-    ret->metrics.ptr[1].value.tag = HBD_PLUGIN_TYPES_VALUE_INT;
-    ret->metrics.ptr[1].value.val.int_ = (int64_t)max;
+    ret->metrics.ptr[1].value.tag = HBD_PLUGIN_TYPES_VALUE_UINT;
+    ret->metrics.ptr[1].value.val.uint = max;
     set_path(&ret->metrics.ptr[2].path, "percent", NULL);
     ret->metrics.ptr[2].value.tag = HBD_PLUGIN_TYPES_VALUE_FLOAT;
     ret->metrics.ptr[2].value.val.float_ = percent;

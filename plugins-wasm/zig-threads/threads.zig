@@ -49,7 +49,17 @@ export fn exports_plugin_collect(config: [*c]c.plugin_settings_t, ret: [*c]c.plu
     var path: c.plugin_string_t = std.mem.zeroes(c.plugin_string_t);
     c.plugin_string_set(&path, "/proc/loadavg");
     var text: c.plugin_string_t = std.mem.zeroes(c.plugin_string_t);
-    if (!c.hbd_plugin_host_read_file(&path, &text, err)) return false;
+    var read_err: c.hbd_plugin_host_fs_error_t = std.mem.zeroes(c.hbd_plugin_host_fs_error_t);
+    if (!c.hbd_plugin_host_read_file(&path, &text, &read_err)) {
+        // Contract 0.2: the error is a tagged value; branch on it.
+        dup(err, switch (read_err.tag) {
+            c.HBD_PLUGIN_HOST_FS_ERROR_NOT_GRANTED => "/proc/loadavg: not granted to this plugin (grant it in wasm_plugins)",
+            c.HBD_PLUGIN_HOST_FS_ERROR_NOT_FOUND => "/proc/loadavg: not found (no /proc here?)",
+            else => "/proc/loadavg: cannot read it",
+        });
+        c.hbd_plugin_host_fs_error_free(&read_err);
+        return false;
+    }
     defer c.plugin_string_free(&text);
     var fields = std.mem.tokenizeScalar(u8, text.ptr[0..text.len], ' ');
     var i: usize = 0;
@@ -59,21 +69,23 @@ export fn exports_plugin_collect(config: [*c]c.plugin_settings_t, ret: [*c]c.plu
         return false;
     };
     var parts = std.mem.splitScalar(u8, entities, '/');
-    const running = std.fmt.parseInt(i64, parts.next() orelse "", 10) catch -1;
-    const total = std.fmt.parseInt(i64, parts.next() orelse "", 10) catch -1;
-    if (running < 0 or total < 0) {
+    const running = std.fmt.parseInt(u64, parts.next() orelse "", 10) catch {
         dup(err, "cannot parse the threads field of /proc/loadavg");
         return false;
-    }
+    };
+    const total = std.fmt.parseInt(u64, parts.next() orelse "", 10) catch {
+        dup(err, "cannot parse the threads field of /proc/loadavg");
+        return false;
+    };
     ret.*.metrics.len = 2;
     ret.*.metrics.ptr = alloc(c.hbd_plugin_types_metric_t, 2);
     path1(&ret.*.metrics.ptr[0].path, "running");
-    ret.*.metrics.ptr[0].value.tag = c.HBD_PLUGIN_TYPES_VALUE_INT;
-    ret.*.metrics.ptr[0].value.val.int_ = running;
+    ret.*.metrics.ptr[0].value.tag = c.HBD_PLUGIN_TYPES_VALUE_UINT; // counts: unsigned (0.2)
+    ret.*.metrics.ptr[0].value.val.uint = running;
     path1(&ret.*.metrics.ptr[1].path, "total");
-    ret.*.metrics.ptr[1].value.tag = c.HBD_PLUGIN_TYPES_VALUE_INT;
-    ret.*.metrics.ptr[1].value.val.int_ = total;
+    ret.*.metrics.ptr[1].value.tag = c.HBD_PLUGIN_TYPES_VALUE_UINT;
+    ret.*.metrics.ptr[1].value.val.uint = total;
     ret.*.status.is_some = true;
-    ret.*.status.val = if (@as(u64, @intCast(total)) > max_threads) c.HBD_PLUGIN_TYPES_STATUS_WARNING else c.HBD_PLUGIN_TYPES_STATUS_OK;
+    ret.*.status.val = if (total > max_threads) c.HBD_PLUGIN_TYPES_STATUS_WARNING else c.HBD_PLUGIN_TYPES_STATUS_OK;
     return true;
 }

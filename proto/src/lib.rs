@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod catalogue;
+pub mod digest;
 pub mod error;
 pub mod frame;
 pub mod limits;

@@ -6,8 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `hbc` binary next to the benchmark (`target/release/hbc`), if built.
+/// The `hbc` binary to measure: `$HBC_BINARY` if set (the shipped fat-LTO release
+/// build, copied aside: `cargo bench` rebuilds `target/release/hbc` with the bench
+/// profile), else the one next to the benchmark (`target/release/hbc`), if built.
 pub fn hbc_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("HBC_BINARY") {
+        return Some(PathBuf::from(path));
+    }
     let exe = std::env::current_exe().ok()?;
     let hbc = exe.parent()?.parent()?.join("hbc");
     hbc.exists().then_some(hbc)

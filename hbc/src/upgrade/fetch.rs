@@ -12,24 +12,9 @@ use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-/// Hex digits of a SHA-256.
-pub fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 of a file, lowercase hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex(&hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
-    }
+    hb_proto::digest::sha256_hex(std::fs::File::open(path)?)
 }
 
 /// Fetches `url` into `dest` (created new, mode 0700) within `timeout`; it must be
@@ -127,7 +112,7 @@ async fn fetch(url: &str, dest: &Path, size: u64, sha256: &str) -> Result<(), St
     if got != size {
         return Err(format!("{url}: {got} bytes, the daemon announced {size}"));
     }
-    let actual = hex(&hasher.finalize());
+    let actual = hb_proto::digest::hex(&hasher.finalize());
     if !actual.eq_ignore_ascii_case(sha256) {
         return Err(format!(
             "{url}: SHA-256 {actual}, the daemon signed {sha256}: not installed"

@@ -130,6 +130,26 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// `log` and `now-ms`, the same in every version (each has its own `Level` type).
+macro_rules! log_and_clock {
+    ($level:ident) => {
+        fn log(&mut self, level: $level, message: String) {
+            let level = match level {
+                $level::Trace => tracing::Level::TRACE,
+                $level::Debug => tracing::Level::DEBUG,
+                $level::Info => tracing::Level::INFO,
+                $level::Warn => tracing::Level::WARN,
+                $level::Error => tracing::Level::ERROR,
+            };
+            self.log_line(level, &message);
+        }
+
+        fn now_ms(&mut self) -> u64 {
+            super::now_ms()
+        }
+    };
+}
+
 /// Contract 0.1.0: errors are text, `{path}: {reason}`, as they always were.
 mod imports_0_1 {
     use super::v0_1::hbd::plugin::host::{Host, Level};
@@ -149,20 +169,7 @@ mod imports_0_1 {
     impl super::v0_1::hbd::plugin::types::Host for StoreData {}
 
     impl Host for StoreData {
-        fn log(&mut self, level: Level, message: String) {
-            let level = match level {
-                Level::Trace => tracing::Level::TRACE,
-                Level::Debug => tracing::Level::DEBUG,
-                Level::Info => tracing::Level::INFO,
-                Level::Warn => tracing::Level::WARN,
-                Level::Error => tracing::Level::ERROR,
-            };
-            self.log_line(level, &message);
-        }
-
-        fn now_ms(&mut self) -> u64 {
-            super::now_ms()
-        }
+        log_and_clock!(Level);
 
         fn read_file(&mut self, path: String) -> Result<String, String> {
             self.grants.read_file(&path).map_err(|e| text(&path, &e))
@@ -206,20 +213,7 @@ mod imports_0_2 {
     impl super::v0_2::hbd::plugin::types::Host for StoreData {}
 
     impl Host for StoreData {
-        fn log(&mut self, level: Level, message: String) {
-            let level = match level {
-                Level::Trace => tracing::Level::TRACE,
-                Level::Debug => tracing::Level::DEBUG,
-                Level::Info => tracing::Level::INFO,
-                Level::Warn => tracing::Level::WARN,
-                Level::Error => tracing::Level::ERROR,
-            };
-            self.log_line(level, &message);
-        }
-
-        fn now_ms(&mut self) -> u64 {
-            super::now_ms()
-        }
+        log_and_clock!(Level);
 
         fn stat(&mut self, path: String) -> Result<FileStat, WitError> {
             let Stat {

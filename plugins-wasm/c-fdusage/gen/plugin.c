@@ -3,18 +3,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Imported Functions from `hbd:plugin/host@0.1.0`
+// Imported Functions from `hbd:plugin/host@0.2.0`
 
-__attribute__((__import_module__("hbd:plugin/host@0.1.0"), __import_name__("log")))
+__attribute__((__import_module__("hbd:plugin/host@0.2.0"), __import_name__("log")))
 extern void __wasm_import_hbd_plugin_host_log(int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("hbd:plugin/host@0.1.0"), __import_name__("now-ms")))
+__attribute__((__import_module__("hbd:plugin/host@0.2.0"), __import_name__("now-ms")))
 extern int64_t __wasm_import_hbd_plugin_host_now_ms(void);
 
-__attribute__((__import_module__("hbd:plugin/host@0.1.0"), __import_name__("read-file")))
+__attribute__((__import_module__("hbd:plugin/host@0.2.0"), __import_name__("stat")))
+extern void __wasm_import_hbd_plugin_host_stat(uint8_t *, size_t, uint8_t *);
+
+__attribute__((__import_module__("hbd:plugin/host@0.2.0"), __import_name__("read-file")))
 extern void __wasm_import_hbd_plugin_host_read_file(uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("hbd:plugin/host@0.1.0"), __import_name__("list-dir")))
+__attribute__((__import_module__("hbd:plugin/host@0.2.0"), __import_name__("read-bytes")))
+extern void __wasm_import_hbd_plugin_host_read_bytes(uint8_t *, size_t, int64_t, int32_t, uint8_t *);
+
+__attribute__((__import_module__("hbd:plugin/host@0.2.0"), __import_name__("list-dir")))
 extern void __wasm_import_hbd_plugin_host_list_dir(uint8_t *, size_t, uint8_t *);
 
 // Exported Functions from `plugin`
@@ -62,12 +68,15 @@ void __wasm_export_exports_plugin_collect_post_return(uint8_t * arg0) {
               break;
             }
             case 2: {
+              break;
+            }
+            case 3: {
               if ((*((size_t*) (base + (8+3*sizeof(void*))))) > 0) {
                 free(*((uint8_t **) (base + (8+2*sizeof(void*)))));
               }
               break;
             }
-            case 3: {
+            case 4: {
               break;
             }
           }
@@ -112,30 +121,71 @@ static uint8_t RET_AREA[(8+6*sizeof(void*))];
 
 // Helper Functions
 
-void hbd_plugin_host_result_string_string_free(hbd_plugin_host_result_string_string_t *ptr) {
-  if (!ptr->is_err) {
-    plugin_string_free(&ptr->val.ok);
-  } else {
-    plugin_string_free(&ptr->val.err);
+void hbd_plugin_host_fs_error_free(hbd_plugin_host_fs_error_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 3: {
+      break;
+    }
+    case 7: {
+      plugin_string_free(&ptr->val.io);
+      break;
+    }
   }
 }
 
-void plugin_list_string_free(plugin_list_string_t *ptr) {
+void hbd_plugin_host_dir_entry_free(hbd_plugin_host_dir_entry_t *ptr) {
+  plugin_string_free(&ptr->name);
+}
+
+void hbd_plugin_host_result_file_stat_fs_error_free(hbd_plugin_host_result_file_stat_fs_error_t *ptr) {
+  if (!ptr->is_err) {
+  } else {
+    hbd_plugin_host_fs_error_free(&ptr->val.err);
+  }
+}
+
+void hbd_plugin_host_result_string_fs_error_free(hbd_plugin_host_result_string_fs_error_t *ptr) {
+  if (!ptr->is_err) {
+    plugin_string_free(&ptr->val.ok);
+  } else {
+    hbd_plugin_host_fs_error_free(&ptr->val.err);
+  }
+}
+
+void plugin_list_u8_free(plugin_list_u8_t *ptr) {
   size_t list_len = ptr->len;
   if (list_len > 0) {
-    plugin_string_t *list_ptr = ptr->ptr;
+    uint8_t *list_ptr = ptr->ptr;
     for (size_t i = 0; i < list_len; i++) {
-      plugin_string_free(&list_ptr[i]);
     }
     free(list_ptr);
   }
 }
 
-void hbd_plugin_host_result_list_string_string_free(hbd_plugin_host_result_list_string_string_t *ptr) {
+void hbd_plugin_host_result_list_u8_fs_error_free(hbd_plugin_host_result_list_u8_fs_error_t *ptr) {
   if (!ptr->is_err) {
-    plugin_list_string_free(&ptr->val.ok);
+    plugin_list_u8_free(&ptr->val.ok);
   } else {
-    plugin_string_free(&ptr->val.err);
+    hbd_plugin_host_fs_error_free(&ptr->val.err);
+  }
+}
+
+void hbd_plugin_host_list_dir_entry_free(hbd_plugin_host_list_dir_entry_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    hbd_plugin_host_dir_entry_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      hbd_plugin_host_dir_entry_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void hbd_plugin_host_result_list_dir_entry_fs_error_free(hbd_plugin_host_result_list_dir_entry_fs_error_t *ptr) {
+  if (!ptr->is_err) {
+    hbd_plugin_host_list_dir_entry_free(&ptr->val.ok);
+  } else {
+    hbd_plugin_host_fs_error_free(&ptr->val.err);
   }
 }
 
@@ -154,12 +204,26 @@ void hbd_plugin_types_value_free(hbd_plugin_types_value_t *ptr) {
       break;
     }
     case 2: {
-      plugin_string_free(&ptr->val.text);
       break;
     }
     case 3: {
+      plugin_string_free(&ptr->val.text);
       break;
     }
+    case 4: {
+      break;
+    }
+  }
+}
+
+void plugin_list_string_free(plugin_list_string_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    plugin_string_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      plugin_string_free(&list_ptr[i]);
+    }
+    free(list_ptr);
   }
 }
 
@@ -268,21 +332,57 @@ uint64_t hbd_plugin_host_now_ms(void) {
   return (uint64_t) (ret);
 }
 
-bool hbd_plugin_host_read_file(plugin_string_t *path, plugin_string_t *ret, plugin_string_t *err) {
-  __attribute__((__aligned__(sizeof(void*))))
-  uint8_t ret_area[(3*sizeof(void*))];
+bool hbd_plugin_host_stat(plugin_string_t *path, hbd_plugin_host_file_stat_t *ret, hbd_plugin_host_fs_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[40];
   uint8_t *ptr = (uint8_t *) &ret_area;
-  __wasm_import_hbd_plugin_host_read_file((uint8_t *) (*path).ptr, (*path).len, ptr);
-  hbd_plugin_host_result_string_string_t result;
+  __wasm_import_hbd_plugin_host_stat((uint8_t *) (*path).ptr, (*path).len, ptr);
+  hbd_plugin_host_result_file_stat_fs_error_t result;
   switch ((int32_t) *((uint8_t*) (ptr + 0))) {
     case 0: {
       result.is_err = false;
-      result.val.ok = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + sizeof(void*)))), (*((size_t*) (ptr + (2*sizeof(void*))))) };
+      result.val.ok = (hbd_plugin_host_file_stat_t) {
+        (hbd_plugin_host_file_kind_t) (int32_t) *((uint8_t*) (ptr + 8)),
+        (uint64_t) (uint64_t) (*((int64_t*) (ptr + 16))),
+        (int64_t) *((int64_t*) (ptr + 24)),
+        (uint32_t) (uint32_t) (*((int32_t*) (ptr + 32))),
+      };
       break;
     }
     case 1: {
       result.is_err = true;
-      result.val.err = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + sizeof(void*)))), (*((size_t*) (ptr + (2*sizeof(void*))))) };
+      hbd_plugin_host_fs_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          break;
+        }
+        case 1: {
+          break;
+        }
+        case 2: {
+          break;
+        }
+        case 3: {
+          variant.val.too_large = (uint64_t) (*((int64_t*) (ptr + 16)));
+          break;
+        }
+        case 4: {
+          break;
+        }
+        case 5: {
+          break;
+        }
+        case 6: {
+          break;
+        }
+        case 7: {
+          variant.val.io = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
       break;
     }
   }
@@ -295,21 +395,168 @@ bool hbd_plugin_host_read_file(plugin_string_t *path, plugin_string_t *ret, plug
   }
 }
 
-bool hbd_plugin_host_list_dir(plugin_string_t *path, plugin_list_string_t *ret, plugin_string_t *err) {
-  __attribute__((__aligned__(sizeof(void*))))
-  uint8_t ret_area[(3*sizeof(void*))];
+bool hbd_plugin_host_read_file(plugin_string_t *path, plugin_string_t *ret, hbd_plugin_host_fs_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(16+2*sizeof(void*))];
   uint8_t *ptr = (uint8_t *) &ret_area;
-  __wasm_import_hbd_plugin_host_list_dir((uint8_t *) (*path).ptr, (*path).len, ptr);
-  hbd_plugin_host_result_list_string_string_t result;
+  __wasm_import_hbd_plugin_host_read_file((uint8_t *) (*path).ptr, (*path).len, ptr);
+  hbd_plugin_host_result_string_fs_error_t result;
   switch ((int32_t) *((uint8_t*) (ptr + 0))) {
     case 0: {
       result.is_err = false;
-      result.val.ok = (plugin_list_string_t) { (plugin_string_t*)(*((uint8_t **) (ptr + sizeof(void*)))), (*((size_t*) (ptr + (2*sizeof(void*))))) };
+      result.val.ok = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 8))), (*((size_t*) (ptr + (8+1*sizeof(void*))))) };
       break;
     }
     case 1: {
       result.is_err = true;
-      result.val.err = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + sizeof(void*)))), (*((size_t*) (ptr + (2*sizeof(void*))))) };
+      hbd_plugin_host_fs_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          break;
+        }
+        case 1: {
+          break;
+        }
+        case 2: {
+          break;
+        }
+        case 3: {
+          variant.val.too_large = (uint64_t) (*((int64_t*) (ptr + 16)));
+          break;
+        }
+        case 4: {
+          break;
+        }
+        case 5: {
+          break;
+        }
+        case 6: {
+          break;
+        }
+        case 7: {
+          variant.val.io = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool hbd_plugin_host_read_bytes(plugin_string_t *path, uint64_t offset, uint32_t length, plugin_list_u8_t *ret, hbd_plugin_host_fs_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(16+2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_hbd_plugin_host_read_bytes((uint8_t *) (*path).ptr, (*path).len, (int64_t) (offset), (int32_t) (length), ptr);
+  hbd_plugin_host_result_list_u8_fs_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (plugin_list_u8_t) { (uint8_t*)(*((uint8_t **) (ptr + 8))), (*((size_t*) (ptr + (8+1*sizeof(void*))))) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      hbd_plugin_host_fs_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          break;
+        }
+        case 1: {
+          break;
+        }
+        case 2: {
+          break;
+        }
+        case 3: {
+          variant.val.too_large = (uint64_t) (*((int64_t*) (ptr + 16)));
+          break;
+        }
+        case 4: {
+          break;
+        }
+        case 5: {
+          break;
+        }
+        case 6: {
+          break;
+        }
+        case 7: {
+          variant.val.io = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
+      break;
+    }
+  }
+  if (!result.is_err) {
+    *ret = result.val.ok;
+    return 1;
+  } else {
+    *err = result.val.err;
+    return 0;
+  }
+}
+
+bool hbd_plugin_host_list_dir(plugin_string_t *path, hbd_plugin_host_list_dir_entry_t *ret, hbd_plugin_host_fs_error_t *err) {
+  __attribute__((__aligned__(8)))
+  uint8_t ret_area[(16+2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_hbd_plugin_host_list_dir((uint8_t *) (*path).ptr, (*path).len, ptr);
+  hbd_plugin_host_result_list_dir_entry_fs_error_t result;
+  switch ((int32_t) *((uint8_t*) (ptr + 0))) {
+    case 0: {
+      result.is_err = false;
+      result.val.ok = (hbd_plugin_host_list_dir_entry_t) { (hbd_plugin_host_dir_entry_t*)(*((uint8_t **) (ptr + 8))), (*((size_t*) (ptr + (8+1*sizeof(void*))))) };
+      break;
+    }
+    case 1: {
+      result.is_err = true;
+      hbd_plugin_host_fs_error_t variant;
+      variant.tag = (int32_t) *((uint8_t*) (ptr + 8));
+      switch ((int32_t) variant.tag) {
+        case 0: {
+          break;
+        }
+        case 1: {
+          break;
+        }
+        case 2: {
+          break;
+        }
+        case 3: {
+          variant.val.too_large = (uint64_t) (*((int64_t*) (ptr + 16)));
+          break;
+        }
+        case 4: {
+          break;
+        }
+        case 5: {
+          break;
+        }
+        case 6: {
+          break;
+        }
+        case 7: {
+          variant.val.io = (plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 16))), (*((size_t*) (ptr + (16+1*sizeof(void*))))) };
+          break;
+        }
+      }
+
+      result.val.err = variant;
       break;
     }
   }
@@ -353,25 +600,25 @@ uint8_t * __wasm_export_exports_plugin_collect(uint8_t * arg, size_t arg0) {
   }
   uint8_t *ptr = (uint8_t *) &RET_AREA;
   if ((ret).is_err) {
-    const plugin_string_t *payload10 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
-    *((size_t*)(ptr + (2*sizeof(void*)))) = (*payload10).len;
-    *((uint8_t **)(ptr + sizeof(void*))) = (uint8_t *) (*payload10).ptr;
+    const plugin_string_t *payload11 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
+    *((size_t*)(ptr + (2*sizeof(void*)))) = (*payload11).len;
+    *((uint8_t **)(ptr + sizeof(void*))) = (uint8_t *) (*payload11).ptr;
   } else {
     const plugin_report_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
     *((size_t*)(ptr + (2*sizeof(void*)))) = ((*payload).metrics).len;
     *((uint8_t **)(ptr + sizeof(void*))) = (uint8_t *) ((*payload).metrics).ptr;
     if (((*payload).status).is_some) {
-      const hbd_plugin_types_status_t *payload7 = &((*payload).status).val;
+      const hbd_plugin_types_status_t *payload8 = &((*payload).status).val;
       *((int8_t*)(ptr + (3*sizeof(void*)))) = 1;
-      *((int8_t*)(ptr + (1+3*sizeof(void*)))) = (int32_t) *payload7;
+      *((int8_t*)(ptr + (1+3*sizeof(void*)))) = (int32_t) *payload8;
     } else {
       *((int8_t*)(ptr + (3*sizeof(void*)))) = 0;
     }
     if (((*payload).message).is_some) {
-      const plugin_string_t *payload9 = &((*payload).message).val;
+      const plugin_string_t *payload10 = &((*payload).message).val;
       *((int8_t*)(ptr + (4*sizeof(void*)))) = 1;
-      *((size_t*)(ptr + (6*sizeof(void*)))) = (*payload9).len;
-      *((uint8_t **)(ptr + (5*sizeof(void*)))) = (uint8_t *) (*payload9).ptr;
+      *((size_t*)(ptr + (6*sizeof(void*)))) = (*payload10).len;
+      *((uint8_t **)(ptr + (5*sizeof(void*)))) = (uint8_t *) (*payload10).ptr;
     } else {
       *((int8_t*)(ptr + (4*sizeof(void*)))) = 0;
     }

@@ -22,26 +22,99 @@ typedef uint8_t hbd_plugin_host_level_t;
 #define HBD_PLUGIN_HOST_LEVEL_WARN 3
 #define HBD_PLUGIN_HOST_LEVEL_ERROR 4
 
+// Why a file operation failed.
+typedef struct hbd_plugin_host_fs_error_t {
+  uint8_t tag;
+  union {
+    uint64_t     too_large;
+    plugin_string_t     io;
+  } val;
+} hbd_plugin_host_fs_error_t;
+
+// The path is outside every grant (or not absolute).
+#define HBD_PLUGIN_HOST_FS_ERROR_NOT_GRANTED 0
+// Nothing there.
+#define HBD_PLUGIN_HOST_FS_ERROR_NOT_FOUND 1
+// The agent may not read it (file permissions).
+#define HBD_PLUGIN_HOST_FS_ERROR_PERMISSION_DENIED 2
+// Larger than the call allows: the file's size in bytes (`read-file`: 1 MiB;
+// `read-bytes`: asked for more than 1 MiB), or a directory's entry count
+// (`list-dir`: 10,000).
+#define HBD_PLUGIN_HOST_FS_ERROR_TOO_LARGE 3
+// `read-file` only: the content is not UTF-8 (use `read-bytes`).
+#define HBD_PLUGIN_HOST_FS_ERROR_NOT_UTF8 4
+// Not a regular file (a directory, FIFO, socket or device) where one is needed.
+#define HBD_PLUGIN_HOST_FS_ERROR_NOT_A_FILE 5
+// Not a directory where one is needed.
+#define HBD_PLUGIN_HOST_FS_ERROR_NOT_A_DIRECTORY 6
+// Any other failure, as the system describes it.
+#define HBD_PLUGIN_HOST_FS_ERROR_IO 7
+
+// What a path is (symbolic links are followed: the kind is the target's).
+typedef uint8_t hbd_plugin_host_file_kind_t;
+
+#define HBD_PLUGIN_HOST_FILE_KIND_FILE 0
+#define HBD_PLUGIN_HOST_FILE_KIND_DIRECTORY 1
+#define HBD_PLUGIN_HOST_FILE_KIND_OTHER 2
+
+// What `stat` tells about a path.
+typedef struct hbd_plugin_host_file_stat_t {
+  hbd_plugin_host_file_kind_t   kind;
+  // Bytes (for a directory, what the file system says).
+  uint64_t   size;
+  // Last modification, milliseconds since the Unix epoch.
+  int64_t   modified_ms;
+  // Permission bits (`0o644`), without the file type.
+  uint32_t   mode;
+} hbd_plugin_host_file_stat_t;
+
+// One entry of a directory.
+typedef struct hbd_plugin_host_dir_entry_t {
+  plugin_string_t   name;
+  hbd_plugin_host_file_kind_t   kind;
+} hbd_plugin_host_dir_entry_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    hbd_plugin_host_file_stat_t ok;
+    hbd_plugin_host_fs_error_t err;
+  } val;
+} hbd_plugin_host_result_file_stat_fs_error_t;
+
 typedef struct {
   bool is_err;
   union {
     plugin_string_t ok;
-    plugin_string_t err;
+    hbd_plugin_host_fs_error_t err;
   } val;
-} hbd_plugin_host_result_string_string_t;
+} hbd_plugin_host_result_string_fs_error_t;
 
 typedef struct {
-  plugin_string_t *ptr;
+  uint8_t *ptr;
   size_t len;
-} plugin_list_string_t;
+} plugin_list_u8_t;
 
 typedef struct {
   bool is_err;
   union {
-    plugin_list_string_t ok;
-    plugin_string_t err;
+    plugin_list_u8_t ok;
+    hbd_plugin_host_fs_error_t err;
   } val;
-} hbd_plugin_host_result_list_string_string_t;
+} hbd_plugin_host_result_list_u8_fs_error_t;
+
+typedef struct {
+  hbd_plugin_host_dir_entry_t *ptr;
+  size_t len;
+} hbd_plugin_host_list_dir_entry_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    hbd_plugin_host_list_dir_entry_t ok;
+    hbd_plugin_host_fs_error_t err;
+  } val;
+} hbd_plugin_host_result_list_dir_entry_fs_error_t;
 
 // Info plugins describe the host (collected at start and daily); monitor plugins
 // measure it (collected every interval).
@@ -72,11 +145,13 @@ typedef struct hbd_plugin_types_plugin_info_t {
   plugin_string_t   description;
 } hbd_plugin_types_plugin_info_t;
 
-// One metric value.
+// One metric value. Integers of every width fit `int` or `uint`; the report
+// carries them as JSON numbers.
 typedef struct hbd_plugin_types_value_t {
   uint8_t tag;
   union {
     int64_t     int_;
+    uint64_t     uint;
     double     float_;
     plugin_string_t     text;
     bool     boolean;
@@ -84,9 +159,16 @@ typedef struct hbd_plugin_types_value_t {
 } hbd_plugin_types_value_t;
 
 #define HBD_PLUGIN_TYPES_VALUE_INT 0
-#define HBD_PLUGIN_TYPES_VALUE_FLOAT 1
-#define HBD_PLUGIN_TYPES_VALUE_TEXT 2
-#define HBD_PLUGIN_TYPES_VALUE_BOOLEAN 3
+// New in 0.2.0: unsigned, for counters beyond `s64` (bytes, inodes).
+#define HBD_PLUGIN_TYPES_VALUE_UINT 1
+#define HBD_PLUGIN_TYPES_VALUE_FLOAT 2
+#define HBD_PLUGIN_TYPES_VALUE_TEXT 3
+#define HBD_PLUGIN_TYPES_VALUE_BOOLEAN 4
+
+typedef struct {
+  plugin_string_t *ptr;
+  size_t len;
+} plugin_list_string_t;
 
 // One metric. `path` nests it: `["partitions", "/", "percent"]` becomes
 // `{"partitions": {"/": {"percent": ...}}}` in the report, like native plugins.
@@ -124,7 +206,8 @@ typedef struct {
   plugin_string_t f1;
 } plugin_tuple2_string_string_t;
 
-// The operator's `config` for this plugin, as key/value strings.
+// The operator's `config` for this plugin, as key/value strings (numbers and
+// booleans in the config arrive as their JSON text: `30`, `2.5`, `true`).
 typedef struct hbd_plugin_types_settings_t {
   plugin_tuple2_string_string_t   *ptr;
   size_t len;
@@ -144,15 +227,23 @@ typedef struct {
   } val;
 } plugin_result_report_string_t;
 
-// Imported Functions from `hbd:plugin/host@0.1.0`
-// Writes to the agent's log, tagged with the plugin's name.
+// Imported Functions from `hbd:plugin/host@0.2.0`
+// Writes to the agent's log, tagged with the plugin's name. At most 100 lines per
+// call reach the log; each is cut to 4096 characters.
 extern void hbd_plugin_host_log(hbd_plugin_host_level_t level, plugin_string_t *message);
 // Wall clock, milliseconds since the Unix epoch.
 extern uint64_t hbd_plugin_host_now_ms(void);
-// Reads a UTF-8 file under a path the operator granted (`grants`), at most 1 MiB.
-extern bool hbd_plugin_host_read_file(plugin_string_t *path, plugin_string_t *ret, plugin_string_t *err);
-// Lists a directory under a granted path: entry names, sorted.
-extern bool hbd_plugin_host_list_dir(plugin_string_t *path, plugin_list_string_t *ret, plugin_string_t *err);
+// Kind, size, modification time and permissions of a granted path.
+extern bool hbd_plugin_host_stat(plugin_string_t *path, hbd_plugin_host_file_stat_t *ret, hbd_plugin_host_fs_error_t *err);
+// Reads a whole UTF-8 regular file under a grant, at most 1 MiB.
+extern bool hbd_plugin_host_read_file(plugin_string_t *path, plugin_string_t *ret, hbd_plugin_host_fs_error_t *err);
+// Reads at most `length` bytes (up to 1 MiB) of a granted regular file from byte
+// `offset`; fewer at the end of the file, none past it. With `stat`'s size, reads
+// the tail of a large log: `offset = size - 4096`.
+extern bool hbd_plugin_host_read_bytes(plugin_string_t *path, uint64_t offset, uint32_t length, plugin_list_u8_t *ret, hbd_plugin_host_fs_error_t *err);
+// The entries of a granted directory with their kinds, sorted by name, at most
+// 10,000.
+extern bool hbd_plugin_host_list_dir(plugin_string_t *path, hbd_plugin_host_list_dir_entry_t *ret, hbd_plugin_host_fs_error_t *err);
 
 // Exported Functions from `plugin`
 void exports_plugin_describe(plugin_plugin_info_t *ret);
@@ -160,15 +251,27 @@ bool exports_plugin_collect(plugin_settings_t *config, plugin_report_t *ret, plu
 
 // Helper Functions
 
-void hbd_plugin_host_result_string_string_free(hbd_plugin_host_result_string_string_t *ptr);
+void hbd_plugin_host_fs_error_free(hbd_plugin_host_fs_error_t *ptr);
 
-void plugin_list_string_free(plugin_list_string_t *ptr);
+void hbd_plugin_host_dir_entry_free(hbd_plugin_host_dir_entry_t *ptr);
 
-void hbd_plugin_host_result_list_string_string_free(hbd_plugin_host_result_list_string_string_t *ptr);
+void hbd_plugin_host_result_file_stat_fs_error_free(hbd_plugin_host_result_file_stat_fs_error_t *ptr);
+
+void hbd_plugin_host_result_string_fs_error_free(hbd_plugin_host_result_string_fs_error_t *ptr);
+
+void plugin_list_u8_free(plugin_list_u8_t *ptr);
+
+void hbd_plugin_host_result_list_u8_fs_error_free(hbd_plugin_host_result_list_u8_fs_error_t *ptr);
+
+void hbd_plugin_host_list_dir_entry_free(hbd_plugin_host_list_dir_entry_t *ptr);
+
+void hbd_plugin_host_result_list_dir_entry_fs_error_free(hbd_plugin_host_result_list_dir_entry_fs_error_t *ptr);
 
 void hbd_plugin_types_plugin_info_free(hbd_plugin_types_plugin_info_t *ptr);
 
 void hbd_plugin_types_value_free(hbd_plugin_types_value_t *ptr);
+
+void plugin_list_string_free(plugin_list_string_t *ptr);
 
 void hbd_plugin_types_metric_free(hbd_plugin_types_metric_t *ptr);
 

@@ -333,7 +333,7 @@ macro_rules! export_plugin {
 pub mod prelude {
     pub use crate::host;
     pub use crate::{
-        DirEntry, FileKind, FileStat, FsError, IntoValue, Plugin, PluginInfo, PluginKind,
-        Report, Settings, Status, export_plugin,
+        DirEntry, FileKind, FileStat, FsError, IntoValue, Plugin, PluginInfo, PluginKind, Report,
+        Settings, Status, export_plugin,
     };
 }

@@ -82,13 +82,17 @@ impl Plugin for LogFreshness {
         };
         let newest = whole.lines().rev().find_map(leading_timestamp_ms);
         let now = host::now_ms() as i64;
-        let mut report = Report::new()
-            .metric(&["bytes"], stat.size)
-            .metric(&["modified_age_s"], (now - stat.modified_ms).max(0) as f64 / 1000.0);
+        let mut report = Report::new().metric(&["bytes"], stat.size).metric(
+            &["modified_age_s"],
+            (now - stat.modified_ms).max(0) as f64 / 1000.0,
+        );
         let Some(newest) = newest else {
             return Ok(report.status(
                 Status::Unknown,
-                &format!("no timestamped line in the last {} bytes of {path}", tail.len()),
+                &format!(
+                    "no timestamped line in the last {} bytes of {path}",
+                    tail.len()
+                ),
             ));
         };
         let age_s = (now - newest).max(0) as f64 / 1000.0;

@@ -83,6 +83,7 @@ async fn scan(dir: std::path::PathBuf) -> Result<Vec<Release>, ApiError> {
         (status = 403, description = "Only a monitor, or a cookie request without its CSRF token", body = ErrorBody),
         (status = 404, description = "No such host, or the caller holds no role on it", body = ErrorBody),
         (status = 409, description = "The host has no key (`unsigned_host`), or no release fits it: upgrades off, platform not reported yet, no such version, a file that no longer matches its SHA-256 (`no_release`)", body = ErrorBody),
+        (status = 422, description = "A body that is not an upgrade (an unknown field, a wrong type)", body = ErrorBody),
         (status = 503, description = "The engine is busy", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []), ()))]

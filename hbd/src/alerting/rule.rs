@@ -150,19 +150,21 @@ impl Rule {
         }
     }
 
-    /// The next level from `current` for `value`: escalation is immediate; a drop only
-    /// goes as far as the highest level whose hysteresis band still holds the value.
+    /// The next level from `current` for `value`: escalation is immediate; the
+    /// hysteresis band holds only the level the value is leaving, and once the value has
+    /// left it the plain thresholds decide, as the original hbd does (warning 80,
+    /// critical 90, hysteresis 0.1: from CRITICAL, 85 stays CRITICAL, 80.5 is WARNING and
+    /// 79 is OK; from WARNING, 75 stays WARNING).
     pub fn next_level(&self, current: Level, value: f64) -> Level {
         let raw = self.raw_level(value);
         if raw >= current || current == Level::Unknown {
             return raw;
         }
-        for level in [Level::Critical, Level::Warning] {
-            if level <= current && level > raw && self.holds_with_band(level, value) {
-                return level;
-            }
+        if self.holds_with_band(current, value) {
+            current
+        } else {
+            raw
         }
-        raw
     }
 
     /// The threshold that applies at `level` (for messages and the API).
@@ -199,6 +201,22 @@ mod tests {
     }
 
     #[test]
+    fn the_original_readme_example() {
+        // The original's README: warning 80, critical 90, hysteresis 0.1 gives
+        // 91 -> CRITICAL, 85 -> CRITICAL, 79 -> OK.
+        let r = rule(Some(80.0), Some(90.0), ">", 0.1);
+        let mut level = Ok;
+        let seen: Vec<Level> = [91.0, 85.0, 79.0]
+            .iter()
+            .map(|v| {
+                level = r.next_level(level, *v);
+                level
+            })
+            .collect();
+        assert_eq!(seen, [Critical, Critical, Ok]);
+    }
+
+    #[test]
     fn level_table() {
         // (rule, current, value, expected)
         let up = rule(Some(80.0), Some(90.0), ">", 0.1);
@@ -211,7 +229,8 @@ mod tests {
             (&up, Warning, 95.0, Critical),
             (&up, Critical, 85.0, Critical), // inside the band (81..90)
             (&up, Critical, 80.5, Warning),  // below 81, above warning 80
-            (&up, Critical, 75.0, Warning),  // below 80, but inside WARNING's band (72..80)
+            (&up, Critical, 79.0, Ok),       // left CRITICAL: the plain thresholds decide
+            (&up, Critical, 75.0, Ok),       // WARNING's band holds only a WARNING it leaves
             (&up, Critical, 71.0, Ok),
             (&up, Warning, 73.0, Warning),
             (&up, Warning, 72.0, Ok), // band is strict like the operator
@@ -221,6 +240,8 @@ mod tests {
             (&down, Ok, 5.0, Critical),
             (&down, Critical, 10.5, Critical),
             (&down, Critical, 11.5, Warning),
+            (&down, Critical, 21.0, Ok), // above warning 20: left both
+            (&down, Warning, 19.0, Warning),
             (&down, Warning, 21.0, Warning),
             (&down, Warning, 22.5, Ok),
         ];

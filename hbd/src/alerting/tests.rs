@@ -97,6 +97,17 @@ fn escalation_de_escalation_and_quiet_steady_state() {
                 Value(10, 10.0),
                 &["RECOVERED: web1 - cpu_monitor.cpu_percent = 10.0 (CRITICAL -> OK)"],
             ),
+            // The original's example: once the value leaves CRITICAL's band, the plain
+            // thresholds decide; 79 is below warning 80, so OK, not WARNING.
+            (
+                Value(11, 91.0),
+                &["CRITICAL: web1 - cpu_monitor.cpu_percent = 91.0"],
+            ),
+            (Value(12, 85.0), &[]),
+            (
+                Value(13, 79.0),
+                &["RECOVERED: web1 - cpu_monitor.cpu_percent = 79.0 (CRITICAL -> OK)"],
+            ),
         ],
     );
 }

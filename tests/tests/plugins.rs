@@ -216,7 +216,10 @@ wasm_plugins:
     let fresh = latest("log_freshness").unwrap();
     assert_eq!(fresh["status"], "OK", "{fresh}");
     assert!(fresh["data"]["age_s"].as_f64().unwrap() < 60.0);
-    assert_eq!(fresh["data"]["bytes"], std::fs::metadata(&log).unwrap().len());
+    assert_eq!(
+        fresh["data"]["bytes"],
+        std::fs::metadata(&log).unwrap().len()
+    );
     assert!(fresh["data"]["modified_age_s"].as_f64().unwrap() < 60.0);
     // The looping fixture times out, then backs off; the other plugins never notice.
     assert!(

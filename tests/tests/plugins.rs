@@ -234,12 +234,19 @@ wasm_plugins:
         "{:?}",
         latest("fixture")
     );
-    assert!(
-        daemon.get_json("/api/0/hosts/wasm1/plugins/fixture?limit=100")["samples"]
+    // The history is read from the store, which the daemon writes in batches: wait for
+    // the timed-out samples to be there rather than read it once.
+    let timed_out = || {
+        daemon.get_json("/api/0/hosts/wasm1/plugins/fixture?limit=10000")["samples"]
             .as_array()
             .unwrap()
             .iter()
             .any(|s| s["status"] == "UNKNOWN" && s["data"]["error"] == "timed out after 100 ms")
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), timed_out),
+        "{:#}",
+        daemon.get_json("/api/0/hosts/wasm1/plugins/fixture?limit=10000")
     );
     assert!(latest("cpu_monitor").is_some());
     assert!(daemon.host_state("wasm1").as_deref() == Some("UP"));

@@ -126,7 +126,7 @@ pub struct HostCommands {
     commands: Vec<CommandView>,
 }
 
-pub(super) fn new_id() -> Result<String, ApiError> {
+fn new_id() -> Result<String, ApiError> {
     let mut random = [0u8; 8];
     getrandom::fill(&mut random)
         .map_err(|e| ApiError::Unavailable(format!("no randomness for an id: {e}")))?;
@@ -203,20 +203,38 @@ pub async fn queue(
 ) -> Result<(StatusCode, Json<CommandView>), ApiError> {
     caller.may(Action::QueueCommand, Some(&name))?;
     let (timeout, expires_in) = check(&new)?;
-    let now = Timestamp::now();
     let job = Job {
-        id: new_id()?,
-        host: name,
         argv: new.argv,
         timeout_s: timeout,
+        ..new_job(name, &caller, expires_in)?
+    };
+    submit(&state, job).await
+}
+
+/// A job for `host` queued now by `caller`, expiring in `expires_in` seconds, with a
+/// fresh id; no program yet (the caller sets `argv` and `timeout_s`, or `upgrade`).
+pub(super) fn new_job(host: String, caller: &Caller, expires_in: u64) -> Result<Job, ApiError> {
+    let now = Timestamp::now();
+    Ok(Job {
+        id: new_id()?,
+        host,
+        argv: Vec::new(),
+        timeout_s: 0,
         by: caller.user.clone(),
         queued: now,
         expires: now.plus(Duration::from_secs(expires_in)),
         state: JobState::Queued,
         upgrade: None,
-    };
+    })
+}
+
+/// Queues `job` in the engine: 201 with it as queued.
+pub(super) async fn submit(
+    state: &ApiState,
+    job: Job,
+) -> Result<(StatusCode, Json<CommandView>), ApiError> {
     let command = Command::QueueJob { job: Box::new(job) };
-    match ask(&state, |tx| Request::Command(command, tx)).await?? {
+    match ask(state, |tx| Request::Command(command, tx)).await?? {
         Outcome::Queued { job } => Ok((StatusCode::CREATED, Json(CommandView::from(*job)))),
         other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
     }

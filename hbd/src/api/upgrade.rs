@@ -8,8 +8,6 @@
 //! goes out as `UPD` after the `ACK`, and its `RES` (or expiry) ends it, in the same
 //! list as the host's commands.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::body::Body as HttpBody;
 use axum::extract::{Path, State};
@@ -19,15 +17,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::Caller;
-use super::commands::{CommandView, new_id};
+use super::commands::{CommandView, new_job, submit};
 use super::error::ErrorBody;
 use super::extract::{Body, Segments};
 use super::hosts::find;
-use super::{ApiError, ApiState, ask};
+use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
-use crate::clock::Timestamp;
-use crate::core::{Command, Job, JobState, Outcome, UpgradeJob};
-use crate::engine::Request;
+use crate::core::{Job, UpgradeJob};
 use crate::releases::{self, Release, ReleaseError};
 
 /// The time an agent gets to download, check and start a release.
@@ -129,16 +125,8 @@ pub async fn queue(
     tokio::task::spawn_blocking(move || releases::verify(&dir, &checked))
         .await
         .map_err(|e| ApiError::Unavailable(format!("release check failed: {e}")))??;
-    let now = Timestamp::now();
     let job = Job {
-        id: new_id()?,
-        host: name,
-        argv: Vec::new(),
         timeout_s: UPGRADE_TIMEOUT_S,
-        by: caller.user.clone(),
-        queued: now,
-        expires: now.plus(Duration::from_secs(expires_in)),
-        state: JobState::Queued,
         upgrade: Some(UpgradeJob {
             url: config
                 .releases_url
@@ -152,15 +140,9 @@ pub async fn queue(
             sha256: release.sha256,
             size: release.size,
         }),
+        ..new_job(name, &caller, expires_in)?
     };
-    match ask(&state, |tx| {
-        Request::Command(Command::QueueJob { job: Box::new(job) }, tx)
-    })
-    .await??
-    {
-        Outcome::Queued { job } => Ok((StatusCode::CREATED, Json(CommandView::from(*job)))),
-        other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
-    }
+    submit(&state, job).await
 }
 
 /// The agent releases `releases_dir` offers (any signed-in user).

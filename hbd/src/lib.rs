@@ -14,6 +14,8 @@
 //! - [`store`]: SQLite store of hosts and plugin history, written in batches on its own
 //!   thread.
 //! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
+//! - [`policy`]: pure "who is told, and when": silences, maintenance windows,
+//!   UNREACHABLE hosts, flapping, pending periods, storm grouping.
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries;
 //!   [`dns`]: host records kept current through `nsupdate`; [`releases`]: agent
 //!   release files offered for self-upgrade.
@@ -42,6 +44,7 @@ pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod policy;
 pub mod receiver;
 pub mod releases;
 pub mod reload;

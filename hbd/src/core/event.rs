@@ -54,6 +54,12 @@ pub enum EventKind {
         /// New IP.
         to: IpAddr,
     },
+    /// Nothing heard for longer than `interval + grace` while a parent is DOWN (or
+    /// UNREACHABLE itself): nobody is told.
+    Unreachable {
+        /// The parent that is down.
+        parent: String,
+    },
     /// An operator dropped the host: its state, samples and alerts are forgotten.
     Dropped,
 }
@@ -79,6 +85,7 @@ impl EventKind {
             EventKind::Boot { .. } => "BOOT",
             EventKind::Message { .. } => "MESSAGE",
             EventKind::AddressChanged { .. } => "ADDRESS_CHANGED",
+            EventKind::Unreachable { .. } => "UNREACHABLE",
             EventKind::Dropped => "DROPPED",
         }
     }

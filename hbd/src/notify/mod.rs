@@ -43,6 +43,23 @@ pub enum Notification {
     Host(Event),
     /// An alert change or reminder.
     Alert(Notice),
+    /// A host or alert path started or stopped flapping.
+    Flapping(FlapNotice),
+}
+
+/// A host or alert path started or stopped flapping.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FlapNotice {
+    /// The host.
+    pub host: String,
+    /// The alert path; absent for the host's UP/DOWN.
+    pub path: Option<String>,
+    /// Started (or stopped).
+    pub started: bool,
+    /// Weighted state changes over the last 21 checks, percent.
+    pub percent: f64,
+    /// When.
+    pub at: Timestamp,
 }
 
 impl Notification {
@@ -51,6 +68,7 @@ impl Notification {
         match self {
             Notification::Host(e) => &e.host,
             Notification::Alert(n) => &n.host,
+            Notification::Flapping(f) => &f.host,
         }
     }
 }
@@ -160,29 +178,71 @@ impl Notifier {
         let directory = self.directories.get();
         for (kind, queue) in &self.queues {
             for recipient in routing::recipients(&self.config, &directory, *kind, host) {
-                let message = Outgoing {
-                    host: host.to_owned(),
-                    text: text.clone(),
-                    recipient,
-                };
-                if let Err(TrySendError::Full(m) | TrySendError::Closed(m)) =
-                    queue.try_send(message)
-                {
-                    self.metrics.notification_dropped(kind.as_str());
-                    tracing::error!(
-                        channel = kind.as_str(),
-                        host,
-                        "notification queue full; message dropped"
-                    );
-                    self.journal.record(vec![Entry::Dropped {
-                        at: Timestamp::now(),
-                        channel: kind.as_str(),
-                        text: m.text,
-                        reason: "queue full".into(),
-                    }]);
-                }
+                self.enqueue(*kind, queue, host, text.clone(), recipient);
             }
         }
         Some(text)
+    }
+
+    /// Queues a storm group: each recipient on each channel gets one message listing the
+    /// group's notifications routed to them (or that one notification's own text, when
+    /// only one is theirs).
+    pub fn notify_group(&self, group: &[Notification]) {
+        let directory = self.directories.get();
+        for (kind, queue) in &self.queues {
+            let mut per_recipient: Vec<(String, Vec<String>, Vec<&str>)> = Vec::new();
+            for n in group {
+                let Some(text) = render::text(n) else {
+                    continue;
+                };
+                for recipient in routing::recipients(&self.config, &directory, *kind, n.host()) {
+                    match per_recipient.iter_mut().find(|(r, _, _)| *r == recipient) {
+                        Some((_, texts, hosts)) => {
+                            texts.push(text.clone());
+                            hosts.push(n.host());
+                        }
+                        None => per_recipient.push((recipient, vec![text.clone()], vec![n.host()])),
+                    }
+                }
+            }
+            for (recipient, texts, hosts) in per_recipient {
+                let text = render::group_text(&texts);
+                let host = if texts.len() == 1 {
+                    hosts[0]
+                } else {
+                    "(several hosts)"
+                };
+                self.enqueue(*kind, queue, host, text, recipient);
+            }
+        }
+    }
+
+    fn enqueue(
+        &self,
+        kind: ChannelKind,
+        queue: &mpsc::Sender<Outgoing>,
+        host: &str,
+        text: String,
+        recipient: String,
+    ) {
+        let message = Outgoing {
+            host: host.to_owned(),
+            text,
+            recipient,
+        };
+        if let Err(TrySendError::Full(m) | TrySendError::Closed(m)) = queue.try_send(message) {
+            self.metrics.notification_dropped(kind.as_str());
+            tracing::error!(
+                channel = kind.as_str(),
+                host,
+                "notification queue full; message dropped"
+            );
+            self.journal.record(vec![Entry::Dropped {
+                at: Timestamp::now(),
+                channel: kind.as_str(),
+                text: m.text,
+                reason: "queue full".into(),
+            }]);
+        }
     }
 }

@@ -11,6 +11,41 @@ pub fn text(notification: &super::Notification) -> Option<String> {
     match notification {
         super::Notification::Host(event) => event_text(event),
         super::Notification::Alert(notice) => Some(notice_text(notice)),
+        super::Notification::Flapping(f) => Some(flap_text(f)),
+    }
+}
+
+/// `FLAPPING START: web1 - cpu.percent (34.5% state changes in the last 21 checks)`;
+/// the host's own UP/DOWN has no path.
+pub fn flap_text(f: &super::FlapNotice) -> String {
+    let what = if f.started { "START" } else { "STOP" };
+    let subject = match &f.path {
+        Some(path) => format!("{} - {path}", f.host),
+        None => format!("{} (UP/DOWN)", f.host),
+    };
+    let note = if f.started {
+        "; single changes are not notified until it settles"
+    } else {
+        ""
+    };
+    format!(
+        "FLAPPING {what}: {subject} ({:.1}% state changes in the last 21 checks{note})",
+        f.percent
+    )
+}
+
+/// One message for a storm group: its only text, or a count and every text, one per line.
+pub fn group_text(texts: &[String]) -> String {
+    match texts {
+        [one] => one.clone(),
+        _ => {
+            let mut s = format!("STORM: {} notifications grouped", texts.len());
+            for t in texts {
+                s.push_str("\n- ");
+                s.push_str(t);
+            }
+            s
+        }
     }
 }
 
@@ -40,7 +75,7 @@ pub fn event_text(event: &Event) -> Option<String> {
         EventKind::Boot { uptime_s: None } => format!("BOOT: {host} booted"),
         EventKind::Message { text } => format!("MESSAGE from {host}: {text}"),
         EventKind::AddressChanged { from, to } => format!("IP CHANGE: {host} {from} -> {to}"),
-        EventKind::Dropped => return None,
+        EventKind::Dropped | EventKind::Unreachable { .. } => return None,
     })
 }
 

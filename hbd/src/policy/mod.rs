@@ -1,0 +1,678 @@
+//! Who is told, and when: the pure step between what happened (host events and alert
+//! notices from the core) and the notifier.
+//!
+//! Every subject (a host, or one alert path of a host) has a state now and the state
+//! last told. A change is told at once unless something holds it: the host is
+//! UNREACHABLE behind a DOWN parent, a silence or maintenance window covers it, it is
+//! flapping, or its rule's pending period (`for:`) has not passed. Nothing is lost while
+//! held: when the hold ends, a subject whose state differs from what was last told is
+//! told then (a recovery included), and one that went back to it needs no message.
+//! Messages that do go out pass through [`storm`] grouping. Every verdict is a
+//! [`Decision`], which the engine journals and publishes.
+//!
+//! Like the core it never reads the clock: callers pass `now`.
+
+pub mod flap;
+pub mod silence;
+pub mod storm;
+#[cfg(test)]
+mod tests;
+pub mod window;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::alerting::{Level, Notice, NoticeKind};
+use crate::clock::{Mono, Now, Timestamp};
+use crate::core::{Event, EventKind};
+use crate::notify::{FlapNotice, Notification};
+use flap::{Flap, FlapChange, FlapSettings};
+use silence::{Compiled, Silence};
+use storm::{Storm, StormRecord, StormSettings};
+use window::Window;
+
+/// The policy's settings, from the config.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Flap detection, if on.
+    pub flapping: Option<FlapSettings>,
+    /// Storm grouping (`threshold: 0`: off).
+    pub storm: StormSettings,
+    /// Maintenance windows.
+    pub windows: Vec<Window>,
+    /// Each host's threshold profiles (windows may name profiles).
+    pub profiles: HashMap<String, Vec<String>>,
+}
+
+/// Why a notification is held.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// A silence covers it.
+    Silenced {
+        /// The silence's id.
+        silence: String,
+    },
+    /// A maintenance window is open over it.
+    Maintenance {
+        /// The window's name.
+        window: String,
+    },
+    /// Its host is UNREACHABLE: a parent is DOWN.
+    Unreachable {
+        /// The parent that is down.
+        parent: String,
+    },
+    /// It is flapping.
+    Flapping {
+        /// Weighted state changes, percent.
+        percent: f64,
+    },
+    /// Its rule's pending period has not passed.
+    Pending {
+        /// When it fires if still not OK (ms since the Unix epoch).
+        #[schema(value_type = u64)]
+        until: Timestamp,
+    },
+}
+
+/// What the policy did with one notification or one subject.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Told now.
+    Notified,
+    /// Not told now, for this reason.
+    Held {
+        /// Why.
+        #[serde(flatten)]
+        reason: Reason,
+    },
+    /// A hold ended and the state then, different from what was last told, was told.
+    Released,
+    /// A hold ended, or a change came, and the state is what was last told: nothing to say.
+    Unchanged,
+    /// Held for a grouped message (a storm).
+    Grouped {
+        /// The group's number.
+        storm: u64,
+    },
+}
+
+/// One verdict, journaled and published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// The host.
+    pub host: String,
+    /// The alert path; absent for the host itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// When.
+    pub at: Timestamp,
+    /// What it is about (`DOWN`, `CRITICAL`, `REMINDER`, `FLAPPING START`, ...).
+    pub what: String,
+    /// The verdict.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// What the policy asks the shell to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    /// Send these: one notification, or several as one grouped message.
+    Notify(Vec<Notification>),
+    /// Journal and publish a verdict.
+    Decision(Decision),
+}
+
+/// Severity order: OK, UNKNOWN, WARNING, CRITICAL.
+fn rank(level: Level) -> u8 {
+    match level {
+        Level::Ok => 0,
+        Level::Unknown => 1,
+        Level::Warning => 2,
+        Level::Critical => 3,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Subject {
+    /// The state last told.
+    told: Level,
+    /// The state now.
+    current: Level,
+    /// The latest notification that carried the state, to tell it late from.
+    latest: Option<Notification>,
+    /// Why `current` is not told, while it is not.
+    hold: Option<Reason>,
+    /// Pending period: fires at this time unless it recovers first.
+    pending: Option<(Mono, Timestamp)>,
+    flap: Flap,
+}
+
+impl Default for Subject {
+    fn default() -> Subject {
+        Subject {
+            told: Level::Ok,
+            current: Level::Ok,
+            latest: None,
+            hold: None,
+            pending: None,
+            flap: Flap::default(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct HostSubjects {
+    host: Subject,
+    paths: HashMap<String, Subject>,
+    /// The DOWN parent while the host is UNREACHABLE.
+    unreachable: Option<String>,
+}
+
+type Key = (String, Option<String>);
+
+/// The policy state: every subject, the silences, the storm.
+#[derive(Debug, Default)]
+pub struct Policy {
+    settings: Settings,
+    hosts: HashMap<String, HostSubjects>,
+    silences: Vec<Compiled>,
+    /// Subjects held now.
+    held: BTreeSet<Key>,
+    /// When to look at a held subject again (its hold's end).
+    recheck: BTreeSet<(Mono, Key)>,
+    /// Told states changed since the store last took them: `(host, path or "", level)`.
+    told_dirty: Vec<(String, String, Level)>,
+    /// Silences added, changed or expired since the store last took them.
+    silences_dirty: Vec<Silence>,
+    storm: Storm,
+    out: Vec<Out>,
+}
+
+impl Policy {
+    /// A policy with these settings and no subjects.
+    pub fn new(settings: Settings) -> Policy {
+        Policy {
+            storm: Storm::new(settings.storm),
+            settings,
+            ..Policy::default()
+        }
+    }
+
+    /// New settings (reload); held subjects are looked at again.
+    pub fn reconfigure(&mut self, settings: Settings, now: Now) {
+        self.storm.set(settings.storm);
+        self.settings = settings;
+        self.recheck_all(now);
+    }
+
+    /// Puts back what the store kept: silences and the states last told.
+    pub fn restore(&mut self, silences: Vec<Silence>, told: Vec<(String, String, Level)>) {
+        for s in silences {
+            if let Ok(c) = Compiled::new(s) {
+                self.silences.push(c);
+            }
+        }
+        for (host, path, level) in told {
+            let path = (!path.is_empty()).then_some(path);
+            let s = self.subject(&host, path.as_deref());
+            s.told = level;
+            s.current = level;
+        }
+    }
+
+    /// Sets the state a subject has now without telling anything (a restored alert).
+    pub fn assume(&mut self, host: &str, path: Option<&str>, level: Level) {
+        self.subject(host, path).current = level;
+    }
+
+    fn subject(&mut self, host: &str, path: Option<&str>) -> &mut Subject {
+        if !self.hosts.contains_key(host) {
+            self.hosts.insert(host.to_owned(), HostSubjects::default());
+        }
+        // Invariant: inserted just above if missing.
+        let h = self.hosts.get_mut(host).unwrap_or_else(|| unreachable!());
+        match path {
+            None => &mut h.host,
+            Some(p) => {
+                if !h.paths.contains_key(p) {
+                    h.paths.insert(p.to_owned(), Subject::default());
+                }
+                h.paths.get_mut(p).unwrap_or_else(|| unreachable!())
+            }
+        }
+    }
+
+    /// Records one check's state for flap detection (a heartbeat, a missed deadline, an
+    /// evaluated value). A start or stop of flapping is told (unless silenced), and a
+    /// stop tells the state then if it is not the one last told.
+    pub fn observe(&mut self, host: &str, path: Option<&str>, level: Level, now: Now) {
+        let Some(settings) = self.settings.flapping else {
+            return;
+        };
+        let change = self.subject(host, path).flap.record(rank(level), &settings);
+        let Some(change) = change else {
+            return;
+        };
+        let (started, percent) = match change {
+            FlapChange::Started(p) => (true, p),
+            FlapChange::Stopped(p) => (false, p),
+        };
+        let notice = Notification::Flapping(FlapNotice {
+            host: host.to_owned(),
+            path: path.map(str::to_owned),
+            started,
+            percent,
+            at: now.wall,
+        });
+        self.offer_plain(host, path, notice, false, now);
+        if !started {
+            self.settle(&(host.to_owned(), path.map(str::to_owned)), None, now);
+        }
+    }
+
+    /// Takes a host event from the core.
+    pub fn on_event(&mut self, event: &Event, now: Now) {
+        let host = event.host.as_str();
+        let n = Notification::Host(event.clone());
+        match &event.kind {
+            EventKind::Down { .. } => {
+                self.set_unreachable(host, None);
+                self.offer_state(host, None, Level::Critical, n, Duration::ZERO, now);
+            }
+            EventKind::Up { .. } => {
+                self.set_unreachable(host, None);
+                self.offer_state(host, None, Level::Ok, n, Duration::ZERO, now);
+            }
+            EventKind::Unreachable { parent } => {
+                self.set_unreachable(host, Some(parent.clone()));
+                self.decide(
+                    host,
+                    None,
+                    "UNREACHABLE",
+                    Verdict::Held {
+                        reason: Reason::Unreachable {
+                            parent: parent.clone(),
+                        },
+                    },
+                    now,
+                );
+            }
+            EventKind::Dropped => self.forget(host),
+            EventKind::NewHost
+            | EventKind::Boot { .. }
+            | EventKind::Message { .. }
+            | EventKind::AddressChanged { .. } => self.offer_plain(host, None, n, false, now),
+        }
+    }
+
+    /// Takes an alert notice from the core; `pending` is its rule's `for:` period.
+    pub fn on_notice(&mut self, notice: &Notice, pending: Duration, now: Now) {
+        let n = Notification::Alert(notice.clone());
+        let path = Some(notice.path.as_str());
+        match notice.kind {
+            NoticeKind::Reminder => self.offer_plain(&notice.host, path, n, true, now),
+            _ => self.offer_state(&notice.host, path, notice.to, n, pending, now),
+        }
+    }
+
+    fn set_unreachable(&mut self, host: &str, parent: Option<String>) {
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.unreachable = parent;
+        } else if parent.is_some() {
+            self.hosts.insert(
+                host.to_owned(),
+                HostSubjects {
+                    unreachable: parent,
+                    ..HostSubjects::default()
+                },
+            );
+        }
+    }
+
+    fn forget(&mut self, host: &str) {
+        self.hosts.remove(host);
+        self.held.retain(|(h, _)| h != host);
+        self.recheck.retain(|(_, (h, _))| h != host);
+    }
+
+    /// A change of state: told unless held.
+    fn offer_state(
+        &mut self,
+        host: &str,
+        path: Option<&str>,
+        level: Level,
+        n: Notification,
+        pending: Duration,
+        now: Now,
+    ) {
+        let s = self.subject(host, path);
+        s.current = level;
+        s.latest = Some(n.clone());
+        if rank(level) > rank(s.told) {
+            if !pending.is_zero() && s.pending.is_none() {
+                s.pending = Some((now.mono.plus(pending), now.wall.plus(pending)));
+            }
+        } else {
+            s.pending = None;
+        }
+        self.settle(&(host.to_owned(), path.map(str::to_owned)), Some(n), now);
+    }
+
+    /// Something that is no state (a reminder, a boot, a message, flapping): told unless
+    /// held, never told late.
+    fn offer_plain(
+        &mut self,
+        host: &str,
+        path: Option<&str>,
+        n: Notification,
+        state_holds: bool,
+        now: Now,
+    ) {
+        let what = what(&n);
+        if let Some((reason, _)) = self.hold_for(host, path, state_holds, now) {
+            self.decide(host, path, &what, Verdict::Held { reason }, now);
+            return;
+        }
+        self.send(host, path, &what, n, Verdict::Notified, now);
+    }
+
+    /// Looks at one subject: holds it, tells its state, or finds nothing to tell.
+    fn settle(&mut self, key: &Key, fresh: Option<Notification>, now: Now) {
+        let (host, path) = (key.0.as_str(), key.1.as_deref());
+        let s = self.subject(host, path);
+        // Back to what was last told: nothing to hold or say.
+        let hold = if s.current == s.told {
+            None
+        } else {
+            self.hold_for(host, path, true, now)
+        };
+        let s = self.subject(host, path);
+        let label = fresh.as_ref().or(s.latest.as_ref()).map(what);
+        if let Some((reason, until)) = hold {
+            let changed = s.hold.as_ref() != Some(&reason);
+            s.hold = Some(reason.clone());
+            self.held.insert(key.clone());
+            if let Some(until) = until {
+                self.recheck.insert((until, key.clone()));
+            }
+            if fresh.is_some() || changed {
+                let label = label.unwrap_or_default();
+                self.decide(host, path, &label, Verdict::Held { reason }, now);
+            }
+            return;
+        }
+        let was_held = s.hold.take().is_some();
+        let (told, current) = (s.told, s.current);
+        let message = if current == told {
+            None
+        } else {
+            s.told = current;
+            match fresh {
+                Some(ref n) if from_of(n) == Some(told) => Some(n.clone()),
+                _ => s.latest.as_ref().and_then(|l| late(l, told, current, now)),
+            }
+        };
+        self.held.remove(key);
+        if current == told {
+            if fresh.is_some() || was_held {
+                let label = label.unwrap_or_default();
+                self.decide(host, path, &label, Verdict::Unchanged, now);
+            }
+            return;
+        }
+        self.told_dirty.push((
+            host.to_owned(),
+            path.unwrap_or_default().to_owned(),
+            current,
+        ));
+        if let Some(n) = message {
+            let verdict = if was_held {
+                Verdict::Released
+            } else {
+                Verdict::Notified
+            };
+            let label = what(&n);
+            self.send(host, path, &label, n, verdict, now);
+        }
+    }
+
+    /// Why a notification about `host`/`path` is held now, and until when (monotonic) it
+    /// surely stays so; `state`: flapping and pending periods hold it too.
+    fn hold_for(
+        &self,
+        host: &str,
+        path: Option<&str>,
+        state: bool,
+        now: Now,
+    ) -> Option<(Reason, Option<Mono>)> {
+        let at_wall = |t: Timestamp| now.mono.plus(t.since(now.wall));
+        let h = self.hosts.get(host);
+        if let Some(parent) = h.and_then(|h| h.unreachable.clone()) {
+            return Some((Reason::Unreachable { parent }, None));
+        }
+        if let Some(s) = self
+            .silences
+            .iter()
+            .find(|s| s.covers(host, path, now.wall))
+        {
+            let reason = Reason::Silenced {
+                silence: s.silence.id.clone(),
+            };
+            return Some((reason, Some(at_wall(s.silence.ends))));
+        }
+        let no_profiles = Vec::new();
+        let profiles = self.settings.profiles.get(host).unwrap_or(&no_profiles);
+        for w in &self.settings.windows {
+            if w.matches(host, profiles, path)
+                && let Some(ends) = w.open_until(now.wall)
+            {
+                let reason = Reason::Maintenance {
+                    window: w.name.clone(),
+                };
+                return Some((reason, Some(at_wall(ends))));
+            }
+        }
+        if !state {
+            return None;
+        }
+        let s = h.and_then(|h| match path {
+            None => Some(&h.host),
+            Some(p) => h.paths.get(p),
+        })?;
+        if s.flap.flapping() {
+            let percent = (s.flap.percent() * 10.0).round() / 10.0;
+            return Some((Reason::Flapping { percent }, None));
+        }
+        match s.pending {
+            Some((mono, wall)) if mono > now.mono && rank(s.current) > rank(s.told) => {
+                Some((Reason::Pending { until: wall }, Some(mono)))
+            }
+            _ => None,
+        }
+    }
+
+    fn send(
+        &mut self,
+        host: &str,
+        path: Option<&str>,
+        what: &str,
+        n: Notification,
+        verdict: Verdict,
+        now: Now,
+    ) {
+        match self.storm.offer(n, now) {
+            Ok(n) => {
+                self.decide(host, path, what, verdict, now);
+                self.out.push(Out::Notify(vec![n]));
+            }
+            Err(storm) => self.decide(host, path, what, Verdict::Grouped { storm }, now),
+        }
+    }
+
+    fn decide(&mut self, host: &str, path: Option<&str>, what: &str, verdict: Verdict, now: Now) {
+        self.out.push(Out::Decision(Decision {
+            host: host.to_owned(),
+            path: path.map(str::to_owned),
+            at: now.wall,
+            what: what.to_owned(),
+            verdict,
+        }));
+    }
+
+    /// Applies the passage of time: holds that ended, a storm group that is due.
+    pub fn on_tick(&mut self, now: Now) {
+        while let Some((at, _)) = self.recheck.first() {
+            if *at > now.mono {
+                break;
+            }
+            let Some((_, key)) = self.recheck.pop_first() else {
+                break;
+            };
+            if self.held.contains(&key) {
+                self.settle(&key, None, now);
+            }
+        }
+        if let Some((items, record)) = self.storm.flush(now) {
+            tracing::info!(
+                storm = record.id,
+                count = record.count,
+                "notifications grouped"
+            );
+            self.out.push(Out::Notify(items));
+        }
+    }
+
+    /// When [`Policy::on_tick`] next has something to do.
+    pub fn next_deadline(&self) -> Option<Mono> {
+        let recheck = self.recheck.first().map(|(at, _)| *at);
+        [recheck, self.storm.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn recheck_all(&mut self, now: Now) {
+        let keys: Vec<Key> = self.held.iter().cloned().collect();
+        for key in keys {
+            self.settle(&key, None, now);
+        }
+    }
+
+    /// Adds or replaces a silence; held subjects are looked at again.
+    pub fn put_silence(&mut self, silence: Silence, now: Now) -> Result<(), silence::BadGlob> {
+        let compiled = Compiled::new(silence)?;
+        self.silences
+            .retain(|s| s.silence.id != compiled.silence.id);
+        self.silences_dirty.push(compiled.silence.clone());
+        self.silences.push(compiled);
+        self.recheck_all(now);
+        Ok(())
+    }
+
+    /// Ends a silence now; what it held is told if it differs from what was last told.
+    pub fn expire_silence(&mut self, id: &str, now: Now) -> Option<Silence> {
+        let s = self.silences.iter_mut().find(|s| s.silence.id == id)?;
+        if s.silence.ends > now.wall {
+            s.silence.ends = now.wall;
+            if s.silence.starts > now.wall {
+                s.silence.starts = now.wall;
+            }
+        }
+        let silence = s.silence.clone();
+        self.silences_dirty.push(silence.clone());
+        self.recheck_all(now);
+        Some(silence)
+    }
+
+    /// Every silence, newest first (ended ones too, until pruned).
+    pub fn silences(&self) -> Vec<Silence> {
+        let mut all: Vec<Silence> = self.silences.iter().map(|s| s.silence.clone()).collect();
+        all.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
+        all
+    }
+
+    /// Why a subject is held now, if it is.
+    pub fn hold_of(&self, host: &str, path: Option<&str>) -> Option<&Reason> {
+        let h = self.hosts.get(host)?;
+        match path {
+            None => h.host.hold.as_ref(),
+            Some(p) => h.paths.get(p)?.hold.as_ref(),
+        }
+    }
+
+    /// The latest storm groups, newest first.
+    pub fn storms(&self) -> Vec<StormRecord> {
+        self.storm.recent()
+    }
+
+    /// What to do, since the last call.
+    pub fn take(&mut self) -> Vec<Out> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Told states and silences changed since the last call, for the store.
+    pub fn take_changes(&mut self) -> (Vec<(String, String, Level)>, Vec<Silence>) {
+        (
+            std::mem::take(&mut self.told_dirty),
+            std::mem::take(&mut self.silences_dirty),
+        )
+    }
+}
+
+/// A notification's `from` level, if it has one.
+fn from_of(n: &Notification) -> Option<Level> {
+    match n {
+        Notification::Alert(a) => Some(a.from),
+        Notification::Host(e) => match e.kind {
+            EventKind::Down { .. } => Some(Level::Ok),
+            EventKind::Up { .. } => Some(Level::Critical),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What a decision is about, as the messages name it.
+fn what(n: &Notification) -> String {
+    match n {
+        Notification::Host(e) => e.kind.name().to_owned(),
+        Notification::Alert(a) if a.kind == NoticeKind::Reminder => "REMINDER".to_owned(),
+        Notification::Alert(a) if a.kind == NoticeKind::Recovered => "RECOVERED".to_owned(),
+        Notification::Alert(a) => a.to.as_str().to_owned(),
+        Notification::Flapping(f) if f.started => "FLAPPING START".to_owned(),
+        Notification::Flapping(_) => "FLAPPING STOP".to_owned(),
+    }
+}
+
+/// The notification that tells `current` to someone last told `told`, from the latest
+/// one that carried the state.
+fn late(latest: &Notification, told: Level, current: Level, now: Now) -> Option<Notification> {
+    match latest {
+        Notification::Alert(a) => {
+            let kind = if current == Level::Ok {
+                NoticeKind::Recovered
+            } else if rank(current) > rank(told) {
+                NoticeKind::Raised
+            } else {
+                NoticeKind::Lowered
+            };
+            Some(Notification::Alert(Notice {
+                kind,
+                from: told,
+                to: current,
+                at: now.wall,
+                ..a.clone()
+            }))
+        }
+        Notification::Host(e) => match e.kind {
+            EventKind::Down { .. } | EventKind::Up { .. } => Some(latest.clone()),
+            _ => None,
+        },
+        Notification::Flapping(_) => None,
+    }
+}

@@ -1,0 +1,94 @@
+//! Silences: an operator's "nobody is told about these hosts (and metric paths) from
+//! start to end", with the globs compiled once.
+
+use globset::{Glob, GlobMatcher};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+
+/// One silence as stored and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Silence {
+    /// Its id.
+    pub id: String,
+    /// Host names it covers: a glob (`web*`, `db[12]`, `*`).
+    pub hosts: String,
+    /// Metric paths it covers (a glob); absent: the hosts themselves (UP/DOWN and other
+    /// host events) and every alert of theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<String>,
+    /// When it begins (ms since the Unix epoch).
+    #[schema(value_type = u64)]
+    pub starts: Timestamp,
+    /// When it ends (ms since the Unix epoch); an early expiry sets it to then.
+    #[schema(value_type = u64)]
+    pub ends: Timestamp,
+    /// Why.
+    pub comment: String,
+    /// Who made it.
+    pub author: String,
+    /// When it was made.
+    #[schema(value_type = u64)]
+    pub created: Timestamp,
+}
+
+/// A glob that did not compile.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct BadGlob {
+    /// `hosts` or `paths`.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// A glob over names; `*` crosses `.` and `/` (metric paths hold both).
+pub fn glob(field: &'static str, pattern: &str) -> Result<GlobMatcher, BadGlob> {
+    Glob::new(pattern)
+        .map(|g| g.compile_matcher())
+        .map_err(|e| BadGlob {
+            field,
+            message: e.kind().to_string(),
+        })
+}
+
+/// A silence with its globs compiled.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The silence.
+    pub silence: Silence,
+    hosts: GlobMatcher,
+    paths: Option<GlobMatcher>,
+}
+
+impl Compiled {
+    /// Compiles the silence's globs.
+    pub fn new(silence: Silence) -> Result<Compiled, BadGlob> {
+        let hosts = glob("hosts", &silence.hosts)?;
+        let paths = silence
+            .paths
+            .as_deref()
+            .map(|p| glob("paths", p))
+            .transpose()?;
+        Ok(Compiled {
+            silence,
+            hosts,
+            paths,
+        })
+    }
+
+    /// Whether it covers `host` (`path: None`: the host's own events) at `at`.
+    pub fn covers(&self, host: &str, path: Option<&str>, at: Timestamp) -> bool {
+        self.silence.starts <= at && at < self.silence.ends && self.matches(host, path)
+    }
+
+    /// Whether its matchers cover `host` and `path`, whatever the time.
+    pub fn matches(&self, host: &str, path: Option<&str>) -> bool {
+        self.hosts.is_match(host)
+            && match (&self.paths, path) {
+                (None, _) => true,
+                (Some(p), Some(path)) => p.is_match(path),
+                (Some(_), None) => false,
+            }
+    }
+}

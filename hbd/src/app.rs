@@ -146,6 +146,8 @@ pub async fn run(
     let hosts = store.load_hosts()?;
     let alerts = store.load_alerts()?;
     let jobs = store.load_jobs()?;
+    let silences = store.load_silences()?;
+    let told = store.load_told()?;
     let latest = Latest::default();
     let mut checks = HashSet::new();
     for sample in store.load_latest_samples()? {
@@ -161,6 +163,7 @@ pub async fn run(
     let (store_tx, store_thread) = store::start_writer(store, metrics.clone())?;
     let mut core = Core::restore(config.clone(), hosts, alerts, &checks, started);
     core.restore_jobs(jobs, started);
+    core.restore_policy(silences, told);
 
     sockets.udp.set_nonblocking(true).map_err(AppError::Http)?;
     let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp).map_err(AppError::Http)?);

@@ -343,7 +343,6 @@ impl Engine {
                             host,
                         });
                     }
-                    self.notify(&Notification::Host(event.clone()));
                     self.keep_dns(&event);
                     if self.parts.store.is_some() {
                         self.history.push(HistoryEntry::event(&event));
@@ -353,14 +352,41 @@ impl Engine {
                 }
                 Action::Alert(notice) => {
                     self.parts.metrics.alert_notices.inc();
-                    let text = self
-                        .notify(&Notification::Alert(notice.clone()))
-                        .unwrap_or_default();
+                    let text = crate::notify::render::notice_text(&notice);
                     tracing::info!(host = %notice.host, path = %notice.path, %text, "alert");
                     if self.parts.store.is_some() {
                         self.history.push(HistoryEntry::notice(&notice, &text));
                     }
                     journal.push(Entry::Alert(notice, text));
+                }
+                Action::Notify(group) => match group.as_slice() {
+                    [one] => {
+                        self.notify(one);
+                    }
+                    _ => {
+                        if let Some(notifier) = &self.notifier {
+                            notifier.notify_group(&group);
+                        }
+                    }
+                },
+                Action::Decision(decision) => {
+                    tracing::info!(
+                        host = %decision.host,
+                        path = decision.path.as_deref().unwrap_or(""),
+                        what = %decision.what,
+                        verdict = ?decision.verdict,
+                        "policy"
+                    );
+                    if self.parts.store.is_some()
+                        && decision.verdict != crate::policy::Verdict::Notified
+                    {
+                        self.history.push(HistoryEntry::decision(&decision));
+                    }
+                    self.parts.live.publish(UpdateKind::Decision {
+                        host: decision.host.clone(),
+                        decision: Box::new(decision.clone()),
+                    });
+                    journal.push(Entry::Decision(decision));
                 }
                 Action::AlertChanged { host, path, state } => {
                     self.parts
@@ -536,6 +562,8 @@ impl Engine {
             dropped_alerts: changes.dropped_alerts,
             history: std::mem::take(&mut self.history),
             jobs: changes.jobs,
+            silences: changes.silences,
+            told: changes.told,
         });
         self.parts.metrics.samples_dropped.inc_by(lost as u64);
         if self.pending.is_empty() {

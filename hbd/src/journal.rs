@@ -68,6 +68,8 @@ pub enum Entry {
         /// `ok`, or why it failed.
         result: String,
     },
+    /// What the alert policy decided about a notification.
+    Decision(crate::policy::Decision),
     /// A notification given up on.
     Dropped {
         /// When.
@@ -131,6 +133,7 @@ impl Formatter {
             | Entry::Auth { at, .. } => *at,
             Entry::Alert(notice, _) => notice.at,
             Entry::Event(event) => event.at,
+            Entry::Decision(d) => d.at,
             Entry::Job(job) => match &job.state {
                 JobState::Sent { last, .. } => *last,
                 JobState::Done { at, .. } | JobState::Expired { at } => *at,
@@ -173,6 +176,17 @@ impl Formatter {
                     map.remove("at");
                     let host = map.remove("host").unwrap_or_default();
                     map.insert("ID".into(), "EVENT".into());
+                    map.insert("name".into(), host);
+                }
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Decision(decision) => {
+                out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
+                let mut value = serde_json::to_value(decision).unwrap_or_default();
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("at");
+                    let host = map.remove("host").unwrap_or_default();
+                    map.insert("ID".into(), "POLICY".into());
                     map.insert("name".into(), host);
                 }
                 out.extend_from_slice(value.to_string().as_bytes());

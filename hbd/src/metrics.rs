@@ -283,7 +283,7 @@ impl Metrics {
     }
 
     /// Sets the hosts-by-state gauges, counts in [`HostState::ALL`] order.
-    pub fn set_hosts(&self, counts: [usize; 3]) {
+    pub fn set_hosts(&self, counts: [usize; 4]) {
         for (gauge, n) in self.hosts.iter().zip(counts) {
             gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
         }
@@ -359,7 +359,7 @@ mod tests {
         let m = Metrics::new();
         m.rejected(RejectReason::Bomb);
         m.rejected(RejectReason::Bomb);
-        m.set_hosts([0, 3, 1]);
+        m.set_hosts([0, 3, 1, 0]);
         let text = m.render(&Latest::default());
         assert!(
             text.contains("hbd_datagrams_rejected_total{reason=\"bomb\"} 2"),

@@ -369,6 +369,11 @@ impl Alerts {
         self.states.get(&(host.to_owned(), path.to_owned()))
     }
 
+    /// Every tracked alert state, in no order.
+    pub fn all(&self) -> impl Iterator<Item = &AlertState> {
+        self.states.values()
+    }
+
     /// Every non-OK state, sorted by host and path.
     pub fn active(&self) -> Vec<AlertState> {
         let mut v: Vec<AlertState> = self

@@ -112,6 +112,9 @@ pub struct Rule {
     /// with critical 90 and hysteresis 0.1 the CRITICAL level holds until the value is
     /// 81 or less (`90 - 10% of 90`); for `<` and `<=` the band mirrors upward.
     pub hysteresis: f64,
+    /// How long a raised level must hold before it is told (`for:`); zero: at once.
+    #[serde(skip)]
+    pub pending: std::time::Duration,
 }
 
 impl Rule {
@@ -184,6 +187,7 @@ mod tests {
             critical,
             operator: Operator::parse(op).unwrap(),
             hysteresis: h,
+            ..Rule::default()
         }
     }
 

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::rule::{Operator, Rule};
 
-const RULE_KEYS: &[&str] = &["warning", "critical", "operator", "hysteresis"];
+const RULE_KEYS: &[&str] = &["warning", "critical", "operator", "hysteresis", "for"];
 
 /// A rule as one layer states it: `None` not mentioned, `Some(None)` removed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -24,6 +24,7 @@ pub struct Layer {
     critical: Option<Option<f64>>,
     operator: Option<Operator>,
     hysteresis: Option<f64>,
+    pending: Option<std::time::Duration>,
 }
 
 /// Rules by key path (plugin first, then the keys inside its data).
@@ -138,8 +139,24 @@ fn layer(map: &Map<String, Value>) -> Result<Layer, Vec<String>> {
                     "hysteresis: expected a fraction from 0 to below 1 (0.1 = 10 %), found {v}"
                 )),
             },
+            "for" => {
+                let d = match v {
+                    Value::Number(n) => n
+                        .as_f64()
+                        .filter(|s| s.is_finite() && (0.0..1e9).contains(s))
+                        .map(std::time::Duration::from_secs_f64),
+                    Value::String(s) => humantime::parse_duration(s.trim()).ok(),
+                    _ => None,
+                };
+                match d {
+                    Some(d) => l.pending = Some(d),
+                    None => errors.push(format!(
+                        "for: expected seconds or a duration such as 5m, found {v}"
+                    )),
+                }
+            }
             other => errors.push(format!(
-                "unknown rule key {other:?}; a rule has warning, critical, operator, hysteresis"
+                "unknown rule key {other:?}; a rule has warning, critical, operator, hysteresis, for"
             )),
         }
     }
@@ -168,6 +185,9 @@ pub fn merge(layers: &[&Layers]) -> Rules {
             if l.hysteresis.is_some() {
                 m.hysteresis = l.hysteresis;
             }
+            if l.pending.is_some() {
+                m.pending = l.pending;
+            }
         }
     }
     merged
@@ -178,6 +198,7 @@ pub fn merge(layers: &[&Layers]) -> Rules {
                 critical: l.critical.flatten(),
                 operator: l.operator.unwrap_or_default(),
                 hysteresis: l.hysteresis.unwrap_or(0.0),
+                pending: l.pending.unwrap_or_default(),
             };
             (path, rule)
         })

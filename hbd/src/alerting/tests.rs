@@ -33,6 +33,7 @@ fn cpu_rule() -> Rule {
         critical: Some(90.0),
         operator: Operator::Gt,
         hysteresis: 0.1,
+        ..Rule::default()
     }
 }
 

@@ -129,7 +129,7 @@ fn states(text: Option<&str>) -> Result<Option<Vec<HostState>>, ApiError> {
                 .find(|state| state.as_str().eq_ignore_ascii_case(s.trim()))
                 .ok_or_else(|| {
                     ApiError::BadRequest(format!(
-                        "state {s:?}: expected up, down or unknown (comma-separated)"
+                        "state {s:?}: expected up, down, unreachable or unknown (comma-separated)"
                     ))
                 })
         })

@@ -74,6 +74,9 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "session_idle",
     "session_lifetime",
     "allowed_origins",
+    "maintenance",
+    "flapping",
+    "storm",
 ];
 
 /// Keys of one entry under `hosts`.
@@ -87,6 +90,8 @@ pub const HOST_KEYS: &[&str] = &[
     "threshold_config",
     "dyndomain",
     "description",
+    "parents",
+    "down_after",
 ];
 
 /// Keys of one entry under `users`.
@@ -197,6 +202,12 @@ pub struct Config {
     pub plugin_history: usize,
     /// Notification channels and delivery policy.
     pub notify: NotifyConfig,
+    /// Maintenance windows by name.
+    pub maintenance: BTreeMap<String, crate::policy::window::WindowConfig>,
+    /// Flap detection (`None`: off).
+    pub flapping: Option<crate::policy::flap::FlapSettings>,
+    /// Storm grouping.
+    pub storm: crate::policy::storm::StormSettings,
 }
 
 /// Settings of one host.
@@ -220,6 +231,10 @@ pub struct HostConfig {
     pub description: Option<String>,
     /// Its DNS record (`dyndomain`).
     pub dyndomain: Option<dns::DynDomain>,
+    /// Hosts it is reached through: while one is DOWN, this host is UNREACHABLE.
+    pub parents: Vec<String>,
+    /// Missed heartbeats before it is DOWN (default 1: `interval + grace`).
+    pub down_after: Option<u32>,
 }
 
 /// One user (also the form the store keeps API-made users in).
@@ -319,6 +334,9 @@ impl Default for Config {
             max_message_bytes: hb_proto::limits::DEFAULT_MAX_MESSAGE_BYTES,
             plugin_history: 1000,
             notify: NotifyConfig::default(),
+            maintenance: BTreeMap::new(),
+            flapping: None,
+            storm: Default::default(),
         }
     }
 }
@@ -453,6 +471,15 @@ impl Config {
             entry.and_then(|h| h.interval).unwrap_or(self.interval),
             entry.and_then(|h| h.grace).unwrap_or(self.grace),
         )
+    }
+
+    /// How long `host`, heartbeating every `interval`, may be silent before it is DOWN:
+    /// `down_after` intervals (default 1) plus its grace.
+    pub fn allowance(&self, host: &str, interval: Duration) -> Duration {
+        let entry = self.hosts.get(host);
+        let missed = entry.and_then(|h| h.down_after).unwrap_or(1);
+        let grace = entry.and_then(|h| h.grace).unwrap_or(self.grace);
+        interval * missed + grace
     }
 
     /// Who owns hosts that name no owner: `default_owner`, else the first administrator

@@ -17,11 +17,18 @@ pub enum HostState {
     Up,
     /// Silent for longer than `interval + grace`.
     Down,
+    /// Silent while a parent (`hosts.NAME.parents`) is DOWN or UNREACHABLE.
+    Unreachable,
 }
 
 impl HostState {
     /// Every state, in metric order.
-    pub const ALL: [HostState; 3] = [HostState::Unknown, HostState::Up, HostState::Down];
+    pub const ALL: [HostState; 4] = [
+        HostState::Unknown,
+        HostState::Up,
+        HostState::Down,
+        HostState::Unreachable,
+    ];
 
     /// Upper-case name, as in the API and the journal.
     pub fn as_str(self) -> &'static str {
@@ -29,6 +36,7 @@ impl HostState {
             HostState::Unknown => "UNKNOWN",
             HostState::Up => "UP",
             HostState::Down => "DOWN",
+            HostState::Unreachable => "UNREACHABLE",
         }
     }
 

@@ -30,6 +30,11 @@ use crate::alerting::rules::{Rules, display_path, lookup, merge};
 use crate::alerting::{AlertState, Alerts, Level, Notice, Policy};
 use crate::clock::{Mono, Now};
 use crate::config::Config;
+use crate::notify::Notification;
+use crate::policy::silence::Silence;
+use crate::policy::storm::StormRecord;
+use crate::policy::window::Window;
+use crate::policy::{Decision, Out, Policy as NotifyPolicy, Reason};
 use outbox::Outbox;
 
 /// The plugin whose reports carry one status per check (Nagios): its checks alert
@@ -61,8 +66,12 @@ pub enum Action {
     },
     /// Journal, publish and notify a host event.
     Event(Event),
-    /// Journal and notify an alert change or reminder.
+    /// Journal an alert change or reminder (the policy decides whether it is sent).
     Alert(Notice),
+    /// Send these: one notification, or several as one grouped message.
+    Notify(Vec<Notification>),
+    /// Journal and publish what the policy decided.
+    Decision(Decision),
     /// An alert path changed level, reminded, or is no longer tracked (`state: None`):
     /// for the live stream.
     AlertChanged {
@@ -96,6 +105,10 @@ pub struct Changes {
     pub dropped_alerts: Vec<(String, String)>,
     /// Commands queued, sent, done or expired since the last call (the latest of each).
     pub jobs: Vec<Job>,
+    /// States last told, changed since the last call: `(host, path or "", level)`.
+    pub told: Vec<(String, String, Level)>,
+    /// Silences added, changed or expired since the last call.
+    pub silences: Vec<Silence>,
 }
 
 #[derive(Debug)]
@@ -124,11 +137,52 @@ pub struct Core {
     dropped_hosts: Vec<String>,
     dropped_alerts: Vec<(String, String)>,
     /// Hosts per state, in [`HostState::ALL`] order, kept as states change.
-    counts: [usize; 3],
+    counts: [usize; 4],
     alerts: Alerts,
     default_rules: Arc<Rules>,
     host_rules: HashMap<String, Arc<Rules>>,
     outbox: Outbox,
+    policy: NotifyPolicy,
+    /// Configured children of each host (the reverse of `parents`).
+    children: HashMap<String, Vec<String>>,
+}
+
+/// The policy's settings from the config. Windows were checked when the config was
+/// read; one that still fails (a time zone removed since) is left out, with an error.
+fn policy_settings(config: &Config) -> crate::policy::Settings {
+    let windows = config
+        .maintenance
+        .iter()
+        .filter_map(|(name, w)| match Window::new(name, w) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!(window = %name, error = %e, "maintenance window left out");
+                None
+            }
+        })
+        .collect();
+    let profiles = config
+        .hosts
+        .iter()
+        .filter(|(_, h)| !h.threshold_config.is_empty())
+        .map(|(name, h)| (name.clone(), h.threshold_config.clone()))
+        .collect();
+    crate::policy::Settings {
+        flapping: config.flapping,
+        storm: config.storm,
+        windows,
+        profiles,
+    }
+}
+
+/// What a host's parents say when it misses its deadline.
+enum Parents {
+    /// None is down: the host is DOWN.
+    Fine,
+    /// This parent is DOWN or UNREACHABLE: the host is UNREACHABLE.
+    Down(String),
+    /// A parent is UP but not heard since this host was due: ask again then.
+    Unconfirmed(Mono),
 }
 
 fn policy(config: &Config) -> Policy {
@@ -144,16 +198,18 @@ impl Core {
     pub fn new(config: Arc<Config>, now: Now) -> Core {
         let mut core = Core {
             alerts: Alerts::new(policy(&config)),
-            config,
             hosts: BTreeMap::new(),
             deadlines: BinaryHeap::new(),
             dirty: Vec::new(),
             dropped_hosts: Vec::new(),
             dropped_alerts: Vec::new(),
-            counts: [0; 3],
+            counts: [0; 4],
             default_rules: Arc::default(),
             host_rules: HashMap::new(),
             outbox: Outbox::default(),
+            policy: NotifyPolicy::new(policy_settings(&config)),
+            children: HashMap::new(),
+            config,
         };
         core.build_rules();
         core.add_configured_hosts(now);
@@ -193,27 +249,38 @@ impl Core {
     /// settings apply from now on; host and alert states are kept, except alert states
     /// whose rule is gone. Configured hosts not yet known appear as UNKNOWN.
     pub fn reconfigure(&mut self, config: Arc<Config>, now: Now, out: &mut Vec<Action>) {
+        let from = out.len();
         self.config = config;
+        self.policy.reconfigure(policy_settings(&self.config), now);
         self.alerts.set_policy(policy(&self.config), now);
         self.build_rules();
         self.add_configured_hosts(now);
         let names: Vec<String> = self.hosts.keys().cloned().collect();
         for name in names {
-            let (_, grace) = self.config.host_timing(&name);
             let Some(t) = self.hosts.get_mut(&name) else {
                 continue;
             };
             if let (HostState::Up, Some(heard)) = (t.host.state, t.heard) {
-                t.deadline = heard.plus(t.host.interval + grace);
+                t.deadline = heard.plus(self.config.allowance(&name, t.host.interval));
                 let deadline = t.deadline;
                 self.schedule(&name, deadline);
             }
         }
         self.prune_alerts(None);
         self.publish_alert_changes(out);
+        self.run_policy(from, now, out);
     }
 
     fn build_rules(&mut self) {
+        self.children.clear();
+        for (name, host) in &self.config.hosts {
+            for parent in &host.parents {
+                self.children
+                    .entry(parent.clone())
+                    .or_default()
+                    .push(name.clone());
+            }
+        }
         let config = &self.config;
         self.default_rules = Arc::new(merge(&[&config.threshold_layers]));
         self.host_rules.clear();
@@ -356,8 +423,9 @@ impl Core {
     /// this daemon's monotonic clock, so an UP host gets a full `interval + grace` from
     /// `now`.
     fn insert(&mut self, host: Host, now: Now) {
-        let (_, grace) = self.config.host_timing(&host.name);
-        let deadline = now.mono.plus(host.interval + grace);
+        let deadline = now
+            .mono
+            .plus(self.config.allowance(&host.name, host.interval));
         let name = host.name.clone();
         let up = host.state == HostState::Up;
         self.counts[host.state as usize] += 1;
@@ -401,8 +469,9 @@ impl Core {
         let Some(stamp) = datagram.message.stamp() else {
             return; // replies (ACK, CMD, UPD) are not for the daemon
         };
+        let from = out.len();
         let name = stamp.name.to_owned();
-        let (default_interval, grace) = self.config.host_timing(&name);
+        let (default_interval, _) = self.config.host_timing(&name);
         let tracked = match self.hosts.get_mut(&name) {
             Some(t) => t,
             None => {
@@ -503,12 +572,14 @@ impl Core {
             _ => {}
         }
         let mut came_back = false;
+        let mut now_up = false;
         if host.state != HostState::Up {
+            now_up = true;
             let down_for = (host.state == HostState::Down).then(|| match tracked.since {
                 Some(since) => now.mono.since(since),
                 None => now.wall.since(host.state_since),
             });
-            came_back = host.state == HostState::Down;
+            came_back = matches!(host.state, HostState::Down | HostState::Unreachable);
             self.counts[host.state as usize] -= 1;
             self.counts[HostState::Up as usize] += 1;
             host.state = HostState::Up;
@@ -522,7 +593,7 @@ impl Core {
                 },
             ));
         }
-        tracked.deadline = now.mono.plus(host.interval + grace);
+        tracked.deadline = now.mono.plus(self.config.allowance(&name, host.interval));
         let deadline = tracked.deadline;
         if tracked.scheduled.is_none_or(|s| deadline < s) {
             self.schedule(&name, deadline);
@@ -530,6 +601,12 @@ impl Core {
         self.mark_dirty(&name);
         if came_back {
             self.alerts.resume_host(&name, now);
+        }
+        if now_up {
+            self.recheck_children(&name, now);
+        }
+        if matches!(datagram.message, Message::Heartbeat(_)) {
+            self.policy.observe(&name, None, Level::Ok, now);
         }
         match &datagram.message {
             Message::Plugin(report) => self.check_report(report, now, out),
@@ -541,11 +618,96 @@ impl Core {
             _ => {}
         }
         self.publish_alert_changes(out);
+        self.run_policy(from, now, out);
+    }
+
+    /// Children left UNREACHABLE get a full `interval + grace` from now to be heard,
+    /// now that `parent` is back; then their own state decides.
+    fn recheck_children(&mut self, parent: &str, now: Now) {
+        let Some(children) = self.children.get(parent).cloned() else {
+            return;
+        };
+        for child in children {
+            let Some(t) = self.hosts.get_mut(&child) else {
+                continue;
+            };
+            if t.host.state == HostState::Unreachable {
+                t.deadline = now
+                    .mono
+                    .plus(self.config.allowance(&child, t.host.interval));
+                let deadline = t.deadline;
+                self.schedule(&child, deadline);
+            }
+        }
+    }
+
+    /// Whether `name`, silent past its deadline, is DOWN, UNREACHABLE, or must wait
+    /// for a parent's own deadline.
+    fn parents_of(&self, name: &str, now: Now) -> Parents {
+        let Some(child) = self.hosts.get(name) else {
+            return Parents::Fine;
+        };
+        // When the host's next heartbeat was due: a parent heard after that was up
+        // while this host was silent.
+        let due = child.heard.map(|h| h.plus(child.host.interval));
+        let parents = self.config.hosts.get(name).map(|h| h.parents.as_slice());
+        let mut wait: Option<Mono> = None;
+        for parent in parents.unwrap_or_default() {
+            let Some(p) = self.hosts.get(parent) else {
+                continue;
+            };
+            match p.host.state {
+                HostState::Down | HostState::Unreachable => return Parents::Down(parent.clone()),
+                HostState::Up => {
+                    let confirmed = matches!((p.heard, due), (Some(h), Some(d)) if h >= d);
+                    if !confirmed {
+                        let at = p.deadline.max(now.mono).plus(Duration::from_millis(1));
+                        wait = Some(wait.map_or(at, |w| w.max(at)));
+                    }
+                }
+                HostState::Unknown => {}
+            }
+        }
+        match wait {
+            Some(at) => Parents::Unconfirmed(at),
+            None => Parents::Fine,
+        }
+    }
+
+    /// Passes what happened since `out[from]` through the policy and appends what it
+    /// decides (messages to send, verdicts).
+    fn run_policy(&mut self, from: usize, now: Now, out: &mut Vec<Action>) {
+        for action in &out[from..] {
+            match action {
+                Action::Event(e) => self.policy.on_event(e, now),
+                Action::Alert(n) => {
+                    let pending = self.pending_for(&n.host, &n.path);
+                    self.policy.on_notice(n, pending, now);
+                }
+                _ => {}
+            }
+        }
+        for o in self.policy.take() {
+            out.push(match o {
+                Out::Notify(n) => Action::Notify(n),
+                Out::Decision(d) => Action::Decision(d),
+            });
+        }
+    }
+
+    /// The `for:` of the rule behind a shown alert path (zero for none).
+    fn pending_for(&self, host: &str, path: &str) -> Duration {
+        self.rules_for(host)
+            .iter()
+            .find(|(k, _)| display_path(k) == path)
+            .map(|(_, r)| r.pending)
+            .unwrap_or_default()
     }
 
     /// Applies the passage of time: hosts silent past their deadline go DOWN, and alert
     /// reminders fall due.
     pub fn on_tick(&mut self, now: Now, out: &mut Vec<Action>) {
+        let from = out.len();
         while let Some(Reverse((at, _))) = self.deadlines.peek() {
             if *at > now.mono {
                 break;
@@ -560,7 +722,7 @@ impl Core {
                 continue; // superseded by an earlier entry
             }
             tracked.scheduled = None;
-            if tracked.host.state != HostState::Up {
+            if !matches!(tracked.host.state, HostState::Up | HostState::Unreachable) {
                 continue;
             }
             if tracked.deadline > now.mono {
@@ -568,19 +730,46 @@ impl Core {
                 self.schedule(&name, deadline);
                 continue;
             }
+            match self.parents_of(&name, now) {
+                Parents::Fine => {}
+                Parents::Unconfirmed(at) => {
+                    self.schedule(&name, at);
+                    continue;
+                }
+                Parents::Down(parent) => {
+                    let Some(tracked) = self.hosts.get_mut(&name) else {
+                        continue;
+                    };
+                    if tracked.host.state == HostState::Up {
+                        self.counts[HostState::Up as usize] -= 1;
+                        self.counts[HostState::Unreachable as usize] += 1;
+                        tracked.host.state = HostState::Unreachable;
+                        tracked.host.state_since = now.wall;
+                        tracked.since = Some(now.mono);
+                        self.mark_dirty(&name);
+                        self.alerts.pause_host(&name);
+                        out.push(event(&name, now, EventKind::Unreachable { parent }));
+                    }
+                    continue;
+                }
+            }
+            let Some(tracked) = self.hosts.get_mut(&name) else {
+                continue;
+            };
             let host = &mut tracked.host;
             let silent_for = match (tracked.heard, host.last_seen) {
                 (Some(heard), _) => now.mono.since(heard),
                 (None, Some(seen)) => now.wall.since(seen),
                 (None, None) => Duration::ZERO,
             };
-            self.counts[HostState::Up as usize] -= 1;
+            self.counts[host.state as usize] -= 1;
             self.counts[HostState::Down as usize] += 1;
             host.state = HostState::Down;
             host.state_since = now.wall;
             tracked.since = Some(now.mono);
             self.mark_dirty(&name);
             self.alerts.pause_host(&name);
+            self.policy.observe(&name, None, Level::Critical, now);
             out.push(event(
                 &name,
                 now,
@@ -593,6 +782,8 @@ impl Core {
         self.alerts.on_tick(now, &mut notices);
         out.extend(notices.into_iter().map(Action::Alert));
         self.publish_alert_changes(out);
+        self.policy.on_tick(now);
+        self.run_policy(from, now, out);
     }
 
     /// Applies an operator's command at `now`.
@@ -661,6 +852,7 @@ impl Core {
             host,
             self.alerts.next_deadline(),
             self.outbox.next_deadline(),
+            self.policy.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -704,7 +896,11 @@ impl Core {
         jobs.reverse();
         jobs.retain(|j| seen.insert(j.id.clone()));
         jobs.reverse();
+        let (mut told, silences) = self.policy.take_changes();
+        told.retain(|(host, _, _)| !self.dropped_hosts.contains(host));
         Changes {
+            told,
+            silences,
             hosts,
             alerts: self.alerts.take_dirty(),
             dropped_hosts: std::mem::take(&mut self.dropped_hosts),
@@ -738,8 +934,38 @@ impl Core {
     }
 
     /// How many hosts are in each state, in [`HostState::ALL`] order.
-    pub fn counts(&self) -> [usize; 3] {
+    pub fn counts(&self) -> [usize; 4] {
         self.counts
+    }
+
+    /// Every silence, newest first.
+    pub fn silences(&self) -> Vec<Silence> {
+        self.policy.silences()
+    }
+
+    /// The latest storm groups, newest first.
+    pub fn storms(&self) -> Vec<StormRecord> {
+        self.policy.storms()
+    }
+
+    /// Why notifications about a host (`path: None`) or one of its alerts are held now.
+    pub fn hold_of(&self, host: &str, path: Option<&str>) -> Option<Reason> {
+        self.policy.hold_of(host, path).cloned()
+    }
+
+    /// Puts back the silences and the states last told, read from the store (after
+    /// [`Core::restore`]). A stored alert or DOWN host without a told record (written by
+    /// a daemon before the policy) counts as told.
+    pub fn restore_policy(&mut self, silences: Vec<Silence>, told: Vec<(String, String, Level)>) {
+        for s in self.alerts.all() {
+            self.policy.assume(&s.host, Some(&s.path), s.level);
+        }
+        for t in self.hosts.values() {
+            if t.host.state == HostState::Down {
+                self.policy.assume(&t.host.name, None, Level::Critical);
+            }
+        }
+        self.policy.restore(silences, told);
     }
 
     /// The configuration in force.

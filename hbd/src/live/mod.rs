@@ -76,6 +76,13 @@ pub enum UpdateKind {
         /// The command now.
         job: Box<crate::core::Job>,
     },
+    /// The alert policy decided about a notification (held, released, grouped).
+    Decision {
+        /// The host.
+        host: String,
+        /// The decision.
+        decision: Box<crate::policy::Decision>,
+    },
     /// A DNS update of the host's record ended (written, or failed and to be retried).
     Dns {
         /// The host.

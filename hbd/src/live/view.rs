@@ -23,6 +23,7 @@ pub fn host_of(update: &Update) -> &str {
         | UpdateKind::Plugin { host, .. }
         | UpdateKind::Job { host, .. }
         | UpdateKind::Dns { host, .. }
+        | UpdateKind::Decision { host, .. }
         | UpdateKind::Alert { host, .. } => host,
     }
 }
@@ -189,6 +190,9 @@ pub fn update(u: &Update) -> Value {
         UpdateKind::Dns { host, status } => json!({
             "seq": u.seq, "type": "dns", "host": host, "dns": status,
         }),
+        UpdateKind::Decision { host, decision } => json!({
+            "seq": u.seq, "type": "policy", "host": host, "decision": decision,
+        }),
         UpdateKind::Job { host, job } => json!({
             "seq": u.seq, "type": "command", "host": host, "command": job,
         }),
@@ -244,7 +248,10 @@ mod tests {
         assert_eq!(v["hosts"]["name"], json!(["web1", "web2"]));
         assert_eq!(v["hosts"]["state"], json!(["UP", "UP"]));
         assert_eq!(v["hosts"]["rtt_ms"], json!([0.5, 0.5]));
-        assert_eq!(v["counts"], json!({"UP": 2, "DOWN": 0, "UNKNOWN": 0}));
+        assert_eq!(
+            v["counts"],
+            json!({"UP": 2, "DOWN": 0, "UNKNOWN": 0, "UNREACHABLE": 0})
+        );
     }
 
     #[test]

@@ -210,24 +210,33 @@ impl Policy {
         self.recheck_all(now);
     }
 
-    /// Puts back what the store kept: silences and the states last told.
+    /// Puts back what the store kept: silences and the states last told. A told state
+    /// that differs from the state now is held until the next tick looks at it again.
     pub fn restore(&mut self, silences: Vec<Silence>, told: Vec<(String, String, Level)>) {
         for s in silences {
-            if let Ok(c) = Compiled::new(s) {
-                self.silences.push(c);
+            match Compiled::new(s) {
+                Ok(c) => self.silences.push(c),
+                Err(e) => tracing::error!(error = %e, "stored silence left out"),
             }
         }
         for (host, path, level) in told {
             let path = (!path.is_empty()).then_some(path);
+            let key = (host.clone(), path.clone());
             let s = self.subject(&host, path.as_deref());
             s.told = level;
-            s.current = level;
+            if s.current != s.told {
+                self.held.insert(key.clone());
+                self.recheck.insert((Mono(0), key));
+            }
         }
     }
 
-    /// Sets the state a subject has now without telling anything (a restored alert).
+    /// Sets a subject's state now, and as told, without telling anything (a stored
+    /// alert, before the told states are restored over it).
     pub fn assume(&mut self, host: &str, path: Option<&str>, level: Level) {
-        self.subject(host, path).current = level;
+        let s = self.subject(host, path);
+        s.current = level;
+        s.told = level;
     }
 
     fn subject(&mut self, host: &str, path: Option<&str>) -> &mut Subject {

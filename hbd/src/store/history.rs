@@ -47,6 +47,25 @@ impl HistoryEntry {
         }
     }
 
+    /// What the alert policy decided (held, released, grouped, nothing to tell).
+    pub fn decision(decision: &crate::policy::Decision) -> HistoryEntry {
+        let mut data = match serde_json::to_value(decision) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        data.remove("host");
+        data.remove("at");
+        if let Some(verdict) = data.remove("verdict") {
+            data.insert("policy".into(), verdict);
+        }
+        HistoryEntry {
+            host: decision.host.clone(),
+            at: decision.at,
+            path: decision.path.clone(),
+            data,
+        }
+    }
+
     /// An alert notice and the text sent for it.
     pub fn notice(notice: &Notice, text: &str) -> HistoryEntry {
         let data = serde_json::json!({

@@ -16,6 +16,7 @@ mod auth;
 mod history;
 mod hosts;
 mod jobs;
+mod policy;
 mod samples;
 
 use std::collections::HashSet;
@@ -111,6 +112,17 @@ const MIGRATIONS: &[&str] = &[
         data      TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX jobs_by_host ON jobs (host, queued_ms);",
+    "CREATE TABLE silences (
+        id      TEXT PRIMARY KEY,
+        ends_ms INTEGER NOT NULL,
+        data    TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE told (
+        host  TEXT NOT NULL,
+        path  TEXT NOT NULL,
+        level TEXT NOT NULL,
+        PRIMARY KEY (host, path)
+    ) WITHOUT ROWID;",
 ];
 
 /// Store failures.
@@ -154,6 +166,10 @@ pub struct Batch {
     pub history: Vec<HistoryEntry>,
     /// Commands for agents, as they are now.
     pub jobs: Vec<Job>,
+    /// Silences added, changed or expired.
+    pub silences: Vec<crate::policy::silence::Silence>,
+    /// States last told: `(host, path or "", level)`.
+    pub told: Vec<(String, String, crate::alerting::Level)>,
 }
 
 impl Batch {
@@ -166,6 +182,8 @@ impl Batch {
             && self.dropped_alerts.is_empty()
             && self.history.is_empty()
             && self.jobs.is_empty()
+            && self.silences.is_empty()
+            && self.told.is_empty()
     }
 
     /// Folds a newer batch into this one, so writing the result equals writing both in
@@ -181,6 +199,8 @@ impl Batch {
             dropped_alerts,
             history,
             jobs,
+            silences,
+            told,
         } = newer;
         let gone: HashSet<&str> = dropped_hosts.iter().map(String::as_str).collect();
         let replaced: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
@@ -191,6 +211,7 @@ impl Batch {
         let newer_jobs: HashSet<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
         self.jobs
             .retain(|j| !gone.contains(j.host.as_str()) && !newer_jobs.contains(j.id.as_str()));
+        self.told.retain(|(h, _, _)| !gone.contains(h.as_str()));
         let alert_key = |a: &AlertState| (a.host.clone(), a.path.clone());
         let newer_alerts: HashSet<(String, String)> = alerts.iter().map(alert_key).collect();
         let dropped: HashSet<&(String, String)> = dropped_alerts.iter().collect();
@@ -205,6 +226,9 @@ impl Batch {
         self.dropped_hosts.extend(dropped_hosts);
         self.dropped_alerts.extend(dropped_alerts);
         self.jobs.extend(jobs);
+        // Written in order, so the newer of each key wins.
+        self.silences.extend(silences);
+        self.told.extend(told);
         // Entries beyond what every host keeps cannot all be kept either: the oldest go.
         self.history.extend(history);
         let excess = self.history.len().saturating_sub(MAX_PENDING_HISTORY);
@@ -278,12 +302,15 @@ impl Store {
         hosts::delete(&tx, &batch.dropped_hosts).map_err(err)?;
         history::delete(&tx, &batch.dropped_hosts).map_err(err)?;
         jobs::delete_hosts(&tx, &batch.dropped_hosts).map_err(err)?;
+        policy::delete_hosts(&tx, &batch.dropped_hosts).map_err(err)?;
         alerts::delete(&tx, &batch.dropped_alerts).map_err(err)?;
         hosts::save(&tx, &batch.hosts).map_err(err)?;
         samples::insert(&tx, &batch.samples).map_err(err)?;
         alerts::save(&tx, &batch.alerts).map_err(err)?;
         history::insert(&tx, &batch.history).map_err(err)?;
         jobs::save(&tx, &batch.jobs).map_err(err)?;
+        policy::save_silences(&tx, &batch.silences).map_err(err)?;
+        policy::save_told(&tx, &batch.told).map_err(err)?;
         tx.commit().map_err(err)?;
         self.counts
             .retain(|(host, _), _| !batch.dropped_hosts.contains(host));

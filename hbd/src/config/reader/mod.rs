@@ -2,6 +2,7 @@
 //! its validated form and records a [`Problem`] (with the key's line) for everything else.
 
 mod channels;
+mod policy;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -119,6 +120,20 @@ impl<'a> Reader<'a> {
                     let profile = profile.clone();
                     self.error(
                         &["hosts", host, "threshold_config"],
+                        format!(
+                            "names profile `{profile}`, which threshold_configs does not define"
+                        ),
+                    );
+                }
+            }
+        }
+        self.check_parents(&config.hosts);
+        for (name, window) in &config.maintenance {
+            for profile in &window.profiles {
+                if !config.threshold_configs.contains_key(profile) {
+                    let profile = profile.clone();
+                    self.error(
+                        &["maintenance", name, "profiles"],
                         format!(
                             "names profile `{profile}`, which threshold_configs does not define"
                         ),
@@ -300,6 +315,9 @@ impl<'a> Reader<'a> {
             ),
             "notify_retry_base" => set(&mut c.notify.retry_base, self.seconds(&p, v)),
             "notify_timeout" => set(&mut c.notify.timeout, self.seconds(&p, v)),
+            "maintenance" => c.maintenance = self.maintenance(v),
+            "flapping" => c.flapping = self.flapping(v),
+            "storm" => set(&mut c.storm, self.storm(v)),
             "hosts" => {
                 if let Some(map) = self.mapping(&p, v) {
                     for (name, entry) in map {
@@ -398,6 +416,8 @@ impl<'a> Reader<'a> {
                     host.threshold_config = self.string_list(&p, v).unwrap_or_default()
                 }
                 "description" => host.description = self.string(&p, v),
+                "parents" => host.parents = self.string_list(&p, v).unwrap_or_default(),
+                "down_after" => host.down_after = self.uint(&p, v, 1, 1000).map(|n| n as u32),
                 "dyndomain" => {
                     host.dyndomain = match v {
                         Value::Bool(true) => Some(DynDomain::Yes),

@@ -62,7 +62,15 @@ fn datagram(message: Message, ip: &str) -> Datagram {
 fn render(actions: &[Action]) -> Vec<String> {
     actions
         .iter()
-        .filter(|a| !matches!(a, Action::AlertChanged { .. } | Action::Forget { .. }))
+        .filter(|a| {
+            !matches!(
+                a,
+                Action::AlertChanged { .. }
+                    | Action::Forget { .. }
+                    | Action::Notify(_)
+                    | Action::Decision(_)
+            )
+        })
         .map(|a| match a {
             Action::Reply {
                 message: Message::Ack(ack),
@@ -88,7 +96,10 @@ fn render(actions: &[Action]) -> Vec<String> {
                 other => format!("{} {}", other.name(), e.host),
             },
             Action::Job(job) => format!("JOB {} {}", job.id, commands::job_state(&job.state)),
-            Action::AlertChanged { .. } | Action::Forget { .. } => unreachable!("filtered"),
+            Action::AlertChanged { .. }
+            | Action::Forget { .. }
+            | Action::Notify(_)
+            | Action::Decision(_) => unreachable!("filtered"),
         })
         .collect()
 }
@@ -317,7 +328,7 @@ fn heartbeat_fields_are_kept() {
         (host.first_seen, host.last_seen),
         (Some(at(5).wall), Some(at(5).wall))
     );
-    assert_eq!(core.counts(), [1, 1, 0]); // "slow" is configured, never seen
+    assert_eq!(core.counts(), [1, 1, 0, 0]); // "slow" is configured, never seen
 }
 
 #[test]
@@ -475,14 +486,14 @@ fn rtt_thresholds_apply_to_heartbeats_that_carry_rtt() {
 fn host_counts_follow_every_transition() {
     // "slow" is configured (UNKNOWN until heard from).
     let mut core = Core::new(Arc::new(config()), at(0));
-    assert_eq!(core.counts(), [1, 0, 0]);
+    assert_eq!(core.counts(), [1, 0, 0, 0]);
     run(&mut core, Step::Htb("a", 0, None, "127.0.0.1"));
     run(&mut core, Step::Htb("slow", 0, None, "127.0.0.1"));
-    assert_eq!(core.counts(), [0, 2, 0]);
+    assert_eq!(core.counts(), [0, 2, 0, 0]);
     run(&mut core, Step::Tick(70));
-    assert_eq!(core.counts(), [0, 1, 1]);
+    assert_eq!(core.counts(), [0, 1, 1, 0]);
     run(&mut core, Step::Htb("a", 80, None, "127.0.0.1"));
-    assert_eq!(core.counts(), [0, 2, 0]);
+    assert_eq!(core.counts(), [0, 2, 0, 0]);
     // Restoring a stored copy of a configured host replaces it, not adds to it.
     let stored = core.hosts().into_iter().cloned().collect();
     let restored = Core::restore(
@@ -492,7 +503,7 @@ fn host_counts_follow_every_transition() {
         &HashSet::new(),
         at(100),
     );
-    assert_eq!(restored.counts(), [0, 2, 0]);
+    assert_eq!(restored.counts(), [0, 2, 0, 0]);
 }
 
 /// `Now` with the wall clock stepped by `step_s` seconds (positive: forward) relative
@@ -621,7 +632,7 @@ fn dropping_a_host_forgets_it_and_it_comes_back_as_new() {
     );
     assert!(core.host("web1").is_none());
     assert!(core.host_alerts("web1").is_empty());
-    assert_eq!(core.counts(), [2, 0, 0]); // "slow" and "batch1" are configured
+    assert_eq!(core.counts(), [2, 0, 0, 0]); // "slow" and "batch1" are configured
     assert!(out.contains(&Action::Forget {
         host: "web1".into()
     }));

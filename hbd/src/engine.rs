@@ -72,6 +72,13 @@ pub enum Request {
     Command(Command, oneshot::Sender<Result<Outcome, CommandError>>),
     /// A snapshot and the live updates after it.
     Subscribe(Option<Resume>, oneshot::Sender<(Start, Subscription)>),
+    /// Every silence, newest first, and the latest storm groups.
+    Policy(
+        oneshot::Sender<(
+            Vec<crate::policy::silence::Silence>,
+            Vec<crate::policy::storm::StormRecord>,
+        )>,
+    ),
     /// Put a validated configuration in force.
     Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
 }
@@ -489,6 +496,9 @@ impl Engine {
             }
             Request::Host(name, reply) => {
                 let _ = reply.send(core.host(&name).cloned());
+            }
+            Request::Policy(reply) => {
+                let _ = reply.send((core.silences(), core.storms()));
             }
             Request::Alerts(reply) => {
                 let _ = reply.send(core.active_alerts());

@@ -37,6 +37,10 @@ pub struct AlertState {
     pub last_notified: Option<Timestamp>,
     /// Reminders sent in this episode.
     pub reminders: u32,
+    /// Why its notifications are held now (silenced, maintenance, ...): filled in when
+    /// the API asks, never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<crate::policy::Reason>,
 }
 
 /// What kind of change a notice reports.
@@ -237,6 +241,7 @@ impl Alerts {
             .states
             .entry(key.clone())
             .or_insert_with(|| AlertState {
+                held: None,
                 host: key.0.clone(),
                 path: key.1.clone(),
                 level: Level::Ok,

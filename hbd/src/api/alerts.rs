@@ -29,6 +29,10 @@ pub struct AlertView {
     threshold: Option<f64>,
     last_notified: Option<String>,
     reminders: u32,
+    /// Why its notifications are held now (a silence, a maintenance window, an
+    /// UNREACHABLE host, flapping, a pending period); absent when they are not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held: Option<crate::policy::Reason>,
 }
 
 impl From<AlertState> for AlertView {
@@ -43,6 +47,7 @@ impl From<AlertState> for AlertView {
             detail: s.detail,
             threshold: s.threshold,
             reminders: s.reminders,
+            held: s.held,
         }
     }
 }

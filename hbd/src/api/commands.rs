@@ -126,7 +126,7 @@ pub struct HostCommands {
     commands: Vec<CommandView>,
 }
 
-fn new_id() -> Result<String, ApiError> {
+pub(super) fn new_id() -> Result<String, ApiError> {
     let mut random = [0u8; 8];
     getrandom::fill(&mut random)
         .map_err(|e| ApiError::Unavailable(format!("no randomness for an id: {e}")))?;

@@ -106,9 +106,10 @@ impl ApiError {
 impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> ApiError {
         match e {
-            CommandError::UnknownHost(_) | CommandError::UnknownAlert { .. } => {
-                ApiError::NotFound(e.to_string())
-            }
+            CommandError::UnknownHost(_)
+            | CommandError::UnknownAlert { .. }
+            | CommandError::UnknownSilence(_) => ApiError::NotFound(e.to_string()),
+            CommandError::BadSilence(_) => ApiError::BadRequest(e.to_string()),
             CommandError::Unsigned(_) => ApiError::Unsigned(e.to_string()),
         }
     }

@@ -22,6 +22,7 @@ mod hosts;
 mod metrics;
 mod plugins;
 mod series;
+mod silences;
 mod upgrade;
 mod users;
 mod ws;
@@ -98,6 +99,7 @@ pub struct ApiState {
         (name = "access", description = "Who holds which role on a host"),
         (name = "users", description = "Users"),
         (name = "config", description = "The configuration"),
+        (name = "silences", description = "Silences and storm groups: who is not told, and what was grouped"),
     )
 )]
 struct Doc;
@@ -144,6 +146,9 @@ fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::one, users::update, users::delete))
         .routes(routes!(config::reload))
+        .routes(routes!(silences::list, silences::create))
+        .routes(routes!(silences::expire))
+        .routes(routes!(silences::storms))
         .split_for_parts()
 }
 

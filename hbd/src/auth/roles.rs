@@ -33,6 +33,8 @@ pub enum Action {
     QueueUpgrade,
     /// Clear one of the host's alerts.
     ClearAlert,
+    /// Silence the host's notifications for a while, or end such a silence.
+    Silence,
     /// Forget the host.
     DropHost,
     /// Give the host to another owner.
@@ -50,8 +52,9 @@ pub enum Action {
 impl Action {
     /// What can be done to one host, each with the name the API shows it by (the host's
     /// `may` list, which pages use to offer only what the user may do).
-    pub const ON_HOST: [(Action, &'static str); 7] = [
+    pub const ON_HOST: [(Action, &'static str); 8] = [
         (Action::ClearAlert, "clear_alert"),
+        (Action::Silence, "silence"),
         (Action::QueueCommand, "queue_command"),
         (Action::TriggerDns, "trigger_dns"),
         (Action::QueueUpgrade, "queue_upgrade"),
@@ -68,7 +71,8 @@ impl Action {
             Action::QueueCommand
             | Action::TriggerDns
             | Action::QueueUpgrade
-            | Action::ClearAlert => Some(Role::Manager),
+            | Action::ClearAlert
+            | Action::Silence => Some(Role::Manager),
             Action::DropHost | Action::TransferOwnership | Action::EditAccess => Some(Role::Owner),
             Action::ManageUsers | Action::ReloadConfig | Action::ReadMetrics => None,
         }

@@ -233,3 +233,108 @@ hosts:
         );
     }
 }
+
+#[test]
+fn alert_policy_settings_are_read_and_checked() {
+    let good = "\
+thresholds:
+  cpu_monitor:
+    cpu_percent: {warning: 80, critical: 90, for: 5m}
+threshold_configs:
+  databases: {}
+maintenance:
+  backups:
+    hosts: ['db*']
+    profiles: [databases]
+    days: [sat, Sunday]
+    start: '02:00'
+    duration: 2h 30m
+    time_zone: Europe/Berlin
+flapping: {low: 10, high: 30}
+storm: {window: 2m, threshold: 5}
+hosts:
+  switch1: {}
+  db1: {parents: [switch1], down_after: 3, threshold_config: [databases]}
+";
+    let c = parse(good, None).unwrap().config;
+    let w = &c.maintenance["backups"];
+    assert_eq!(w.days, [6, 7]);
+    assert_eq!(w.start_minute, 120);
+    assert_eq!(w.duration, Duration::from_secs(9000));
+    assert_eq!(w.time_zone.as_deref(), Some("Europe/Berlin"));
+    let flap = c.flapping.unwrap();
+    assert_eq!((flap.low, flap.high), (10.0, 30.0));
+    assert_eq!(c.storm.window, Duration::from_secs(120));
+    assert_eq!(c.storm.threshold, 5);
+    assert_eq!(c.hosts["db1"].parents, ["switch1"]);
+    assert_eq!(c.hosts["db1"].down_after, Some(3));
+    assert_eq!(
+        c.allowance("db1", Duration::from_secs(10)),
+        Duration::from_secs(60),
+        "three intervals plus the default 30 s grace"
+    );
+    let rules = crate::alerting::rules::merge(&[&c.threshold_layers]);
+    let rule = rules.values().next().unwrap();
+    assert_eq!(rule.pending, Duration::from_secs(300));
+    // Defaults: no flap detection, grouping past 10 messages a minute.
+    let d = parse("", None).unwrap().config;
+    assert_eq!(d.flapping, None);
+    assert_eq!(
+        (d.storm.window, d.storm.threshold),
+        (Duration::from_secs(60), 10)
+    );
+
+    let cases = [
+        (
+            "hosts:\n  a: {parents: [b]}\n  b: {parents: [c]}\n  c: {parents: [a]}\n",
+            "hbd.yaml:2: error: hosts.a.parents: parents form a cycle: a -> b -> c -> a",
+        ),
+        (
+            "hosts:\n  a: {parents: [a]}\n",
+            "hbd.yaml:2: error: hosts.a.parents: a host cannot be its own parent",
+        ),
+        (
+            "maintenance:\n  w:\n    hosts: [x]\n    start: '25:00'\n    duration: 1h\n",
+            "hbd.yaml:4: error: maintenance.w.start: expected a time as HH:MM",
+        ),
+        (
+            "maintenance:\n  w:\n    hosts: [x]\n    start: '01:00'\n    duration: 1h\n    time_zone: Mars/Olympus\n",
+            "hbd.yaml:6: error: maintenance.w.time_zone: time_zone:",
+        ),
+        (
+            "maintenance:\n  w:\n    hosts: [x]\n    days: [someday]\n    start: '01:00'\n    duration: 1h\n",
+            "hbd.yaml:4: error: maintenance.w.days: \"someday\" is no day",
+        ),
+        (
+            "maintenance:\n  w:\n    start: '01:00'\n    duration: 1h\n",
+            "hbd.yaml:2: error: maintenance.w: needs `hosts` or `profiles`",
+        ),
+        (
+            "maintenance:\n  w:\n    profiles: [nope]\n    start: '01:00'\n    duration: 1h\n",
+            "error: maintenance.w.profiles: names profile `nope`",
+        ),
+        (
+            "flapping: {low: 30, high: 20}\n",
+            "hbd.yaml:1: error: flapping.low: must be below high (20)",
+        ),
+        (
+            "storm: {threshold: -1}\n",
+            "hbd.yaml:1: error: storm.threshold: expected a whole number from 0 to 100000",
+        ),
+        (
+            "thresholds:\n  cpu_monitor:\n    cpu_percent: {warning: 80, for: soon}\n",
+            "for: expected seconds or a duration such as 5m",
+        ),
+        (
+            "hosts:\n  a: {down_after: 0}\n",
+            "hbd.yaml:2: error: hosts.a.down_after: expected a whole number from 1 to 1000",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = problems(text);
+        assert!(
+            got.iter().any(|p| p.contains(want)),
+            "{text:?}: want {want:?}, got {got:?}"
+        );
+    }
+}

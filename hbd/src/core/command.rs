@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::Job;
 use crate::alerting::Level;
+use crate::policy::silence::Silence;
 
 /// A change an operator asks for through the API.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +29,16 @@ pub enum Command {
         /// The command.
         job: Box<Job>,
     },
+    /// Add a silence (or replace one with the same id).
+    PutSilence {
+        /// The silence.
+        silence: Box<Silence>,
+    },
+    /// End a silence now.
+    ExpireSilence {
+        /// Its id.
+        id: String,
+    },
 }
 
 /// What an applied command did.
@@ -46,6 +57,11 @@ pub enum Outcome {
         /// The command.
         job: Box<Job>,
     },
+    /// The silence is in force (or ended, when expired).
+    Silence {
+        /// The silence now.
+        silence: Box<Silence>,
+    },
 }
 
 /// Why a command was refused.
@@ -59,6 +75,12 @@ pub enum CommandError {
         "host {0:?} has no key: commands travel only signed; give it one (hosts.NAME.key, or hb_key for all hosts) and run its agent with the same key"
     )]
     Unsigned(String),
+    /// No such silence.
+    #[error("no silence with id {0:?}")]
+    UnknownSilence(String),
+    /// A silence whose matcher does not compile.
+    #[error("{0}")]
+    BadSilence(String),
     /// No such alert path.
     #[error("host {host:?} has no alert {path:?}")]
     UnknownAlert {

@@ -824,6 +824,27 @@ impl Core {
                 self.publish_alert_changes(out);
                 Ok(Outcome::AlertCleared { was: state.level })
             }
+            Command::PutSilence { silence } => {
+                let from = out.len();
+                self.policy
+                    .put_silence(silence.as_ref().clone(), now)
+                    .map_err(|e| CommandError::BadSilence(e.to_string()))?;
+                self.run_policy(from, now, out);
+                Ok(Outcome::Silence {
+                    silence: silence.clone(),
+                })
+            }
+            Command::ExpireSilence { id } => {
+                let from = out.len();
+                let silence = self
+                    .policy
+                    .expire_silence(id, now)
+                    .ok_or_else(|| CommandError::UnknownSilence(id.clone()))?;
+                self.run_policy(from, now, out);
+                Ok(Outcome::Silence {
+                    silence: Box::new(silence),
+                })
+            }
             Command::QueueJob { job } => {
                 if !self.hosts.contains_key(&job.host) {
                     return Err(CommandError::UnknownHost(job.host.clone()));
@@ -871,12 +892,19 @@ impl Core {
 
     /// Every alert that is not OK.
     pub fn active_alerts(&self) -> Vec<AlertState> {
-        self.alerts.active()
+        self.with_holds(self.alerts.active())
+    }
+
+    fn with_holds(&self, mut states: Vec<AlertState>) -> Vec<AlertState> {
+        for s in &mut states {
+            s.held = self.policy.hold_of(&s.host, Some(&s.path)).cloned();
+        }
+        states
     }
 
     /// Every tracked alert path of one host.
     pub fn host_alerts(&self, host: &str) -> Vec<AlertState> {
-        self.alerts.for_host(host)
+        self.with_holds(self.alerts.for_host(host))
     }
 
     /// What changed since the last call, for the store.

@@ -149,6 +149,8 @@ struct Subject {
     hold: Option<Reason>,
     /// Pending period: fires at this time unless it recovers first.
     pending: Option<(Mono, Timestamp)>,
+    /// Its entry in the policy's recheck schedule, while held with a known end.
+    recheck_at: Option<Mono>,
     flap: Flap,
 }
 
@@ -160,6 +162,7 @@ impl Default for Subject {
             latest: None,
             hold: None,
             pending: None,
+            recheck_at: None,
             flap: Flap::default(),
         }
     }
@@ -225,6 +228,7 @@ impl Policy {
             let s = self.subject(&host, path.as_deref());
             s.told = level;
             if s.current != s.told {
+                s.recheck_at = Some(Mono(0));
                 self.held.insert(key.clone());
                 self.recheck.insert((Mono(0), key));
             }
@@ -405,9 +409,15 @@ impl Policy {
         if let Some((reason, until)) = hold {
             let changed = s.hold.as_ref() != Some(&reason);
             s.hold = Some(reason.clone());
+            let old = std::mem::replace(&mut s.recheck_at, until);
             self.held.insert(key.clone());
-            if let Some(until) = until {
-                self.recheck.insert((until, key.clone()));
+            if old != until {
+                if let Some(old) = old {
+                    self.recheck.remove(&(old, key.clone()));
+                }
+                if let Some(until) = until {
+                    self.recheck.insert((until, key.clone()));
+                }
             }
             if fresh.is_some() || changed {
                 let label = label.unwrap_or_default();
@@ -416,6 +426,7 @@ impl Policy {
             return;
         }
         let was_held = s.hold.take().is_some();
+        let stale = s.recheck_at.take();
         let (told, current) = (s.told, s.current);
         let message = if current == told {
             None
@@ -427,6 +438,9 @@ impl Policy {
             }
         };
         self.held.remove(key);
+        if let Some(at) = stale {
+            self.recheck.remove(&(at, key.clone()));
+        }
         if current == told {
             if fresh.is_some() || was_held {
                 let label = label.unwrap_or_default();
@@ -542,6 +556,15 @@ impl Policy {
             let Some((_, key)) = self.recheck.pop_first() else {
                 break;
             };
+            if let Some(h) = self.hosts.get_mut(&key.0) {
+                let s = match &key.1 {
+                    None => Some(&mut h.host),
+                    Some(p) => h.paths.get_mut(p),
+                };
+                if let Some(s) = s {
+                    s.recheck_at = None;
+                }
+            }
             if self.held.contains(&key) {
                 self.settle(&key, None, now);
             }

@@ -38,10 +38,19 @@ pub struct StormRecord {
     pub at: Timestamp,
     /// How many notifications it holds.
     pub count: usize,
-    /// Each notification's text, oldest first.
-    pub texts: Vec<String>,
+    /// Each notification, oldest first.
+    pub items: Vec<StormItem>,
     /// The hosts concerned, sorted, each once.
     pub hosts: Vec<String>,
+}
+
+/// One notification in a storm group.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StormItem {
+    /// The host it is about.
+    pub host: String,
+    /// Its text.
+    pub text: String,
 }
 
 /// Grouped messages kept for the API.
@@ -120,9 +129,14 @@ impl Storm {
             id: self.last_id,
             at: now.wall,
             count: items.len(),
-            texts: items
+            items: items
                 .iter()
-                .filter_map(crate::notify::render::text)
+                .filter_map(|n| {
+                    Some(StormItem {
+                        host: n.host().to_owned(),
+                        text: crate::notify::render::text(n)?,
+                    })
+                })
                 .collect(),
             hosts,
         };

@@ -55,6 +55,7 @@ impl Store {
             .query_map([], |r| {
                 let level: String = r.get(2)?;
                 Ok(AlertState {
+                    held: None,
                     host: r.get(0)?,
                     path: r.get(1)?,
                     level: Level::parse(&level).unwrap_or(Level::Ok),
@@ -82,6 +83,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.db");
         let mut state = AlertState {
+            held: None,
             host: "db1".into(),
             path: "disk_monitor./.percent".into(),
             level: Level::Critical,

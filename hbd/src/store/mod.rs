@@ -426,6 +426,7 @@ mod tests {
 
     fn alert(host: &str, path: &str, level: Level) -> AlertState {
         AlertState {
+            held: None,
             host: host.into(),
             path: path.into(),
             level,

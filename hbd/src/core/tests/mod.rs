@@ -1,6 +1,7 @@
 //! Table-driven tests of the core with synthetic time: every host transition.
 
 mod commands;
+mod policy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -693,6 +694,7 @@ fn clearing_an_alert_lets_the_next_report_raise_it_afresh() {
 
 fn stored_alert(host: &str, path: &str) -> AlertState {
     AlertState {
+        held: None,
         host: host.into(),
         path: path.into(),
         level: Level::Critical,

@@ -1,0 +1,329 @@
+//! Silences and storm groups: `GET/POST /api/0/silences` lists and creates silences,
+//! `DELETE /api/0/silences/{id}` ends one early, `GET /api/0/storms` lists the latest
+//! grouped messages with everything each held.
+//!
+//! A silence is created or ended by someone who manages every known host its `hosts`
+//! glob matches (administrators: any, including a glob that matches no host yet). While
+//! it lasts alerts are evaluated and shown as held, and nobody is told; when it ends,
+//! whatever differs from what was last told is told then.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::caller::Caller;
+use super::error::ErrorBody;
+use super::extract::{Body, Segments};
+use super::{ApiError, ApiState, ask};
+use crate::auth::roles::Action;
+use crate::clock::Timestamp;
+use crate::core::{Command, Outcome};
+use crate::engine::Request;
+use crate::policy::silence::{Silence, glob};
+use crate::policy::storm::StormRecord;
+
+/// Longest silence: a year.
+pub const MAX_SILENCE: Duration = Duration::from_secs(366 * 86_400);
+
+/// A silence to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSilence {
+    /// Host names it covers: a glob (`web*`, `db[12]`, `*`).
+    hosts: String,
+    /// Metric paths it covers (a glob, `cpu_monitor.*`); absent: the hosts themselves
+    /// and all their alerts.
+    #[serde(default)]
+    paths: Option<String>,
+    /// When it begins, RFC 3339 (`2026-11-28T02:00:00Z`); default now.
+    #[serde(default)]
+    starts: Option<String>,
+    /// When it ends, RFC 3339; or give `duration`.
+    #[serde(default)]
+    ends: Option<String>,
+    /// How long it lasts from `starts`: seconds, or `2h`, `30m`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    duration: Option<serde_json::Value>,
+    /// Why (shown to everyone who sees it).
+    comment: String,
+}
+
+/// A silence as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SilenceView {
+    id: String,
+    hosts: String,
+    paths: Option<String>,
+    starts: String,
+    ends: String,
+    comment: String,
+    author: String,
+    created: String,
+    /// `pending` (not begun), `active` or `expired`.
+    state: &'static str,
+}
+
+impl SilenceView {
+    fn new(s: Silence, now: Timestamp) -> SilenceView {
+        let state = if now < s.starts {
+            "pending"
+        } else if now < s.ends {
+            "active"
+        } else {
+            "expired"
+        };
+        SilenceView {
+            id: s.id,
+            hosts: s.hosts,
+            paths: s.paths,
+            starts: s.starts.rfc3339(),
+            ends: s.ends.rfc3339(),
+            comment: s.comment,
+            author: s.author,
+            created: s.created.rfc3339(),
+            state,
+        }
+    }
+}
+
+/// Silences the caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Silences {
+    /// Newest first: active, pending and recently ended.
+    silences: Vec<SilenceView>,
+}
+
+/// Storm groups the caller may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Storms {
+    /// Newest first, each with only the caller's hosts.
+    storms: Vec<StormRecord>,
+}
+
+fn time(field: &str, text: &str) -> Result<Timestamp, ApiError> {
+    let t: jiff::Timestamp = text.parse().map_err(|e| {
+        ApiError::BadRequest(format!(
+            "{field}: expected an RFC 3339 time such as 2026-11-28T02:00:00Z ({e})"
+        ))
+    })?;
+    u64::try_from(t.as_millisecond())
+        .map(Timestamp)
+        .map_err(|_| ApiError::BadRequest(format!("{field}: before 1970")))
+}
+
+fn duration(v: &serde_json::Value) -> Result<Duration, ApiError> {
+    let d = match v {
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+            .map(Duration::from_secs_f64),
+        serde_json::Value::String(s) => humantime::parse_duration(s.trim()).ok(),
+        _ => None,
+    };
+    d.ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "duration: expected seconds or a duration such as 2h or 30m, found {v}"
+        ))
+    })
+}
+
+/// The known hosts a glob matches.
+async fn matched(state: &ApiState, pattern: &str) -> Result<Vec<String>, ApiError> {
+    let g = glob("hosts", pattern).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let names = ask(state, Request::HostNames).await?;
+    Ok(names.into_iter().filter(|n| g.is_match(n)).collect())
+}
+
+/// Whether the caller may make or end a silence over `pattern`: an administrator may
+/// always; anyone else must manage every known host it matches, and it must match one.
+async fn authorize(state: &ApiState, caller: &Caller, pattern: &str) -> Result<(), ApiError> {
+    let hosts = matched(state, pattern).await?;
+    if caller.sees_all() {
+        return caller.may(Action::Silence, hosts.first().map(String::as_str));
+    }
+    if hosts.is_empty() {
+        caller.signed_in()?;
+        return Err(ApiError::Forbidden(format!(
+            "{pattern:?} matches no host you manage (only administrators silence hosts not yet known)"
+        )));
+    }
+    for host in &hosts {
+        if caller.may(Action::Silence, Some(host)).is_err() {
+            return Err(ApiError::Forbidden(format!(
+                "{pattern:?} matches hosts you do not manage; narrow it to yours"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Lists the silences whose hosts the caller sees (or that the caller made).
+#[utoipa::path(get, path = "/api/0/silences", tag = "silences",
+    responses(
+        (status = 200, description = "The silences", body = Silences),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<Silences>, ApiError> {
+    caller.may(Action::View, None)?;
+    let (silences, _) = ask(&state, Request::Policy).await?;
+    let names = if caller.sees_all() {
+        Vec::new()
+    } else {
+        ask(&state, Request::HostNames).await?
+    };
+    let now = Timestamp::now();
+    let visible = |s: &Silence| {
+        if caller.sees_all() || caller.user.as_deref() == Some(s.author.as_str()) {
+            return true;
+        }
+        glob("hosts", &s.hosts)
+            .map(|g| names.iter().any(|n| g.is_match(n) && caller.sees(n)))
+            .unwrap_or(false)
+    };
+    Ok(Json(Silences {
+        silences: silences
+            .into_iter()
+            .filter(visible)
+            .map(|s| SilenceView::new(s, now))
+            .collect(),
+    }))
+}
+
+/// Creates a silence (a manager of every host it matches, or an administrator).
+#[utoipa::path(post, path = "/api/0/silences", tag = "silences",
+    request_body = NewSilence,
+    responses(
+        (status = 201, description = "In force (or pending until it starts)", body = SilenceView),
+        (status = 400, description = "A bad glob, time or duration", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "It matches hosts the caller does not manage, or a cookie request without its CSRF token", body = ErrorBody),
+        (status = 422, description = "A body that is not a silence (an unknown field, a wrong type)", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn create(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Body(new): Body<NewSilence>,
+) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
+    if let Some(p) = &new.paths {
+        glob("paths", p).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    }
+    authorize(&state, &caller, &new.hosts).await?;
+    let now = Timestamp::now();
+    let starts = match &new.starts {
+        Some(t) => time("starts", t)?,
+        None => now,
+    };
+    let ends = match (&new.ends, &new.duration) {
+        (Some(t), None) => time("ends", t)?,
+        (None, Some(d)) => starts.plus(duration(d)?),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either ends (RFC 3339) or duration (seconds, or 2h)".into(),
+            ));
+        }
+    };
+    if ends <= starts || ends <= now {
+        return Err(ApiError::BadRequest(
+            "ends must be after starts and in the future".into(),
+        ));
+    }
+    if ends.since(starts) > MAX_SILENCE {
+        return Err(ApiError::BadRequest(
+            "a silence lasts at most a year".into(),
+        ));
+    }
+    if new.comment.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "comment: say why (it is shown to everyone who sees the silence)".into(),
+        ));
+    }
+    let silence = Silence {
+        id: super::commands::new_id()?,
+        hosts: new.hosts,
+        paths: new.paths,
+        starts,
+        ends,
+        comment: new.comment,
+        author: caller.user.clone().unwrap_or_else(|| "(open)".into()),
+        created: now,
+    };
+    let command = Command::PutSilence {
+        silence: Box::new(silence),
+    };
+    match ask(&state, |tx| Request::Command(command, tx)).await?? {
+        Outcome::Silence { silence } => Ok((
+            StatusCode::CREATED,
+            Json(SilenceView::new(*silence, Timestamp::now())),
+        )),
+        other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// Ends a silence now: what it held and differs from what was last told is told.
+#[utoipa::path(delete, path = "/api/0/silences/{id}", tag = "silences",
+    params(("id" = String, Path, description = "The silence's id")),
+    responses(
+        (status = 200, description = "Ended", body = SilenceView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "It matches hosts the caller does not manage, or a cookie request without its CSRF token", body = ErrorBody),
+        (status = 404, description = "No such silence", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn expire(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Segments(id): Segments<String>,
+) -> Result<Json<SilenceView>, ApiError> {
+    let (silences, _) = ask(&state, Request::Policy).await?;
+    let silence = silences
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("no silence with id {id:?}")))?;
+    authorize(&state, &caller, &silence.hosts).await?;
+    let command = Command::ExpireSilence { id };
+    match ask(&state, |tx| Request::Command(command, tx)).await?? {
+        Outcome::Silence { silence } => Ok(Json(SilenceView::new(*silence, Timestamp::now()))),
+        other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// The latest storm groups, each narrowed to the hosts the caller sees.
+#[utoipa::path(get, path = "/api/0/storms", tag = "silences",
+    responses(
+        (status = 200, description = "The latest grouped messages", body = Storms),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "The engine is busy", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn storms(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<Storms>, ApiError> {
+    caller.may(Action::View, None)?;
+    let (_, storms) = ask(&state, Request::Policy).await?;
+    let storms = storms
+        .into_iter()
+        .filter_map(|mut s| {
+            if !caller.sees_all() {
+                s.items.retain(|i| caller.sees(&i.host));
+                s.hosts.retain(|h| caller.sees(h));
+                s.count = s.items.len();
+            }
+            (s.count > 0).then_some(s)
+        })
+        .collect();
+    Ok(Json(Storms { storms }))
+}

@@ -1,0 +1,250 @@
+//! The core with its alert policy: parents and UNREACHABLE, `down_after`, `for:`, and a
+//! silence's recovery told when it is expired early.
+
+use super::*;
+use crate::notify::render;
+use crate::policy::silence::Silence;
+
+/// What is sent (one text per message) after `step`.
+fn told(out: &[Action]) -> Vec<String> {
+    out.iter()
+        .filter_map(|a| match a {
+            Action::Notify(group) => Some(render::group_text(
+                &group.iter().filter_map(render::text).collect::<Vec<_>>(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn beat(core: &mut Core, host: &str, t: u64) -> Vec<Action> {
+    let msg = Message::Heartbeat(Heartbeat {
+        name: host.into(),
+        interval: Some(10.0),
+        ..Heartbeat::default()
+    });
+    let mut out = Vec::new();
+    core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
+    out
+}
+
+fn tick(core: &mut Core, t: u64) -> Vec<Action> {
+    let mut out = Vec::new();
+    core.on_tick(at(t), &mut out);
+    out
+}
+
+fn network() -> Config {
+    let mut c = Config {
+        interval: Duration::from_secs(10),
+        grace: Duration::from_secs(5),
+        ..Config::default()
+    };
+    c.storm.threshold = 0;
+    c.hosts.insert("switch1".into(), HostConfig::default());
+    c.hosts.insert(
+        "web1".into(),
+        HostConfig {
+            parents: vec!["switch1".into()],
+            ..HostConfig::default()
+        },
+    );
+    c.hosts.insert(
+        "app1".into(),
+        HostConfig {
+            parents: vec!["web1".into()],
+            down_after: Some(3),
+            ..HostConfig::default()
+        },
+    );
+    c
+}
+
+#[test]
+fn a_host_behind_a_down_parent_is_unreachable_and_not_told() {
+    let mut core = Core::new(Arc::new(network()), at(0));
+    beat(&mut core, "switch1", 0);
+    beat(&mut core, "web1", 2);
+    beat(&mut core, "app1", 2);
+    // switch1's deadline (15 s) passes first: DOWN, told.
+    assert_eq!(
+        told(&tick(&mut core, 15)),
+        ["DOWN: switch1 - no heartbeat for 15s"]
+    );
+    // web1's (17 s): its parent is DOWN, so it is UNREACHABLE and nobody is told.
+    let out = tick(&mut core, 17);
+    assert!(told(&out).is_empty(), "{:?}", told(&out));
+    assert_eq!(core.host("web1").unwrap().state, HostState::Unreachable);
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Decision(d) if d.host == "web1"
+            && matches!(&d.verdict, crate::policy::Verdict::Held { reason: Reason::Unreachable { parent } } if parent == "switch1")
+    )));
+    // app1 may miss three heartbeats (down_after: 3): 2 + 30 + 5. Its parent web1 is
+    // UNREACHABLE, which counts as down: transitive.
+    tick(&mut core, 36);
+    assert_eq!(core.host("app1").unwrap().state, HostState::Up);
+    tick(&mut core, 37);
+    assert_eq!(core.host("app1").unwrap().state, HostState::Unreachable);
+    assert_eq!(core.counts(), [0, 0, 1, 2]);
+
+    // switch1 is back: UP is told; web1 and app1 get a full period to be heard.
+    assert_eq!(
+        told(&beat(&mut core, "switch1", 40)),
+        ["UP: switch1 is back (was DOWN for 25s)"]
+    );
+    // web1 is heard again: UP from UNREACHABLE, and nothing to tell (its DOWN never was).
+    let out = beat(&mut core, "web1", 42);
+    assert!(told(&out).is_empty(), "{:?}", told(&out));
+    assert_eq!(core.host("web1").unwrap().state, HostState::Up);
+    // app1 stays silent: once its own deadline passes, its real state is told.
+    for t in [50, 60, 70] {
+        beat(&mut core, "switch1", t);
+        beat(&mut core, "web1", t + 2);
+        assert!(told(&tick(&mut core, t + 5)).is_empty());
+    }
+    let out = tick(&mut core, 77);
+    assert_eq!(told(&out), ["DOWN: app1 - no heartbeat for 1m 15s"]);
+}
+
+#[test]
+fn a_child_waits_for_a_parent_not_heard_since_the_child_was_due() {
+    let mut c = network();
+    c.hosts.get_mut("web1").unwrap().interval = Some(Duration::from_secs(4));
+    let mut core = Core::new(Arc::new(c), at(0));
+    // web1 heartbeats every 4 s (deadline 0 + 4 + 5 = 9); switch1 every 10 s (15).
+    let msg = |name: &str| {
+        Message::Heartbeat(Heartbeat {
+            name: name.into(),
+            ..Heartbeat::default()
+        })
+    };
+    let mut out = Vec::new();
+    core.handle(&datagram(msg("switch1"), "127.0.0.1"), at(0), &mut out);
+    core.handle(&datagram(msg("web1"), "127.0.0.1"), at(0), &mut out);
+    // At 9 s web1 is silent, and switch1 has not been heard since web1 was due (4 s):
+    // the core waits for switch1's own deadline before deciding.
+    assert!(told(&tick(&mut core, 9)).is_empty());
+    assert_eq!(core.host("web1").unwrap().state, HostState::Up);
+    // switch1 dies too: web1 is UNREACHABLE, only switch1 is told.
+    assert_eq!(
+        told(&tick(&mut core, 16)),
+        ["DOWN: switch1 - no heartbeat for 16s"]
+    );
+    assert_eq!(core.host("web1").unwrap().state, HostState::Unreachable);
+
+    // Same start, but switch1 is heard after web1 was due: web1 alone is DOWN.
+    let mut c = network();
+    c.hosts.get_mut("web1").unwrap().interval = Some(Duration::from_secs(4));
+    let mut core = Core::new(Arc::new(c), at(0));
+    core.handle(&datagram(msg("switch1"), "127.0.0.1"), at(0), &mut out);
+    core.handle(&datagram(msg("web1"), "127.0.0.1"), at(0), &mut out);
+    core.handle(&datagram(msg("switch1"), "127.0.0.1"), at(6), &mut out);
+    assert_eq!(
+        told(&tick(&mut core, 9)),
+        ["DOWN: web1 - no heartbeat for 9s"]
+    );
+}
+
+#[test]
+fn a_pending_rule_fires_only_after_its_for_period() {
+    use crate::alerting::rules::parse_layers;
+    let mut c = config();
+    c.storm.threshold = 0;
+    c.threshold_layers = parse_layers(&serde_json::json!({
+        "cpu_monitor": {"cpu_percent": {"warning": 80, "critical": 90, "for": "60s"}},
+    }))
+    .unwrap();
+    let mut core = Core::new(Arc::new(c), at(0));
+    let cpu = |core: &mut Core, v: f64, t: u64| {
+        let mut out = Vec::new();
+        let msg = report("web1", "cpu_monitor", serde_json::json!({"cpu_percent": v}));
+        core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
+        told(&out)
+    };
+    assert_eq!(
+        cpu(&mut core, 95.0, 0),
+        ["NEW HOST: web1 sent its first heartbeat"]
+    );
+    // A spike that ends within the minute is never told.
+    assert!(cpu(&mut core, 50.0, 30).is_empty());
+    assert!(cpu(&mut core, 95.0, 40).is_empty());
+    assert!(
+        core.next_deadline() <= Some(at(100).mono),
+        "wakes by the end of the period"
+    );
+    assert!(told(&tick(&mut core, 99)).is_empty());
+    assert_eq!(
+        told(&tick(&mut core, 100)),
+        ["CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0"]
+    );
+}
+
+#[test]
+fn a_recovery_in_a_silence_is_told_when_the_silence_is_expired_early() {
+    let mut c = super::alert_config();
+    c.storm.threshold = 0;
+    let mut core = Core::new(Arc::new(c), at(0));
+    let cpu = |core: &mut Core, v: f64, t: u64| {
+        let mut out = Vec::new();
+        let msg = report("web1", "cpu_monitor", serde_json::json!({"cpu_percent": v}));
+        core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
+        told(&out)
+    };
+    cpu(&mut core, 95.0, 0);
+    let silence = Silence {
+        id: "s1".into(),
+        hosts: "web*".into(),
+        paths: None,
+        starts: at(10).wall,
+        ends: at(3600).wall,
+        comment: "kernel update".into(),
+        author: "alice".into(),
+        created: at(10).wall,
+    };
+    let mut out = Vec::new();
+    core.apply(
+        &Command::PutSilence {
+            silence: Box::new(silence),
+        },
+        at(10),
+        &mut out,
+    )
+    .unwrap();
+    assert!(cpu(&mut core, 50.0, 20).is_empty(), "held by the silence");
+    let held = core.host_alerts("web1");
+    assert_eq!(held[0].level, crate::alerting::Level::Ok);
+    assert_eq!(
+        held[0].held,
+        Some(Reason::Silenced {
+            silence: "s1".into()
+        })
+    );
+    let mut out = Vec::new();
+    core.apply(
+        &Command::ExpireSilence { id: "s1".into() },
+        at(30),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        told(&out),
+        ["RECOVERED: web1 - cpu_monitor.cpu_percent = 50.0 (CRITICAL -> OK)"]
+    );
+    let changes = core.take_changes();
+    assert_eq!(changes.silences.len(), 2, "added, then expired");
+    assert_eq!(changes.silences[1].ends, at(30).wall);
+    assert!(changes.told.contains(&(
+        "web1".into(),
+        "cpu_monitor.cpu_percent".into(),
+        crate::alerting::Level::Ok
+    )));
+    assert_eq!(
+        core.apply(
+            &Command::ExpireSilence { id: "nope".into() },
+            at(30),
+            &mut out
+        ),
+        Err(CommandError::UnknownSilence("nope".into()))
+    );
+}

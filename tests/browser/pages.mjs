@@ -205,6 +205,23 @@ try {
   await moe.page.waitForFunction(() => !document.querySelector('#missing').hidden);
   out.monitor_foreign_host = await moe.page.textContent('#missing');
 
+  // The owner silences web1 from its page: its recovery is then held, and the page
+  // says why instead of pretending someone was told.
+  await page.goto(`${base}/hosts/web1`);
+  await page.waitForSelector('#alerts tr[data-path="cpu_monitor.cpu_percent"]');
+  await page.locator('#actions button', { hasText: 'Silence for 2 hours' }).click();
+  await page.locator('#actions button', { hasText: 'Tell nobody about web1' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll('#actions button')].some((b) => b.disabled));
+  const made = await page.request.get(`${base}/api/0/silences`);
+  out.silences = (await made.json()).silences.map((s) => [s.hosts, s.state, s.author]);
+  await send({ ID: 'PLG', name: 'web1', plugin: 'cpu_monitor', kind: 'monitor', data: { cpu_percent: 10 } });
+  await page.waitForFunction(
+    () => document.querySelector('#alerts tr[data-path="cpu_monitor.cpu_percent"] td')?.textContent.includes('held'),
+    null, { timeout: 20000 });
+  out.silenced_level = await page.textContent('#alerts tr[data-path="cpu_monitor.cpu_percent"] td');
+  await page.waitForSelector('#history li[data-kind="held"]', { timeout: 20000 });
+  out.held_history = await page.textContent('#history li[data-kind="held"] span');
+
   // Signing out ends the session and goes back to /login.
   await Promise.all([page.waitForURL(/\/login/), page.click('#logout')]);
   out.after_logout = new URL(page.url()).pathname;

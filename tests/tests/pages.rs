@@ -125,7 +125,24 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(host["plugin_link"], "/plugins?host=web1&plugin=cpu_monitor");
     assert_eq!(host["access"][0], "ada", "owner");
     assert_eq!(host["access"][2], "moe", "monitors");
-    assert_eq!(host["actions"], serde_json::json!(["Forget host", "Clear"]));
+    assert_eq!(
+        host["actions"],
+        serde_json::json!(["Silence for 2 hours", "Forget host", "Clear"])
+    );
+    assert_eq!(
+        found["silences"],
+        serde_json::json!([["web1", "active", "ada"]]),
+        "made from the host page"
+    );
+    assert_eq!(found["silenced_level"], "OK (held: silenced)");
+    assert!(
+        found["held_history"]
+            .as_str()
+            .unwrap()
+            .starts_with("RECOVERED of cpu_monitor.cpu_percent: not told (silenced "),
+        "{}",
+        found["held_history"]
+    );
     assert_eq!(
         found["host_alert_history"],
         serde_json::json!(["raised"]),

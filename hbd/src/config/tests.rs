@@ -338,3 +338,19 @@ hosts:
         );
     }
 }
+
+#[test]
+fn the_alerting_guide_s_config_examples_load() {
+    let guide = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/THRESHOLD_ALERTING.md"),
+    )
+    .unwrap();
+    let mut checked = 0;
+    for block in guide.split("```yaml\n").skip(1) {
+        let yaml = block.split("```").next().unwrap();
+        let result = parse(yaml, Some(Path::new("THRESHOLD_ALERTING.md")));
+        assert!(result.is_ok(), "{yaml}\n{:?}", result.err());
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} examples found");
+}

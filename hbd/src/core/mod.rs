@@ -986,11 +986,38 @@ impl Core {
     /// a daemon before the policy) counts as told.
     pub fn restore_policy(&mut self, silences: Vec<Silence>, told: Vec<(String, String, Level)>) {
         for s in self.alerts.all() {
-            self.policy.assume(&s.host, Some(&s.path), s.level);
+            let latest = Notice {
+                host: s.host.clone(),
+                path: s.path.clone(),
+                kind: crate::alerting::NoticeKind::Raised,
+                from: s.level,
+                to: s.level,
+                value: s.value,
+                detail: s.detail.clone(),
+                threshold: s.threshold,
+                since: s.since,
+                at: s.since,
+            };
+            let latest = Some(Notification::Alert(latest));
+            self.policy.assume(&s.host, Some(&s.path), s.level, latest);
         }
         for t in self.hosts.values() {
             if t.host.state == HostState::Down {
-                self.policy.assume(&t.host.name, None, Level::Critical);
+                let silent_for = t
+                    .host
+                    .last_seen
+                    .map(|seen| t.host.state_since.since(seen))
+                    .unwrap_or_default();
+                let down = crate::core::Event {
+                    host: t.host.name.clone(),
+                    at: t.host.state_since,
+                    kind: EventKind::Down {
+                        silent_for_s: silent_for,
+                    },
+                };
+                let latest = Some(Notification::Host(down));
+                self.policy
+                    .assume(&t.host.name, None, Level::Critical, latest);
             }
         }
         self.policy.restore(silences, told);

@@ -34,15 +34,25 @@ pub fn flap_text(f: &super::FlapNotice) -> String {
     )
 }
 
-/// One message for a storm group: its only text, or a count and every text, one per line.
+/// Lines a grouped message lists; `GET /api/0/storms` has them all.
+pub const GROUP_LINES: usize = 50;
+
+/// One message for a storm group: its only text, or a count and the texts, one per
+/// line, at most [`GROUP_LINES`] of them.
 pub fn group_text(texts: &[String]) -> String {
     match texts {
         [one] => one.clone(),
         _ => {
             let mut s = format!("STORM: {} notifications grouped", texts.len());
-            for t in texts {
+            for t in texts.iter().take(GROUP_LINES) {
                 s.push_str("\n- ");
                 s.push_str(t);
+            }
+            if texts.len() > GROUP_LINES {
+                s.push_str(&format!(
+                    "\n- ... and {} more (GET /api/0/storms lists every one)",
+                    texts.len() - GROUP_LINES
+                ));
             }
             s
         }

@@ -178,6 +178,9 @@ struct HostSubjects {
 
 type Key = (String, Option<String>);
 
+/// Ended silences kept (for the list); the store keeps as many.
+pub const ENDED_KEPT: usize = 200;
+
 /// The policy state: every subject, the silences, the storm.
 #[derive(Debug, Default)]
 pub struct Policy {
@@ -236,11 +239,19 @@ impl Policy {
     }
 
     /// Sets a subject's state now, and as told, without telling anything (a stored
-    /// alert, before the told states are restored over it).
-    pub fn assume(&mut self, host: &str, path: Option<&str>, level: Level) {
+    /// alert, before the told states are restored over it); `latest` is what a late
+    /// message about it is made from.
+    pub fn assume(
+        &mut self,
+        host: &str,
+        path: Option<&str>,
+        level: Level,
+        latest: Option<Notification>,
+    ) {
         let s = self.subject(host, path);
         s.current = level;
         s.told = level;
+        s.latest = latest;
     }
 
     fn subject(&mut self, host: &str, path: Option<&str>) -> &mut Subject {
@@ -595,6 +606,23 @@ impl Policy {
         }
     }
 
+    /// Keeps every silence not yet ended and the [`ENDED_KEPT`] that ended last.
+    fn prune_silences(&mut self, now: Now) {
+        let mut ended: Vec<Timestamp> = self
+            .silences
+            .iter()
+            .map(|s| s.silence.ends)
+            .filter(|&e| e <= now.wall)
+            .collect();
+        if ended.len() <= ENDED_KEPT {
+            return;
+        }
+        ended.sort_unstable_by(|a, b| b.cmp(a));
+        let oldest_kept = ended[ENDED_KEPT - 1];
+        self.silences
+            .retain(|s| s.silence.ends > now.wall || s.silence.ends >= oldest_kept);
+    }
+
     /// Adds or replaces a silence; held subjects are looked at again.
     pub fn put_silence(&mut self, silence: Silence, now: Now) -> Result<(), silence::BadGlob> {
         let compiled = Compiled::new(silence)?;
@@ -602,6 +630,7 @@ impl Policy {
             .retain(|s| s.silence.id != compiled.silence.id);
         self.silences_dirty.push(compiled.silence.clone());
         self.silences.push(compiled);
+        self.prune_silences(now);
         self.recheck_all(now);
         Ok(())
     }

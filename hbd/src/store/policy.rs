@@ -9,8 +9,9 @@ use super::{Store, StoreError};
 use crate::alerting::Level;
 use crate::policy::silence::Silence;
 
-/// Silences kept, by latest end: beyond these the oldest-ended go.
-pub const ENDED_KEPT: i64 = 200;
+/// Silences kept, by latest end: beyond these the oldest-ended go (more than the
+/// policy keeps ended, so an active one is never pruned before it is in the list).
+pub const KEPT: i64 = 1000;
 
 pub(super) fn save_silences(tx: &Transaction<'_>, silences: &[Silence]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
@@ -25,7 +26,7 @@ pub(super) fn save_silences(tx: &Transaction<'_>, silences: &[Silence]) -> rusql
         tx.execute(
             "DELETE FROM silences WHERE id NOT IN
                (SELECT id FROM silences ORDER BY ends_ms DESC LIMIT ?1)",
-            params![ENDED_KEPT],
+            params![KEPT],
         )?;
     }
     Ok(())

@@ -98,6 +98,16 @@ function actions() {
     });
     list.push(b);
   }
+  if (may.includes('silence')) {
+    // Host names hold no glob characters: the name is a glob matching only this host.
+    list.push(twoStep('Silence for 2 hours', `Tell nobody about ${host} for 2 hours?`, async () => {
+      await api('/api/0/silences', {
+        method: 'POST',
+        body: { hosts: host, duration: '2h', comment: 'silenced from the host page' },
+      });
+      loadAlerts();
+    }));
+  }
   if (may.includes('drop_host')) {
     list.push(twoStep('Forget host', `Really forget ${host}?`, async () => {
       await api(base, { method: 'DELETE' });
@@ -131,8 +141,9 @@ async function loadAlerts() {
         loadAlerts();
       }));
     }
+    const level = a.held ? `${a.level} (held: ${a.held.reason})` : a.level;
     tr.append(
-      el('td', a.level, `state state-${LEVEL_CLASS[a.level] ?? 'UNKNOWN'}`), el('td', a.path),
+      el('td', level, `state state-${LEVEL_CLASS[a.level] ?? 'UNKNOWN'}`), el('td', a.path),
       el('td', when(a.since)), el('td', number(a.value ?? a.detail ?? '—')), el('td', number(a.threshold ?? '—')),
       el('td', a.reminders), cell,
     );
@@ -201,6 +212,16 @@ async function queueUpgrade() {
 
 function describe(e) {
   if (e.alert) return e.text || `${e.path}: ${e.from} → ${e.to}`;
+  if (e.policy) {
+    const about = e.path ? `${e.what} of ${e.path}` : e.what;
+    switch (e.policy) {
+      case 'held': return `${about}: not told (${e.reason}${e.silence ? ` ${e.silence}` : ''}${e.window ? ` ${e.window}` : ''}${e.parent ? ` behind ${e.parent}` : ''})`;
+      case 'released': return `${about}: told after the hold ended`;
+      case 'unchanged': return `${about}: nothing to tell (as last told)`;
+      case 'grouped': return `${about}: sent in grouped message ${e.storm}`;
+      default: return `${about}: ${e.policy}`;
+    }
+  }
   switch (e.event) {
     case 'DOWN': return `DOWN: silent for ${seconds(e.silent_for_s)}`;
     case 'UP': return e.down_for_s === undefined ? 'UP' : `UP again after ${seconds(e.down_for_s)}`;
@@ -208,6 +229,7 @@ function describe(e) {
     case 'BOOT': return `Booted (uptime ${seconds(e.uptime_s)})`;
     case 'ADDRESS_CHANGED': return `Address changed: ${e.from} → ${e.to}`;
     case 'NEW_HOST': return 'First heard from';
+    case 'UNREACHABLE': return `UNREACHABLE: silent while ${e.parent} is down`;
     default: return e.event ?? JSON.stringify(e);
   }
 }
@@ -217,8 +239,8 @@ async function loadHistory(more = false) {
   if (more && oldest !== null) query += `&before=${oldest}`;
   const h = await api(`${base}/history?${query}`);
   const items = h.entries.map((e) => {
-    const li = el('li', undefined, e.alert ? `alert alert-${e.to}` : `event event-${e.event}`);
-    li.dataset.kind = e.alert ?? e.event;
+    const li = el('li', undefined, e.alert ? `alert alert-${e.to}` : e.policy ? `policy policy-${e.policy}` : `event event-${e.event}`);
+    li.dataset.kind = e.alert ?? e.policy ?? e.event;
     li.append(el('time', when(e.at)), el('span', describe(e)));
     return li;
   });
@@ -280,6 +302,9 @@ connect({
         soon('host', loadHost);
         setTimeout(() => soon('history', () => loadHistory()), 1200);
       } else if (u.type === 'alert') {
+        soon('alerts', loadAlerts);
+        setTimeout(() => soon('history', () => loadHistory()), 1200);
+      } else if (u.type === 'policy') {
         soon('alerts', loadAlerts);
         setTimeout(() => soon('history', () => loadHistory()), 1200);
       } else if (u.type === 'plugin') {

@@ -62,7 +62,7 @@ function schedule(changedView) {
 function rebuildView() {
   const q = filter.q.toLowerCase();
   view = [];
-  const counts = { UP: 0, DOWN: 0, UNKNOWN: 0 };
+  const counts = { UP: 0, DOWN: 0, UNREACHABLE: 0, UNKNOWN: 0 };
   for (const h of hosts.values()) {
     counts[h.state] = (counts[h.state] ?? 0) + 1;
     if (filter.state && h.state !== filter.state) continue;
@@ -77,7 +77,7 @@ function rebuildView() {
     return key === 'last_seen' ? y - x : x - y;
   });
   $('counts').textContent =
-    `${hosts.size} hosts · ${counts.UP} up · ${counts.DOWN} down · ${counts.UNKNOWN} unknown · ${view.length} shown`;
+    `${hosts.size} hosts · ${counts.UP} up · ${counts.DOWN} down · ${counts.UNREACHABLE} unreachable · ${counts.UNKNOWN} unknown · ${view.length} shown`;
   $('spacer').style.height = `${view.length * ROW}px`;
   viewDirty = false;
 }

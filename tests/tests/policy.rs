@@ -1,0 +1,224 @@
+//! End to end: the alert policy in a running daemon with real mail (aiosmtpd). A
+//! silence made through the API holds a recovery, survives a restart, and its early end
+//! sends the recovery; a host behind a DOWN parent is UNREACHABLE and nobody is told;
+//! a burst of notifications becomes one grouped message, listed in full by the API.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use hbd_e2e::services::SmtpCapture;
+use hbd_e2e::{Daemon, send_datagram, wait_until};
+
+fn mail(smtp: &SmtpCapture, extra: &str) -> String {
+    format!(
+        "
+thresholds:
+  cpu_monitor:
+    cpu_percent: {{warning: 80, critical: 90}}
+email:
+  host: 127.0.0.1
+  port: {port}
+  security: none
+  from: hbd@example.org
+  to: [ops@example.org]
+{extra}
+",
+        port = smtp.port
+    )
+}
+
+fn cpu(daemon: &Daemon, host: &str, value: f64) {
+    let json = format!(
+        r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{value}}}}}"#
+    );
+    send_datagram(daemon.udp_addr(), json.as_bytes());
+}
+
+fn beat(daemon: &Daemon, host: &str) {
+    let json = format!(r#"{{"ID":"HTB","name":"{host}","interval":1}}"#);
+    send_datagram(daemon.udp_addr(), json.as_bytes());
+}
+
+/// The journal's POLICY entries so far.
+fn decisions(daemon: &Daemon) -> Vec<serde_json::Value> {
+    let journal =
+        std::fs::read_to_string(daemon.dir.join("journal/hbd_journal.jsonl")).unwrap_or_default();
+    journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|e| e["message"].clone())
+        .filter(|m| m["ID"] == "POLICY")
+        .collect()
+}
+
+#[test]
+fn a_silence_holds_a_recovery_survives_a_restart_and_tells_it_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let mut daemon = Daemon::start(dir.path(), &mail(&smtp, ""));
+    cpu(&daemon, "web1", 95.0);
+    let crit = "[hbd] CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
+    assert!(
+        wait_until(Duration::from_secs(10), || smtp.subjects().len() >= 2),
+        "{:?}",
+        smtp.subjects()
+    );
+    assert_eq!(smtp.subjects()[1], crit);
+
+    let body = r#"{"hosts":"web*","duration":"1h","comment":"kernel update"}"#;
+    let made = daemon.call("POST", "/api/0/silences", &[], Some(body));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let silence = made.json();
+    assert_eq!(silence["state"], "active");
+    assert_eq!(silence["hosts"], "web*");
+    let id = silence["id"].as_str().unwrap().to_owned();
+
+    // The recovery is evaluated (the alert is OK) but held, and nobody is told.
+    cpu(&daemon, "web1", 50.0);
+    assert!(
+        wait_until(Duration::from_secs(10), || decisions(&daemon).iter().any(
+            |d| d["what"] == "RECOVERED"
+                && d["verdict"] == "held"
+                && d["reason"] == "silenced"
+                && d["silence"] == id.as_str()
+        )),
+        "{:?}",
+        decisions(&daemon)
+    );
+    let alerts = daemon.get_json("/api/0/hosts/web1/alerts");
+    let alert = &alerts[0];
+    assert_eq!(alert["level"], "OK", "{alerts}");
+    assert_eq!(alert["held"]["reason"], "silenced", "{alerts}");
+    assert_eq!(smtp.subjects().len(), 2, "{:?}", smtp.subjects());
+
+    // A restart keeps the silence and what is owed.
+    daemon.restart();
+    let list = daemon.get_json("/api/0/silences");
+    assert_eq!(list["silences"][0]["id"], id.as_str(), "{list}");
+    assert_eq!(list["silences"][0]["state"], "active");
+    assert_eq!(smtp.subjects().len(), 2, "{:?}", smtp.subjects());
+
+    // Ending it early tells the recovery, from what was last told.
+    let ended = daemon.call("DELETE", &format!("/api/0/silences/{id}"), &[], None);
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    assert_eq!(ended.json()["state"], "expired");
+    assert!(
+        wait_until(Duration::from_secs(10), || smtp.subjects().len() >= 3),
+        "{:?}",
+        smtp.subjects()
+    );
+    // (The subject is folded; the body has the text on one line.)
+    let (_, raw) = &smtp.messages()[2];
+    assert!(
+        raw.lines()
+            .any(|l| l == "RECOVERED: web1 - cpu_monitor.cpu_percent = 50.0 (CRITICAL -> OK)"),
+        "{raw}"
+    );
+    assert_eq!(
+        daemon
+            .call("DELETE", "/api/0/silences/nope", &[], None)
+            .status,
+        404
+    );
+    // The guide's second example: some paths of one host, a fixed time in the future.
+    let later = r#"{"hosts": "web1", "paths": "disk_monitor.*", "starts": "2099-11-28T02:00:00Z",
+          "ends": "2099-11-28T04:00:00Z", "comment": "backup rewrites the disk"}"#;
+    let made = daemon.call("POST", "/api/0/silences", &[], Some(later));
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.json()["state"], "pending");
+    assert_eq!(made.json()["starts"], "2099-11-28T02:00:00.000Z");
+    assert_eq!(made.json()["paths"], "disk_monitor.*");
+    let bad = daemon.call(
+        "POST",
+        "/api/0/silences",
+        &[],
+        Some(r#"{"hosts":"web[","duration":60,"comment":"x"}"#),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("hosts:"), "{}", bad.body);
+}
+
+#[test]
+fn a_host_behind_a_down_parent_is_unreachable_and_its_real_state_is_told_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let extra = "grace: 1\nhosts:\n  switch1: {}\n  web1: {parents: [switch1]}\n";
+    let daemon = Daemon::start(dir.path(), &mail(&smtp, extra));
+    beat(&daemon, "switch1");
+    beat(&daemon, "web1");
+    // Both fall silent: switch1 is DOWN and told; web1 is UNREACHABLE and not.
+    assert!(
+        wait_until(Duration::from_secs(10), || daemon
+            .host_state("web1")
+            .as_deref()
+            == Some("UNREACHABLE")),
+        "{:?}",
+        daemon.host("web1")
+    );
+    assert_eq!(daemon.host_state("switch1").as_deref(), Some("DOWN"));
+    assert!(wait_until(Duration::from_secs(5), || smtp
+        .subjects()
+        .iter()
+        .any(|s| s.starts_with("[hbd] DOWN: switch1"))));
+    assert!(
+        !smtp
+            .subjects()
+            .iter()
+            .any(|s| s.contains("web1 - no heartbeat")),
+        "{:?}",
+        smtp.subjects()
+    );
+    assert_eq!(
+        daemon.metric("hbd_hosts{state=\"UNREACHABLE\"}"),
+        1.0,
+        "the gauge counts it"
+    );
+    // switch1 is back and stays, web1 stays silent: once web1's own deadline passes,
+    // its real state decides, and it is DOWN.
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            beat(&daemon, "switch1");
+            smtp.subjects()
+                .iter()
+                .any(|s| s.starts_with("[hbd] DOWN: web1"))
+        }),
+        "{:?}",
+        smtp.subjects()
+    );
+    assert!(
+        smtp.subjects()
+            .iter()
+            .any(|s| s.starts_with("[hbd] UP: switch1 is back"))
+    );
+}
+
+#[test]
+fn a_burst_of_notifications_becomes_one_grouped_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let daemon = Daemon::start(dir.path(), &mail(&smtp, "storm: {window: 2, threshold: 3}"));
+    for i in 0..40 {
+        beat(&daemon, &format!("node{i:02}"));
+    }
+    // Three NEW HOST messages go out alone, the other 37 as one.
+    assert!(
+        wait_until(Duration::from_secs(15), || smtp.subjects().len() >= 4),
+        "{:?}",
+        smtp.subjects()
+    );
+    let subjects = smtp.subjects();
+    assert_eq!(subjects.len(), 4, "{subjects:?}");
+    assert!(
+        subjects[..3]
+            .iter()
+            .all(|s| s.starts_with("[hbd] NEW HOST: node"))
+    );
+    assert_eq!(subjects[3], "[hbd] STORM: 37 notifications grouped");
+    let (_, raw) = &smtp.messages()[3];
+    assert_eq!(raw.matches("- NEW HOST: node").count(), 37, "{raw}");
+    let storms = daemon.get_json("/api/0/storms");
+    let storm = &storms["storms"][0];
+    assert_eq!(storm["count"], 37, "{storms}");
+    assert_eq!(storm["items"].as_array().unwrap().len(), 37);
+    assert_eq!(storm["hosts"].as_array().unwrap().len(), 37);
+}

@@ -17,7 +17,7 @@
 //! hosts in turn) instead of flooding.
 //!
 //! Usage: hb-load [--mode heartbeats|plugins|api] [--hosts N] [--seconds T] [--window W]
-//!                [--senders S] [--rate R] [--hbd PATH]
+//!                [--senders S] [--rate R] [--hbd PATH]   (`hb-load --help` says more)
 //! Build it and hbd in release for meaningful figures:
 //!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-load
 #![allow(unsafe_code)] // the echo baseline calls recvmmsg/sendmmsg through libc
@@ -33,45 +33,61 @@ use std::time::{Duration, Instant};
 
 use hbd_e2e::{http_with, listening_ports, metric_value, password_hash_by, wait_until};
 
+/// Heartbeat load generator and throughput benchmark for hbd.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "hb-load", version)]
 struct Args {
-    mode: String,
+    /// What to measure: closed-loop heartbeats against the bare echo loop, one burst of
+    /// plugin reports (all must be stored), or API reads under heartbeat load.
+    #[arg(long, value_enum, default_value_t = Mode::Heartbeats)]
+    mode: Mode,
+    /// Simulated hosts.
+    #[arg(long, default_value_t = 1000)]
     hosts: usize,
+    /// Seconds each load runs (more than 0, at most 600).
+    #[arg(long, default_value_t = 5.0, value_parser = seconds)]
     seconds: f64,
+    /// Unanswered heartbeats each sender allows (closed loop).
+    #[arg(long, default_value_t = 256)]
     window: usize,
+    /// Sender threads.
+    #[arg(long, default_value_t = 1)]
     senders: usize,
+    /// Heartbeats per second, paced (open loop); 0 floods.
+    #[arg(long, default_value_t = 0.0)]
     rate: f64,
-    hbd: PathBuf,
+    /// The hbd binary (default: next to hb-load).
+    #[arg(long)]
+    hbd: Option<PathBuf>,
 }
 
-fn parse_args() -> Args {
-    let mut args = Args {
-        mode: "heartbeats".into(),
-        hosts: 1000,
-        seconds: 5.0,
-        window: 256,
-        senders: 1,
-        rate: 0.0,
-        hbd: std::env::current_exe().unwrap().with_file_name("hbd"),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--hosts" => args.hosts = value.parse().expect("--hosts N"),
-            "--seconds" => args.seconds = value.parse().expect("--seconds T"),
-            "--window" => args.window = value.parse().expect("--window W"),
-            "--senders" => args.senders = value.parse().expect("--senders S"),
-            "--rate" => args.rate = value.parse().expect("--rate R"),
-            "--hbd" => args.hbd = PathBuf::from(value),
-            "--mode" => args.mode = value,
-            other => panic!("unknown option {other}"),
-        }
+/// The measurement `--mode` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Closed-loop heartbeats, then the same against a bare UDP echo loop.
+    Heartbeats,
+    /// One burst of plugin reports; every one must be stored.
+    Plugins,
+    /// `/api/0/hosts` latency while heartbeats run.
+    Api,
+}
+
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 600.0 => Ok(s),
+        _ => Err(format!(
+            "{text:?}: expected seconds, more than 0 and at most 600"
+        )),
     }
-    assert!(
-        args.seconds > 0.0 && args.seconds <= 600.0,
-        "--seconds must be in (0, 600]"
-    );
-    args
+}
+
+fn parse_args() -> (Args, PathBuf) {
+    let args = <Args as clap::Parser>::parse();
+    let hbd = args
+        .hbd
+        .clone()
+        .unwrap_or_else(|| std::env::current_exe().unwrap().with_file_name("hbd"));
+    (args, hbd)
 }
 
 /// What one load run measured.
@@ -452,11 +468,7 @@ fn api_mode(args: &Args, udp: u16, get: &dyn Fn(&str) -> String, counter: &dyn F
     let heartbeats = |api: Option<(&str, &str)>| {
         let before = counter();
         let stop = Arc::new(AtomicBool::new(false));
-        let load_args = Args {
-            mode: String::new(),
-            hbd: PathBuf::new(),
-            ..*args
-        };
+        let load_args = args.clone();
         let done = stop.clone();
         let loader = std::thread::spawn(move || {
             let run = if load_args.rate > 0.0 {
@@ -490,19 +502,19 @@ fn api_mode(args: &Args, udp: u16, get: &dyn Fn(&str) -> String, counter: &dyn F
 }
 
 fn main() {
-    let args = parse_args();
+    let (args, hbd) = parse_args();
     assert!(
-        args.hbd.exists(),
+        hbd.exists(),
         "hbd not found at {}; pass --hbd PATH",
-        args.hbd.display()
+        hbd.display()
     );
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hbd.yaml");
     // The API mode reads as a signed-in administrator, as a dashboard would.
-    let users = if args.mode == "api" {
+    let users = if args.mode == Mode::Api {
         format!(
             "users:\n  ops: {{admin: true, password: '{}'}}\n",
-            password_hash_by(&args.hbd, BENCH_PASSWORD)
+            password_hash_by(&hbd, BENCH_PASSWORD)
         )
     } else {
         String::new()
@@ -519,7 +531,7 @@ fn main() {
     .unwrap();
     // hbd binds free ports and says which in its `hbd listening` line.
     let log_path = dir.path().join("hbd.log");
-    let mut daemon = Command::new(&args.hbd)
+    let mut daemon = Command::new(&hbd)
         .args(["-f", "-c"])
         .arg(&config)
         .env("RUST_LOG", "warn,hbd::app=info")
@@ -546,7 +558,7 @@ fn main() {
         None
     )
     .is_some()));
-    let bearer = if args.mode == "api" {
+    let bearer = if args.mode == Mode::Api {
         let body = format!(r#"{{"username":"ops","password":"{BENCH_PASSWORD}"}}"#);
         let reply = http_with(http_addr, "POST", "/api/0/auth/login", &[], Some(&body)).unwrap();
         assert_eq!(reply.status, 200, "login: {}", reply.body);
@@ -566,8 +578,8 @@ fn main() {
     };
     let metric = |series: &str| metric_value(&get("/metrics"), series).unwrap_or(0.0);
     let counter = || metric("hbd_datagrams_total{type=\"HTB\"}");
-    if args.mode == "plugins" || args.mode == "api" {
-        if args.mode == "plugins" {
+    if args.mode == Mode::Plugins || args.mode == Mode::Api {
+        if args.mode == Mode::Plugins {
             plugins_mode(&args, udp, &metric);
         } else {
             api_mode(&args, udp, &get, &counter);

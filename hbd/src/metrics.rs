@@ -303,6 +303,42 @@ impl Metrics {
     }
 }
 
+/// The classic Prometheus text format (0.0.4) of an OpenMetrics text: a counter family
+/// `x` is named `x_total` in its HELP and TYPE lines (as its samples are), `# UNIT` and
+/// `# EOF` go. What Prometheus' own tools (`promtool check metrics`) and older scrapers
+/// read; scrapers that ask for OpenMetrics get it unchanged.
+pub fn prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                out.push_str(prefix);
+                out.push_str(name);
+                if counters.contains(name) {
+                    out.push_str("_total");
+                }
+                out.push(' ');
+                out.push_str(tail);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Appends `hbd_plugin_value` (every numeric leaf of every latest report) and
 /// `hbd_plugin_status` (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) for scraping.
 fn render_plugins(out: &mut String, samples: &[std::sync::Arc<Sample>]) {
@@ -369,6 +405,19 @@ mod tests {
         assert!(text.contains("hbd_hosts{state=\"DOWN\"} 1"), "{text}");
         assert_eq!(m.rejected_count(RejectReason::Bomb), 2);
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn the_classic_text_names_counters_as_their_samples() {
+        let om = "# HELP hbd_datagrams Accepted datagrams.\n# TYPE hbd_datagrams counter\n\
+                  hbd_datagrams_total{type=\"HTB\"} 3\n# HELP hbd_hosts Hosts.\n\
+                  # TYPE hbd_hosts gauge\n# UNIT hbd_hosts hosts\nhbd_hosts{state=\"UP\"} 1\n# EOF\n";
+        assert_eq!(
+            prometheus_text(om),
+            "# HELP hbd_datagrams_total Accepted datagrams.\n# TYPE hbd_datagrams_total counter\n\
+             hbd_datagrams_total{type=\"HTB\"} 3\n# HELP hbd_hosts Hosts.\n\
+             # TYPE hbd_hosts gauge\nhbd_hosts{state=\"UP\"} 1\n"
+        );
     }
 
     #[test]

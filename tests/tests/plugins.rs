@@ -94,6 +94,25 @@ fn plugin_reports_are_stored_served_and_exported() {
     );
     assert!(metrics.contains("hbd_plugin_status{host=\"web1\",plugin=\"nagios_runner\"} 1"));
     assert!(daemon.metric("hbd_datagrams_total{type=\"PLG\"}") >= 6.0);
+    // Prometheus' own linter finds nothing in it; a scraper that asks for OpenMetrics
+    // gets that.
+    let (clean, findings) = hbd_e2e::promtool_check(&metrics);
+    assert!(clean && findings.trim().is_empty(), "{findings}\n{metrics}");
+    let open = daemon.call(
+        "GET",
+        "/metrics",
+        &[("Accept", "application/openmetrics-text; version=1.0.0")],
+        None,
+    );
+    assert!(
+        open.header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text"),
+        "{:?}",
+        open.header("content-type")
+    );
+    assert!(open.body.ends_with("# EOF\n"));
+    assert!(open.body.contains("# TYPE hbd_datagrams counter\n"));
 
     // Errors are JSON with the right status.
     for (path, status) in [

@@ -206,7 +206,24 @@ pub async fn run(
         metrics.clone(),
         shutdown.clone(),
     );
+    let remote_write = match &config.remote_write {
+        Some(settings) => {
+            let (handle, task) = crate::remote_write::RemoteWrite::start(
+                settings.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+            )
+            .map_err(|e| AppError::Http(std::io::Error::other(e)))?;
+            Some((handle, task))
+        }
+        None => None,
+    };
+    let (remote_write, remote_write_task) = match remote_write {
+        Some((h, t)) => (Some(h), Some(t)),
+        None => (None, None),
+    };
     let engine = Engine::new(Parts {
+        remote_write,
         dns: dns.clone(),
         core,
         clock,
@@ -305,6 +322,13 @@ pub async fn run(
     {
         stop_notifying.cancel();
         drain.await;
+    }
+    // remote_write makes one last try for what it holds (bounded by its timeout).
+    if let Some(task) = remote_write_task {
+        match tokio::time::timeout(std::time::Duration::from_secs(15), task).await {
+            Ok(joined) => log_panic("remote_write", joined),
+            Err(_) => tracing::warn!("remote_write did not finish within 15 s at shutdown"),
+        }
     }
     let http_result = api.await;
     for listener in extra {

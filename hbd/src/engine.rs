@@ -166,6 +166,8 @@ pub struct Parts {
     pub stop_notifying: CancellationToken,
     /// The DNS task (host records through nsupdate).
     pub dns: Dns,
+    /// Metric history out to a TSDB, when `remote_write` is configured.
+    pub remote_write: Option<crate::remote_write::RemoteWrite>,
 }
 
 /// The engine task's state.
@@ -292,7 +294,17 @@ impl Engine {
         match datagram.message {
             // The core only borrowed the report; it now moves into the sample, uncopied.
             Message::Plugin(report) => {
+                let ts = crate::remote_write::series::report_time(report.ts, at.wall);
                 let sample = Arc::new(Sample::from_report(report, at.wall));
+                if let Some(rw) = &self.parts.remote_write {
+                    rw.push(crate::remote_write::series::report(
+                        &sample.host,
+                        &sample.plugin,
+                        &sample.data,
+                        ts,
+                        &rw.external,
+                    ));
+                }
                 if live {
                     self.parts.live.publish(UpdateKind::Plugin {
                         host: sample.host.clone(),
@@ -309,13 +321,25 @@ impl Engine {
                     self.parts.metrics.samples_dropped.inc();
                 }
             }
-            Message::Heartbeat(h) if live => {
-                let seen = self
-                    .parts
-                    .core
-                    .host(&h.name)
-                    .and_then(|host| host.last_seen);
-                self.beats.insert(h.name, (seen, h.rtt));
+            Message::Heartbeat(h) => {
+                if let Some(rw) = &self.parts.remote_write {
+                    let ts = crate::remote_write::series::report_time(h.ts, at.wall);
+                    rw.push(crate::remote_write::series::host(
+                        &h.name,
+                        true,
+                        h.rtt,
+                        ts,
+                        &rw.external,
+                    ));
+                }
+                if live {
+                    let seen = self
+                        .parts
+                        .core
+                        .host(&h.name)
+                        .and_then(|host| host.last_seen);
+                    self.beats.insert(h.name, (seen, h.rtt));
+                }
             }
             _ => {}
         }
@@ -343,6 +367,21 @@ impl Engine {
                 } => self.reply(to, key_id.as_deref(), &message),
                 Action::Event(event) => {
                     tracing::info!(host = %event.host, event = event.kind.name(), "host event");
+                    if let Some(rw) = &self.parts.remote_write
+                        && matches!(
+                            event.kind,
+                            EventKind::Down { .. } | EventKind::Unreachable { .. }
+                        )
+                    {
+                        let ts = i64::try_from(event.at.0).unwrap_or(i64::MAX);
+                        rw.push(crate::remote_write::series::host(
+                            &event.host,
+                            false,
+                            None,
+                            ts,
+                            &rw.external,
+                        ));
+                    }
                     if self.parts.live.active() {
                         let host = self.parts.core.host(&event.host).cloned().map(Box::new);
                         self.parts.live.publish(UpdateKind::Event {
@@ -396,6 +435,17 @@ impl Engine {
                     journal.push(Entry::Decision(decision));
                 }
                 Action::AlertChanged { host, path, state } => {
+                    if let (Some(rw), Some(s)) = (&self.parts.remote_write, &state) {
+                        let now = self.parts.clock.now().wall;
+                        let ts = i64::try_from(now.0).unwrap_or(i64::MAX);
+                        rw.push(vec![crate::remote_write::series::alert(
+                            &host,
+                            &path,
+                            s.level,
+                            ts,
+                            &rw.external,
+                        )]);
+                    }
                     self.parts
                         .live
                         .publish(UpdateKind::Alert { host, path, state });

@@ -48,6 +48,7 @@ pub mod policy;
 pub mod receiver;
 pub mod releases;
 pub mod reload;
+pub mod remote_write;
 pub mod samples;
 pub mod server;
 pub mod store;

@@ -66,6 +66,18 @@ pub struct Metrics {
     pub login_failures: Counter,
     /// Logins refused unheard because the address or name failed too often.
     pub logins_throttled: Counter,
+    /// remote_write: samples produced, sent (accepted by the TSDB), retried (each
+    /// retry counts) and dropped (queue full, refused with a 4xx, or left at shutdown);
+    /// sent + dropped + queued = produced.
+    pub rw_produced: Counter,
+    /// remote_write samples the TSDB accepted.
+    pub rw_sent: Counter,
+    /// remote_write samples sent again after a 5xx, a 429 or no answer.
+    pub rw_retried: Counter,
+    /// remote_write samples given up on.
+    pub rw_dropped: Counter,
+    /// remote_write samples waiting in the queue (or in flight).
+    pub rw_queued: Gauge,
     notifications: Family<Vec<(&'static str, &'static str)>, Counter>,
     notification_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
     notifications_dropped: Family<Vec<(&'static str, &'static str)>, Counter>,
@@ -171,6 +183,28 @@ impl Metrics {
             "hbd_logins_throttled",
             "Logins refused before checking because the address or name failed too often",
         );
+        let rw_produced = counter(
+            "hbd_remote_write_samples_produced",
+            "Samples produced for remote_write (plugin values, host up and RTT, alert levels)",
+        );
+        let rw_sent = counter(
+            "hbd_remote_write_samples_sent",
+            "remote_write samples the TSDB accepted",
+        );
+        let rw_retried = counter(
+            "hbd_remote_write_samples_retried",
+            "remote_write samples sent again after a 5xx, a 429 or no answer (each retry counts)",
+        );
+        let rw_dropped = counter(
+            "hbd_remote_write_samples_dropped",
+            "remote_write samples given up on: queue full, refused with a 4xx, or left at shutdown",
+        );
+        let rw_queued = Gauge::default();
+        registry.register(
+            "hbd_remote_write_queue_samples",
+            "remote_write samples waiting to be sent or in flight",
+            rw_queued.clone(),
+        );
         let ws_clients = Gauge::default();
         registry.register(
             "hbd_ws_clients",
@@ -201,6 +235,11 @@ impl Metrics {
             "Notifications given up on (retries exhausted, refused, or queue full), by channel",
         );
         Metrics {
+            rw_produced,
+            rw_sent,
+            rw_retried,
+            rw_dropped,
+            rw_queued,
             alert_notices,
             api_unavailable,
             logins,

@@ -47,6 +47,7 @@ async fn start(queue: usize) -> Running {
         CancellationToken::new(),
     );
     let engine = Engine::new(Parts {
+        remote_write: None,
         dns,
         core: Core::new(config.clone(), clock.now()),
         clock,

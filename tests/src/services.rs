@@ -333,3 +333,113 @@ zone "locked.test" {{ type primary; file "{dir}/locked.test.zone"; update-policy
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 }
+
+/// A Prometheus-compatible TSDB taking remote_write: VictoriaMetrics single node or
+/// Prometheus with its receiver on (both from Debian), on a loopback port in the test's
+/// directory; stopped when dropped.
+pub struct Tsdb {
+    /// Its HTTP address.
+    pub addr: SocketAddr,
+    /// `victoria-metrics` or `prometheus`.
+    pub kind: &'static str,
+    _process: Process,
+}
+
+impl Tsdb {
+    /// VictoriaMetrics, with the newest samples visible at once (the recipe's pitfall 1:
+    /// by default it hides the last 30 s).
+    pub fn victoria_metrics(dir: &Path) -> Tsdb {
+        let data = dir.join("vm-data");
+        Tsdb::start("victoria-metrics", dir, |port| {
+            let mut c = Command::new("victoria-metrics");
+            c.arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+                .arg(format!("-storageDataPath={}", data.display()))
+                .args([
+                    "-retentionPeriod=1d",
+                    "-search.latencyOffset=0s",
+                    "-search.disableCache",
+                ]);
+            c
+        })
+    }
+
+    /// Prometheus with `--web.enable-remote-write-receiver` and no scrapes.
+    pub fn prometheus(dir: &Path) -> Tsdb {
+        let config = dir.join("prom.yml");
+        std::fs::write(&config, "scrape_configs: []\n").unwrap();
+        let data = dir.join("prom-data");
+        Tsdb::start("prometheus", dir, |port| {
+            let mut c = Command::new("prometheus");
+            c.arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.tsdb.path={}", data.display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .args([
+                    "--storage.tsdb.retention.time=1d",
+                    "--web.enable-remote-write-receiver",
+                ]);
+            c
+        })
+    }
+
+    fn start(kind: &'static str, dir: &Path, command: impl Fn(u16) -> Command) -> Tsdb {
+        let ready = if kind == "prometheus" {
+            "/-/ready"
+        } else {
+            "/health"
+        };
+        for _ in 0..5 {
+            let port = free_tcp_port();
+            let log = std::fs::File::create(dir.join(format!("{kind}.log"))).unwrap();
+            let child = command(port)
+                .stdin(Stdio::null())
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .unwrap_or_else(|e| panic!("{kind}: {e}; run scripts/install-deps.sh"));
+            let mut process = Process(child);
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let up = wait_until(Duration::from_secs(20), || {
+                matches!(process.0.try_wait(), Ok(None))
+                    && http_get(addr, ready).is_some_and(|(status, _)| status == 200)
+            });
+            if up {
+                return Tsdb {
+                    addr,
+                    kind,
+                    _process: process,
+                };
+            }
+            // The port was taken in between, or it died: try another.
+            let _ = process.0.kill();
+        }
+        panic!("{kind} did not start; see {}/{kind}.log", dir.display());
+    }
+
+    /// The remote_write URL.
+    pub fn write_url(&self) -> String {
+        format!("http://{}/api/v1/write", self.addr)
+    }
+
+    /// An instant PromQL query's result vector (VictoriaMetrics is flushed first, so
+    /// what it took is searchable).
+    pub fn query(&self, promql: &str) -> Vec<serde_json::Value> {
+        if self.kind == "victoria-metrics" {
+            let _ = http_get(self.addr, "/internal/force_flush");
+        }
+        let encoded: String = promql
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let Some((200, body)) = http_get(self.addr, &format!("/api/v1/query?query={encoded}"))
+        else {
+            return Vec::new();
+        };
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+}

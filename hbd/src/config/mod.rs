@@ -77,6 +77,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "maintenance",
     "flapping",
     "storm",
+    "remote_write",
 ];
 
 /// Keys of one entry under `hosts`.
@@ -208,6 +209,8 @@ pub struct Config {
     pub flapping: Option<crate::policy::flap::FlapSettings>,
     /// Storm grouping.
     pub storm: crate::policy::storm::StormSettings,
+    /// Metric history out to a Prometheus remote_write receiver (`None`: off).
+    pub remote_write: Option<crate::remote_write::Settings>,
 }
 
 /// Settings of one host.
@@ -337,6 +340,7 @@ impl Default for Config {
             maintenance: BTreeMap::new(),
             flapping: None,
             storm: Default::default(),
+            remote_write: None,
         }
     }
 }

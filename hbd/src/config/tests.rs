@@ -354,3 +354,51 @@ fn the_alerting_guide_s_config_examples_load() {
     }
     assert!(checked >= 6, "only {checked} examples found");
 }
+
+#[test]
+fn remote_write_is_read_and_checked() {
+    let good = "\
+remote_write:
+  url: http://127.0.0.1:8428/api/v1/write
+  external_labels: {hbd_shard: eu-1, dc: fra}
+  max_samples: 50000
+  batch: 1000
+  flush_interval: 500ms
+  max_backoff: 1m
+";
+    let rw = parse(good, None).unwrap().config.remote_write.unwrap();
+    assert_eq!(rw.url, "http://127.0.0.1:8428/api/v1/write");
+    assert_eq!(
+        rw.external_labels,
+        [("dc".into(), "fra".into()), ("hbd_shard".into(), "eu-1".into())]
+    );
+    assert_eq!((rw.max_samples, rw.batch), (50_000, 1000));
+    assert_eq!(rw.flush_interval, Duration::from_millis(500));
+    assert_eq!(rw.max_backoff, Duration::from_secs(60));
+    assert!(parse("", None).unwrap().config.remote_write.is_none(), "off by default");
+    let cases = [
+        (
+            "remote_write: {url: vm:8428}\n",
+            "hbd.yaml:1: error: remote_write.url: expected an http:// or https:// URL",
+        ),
+        (
+            "remote_write: {external_labels: {a: b}}\n",
+            "hbd.yaml:1: error: remote_write: needs `url`",
+        ),
+        (
+            "remote_write:\n  url: http://x/w\n  external_labels: {host: x}\n",
+            "hbd.yaml:3: error: remote_write.external_labels: \"host\" is a label hbd sets itself",
+        ),
+        (
+            "remote_write:\n  url: http://x/w\n  external_labels: {9lives: x}\n",
+            "hbd.yaml:3: error: remote_write.external_labels: \"9lives\" is not a label name",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = problems(text);
+        assert!(
+            got.iter().any(|p| p.contains(want)),
+            "{text:?}: want {want:?}, got {got:?}"
+        );
+    }
+}

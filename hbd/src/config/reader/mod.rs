@@ -318,6 +318,7 @@ impl<'a> Reader<'a> {
             "maintenance" => c.maintenance = self.maintenance(v),
             "flapping" => c.flapping = self.flapping(v),
             "storm" => set(&mut c.storm, self.storm(v)),
+            "remote_write" => c.remote_write = self.remote_write(v),
             "hosts" => {
                 if let Some(map) = self.mapping(&p, v) {
                     for (name, entry) in map {

@@ -1,0 +1,17 @@
+//! Metric history out: plugin values, host up/RTT and alert levels as Prometheus
+//! `remote_write` samples to any compatible TSDB (VictoriaMetrics, Prometheus' receiver,
+//! Mimir, Thanos Receive).
+//!
+//! - [`series`] (pure): what hbd writes and how series are named, with the agent's
+//!   report time as the sample time.
+//! - [`wire`] (pure): the protobuf `WriteRequest`, snappy-compressed.
+//! - [`sender`]: the task with its own bounded queue, so a slow or dead TSDB never
+//!   stalls heartbeats; 5xx and 429 are retried with backoff, other 4xx dropped, and
+//!   every sample is counted as sent or dropped.
+
+pub mod sender;
+pub mod series;
+pub mod wire;
+
+pub use sender::{RemoteWrite, Settings};
+pub use series::Sample;

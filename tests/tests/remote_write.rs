@@ -1,0 +1,166 @@
+//! End to end: metric history out by Prometheus remote_write into a real
+//! VictoriaMetrics and a real Prometheus (Debian's), read back with PromQL; the retry
+//! policy against the recording HTTP stand-in; every sample accounted for.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use hbd_e2e::services::{HttpStub, Tsdb};
+use hbd_e2e::{Daemon, send_datagram, wait_until};
+
+fn config(url: &str) -> String {
+    format!(
+        "remote_write:\n  url: {url}\n  flush_interval: 0.2\n  external_labels: {{hbd_shard: eu-1}}\n\
+         thresholds:\n  cpu_monitor:\n    cpu_percent: {{warning: 80, critical: 90}}\n"
+    )
+}
+
+/// A report stamped `ts` (Unix seconds) by the agent.
+fn report(daemon: &Daemon, host: &str, ts: f64, cpu: f64) {
+    let json = format!(
+        r#"{{"ID":"PLG","name":"{host}","ts":{ts},"plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{cpu},"partitions":{{"/":{{"percent":71.5}}}}}}}}"#
+    );
+    send_datagram(daemon.udp_addr(), json.as_bytes());
+}
+
+fn now_s() -> f64 {
+    hbd_e2e::unix_now().floor()
+}
+
+fn round_trip(tsdb: &Tsdb) {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), &config(&tsdb.write_url()));
+    let ts = now_s() - 5.0;
+    report(&daemon, "t1", ts, 95.0);
+    send_datagram(
+        daemon.udp_addr(),
+        format!(r#"{{"ID":"HTB","name":"t1","ts":{},"rtt":0.4}}"#, ts + 1.0).as_bytes(),
+    );
+    let query = r#"hbd_cpu_monitor_cpu_percent{host="t1"}"#;
+    let mut found = Vec::new();
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            found = tsdb.query(&format!("last_over_time({query}[5m])"));
+            !found.is_empty()
+        }),
+        "{}: nothing for {query}; hbd log:\n{}",
+        tsdb.kind,
+        daemon.log()
+    );
+    let series = &found[0];
+    assert_eq!(series["value"][1], "95", "{}: {series}", tsdb.kind);
+    assert_eq!(series["metric"]["hbd_shard"], "eu-1", "external label");
+    // The sample's time is the agent's report time, not the daemon's.
+    let stamped = tsdb.query(&format!("timestamp({query})"));
+    assert_eq!(
+        stamped[0]["value"][1]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap(),
+        ts,
+        "{}",
+        tsdb.kind
+    );
+    // Collections become a label; host up, RTT in seconds, and the alert level.
+    let disk = tsdb.query(r#"hbd_cpu_monitor_partitions_percent{host="t1",item="/"}"#);
+    assert_eq!(disk[0]["value"][1], "71.5", "{}: {disk:?}", tsdb.kind);
+    let ok = wait_until(Duration::from_secs(10), || {
+        tsdb.query(r#"hbd_host_up{host="t1"}"#).len() == 1
+            && tsdb.query(r#"hbd_host_rtt_seconds{host="t1"}"#).len() == 1
+            && !tsdb
+                .query(r#"hbd_alert_level{host="t1",path="cpu_monitor.cpu_percent"} == 2"#)
+                .is_empty()
+    });
+    assert!(ok, "{}: up/rtt/alert missing", tsdb.kind);
+    let rtt = tsdb.query(r#"hbd_host_rtt_seconds{host="t1"}"#);
+    assert_eq!(rtt[0]["value"][1], "0.0004");
+    // Every sample accounted for: sent + dropped + queued = produced.
+    assert!(wait_until(Duration::from_secs(10), || {
+        let produced = daemon.metric("hbd_remote_write_samples_produced_total");
+        produced > 0.0 && daemon.metric("hbd_remote_write_samples_sent_total") == produced
+    }));
+    assert_eq!(daemon.metric("hbd_remote_write_samples_dropped_total"), 0.0);
+}
+
+#[test]
+fn samples_reach_victoria_metrics_with_the_agent_s_time() {
+    let dir = tempfile::tempdir().unwrap();
+    round_trip(&Tsdb::victoria_metrics(dir.path()));
+}
+
+#[test]
+fn samples_reach_prometheus_with_the_agent_s_time() {
+    let dir = tempfile::tempdir().unwrap();
+    round_trip(&Tsdb::prometheus(dir.path()));
+}
+
+#[test]
+fn server_errors_are_retried_and_client_errors_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = HttpStub::start(dir.path());
+    let daemon = Daemon::start(dir.path(), &config(&format!("{}/api/v1/write", stub.url())));
+    // Three 500s, then accepted: the same batch arrives four times, with growing gaps.
+    stub.fail("/api/v1/write", 500, 3, 0.0);
+    report(&daemon, "t1", now_s(), 10.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || stub
+            .requests("/api/v1/write")
+            .iter()
+            .any(|r| r["status"] == 200 || r["status"] == 204)),
+        "{:#?}",
+        stub.requests("/api/v1/write")
+    );
+    let tries = stub.requests("/api/v1/write");
+    let statuses: Vec<i64> = tries
+        .iter()
+        .map(|r| r["status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(&statuses[..3], [500, 500, 500], "{statuses:?}");
+    let times: Vec<f64> = tries.iter().map(|r| r["time"].as_f64().unwrap()).collect();
+    assert!(
+        times[2] - times[1] > times[1] - times[0],
+        "backoff grows: {times:?}"
+    );
+    let header = |name: &str| {
+        tries[0]["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str().unwrap().to_owned())
+    };
+    assert_eq!(header("content-encoding").as_deref(), Some("snappy"));
+    assert_eq!(
+        header("x-prometheus-remote-write-version").as_deref(),
+        Some("0.1.0")
+    );
+    let produced = daemon.metric("hbd_remote_write_samples_produced_total");
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .metric("hbd_remote_write_samples_sent_total")
+        == produced));
+    assert_eq!(
+        daemon.metric("hbd_remote_write_samples_retried_total"),
+        3.0 * produced
+    );
+
+    // A 400 (say, a sample too old for Prometheus) is never retried: dropped, counted.
+    let before = stub.requests("/api/v1/write").len();
+    stub.fail("/api/v1/write", 400, 1, 0.0);
+    report(&daemon, "t1", now_s(), 20.0);
+    assert!(wait_until(Duration::from_secs(10), || daemon
+        .metric("hbd_remote_write_samples_dropped_total")
+        > 0.0));
+    let produced = daemon.metric("hbd_remote_write_samples_produced_total");
+    assert_eq!(
+        daemon.metric("hbd_remote_write_samples_sent_total")
+            + daemon.metric("hbd_remote_write_samples_dropped_total"),
+        produced,
+        "sent + dropped = produced"
+    );
+    assert_eq!(
+        stub.requests("/api/v1/write").len(),
+        before + 1,
+        "not retried"
+    );
+}

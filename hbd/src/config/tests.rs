@@ -370,12 +370,18 @@ remote_write:
     assert_eq!(rw.url, "http://127.0.0.1:8428/api/v1/write");
     assert_eq!(
         rw.external_labels,
-        [("dc".into(), "fra".into()), ("hbd_shard".into(), "eu-1".into())]
+        [
+            ("dc".into(), "fra".into()),
+            ("hbd_shard".into(), "eu-1".into())
+        ]
     );
     assert_eq!((rw.max_samples, rw.batch), (50_000, 1000));
     assert_eq!(rw.flush_interval, Duration::from_millis(500));
     assert_eq!(rw.max_backoff, Duration::from_secs(60));
-    assert!(parse("", None).unwrap().config.remote_write.is_none(), "off by default");
+    assert!(
+        parse("", None).unwrap().config.remote_write.is_none(),
+        "off by default"
+    );
     let cases = [
         (
             "remote_write: {url: vm:8428}\n",

@@ -345,6 +345,7 @@ impl Core {
         });
         for s in removed {
             tracing::info!(host = %s.host, path = %s.path, "alert state dropped: its host, rule or check is gone");
+            self.policy.forget_path(&s.host, &s.path);
             self.dropped_alerts.push((s.host, s.path));
         }
     }
@@ -795,6 +796,7 @@ impl Core {
     ) -> Result<Outcome, CommandError> {
         match command {
             Command::DropHost { host } => {
+                let from = out.len();
                 let Some(tracked) = self.hosts.remove(host) else {
                     return Err(CommandError::UnknownHost(host.clone()));
                 };
@@ -810,6 +812,7 @@ impl Core {
                 // A configured host stays known, as if never heard from.
                 self.add_configured_hosts(now);
                 self.publish_alert_changes(out);
+                self.run_policy(from, now, out);
                 Ok(Outcome::HostDropped)
             }
             Command::ClearAlert { host, path } => {
@@ -820,6 +823,8 @@ impl Core {
                         path: path.clone(),
                     });
                 };
+                // Evaluated afresh from OK: as if nothing had been told either.
+                self.policy.forget_path(host, path);
                 self.dropped_alerts.push(key);
                 self.publish_alert_changes(out);
                 Ok(Outcome::AlertCleared { was: state.level })

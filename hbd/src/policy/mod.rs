@@ -358,6 +358,25 @@ impl Policy {
         }
     }
 
+    /// Forgets an alert path (cleared, or its rule is gone): it starts again from OK,
+    /// told OK.
+    pub fn forget_path(&mut self, host: &str, path: &str) {
+        let key = (host.to_owned(), Some(path.to_owned()));
+        let Some(h) = self.hosts.get_mut(host) else {
+            return;
+        };
+        if let Some(s) = h.paths.remove(path) {
+            if let Some(at) = s.recheck_at {
+                self.recheck.remove(&(at, key.clone()));
+            }
+            if s.told != Level::Ok {
+                self.told_dirty
+                    .push((host.to_owned(), path.to_owned(), Level::Ok));
+            }
+        }
+        self.held.remove(&key);
+    }
+
     fn forget(&mut self, host: &str) {
         self.hosts.remove(host);
         self.held.retain(|(h, _)| h != host);

@@ -248,3 +248,46 @@ fn a_recovery_in_a_silence_is_told_when_the_silence_is_expired_early() {
         Err(CommandError::UnknownSilence("nope".into()))
     );
 }
+
+#[test]
+fn a_cleared_alert_or_a_dropped_host_is_told_afresh() {
+    let mut c = super::alert_config();
+    c.storm.threshold = 0;
+    let mut core = Core::new(Arc::new(c), at(0));
+    let cpu = |core: &mut Core, v: f64, t: u64| {
+        let mut out = Vec::new();
+        let msg = report("web1", "cpu_monitor", serde_json::json!({"cpu_percent": v}));
+        core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
+        told(&out)
+    };
+    let raised = "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
+    assert_eq!(cpu(&mut core, 95.0, 0)[1], raised);
+    let clear = Command::ClearAlert {
+        host: "web1".into(),
+        path: "cpu_monitor.cpu_percent".into(),
+    };
+    core.apply(&clear, at(1), &mut Vec::new()).unwrap();
+    // Evaluated afresh from OK, and told afresh: the operator cleared it to hear again.
+    assert_eq!(cpu(&mut core, 95.0, 2), [raised]);
+    let changes = core.take_changes();
+    assert!(changes.told.contains(&(
+        "web1".into(),
+        "cpu_monitor.cpu_percent".into(),
+        crate::alerting::Level::Ok
+    )));
+
+    let mut out = Vec::new();
+    core.apply(
+        &Command::DropHost {
+            host: "web1".into(),
+        },
+        at(3),
+        &mut out,
+    )
+    .unwrap();
+    // Back as a new host: NEW HOST, and its alert told again.
+    assert_eq!(
+        cpu(&mut core, 95.0, 4),
+        ["NEW HOST: web1 sent its first heartbeat", raised]
+    );
+}

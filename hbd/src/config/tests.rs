@@ -12,6 +12,17 @@ fn problems(text: &str) -> Vec<String> {
     }
 }
 
+/// Each config text reports (among its problems) the one given with it.
+fn assert_each_reported(cases: &[(&str, &str)]) {
+    for (text, want) in cases {
+        let got = problems(text);
+        assert!(
+            got.iter().any(|p| p.contains(want)),
+            "{text:?}: want {want:?}, got {got:?}"
+        );
+    }
+}
+
 #[test]
 fn empty_file_gives_the_documented_defaults() {
     let c = parse("", None).unwrap().config;
@@ -225,13 +236,7 @@ hosts:
             "error: dyndomains: only one zone may say all_hosts: true",
         ),
     ];
-    for (text, want) in cases {
-        let got = problems(text);
-        assert!(
-            got.iter().any(|p| p.contains(want)),
-            "{text:?}: want {want:?}, got {got:?}"
-        );
-    }
+    assert_each_reported(&cases);
 }
 
 #[test]
@@ -330,13 +335,7 @@ hosts:
             "hbd.yaml:2: error: hosts.a.down_after: expected a whole number from 1 to 1000",
         ),
     ];
-    for (text, want) in cases {
-        let got = problems(text);
-        assert!(
-            got.iter().any(|p| p.contains(want)),
-            "{text:?}: want {want:?}, got {got:?}"
-        );
-    }
+    assert_each_reported(&cases);
 }
 
 #[test]
@@ -400,11 +399,5 @@ remote_write:
             "hbd.yaml:3: error: remote_write.external_labels: \"9lives\" is not a label name",
         ),
     ];
-    for (text, want) in cases {
-        let got = problems(text);
-        assert!(
-            got.iter().any(|p| p.contains(want)),
-            "{text:?}: want {want:?}, got {got:?}"
-        );
-    }
+    assert_each_reported(&cases);
 }

@@ -17,6 +17,14 @@ fn told(out: &[Action]) -> Vec<String> {
         .collect()
 }
 
+/// web1's `cpu_monitor` reports `cpu_percent` at `t`: what is sent.
+fn cpu(core: &mut Core, v: f64, t: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    let msg = report("web1", "cpu_monitor", serde_json::json!({"cpu_percent": v}));
+    core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
+    told(&out)
+}
+
 fn beat(core: &mut Core, host: &str, t: u64) -> Vec<Action> {
     let msg = Message::Heartbeat(Heartbeat {
         name: host.into(),
@@ -156,12 +164,6 @@ fn a_pending_rule_fires_only_after_its_for_period() {
     }))
     .unwrap();
     let mut core = Core::new(Arc::new(c), at(0));
-    let cpu = |core: &mut Core, v: f64, t: u64| {
-        let mut out = Vec::new();
-        let msg = report("web1", "cpu_monitor", serde_json::json!({"cpu_percent": v}));
-        core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
-        told(&out)
-    };
     assert_eq!(
         cpu(&mut core, 95.0, 0),
         ["NEW HOST: web1 sent its first heartbeat"]
@@ -185,12 +187,6 @@ fn a_recovery_in_a_silence_is_told_when_the_silence_is_expired_early() {
     let mut c = super::alert_config();
     c.storm.threshold = 0;
     let mut core = Core::new(Arc::new(c), at(0));
-    let cpu = |core: &mut Core, v: f64, t: u64| {
-        let mut out = Vec::new();
-        let msg = report("web1", "cpu_monitor", serde_json::json!({"cpu_percent": v}));
-        core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
-        told(&out)
-    };
     cpu(&mut core, 95.0, 0);
     let silence = Silence {
         id: "s1".into(),
@@ -254,12 +250,6 @@ fn a_cleared_alert_or_a_dropped_host_is_told_afresh() {
     let mut c = super::alert_config();
     c.storm.threshold = 0;
     let mut core = Core::new(Arc::new(c), at(0));
-    let cpu = |core: &mut Core, v: f64, t: u64| {
-        let mut out = Vec::new();
-        let msg = report("web1", "cpu_monitor", serde_json::json!({"cpu_percent": v}));
-        core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
-        told(&out)
-    };
     let raised = "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
     assert_eq!(cpu(&mut core, 95.0, 0)[1], raised);
     let clear = Command::ClearAlert {

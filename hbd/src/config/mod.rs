@@ -80,6 +80,10 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "remote_write",
 ];
 
+/// `plugin_history` when `remote_write` is on and `plugin_history` is not set: the TSDB
+/// keeps the history; SQLite a day of 5-minute reports.
+pub const SHORT_PLUGIN_HISTORY: usize = 288;
+
 /// Keys of one entry under `hosts`.
 pub const HOST_KEYS: &[&str] = &[
     "key",

@@ -381,6 +381,12 @@ remote_write:
         parse("", None).unwrap().config.remote_write.is_none(),
         "off by default"
     );
+    let c = parse(good, None).unwrap().config;
+    assert_eq!(c.plugin_history, 288, "a short window in SQLite");
+    let c = parse(&format!("{good}plugin_history: 5000\n"), None)
+        .unwrap()
+        .config;
+    assert_eq!(c.plugin_history, 5000, "unless set");
     let cases = [
         (
             "remote_write: {url: vm:8428}\n",

@@ -71,6 +71,12 @@ impl<'a> Reader<'a> {
             };
             self.read_top(config, key, v);
         }
+        // With a TSDB keeping the history, SQLite keeps a short window (a day of
+        // 5-minute reports) unless the operator says otherwise.
+        let history_set = map.keys().any(|k| k.as_str() == Some("plugin_history"));
+        if config.remote_write.is_some() && !history_set {
+            config.plugin_history = super::SHORT_PLUGIN_HISTORY;
+        }
         if config.require_signed
             && config.hb_key.is_none()
             && config.hosts.values().all(|h| h.key.is_none())

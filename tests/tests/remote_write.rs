@@ -164,3 +164,73 @@ fn server_errors_are_retried_and_client_errors_dropped() {
         "not retried"
     );
 }
+
+/// Thirty reports a minute apart over the last half hour: SQLite keeps one (plugin_history
+/// 1), the TSDB all; the chart API serves them from the TSDB.
+fn charts_read_the_tsdb(tsdb: &Tsdb) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("http://{}", tsdb.addr);
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!(
+            "remote_write:\n  url: {}\n  query_url: {base}\n  flush_interval: 0.2\nplugin_history: 1\n",
+            tsdb.write_url()
+        ),
+    );
+    let start = now_s() - 1800.0;
+    for i in 0..30 {
+        report(&daemon, "t1", start + 60.0 * f64::from(i), f64::from(i));
+    }
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            let n = tsdb.query(r#"count_over_time(hbd_cpu_monitor_cpu_percent{host="t1"}[1h])"#);
+            n.first().is_some_and(|s| s["value"][1] == "30")
+        }),
+        "{}: not all 30 reports arrived",
+        tsdb.kind
+    );
+    let path = format!(
+        "/api/0/hosts/t1/plugins/cpu_monitor/series?since={}&until={}&width=800",
+        start - 30.0,
+        now_s()
+    );
+    let chart = daemon.get_json(&path);
+    assert_eq!(chart["source"], "tsdb", "{chart}");
+    let cpu = &chart["metrics"]["cpu_percent"];
+    let values: Vec<f64> = cpu["v"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let mut distinct = values.clone();
+    distinct.dedup();
+    assert_eq!(
+        distinct,
+        (0..30).map(f64::from).collect::<Vec<_>>(),
+        "{}: every report, in time order, from the TSDB (SQLite keeps one)",
+        tsdb.kind
+    );
+    assert!(
+        chart["metrics"]["partitions./.percent"]["v"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty())
+    );
+    let stored = daemon.get_json("/api/0/hosts/t1/plugins/cpu_monitor?limit=100");
+    assert!(
+        stored["samples"].as_array().unwrap().len() <= 3,
+        "SQLite keeps a short window"
+    );
+}
+
+#[test]
+fn charts_read_longer_ranges_from_victoria_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    charts_read_the_tsdb(&Tsdb::victoria_metrics(dir.path()));
+}
+
+#[test]
+fn charts_read_longer_ranges_from_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    charts_read_the_tsdb(&Tsdb::prometheus(dir.path()));
+}

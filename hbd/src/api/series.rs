@@ -1,6 +1,8 @@
 //! `GET /api/0/hosts/{name}/plugins/{plugin}/series?since=&until=&width=`: every numeric
 //! metric of a plugin over a time range, thinned on the server to at most two points
-//! per pixel of a chart `width` pixels wide (see [`crate::downsample`]).
+//! per pixel of a chart `width` pixels wide (see [`crate::downsample`]); read from the
+//! TSDB instead when `remote_write.query_url` is set (see
+//! [`crate::remote_write::query`]).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,7 @@ use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
 use crate::downsample::{Series, metrics};
+use crate::remote_write::query::plugin_series;
 
 /// Chart width assumed when none is given, in pixels.
 pub const DEFAULT_WIDTH: usize = 800;
@@ -49,8 +52,11 @@ pub struct PluginSeries {
     until: u64,
     /// The oldest kept report, Unix milliseconds (`null`: none kept yet).
     first: Option<u64>,
-    /// Reports in the range before thinning.
+    /// Reports in the range before thinning (from the TSDB: distinct sample times
+    /// served).
     reports: usize,
+    /// Where the points come from: `store` (SQLite) or `tsdb` (`remote_write.query_url`).
+    source: &'static str,
     /// Each numeric metric by dotted path.
     metrics: BTreeMap<String, Series>,
 }
@@ -67,7 +73,7 @@ pub struct PluginSeries {
         (status = 400, description = "A bad width or time", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such host, or the caller holds no role on it", body = ErrorBody),
-        (status = 503, description = "The engine is busy", body = ErrorBody),
+        (status = 503, description = "The engine is busy, or the TSDB did not answer", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []), ()))]
 pub async fn series(
@@ -97,10 +103,32 @@ pub async fn series(
     .await
     .map_err(|e| store(e.to_string()))?
     .map_err(|e| store(e.to_string()))?;
-    let count = reports.len();
-    let metrics = tokio::task::spawn_blocking(move || metrics(&reports, since.0, until.0, width))
-        .await
-        .map_err(|e| store(e.to_string()))?;
+    let query_url = state
+        .config
+        .get()
+        .remote_write
+        .as_ref()
+        .and_then(|rw| rw.query_url.clone());
+    let (count, metrics, source) = match query_url {
+        // The TSDB keeps the history; SQLite only a short window.
+        Some(base) => {
+            let metrics = plugin_series(&base, &name, &plugin, since.0, until.0, width)
+                .await
+                .map_err(ApiError::Unavailable)?;
+            let mut times: Vec<u64> = metrics.values().flat_map(|s| s.t.iter().copied()).collect();
+            times.sort_unstable();
+            times.dedup();
+            (times.len(), metrics, "tsdb")
+        }
+        None => {
+            let count = reports.len();
+            let metrics =
+                tokio::task::spawn_blocking(move || metrics(&reports, since.0, until.0, width))
+                    .await
+                    .map_err(|e| store(e.to_string()))?;
+            (count, metrics, "store")
+        }
+    };
     Ok(Json(PluginSeries {
         host: name,
         plugin,
@@ -108,6 +136,7 @@ pub async fn series(
         until: until.0,
         first: first.map(|t| t.0),
         reports: count,
+        source,
         metrics,
     }))
 }

@@ -8,7 +8,10 @@
 //! - [`sender`]: the task with its own bounded queue, so a slow or dead TSDB never
 //!   stalls heartbeats; 5xx and 429 are retried with backoff, other 4xx dropped, and
 //!   every sample is counted as sent or dropped.
+//! - [`query`]: the way back: a plugin's series over a range from the TSDB's query API,
+//!   for the charts.
 
+pub mod query;
 pub mod sender;
 pub mod series;
 pub mod wire;

@@ -42,6 +42,9 @@ pub struct Settings {
     pub max_backoff: Duration,
     /// Per request.
     pub timeout: Duration,
+    /// The TSDB's Prometheus query API (`http://vm:8428`): the `/plugins` charts read
+    /// from it instead of SQLite when set.
+    pub query_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             flush_interval: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
+            query_url: None,
         }
     }
 }

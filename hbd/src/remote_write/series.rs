@@ -1,7 +1,8 @@
 //! What is written, named by Prometheus' conventions: `hbd_<plugin>_<key>` per numeric
 //! plugin value (a collection's item and a list's position become the `item` and
-//! `index` labels), `hbd_host_up`, `hbd_host_rtt_seconds` and `hbd_alert_level`, each
-//! with a `host` label and the operator's external labels. Names and label names keep
+//! `index` labels, and `metric` keeps the value's dotted path as `/metrics` and the API
+//! name it), `hbd_host_up`, `hbd_host_rtt_seconds` and `hbd_alert_level`, each with a
+//! `host` label and the operator's external labels. Names and label names keep
 //! to `[a-zA-Z_][a-zA-Z0-9_]*`; anything else becomes `_`.
 
 use serde_json::{Map, Value};
@@ -75,25 +76,28 @@ pub fn report(
         external: &'a [(String, String)],
         out: Vec<Sample>,
     }
-    fn walk(w: &mut Walk<'_>, name: &str, labels: &[(String, String)], key: &str, v: &Value) {
+    fn walk(
+        w: &mut Walk<'_>,
+        name: &str,
+        path: &str,
+        labels: &[(String, String)],
+        key: &str,
+        v: &Value,
+    ) {
         let here = || format!("{name}_{}", sanitize(key));
+        let at = if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        };
+        let with_metric = |labels: &[(String, String)], at: &str| {
+            let mut l = labels.to_vec();
+            l.push(("metric".to_owned(), at.to_owned()));
+            l
+        };
         match v {
-            Value::Number(n) => {
-                if let Some(f) = n.as_f64() {
-                    let s = sample(here(), w.host, labels.to_vec(), f, w.ts, w.external);
-                    w.out.push(s);
-                }
-            }
-            Value::Bool(b) => {
-                let s = sample(
-                    here(),
-                    w.host,
-                    labels.to_vec(),
-                    f64::from(u8::from(*b)),
-                    w.ts,
-                    w.external,
-                );
-                w.out.push(s);
+            Value::Number(_) | Value::Bool(_) => {
+                walk_leaf(w, &here(), &with_metric(labels, &at), v);
             }
             Value::Object(m) if hb_proto::catalogue::is_collection(key) => {
                 // `partitions: {"/": {percent: 71}}` -> hbd_disk_monitor_partitions_percent{item="/"}
@@ -101,20 +105,21 @@ pub fn report(
                 for (item, entry) in m {
                     let mut l = labels.to_vec();
                     l.push(("item".to_owned(), item.clone()));
+                    let item_at = format!("{at}.{item}");
                     match entry {
                         Value::Object(fields) => {
                             for (k, child) in fields {
-                                walk(w, &name, &l, k, child);
+                                walk(w, &name, &item_at, &l, k, child);
                             }
                         }
-                        other => walk_leaf(w, &name, &l, other),
+                        other => walk_leaf(w, &name, &with_metric(&l, &item_at), other),
                     }
                 }
             }
             Value::Object(m) => {
                 let name = here();
                 for (k, child) in m {
-                    walk(w, &name, labels, k, child);
+                    walk(w, &name, &at, labels, k, child);
                 }
             }
             Value::Array(items) => {
@@ -122,7 +127,7 @@ pub fn report(
                 for (i, child) in items.iter().enumerate() {
                     let mut l = labels.to_vec();
                     l.push(("index".to_owned(), i.to_string()));
-                    walk_leaf(w, &name, &l, child);
+                    walk_leaf(w, &name, &with_metric(&l, &format!("{at}.{i}")), child);
                 }
             }
             _ => {}
@@ -154,7 +159,7 @@ pub fn report(
     };
     let base = format!("hbd_{}", sanitize(plugin));
     for (k, v) in data {
-        walk(&mut w, &base, &[], k, v);
+        walk(&mut w, &base, "", &[], k, v);
     }
     w.out
 }
@@ -264,13 +269,13 @@ mod tests {
         assert_eq!(
             got,
             [
-                "__name__=hbd_cpu_monitor_cpu_percent,hbd_shard=eu-1,host=web1 37.5",
-                "__name__=hbd_cpu_monitor_load_1min,hbd_shard=eu-1,host=web1 0.5",
-                "__name__=hbd_cpu_monitor_on_battery,hbd_shard=eu-1,host=web1 0",
-                "__name__=hbd_cpu_monitor_partitions_percent,hbd_shard=eu-1,host=web1,item=/ 71",
-                "__name__=hbd_cpu_monitor_partitions_percent,hbd_shard=eu-1,host=web1,item=/var/log 5",
-                "__name__=hbd_cpu_monitor_per_core,hbd_shard=eu-1,host=web1,index=0 12",
-                "__name__=hbd_cpu_monitor_per_core,hbd_shard=eu-1,host=web1,index=1 63",
+                "__name__=hbd_cpu_monitor_cpu_percent,hbd_shard=eu-1,host=web1,metric=cpu_percent 37.5",
+                "__name__=hbd_cpu_monitor_load_1min,hbd_shard=eu-1,host=web1,metric=load.1min 0.5",
+                "__name__=hbd_cpu_monitor_on_battery,hbd_shard=eu-1,host=web1,metric=on_battery 0",
+                "__name__=hbd_cpu_monitor_partitions_percent,hbd_shard=eu-1,host=web1,item=/,metric=partitions./.percent 71",
+                "__name__=hbd_cpu_monitor_partitions_percent,hbd_shard=eu-1,host=web1,item=/var/log,metric=partitions./var/log.percent 5",
+                "__name__=hbd_cpu_monitor_per_core,hbd_shard=eu-1,host=web1,index=0,metric=per_core.0 12",
+                "__name__=hbd_cpu_monitor_per_core,hbd_shard=eu-1,host=web1,index=1,metric=per_core.1 63",
             ]
         );
         assert_eq!(report_time(None, Timestamp(42)), 42);

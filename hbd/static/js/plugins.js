@@ -153,7 +153,8 @@ async function refresh() {
     $('title').textContent = `${s.host} · ${s.plugin}`;
     // What is shown, for whoever checks the page (the browser tests do).
     Object.assign($('charts').dataset, { since: s.since, until: s.until, refreshes: Number($('charts').dataset.refreshes ?? 0) + 1 });
-    $('info').textContent = `${s.reports} reports, ${new Date(s.since).toLocaleString()} – ${new Date(s.until).toLocaleString()}`;
+    const from = s.source === 'tsdb' ? ' from the TSDB' : '';
+    $('info').textContent = `${s.reports} reports${from}, ${new Date(s.since).toLocaleString()} – ${new Date(s.until).toLocaleString()}`;
     const paths = Object.keys(s.metrics);
     // A metric with nothing in the range: an empty chart while zoomed (zooming out
     // brings its line back), gone otherwise.

@@ -209,6 +209,7 @@ impl Reader<'_> {
             "flush_interval",
             "max_backoff",
             "timeout",
+            "query_url",
         ];
         let map = self.section("remote_write", v, KEYS, &["url"])?;
         let mut s = RemoteWriteSettings::default();
@@ -245,11 +246,7 @@ impl Reader<'_> {
                                 format!("{name:?} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"),
                             );
                             ok = false;
-                        } else if name == "host"
-                            || name == "item"
-                            || name == "index"
-                            || name == "path"
-                        {
+                        } else if ["host", "item", "index", "path", "metric"].contains(&name) {
                             self.error(&p, format!("{name:?} is a label hbd sets itself"));
                             ok = false;
                         } else {
@@ -258,6 +255,19 @@ impl Reader<'_> {
                     }
                     s.external_labels.sort();
                 }
+                "query_url" => match self.string(&p, v) {
+                    Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                        s.query_url = Some(u.trim_end_matches('/').to_owned());
+                    }
+                    Some(u) => {
+                        self.error(
+                            &p,
+                            format!("expected an http:// or https:// URL, not {u:?}"),
+                        );
+                        ok = false;
+                    }
+                    None => {}
+                },
                 "max_samples" => set(
                     &mut s.max_samples,
                     self.uint(&p, v, 1000, 100_000_000).map(|n| n as usize),

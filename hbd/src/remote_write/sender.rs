@@ -236,7 +236,23 @@ async fn run(
         let n = batch.len() as u64;
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match post(&client, &settings.url, body.clone()).await {
+            // Keep taking samples in while the request is out, so a burst waits in the
+            // queue rather than overflowing the hand-over channel.
+            let send = post(&client, &settings.url, body.clone());
+            tokio::pin!(send);
+            let answer = loop {
+                tokio::select! {
+                    answer = &mut send => break answer,
+                    got = rx.recv(), if open => match got {
+                        Some(b) => {
+                            queue.add(b);
+                            queue.show(batch.len());
+                        }
+                        None => open = false,
+                    },
+                }
+            };
+            match answer {
                 Answer::Accepted => {
                     metrics.rw_sent.inc_by(n);
                     break;

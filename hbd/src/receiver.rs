@@ -5,9 +5,13 @@
 //! stops this loop. The engine queue is bounded: when full, the newest datagram is
 //! dropped and counted in `hbd_engine_dropped_total`.
 
+use std::io::IoSliceMut;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
@@ -37,9 +41,68 @@ pub struct Inbound {
 /// Most datagrams read from the socket before handing a batch to the engine.
 pub const BATCH: usize = 64;
 
+/// Datagrams one `recvmmsg` call takes at most. Each has a buffer of the largest
+/// datagram; only the pages a datagram fills are ever touched.
+pub const PER_CALL: usize = 32;
+
+/// Buffers for `recvmmsg`, allocated once (its headers hold raw pointers, so they are
+/// made per call, which keeps the task `Send`).
+struct Batch {
+    bufs: Vec<Vec<u8>>,
+    /// `(buffer, length, source)` of each datagram the last call read.
+    got: Vec<(usize, usize, SocketAddr)>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            bufs: (0..PER_CALL)
+                .map(|_| vec![0u8; MAX_DATAGRAM_BYTES + 1])
+                .collect(),
+            got: Vec::with_capacity(PER_CALL),
+        }
+    }
+
+    /// Reads what is waiting, up to [`PER_CALL`] datagrams, in one system call;
+    /// `WouldBlock` when nothing is.
+    fn read(&mut self, fd: RawFd) -> std::io::Result<()> {
+        self.got.clear();
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(PER_CALL, None);
+        let mut iovs: Vec<[IoSliceMut<'_>; 1]> = self
+            .bufs
+            .iter_mut()
+            .map(|b| [IoSliceMut::new(b.as_mut_slice())])
+            .collect();
+        let read = recvmmsg(
+            fd,
+            &mut headers,
+            iovs.iter_mut(),
+            MsgFlags::MSG_DONTWAIT,
+            None,
+        )
+        .map_err(std::io::Error::from)?;
+        for (i, message) in read.enumerate() {
+            let Some(source) = message.address.as_ref().and_then(socket_addr) else {
+                continue;
+            };
+            self.got.push((i, message.bytes, source));
+        }
+        Ok(())
+    }
+}
+
+fn socket_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::V4(std::net::SocketAddrV4::from(*v4)));
+    }
+    a.as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6(std::net::SocketAddrV6::from(*v6)))
+}
+
 /// Receives until `shutdown` is cancelled. Datagrams already waiting in the socket are
-/// read without waiting and handed over as one batch, so a busy daemon pays one
-/// wake-up per batch rather than per datagram.
+/// read without waiting, up to [`PER_CALL`] per `recvmmsg` call, and handed over as one
+/// batch, so a busy daemon pays one wake-up per batch and one system call per
+/// [`PER_CALL`] datagrams rather than one per datagram.
 pub async fn run(
     socket: Arc<UdpSocket>,
     mut gate: Gate,
@@ -49,7 +112,8 @@ pub async fn run(
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
-    let mut buf = vec![0u8; MAX_DATAGRAM_BYTES + 1];
+    let mut reader = Batch::new();
+    let fd = socket.as_raw_fd();
     let mut batch: Vec<Inbound> = Vec::with_capacity(BATCH);
     loop {
         let ready = tokio::select! {
@@ -63,35 +127,38 @@ pub async fn run(
         }
         gate.refresh();
         while batch.len() < BATCH {
-            let (len, source) = match socket.try_recv_from(&mut buf) {
-                Ok(r) => r,
+            match socket.try_io(Interest::READABLE, || reader.read(fd)) {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(error) => {
                     // ICMP errors from earlier replies surface here on some systems; never fatal.
                     tracing::debug!(%error, "udp receive error");
                     continue;
                 }
-            };
+            }
             let at = clock.now();
-            match gate.admit(&buf[..len], at.wall) {
-                Ok(admitted) => {
-                    metrics.accepted(&admitted.message);
-                    batch.push(Inbound {
-                        admitted,
-                        source,
-                        at,
-                    });
-                }
-                Err(error) => {
-                    metrics.rejected(error.reason());
-                    tracing::debug!(%source, %error, "dropping datagram");
-                    if let DecodeError::UnknownId { .. } = error {
-                        // Unknown IDs are journaled (the JSON is well-formed) for later study.
-                        journal.record(vec![Entry::Datagram {
-                            at: at.wall,
+            for &(i, len, source) in &reader.got {
+                let bytes = &reader.bufs[i][..len];
+                match gate.admit(bytes, at.wall) {
+                    Ok(admitted) => {
+                        metrics.accepted(&admitted.message);
+                        batch.push(Inbound {
+                            admitted,
                             source,
-                            json: unsigned_json(&buf[..len]),
-                        }]);
+                            at,
+                        });
+                    }
+                    Err(error) => {
+                        metrics.rejected(error.reason());
+                        tracing::debug!(%source, %error, "dropping datagram");
+                        if let DecodeError::UnknownId { .. } = error {
+                            // Unknown IDs are journaled (the JSON is well-formed) for later study.
+                            journal.record(vec![Entry::Datagram {
+                                at: at.wall,
+                                source,
+                                json: unsigned_json(bytes),
+                            }]);
+                        }
                     }
                 }
             }

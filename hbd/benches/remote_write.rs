@@ -15,6 +15,8 @@ use hbd::metrics::Metrics;
 use hbd::remote_write::{RemoteWrite, Settings, series};
 
 fn main() {
+    // One TLS provider for every client (as the daemon installs it): ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let reports: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())

@@ -28,9 +28,6 @@ use crate::samples::Latest;
 use crate::server::{self, ServerError};
 use crate::store::{self, AuthDb, Reader, Store, StoreError};
 
-/// Receive buffer asked of the kernel for the heartbeat socket.
-pub const UDP_RECV_BUFFER: usize = 8 * 1024 * 1024;
-
 /// Why the daemon could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -81,10 +78,13 @@ impl Sockets {
     /// Binds `hb_host:hb_port` (UDP) and `hbd_host:hbd_port` (TCP).
     pub fn bind(config: &Config) -> Result<Sockets, AppError> {
         let udp_addr = SocketAddr::new(config.hb_host, config.hb_port);
-        let udp = bind_udp(udp_addr).or_else(|error| {
+        let udp = bind_udp(udp_addr, config.hb_recv_buffer).or_else(|error| {
             if udp_addr.ip().is_unspecified() && udp_addr.is_ipv6() {
                 // No IPv6 on this machine: fall back to every IPv4 address.
-                bind_udp(SocketAddr::from(([0, 0, 0, 0], config.hb_port)))
+                bind_udp(
+                    SocketAddr::from(([0, 0, 0, 0], config.hb_port)),
+                    config.hb_recv_buffer,
+                )
             } else {
                 Err(error)
             }
@@ -102,7 +102,7 @@ impl Sockets {
     }
 }
 
-fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, AppError> {
+fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> Result<UdpSocket, AppError> {
     let err = |source| AppError::Bind {
         what: "udp",
         addr,
@@ -114,16 +114,26 @@ fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, AppError> {
         let _ = socket.set_only_v6(false);
     }
     // A burst of reports (every host at once after an outage) must not overflow the
-    // socket. As root, SO_RCVBUFFORCE passes net.core.rmem_max; otherwise the kernel caps
-    // SO_RCVBUF there. Best effort either way.
+    // socket: the kernel holds it while the receiver catches up. The memory is taken
+    // only while datagrams wait. As root, SO_RCVBUFFORCE passes net.core.rmem_max;
+    // otherwise the kernel caps SO_RCVBUF there (logged). Best effort either way.
     if nix::sys::socket::setsockopt(
         &socket,
         nix::sys::socket::sockopt::RcvBufForce,
-        &UDP_RECV_BUFFER,
+        &recv_buffer,
     )
     .is_err()
     {
-        let _ = socket.set_recv_buffer_size(UDP_RECV_BUFFER);
+        let _ = socket.set_recv_buffer_size(recv_buffer);
+    }
+    let got = socket.recv_buffer_size().unwrap_or(0);
+    // Linux reports twice what was set (its bookkeeping share); half is what was granted.
+    if got / 2 < recv_buffer {
+        tracing::warn!(
+            asked = recv_buffer,
+            granted = got / 2,
+            "heartbeat socket's receive buffer capped by net.core.rmem_max: a large burst may be dropped by the kernel"
+        );
     }
     socket.bind(&addr.into()).map_err(err)?;
     Ok(socket.into())

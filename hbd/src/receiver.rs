@@ -2,7 +2,9 @@
 //! reason and passes accepted ones to the engine.
 //!
 //! A bad datagram is counted, logged at debug level and dropped; nothing a sender does
-//! stops this loop. The engine queue is bounded: when full, the newest datagram is
+//! stops this loop. The engine queue is bounded: when full (a burst), the receiver waits
+//! up to [`ENGINE_WAIT`] and the burst waits in the socket's kernel buffer
+//! (`hb_recv_buffer`) rather than decoded in memory; a batch still without room is
 //! dropped and counted in `hbd_engine_dropped_total`.
 
 use std::io::IoSliceMut;
@@ -37,6 +39,9 @@ pub struct Inbound {
     /// When it arrived (wall time for records, monotonic for deadlines).
     pub at: Now,
 }
+
+/// How long the receiver waits for room in a full engine queue before it drops a batch.
+pub const ENGINE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Most datagrams read from the socket before handing a batch to the engine.
 pub const BATCH: usize = 64;
@@ -169,8 +174,27 @@ pub async fn run(
         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
         match tx.try_send(full) {
             Ok(()) => {}
-            Err(TrySendError::Full(dropped)) => {
-                metrics.engine_dropped.inc_by(dropped.len() as u64);
+            // The engine is behind (a burst): wait for it a while, reading nothing
+            // meanwhile, so the burst waits in the socket's buffer (`hb_recv_buffer`)
+            // rather than in decoded form in memory. An engine stuck for longer costs
+            // this batch, counted.
+            Err(TrySendError::Full(waiting)) => {
+                let n = waiting.len() as u64;
+                let sent = tokio::select! {
+                    sent = tokio::time::timeout(ENGINE_WAIT, tx.send(waiting)) => sent,
+                    () = shutdown.cancelled() => break,
+                };
+                match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        // Timed out: the batch went with the future.
+                        metrics.engine_dropped.inc_by(n);
+                        tracing::warn!(
+                            "engine queue full for {ENGINE_WAIT:?}: a batch of datagrams dropped"
+                        );
+                    }
+                }
             }
             Err(TrySendError::Closed(_)) => break,
         }

@@ -60,6 +60,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "require_signed",
     "max_clock_skew",
     "max_message_bytes",
+    "hb_recv_buffer",
     "plugin_history",
     "threshold_renotify_max",
     "threshold_notify_unknown",
@@ -203,6 +204,8 @@ pub struct Config {
     pub max_clock_skew: Duration,
     /// Largest message after inflation.
     pub max_message_bytes: usize,
+    /// Receive buffer asked of the kernel for the heartbeat socket.
+    pub hb_recv_buffer: usize,
     /// Plugin samples kept per host and plugin.
     pub plugin_history: usize,
     /// Notification channels and delivery policy.
@@ -340,6 +343,7 @@ impl Default for Config {
             max_clock_skew: Duration::from_secs(300),
             max_message_bytes: hb_proto::limits::DEFAULT_MAX_MESSAGE_BYTES,
             plugin_history: 1000,
+            hb_recv_buffer: 64 * 1024 * 1024,
             notify: NotifyConfig::default(),
             maintenance: BTreeMap::new(),
             flapping: None,
@@ -459,6 +463,8 @@ impl Config {
         check("journal_*", self.journal == new.journal);
         check("logfile", self.logfile == new.logfile);
         check("max_clock_skew", self.max_clock_skew == new.max_clock_skew);
+        check("hb_recv_buffer", self.hb_recv_buffer == new.hb_recv_buffer);
+        check("remote_write", self.remote_write == new.remote_write);
         keys
     }
 

@@ -264,6 +264,16 @@ impl<'a> Reader<'a> {
                 self.seconds_or_zero(&p, v),
             ),
             "max_clock_skew" => set(&mut c.max_clock_skew, self.seconds(&p, v)),
+            "hb_recv_buffer" => set(
+                &mut c.hb_recv_buffer,
+                self.size(&p, v).map(|n| n as usize).filter(|&n| {
+                    let ok = (64 * 1024..=1024 * 1024 * 1024).contains(&n);
+                    if !ok {
+                        self.error(&p, "expected a size from 64 KiB to 1 GiB");
+                    }
+                    ok
+                }),
+            ),
             "max_message_bytes" => set(
                 &mut c.max_message_bytes,
                 self.size(&p, v).map(|n| n as usize).filter(|&n| {

@@ -211,9 +211,13 @@ try {
   await page.waitForSelector('#alerts tr[data-path="cpu_monitor.cpu_percent"]');
   await page.locator('#actions button', { hasText: 'Silence for 2 hours' }).click();
   await page.locator('#actions button', { hasText: 'Tell nobody about web1' }).click();
-  await page.waitForFunction(() => [...document.querySelectorAll('#actions button')].some((b) => b.disabled));
-  const made = await page.request.get(`${base}/api/0/silences`);
-  out.silences = (await made.json()).silences.map((s) => [s.hosts, s.state, s.author]);
+  // The button disables itself before its request ends: wait for the silence itself.
+  out.silences = [];
+  for (const until = Date.now() + 20000; out.silences.length === 0 && Date.now() < until;) {
+    const made = await page.request.get(`${base}/api/0/silences`);
+    out.silences = (await made.json()).silences.map((s) => [s.hosts, s.state, s.author]);
+    if (out.silences.length === 0) await page.waitForTimeout(100);
+  }
   await send({ ID: 'PLG', name: 'web1', plugin: 'cpu_monitor', kind: 'monitor', data: { cpu_percent: 10 } });
   await page.waitForFunction(
     () => document.querySelector('#alerts tr[data-path="cpu_monitor.cpu_percent"] td')?.textContent.includes('held'),

@@ -472,7 +472,10 @@ impl Policy {
             self.recheck.remove(&(at, key.clone()));
         }
         if current == told {
-            if fresh.is_some() || was_held {
+            // Worth a verdict only when a hold ended; a change that never left what was
+            // last told (a new host's first UP) is no news, and a flood of new hosts
+            // must not double the journal and the live stream.
+            if was_held {
                 let label = label.unwrap_or_default();
                 self.decide(host, path, &label, Verdict::Unchanged, now);
             }

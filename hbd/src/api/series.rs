@@ -91,24 +91,30 @@ pub async fn series(
     let since = time("since", query.since.as_deref())?;
     let until = time("until", query.until.as_deref())?.unwrap_or_else(Timestamp::now);
     find(&state, &caller, &name, Action::View).await?;
-    let reader = state.reader.clone();
-    let (host, plug) = (name.clone(), plugin.clone());
-    let store = |e: String| ApiError::Store(e);
-    let (first, since, reports) = tokio::task::spawn_blocking(move || {
-        let first = reader.first_report(&host, &plug)?;
-        let since = since.or(first).unwrap_or(until);
-        let reports = reader.reports_between(&host, &plug, (since, until))?;
-        Ok::<_, rusqlite::Error>((first, since, reports))
-    })
-    .await
-    .map_err(|e| store(e.to_string()))?
-    .map_err(|e| store(e.to_string()))?;
     let query_url = state
         .config
         .get()
         .remote_write
         .as_ref()
         .and_then(|rw| rw.query_url.clone());
+    let reader = state.reader.clone();
+    let (host, plug) = (name.clone(), plugin.clone());
+    let store = |e: String| ApiError::Store(e);
+    // SQLite's reports are read only when they are what is drawn.
+    let from_store = query_url.is_none();
+    let (first, since, reports) = tokio::task::spawn_blocking(move || {
+        let first = reader.first_report(&host, &plug)?;
+        let since = since.or(first).unwrap_or(until);
+        let reports = if from_store {
+            reader.reports_between(&host, &plug, (since, until))?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, rusqlite::Error>((first, since, reports))
+    })
+    .await
+    .map_err(|e| store(e.to_string()))?
+    .map_err(|e| store(e.to_string()))?;
     let (count, metrics, source) = match query_url {
         // The TSDB keeps the history; SQLite only a short window.
         Some(base) => {

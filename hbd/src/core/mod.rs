@@ -9,7 +9,9 @@
 mod command;
 mod event;
 mod host;
+mod notify_policy;
 pub mod outbox;
+mod parents;
 #[cfg(test)]
 mod tests;
 
@@ -32,10 +34,10 @@ use crate::clock::{Mono, Now};
 use crate::config::Config;
 use crate::notify::Notification;
 use crate::policy::silence::Silence;
-use crate::policy::storm::StormRecord;
-use crate::policy::window::Window;
-use crate::policy::{Decision, Out, Policy as NotifyPolicy, Reason};
+use crate::policy::{Decision, Policy as NotifyPolicy};
+use notify_policy::policy_settings;
 use outbox::Outbox;
+use parents::Parents;
 
 /// The plugin whose reports carry one status per check (Nagios): its checks alert
 /// through that status instead of thresholds.
@@ -145,44 +147,6 @@ pub struct Core {
     policy: NotifyPolicy,
     /// Configured children of each host (the reverse of `parents`).
     children: HashMap<String, Vec<String>>,
-}
-
-/// The policy's settings from the config. Windows were checked when the config was
-/// read; one that still fails (a time zone removed since) is left out, with an error.
-fn policy_settings(config: &Config) -> crate::policy::Settings {
-    let windows = config
-        .maintenance
-        .iter()
-        .filter_map(|(name, w)| match Window::new(name, w) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::error!(window = %name, error = %e, "maintenance window left out");
-                None
-            }
-        })
-        .collect();
-    let profiles = config
-        .hosts
-        .iter()
-        .filter(|(_, h)| !h.threshold_config.is_empty())
-        .map(|(name, h)| (name.clone(), h.threshold_config.clone()))
-        .collect();
-    crate::policy::Settings {
-        flapping: config.flapping,
-        storm: config.storm,
-        windows,
-        profiles,
-    }
-}
-
-/// What a host's parents say when it misses its deadline.
-enum Parents {
-    /// None is down: the host is DOWN.
-    Fine,
-    /// This parent is DOWN or UNREACHABLE: the host is UNREACHABLE.
-    Down(String),
-    /// A parent is UP but not heard since this host was due: ask again then.
-    Unconfirmed(Mono),
 }
 
 fn policy(config: &Config) -> Policy {
@@ -622,89 +586,6 @@ impl Core {
         self.run_policy(from, now, out);
     }
 
-    /// Children left UNREACHABLE get a full `interval + grace` from now to be heard,
-    /// now that `parent` is back; then their own state decides.
-    fn recheck_children(&mut self, parent: &str, now: Now) {
-        let Some(children) = self.children.get(parent).cloned() else {
-            return;
-        };
-        for child in children {
-            let Some(t) = self.hosts.get_mut(&child) else {
-                continue;
-            };
-            if t.host.state == HostState::Unreachable {
-                t.deadline = now
-                    .mono
-                    .plus(self.config.allowance(&child, t.host.interval));
-                let deadline = t.deadline;
-                self.schedule(&child, deadline);
-            }
-        }
-    }
-
-    /// Whether `name`, silent past its deadline, is DOWN, UNREACHABLE, or must wait
-    /// for a parent's own deadline.
-    fn parents_of(&self, name: &str, now: Now) -> Parents {
-        let Some(child) = self.hosts.get(name) else {
-            return Parents::Fine;
-        };
-        // When the host's next heartbeat was due: a parent heard after that was up
-        // while this host was silent.
-        let due = child.heard.map(|h| h.plus(child.host.interval));
-        let parents = self.config.hosts.get(name).map(|h| h.parents.as_slice());
-        let mut wait: Option<Mono> = None;
-        for parent in parents.unwrap_or_default() {
-            let Some(p) = self.hosts.get(parent) else {
-                continue;
-            };
-            match p.host.state {
-                HostState::Down | HostState::Unreachable => return Parents::Down(parent.clone()),
-                HostState::Up => {
-                    let confirmed = matches!((p.heard, due), (Some(h), Some(d)) if h >= d);
-                    if !confirmed {
-                        let at = p.deadline.max(now.mono).plus(Duration::from_millis(1));
-                        wait = Some(wait.map_or(at, |w| w.max(at)));
-                    }
-                }
-                HostState::Unknown => {}
-            }
-        }
-        match wait {
-            Some(at) => Parents::Unconfirmed(at),
-            None => Parents::Fine,
-        }
-    }
-
-    /// Passes what happened since `out[from]` through the policy and appends what it
-    /// decides (messages to send, verdicts).
-    fn run_policy(&mut self, from: usize, now: Now, out: &mut Vec<Action>) {
-        for action in &out[from..] {
-            match action {
-                Action::Event(e) => self.policy.on_event(e, now),
-                Action::Alert(n) => {
-                    let pending = self.pending_for(&n.host, &n.path);
-                    self.policy.on_notice(n, pending, now);
-                }
-                _ => {}
-            }
-        }
-        for o in self.policy.take() {
-            out.push(match o {
-                Out::Notify(n) => Action::Notify(n),
-                Out::Decision(d) => Action::Decision(d),
-            });
-        }
-    }
-
-    /// The `for:` of the rule behind a shown alert path (zero for none).
-    fn pending_for(&self, host: &str, path: &str) -> Duration {
-        self.rules_for(host)
-            .iter()
-            .find(|(k, _)| display_path(k) == path)
-            .map(|(_, r)| r.pending)
-            .unwrap_or_default()
-    }
-
     /// Applies the passage of time: hosts silent past their deadline go DOWN, and alert
     /// reminders fall due.
     pub fn on_tick(&mut self, now: Now, out: &mut Vec<Action>) {
@@ -900,13 +781,6 @@ impl Core {
         self.with_holds(self.alerts.active())
     }
 
-    fn with_holds(&self, mut states: Vec<AlertState>) -> Vec<AlertState> {
-        for s in &mut states {
-            s.held = self.policy.hold_of(&s.host, Some(&s.path)).cloned();
-        }
-        states
-    }
-
     /// Every tracked alert path of one host.
     pub fn host_alerts(&self, host: &str) -> Vec<AlertState> {
         self.with_holds(self.alerts.for_host(host))
@@ -969,63 +843,6 @@ impl Core {
     /// How many hosts are in each state, in [`HostState::ALL`] order.
     pub fn counts(&self) -> [usize; 4] {
         self.counts
-    }
-
-    /// Every silence, newest first.
-    pub fn silences(&self) -> Vec<Silence> {
-        self.policy.silences()
-    }
-
-    /// The latest storm groups, newest first.
-    pub fn storms(&self) -> Vec<StormRecord> {
-        self.policy.storms()
-    }
-
-    /// Why notifications about a host (`path: None`) or one of its alerts are held now.
-    pub fn hold_of(&self, host: &str, path: Option<&str>) -> Option<Reason> {
-        self.policy.hold_of(host, path).cloned()
-    }
-
-    /// Puts back the silences and the states last told, read from the store (after
-    /// [`Core::restore`]). A stored alert or DOWN host without a told record (written by
-    /// a daemon before the policy) counts as told.
-    pub fn restore_policy(&mut self, silences: Vec<Silence>, told: Vec<(String, String, Level)>) {
-        for s in self.alerts.all() {
-            let latest = Notice {
-                host: s.host.clone(),
-                path: s.path.clone(),
-                kind: crate::alerting::NoticeKind::Raised,
-                from: s.level,
-                to: s.level,
-                value: s.value,
-                detail: s.detail.clone(),
-                threshold: s.threshold,
-                since: s.since,
-                at: s.since,
-            };
-            let latest = Some(Notification::Alert(latest));
-            self.policy.assume(&s.host, Some(&s.path), s.level, latest);
-        }
-        for t in self.hosts.values() {
-            if t.host.state == HostState::Down {
-                let silent_for = t
-                    .host
-                    .last_seen
-                    .map(|seen| t.host.state_since.since(seen))
-                    .unwrap_or_default();
-                let down = crate::core::Event {
-                    host: t.host.name.clone(),
-                    at: t.host.state_since,
-                    kind: EventKind::Down {
-                        silent_for_s: silent_for,
-                    },
-                };
-                let latest = Some(Notification::Host(down));
-                self.policy
-                    .assume(&t.host.name, None, Level::Critical, latest);
-            }
-        }
-        self.policy.restore(silences, told);
     }
 
     /// The configuration in force.

@@ -52,6 +52,16 @@ pub fn glob(field: &'static str, pattern: &str) -> Result<GlobMatcher, BadGlob> 
         })
 }
 
+/// Whether a `paths` glob (absent: everything) covers `path` (absent: the host's own
+/// events, which only a silence or window without `paths` covers).
+pub fn paths_cover(paths: Option<&GlobMatcher>, path: Option<&str>) -> bool {
+    match (paths, path) {
+        (None, _) => true,
+        (Some(p), Some(path)) => p.is_match(path),
+        (Some(_), None) => false,
+    }
+}
+
 /// A silence with its globs compiled.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -84,11 +94,6 @@ impl Compiled {
 
     /// Whether its matchers cover `host` and `path`, whatever the time.
     pub fn matches(&self, host: &str, path: Option<&str>) -> bool {
-        self.hosts.is_match(host)
-            && match (&self.paths, path) {
-                (None, _) => true,
-                (Some(p), Some(path)) => p.is_match(path),
-                (Some(_), None) => false,
-            }
+        self.hosts.is_match(host) && paths_cover(self.paths.as_ref(), path)
     }
 }

@@ -9,7 +9,7 @@ use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use super::silence::{BadGlob, glob};
+use super::silence::{BadGlob, glob, paths_cover};
 use crate::clock::Timestamp;
 
 /// One window as the config states it (checked by the config reader).
@@ -101,12 +101,7 @@ impl Window {
     pub fn matches(&self, host: &str, profiles: &[String], path: Option<&str>) -> bool {
         let host_ok = self.hosts.iter().any(|g| g.is_match(host))
             || self.profiles.iter().any(|p| profiles.contains(p));
-        host_ok
-            && match (&self.paths, path) {
-                (None, _) => true,
-                (Some(p), Some(path)) => p.is_match(path),
-                (Some(_), None) => false,
-            }
+        host_ok && paths_cover(self.paths.as_ref(), path)
     }
 
     /// When the occurrence open at `at` ends, or `None` if none is open then.

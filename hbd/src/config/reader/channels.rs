@@ -36,7 +36,7 @@ impl Reader<'_> {
         map.get(key).and_then(|v| self.string(&[section, key], v))
     }
 
-    fn url(&mut self, section: &str, map: &Mapping, key: &str) -> Option<String> {
+    pub(super) fn url(&mut self, section: &str, map: &Mapping, key: &str) -> Option<String> {
         let url = self.text(section, map, key)?;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             self.error(

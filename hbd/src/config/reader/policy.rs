@@ -218,15 +218,8 @@ impl Reader<'_> {
             let Some(key) = k.as_str() else { continue };
             let p = ["remote_write", key];
             match key {
-                "url" => match self.string(&p, v) {
-                    Some(u) if u.starts_with("http://") || u.starts_with("https://") => s.url = u,
-                    Some(u) => {
-                        self.error(
-                            &p,
-                            format!("expected an http:// or https:// URL, not {u:?}"),
-                        );
-                        ok = false;
-                    }
+                "url" => match self.url("remote_write", map, key) {
+                    Some(u) => s.url = u,
                     None => ok = false,
                 },
                 "external_labels" => {
@@ -255,19 +248,12 @@ impl Reader<'_> {
                     }
                     s.external_labels.sort();
                 }
-                "query_url" => match self.string(&p, v) {
-                    Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                        s.query_url = Some(u.trim_end_matches('/').to_owned());
-                    }
-                    Some(u) => {
-                        self.error(
-                            &p,
-                            format!("expected an http:// or https:// URL, not {u:?}"),
-                        );
-                        ok = false;
-                    }
-                    None => {}
-                },
+                // A bad URL is reported (and refuses the config); an empty one is none.
+                "query_url" => {
+                    s.query_url = self
+                        .url("remote_write", map, key)
+                        .map(|u| u.trim_end_matches('/').to_owned());
+                }
                 "max_samples" => set(
                     &mut s.max_samples,
                     self.uint(&p, v, 1000, 100_000_000).map(|n| n as usize),

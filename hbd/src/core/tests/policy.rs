@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::notify::render;
+use crate::policy::Reason;
 use crate::policy::silence::Silence;
 
 /// What is sent (one text per message) after `step`.

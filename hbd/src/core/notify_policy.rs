@@ -1,0 +1,140 @@
+//! The core's side of the alert policy ([`crate::policy`]): its settings from the config,
+//! passing host events and alert notices through it, what it holds, and what the store
+//! gives back at start.
+
+use std::time::Duration;
+
+use super::{Action, Core, EventKind, HostState};
+use crate::alerting::rules::display_path;
+use crate::alerting::{AlertState, Level, Notice};
+use crate::clock::Now;
+use crate::config::Config;
+use crate::notify::Notification;
+use crate::policy::silence::Silence;
+use crate::policy::storm::StormRecord;
+use crate::policy::window::Window;
+use crate::policy::{Out, Reason};
+
+/// The policy's settings from the config. Windows were checked when the config was
+/// read; one that still fails (a time zone removed since) is left out, with an error.
+pub(super) fn policy_settings(config: &Config) -> crate::policy::Settings {
+    let windows = config
+        .maintenance
+        .iter()
+        .filter_map(|(name, w)| match Window::new(name, w) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!(window = %name, error = %e, "maintenance window left out");
+                None
+            }
+        })
+        .collect();
+    let profiles = config
+        .hosts
+        .iter()
+        .filter(|(_, h)| !h.threshold_config.is_empty())
+        .map(|(name, h)| (name.clone(), h.threshold_config.clone()))
+        .collect();
+    crate::policy::Settings {
+        flapping: config.flapping,
+        storm: config.storm,
+        windows,
+        profiles,
+    }
+}
+
+impl Core {
+    /// Passes what happened since `out[from]` through the policy and appends what it
+    /// decides (messages to send, verdicts).
+    pub(super) fn run_policy(&mut self, from: usize, now: Now, out: &mut Vec<Action>) {
+        for action in &out[from..] {
+            match action {
+                Action::Event(e) => self.policy.on_event(e, now),
+                Action::Alert(n) => {
+                    let pending = self.pending_for(&n.host, &n.path);
+                    self.policy.on_notice(n, pending, now);
+                }
+                _ => {}
+            }
+        }
+        for o in self.policy.take() {
+            out.push(match o {
+                Out::Notify(n) => Action::Notify(n),
+                Out::Decision(d) => Action::Decision(d),
+            });
+        }
+    }
+
+    /// The `for:` of the rule behind a shown alert path (zero for none).
+    fn pending_for(&self, host: &str, path: &str) -> Duration {
+        self.rules_for(host)
+            .iter()
+            .find(|(k, _)| display_path(k) == path)
+            .map(|(_, r)| r.pending)
+            .unwrap_or_default()
+    }
+
+    pub(super) fn with_holds(&self, mut states: Vec<AlertState>) -> Vec<AlertState> {
+        for s in &mut states {
+            s.held = self.policy.hold_of(&s.host, Some(&s.path)).cloned();
+        }
+        states
+    }
+
+    /// Every silence, newest first.
+    pub fn silences(&self) -> Vec<Silence> {
+        self.policy.silences()
+    }
+
+    /// The latest storm groups, newest first.
+    pub fn storms(&self) -> Vec<StormRecord> {
+        self.policy.storms()
+    }
+
+    /// Why notifications about a host (`path: None`) or one of its alerts are held now.
+    pub fn hold_of(&self, host: &str, path: Option<&str>) -> Option<Reason> {
+        self.policy.hold_of(host, path).cloned()
+    }
+
+    /// Puts back the silences and the states last told, read from the store (after
+    /// [`Core::restore`]). A stored alert or DOWN host without a told record (written by
+    /// a daemon before the policy) counts as told.
+    pub fn restore_policy(&mut self, silences: Vec<Silence>, told: Vec<(String, String, Level)>) {
+        for s in self.alerts.all() {
+            let latest = Notice {
+                host: s.host.clone(),
+                path: s.path.clone(),
+                kind: crate::alerting::NoticeKind::Raised,
+                from: s.level,
+                to: s.level,
+                value: s.value,
+                detail: s.detail.clone(),
+                threshold: s.threshold,
+                since: s.since,
+                at: s.since,
+            };
+            let latest = Some(Notification::Alert(latest));
+            self.policy.assume(&s.host, Some(&s.path), s.level, latest);
+        }
+        for t in self.hosts.values() {
+            if t.host.state == HostState::Down {
+                let silent_for = t
+                    .host
+                    .last_seen
+                    .map(|seen| t.host.state_since.since(seen))
+                    .unwrap_or_default();
+                let down = crate::core::Event {
+                    host: t.host.name.clone(),
+                    at: t.host.state_since,
+                    kind: EventKind::Down {
+                        silent_for_s: silent_for,
+                    },
+                };
+                let latest = Some(Notification::Host(down));
+                self.policy
+                    .assume(&t.host.name, None, Level::Critical, latest);
+            }
+        }
+        self.policy.restore(silences, told);
+    }
+}

@@ -1,0 +1,73 @@
+//! Host dependencies: whether a host silent past its deadline is DOWN or UNREACHABLE
+//! behind a DOWN parent, and giving UNREACHABLE children a fresh period once their
+//! parent is back.
+
+use std::time::Duration;
+
+use super::{Core, HostState};
+use crate::clock::{Mono, Now};
+
+/// What a host's parents say when it misses its deadline.
+pub(super) enum Parents {
+    /// None is down: the host is DOWN.
+    Fine,
+    /// This parent is DOWN or UNREACHABLE: the host is UNREACHABLE.
+    Down(String),
+    /// A parent is UP but not heard since this host was due: ask again then.
+    Unconfirmed(Mono),
+}
+
+impl Core {
+    /// Children left UNREACHABLE get a full `interval + grace` from now to be heard,
+    /// now that `parent` is back; then their own state decides.
+    pub(super) fn recheck_children(&mut self, parent: &str, now: Now) {
+        let Some(children) = self.children.get(parent).cloned() else {
+            return;
+        };
+        for child in children {
+            let Some(t) = self.hosts.get_mut(&child) else {
+                continue;
+            };
+            if t.host.state == HostState::Unreachable {
+                t.deadline = now
+                    .mono
+                    .plus(self.config.allowance(&child, t.host.interval));
+                let deadline = t.deadline;
+                self.schedule(&child, deadline);
+            }
+        }
+    }
+
+    /// Whether `name`, silent past its deadline, is DOWN, UNREACHABLE, or must wait
+    /// for a parent's own deadline.
+    pub(super) fn parents_of(&self, name: &str, now: Now) -> Parents {
+        let Some(child) = self.hosts.get(name) else {
+            return Parents::Fine;
+        };
+        // When the host's next heartbeat was due: a parent heard after that was up
+        // while this host was silent.
+        let due = child.heard.map(|h| h.plus(child.host.interval));
+        let parents = self.config.hosts.get(name).map(|h| h.parents.as_slice());
+        let mut wait: Option<Mono> = None;
+        for parent in parents.unwrap_or_default() {
+            let Some(p) = self.hosts.get(parent) else {
+                continue;
+            };
+            match p.host.state {
+                HostState::Down | HostState::Unreachable => return Parents::Down(parent.clone()),
+                HostState::Up => {
+                    let confirmed = matches!((p.heard, due), (Some(h), Some(d)) if h >= d);
+                    if !confirmed {
+                        let at = p.deadline.max(now.mono).plus(Duration::from_millis(1));
+                        wait = Some(wait.map_or(at, |w| w.max(at)));
+                    }
+                }
+                HostState::Unknown => {}
+            }
+        }
+        match wait {
+            Some(at) => Parents::Unconfirmed(at),
+            None => Parents::Fine,
+        }
+    }
+}

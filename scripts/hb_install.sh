@@ -13,8 +13,9 @@
 #                         [--arch ARCH-OS]
 #
 #   --from-source   build with cargo (default when run from a source tree)
-#   --binary FILE   install this hbd/hbc binary
+#   --binary FILE   install this hbd/hbc binary (for the agent, hbc-compile beside it too)
 #   --archive FILE  a release archive holding the binary at its top level or in bin/
+#                   (and hbc-compile, the agent's plugin compiler, if it has one)
 #   --from-daemon URL  (agent) the newest hbc for this machine from a daemon's releases
 #                   (URL/releases/SHA256SUMS), checked against its SHA-256; --version V
 #                   for another
@@ -46,7 +47,7 @@ shift
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 ROOT= PREFIX=/usr/local BINARY= ARCHIVE= FROM_SOURCE= ENABLE= FROM_DAEMON= VERSION= SELF_UPGRADE=
-RELEASES= ARCH=
+RELEASES= ARCH= COMPILER=
 while [ $# -gt 0 ]; do
     case $1 in
         --root) ROOT=${2:?--root needs a directory}; shift ;;
@@ -111,12 +112,21 @@ elif [ -n "$ARCHIVE" ]; then
     tar -xzf "$ARCHIVE" -C "$WORK" || die "cannot unpack $ARCHIVE"
     BINARY=$(find "$WORK" -type f -name "$NAME" -perm -u+x | head -1)
     [ -n "$BINARY" ] || die "$ARCHIVE holds no executable $NAME"
+    COMPILER=$(find "$WORK" -type f -name hbc-compile -perm -u+x | head -1)
 elif [ -z "$BINARY" ] || [ -n "$FROM_SOURCE" ]; then
     [ -f "$SRC/Cargo.toml" ] || die "not a source tree: give --binary or --archive"
     command -v cargo >/dev/null || die "cargo not found: install Rust, or give --binary or --archive"
     echo "hb_install: building $NAME (release)"
     cargo build --release --locked -p "$NAME" --manifest-path "$SRC/Cargo.toml" >&2
     BINARY=${CARGO_TARGET_DIR:-$SRC/target}/release/$NAME
+    if [ "$NAME" = hbc ] && [ "$MODE" = install ]; then
+        # A build of its own: built together, the agent would carry Cranelift too.
+        echo "hb_install: building hbc-compile (release), the agent's plugin compiler"
+        cargo build --release --locked -p hbc-compile --manifest-path "$SRC/Cargo.toml" >&2
+        COMPILER=${CARGO_TARGET_DIR:-$SRC/target}/release/hbc-compile
+    fi
+elif [ -x "$(dirname "$BINARY")/hbc-compile" ]; then
+    COMPILER=$(dirname "$BINARY")/hbc-compile
 fi
 [ -x "$BINARY" ] || die "$BINARY is not an executable"
 "$BINARY" --version >/dev/null 2>&1 || die "$BINARY does not run here (wrong architecture?)"
@@ -155,6 +165,17 @@ else
     place "$BINARY" "$BIN_DIR" "$NAME"
     INSTALLED=$BIN_DIR/$NAME
     echo "hb_install: $BIN_DIR/$NAME ($("$BIN_DIR/$NAME" --version))"
+fi
+# The agent compiles WebAssembly plugins with hbc-compile, run as a child process and
+# found beside the agent or on PATH; the agent itself carries no compiler.
+if [ "$NAME" = hbc ]; then
+    if [ -n "$COMPILER" ]; then
+        "$COMPILER" --version >/dev/null 2>&1 || die "$COMPILER does not run here"
+        place "$COMPILER" "$BIN_DIR" hbc-compile
+        echo "hb_install: $BIN_DIR/hbc-compile ($("$BIN_DIR/hbc-compile" --version))"
+    elif [ ! -x "$BIN_DIR/hbc-compile" ]; then
+        echo "hb_install: note: no hbc-compile installed; WebAssembly plugins need it (cargo build --release -p hbc-compile)"
+    fi
 fi
 
 # 2. The system user, from a sysusers.d file (as distributions do).

@@ -92,15 +92,31 @@ enum PluginCommand {
         #[arg(long, default_value_t = 32)]
         memory_mb: u64,
     },
-    /// Compile a plugin into a cache file (the agent runs this in a child process, so
-    /// the compiler's memory never stays in the agent).
-    #[command(hide = true)]
-    Compile {
-        /// The .wasm file.
-        wasm: PathBuf,
-        /// The cache file to write.
-        out: PathBuf,
-    },
+}
+
+/// A directory removed when dropped (`plugin check`'s compile cache).
+#[cfg(feature = "wasm")]
+struct Scratch(PathBuf);
+
+#[cfg(feature = "wasm")]
+impl Scratch {
+    fn new() -> anyhow::Result<Scratch> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = std::env::temp_dir().join(format!("hbc-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+#[cfg(feature = "wasm")]
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Writes generated text to standard output (a closed pipe is not an error).
@@ -129,6 +145,13 @@ fn limit_malloc_arenas() {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    // Plugins are compiled by `hbc-compile` in a child process, so the compiler's code
+    // and memory never become part of the agent.
+    #[cfg(feature = "wasm")]
+    if let Some(compiler) = hbc::wasm::cache::find_compiler(std::env::current_exe().ok().as_deref())
+    {
+        hbc::wasm::cache::set_compiler(compiler);
+    }
     let cli = Cli::parse();
     match cli.command {
         Some(Command::CheckConfig { config }) => check_config(&RunArgs { config, ..cli.run }),
@@ -150,16 +173,6 @@ fn main() -> ExitCode {
                 }
             }
         }
-        #[cfg(feature = "wasm")]
-        Some(Command::Plugin {
-            command: PluginCommand::Compile { wasm, out },
-        }) => match hbc::wasm::Runtime::new(None).and_then(|rt| rt.compile_to(&wasm, &out)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("hbc plugin compile: {error}");
-                ExitCode::FAILURE
-            }
-        },
         #[cfg(feature = "wasm")]
         Some(Command::Plugin {
             command:
@@ -267,7 +280,11 @@ fn plugin_check(
         };
         let settings = hbc::plugins::wasm_loader::settings(Some(&entry))
             .map_err(|e| anyhow::anyhow!("--{}", e.replacen('_', "-", 1)))?;
-        let runtime = hbc::wasm::Runtime::new(None).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Compiled into a scratch directory of its own (the agent's compile cache is
+        // not this user's to write), removed when the check ends.
+        let scratch = Scratch::new()?;
+        let runtime =
+            hbc::wasm::Runtime::new(Some(scratch.0.clone())).map_err(|e| anyhow::anyhow!("{e}"))?;
         let passed = settings.config.clone();
         let mut plugin = hbc::wasm::WasmPlugin::load(&runtime, &file, settings)?;
         println!("{}", plugin.description());
@@ -329,12 +346,6 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let Some((config, config_path)) = load_config(&args) else {
         bail!("configuration refused");
     };
-    // Plugins are compiled by a child process of this binary, so the compiler's memory
-    // never stays in the agent.
-    #[cfg(feature = "wasm")]
-    if let Ok(me) = std::env::current_exe() {
-        hbc::wasm::cache::set_compiler(me);
-    }
     let Some(server) = args.server.clone().or_else(|| config.server.clone()) else {
         bail!("no server: give SERVER on the command line or `server` in the config");
     };

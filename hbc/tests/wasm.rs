@@ -490,6 +490,51 @@ fn time_text(ago: u64) -> String {
 }
 
 #[test]
+fn the_agent_compiles_through_hbc_compile_beside_its_binary() {
+    // The agent's binary, copied into a directory of its own with a stand-in
+    // `hbc-compile` beside it that records how it was called and fails: the agent runs
+    // it with the plugin and the cache file to write, says that it failed, and (built
+    // with the compiler, as here) compiles in process instead.
+    let dir = tempfile::tempdir().unwrap();
+    let hbc = dir.path().join("hbc");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_hbc"), &hbc).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_hbc"), &hbc).unwrap();
+    }
+    let calls = dir.path().join("calls");
+    let compiler = dir.path().join("hbc-compile");
+    std::fs::write(
+        &compiler,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\necho 'out of memory' >&2\nexit 3\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&compiler, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(&hbc)
+        .args(["plugin", "check", "-v"])
+        .arg(wasm("hbd_fixture_plugin"))
+        .args(["--config", r#"{"mode": "trivial"}"#])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let called = std::fs::read_to_string(&calls).unwrap();
+    let args: Vec<&str> = called.split_whitespace().collect();
+    assert_eq!(args.len(), 2, "{called}");
+    assert!(
+        args[0].ends_with(".wasm") && args[1].ends_with(".cwasm"),
+        "{called}"
+    );
+    assert!(
+        stderr.contains("plugin compiler failed") && stderr.contains("out of memory"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn plugin_check_is_the_authors_tool() {
     let hbc = env!("CARGO_BIN_EXE_hbc");
     let dir = tempfile::tempdir().unwrap();

@@ -58,6 +58,12 @@ fn the_installer_sets_up_daemon_and_agent_and_an_upgrade_keeps_the_config() {
         let installed = r.join(format!("usr/local/bin/{name}"));
         let version = Command::new(&installed).arg("--version").output().unwrap();
         assert!(String::from_utf8_lossy(&version.stdout).starts_with(name));
+        if name == "hbc" {
+            // The plugin compiler beside the agent's binary goes in with it.
+            let compiler = r.join("usr/local/bin/hbc-compile");
+            let version = Command::new(&compiler).arg("--version").output().unwrap();
+            assert!(String::from_utf8_lossy(&version.stdout).starts_with("hbc-compile "));
+        }
         let passwd = std::fs::read_to_string(r.join("etc/passwd")).unwrap();
         assert!(
             passwd.lines().any(|l| l.starts_with(&format!("{name}:"))

@@ -1,14 +1,12 @@
 //! Compiled components cached on disk, keyed by the SHA-256 of the `.wasm` file and the
 //! engine's compatibility hash, so an agent restart does not recompile.
 //!
-//! The agent compiles in a child process of its own binary (`hbc plugin compile`, see
-//! [`set_compiler`]) that writes the cache file and exits: Cranelift's working memory
-//! (about 10 MB for three small plugins) and its code never become part of the
-//! long-running agent, which only loads the finished artifact. Without a compiler set
-//! (tests, `plugin check`) or a cache directory, or if the child fails, it compiles in
-//! process as before.
-
-use std::hash::{DefaultHasher, Hash, Hasher};
+//! The agent does not compile: `hbc-compile` (its own package, the one build with
+//! Cranelift) runs as a child process, writes the cache file and exits, and the agent
+//! maps the result. Cranelift's code (and its working memory, about 10 MB for three
+//! small plugins) is never part of the long-running agent. An agent built with the
+//! `compiler` feature (workspace builds, tests) compiles in process when no compiler is
+//! set or the child fails; one without says what is missing.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -20,27 +18,44 @@ use wasmtime::component::Component;
 
 use super::runtime::RuntimeError;
 
-fn key(engine: &Engine, wasm: &[u8]) -> String {
+/// The cache file's name: the plugin's SHA-256 and the agent's version (which fixes
+/// wasmtime's version and the engine's settings; an agent without the compiler cannot
+/// ask the engine for its compatibility hash). wasmtime checks the rest when loading.
+fn key(wasm: &[u8]) -> String {
     let digest = Sha256::digest(wasm);
-    let mut h = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut h);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}-{:016x}.cwasm", h.finish())
+    format!("{hex}-{}.cwasm", env!("CARGO_PKG_VERSION"))
 }
 
-/// The agent binary that compiles plugins out of process, once set.
+/// The compiler executable (`hbc-compile`), once set.
 static COMPILER: OnceLock<PathBuf> = OnceLock::new();
+
+/// The compiler's file name, looked for beside the agent's binary, then on `PATH`.
+pub const COMPILER_NAME: &str = "hbc-compile";
 
 /// How long an out-of-process compile may take (a Python component takes seconds).
 pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Compile plugins by running `binary plugin compile WASM OUT` (the agent's own
-/// executable) instead of in this process.
+/// Compile plugins by running `binary WASM OUT` (`hbc-compile`).
 pub fn set_compiler(binary: PathBuf) {
     let _ = COMPILER.set(binary);
 }
 
-/// Compiles `wasm` to the cache file `out` (what `hbc plugin compile` does).
+/// Where `hbc-compile` is for an agent whose binary is `exe`: beside it (where
+/// `hb_install.sh` puts it), else the first on `PATH`.
+pub fn find_compiler(exe: Option<&Path>) -> Option<PathBuf> {
+    let beside = exe
+        .and_then(Path::parent)
+        .map(|dir| dir.join(COMPILER_NAME));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(COMPILER_NAME));
+    beside.into_iter().chain(on_path).find(|p| p.is_file())
+}
+
+/// Compiles `wasm` to the cache file `out` (what `hbc-compile` does).
+#[cfg(feature = "compiler")]
 pub fn compile_to(engine: &Engine, wasm: &Path, out: &Path) -> Result<(), RuntimeError> {
     let bytes = std::fs::read(wasm).map_err(|source| RuntimeError::Read {
         path: wasm.to_owned(),
@@ -60,20 +75,18 @@ pub fn compile_to(engine: &Engine, wasm: &Path, out: &Path) -> Result<(), Runtim
 
 /// Runs the compiler process for `wasm` (its bytes are written next to the cache file
 /// first); `true` once `out` exists.
-fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> bool {
+/// Fails with the compiler's own words, or why it could not run.
+fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> Result<(), String> {
     let input = out.with_extension("wasm");
-    if std::fs::write(&input, wasm).is_err() {
-        return false;
-    }
+    std::fs::write(&input, wasm).map_err(|e| format!("cannot write {}: {e}", input.display()))?;
     let child = Command::new(compiler)
-        .args(["plugin", "compile"])
         .arg(&input)
         .arg(out)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn();
-    let ok = match child {
+    let result = match child {
         Ok(child) => {
             // Waited for on a thread (which also drains stderr), so the time limit needs
             // no polling: past it the compiler is killed and the wait then returns.
@@ -82,33 +95,40 @@ fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> bool {
             std::thread::spawn(move || {
                 let _ = tx.send(child.wait_with_output());
             });
+            let mut late = false;
             let output = rx.recv_timeout(COMPILE_TIMEOUT).or_else(|_| {
-                tracing::warn!("plugin compiler did not finish; compiling in process");
+                late = true;
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                 rx.recv()
             });
             match output {
-                Ok(Ok(out)) if out.status.success() => true,
-                Ok(Ok(out)) => {
-                    let why = String::from_utf8_lossy(&out.stderr);
-                    tracing::warn!(status = %out.status, error = %why.trim(), "plugin compiler failed; compiling in process");
-                    false
-                }
-                _ => false,
+                _ if late => Err(format!(
+                    "did not finish within {} s",
+                    COMPILE_TIMEOUT.as_secs()
+                )),
+                Ok(Ok(done)) if done.status.success() => Ok(()),
+                Ok(Ok(done)) => Err(format!(
+                    "{}: {}",
+                    done.status,
+                    String::from_utf8_lossy(&done.stderr).trim()
+                )),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
             }
         }
-        Err(error) => {
-            tracing::warn!(%error, "cannot start the plugin compiler; compiling in process");
-            false
-        }
+        Err(error) => Err(format!("cannot start it: {error}")),
     };
     let _ = std::fs::remove_file(&input);
-    ok && out.is_file()
+    result.and_then(|()| {
+        out.is_file()
+            .then_some(())
+            .ok_or_else(|| format!("it wrote no {}", out.display()))
+    })
 }
 
-/// The cache file `wasm` compiles to under `dir` for `engine`.
-pub fn path_for(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
-    dir.join(key(engine, wasm))
+/// The cache file `wasm` compiles to under `dir`.
+pub fn path_for(wasm: &[u8], dir: &Path) -> PathBuf {
+    dir.join(key(wasm))
 }
 
 /// The component for `wasm`: from the cache if present, else compiled (and cached).
@@ -117,36 +137,70 @@ pub fn component(
     wasm: &[u8],
     cache_dir: Option<&Path>,
 ) -> Result<Component, RuntimeError> {
-    let wasm_err = |e: wasmtime::Error| RuntimeError::Wasm(format!("{e:#}"));
     let Some(dir) = cache_dir else {
+        return compile_here(engine, wasm, None, "no cache directory to compile into");
+    };
+    let path = path_for(wasm, dir);
+    // A file left by another version is removed and compiled again.
+    if path.is_file()
+        && let Ok(c) = map(engine, &path)
+    {
+        return Ok(c);
+    }
+    let why = match COMPILER.get() {
+        None => "no hbc-compile found".to_owned(),
+        Some(compiler) => match compile_outside(compiler, wasm, &path) {
+            Err(e) => {
+                tracing::warn!(compiler = %compiler.display(), error = %e, "plugin compiler failed");
+                format!("{} failed: {e}", compiler.display())
+            }
+            Ok(()) => match map(engine, &path) {
+                Ok(c) => return Ok(c),
+                Err(e) => format!(
+                    "{} wrote a file this agent cannot load ({e}): is it the same version as hbc ({})?",
+                    compiler.display(),
+                    env!("CARGO_PKG_VERSION")
+                ),
+            },
+        },
+    };
+    compile_here(engine, wasm, Some(&path), &why)
+}
+
+/// The compiled component in the cache file `path`; an unusable file is removed.
+fn map(engine: &Engine, path: &Path) -> Result<Component, String> {
+    // Mapped, not read: the code pages come from the file (and only those touched stay
+    // resident) instead of a copy on the heap.
+    // SAFETY: the file is one `hbc-compile` (or this agent) wrote with
+    // `precompile_component`, in a cache directory only the agent writes, and never
+    // modified in place (a new file is renamed over an old one), which a mapped file
+    // requires. wasmtime checks its header and that the engine's settings match.
+    #[allow(unsafe_code)]
+    let loaded = unsafe { Component::deserialize_file(engine, path) };
+    loaded.map_err(|error| {
+        tracing::warn!(path = %path.display(), %error, "compiled plugin unusable; removed");
+        let _ = std::fs::remove_file(path);
+        format!("{error:#}")
+    })
+}
+
+/// Compiles in this process (an agent built with the `compiler` feature), caching the
+/// result at `path` when given.
+#[cfg(feature = "compiler")]
+fn compile_here(
+    engine: &Engine,
+    wasm: &[u8],
+    path: Option<&Path>,
+    _why: &str,
+) -> Result<Component, RuntimeError> {
+    let wasm_err = |e: wasmtime::Error| RuntimeError::Wasm(format!("{e:#}"));
+    let Some(path) = path else {
         return Component::new(engine, wasm).map_err(wasm_err);
     };
-    let path = path_for(engine, wasm, dir);
-    if !path.is_file()
-        && let Some(compiler) = COMPILER.get()
-    {
-        compile_outside(compiler, wasm, &path);
-    }
-    if path.is_file() {
-        // Mapped, not read: the code pages come from the file (and only those touched
-        // stay resident) instead of a copy on the heap.
-        // SAFETY: the file is one this agent wrote with `precompile_component` for an
-        // engine with the same compatibility hash (part of the name), in a cache
-        // directory only the agent writes, and never modified in place (a new file is
-        // renamed over an old one), which a mapped file requires. wasmtime still checks
-        // its header.
-        #[allow(unsafe_code)]
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(c) => return Ok(c),
-            Err(error) => {
-                tracing::warn!(path = %path.display(), %error, "cached plugin unusable; recompiling")
-            }
-        }
-    }
     let compiled = engine.precompile_component(wasm).map_err(wasm_err)?;
     let tmp = path.with_extension("tmp");
     if std::fs::write(&tmp, &compiled)
-        .and_then(|()| std::fs::rename(&tmp, &path))
+        .and_then(|()| std::fs::rename(&tmp, path))
         .is_err()
     {
         tracing::warn!(path = %path.display(), "cannot write the plugin cache");
@@ -154,4 +208,15 @@ pub fn component(
     // SAFETY: `compiled` was produced just now by `precompile_component` on this engine.
     #[allow(unsafe_code)]
     unsafe { Component::deserialize(engine, &compiled) }.map_err(wasm_err)
+}
+
+/// An agent without the compiler cannot compile: it says why not.
+#[cfg(not(feature = "compiler"))]
+fn compile_here(
+    _engine: &Engine,
+    _wasm: &[u8],
+    _path: Option<&Path>,
+    why: &str,
+) -> Result<Component, RuntimeError> {
+    Err(RuntimeError::NoCompiler(why.to_owned()))
 }

@@ -25,6 +25,12 @@ pub enum RuntimeError {
     /// wasmtime refused (bad engine config, invalid or incompatible component).
     #[error("{0}")]
     Wasm(String),
+    /// The plugin is not compiled and this agent cannot compile it (it is built without
+    /// Cranelift): install `hbc-compile` beside it or on `PATH`.
+    #[error(
+        "the plugin needs compiling and this agent does not compile ({0}); install hbc-compile beside hbc or on PATH"
+    )]
+    NoCompiler(String),
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -86,7 +92,8 @@ impl Runtime {
     }
 
     /// Compiles the component in `wasm` into the cache file `out` (the work of
-    /// `hbc plugin compile`, run by the agent in a child process).
+    /// `hbc-compile`, which the agent runs in a child process).
+    #[cfg(feature = "compiler")]
     pub fn compile_to(&self, wasm: &Path, out: &Path) -> Result<(), RuntimeError> {
         cache::compile_to(&self.engine, wasm, out)
     }

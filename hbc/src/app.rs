@@ -15,10 +15,9 @@ use crate::plugins::scheduler::{self, Entry};
 /// Where to send and as whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// Daemon host name or address.
-    pub host: String,
-    /// Daemon UDP port.
-    pub port: u16,
+    /// Each daemon's host name or address and UDP port: one, or the two of an HA pair
+    /// (every datagram goes to each).
+    pub servers: Vec<(String, u16)>,
     /// The name this host reports.
     pub name: String,
     /// Key id of signed frames.
@@ -54,12 +53,7 @@ pub async fn run(
     upgrades: crate::upgrade::Resume,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    let mut link = Link::new(
-        &target.host,
-        target.port,
-        config.key.as_deref(),
-        &target.key_id,
-    );
+    let mut link = Link::to_all(&target.servers, config.key.as_deref(), &target.key_id);
     let mut me = Identity::new(target.name);
     if let Some(text) = &once.message {
         let message = me.text(text);
@@ -72,7 +66,12 @@ pub async fn run(
             tracing::warn!(%error, "boot message not sent");
         }
     }
-    tracing::info!(server = %target.host, port = target.port, name = %me.name, interval_s = config.interval.as_secs_f64(), signed = config.key.is_some(), plugins = plugins.len(), "hbc started");
+    let servers: Vec<String> = target
+        .servers
+        .iter()
+        .map(|(h, p)| format!("{h}:{p}"))
+        .collect();
+    tracing::info!(servers = %servers.join(","), name = %me.name, interval_s = config.interval.as_secs_f64(), signed = config.key.is_some(), plugins = plugins.len(), "hbc started");
     let (report_tx, report_rx) = tokio::sync::mpsc::channel(scheduler::QUEUE_LEN);
     tokio::spawn(scheduler::run(
         plugins,

@@ -126,6 +126,14 @@ impl Runner {
         }
     }
 
+    /// Downloads of the next upgrade go to `server` (the daemon that sent the `UPD`)
+    /// unless the `UPD` names a URL.
+    pub fn download_from(&mut self, server: &str) {
+        if let Some(ctx) = &mut self.upgrade {
+            server.clone_into(&mut ctx.server);
+        }
+    }
+
     /// Takes a `UPD` (signed when `signed`): an answer to send now, if any; an allowed
     /// upgrade starts, and its end comes from [`Runner::next_done`] later.
     pub fn on_update(&mut self, upd: &hb_proto::Update, signed: bool) -> Option<Outcome> {

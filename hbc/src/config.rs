@@ -1,5 +1,6 @@
-//! The agent's configuration: `server`, `port`, `interval`, `key`, `name`, the `plugins`
-//! map and `wasm_plugins`, from YAML; the command line's SERVER wins over `server`.
+//! The agent's configuration: `server` (or `servers`, an HA pair), `port`, `interval`,
+//! `key`, `name`, the `plugins` map and `wasm_plugins`, from YAML; the command line's
+//! SERVER wins over both.
 //!
 //! Read in two stages like the daemon's: the YAML value first, then every key checked,
 //! each problem collected with its file, line and key (`hb_problems`), unknown keys
@@ -21,6 +22,7 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 /// Every top-level key.
 pub const TOP_LEVEL_KEYS: &[&str] = &[
     "server",
+    "servers",
     "port",
     "interval",
     "key",
@@ -104,8 +106,10 @@ pub struct WasmPluginConfig {
 /// The validated agent configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentConfig {
-    /// Daemon host name or address.
+    /// Daemon host name or address, as written (`server`).
     pub server: Option<String>,
+    /// Every daemon to send to, `(host, port)`: `server`, or both of `servers`.
+    pub servers: Vec<(String, u16)>,
     /// Daemon UDP port.
     pub port: u16,
     /// Heartbeat interval.
@@ -128,6 +132,7 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             server: None,
+            servers: Vec::new(),
             port: hb_proto::DEFAULT_HB_PORT,
             interval: DEFAULT_INTERVAL,
             key: None,
@@ -191,6 +196,7 @@ fn read(p: &mut Problems<'_>, c: &mut AgentConfig, root: &Value) {
             return;
         }
     };
+    let mut servers = None;
     for (k, v) in map {
         let Some(key) = k.as_str() else {
             p.error(&["(top level)"], "keys must be strings");
@@ -199,6 +205,7 @@ fn read(p: &mut Problems<'_>, c: &mut AgentConfig, root: &Value) {
         let at = [key];
         match key {
             "server" => c.server = string(p, &at, v),
+            "servers" => servers = read_servers(p, v),
             "port" => match v.as_u64().and_then(|n| u16::try_from(n).ok()) {
                 Some(port) if port > 0 => c.port = port,
                 _ => p.error(
@@ -237,6 +244,29 @@ fn read(p: &mut Problems<'_>, c: &mut AgentConfig, root: &Value) {
             "wasm_plugins" => read_wasm(p, c, v),
             "commands" => read_commands(p, c, v),
             _ => p.unknown_key(&at, TOP_LEVEL_KEYS),
+        }
+    }
+    resolve_servers(p, c, servers);
+}
+
+/// `server` or `servers`, each split against `port` (which may come after them).
+fn resolve_servers(p: &mut Problems<'_>, c: &mut AgentConfig, servers: Option<Vec<String>>) {
+    let (key, list) = match (c.server.clone(), servers) {
+        (Some(_), Some(_)) => {
+            p.error(&["servers"], "give `server` or `servers`, not both");
+            return;
+        }
+        (Some(one), None) => ("server", vec![one]),
+        (None, Some(list)) => ("servers", list),
+        (None, None) => return,
+    };
+    for one in list {
+        match split_server(&one, c.port) {
+            Ok(server) if c.servers.contains(&server) => {
+                p.error(&[key], format!("{one:?} is listed twice"));
+            }
+            Ok(server) => c.servers.push(server),
+            Err(e) => p.error(&[key], e),
         }
     }
 }
@@ -296,6 +326,60 @@ fn read_commands(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
             _ => p.unknown_key(&at, COMMAND_KEYS),
         }
     }
+}
+
+/// Most daemons one agent sends to (an HA pair is two).
+pub const MAX_SERVERS: usize = 4;
+
+/// Splits `host`, `host:port`, `[v6]:port` or a bare IPv6 address.
+pub fn split_server(server: &str, default_port: u16) -> Result<(String, u16), String> {
+    if server.is_empty() {
+        return Err("empty server".into());
+    }
+    let port = |p: &str| match p.parse::<u16>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("bad port {p:?} in {server:?}")),
+    };
+    if let Some(rest) = server.strip_prefix('[') {
+        let (host, tail) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("unclosed [ in {server:?}"))?;
+        let port = match tail.strip_prefix(':') {
+            Some(p) => port(p)?,
+            None => default_port,
+        };
+        return Ok((host.to_owned(), port));
+    }
+    match server.rsplit_once(':') {
+        Some((host, p)) if !host.contains(':') => Ok((host.to_owned(), port(p)?)),
+        _ => Ok((server.to_owned(), default_port)),
+    }
+}
+
+/// `servers: [a, b]`: each datagram goes to every one (an HA pair of daemons).
+fn read_servers(p: &mut Problems<'_>, v: &Value) -> Option<Vec<String>> {
+    let Value::Sequence(list) = v else {
+        p.error(
+            &["servers"],
+            format!(
+                "expected a list of HOST or HOST:PORT, found {}",
+                describe(v)
+            ),
+        );
+        return None;
+    };
+    if list.is_empty() || list.len() > MAX_SERVERS {
+        p.error(
+            &["servers"],
+            format!("expected 1 to {MAX_SERVERS} servers, found {}", list.len()),
+        );
+        return None;
+    }
+    Some(
+        list.iter()
+            .filter_map(|one| string(p, &["servers"], one))
+            .collect(),
+    )
 }
 
 fn string(p: &mut Problems<'_>, at: &[&str], v: &Value) -> Option<String> {
@@ -503,6 +587,7 @@ mod tests {
         .unwrap()
         .config;
         assert_eq!(c.server.as_deref(), Some("hbd.example.org"));
+        assert_eq!(c.servers, [("hbd.example.org".to_owned(), 6000)]);
         assert_eq!(c.port, 6000);
         assert_eq!(c.interval, Duration::from_millis(2500));
         assert_eq!(c.plugins["cpu_monitor"]["interval"], 30);
@@ -510,6 +595,45 @@ mod tests {
             AgentConfig::parse("", None).unwrap().config,
             AgentConfig::default()
         );
+    }
+
+    #[test]
+    fn an_ha_pair_is_two_servers_each_with_the_port_unless_it_names_one() {
+        let c = AgentConfig::parse("servers: [hbd-a, '[::1]:7000']\nport: 6000\n", None)
+            .unwrap()
+            .config;
+        assert_eq!(
+            c.servers,
+            [("hbd-a".to_owned(), 6000), ("::1".to_owned(), 7000)]
+        );
+        for (text, error) in [
+            (
+                "server: a\nservers: [b, c]\n",
+                "2: error: servers: give `server` or `servers`, not both",
+            ),
+            (
+                "servers: [a, 'a:50003']\n",
+                "1: error: servers: \"a:50003\" is listed twice",
+            ),
+            (
+                "servers: [a, 'b:0']\n",
+                "1: error: servers: bad port \"0\" in \"b:0\"",
+            ),
+            (
+                "servers: []\n",
+                "1: error: servers: expected 1 to 4 servers, found 0",
+            ),
+            (
+                "servers: a\n",
+                "1: error: servers: expected a list of HOST or HOST:PORT, found a string",
+            ),
+        ] {
+            let e = AgentConfig::parse(text, Some(Path::new("/etc/hbc.yaml"))).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("/etc/hbc.yaml:{error}")),
+                "{text:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -181,19 +181,15 @@ pub async fn run(
     mut commands: Runner,
     shutdown: CancellationToken,
 ) {
-    let mut rtt = RttTracker::default();
+    // Per daemon: an HA pair's two daemons each answer, and each is told its own RTT.
+    let mut rtt: Vec<RttTracker> = (0..link.len()).map(|_| RttTracker::default()).collect();
+    let mut failing = vec![false; link.len()];
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut buf = vec![0u8; hb_proto::limits::MAX_DATAGRAM_BYTES];
-    let mut failing = false;
     loop {
-        let socket = link.socket();
-        let reply = async {
-            match &socket {
-                Some(s) => s.recv_from(&mut buf).await,
-                None => std::future::pending().await,
-            }
-        };
+        let sockets = link.sockets();
+        let reply = crate::link::recv_any(&sockets, &mut buf);
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
@@ -204,38 +200,48 @@ pub async fn run(
                     send_result(&mut link, &mut me, &cmd_id, &outcome).await;
                 }
                 Done::Restart(marker) => {
-                    // Returns only if the new binary could not be executed.
                     let outcome = commands.restart(&marker);
                     commands.finished(&marker.cmd_id, &outcome);
                     send_result(&mut link, &mut me, &marker.cmd_id, &outcome).await;
                 }
             },
             _ = ticker.tick() => {
-                if rtt.unanswered() >= RESOLVE_AFTER_UNANSWERED {
-                    link.reset();
-                }
-                let message = me.heartbeat(interval, rtt.last_rtt_ms());
+                // One heartbeat (one seq) to each daemon, carrying that daemon's RTT.
+                let message = me.heartbeat(interval, None);
                 let seq = me.seq;
-                match link.send(&message).await {
-                    Ok(()) => {
-                        rtt.sent(seq, Instant::now());
-                        if failing {
-                            tracing::info!("sending heartbeats again");
-                            failing = false;
+                let mut any = false;
+                for (i, tracker) in rtt.iter_mut().enumerate() {
+                    if tracker.unanswered() >= RESOLVE_AFTER_UNANSWERED {
+                        link.reset(i);
+                    }
+                    let mut own = message.clone();
+                    if let Message::Heartbeat(h) = &mut own {
+                        h.rtt = tracker.last_rtt_ms();
+                    }
+                    let sent = match link.encode(&own) {
+                        Ok(bytes) => link.send_to(i, &bytes).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    match sent {
+                        Ok(()) => {
+                            tracker.sent(seq, Instant::now());
+                            any = true;
+                            if failing[i] {
+                                tracing::info!(server = %link.host(i), "sending heartbeats again");
+                                failing[i] = false;
+                            }
                         }
-                        if let Some((cmd_id, outcome)) = commands.after_heartbeat() {
-                            send_result(&mut link, &mut me, &cmd_id, &outcome).await;
+                        Err(error) if failing[i] => {
+                            tracing::debug!(server = %link.host(i), %error, "heartbeat not sent");
+                        }
+                        Err(error) => {
+                            tracing::warn!(server = %link.host(i), %error, "heartbeat not sent; will retry");
+                            failing[i] = true;
                         }
                     }
-                    Err(error) => {
-                        // Log the first failure of a streak loudly, the rest quietly.
-                        if failing {
-                            tracing::debug!(%error, "heartbeat not sent");
-                        } else {
-                            tracing::warn!(%error, "heartbeat not sent; will retry");
-                            failing = true;
-                        }
-                    }
+                }
+                if any && let Some((cmd_id, outcome)) = commands.after_heartbeat() {
+                    send_result(&mut link, &mut me, &cmd_id, &outcome).await;
                 }
             }
             received = reply => {
@@ -247,22 +253,26 @@ pub async fn run(
                     }
                 };
                 match link.accept_reply(&buf[..len], from) {
-                    Ok(Message::Ack(ack)) => {
-                        if let Some(ms) = ack.seq.and_then(|seq| rtt.acked(seq, Instant::now())) {
-                            tracing::debug!(rtt_ms = ms, "ack");
+                    Ok((i, Message::Ack(ack))) => {
+                        let tracker = rtt.get_mut(i);
+                        if let Some(ms) = ack.seq.zip(tracker).and_then(|(seq, t)| t.acked(seq, Instant::now())) {
+                            tracing::debug!(server = %link.host(i), rtt_ms = ms, "ack");
                         }
                     }
-                    Ok(Message::Command(cmd)) => {
+                    // Commands and upgrades come from whichever daemon leads; each
+                    // cmd_id runs at most once, and results go to both.
+                    Ok((_, Message::Command(cmd))) => {
                         if let Some(outcome) = commands.on_command(&cmd, link.signs()) {
                             send_result(&mut link, &mut me, &cmd.cmd_id, &outcome).await;
                         }
                     }
-                    Ok(Message::Update(upd)) => {
+                    Ok((i, Message::Update(upd))) => {
+                        commands.download_from(link.host(i));
                         if let Some(outcome) = commands.on_update(&upd, link.signs()) {
                             send_result(&mut link, &mut me, &upd.cmd_id, &outcome).await;
                         }
                     }
-                    Ok(other) => tracing::debug!(id = other.id(), "reply ignored (not handled yet)"),
+                    Ok((_, other)) => tracing::debug!(id = other.id(), "reply ignored (not handled yet)"),
                     Err(error) => tracing::warn!(%from, %error, "reply dropped"),
                 }
             }

@@ -39,7 +39,8 @@ struct RunArgs {
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
-    /// The daemon: HOST or HOST:PORT (default: `server` from the config).
+    /// The daemon: HOST or HOST:PORT; both daemons of an HA pair as A,B (default:
+    /// `server` or `servers` from the config).
     server: Option<String>,
 }
 
@@ -323,37 +324,26 @@ fn plugin_check(
     }
 }
 
-/// Splits `host`, `host:port`, `[v6]:port` or a bare IPv6 address.
-fn split_server(server: &str, default_port: u16) -> anyhow::Result<(String, u16)> {
-    if let Some(rest) = server.strip_prefix('[') {
-        let (host, tail) = rest.split_once(']').context("unclosed [ in SERVER")?;
-        let port = match tail.strip_prefix(':') {
-            Some(p) => p.parse().with_context(|| format!("bad port {p:?}"))?,
-            None => default_port,
-        };
-        return Ok((host.to_owned(), port));
-    }
-    match server.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => Ok((
-            host.to_owned(),
-            port.parse().with_context(|| format!("bad port {port:?}"))?,
-        )),
-        _ => Ok((server.to_owned(), default_port)),
-    }
-}
-
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let Some((config, config_path)) = load_config(&args) else {
         bail!("configuration refused");
     };
-    let Some(server) = args.server.clone().or_else(|| config.server.clone()) else {
-        bail!("no server: give SERVER on the command line or `server` in the config");
+    let servers = match &args.server {
+        Some(list) => list
+            .split(',')
+            .map(|one| {
+                hbc::config::split_server(one.trim(), config.port)
+                    .map_err(|e| anyhow::anyhow!("SERVER: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        None => config.servers.clone(),
     };
-    let (host, port) = split_server(&server, config.port)?;
+    if servers.is_empty() {
+        bail!("no server: give SERVER on the command line or `server` in the config");
+    }
     let name = config.name.clone().unwrap_or_else(host_facts::hostname);
     let target = Target {
-        host,
-        port,
+        servers,
         key_id: config.key_id.clone().unwrap_or_else(|| name.clone()),
         name,
     };
@@ -370,7 +360,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             config.commands.upgrade && args.message.is_none(),
             &config.commands.ledger,
             config_path.clone(),
-            &target.host,
+            &target.servers[0].0,
         )
     };
     let (plugins, upgrades) = if args.detach {
@@ -488,7 +478,7 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
-    use super::split_server;
+    use hbc::config::split_server;
 
     #[test]
     fn the_command_line_is_consistent() {
@@ -513,5 +503,6 @@ mod tests {
             );
         }
         assert!(split_server("h:notaport", 1).is_err());
+        assert!(split_server("", 1).is_err());
     }
 }

@@ -232,7 +232,21 @@ pub async fn run(
         Some((h, t)) => (Some(h), Some(t)),
         None => (None, None),
     };
+    let (ha, ha_task) = match &config.ha {
+        Some(settings) => {
+            tracing::info!(node = %settings.node, shard = %settings.shard, "one of an HA pair: standby until the lease says otherwise");
+            let (pair, task) = crate::ha::Pair::start(
+                settings.clone(),
+                request_tx.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+            );
+            (Some(pair), Some(task))
+        }
+        None => (None, None),
+    };
     let engine = Engine::new(Parts {
+        ha,
         remote_write,
         dns: dns.clone(),
         core,
@@ -332,6 +346,13 @@ pub async fn run(
     {
         stop_notifying.cancel();
         drain.await;
+    }
+    // A leader hands its lease over at once (bounded by the statement time limit).
+    if let Some(task) = ha_task {
+        match tokio::time::timeout(std::time::Duration::from_secs(6), task).await {
+            Ok(joined) => log_panic("ha", joined),
+            Err(_) => tracing::warn!("the HA task did not finish within 6 s at shutdown"),
+        }
     }
     // remote_write makes one last try for what it holds (bounded by its timeout).
     if let Some(task) = remote_write_task {

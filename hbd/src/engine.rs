@@ -81,6 +81,15 @@ pub enum Request {
     ),
     /// Put a validated configuration in force.
     Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
+    /// This daemon's part in its HA pair changed.
+    Role(crate::ha::RoleChange),
+    /// Messages the HA pair's coordination approved: send them (led by `[tag]`).
+    Notify {
+        /// The messages (more than one: a storm group).
+        group: Vec<crate::notify::Notification>,
+        /// Set when told while coordination is down.
+        tag: Option<String>,
+    },
 }
 
 /// Whether a host is wanted in a listing.
@@ -168,6 +177,9 @@ pub struct Parts {
     pub dns: Dns,
     /// Metric history out to a TSDB, when `remote_write` is configured.
     pub remote_write: Option<crate::remote_write::RemoteWrite>,
+    /// The HA pair's coordination, when `ha` is configured: every message is claimed
+    /// through it before it is sent.
+    pub ha: Option<crate::ha::Pair>,
 }
 
 /// The engine task's state.
@@ -183,12 +195,15 @@ pub struct Engine {
     /// Host events and alert notices for the store's history, since the last flush
     /// (only kept when there is a store).
     history: Vec<HistoryEntry>,
+    /// This daemon's part in its HA pair (`None`: not one of a pair).
+    role: Option<crate::ha::Role>,
 }
 
 impl Engine {
     /// An engine with the notification channels of the config in force.
     pub fn new(parts: Parts) -> Result<Engine, NotifyError> {
         let mut engine = Engine {
+            role: None,
             parts,
             notifier: None,
             workers: Vec::new(),
@@ -196,6 +211,17 @@ impl Engine {
             beats: HashMap::new(),
             history: Vec::new(),
         };
+        // One of a pair starts as standby (so does its core) until the lease says.
+        if engine.parts.ha.is_some() {
+            engine.role = Some(crate::ha::Role::Standby { leader: None });
+            let hold = crate::policy::Reason::Standby { leader: None };
+            let now = engine.parts.clock.now();
+            // Nothing is told on entering standby: no actions to carry out.
+            engine
+                .parts
+                .core
+                .set_standby(Some(hold), None, now, &mut Vec::new());
+        }
         engine.start_notifier()?;
         Ok(engine)
     }
@@ -405,15 +431,11 @@ impl Engine {
                     }
                     journal.push(Entry::Alert(notice, text));
                 }
-                Action::Notify(group) => match group.as_slice() {
-                    [one] => {
-                        self.notify(one);
-                    }
-                    _ => {
-                        if let Some(notifier) = &self.notifier {
-                            notifier.notify_group(&group);
-                        }
-                    }
+                Action::Notify(group) => match &self.parts.ha {
+                    // Claimed first; it comes back as Request::Notify if this daemon
+                    // may tell it.
+                    Some(pair) => pair.claim(group),
+                    None => self.notify_group(&group, None),
                 },
                 Action::Decision(decision) => {
                     tracing::info!(
@@ -478,7 +500,28 @@ impl Engine {
 
     /// A host that is new, back or moved gets its DNS record written (when zones are
     /// configured; the DNS task decides whether this host has a record).
+    /// Hands every known host's address to the DNS task.
+    fn keep_all_dns(&self) {
+        if self.parts.core.config().dyndomains.is_empty() {
+            return;
+        }
+        for host in self.parts.core.hosts() {
+            if let Some(address) = host.address {
+                let input = DnsInput::Address {
+                    host: host.name.clone(),
+                    address: address.ip(),
+                };
+                if !self.parts.dns.send(input) {
+                    tracing::warn!(host = %host.name, "DNS task queue full: this address is not written");
+                }
+            }
+        }
+    }
+
     fn keep_dns(&self, event: &Event) {
+        if !self.acts() {
+            return; // the pair's leader writes DNS
+        }
         let relevant = matches!(
             event.kind,
             EventKind::NewHost | EventKind::Up { .. } | EventKind::AddressChanged { .. }
@@ -497,12 +540,23 @@ impl Engine {
         }
     }
 
-    /// Notifies on every channel (if any); returns the rendered text.
-    fn notify(&self, notification: &Notification) -> Option<String> {
-        match &self.notifier {
-            Some(notifier) => notifier.notify(notification),
-            None => crate::notify::render::text(notification),
+    /// Notifies on every channel (if any), each text led by `[tag]` when given.
+    fn notify_group(&self, group: &[Notification], tag: Option<&str>) {
+        let Some(notifier) = &self.notifier else {
+            return;
+        };
+        match group {
+            [one] => {
+                notifier.notify_tagged(one, tag);
+            }
+            _ => notifier.notify_group_tagged(group, tag),
         }
+    }
+
+    /// Whether this daemon writes DNS and sends commands: alone, as the pair's leader,
+    /// or failing open.
+    fn acts(&self) -> bool {
+        acts(self.role.as_ref())
     }
 
     fn reply(&self, to: std::net::SocketAddr, key_id: Option<&str>, message: &Message) {
@@ -590,6 +644,26 @@ impl Engine {
                 let result = self.reconfigure(config, actions, journal);
                 let _ = reply.send(result);
             }
+            Request::Notify { group, tag } => self.notify_group(&group, tag.as_deref()),
+            Request::Role(change) => {
+                let now = self.parts.clock.now();
+                let standby = match &change.role {
+                    crate::ha::Role::Standby { leader } => Some(crate::policy::Reason::Standby {
+                        leader: leader.clone(),
+                    }),
+                    _ => None,
+                };
+                let took_over = !self.acts() && acts(Some(&change.role));
+                self.role = Some(change.role);
+                self.parts
+                    .core
+                    .set_standby(standby, change.told, now, actions);
+                if took_over {
+                    // The standby wrote no DNS: the new leader makes every record current.
+                    self.keep_all_dns();
+                }
+                self.dispatch(actions, journal);
+            }
         }
     }
 
@@ -663,4 +737,9 @@ impl Engine {
             }
         }
     }
+}
+
+/// Whether a daemon in `role` writes DNS and sends commands (`None`: not one of a pair).
+fn acts(role: Option<&crate::ha::Role>) -> bool {
+    !matches!(role, Some(crate::ha::Role::Standby { .. }))
 }

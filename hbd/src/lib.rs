@@ -19,6 +19,8 @@
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries;
 //!   [`dns`]: host records kept current through `nsupdate`; [`releases`]: agent
 //!   release files offered for self-upgrade.
+//! - [`ha`]: an HA pair's one notifier: the lease in PostgreSQL, fenced claims, takeover;
+//!   [`remote_write`]: metric history out to a Prometheus-compatible TSDB.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
 //!   behind it; [`server`]: the listener, plain or TLS.
 //! - [`web`]: the pages (`/login`, `/live`, `/plugins`, `/alerts`): templates, static assets, security
@@ -39,6 +41,7 @@ pub mod dns;
 pub mod downsample;
 pub mod engine;
 pub mod gate;
+pub mod ha;
 pub mod journal;
 pub mod live;
 pub mod logging;

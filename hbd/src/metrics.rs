@@ -78,6 +78,10 @@ pub struct Metrics {
     pub rw_dropped: Counter,
     /// remote_write samples waiting in the queue (or in flight).
     pub rw_queued: Gauge,
+    ha_leader: Gauge,
+    ha_epoch: Gauge,
+    coordination_up: Gauge,
+    ha_messages: Family<Labels, Counter>,
     notifications: Family<Vec<(&'static str, &'static str)>, Counter>,
     notification_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
     notifications_dropped: Family<Vec<(&'static str, &'static str)>, Counter>,
@@ -234,7 +238,34 @@ impl Metrics {
             "hbd_notifications_dropped",
             "Notifications given up on (retries exhausted, refused, or queue full), by channel",
         );
+        let mut gauge = |name: &str, help: &str| {
+            let g = Gauge::default();
+            registry.register(name, help, g.clone());
+            g
+        };
+        let ha_leader = gauge(
+            "hbd_ha_leader",
+            "1 while this daemon holds its HA pair's lease and tells (or tells on its own, coordination down), else 0",
+        );
+        let ha_epoch = gauge(
+            "hbd_ha_epoch",
+            "The HA lease's epoch this daemon holds (0: it does not)",
+        );
+        let coordination_up = gauge(
+            "hbd_coordination_up",
+            "1 when the HA pair's PostgreSQL answered the last lease renewal, else 0",
+        );
+        let ha_messages = Family::<Labels, Counter>::default();
+        registry.register(
+            "hbd_ha_messages",
+            "Messages of an HA pair's daemon by outcome: claimed and sent, fenced (another daemon leads), sent while failing open, dropped",
+            ha_messages.clone(),
+        );
         Metrics {
+            ha_leader,
+            ha_epoch,
+            coordination_up,
+            ha_messages,
             rw_produced,
             rw_sent,
             rw_retried,
@@ -294,6 +325,30 @@ impl Metrics {
         self.notification_failures
             .get_or_create(&vec![("channel", channel)])
             .inc();
+    }
+
+    /// Counts an HA pair's messages by outcome (`claimed`, `fenced`, `fail_open`,
+    /// `dropped`).
+    pub fn ha_messages(&self, outcome: &'static str, n: u64) {
+        self.ha_messages
+            .get_or_create(&vec![("outcome", outcome)])
+            .inc_by(n);
+    }
+
+    /// Whether the HA coordinator answered the last renewal.
+    pub fn ha_renewal(&self, answered: bool) {
+        self.coordination_up.set(i64::from(answered));
+    }
+
+    /// The HA role now.
+    pub fn set_ha_role(&self, role: &crate::ha::Role) {
+        let (leader, epoch) = match role {
+            crate::ha::Role::Leader { epoch } => (1, *epoch),
+            crate::ha::Role::FailOpen => (1, 0),
+            crate::ha::Role::Standby { .. } => (0, 0),
+        };
+        self.ha_leader.set(leader);
+        self.ha_epoch.set(epoch);
     }
 
     /// Counts a notification given up on.

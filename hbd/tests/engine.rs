@@ -48,6 +48,7 @@ async fn start(queue: usize) -> Running {
     );
     let engine = Engine::new(Parts {
         remote_write: None,
+        ha: None,
         dns,
         core: Core::new(config.clone(), clock.now()),
         clock,

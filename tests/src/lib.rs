@@ -492,6 +492,25 @@ impl Agent {
         }
     }
 
+    /// Starts `hbc -v -c DIR/NAME.yaml` sending every datagram to each of `servers`
+    /// (`servers:` in its config, as for an HA pair).
+    pub fn start_to_all(dir: &Path, name: &str, servers: &[SocketAddr], yaml: &str) -> Agent {
+        let config = dir.join(format!("{name}.yaml"));
+        let list: Vec<String> = servers.iter().map(|s| format!("'{s}'")).collect();
+        std::fs::write(
+            &config,
+            format!("name: {name}\nservers: [{}]\n{yaml}\n", list.join(", ")),
+        )
+        .unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let mut cmd = Command::new(bin("hbc"));
+        cmd.arg("-v").arg("-c").arg(&config);
+        Agent {
+            child: Some(spawn_logged(cmd, &log)),
+            log,
+        }
+    }
+
     /// Sends a signal to the agent.
     pub fn signal(&self, signal: Signal) {
         if let Some(child) = &self.child {

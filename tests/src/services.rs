@@ -129,14 +129,18 @@ impl SmtpCapture {
             .collect()
     }
 
-    /// The subjects of the captured messages.
+    /// The subjects of the captured messages (a long one folded over several header
+    /// lines is unfolded).
     pub fn subjects(&self) -> Vec<String> {
         self.messages()
             .iter()
             .filter_map(|(_, raw)| {
-                raw.lines()
-                    .find_map(|l| l.strip_prefix("Subject: "))
-                    .map(str::to_owned)
+                let mut lines = raw.lines().skip_while(|l| !l.starts_with("Subject: "));
+                let mut subject = lines.next()?.strip_prefix("Subject: ")?.to_owned();
+                for more in lines.take_while(|l| l.starts_with([' ', '\t'])) {
+                    subject.push_str(more);
+                }
+                Some(subject)
             })
             .collect()
     }
@@ -441,5 +445,131 @@ impl Tsdb {
         };
         let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
         v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// A throw-away PostgreSQL cluster (Debian's `postgresql`) in the test's directory,
+/// trusting connections on 127.0.0.1, run as user `postgres` (initdb refuses root);
+/// stopped when dropped. The recipe is ../shared/recipes/scaleout/pg-start.sh.
+pub struct Postgres {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    data: PathBuf,
+    bin: PathBuf,
+}
+
+impl Postgres {
+    /// Makes the cluster under `dir/pg` and starts it.
+    pub fn start(dir: &Path) -> Postgres {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL not installed; run scripts/install-deps.sh")
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists())
+            .max()
+            .expect("no initdb under /usr/lib/postgresql; run scripts/install-deps.sh");
+        // Every directory on the way must be enterable by user postgres.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = dir.join("pg");
+        std::fs::create_dir_all(&root).unwrap();
+        let owned = Command::new("chown")
+            .args(["postgres:", root.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(owned.success(), "chown postgres {}", root.display());
+        let data = root.join("data");
+        let init = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "hbd", "-A", "trust", "--no-sync"])
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let mut pg = Postgres { port: 0, data, bin };
+        for _ in 0..5 {
+            let port = free_tcp_port();
+            let started = pg.ctl(&[
+                "-l",
+                root.join("pg.log").to_str().unwrap(),
+                "-w",
+                "-t",
+                "30",
+                "-o",
+                &format!(
+                    "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                    root.display()
+                ),
+                "start",
+            ]);
+            if started {
+                pg.port = port;
+                return pg;
+            }
+        }
+        panic!("postgres did not start; see {}/pg.log", root.display());
+    }
+
+    fn ctl(&self, args: &[&str]) -> bool {
+        Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// The connection string hbd's `ha.postgres` takes.
+    pub fn conninfo(&self) -> String {
+        format!("host=127.0.0.1 port={} user=hbd dbname=postgres", self.port)
+    }
+
+    /// Runs one SQL statement with `psql` and returns its rows, fields split by `|`.
+    pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "hbd",
+                "-d",
+                "postgres",
+                "-At",
+                "-p",
+            ])
+            .arg(self.port.to_string())
+            .args(["-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split('|').map(str::to_owned).collect())
+            .collect()
+    }
+
+    /// Stops it (fast shutdown): connections are cut, the port closes.
+    pub fn stop(&self) {
+        assert!(self.ctl(&["-m", "fast", "-w", "stop"]), "pg_ctl stop");
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self.ctl(&["-m", "immediate", "-w", "stop"]);
     }
 }

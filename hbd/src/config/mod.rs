@@ -79,6 +79,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "flapping",
     "storm",
     "remote_write",
+    "ha",
 ];
 
 /// `plugin_history` when `remote_write` is on and `plugin_history` is not set: the TSDB
@@ -218,6 +219,8 @@ pub struct Config {
     pub storm: crate::policy::storm::StormSettings,
     /// Metric history out to a Prometheus remote_write receiver (`None`: off).
     pub remote_write: Option<crate::remote_write::Settings>,
+    /// One daemon of an HA pair (`None`: alone).
+    pub ha: Option<crate::ha::Settings>,
 }
 
 /// Settings of one host.
@@ -349,6 +352,7 @@ impl Default for Config {
             flapping: None,
             storm: Default::default(),
             remote_write: None,
+            ha: None,
         }
     }
 }
@@ -465,6 +469,7 @@ impl Config {
         check("max_clock_skew", self.max_clock_skew == new.max_clock_skew);
         check("hb_recv_buffer", self.hb_recv_buffer == new.hb_recv_buffer);
         check("remote_write", self.remote_write == new.remote_write);
+        check("ha", self.ha == new.ha);
         keys
     }
 

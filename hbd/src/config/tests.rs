@@ -407,3 +407,53 @@ remote_write:
     ];
     assert_each_reported(&cases);
 }
+
+#[test]
+fn an_ha_pair_is_read_and_checked() {
+    let good = "ha:\n  postgres: host=127.0.0.1 port=5432 user=hbd\n  node: hbd-a\n  shard: eu-1\n  lease: 10s\n  renew: 2s\n  fail_open_after: 1m\n";
+    let ha = parse(good, None).unwrap().config.ha.unwrap();
+    assert_eq!(ha.node, "hbd-a");
+    assert_eq!(ha.lease_name(), "alerts/eu-1");
+    assert_eq!(ha.lease, Duration::from_secs(10));
+    assert_eq!(ha.renew, Duration::from_secs(2));
+    assert_eq!(ha.fail_open_after, Duration::from_secs(60));
+    let defaults = parse("ha: {postgres: 'dbname=hbd'}\n", None)
+        .unwrap()
+        .config
+        .ha
+        .unwrap();
+    assert_eq!(
+        (
+            defaults.shard.as_str(),
+            defaults.lease,
+            defaults.renew,
+            defaults.fail_open_after
+        ),
+        (
+            "default",
+            Duration::from_secs(15),
+            Duration::from_secs(5),
+            Duration::from_secs(60)
+        )
+    );
+    assert!(
+        parse("", None).unwrap().config.ha.is_none(),
+        "alone by default"
+    );
+    let cases = [
+        ("ha: {node: a}\n", "hbd.yaml:1: error: ha: needs `postgres`"),
+        (
+            "ha:\n  postgres: dbname=hbd\n  lease: 4s\n  renew: 3s\n",
+            "hbd.yaml:4: error: ha.renew: must be at most half of `lease`",
+        ),
+        (
+            "ha:\n  postgres: dbname=hbd\n  fail_open_after: 5s\n",
+            "hbd.yaml:3: error: ha.fail_open_after: must be at least `lease`",
+        ),
+        (
+            "ha:\n  postgres: dbname=hbd\n  node: 'a b'\n",
+            "hbd.yaml:3: error: ha.node: \"a b\" is not a name",
+        ),
+    ];
+    assert_each_reported(&cases);
+}

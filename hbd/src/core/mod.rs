@@ -147,6 +147,8 @@ pub struct Core {
     policy: NotifyPolicy,
     /// Configured children of each host (the reverse of `parents`).
     children: HashMap<String, Vec<String>>,
+    /// The standby of an HA pair: tells nobody, sends no commands.
+    standby: bool,
 }
 
 fn policy(config: &Config) -> Policy {
@@ -173,6 +175,7 @@ impl Core {
             outbox: Outbox::default(),
             policy: NotifyPolicy::new(policy_settings(&config)),
             children: HashMap::new(),
+            standby: false,
             config,
         };
         core.build_rules();
@@ -500,8 +503,9 @@ impl Core {
                         server_ts: now.wall.as_secs_f64(),
                     }),
                 });
-                // Queued commands follow the ACK, signed like it; never unsigned.
-                if datagram.key_id.is_some() {
+                // Queued commands follow the ACK, signed like it; never unsigned, and
+                // never from an HA pair's standby (the leader sends them).
+                if datagram.key_id.is_some() && !self.standby {
                     for job in self.outbox.due(&name, now) {
                         out.push(Action::Reply {
                             to: datagram.source,

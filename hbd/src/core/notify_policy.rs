@@ -65,6 +65,26 @@ impl Core {
         }
     }
 
+    /// This daemon's part in an HA pair: `standby` (a [`Reason::Standby`]) holds every
+    /// message and stops commands to agents; `None` (it leads, or fails open) tells
+    /// whatever differs from what was last told, after taking over `told`, the pair's
+    /// shared record, when given.
+    pub fn set_standby(
+        &mut self,
+        standby: Option<Reason>,
+        told: Option<Vec<(String, String, Level)>>,
+        now: Now,
+        out: &mut Vec<Action>,
+    ) {
+        let from = out.len();
+        if let Some(told) = told {
+            self.policy.adopt_told(told);
+        }
+        self.standby = standby.is_some();
+        self.policy.set_standby(standby, now);
+        self.run_policy(from, now, out);
+    }
+
     /// The `for:` of the rule behind a shown alert path (zero for none).
     fn pending_for(&self, host: &str, path: &str) -> Duration {
         self.rules_for(host)

@@ -173,7 +173,17 @@ impl Notifier {
     /// Queues the notification on every channel, one message per recipient. Returns
     /// its text, or `None` when this kind of notification sends nothing.
     pub fn notify(&self, notification: &Notification) -> Option<String> {
+        self.notify_tagged(notification, None)
+    }
+
+    /// [`Notifier::notify`], the text led by `[tag]` when given (an HA pair's daemon
+    /// telling while coordination is down says so).
+    pub fn notify_tagged(&self, notification: &Notification, tag: Option<&str>) -> Option<String> {
         let text = render::text(notification)?;
+        let text = match tag {
+            Some(tag) => format!("[{tag}] {text}"),
+            None => text,
+        };
         let host = notification.host();
         let directory = self.directories.get();
         for (kind, queue) in &self.queues {
@@ -188,6 +198,11 @@ impl Notifier {
     /// group's notifications routed to them (or that one notification's own text, when
     /// only one is theirs).
     pub fn notify_group(&self, group: &[Notification]) {
+        self.notify_group_tagged(group, None);
+    }
+
+    /// [`Notifier::notify_group`], each message led by `[tag]` when given.
+    pub fn notify_group_tagged(&self, group: &[Notification], tag: Option<&str>) {
         let directory = self.directories.get();
         for (kind, queue) in &self.queues {
             let mut per_recipient: Vec<(String, Vec<String>, Vec<&str>)> = Vec::new();
@@ -207,6 +222,10 @@ impl Notifier {
             }
             for (recipient, texts, hosts) in per_recipient {
                 let text = render::group_text(&texts);
+                let text = match tag {
+                    Some(tag) => format!("[{tag}] {text}"),
+                    None => text,
+                };
                 let host = if texts.len() == 1 {
                     hosts[0]
                 } else {

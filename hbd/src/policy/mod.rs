@@ -70,6 +70,12 @@ pub enum Reason {
         /// Weighted state changes, percent.
         percent: f64,
     },
+    /// This daemon is the standby of an HA pair: the other one tells (`leader`, when
+    /// known; none while coordination is unreachable and before it fails open).
+    Standby {
+        /// The daemon holding the lease, if known.
+        leader: Option<String>,
+    },
     /// Its rule's pending period has not passed.
     Pending {
         /// When it fires if still not OK (ms since the Unix epoch).
@@ -197,6 +203,8 @@ pub struct Policy {
     silences_dirty: Vec<Silence>,
     storm: Storm,
     out: Vec<Out>,
+    /// Set while this daemon is an HA pair's standby: everything is held.
+    standby: Option<Reason>,
 }
 
 impl Policy {
@@ -506,6 +514,9 @@ impl Policy {
         state: bool,
         now: Now,
     ) -> Option<(Reason, Option<Mono>)> {
+        if let Some(reason) = &self.standby {
+            return Some((reason.clone(), None));
+        }
         let at_wall = |t: Timestamp| now.mono.plus(t.since(now.wall));
         let h = self.hosts.get(host);
         if let Some(parent) = h.and_then(|h| h.unreachable.clone()) {
@@ -672,6 +683,55 @@ impl Policy {
         Some(silence)
     }
 
+    /// Holds everything (`Some`, a [`Reason::Standby`]: this daemon is an HA pair's
+    /// standby) or nothing more (`None`: it leads, or fails open); leaving standby tells
+    /// whatever differs from what was last told.
+    pub fn set_standby(&mut self, standby: Option<Reason>, now: Now) {
+        if self.standby == standby {
+            return;
+        }
+        self.standby = standby;
+        self.recheck_all(now);
+    }
+
+    /// Takes over what the pair last told (`(host, path or "", level)`, from the shared
+    /// record of the daemon that led before): a subject not in it was told nothing (OK).
+    /// What differs from the state now is held until [`Policy::set_standby`] releases it.
+    pub fn adopt_told(&mut self, told: Vec<(String, String, Level)>) {
+        let mut shared: HashMap<Key, Level> = told
+            .into_iter()
+            .map(|(h, p, l)| ((h, (!p.is_empty()).then_some(p)), l))
+            .collect();
+        let known: Vec<Key> = self
+            .hosts
+            .iter()
+            .flat_map(|(h, subjects)| {
+                std::iter::once((h.clone(), None))
+                    .chain(subjects.paths.keys().map(|p| (h.clone(), Some(p.clone()))))
+            })
+            .collect();
+        for key in known {
+            let level = shared.remove(&key).unwrap_or(Level::Ok);
+            self.set_told(key, level);
+        }
+        for (key, level) in shared {
+            self.set_told(key, level);
+        }
+    }
+
+    fn set_told(&mut self, key: Key, level: Level) {
+        let s = self.subject(&key.0, key.1.as_deref());
+        if s.told != level {
+            s.told = level;
+            let path = key.1.clone().unwrap_or_default();
+            self.told_dirty.push((key.0.clone(), path, level));
+        }
+        let s = self.subject(&key.0, key.1.as_deref());
+        if s.current != s.told {
+            self.held.insert(key);
+        }
+    }
+
     /// Every silence, newest first (ended ones too, until pruned).
     pub fn silences(&self) -> Vec<Silence> {
         let mut all: Vec<Silence> = self.silences.iter().map(|s| s.silence.clone()).collect();
@@ -704,6 +764,22 @@ impl Policy {
             std::mem::take(&mut self.told_dirty),
             std::mem::take(&mut self.silences_dirty),
         )
+    }
+}
+
+/// The state a notification tells, `(host, path, level)`: what the pair's shared record
+/// keeps (alert changes and a host's DOWN and UP; not reminders, boots or flapping).
+pub fn told_by(n: &Notification) -> Option<(&str, Option<&str>, Level)> {
+    match n {
+        Notification::Alert(a) if a.kind != NoticeKind::Reminder => {
+            Some((&a.host, Some(&a.path), a.to))
+        }
+        Notification::Host(e) => match e.kind {
+            EventKind::Down { .. } => Some((&e.host, None, Level::Critical)),
+            EventKind::Up { .. } => Some((&e.host, None, Level::Ok)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -469,3 +469,69 @@ fn flap_percentages_follow_nagios_weights() {
     assert!((f.percent() - 100.0).abs() < 1e-9, "{}", f.percent());
     assert!(f.flapping());
 }
+
+#[test]
+fn a_standby_tells_nothing_and_on_taking_over_tells_only_what_its_predecessor_did_not() {
+    let standby = || Reason::Standby {
+        leader: Some("hbd-a".into()),
+    };
+    // The predecessor told web1's CRITICAL; web2 went DOWN and it died before telling;
+    // web1's alert recovers while this daemon is still standby.
+    let mut p = plain();
+    p.set_standby(Some(standby()), at(0));
+    p.on_notice(
+        &notice(NoticeKind::Raised, Level::Ok, Level::Critical, 1),
+        Duration::ZERO,
+        at(1),
+    );
+    p.on_event(&down("web2", 2), at(2));
+    p.on_notice(
+        &notice(NoticeKind::Recovered, Level::Critical, Level::Ok, 3),
+        Duration::ZERO,
+        at(3),
+    );
+    let (sent, verdicts) = drain(&mut p);
+    assert!(sent.is_empty(), "{sent:?}");
+    assert_eq!(
+        verdicts,
+        [
+            "web1 CRITICAL held (standby)",
+            "web2 DOWN held (standby)",
+            // Back to what this daemon last told (nothing) while held.
+            "web1 RECOVERED unchanged"
+        ]
+    );
+    p.adopt_told(vec![("web1".into(), "cpu.percent".into(), Level::Critical)]);
+    p.set_standby(None, at(4));
+    let (sent, verdicts) = drain(&mut p);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent.iter().any(|s| s.starts_with("RECOVERED: web1")),
+        "{sent:?}"
+    );
+    assert!(sent.iter().any(|s| s.starts_with("DOWN: web2")), "{sent:?}");
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    // Both are on record as told now, for the store.
+    let (told, _) = p.take_changes();
+    assert!(
+        told.contains(&("web1".into(), "cpu.percent".into(), Level::Ok)),
+        "{told:?}"
+    );
+    assert!(
+        told.contains(&("web2".into(), String::new(), Level::Critical)),
+        "{told:?}"
+    );
+
+    // A CRITICAL the predecessor already told is not told again.
+    let mut p = plain();
+    p.set_standby(Some(standby()), at(0));
+    p.on_notice(
+        &notice(NoticeKind::Raised, Level::Ok, Level::Critical, 1),
+        Duration::ZERO,
+        at(1),
+    );
+    p.adopt_told(vec![("web1".into(), "cpu.percent".into(), Level::Critical)]);
+    p.set_standby(None, at(2));
+    let (sent, _) = drain(&mut p);
+    assert!(sent.is_empty(), "{sent:?}");
+}

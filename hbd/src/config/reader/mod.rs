@@ -2,6 +2,7 @@
 //! its validated form and records a [`Problem`] (with the key's line) for everything else.
 
 mod channels;
+mod ha;
 mod policy;
 
 use std::collections::BTreeMap;
@@ -335,6 +336,7 @@ impl<'a> Reader<'a> {
             "flapping" => c.flapping = self.flapping(v),
             "storm" => set(&mut c.storm, self.storm(v)),
             "remote_write" => c.remote_write = self.remote_write(v),
+            "ha" => c.ha = self.ha(v),
             "hosts" => {
                 if let Some(map) = self.mapping(&p, v) {
                     for (name, entry) in map {

@@ -1,0 +1,326 @@
+//! An HA pair of daemons with one notifier. Agents send every datagram to both
+//! (`servers: [a, b]`), so both hold full state; only the holder of a lease in
+//! PostgreSQL tells anyone (notifications, DNS updates, commands to agents). Each message
+//! is claimed in PostgreSQL before it is sent, with a write fenced by the lease's epoch,
+//! and what it tells is kept there, so a daemon taking over tells whatever differs from
+//! what its predecessor told (a RECOVERED included) and nothing twice. Coordination
+//! unreachable for `fail_open_after` makes each daemon tell on its own, tagged.
+//!
+//! - [`role`]: which part this daemon plays, from each renewal (pure).
+//! - [`pg`]: the lease, the fenced claim and the shared record, in PostgreSQL.
+//!
+//! The task here only moves data: role changes and approved messages go to the engine
+//! through its request queue; the engine hands messages here through a bounded queue.
+
+pub mod pg;
+pub mod role;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::alerting::Level;
+use crate::engine::Request;
+use crate::metrics::Metrics;
+use crate::notify::Notification;
+use pg::Db;
+pub use role::{Renewal, Role, Tracker};
+
+/// Message groups waiting for their claim, at most (full: the group is dropped and
+/// counted; the engine is never blocked).
+pub const QUEUE_LEN: usize = 1024;
+
+/// Groups kept while PostgreSQL does not answer, waiting to be claimed or to fail open
+/// (past this the oldest is dropped, counted).
+pub const MAX_WAITING: usize = 1024;
+
+/// The `ha` section: this daemon is one of a pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// PostgreSQL connection, libpq's `key=value` form or a `postgres://` URL.
+    pub postgres: String,
+    /// This daemon's name in the pair (default: the host name).
+    pub node: String,
+    /// The pair's shard: its lease is `alerts/SHARD`, its shared record keyed by it.
+    pub shard: String,
+    /// How long a lease lasts without renewal: the longest a dead leader stays leader.
+    pub lease: Duration,
+    /// How often it is renewed (and the standby tries to take it).
+    pub renew: Duration,
+    /// Coordination unreachable this long: tell on our own, tagged.
+    pub fail_open_after: Duration,
+}
+
+/// This machine's host name: a node's name unless `ha.node` says otherwise.
+pub fn default_node() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "hbd".to_owned())
+}
+
+impl Settings {
+    /// The lease's name.
+    pub fn lease_name(&self) -> String {
+        format!("alerts/{}", self.shard)
+    }
+}
+
+/// A role change for the engine: with the pair's shared record when taking over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleChange {
+    /// The role now.
+    pub role: Role,
+    /// What the pair last told, read as this daemon took the lease.
+    pub told: Option<Vec<(String, String, Level)>>,
+}
+
+/// The engine's handle: messages to claim.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    claims: mpsc::Sender<Vec<Notification>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Pair {
+    /// Starts the coordination task; it reports to the engine through `requests`.
+    pub fn start(
+        settings: Settings,
+        requests: mpsc::Sender<Request>,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+    ) -> (Pair, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE_LEN);
+        let task = tokio::spawn(run(settings, rx, requests, metrics.clone(), shutdown));
+        (
+            Pair {
+                claims: tx,
+                metrics,
+            },
+            task,
+        )
+    }
+
+    /// Hands a message group over to be claimed and sent. Never blocks: a full queue
+    /// drops it, counted and logged.
+    pub fn claim(&self, group: Vec<Notification>) {
+        if let Err(e) = self.claims.try_send(group) {
+            let lost = match &e {
+                mpsc::error::TrySendError::Full(g) | mpsc::error::TrySendError::Closed(g) => {
+                    g.len()
+                }
+            };
+            self.metrics.ha_messages("dropped", lost as u64);
+            tracing::error!(
+                messages = lost,
+                "HA claim queue full or closed: messages dropped"
+            );
+        }
+    }
+}
+
+/// The state last told that a group establishes, and a line for the log.
+fn told_of(group: &[Notification]) -> (Vec<(String, String, Level)>, String) {
+    let told = group
+        .iter()
+        .filter_map(crate::policy::told_by)
+        .map(|(h, p, l)| (h.to_owned(), p.unwrap_or("").to_owned(), l))
+        .collect();
+    let what = group
+        .iter()
+        .filter_map(crate::notify::render::text)
+        .map(|t| t.lines().next().unwrap_or("").to_owned())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    (told, what)
+}
+
+/// What became of a claim.
+enum Claimed {
+    Sent,
+    Fenced,
+    Failed,
+}
+
+async fn run(
+    settings: Settings,
+    mut claims: mpsc::Receiver<Vec<Notification>>,
+    requests: mpsc::Sender<Request>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let lease = settings.lease_name();
+    let mut tracker = Tracker::new(settings.fail_open_after, Instant::now());
+    let mut db: Option<Db> = None;
+    let mut waiting: std::collections::VecDeque<Vec<Notification>> = Default::default();
+    let mut renew = tokio::time::interval(settings.renew);
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let limit = settings.renew.min(Duration::from_secs(5));
+    let fail_open_tag = format!("{}, coordination down", settings.node);
+    let mut connect_failures = 0u32;
+    metrics.set_ha_role(tracker.role());
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            _ = renew.tick() => {
+                if db.is_none() {
+                    match Db::connect(&settings.postgres, limit).await {
+                        Ok(d) => {
+                            tracing::info!(node = %settings.node, lease = %lease, "coordination connected");
+                            connect_failures = 0;
+                            db = Some(d);
+                        }
+                        Err(error) => {
+                            connect_failures += 1;
+                            // Logged when it starts failing, then every 10th attempt.
+                            if connect_failures % 10 == 1 {
+                                tracing::warn!(%error, attempts = connect_failures, "coordination unreachable");
+                            }
+                        }
+                    }
+                }
+                let outcome = match &db {
+                    None => Renewal::Failed,
+                    Some(d) => match d.acquire(&lease, &settings.node, settings.lease).await {
+                        Ok(Some(epoch)) => Renewal::Held { epoch },
+                        Ok(None) => match d.holder(&lease).await {
+                            Ok(holder) => Renewal::HeldBy { holder: holder.unwrap_or_default() },
+                            Err(error) => {
+                                tracing::warn!(%error, "coordination: cannot read the lease");
+                                Renewal::Failed
+                            }
+                        },
+                        Err(error) => {
+                            tracing::warn!(%error, "coordination: lease not renewed");
+                            Renewal::Failed
+                        }
+                    },
+                };
+                if outcome == Renewal::Failed {
+                    db = None; // a timed-out connection may be stuck: start afresh
+                }
+                metrics.ha_renewal(outcome != Renewal::Failed);
+                if let Some(role) = tracker.step(outcome, Instant::now()) {
+                    let told = match (&role, &db) {
+                        (Role::Leader { .. }, Some(d)) => match d.told(&settings.shard).await {
+                            Ok(told) => Some(told),
+                            Err(error) => {
+                                // Not leading without the record: try again next time.
+                                tracing::warn!(%error, "coordination: cannot read what was told; not taking over yet");
+                                tracker = Tracker::new(settings.fail_open_after, Instant::now());
+                                db = None;
+                                continue;
+                            }
+                        },
+                        _ => None,
+                    };
+                    tracing::warn!(node = %settings.node, role = ?role, "HA role changed");
+                    metrics.set_ha_role(&role);
+                    if requests.send(Request::Role(RoleChange { role: role.clone(), told })).await.is_err() {
+                        break;
+                    }
+                }
+                // What waited for PostgreSQL: claimed now, told tagged, or left to the
+                // daemon that leads.
+                let mut keep = std::collections::VecDeque::new();
+                while let Some(group) = waiting.pop_front() {
+                    match handle(&settings, &lease, tracker.role(), db.as_ref(), &group, &fail_open_tag, &requests, &metrics).await {
+                        Claimed::Failed => keep.push_back(group),
+                        Claimed::Sent | Claimed::Fenced => {}
+                    }
+                }
+                waiting = keep;
+            }
+            Some(group) = claims.recv() => {
+                match handle(&settings, &lease, tracker.role(), db.as_ref(), &group, &fail_open_tag, &requests, &metrics).await {
+                    Claimed::Failed => {
+                        if waiting.len() == MAX_WAITING
+                            && let Some(old) = waiting.pop_front()
+                        {
+                            metrics.ha_messages("dropped", old.len() as u64);
+                        }
+                        waiting.push_back(group);
+                    }
+                    Claimed::Fenced => renew.reset_immediately(),
+                    Claimed::Sent => {}
+                }
+            }
+        }
+    }
+    // A clean stop hands the lease over at once.
+    if let (Role::Leader { epoch }, Some(d)) = (tracker.role(), &db) {
+        match d.release(&lease, &settings.node, *epoch).await {
+            Ok(()) => tracing::info!(node = %settings.node, "lease released"),
+            Err(error) => {
+                tracing::warn!(%error, "lease not released; the standby waits for it to expire")
+            }
+        }
+    }
+}
+
+/// One group: claimed and approved (leader), approved tagged (failing open), dropped
+/// (standby: the leader tells it), or kept for later (PostgreSQL did not answer).
+#[allow(clippy::too_many_arguments)]
+async fn handle(
+    settings: &Settings,
+    lease: &str,
+    role: &Role,
+    db: Option<&Db>,
+    group: &[Notification],
+    fail_open_tag: &str,
+    requests: &mpsc::Sender<Request>,
+    metrics: &Metrics,
+) -> Claimed {
+    let approve = |tag: Option<String>| Request::Notify {
+        group: group.to_vec(),
+        tag,
+    };
+    match role {
+        Role::FailOpen => {
+            metrics.ha_messages("fail_open", group.len() as u64);
+            let _ = requests.send(approve(Some(fail_open_tag.to_owned()))).await;
+            Claimed::Sent
+        }
+        Role::Standby {
+            leader: Some(leader),
+        } => {
+            tracing::debug!(%leader, messages = group.len(), "standby: the leader tells these");
+            metrics.ha_messages("fenced", group.len() as u64);
+            Claimed::Fenced
+        }
+        Role::Standby { leader: None } => Claimed::Failed,
+        Role::Leader { epoch } => {
+            let Some(d) = db else {
+                return Claimed::Failed;
+            };
+            let (told, what) = told_of(group);
+            match d
+                .claim(lease, &settings.node, *epoch, &settings.shard, &told, &what)
+                .await
+            {
+                Ok(true) => {
+                    metrics.ha_messages("claimed", group.len() as u64);
+                    let _ = requests.send(approve(None)).await;
+                    Claimed::Sent
+                }
+                Ok(false) => {
+                    tracing::warn!(
+                        epoch,
+                        messages = group.len(),
+                        "claim fenced: another daemon leads now; not sent"
+                    );
+                    metrics.ha_messages("fenced", group.len() as u64);
+                    Claimed::Fenced
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "claim not written; kept until coordination answers");
+                    Claimed::Failed
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The PostgreSQL side of an HA pair: takes and renews the lease (one statement, the
+//! database's clock deciding expiry), claims each message before it is sent with a
+//! write fenced by the lease's epoch, and reads what the pair last told when this daemon
+//! takes over. Every statement has a time limit; a lost connection is reconnected with
+//! backoff, and nothing here ever blocks the engine (it talks to it through bounded
+//! queues).
+
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use crate::alerting::Level;
+
+/// The schema, created if missing (both daemons may race to create it: harmless).
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS hbd_lease (
+    name text PRIMARY KEY,
+    holder text NOT NULL,
+    epoch bigint NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hbd_told (
+    shard text NOT NULL,
+    host text NOT NULL,
+    path text NOT NULL,
+    level text NOT NULL,
+    epoch bigint NOT NULL,
+    holder text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (shard, host, path)
+);
+CREATE TABLE IF NOT EXISTS hbd_sent (
+    id bigserial PRIMARY KEY,
+    shard text NOT NULL,
+    holder text NOT NULL,
+    epoch bigint NOT NULL,
+    what text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+);
+";
+
+/// Takes the lease if free or expired, renews it if ours; returns the epoch if we hold
+/// it (a new holder gets the old epoch + 1).
+const ACQUIRE: &str = "
+INSERT INTO hbd_lease AS l (name, holder, epoch, expires_at)
+VALUES ($1, $2, 1, now() + make_interval(secs => $3))
+ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder,
+    epoch = CASE WHEN l.holder = EXCLUDED.holder AND l.expires_at >= now()
+                 THEN l.epoch ELSE l.epoch + 1 END,
+    expires_at = EXCLUDED.expires_at
+WHERE l.holder = EXCLUDED.holder OR l.expires_at < now()
+RETURNING epoch";
+
+/// Who holds the lease now.
+const HOLDER: &str = "SELECT holder FROM hbd_lease WHERE name = $1";
+
+/// Records what is about to be told, only while (holder, epoch) own an unexpired lease:
+/// the fence. Returns one row per state recorded plus one for the log entry.
+const CLAIM: &str = "
+WITH lease AS (
+    SELECT 1 FROM hbd_lease
+    WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now()
+), told AS (
+    INSERT INTO hbd_told AS t (shard, host, path, level, epoch, holder)
+    SELECT $4, h, p, l, $3, $2 FROM unnest($5::text[], $6::text[], $7::text[]) AS x(h, p, l)
+    WHERE EXISTS (SELECT 1 FROM lease)
+    ON CONFLICT (shard, host, path) DO UPDATE
+        SET level = EXCLUDED.level, epoch = EXCLUDED.epoch, holder = EXCLUDED.holder, at = now()
+    RETURNING 1
+)
+INSERT INTO hbd_sent (shard, holder, epoch, what)
+SELECT $4, $2, $3, $8 WHERE EXISTS (SELECT 1 FROM lease)
+RETURNING (SELECT count(*) FROM told)";
+
+/// Gives the lease up (a clean stop): the standby takes over at its next renewal.
+const RELEASE: &str =
+    "UPDATE hbd_lease SET expires_at = now() WHERE name = $1 AND holder = $2 AND epoch = $3";
+
+/// Why a statement did not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// PostgreSQL refused or the connection broke.
+    #[error("postgres: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// No answer within the time limit.
+    #[error("postgres did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// One connection to the coordinator.
+pub struct Db {
+    client: Client,
+    limit: Duration,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("limit", &self.limit).finish()
+    }
+}
+
+async fn within<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, PgError> {
+    tokio::time::timeout(limit, work)
+        .await
+        .map_err(|_| PgError::Timeout(limit))?
+        .map_err(PgError::Db)
+}
+
+impl Db {
+    /// Connects with `conninfo` (libpq's `key=value` form or a `postgres://` URL) and
+    /// makes the schema; every statement then gets `limit`.
+    pub async fn connect(conninfo: &str, limit: Duration) -> Result<Db, PgError> {
+        let (client, connection) = within(limit, tokio_postgres::connect(conninfo, NoTls)).await?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::warn!(%error, "coordination connection ended");
+            }
+        });
+        // Two daemons creating the tables at once may collide once; the next statement
+        // finds them made.
+        if let Err(error) = within(limit, client.batch_execute(SCHEMA)).await {
+            tracing::debug!(%error, "schema");
+        }
+        Ok(Db { client, limit })
+    }
+
+    /// Takes or renews lease `name` for `node` for `ttl`: `Some(epoch)` when ours,
+    /// else `None`.
+    pub async fn acquire(
+        &self,
+        name: &str,
+        node: &str,
+        ttl: Duration,
+    ) -> Result<Option<i64>, PgError> {
+        let rows = within(
+            self.limit,
+            self.client
+                .query(ACQUIRE, &[&name, &node, &ttl.as_secs_f64()]),
+        )
+        .await?;
+        Ok(rows.first().map(|r| r.get(0)))
+    }
+
+    /// The lease's holder.
+    pub async fn holder(&self, name: &str) -> Result<Option<String>, PgError> {
+        let row = within(self.limit, self.client.query_opt(HOLDER, &[&name])).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Records `told` (host, path or "", level) and a log line `what`, fenced by the
+    /// lease: `true` if this daemon still leads with `epoch`.
+    pub async fn claim(
+        &self,
+        lease: &str,
+        node: &str,
+        epoch: i64,
+        shard: &str,
+        told: &[(String, String, Level)],
+        what: &str,
+    ) -> Result<bool, PgError> {
+        let hosts: Vec<&str> = told.iter().map(|t| t.0.as_str()).collect();
+        let paths: Vec<&str> = told.iter().map(|t| t.1.as_str()).collect();
+        let levels: Vec<&str> = told.iter().map(|t| t.2.as_str()).collect();
+        let rows = within(
+            self.limit,
+            self.client.query(
+                CLAIM,
+                &[
+                    &lease, &node, &epoch, &shard, &hosts, &paths, &levels, &what,
+                ],
+            ),
+        )
+        .await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// What the pair last told, for shard `shard`.
+    pub async fn told(&self, shard: &str) -> Result<Vec<(String, String, Level)>, PgError> {
+        let rows = within(
+            self.limit,
+            self.client.query(
+                "SELECT host, path, level FROM hbd_told WHERE shard = $1",
+                &[&shard],
+            ),
+        )
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let level = Level::parse(r.get::<_, &str>(2))?;
+                Some((r.get(0), r.get(1), level))
+            })
+            .collect())
+    }
+
+    /// Gives the lease up.
+    pub async fn release(&self, name: &str, node: &str, epoch: i64) -> Result<(), PgError> {
+        within(
+            self.limit,
+            self.client.execute(RELEASE, &[&name, &node, &epoch]),
+        )
+        .await?;
+        Ok(())
+    }
+}

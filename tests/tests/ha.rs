@@ -1,0 +1,269 @@
+//! End to end: an HA pair of daemons with one notifier, coordinated through a real
+//! PostgreSQL, mail caught by a real SMTP server (aiosmtpd), and a real agent sending
+//! every datagram to both. The leader killed with SIGKILL: exactly one CRITICAL and one
+//! RECOVERED mail in all. The leader frozen past its lease and resumed: nothing from it
+//! after the takeover. PostgreSQL stopped: both tell, each tagged.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::path::Path;
+use std::time::Duration;
+
+use hbd_e2e::services::{Postgres, SmtpCapture};
+use hbd_e2e::{Agent, Daemon, send_datagram, wait_until};
+use nix::sys::signal::Signal;
+
+const CRITICAL: &str = "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
+const RECOVERED: &str = "RECOVERED: web1 - cpu_monitor.cpu_percent";
+
+fn start(dir: &Path, node: &str, pg: &Postgres, smtp: &SmtpCapture, fail_open: &str) -> Daemon {
+    let dir = dir.join(node);
+    std::fs::create_dir_all(&dir).unwrap();
+    Daemon::start(
+        &dir,
+        &format!(
+            "
+thresholds:
+  cpu_monitor:
+    cpu_percent: {{warning: 80, critical: 90}}
+email:
+  host: 127.0.0.1
+  port: {port}
+  security: none
+  from: hbd@example.org
+  to: [ops@example.org]
+ha:
+  postgres: '{conninfo}'
+  node: {node}
+  lease: 2s
+  renew: 0.5s
+  fail_open_after: {fail_open}
+",
+            port = smtp.port,
+            conninfo = pg.conninfo(),
+        ),
+    )
+}
+
+/// The same report to both daemons, as an agent with `servers: [a, b]` sends it.
+fn cpu(daemons: &[&Daemon], value: f64) {
+    let json = format!(
+        r#"{{"ID":"PLG","name":"web1","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{value}}}}}"#
+    );
+    for d in daemons {
+        send_datagram(d.udp_addr(), json.as_bytes());
+    }
+}
+
+fn leads(d: &Daemon) -> bool {
+    d.metric("hbd_ha_leader") == 1.0 && d.metric("hbd_coordination_up") == 1.0
+}
+
+fn count(smtp: &SmtpCapture, what: &str) -> usize {
+    smtp.subjects().iter().filter(|s| s.contains(what)).count()
+}
+
+fn alert_level(d: &Daemon) -> Option<String> {
+    let (_, body) = d.get("/api/0/hosts/web1/alerts")?;
+    let alerts: serde_json::Value = serde_json::from_str(&body).ok()?;
+    alerts
+        .as_array()?
+        .iter()
+        .find(|a| a["path"] == "cpu_monitor.cpu_percent")
+        .and_then(|a| a["level"].as_str().map(str::to_owned))
+}
+
+#[test]
+fn a_killed_leader_is_replaced_and_each_change_is_told_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start(dir.path());
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let mut a = start(dir.path(), "a", &pg, &smtp, "60s");
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&a)),
+        "{}",
+        a.log()
+    );
+    let b = start(dir.path(), "b", &pg, &smtp, "60s");
+    assert!(
+        wait_until(Duration::from_secs(15), || b.metric("hbd_coordination_up")
+            == 1.0),
+        "{}",
+        b.log()
+    );
+    assert_eq!(b.metric("hbd_ha_leader"), 0.0);
+
+    // A real agent sends to both daemons; each measures its own round trip.
+    let agent = Agent::start_to_all(
+        dir.path(),
+        "web1",
+        &[a.udp_addr(), b.udp_addr()],
+        "interval: 0.3",
+    );
+    for d in [&a, &b] {
+        assert!(
+            wait_until(Duration::from_secs(15), || {
+                d.host("web1")
+                    .is_some_and(|h| h["state"] == "UP" && h["last_rtt_ms"].is_number())
+            }),
+            "{:?}\n{}",
+            d.host("web1"),
+            agent.log()
+        );
+    }
+
+    cpu(&[&a, &b], 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, CRITICAL) == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+    // The standby evaluated the same alert, and holds it: the leader told it.
+    assert!(wait_until(Duration::from_secs(5), || alert_level(&b)
+        .as_deref()
+        == Some("CRITICAL")));
+
+    a.stop(Signal::SIGKILL);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&b)),
+        "the standby did not take over: {}",
+        b.log()
+    );
+    let epoch = pg.query("SELECT epoch FROM hbd_lease WHERE name = 'alerts/default'");
+    assert_eq!(epoch, [["2"]], "a new leader, a new epoch");
+    // It took over what A told: the CRITICAL is not told again.
+    cpu(&[&b], 50.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, RECOVERED) == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || b
+            .metric("hbd_notifications_sent_total{channel=\"email\"}")
+            >= b.metric("hbd_ha_messages_total{outcome=\"claimed\"}")),
+        "every message B claimed was sent"
+    );
+    assert_eq!(count(&smtp, CRITICAL), 1, "{:?}", smtp.subjects());
+    assert_eq!(count(&smtp, RECOVERED), 1, "{:?}", smtp.subjects());
+    assert_eq!(b.metric("hbd_ha_messages_total{outcome=\"claimed\"}"), 1.0);
+    // What the pair told is on record, by whom and in which epoch.
+    let told = pg.query(
+        "SELECT level, holder, epoch FROM hbd_told WHERE host = 'web1' AND path = 'cpu_monitor.cpu_percent'",
+    );
+    assert_eq!(told, [["OK", "b", "2"]]);
+}
+
+#[test]
+fn a_frozen_leader_resumed_after_the_takeover_tells_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start(dir.path());
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let a = start(dir.path(), "a", &pg, &smtp, "60s");
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&a)),
+        "{}",
+        a.log()
+    );
+    let b = start(dir.path(), "b", &pg, &smtp, "60s");
+    assert!(wait_until(Duration::from_secs(15), || b
+        .metric("hbd_coordination_up")
+        == 1.0));
+    cpu(&[&a, &b], 50.0);
+    assert!(wait_until(Duration::from_secs(5), || alert_level(&a)
+        .is_some()
+        && alert_level(&b).is_some()));
+    // The new host is told (by A, the leader), claimed first.
+    assert!(wait_until(Duration::from_secs(10), || count(
+        &smtp,
+        "NEW HOST: web1"
+    ) == 1));
+    let claimed_before = a.metric("hbd_ha_messages_total{outcome=\"claimed\"}");
+    assert_eq!(claimed_before, 1.0);
+
+    a.signal(Signal::SIGSTOP);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&b)),
+        "the standby did not take over from a frozen leader: {}",
+        b.log()
+    );
+    // The change arrives while A is frozen: its datagram waits in A's socket.
+    cpu(&[&a, &b], 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, CRITICAL) == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+    a.signal(Signal::SIGCONT);
+    // A wakes, evaluates the same CRITICAL and learns it no longer leads; it claims
+    // nothing more, so it sends nothing.
+    assert!(wait_until(Duration::from_secs(15), || alert_level(&a)
+        .as_deref()
+        == Some("CRITICAL")));
+    assert!(
+        wait_until(Duration::from_secs(15), || a.metric("hbd_ha_leader") == 0.0
+            && a.metric("hbd_coordination_up") == 1.0),
+        "{}",
+        a.log()
+    );
+    assert_eq!(
+        a.metric("hbd_ha_messages_total{outcome=\"claimed\"}"),
+        claimed_before,
+        "the old leader claimed (and so sent) something after the takeover"
+    );
+    assert_eq!(count(&smtp, CRITICAL), 1, "{:?}", smtp.subjects());
+    // The log of claims: nothing of epoch 1 after the first of epoch 2.
+    let late = pg.query(
+        "SELECT count(*) FROM hbd_sent WHERE epoch = 1 AND id > (SELECT min(id) FROM hbd_sent WHERE epoch = 2)",
+    );
+    assert_eq!(late, [["0"]]);
+}
+
+#[test]
+fn with_postgresql_down_both_daemons_tell_each_tagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start(dir.path());
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let a = start(dir.path(), "a", &pg, &smtp, "3s");
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&a)),
+        "{}",
+        a.log()
+    );
+    let b = start(dir.path(), "b", &pg, &smtp, "3s");
+    assert!(wait_until(Duration::from_secs(15), || b
+        .metric("hbd_coordination_up")
+        == 1.0));
+    cpu(&[&a, &b], 50.0);
+    assert!(wait_until(Duration::from_secs(5), || alert_level(&a)
+        .is_some()
+        && alert_level(&b).is_some()));
+
+    pg.stop();
+    for d in [&a, &b] {
+        assert!(
+            wait_until(Duration::from_secs(20), || d.metric("hbd_coordination_up")
+                == 0.0
+                && d.metric("hbd_ha_leader") == 1.0),
+            "did not fail open: {}",
+            d.log()
+        );
+    }
+    cpu(&[&a, &b], 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, CRITICAL) == 2),
+        "{:?}",
+        smtp.subjects()
+    );
+    for node in ["a", "b"] {
+        let tag = format!("[{node}, coordination down]");
+        assert_eq!(
+            smtp.subjects()
+                .iter()
+                .filter(|s| s.contains(&tag) && s.contains(CRITICAL))
+                .count(),
+            1,
+            "{:?}",
+            smtp.subjects()
+        );
+    }
+}

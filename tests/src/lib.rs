@@ -17,11 +17,26 @@ use nix::unistd::Pid;
 
 pub mod services;
 
+/// Where [`bin`] finds binaries when set (a benchmark binary beside them).
+static BIN_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes [`bin`] take binaries from `dir` (a benchmark run from `target/release`).
+pub fn set_bin_dir(dir: PathBuf) {
+    let _ = BIN_DIR.set(dir);
+}
+
 /// Path of a workspace binary built by cargo.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/test-xxxx -> target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let dir = match BIN_DIR.get() {
+        Some(dir) => dir.clone(),
+        None => exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_owned(),
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -209,6 +224,12 @@ impl Daemon {
         if let Some(child) = &self.child {
             kill(Pid::from_raw(child.id() as i32), signal).unwrap();
         }
+    }
+
+    /// Starts it again after [`Daemon::stop`] (same directory, config and ports).
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "still running");
+        self.launch();
     }
 
     /// Stops with SIGTERM and starts again with the same config and ports.

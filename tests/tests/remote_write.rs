@@ -234,3 +234,47 @@ fn charts_read_longer_ranges_from_prometheus() {
     let dir = tempfile::tempdir().unwrap();
     charts_read_the_tsdb(&Tsdb::prometheus(dir.path()));
 }
+
+#[test]
+fn shards_with_their_own_label_are_seen_side_by_side_in_one_query() {
+    // Two independent daemons (a shard each, as two sites would run them), one TSDB.
+    let dir = tempfile::tempdir().unwrap();
+    let tsdb = Tsdb::victoria_metrics(dir.path());
+    let mut shards = Vec::new();
+    for (shard, hosts) in [("eu-1", 2), ("us-1", 3)] {
+        let home = dir.path().join(shard);
+        std::fs::create_dir_all(&home).unwrap();
+        let d = Daemon::start(
+            &home,
+            &format!(
+                "remote_write:\n  url: {}\n  flush_interval: 0.2\n  external_labels: {{hbd_shard: {shard}}}\n",
+                tsdb.write_url()
+            ),
+        );
+        for i in 0..hosts {
+            let beat = format!(r#"{{"ID":"HTB","name":"{shard}-h{i}","ts":{}}}"#, now_s());
+            send_datagram(d.udp_addr(), beat.as_bytes());
+        }
+        shards.push(d);
+    }
+    // The global view: hosts up per shard, one PromQL query over both daemons' series.
+    let query = "count by (hbd_shard) (last_over_time(hbd_host_up[5m]) == 1)";
+    let mut per_shard = Vec::new();
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            per_shard = tsdb
+                .query(query)
+                .iter()
+                .map(|s| {
+                    (
+                        s["metric"]["hbd_shard"].as_str().unwrap_or("").to_owned(),
+                        s["value"][1].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
+            per_shard.sort();
+            per_shard == [("eu-1".into(), "2".into()), ("us-1".into(), "3".into())]
+        }),
+        "{per_shard:?}"
+    );
+}

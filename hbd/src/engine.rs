@@ -197,6 +197,8 @@ pub struct Engine {
     history: Vec<HistoryEntry>,
     /// This daemon's part in its HA pair (`None`: not one of a pair).
     role: Option<crate::ha::Role>,
+    /// Replies of this turn, sent at its end.
+    replies: crate::replies::Replies,
 }
 
 impl Engine {
@@ -204,6 +206,7 @@ impl Engine {
     pub fn new(parts: Parts) -> Result<Engine, NotifyError> {
         let mut engine = Engine {
             role: None,
+            replies: Default::default(),
             parts,
             notifier: None,
             workers: Vec::new(),
@@ -291,8 +294,10 @@ impl Engine {
                 self.parts.core.on_tick(clock.now(), &mut actions);
                 self.dispatch(&mut actions, &mut journal);
             }
+            self.send_replies();
             self.parts.journal.record(std::mem::take(&mut journal));
         }
+        self.send_replies();
         self.final_flush().await;
         self.workers
     }
@@ -559,7 +564,7 @@ impl Engine {
         acts(self.role.as_ref())
     }
 
-    fn reply(&self, to: std::net::SocketAddr, key_id: Option<&str>, message: &Message) {
+    fn reply(&mut self, to: std::net::SocketAddr, key_id: Option<&str>, message: &Message) {
         let config = self.parts.core.config();
         let signer = key_id.and_then(|id| {
             config.key_for(id).map(|(key, _)| Signer {
@@ -567,23 +572,24 @@ impl Engine {
                 key: key.clone(),
             })
         });
-        let sent = encode(message, signer.as_ref(), DEFAULT_COMPRESS_OVER)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                self.parts
-                    .socket
-                    .try_send_to(&bytes, to)
-                    .map_err(|e| e.to_string())
-            });
-        match sent {
-            Ok(_) => {
-                self.parts.metrics.replies_sent.inc();
-            }
+        match encode(message, signer.as_ref(), DEFAULT_COMPRESS_OVER) {
+            // Sent at the end of the turn, with the others ([`Engine::send_replies`]).
+            Ok(bytes) => self.replies.push(to, bytes),
             Err(error) => {
                 self.parts.metrics.replies_failed.inc();
-                tracing::debug!(%to, %error, "reply not sent");
+                tracing::debug!(%to, %error, "reply not encoded");
             }
         }
+    }
+
+    /// Sends the turn's replies, many per system call.
+    fn send_replies(&mut self) {
+        if self.replies.is_empty() {
+            return;
+        }
+        let done = self.replies.flush(&self.parts.socket);
+        self.parts.metrics.replies_sent.inc_by(done.sent);
+        self.parts.metrics.replies_failed.inc_by(done.failed);
     }
 
     fn answer(&mut self, request: Request, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {

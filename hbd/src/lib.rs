@@ -1,7 +1,8 @@
 //! hbd, the host-monitoring daemon. Module map (data flows top to bottom):
 //!
 //! - [`config`]: YAML configuration, validated with file/line/key problems.
-//! - [`receiver`]: the UDP socket loop; [`gate`]: its checks (signature, replay, limits).
+//! - [`receiver`]: the UDP socket loop; [`gate`]: its checks (signature, replay, limits);
+//!   [`replies`]: ACKs and commands back, many per system call.
 //! - [`engine`]: the task that owns the [`core`], carries out its actions and answers
 //!   requests (queries, commands, subscriptions, reloads).
 //! - [`core`]: pure host state (new, UP, DOWN, BOOT, MSG, IP change) and operator
@@ -52,6 +53,7 @@ pub mod receiver;
 pub mod releases;
 pub mod reload;
 pub mod remote_write;
+pub mod replies;
 pub mod samples;
 pub mod server;
 pub mod store;

@@ -633,7 +633,7 @@ fn main() {
     let echo_rate = echo_run.acked as f64 / echo_run.elapsed;
     report("bare echo", &mut echo_run, echo_rate);
     println!(
-        "ratio hbd / bare echo: {:.2} (goal >= 0.60)",
+        "ratio hbd / bare echo: {:.2} (goal >= 0.8)",
         hbd_rate / echo_rate
     );
 }

@@ -278,3 +278,82 @@ fn shards_with_their_own_label_are_seen_side_by_side_in_one_query() {
         "{per_shard:?}"
     );
 }
+
+#[test]
+fn a_real_agent_s_series_pass_promtool_and_read_back_in_the_units_it_reported() {
+    // Every built-in plugin a real agent runs by default, through a real daemon into a
+    // real VictoriaMetrics: each series name written must pass Prometheus' own linter,
+    // as /metrics does (written as the gauges they are), and the charts read values back
+    // in the agent's units although the TSDB holds base units (MB -> bytes).
+    let dir = tempfile::tempdir().unwrap();
+    let tsdb = Tsdb::victoria_metrics(dir.path());
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!(
+            "remote_write:\n  url: {}\n  flush_interval: 0.2\n  query_url: http://{}\n",
+            tsdb.write_url(),
+            tsdb.addr
+        ),
+    );
+    let agent = hbd_e2e::Agent::start(dir.path(), "web1", daemon.udp_addr(), "interval: 0.5");
+    let names = || -> Vec<String> {
+        let _ = hbd_e2e::http_get(tsdb.addr, "/internal/force_flush");
+        let Some((200, body)) = hbd_e2e::http_get(tsdb.addr, "/api/v1/label/__name__/values")
+        else {
+            return Vec::new();
+        };
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect()
+    };
+    let wanted = [
+        "hbd_memory_monitor_total_bytes",
+        "hbd_disk_monitor_partitions_free_bytes",
+        "hbd_cpu_monitor_cpu_percent",
+        "hbd_network_monitor_interfaces_rx_bytes",
+        "hbd_host_up",
+    ];
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let have = names();
+            wanted.iter().all(|w| have.iter().any(|h| h == w))
+        }),
+        "{:?}\n{}",
+        names(),
+        agent.log()
+    );
+    let text: String = names()
+        .iter()
+        .map(|n| format!("# HELP {n} A series hbd writes.\n# TYPE {n} gauge\n{n} 0\n"))
+        .collect();
+    let (clean, findings) = hbd_e2e::promtool_check(&text);
+    assert!(clean, "promtool: {findings}\n{text}");
+
+    // The chart API reads memory_monitor back from the TSDB in MB, as reported.
+    let stored = daemon.get_json("/api/0/hosts/web1/plugins/memory_monitor?limit=1");
+    let reported = stored["samples"][0]["data"]["total_mb"].as_f64().unwrap();
+    let mut series = serde_json::Value::Null;
+    let read_back = wait_until(Duration::from_secs(15), || {
+        let _ = hbd_e2e::http_get(tsdb.addr, "/internal/force_flush");
+        series = daemon.get_json(&format!(
+            "/api/0/hosts/web1/plugins/memory_monitor/series?since={}&until={}",
+            now_s() - 600.0,
+            now_s() + 1.0
+        ));
+        series["metrics"]["total_mb"]["v"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty())
+    });
+    assert!(read_back, "{series}");
+    assert_eq!(series["source"], "tsdb", "{series}");
+    let v = &series["metrics"]["total_mb"]["v"];
+    assert!(
+        v.as_array()
+            .is_some_and(|v| v.iter().all(|x| x.as_f64() == Some(reported))),
+        "{v} != {reported}: {series}"
+    );
+}

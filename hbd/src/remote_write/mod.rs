@@ -3,7 +3,8 @@
 //! Mimir, Thanos Receive).
 //!
 //! - [`series`] (pure): what hbd writes and how series are named, with the agent's
-//!   report time as the sample time.
+//!   report time as the sample time; [`convention`] (pure): names by Prometheus' rules,
+//!   values in base units.
 //! - [`wire`] (pure): the protobuf `WriteRequest`, snappy-compressed.
 //! - [`sender`]: the task with its own bounded queue, so a slow or dead TSDB never
 //!   stalls heartbeats; 5xx and 429 are retried with backoff, other 4xx dropped, and
@@ -11,6 +12,7 @@
 //! - [`query`]: the way back: a plugin's series over a range from the TSDB's query API,
 //!   for the charts.
 
+pub mod convention;
 pub mod query;
 pub mod sender;
 pub mod series;

@@ -46,9 +46,11 @@ pub fn selector(host: &str, plugin: &str) -> String {
     )
 }
 
-/// Adds one `query_range` answer's points to `out`, by `metric` label.
+/// Adds one `query_range` answer's points of `plugin` to `out`, by `metric` label, in
+/// the units the agent reported (the writer moved them to base units).
 pub fn add_points(
     answer: &Value,
+    plugin: &str,
     out: &mut BTreeMap<String, Vec<(u64, f64)>>,
 ) -> Result<(), String> {
     if answer["status"] != "success" {
@@ -59,15 +61,23 @@ pub fn add_points(
         ));
     }
     for series in answer["data"]["result"].as_array().into_iter().flatten() {
-        let Some(metric) = series["metric"]["metric"].as_str() else {
+        let labels = &series["metric"];
+        let Some(metric) = labels["metric"].as_str() else {
             continue;
         };
+        let raw = super::series::raw_name(
+            plugin,
+            metric,
+            labels["item"].as_str(),
+            labels["index"].as_str(),
+        );
+        let (_, factor) = super::convention::name(&raw);
         let points = out.entry(metric.to_owned()).or_default();
         for pair in series["values"].as_array().into_iter().flatten() {
             let t = pair[0].as_f64().unwrap_or(0.0);
             let v = pair[1].as_str().and_then(|s| s.parse::<f64>().ok());
             if let Some(v) = v.filter(|v| v.is_finite()) {
-                points.push(((t * 1000.0).round() as u64, v));
+                points.push(((t * 1000.0).round() as u64, v / factor));
             }
         }
     }
@@ -122,7 +132,7 @@ pub async fn plugin_series(
             .json()
             .await
             .map_err(|e| format!("the TSDB at {base}: {e}"))?;
-        add_points(&answer, &mut points)?;
+        add_points(&answer, plugin, &mut points)?;
     }
     Ok(merge(points))
 }
@@ -149,8 +159,8 @@ mod tests {
             {"metric": {"metric": "cpu_percent"}, "values": [[10, "3"], [20, "5"], [30, "NaN"]]},
         ]}});
         let mut points = BTreeMap::new();
-        add_points(&low, &mut points).unwrap();
-        add_points(&high, &mut points).unwrap();
+        add_points(&low, "cpu_monitor", &mut points).unwrap();
+        add_points(&high, "cpu_monitor", &mut points).unwrap();
         let series = merge(points);
         assert_eq!(series["cpu_percent"].t, [10_000, 10_000, 20_000]);
         assert_eq!(series["cpu_percent"].v, [1.0, 3.0, 5.0]);
@@ -163,7 +173,7 @@ mod tests {
         let bad =
             serde_json::json!({"status": "error", "errorType": "bad_data", "error": "parse error"});
         assert!(
-            add_points(&bad, &mut BTreeMap::new())
+            add_points(&bad, "cpu_monitor", &mut BTreeMap::new())
                 .unwrap_err()
                 .contains("parse error")
         );

@@ -140,14 +140,8 @@ pub fn report(
             _ => None,
         };
         if let Some(f) = value {
-            let s = sample(
-                name.to_owned(),
-                w.host,
-                labels.to_vec(),
-                f,
-                w.ts,
-                w.external,
-            );
+            let (name, factor) = super::convention::name(name);
+            let s = sample(name, w.host, labels.to_vec(), f * factor, w.ts, w.external);
             w.out.push(s);
         }
     }
@@ -218,6 +212,32 @@ pub fn alert(
 }
 
 /// Whether `name` is a valid Prometheus metric or label name.
+/// The name a plugin value's series had before [`super::convention::name`], from what
+/// its labels keep (`metric`, and `item` and `index` when set): what the chart reader
+/// needs to scale a value back.
+pub fn raw_name(plugin: &str, metric: &str, item: Option<&str>, index: Option<&str>) -> String {
+    let mut path = metric.to_owned();
+    if let Some(i) = index
+        && let Some(rest) = path.strip_suffix(&format!(".{i}"))
+    {
+        path = rest.to_owned();
+    }
+    if let Some(item) = item {
+        let needle = format!(".{item}");
+        let at = path.match_indices(&needle).map(|(i, _)| i).find(|&i| {
+            let before = path[..i].rsplit('.').next().unwrap_or("");
+            let after = &path[i + needle.len()..];
+            hb_proto::catalogue::is_collection(before)
+                && (after.is_empty() || after.starts_with('.'))
+        });
+        if let Some(i) = at {
+            path.replace_range(i..i + needle.len(), "");
+        }
+    }
+    // Keys join with `_` in the name, and `.` becomes `_`: the path says it all.
+    format!("hbd_{}_{}", sanitize(plugin), sanitize(&path))
+}
+
 pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
@@ -279,6 +299,66 @@ mod tests {
             ]
         );
         assert_eq!(report_time(None, Timestamp(42)), 42);
+    }
+
+    #[test]
+    fn the_reader_finds_each_series_name_and_scale_from_its_labels() {
+        let data = serde_json::json!({
+            "total_mb": 2.0,
+            "rtt_ms": [1.5, 250.0],
+            "interfaces": {"eth0.100": {"rx_bytes_per_s": 10.0}, "lo": {"rx_bytes": 7}},
+            "partitions": {"/mnt/a.b": {"free_gb": 1.0}},
+            "tcp_connections": {"ESTABLISHED": 3},
+            "errors_total": 4,
+        });
+        let samples = report("h", "net", data.as_object().unwrap(), 0, &[]);
+        assert_eq!(samples.len(), 8);
+        for s in &samples {
+            let label = |k: &str| {
+                s.labels
+                    .iter()
+                    .find(|(name, _)| name == k)
+                    .map(|(_, v)| v.as_str())
+            };
+            let metric = label("metric").unwrap();
+            let raw = raw_name("net", metric, label("item"), label("index"));
+            let (name, factor) = super::super::convention::name(&raw);
+            assert_eq!(Some(name.as_str()), label("__name__"), "{metric}");
+            // Scaled back, the value is what the agent reported.
+            let reported = match metric {
+                "total_mb" => 2.0,
+                "rtt_ms.0" => 1.5,
+                "rtt_ms.1" => 250.0,
+                "interfaces.eth0.100.rx_bytes_per_s" => 10.0,
+                "interfaces.lo.rx_bytes" => 7.0,
+                "partitions./mnt/a.b.free_gb" => 1.0,
+                "tcp_connections.ESTABLISHED" => 3.0,
+                "errors_total" => 4.0,
+                other => panic!("unexpected {other}"),
+            };
+            assert!(
+                (s.value / factor - reported).abs() < 1e-9,
+                "{metric}: {}",
+                s.value
+            );
+        }
+        let names: std::collections::BTreeSet<&str> = samples
+            .iter()
+            .filter_map(|s| s.labels.iter().find(|(k, _)| k == "__name__"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            [
+                "hbd_net_errors_total_value",
+                "hbd_net_interfaces_rx_bytes",
+                "hbd_net_interfaces_rx_bytes_per_second",
+                "hbd_net_partitions_free_bytes",
+                "hbd_net_rtt_seconds",
+                "hbd_net_tcp_connections_established",
+                "hbd_net_total_bytes",
+            ]
+        );
     }
 
     #[test]

@@ -64,8 +64,11 @@ pub enum AppError {
 /// The daemon's listening sockets, bound before anything starts.
 #[derive(Debug)]
 pub struct Sockets {
-    /// Heartbeat socket.
+    /// Heartbeat socket (the first of `hb_receivers`; replies leave from it).
     pub udp: UdpSocket,
+    /// The other heartbeat sockets on the same port (`SO_REUSEPORT`), when
+    /// `hb_receivers` is more than one.
+    pub more_udp: Vec<UdpSocket>,
     /// HTTP listener.
     pub http: TcpListener,
     /// The original's plain WebSocket port (`ws_port`), if set.
@@ -78,23 +81,35 @@ impl Sockets {
     /// Binds `hb_host:hb_port` (UDP) and `hbd_host:hbd_port` (TCP).
     pub fn bind(config: &Config) -> Result<Sockets, AppError> {
         let udp_addr = SocketAddr::new(config.hb_host, config.hb_port);
-        let udp = bind_udp(udp_addr, config.hb_recv_buffer).or_else(|error| {
+        let shared = config.hb_receivers > 1;
+        let udp = bind_udp(udp_addr, config.hb_recv_buffer, shared).or_else(|error| {
             if udp_addr.ip().is_unspecified() && udp_addr.is_ipv6() {
                 // No IPv6 on this machine: fall back to every IPv4 address.
                 bind_udp(
                     SocketAddr::from(([0, 0, 0, 0], config.hb_port)),
                     config.hb_recv_buffer,
+                    shared,
                 )
             } else {
                 Err(error)
             }
         })?;
+        // The others on the port the first got (port 0 in tests picks one).
+        let bound = udp.local_addr().map_err(|source| AppError::Bind {
+            what: "udp",
+            addr: udp_addr,
+            source,
+        })?;
+        let more_udp = (1..config.hb_receivers)
+            .map(|_| bind_udp(bound, config.hb_recv_buffer, true))
+            .collect::<Result<Vec<_>, _>>()?;
         let tcp = |what: &'static str, port: u16| {
             let addr = SocketAddr::new(config.hbd_host, port);
             TcpListener::bind(addr).map_err(|source| AppError::Bind { what, addr, source })
         };
         Ok(Sockets {
             udp,
+            more_udp,
             http: tcp("http", config.hbd_port)?,
             ws: config.ws_port.map(|p| tcp("ws", p)).transpose()?,
             wss: config.wss_port.map(|p| tcp("wss", p)).transpose()?,
@@ -102,7 +117,7 @@ impl Sockets {
     }
 }
 
-fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> Result<UdpSocket, AppError> {
+fn bind_udp(addr: SocketAddr, recv_buffer: usize, reuse_port: bool) -> Result<UdpSocket, AppError> {
     let err = |source| AppError::Bind {
         what: "udp",
         addr,
@@ -112,6 +127,13 @@ fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> Result<UdpSocket, AppError>
         Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
     if addr.is_ipv6() {
         let _ = socket.set_only_v6(false);
+    }
+    // Several sockets on one port: the kernel spreads datagrams over them by source
+    // address and port, so one agent's datagrams always reach the same receiver and
+    // keep their order.
+    if reuse_port {
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReusePort, &true)
+            .map_err(|e| err(e.into()))?;
     }
     // A burst of reports (every host at once after an outage) must not overflow the
     // socket: the kernel holds it while the receiver catches up. The memory is taken
@@ -175,8 +197,17 @@ pub async fn run(
     core.restore_jobs(jobs, started);
     core.restore_policy(silences, told);
 
-    sockets.udp.set_nonblocking(true).map_err(AppError::Http)?;
-    let udp = Arc::new(tokio::net::UdpSocket::from_std(sockets.udp).map_err(AppError::Http)?);
+    let tokio_udp = |s: UdpSocket| {
+        s.set_nonblocking(true)?;
+        tokio::net::UdpSocket::from_std(s).map(Arc::new)
+    };
+    let udp = tokio_udp(sockets.udp).map_err(AppError::Http)?;
+    let more_udp = sockets
+        .more_udp
+        .into_iter()
+        .map(tokio_udp)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::Http)?;
     let udp_addr = udp.local_addr().map_err(AppError::Http)?;
     let http = sockets.http;
     let http_addr = http.local_addr().map_err(AppError::Http)?;
@@ -199,15 +230,30 @@ pub async fn run(
     let (inbound_tx, inbound_rx) = mpsc::channel(receiver::QUEUE_LEN);
     let (request_tx, request_rx) = mpsc::channel(engine::REQUEST_QUEUE);
     let stop_receiving = shutdown.child_token();
-    let receiver = tokio::spawn(receiver::run(
+    // One receiver per heartbeat socket, all sharing one replay window and the
+    // engine's queue (the engine stops once every receiver has closed its end).
+    let gate = Gate::new(shared.clone());
+    let mut receivers = Vec::new();
+    for socket in more_udp {
+        receivers.push(tokio::spawn(receiver::run(
+            socket,
+            gate.sharing(),
+            clock,
+            inbound_tx.clone(),
+            journal.clone(),
+            metrics.clone(),
+            stop_receiving.clone(),
+        )));
+    }
+    receivers.push(tokio::spawn(receiver::run(
         udp.clone(),
-        Gate::new(shared.clone()),
+        gate,
         clock,
         inbound_tx,
         journal.clone(),
         metrics.clone(),
         stop_receiving.clone(),
-    ));
+    )));
     let dns = crate::dns::worker::start(
         Some(request_tx.clone()),
         shared.clone(),
@@ -294,6 +340,7 @@ pub async fn run(
         udp = %udp_addr,
         http = %http_addr,
         tls = tls.is_some(),
+        receivers = config.hb_receivers,
         ws = %local(&sockets.ws),
         wss = %local(&sockets.wss),
         "hbd listening"
@@ -323,7 +370,9 @@ pub async fn run(
     shutdown.cancelled().await;
     tracing::info!("shutting down");
     sighup.abort();
-    log_panic("receiver", receiver.await);
+    for receiver in receivers {
+        log_panic("receiver", receiver.await);
+    }
     let workers = match engine.await {
         Ok(workers) => workers,
         Err(error) => {

@@ -23,13 +23,42 @@ pub struct Admitted {
     pub key_id: Option<Arc<str>>,
 }
 
+/// Shards of the replay window, by key id: one window for every receiver, so a
+/// datagram replayed from another source port (which the kernel may hand to another
+/// socket of the same port) is still refused.
+const REPLAY_SHARDS: usize = 16;
+
+/// The receivers' one replay window, sharded so they seldom wait for each other.
+#[derive(Debug)]
+struct Replay(Vec<std::sync::Mutex<ReplayGuard>>);
+
+impl Replay {
+    fn check(
+        &self,
+        key_id: &str,
+        stamp: &hb_proto::Stamp<'_>,
+        now: f64,
+    ) -> Result<(), DecodeError> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key_id.hash(&mut h);
+        let shard = &self.0[(h.finish() as usize) % self.0.len()];
+        // A poisoned lock means a receiver panicked while checking; the window itself
+        // is still consistent (each check is one update), so go on with it.
+        let mut guard = shard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.check(key_id, stamp, now)
+    }
+}
+
 /// The receiver's checks and the state they need.
 #[derive(Debug)]
 pub struct Gate {
     shared: SharedConfig,
     config: Arc<Config>,
     limits: Limits,
-    replay: ReplayGuard,
+    replay: Arc<Replay>,
 }
 
 fn limits(config: &Config) -> Limits {
@@ -43,12 +72,27 @@ impl Gate {
     /// A gate for the shared config's keys and limits.
     pub fn new(shared: SharedConfig) -> Gate {
         let config = shared.get();
-        let replay = ReplayGuard::new(config.max_clock_skew.as_secs_f64());
+        let skew = config.max_clock_skew.as_secs_f64();
+        let replay = Replay(
+            (0..REPLAY_SHARDS)
+                .map(|_| std::sync::Mutex::new(ReplayGuard::new(skew)))
+                .collect(),
+        );
         Gate {
             limits: limits(&config),
             config,
             shared,
-            replay,
+            replay: Arc::new(replay),
+        }
+    }
+
+    /// A gate for another receiver of the same port: the same replay window.
+    pub fn sharing(&self) -> Gate {
+        Gate {
+            shared: self.shared.clone(),
+            config: self.config.clone(),
+            limits: self.limits,
+            replay: self.replay.clone(),
         }
     }
 

@@ -175,3 +175,42 @@ fn require_signed_refuses_unsigned_heartbeats() {
     }));
     assert!(daemon.host("intruder").is_none());
 }
+
+#[test]
+fn several_receivers_on_one_port_share_one_replay_window() {
+    // Four sockets on one port (SO_REUSEPORT): the kernel spreads senders over them by
+    // source port. A datagram replayed from other source ports, which reach other
+    // sockets, must still be refused: the window is one for all receivers.
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!("hb_key: {GLOBAL_KEY}\nrequire_signed: true\nhb_receivers: 4"),
+    );
+    assert!(daemon.log().contains("receivers=4"), "{}", daemon.log());
+    let to = daemon.udp_addr();
+    // Twenty hosts, each from a source port of its own: every one is heard.
+    let first = signed(&htb("h0", 1), GLOBAL_KEY);
+    send_datagram(to, &first);
+    for i in 1..20u64 {
+        send_datagram(to, &signed(&htb(&format!("h{i}"), i + 1), GLOBAL_KEY));
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || (0..20)
+            .all(
+                |i| daemon.host_state(&format!("h{i}")).as_deref() == Some("UP")
+            )),
+        "{}",
+        daemon.log()
+    );
+    // The first one again, sixteen times, each from a new source port.
+    for _ in 0..16 {
+        send_datagram(to, &first);
+    }
+    let series = "hbd_datagrams_rejected_total{reason=\"replay\"}";
+    assert!(
+        wait_until(Duration::from_secs(5), || daemon.metric(series) == 16.0),
+        "{series}: {}",
+        daemon.metric(series)
+    );
+    assert_eq!(daemon.metric("hbd_datagrams_total{type=\"HTB\"}"), 20.0);
+}

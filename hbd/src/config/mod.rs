@@ -61,6 +61,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "max_clock_skew",
     "max_message_bytes",
     "hb_recv_buffer",
+    "hb_receivers",
     "plugin_history",
     "threshold_renotify_max",
     "threshold_notify_unknown",
@@ -207,6 +208,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Receive buffer asked of the kernel for the heartbeat socket.
     pub hb_recv_buffer: usize,
+    /// Heartbeat sockets on the same port (`SO_REUSEPORT`), each with its own receiver.
+    pub hb_receivers: usize,
     /// Plugin samples kept per host and plugin.
     pub plugin_history: usize,
     /// Notification channels and delivery policy.
@@ -347,6 +350,7 @@ impl Default for Config {
             max_message_bytes: hb_proto::limits::DEFAULT_MAX_MESSAGE_BYTES,
             plugin_history: 1000,
             hb_recv_buffer: 64 * 1024 * 1024,
+            hb_receivers: 1,
             notify: NotifyConfig::default(),
             maintenance: BTreeMap::new(),
             flapping: None,
@@ -468,6 +472,7 @@ impl Config {
         check("logfile", self.logfile == new.logfile);
         check("max_clock_skew", self.max_clock_skew == new.max_clock_skew);
         check("hb_recv_buffer", self.hb_recv_buffer == new.hb_recv_buffer);
+        check("hb_receivers", self.hb_receivers == new.hb_receivers);
         check("remote_write", self.remote_write == new.remote_write);
         check("ha", self.ha == new.ha);
         keys

@@ -17,7 +17,7 @@
 //! hosts in turn) instead of flooding.
 //!
 //! Usage: hb-load [--mode heartbeats|plugins|api] [--hosts N] [--seconds T] [--window W]
-//!                [--senders S] [--rate R] [--hbd PATH]   (`hb-load --help` says more)
+//!                [--senders S] [--rate R] [--receivers R] [--hbd PATH]   (`hb-load --help` says more)
 //! Build it and hbd in release for meaningful figures:
 //!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-load
 #![allow(unsafe_code)] // the echo baseline calls recvmmsg/sendmmsg through libc
@@ -59,6 +59,9 @@ struct Args {
     /// The hbd binary (default: next to hb-load).
     #[arg(long)]
     hbd: Option<PathBuf>,
+    /// The daemon's heartbeat sockets on one port (`hb_receivers`, `SO_REUSEPORT`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    receivers: u16,
 }
 
 /// The measurement `--mode` asks for.
@@ -523,9 +526,11 @@ fn main() {
         &config,
         format!(
             "hb_host: 127.0.0.1\nhb_port: 0\nhbd_host: 127.0.0.1\nhbd_port: 0\n\
-             state_db: {}\njournal_dir: {}\njournal_enabled: true\ninterval: 3600\n{users}",
+             state_db: {}\njournal_dir: {}\njournal_enabled: true\ninterval: 3600\n\
+             hb_receivers: {}\n{users}",
             dir.path().join("state.db").display(),
-            dir.path().join("journal").display()
+            dir.path().join("journal").display(),
+            args.receivers
         ),
     )
     .unwrap();

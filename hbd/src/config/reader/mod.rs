@@ -265,6 +265,10 @@ impl<'a> Reader<'a> {
                 self.seconds_or_zero(&p, v),
             ),
             "max_clock_skew" => set(&mut c.max_clock_skew, self.seconds(&p, v)),
+            "hb_receivers" => set(
+                &mut c.hb_receivers,
+                self.uint(&p, v, 1, 16).map(|n| n as usize),
+            ),
             "hb_recv_buffer" => set(
                 &mut c.hb_recv_buffer,
                 self.size(&p, v).map(|n| n as usize).filter(|&n| {

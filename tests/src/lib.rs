@@ -17,6 +17,11 @@ use nix::unistd::Pid;
 
 pub mod services;
 
+/// Thresholds on `cpu_monitor.cpu_percent` (WARNING 80, CRITICAL 90) that the alerting
+/// tests drive with hand-made reports.
+pub const CPU_THRESHOLDS: &str =
+    "thresholds:\n  cpu_monitor:\n    cpu_percent: {warning: 80, critical: 90}\n";
+
 /// Where [`bin`] finds binaries when set (a benchmark binary beside them).
 static BIN_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 

@@ -108,6 +108,15 @@ impl SmtpCapture {
         }
     }
 
+    /// The daemon's `email:` section sending to this server, `ops@example.org` the
+    /// recipient.
+    pub fn email_yaml(&self) -> String {
+        format!(
+            "email:\n  host: 127.0.0.1\n  port: {}\n  security: none\n  from: hbd@example.org\n  to: [ops@example.org]\n",
+            self.port
+        )
+    }
+
     /// Every captured message: (envelope JSON, raw message text), oldest first.
     pub fn messages(&self) -> Vec<(serde_json::Value, String)> {
         let mut metas: Vec<PathBuf> = std::fs::read_dir(&self.dir)

@@ -21,27 +21,40 @@ fn start(dir: &Path, node: &str, pg: &Postgres, smtp: &SmtpCapture, fail_open: &
     Daemon::start(
         &dir,
         &format!(
-            "
-thresholds:
-  cpu_monitor:
-    cpu_percent: {{warning: 80, critical: 90}}
-email:
-  host: 127.0.0.1
-  port: {port}
-  security: none
-  from: hbd@example.org
-  to: [ops@example.org]
-ha:
-  postgres: '{conninfo}'
-  node: {node}
-  lease: 2s
-  renew: 0.5s
-  fail_open_after: {fail_open}
-",
-            port = smtp.port,
-            conninfo = pg.conninfo(),
+            "{}{}ha:\n  postgres: '{}'\n  node: {node}\n  lease: 2s\n  renew: 0.5s\n  fail_open_after: {fail_open}\n",
+            hbd_e2e::CPU_THRESHOLDS,
+            smtp.email_yaml(),
+            pg.conninfo(),
         ),
     )
+}
+
+/// A pair: `a` leads, `b` stands by; both have heard web1 at 50 %, OK.
+struct Pair {
+    a: Daemon,
+    b: Daemon,
+    smtp: SmtpCapture,
+    pg: Postgres,
+}
+
+fn pair(dir: &Path, fail_open: &str) -> Pair {
+    let pg = Postgres::start(dir);
+    let smtp = SmtpCapture::start(dir, &[]);
+    let a = start(dir, "a", &pg, &smtp, fail_open);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&a)),
+        "{}",
+        a.log()
+    );
+    let b = start(dir, "b", &pg, &smtp, fail_open);
+    assert!(wait_until(Duration::from_secs(15), || b
+        .metric("hbd_coordination_up")
+        == 1.0));
+    cpu(&[&a, &b], 50.0);
+    assert!(wait_until(Duration::from_secs(5), || alert_level(&a)
+        .is_some()
+        && alert_level(&b).is_some()));
+    Pair { a, b, smtp, pg }
 }
 
 /// The same report to both daemons, as an agent with `servers: [a, b]` sends it.
@@ -75,21 +88,7 @@ fn alert_level(d: &Daemon) -> Option<String> {
 #[test]
 fn a_killed_leader_is_replaced_and_each_change_is_told_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let pg = Postgres::start(dir.path());
-    let smtp = SmtpCapture::start(dir.path(), &[]);
-    let mut a = start(dir.path(), "a", &pg, &smtp, "60s");
-    assert!(
-        wait_until(Duration::from_secs(15), || leads(&a)),
-        "{}",
-        a.log()
-    );
-    let b = start(dir.path(), "b", &pg, &smtp, "60s");
-    assert!(
-        wait_until(Duration::from_secs(15), || b.metric("hbd_coordination_up")
-            == 1.0),
-        "{}",
-        b.log()
-    );
+    let Pair { mut a, b, smtp, pg } = pair(dir.path(), "60s");
     assert_eq!(b.metric("hbd_ha_leader"), 0.0);
 
     // A real agent sends to both daemons; each measures its own round trip.
@@ -156,22 +155,7 @@ fn a_killed_leader_is_replaced_and_each_change_is_told_exactly_once() {
 #[test]
 fn a_frozen_leader_resumed_after_the_takeover_tells_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let pg = Postgres::start(dir.path());
-    let smtp = SmtpCapture::start(dir.path(), &[]);
-    let a = start(dir.path(), "a", &pg, &smtp, "60s");
-    assert!(
-        wait_until(Duration::from_secs(15), || leads(&a)),
-        "{}",
-        a.log()
-    );
-    let b = start(dir.path(), "b", &pg, &smtp, "60s");
-    assert!(wait_until(Duration::from_secs(15), || b
-        .metric("hbd_coordination_up")
-        == 1.0));
-    cpu(&[&a, &b], 50.0);
-    assert!(wait_until(Duration::from_secs(5), || alert_level(&a)
-        .is_some()
-        && alert_level(&b).is_some()));
+    let Pair { a, b, smtp, pg } = pair(dir.path(), "60s");
     // The new host is told (by A, the leader), claimed first.
     assert!(wait_until(Duration::from_secs(10), || count(
         &smtp,
@@ -221,23 +205,7 @@ fn a_frozen_leader_resumed_after_the_takeover_tells_nothing() {
 #[test]
 fn with_postgresql_down_both_daemons_tell_each_tagged() {
     let dir = tempfile::tempdir().unwrap();
-    let pg = Postgres::start(dir.path());
-    let smtp = SmtpCapture::start(dir.path(), &[]);
-    let a = start(dir.path(), "a", &pg, &smtp, "3s");
-    assert!(
-        wait_until(Duration::from_secs(15), || leads(&a)),
-        "{}",
-        a.log()
-    );
-    let b = start(dir.path(), "b", &pg, &smtp, "3s");
-    assert!(wait_until(Duration::from_secs(15), || b
-        .metric("hbd_coordination_up")
-        == 1.0));
-    cpu(&[&a, &b], 50.0);
-    assert!(wait_until(Duration::from_secs(5), || alert_level(&a)
-        .is_some()
-        && alert_level(&b).is_some()));
-
+    let Pair { a, b, smtp, pg } = pair(dir.path(), "3s");
     pg.stop();
     for d in [&a, &b] {
         assert!(

@@ -11,16 +11,7 @@ use hbd_e2e::{Daemon, send_datagram, wait_until};
 
 fn channels(smtp: &SmtpCapture, stub: &HttpStub, extra: &str) -> String {
     format!(
-        "
-thresholds:
-  cpu_monitor:
-    cpu_percent: {{warning: 80, critical: 90}}
-email:
-  host: 127.0.0.1
-  port: {smtp}
-  security: none
-  from: hbd@example.org
-  to: [ops@example.org]
+        "{thresholds}{email}
 pushover:
   url: {url}/1/messages.json
   token: azGDORePK8gMaC0QOYAMyEEuzJnyUi
@@ -37,7 +28,8 @@ signal:
 notify_retry_base: 0.2
 {extra}
 ",
-        smtp = smtp.port,
+        thresholds = hbd_e2e::CPU_THRESHOLDS,
+        email = smtp.email_yaml(),
         url = stub.url()
     )
 }

@@ -10,21 +10,7 @@ use hbd_e2e::services::SmtpCapture;
 use hbd_e2e::{Daemon, send_datagram, wait_until};
 
 fn mail(smtp: &SmtpCapture, extra: &str) -> String {
-    format!(
-        "
-thresholds:
-  cpu_monitor:
-    cpu_percent: {{warning: 80, critical: 90}}
-email:
-  host: 127.0.0.1
-  port: {port}
-  security: none
-  from: hbd@example.org
-  to: [ops@example.org]
-{extra}
-",
-        port = smtp.port
-    )
+    format!("{}{}{extra}\n", hbd_e2e::CPU_THRESHOLDS, smtp.email_yaml())
 }
 
 fn cpu(daemon: &Daemon, host: &str, value: f64) {

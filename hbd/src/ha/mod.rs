@@ -138,6 +138,16 @@ fn told_of(group: &[Notification]) -> (Vec<(String, String, Level)>, String) {
     (told, what)
 }
 
+/// What a group needs to be claimed and handed back: the pair's settings and where
+/// approved messages go.
+struct Claimer {
+    settings: Settings,
+    lease: String,
+    fail_open_tag: String,
+    requests: mpsc::Sender<Request>,
+    metrics: Arc<Metrics>,
+}
+
 /// What became of a claim.
 enum Claimed {
     Sent,
@@ -152,14 +162,20 @@ async fn run(
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
-    let lease = settings.lease_name();
+    let claimer = Claimer {
+        lease: settings.lease_name(),
+        fail_open_tag: format!("{}, coordination down", settings.node),
+        settings: settings.clone(),
+        requests: requests.clone(),
+        metrics: metrics.clone(),
+    };
+    let lease = claimer.lease.clone();
     let mut tracker = Tracker::new(settings.fail_open_after, Instant::now());
     let mut db: Option<Db> = None;
     let mut waiting: std::collections::VecDeque<Vec<Notification>> = Default::default();
     let mut renew = tokio::time::interval(settings.renew);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let limit = settings.renew.min(Duration::from_secs(5));
-    let fail_open_tag = format!("{}, coordination down", settings.node);
     let mut connect_failures = 0u32;
     metrics.set_ha_role(tracker.role());
     loop {
@@ -228,7 +244,7 @@ async fn run(
                 // daemon that leads.
                 let mut keep = std::collections::VecDeque::new();
                 while let Some(group) = waiting.pop_front() {
-                    match handle(&settings, &lease, tracker.role(), db.as_ref(), &group, &fail_open_tag, &requests, &metrics).await {
+                    match claimer.handle(tracker.role(), db.as_ref(), &group).await {
                         Claimed::Failed => keep.push_back(group),
                         Claimed::Sent | Claimed::Fenced => {}
                     }
@@ -236,7 +252,7 @@ async fn run(
                 waiting = keep;
             }
             Some(group) = claims.recv() => {
-                match handle(&settings, &lease, tracker.role(), db.as_ref(), &group, &fail_open_tag, &requests, &metrics).await {
+                match claimer.handle(tracker.role(), db.as_ref(), &group).await {
                     Claimed::Failed => {
                         if waiting.len() == MAX_WAITING
                             && let Some(old) = waiting.pop_front()
@@ -262,63 +278,61 @@ async fn run(
     }
 }
 
-/// One group: claimed and approved (leader), approved tagged (failing open), dropped
-/// (standby: the leader tells it), or kept for later (PostgreSQL did not answer).
-#[allow(clippy::too_many_arguments)]
-async fn handle(
-    settings: &Settings,
-    lease: &str,
-    role: &Role,
-    db: Option<&Db>,
-    group: &[Notification],
-    fail_open_tag: &str,
-    requests: &mpsc::Sender<Request>,
-    metrics: &Metrics,
-) -> Claimed {
-    let approve = |tag: Option<String>| Request::Notify {
-        group: group.to_vec(),
-        tag,
-    };
-    match role {
-        Role::FailOpen => {
-            metrics.ha_messages("fail_open", group.len() as u64);
-            let _ = requests.send(approve(Some(fail_open_tag.to_owned()))).await;
-            Claimed::Sent
-        }
-        Role::Standby {
-            leader: Some(leader),
-        } => {
-            tracing::debug!(%leader, messages = group.len(), "standby: the leader tells these");
-            metrics.ha_messages("fenced", group.len() as u64);
-            Claimed::Fenced
-        }
-        Role::Standby { leader: None } => Claimed::Failed,
-        Role::Leader { epoch } => {
-            let Some(d) = db else {
-                return Claimed::Failed;
-            };
-            let (told, what) = told_of(group);
-            match d
-                .claim(lease, &settings.node, *epoch, &settings.shard, &told, &what)
-                .await
-            {
-                Ok(true) => {
-                    metrics.ha_messages("claimed", group.len() as u64);
-                    let _ = requests.send(approve(None)).await;
-                    Claimed::Sent
-                }
-                Ok(false) => {
-                    tracing::warn!(
-                        epoch,
-                        messages = group.len(),
-                        "claim fenced: another daemon leads now; not sent"
-                    );
-                    metrics.ha_messages("fenced", group.len() as u64);
-                    Claimed::Fenced
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "claim not written; kept until coordination answers");
-                    Claimed::Failed
+impl Claimer {
+    /// One group: claimed and approved (leader), approved tagged (failing open),
+    /// dropped (standby: the leader tells it), or kept for later (PostgreSQL did not
+    /// answer).
+    async fn handle(&self, role: &Role, db: Option<&Db>, group: &[Notification]) -> Claimed {
+        let approve = |tag: Option<String>| Request::Notify {
+            group: group.to_vec(),
+            tag,
+        };
+        let n = group.len() as u64;
+        match role {
+            Role::FailOpen => {
+                self.metrics.ha_messages("fail_open", n);
+                let _ = self
+                    .requests
+                    .send(approve(Some(self.fail_open_tag.clone())))
+                    .await;
+                Claimed::Sent
+            }
+            Role::Standby {
+                leader: Some(leader),
+            } => {
+                tracing::debug!(%leader, messages = n, "standby: the leader tells these");
+                self.metrics.ha_messages("fenced", n);
+                Claimed::Fenced
+            }
+            Role::Standby { leader: None } => Claimed::Failed,
+            Role::Leader { epoch } => {
+                let Some(d) = db else {
+                    return Claimed::Failed;
+                };
+                let (told, what) = told_of(group);
+                let s = &self.settings;
+                match d
+                    .claim(&self.lease, &s.node, *epoch, &s.shard, &told, &what)
+                    .await
+                {
+                    Ok(true) => {
+                        self.metrics.ha_messages("claimed", n);
+                        let _ = self.requests.send(approve(None)).await;
+                        Claimed::Sent
+                    }
+                    Ok(false) => {
+                        tracing::warn!(
+                            epoch,
+                            messages = n,
+                            "claim fenced: another daemon leads now; not sent"
+                        );
+                        self.metrics.ha_messages("fenced", n);
+                        Claimed::Fenced
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "claim not written; kept until coordination answers");
+                        Claimed::Failed
+                    }
                 }
             }
         }

@@ -14,6 +14,8 @@ use nix::sys::signal::Signal;
 
 const CRITICAL: &str = "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
 const RECOVERED: &str = "RECOVERED: web1 - cpu_monitor.cpu_percent";
+/// The key of `app1`, the host the command test runs an agent as.
+const APP_KEY: &str = "the key of app1, shared with the pair";
 
 fn start(dir: &Path, node: &str, pg: &Postgres, smtp: &SmtpCapture, fail_open: &str) -> Daemon {
     let dir = dir.join(node);
@@ -21,7 +23,8 @@ fn start(dir: &Path, node: &str, pg: &Postgres, smtp: &SmtpCapture, fail_open: &
     Daemon::start(
         &dir,
         &format!(
-            "{}{}ha:\n  postgres: '{}'\n  node: {node}\n  lease: 2s\n  renew: 0.5s\n  fail_open_after: {fail_open}\n",
+            "{}{}ha:\n  postgres: '{}'\n  node: {node}\n  lease: 3s\n  renew: 0.5s\n  fail_open_after: {fail_open}\n\
+             hosts:\n  app1: {{key: '{APP_KEY}'}}\n",
             hbd_e2e::CPU_THRESHOLDS,
             smtp.email_yaml(),
             pg.conninfo(),
@@ -96,7 +99,9 @@ fn a_killed_leader_is_replaced_and_each_change_is_told_exactly_once() {
         dir.path(),
         "web1",
         &[a.udp_addr(), b.udp_addr()],
-        "interval: 0.3",
+        // Its own cpu_monitor would report this machine's real load, which the
+        // thresholds would judge: the test sends the values it needs itself.
+        "interval: 0.3\nplugins: {cpu_monitor: {enabled: false}}",
     );
     for d in [&a, &b] {
         assert!(
@@ -234,4 +239,82 @@ fn with_postgresql_down_both_daemons_tell_each_tagged() {
             smtp.subjects()
         );
     }
+}
+
+#[test]
+fn commands_go_out_from_the_leader_only_and_wait_on_the_standby_until_it_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let Pair {
+        mut a,
+        b,
+        pg: _pg,
+        smtp: _smtp,
+    } = pair(dir.path(), "60s");
+    let agent = Agent::start_to_all(
+        dir.path(),
+        "app1",
+        &[a.udp_addr(), b.udp_addr()],
+        &format!(
+            "interval: 0.3\nkey: '{APP_KEY}'\nplugins: {{cpu_monitor: {{enabled: false}}}}\ncommands:\n  allow: [/bin/echo]\n  ledger: {}\n",
+            dir.path().join("ledger.json").display()
+        ),
+    );
+    for d in [&a, &b] {
+        assert!(
+            wait_until(Duration::from_secs(15), || d.host_state("app1").as_deref()
+                == Some("UP")),
+            "{}",
+            agent.log()
+        );
+    }
+    let queue = |d: &Daemon, word: &str| -> String {
+        let body = format!(r#"{{"argv":["/bin/echo","{word}"],"timeout":5}}"#);
+        let r = d.call(
+            "POST",
+            "/api/0/hosts/app1/commands",
+            &[("Content-Type", "application/json")],
+            Some(&body),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()["id"].as_str().unwrap().to_owned()
+    };
+    let state = |d: &Daemon, id: &str| {
+        d.get_json(&format!("/api/0/hosts/app1/commands/{id}"))["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    // Queued on the standby: it holds it while the agent heartbeats on.
+    let on_b = queue(&b, "from-b");
+    let seen = |d: &Daemon| d.host("app1").unwrap()["last_seen"].clone();
+    let before = seen(&b);
+    assert!(wait_until(Duration::from_secs(10), || seen(&b) != before));
+    let before = seen(&b);
+    assert!(wait_until(Duration::from_secs(10), || seen(&b) != before));
+    assert_eq!(state(&b, &on_b), "queued", "the standby sent a command");
+    // Queued on the leader: sent after its ACK, run, reported back.
+    let on_a = queue(&a, "from-a");
+    assert!(
+        wait_until(Duration::from_secs(15), || state(&a, &on_a) == "done"),
+        "{}",
+        agent.log()
+    );
+    // The leader dies: the standby leads and sends what it held.
+    a.stop(nix::sys::signal::Signal::SIGKILL);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&b)),
+        "{}",
+        b.log()
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || state(&b, &on_b) == "done"),
+        "{}",
+        agent.log()
+    );
+    let done = b.get_json(&format!("/api/0/hosts/app1/commands/{on_b}"));
+    assert_eq!(done["exit_code"], 0, "{done}");
+    assert!(
+        done["output"].as_str().unwrap_or("").contains("from-b"),
+        "{done}"
+    );
 }

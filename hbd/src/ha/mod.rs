@@ -148,6 +148,44 @@ struct Claimer {
     metrics: Arc<Metrics>,
 }
 
+/// One renewal: takes or renews the lease, or learns who holds it. A daemon that
+/// gets a lease it did not hold (a new epoch) reads the pair's record with it, and
+/// without the record it does not lead (the renewal counts as failed; the next one
+/// tries again).
+async fn renewal(
+    d: &Db,
+    settings: &Settings,
+    lease: &str,
+    now: &Role,
+) -> (Renewal, Option<Vec<(String, String, Level)>>) {
+    match d.acquire(lease, &settings.node, settings.lease).await {
+        Ok(Some(epoch)) if *now == (Role::Leader { epoch }) => (Renewal::Held { epoch }, None),
+        Ok(Some(epoch)) => match d.told(&settings.shard).await {
+            Ok(told) => (Renewal::Held { epoch }, Some(told)),
+            Err(error) => {
+                tracing::warn!(%error, "coordination: cannot read what was told; not taking over yet");
+                (Renewal::Failed, None)
+            }
+        },
+        Ok(None) => match d.holder(lease).await {
+            Ok(holder) => (
+                Renewal::HeldBy {
+                    holder: holder.unwrap_or_default(),
+                },
+                None,
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "coordination: cannot read the lease");
+                (Renewal::Failed, None)
+            }
+        },
+        Err(error) => {
+            tracing::warn!(%error, "coordination: lease not renewed");
+            (Renewal::Failed, None)
+        }
+    }
+}
+
 /// What became of a claim.
 enum Claimed {
     Sent,
@@ -199,41 +237,15 @@ async fn run(
                         }
                     }
                 }
-                let outcome = match &db {
-                    None => Renewal::Failed,
-                    Some(d) => match d.acquire(&lease, &settings.node, settings.lease).await {
-                        Ok(Some(epoch)) => Renewal::Held { epoch },
-                        Ok(None) => match d.holder(&lease).await {
-                            Ok(holder) => Renewal::HeldBy { holder: holder.unwrap_or_default() },
-                            Err(error) => {
-                                tracing::warn!(%error, "coordination: cannot read the lease");
-                                Renewal::Failed
-                            }
-                        },
-                        Err(error) => {
-                            tracing::warn!(%error, "coordination: lease not renewed");
-                            Renewal::Failed
-                        }
-                    },
+                let (outcome, told) = match &db {
+                    None => (Renewal::Failed, None),
+                    Some(d) => renewal(d, &settings, &lease, tracker.role()).await,
                 };
                 if outcome == Renewal::Failed {
                     db = None; // a timed-out connection may be stuck: start afresh
                 }
                 metrics.ha_renewal(outcome != Renewal::Failed);
                 if let Some(role) = tracker.step(outcome, Instant::now()) {
-                    let told = match (&role, &db) {
-                        (Role::Leader { .. }, Some(d)) => match d.told(&settings.shard).await {
-                            Ok(told) => Some(told),
-                            Err(error) => {
-                                // Not leading without the record: try again next time.
-                                tracing::warn!(%error, "coordination: cannot read what was told; not taking over yet");
-                                tracker = Tracker::new(settings.fail_open_after, Instant::now());
-                                db = None;
-                                continue;
-                            }
-                        },
-                        _ => None,
-                    };
                     tracing::warn!(node = %settings.node, role = ?role, "HA role changed");
                     metrics.set_ha_role(&role);
                     if requests.send(Request::Role(RoleChange { role: role.clone(), told })).await.is_err() {

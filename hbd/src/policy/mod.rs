@@ -8,12 +8,15 @@
 //! held: when the hold ends, a subject whose state differs from what was last told is
 //! told then (a recovery included), and one that went back to it needs no message.
 //! Messages that do go out pass through [`storm`] grouping. Every verdict is a
-//! [`Decision`], which the engine journals and publishes.
+//! [`Decision`], which the engine journals and publishes. An HA pair's standby holds
+//! everything (`standby.rs`), and the daemon taking over tells what its predecessor
+//! did not.
 //!
 //! Like the core it never reads the clock: callers pass `now`.
 
 pub mod flap;
 pub mod silence;
+mod standby;
 pub mod storm;
 #[cfg(test)]
 mod tests;
@@ -32,6 +35,8 @@ use flap::{Flap, FlapChange, FlapSettings};
 use silence::{Compiled, Silence};
 use storm::{Storm, StormRecord, StormSettings};
 use window::Window;
+
+pub use standby::told_by;
 
 /// The policy's settings, from the config.
 #[derive(Debug, Clone, Default)]
@@ -683,55 +688,6 @@ impl Policy {
         Some(silence)
     }
 
-    /// Holds everything (`Some`, a [`Reason::Standby`]: this daemon is an HA pair's
-    /// standby) or nothing more (`None`: it leads, or fails open); leaving standby tells
-    /// whatever differs from what was last told.
-    pub fn set_standby(&mut self, standby: Option<Reason>, now: Now) {
-        if self.standby == standby {
-            return;
-        }
-        self.standby = standby;
-        self.recheck_all(now);
-    }
-
-    /// Takes over what the pair last told (`(host, path or "", level)`, from the shared
-    /// record of the daemon that led before): a subject not in it was told nothing (OK).
-    /// What differs from the state now is held until [`Policy::set_standby`] releases it.
-    pub fn adopt_told(&mut self, told: Vec<(String, String, Level)>) {
-        let mut shared: HashMap<Key, Level> = told
-            .into_iter()
-            .map(|(h, p, l)| ((h, (!p.is_empty()).then_some(p)), l))
-            .collect();
-        let known: Vec<Key> = self
-            .hosts
-            .iter()
-            .flat_map(|(h, subjects)| {
-                std::iter::once((h.clone(), None))
-                    .chain(subjects.paths.keys().map(|p| (h.clone(), Some(p.clone()))))
-            })
-            .collect();
-        for key in known {
-            let level = shared.remove(&key).unwrap_or(Level::Ok);
-            self.set_told(key, level);
-        }
-        for (key, level) in shared {
-            self.set_told(key, level);
-        }
-    }
-
-    fn set_told(&mut self, key: Key, level: Level) {
-        let s = self.subject(&key.0, key.1.as_deref());
-        if s.told != level {
-            s.told = level;
-            let path = key.1.clone().unwrap_or_default();
-            self.told_dirty.push((key.0.clone(), path, level));
-        }
-        let s = self.subject(&key.0, key.1.as_deref());
-        if s.current != s.told {
-            self.held.insert(key);
-        }
-    }
-
     /// Every silence, newest first (ended ones too, until pruned).
     pub fn silences(&self) -> Vec<Silence> {
         let mut all: Vec<Silence> = self.silences.iter().map(|s| s.silence.clone()).collect();
@@ -764,22 +720,6 @@ impl Policy {
             std::mem::take(&mut self.told_dirty),
             std::mem::take(&mut self.silences_dirty),
         )
-    }
-}
-
-/// The state a notification tells, `(host, path, level)`: what the pair's shared record
-/// keeps (alert changes and a host's DOWN and UP; not reminders, boots or flapping).
-pub fn told_by(n: &Notification) -> Option<(&str, Option<&str>, Level)> {
-    match n {
-        Notification::Alert(a) if a.kind != NoticeKind::Reminder => {
-            Some((&a.host, Some(&a.path), a.to))
-        }
-        Notification::Host(e) => match e.kind {
-            EventKind::Down { .. } => Some((&e.host, None, Level::Critical)),
-            EventKind::Up { .. } => Some((&e.host, None, Level::Ok)),
-            _ => None,
-        },
-        _ => None,
     }
 }
 

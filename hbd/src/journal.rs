@@ -144,21 +144,40 @@ impl Formatter {
             self.cached_datetime = at.rfc3339();
             self.cached_at = Some(at);
         }
-        let _ = write!(
-            out,
-            "{{\"timestamp\":{}.{:03},\"datetime\":\"{}\",",
-            at.0 / 1000,
-            at.0 % 1000,
-            self.cached_datetime
-        );
+        // Written by hand rather than with `write!`: this runs for every datagram, and
+        // `core::fmt` was most of the journal thread's time.
+        let mut digits = itoa::Buffer::new();
+        out.extend_from_slice(b"{\"timestamp\":");
+        out.extend_from_slice(digits.format(at.0 / 1000).as_bytes());
+        let millis = at.0 % 1000;
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (millis / 100) as u8,
+            b'0' + (millis / 10 % 10) as u8,
+            b'0' + (millis % 10) as u8,
+        ]);
+        out.extend_from_slice(b",\"datetime\":\"");
+        out.extend_from_slice(self.cached_datetime.as_bytes());
+        out.extend_from_slice(b"\",");
         match entry {
             Entry::Datagram { source, json, .. } => {
-                let _ = write!(
-                    out,
-                    "\"source_ip\":\"{}\",\"source_port\":{},\"message\":",
-                    source.ip().to_canonical(),
-                    source.port()
-                );
+                out.extend_from_slice(b"\"source_ip\":\"");
+                match source.ip().to_canonical() {
+                    std::net::IpAddr::V4(v4) => {
+                        for (i, octet) in v4.octets().into_iter().enumerate() {
+                            if i > 0 {
+                                out.push(b'.');
+                            }
+                            out.extend_from_slice(digits.format(octet).as_bytes());
+                        }
+                    }
+                    v6 => {
+                        let _ = write!(out, "{v6}");
+                    }
+                }
+                out.extend_from_slice(b"\",\"source_port\":");
+                out.extend_from_slice(digits.format(source.port()).as_bytes());
+                out.extend_from_slice(b",\"message\":");
                 if json.iter().any(|&b| b == b'\n' || b == b'\r') {
                     // Pretty-printed JSON would break the one-entry-per-line rule: re-minify.
                     let minified = serde_json::from_slice::<serde_json::Value>(json)
@@ -467,6 +486,28 @@ mod tests {
              \"source_ip\":\"127.0.0.1\",\"source_port\":4000,\
              \"message\":{\"ID\":\"HTB\",\"name\":\"web1\"}}\n"
         );
+        // Milliseconds keep their zeros; IPv6 sources, and IPv4 ones mapped into IPv6
+        // (a dual-stack socket), are written as addresses, the latter as IPv4.
+        for (ms, source, stamp, ip) in [
+            (7, "[::1]:53", "1764000000.007", "::1"),
+            (50, "[::ffff:10.0.0.9]:1", "1764000000.050", "10.0.0.9"),
+            (0, "10.20.30.255:65535", "1764000000.000", "10.20.30.255"),
+        ] {
+            let entry = Entry::Datagram {
+                at: Timestamp(1_764_000_000_000 + ms),
+                source: source.parse().unwrap(),
+                json: b"{}".to_vec(),
+            };
+            let line = String::from_utf8(format_entry(&entry)).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert!(
+                line.starts_with(&format!("{{\"timestamp\":{stamp},")),
+                "{line}"
+            );
+            assert_eq!(v["source_ip"], ip, "{line}");
+            let port: std::net::SocketAddr = source.parse().unwrap();
+            assert_eq!(v["source_port"], port.port(), "{line}");
+        }
     }
 
     #[test]

@@ -11,6 +11,11 @@ use tokio_util::sync::CancellationToken;
 use hbd::app::{self, Sockets};
 use hbd::config::{self, Severity};
 
+/// mimalloc: the receive path allocates per datagram on one thread and frees on
+/// another (the journal's), which glibc's allocator serves slowly.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// hbd: host-monitoring daemon. Receives heartbeats and plugin reports from hbc agents.
 #[derive(Debug, Parser)]
 #[command(version, about)]

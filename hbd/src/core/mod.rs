@@ -477,6 +477,11 @@ impl Core {
         host.first_seen.get_or_insert(now.wall);
         host.last_seen = Some(now.wall);
         tracked.heard = Some(now.mono);
+        // What `mark_dirty` does, without looking the host up again (every datagram).
+        if !tracked.dirty {
+            tracked.dirty = true;
+            self.dirty.push(name.clone());
+        }
         match &datagram.message {
             Message::Heartbeat(h) => {
                 if let Some(interval) = h.interval {
@@ -567,7 +572,6 @@ impl Core {
         if tracked.scheduled.is_none_or(|s| deadline < s) {
             self.schedule(&name, deadline);
         }
-        self.mark_dirty(&name);
         if came_back {
             self.alerts.resume_host(&name, now);
         }

@@ -235,7 +235,48 @@ fn load(target: SocketAddr, args: &Args) -> Run {
 }
 
 /// The baseline: echo every datagram back, 64 at a time with recvmmsg/sendmmsg.
-fn echo_loop(socket: UdpSocket, stop: Arc<AtomicBool>) {
+/// CPU seconds (user and system) process `pid` has used, from `/proc/PID/stat`.
+fn process_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// CPU seconds (user and system) the calling thread has used.
+fn thread_cpu_seconds() -> f64 {
+    // SAFETY: all-zero is a valid rusage, which getrusage fills.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &raw mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Prints what the side that answered spent: CPU per datagram and cores used. On a
+/// machine with few cores this is the steadier figure: the ratio also depends on how
+/// the answering side and the load generator share the cores.
+fn cpu_line(cpu_seconds: f64, elapsed: f64, datagrams: f64) {
+    println!(
+        "           CPU {:.2} us per datagram ({:.2} cores)",
+        cpu_seconds * 1e6 / datagrams.max(1.0),
+        cpu_seconds / elapsed.max(1e-9)
+    );
+}
+
+/// Returns the CPU seconds the loop used.
+fn echo_loop(socket: UdpSocket, stop: Arc<AtomicBool>) -> f64 {
+    let cpu_start = thread_cpu_seconds();
     const BATCH: usize = 64;
     socket
         .set_read_timeout(Some(Duration::from_millis(50)))
@@ -290,6 +331,7 @@ fn echo_loop(socket: UdpSocket, stop: Arc<AtomicBool>) {
             libc::sendmmsg(fd, msgs.as_mut_ptr(), n as u32, 0);
         }
     }
+    thread_cpu_seconds() - cpu_start
 }
 
 fn report(label: &str, run: &mut Run, processed_per_s: f64) {
@@ -606,7 +648,9 @@ fn main() {
     );
 
     let before = counter();
+    let cpu_before = process_cpu_seconds(daemon.id());
     let mut hbd_run = load(SocketAddr::from(([127, 0, 0, 1], udp)), &args);
+    let hbd_cpu = process_cpu_seconds(daemon.id()) - cpu_before;
     let processed = counter() - before;
     let hbd_rate = processed / hbd_run.elapsed;
     let journal_bytes = metric("hbd_journal_bytes_total");
@@ -622,6 +666,7 @@ fn main() {
         journal_bytes / 1e6,
         dropped
     );
+    cpu_line(hbd_cpu, hbd_run.elapsed, processed);
 
     let echo_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     // The same receive buffer hbd asks for by default (hb_recv_buffer).
@@ -634,9 +679,10 @@ fn main() {
     };
     let mut echo_run = load(echo_addr, &args);
     stop.store(true, Ordering::Relaxed);
-    let _ = echo.join();
+    let echo_cpu = echo.join().unwrap();
     let echo_rate = echo_run.acked as f64 / echo_run.elapsed;
     report("bare echo", &mut echo_run, echo_rate);
+    cpu_line(echo_cpu, echo_run.elapsed, echo_run.acked as f64);
     println!(
         "ratio hbd / bare echo: {:.2} (goal >= 0.8)",
         hbd_rate / echo_rate

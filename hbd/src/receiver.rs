@@ -24,7 +24,7 @@ use hb_proto::limits::MAX_DATAGRAM_BYTES;
 use crate::clock::{Clock, Now};
 use crate::gate::{Admitted, Gate};
 use crate::journal::{Entry, Journal};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Tally};
 
 /// Batches queued between receiver and engine (up to `QUEUE_LEN * BATCH` datagrams).
 pub const QUEUE_LEN: usize = 1024;
@@ -131,6 +131,7 @@ pub async fn run(
             continue;
         }
         gate.refresh();
+        let mut tally = Tally::default();
         while batch.len() < BATCH {
             match socket.try_io(Interest::READABLE, || reader.read(fd)) {
                 Ok(()) => {}
@@ -146,7 +147,7 @@ pub async fn run(
                 let bytes = &reader.bufs[i][..len];
                 match gate.admit(bytes, at.wall) {
                     Ok(admitted) => {
-                        metrics.accepted(&admitted.message);
+                        tally.add(&admitted.message);
                         batch.push(Inbound {
                             admitted,
                             source,
@@ -168,6 +169,7 @@ pub async fn run(
                 }
             }
         }
+        metrics.accepted(&tally);
         if batch.is_empty() {
             continue;
         }

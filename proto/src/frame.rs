@@ -13,7 +13,7 @@ use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 
 use crate::error::{DecodeError, EncodeError};
-use crate::limits::{Limits, MAX_DATAGRAM_BYTES, json_depth};
+use crate::limits::{Limits, MAX_DATAGRAM_BYTES, too_deep};
 use crate::message::Message;
 use crate::signing::{Key, TAG_LEN};
 
@@ -160,7 +160,7 @@ pub fn decode_payload<'a>(payload: &'a [u8], limits: &Limits) -> Result<Decoded<
             detail: "compressed content is not a JSON object".into(),
         });
     }
-    if json_depth(&json, limits.max_depth) > limits.max_depth {
+    if too_deep(&json, limits.max_depth) {
         return Err(DecodeError::TooDeep {
             max: limits.max_depth,
         });
@@ -212,7 +212,12 @@ pub fn encode(
     signer: Option<&Signer>,
     compress_over: usize,
 ) -> Result<Vec<u8>, EncodeError> {
-    encode_json(&message.to_json(), signer, compress_over)
+    let json = message.to_json();
+    if signer.is_none() && json.len() <= compress_over && json.len() <= MAX_DATAGRAM_BYTES {
+        // Sent as it is: the text is the datagram, without a copy.
+        return Ok(json);
+    }
+    encode_json(&json, signer, compress_over)
 }
 
 /// As [`encode`], for a caller that already has the JSON text.

@@ -37,6 +37,16 @@ impl Default for Limits {
     }
 }
 
+/// Whether `bytes` nests `[` and `{` deeper than `max` (see [`json_depth`]).
+///
+/// Nesting can be no deeper than the number of opening brackets, strings or not. That
+/// count is a loop the compiler vectorizes; only a text with more than `max` of them
+/// (few real messages: a heartbeat has one) pays for the byte-by-byte scan.
+pub fn too_deep(bytes: &[u8], max: usize) -> bool {
+    let opening = bytes.iter().filter(|&&b| b == b'{' || b == b'[').count();
+    opening > max && json_depth(bytes, max) > max
+}
+
 /// Returns the deepest nesting of `[` and `{` in a JSON text, ignoring brackets inside
 /// strings. It stops early and returns `max + 1` once `max` is exceeded, so the scan of a
 /// hostile input costs one pass and no allocation.
@@ -89,6 +99,22 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(json_depth(text.as_bytes(), 32), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn too_deep_agrees_with_the_scan() {
+        let cases: &[(&str, usize, bool)] = &[
+            ("{}", 1, false),
+            ("[[]]", 1, true),
+            // Many brackets, but in a string or side by side: not deep.
+            (r#"{"a":"[[[[{{{{"}"#, 2, false),
+            ("[[],[],[],[]]", 2, false),
+            (r#"{"a":[1,{"b":[2]}]}"#, 3, true),
+            (r#"{"a":[1,{"b":[2]}]}"#, 4, false),
+        ];
+        for &(text, max, want) in cases {
+            assert_eq!(too_deep(text.as_bytes(), max), want, "{text} max {max}");
         }
     }
 

@@ -438,14 +438,15 @@ impl Core {
             return; // replies (ACK, CMD, UPD) are not for the daemon
         };
         let from = out.len();
-        let name = stamp.name.to_owned();
-        let (default_interval, _) = self.config.host_timing(&name);
-        let tracked = match self.hosts.get_mut(&name) {
+        // Borrowed from the datagram: owned copies are made only where one is kept.
+        let name: &str = stamp.name;
+        let (default_interval, _) = self.config.host_timing(name);
+        let tracked = match self.hosts.get_mut(name) {
             Some(t) => t,
             None => {
                 out.push(event(&name, now, EventKind::NewHost));
                 self.hosts.insert(
-                    name.clone(),
+                    name.to_owned(),
                     Tracked {
                         host: Host::new(&name, default_interval, now.wall),
                         heard: Some(now.mono),
@@ -457,7 +458,7 @@ impl Core {
                 );
                 self.counts[HostState::Unknown as usize] += 1;
                 // Invariant: inserted just above.
-                self.hosts.get_mut(&name).unwrap_or_else(|| unreachable!())
+                self.hosts.get_mut(name).unwrap_or_else(|| unreachable!())
             }
         };
         let host = &mut tracked.host;
@@ -480,7 +481,7 @@ impl Core {
         // What `mark_dirty` does, without looking the host up again (every datagram).
         if !tracked.dirty {
             tracked.dirty = true;
-            self.dirty.push(name.clone());
+            self.dirty.push(name.to_owned());
         }
         match &datagram.message {
             Message::Heartbeat(h) => {

@@ -303,22 +303,17 @@ impl Engine {
     }
 
     fn on_inbound(&mut self, item: Inbound, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
+        // The receiver has journaled the datagram itself.
         let Inbound {
-            admitted,
+            message,
+            key_id,
             source,
             at,
         } = item;
-        if self.parts.journal.enabled() {
-            journal.push(Entry::Datagram {
-                at: at.wall,
-                source,
-                json: admitted.json,
-            });
-        }
         let datagram = Datagram {
-            message: admitted.message,
+            message,
             source,
-            key_id: admitted.key_id,
+            key_id,
         };
         self.parts.core.handle(&datagram, at, actions);
         let live = self.parts.live.active();

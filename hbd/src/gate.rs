@@ -4,6 +4,7 @@
 //!
 //! Pure: the receiver passes the bytes and `now`; the gate owns the replay window.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use hb_proto::frame::{decode_payload, split};
@@ -14,11 +15,12 @@ use crate::config::{Config, SharedConfig};
 
 /// A datagram that passed every check.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Admitted {
+pub struct Admitted<'a> {
     /// The message.
     pub message: Message,
-    /// Its JSON text, for the journal.
-    pub json: Vec<u8>,
+    /// Its JSON text, for the journal: borrowed from the datagram unless it was
+    /// compressed.
+    pub json: Cow<'a, [u8]>,
     /// The key id it was signed with.
     pub key_id: Option<Arc<str>>,
 }
@@ -107,7 +109,11 @@ impl Gate {
     }
 
     /// Checks one datagram.
-    pub fn admit(&mut self, datagram: &[u8], now: Timestamp) -> Result<Admitted, DecodeError> {
+    pub fn admit<'a>(
+        &mut self,
+        datagram: &'a [u8],
+        now: Timestamp,
+    ) -> Result<Admitted<'a>, DecodeError> {
         let frame = split(datagram, &self.limits)?;
         let key_id = frame.key_id();
         let mut host_key = false;
@@ -145,7 +151,7 @@ impl Gate {
         };
         Ok(Admitted {
             message: decoded.message,
-            json: decoded.json.into_owned(),
+            json: decoded.json,
             key_id,
         })
     }

@@ -40,6 +40,14 @@ pub enum Entry {
         /// The message JSON.
         json: Vec<u8>,
     },
+    /// Accepted datagrams' lines, formatted by the receiver as it admits them
+    /// ([`Formatter::datagram`]), newline-terminated, in arrival order.
+    Lines {
+        /// The lines.
+        text: Vec<u8>,
+        /// How many.
+        count: usize,
+    },
     /// A host event.
     Event(Event),
     /// An alert change or reminder, with its rendered text.
@@ -107,6 +115,16 @@ pub enum JournalError {
     },
 }
 
+impl Entry {
+    /// How many journal lines this entry is.
+    pub fn lines(&self) -> usize {
+        match self {
+            Entry::Lines { count, .. } => *count,
+            _ => 1,
+        }
+    }
+}
+
 /// Formats one entry as a JSON line (with its trailing newline).
 pub fn format_entry(entry: &Entry) -> Vec<u8> {
     let mut line = Vec::with_capacity(256);
@@ -123,29 +141,47 @@ pub struct Formatter {
 }
 
 impl Formatter {
-    /// Appends `entry`'s line (with its newline) to `out`.
-    pub fn format(&mut self, entry: &Entry, out: &mut Vec<u8>) {
-        let at = match entry {
-            Entry::Datagram { at, .. }
-            | Entry::Dropped { at, .. }
-            | Entry::Dns { at, .. }
-            | Entry::Command { at, .. }
-            | Entry::Auth { at, .. } => *at,
-            Entry::Alert(notice, _) => notice.at,
-            Entry::Event(event) => event.at,
-            Entry::Decision(d) => d.at,
-            Entry::Job(job) => match &job.state {
-                JobState::Sent { last, .. } => *last,
-                JobState::Done { at, .. } | JobState::Expired { at } => *at,
-                JobState::Queued => job.queued,
-            },
-        };
+    /// Appends the line of a datagram received from `source` at `at` with the JSON text
+    /// `json`. Written by hand rather than with `write!`: this runs for every datagram,
+    /// and `core::fmt` was most of its cost.
+    pub fn datagram(&mut self, at: Timestamp, source: SocketAddr, json: &[u8], out: &mut Vec<u8>) {
+        self.head(at, out);
+        let mut digits = itoa::Buffer::new();
+        out.extend_from_slice(b"\"source_ip\":\"");
+        match source.ip().to_canonical() {
+            std::net::IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    out.extend_from_slice(digits.format(octet).as_bytes());
+                }
+            }
+            v6 => {
+                let _ = write!(out, "{v6}");
+            }
+        }
+        out.extend_from_slice(b"\",\"source_port\":");
+        out.extend_from_slice(digits.format(source.port()).as_bytes());
+        out.extend_from_slice(b",\"message\":");
+        if json.iter().any(|&b| b == b'\n' || b == b'\r') {
+            // Pretty-printed JSON would break the one-entry-per-line rule: re-minify.
+            let minified = serde_json::from_slice::<serde_json::Value>(json)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| "null".into());
+            out.extend_from_slice(minified.as_bytes());
+        } else {
+            out.extend_from_slice(json);
+        }
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// Appends `{"timestamp":...,"datetime":"...",`, the start of every line.
+    fn head(&mut self, at: Timestamp, out: &mut Vec<u8>) {
         if self.cached_at != Some(at) {
             self.cached_datetime = at.rfc3339();
             self.cached_at = Some(at);
         }
-        // Written by hand rather than with `write!`: this runs for every datagram, and
-        // `core::fmt` was most of the journal thread's time.
         let mut digits = itoa::Buffer::new();
         out.extend_from_slice(b"{\"timestamp\":");
         out.extend_from_slice(digits.format(at.0 / 1000).as_bytes());
@@ -159,35 +195,37 @@ impl Formatter {
         out.extend_from_slice(b",\"datetime\":\"");
         out.extend_from_slice(self.cached_datetime.as_bytes());
         out.extend_from_slice(b"\",");
-        match entry {
-            Entry::Datagram { source, json, .. } => {
-                out.extend_from_slice(b"\"source_ip\":\"");
-                match source.ip().to_canonical() {
-                    std::net::IpAddr::V4(v4) => {
-                        for (i, octet) in v4.octets().into_iter().enumerate() {
-                            if i > 0 {
-                                out.push(b'.');
-                            }
-                            out.extend_from_slice(digits.format(octet).as_bytes());
-                        }
-                    }
-                    v6 => {
-                        let _ = write!(out, "{v6}");
-                    }
-                }
-                out.extend_from_slice(b"\",\"source_port\":");
-                out.extend_from_slice(digits.format(source.port()).as_bytes());
-                out.extend_from_slice(b",\"message\":");
-                if json.iter().any(|&b| b == b'\n' || b == b'\r') {
-                    // Pretty-printed JSON would break the one-entry-per-line rule: re-minify.
-                    let minified = serde_json::from_slice::<serde_json::Value>(json)
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|_| "null".into());
-                    out.extend_from_slice(minified.as_bytes());
-                } else {
-                    out.extend_from_slice(json);
-                }
+    }
+
+    /// Appends `entry`'s line (with its newline) to `out`; lines already formatted as
+    /// they are.
+    pub fn format(&mut self, entry: &Entry, out: &mut Vec<u8>) {
+        let at = match entry {
+            Entry::Lines { text, .. } => {
+                out.extend_from_slice(text);
+                return;
             }
+            Entry::Datagram { at, source, json } => {
+                self.datagram(*at, *source, json, out);
+                return;
+            }
+            Entry::Dropped { at, .. }
+            | Entry::Dns { at, .. }
+            | Entry::Command { at, .. }
+            | Entry::Auth { at, .. } => *at,
+            Entry::Alert(notice, _) => notice.at,
+            Entry::Event(event) => event.at,
+            Entry::Decision(d) => d.at,
+            Entry::Job(job) => match &job.state {
+                JobState::Sent { last, .. } => *last,
+                JobState::Done { at, .. } | JobState::Expired { at } => *at,
+                JobState::Queued => job.queued,
+            },
+        };
+        self.head(at, out);
+        match entry {
+            // Written above.
+            Entry::Lines { .. } | Entry::Datagram { .. } => {}
             Entry::Event(event) => {
                 out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
                 let mut value = serde_json::to_value(event).unwrap_or_default();
@@ -333,6 +371,20 @@ impl RotatingFile {
         Ok(())
     }
 
+    /// Appends newline-terminated lines, rotating between two lines where one would
+    /// take the file past its size.
+    pub fn write_lines(&mut self, text: &[u8]) -> io::Result<()> {
+        if self.size + text.len() as u64 <= self.max_size {
+            self.file.write_all(text)?;
+            self.size += text.len() as u64;
+            return Ok(());
+        }
+        for line in text.split_inclusive(|&b| b == b'\n') {
+            self.write_line(line)?;
+        }
+        Ok(())
+    }
+
     fn rotate(&mut self) -> io::Result<()> {
         self.file.flush()?;
         if self.max_backups > 0 {
@@ -382,7 +434,8 @@ impl Journal {
         match tx.try_send(entries) {
             Ok(()) => {}
             Err(TrySendError::Full(lost) | TrySendError::Disconnected(lost)) => {
-                self.metrics.journal_dropped.inc_by(lost.len() as u64);
+                let lines: usize = lost.iter().map(Entry::lines).sum();
+                self.metrics.journal_dropped.inc_by(lines as u64);
             }
         }
     }
@@ -435,15 +488,21 @@ fn write_loop(mut file: RotatingFile, rx: Receiver<Vec<Entry>>, metrics: &Metric
         match rx.recv_timeout(wait) {
             Ok(entries) => {
                 for entry in &entries {
-                    line.clear();
-                    formatter.format(entry, &mut line);
-                    match file.write_line(&line) {
-                        Ok(()) => {
-                            metrics.journal_bytes.inc_by(line.len() as u64);
+                    let written = match entry {
+                        Entry::Lines { text, .. } => file.write_lines(text).map(|()| text.len()),
+                        _ => {
+                            line.clear();
+                            formatter.format(entry, &mut line);
+                            file.write_line(&line).map(|()| line.len())
+                        }
+                    };
+                    match written {
+                        Ok(bytes) => {
+                            metrics.journal_bytes.inc_by(bytes as u64);
                             failing = false;
                         }
                         Err(error) => {
-                            metrics.journal_dropped.inc();
+                            metrics.journal_dropped.inc_by(entry.lines() as u64);
                             if !failing {
                                 tracing::error!(%error, path = %file.path.display(), "journal write failed");
                                 failing = true;
@@ -547,5 +606,25 @@ mod tests {
         assert_eq!(size(&dir.path().join("j.jsonl.1")), Some(80));
         assert_eq!(size(&dir.path().join("j.jsonl.2")), Some(80));
         assert_eq!(size(&dir.path().join("j.jsonl.3")), None);
+    }
+
+    #[test]
+    fn a_block_of_lines_rotates_between_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut file = RotatingFile::open(&path, 100, 3).unwrap();
+        let line = |c: u8| [c; 39].iter().copied().chain([b'\n']).collect::<Vec<u8>>();
+        // One line, then a block of five: 40 + 200 bytes over files of 100 at most.
+        file.write_lines(&line(b'a')).unwrap();
+        let block: Vec<u8> = (b'b'..=b'f').flat_map(line).collect();
+        file.write_lines(&block).unwrap();
+        file.flush().unwrap();
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        // Oldest first: "ab", "cd", then "ef" in the live file; no line is split.
+        for (name, want) in [("j.jsonl.2", "ab"), ("j.jsonl.1", "cd"), ("j.jsonl", "ef")] {
+            let firsts: String = read(name).lines().map(|l| &l[..1]).collect();
+            assert_eq!(firsts, want, "{name}");
+            assert!(read(name).lines().all(|l| l.len() == 39), "{name}");
+        }
     }
 }

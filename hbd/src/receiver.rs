@@ -1,6 +1,11 @@
 //! The UDP receiver: reads datagrams, runs them through the [`Gate`], counts rejects by
 //! reason and passes accepted ones to the engine.
 //!
+//! Each accepted datagram's journal line is formatted here, as it is admitted, from the
+//! bytes still in the receive buffer: no copy of the text travels on to the engine,
+//! and the journal's thread only writes. A batch's lines go to the journal before the
+//! batch goes to the engine, so they precede whatever the engine journals of them.
+//!
 //! A bad datagram is counted, logged at debug level and dropped; nothing a sender does
 //! stops this loop. The engine queue is bounded: when full (a burst), the receiver waits
 //! up to [`ENGINE_WAIT`] and the burst waits in the socket's kernel buffer
@@ -18,22 +23,24 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
-use hb_proto::DecodeError;
 use hb_proto::limits::MAX_DATAGRAM_BYTES;
+use hb_proto::{DecodeError, Message};
 
 use crate::clock::{Clock, Now};
-use crate::gate::{Admitted, Gate};
-use crate::journal::{Entry, Journal};
+use crate::gate::Gate;
+use crate::journal::{Entry, Formatter, Journal};
 use crate::metrics::{Metrics, Tally};
 
 /// Batches queued between receiver and engine (up to `QUEUE_LEN * BATCH` datagrams).
 pub const QUEUE_LEN: usize = 1024;
 
-/// A datagram on its way to the engine.
+/// A datagram on its way to the engine (its journal line already written).
 #[derive(Debug)]
 pub struct Inbound {
-    /// What passed the gate.
-    pub admitted: Admitted,
+    /// The message that passed the gate.
+    pub message: Message,
+    /// The key id it was signed with.
+    pub key_id: Option<Arc<str>>,
     /// Where it came from.
     pub source: SocketAddr,
     /// When it arrived (wall time for records, monotonic for deadlines).
@@ -120,6 +127,9 @@ pub async fn run(
     let mut reader = Batch::new();
     let fd = socket.as_raw_fd();
     let mut batch: Vec<Inbound> = Vec::with_capacity(BATCH);
+    let mut formatter = Formatter::default();
+    let journaled = journal.enabled();
+    let mut lines: Vec<u8> = Vec::new();
     loop {
         let ready = tokio::select! {
             biased;
@@ -148,8 +158,12 @@ pub async fn run(
                 match gate.admit(bytes, at.wall) {
                     Ok(admitted) => {
                         tally.add(&admitted.message);
+                        if journaled {
+                            formatter.datagram(at.wall, source, &admitted.json, &mut lines);
+                        }
                         batch.push(Inbound {
-                            admitted,
+                            message: admitted.message,
+                            key_id: admitted.key_id,
                             source,
                             at,
                         });
@@ -172,6 +186,14 @@ pub async fn run(
         metrics.accepted(&tally);
         if batch.is_empty() {
             continue;
+        }
+        if journaled {
+            let room = lines.capacity();
+            let text = std::mem::replace(&mut lines, Vec::with_capacity(room));
+            journal.record(vec![Entry::Lines {
+                text,
+                count: batch.len(),
+            }]);
         }
         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
         match tx.try_send(full) {

@@ -15,7 +15,6 @@ use hbd::clock::Clock;
 use hbd::config::{Config, SharedConfig};
 use hbd::core::{Core, EventKind, HostState};
 use hbd::engine::{Engine, Parts, Request};
-use hbd::gate::Admitted;
 use hbd::journal::Journal;
 use hbd::live::{Item, Publisher, Start, UpdateKind};
 use hbd::metrics::Metrics;
@@ -81,15 +80,12 @@ fn heartbeat(running: &Running, name: &str) -> Inbound {
     // Port 9 (discard): the ACKs go nowhere.
     let source: SocketAddr = "127.0.0.1:9".parse().unwrap();
     Inbound {
-        admitted: Admitted {
-            message: Message::Heartbeat(Heartbeat {
-                name: name.into(),
-                rtt: Some(1.5),
-                ..Heartbeat::default()
-            }),
-            json: Vec::new(),
-            key_id: None,
-        },
+        message: Message::Heartbeat(Heartbeat {
+            name: name.into(),
+            rtt: Some(1.5),
+            ..Heartbeat::default()
+        }),
+        key_id: None,
         source,
         at: running.clock.now(),
     }

@@ -62,6 +62,9 @@ struct Args {
     /// The daemon's heartbeat sockets on one port (`hb_receivers`, `SO_REUSEPORT`).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     receivers: u16,
+    /// Run the daemon without its journal, to see what journaling every datagram costs.
+    #[arg(long)]
+    no_journal: bool,
 }
 
 /// The measurement `--mode` asks for.
@@ -568,10 +571,11 @@ fn main() {
         &config,
         format!(
             "hb_host: 127.0.0.1\nhb_port: 0\nhbd_host: 127.0.0.1\nhbd_port: 0\n\
-             state_db: {}\njournal_dir: {}\njournal_enabled: true\ninterval: 3600\n\
+             state_db: {}\njournal_dir: {}\njournal_enabled: {}\ninterval: 3600\n\
              hb_receivers: {}\n{users}",
             dir.path().join("state.db").display(),
             dir.path().join("journal").display(),
+            !args.no_journal,
             args.receivers
         ),
     )

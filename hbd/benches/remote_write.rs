@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use hbd::clock::Timestamp;
 use hbd::metrics::Metrics;
-use hbd::remote_write::{RemoteWrite, Settings, series};
+use hbd::remote_write::{HANDOVER, RemoteWrite, Settings, series};
 
 fn main() {
     // One TLS provider for every client (as the daemon installs it): ring.
@@ -75,11 +75,13 @@ fn main() {
             let host = format!("h{:04}", i % 1000);
             let ts = t0 + (i / 1000) as i64 * 1000;
             rw.push(series::report(&host, "cpu_monitor", data, ts, &rw.external));
-            if i % 1000 == 999 {
-                tokio::task::yield_now().await;
-                // Sustained throughput, not the queue's size: wait while it is nearly
-                // full rather than have it drop (the engine would drop, counted).
-                while metrics.rw_queued.get() > room {
+            // Sustained throughput, not the size of the buffers: wait while the hand-over
+            // channel or the sender's queue is nearly full rather than have either drop
+            // (the engine would drop, counted). Both waits are bounded by the run's
+            // deadline below.
+            if rw.room() < HANDOVER / 4 || (i % 1000 == 999 && metrics.rw_queued.get() > room) {
+                while rw.room() < HANDOVER / 2 || metrics.rw_queued.get() > room {
+                    assert!(started.elapsed() < Duration::from_secs(600), "stuck for 10 minutes");
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }

@@ -83,6 +83,8 @@ pub enum Request {
     Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
     /// This daemon's part in its HA pair changed.
     Role(crate::ha::RoleChange),
+    /// Commands the HA pair's other daemon queued, from the shared queue.
+    AdoptJobs(Vec<crate::core::Job>),
     /// Messages the HA pair's coordination approved: send them (led by `[tag]`).
     Notify {
         /// The messages (more than one: a storm group).
@@ -630,6 +632,10 @@ impl Engine {
                 let now = self.parts.clock.now();
                 let result = self.parts.core.apply(&command, now, actions);
                 tracing::info!(?command, ?result, "command");
+                if let (Some(pair), Ok(Outcome::Queued { job })) = (&self.parts.ha, &result) {
+                    // The pair's other daemon sends it if this one cannot.
+                    pair.share(job.as_ref().clone());
+                }
                 journal.push(Entry::Command {
                     at: now.wall,
                     command: serde_json::to_value(&command).unwrap_or_default(),
@@ -646,6 +652,11 @@ impl Engine {
                 let _ = reply.send(result);
             }
             Request::Notify { group, tag } => self.notify_group(&group, tag.as_deref()),
+            Request::AdoptJobs(jobs) => {
+                let now = self.parts.clock.now();
+                self.parts.core.adopt_jobs(jobs, now, actions);
+                self.dispatch(actions, journal);
+            }
             Request::Role(change) => {
                 let now = self.parts.clock.now();
                 let standby = match &change.role {

@@ -2,13 +2,14 @@
 //! PostgreSQL, mail caught by a real SMTP server (aiosmtpd), and a real agent sending
 //! every datagram to both. The leader killed with SIGKILL: exactly one CRITICAL and one
 //! RECOVERED mail in all. The leader frozen past its lease and resumed: nothing from it
-//! after the takeover. PostgreSQL stopped: both tell, each tagged.
+//! after the takeover. PostgreSQL stopped: both tell, each tagged. Against a real BIND
+//! 9: only the leader writes records, and a new leader makes every record current.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::Path;
 use std::time::Duration;
 
-use hbd_e2e::services::{Postgres, SmtpCapture};
+use hbd_e2e::services::{Bind, Postgres, SmtpCapture};
 use hbd_e2e::{Agent, Daemon, send_datagram, wait_until};
 use nix::sys::signal::Signal;
 
@@ -18,13 +19,25 @@ const RECOVERED: &str = "RECOVERED: web1 - cpu_monitor.cpu_percent";
 const APP_KEY: &str = "the key of app1, shared with the pair";
 
 fn start(dir: &Path, node: &str, pg: &Postgres, smtp: &SmtpCapture, fail_open: &str) -> Daemon {
+    start_with(dir, node, pg, smtp, fail_open, "")
+}
+
+/// As [`start`], with more config (top-level keys).
+fn start_with(
+    dir: &Path,
+    node: &str,
+    pg: &Postgres,
+    smtp: &SmtpCapture,
+    fail_open: &str,
+    extra: &str,
+) -> Daemon {
     let dir = dir.join(node);
     std::fs::create_dir_all(&dir).unwrap();
     Daemon::start(
         &dir,
         &format!(
             "{}{}ha:\n  postgres: '{}'\n  node: {node}\n  lease: 3s\n  renew: 0.5s\n  fail_open_after: {fail_open}\n\
-             hosts:\n  app1: {{key: '{APP_KEY}'}}\n",
+             hosts:\n  app1: {{key: '{APP_KEY}'}}\n{extra}",
             hbd_e2e::CPU_THRESHOLDS,
             smtp.email_yaml(),
             pg.conninfo(),
@@ -242,12 +255,12 @@ fn with_postgresql_down_both_daemons_tell_each_tagged() {
 }
 
 #[test]
-fn commands_go_out_from_the_leader_only_and_wait_on_the_standby_until_it_leads() {
+fn a_command_queued_on_either_daemon_is_sent_by_the_leader_even_after_its_daemon_died() {
     let dir = tempfile::tempdir().unwrap();
     let Pair {
         mut a,
         b,
-        pg: _pg,
+        pg,
         smtp: _smtp,
     } = pair(dir.path(), "60s");
     let agent = Agent::start_to_all(
@@ -278,43 +291,153 @@ fn commands_go_out_from_the_leader_only_and_wait_on_the_standby_until_it_leads()
         assert_eq!(r.status, 201, "{}", r.body);
         r.json()["id"].as_str().unwrap().to_owned()
     };
-    let state = |d: &Daemon, id: &str| {
-        d.get_json(&format!("/api/0/hosts/app1/commands/{id}"))["state"]
+    // The command as `d` knows it (null until it does).
+    let command = |d: &Daemon, id: &str| {
+        d.get(&format!("/api/0/hosts/app1/commands/{id}"))
+            .filter(|(status, _)| *status == 200)
+            .map_or(serde_json::Value::Null, |(_, body)| {
+                serde_json::from_str(&body).unwrap()
+            })
+    };
+    let state = |d: &Daemon, id: &str| command(d, id)["state"].as_str().unwrap_or("").to_owned();
+    // Commands the agent recorded running with `word` in their output.
+    let ran = |word: &str| {
+        let ledger = std::fs::read_to_string(dir.path().join("ledger.json")).unwrap_or_default();
+        ledger.matches(word).count()
+    };
+
+    // Queued on the standby: the leader takes it from the pair's queue and sends it;
+    // the agent's result reaches both.
+    let on_b = queue(&b, "from-b");
+    for d in [&a, &b] {
+        assert!(
+            wait_until(Duration::from_secs(15), || state(d, &on_b) == "done"),
+            "{}\n{}",
+            command(d, &on_b),
+            agent.log()
+        );
+    }
+    assert!(
+        command(&b, &on_b)["output"]
             .as_str()
             .unwrap_or("")
-            .to_owned()
-    };
-    // Queued on the standby: it holds it while the agent heartbeats on.
-    let on_b = queue(&b, "from-b");
-    let seen = |d: &Daemon| d.host("app1").unwrap()["last_seen"].clone();
-    let before = seen(&b);
-    assert!(wait_until(Duration::from_secs(10), || seen(&b) != before));
-    let before = seen(&b);
-    assert!(wait_until(Duration::from_secs(10), || seen(&b) != before));
-    assert_eq!(state(&b, &on_b), "queued", "the standby sent a command");
-    // Queued on the leader: sent after its ACK, run, reported back.
+            .contains("from-b")
+    );
+    assert_eq!(ran("from-b"), 1, "run once");
+
+    // Queued on the leader while the agent is silent, so it cannot be sent yet; the
+    // standby has it from the pair's queue. The leader dies; the agent speaks again.
+    agent.signal(Signal::SIGSTOP);
     let on_a = queue(&a, "from-a");
     assert!(
-        wait_until(Duration::from_secs(15), || state(&a, &on_a) == "done"),
-        "{}",
-        agent.log()
+        wait_until(Duration::from_secs(15), || state(&b, &on_a) == "queued"),
+        "the standby never had it: {}",
+        b.log()
     );
-    // The leader dies: the standby leads and sends what it held.
-    a.stop(nix::sys::signal::Signal::SIGKILL);
+    assert_eq!(
+        pg.query(&format!(
+            "SELECT count(*) FROM hbd_jobs WHERE id = '{on_a}'"
+        )),
+        [["1"]]
+    );
+    a.stop(Signal::SIGKILL);
+    agent.signal(Signal::SIGCONT);
     assert!(
         wait_until(Duration::from_secs(15), || leads(&b)),
         "{}",
         b.log()
     );
     assert!(
-        wait_until(Duration::from_secs(15), || state(&b, &on_b) == "done"),
-        "{}",
+        wait_until(Duration::from_secs(15), || state(&b, &on_a) == "done"),
+        "the new leader did not send it: {}\n{}",
+        command(&b, &on_a),
         agent.log()
     );
-    let done = b.get_json(&format!("/api/0/hosts/app1/commands/{on_b}"));
+    let done = command(&b, &on_a);
     assert_eq!(done["exit_code"], 0, "{done}");
     assert!(
-        done["output"].as_str().unwrap_or("").contains("from-b"),
+        done["output"].as_str().unwrap_or("").contains("from-a"),
         "{done}"
     );
+}
+
+/// A heartbeat for `host` from the loopback address `ip` to each of `daemons`.
+fn heartbeat_from(daemons: &[&Daemon], host: &str, ip: &str) {
+    let socket = std::net::UdpSocket::bind((ip, 0)).unwrap();
+    let message = format!(r#"{{"ID":"HTB","name":"{host}","interval":60}}"#);
+    for d in daemons {
+        socket.send_to(message.as_bytes(), d.udp_addr()).unwrap();
+    }
+}
+
+#[test]
+fn only_the_leader_writes_dns_and_a_new_leader_makes_every_record_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = Bind::start(dir.path());
+    let pg = Postgres::start(dir.path());
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let dns = format!(
+        "dyndomains:\n  example.test: {{server: 127.0.0.1, port: {}, key_file: {}, ttl: 30, all_hosts: true, timeout: 2}}\n",
+        bind.port,
+        bind.key_file.display()
+    );
+    let mut a = start_with(dir.path(), "a", &pg, &smtp, "60s", &dns);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&a)),
+        "{}",
+        a.log()
+    );
+    let b = start_with(dir.path(), "b", &pg, &smtp, "60s", &dns);
+    assert!(wait_until(Duration::from_secs(15), || b
+        .metric("hbd_coordination_up")
+        == 1.0));
+    let updates = |d: &Daemon| d.metric("hbd_dns_updates_total");
+
+    // web2 reaches only the standby (say, a route to the leader is down); web1 both.
+    heartbeat_from(&[&b], "web2", "127.0.0.4");
+    assert!(wait_until(Duration::from_secs(10), || b
+        .host_state("web2")
+        .as_deref()
+        == Some("UP")));
+    heartbeat_from(&[&a, &b], "web1", "127.0.0.2");
+    assert!(
+        wait_until(Duration::from_secs(20), || bind
+            .lookup("web1.example.test", "A")
+            == "127.0.0.2"),
+        "the leader did not write web1: {}",
+        a.log()
+    );
+    assert!(wait_until(Duration::from_secs(10), || b
+        .host_state("web1")
+        .as_deref()
+        == Some("UP")));
+    // The standby knows both hosts and their addresses, and wrote neither.
+    assert!(updates(&a) >= 1.0);
+    assert_eq!(updates(&b), 0.0, "the standby wrote DNS: {}", b.log());
+    assert_eq!(bind.lookup("web2.example.test", "A"), "");
+
+    // The leader dies: the new one writes what it knows, web2 included, and from then on
+    // follows addresses itself.
+    a.stop(Signal::SIGKILL);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&b)),
+        "{}",
+        b.log()
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || bind
+            .lookup("web2.example.test", "A")
+            == "127.0.0.4"),
+        "the new leader did not make web2 current: {}",
+        b.log()
+    );
+    heartbeat_from(&[&b], "web1", "127.0.0.3");
+    assert!(
+        wait_until(Duration::from_secs(20), || bind
+            .lookup("web1.example.test", "A")
+            == "127.0.0.3"),
+        "the new leader does not follow web1: {}",
+        b.log()
+    );
+    assert!(updates(&b) >= 2.0);
 }

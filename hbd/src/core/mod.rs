@@ -761,6 +761,14 @@ impl Core {
         }
     }
 
+    /// Takes in commands the HA pair's other daemon queued ([`Outbox::adopt`]); the
+    /// standby holds them, the leader sends them.
+    pub fn adopt_jobs(&mut self, jobs: Vec<Job>, now: Now, out: &mut Vec<Action>) {
+        for job in self.outbox.adopt(jobs, now) {
+            out.push(Action::Job(job));
+        }
+    }
+
     /// When [`Core::on_tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Mono> {
         let host = self.deadlines.peek().map(|Reverse((at, _))| *at);

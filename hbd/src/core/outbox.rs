@@ -260,6 +260,26 @@ impl Outbox {
         self.deadlines.keys().next().map(|(at, _)| *at)
     }
 
+    /// Takes in commands another daemon of an HA pair queued (read from the pair's
+    /// shared queue): each one not known here and not yet expired is queued, and
+    /// returned. The agent runs a command once by its id and answers a repeat with the
+    /// result it kept, so a command both daemons send is still run once.
+    pub fn adopt(&mut self, jobs: Vec<Job>, now: Now) -> Vec<Job> {
+        let mut adopted = Vec::new();
+        for job in jobs {
+            let known = self
+                .by_host
+                .get(&job.host)
+                .is_some_and(|h| h.contains_key(&job.id));
+            if known || job.expires <= now.wall {
+                continue;
+            }
+            adopted.push(job.clone());
+            self.queue(job, now);
+        }
+        adopted
+    }
+
     /// `host`'s commands, newest first.
     pub fn for_host(&self, host: &str) -> Vec<Job> {
         let mut jobs: Vec<Job> = self
@@ -416,5 +436,35 @@ mod tests {
             format!("c{:03}", KEPT_PER_HOST + 4),
             "newest first"
         );
+    }
+
+    #[test]
+    fn adopting_takes_only_commands_unknown_here_and_unexpired() {
+        let mut o = Outbox::default();
+        o.queue(job("mine", "web1", 0, 60), at(0));
+        let mut sent = job("done-there", "web1", 0, 60);
+        sent.state = JobState::Sent {
+            times: 1,
+            last: at(1).wall,
+        };
+        let adopted = o.adopt(
+            vec![
+                job("mine", "web1", 0, 60),
+                job("old", "web1", 0, 5),
+                sent,
+                job("new", "web2", 9, 60),
+            ],
+            at(10),
+        );
+        // Its own command is known, an expired one is skipped; the rest wait queued
+        // here, whatever state they had on the other daemon.
+        assert_eq!(
+            adopted.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+            ["done-there", "new"]
+        );
+        assert_eq!(ids(&o.due("web1", at(11))), ["done-there", "mine"]);
+        assert_eq!(ids(&o.due("web2", at(11))), ["new"]);
+        // Adopting the same again changes nothing.
+        assert!(o.adopt(vec![job("new", "web2", 9, 60)], at(12)).is_empty());
     }
 }

@@ -7,10 +7,13 @@
 //! unreachable for `fail_open_after` makes each daemon tell on its own, tagged.
 //!
 //! - [`role`]: which part this daemon plays, from each renewal (pure).
-//! - [`pg`]: the lease, the fenced claim and the shared record, in PostgreSQL.
+//! - [`pg`]: the lease, the fenced claim, the shared record and the shared command
+//!   queue, in PostgreSQL.
 //!
-//! The task here only moves data: role changes and approved messages go to the engine
-//! through its request queue; the engine hands messages here through a bounded queue.
+//! The task here only moves data: role changes, approved messages and the commands the
+//! other daemon queued go to the engine through its request queue; the engine hands
+//! messages and newly queued commands here through bounded queues. Commands are shared
+//! so that one queued on a daemon that then dies is still sent by the one that leads.
 
 pub mod pg;
 pub mod role;
@@ -22,6 +25,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerting::Level;
+use crate::core::Job;
 use crate::engine::Request;
 use crate::metrics::Metrics;
 use crate::notify::Notification;
@@ -78,10 +82,14 @@ pub struct RoleChange {
     pub told: Option<Vec<(String, String, Level)>>,
 }
 
-/// The engine's handle: messages to claim.
+/// Shared-queue commands read per renewal, at most.
+const JOBS_PER_READ: i64 = 500;
+
+/// The engine's handle: messages to claim, commands to share.
 #[derive(Debug, Clone)]
 pub struct Pair {
     claims: mpsc::Sender<Vec<Notification>>,
+    jobs: mpsc::Sender<Job>,
     metrics: Arc<Metrics>,
 }
 
@@ -94,14 +102,39 @@ impl Pair {
         shutdown: CancellationToken,
     ) -> (Pair, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_LEN);
-        let task = tokio::spawn(run(settings, rx, requests, metrics.clone(), shutdown));
+        let (jobs, jobs_rx) = mpsc::channel(QUEUE_LEN);
+        let task = tokio::spawn(run(
+            settings,
+            Inputs {
+                claims: rx,
+                jobs: jobs_rx,
+            },
+            requests,
+            metrics.clone(),
+            shutdown,
+        ));
         (
             Pair {
                 claims: tx,
+                jobs,
                 metrics,
             },
             task,
         )
+    }
+
+    /// Hands a command just queued here over to the pair's shared queue. Never blocks:
+    /// with the queue full it stays this daemon's alone (sent when this daemon leads),
+    /// logged.
+    pub fn share(&self, job: Job) {
+        if let Err(e) = self.jobs.try_send(job) {
+            let id = match &e {
+                mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => {
+                    j.id.clone()
+                }
+            };
+            tracing::error!(cmd_id = %id, "HA job queue full or closed: command not shared with the pair");
+        }
     }
 
     /// Hands a message group over to be claimed and sent. Never blocks: a full queue
@@ -193,13 +226,80 @@ enum Claimed {
     Failed,
 }
 
+/// What the engine hands the task.
+struct Inputs {
+    claims: mpsc::Receiver<Vec<Notification>>,
+    jobs: mpsc::Receiver<Job>,
+}
+
+/// This daemon's side of the pair's shared command queue: commands queued here not yet
+/// written, and how far the queue has been read.
+#[derive(Default)]
+struct SharedJobs {
+    unwritten: Vec<Job>,
+    read_to: i64,
+}
+
+impl SharedJobs {
+    fn add(&mut self, job: Job) {
+        if self.unwritten.len() == MAX_WAITING {
+            let old = self.unwritten.remove(0);
+            tracing::error!(cmd_id = %old.id, "coordination down too long: command not shared with the pair");
+        }
+        self.unwritten.push(job);
+    }
+
+    /// Writes what waits; kept for the next try if PostgreSQL does not answer.
+    async fn write(&mut self, d: &Db, shard: &str) {
+        if self.unwritten.is_empty() {
+            return;
+        }
+        let rows: Vec<(String, String)> = self
+            .unwritten
+            .iter()
+            .filter_map(|j| Some((j.id.clone(), serde_json::to_string(j).ok()?)))
+            .collect();
+        match d.share_jobs(shard, &rows).await {
+            Ok(()) => self.unwritten.clear(),
+            Err(error) => {
+                tracing::warn!(%error, "commands not shared yet; kept until coordination answers")
+            }
+        }
+    }
+
+    /// Reads what the queue gained (this daemon's own commands come back too; the
+    /// engine ignores those it knows).
+    async fn read(&mut self, d: &Db, shard: &str) -> Vec<Job> {
+        match d.jobs_after(shard, self.read_to, JOBS_PER_READ).await {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|(seq, json)| {
+                    self.read_to = self.read_to.max(seq);
+                    serde_json::from_str(&json)
+                        .map_err(|error| tracing::warn!(%error, seq, "unreadable shared command skipped"))
+                        .ok()
+                })
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "shared commands not read");
+                Vec::new()
+            }
+        }
+    }
+}
+
 async fn run(
     settings: Settings,
-    mut claims: mpsc::Receiver<Vec<Notification>>,
+    inputs: Inputs,
     requests: mpsc::Sender<Request>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
+    let Inputs {
+        mut claims,
+        jobs: mut new_jobs,
+    } = inputs;
+    let mut shared = SharedJobs::default();
     let claimer = Claimer {
         lease: settings.lease_name(),
         fail_open_tag: format!("{}, coordination down", settings.node),
@@ -262,6 +362,19 @@ async fn run(
                     }
                 }
                 waiting = keep;
+                if let Some(d) = &db {
+                    shared.write(d, &settings.shard).await;
+                    let adopted = shared.read(d, &settings.shard).await;
+                    if !adopted.is_empty() && requests.send(Request::AdoptJobs(adopted)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            Some(job) = new_jobs.recv() => {
+                shared.add(job);
+                if let Some(d) = &db {
+                    shared.write(d, &settings.shard).await;
+                }
             }
             Some(group) = claims.recv() => {
                 match claimer.handle(tracker.role(), db.as_ref(), &group).await {

@@ -1,7 +1,8 @@
 //! The PostgreSQL side of an HA pair: takes and renews the lease (one statement, the
 //! database's clock deciding expiry), claims each message before it is sent with a
 //! write fenced by the lease's epoch, and reads what the pair last told when this daemon
-//! takes over. Every statement has a time limit; a lost connection is reconnected with
+//! takes over; and it keeps the pair's shared command queue (`hbd_jobs`), so a command
+//! queued on either daemon is sent by whichever leads. Every statement has a time limit; a lost connection is reconnected with
 //! backoff, and nothing here ever blocks the engine (it talks to it through bounded
 //! queues).
 
@@ -28,6 +29,14 @@ CREATE TABLE IF NOT EXISTS hbd_told (
     holder text NOT NULL,
     at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (shard, host, path)
+);
+CREATE TABLE IF NOT EXISTS hbd_jobs (
+    seq bigserial PRIMARY KEY,
+    shard text NOT NULL,
+    id text NOT NULL,
+    job text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (shard, id)
 );
 CREATE TABLE IF NOT EXISTS hbd_sent (
     id bigserial PRIMARY KEY,
@@ -194,6 +203,43 @@ impl Db {
                 Some((r.get(0), r.get(1), level))
             })
             .collect())
+    }
+
+    /// Adds commands queued on this daemon to the pair's shared queue (one already
+    /// there is left as it is).
+    pub async fn share_jobs(&self, shard: &str, jobs: &[(String, String)]) -> Result<(), PgError> {
+        let ids: Vec<&str> = jobs.iter().map(|j| j.0.as_str()).collect();
+        let bodies: Vec<&str> = jobs.iter().map(|j| j.1.as_str()).collect();
+        within(
+            self.limit,
+            self.client.execute(
+                "INSERT INTO hbd_jobs (shard, id, job)
+                 SELECT $1, i, j FROM unnest($2::text[], $3::text[]) AS x(i, j)
+                 ON CONFLICT (shard, id) DO NOTHING",
+                &[&shard, &ids, &bodies],
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The shared queue's commands after position `seq`, oldest first, at most
+    /// `limit`: `(position, the command as JSON)`.
+    pub async fn jobs_after(
+        &self,
+        shard: &str,
+        seq: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, PgError> {
+        let rows = within(
+            self.limit,
+            self.client.query(
+                "SELECT seq, job FROM hbd_jobs WHERE shard = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                &[&shard, &seq, &limit],
+            ),
+        )
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Gives the lease up.

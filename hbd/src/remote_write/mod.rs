@@ -18,5 +18,5 @@ pub mod sender;
 pub mod series;
 pub mod wire;
 
-pub use sender::{RemoteWrite, Settings};
+pub use sender::{HANDOVER, RemoteWrite, Settings};
 pub use series::Sample;

@@ -121,6 +121,12 @@ impl RemoteWrite {
         Ok((handle, task))
     }
 
+    /// How many more pushes the hand-over channel takes now, of [`HANDOVER`]; a
+    /// producer that may wait (a benchmark, not the engine) paces itself by it.
+    pub fn room(&self) -> usize {
+        self.tx.capacity()
+    }
+
     /// Hands samples to the task without waiting; dropped (and counted) when it is
     /// this far behind.
     pub fn push(&self, samples: Vec<Sample>) {

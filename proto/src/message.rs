@@ -564,7 +564,8 @@ mod tests {
             r#"{{"ID":"UPD","cmd_id":"u","version":"2","path":"/releases/x","sha256":"{}","size":9}}"#,
             "0".repeat(64)
         );
-        let cases: [(&[u8], fn(&Message) -> bool); 8] = [
+        type Is = fn(&Message) -> bool;
+        let cases: [(&[u8], Is); 8] = [
             (
                 br#"{"ID":"HTB","name":"a"}"#,
                 |m| matches!(m, Message::Heartbeat(h) if h.name == "a"),

@@ -444,11 +444,11 @@ impl Core {
         let tracked = match self.hosts.get_mut(name) {
             Some(t) => t,
             None => {
-                out.push(event(&name, now, EventKind::NewHost));
+                out.push(event(name, now, EventKind::NewHost));
                 self.hosts.insert(
                     name.to_owned(),
                     Tracked {
-                        host: Host::new(&name, default_interval, now.wall),
+                        host: Host::new(name, default_interval, now.wall),
                         heard: Some(now.mono),
                         since: Some(now.mono),
                         deadline: now.mono,
@@ -466,7 +466,7 @@ impl Core {
             && old.ip().to_canonical() != datagram.source.ip().to_canonical()
         {
             out.push(event(
-                &name,
+                name,
                 now,
                 EventKind::AddressChanged {
                     from: old.ip().to_canonical(),
@@ -512,7 +512,7 @@ impl Core {
                 // Queued commands follow the ACK, signed like it; never unsigned, and
                 // never from an HA pair's standby (the leader sends them).
                 if datagram.key_id.is_some() && !self.standby {
-                    for job in self.outbox.due(&name, now) {
+                    for job in self.outbox.due(name, now) {
                         out.push(Action::Reply {
                             to: datagram.source,
                             key_id: datagram.key_id.clone(),
@@ -523,7 +523,7 @@ impl Core {
                 }
             }
             Message::CommandResult(result) if datagram.key_id.is_some() => {
-                if let Some(job) = self.outbox.result(&name, result, now) {
+                if let Some(job) = self.outbox.result(name, result, now) {
                     out.push(Action::Job(job));
                 }
             }
@@ -533,11 +533,11 @@ impl Core {
                     host.version.clone_from(&b.version);
                 }
                 host.uptime_s = b.uptime.or(host.uptime_s);
-                out.push(event(&name, now, EventKind::Boot { uptime_s: b.uptime }));
+                out.push(event(name, now, EventKind::Boot { uptime_s: b.uptime }));
             }
             Message::Text(m) => {
                 out.push(event(
-                    &name,
+                    name,
                     now,
                     EventKind::Message {
                         text: m.text.clone(),
@@ -561,32 +561,32 @@ impl Core {
             host.state_since = now.wall;
             tracked.since = Some(now.mono);
             out.push(event(
-                &name,
+                name,
                 now,
                 EventKind::Up {
                     down_for_s: down_for,
                 },
             ));
         }
-        tracked.deadline = now.mono.plus(self.config.allowance(&name, host.interval));
+        tracked.deadline = now.mono.plus(self.config.allowance(name, host.interval));
         let deadline = tracked.deadline;
         if tracked.scheduled.is_none_or(|s| deadline < s) {
-            self.schedule(&name, deadline);
+            self.schedule(name, deadline);
         }
         if came_back {
-            self.alerts.resume_host(&name, now);
+            self.alerts.resume_host(name, now);
         }
         if now_up {
-            self.recheck_children(&name, now);
+            self.recheck_children(name, now);
         }
         if matches!(datagram.message, Message::Heartbeat(_)) {
-            self.policy.observe(&name, None, Level::Ok, now);
+            self.policy.observe(name, None, Level::Ok, now);
         }
         match &datagram.message {
             Message::Plugin(report) => self.check_report(report, now, out),
             Message::Heartbeat(h) => {
                 if let Some(rtt) = h.rtt {
-                    self.check_rtt(&name, rtt, now, out);
+                    self.check_rtt(name, rtt, now, out);
                 }
             }
             _ => {}

@@ -3,7 +3,8 @@
 //! Simulates N hosts sending heartbeats to a real `hbd` (journal and store on) as fast as
 //! it takes them, closed-loop with a bounded window of unanswered heartbeats per sender,
 //! for T seconds; then runs the same load against a bare UDP echo loop built on
-//! recvmmsg/sendmmsg in this process, and prints both and their ratio.
+//! recvmmsg/sendmmsg in this process; `--rounds` times, alternating, and prints both,
+//! the CPU each side spent per datagram, and their ratio (of the totals, and by round).
 //!
 //! With `--mode plugins`, every one of N hosts instead sends one plugin report (a
 //! realistic ~1.5 KB cpu/disk/network report, zlib-compressed as agents send it) in one
@@ -17,7 +18,7 @@
 //! hosts in turn) instead of flooding.
 //!
 //! Usage: hb-load [--mode heartbeats|plugins|api] [--hosts N] [--seconds T] [--window W]
-//!                [--senders S] [--rate R] [--receivers R] [--hbd PATH]   (`hb-load --help` says more)
+//!                [--senders S] [--rate R] [--receivers R] [--rounds N] [--hbd PATH]   (`hb-load --help` says more)
 //! Build it and hbd in release for meaningful figures:
 //!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-load
 #![allow(unsafe_code)] // the echo baseline calls recvmmsg/sendmmsg through libc
@@ -62,6 +63,9 @@ struct Args {
     /// The daemon's heartbeat sockets on one port (`hb_receivers`, `SO_REUSEPORT`).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
     receivers: u16,
+    /// Rounds of the heartbeat load, each against hbd then the bare echo loop.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    rounds: u32,
     /// Run the daemon without its journal, to see what journaling every datagram costs.
     #[arg(long)]
     no_journal: bool,
@@ -647,31 +651,9 @@ fn main() {
         return;
     }
     println!(
-        "hb-load: {} hosts, {} sender(s), window {} per sender, {} s per run",
-        args.hosts, args.senders, args.window, args.seconds
+        "hb-load: {} hosts, {} sender(s), window {} per sender, {} s per run, {} round(s) of hbd then bare echo",
+        args.hosts, args.senders, args.window, args.seconds, args.rounds
     );
-
-    let before = counter();
-    let cpu_before = process_cpu_seconds(daemon.id());
-    let mut hbd_run = load(SocketAddr::from(([127, 0, 0, 1], udp)), &args);
-    let hbd_cpu = process_cpu_seconds(daemon.id()) - cpu_before;
-    let processed = counter() - before;
-    let hbd_rate = processed / hbd_run.elapsed;
-    let journal_bytes = metric("hbd_journal_bytes_total");
-    let dropped = metric("hbd_engine_dropped_total") + metric("hbd_journal_dropped_total");
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let _ = daemon.wait();
-    report("hbd", &mut hbd_run, hbd_rate);
-    println!(
-        "           journal {:.1} MB written, {} entries dropped by the daemon",
-        journal_bytes / 1e6,
-        dropped
-    );
-    cpu_line(hbd_cpu, hbd_run.elapsed, processed);
-
     let echo_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     // The same receive buffer hbd asks for by default (hb_recv_buffer).
     let _ = socket2::SockRef::from(&echo_socket).set_recv_buffer_size(64 << 20);
@@ -681,14 +663,53 @@ fn main() {
         let stop = stop.clone();
         std::thread::spawn(move || echo_loop(echo_socket, stop))
     };
-    let mut echo_run = load(echo_addr, &args);
+    // Rounds alternate the two, so that a machine whose speed drifts (a shared VM)
+    // slows both alike; the ratio is of the totals.
+    let hbd_addr = SocketAddr::from(([127, 0, 0, 1], udp));
+    let (mut hbd_run, mut echo_run) = (Run::default(), Run::default());
+    let (mut hbd_secs, mut echo_secs, mut processed, mut hbd_cpu) = (0.0, 0.0, 0.0, 0.0);
+    let mut ratios = Vec::new();
+    for _ in 0..args.rounds {
+        let before = counter();
+        let cpu_before = process_cpu_seconds(daemon.id());
+        let run = load(hbd_addr, &args);
+        hbd_cpu += process_cpu_seconds(daemon.id()) - cpu_before;
+        let here = counter() - before;
+        let echo_here = load(echo_addr, &args);
+        ratios.push((here / run.elapsed) / (echo_here.acked as f64 / echo_here.elapsed));
+        processed += here;
+        hbd_secs += run.elapsed;
+        echo_secs += echo_here.elapsed;
+        hbd_run.merge(run);
+        echo_run.merge(echo_here);
+    }
+    hbd_run.elapsed = hbd_secs;
+    echo_run.elapsed = echo_secs;
+    let journal_bytes = metric("hbd_journal_bytes_total");
+    let dropped = metric("hbd_engine_dropped_total") + metric("hbd_journal_dropped_total");
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = daemon.wait();
     stop.store(true, Ordering::Relaxed);
     let echo_cpu = echo.join().unwrap();
-    let echo_rate = echo_run.acked as f64 / echo_run.elapsed;
-    report("bare echo", &mut echo_run, echo_rate);
-    cpu_line(echo_cpu, echo_run.elapsed, echo_run.acked as f64);
+
+    let hbd_rate = processed / hbd_secs;
+    report("hbd", &mut hbd_run, hbd_rate);
     println!(
-        "ratio hbd / bare echo: {:.2} (goal >= 0.8)",
-        hbd_rate / echo_rate
+        "           journal {:.1} MB written, {} entries dropped by the daemon",
+        journal_bytes / 1e6,
+        dropped
+    );
+    cpu_line(hbd_cpu, hbd_secs, processed);
+    let echo_rate = echo_run.acked as f64 / echo_secs;
+    report("bare echo", &mut echo_run, echo_rate);
+    cpu_line(echo_cpu, echo_secs, echo_run.acked as f64);
+    let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "ratio hbd / bare echo: {:.2} (goal >= 0.8); by round: {}",
+        hbd_rate / echo_rate,
+        each.join(" ")
     );
 }

@@ -2,8 +2,10 @@
 //! entry `{"timestamp","datetime","source_ip","source_port","message"}`, written by its
 //! own thread with size-based rotation (`FILE`, `FILE.1` ... `FILE.N`).
 //!
-//! The engine hands entries over a bounded channel (full: the entry is dropped and
-//! counted in `hbd_journal_dropped_total`), so a slow disk never stalls heartbeats. The
+//! The receiver hands over each batch's datagram lines already formatted
+//! ([`Entry::Lines`]), the engine everything else, over one bounded channel (full: the
+//! entries are dropped and counted, by line, in `hbd_journal_dropped_total`), so a slow
+//! disk never stalls heartbeats. The
 //! writer flushes at least every second and when the channel closes at shutdown.
 
 use std::fs::{File, OpenOptions};

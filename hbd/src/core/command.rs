@@ -1,10 +1,11 @@
-//! Operator commands the core applies (the write path): what they are, what they did,
-//! and why one was refused.
+//! Operator commands the core applies (the write path): what they are, how the core
+//! applies them ([`Core::apply`]), what they did, and why one was refused.
 
 use serde::Serialize;
 
-use super::Job;
+use super::{Action, Core, EventKind, Job, event};
 use crate::alerting::Level;
+use crate::clock::Now;
 use crate::policy::silence::Silence;
 
 /// A change an operator asks for through the API.
@@ -89,4 +90,90 @@ pub enum CommandError {
         /// The path.
         path: String,
     },
+}
+
+impl Core {
+    /// Applies an operator's command at `now`.
+    pub fn apply(
+        &mut self,
+        command: &Command,
+        now: Now,
+        out: &mut Vec<Action>,
+    ) -> Result<Outcome, CommandError> {
+        match command {
+            Command::DropHost { host } => {
+                let from = out.len();
+                let Some(tracked) = self.hosts.remove(host) else {
+                    return Err(CommandError::UnknownHost(host.clone()));
+                };
+                self.counts[tracked.host.state as usize] -= 1;
+                self.dirty.retain(|n| n != host);
+                for s in self.alerts.remove_host(host) {
+                    self.dropped_alerts.push((s.host, s.path));
+                }
+                self.dropped_hosts.push(host.clone());
+                self.outbox.forget_host(host);
+                out.push(event(host, now, EventKind::Dropped));
+                out.push(Action::Forget { host: host.clone() });
+                // A configured host stays known, as if never heard from.
+                self.add_configured_hosts(now);
+                self.publish_alert_changes(out);
+                self.run_policy(from, now, out);
+                Ok(Outcome::HostDropped)
+            }
+            Command::ClearAlert { host, path } => {
+                let key = (host.clone(), path.clone());
+                let Some(state) = self.alerts.remove(&key) else {
+                    return Err(CommandError::UnknownAlert {
+                        host: host.clone(),
+                        path: path.clone(),
+                    });
+                };
+                // Evaluated afresh from OK: as if nothing had been told either.
+                self.policy.forget_path(host, path);
+                self.dropped_alerts.push(key);
+                self.publish_alert_changes(out);
+                Ok(Outcome::AlertCleared { was: state.level })
+            }
+            Command::PutSilence { silence } => {
+                let from = out.len();
+                self.policy
+                    .put_silence(silence.as_ref().clone(), now)
+                    .map_err(|e| CommandError::BadSilence(e.to_string()))?;
+                self.run_policy(from, now, out);
+                Ok(Outcome::Silence {
+                    silence: silence.clone(),
+                })
+            }
+            Command::ExpireSilence { id } => {
+                let from = out.len();
+                let silence = self
+                    .policy
+                    .expire_silence(id, now)
+                    .ok_or_else(|| CommandError::UnknownSilence(id.clone()))?;
+                self.run_policy(from, now, out);
+                Ok(Outcome::Silence {
+                    silence: Box::new(silence),
+                })
+            }
+            Command::QueueJob { job } => {
+                if !self.hosts.contains_key(&job.host) {
+                    return Err(CommandError::UnknownHost(job.host.clone()));
+                }
+                if !self.config.host_has_key(&job.host) {
+                    return Err(CommandError::Unsigned(job.host.clone()));
+                }
+                self.outbox.queue(job.as_ref().clone(), now);
+                let queued = self
+                    .outbox
+                    .for_host(&job.host)
+                    .into_iter()
+                    .find(|j| j.id == job.id);
+                out.extend(queued.clone().map(Action::Job));
+                Ok(Outcome::Queued {
+                    job: Box::new(queued.unwrap_or_else(|| job.as_ref().clone())),
+                })
+            }
+        }
+    }
 }

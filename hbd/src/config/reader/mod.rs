@@ -4,6 +4,7 @@
 mod channels;
 mod ha;
 mod policy;
+mod remote_write;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -87,8 +87,8 @@ fn thresholds_alert_remind_and_recover_across_a_restart() {
         texts[2]
     );
 
-    // The alert survives a restart, and its recovery is still sent.
-    std::thread::sleep(Duration::from_millis(1200)); // let the state reach the store
+    // The alert survives a restart (a clean stop writes what the store has not yet
+    // got), and its recovery is still sent.
     daemon.restart();
     let alerts = daemon.get_json("/api/0/alerts");
     assert_eq!(alerts[0]["level"], "CRITICAL", "{alerts}");

@@ -131,7 +131,11 @@ fn plugin_reports_are_stored_served_and_exported() {
 
     // A restart keeps the latest reports and the history.
     agent.kill();
-    std::thread::sleep(Duration::from_millis(1500)); // let the last batch reach the store
+    // Every report received is in the store (written in batches about once a second).
+    assert!(wait_until(Duration::from_secs(10), || {
+        let received = daemon.metric("hbd_datagrams_total{type=\"PLG\"}");
+        received > 0.0 && daemon.metric("hbd_store_samples_total") == received
+    }));
     let before =
         daemon.get_json("/api/0/hosts/web1/plugins/cpu_monitor?limit=100")["samples"].clone();
     daemon.restart();
@@ -161,7 +165,10 @@ fn sigusr1_collects_info_plugins_on_demand() {
     };
     // os_info runs at start, then daily.
     assert!(wait_until(Duration::from_secs(10), || os_info_samples() == 1));
-    std::thread::sleep(Duration::from_millis(1500)); // the store has it; no second one comes by itself
+    // No second one comes by itself: two more heartbeats (1 s apart), and still one.
+    let beats = || daemon.metric("hbd_datagrams_total{type=\"HTB\"}");
+    let seen = beats();
+    assert!(wait_until(Duration::from_secs(10), || beats() >= seen + 2.0));
     assert_eq!(os_info_samples(), 1);
     agent.signal(nix::sys::signal::Signal::SIGUSR1);
     assert!(

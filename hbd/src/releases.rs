@@ -179,16 +179,12 @@ pub fn scan(dir: &Path) -> Result<Vec<Release>, ReleaseError> {
     Ok(releases)
 }
 
-/// SHA-256 of a file, lowercase hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    hb_proto::digest::sha256_hex(std::fs::File::open(path)?)
-}
-
 /// Checks that `release`'s file in `dir` still has the SHA-256 `SHA256SUMS` gives, so
 /// the daemon never signs a digest for a file that changed after it was listed.
 pub fn verify(dir: &Path, release: &Release) -> Result<(), ReleaseError> {
     let path = dir.join(&release.file);
-    let actual = sha256_file(&path).map_err(|source| ReleaseError::Read { path, source })?;
+    let actual = hb_proto::digest::sha256_file(&path)
+        .map_err(|source| ReleaseError::Read { path, source })?;
     if actual == release.sha256 {
         Ok(())
     } else {
@@ -298,7 +294,8 @@ mod tests {
     fn scan_and_verify_read_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("hbc-1.0.0-x86_64-linux"), b"binary").unwrap();
-        let sum = sha256_file(&dir.path().join("hbc-1.0.0-x86_64-linux")).unwrap();
+        let sum =
+            hb_proto::digest::sha256_file(&dir.path().join("hbc-1.0.0-x86_64-linux")).unwrap();
         std::fs::write(
             dir.path().join(SUMS),
             format!("{sum}  hbc-1.0.0-x86_64-linux\n{sum}  hbc-2.0.0-x86_64-linux\n"),

@@ -1,6 +1,6 @@
 //! SHA-256 digests as the protocol writes them (64 lowercase hex digits): what a `UPD`
 //! names a release file by, computed the same way by the daemon that offers the file
-//! and the agent that checks it. The caller opens the file; this only reads.
+//! and the agent that checks it.
 
 use std::io::Read;
 
@@ -22,6 +22,11 @@ pub fn sha256_hex(mut reader: impl Read) -> std::io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
+}
+
+/// SHA-256 of a file, as lowercase hex.
+pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
+    sha256_hex(std::fs::File::open(path)?)
 }
 
 #[cfg(test)]

@@ -12,11 +12,6 @@ use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-/// SHA-256 of a file, lowercase hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    hb_proto::digest::sha256_hex(std::fs::File::open(path)?)
-}
-
 /// Fetches `url` into `dest` (created new, mode 0700) within `timeout`; it must be
 /// `size` bytes with SHA-256 `sha256`. On any failure `dest` is removed and the reason
 /// returned.

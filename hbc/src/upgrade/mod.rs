@@ -178,8 +178,8 @@ pub fn at_start(ctx: &Context) -> Option<(String, Outcome)> {
             return None;
         }
     };
-    let running = fetch::sha256_file(Path::new("/proc/self/exe"))
-        .or_else(|_| fetch::sha256_file(&ctx.exe))
+    let running = hb_proto::digest::sha256_file(Path::new("/proc/self/exe"))
+        .or_else(|_| hb_proto::digest::sha256_file(&ctx.exe))
         .unwrap_or_default();
     let report = |outcome| Some((marker.cmd_id.clone(), outcome));
     match marker::on_start(Some(&marker), &running) {

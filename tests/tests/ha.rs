@@ -306,6 +306,18 @@ fn a_command_queued_on_either_daemon_is_sent_by_the_leader_even_after_its_daemon
         ledger.matches(word).count()
     };
 
+    // A command the queue has kept past any command's life (8 days) is removed.
+    pg.query(
+        "INSERT INTO hbd_jobs (shard, id, job, at) VALUES ('default', 'ancient', '{}', now() - interval '9 days')",
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || pg
+            .query("SELECT count(*) FROM hbd_jobs WHERE id = 'ancient'")
+            == [["0"]]),
+        "the leader did not prune the shared queue: {}",
+        a.log()
+    );
+
     // Queued on the standby: the leader takes it from the pair's queue and sends it;
     // the agent's result reaches both.
     let on_b = queue(&b, "from-b");

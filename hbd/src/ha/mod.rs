@@ -85,6 +85,10 @@ pub struct RoleChange {
 /// Shared-queue commands read per renewal, at most.
 const JOBS_PER_READ: i64 = 500;
 
+/// How long the shared queue keeps a command: longer than any can wait (the API lets
+/// one wait at most 7 days); the leader removes older ones.
+pub const JOBS_KEPT: Duration = Duration::from_secs(8 * 24 * 3600);
+
 /// The engine's handle: messages to claim, commands to share.
 #[derive(Debug, Clone)]
 pub struct Pair {
@@ -364,6 +368,13 @@ async fn run(
                 waiting = keep;
                 if let Some(d) = &db {
                     shared.write(d, &settings.shard).await;
+                    if matches!(tracker.role(), Role::Leader { .. }) {
+                        match d.prune_jobs(&settings.shard, JOBS_KEPT).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(removed = n, "old commands removed from the shared queue"),
+                            Err(error) => tracing::warn!(%error, "shared queue not pruned"),
+                        }
+                    }
                     let adopted = shared.read(d, &settings.shard).await;
                     if !adopted.is_empty() && requests.send(Request::AdoptJobs(adopted)).await.is_err() {
                         break;

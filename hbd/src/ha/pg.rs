@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS hbd_jobs (
     at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (shard, id)
 );
+CREATE INDEX IF NOT EXISTS hbd_jobs_at ON hbd_jobs (shard, at);
 CREATE TABLE IF NOT EXISTS hbd_sent (
     id bigserial PRIMARY KEY,
     shard text NOT NULL,
@@ -240,6 +241,19 @@ impl Db {
         )
         .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Removes the shared queue's commands older than `age`, which can no longer be
+    /// waiting; returns how many.
+    pub async fn prune_jobs(&self, shard: &str, age: Duration) -> Result<u64, PgError> {
+        within(
+            self.limit,
+            self.client.execute(
+                "DELETE FROM hbd_jobs WHERE shard = $1 AND at < now() - make_interval(secs => $2)",
+                &[&shard, &age.as_secs_f64()],
+            ),
+        )
+        .await
     }
 
     /// Gives the lease up.

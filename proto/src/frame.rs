@@ -212,12 +212,7 @@ pub fn encode(
     signer: Option<&Signer>,
     compress_over: usize,
 ) -> Result<Vec<u8>, EncodeError> {
-    let json = message.to_json();
-    if signer.is_none() && json.len() <= compress_over && json.len() <= MAX_DATAGRAM_BYTES {
-        // Sent as it is: the text is the datagram, without a copy.
-        return Ok(json);
-    }
-    encode_json(&json, signer, compress_over)
+    frame(Cow::Owned(message.to_json()), signer, compress_over)
 }
 
 /// As [`encode`], for a caller that already has the JSON text.
@@ -226,15 +221,23 @@ pub fn encode_json(
     signer: Option<&Signer>,
     compress_over: usize,
 ) -> Result<Vec<u8>, EncodeError> {
-    let compressed;
-    let payload: &[u8] = if json.len() > compress_over {
-        compressed = deflate(json);
-        &compressed
+    frame(Cow::Borrowed(json), signer, compress_over)
+}
+
+/// Compresses and signs `json` as asked; an owned text sent as it is (short, unsigned)
+/// becomes the datagram without a copy.
+fn frame(
+    json: Cow<'_, [u8]>,
+    signer: Option<&Signer>,
+    compress_over: usize,
+) -> Result<Vec<u8>, EncodeError> {
+    let payload = if json.len() > compress_over {
+        Cow::Owned(deflate(&json))
     } else {
         json
     };
     let out = match signer {
-        None => payload.to_vec(),
+        None => payload.into_owned(),
         Some(signer) => {
             let key_id = signer.key_id.as_bytes();
             if key_id.is_empty() || key_id.len() > MAX_KEY_ID_LEN {
@@ -245,9 +248,9 @@ pub fn encode_json(
             // Invariant: checked above that the length is 1..=64, which fits a u8.
             out.push(key_id.len() as u8);
             out.extend_from_slice(key_id);
-            let tag = signer.key.tag(&[&out, payload]);
+            let tag = signer.key.tag(&[&out, &payload]);
             out.extend_from_slice(&tag);
-            out.extend_from_slice(payload);
+            out.extend_from_slice(&payload);
             out
         }
     };

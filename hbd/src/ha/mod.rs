@@ -109,10 +109,8 @@ impl Pair {
         let (jobs, jobs_rx) = mpsc::channel(QUEUE_LEN);
         let task = tokio::spawn(run(
             settings,
-            Inputs {
-                claims: rx,
-                jobs: jobs_rx,
-            },
+            rx,
+            jobs_rx,
             requests,
             metrics.clone(),
             shutdown,
@@ -230,12 +228,6 @@ enum Claimed {
     Failed,
 }
 
-/// What the engine hands the task.
-struct Inputs {
-    claims: mpsc::Receiver<Vec<Notification>>,
-    jobs: mpsc::Receiver<Job>,
-}
-
 /// This daemon's side of the pair's shared command queue: commands queued here not yet
 /// written, and how far the queue has been read.
 #[derive(Default)]
@@ -294,15 +286,12 @@ impl SharedJobs {
 
 async fn run(
     settings: Settings,
-    inputs: Inputs,
+    mut claims: mpsc::Receiver<Vec<Notification>>,
+    mut new_jobs: mpsc::Receiver<Job>,
     requests: mpsc::Sender<Request>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
-    let Inputs {
-        mut claims,
-        jobs: mut new_jobs,
-    } = inputs;
     let mut shared = SharedJobs::default();
     let claimer = Claimer {
         lease: settings.lease_name(),

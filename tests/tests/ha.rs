@@ -83,6 +83,16 @@ fn cpu(daemons: &[&Daemon], value: f64) {
     }
 }
 
+/// Kills the leader `a` with SIGKILL and waits until `b` leads in its place.
+fn kill_leader(a: &mut Daemon, b: &Daemon) {
+    a.stop(Signal::SIGKILL);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(b)),
+        "the standby did not take over: {}",
+        b.log()
+    );
+}
+
 fn leads(d: &Daemon) -> bool {
     d.metric("hbd_ha_leader") == 1.0 && d.metric("hbd_coordination_up") == 1.0
 }
@@ -139,12 +149,7 @@ fn a_killed_leader_is_replaced_and_each_change_is_told_exactly_once() {
         .as_deref()
         == Some("CRITICAL")));
 
-    a.stop(Signal::SIGKILL);
-    assert!(
-        wait_until(Duration::from_secs(15), || leads(&b)),
-        "the standby did not take over: {}",
-        b.log()
-    );
+    kill_leader(&mut a, &b);
     let epoch = pg.query("SELECT epoch FROM hbd_lease WHERE name = 'alerts/default'");
     assert_eq!(epoch, [["2"]], "a new leader, a new epoch");
     // It took over what A told: the CRITICAL is not told again.
@@ -352,13 +357,8 @@ fn a_command_queued_on_either_daemon_is_sent_by_the_leader_even_after_its_daemon
         )),
         [["1"]]
     );
-    a.stop(Signal::SIGKILL);
+    kill_leader(&mut a, &b);
     agent.signal(Signal::SIGCONT);
-    assert!(
-        wait_until(Duration::from_secs(15), || leads(&b)),
-        "{}",
-        b.log()
-    );
     assert!(
         wait_until(Duration::from_secs(15), || state(&b, &on_a) == "done"),
         "the new leader did not send it: {}\n{}",
@@ -430,12 +430,7 @@ fn only_the_leader_writes_dns_and_a_new_leader_makes_every_record_current() {
 
     // The leader dies: the new one writes what it knows, web2 included, and from then on
     // follows addresses itself.
-    a.stop(Signal::SIGKILL);
-    assert!(
-        wait_until(Duration::from_secs(15), || leads(&b)),
-        "{}",
-        b.log()
-    );
+    kill_leader(&mut a, &b);
     assert!(
         wait_until(Duration::from_secs(20), || bind
             .lookup("web2.example.test", "A")

@@ -5,8 +5,8 @@
 //! The receiver hands over each batch's datagram lines already formatted
 //! ([`Entry::Lines`]), the engine everything else, over one bounded channel (full: the
 //! entries are dropped and counted, by line, in `hbd_journal_dropped_total`), so a slow
-//! disk never stalls heartbeats. The
-//! writer flushes at least every second and when the channel closes at shutdown.
+//! disk never stalls heartbeats. The writer flushes at least every second and when the
+//! channel closes at shutdown.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};

@@ -404,6 +404,9 @@ fn only_the_leader_writes_dns_and_a_new_leader_makes_every_record_current() {
         .metric("hbd_coordination_up")
         == 1.0));
     let updates = |d: &Daemon| d.metric("hbd_dns_updates_total");
+    // BIND answers `name`'s A record with `ip` within 20 s.
+    let resolves =
+        |name: &str, ip: &str| wait_until(Duration::from_secs(20), || bind.lookup(name, "A") == ip);
 
     // web2 reaches only the standby (say, a route to the leader is down); web1 both.
     heartbeat_from(&[&b], "web2", "127.0.0.4");
@@ -413,9 +416,7 @@ fn only_the_leader_writes_dns_and_a_new_leader_makes_every_record_current() {
         == Some("UP")));
     heartbeat_from(&[&a, &b], "web1", "127.0.0.2");
     assert!(
-        wait_until(Duration::from_secs(20), || bind
-            .lookup("web1.example.test", "A")
-            == "127.0.0.2"),
+        resolves("web1.example.test", "127.0.0.2"),
         "the leader did not write web1: {}",
         a.log()
     );
@@ -432,17 +433,13 @@ fn only_the_leader_writes_dns_and_a_new_leader_makes_every_record_current() {
     // follows addresses itself.
     kill_leader(&mut a, &b);
     assert!(
-        wait_until(Duration::from_secs(20), || bind
-            .lookup("web2.example.test", "A")
-            == "127.0.0.4"),
+        resolves("web2.example.test", "127.0.0.4"),
         "the new leader did not make web2 current: {}",
         b.log()
     );
     heartbeat_from(&[&b], "web1", "127.0.0.3");
     assert!(
-        wait_until(Duration::from_secs(20), || bind
-            .lookup("web1.example.test", "A")
-            == "127.0.0.3"),
+        resolves("web1.example.test", "127.0.0.3"),
         "the new leader does not follow web1: {}",
         b.log()
     );

@@ -13,7 +13,9 @@ use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -480,36 +482,30 @@ pub fn start(
     ))
 }
 
+/// How long the writer gathers batches after it wakes. Under load the receiver hands
+/// over a batch thousands of times a second; gathering them for this long means one
+/// wake-up (of the writer, paid for by the receiver too) per `GATHER` rather than one
+/// per batch. An idle daemon's entries still go to the file at once.
+pub const GATHER: Duration = Duration::from_millis(2);
+
 fn write_loop(mut file: RotatingFile, rx: Receiver<Vec<Entry>>, metrics: &Metrics) {
-    let mut failing = false;
+    let mut writer = Writer {
+        failing: false,
+        formatter: Formatter::default(),
+        line: Vec::with_capacity(1024),
+    };
     let mut last_flush = Instant::now();
-    let mut formatter = Formatter::default();
-    let mut line = Vec::with_capacity(1024);
-    loop {
+    'running: loop {
         let wait = FLUSH_EVERY.saturating_sub(last_flush.elapsed());
         match rx.recv_timeout(wait) {
             Ok(entries) => {
-                for entry in &entries {
-                    let written = match entry {
-                        Entry::Lines { text, .. } => file.write_lines(text).map(|()| text.len()),
-                        _ => {
-                            line.clear();
-                            formatter.format(entry, &mut line);
-                            file.write_line(&line).map(|()| line.len())
-                        }
-                    };
-                    match written {
-                        Ok(bytes) => {
-                            metrics.journal_bytes.inc_by(bytes as u64);
-                            failing = false;
-                        }
-                        Err(error) => {
-                            metrics.journal_dropped.inc_by(entry.lines() as u64);
-                            if !failing {
-                                tracing::error!(%error, path = %file.path.display(), "journal write failed");
-                                failing = true;
-                            }
-                        }
+                writer.write(&mut file, &entries, metrics);
+                std::thread::sleep(GATHER);
+                loop {
+                    match rx.try_recv() {
+                        Ok(entries) => writer.write(&mut file, &entries, metrics),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => break 'running,
                     }
                 }
             }
@@ -525,6 +521,43 @@ fn write_loop(mut file: RotatingFile, rx: Receiver<Vec<Entry>>, metrics: &Metric
     }
     if let Err(error) = file.flush() {
         tracing::error!(%error, "final journal flush failed");
+    }
+}
+
+/// The writer thread's formatting state.
+struct Writer {
+    /// Whether the last write failed (a failure is logged once, not per entry).
+    failing: bool,
+    formatter: Formatter,
+    line: Vec<u8>,
+}
+
+impl Writer {
+    /// Writes a batch; what cannot be written is counted as dropped.
+    fn write(&mut self, file: &mut RotatingFile, entries: &[Entry], metrics: &Metrics) {
+        for entry in entries {
+            let written = match entry {
+                Entry::Lines { text, .. } => file.write_lines(text).map(|()| text.len()),
+                _ => {
+                    self.line.clear();
+                    self.formatter.format(entry, &mut self.line);
+                    file.write_line(&self.line).map(|()| self.line.len())
+                }
+            };
+            match written {
+                Ok(bytes) => {
+                    metrics.journal_bytes.inc_by(bytes as u64);
+                    self.failing = false;
+                }
+                Err(error) => {
+                    metrics.journal_dropped.inc_by(entry.lines() as u64);
+                    if !self.failing {
+                        tracing::error!(%error, path = %file.path.display(), "journal write failed");
+                        self.failing = true;
+                    }
+                }
+            }
+        }
     }
 }
 

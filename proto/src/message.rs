@@ -314,6 +314,11 @@ impl Message {
     /// derived internally tagged path would first buffer every field of the object into
     /// an intermediate tree, which on the heartbeat path cost as much as the parse.
     pub fn from_json(json: &[u8]) -> Result<Message, DecodeError> {
+        // Checked once here, so that the parser need not check each string again (JSON
+        // that is not UTF-8 is malformed in any case).
+        let json = std::str::from_utf8(json).map_err(|e| DecodeError::BadJson {
+            detail: format!("not UTF-8: {e}"),
+        })?;
         let id = match leading_id(json) {
             Some(id) => std::borrow::Cow::Borrowed(id),
             None => std::borrow::Cow::Owned(scan_id(json)?),
@@ -330,7 +335,7 @@ impl Message {
             other => {
                 // Well-formed JSON with an ID this version does not know (journaled by
                 // the daemon for later study); malformed JSON is a JSON error.
-                serde_json::from_slice::<serde::de::IgnoredAny>(json).map_err(bad_json)?;
+                serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(bad_json)?;
                 return Err(DecodeError::UnknownId {
                     id: truncate(other, 32).to_owned(),
                 });
@@ -442,8 +447,8 @@ fn non_negative(field: &'static str, value: Option<f64>) -> Result<(), DecodeErr
 }
 
 /// Parses `json` as one variant's fields.
-fn parse<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, DecodeError> {
-    serde_json::from_slice(json).map_err(bad_json)
+fn parse<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, DecodeError> {
+    serde_json::from_str(json).map_err(bad_json)
 }
 
 fn bad_json(e: serde_json::Error) -> DecodeError {
@@ -454,26 +459,22 @@ fn bad_json(e: serde_json::Error) -> DecodeError {
 
 /// The `ID` of an object that starts `{"ID":"` followed by a plain value, as every
 /// agent writes it (serde puts a tag first); `None` for any other layout.
-fn leading_id(json: &[u8]) -> Option<&str> {
-    let rest = json.strip_prefix(br#"{"ID":""#)?;
-    let end = rest.iter().take(16).position(|&b| b == b'"')?;
+fn leading_id(json: &str) -> Option<&str> {
+    let rest = json.strip_prefix(r#"{"ID":""#)?;
+    let end = rest.bytes().take(16).position(|b| b == b'"')?;
     let id = &rest[..end];
-    if id.iter().all(u8::is_ascii_uppercase) {
-        std::str::from_utf8(id).ok()
-    } else {
-        None
-    }
+    id.bytes().all(|b| b.is_ascii_uppercase()).then_some(id)
 }
 
 /// The `ID` of an object laid out any other way, found by a full parse that keeps
 /// nothing else.
-fn scan_id(json: &[u8]) -> Result<String, DecodeError> {
+fn scan_id(json: &str) -> Result<String, DecodeError> {
     #[derive(Deserialize)]
     struct IdOnly {
         #[serde(rename = "ID")]
         id: String,
     }
-    serde_json::from_slice::<IdOnly>(json)
+    serde_json::from_str::<IdOnly>(json)
         .map(|m| m.id)
         .map_err(bad_json)
 }

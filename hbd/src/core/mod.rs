@@ -440,10 +440,10 @@ impl Core {
         let from = out.len();
         // Borrowed from the datagram: owned copies are made only where one is kept.
         let name: &str = stamp.name;
-        let (default_interval, _) = self.config.host_timing(name);
         let tracked = match self.hosts.get_mut(name) {
             Some(t) => t,
             None => {
+                let (default_interval, _) = self.config.host_timing(name);
                 out.push(event(name, now, EventKind::NewHost));
                 self.hosts.insert(
                     name.to_owned(),

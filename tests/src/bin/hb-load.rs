@@ -108,6 +108,8 @@ struct Run {
     lost: u64,
     elapsed: f64,
     latencies_us: Vec<u32>,
+    /// CPU seconds the load generator's sender threads spent.
+    cpu: f64,
 }
 
 impl Run {
@@ -117,6 +119,7 @@ impl Run {
         self.lost += other.lost;
         self.elapsed = self.elapsed.max(other.elapsed);
         self.latencies_us.extend(other.latencies_us);
+        self.cpu += other.cpu;
     }
 
     fn percentile(&mut self, p: f64) -> f64 {
@@ -148,6 +151,7 @@ fn sender(
     seconds: f64,
     sender_id: u64,
 ) -> Run {
+    let cpu_start = thread_cpu_seconds();
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     // Room for a whole window of replies, so the generator itself loses nothing.
     let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(8 << 20);
@@ -220,6 +224,7 @@ fn sender(
     }
     run.lost += outstanding as u64;
     run.elapsed = start.elapsed().as_secs_f64();
+    run.cpu = thread_cpu_seconds() - cpu_start;
     run
 }
 
@@ -272,11 +277,15 @@ fn thread_cpu_seconds() -> f64 {
 /// Prints what the side that answered spent: CPU per datagram and cores used. On a
 /// machine with few cores this is the steadier figure: the ratio also depends on how
 /// the answering side and the load generator share the cores.
-fn cpu_line(cpu_seconds: f64, elapsed: f64, datagrams: f64) {
+fn cpu_line(cpu_seconds: f64, elapsed: f64, datagrams: f64, generator: &Run) {
+    let per = |cpu: f64| cpu * 1e6 / datagrams.max(1.0);
+    let cores = |cpu: f64| cpu / elapsed.max(1e-9);
     println!(
-        "           CPU {:.2} us per datagram ({:.2} cores)",
-        cpu_seconds * 1e6 / datagrams.max(1.0),
-        cpu_seconds / elapsed.max(1e-9)
+        "           CPU {:.2} us per datagram ({:.2} cores); the load generator's {:.2} us ({:.2} cores)",
+        per(cpu_seconds),
+        cores(cpu_seconds),
+        per(generator.cpu),
+        cores(generator.cpu)
     );
 }
 
@@ -701,10 +710,10 @@ fn main() {
         journal_bytes / 1e6,
         dropped
     );
-    cpu_line(hbd_cpu, hbd_secs, processed);
+    cpu_line(hbd_cpu, hbd_secs, processed, &hbd_run);
     let echo_rate = echo_run.acked as f64 / echo_secs;
     report("bare echo", &mut echo_run, echo_rate);
-    cpu_line(echo_cpu, echo_secs, echo_run.acked as f64);
+    cpu_line(echo_cpu, echo_secs, echo_run.acked as f64, &echo_run);
     let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     println!(
         "ratio hbd / bare echo: {:.2} (goal >= 0.8); by round: {}",

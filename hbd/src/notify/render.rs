@@ -89,14 +89,32 @@ pub fn event_text(event: &Event) -> Option<String> {
     })
 }
 
-/// A value as messages show it: one decimal for whole numbers (`85.0`), otherwise as
-/// measured (`85.25`).
+/// A value as messages show it: at most three decimals, trailing zeros dropped but one
+/// kept (`85.0`, `85.25`, `93.3` for a measured 93.30000000000001, `85.714` for
+/// 85.71428571428571), and three significant digits below 1 (`0.00123`), so that a
+/// ratio an agent computed reads as a number, not as the float behind it.
 pub fn value(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.1}")
-    } else {
-        format!("{v}")
+    if !v.is_finite() {
+        return format!("{v}");
     }
+    let size = v.abs();
+    let decimals = if size >= 1.0 || size == 0.0 {
+        3
+    } else {
+        // Three significant digits: 0.5 -> 3 decimals, 0.0012345 -> 5.
+        let leading_zeros = (-size.log10()).floor() as usize;
+        (leading_zeros + 3).min(15)
+    };
+    let mut text = format!("{v:.decimals$}");
+    let kept = text.trim_end_matches('0').len();
+    text.truncate(kept);
+    if text.ends_with('.') {
+        text.push('0');
+    }
+    if text == "-0.0" {
+        text.remove(0);
+    }
+    text
 }
 
 /// The text of an alert notice:
@@ -141,6 +159,30 @@ mod tests {
             host: "web1".into(),
             at: Timestamp(0),
             kind,
+        }
+    }
+
+    #[test]
+    fn values_read_as_numbers() {
+        for (v, shown) in [
+            (85.0, "85.0"),
+            (0.0, "0.0"),
+            (-0.0, "0.0"),
+            (85.25, "85.25"),
+            (93.300_000_000_000_01, "93.3"),
+            (85.714_285_714_285_71, "85.714"),
+            (90.004, "90.004"),
+            (1234.5678, "1234.568"),
+            (1e15, "1000000000000000.0"),
+            (0.5, "0.5"),
+            (0.1 + 0.2, "0.3"),
+            (0.001_234_5, "0.00123"),
+            (-0.25, "-0.25"),
+            (-12.5, "-12.5"),
+            (1e-20, "0.0"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(value(v), shown, "{v:?}");
         }
     }
 

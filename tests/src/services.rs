@@ -52,8 +52,14 @@ fn free_tcp_port() -> u16 {
         .port()
 }
 
-/// Starts a service and returns it with its `READY ...` line.
-fn start(python: &Path, script: &str, args: &[String], log: &Path) -> (Process, String) {
+/// Starts a service and returns it with its `READY ...` line, or what it printed
+/// instead (its log has why).
+fn try_start(
+    python: &Path,
+    script: &str,
+    args: &[String],
+    log: &Path,
+) -> Result<(Process, String), String> {
     let mut child = Command::new(python)
         .arg(services_dir().join(script))
         .args(args)
@@ -65,13 +71,19 @@ fn start(python: &Path, script: &str, args: &[String], log: &Path) -> (Process, 
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-    assert!(
-        ready.starts_with("READY"),
-        "{script} did not start: {ready:?}; see {}",
-        log.display()
-    );
+    let process = Process(child);
+    if !ready.starts_with("READY") {
+        return Err(ready);
+    }
     std::thread::spawn(move || for _ in lines {});
-    (Process(child), ready)
+    Ok((process, ready))
+}
+
+/// Starts a service and returns it with its `READY ...` line.
+fn start(python: &Path, script: &str, args: &[String], log: &Path) -> (Process, String) {
+    try_start(python, script, args, log).unwrap_or_else(|printed| {
+        panic!("{script} did not start: {printed:?}; see {}", log.display())
+    })
 }
 
 /// The SMTP capture server.
@@ -85,27 +97,29 @@ pub struct SmtpCapture {
 impl SmtpCapture {
     /// Starts a plain SMTP capture server; `extra` are smtp_capture.py options.
     pub fn start(dir: &Path, extra: &[&str]) -> SmtpCapture {
-        let port = free_tcp_port();
         let mail = dir.join("mail");
         std::fs::create_dir_all(&mail).unwrap();
-        let mut args = vec![
-            "--port".to_owned(),
-            port.to_string(),
-            "--dir".to_owned(),
-            mail.display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
-        let (process, _) = start(
-            &test_python(),
-            "smtp_capture.py",
-            &args,
-            &dir.join("smtp.log"),
-        );
-        SmtpCapture {
-            port,
-            dir: mail,
-            _process: process,
+        let log = dir.join("smtp.log");
+        // The port is free when chosen, but another test may take it before the server
+        // binds it: then try another.
+        for _ in 0..5 {
+            let port = free_tcp_port();
+            let mut args = vec![
+                "--port".to_owned(),
+                port.to_string(),
+                "--dir".to_owned(),
+                mail.display().to_string(),
+            ];
+            args.extend(extra.iter().map(|s| (*s).to_owned()));
+            if let Ok((process, _)) = try_start(&test_python(), "smtp_capture.py", &args, &log) {
+                return SmtpCapture {
+                    port,
+                    dir: mail,
+                    _process: process,
+                };
+            }
         }
+        panic!("smtp_capture.py did not start; see {}", log.display());
     }
 
     /// The daemon's `email:` section sending to this server, `ops@example.org` the

@@ -36,3 +36,7 @@ pub mod wasm;
 
 /// The agent's version, sent in every heartbeat.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The plugin compiler's executable, which the agent runs for WebAssembly plugins and
+/// looks for beside its own binary first (and an upgrade puts there).
+pub const COMPILER_NAME: &str = "hbc-compile";

@@ -1,8 +1,10 @@
 //! Agent releases for self-upgrade: the files an operator puts in `releases_dir`, named
 //! `hbc-VERSION-ARCH-OS` (`hbc-0.2.0-x86_64-linux`) and listed with their SHA-256 in a
 //! `SHA256SUMS` file beside them (the `sha256sum` format, which `hb_install.sh release`
-//! writes). Only files `SHA256SUMS` lists are offered or served. Parsing and choosing
-//! are pure; [`scan`] and [`verify`] read the directory.
+//! writes). A release's plugin compiler, `hbc-compile-VERSION-ARCH-OS`, listed the same
+//! way, goes with the agent of the same version and platform. Only files `SHA256SUMS`
+//! lists are offered or served. Parsing and choosing are pure; [`scan`] and [`verify`]
+//! read the directory.
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,8 @@ use serde::Serialize;
 pub const SUMS: &str = "SHA256SUMS";
 /// The program a release file carries.
 pub const PROGRAM: &str = "hbc";
+/// The agent's plugin compiler, which a release may carry beside it.
+pub const COMPILER: &str = "hbc-compile";
 
 /// One release file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -23,6 +27,21 @@ pub struct Release {
     pub version: String,
     /// Its platform, `ARCH-OS` as agents report it (`x86_64-linux`).
     pub arch: String,
+    /// SHA-256 from `SHA256SUMS`, lowercase hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The plugin compiler of the same version and platform, if `SHA256SUMS` lists one:
+    /// an upgrade installs it beside the agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<ReleaseFile>,
+}
+
+/// A file that goes with a release (its plugin compiler).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReleaseFile {
+    /// The file's name in `releases_dir`.
+    pub file: String,
     /// SHA-256 from `SHA256SUMS`, lowercase hex.
     pub sha256: String,
     /// Size in bytes.
@@ -94,7 +113,12 @@ pub fn safe_name(file: &str) -> bool {
 /// `(version, arch)` of a release file's name `hbc-VERSION-ARCH-OS`; the version may
 /// itself hold dashes (`0.3.0-rc1`).
 pub fn parse_name(file: &str) -> Option<(String, String)> {
-    let rest = file.strip_prefix(PROGRAM)?.strip_prefix('-')?;
+    parse_name_of(PROGRAM, file)
+}
+
+/// `(version, arch)` of `program`'s release file name `PROGRAM-VERSION-ARCH-OS`.
+fn parse_name_of(program: &str, file: &str) -> Option<(String, String)> {
+    let rest = file.strip_prefix(program)?.strip_prefix('-')?;
     let mut parts = rest.rsplitn(3, '-');
     let os = parts.next()?;
     let arch = parts.next()?;
@@ -151,46 +175,70 @@ pub fn choose<'a>(
 }
 
 /// The releases in `dir`: each `SHA256SUMS` entry named like a release whose file
-/// exists.
+/// exists, with the compiler of its version and platform when one is listed too.
 pub fn scan(dir: &Path) -> Result<Vec<Release>, ReleaseError> {
     let sums_path = dir.join(SUMS);
     let text = std::fs::read_to_string(&sums_path).map_err(|source| ReleaseError::Read {
         path: sums_path,
         source,
     })?;
-    let mut releases = Vec::new();
-    for (sha256, file) in parse_sums(&text) {
-        let Some((version, arch)) = parse_name(&file) else {
-            continue;
-        };
-        match std::fs::metadata(dir.join(&file)) {
-            Ok(meta) if meta.is_file() => releases.push(Release {
-                file,
-                version,
-                arch,
-                sha256,
-                size: meta.len(),
-            }),
-            _ => {
-                tracing::warn!(dir = %dir.display(), %file, "{SUMS} lists a file that is not there")
-            }
+    let size_of = |file: &str| match std::fs::metadata(dir.join(file)) {
+        Ok(meta) if meta.is_file() => Some(meta.len()),
+        _ => {
+            tracing::warn!(dir = %dir.display(), %file, "{SUMS} lists a file that is not there");
+            None
         }
+    };
+    let mut releases = Vec::new();
+    let mut compilers = Vec::new();
+    for (sha256, file) in parse_sums(&text) {
+        if let Some((version, arch)) = parse_name(&file) {
+            if let Some(size) = size_of(&file) {
+                releases.push(Release {
+                    file,
+                    version,
+                    arch,
+                    sha256,
+                    size,
+                    compiler: None,
+                });
+            }
+        } else if let Some(key) = parse_name_of(COMPILER, &file)
+            && let Some(size) = size_of(&file)
+        {
+            compilers.push((key, ReleaseFile { file, sha256, size }));
+        }
+    }
+    for release in &mut releases {
+        release.compiler = compilers
+            .iter()
+            .find(|((version, arch), _)| *version == release.version && *arch == release.arch)
+            .map(|(_, file)| file.clone());
     }
     Ok(releases)
 }
 
-/// Checks that `release`'s file in `dir` still has the SHA-256 `SHA256SUMS` gives, so
-/// the daemon never signs a digest for a file that changed after it was listed.
+/// Checks that `release`'s files in `dir` (the agent, and its compiler if it has one)
+/// still have the SHA-256 `SHA256SUMS` gives, so the daemon never signs a digest for a
+/// file that changed after it was listed.
 pub fn verify(dir: &Path, release: &Release) -> Result<(), ReleaseError> {
-    let path = dir.join(&release.file);
+    verify_file(dir, &release.file, &release.sha256)?;
+    match &release.compiler {
+        Some(c) => verify_file(dir, &c.file, &c.sha256),
+        None => Ok(()),
+    }
+}
+
+fn verify_file(dir: &Path, file: &str, expected: &str) -> Result<(), ReleaseError> {
+    let path = dir.join(file);
     let actual = hb_proto::digest::sha256_file(&path)
         .map_err(|source| ReleaseError::Read { path, source })?;
-    if actual == release.sha256 {
+    if actual == expected {
         Ok(())
     } else {
         Err(ReleaseError::Mismatch {
-            file: release.file.clone(),
-            expected: release.sha256.clone(),
+            file: file.to_owned(),
+            expected: expected.to_owned(),
             actual,
         })
     }
@@ -208,6 +256,7 @@ mod tests {
             arch,
             sha256: "0".repeat(64),
             size: 1,
+            compiler: None,
         }
     }
 
@@ -223,6 +272,7 @@ mod tests {
             ("hbd-0.2.0-x86_64-linux", None),
             ("hbc-v1-x86_64-linux", None),
             ("hbc--x86_64-linux", None),
+            ("hbc-compile-0.2.0-x86_64-linux", None),
             (SUMS, None),
         ];
         for (file, want) in cases {
@@ -309,10 +359,48 @@ mod tests {
         );
         assert_eq!(found[0].size, 6);
         verify(dir.path(), &found[0]).unwrap();
+        assert_eq!(found[0].compiler, None);
         std::fs::write(dir.path().join("hbc-1.0.0-x86_64-linux"), b"changed").unwrap();
         assert!(matches!(
             verify(dir.path(), &found[0]),
             Err(ReleaseError::Mismatch { .. })
         ));
+    }
+
+    #[test]
+    fn a_compiler_goes_with_the_agent_of_its_version_and_platform() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sums = String::new();
+        for (file, bytes) in [
+            ("hbc-1.0.0-x86_64-linux", &b"agent 1"[..]),
+            ("hbc-compile-1.0.0-x86_64-linux", b"compiler 1"),
+            ("hbc-2.0.0-x86_64-linux", b"agent 2"),
+            ("hbc-compile-1.0.0-aarch64-linux", b"compiler for arm"),
+        ] {
+            std::fs::write(dir.path().join(file), bytes).unwrap();
+            let sum = hb_proto::digest::sha256_file(&dir.path().join(file)).unwrap();
+            sums.push_str(&format!("{sum}  {file}\n"));
+        }
+        std::fs::write(dir.path().join(SUMS), sums).unwrap();
+        let found = scan(dir.path()).unwrap();
+        assert_eq!(found.len(), 2, "compilers are no releases of their own");
+        let one = found.iter().find(|r| r.version == "1.0.0").unwrap();
+        let compiler = one.compiler.as_ref().unwrap();
+        assert_eq!(compiler.file, "hbc-compile-1.0.0-x86_64-linux");
+        assert_eq!(compiler.size, 10);
+        let two = found.iter().find(|r| r.version == "2.0.0").unwrap();
+        assert_eq!(two.compiler, None, "no compiler of that version");
+        verify(dir.path(), one).unwrap();
+        std::fs::write(
+            dir.path().join("hbc-compile-1.0.0-x86_64-linux"),
+            b"changed",
+        )
+        .unwrap();
+        let err = verify(dir.path(), one).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("hbc-compile-1.0.0-x86_64-linux: its SHA-256 is"),
+            "{err}"
+        );
     }
 }

@@ -29,7 +29,7 @@ pub use frame::{Decoded, Frame, Signer, decode_payload, encode, split};
 pub use limits::Limits;
 pub use message::{
     Ack, Boot, Command, CommandResult, Heartbeat, Message, OperatorMessage, PluginKind,
-    PluginReport, Stamp, Status, Update,
+    PluginReport, Stamp, Status, Update, UpdateFile,
 };
 pub use name::{NameError, validate_name};
 pub use replay::ReplayGuard;

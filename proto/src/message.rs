@@ -266,6 +266,28 @@ pub struct Update {
     /// `CMD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ts: Option<f64>,
+    /// The plugin compiler (`hbc-compile`) of the same release, installed beside the
+    /// agent with it; absent when the release has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<UpdateFile>,
+}
+
+/// A second file an `UPD` installs: named by its SHA-256 and size as the agent's own,
+/// and fetched from the same daemon port (`path`) or from `url`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UpdateFile {
+    /// SHA-256 of the file, lowercase hex.
+    #[serde(default)]
+    pub sha256: String,
+    /// Size in bytes.
+    #[serde(default)]
+    pub size: u64,
+    /// Where the daemon serves it (`/releases/FILE`), on the `UPD`'s `port`.
+    #[serde(default)]
+    pub path: String,
+    /// A full URL instead of `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl Message {
@@ -397,8 +419,11 @@ impl Message {
                 short("version", m.version.as_deref())?;
                 short("path", Some(&m.path))?;
                 short("url", m.url.as_deref())?;
-                if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(invalid("sha256", "not 64 hex digits".into()));
+                sha256_hex("sha256", &m.sha256)?;
+                if let Some(c) = &m.compiler {
+                    short("compiler.path", Some(&c.path))?;
+                    short("compiler.url", c.url.as_deref())?;
+                    sha256_hex("compiler.sha256", &c.sha256)?;
                 }
             }
             Message::Unknown => return Err(DecodeError::UnknownId { id: String::new() }),
@@ -411,6 +436,14 @@ impl Message {
         // Invariant: every field is a plain string, number, list or JSON map, and all map
         // keys are strings, so serialization cannot fail.
         serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+fn sha256_hex(field: &'static str, digest: &str) -> Result<(), DecodeError> {
+    if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(invalid(field, "not 64 hex digits".into()))
     }
 }
 

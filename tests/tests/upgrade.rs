@@ -1,9 +1,10 @@
 //! Agent self-upgrade end to end: the operator's release directory (`releases_dir`,
 //! files and `SHA256SUMS`), an upgrade queued through the API, the signed `UPD`, and a
 //! real `hbc` that downloads the release from the daemon, checks it, swaps its own
-//! binary, executes the new one in its place and reports from it; and every way it must
-//! not install: a file changed after it was announced, a binary that does not start, an
-//! agent whose config does not allow upgrades, a host without a key.
+//! binary (and its plugin compiler, when the release has one), executes the new one in
+//! its place and reports from it; and every way it must not install: a file changed
+//! after it was announced, a binary that does not start, an agent whose config does not
+//! allow upgrades, a host without a key.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
@@ -39,8 +40,13 @@ fn hbc_version() -> String {
 /// Writes release `version` with `bytes` into `dir` and lists every release there in
 /// `SHA256SUMS`, as `hb_install.sh release` does.
 fn publish(dir: &Path, version: &str, bytes: &[u8]) -> PathBuf {
+    publish_program(dir, "hbc", version, bytes)
+}
+
+/// As [`publish`], for `program` (`hbc` or `hbc-compile`).
+fn publish_program(dir: &Path, program: &str, version: &str, bytes: &[u8]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
-    let file = dir.join(format!("hbc-{version}-{}", platform()));
+    let file = dir.join(format!("{program}-{version}-{}", platform()));
     std::fs::write(&file, bytes).unwrap();
     let mut sums = String::new();
     let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -192,6 +198,82 @@ fn an_upgrade_swaps_the_binary_runs_the_new_one_and_reports_it() {
     assert_eq!(daemon.host_state("web1").as_deref(), Some("UP"));
     // Reported once: the upgrade ran once although sent after several heartbeats.
     assert_eq!(agent.log().matches("downloading upgrade").count(), 1);
+}
+
+#[test]
+fn a_release_with_its_compiler_installs_both_beside_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let releases = dir.path().join("releases");
+    let version = hbc_version();
+    let mut agent_bytes = std::fs::read(bin("hbc")).unwrap();
+    agent_bytes.extend_from_slice(b"\n-- hbd upgrade test release --\n");
+    let release_sha = sha256(&publish(&releases, &version, &agent_bytes));
+    let mut compiler_bytes = std::fs::read(bin("hbc-compile")).unwrap();
+    compiler_bytes.extend_from_slice(b"\n-- hbd upgrade test compiler --\n");
+    let compiler_sha = sha256(&publish_program(
+        &releases,
+        "hbc-compile",
+        &version,
+        &compiler_bytes,
+    ));
+
+    let daemon = Daemon::start(dir.path(), &daemon_config(&releases));
+    let installed = install_agent(dir.path());
+    let compiler = installed.with_file_name("hbc-compile");
+    std::fs::copy(bin("hbc-compile"), &compiler).unwrap();
+    let original_compiler_sha = sha256(&compiler);
+    let agent = Agent::start_binary(
+        &installed,
+        dir.path(),
+        "web1",
+        daemon.udp_addr(),
+        &agent_config(dir.path(), true),
+    );
+    wait_reported(&daemon, "web1", &agent);
+
+    let listed = daemon.get_json("/api/0/releases");
+    assert_eq!(
+        listed["releases"][0]["compiler"]["sha256"],
+        compiler_sha.as_str(),
+        "the compiler goes with its release: {listed}"
+    );
+    assert_eq!(listed["releases"].as_array().unwrap().len(), 1, "{listed}");
+    let queued = upgrade(&daemon, "web1", "{}");
+    assert_eq!(queued.status, 201, "{}", queued.body);
+    let queued = queued.json();
+    assert_eq!(
+        queued["upgrade"]["compiler"]["sha256"],
+        compiler_sha.as_str()
+    );
+    let id = queued["id"].as_str().unwrap();
+
+    let done = finished(&daemon, "web1", id, &agent);
+    assert_eq!(done["exit_code"], 0, "{done}\n{}", agent.log());
+    assert_eq!(
+        done["output"],
+        format!(
+            "upgraded from hbc {version} to hbc {version} (sha256 {release_sha}), and hbc-compile {version} beside it (sha256 {compiler_sha})"
+        ),
+    );
+    assert_eq!(sha256(&installed), release_sha);
+    assert_eq!(
+        sha256(&compiler),
+        compiler_sha,
+        "the new compiler is beside it"
+    );
+    assert_eq!(
+        sha256(&compiler.with_file_name("hbc-compile.previous")),
+        original_compiler_sha,
+        "the old compiler is kept"
+    );
+    let runs = std::process::Command::new(&compiler)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&runs.stdout).trim(),
+        format!("hbc-compile {version}")
+    );
 }
 
 #[test]
@@ -357,6 +439,11 @@ fn a_new_binary_that_died_before_its_first_heartbeat_is_rolled_back_at_the_next_
     old.extend_from_slice(b"\n-- the old binary --\n");
     std::fs::write(&previous, &old).unwrap();
     let old_sha = sha256(&previous);
+    // The upgrade put its compiler beside the agent too: that goes back with it.
+    let compiler = installed.with_file_name("hbc-compile");
+    std::fs::write(&compiler, b"the new compiler").unwrap();
+    let old_compiler = installed.with_file_name("hbc-compile.previous");
+    std::fs::write(&old_compiler, b"the old compiler").unwrap();
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
     let record = serde_json::json!({
@@ -367,6 +454,7 @@ fn a_new_binary_that_died_before_its_first_heartbeat_is_rolled_back_at_the_next_
         "exe": installed,
         "previous": previous,
         "stage": {"stage": "started"},
+        "compiler": {"path": compiler, "previous": old_compiler, "sha256": "ab".repeat(32)},
     });
     std::fs::write(state.join("upgrade.json"), record.to_string()).unwrap();
 
@@ -388,6 +476,12 @@ fn a_new_binary_that_died_before_its_first_heartbeat_is_rolled_back_at_the_next_
     );
     assert_eq!(sha256(&installed), old_sha, "the old binary is back");
     assert!(!previous.exists());
+    assert_eq!(
+        std::fs::read(&compiler).unwrap(),
+        b"the old compiler",
+        "and the old compiler"
+    );
+    assert!(!old_compiler.exists());
     assert!(
         !state.join("upgrade.json").exists(),
         "reported, so the record is gone"

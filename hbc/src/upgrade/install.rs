@@ -1,7 +1,9 @@
 //! Putting a downloaded release in place: check that the agent can replace its own
 //! binary, probe the new one (it must run, say it is `hbc` of the expected version, and
 //! accept this agent's config), swap it in with one rename (the old binary kept beside it
-//! as `NAME.previous`), put the old one back, and re-execute.
+//! as `NAME.previous`), put the old one back, and re-execute. The release's plugin
+//! compiler, when it has one, is probed, swapped and put back the same way, beside the
+//! agent (where the agent looks for it first).
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -23,15 +25,23 @@ pub fn previous_of(exe: &Path) -> PathBuf {
     exe.with_file_name(name)
 }
 
-/// Where a download for `cmd_id` goes: a hidden file beside the binary, so the swap is
-/// one rename on the same file system.
+/// Where a download for `cmd_id` of the file that replaces `exe` goes: a hidden file
+/// beside it, so the swap is one rename on the same file system.
 pub fn download_path(exe: &Path, cmd_id: &str) -> PathBuf {
     let safe: String = cmd_id
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .take(32)
         .collect();
-    exe.with_file_name(format!(".hbc.upgrade-{safe}"))
+    let name = exe
+        .file_name()
+        .map_or_else(|| "hbc".into(), |n| n.to_string_lossy());
+    exe.with_file_name(format!(".{name}.upgrade-{safe}"))
+}
+
+/// Where the agent whose binary is `exe` keeps its plugin compiler: beside it.
+pub fn compiler_of(exe: &Path) -> PathBuf {
+    exe.with_file_name(crate::COMPILER_NAME)
 }
 
 /// Whether the agent may replace `exe`: its directory must be writable by it.
@@ -107,6 +117,48 @@ pub fn probe(
         .map_err(|e| format!("the new binary does not accept this agent's config: {e}"))?;
     }
     Ok(line)
+}
+
+/// Runs a new plugin compiler before it goes in: `--version` must say `hbc-compile`
+/// and `version` (when given). Returns its version line.
+pub fn probe_compiler(candidate: &Path, version: Option<&str>) -> Result<String, String> {
+    let line = run_probe(
+        vec![candidate.display().to_string(), "--version".into()],
+        VERSION_TIMEOUT,
+    )
+    .map_err(|e| format!("the new hbc-compile does not start: {e}"))?;
+    let mut words = line.split_whitespace();
+    let named = words.next() == Some(crate::COMPILER_NAME);
+    if !named || version.is_some_and(|want| words.next() != Some(want)) {
+        return Err(format!(
+            "the new hbc-compile says {line:?}, the daemon announced hbc-compile {}",
+            version.unwrap_or("?")
+        ));
+    }
+    Ok(line)
+}
+
+/// Puts `candidate` at `dest` as [`swap`] does when there is a file there; otherwise
+/// just moves it there (mode 0755). Returns where the old file is kept, if there was one.
+pub fn swap_or_place(candidate: &Path, dest: &Path) -> Result<Option<PathBuf>, String> {
+    if dest.exists() {
+        return swap(candidate, dest).map(Some);
+    }
+    std::fs::set_permissions(candidate, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("cannot set the mode of {}: {e}", candidate.display()))?;
+    std::fs::rename(candidate, dest)
+        .map_err(|e| format!("cannot move the new file to {}: {e}", dest.display()))?;
+    Ok(None)
+}
+
+/// Undoes [`swap_or_place`]: the old file back, or the new one gone if there was none.
+pub fn unswap(previous: Option<&Path>, dest: &Path) -> Result<(), String> {
+    match previous {
+        Some(previous) => rollback(previous, dest),
+        None => {
+            std::fs::remove_file(dest).map_err(|e| format!("cannot remove {}: {e}", dest.display()))
+        }
+    }
 }
 
 /// Puts `candidate` in `exe`'s place in one rename, keeping the old binary as
@@ -249,6 +301,56 @@ mod tests {
         rollback(&previous, &exe).unwrap();
         assert_eq!(std::fs::read(&exe).unwrap(), b"old");
         assert!(!previous.exists());
+    }
+
+    #[test]
+    fn the_compiler_probe_wants_hbc_compile_of_the_announced_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = script(dir.path(), "good", "echo 'hbc-compile 9.9.9'");
+        assert_eq!(
+            probe_compiler(&good, Some("9.9.9")).unwrap(),
+            "hbc-compile 9.9.9"
+        );
+        let cases = [
+            (good, Some("1.0.0"), "announced hbc-compile 1.0.0"),
+            (
+                script(dir.path(), "agent", "echo 'hbc 9.9.9'"),
+                Some("9.9.9"),
+                "says \"hbc 9.9.9\"",
+            ),
+            (
+                script(dir.path(), "fails", "exit 3"),
+                None,
+                "does not start",
+            ),
+        ];
+        for (binary, version, want) in cases {
+            let err = probe_compiler(&binary, version).unwrap_err();
+            assert!(err.contains(want), "{}: {err}", binary.display());
+        }
+    }
+
+    #[test]
+    fn a_compiler_is_swapped_or_placed_and_undone_either_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = compiler_of(&dir.path().join("hbc"));
+        assert_eq!(dest, dir.path().join("hbc-compile"));
+        let new = download_path(&dest, "u1");
+        assert_eq!(new, dir.path().join(".hbc-compile.upgrade-u1"));
+        // None there before: placed, and removed on undo.
+        std::fs::write(&new, b"new").unwrap();
+        assert_eq!(swap_or_place(&new, &dest).unwrap(), None);
+        let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755);
+        unswap(None, &dest).unwrap();
+        assert!(!dest.exists());
+        // One there before: swapped, and put back on undo.
+        std::fs::write(&dest, b"old").unwrap();
+        std::fs::write(&new, b"new").unwrap();
+        let previous = swap_or_place(&new, &dest).unwrap().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        unswap(Some(&previous), &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
     }
 
     #[test]

@@ -25,6 +25,20 @@ pub struct Marker {
     pub previous: PathBuf,
     /// How far it got.
     pub stage: Stage,
+    /// The plugin compiler swapped in with it, if the upgrade carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<CompilerSwap>,
+}
+
+/// The plugin compiler an upgrade put beside the agent, and how to undo that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompilerSwap {
+    /// Where it is (`hbc-compile` beside the agent).
+    pub path: PathBuf,
+    /// Where the old one is kept; `None` if there was none there.
+    pub previous: Option<PathBuf>,
+    /// SHA-256 of the one swapped in.
+    pub sha256: String,
 }
 
 /// How far an upgrade got.
@@ -147,6 +161,7 @@ mod tests {
             exe: "/var/lib/hbc/bin/hbc".into(),
             previous: "/var/lib/hbc/bin/hbc.previous".into(),
             stage,
+            compiler: None,
         }
     }
 
@@ -197,6 +212,16 @@ mod tests {
         let path = dir.path().join("state/upgrade.json");
         assert_eq!(Marker::load(&path).unwrap(), None);
         let m = marker(Stage::RolledBack { reason: "x".into() });
+        m.save(&path).unwrap();
+        assert_eq!(Marker::load(&path).unwrap(), Some(m));
+        let m = Marker {
+            compiler: Some(CompilerSwap {
+                path: "/var/lib/hbc/bin/hbc-compile".into(),
+                previous: None,
+                sha256: "cd".repeat(32),
+            }),
+            ..marker(Stage::Swapped)
+        };
         m.save(&path).unwrap();
         assert_eq!(Marker::load(&path).unwrap(), Some(m));
         Marker::remove(&path);

@@ -2,7 +2,10 @@
 //! only if its size and SHA-256 are the ones the signed `UPD` carries, runs it once to
 //! see it start and accept this agent's config, swaps it in with one rename, and
 //! executes it in its own place. The new binary reports the upgrade after its first
-//! heartbeat; if it dies before that, the next start puts the old one back. Nothing here
+//! heartbeat; if it dies before that, the next start puts the old one back. A release
+//! that carries its plugin compiler (`hbc-compile`) has it downloaded, checked and
+//! probed the same way, put beside the agent before the agent is swapped, and put back
+//! with it. Nothing here
 //! runs unless `commands.upgrade` is on and the `UPD` came signed, recent and new
 //! ([`crate::commands::decide_update`]).
 //!
@@ -19,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::commands::Outcome;
-use marker::{Marker, OnStart, Stage};
+use marker::{CompilerSwap, Marker, OnStart, Stage};
 
 /// Longest a download may take.
 pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
@@ -96,24 +99,46 @@ fn failed(output: String) -> Outcome {
 
 /// Where to download `upd` from: its `url`, else `path` on its `port` of `server`.
 pub fn url(upd: &hb_proto::Update, server: &str) -> Result<String, String> {
-    if let Some(url) = &upd.url {
-        return Ok(url.clone());
+    file_url(upd.url.as_deref(), &upd.path, upd.port, server)
+}
+
+/// Where to download a file of an `UPD`: `url`, else `path` on `port` of `server`.
+fn file_url(
+    url: Option<&str>,
+    path: &str,
+    port: Option<u16>,
+    server: &str,
+) -> Result<String, String> {
+    if let Some(url) = url {
+        return Ok(url.to_owned());
     }
-    let port = upd
-        .port
-        .ok_or("the UPD names neither a URL nor the daemon's HTTP port")?;
-    if !upd.path.starts_with('/') {
-        return Err(format!("the UPD's path {:?} is not absolute", upd.path));
+    let port = port.ok_or("the UPD names neither a URL nor the daemon's HTTP port")?;
+    if !path.starts_with('/') {
+        return Err(format!("the UPD's path {path:?} is not absolute"));
     }
     let host = match server.contains(':') && !server.starts_with('[') {
         true => format!("[{server}]"),
         false => server.to_owned(),
     };
-    Ok(format!("http://{host}:{port}{}", upd.path))
+    Ok(format!("http://{host}:{port}{path}"))
 }
 
-/// Downloads, checks, probes and swaps in the release `upd` names. On success the new
-/// binary is in place and the returned record says so; [`restart`] executes it.
+/// Downloads `upd`'s plugin compiler, if it names one, beside the agent; returns where.
+async fn fetch_compiler(ctx: &Context, upd: &hb_proto::Update) -> Result<Option<PathBuf>, String> {
+    let Some(c) = &upd.compiler else {
+        return Ok(None);
+    };
+    let url = file_url(c.url.as_deref(), &c.path, upd.port, &ctx.server)?;
+    let dest = install::download_path(&install::compiler_of(&ctx.exe), &upd.cmd_id);
+    let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
+    tracing::info!(cmd_id = %upd.cmd_id, %url, size = c.size, "downloading the upgrade's hbc-compile");
+    fetch::download(&url, &dest, c.size, &c.sha256, DOWNLOAD_TIMEOUT).await?;
+    Ok(Some(dest))
+}
+
+/// Downloads, checks, probes and swaps in the release `upd` names (and its compiler).
+/// On success the new binary is in place and the returned record says so; [`restart`]
+/// executes it.
 pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, String> {
     install::check_writable(&ctx.exe)?;
     let url = url(upd, &ctx.server)?;
@@ -121,31 +146,89 @@ pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, St
     let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
     tracing::info!(cmd_id = %upd.cmd_id, %url, size = upd.size, "downloading upgrade");
     fetch::download(&url, &dest, upd.size, &upd.sha256, DOWNLOAD_TIMEOUT).await?;
+    let compiler = match fetch_compiler(ctx, upd).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&dest);
+            return Err(e);
+        }
+    };
     let (ctx, upd) = (ctx.clone(), upd.clone());
     tokio::task::spawn_blocking(move || {
-        let installed = install::probe(&dest, upd.version.as_deref(), ctx.config.as_deref())
-            .and_then(|line| {
-                tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new binary probed");
-                install::swap(&dest, &ctx.exe)
-            });
-        match installed {
-            Ok(previous) => Ok(Marker {
-                cmd_id: upd.cmd_id,
-                from_version: env!("CARGO_PKG_VERSION").to_owned(),
-                to_version: upd.version.unwrap_or_else(|| "?".into()),
-                sha256: upd.sha256.to_ascii_lowercase(),
-                exe: ctx.exe,
-                previous,
-                stage: Stage::Swapped,
-            }),
-            Err(e) => {
-                let _ = std::fs::remove_file(&dest);
-                Err(e)
+        let installed = install_both(&ctx, &upd, &dest, compiler.as_deref());
+        if installed.is_err() {
+            let _ = std::fs::remove_file(&dest);
+            if let Some(c) = &compiler {
+                let _ = std::fs::remove_file(c);
             }
         }
+        installed
     })
     .await
     .map_err(|e| format!("upgrade task failed: {e}"))?
+}
+
+/// Probes both downloads, then swaps the compiler in (if any) and the agent; if the
+/// agent's swap fails, the compiler goes back.
+fn install_both(
+    ctx: &Context,
+    upd: &hb_proto::Update,
+    agent: &Path,
+    compiler: Option<&Path>,
+) -> Result<Marker, String> {
+    let line = install::probe(agent, upd.version.as_deref(), ctx.config.as_deref())?;
+    tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new binary probed");
+    if let Some(c) = compiler {
+        let line = install::probe_compiler(c, upd.version.as_deref())?;
+        tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new hbc-compile probed");
+    }
+    let compiler = match (compiler, &upd.compiler) {
+        (Some(candidate), Some(announced)) => {
+            let path = install::compiler_of(&ctx.exe);
+            let previous = install::swap_or_place(candidate, &path)?;
+            Some(CompilerSwap {
+                path,
+                previous,
+                sha256: announced.sha256.to_ascii_lowercase(),
+            })
+        }
+        _ => None,
+    };
+    let previous = match install::swap(agent, &ctx.exe) {
+        Ok(previous) => previous,
+        Err(e) => {
+            return Err(match compiler.as_ref().map(undo_compiler) {
+                Some(Err(back)) => format!("{e}; and {back}"),
+                _ => e,
+            });
+        }
+    };
+    Ok(Marker {
+        cmd_id: upd.cmd_id.clone(),
+        from_version: env!("CARGO_PKG_VERSION").to_owned(),
+        to_version: upd.version.clone().unwrap_or_else(|| "?".into()),
+        sha256: upd.sha256.to_ascii_lowercase(),
+        exe: ctx.exe.clone(),
+        previous,
+        stage: Stage::Swapped,
+        compiler,
+    })
+}
+
+/// Puts the compiler an upgrade replaced back (or removes the one it added).
+fn undo_compiler(c: &CompilerSwap) -> Result<(), String> {
+    install::unswap(c.previous.as_deref(), &c.path)
+}
+
+/// Puts back what `marker` swapped in: the agent's old binary and its compiler.
+fn roll_back(marker: &Marker) -> Result<(), String> {
+    let agent = install::rollback(&marker.previous, &marker.exe);
+    let compiler = marker.compiler.as_ref().map_or(Ok(()), undo_compiler);
+    match (agent, compiler) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+        (Err(a), Err(c)) => Err(format!("{a}; and {c}")),
+    }
 }
 
 /// Records the swap and executes the new binary in this process's place. Returns only
@@ -158,7 +241,7 @@ pub fn restart(ctx: &Context, marker: &Marker) -> Outcome {
             install::exec(&ctx.exe, &install::restart_args(&ctx.args))
         }
     };
-    let back = install::rollback(&marker.previous, &ctx.exe);
+    let back = roll_back(marker);
     Marker::remove(&ctx.marker);
     tracing::error!(reason = %why, "upgrade failed; the old binary stays");
     failed(match back {
@@ -192,17 +275,26 @@ pub fn at_start(ctx: &Context) -> Option<(String, Outcome)> {
             if let Err(e) = started.save(&ctx.marker) {
                 tracing::warn!(error = %e, "upgrade start not recorded");
             }
+            let mut output = format!(
+                "upgraded from hbc {} to hbc {} (sha256 {})",
+                marker.from_version, marker.to_version, running
+            );
+            if let Some(c) = &marker.compiler {
+                let installed = hb_proto::digest::sha256_file(&c.path)
+                    .unwrap_or_else(|e| format!("unreadable: {e}"));
+                output.push_str(&format!(
+                    ", and hbc-compile {} beside it (sha256 {installed})",
+                    marker.to_version
+                ));
+            }
             report(Outcome {
                 exit_code: 0,
-                output: format!(
-                    "upgraded from hbc {} to hbc {} (sha256 {})",
-                    marker.from_version, marker.to_version, running
-                ),
+                output,
             })
         }
         OnStart::RollBack(reason) => {
             tracing::error!(%reason, "rolling back the upgrade");
-            if let Err(e) = install::rollback(&marker.previous, &marker.exe) {
+            if let Err(e) = roll_back(&marker) {
                 return report(failed(format!("{reason}, but {e}")));
             }
             let back = Marker {

@@ -30,8 +30,7 @@ fn key(wasm: &[u8]) -> String {
 /// The compiler executable (`hbc-compile`), once set.
 static COMPILER: OnceLock<PathBuf> = OnceLock::new();
 
-/// The compiler's file name, looked for beside the agent's binary, then on `PATH`.
-pub const COMPILER_NAME: &str = "hbc-compile";
+pub use crate::COMPILER_NAME;
 
 /// How long an out-of-process compile may take (a Python component takes seconds).
 pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(300);

@@ -113,7 +113,7 @@ impl From<Job> for CommandView {
             finished,
             exit_code,
             output,
-            upgrade: job.upgrade,
+            upgrade: job.upgrade.map(|u| *u),
         }
     }
 }

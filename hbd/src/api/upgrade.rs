@@ -23,7 +23,7 @@ use super::extract::{Body, Segments};
 use super::hosts::find;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
-use crate::core::{Job, UpgradeJob};
+use crate::core::{Job, UpgradeFile, UpgradeJob};
 use crate::releases::{self, Release, ReleaseError};
 
 /// The time an agent gets to download, check and start a release.
@@ -125,13 +125,23 @@ pub async fn queue(
     tokio::task::spawn_blocking(move || releases::verify(&dir, &checked))
         .await
         .map_err(|e| ApiError::Unavailable(format!("release check failed: {e}")))??;
+    let url_of = |file: &str| {
+        config
+            .releases_url
+            .as_ref()
+            .map(|base| format!("{}/{file}", base.trim_end_matches('/')))
+    };
+    let compiler = release.compiler.map(|c| UpgradeFile {
+        url: url_of(&c.file),
+        path: format!("/releases/{}", c.file),
+        file: c.file,
+        sha256: c.sha256,
+        size: c.size,
+    });
     let job = Job {
         timeout_s: UPGRADE_TIMEOUT_S,
-        upgrade: Some(UpgradeJob {
-            url: config
-                .releases_url
-                .as_ref()
-                .map(|base| format!("{}/{}", base.trim_end_matches('/'), release.file)),
+        upgrade: Some(Box::new(UpgradeJob {
+            url: url_of(&release.file),
             port: config.releases_url.is_none().then_some(state.http_port),
             path: format!("/releases/{}", release.file),
             version: release.version,
@@ -139,7 +149,8 @@ pub async fn queue(
             file: release.file,
             sha256: release.sha256,
             size: release.size,
-        }),
+            compiler,
+        })),
         ..new_job(name, &caller, expires_in)?
     };
     submit(&state, job).await

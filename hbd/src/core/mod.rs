@@ -26,7 +26,7 @@ use hb_proto::{Ack, Message, PluginReport};
 pub use command::{Command, CommandError, Outcome};
 pub use event::{Event, EventKind};
 pub use host::{Host, HostState};
-pub use outbox::{Job, JobState, UpgradeJob};
+pub use outbox::{Job, JobState, UpgradeFile, UpgradeJob};
 
 use crate::alerting::rules::{Rules, display_path, lookup, merge};
 use crate::alerting::{AlertState, Alerts, Level, Notice, Policy};

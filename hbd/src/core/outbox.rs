@@ -43,7 +43,7 @@ pub struct Job {
     pub state: JobState,
     /// For a self-upgrade (`UPD`, with `argv` empty): the release it installs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upgrade: Option<UpgradeJob>,
+    pub upgrade: Option<Box<UpgradeJob>>,
 }
 
 /// The release a self-upgrade installs, and where the agent downloads it.
@@ -63,6 +63,24 @@ pub struct UpgradeJob {
     pub path: String,
     /// The daemon's HTTP port.
     pub port: Option<u16>,
+    /// The full URL, when `releases_url` is set.
+    pub url: Option<String>,
+    /// The release's plugin compiler, installed beside the agent with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiler: Option<UpgradeFile>,
+}
+
+/// A second file of a self-upgrade (the release's plugin compiler).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UpgradeFile {
+    /// The file's name.
+    pub file: String,
+    /// Its SHA-256 (hex), which the signed `UPD` carries.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Path on the daemon's HTTP port (`/releases/FILE`).
+    pub path: String,
     /// The full URL, when `releases_url` is set.
     pub url: Option<String>,
 }
@@ -112,6 +130,12 @@ impl Job {
                 port: up.port,
                 url: up.url.clone(),
                 ts: Some(now.wall.as_secs_f64()),
+                compiler: up.compiler.as_ref().map(|c| hb_proto::UpdateFile {
+                    sha256: c.sha256.clone(),
+                    size: c.size,
+                    path: c.path.clone(),
+                    url: c.url.clone(),
+                }),
             });
         }
         Message::Command(hb_proto::Command {

@@ -2,9 +2,9 @@
 # Installs (or upgrades) the hbd daemon or the hbc agent: the binary, its system user,
 # its directories, a commented config (never overwriting one that exists), the docs and
 # a hardened systemd unit. An upgrade is the same command: the binary is replaced
-# atomically and the config kept. `release` publishes an agent binary into the
-# daemon's releases_dir, from where agents upgrade themselves and `--from-daemon`
-# installs. docs/INSTALL.md explains every step.
+# atomically and the config kept. `release` publishes an agent binary (and its plugin
+# compiler, hbc-compile) into the daemon's releases_dir, from where agents upgrade
+# themselves and `--from-daemon` installs. docs/INSTALL.md explains every step.
 #
 #   scripts/hb_install.sh daemon|agent [--from-source | --binary FILE | --archive FILE.tar.gz
 #                                       | --from-daemon URL [--version V]]
@@ -17,21 +17,22 @@
 #   --archive FILE  a release archive holding the binary at its top level or in bin/
 #                   (and hbc-compile, the agent's plugin compiler, if it has one)
 #   --from-daemon URL  (agent) the newest hbc for this machine from a daemon's releases
-#                   (URL/releases/SHA256SUMS), checked against its SHA-256; --version V
-#                   for another
+#                   (URL/releases/SHA256SUMS), and its hbc-compile if listed, checked
+#                   against their SHA-256; --version V for another
 #   --root DIR      install into DIR as if it were / (a scratch root, a chroot, an image);
 #                   the system user is made there with systemd-sysusers --root
 #   --prefix DIR    where the binary and docs go (default /usr/local)
-#   --self-upgrade  (agent) keep the binary in /var/lib/hbc/bin, owned by hbc, so the
-#                   daemon can upgrade it (commands.upgrade: true in its config);
-#                   PREFIX/bin/hbc links to it
+#   --self-upgrade  (agent) keep the binary and hbc-compile in /var/lib/hbc/bin, owned
+#                   by hbc, so the daemon can upgrade them (commands.upgrade: true in its
+#                   config); PREFIX/bin/hbc and PREFIX/bin/hbc-compile link to them
 #   --enable        on the live system: reload systemd, enable and (re)start the unit
 #   --dir DIR       (release) the daemon's releases_dir: the binary goes in as
-#                   hbc-VERSION-ARCH-OS and SHA256SUMS is rewritten
+#                   hbc-VERSION-ARCH-OS, hbc-compile (beside --binary, in the archive,
+#                   or built) as hbc-compile-VERSION-ARCH-OS, and SHA256SUMS is rewritten
 #   --arch ARCH-OS  (release) the binary's platform, default this machine's (x86_64-linux)
 set -euo pipefail
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,/^set -e/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "hb_install: $*" >&2; exit 1; }
 
 [ $# -ge 1 ] || usage
@@ -102,12 +103,21 @@ if [ -n "$FROM_DAEMON" ]; then
     FILE=$(awk '{print $2}' "$WORK/SHA256SUMS" | tr -d '*' \
         | grep -E "^hbc-${VERSION:-[0-9].*}-$PLATFORM\$" | sort -V | tail -1) || true
     [ -n "$FILE" ] || die "$BASE/SHA256SUMS lists no hbc${VERSION:+ $VERSION} for $PLATFORM"
-    curl -fsS --max-time 600 -o "$WORK/$FILE" "$BASE/$FILE" || die "cannot fetch $BASE/$FILE"
-    (cd "$WORK" && grep -E "[ *]$FILE\$" SHA256SUMS | sha256sum -c --quiet -) \
-        || die "$FILE does not match its SHA-256 in SHA256SUMS: not installed"
-    chmod 0755 "$WORK/$FILE"
+    fetch() { # fetch FILE: download it and check it against SHA256SUMS
+        curl -fsS --max-time 600 -o "$WORK/$1" "$BASE/$1" || die "cannot fetch $BASE/$1"
+        (cd "$WORK" && grep -E "[ *]$1\$" SHA256SUMS | sha256sum -c --quiet -) \
+            || die "$1 does not match its SHA-256 in SHA256SUMS: not installed"
+        chmod 0755 "$WORK/$1"
+        echo "hb_install: fetched $1 from $FROM_DAEMON (SHA-256 checked)"
+    }
+    fetch "$FILE"
     BINARY=$WORK/$FILE
-    echo "hb_install: fetched $FILE from $FROM_DAEMON (SHA-256 checked)"
+    # The plugin compiler of the same release, if it has one.
+    COMPILER_FILE=hbc-compile-${FILE#hbc-}
+    if awk '{print $2}' "$WORK/SHA256SUMS" | tr -d '*' | grep -qxF "$COMPILER_FILE"; then
+        fetch "$COMPILER_FILE"
+        COMPILER=$WORK/$COMPILER_FILE
+    fi
 elif [ -n "$ARCHIVE" ]; then
     tar -xzf "$ARCHIVE" -C "$WORK" || die "cannot unpack $ARCHIVE"
     BINARY=$(find "$WORK" -type f -name "$NAME" -perm -u+x | head -1)
@@ -119,7 +129,7 @@ elif [ -z "$BINARY" ] || [ -n "$FROM_SOURCE" ]; then
     echo "hb_install: building $NAME (release)"
     cargo build --release --locked -p "$NAME" --manifest-path "$SRC/Cargo.toml" >&2
     BINARY=${CARGO_TARGET_DIR:-$SRC/target}/release/$NAME
-    if [ "$NAME" = hbc ] && [ "$MODE" = install ]; then
+    if [ "$NAME" = hbc ]; then
         # A build of its own: built together, the agent would carry Cranelift too.
         echo "hb_install: building hbc-compile (release), the agent's plugin compiler"
         cargo build --release --locked -p hbc-compile --manifest-path "$SRC/Cargo.toml" >&2
@@ -145,9 +155,19 @@ if [ "$MODE" = release ]; then
     [ -n "$VER" ] || die "$BINARY is not hbc (its --version does not say so)"
     FILE=hbc-$VER-${ARCH:-$(platform)}
     place "$BINARY" "$RELEASES" "$FILE"
+    PUBLISHED=$FILE
+    # Its plugin compiler goes with it, of the same version: agents upgrade both.
+    if [ -n "$COMPILER" ]; then
+        CVER=$("$COMPILER" --version 2>/dev/null | awk '$1 == "hbc-compile" {print $2}')
+        [ "$CVER" = "$VER" ] || die "$COMPILER is not hbc-compile $VER (its --version says '${CVER:-nothing}')"
+        place "$COMPILER" "$RELEASES" "hbc-compile-${FILE#hbc-}"
+        PUBLISHED="$PUBLISHED and hbc-compile-${FILE#hbc-}"
+    else
+        echo "hb_install: note: no hbc-compile beside $BINARY; agents upgraded to this release keep the compiler they have"
+    fi
     (cd "$RELEASES" && find . -maxdepth 1 -type f -name 'hbc-*' -printf '%f\n' | sort \
         | xargs -r sha256sum > .SHA256SUMS.new && mv -f .SHA256SUMS.new SHA256SUMS)
-    echo "hb_install: $RELEASES/$FILE, listed in $RELEASES/SHA256SUMS"
+    echo "hb_install: $RELEASES: $PUBLISHED, listed in SHA256SUMS"
     exit 0
 fi
 
@@ -171,8 +191,15 @@ fi
 if [ "$NAME" = hbc ]; then
     if [ -n "$COMPILER" ]; then
         "$COMPILER" --version >/dev/null 2>&1 || die "$COMPILER does not run here"
-        place "$COMPILER" "$BIN_DIR" hbc-compile
-        echo "hb_install: $BIN_DIR/hbc-compile ($("$BIN_DIR/hbc-compile" --version))"
+        if [ -n "$SELF_UPGRADE" ]; then
+            # Beside the agent, where it looks first and where an upgrade replaces it.
+            place "$COMPILER" "$ROOT$OWN_DIR" hbc-compile
+            ln -sfn "$OWN_DIR/hbc-compile" "$BIN_DIR/hbc-compile"
+            echo "hb_install: $ROOT$OWN_DIR/hbc-compile, linked from $BIN_DIR/hbc-compile ($("$ROOT$OWN_DIR/hbc-compile" --version))"
+        else
+            place "$COMPILER" "$BIN_DIR" hbc-compile
+            echo "hb_install: $BIN_DIR/hbc-compile ($("$BIN_DIR/hbc-compile" --version))"
+        fi
     elif [ ! -x "$BIN_DIR/hbc-compile" ]; then
         echo "hb_install: note: no hbc-compile installed; WebAssembly plugins need it (cargo build --release -p hbc-compile)"
     fi

@@ -234,6 +234,14 @@ fn a_release_published_for_the_daemon_installs_an_agent_that_can_upgrade_itself(
         .to_owned();
     let file = format!("hbc-{version}-{}-linux", std::env::consts::ARCH);
     assert_eq!(sha256(&releases.join(&file)), sha256(&hbc));
+    // The plugin compiler beside the binary goes with it, under its own release name.
+    let compiler_file = format!("hbc-compile-{version}-{}-linux", std::env::consts::ARCH);
+    assert_eq!(
+        sha256(&releases.join(&compiler_file)),
+        sha256(&bin("hbc-compile")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{file} and {compiler_file}")), "{out}");
     let check = Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(&releases)
@@ -261,6 +269,16 @@ fn a_release_published_for_the_daemon_installs_an_agent_that_can_upgrade_itself(
     assert_eq!(
         std::fs::read_link(root.join("usr/local/bin/hbc")).unwrap(),
         Path::new("/var/lib/hbc/bin/hbc")
+    );
+    // Its compiler too, beside it, where an upgrade replaces it.
+    assert!(out.contains(&format!("fetched {compiler_file}")), "{out}");
+    assert_eq!(
+        sha256(&root.join("var/lib/hbc/bin/hbc-compile")),
+        sha256(&bin("hbc-compile"))
+    );
+    assert_eq!(
+        std::fs::read_link(root.join("usr/local/bin/hbc-compile")).unwrap(),
+        Path::new("/var/lib/hbc/bin/hbc-compile")
     );
     let unit = std::fs::read_to_string(root.join("etc/systemd/system/hbc.service")).unwrap();
     assert!(unit.contains("ExecStart=/var/lib/hbc/bin/hbc -c"), "{unit}");

@@ -175,7 +175,7 @@ impl Runner {
                         return Some(refused(why));
                     }
                 };
-                tracing::info!(cmd_id = %upd.cmd_id, version = ?upd.version, sha256 = %upd.sha256, "upgrading");
+                tracing::info!(cmd_id = %upd.cmd_id, version = ?upd.version, sha256 = %upd.file.sha256, "upgrading");
                 self.running += 1;
                 let (upd, tx) = (upd.clone(), self.done_tx.clone());
                 tokio::spawn(async move {

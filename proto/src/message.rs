@@ -247,21 +247,14 @@ pub struct Update {
     /// The version it installs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// SHA-256 of the release file, lowercase hex.
-    #[serde(default)]
-    pub sha256: String,
-    /// Size of the release file in bytes.
-    #[serde(default)]
-    pub size: u64,
-    /// Where the daemon serves it: a path on its HTTP port (`/releases/FILE`).
-    #[serde(default)]
-    pub path: String,
-    /// The daemon's HTTP port; the agent asks the host it sends heartbeats to.
+    /// The agent's release file: its SHA-256, size, and `path` (`/releases/FILE` on
+    /// `port`) or `url` (the daemon's `releases_url`).
+    #[serde(flatten)]
+    pub file: UpdateFile,
+    /// The daemon's HTTP port, for `path`s; the agent asks the host it sends heartbeats
+    /// to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// A full URL instead of `path` and `port` (the daemon's `releases_url`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
     /// The daemon's clock when it sent this, Unix seconds (replay protection, as for
     /// `CMD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -272,8 +265,8 @@ pub struct Update {
     pub compiler: Option<UpdateFile>,
 }
 
-/// A second file an `UPD` installs: named by its SHA-256 and size as the agent's own,
-/// and fetched from the same daemon port (`path`) or from `url`.
+/// A file an `UPD` installs (the agent's binary, its compiler): named by its SHA-256 and
+/// size, and fetched from the daemon's port (`path`) or from `url`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct UpdateFile {
     /// SHA-256 of the file, lowercase hex.
@@ -285,7 +278,7 @@ pub struct UpdateFile {
     /// Where the daemon serves it (`/releases/FILE`), on the `UPD`'s `port`.
     #[serde(default)]
     pub path: String,
-    /// A full URL instead of `path`.
+    /// A full URL instead of `path` and `port`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
@@ -417,13 +410,9 @@ impl Message {
             Message::Update(m) => {
                 short("cmd_id", Some(&m.cmd_id))?;
                 short("version", m.version.as_deref())?;
-                short("path", Some(&m.path))?;
-                short("url", m.url.as_deref())?;
-                sha256_hex("sha256", &m.sha256)?;
+                m.file.validate(["path", "url", "sha256"])?;
                 if let Some(c) = &m.compiler {
-                    short("compiler.path", Some(&c.path))?;
-                    short("compiler.url", c.url.as_deref())?;
-                    sha256_hex("compiler.sha256", &c.sha256)?;
+                    c.validate(["compiler.path", "compiler.url", "compiler.sha256"])?;
                 }
             }
             Message::Unknown => return Err(DecodeError::UnknownId { id: String::new() }),
@@ -436,6 +425,15 @@ impl Message {
         // Invariant: every field is a plain string, number, list or JSON map, and all map
         // keys are strings, so serialization cannot fail.
         serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+impl UpdateFile {
+    /// Checks its bounds; `fields` name `path`, `url` and `sha256` in errors.
+    fn validate(&self, [path, url, sha256]: [&'static str; 3]) -> Result<(), DecodeError> {
+        short(path, Some(&self.path))?;
+        short(url, self.url.as_deref())?;
+        sha256_hex(sha256, &self.sha256)
     }
 }
 
@@ -629,7 +627,7 @@ mod tests {
             ),
             (
                 upd.as_bytes(),
-                |m| matches!(m, Message::Update(u) if u.size == 9),
+                |m| matches!(m, Message::Update(u) if u.file.size == 9),
             ),
         ];
         for (json, is) in cases {

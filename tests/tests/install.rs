@@ -241,7 +241,10 @@ fn a_release_published_for_the_daemon_installs_an_agent_that_can_upgrade_itself(
         sha256(&bin("hbc-compile")),
         "{out}"
     );
-    assert!(out.contains(&format!("{file} and {compiler_file}")), "{out}");
+    assert!(
+        out.contains(&format!("{file} and {compiler_file}")),
+        "{out}"
+    );
     let check = Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(&releases)

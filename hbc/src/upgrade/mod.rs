@@ -97,22 +97,24 @@ fn failed(output: String) -> Outcome {
     }
 }
 
-/// Where to download `upd` from: its `url`, else `path` on its `port` of `server`.
+/// Where to download `upd`'s agent binary from: its `url`, else `path` on its `port` of
+/// `server`.
 pub fn url(upd: &hb_proto::Update, server: &str) -> Result<String, String> {
-    file_url(upd.url.as_deref(), &upd.path, upd.port, server)
+    file_url(&upd.file, upd.port, server)
 }
 
-/// Where to download a file of an `UPD`: `url`, else `path` on `port` of `server`.
+/// Where to download a file of an `UPD`: its `url`, else its `path` on `port` of
+/// `server`.
 fn file_url(
-    url: Option<&str>,
-    path: &str,
+    file: &hb_proto::UpdateFile,
     port: Option<u16>,
     server: &str,
 ) -> Result<String, String> {
-    if let Some(url) = url {
-        return Ok(url.to_owned());
+    if let Some(url) = &file.url {
+        return Ok(url.clone());
     }
     let port = port.ok_or("the UPD names neither a URL nor the daemon's HTTP port")?;
+    let path = &file.path;
     if !path.starts_with('/') {
         return Err(format!("the UPD's path {path:?} is not absolute"));
     }
@@ -128,7 +130,7 @@ async fn fetch_compiler(ctx: &Context, upd: &hb_proto::Update) -> Result<Option<
     let Some(c) = &upd.compiler else {
         return Ok(None);
     };
-    let url = file_url(c.url.as_deref(), &c.path, upd.port, &ctx.server)?;
+    let url = file_url(c, upd.port, &ctx.server)?;
     let dest = install::download_path(&install::compiler_of(&ctx.exe), &upd.cmd_id);
     let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
     tracing::info!(cmd_id = %upd.cmd_id, %url, size = c.size, "downloading the upgrade's hbc-compile");
@@ -144,8 +146,9 @@ pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, St
     let url = url(upd, &ctx.server)?;
     let dest = install::download_path(&ctx.exe, &upd.cmd_id);
     let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
-    tracing::info!(cmd_id = %upd.cmd_id, %url, size = upd.size, "downloading upgrade");
-    fetch::download(&url, &dest, upd.size, &upd.sha256, DOWNLOAD_TIMEOUT).await?;
+    let file = &upd.file;
+    tracing::info!(cmd_id = %upd.cmd_id, %url, size = file.size, "downloading upgrade");
+    fetch::download(&url, &dest, file.size, &file.sha256, DOWNLOAD_TIMEOUT).await?;
     let compiler = match fetch_compiler(ctx, upd).await {
         Ok(c) => c,
         Err(e) => {
@@ -207,7 +210,7 @@ fn install_both(
         cmd_id: upd.cmd_id.clone(),
         from_version: env!("CARGO_PKG_VERSION").to_owned(),
         to_version: upd.version.clone().unwrap_or_else(|| "?".into()),
-        sha256: upd.sha256.to_ascii_lowercase(),
+        sha256: upd.file.sha256.to_ascii_lowercase(),
         exe: ctx.exe.clone(),
         previous,
         stage: Stage::Swapped,
@@ -320,9 +323,12 @@ mod tests {
     #[test]
     fn the_download_url_comes_from_the_upd_or_the_server() {
         let upd = |url: Option<&str>, port: Option<u16>, path: &str| hb_proto::Update {
-            url: url.map(str::to_owned),
+            file: hb_proto::UpdateFile {
+                url: url.map(str::to_owned),
+                path: path.into(),
+                ..Default::default()
+            },
             port,
-            path: path.into(),
             ..Default::default()
         };
         let cases = [

@@ -124,11 +124,13 @@ impl Job {
             return Message::Update(hb_proto::Update {
                 cmd_id: self.id.clone(),
                 version: Some(up.version.clone()),
-                sha256: up.sha256.clone(),
-                size: up.size,
-                path: up.path.clone(),
+                file: hb_proto::UpdateFile {
+                    sha256: up.sha256.clone(),
+                    size: up.size,
+                    path: up.path.clone(),
+                    url: up.url.clone(),
+                },
                 port: up.port,
-                url: up.url.clone(),
                 ts: Some(now.wall.as_secs_f64()),
                 compiler: up.compiler.as_ref().map(|c| hb_proto::UpdateFile {
                     sha256: c.sha256.clone(),

@@ -277,6 +277,65 @@ fn a_release_with_its_compiler_installs_both_beside_each_other() {
 }
 
 #[test]
+fn an_upgrade_that_fails_leaves_the_compiler_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let releases = dir.path().join("releases");
+    let version = hbc_version();
+    // The release's agent does not start; its compiler is fine, and goes in first (the
+    // new agent's check compiles with it), so it must come out again.
+    publish(&releases, &version, b"#!/bin/sh\nexit 3\n");
+    let mut compiler_bytes = std::fs::read(bin("hbc-compile")).unwrap();
+    compiler_bytes.extend_from_slice(b"\n-- hbd upgrade test compiler --\n");
+    publish_program(&releases, "hbc-compile", &version, &compiler_bytes);
+    let daemon = Daemon::start(dir.path(), &daemon_config(&releases));
+    let installed = install_agent(dir.path());
+    let original_sha = sha256(&installed);
+    let compiler = installed.with_file_name("hbc-compile");
+    std::fs::copy(bin("hbc-compile"), &compiler).unwrap();
+    let original_compiler_sha = sha256(&compiler);
+    let mut agent = Agent::start_binary(
+        &installed,
+        dir.path(),
+        "web1",
+        daemon.udp_addr(),
+        &agent_config(dir.path(), true),
+    );
+    wait_reported(&daemon, "web1", &agent);
+    let queued = upgrade(&daemon, "web1", "{}");
+    assert_eq!(queued.status, 201, "{}", queued.body);
+    let done = finished(
+        &daemon,
+        "web1",
+        queued.json()["id"].as_str().unwrap(),
+        &agent,
+    );
+    assert_eq!(done["exit_code"], 1, "{done}");
+    assert!(
+        done["output"]
+            .as_str()
+            .unwrap()
+            .contains("the new binary does not start"),
+        "{done}"
+    );
+    assert_eq!(sha256(&installed), original_sha, "the agent is untouched");
+    assert_eq!(
+        sha256(&compiler),
+        original_compiler_sha,
+        "the old compiler is back"
+    );
+    let left: Vec<String> = std::fs::read_dir(installed.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "hbc" && n != "hbc-compile")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "nothing else is left beside them: {left:?}"
+    );
+    assert!(agent.running(), "{}", agent.log());
+}
+
+#[test]
 fn nothing_is_installed_that_is_not_what_was_announced_or_does_not_start() {
     let dir = tempfile::tempdir().unwrap();
     let releases = dir.path().join("releases");

@@ -4,9 +4,9 @@
 //! executes it in its own place. The new binary reports the upgrade after its first
 //! heartbeat; if it dies before that, the next start puts the old one back. A release
 //! that carries its plugin compiler (`hbc-compile`) has it downloaded, checked and
-//! probed the same way, put beside the agent before the agent is swapped, and put back
-//! with it. Nothing here
-//! runs unless `commands.upgrade` is on and the `UPD` came signed, recent and new
+//! probed the same way and put beside the agent before the new agent is probed (whose
+//! `check-config` compiles with it), and put back with the agent. Nothing here runs
+//! unless `commands.upgrade` is on and the `UPD` came signed, recent and new
 //! ([`crate::commands::decide_update`]).
 //!
 //! - [`fetch`]: the download, checked as it arrives.
@@ -171,22 +171,20 @@ pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, St
     .map_err(|e| format!("upgrade task failed: {e}"))?
 }
 
-/// Probes both downloads, then swaps the compiler in (if any) and the agent; if the
-/// agent's swap fails, the compiler goes back.
+/// Puts the new compiler in (if any) once it says the right version, then probes the
+/// new agent, whose `check-config` compiles plugins with the compiler beside it (so with
+/// the new one, which a new wasmtime needs), then swaps the agent in. Whatever fails
+/// after the compiler went in puts it back.
 fn install_both(
     ctx: &Context,
     upd: &hb_proto::Update,
     agent: &Path,
     compiler: Option<&Path>,
 ) -> Result<Marker, String> {
-    let line = install::probe(agent, upd.version.as_deref(), ctx.config.as_deref())?;
-    tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new binary probed");
-    if let Some(c) = compiler {
-        let line = install::probe_compiler(c, upd.version.as_deref())?;
-        tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new hbc-compile probed");
-    }
     let compiler = match (compiler, &upd.compiler) {
         (Some(candidate), Some(announced)) => {
+            let line = install::probe_compiler(candidate, upd.version.as_deref())?;
+            tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new hbc-compile probed");
             let path = install::compiler_of(&ctx.exe);
             let previous = install::swap_or_place(candidate, &path)?;
             Some(CompilerSwap {
@@ -197,7 +195,12 @@ fn install_both(
         }
         _ => None,
     };
-    let previous = match install::swap(agent, &ctx.exe) {
+    let swapped =
+        install::probe(agent, upd.version.as_deref(), ctx.config.as_deref()).and_then(|line| {
+            tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new binary probed");
+            install::swap(agent, &ctx.exe)
+        });
+    let previous = match swapped {
         Ok(previous) => previous,
         Err(e) => {
             return Err(match compiler.as_ref().map(undo_compiler) {

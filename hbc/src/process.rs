@@ -97,17 +97,25 @@ pub fn run(argv: &[String], timeout: Duration, keep: usize) -> Finished {
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
         keep,
     );
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) if started.elapsed() >= timeout => {
-                let _ = killpg(group, Signal::SIGKILL);
-                let _ = child.wait();
-                break Err(Exit::TimedOut);
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => break Err(Exit::Failed(format!("cannot wait for {program}: {e}"))),
+    // A thread waits for the child; this one waits for that thread's word, at most
+    // until the time limit, so the run ends the moment the child does (no polling).
+    let (exited, exit_of) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait());
+    });
+    let waited = match exit_of.recv_timeout(timeout.saturating_sub(started.elapsed())) {
+        Ok(waited) => Ok(waited),
+        Err(_) => {
+            // Killing the group ends the child, and so the waiting thread's wait.
+            let _ = killpg(group, Signal::SIGKILL);
+            let _ = exit_of.recv();
+            Err(Exit::TimedOut)
         }
+    };
+    let status = match waited {
+        Ok(Ok(status)) => Ok(status),
+        Ok(Err(e)) => Err(Exit::Failed(format!("cannot wait for {program}: {e}"))),
+        Err(timed_out) => Err(timed_out),
     };
     // Whatever it left in its group goes too, so the pipes close and the reads end.
     let _ = killpg(group, Signal::SIGKILL);

@@ -106,6 +106,47 @@ fn wait_reported(daemon: &Daemon, host: &str, agent: &Agent) {
     );
 }
 
+/// Starts the agent installed at `installed` as `host` (upgrades allowed or not) and
+/// waits until it has reported its platform.
+fn start_agent(daemon: &Daemon, dir: &Path, installed: &Path, host: &str, upgrades: bool) -> Agent {
+    let agent = Agent::start_binary(
+        installed,
+        dir,
+        host,
+        daemon.udp_addr(),
+        &agent_config(dir, upgrades),
+    );
+    wait_reported(daemon, host, &agent);
+    agent
+}
+
+/// Queues an upgrade of `host` to the newest release and waits for its end: the job as
+/// queued, and as finished.
+fn upgrade_to_the_end(daemon: &Daemon, host: &str, agent: &Agent) -> (Value, Value) {
+    let queued = upgrade(daemon, host, "{}");
+    assert_eq!(queued.status, 201, "{}", queued.body);
+    let queued = queued.json();
+    let done = finished(daemon, host, queued["id"].as_str().unwrap(), agent);
+    (queued, done)
+}
+
+/// Publishes the built `hbc-compile`, made a different file, as release `version`'s
+/// compiler; returns its SHA-256.
+fn publish_compiler(releases: &Path, version: &str) -> String {
+    let mut bytes = std::fs::read(bin("hbc-compile")).unwrap();
+    bytes.extend_from_slice(b"\n-- hbd upgrade test compiler --\n");
+    sha256(&publish_program(releases, "hbc-compile", version, &bytes))
+}
+
+/// Puts the built `hbc-compile` beside the agent at `installed`; returns where, and its
+/// SHA-256.
+fn compiler_beside(installed: &Path) -> (PathBuf, String) {
+    let compiler = installed.with_file_name("hbc-compile");
+    std::fs::copy(bin("hbc-compile"), &compiler).unwrap();
+    let sha = sha256(&compiler);
+    (compiler, sha)
+}
+
 /// Waits until job `id` of `host` is finished; returns it.
 fn finished(daemon: &Daemon, host: &str, id: &str, agent: &Agent) -> Value {
     let mut last = Value::Null;
@@ -136,15 +177,8 @@ fn an_upgrade_swaps_the_binary_runs_the_new_one_and_reports_it() {
     let daemon = Daemon::start(dir.path(), &daemon_config(&releases));
     let installed = install_agent(dir.path());
     let original_sha = sha256(&installed);
-    let mut agent = Agent::start_binary(
-        &installed,
-        dir.path(),
-        "web1",
-        daemon.udp_addr(),
-        &agent_config(dir.path(), true),
-    );
+    let mut agent = start_agent(&daemon, dir.path(), &installed, "web1", true);
     let pid = agent.pid();
-    wait_reported(&daemon, "web1", &agent);
 
     let listed = daemon.get_json("/api/0/releases");
     assert_eq!(listed["enabled"], true);
@@ -154,15 +188,10 @@ fn an_upgrade_swaps_the_binary_runs_the_new_one_and_reports_it() {
         "{listed}"
     );
 
-    let queued = upgrade(&daemon, "web1", "{}");
-    assert_eq!(queued.status, 201, "{}", queued.body);
-    let queued = queued.json();
+    let (queued, done) = upgrade_to_the_end(&daemon, "web1", &agent);
     assert_eq!(queued["upgrade"]["version"], version.as_str());
     assert_eq!(queued["upgrade"]["sha256"], release_sha.as_str());
     assert_eq!(queued["argv"], serde_json::json!([]));
-    let id = queued["id"].as_str().unwrap();
-
-    let done = finished(&daemon, "web1", id, &agent);
     assert_eq!(done["state"], "done", "{done}");
     assert_eq!(done["exit_code"], 0, "{done}\n{}", agent.log());
     assert_eq!(
@@ -208,28 +237,12 @@ fn a_release_with_its_compiler_installs_both_beside_each_other() {
     let mut agent_bytes = std::fs::read(bin("hbc")).unwrap();
     agent_bytes.extend_from_slice(b"\n-- hbd upgrade test release --\n");
     let release_sha = sha256(&publish(&releases, &version, &agent_bytes));
-    let mut compiler_bytes = std::fs::read(bin("hbc-compile")).unwrap();
-    compiler_bytes.extend_from_slice(b"\n-- hbd upgrade test compiler --\n");
-    let compiler_sha = sha256(&publish_program(
-        &releases,
-        "hbc-compile",
-        &version,
-        &compiler_bytes,
-    ));
+    let compiler_sha = publish_compiler(&releases, &version);
 
     let daemon = Daemon::start(dir.path(), &daemon_config(&releases));
     let installed = install_agent(dir.path());
-    let compiler = installed.with_file_name("hbc-compile");
-    std::fs::copy(bin("hbc-compile"), &compiler).unwrap();
-    let original_compiler_sha = sha256(&compiler);
-    let agent = Agent::start_binary(
-        &installed,
-        dir.path(),
-        "web1",
-        daemon.udp_addr(),
-        &agent_config(dir.path(), true),
-    );
-    wait_reported(&daemon, "web1", &agent);
+    let (compiler, original_compiler_sha) = compiler_beside(&installed);
+    let agent = start_agent(&daemon, dir.path(), &installed, "web1", true);
 
     let listed = daemon.get_json("/api/0/releases");
     assert_eq!(
@@ -238,16 +251,11 @@ fn a_release_with_its_compiler_installs_both_beside_each_other() {
         "the compiler goes with its release: {listed}"
     );
     assert_eq!(listed["releases"].as_array().unwrap().len(), 1, "{listed}");
-    let queued = upgrade(&daemon, "web1", "{}");
-    assert_eq!(queued.status, 201, "{}", queued.body);
-    let queued = queued.json();
+    let (queued, done) = upgrade_to_the_end(&daemon, "web1", &agent);
     assert_eq!(
         queued["upgrade"]["compiler"]["sha256"],
         compiler_sha.as_str()
     );
-    let id = queued["id"].as_str().unwrap();
-
-    let done = finished(&daemon, "web1", id, &agent);
     assert_eq!(done["exit_code"], 0, "{done}\n{}", agent.log());
     assert_eq!(
         done["output"],
@@ -284,31 +292,13 @@ fn an_upgrade_that_fails_leaves_the_compiler_as_it_was() {
     // The release's agent does not start; its compiler is fine, and goes in first (the
     // new agent's check compiles with it), so it must come out again.
     publish(&releases, &version, b"#!/bin/sh\nexit 3\n");
-    let mut compiler_bytes = std::fs::read(bin("hbc-compile")).unwrap();
-    compiler_bytes.extend_from_slice(b"\n-- hbd upgrade test compiler --\n");
-    publish_program(&releases, "hbc-compile", &version, &compiler_bytes);
+    publish_compiler(&releases, &version);
     let daemon = Daemon::start(dir.path(), &daemon_config(&releases));
     let installed = install_agent(dir.path());
     let original_sha = sha256(&installed);
-    let compiler = installed.with_file_name("hbc-compile");
-    std::fs::copy(bin("hbc-compile"), &compiler).unwrap();
-    let original_compiler_sha = sha256(&compiler);
-    let mut agent = Agent::start_binary(
-        &installed,
-        dir.path(),
-        "web1",
-        daemon.udp_addr(),
-        &agent_config(dir.path(), true),
-    );
-    wait_reported(&daemon, "web1", &agent);
-    let queued = upgrade(&daemon, "web1", "{}");
-    assert_eq!(queued.status, 201, "{}", queued.body);
-    let done = finished(
-        &daemon,
-        "web1",
-        queued.json()["id"].as_str().unwrap(),
-        &agent,
-    );
+    let (compiler, original_compiler_sha) = compiler_beside(&installed);
+    let mut agent = start_agent(&daemon, dir.path(), &installed, "web1", true);
+    let (_, done) = upgrade_to_the_end(&daemon, "web1", &agent);
     assert_eq!(done["exit_code"], 1, "{done}");
     assert!(
         done["output"]
@@ -456,22 +446,8 @@ fn an_agent_whose_config_does_not_allow_upgrades_refuses_them() {
     );
     let daemon = Daemon::start(dir.path(), &daemon_config(&releases));
     let installed = install_agent(dir.path());
-    let agent = Agent::start_binary(
-        &installed,
-        dir.path(),
-        "web2",
-        daemon.udp_addr(),
-        &agent_config(dir.path(), false),
-    );
-    wait_reported(&daemon, "web2", &agent);
-    let queued = upgrade(&daemon, "web2", "{}");
-    assert_eq!(queued.status, 201, "{}", queued.body);
-    let done = finished(
-        &daemon,
-        "web2",
-        queued.json()["id"].as_str().unwrap(),
-        &agent,
-    );
+    let agent = start_agent(&daemon, dir.path(), &installed, "web2", false);
+    let (_, done) = upgrade_to_the_end(&daemon, "web2", &agent);
     assert_eq!(done["exit_code"], -255, "{done}");
     assert!(
         done["output"]

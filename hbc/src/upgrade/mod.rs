@@ -97,12 +97,6 @@ fn failed(output: String) -> Outcome {
     }
 }
 
-/// Where to download `upd`'s agent binary from: its `url`, else `path` on its `port` of
-/// `server`.
-pub fn url(upd: &hb_proto::Update, server: &str) -> Result<String, String> {
-    file_url(&upd.file, upd.port, server)
-}
-
 /// Where to download a file of an `UPD`: its `url`, else its `path` on `port` of
 /// `server`.
 fn file_url(
@@ -125,17 +119,20 @@ fn file_url(
     Ok(format!("http://{host}:{port}{path}"))
 }
 
-/// Downloads `upd`'s plugin compiler, if it names one, beside the agent; returns where.
-async fn fetch_compiler(ctx: &Context, upd: &hb_proto::Update) -> Result<Option<PathBuf>, String> {
-    let Some(c) = &upd.compiler else {
-        return Ok(None);
-    };
-    let url = file_url(c, upd.port, &ctx.server)?;
-    let dest = install::download_path(&install::compiler_of(&ctx.exe), &upd.cmd_id);
+/// Downloads `file` of `upd` beside `replaces` (the file it is to replace, so the swap
+/// is one rename), checked against its size and SHA-256; returns where it is.
+async fn fetch_beside(
+    ctx: &Context,
+    upd: &hb_proto::Update,
+    file: &hb_proto::UpdateFile,
+    replaces: &Path,
+) -> Result<PathBuf, String> {
+    let url = file_url(file, upd.port, &ctx.server)?;
+    let dest = install::download_path(replaces, &upd.cmd_id);
     let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
-    tracing::info!(cmd_id = %upd.cmd_id, %url, size = c.size, "downloading the upgrade's hbc-compile");
-    fetch::download(&url, &dest, c.size, &c.sha256, DOWNLOAD_TIMEOUT).await?;
-    Ok(Some(dest))
+    tracing::info!(cmd_id = %upd.cmd_id, %url, size = file.size, replaces = %replaces.display(), "downloading upgrade");
+    fetch::download(&url, &dest, file.size, &file.sha256, DOWNLOAD_TIMEOUT).await?;
+    Ok(dest)
 }
 
 /// Downloads, checks, probes and swaps in the release `upd` names (and its compiler).
@@ -143,18 +140,16 @@ async fn fetch_compiler(ctx: &Context, upd: &hb_proto::Update) -> Result<Option<
 /// executes it.
 pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, String> {
     install::check_writable(&ctx.exe)?;
-    let url = url(upd, &ctx.server)?;
-    let dest = install::download_path(&ctx.exe, &upd.cmd_id);
-    let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
-    let file = &upd.file;
-    tracing::info!(cmd_id = %upd.cmd_id, %url, size = file.size, "downloading upgrade");
-    fetch::download(&url, &dest, file.size, &file.sha256, DOWNLOAD_TIMEOUT).await?;
-    let compiler = match fetch_compiler(ctx, upd).await {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = std::fs::remove_file(&dest);
-            return Err(e);
-        }
+    let dest = fetch_beside(ctx, upd, &upd.file, &ctx.exe).await?;
+    let compiler = match &upd.compiler {
+        None => None,
+        Some(c) => match fetch_beside(ctx, upd, c, &install::compiler_of(&ctx.exe)).await {
+            Ok(path) => Some(path),
+            Err(e) => {
+                let _ = std::fs::remove_file(&dest);
+                return Err(e);
+            }
+        },
     };
     let (ctx, upd) = (ctx.clone(), upd.clone());
     tokio::task::spawn_blocking(move || {
@@ -354,7 +349,7 @@ mod tests {
             (upd(None, Some(80), "r/f"), "hbd", Err("not absolute")),
         ];
         for (u, server, want) in cases {
-            match (url(&u, server), want) {
+            match (file_url(&u.file, u.port, server), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, want),
                 (Err(got), Err(want)) => assert!(got.contains(want), "{got}"),
                 (got, want) => panic!("{got:?} against {want:?}"),

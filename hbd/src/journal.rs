@@ -2,11 +2,12 @@
 //! entry `{"timestamp","datetime","source_ip","source_port","message"}`, written by its
 //! own thread with size-based rotation (`FILE`, `FILE.1` ... `FILE.N`).
 //!
-//! The receiver hands over each batch's datagram lines already formatted
-//! ([`Entry::Lines`]), the engine everything else, over one bounded channel (full: the
-//! entries are dropped and counted, by line, in `hbd_journal_dropped_total`), so a slow
-//! disk never stalls heartbeats. The writer flushes at least every second and when the
-//! channel closes at shutdown.
+//! The receiver hands over each batch's datagrams as they arrived ([`Arrivals`]: their
+//! JSON texts in one buffer), the engine everything else, over one bounded channel
+//! (full: the entries are dropped and counted, by line, in `hbd_journal_dropped_total`),
+//! so a slow disk never stalls heartbeats. Every line is formatted on the writer's
+//! thread, off the heartbeat path. The writer flushes at least every second and when
+//! the channel closes at shutdown.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -32,26 +33,64 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// batch per loop turn, so this is up to `QUEUE_LEN * 64` entries under load).
 pub const QUEUE_LEN: usize = 4096;
 
+/// Datagrams' JSON texts in arrival order, each with when and from where it came: one
+/// buffer for a whole batch, so the receiver pays a copy of each text and nothing else,
+/// and the writer's thread formats the lines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Arrivals {
+    /// The texts, one after another.
+    text: Vec<u8>,
+    /// Each datagram's arrival, source and the end of its text in `text`.
+    items: Vec<(Timestamp, SocketAddr, usize)>,
+}
+
+impl Arrivals {
+    /// Room for `datagrams` datagrams of `bytes` bytes in all, allocated at once.
+    pub fn with_capacity(datagrams: usize, bytes: usize) -> Arrivals {
+        Arrivals {
+            text: Vec::with_capacity(bytes),
+            items: Vec::with_capacity(datagrams),
+        }
+    }
+
+    /// Adds a datagram received from `source` at `at` with the JSON text `json`.
+    pub fn push(&mut self, at: Timestamp, source: SocketAddr, json: &[u8]) {
+        self.text.extend_from_slice(json);
+        self.items.push((at, source, self.text.len()));
+    }
+
+    /// How many datagrams.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Empty arrivals with room for as many datagrams and bytes as this one has room
+    /// for: the next batch's buffer, allocated once.
+    pub fn like(&self) -> Arrivals {
+        Arrivals::with_capacity(self.items.capacity(), self.text.capacity())
+    }
+
+    /// Each datagram's arrival, source and text, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (Timestamp, SocketAddr, &[u8])> {
+        let mut start = 0;
+        self.items.iter().map(move |&(at, source, end)| {
+            let json = &self.text[start..end];
+            start = end;
+            (at, source, json)
+        })
+    }
+}
+
 /// One journal entry before formatting.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
-    /// An accepted datagram's JSON text.
-    Datagram {
-        /// When it arrived.
-        at: Timestamp,
-        /// Who sent it.
-        source: SocketAddr,
-        /// The message JSON.
-        json: Vec<u8>,
-    },
-    /// Accepted datagrams' lines, formatted by the receiver as it admits them
-    /// ([`Formatter::datagram`]), newline-terminated, in arrival order.
-    Lines {
-        /// The lines.
-        text: Vec<u8>,
-        /// How many.
-        count: usize,
-    },
+    /// Accepted datagrams (and ones with an unknown `ID`), in arrival order.
+    Datagrams(Arrivals),
     /// A host event.
     Event(Event),
     /// An alert change or reminder, with its rendered text.
@@ -123,7 +162,7 @@ impl Entry {
     /// How many journal lines this entry is.
     pub fn lines(&self) -> usize {
         match self {
-            Entry::Lines { count, .. } => *count,
+            Entry::Datagrams(arrivals) => arrivals.len(),
             _ => 1,
         }
     }
@@ -201,16 +240,13 @@ impl Formatter {
         out.extend_from_slice(b"\",");
     }
 
-    /// Appends `entry`'s line (with its newline) to `out`; lines already formatted as
-    /// they are.
+    /// Appends `entry`'s lines (each with its newline) to `out`.
     pub fn format(&mut self, entry: &Entry, out: &mut Vec<u8>) {
         let at = match entry {
-            Entry::Lines { text, .. } => {
-                out.extend_from_slice(text);
-                return;
-            }
-            Entry::Datagram { at, source, json } => {
-                self.datagram(*at, *source, json, out);
+            Entry::Datagrams(arrivals) => {
+                for (at, source, json) in arrivals.iter() {
+                    self.datagram(at, source, json, out);
+                }
                 return;
             }
             Entry::Dropped { at, .. }
@@ -229,7 +265,7 @@ impl Formatter {
         self.head(at, out);
         match entry {
             // Written above.
-            Entry::Lines { .. } | Entry::Datagram { .. } => {}
+            Entry::Datagrams(_) => {}
             Entry::Event(event) => {
                 out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
                 let mut value = serde_json::to_value(event).unwrap_or_default();
@@ -536,14 +572,9 @@ impl Writer {
     /// Writes a batch; what cannot be written is counted as dropped.
     fn write(&mut self, file: &mut RotatingFile, entries: &[Entry], metrics: &Metrics) {
         for entry in entries {
-            let written = match entry {
-                Entry::Lines { text, .. } => file.write_lines(text).map(|()| text.len()),
-                _ => {
-                    self.line.clear();
-                    self.formatter.format(entry, &mut self.line);
-                    file.write_line(&self.line).map(|()| self.line.len())
-                }
-            };
+            self.line.clear();
+            self.formatter.format(entry, &mut self.line);
+            let written = file.write_lines(&self.line).map(|()| self.line.len());
             match written {
                 Ok(bytes) => {
                     metrics.journal_bytes.inc_by(bytes as u64);
@@ -566,13 +597,19 @@ mod tests {
     use super::*;
     use crate::core::EventKind;
 
+    fn datagram(at: Timestamp, source: &str, json: &[u8]) -> Entry {
+        let mut arrivals = Arrivals::default();
+        arrivals.push(at, source.parse().unwrap(), json);
+        Entry::Datagrams(arrivals)
+    }
+
     #[test]
     fn datagram_entries_have_the_documented_fields() {
-        let entry = Entry::Datagram {
-            at: Timestamp(1_764_000_000_123),
-            source: "127.0.0.1:4000".parse().unwrap(),
-            json: b"{\n\"ID\":\"HTB\",\"name\":\"web1\"}".to_vec(),
-        };
+        let entry = datagram(
+            Timestamp(1_764_000_000_123),
+            "127.0.0.1:4000",
+            b"{\n\"ID\":\"HTB\",\"name\":\"web1\"}",
+        );
         let line = String::from_utf8(format_entry(&entry)).unwrap();
         assert_eq!(
             line,
@@ -587,11 +624,7 @@ mod tests {
             (50, "[::ffff:10.0.0.9]:1", "1764000000.050", "10.0.0.9"),
             (0, "10.20.30.255:65535", "1764000000.000", "10.20.30.255"),
         ] {
-            let entry = Entry::Datagram {
-                at: Timestamp(1_764_000_000_000 + ms),
-                source: source.parse().unwrap(),
-                json: b"{}".to_vec(),
-            };
+            let entry = datagram(Timestamp(1_764_000_000_000 + ms), source, b"{}");
             let line = String::from_utf8(format_entry(&entry)).unwrap();
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
             assert!(
@@ -601,6 +634,32 @@ mod tests {
             assert_eq!(v["source_ip"], ip, "{line}");
             let port: std::net::SocketAddr = source.parse().unwrap();
             assert_eq!(v["source_port"], port.port(), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_batch_of_datagrams_is_one_line_each_in_arrival_order() {
+        let mut arrivals = Arrivals::with_capacity(4, 64);
+        let texts: [&[u8]; 3] = [b"{\"n\":1}", b"{}", b"{\"n\":\"three\"}"];
+        for (i, json) in texts.iter().enumerate() {
+            let port = 4000 + i as u16;
+            arrivals.push(
+                Timestamp(1_764_000_000_000 + i as u64),
+                SocketAddr::from(([127, 0, 0, 1], port)),
+                json,
+            );
+        }
+        let entry = Entry::Datagrams(arrivals);
+        assert_eq!(entry.lines(), 3);
+        let text = String::from_utf8(format_entry(&entry)).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        for (i, (line, json)) in text.lines().zip(texts).enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let want: serde_json::Value = serde_json::from_slice(json).unwrap();
+            assert_eq!(v["message"], want, "{line}");
+            assert_eq!(v["source_port"], 4000 + i, "{line}");
+            let stamp = format!("{{\"timestamp\":1764000000.00{i},");
+            assert!(line.starts_with(&stamp), "{line}");
         }
     }
 

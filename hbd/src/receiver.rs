@@ -1,10 +1,11 @@
 //! The UDP receiver: reads datagrams, runs them through the [`Gate`], counts rejects by
 //! reason and passes accepted ones to the engine.
 //!
-//! Each accepted datagram's journal line is formatted here, as it is admitted, from the
-//! bytes still in the receive buffer: no copy of the text travels on to the engine,
-//! and the journal's thread only writes. A batch's lines go to the journal before the
-//! batch goes to the engine, so they precede whatever the engine journals of them.
+//! Each accepted datagram's JSON text is copied for the journal here, as it is
+//! admitted, from the bytes still in the receive buffer, into one buffer per batch
+//! ([`Arrivals`]); the journal's thread formats the lines, off this path, and no text
+//! travels on to the engine. A batch goes to the journal before it goes to the engine,
+//! so its lines precede whatever the engine journals of them.
 //!
 //! A bad datagram is counted, logged at debug level and dropped; nothing a sender does
 //! stops this loop. The engine queue is bounded: when full (a burst), the receiver waits
@@ -28,13 +29,13 @@ use hb_proto::{DecodeError, Message};
 
 use crate::clock::{Clock, Now};
 use crate::gate::Gate;
-use crate::journal::{Entry, Formatter, Journal};
+use crate::journal::{Arrivals, Entry, Journal};
 use crate::metrics::{Metrics, Tally};
 
 /// Batches queued between receiver and engine (up to `QUEUE_LEN * BATCH` datagrams).
 pub const QUEUE_LEN: usize = 1024;
 
-/// A datagram on its way to the engine (its journal line already written).
+/// A datagram on its way to the engine (already handed to the journal).
 #[derive(Debug)]
 pub struct Inbound {
     /// The message that passed the gate.
@@ -127,9 +128,8 @@ pub async fn run(
     let mut reader = Batch::new();
     let fd = socket.as_raw_fd();
     let mut batch: Vec<Inbound> = Vec::with_capacity(BATCH);
-    let mut formatter = Formatter::default();
     let journaled = journal.enabled();
-    let mut lines: Vec<u8> = Vec::new();
+    let mut arrivals = Arrivals::default();
     loop {
         let ready = tokio::select! {
             biased;
@@ -159,7 +159,7 @@ pub async fn run(
                     Ok(admitted) => {
                         tally.add(&admitted.message);
                         if journaled {
-                            formatter.datagram(at.wall, source, &admitted.json, &mut lines);
+                            arrivals.push(at.wall, source, &admitted.json);
                         }
                         batch.push(Inbound {
                             message: admitted.message,
@@ -171,29 +171,25 @@ pub async fn run(
                     Err(error) => {
                         metrics.rejected(error.reason());
                         tracing::debug!(%source, %error, "dropping datagram");
-                        if let DecodeError::UnknownId { .. } = error {
-                            // Unknown IDs are journaled (the JSON is well-formed) for later study.
-                            journal.record(vec![Entry::Datagram {
-                                at: at.wall,
-                                source,
-                                json: unsigned_json(bytes),
-                            }]);
+                        if journaled && let DecodeError::UnknownId { .. } = error {
+                            // Unknown IDs are journaled (the JSON is well-formed) for
+                            // later study, in their place among the others.
+                            arrivals.push(at.wall, source, &unsigned_json(bytes));
                         }
                     }
                 }
             }
         }
         metrics.accepted(&tally);
+        if !arrivals.is_empty() {
+            let next = arrivals.like();
+            journal.record(vec![Entry::Datagrams(std::mem::replace(
+                &mut arrivals,
+                next,
+            ))]);
+        }
         if batch.is_empty() {
             continue;
-        }
-        if journaled {
-            let room = lines.capacity();
-            let text = std::mem::replace(&mut lines, Vec::with_capacity(room));
-            journal.record(vec![Entry::Lines {
-                text,
-                count: batch.len(),
-            }]);
         }
         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
         match tx.try_send(full) {

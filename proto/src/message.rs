@@ -37,9 +37,10 @@ pub enum Message {
     /// `CMD`: a queued command, daemon to agent.
     #[serde(rename = "CMD")]
     Command(Command),
-    /// `UPD`: a queued self-update, daemon to agent.
+    /// `UPD`: a queued self-update, daemon to agent. Boxed: it is rare and the largest,
+    /// and every heartbeat's message would otherwise be as large.
     #[serde(rename = "UPD")]
-    Update(Update),
+    Update(Box<Update>),
     /// Any other `ID`. Never produced by [`Message::from_json`], which reports
     /// [`DecodeError::UnknownId`] instead; present so the type can be deserialized.
     #[serde(other, skip_serializing)]
@@ -422,9 +423,44 @@ impl Message {
 
     /// Serializes to compact JSON.
     pub fn to_json(&self) -> Vec<u8> {
+        if let Message::Ack(ack) = self {
+            return ack.to_json();
+        }
         // Invariant: every field is a plain string, number, list or JSON map, and all map
         // keys are strings, so serialization cannot fail.
         serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+impl Ack {
+    /// `{"ID":"ACK",...}`, byte for byte what serde writes for [`Message::Ack`]: written
+    /// by hand because an ACK answers every heartbeat, and serde's tagged serializer
+    /// was most of the reply's cost on the daemon's heartbeat path.
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(80);
+        out.extend_from_slice(br#"{"ID":"ACK""#);
+        if let Some(seq) = self.seq {
+            out.extend_from_slice(br#","seq":"#);
+            out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        }
+        if let Some(ts) = self.ts {
+            out.extend_from_slice(br#","ts":"#);
+            json_f64(ts, &mut out);
+        }
+        out.extend_from_slice(br#","server_ts":"#);
+        json_f64(self.server_ts, &mut out);
+        out.push(b'}');
+        out
+    }
+}
+
+/// An f64 as serde_json writes one: the shortest text that reads back the same, and
+/// `null` for NaN and the infinities.
+fn json_f64(value: f64, out: &mut Vec<u8>) {
+    if value.is_finite() {
+        out.extend_from_slice(zmij::Buffer::new().format_finite(value).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use hb_proto::frame::{DEFAULT_COMPRESS_OVER, decode_payload, encode, split};
+use hb_proto::message::Ack;
 use hb_proto::{Boot, Heartbeat, Key, Limits, Message, OperatorMessage, Signer};
 use proptest::prelude::*;
 
@@ -47,6 +48,21 @@ fn message() -> impl Strategy<Value = Message> {
     ]
 }
 
+/// Any f64 at all (NaN, the infinities, subnormals), and the clock readings an ACK
+/// usually carries.
+fn any_f64() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<u64>().prop_map(f64::from_bits),
+        (1_600_000_000u64..2_000_000_000, 0u32..1_000_000)
+            .prop_map(|(s, us)| s as f64 + f64::from(us) / 1e6),
+        Just(0.0),
+        Just(-0.0),
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+    ]
+}
+
 fn decode(bytes: &[u8], key: Option<&Key>) -> Message {
     let limits = Limits::default();
     let frame = split(bytes, &limits).expect("frame");
@@ -69,6 +85,21 @@ proptest! {
         let signer = Signer { key_id: "kid".into(), key: Key::new(secret.clone()) };
         let signed = encode(&msg, Some(&signer), DEFAULT_COMPRESS_OVER).unwrap();
         prop_assert_eq!(decode(&signed, Some(&Key::new(secret))), msg);
+    }
+
+    /// The ACK is written by hand; it must be serde's text exactly, for any value.
+    #[test]
+    fn the_ack_is_written_as_serde_writes_it(
+        seq in proptest::option::of(any::<u64>()),
+        ts in proptest::option::of(any_f64()),
+        server_ts in any_f64(),
+    ) {
+        let ack = Message::Ack(Ack { seq, ts, server_ts });
+        let by_serde = serde_json::to_vec(&ack).unwrap();
+        prop_assert_eq!(
+            String::from_utf8(ack.to_json()).unwrap(),
+            String::from_utf8(by_serde).unwrap()
+        );
     }
 
     #[test]

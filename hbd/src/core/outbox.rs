@@ -121,7 +121,7 @@ impl Job {
     /// The `CMD` (or `UPD`) that carries it, stamped with the daemon's clock `now`.
     pub fn command(&self, now: Now) -> Message {
         if let Some(up) = &self.upgrade {
-            return Message::Update(hb_proto::Update {
+            return Message::Update(Box::new(hb_proto::Update {
                 cmd_id: self.id.clone(),
                 version: Some(up.version.clone()),
                 file: hb_proto::UpdateFile {
@@ -138,7 +138,7 @@ impl Job {
                     path: c.path.clone(),
                     url: c.url.clone(),
                 }),
-            });
+            }));
         }
         Message::Command(hb_proto::Command {
             cmd_id: self.id.clone(),

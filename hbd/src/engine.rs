@@ -18,8 +18,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode};
-use hb_proto::{Message, Signer};
+use hb_proto::Message;
+use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode_as};
 
 use crate::alerting::AlertState;
 use crate::clock::{Clock, Now, Timestamp};
@@ -563,13 +563,8 @@ impl Engine {
 
     fn reply(&mut self, to: std::net::SocketAddr, key_id: Option<&str>, message: &Message) {
         let config = self.parts.core.config();
-        let signer = key_id.and_then(|id| {
-            config.key_for(id).map(|(key, _)| Signer {
-                key_id: id.to_owned(),
-                key: key.clone(),
-            })
-        });
-        match encode(message, signer.as_ref(), DEFAULT_COMPRESS_OVER) {
+        let key = key_id.and_then(|id| config.key_for(id).map(|(key, _)| (id, key)));
+        match encode_as(message, key, DEFAULT_COMPRESS_OVER) {
             // Sent at the end of the turn, with the others ([`Engine::send_replies`]).
             Ok(bytes) => self.replies.push(to, bytes),
             Err(error) => {

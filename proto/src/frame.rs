@@ -212,7 +212,18 @@ pub fn encode(
     signer: Option<&Signer>,
     compress_over: usize,
 ) -> Result<Vec<u8>, EncodeError> {
-    frame(Cow::Owned(message.to_json()), signer, compress_over)
+    let key = signer.map(|s| (s.key_id.as_str(), &s.key));
+    frame(Cow::Owned(message.to_json()), key, compress_over)
+}
+
+/// As [`encode`], signed with a borrowed `(key id, key)` when given: for a sender that
+/// signs for many key ids (the daemon's replies), with no [`Signer`] made per datagram.
+pub fn encode_as(
+    message: &Message,
+    key: Option<(&str, &Key)>,
+    compress_over: usize,
+) -> Result<Vec<u8>, EncodeError> {
+    frame(Cow::Owned(message.to_json()), key, compress_over)
 }
 
 /// As [`encode`], for a caller that already has the JSON text.
@@ -221,14 +232,15 @@ pub fn encode_json(
     signer: Option<&Signer>,
     compress_over: usize,
 ) -> Result<Vec<u8>, EncodeError> {
-    frame(Cow::Borrowed(json), signer, compress_over)
+    let key = signer.map(|s| (s.key_id.as_str(), &s.key));
+    frame(Cow::Borrowed(json), key, compress_over)
 }
 
 /// Compresses and signs `json` as asked; an owned text sent as it is (short, unsigned)
 /// becomes the datagram without a copy.
 fn frame(
     json: Cow<'_, [u8]>,
-    signer: Option<&Signer>,
+    signer: Option<(&str, &Key)>,
     compress_over: usize,
 ) -> Result<Vec<u8>, EncodeError> {
     let payload = if json.len() > compress_over {
@@ -238,8 +250,8 @@ fn frame(
     };
     let out = match signer {
         None => payload.into_owned(),
-        Some(signer) => {
-            let key_id = signer.key_id.as_bytes();
+        Some((key_id, key)) => {
+            let key_id = key_id.as_bytes();
             if key_id.is_empty() || key_id.len() > MAX_KEY_ID_LEN {
                 return Err(EncodeError::BadKeyId { len: key_id.len() });
             }
@@ -248,7 +260,7 @@ fn frame(
             // Invariant: checked above that the length is 1..=64, which fits a u8.
             out.push(key_id.len() as u8);
             out.extend_from_slice(key_id);
-            let tag = signer.key.tag(&[&out, &payload]);
+            let tag = key.tag(&[&out, &payload]);
             out.extend_from_slice(&tag);
             out.extend_from_slice(&payload);
             out

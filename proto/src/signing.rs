@@ -9,18 +9,36 @@ type HmacSha256 = Hmac<Sha256>;
 pub const TAG_LEN: usize = 32;
 
 /// A shared secret. `Debug` never prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Key(Vec<u8>);
+///
+/// HMAC's keyed state (the hashed inner and outer pads) is computed once, when the key
+/// is made, and copied for each tag: keying it again for every datagram doubled the
+/// hashing a short datagram's tag costs.
+#[derive(Clone)]
+pub struct Key {
+    secret: Vec<u8>,
+    keyed: HmacSha256,
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.secret == other.secret
+    }
+}
+
+impl Eq for Key {}
 
 impl Key {
     /// A key from the configured secret's bytes (the config string as UTF-8).
     pub fn new(secret: impl Into<Vec<u8>>) -> Key {
-        Key(secret.into())
+        let secret = secret.into();
+        // Invariant: HMAC accepts keys of any length, so this cannot fail.
+        let keyed =
+            <HmacSha256 as KeyInit>::new_from_slice(&secret).unwrap_or_else(|_| unreachable!());
+        Key { secret, keyed }
     }
 
     fn mac(&self) -> HmacSha256 {
-        // Invariant: HMAC accepts keys of any length, so this cannot fail.
-        <HmacSha256 as KeyInit>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!())
+        self.keyed.clone()
     }
 
     /// The tag over `parts`, concatenated.
@@ -44,7 +62,7 @@ impl Key {
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Key(<{} bytes redacted>)", self.0.len())
+        write!(f, "Key(<{} bytes redacted>)", self.secret.len())
     }
 }
 

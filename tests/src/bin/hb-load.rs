@@ -246,23 +246,68 @@ fn load(target: SocketAddr, args: &Args) -> Run {
     total
 }
 
-/// The baseline: echo every datagram back, 64 at a time with recvmmsg/sendmmsg.
-/// CPU seconds (user and system) process `pid` has used, from `/proc/PID/stat`.
-fn process_cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
+/// CPU seconds (user and system) the threads of process `pid` have used, from
+/// `/proc/PID/task/*/stat`, by kind of thread.
+fn process_cpu_seconds(pid: u32) -> Cpu {
+    let mut cpu = Cpu::default();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return cpu;
     };
-    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (ticks(11) + ticks(12)) / hz
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        let seconds = (ticks(11) + ticks(12)) / hz;
+        if head.ends_with("(tokio-rt-worker") {
+            cpu.workers += seconds;
+        } else {
+            cpu.others += seconds;
+        }
+    }
+    cpu
+}
+
+/// CPU seconds a process has used: its async runtime's workers (where the daemon's
+/// receiver and engine take turns) and its other threads (journal, store).
+#[derive(Debug, Default, Clone, Copy)]
+struct Cpu {
+    workers: f64,
+    others: f64,
+}
+
+impl Cpu {
+    fn total(self) -> f64 {
+        self.workers + self.others
+    }
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+    fn sub(self, before: Cpu) -> Cpu {
+        Cpu {
+            workers: self.workers - before.workers,
+            others: self.others - before.others,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Cpu {
+    fn add_assign(&mut self, more: Cpu) {
+        self.workers += more.workers;
+        self.others += more.others;
+    }
 }
 
 /// CPU seconds (user and system) the calling thread has used.
@@ -277,11 +322,20 @@ fn thread_cpu_seconds() -> f64 {
 /// Prints what the side that answered spent: CPU per datagram and cores used. On a
 /// machine with few cores this is the steadier figure: the ratio also depends on how
 /// the answering side and the load generator share the cores.
-fn cpu_line(cpu_seconds: f64, elapsed: f64, datagrams: f64, generator: &Run) {
+/// With `split`, the daemon's runtime workers and its other threads are shown apart: on
+/// 2 cores the workers' figure sets its throughput.
+fn cpu_line(cpu_seconds: f64, elapsed: f64, datagrams: f64, generator: &Run, split: Option<Cpu>) {
     let per = |cpu: f64| cpu * 1e6 / datagrams.max(1.0);
     let cores = |cpu: f64| cpu / elapsed.max(1e-9);
+    let threads = split.map_or(String::new(), |cpu| {
+        format!(
+            ": the runtime's workers {:.2} us, other threads {:.2} us",
+            per(cpu.workers),
+            per(cpu.others)
+        )
+    });
     println!(
-        "           CPU {:.2} us per datagram ({:.2} cores); the load generator's {:.2} us ({:.2} cores)",
+        "           CPU {:.2} us per datagram ({:.2} cores{threads}); the load generator's {:.2} us ({:.2} cores)",
         per(cpu_seconds),
         cores(cpu_seconds),
         per(generator.cpu),
@@ -289,6 +343,7 @@ fn cpu_line(cpu_seconds: f64, elapsed: f64, datagrams: f64, generator: &Run) {
     );
 }
 
+/// The baseline: echo every datagram back, 64 at a time with recvmmsg/sendmmsg.
 /// Returns the CPU seconds the loop used.
 fn echo_loop(socket: UdpSocket, stop: Arc<AtomicBool>) -> f64 {
     let cpu_start = thread_cpu_seconds();
@@ -675,7 +730,8 @@ fn main() {
     // slows both alike; the ratio is of the totals.
     let hbd_addr = SocketAddr::from(([127, 0, 0, 1], udp));
     let (mut hbd_run, mut echo_run) = (Run::default(), Run::default());
-    let (mut hbd_secs, mut echo_secs, mut processed, mut hbd_cpu) = (0.0, 0.0, 0.0, 0.0);
+    let (mut hbd_secs, mut echo_secs, mut processed) = (0.0, 0.0, 0.0);
+    let mut hbd_cpu = Cpu::default();
     let mut ratios = Vec::new();
     for _ in 0..args.rounds {
         let before = counter();
@@ -710,10 +766,16 @@ fn main() {
         journal_bytes / 1e6,
         dropped
     );
-    cpu_line(hbd_cpu, hbd_secs, processed, &hbd_run);
+    cpu_line(
+        hbd_cpu.total(),
+        hbd_secs,
+        processed,
+        &hbd_run,
+        Some(hbd_cpu),
+    );
     let echo_rate = echo_run.acked as f64 / echo_secs;
     report("bare echo", &mut echo_run, echo_rate);
-    cpu_line(echo_cpu, echo_secs, echo_run.acked as f64, &echo_run);
+    cpu_line(echo_cpu, echo_secs, echo_run.acked as f64, &echo_run, None);
     let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     println!(
         "ratio hbd / bare echo: {:.2} (goal >= 0.8); by round: {}",

@@ -24,9 +24,7 @@ use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode_as};
 use crate::alerting::AlertState;
 use crate::clock::{Clock, Now, Timestamp};
 use crate::config::{Config, SharedConfig};
-use crate::core::{
-    Action, Command, CommandError, Core, Datagram, Event, EventKind, Host, JobState, Outcome,
-};
+use crate::core::{Action, Command, CommandError, Core, Event, EventKind, Host, JobState, Outcome};
 use crate::dns::worker::{Dns, DnsInput};
 use crate::journal::{Entry, Journal};
 use crate::live::{Publisher, Resume, Start, Subscription, UpdateKind};
@@ -280,8 +278,10 @@ impl Engine {
                     if n == 0 {
                         break;
                     }
-                    for item in batches.drain(..).flatten() {
-                        self.on_inbound(item, &mut actions, &mut journal);
+                    for mut batch in batches.drain(..) {
+                        for item in &mut batch {
+                            self.on_inbound(item, &mut actions, &mut journal);
+                        }
                     }
                     self.publish_beats();
                 }
@@ -304,49 +304,23 @@ impl Engine {
         self.workers
     }
 
-    fn on_inbound(&mut self, item: Inbound, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
+    /// Takes in one datagram where it lies in its batch: the core borrows it, and only
+    /// what is kept (a plugin report, a host name for the live stream) is moved out.
+    fn on_inbound(
+        &mut self,
+        item: &mut Inbound,
+        actions: &mut Vec<Action>,
+        journal: &mut Vec<Entry>,
+    ) {
         // The receiver has journaled the datagram itself.
-        let Inbound {
-            message,
-            key_id,
-            source,
-            at,
-        } = item;
-        let datagram = Datagram {
-            message,
-            source,
-            key_id,
-        };
-        self.parts.core.handle(&datagram, at, actions);
+        let at = item.at;
+        self.parts.core.handle(&item.datagram, at, actions);
         let live = self.parts.live.active();
-        match datagram.message {
-            // The core only borrowed the report; it now moves into the sample, uncopied.
-            Message::Plugin(report) => {
-                let ts = crate::remote_write::series::report_time(report.ts, at.wall);
-                let sample = Arc::new(Sample::from_report(report, at.wall));
-                if let Some(rw) = &self.parts.remote_write {
-                    rw.push(crate::remote_write::series::report(
-                        &sample.host,
-                        &sample.plugin,
-                        &sample.data,
-                        ts,
-                        &rw.external,
-                    ));
-                }
-                if live {
-                    self.parts.live.publish(UpdateKind::Plugin {
-                        host: sample.host.clone(),
-                        plugin: sample.plugin.clone(),
-                        status: sample.status,
-                        received: sample.received,
-                    });
-                }
-                self.parts.latest.insert(sample.clone());
-                // Capped where it is inserted: the store may be behind.
-                if self.pending.samples.len() < crate::store::MAX_PENDING_SAMPLES {
-                    self.pending.samples.push(sample);
-                } else {
-                    self.parts.metrics.samples_dropped.inc();
+        match &mut item.datagram.message {
+            message @ Message::Plugin(_) => {
+                // The core only borrowed the report; it now moves into the sample, uncopied.
+                if let Message::Plugin(report) = std::mem::replace(message, Message::Unknown) {
+                    self.on_report(report, at, live);
                 }
             }
             Message::Heartbeat(h) => {
@@ -366,12 +340,43 @@ impl Engine {
                         .core
                         .host(&h.name)
                         .and_then(|host| host.last_seen);
-                    self.beats.insert(h.name, (seen, h.rtt));
+                    self.beats
+                        .insert(std::mem::take(&mut h.name), (seen, h.rtt));
                 }
             }
             _ => {}
         }
         self.dispatch(actions, journal);
+    }
+
+    /// Keeps a plugin's report: the latest sample, the store, the TSDB, the live stream.
+    fn on_report(&mut self, report: hb_proto::message::PluginReport, at: Now, live: bool) {
+        let ts = crate::remote_write::series::report_time(report.ts, at.wall);
+        let sample = Arc::new(Sample::from_report(report, at.wall));
+        if let Some(rw) = &self.parts.remote_write {
+            rw.push(crate::remote_write::series::report(
+                &sample.host,
+                &sample.plugin,
+                &sample.data,
+                ts,
+                &rw.external,
+            ));
+        }
+        if live {
+            self.parts.live.publish(UpdateKind::Plugin {
+                host: sample.host.clone(),
+                plugin: sample.plugin.clone(),
+                status: sample.status,
+                received: sample.received,
+            });
+        }
+        self.parts.latest.insert(sample.clone());
+        // Capped where it is inserted: the store may be behind.
+        if self.pending.samples.len() < crate::store::MAX_PENDING_SAMPLES {
+            self.pending.samples.push(sample);
+        } else {
+            self.parts.metrics.samples_dropped.inc();
+        }
     }
 
     fn publish_beats(&mut self) {

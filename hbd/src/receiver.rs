@@ -24,10 +24,11 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
+use hb_proto::DecodeError;
 use hb_proto::limits::MAX_DATAGRAM_BYTES;
-use hb_proto::{DecodeError, Message};
 
 use crate::clock::{Clock, Now};
+use crate::core::Datagram;
 use crate::gate::Gate;
 use crate::journal::{Arrivals, Entry, Journal};
 use crate::metrics::{Metrics, Tally};
@@ -38,12 +39,9 @@ pub const QUEUE_LEN: usize = 1024;
 /// A datagram on its way to the engine (already handed to the journal).
 #[derive(Debug)]
 pub struct Inbound {
-    /// The message that passed the gate.
-    pub message: Message,
-    /// The key id it was signed with.
-    pub key_id: Option<Arc<str>>,
-    /// Where it came from.
-    pub source: SocketAddr,
+    /// The message that passed the gate, its source and key id: what the core reads,
+    /// in the form it reads it, so the engine passes it on without moving it.
+    pub datagram: Datagram,
     /// When it arrived (wall time for records, monotonic for deadlines).
     pub at: Now,
 }
@@ -162,9 +160,11 @@ pub async fn run(
                             arrivals.push(at.wall, source, &admitted.json);
                         }
                         batch.push(Inbound {
-                            message: admitted.message,
-                            key_id: admitted.key_id,
-                            source,
+                            datagram: Datagram {
+                                message: admitted.message,
+                                key_id: admitted.key_id,
+                                source,
+                            },
                             at,
                         });
                     }

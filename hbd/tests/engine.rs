@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use hb_proto::{Heartbeat, Message};
 use hbd::clock::Clock;
 use hbd::config::{Config, SharedConfig};
-use hbd::core::{Core, EventKind, HostState};
+use hbd::core::{Core, Datagram, EventKind, HostState};
 use hbd::engine::{Engine, Parts, Request};
 use hbd::journal::Journal;
 use hbd::live::{Item, Publisher, Start, UpdateKind};
@@ -80,13 +80,15 @@ fn heartbeat(running: &Running, name: &str) -> Inbound {
     // Port 9 (discard): the ACKs go nowhere.
     let source: SocketAddr = "127.0.0.1:9".parse().unwrap();
     Inbound {
-        message: Message::Heartbeat(Heartbeat {
-            name: name.into(),
-            rtt: Some(1.5),
-            ..Heartbeat::default()
-        }),
-        key_id: None,
-        source,
+        datagram: Datagram {
+            message: Message::Heartbeat(Heartbeat {
+                name: name.into(),
+                rtt: Some(1.5),
+                ..Heartbeat::default()
+            }),
+            key_id: None,
+            source,
+        },
         at: running.clock.now(),
     }
 }

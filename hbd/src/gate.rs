@@ -40,7 +40,7 @@ impl Replay {
         key_id: &str,
         stamp: &hb_proto::Stamp<'_>,
         now: f64,
-    ) -> Result<(), DecodeError> {
+    ) -> Result<Arc<str>, DecodeError> {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key_id.hash(&mut h);
@@ -144,8 +144,7 @@ impl Gate {
                         reason: format!("{:?} does not match the key id {key_id:?}", stamp.name),
                     });
                 }
-                self.replay.check(key_id, &stamp, now.as_secs_f64())?;
-                Some(Arc::from(key_id))
+                Some(self.replay.check(key_id, &stamp, now.as_secs_f64())?)
             }
             None => None,
         };

@@ -5,6 +5,7 @@
 //! cannot move the window.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::error::DecodeError;
 use crate::message::Stamp;
@@ -29,7 +30,9 @@ struct RunWindow {
 #[derive(Debug, Clone)]
 pub struct ReplayGuard {
     max_skew_s: f64,
-    keys: HashMap<String, Vec<RunWindow>>,
+    /// By key id, kept as an `Arc` that [`ReplayGuard::check`] hands out: the key id
+    /// of every accepted datagram, without a copy made per datagram.
+    keys: HashMap<Arc<str>, (Arc<str>, Vec<RunWindow>)>,
 }
 
 impl ReplayGuard {
@@ -42,8 +45,14 @@ impl ReplayGuard {
     }
 
     /// Accepts a signed message's stamp at `now` (Unix seconds) and records it, or says
-    /// why it is refused. Nothing is recorded for a refused stamp.
-    pub fn check(&mut self, key_id: &str, stamp: &Stamp<'_>, now: f64) -> Result<(), DecodeError> {
+    /// why it is refused. Nothing is recorded for a refused stamp. Returns the key id,
+    /// shared with the guard's own record of it.
+    pub fn check(
+        &mut self,
+        key_id: &str,
+        stamp: &Stamp<'_>,
+        now: f64,
+    ) -> Result<Arc<str>, DecodeError> {
         let ts = stamp
             .ts
             .ok_or(DecodeError::MissingReplayField { field: "ts" })?;
@@ -60,7 +69,14 @@ impl ReplayGuard {
                 max_s: self.max_skew_s,
             });
         }
-        let runs = self.keys.entry(key_id.to_owned()).or_default();
+        // Looked up by `&str`: a key id is allocated only when first seen.
+        if !self.keys.contains_key(key_id) {
+            let id: Arc<str> = Arc::from(key_id);
+            self.keys.insert(id.clone(), (id, Vec::new()));
+        }
+        let Some((id, runs)) = self.keys.get_mut(key_id) else {
+            unreachable!("inserted just above")
+        };
         match runs.iter_mut().find(|w| w.run == run) {
             Some(w) => {
                 if seq > w.highest {
@@ -95,7 +111,7 @@ impl ReplayGuard {
                 });
             }
         }
-        Ok(())
+        Ok(id.clone())
     }
 }
 
@@ -140,8 +156,12 @@ mod tests {
     #[test]
     fn key_ids_have_separate_windows() {
         let mut guard = ReplayGuard::new(300.0);
-        assert!(guard.check("a", &stamp(1, 1, 0.0), 0.0).is_ok());
+        let a = guard.check("a", &stamp(1, 1, 0.0), 0.0).unwrap();
         assert!(guard.check("b", &stamp(1, 1, 0.0), 0.0).is_ok());
+        // The key id handed back is the guard's own, not a copy per datagram.
+        let again = guard.check("a", &stamp(1, 2, 0.0), 0.0).unwrap();
+        assert_eq!(&*a, "a");
+        assert!(Arc::ptr_eq(&a, &again));
         assert!(guard.check("a", &stamp(1, 1, 0.0), 0.0).is_err());
     }
 

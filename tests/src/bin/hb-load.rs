@@ -18,7 +18,8 @@
 //! hosts in turn) instead of flooding.
 //!
 //! Usage: hb-load [--mode heartbeats|plugins|api] [--hosts N] [--seconds T] [--window W]
-//!                [--senders S] [--rate R] [--receivers R] [--rounds N] [--hbd PATH]   (`hb-load --help` says more)
+//!                [--senders S] [--rate R] [--receivers R] [--rounds N] [--signed] [--hbd PATH]
+//!                (`hb-load --help` says more)
 //! Build it and hbd in release for meaningful figures:
 //!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-load
 #![allow(unsafe_code)] // the echo baseline calls recvmmsg/sendmmsg through libc
@@ -69,6 +70,74 @@ struct Args {
     /// Run the daemon without its journal, to see what journaling every datagram costs.
     #[arg(long)]
     no_journal: bool,
+    /// Sign every heartbeat as an agent with a key does (HMAC-SHA256 under a shared
+    /// `hb_key`, the host's name as key id, with the replay fields `ts`, `run`, `seq`);
+    /// the daemon then requires signatures, checks them and signs its ACKs.
+    #[arg(long)]
+    signed: bool,
+}
+
+/// The key `--signed` heartbeats are signed with, and the daemon's `hb_key`.
+const BENCH_KEY: &str = "hb-load benchmark key, 32 bytes+";
+
+/// The heartbeats of a range of simulated hosts, as an agent writes them, and signed
+/// as one does with `--signed`.
+struct Beats {
+    names: Vec<String>,
+    /// One per host, when signed: its name as key id.
+    signers: Vec<hb_proto::Signer>,
+    /// The `run` of the signed heartbeats.
+    run: u64,
+}
+
+impl Beats {
+    fn new(first: usize, count: usize, signed: bool, run: u64) -> Beats {
+        let names: Vec<String> = (first..first + count)
+            .map(|i| format!("load-{i:06}"))
+            .collect();
+        let signers = if signed {
+            names
+                .iter()
+                .map(|name| hb_proto::Signer {
+                    key_id: name.clone(),
+                    key: hb_proto::Key::new(BENCH_KEY),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Beats {
+            names,
+            signers,
+            run,
+        }
+    }
+
+    /// Host `i`'s heartbeat number `seq`.
+    fn datagram(&self, i: usize, seq: u64) -> Vec<u8> {
+        let i = i % self.names.len();
+        let name = &self.names[i];
+        let Some(signer) = self.signers.get(i) else {
+            return format!(
+                r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq},"version":"load"}}"#
+            )
+            .into_bytes();
+        };
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let json = format!(
+            r#"{{"ID":"HTB","name":"{name}","ts":{ts},"run":{},"seq":{seq},"interval":3600,"version":"load"}}"#,
+            self.run
+        );
+        hb_proto::frame::encode_json(
+            json.as_bytes(),
+            Some(signer),
+            hb_proto::frame::DEFAULT_COMPRESS_OVER,
+        )
+        .unwrap()
+    }
 }
 
 /// The measurement `--mode` asks for.
@@ -150,6 +219,7 @@ fn sender(
     window: usize,
     seconds: f64,
     sender_id: u64,
+    signed: bool,
 ) -> Run {
     let cpu_start = thread_cpu_seconds();
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -169,19 +239,14 @@ fn sender(
     let mut seq: u64 = sender_id << 40;
     let mut buf = [0u8; 2048];
     let mut last_progress = Instant::now();
-    let names: Vec<String> = (first..first + count)
-        .map(|i| format!("load-{i:06}"))
-        .collect();
+    let beats = Beats::new(first, count, signed, sender_id);
     let mut next_host = 0usize;
     while Instant::now() < end {
         while outstanding < window {
             seq += 1;
-            let name = &names[next_host];
-            next_host = (next_host + 1) % names.len();
-            let msg = format!(
-                r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq},"version":"load"}}"#
-            );
-            if socket.send(msg.as_bytes()).is_err() {
+            let datagram = beats.datagram(next_host, seq);
+            next_host = (next_host + 1) % count;
+            if socket.send(&datagram).is_err() {
                 break;
             }
             sent_at[(seq as usize) % RING] = Some(Instant::now());
@@ -232,10 +297,18 @@ fn load(target: SocketAddr, args: &Args) -> Run {
     let per = args.hosts.div_ceil(args.senders);
     let handles: Vec<_> = (0..args.senders)
         .map(|i| {
-            let (window, seconds) = (args.window, args.seconds);
+            let (window, seconds, signed) = (args.window, args.seconds, args.signed);
             let count = per.min(args.hosts - i * per);
             std::thread::spawn(move || {
-                sender(target, i * per, count, window, seconds, i as u64 + 1)
+                sender(
+                    target,
+                    i * per,
+                    count,
+                    window,
+                    seconds,
+                    i as u64 + 1,
+                    signed,
+                )
             })
         })
         .collect();
@@ -412,7 +485,8 @@ fn report(label: &str, run: &mut Run, processed_per_s: f64) {
     );
 }
 
-fn plugin_report(i: usize) -> Vec<u8> {
+/// Host `i`'s report; signed with the replay fields under `--signed`.
+fn plugin_report(i: usize, signed: bool) -> Vec<u8> {
     let mut interfaces = serde_json::Map::new();
     for n in 0..4 {
         interfaces.insert(
@@ -428,12 +502,33 @@ fn plugin_report(i: usize) -> Vec<u8> {
         "data": {"interfaces": interfaces, "errors_total": 0, "dropped_total": 0,
                  "tcp_connections": {"ESTABLISHED": 12, "TIME_WAIT": 3, "in_use": 20}},
     });
+    let mut msg = msg;
+    let signer = signed.then(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        msg["ts"] = now.into();
+        msg["run"] = 1.into();
+        msg["seq"] = 1.into();
+        hb_proto::Signer {
+            key_id: format!("load-{i:06}"),
+            key: hb_proto::Key::new(BENCH_KEY),
+        }
+    });
     let json = serde_json::to_vec(&msg).unwrap();
-    hb_proto::frame::encode_json(&json, None, hb_proto::frame::DEFAULT_COMPRESS_OVER).unwrap()
+    hb_proto::frame::encode_json(
+        &json,
+        signer.as_ref(),
+        hb_proto::frame::DEFAULT_COMPRESS_OVER,
+    )
+    .unwrap()
 }
 
 fn plugins_mode(args: &Args, udp: u16, metric: &dyn Fn(&str) -> f64) {
-    let reports: Vec<Vec<u8>> = (0..args.hosts).map(plugin_report).collect();
+    let reports: Vec<Vec<u8>> = (0..args.hosts)
+        .map(|i| plugin_report(i, args.signed))
+        .collect();
     let avg = reports.iter().map(Vec::len).sum::<usize>() / reports.len().max(1);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket
@@ -486,13 +581,13 @@ fn paced(target: SocketAddr, args: &Args) -> Run {
     let mut sent_at: Vec<Option<Instant>> = vec![None; RING];
     let mut buf = [0u8; 2048];
     let mut seq: u64 = 1 << 40;
+    let beats = Beats::new(0, args.hosts, args.signed, 1);
     while start.elapsed().as_secs_f64() < args.seconds {
         let due = (start.elapsed().as_secs_f64() * args.rate) as u64;
         while run.sent < due {
             seq += 1;
-            let name = format!("load-{:06}", run.sent as usize % args.hosts);
-            let msg = format!(r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq}}}"#);
-            if socket.send(msg.as_bytes()).is_ok() {
+            let datagram = beats.datagram(run.sent as usize, seq);
+            if socket.send(&datagram).is_ok() {
                 sent_at[(seq as usize) % RING] = Some(Instant::now());
             }
             run.sent += 1;
@@ -634,12 +729,17 @@ fn main() {
     } else {
         String::new()
     };
+    let signing = if args.signed {
+        format!("hb_key: '{BENCH_KEY}'\nrequire_signed: true\n")
+    } else {
+        String::new()
+    };
     std::fs::write(
         &config,
         format!(
             "hb_host: 127.0.0.1\nhb_port: 0\nhbd_host: 127.0.0.1\nhbd_port: 0\n\
              state_db: {}\njournal_dir: {}\njournal_enabled: {}\ninterval: 3600\n\
-             hb_receivers: {}\n{users}",
+             hb_receivers: {}\n{users}{signing}",
             dir.path().join("state.db").display(),
             dir.path().join("journal").display(),
             !args.no_journal,
@@ -714,8 +814,13 @@ fn main() {
         return;
     }
     println!(
-        "hb-load: {} hosts, {} sender(s), window {} per sender, {} s per run, {} round(s) of hbd then bare echo",
-        args.hosts, args.senders, args.window, args.seconds, args.rounds
+        "hb-load: {} hosts, {} sender(s), window {} per sender, {} s per run, {} round(s) of hbd then bare echo{}",
+        args.hosts,
+        args.senders,
+        args.window,
+        args.seconds,
+        args.rounds,
+        if args.signed { ", signed" } else { "" }
     );
     let echo_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     // The same receive buffer hbd asks for by default (hb_recv_buffer).

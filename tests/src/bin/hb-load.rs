@@ -86,12 +86,18 @@ struct Beats {
     names: Vec<String>,
     /// One per host, when signed: its name as key id.
     signers: Vec<hb_proto::Signer>,
-    /// The `run` of the signed heartbeats.
+    /// The `run` of the signed heartbeats: new for every sender of every round, as an
+    /// agent's is for every start, so that sequence numbers may start over.
     run: u64,
 }
 
 impl Beats {
-    fn new(first: usize, count: usize, signed: bool, run: u64) -> Beats {
+    fn new(first: usize, count: usize, signed: bool, sender_id: u64) -> Beats {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let run = nanos ^ sender_id.rotate_right(8);
         let names: Vec<String> = (first..first + count)
             .map(|i| format!("load-{i:06}"))
             .collect();
@@ -201,14 +207,16 @@ impl Run {
     }
 }
 
+/// The `seq` an ACK echoes; its JSON follows a signed frame's binary header.
 fn seq_of(reply: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(reply).ok()?;
-    let at = text.find("\"seq\":")? + 6;
-    let digits: String = text[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+    const KEY: &[u8] = b"\"seq\":";
+    let at = reply.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let digits = &reply[at..];
+    let end = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
 }
 
 /// One sender: hosts `first..first+count`, at most `window` unanswered heartbeats.

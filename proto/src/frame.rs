@@ -213,7 +213,7 @@ pub fn encode(
     compress_over: usize,
 ) -> Result<Vec<u8>, EncodeError> {
     let key = signer.map(|s| (s.key_id.as_str(), &s.key));
-    frame(Cow::Owned(message.to_json()), key, compress_over)
+    encode_as(message, key, compress_over)
 }
 
 /// As [`encode`], signed with a borrowed `(key id, key)` when given: for a sender that

@@ -1,0 +1,156 @@
+//! The daemon's own work on each heartbeat, without the sockets: admitting the datagram
+//! (`Gate::admit`: frame, signature, parse, checks, replay window), the core's handling
+//! (`Core::handle`, the datagram dropped after) and the ACK's encoding (signed like the
+//! heartbeat). This is the user-space part of the serial stage `hb-load` measures whole
+//! (docs/PERFORMANCE.md), timed without the machine's network noise.
+//!
+//! 1,000 hosts send heartbeats as `hb-load` writes them, unsigned and then signed under
+//! a shared `hb_key`. Prints nanoseconds per heartbeat for each step and in all, the
+//! best of five runs.
+//!
+//!   cargo bench -p hbd --bench heartbeat
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode_as, encode_json};
+use hb_proto::{Key, Signer};
+use hbd::clock::Clock;
+use hbd::config::{Config, SharedConfig};
+use hbd::core::{Action, Core, Datagram};
+use hbd::gate::Gate;
+
+/// The daemon's allocator (see `main.rs`), so that allocation costs what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const HOSTS: usize = 1_000;
+/// Passes over every host in one run.
+const PASSES: u64 = 200;
+const KEY: &str = "benchmark key, long enough to use";
+
+/// Time spent in each step, over one run.
+#[derive(Default, Clone, Copy)]
+struct Spent {
+    admit: Duration,
+    handle: Duration,
+    encode: Duration,
+}
+
+impl Spent {
+    fn total(&self) -> Duration {
+        self.admit + self.handle + self.encode
+    }
+}
+
+/// Host `i`'s heartbeat number `seq`, as `hb-load` sends it.
+fn heartbeat(i: usize, seq: u64, signer: Option<&Signer>, ts: f64) -> Vec<u8> {
+    let name = format!("load-{i:06}");
+    match signer {
+        None => format!(
+            r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq},"version":"load"}}"#
+        )
+        .into_bytes(),
+        Some(signer) => {
+            let json = format!(
+                r#"{{"ID":"HTB","name":"{name}","ts":{ts},"run":7,"seq":{seq},"interval":3600,"version":"load"}}"#
+            );
+            let signer = Signer {
+                key_id: name,
+                key: signer.key.clone(),
+            };
+            encode_json(json.as_bytes(), Some(&signer), DEFAULT_COMPRESS_OVER).unwrap()
+        }
+    }
+}
+
+/// One run: a warm-up pass that registers the hosts, then [`PASSES`] timed passes.
+fn run(signed: bool) -> Spent {
+    let config = Arc::new(Config {
+        hb_key: signed.then(|| Key::new(KEY)),
+        require_signed: signed,
+        ..Config::default()
+    });
+    let clock = Clock::start();
+    let mut gate = Gate::new(SharedConfig::new(config.clone()));
+    let mut core = Core::new(config.clone(), clock.now());
+    let signer = Signer {
+        key_id: String::new(),
+        key: Key::new(KEY),
+    };
+    let signer = signed.then_some(&signer);
+    let source: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let mut spent = Spent::default();
+    let mut actions = Vec::with_capacity(16);
+    let mut admitted = Vec::with_capacity(HOSTS);
+    let mut pending = Vec::with_capacity(HOSTS);
+    let mut replies: Vec<Vec<u8>> = Vec::with_capacity(HOSTS);
+    for pass in 0..=PASSES {
+        let now = clock.now();
+        let ts = now.wall.as_secs_f64();
+        // Made outside the timing, as the agents make them.
+        let datagrams: Vec<Vec<u8>> = (0..HOSTS)
+            .map(|i| heartbeat(i, pass + 1, signer, ts))
+            .collect();
+
+        let start = Instant::now();
+        for bytes in &datagrams {
+            let a = gate.admit(bytes, now.wall).unwrap();
+            admitted.push(Datagram {
+                message: a.message,
+                source,
+                key_id: a.key_id,
+            });
+        }
+        let admitted_at = Instant::now();
+        for datagram in admitted.drain(..) {
+            core.handle(&datagram, now, &mut actions);
+            for action in actions.drain(..) {
+                if let Action::Reply {
+                    key_id, message, ..
+                } = action
+                {
+                    pending.push((key_id, message));
+                }
+            }
+        }
+        let handled_at = Instant::now();
+        // As the engine's `reply`: the key looked up by key id, the ACK framed and signed.
+        for (key_id, message) in pending.drain(..) {
+            let key = key_id
+                .as_deref()
+                .and_then(|id| config.key_for(id).map(|(key, _)| (id, key)));
+            replies.push(encode_as(&message, key, DEFAULT_COMPRESS_OVER).unwrap());
+        }
+        let encoded_at = Instant::now();
+        assert_eq!(black_box(&replies).len(), HOSTS, "one ACK per heartbeat");
+        replies.clear();
+        if pass > 0 {
+            spent.admit += admitted_at - start;
+            spent.handle += handled_at - admitted_at;
+            spent.encode += encoded_at - handled_at;
+        }
+    }
+    spent
+}
+
+fn main() {
+    let per = |d: Duration| d.as_nanos() as f64 / (PASSES as f64 * HOSTS as f64);
+    for signed in [false, true] {
+        let best = (0..5)
+            .map(|_| run(signed))
+            .min_by_key(Spent::total)
+            .unwrap();
+        println!(
+            "heartbeat, {}: {:.0} ns in all: admit {:.0} ns, core {:.0} ns, ACK {:.0} ns",
+            if signed { "signed" } else { "unsigned" },
+            per(best.total()),
+            per(best.admit),
+            per(best.handle),
+            per(best.encode)
+        );
+    }
+}

@@ -33,6 +33,10 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// batch per loop turn, so this is up to `QUEUE_LEN * 64` entries under load).
 pub const QUEUE_LEN: usize = 4096;
 
+/// Most bytes of text [`Arrivals::like`] reserves: a batch of ordinary heartbeats and
+/// reports fits; a larger batch grows its buffer as it needs.
+pub const ARRIVALS_ROOM: usize = 64 * 1024;
+
 /// Datagrams' JSON texts in arrival order, each with when and from where it came: one
 /// buffer for a whole batch, so the receiver pays a copy of each text and nothing else,
 /// and the writer's thread formats the lines.
@@ -70,9 +74,13 @@ impl Arrivals {
     }
 
     /// Empty arrivals with room for as many datagrams and bytes as this one has room
-    /// for: the next batch's buffer, allocated once.
+    /// for, up to [`ARRIVALS_ROOM`] bytes: the next batch's buffer, allocated once. (A
+    /// batch of large reports does not make every later batch reserve as much.)
     pub fn like(&self) -> Arrivals {
-        Arrivals::with_capacity(self.items.capacity(), self.text.capacity())
+        Arrivals::with_capacity(
+            self.items.capacity(),
+            self.text.capacity().min(ARRIVALS_ROOM),
+        )
     }
 
     /// Each datagram's arrival, source and text, in order.
@@ -661,6 +669,22 @@ mod tests {
             let stamp = format!("{{\"timestamp\":1764000000.00{i},");
             assert!(line.starts_with(&stamp), "{line}");
         }
+    }
+
+    #[test]
+    fn the_next_batch_reserves_no_more_than_arrivals_room() {
+        let source: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut big = Arrivals::default();
+        big.push(Timestamp(0), source, &vec![b' '; 4 * ARRIVALS_ROOM]);
+        assert_eq!(big.like().text.capacity(), ARRIVALS_ROOM);
+        let mut usual = Arrivals::with_capacity(64, 8 * 1024);
+        usual.push(Timestamp(0), source, b"{}");
+        let next = usual.like();
+        assert!(next.is_empty());
+        assert_eq!(
+            (next.items.capacity(), next.text.capacity()),
+            (64, 8 * 1024)
+        );
     }
 
     #[test]

@@ -22,11 +22,9 @@
 //!                (`hb-load --help` says more)
 //! Build it and hbd in release for meaningful figures:
 //!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-load
-#![allow(unsafe_code)] // the echo baseline calls recvmmsg/sendmmsg through libc
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -34,6 +32,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hbd_e2e::{http_with, listening_ports, metric_value, password_hash_by, wait_until};
+
+mod cpu;
+mod echo;
+mod traffic;
+
+use cpu::{Cpu, cpu_line, process_cpu_seconds, thread_cpu_seconds};
+use echo::echo_loop;
+use traffic::{BENCH_KEY, Beats, plugin_report, seq_of};
 
 /// Heartbeat load generator and throughput benchmark for hbd.
 #[derive(Debug, Clone, clap::Parser)]
@@ -75,75 +81,6 @@ struct Args {
     /// the daemon then requires signatures, checks them and signs its ACKs.
     #[arg(long)]
     signed: bool,
-}
-
-/// The key `--signed` heartbeats are signed with, and the daemon's `hb_key`.
-const BENCH_KEY: &str = "hb-load benchmark key, 32 bytes+";
-
-/// The heartbeats of a range of simulated hosts, as an agent writes them, and signed
-/// as one does with `--signed`.
-struct Beats {
-    names: Vec<String>,
-    /// One per host, when signed: its name as key id.
-    signers: Vec<hb_proto::Signer>,
-    /// The `run` of the signed heartbeats: new for every sender of every round, as an
-    /// agent's is for every start, so that sequence numbers may start over.
-    run: u64,
-}
-
-impl Beats {
-    fn new(first: usize, count: usize, signed: bool, sender_id: u64) -> Beats {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-        let run = nanos ^ sender_id.rotate_right(8);
-        let names: Vec<String> = (first..first + count)
-            .map(|i| format!("load-{i:06}"))
-            .collect();
-        let signers = if signed {
-            names
-                .iter()
-                .map(|name| hb_proto::Signer {
-                    key_id: name.clone(),
-                    key: hb_proto::Key::new(BENCH_KEY),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Beats {
-            names,
-            signers,
-            run,
-        }
-    }
-
-    /// Host `i`'s heartbeat number `seq`.
-    fn datagram(&self, i: usize, seq: u64) -> Vec<u8> {
-        let i = i % self.names.len();
-        let name = &self.names[i];
-        let Some(signer) = self.signers.get(i) else {
-            return format!(
-                r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq},"version":"load"}}"#
-            )
-            .into_bytes();
-        };
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
-        let json = format!(
-            r#"{{"ID":"HTB","name":"{name}","ts":{ts},"run":{},"seq":{seq},"interval":3600,"version":"load"}}"#,
-            self.run
-        );
-        hb_proto::frame::encode_json(
-            json.as_bytes(),
-            Some(signer),
-            hb_proto::frame::DEFAULT_COMPRESS_OVER,
-        )
-        .unwrap()
-    }
 }
 
 /// The measurement `--mode` asks for.
@@ -205,18 +142,6 @@ impl Run {
         let i = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
         f64::from(self.latencies_us[i])
     }
-}
-
-/// The `seq` an ACK echoes; its JSON follows a signed frame's binary header.
-fn seq_of(reply: &[u8]) -> Option<u64> {
-    const KEY: &[u8] = b"\"seq\":";
-    let at = reply.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
-    let digits = &reply[at..];
-    let end = digits
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(digits.len());
-    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
 }
 
 /// One sender: hosts `first..first+count`, at most `window` unanswered heartbeats.
@@ -327,210 +252,12 @@ fn load(target: SocketAddr, args: &Args) -> Run {
     total
 }
 
-/// CPU seconds (user and system) the threads of process `pid` have used, from
-/// `/proc/PID/task/*/stat`, by kind of thread.
-fn process_cpu_seconds(pid: u32) -> Cpu {
-    let mut cpu = Cpu::default();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return cpu;
-    };
-    for task in tasks.flatten() {
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        let seconds = (ticks(11) + ticks(12)) / hz;
-        if head.ends_with("(tokio-rt-worker") {
-            cpu.workers += seconds;
-        } else {
-            cpu.others += seconds;
-        }
-    }
-    cpu
-}
-
-/// CPU seconds a process has used: its async runtime's workers (where the daemon's
-/// receiver and engine take turns) and its other threads (journal, store).
-#[derive(Debug, Default, Clone, Copy)]
-struct Cpu {
-    workers: f64,
-    others: f64,
-}
-
-impl Cpu {
-    fn total(self) -> f64 {
-        self.workers + self.others
-    }
-}
-
-impl std::ops::Sub for Cpu {
-    type Output = Cpu;
-    fn sub(self, before: Cpu) -> Cpu {
-        Cpu {
-            workers: self.workers - before.workers,
-            others: self.others - before.others,
-        }
-    }
-}
-
-impl std::ops::AddAssign for Cpu {
-    fn add_assign(&mut self, more: Cpu) {
-        self.workers += more.workers;
-        self.others += more.others;
-    }
-}
-
-/// CPU seconds (user and system) the calling thread has used.
-fn thread_cpu_seconds() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_THREAD).map_or(0.0, |u| {
-        let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-        secs(u.user_time()) + secs(u.system_time())
-    })
-}
-
-/// Prints what the side that answered spent: CPU per datagram and cores used. On a
-/// machine with few cores this is the steadier figure: the ratio also depends on how
-/// the answering side and the load generator share the cores.
-/// With `split`, the daemon's runtime workers and its other threads are shown apart: on
-/// 2 cores the workers' figure sets its throughput.
-fn cpu_line(cpu_seconds: f64, elapsed: f64, datagrams: f64, generator: &Run, split: Option<Cpu>) {
-    let per = |cpu: f64| cpu * 1e6 / datagrams.max(1.0);
-    let cores = |cpu: f64| cpu / elapsed.max(1e-9);
-    let threads = split.map_or(String::new(), |cpu| {
-        format!(
-            ": the runtime's workers {:.2} us, other threads {:.2} us",
-            per(cpu.workers),
-            per(cpu.others)
-        )
-    });
-    println!(
-        "           CPU {:.2} us per datagram ({:.2} cores{threads}); the load generator's {:.2} us ({:.2} cores)",
-        per(cpu_seconds),
-        cores(cpu_seconds),
-        per(generator.cpu),
-        cores(generator.cpu)
-    );
-}
-
-/// The baseline: echo every datagram back, 64 at a time with recvmmsg/sendmmsg.
-/// Returns the CPU seconds the loop used.
-fn echo_loop(socket: UdpSocket, stop: Arc<AtomicBool>) -> f64 {
-    let cpu_start = thread_cpu_seconds();
-    const BATCH: usize = 64;
-    socket
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
-    let fd = socket.as_raw_fd();
-    let mut bufs = vec![[0u8; 2048]; BATCH];
-    let mut addrs: Vec<libc::sockaddr_storage> = vec![unsafe { std::mem::zeroed() }; BATCH];
-    let mut iovs: Vec<libc::iovec> = Vec::with_capacity(BATCH);
-    for b in &mut bufs {
-        iovs.push(libc::iovec {
-            iov_base: b.as_mut_ptr().cast(),
-            iov_len: b.len(),
-        });
-    }
-    let mut msgs: Vec<libc::mmsghdr> = (0..BATCH)
-        .map(|i| {
-            // SAFETY: all-zero is a valid mmsghdr; pointers are set right below.
-            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            m.msg_hdr.msg_name = (&raw mut addrs[i]).cast();
-            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-            m.msg_hdr.msg_iov = &raw mut iovs[i];
-            m.msg_hdr.msg_iovlen = 1;
-            m
-        })
-        .collect();
-    while !stop.load(Ordering::Relaxed) {
-        for m in &mut msgs {
-            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-        }
-        for (i, b) in bufs.iter_mut().enumerate() {
-            iovs[i].iov_len = b.len();
-        }
-        // SAFETY: msgs, iovs, bufs and addrs outlive the call and are sized BATCH.
-        let n = unsafe {
-            libc::recvmmsg(
-                fd,
-                msgs.as_mut_ptr(),
-                BATCH as u32,
-                libc::MSG_WAITFORONE,
-                std::ptr::null_mut(),
-            )
-        };
-        if n <= 0 {
-            continue;
-        }
-        let n = n as usize;
-        for i in 0..n {
-            iovs[i].iov_len = msgs[i].msg_len as usize;
-        }
-        // SAFETY: the first n entries were filled by recvmmsg above.
-        unsafe {
-            libc::sendmmsg(fd, msgs.as_mut_ptr(), n as u32, 0);
-        }
-    }
-    thread_cpu_seconds() - cpu_start
-}
-
 fn report(label: &str, run: &mut Run, processed_per_s: f64) {
     let (p50, p99) = (run.percentile(0.50), run.percentile(0.99));
     println!(
         "{label:<10} processed {processed_per_s:>10.0} datagrams/s | sent {:>9} acked {:>9} lost {:>7} | ack latency p50 {:>7.0} us p99 {:>7.0} us",
         run.sent, run.acked, run.lost, p50, p99
     );
-}
-
-/// Host `i`'s report; signed with the replay fields under `--signed`.
-fn plugin_report(i: usize, signed: bool) -> Vec<u8> {
-    let mut interfaces = serde_json::Map::new();
-    for n in 0..4 {
-        interfaces.insert(
-            format!("eth{n}"),
-            serde_json::json!({"rx_bytes": 1_000_000 + i * 7 + n, "tx_bytes": 2_000_000 + i, "rx_packets": 4000, "tx_packets": 3000,
-                               "rx_errors": 0, "tx_errors": 0, "rx_dropped": 0, "tx_dropped": 0,
-                               "rx_bytes_per_s": 1234.5, "tx_bytes_per_s": 99.0}),
-        );
-    }
-    let msg = serde_json::json!({
-        "ID": "PLG", "name": format!("load-{i:06}"), "plugin": "network_monitor", "kind": "monitor",
-        "duration_ms": 0.1, "status": "OK",
-        "data": {"interfaces": interfaces, "errors_total": 0, "dropped_total": 0,
-                 "tcp_connections": {"ESTABLISHED": 12, "TIME_WAIT": 3, "in_use": 20}},
-    });
-    let mut msg = msg;
-    let signer = signed.then(|| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
-        msg["ts"] = now.into();
-        msg["run"] = 1.into();
-        msg["seq"] = 1.into();
-        hb_proto::Signer {
-            key_id: format!("load-{i:06}"),
-            key: hb_proto::Key::new(BENCH_KEY),
-        }
-    });
-    let json = serde_json::to_vec(&msg).unwrap();
-    hb_proto::frame::encode_json(
-        &json,
-        signer.as_ref(),
-        hb_proto::frame::DEFAULT_COMPRESS_OVER,
-    )
-    .unwrap()
 }
 
 fn plugins_mode(args: &Args, udp: u16, metric: &dyn Fn(&str) -> f64) {

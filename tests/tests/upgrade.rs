@@ -43,6 +43,14 @@ fn publish(dir: &Path, version: &str, bytes: &[u8]) -> PathBuf {
     publish_program(dir, "hbc", version, bytes)
 }
 
+/// Publishes the built agent with bytes appended, so it runs the same but is a
+/// different file (a different SHA-256) from the one installed.
+fn publish_changed_agent(dir: &Path, version: &str) -> PathBuf {
+    let mut bytes = std::fs::read(bin("hbc")).unwrap();
+    bytes.extend_from_slice(b"\n-- hbd upgrade test release --\n");
+    publish(dir, version, &bytes)
+}
+
 /// As [`publish`], for `program` (`hbc` or `hbc-compile`).
 fn publish_program(dir: &Path, program: &str, version: &str, bytes: &[u8]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
@@ -167,12 +175,7 @@ fn an_upgrade_swaps_the_binary_runs_the_new_one_and_reports_it() {
     let dir = tempfile::tempdir().unwrap();
     let releases = dir.path().join("releases");
     let version = hbc_version();
-    // The release: the built agent with bytes appended, so it runs the same but is a
-    // different file (a different SHA-256) from the one installed.
-    let mut bytes = std::fs::read(bin("hbc")).unwrap();
-    bytes.extend_from_slice(b"\n-- hbd upgrade test release --\n");
-    let release = publish(&releases, &version, &bytes);
-    let release_sha = sha256(&release);
+    let release_sha = sha256(&publish_changed_agent(&releases, &version));
 
     let daemon = Daemon::start(dir.path(), &daemon_config(&releases));
     let installed = install_agent(dir.path());
@@ -234,9 +237,7 @@ fn a_release_with_its_compiler_installs_both_beside_each_other() {
     let dir = tempfile::tempdir().unwrap();
     let releases = dir.path().join("releases");
     let version = hbc_version();
-    let mut agent_bytes = std::fs::read(bin("hbc")).unwrap();
-    agent_bytes.extend_from_slice(b"\n-- hbd upgrade test release --\n");
-    let release_sha = sha256(&publish(&releases, &version, &agent_bytes));
+    let release_sha = sha256(&publish_changed_agent(&releases, &version));
     let compiler_sha = publish_compiler(&releases, &version);
 
     let daemon = Daemon::start(dir.path(), &daemon_config(&releases));

@@ -31,11 +31,17 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
     if name.len() > MAX_NAME_LEN {
         return Err(NameError::TooLong { len: name.len() });
     }
+    // Checked byte by byte (every datagram's name passes here); a byte outside the
+    // rule starts the character reported, which is decoded only then.
     match name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
     {
-        Some(found) => Err(NameError::BadCharacter { found }),
+        Some(at) => Err(NameError::BadCharacter {
+            // Invariant: a non-ASCII byte that `position` stops at first is the first
+            // byte of its character, so the slice from it starts with a char.
+            found: name[at..].chars().next().unwrap_or('\u{FFFD}'),
+        }),
         None => Ok(()),
     }
 }

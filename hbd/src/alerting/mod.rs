@@ -414,6 +414,9 @@ impl Alerts {
     /// Paths changed since the last call, for the live stream: `(host, path, state)`,
     /// where `None` means the path is no longer tracked.
     pub fn take_changed(&mut self) -> Vec<(String, String, Option<AlertState>)> {
+        if self.changed.is_empty() {
+            return Vec::new(); // the usual case: asked after every datagram
+        }
         let mut seen = HashSet::new();
         std::mem::take(&mut self.changed)
             .into_iter()

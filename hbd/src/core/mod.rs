@@ -6,6 +6,7 @@
 //! [`Action`]s it returns; [`Core::next_deadline`] says when the next tick is due.
 //! Deadlines run on monotonic time ([`Mono`]); wall time only goes into records.
 
+mod by_name;
 mod command;
 mod event;
 mod host;
@@ -16,13 +17,14 @@ mod parents;
 mod tests;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hb_proto::{Ack, Message, PluginReport};
 
+use by_name::ByName;
 pub use command::{Command, CommandError, Outcome};
 pub use event::{Event, EventKind};
 pub use host::{Host, HostState};
@@ -132,8 +134,8 @@ struct Tracked {
 #[derive(Debug)]
 pub struct Core {
     config: Arc<Config>,
-    /// By name: listings come out sorted without a sort per request.
-    hosts: BTreeMap<String, Tracked>,
+    /// By name: found by hash, listed sorted without a sort per request.
+    hosts: ByName<Tracked>,
     deadlines: BinaryHeap<Reverse<(Mono, String)>>,
     dirty: Vec<String>,
     dropped_hosts: Vec<String>,
@@ -164,7 +166,7 @@ impl Core {
     pub fn new(config: Arc<Config>, now: Now) -> Core {
         let mut core = Core {
             alerts: Alerts::new(policy(&config)),
-            hosts: BTreeMap::new(),
+            hosts: ByName::default(),
             deadlines: BinaryHeap::new(),
             dirty: Vec::new(),
             dropped_hosts: Vec::new(),
@@ -222,7 +224,7 @@ impl Core {
         self.alerts.set_policy(policy(&self.config), now);
         self.build_rules();
         self.add_configured_hosts(now);
-        let names: Vec<String> = self.hosts.keys().cloned().collect();
+        let names: Vec<String> = self.hosts.keys().map(str::to_owned).collect();
         for name in names {
             let Some(t) = self.hosts.get_mut(&name) else {
                 continue;
@@ -271,7 +273,7 @@ impl Core {
             .config
             .hosts
             .keys()
-            .filter(|n| !self.hosts.contains_key(*n))
+            .filter(|n| !self.hosts.contains_key(n))
             .cloned()
             .collect();
         for name in names {
@@ -398,7 +400,7 @@ impl Core {
         let up = host.state == HostState::Up;
         self.counts[host.state as usize] += 1;
         let replaced = self.hosts.insert(
-            name.clone(),
+            &name,
             Tracked {
                 host,
                 heard: None,
@@ -446,7 +448,7 @@ impl Core {
                 let (default_interval, _) = self.config.host_timing(name);
                 out.push(event(name, now, EventKind::NewHost));
                 self.hosts.insert(
-                    name.to_owned(),
+                    name,
                     Tracked {
                         host: Host::new(name, default_interval, now.wall),
                         heard: Some(now.mono),
@@ -761,11 +763,7 @@ impl Core {
 
     /// The hosts after `name` (all with `None`), by name, without collecting them.
     pub fn hosts_after(&self, name: Option<&str>) -> impl Iterator<Item = &Host> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let from = name.map_or(Unbounded, Excluded);
-        self.hosts
-            .range::<str, _>((from, Unbounded))
-            .map(|(_, t)| &t.host)
+        self.hosts.after(name).map(|t| &t.host)
     }
 
     /// Every host, sorted by name.

@@ -5,8 +5,9 @@
 //! (docs/PERFORMANCE.md), timed without the machine's network noise.
 //!
 //! 1,000 hosts send heartbeats as `hb-load` writes them, unsigned and then signed under
-//! a shared `hb_key`. Prints nanoseconds per heartbeat for each step and in all, the
-//! best of five runs.
+//! a shared `hb_key`; then 100,000 hosts, unsigned, to show what the number of hosts
+//! costs (finding the host, and caches that no longer hold every host's state). Prints
+//! nanoseconds per heartbeat for each step and in all, the best of five runs.
 //!
 //!   cargo bench -p hbd --bench heartbeat
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
@@ -27,9 +28,8 @@ use hbd::gate::Gate;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const HOSTS: usize = 1_000;
-/// Passes over every host in one run.
-const PASSES: u64 = 200;
+/// Heartbeats timed in one run, spread over passes of every host.
+const BEATS: usize = 200_000;
 const KEY: &str = "benchmark key, long enough to use";
 
 /// Time spent in each step, over one run.
@@ -67,8 +67,9 @@ fn heartbeat(i: usize, seq: u64, signer: Option<&Signer>, ts: f64) -> Vec<u8> {
     }
 }
 
-/// One run: a warm-up pass that registers the hosts, then [`PASSES`] timed passes.
-fn run(signed: bool) -> Spent {
+/// One run: a warm-up pass that registers `hosts` hosts, then passes over all of them
+/// until [`BEATS`] heartbeats are timed.
+fn run(hosts: usize, signed: bool) -> Spent {
     let config = Arc::new(Config {
         hb_key: signed.then(|| Key::new(KEY)),
         require_signed: signed,
@@ -85,14 +86,15 @@ fn run(signed: bool) -> Spent {
     let source: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let mut spent = Spent::default();
     let mut actions = Vec::with_capacity(16);
-    let mut admitted = Vec::with_capacity(HOSTS);
-    let mut pending = Vec::with_capacity(HOSTS);
-    let mut replies: Vec<Vec<u8>> = Vec::with_capacity(HOSTS);
-    for pass in 0..=PASSES {
+    let mut admitted = Vec::with_capacity(hosts);
+    let mut pending = Vec::with_capacity(hosts);
+    let mut replies: Vec<Vec<u8>> = Vec::with_capacity(hosts);
+    let passes = BEATS.div_ceil(hosts) as u64;
+    for pass in 0..=passes {
         let now = clock.now();
         let ts = now.wall.as_secs_f64();
         // Made outside the timing, as the agents make them.
-        let datagrams: Vec<Vec<u8>> = (0..HOSTS)
+        let datagrams: Vec<Vec<u8>> = (0..hosts)
             .map(|i| heartbeat(i, pass + 1, signer, ts))
             .collect();
 
@@ -126,7 +128,7 @@ fn run(signed: bool) -> Spent {
             replies.push(encode_as(&message, key, DEFAULT_COMPRESS_OVER).unwrap());
         }
         let encoded_at = Instant::now();
-        assert_eq!(black_box(&replies).len(), HOSTS, "one ACK per heartbeat");
+        assert_eq!(black_box(&replies).len(), hosts, "one ACK per heartbeat");
         replies.clear();
         if pass > 0 {
             spent.admit += admitted_at - start;
@@ -138,14 +140,15 @@ fn run(signed: bool) -> Spent {
 }
 
 fn main() {
-    let per = |d: Duration| d.as_nanos() as f64 / (PASSES as f64 * HOSTS as f64);
-    for signed in [false, true] {
+    for (hosts, signed) in [(1_000, false), (1_000, true), (100_000, false)] {
         let best = (0..5)
-            .map(|_| run(signed))
+            .map(|_| run(hosts, signed))
             .min_by_key(Spent::total)
             .unwrap();
+        let timed = (BEATS.div_ceil(hosts) * hosts) as f64;
+        let per = |d: Duration| d.as_nanos() as f64 / timed;
         println!(
-            "heartbeat, {}: {:.0} ns in all: admit {:.0} ns, core {:.0} ns, ACK {:.0} ns",
+            "heartbeat, {hosts} hosts, {}: {:.0} ns in all: admit {:.0} ns, core {:.0} ns, ACK {:.0} ns",
             if signed { "signed" } else { "unsigned" },
             per(best.total()),
             per(best.admit),

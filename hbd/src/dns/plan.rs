@@ -159,8 +159,9 @@ impl Plan {
                 entry.failures = 0;
                 entry.last_error = None;
                 entry.last_ok = Some(now.wall);
-                // An address that came in meanwhile goes out next.
-                entry.next_try = (entry.want != job.address).then_some(now.mono);
+                // An address that came in meanwhile goes out next, and so does a
+                // write forced meanwhile (it asked for one after this had started).
+                entry.next_try = (entry.forced || entry.want != job.address).then_some(now.mono);
             }
             Err(why) => {
                 entry.failures += 1;
@@ -274,6 +275,27 @@ mod tests {
         assert!(p.force("web1", at(8).mono));
         assert_eq!(p.due(at(8).mono).len(), 1);
         assert!(!p.force("nobody", at(8).mono));
+    }
+
+    #[test]
+    fn a_write_forced_while_one_runs_goes_out_after_it() {
+        let mut p = Plan::default();
+        p.address("web1", rec(), ip("127.0.0.4"), at(0).mono);
+        let running = p.due(at(0).mono).remove(0);
+        assert!(p.force("web1", at(1).mono));
+        assert!(
+            p.due(at(1).mono).is_empty(),
+            "one update per host at a time"
+        );
+        p.done(&running, Ok(()), at(2));
+        assert_eq!(p.status("web1").unwrap().state, "pending");
+        assert_eq!(p.next_deadline(), Some(at(2).mono));
+        let forced = p.due(at(2).mono);
+        assert_eq!(forced.len(), 1, "the forced write is not lost");
+        assert_eq!(forced[0].address, ip("127.0.0.4"));
+        p.done(&forced[0], Ok(()), at(3));
+        assert_eq!(p.status("web1").unwrap().state, "ok");
+        assert_eq!(p.next_deadline(), None, "and written once");
     }
 
     #[test]

@@ -364,6 +364,38 @@ impl Drop for Daemon {
     }
 }
 
+/// Starts the `hbd` at `program` (a release build, for the benchmarks) on `config`, a
+/// config that binds port 0, with its log in `log` (warnings, and the daemon's own
+/// start and stop), and waits for its `hbd listening` line: the running daemon and the
+/// (UDP, HTTP) ports it bound. Stop it with [`terminate`].
+pub fn spawn_hbd(program: &Path, config: &Path, log: &Path) -> (Child, (u16, u16)) {
+    let daemon = Command::new(program)
+        .args(["-f", "-c"])
+        .arg(config)
+        .env("RUST_LOG", "warn,hbd::app=info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("create the daemon's log"))
+        .spawn()
+        .expect("start hbd");
+    let mut ports = None;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            ports = listening_ports(&std::fs::read_to_string(log).unwrap_or_default());
+            ports.is_some()
+        }),
+        "hbd did not start: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+    // Invariant: the wait above ended with the ports found.
+    (daemon, ports.unwrap_or_default())
+}
+
+/// Stops a daemon as an operator would (SIGTERM) and waits for it to exit.
+pub fn terminate(daemon: &mut Child) {
+    let _ = kill(Pid::from_raw(daemon.id() as i32), Signal::SIGTERM);
+    let _ = daemon.wait();
+}
+
 /// The ports of the last `hbd listening udp=... http=...` line of a log.
 pub fn listening_ports(log: &str) -> Option<(u16, u16)> {
     let line = log.lines().rev().find(|l| l.contains("hbd listening"))?;

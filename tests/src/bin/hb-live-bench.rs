@@ -14,10 +14,10 @@
 
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hbd_e2e::{http_with, listening_ports, wait_until};
+use hbd_e2e::{http_with, spawn_hbd, terminate, wait_until};
 
 fn rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -80,21 +80,7 @@ fn main() {
         ),
     )
     .unwrap();
-    let log = dir.path().join("hbd.log");
-    let mut daemon = Command::new(&hbd)
-        .args(["-f", "-c"])
-        .arg(&config)
-        .env("RUST_LOG", "warn,hbd::app=info")
-        .stderr(std::fs::File::create(&log).unwrap())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start hbd");
-    let mut ports = None;
-    assert!(wait_until(Duration::from_secs(10), || {
-        ports = listening_ports(&std::fs::read_to_string(&log).unwrap_or_default());
-        ports.is_some()
-    }));
-    let (udp_port, http_port) = ports.unwrap();
+    let (mut daemon, (udp_port, http_port)) = spawn_hbd(&hbd, &config, &dir.path().join("hbd.log"));
     let http = SocketAddr::from(([127, 0, 0, 1], http_port));
     let target = SocketAddr::from(([127, 0, 0, 1], udp_port));
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -182,9 +168,5 @@ fn main() {
         figures["rate_sent"].as_f64().unwrap_or(f64::NAN),
         figures["heartbeat_on_screen_ms"]["max"],
     );
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let _ = daemon.wait();
+    terminate(&mut daemon);
 }

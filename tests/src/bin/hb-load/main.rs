@@ -26,12 +26,11 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hbd_e2e::{http_with, listening_ports, metric_value, password_hash_by, wait_until};
+use hbd_e2e::{http_with, metric_value, password_hash_by, spawn_hbd, terminate, wait_until};
 
 mod cpu;
 mod echo;
@@ -482,26 +481,7 @@ fn main() {
         ),
     )
     .unwrap();
-    // hbd binds free ports and says which in its `hbd listening` line.
-    let log_path = dir.path().join("hbd.log");
-    let mut daemon = Command::new(&hbd)
-        .args(["-f", "-c"])
-        .arg(&config)
-        .env("RUST_LOG", "warn,hbd::app=info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .expect("start hbd");
-    let mut ports = None;
-    assert!(
-        wait_until(Duration::from_secs(10), || {
-            ports = listening_ports(&std::fs::read_to_string(&log_path).unwrap_or_default());
-            ports.is_some()
-        }),
-        "hbd did not start: {}",
-        std::fs::read_to_string(&log_path).unwrap_or_default()
-    );
-    let (udp, http) = ports.unwrap();
+    let (mut daemon, (udp, http)) = spawn_hbd(&hbd, &config, &dir.path().join("hbd.log"));
     let http_addr = SocketAddr::from(([127, 0, 0, 1], http));
     assert!(wait_until(Duration::from_secs(10), || http_with(
         http_addr,
@@ -541,11 +521,7 @@ fn main() {
         } else {
             api_mode(&args, udp, &get, &counter);
         }
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(daemon.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = daemon.wait();
+        terminate(&mut daemon);
         return;
     }
     println!(
@@ -591,11 +567,7 @@ fn main() {
     echo_run.elapsed = echo_secs;
     let journal_bytes = metric("hbd_journal_bytes_total");
     let dropped = metric("hbd_engine_dropped_total") + metric("hbd_journal_dropped_total");
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let _ = daemon.wait();
+    terminate(&mut daemon);
     stop.store(true, Ordering::Relaxed);
     let echo_cpu = echo.join().unwrap();
 

@@ -1,6 +1,5 @@
 //! CPU spent per datagram: the daemon's threads by kind (from `/proc`), the calling
 //! thread's own (`RUSAGE_THREAD`), and the line that prints them.
-#![allow(unsafe_code)] // sysconf(_SC_CLK_TCK) through libc, to read /proc tick counts
 
 use crate::Run;
 
@@ -11,6 +10,11 @@ pub(crate) fn process_cpu_seconds(pid: u32) -> Cpu {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return cpu;
     };
+    // Ticks per second of /proc's counts (USER_HZ; 100 if it cannot be read).
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .map_or(100.0, |t| t as f64);
     for task in tasks.flatten() {
         let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
         let Some((head, rest)) = stat.rsplit_once(')') else {
@@ -25,8 +29,6 @@ pub(crate) fn process_cpu_seconds(pid: u32) -> Cpu {
                 .unwrap_or(0.0)
         };
         // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
         let seconds = (ticks(11) + ticks(12)) / hz;
         if head.ends_with("(tokio-rt-worker") {
             cpu.workers += seconds;

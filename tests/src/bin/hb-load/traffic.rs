@@ -53,10 +53,7 @@ impl Beats {
             )
             .into_bytes();
         };
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
+        let ts = hbd_e2e::unix_now();
         let json = format!(
             r#"{{"ID":"HTB","name":"{name}","ts":{ts},"run":{},"seq":{seq},"interval":3600,"version":"load"}}"#,
             self.run
@@ -101,11 +98,7 @@ pub(crate) fn plugin_report(i: usize, signed: bool) -> Vec<u8> {
     });
     let mut msg = msg;
     let signer = signed.then(|| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
-        msg["ts"] = now.into();
+        msg["ts"] = hbd_e2e::unix_now().into();
         msg["run"] = 1.into();
         msg["seq"] = 1.into();
         hb_proto::Signer {

@@ -23,6 +23,7 @@ use hbd::clock::Clock;
 use hbd::config::{Config, SharedConfig};
 use hbd::core::{Action, Core, Datagram};
 use hbd::gate::Gate;
+use hbd_e2e::bench_heartbeat;
 
 /// The daemon's allocator (see `main.rs`), so that allocation costs what it costs there.
 #[global_allocator]
@@ -30,6 +31,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Heartbeats timed in one run, spread over passes of every host.
 const BEATS: usize = 200_000;
+
+/// Timed passes over `hosts` hosts in one run.
+fn passes(hosts: usize) -> usize {
+    BEATS.div_ceil(hosts)
+}
 const KEY: &str = "benchmark key, long enough to use";
 
 /// Time spent in each step, over one run.
@@ -50,14 +56,9 @@ impl Spent {
 fn heartbeat(i: usize, seq: u64, signer: Option<&Signer>, ts: f64) -> Vec<u8> {
     let name = format!("load-{i:06}");
     match signer {
-        None => format!(
-            r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq},"version":"load"}}"#
-        )
-        .into_bytes(),
+        None => bench_heartbeat(&name, seq, None).into_bytes(),
         Some(signer) => {
-            let json = format!(
-                r#"{{"ID":"HTB","name":"{name}","ts":{ts},"run":7,"seq":{seq},"interval":3600,"version":"load"}}"#
-            );
+            let json = bench_heartbeat(&name, seq, Some((ts, 7)));
             let signer = Signer {
                 key_id: name,
                 key: signer.key.clone(),
@@ -89,8 +90,7 @@ fn run(hosts: usize, signed: bool) -> Spent {
     let mut admitted = Vec::with_capacity(hosts);
     let mut pending = Vec::with_capacity(hosts);
     let mut replies: Vec<Vec<u8>> = Vec::with_capacity(hosts);
-    let passes = BEATS.div_ceil(hosts) as u64;
-    for pass in 0..=passes {
+    for pass in 0..=passes(hosts) as u64 {
         let now = clock.now();
         let ts = now.wall.as_secs_f64();
         // Made outside the timing, as the agents make them.
@@ -145,7 +145,7 @@ fn main() {
             .map(|_| run(hosts, signed))
             .min_by_key(Spent::total)
             .unwrap();
-        let timed = (BEATS.div_ceil(hosts) * hosts) as f64;
+        let timed = (passes(hosts) * hosts) as f64;
         let per = |d: Duration| d.as_nanos() as f64 / timed;
         println!(
             "heartbeat, {hosts} hosts, {}: {:.0} ns in all: admit {:.0} ns, core {:.0} ns, ACK {:.0} ns",

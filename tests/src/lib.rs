@@ -614,6 +614,19 @@ pub fn send_datagram(to: SocketAddr, bytes: &[u8]) {
     socket.send_to(bytes, to).unwrap();
 }
 
+/// A heartbeat's JSON as the benchmarks send it (`hb-load`, hbd's `heartbeat` bench): host
+/// `name`'s number `seq`, with the replay fields `(ts, run)` when it is to be signed.
+pub fn bench_heartbeat(name: &str, seq: u64, replay: Option<(f64, u64)>) -> String {
+    match replay {
+        None => format!(
+            r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq},"version":"load"}}"#
+        ),
+        Some((ts, run)) => format!(
+            r#"{{"ID":"HTB","name":"{name}","ts":{ts},"run":{run},"seq":{seq},"interval":3600,"version":"load"}}"#
+        ),
+    }
+}
+
 /// Unix time now, in seconds.
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()

@@ -48,16 +48,9 @@ impl Beats {
         let i = i % self.names.len();
         let name = &self.names[i];
         let Some(signer) = self.signers.get(i) else {
-            return format!(
-                r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{seq},"version":"load"}}"#
-            )
-            .into_bytes();
+            return hbd_e2e::bench_heartbeat(name, seq, None).into_bytes();
         };
-        let ts = hbd_e2e::unix_now();
-        let json = format!(
-            r#"{{"ID":"HTB","name":"{name}","ts":{ts},"run":{},"seq":{seq},"interval":3600,"version":"load"}}"#,
-            self.run
-        );
+        let json = hbd_e2e::bench_heartbeat(name, seq, Some((hbd_e2e::unix_now(), self.run)));
         hb_proto::frame::encode_json(
             json.as_bytes(),
             Some(signer),

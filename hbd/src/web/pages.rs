@@ -30,11 +30,35 @@ fn page(state: &ApiState, status: StatusCode, name: &str, data: serde_json::Valu
     }
 }
 
-/// Only a path on this site may be a place to go after login.
+/// Only a path on this site may be a place to go after login. Decided the way a
+/// browser reads the `Location` it is sent: the WHATWG parser (which drops tabs and
+/// newlines, reads `\` as `/` and decodes nothing else) resolves `next` against a
+/// placeholder origin, and only a result on that origin is kept. What is sent is the
+/// parser's own serialization of the path, query and fragment, never the raw text, and
+/// never one that starts with `//` (a browser would read that as another host).
 fn local(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/live".to_owned(),
+    const HOME: &str = "/live";
+    let Some(next) = next else {
+        return HOME.to_owned();
+    };
+    // A relative reference must start with one slash; anything else (a scheme, a
+    // bare name, control characters the parser would strip first) is not a place here.
+    if !next.starts_with('/') || next.chars().any(|c| c.is_control()) {
+        return HOME.to_owned();
+    }
+    let Ok(base) = url::Url::parse("http://hbd.invalid/") else {
+        return HOME.to_owned();
+    };
+    match base.join(next) {
+        Ok(u) if u.origin() == base.origin() => {
+            let path = &u[url::Position::BeforePath..];
+            if path.starts_with("//") || path.starts_with("/\\") {
+                HOME.to_owned()
+            } else {
+                path.to_owned()
+            }
+        }
+        _ => HOME.to_owned(),
     }
 }
 
@@ -240,4 +264,43 @@ pub async fn plugins(State(state): State<ApiState>, caller: Caller) -> Response 
 /// `GET /alerts`: the alerts that are not OK, live.
 pub async fn alerts(State(state): State<ApiState>, caller: Caller) -> Response {
     signed_in_page(&state, &caller, "alerts", "/alerts")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local;
+
+    #[test]
+    fn only_same_origin_paths_are_places_to_go() {
+        let home = "/live";
+        let cases: &[(&str, &str)] = &[
+            ("/plugins", "/plugins"),
+            ("/hosts/web1?x=1#h", "/hosts/web1?x=1#h"),
+            ("/%2F/evil.example/", "/%2F/evil.example/"),
+            ("/%2f%2fevil.example", "/%2f%2fevil.example"),
+            ("/\t/evil.example/", home),
+            ("/\n/evil.example/", home),
+            ("/\r/evil.example/", home),
+            ("//evil.example/", home),
+            ("///evil.example/", home),
+            ("/\\evil.example/", home),
+            ("\\/evil.example/", home),
+            ("/\\/evil.example/", home),
+            ("/.//evil.example/", home),
+            ("/./\\evil.example", home),
+            ("http://evil.example/", home),
+            ("https:evil.example", home),
+            ("javascript:alert(1)", home),
+            ("data:text/html,x", home),
+            (" /evil", home),
+            ("evil.example", home),
+            ("", home),
+            ("/\u{0}//evil.example", home),
+            ("/x/../..//evil.example", home),
+        ];
+        for (next, want) in cases {
+            assert_eq!(local(Some(next)), *want, "next = {next:?}");
+        }
+        assert_eq!(local(None), home);
+    }
 }

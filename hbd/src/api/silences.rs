@@ -2,8 +2,10 @@
 //! `DELETE /api/0/silences/{id}` ends one early, `GET /api/0/storms` lists the latest
 //! grouped messages with everything each held.
 //!
-//! A silence is created or ended by someone who manages every known host its `hosts`
-//! glob matches (administrators: any, including a glob that matches no host yet). While
+//! Administrators silence any glob, including one that matches no host yet. Anyone
+//! else's silence is limited to the known hosts its glob matches that they manage
+//! (`only`), and is refused only when there is none: the answer never depends on hosts
+//! hidden from them. They end silences limited to hosts they manage. While
 //! it lasts alerts are evaluated and shown as held, and nobody is told; when it ends,
 //! whatever differs from what was last told is told then.
 
@@ -59,6 +61,11 @@ pub struct SilenceView {
     id: String,
     hosts: String,
     paths: Option<String>,
+    /// The hosts it is limited to (a silence made by someone who is not an
+    /// administrator: those its glob matched that they managed), as far as the caller
+    /// sees them; absent: every host `hosts` matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    only: Option<Vec<String>>,
     starts: String,
     ends: String,
     comment: String,
@@ -81,6 +88,7 @@ impl SilenceView {
             id: s.id,
             hosts: s.hosts,
             paths: s.paths,
+            only: s.only,
             starts: s.starts.rfc3339(),
             ends: s.ends.rfc3339(),
             comment: s.comment,
@@ -139,25 +147,55 @@ async fn matched(state: &ApiState, pattern: &str) -> Result<Vec<String>, ApiErro
     Ok(names.into_iter().filter(|n| g.is_match(n)).collect())
 }
 
-/// Whether the caller may make or end a silence over `pattern`: an administrator may
-/// always; anyone else must manage every known host it matches, and it must match one.
-async fn authorize(state: &ApiState, caller: &Caller, pattern: &str) -> Result<(), ApiError> {
+/// The hosts a new silence over `pattern` is limited to: none for an administrator
+/// (the glob reaches every host it matches, now or later, including hosts not yet
+/// known); for anyone else the known hosts it matches that they manage, of which there
+/// must be one. The answer depends only on hosts the caller may silence, so it reads
+/// the same whether or not the glob also matches hosts hidden from them.
+async fn scope(
+    state: &ApiState,
+    caller: &Caller,
+    pattern: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
     let hosts = matched(state, pattern).await?;
     if caller.sees_all() {
-        return caller.may(Action::Silence, hosts.first().map(String::as_str));
+        caller.may(Action::Silence, hosts.first().map(String::as_str))?;
+        return Ok(None);
     }
-    if hosts.is_empty() {
-        caller.signed_in()?;
+    caller.signed_in()?;
+    let mine: Vec<String> = hosts
+        .into_iter()
+        .filter(|h| caller.may(Action::Silence, Some(h)).is_ok())
+        .collect();
+    if mine.is_empty() {
         return Err(ApiError::Forbidden(format!(
-            "{pattern:?} matches no host you manage (only administrators silence hosts not yet known)"
+            "{pattern:?} matches no host you manage (only administrators silence hosts \
+             they do not manage, or not yet known)"
         )));
     }
-    for host in &hosts {
-        if caller.may(Action::Silence, Some(host)).is_err() {
-            return Err(ApiError::Forbidden(format!(
-                "{pattern:?} matches hosts you do not manage; narrow it to yours"
-            )));
-        }
+    Ok(Some(mine))
+}
+
+/// Whether the caller may end `silence`: an administrator may end any; anyone else one
+/// limited to hosts they all manage, or (a silence made before silences were limited)
+/// one whose glob matches only known hosts they manage. One answer for every refusal.
+async fn may_end(state: &ApiState, caller: &Caller, silence: &Silence) -> Result<(), ApiError> {
+    if caller.sees_all() {
+        return caller.may(Action::Silence, None);
+    }
+    caller.signed_in()?;
+    let hosts = match &silence.only {
+        Some(only) => only.clone(),
+        None => matched(state, &silence.hosts).await?,
+    };
+    if hosts.is_empty()
+        || hosts
+            .iter()
+            .any(|h| caller.may(Action::Silence, Some(h)).is_err())
+    {
+        return Err(ApiError::Forbidden(
+            "this silence covers hosts you do not manage; ask an administrator to end it".into(),
+        ));
     }
     Ok(())
 }
@@ -186,27 +224,38 @@ pub async fn list(
         if caller.sees_all() || caller.user.as_deref() == Some(s.author.as_str()) {
             return true;
         }
-        glob("hosts", &s.hosts)
-            .map(|g| names.iter().any(|n| g.is_match(n) && caller.sees(n)))
-            .unwrap_or(false)
+        match &s.only {
+            Some(only) => only.iter().any(|h| caller.sees(h)),
+            None => glob("hosts", &s.hosts)
+                .map(|g| names.iter().any(|n| g.is_match(n) && caller.sees(n)))
+                .unwrap_or(false),
+        }
     };
     Ok(Json(Silences {
         silences: silences
             .into_iter()
             .filter(visible)
-            .map(|s| SilenceView::new(s, now))
+            .map(|mut s| {
+                if !caller.sees_all()
+                    && let Some(only) = &mut s.only
+                {
+                    only.retain(|h| caller.sees(h));
+                }
+                SilenceView::new(s, now)
+            })
             .collect(),
     }))
 }
 
-/// Creates a silence (a manager of every host it matches, or an administrator).
+/// Creates a silence (an administrator: over every host its glob matches; anyone else:
+/// limited to the matched hosts they manage).
 #[utoipa::path(post, path = "/api/0/silences", tag = "silences",
     request_body = NewSilence,
     responses(
         (status = 201, description = "In force (or pending until it starts)", body = SilenceView),
         (status = 400, description = "A bad glob, time or duration", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "It matches hosts the caller does not manage, or a cookie request without its CSRF token", body = ErrorBody),
+        (status = 403, description = "It matches no host the caller manages, or a cookie request without its CSRF token", body = ErrorBody),
         (status = 422, description = "A body that is not a silence (an unknown field, a wrong type)", body = ErrorBody),
         (status = 503, description = "The engine is busy", body = ErrorBody),
     ),
@@ -219,7 +268,7 @@ pub async fn create(
     if let Some(p) = &new.paths {
         glob("paths", p).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
-    authorize(&state, &caller, &new.hosts).await?;
+    let only = scope(&state, &caller, &new.hosts).await?;
     let now = Timestamp::now();
     let starts = match &new.starts {
         Some(t) => time("starts", t)?,
@@ -253,6 +302,7 @@ pub async fn create(
         id: super::commands::new_id()?,
         hosts: new.hosts,
         paths: new.paths,
+        only,
         starts,
         ends,
         comment: new.comment,
@@ -277,7 +327,7 @@ pub async fn create(
     responses(
         (status = 200, description = "Ended", body = SilenceView),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "It matches hosts the caller does not manage, or a cookie request without its CSRF token", body = ErrorBody),
+        (status = 403, description = "It covers hosts the caller does not manage, or a cookie request without its CSRF token", body = ErrorBody),
         (status = 404, description = "No such silence", body = ErrorBody),
         (status = 503, description = "The engine is busy", body = ErrorBody),
     ),
@@ -292,7 +342,7 @@ pub async fn expire(
         .into_iter()
         .find(|s| s.id == id)
         .ok_or_else(|| ApiError::NotFound(format!("no silence with id {id:?}")))?;
-    authorize(&state, &caller, &silence.hosts).await?;
+    may_end(&state, &caller, &silence).await?;
     let command = Command::ExpireSilence { id };
     match ask(&state, |tx| Request::Command(command, tx)).await?? {
         Outcome::Silence { silence } => Ok(Json(SilenceView::new(*silence, Timestamp::now()))),

@@ -17,6 +17,12 @@ pub struct Silence {
     /// host events) and every alert of theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<String>,
+    /// The hosts it is limited to, whatever else `hosts` matches: for a silence made by
+    /// someone who is not an administrator, the hosts the glob matched that they
+    /// managed when they made it (so a glob cannot reach, or reveal, hosts they do not
+    /// see). Absent: every host the glob matches, now or later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<Vec<String>>,
     /// When it begins (ms since the Unix epoch).
     #[schema(value_type = u64)]
     pub starts: Timestamp,
@@ -94,6 +100,47 @@ impl Compiled {
 
     /// Whether its matchers cover `host` and `path`, whatever the time.
     pub fn matches(&self, host: &str, path: Option<&str>) -> bool {
-        self.hosts.is_match(host) && paths_cover(self.paths.as_ref(), path)
+        self.hosts.is_match(host)
+            && self
+                .silence
+                .only
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|h| h == host))
+            && paths_cover(self.paths.as_ref(), path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn silence(hosts: &str, only: Option<&[&str]>) -> Compiled {
+        Compiled::new(Silence {
+            id: "s".into(),
+            hosts: hosts.into(),
+            paths: None,
+            only: only.map(|o| o.iter().map(|h| (*h).to_owned()).collect()),
+            starts: Timestamp(0),
+            ends: Timestamp(10),
+            comment: "patching".into(),
+            author: "mal".into(),
+            created: Timestamp(0),
+        })
+        .expect("a valid glob")
+    }
+
+    #[test]
+    fn a_limited_silence_covers_only_its_hosts_whatever_its_glob_matches() {
+        let limited = silence("*", Some(&["mal1"]));
+        let open = silence("*", None);
+        for (host, limited_covers) in [("mal1", true), ("secret-db", false), ("mal2", false)] {
+            assert_eq!(
+                limited.covers(host, None, Timestamp(5)),
+                limited_covers,
+                "{host}"
+            );
+            assert!(open.covers(host, None, Timestamp(5)), "{host}");
+        }
+        assert!(!silence("web*", Some(&["mal1"])).covers("mal1", None, Timestamp(5)));
     }
 }

@@ -57,6 +57,7 @@ fn silence(id: &str, hosts: &str, paths: Option<&str>, from: u64, to: u64) -> Si
         id: id.into(),
         hosts: hosts.into(),
         paths: paths.map(Into::into),
+        only: None,
         starts: at(from).wall,
         ends: at(to).wall,
         comment: "patching".into(),

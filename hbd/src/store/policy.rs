@@ -115,6 +115,7 @@ mod tests {
             id: "s1".into(),
             hosts: "web*".into(),
             paths: Some("cpu.*".into()),
+            only: None,
             starts: Timestamp(1_000),
             ends: Timestamp(9_000),
             comment: "kernel update".into(),

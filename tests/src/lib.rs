@@ -466,9 +466,13 @@ pub fn http_with(
         .ok()?;
     let body = body.unwrap_or("");
     let mut head = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.0\r\nContent-Length: {}\r\n",
         body.len()
     );
+    // The caller's own `Host`, if it gives one, instead of the address.
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
     let typed = headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));

@@ -43,6 +43,9 @@ pub enum ApiError {
     /// 409: no release can be offered for an upgrade (the reason).
     #[error("{0}")]
     NoRelease(String),
+    /// 421: a daemon with no users was asked under a name it does not answer to.
+    #[error("{0}")]
+    Misdirected(String),
     /// 422: well-formed, but cannot be carried out (a config that does not validate,
     /// an unknown user in an access list).
     #[error("{0}")]
@@ -69,7 +72,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, for programs: `unauthenticated`, `forbidden`, `csrf`, `not_found`,
-    /// `bad_request`, `conflict`, `config_managed`, `unsigned_host`, `no_release`, `unprocessable`, `throttled`,
+    /// `bad_request`, `conflict`, `config_managed`, `unsigned_host`, `no_release`, `misdirected`, `unprocessable`, `throttled`,
     /// `store`, `unavailable`.
     pub code: &'static str,
     /// For people.
@@ -89,6 +92,7 @@ impl ApiError {
             ApiError::ConfigManaged(_) => (StatusCode::CONFLICT, "config_managed"),
             ApiError::Unsigned(_) => (StatusCode::CONFLICT, "unsigned_host"),
             ApiError::NoRelease(_) => (StatusCode::CONFLICT, "no_release"),
+            ApiError::Misdirected(_) => (StatusCode::MISDIRECTED_REQUEST, "misdirected"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::Throttled(..) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store"),

@@ -76,6 +76,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "session_idle",
     "session_lifetime",
     "allowed_origins",
+    "allowed_hosts",
     "maintenance",
     "flapping",
     "storm",
@@ -154,6 +155,10 @@ pub struct Config {
     /// Origins (`https://ops.example.org`) whose pages may send state-changing
     /// requests with the session cookie, besides the daemon's own.
     pub allowed_origins: Vec<String>,
+    /// With no users configured, the host names (`Host`, without the port) the daemon
+    /// answers to besides IP addresses and `localhost`: a name not listed is refused,
+    /// so a page that rebinds its own name to this address reaches nothing.
+    pub allowed_hosts: Vec<String>,
     /// Log file; stderr when absent.
     pub logfile: Option<PathBuf>,
     /// Push services in use.
@@ -317,6 +322,7 @@ impl Default for Config {
             session_idle: Duration::from_secs(12 * 3600),
             session_lifetime: Duration::from_secs(7 * 24 * 3600),
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             logfile: None,
             pushsrv: Vec::new(),
             interval: Duration::from_secs(60),

@@ -221,6 +221,21 @@ impl<'a> Reader<'a> {
                         .collect();
                 }
             }
+            "allowed_hosts" => {
+                if let Some(list) = self.string_list(&p, v) {
+                    for name in &list {
+                        if name.is_empty() || name.contains([':', '/', ' ']) {
+                            self.error(
+                                &p,
+                                format!(
+                                    "`{name}` is not a host name; expected a name such as hbd.example.org (no scheme, no port)"
+                                ),
+                            );
+                        }
+                    }
+                    c.allowed_hosts = list.into_iter().map(|n| n.to_ascii_lowercase()).collect();
+                }
+            }
             "logfile" => c.logfile = self.path(&p, v),
             "templates_dir" => c.templates_dir = self.path(&p, v),
             "nsupdate_bin" => set(&mut c.nsupdate_bin, self.path(&p, v)),

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::password::PasswordHash;
 use super::roles::{Action, Decision, HostAccess, Role, Subject, can};
 use crate::config::{Config, UserConfig};
 
@@ -185,6 +186,27 @@ impl Directory {
         self.users.iter()
     }
 
+    /// What a login under an unknown name (or a user without a password) is checked
+    /// against: a decoy of the method and cost most users' hashes have, so such a login
+    /// costs what a typical known one does and the time does not tell the names.
+    pub fn decoy(&self) -> PasswordHash {
+        let mut by_cost: BTreeMap<String, (usize, PasswordHash)> = BTreeMap::new();
+        for (_, u) in self.users() {
+            if let Some(h) = u
+                .user
+                .password
+                .as_deref()
+                .and_then(|h| PasswordHash::parse(h).ok())
+            {
+                by_cost.entry(h.cost()).or_insert((0, h)).0 += 1;
+            }
+        }
+        by_cost
+            .into_values()
+            .max_by_key(|(n, _)| *n)
+            .map_or_else(PasswordHash::default_decoy, |(_, h)| h.decoy())
+    }
+
     /// Who owns hosts without access of their own.
     pub fn default_owner(&self) -> Option<&str> {
         self.default_owner.as_deref()
@@ -314,6 +336,24 @@ hosts:
         assert_eq!(d.access("new").0.owner, Some("ada"));
         assert_eq!(d.role("moe", "new"), None);
         assert_eq!(d.role("ada", "anything"), Some(Role::Owner));
+    }
+
+    #[test]
+    fn an_unknown_name_is_checked_at_the_cost_most_users_have() {
+        let cheap = crate::auth::password::hash("pw", 10).unwrap();
+        let dear = crate::auth::password::hash("pw", 1000).unwrap();
+        let text = format!(
+            "users:\n  a: {{password: '{cheap}'}}\n  b: {{password: '{dear}'}}\n  c: {{password: '{dear}'}}\n  d: {{}}\n"
+        );
+        let config = crate::config::parse(&text, None).unwrap().config;
+        let d = Directory::build(&config, &Stored::default());
+        assert_eq!(d.decoy().cost(), "pbkdf2:sha256:1000");
+        let none = Directory::build(&self::config(), &Stored::default());
+        assert_eq!(
+            none.decoy().cost(),
+            "scrypt:32768:8:1",
+            "no hashes: Werkzeug's default"
+        );
     }
 
     #[test]

@@ -110,6 +110,41 @@ impl PasswordHash {
         })
     }
 
+    /// A hash that no password matches and whose check costs what this one's does (the
+    /// same method, parameters and digest length): what an unknown user name is checked
+    /// against, so it answers in the time a known one does.
+    pub fn decoy(&self) -> PasswordHash {
+        PasswordHash {
+            method: self.method,
+            salt: "decoy-salt-16chr".to_owned(),
+            digest: vec![0; self.digest.len()],
+        }
+    }
+
+    /// Werkzeug's default method (`scrypt:32768:8:1`, as passwords set through the API
+    /// are hashed) as a [`decoy`](Self::decoy): for a daemon none of whose users has a
+    /// password hash.
+    pub fn default_decoy() -> PasswordHash {
+        PasswordHash {
+            method: Method::Scrypt {
+                log_n: 15,
+                r: 8,
+                p: 1,
+            },
+            salt: "decoy-salt-16chr".to_owned(),
+            digest: vec![0; 64],
+        }
+    }
+
+    /// The method and its parameters, as the hash's text names them (`scrypt:32768:8:1`).
+    pub fn cost(&self) -> String {
+        match self.method {
+            Method::Pbkdf2Sha256(n) => format!("pbkdf2:sha256:{n}"),
+            Method::Pbkdf2Sha512(n) => format!("pbkdf2:sha512:{n}"),
+            Method::Scrypt { log_n, r, p } => format!("scrypt:{}:{r}:{p}", 1u64 << log_n),
+        }
+    }
+
     /// Whether `password` matches, compared in constant time.
     pub fn verify(&self, password: &str) -> bool {
         let mut out = vec![0u8; self.digest.len().max(1)];
@@ -217,6 +252,18 @@ mod tests {
         assert!(scrypt.starts_with("scrypt:32768:8:1$"), "{scrypt}");
         let parsed = PasswordHash::parse(&scrypt).unwrap();
         assert!(parsed.verify("pässwörd ✓") && !parsed.verify("password"));
+    }
+
+    #[test]
+    fn a_decoy_has_its_hash_s_cost_and_matches_nothing() {
+        for made in [hash("pw", 1000).unwrap(), hash_scrypt("pw").unwrap()] {
+            let real = PasswordHash::parse(&made).unwrap();
+            let decoy = real.decoy();
+            assert_eq!(decoy.cost(), real.cost());
+            assert_eq!(decoy.digest.len(), real.digest.len());
+            assert!(!decoy.verify("pw") && !decoy.verify(""));
+        }
+        assert_eq!(PasswordHash::default_decoy().cost(), "scrypt:32768:8:1");
     }
 
     #[test]

@@ -210,24 +210,22 @@ impl Auth {
             return Err(LoginError::Throttled(wait));
         }
         let directory = self.directory();
-        let hash = directory.user(name).and_then(|u| u.user.password.clone());
-        // An unknown name is checked against another user's hash (same cost), and fails.
+        let hash = directory
+            .user(name)
+            .and_then(|u| u.user.password.as_deref())
+            .and_then(|h| PasswordHash::parse(h).ok());
+        // An unknown name (or one without a usable password) is checked against a decoy
+        // of the most common cost, and fails.
         let (hash, known) = match hash {
-            Some(h) => (Some(h), true),
-            None => (
-                directory.users().find_map(|(_, u)| u.user.password.clone()),
-                false,
-            ),
+            Some(h) => (h, true),
+            None => (directory.decoy(), false),
         };
         let ok = {
             let _permit = inner.verify.acquire().await;
             let password = password.to_owned();
-            tokio::task::spawn_blocking(move || {
-                hash.and_then(|h| PasswordHash::parse(&h).ok())
-                    .is_some_and(|h| h.verify(&password))
-            })
-            .await
-            .unwrap_or(false)
+            tokio::task::spawn_blocking(move || hash.verify(&password))
+                .await
+                .unwrap_or(false)
                 && known
         };
         let now = inner.clock.mono();

@@ -208,3 +208,78 @@ fn a_burst_of_notifications_becomes_one_grouped_message() {
     assert_eq!(storm["items"].as_array().unwrap().len(), 37);
     assert_eq!(storm["hosts"].as_array().unwrap().len(), 37);
 }
+
+#[test]
+fn a_flapping_metric_is_told_once_as_flapping_then_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let daemon = Daemon::start(
+        dir.path(),
+        &mail(&smtp, "flapping: {low: 5, high: 20}\nstorm: {threshold: 0}"),
+    );
+    beat(&daemon, "web1");
+    assert!(wait_until(Duration::from_secs(10), || daemon
+        .host("web1")
+        .is_some()));
+    // Two dozen values alternating 95/10, each sent once the daemon has evaluated the
+    // one before (its alert level in the API), so none overtakes another.
+    for i in 0..24 {
+        let value = if i % 2 == 0 { 95.0 } else { 10.0 };
+        cpu(&daemon, "web1", value);
+        let level = if i % 2 == 0 { "CRITICAL" } else { "OK" };
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                let alerts = daemon.get_json("/api/0/hosts/web1/alerts");
+                alerts[0]["level"] == level && alerts[0]["value"] == value
+            }),
+            "value {i} ({value}) was not evaluated"
+        );
+    }
+    let start = "[hbd] FLAPPING START: web1 - cpu_monitor.cpu_percent (";
+    assert!(
+        wait_until(Duration::from_secs(10), || smtp
+            .subjects()
+            .iter()
+            .any(|s| s.starts_with(start))),
+        "{:?}",
+        smtp.subjects()
+    );
+    // Every later change was held as flapping or, back at what was last told, not
+    // told (journaled), and nothing more was mailed.
+    let after_start = || {
+        let all = decisions(&daemon);
+        let start = all.iter().position(|d| d["what"] == "FLAPPING START");
+        start.map(|s| all[s + 1..].to_vec()).unwrap_or_default()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || after_start()
+            .iter()
+            .filter(|d| d["verdict"] == "held" && d["reason"] == "flapping")
+            .count()
+            >= 8),
+        "{:?}",
+        decisions(&daemon)
+    );
+    assert!(
+        after_start()
+            .iter()
+            .all(|d| d["verdict"] == "held" || d["verdict"] == "unchanged"),
+        "{:?}",
+        after_start()
+    );
+    let subjects = smtp.subjects();
+    let starts = subjects.iter().filter(|s| s.starts_with(start)).count();
+    let changes = subjects
+        .iter()
+        .filter(|s| s.starts_with("[hbd] CRITICAL") || s.starts_with("[hbd] RECOVERED"))
+        .count();
+    assert_eq!(starts, 1, "{subjects:?}");
+    assert!(
+        changes <= 5,
+        "two dozen changes, {changes} mailed: {subjects:?}"
+    );
+    assert!(
+        subjects.last().is_some_and(|s| s.starts_with(start)),
+        "nothing after FLAPPING START: {subjects:?}"
+    );
+}

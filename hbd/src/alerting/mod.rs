@@ -191,7 +191,8 @@ impl Alerts {
         }
     }
 
-    /// Observes a number for `host`'s `path` under `rule` at `now`.
+    /// Observes a number for `host`'s `path` under `rule` at `now`; returns the level
+    /// it evaluates to (what flap detection records).
     pub fn observe(
         &mut self,
         host: &str,
@@ -200,7 +201,7 @@ impl Alerts {
         value: f64,
         now: Now,
         out: &mut Vec<Notice>,
-    ) {
+    ) -> Level {
         let key = (host.to_owned(), path.to_owned());
         let current = self.states.get(&key).map_or(Level::Ok, |s| s.level);
         let next = rule.next_level(current, value);
@@ -211,6 +212,7 @@ impl Alerts {
             threshold: rule.threshold_for(next),
         };
         self.apply(key, observed, now, true, out);
+        next
     }
 
     /// Observes a check's own status (Nagios) for `host`'s `path`; `text` is its output.

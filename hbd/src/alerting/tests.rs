@@ -47,14 +47,16 @@ fn run(alerts: &mut Alerts, steps: &[(Step, &[&str])]) {
     for (i, (step, want)) in steps.iter().enumerate() {
         let mut out = Vec::new();
         match step {
-            Step::Value(t, v) => alerts.observe(
-                "web1",
-                "cpu_monitor.cpu_percent",
-                &rule,
-                *v,
-                at(*t),
-                &mut out,
-            ),
+            Step::Value(t, v) => {
+                alerts.observe(
+                    "web1",
+                    "cpu_monitor.cpu_percent",
+                    &rule,
+                    *v,
+                    at(*t),
+                    &mut out,
+                );
+            }
             Step::Tick(t) => alerts.on_tick(at(*t), &mut out),
         }
         let texts: Vec<String> = out.iter().map(text).collect();

@@ -332,14 +332,11 @@ impl Core {
         let rules = self.rules_for(&report.name);
         for (keys, rule) in rules.iter().filter(|(k, _)| k[0] == report.plugin) {
             if let Some(value) = lookup(&report.data, &keys[1..]) {
-                self.alerts.observe(
-                    &report.name,
-                    &display_path(keys),
-                    rule,
-                    value,
-                    now,
-                    &mut notices,
-                );
+                let path = display_path(keys);
+                let level =
+                    self.alerts
+                        .observe(&report.name, &path, rule, value, now, &mut notices);
+                self.policy.observe(&report.name, Some(&path), level, now);
             }
         }
         // Plugins that judge themselves (Nagios checks) alert through each check's status.
@@ -361,6 +358,7 @@ impl Core {
                 let path = format!("{}.{check}", report.plugin);
                 self.alerts
                     .observe_status(&report.name, &path, level, text, now, &mut notices);
+                self.policy.observe(&report.name, Some(&path), level, now);
             }
         }
         out.extend(notices.into_iter().map(Action::Alert));
@@ -371,14 +369,11 @@ impl Core {
         let key = vec!["rtt".to_owned(), host.to_owned()];
         if let Some(rule) = rules.get(&key) {
             let mut notices = Vec::new();
-            self.alerts.observe(
-                host,
-                &format!("rtt.{host}"),
-                rule,
-                rtt_ms,
-                now,
-                &mut notices,
-            );
+            let path = format!("rtt.{host}");
+            let level = self
+                .alerts
+                .observe(host, &path, rule, rtt_ms, now, &mut notices);
+            self.policy.observe(host, Some(&path), level, now);
             out.extend(notices.into_iter().map(Action::Alert));
         }
     }
@@ -491,7 +486,8 @@ impl Core {
                     host.interval = Duration::from_secs_f64(interval);
                 }
                 if h.rtt.is_some() {
-                    host.last_rtt_ms = h.rtt;
+                    // Whole microseconds, whatever an older agent sent.
+                    host.last_rtt_ms = h.rtt.map(|r| (r * 1000.0).round() / 1000.0);
                 }
                 if h.version.is_some() {
                     host.version.clone_from(&h.version);

@@ -481,6 +481,9 @@ fn rtt_thresholds_apply_to_heartbeats_that_carry_rtt() {
         alerts_of(&mut core, htb(Some(10.0)), 4),
         ["RECOVERED: web1 - rtt.web1 = 10.0 (CRITICAL -> OK)"]
     );
+    // Kept (and served) in whole microseconds, not a float's tail.
+    alerts_of(&mut core, htb(Some(6.949478999999999)), 5);
+    assert_eq!(core.host("web1").unwrap().last_rtt_ms, Some(6.949));
 }
 
 #[test]

@@ -193,6 +193,7 @@ fn a_recovery_in_a_silence_is_told_when_the_silence_is_expired_early() {
         id: "s1".into(),
         hosts: "web*".into(),
         paths: None,
+        only: None,
         starts: at(10).wall,
         ends: at(3600).wall,
         comment: "kernel update".into(),
@@ -281,4 +282,98 @@ fn a_cleared_alert_or_a_dropped_host_is_told_afresh() {
         cpu(&mut core, 95.0, 4),
         ["NEW HOST: web1 sent its first heartbeat", raised]
     );
+}
+
+/// One evaluated value of each kind of alert path, alternating between a bad and a good
+/// state: a threshold metric, a Nagios check's own status, and the RTT.
+fn flapping_value(kind: &str, bad: bool) -> Message {
+    match kind {
+        "metric" => report(
+            "web1",
+            "cpu_monitor",
+            serde_json::json!({"cpu_percent": if bad { 95.0 } else { 10.0 }}),
+        ),
+        "nagios" => report(
+            "web1",
+            "nagios_runner",
+            serde_json::json!({"root": {
+                "status": if bad { "CRITICAL" } else { "OK" },
+                "text": if bad { "DISK CRITICAL" } else { "DISK OK" },
+            }}),
+        ),
+        _ => Message::Heartbeat(Heartbeat {
+            name: "web1".into(),
+            interval: Some(3600.0),
+            rtt: Some(if bad { 600.0 } else { 10.0 }),
+            ..Heartbeat::default()
+        }),
+    }
+}
+
+#[test]
+fn every_kind_of_alert_path_flaps_and_is_held_then_settles() {
+    let cases = [
+        ("metric", "web1 - cpu_monitor.cpu_percent"),
+        ("nagios", "web1 - nagios_runner.root"),
+        ("rtt", "web1 - rtt.web1"),
+    ];
+    for (kind, subject) in cases {
+        let mut c = alert_config();
+        c.storm.threshold = 0;
+        c.flapping = Some(crate::policy::flap::FlapSettings {
+            low: 5.0,
+            high: 20.0,
+        });
+        let mut core = Core::new(Arc::new(c), at(0));
+        let mut sent = Vec::new();
+        // Two dozen alternations a second apart.
+        for i in 0..24u64 {
+            let mut out = Vec::new();
+            let msg = flapping_value(kind, i % 2 == 0);
+            core.handle(&datagram(msg, "127.0.0.1"), at(1 + i), &mut out);
+            sent.extend(told(&out));
+        }
+        let start = format!("FLAPPING START: {subject} (");
+        let starts = sent.iter().filter(|t| t.starts_with(&start)).count();
+        assert_eq!(starts, 1, "{kind}: {sent:#?}");
+        let changes = sent.iter().filter(|t| !t.starts_with("FLAPPING")).count();
+        assert!(
+            changes <= 5,
+            "{kind}: single changes are held once it flaps: {sent:#?}"
+        );
+        // After flapping started, nothing else is told.
+        let at_start = sent.iter().position(|t| t.starts_with(&start)).unwrap();
+        assert_eq!(at_start, sent.len() - 1, "{kind}: {sent:#?}");
+        // Whichever state differs from the one last told is held, as flapping.
+        let path = subject.split(" - ").nth(1).unwrap();
+        let mut holds = Vec::new();
+        for (i, bad) in [true, false].into_iter().enumerate() {
+            let mut out = Vec::new();
+            let msg = flapping_value(kind, bad);
+            core.handle(&datagram(msg, "127.0.0.1"), at(30 + i as u64), &mut out);
+            assert!(told(&out).is_empty(), "{kind}: {:?}", told(&out));
+            holds.push(core.hold_of("web1", Some(path)));
+        }
+        assert!(
+            holds
+                .iter()
+                .any(|h| matches!(h, Some(Reason::Flapping { .. }))),
+            "{kind}: {holds:?}"
+        );
+        // It settles: good values until the percentage falls below `low`; the stop is
+        // told, then the state now if it differs from what was last told.
+        let mut after = Vec::new();
+        for i in 32..70u64 {
+            let mut out = Vec::new();
+            let msg = flapping_value(kind, false);
+            core.handle(&datagram(msg, "127.0.0.1"), at(1 + i), &mut out);
+            after.extend(told(&out));
+        }
+        let stop = format!("FLAPPING STOP: {subject} (");
+        assert!(
+            after.first().is_some_and(|t| t.starts_with(&stop)),
+            "{kind}: {after:#?}"
+        );
+        assert!(core.hold_of("web1", Some(path)).is_none(), "{kind}");
+    }
 }

@@ -65,7 +65,7 @@ impl Runner {
             }
         };
         let (done_tx, done_rx) = mpsc::channel(commands::MAX_RUNNING);
-        Runner {
+        let mut runner = Runner {
             policy,
             ledger,
             broken,
@@ -74,7 +74,18 @@ impl Runner {
             done_rx,
             upgrade,
             report,
+        };
+        // Nothing runs yet: whatever the ledger says is running was cut short.
+        let reported = runner.report.as_ref().map(|(id, _)| id.clone());
+        let cut = runner.ledger.interrupt_unfinished(reported.as_deref());
+        if !cut.is_empty() {
+            for cmd_id in &cut {
+                tracing::warn!(%cmd_id, "command interrupted by the agent's stop; answered as interrupted, not run again");
+            }
+            // Unsaved, the answers still go out; the next save records them.
+            let _ = runner.save();
         }
+        runner
     }
 
     /// Takes a `CMD` (signed when `signed`): an answer to send now, if any; an allowed

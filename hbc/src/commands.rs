@@ -24,7 +24,11 @@ pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(300);
 pub const MAX_RUNNING: usize = 4;
 /// The exit code of a command the agent did not run (refused or not startable); the
 /// reason is the output.
-pub const NOT_RUN: i32 = -255;
+pub const NOT_RUN: i32 = hb_proto::EXIT_NOT_RUN;
+
+/// What a restarted agent answers for a command or upgrade that was running when it
+/// stopped.
+pub const INTERRUPTED_TEXT: &str = "interrupted: the agent stopped while this ran (killed, crashed, or the machine lost power); it is not run again: queue it anew if it should run";
 
 /// What the agent's config allows.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +161,25 @@ impl Ledger {
     /// Records what a command gave.
     pub fn finish(&mut self, cmd_id: &str, outcome: Outcome) {
         self.record(cmd_id, Some(outcome));
+    }
+
+    /// At an agent's start: every command recorded as started and never finished was
+    /// cut short when the agent before stopped. Each gets the answer "interrupted"
+    /// ([`hb_proto::EXIT_INTERRUPTED`]), so it is answered and never run again, except
+    /// `except` (an upgrade that brought this very binary, reported on its own).
+    /// Returns the ids it answered.
+    pub fn interrupt_unfinished(&mut self, except: Option<&str>) -> Vec<String> {
+        let mut ids = Vec::new();
+        for e in &mut self.entries {
+            if e.outcome.is_none() && Some(e.cmd_id.as_str()) != except {
+                e.outcome = Some(Outcome {
+                    exit_code: hb_proto::EXIT_INTERRUPTED,
+                    output: INTERRUPTED_TEXT.to_owned(),
+                });
+                ids.push(e.cmd_id.clone());
+            }
+        }
+        ids
     }
 }
 
@@ -470,6 +493,55 @@ mod tests {
                 .to_string()
                 .contains("commands.json")
         );
+    }
+
+    #[test]
+    fn a_command_cut_short_by_a_stop_is_answered_as_interrupted_and_never_run_again() {
+        let now = 1_800_000_000.0;
+        let on = policy();
+        let mut l = Ledger::default();
+        // Two commands and an upgrade start; the agent dies; one finished before.
+        for id in ["cut", "done", "upgrade"] {
+            assert_eq!(
+                decide(&on, &mut l, &cmd(id, "/bin/echo", Some(now)), true, now, 0),
+                Verdict::Run
+            );
+        }
+        let done = Outcome {
+            exit_code: 0,
+            output: "hi\n".into(),
+        };
+        l.finish("done", done.clone());
+        // The restarted agent: the upgrade that brought it reports on its own.
+        let cut = l.interrupt_unfinished(Some("upgrade"));
+        assert_eq!(cut, ["cut"]);
+        match decide(
+            &on,
+            &mut l,
+            &cmd("cut", "/bin/echo", Some(now)),
+            true,
+            now,
+            0,
+        ) {
+            Verdict::Answer(o) => {
+                assert_eq!(o.exit_code, hb_proto::EXIT_INTERRUPTED);
+                assert!(o.output.starts_with("interrupted: "), "{}", o.output);
+            }
+            other => panic!("not answered: {other:?}"),
+        }
+        assert_eq!(
+            decide(
+                &on,
+                &mut l,
+                &cmd("done", "/bin/echo", Some(now)),
+                true,
+                now,
+                0
+            ),
+            Verdict::Answer(done)
+        );
+        assert!(l.find("upgrade").unwrap().outcome.is_none());
+        assert!(l.interrupt_unfinished(Some("upgrade")).is_empty(), "once");
     }
 
     #[test]

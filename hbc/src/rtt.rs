@@ -30,7 +30,9 @@ impl RttTracker {
     pub fn acked(&mut self, seq: u64, at: Instant) -> Option<f64> {
         let i = self.pending.iter().position(|(s, _)| *s == seq)?;
         let (_, sent) = self.pending.remove(i)?;
-        let rtt = at.saturating_duration_since(sent).as_secs_f64() * 1000.0;
+        // Whole microseconds: finer digits are noise (and a float's tail, 6.949478999999999).
+        let micros = at.saturating_duration_since(sent).as_micros();
+        let rtt = micros as f64 / 1000.0;
         self.last_rtt_ms = Some(rtt);
         self.unanswered = 0;
         Some(rtt)

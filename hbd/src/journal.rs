@@ -266,7 +266,7 @@ impl Formatter {
             Entry::Decision(d) => d.at,
             Entry::Job(job) => match &job.state {
                 JobState::Sent { last, .. } => *last,
-                JobState::Done { at, .. } | JobState::Expired { at } => *at,
+                JobState::Done { at, .. } | JobState::Expired { at, .. } => *at,
                 JobState::Queued => job.queued,
             },
         };

@@ -28,8 +28,8 @@ pub use error::{DecodeError, EncodeError, RejectReason};
 pub use frame::{Decoded, Frame, Signer, decode_payload, encode, split};
 pub use limits::Limits;
 pub use message::{
-    Ack, Boot, Command, CommandResult, Heartbeat, Message, OperatorMessage, PluginKind,
-    PluginReport, Stamp, Status, Update, UpdateFile,
+    Ack, Boot, Command, CommandResult, EXIT_INTERRUPTED, EXIT_NOT_RUN, Heartbeat, Message,
+    OperatorMessage, PluginKind, PluginReport, Stamp, Status, Update, UpdateFile,
 };
 pub use name::{NameError, validate_name};
 pub use replay::ReplayGuard;

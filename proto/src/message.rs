@@ -184,6 +184,15 @@ pub struct PluginReport {
     pub duration_ms: Option<f64>,
 }
 
+/// A `RES`'s `exit_code` for a command (or upgrade) the agent did not run: refused, or
+/// not startable; the reason is the output.
+pub const EXIT_NOT_RUN: i32 = -255;
+
+/// A `RES`'s `exit_code` for a command (or upgrade) that was cut short because the agent
+/// stopped while it ran (killed, crashed, power lost): the restarted agent answers it so
+/// and does not run it again; the reason is the output.
+pub const EXIT_INTERRUPTED: i32 = -254;
+
 /// `RES`: the result of a `CMD`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CommandResult {
@@ -200,7 +209,8 @@ pub struct CommandResult {
     pub seq: Option<u64>,
     /// The `cmd_id` of the command this answers.
     pub cmd_id: String,
-    /// The command's exit code (negative: killed by a signal or never started).
+    /// The command's exit code (negative: killed by a signal, [`EXIT_NOT_RUN`] or
+    /// [`EXIT_INTERRUPTED`]).
     pub exit_code: i32,
     /// Combined output, at most 16 KiB.
     #[serde(default)]

@@ -195,3 +195,84 @@ fn a_host_without_a_key_gets_no_commands_and_a_queued_one_survives_a_restart() {
     let done = finished(&daemon, &id, &agent);
     assert_eq!(done["output"], "after restart\n", "{done}");
 }
+
+#[test]
+fn a_command_cut_short_by_the_agent_s_death_is_answered_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), &daemon_config());
+    let mut agent = Agent::start(
+        dir.path(),
+        "web1",
+        daemon.udp_addr(),
+        &agent_config(dir.path()),
+    );
+    // A command that will still run when the agent dies.
+    let long = queue(
+        &daemon,
+        "web1",
+        r#"{"argv":["/bin/sleep","30"],"timeout":60}"#,
+    );
+    assert_eq!(long.status, 201, "{}", long.body);
+    let id = long.json()["id"].as_str().unwrap().to_owned();
+    assert!(
+        wait_until(Duration::from_secs(20), || agent
+            .log()
+            .contains("running command")),
+        "the command never started: {}",
+        agent.log()
+    );
+    let runs_before = agent.log().matches("running command").count();
+    // Power loss: no chance to record a result.
+    agent.kill();
+    let log_before = agent.log().len();
+    let mut agent = Agent::start(
+        dir.path(),
+        "web1",
+        daemon.udp_addr(),
+        &agent_config(dir.path()),
+    );
+    let mut last = Value::Null;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            last = daemon.get_json(&format!("/api/0/hosts/web1/commands/{id}"));
+            last["state"] != "sent" && last["state"] != "queued"
+        }),
+        "still {last}\nagent log:\n{}",
+        agent.log()
+    );
+    assert_eq!(last["state"], "interrupted", "{last}");
+    assert_eq!(last["exit_code"], hb_proto::EXIT_INTERRUPTED, "{last}");
+    assert!(
+        last["output"]
+            .as_str()
+            .unwrap()
+            .starts_with("interrupted: the agent stopped"),
+        "{last}"
+    );
+    assert!(last["sent_times"].as_u64().unwrap() >= 1, "{last}");
+    assert!(last["last_sent"].is_string(), "{last}");
+    // Not run again, and no warning about a result that will never come.
+    let log = agent.log();
+    assert_eq!(log.matches("running command").count(), runs_before, "{log}");
+    let since_restart = &log[log_before..];
+    assert!(
+        !since_restart.contains("already started"),
+        "{since_restart}"
+    );
+    assert!(
+        since_restart.contains("command interrupted by the agent's stop"),
+        "{since_restart}"
+    );
+    // The journal has the answer.
+    let journaled = || {
+        std::fs::read_to_string(dir.path().join("journal/hbd_journal.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains(r#""ID":"RES""#) && l.contains(&id) && l.contains("-254"))
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), journaled),
+        "no RES -254 in the journal"
+    );
+    agent.kill();
+}

@@ -61,15 +61,17 @@ pub struct CommandView {
     by: Option<String>,
     queued: String,
     expires: String,
-    /// `queued`, `sent`, `done` or `expired`.
+    /// `queued`, `sent`, `done`, `interrupted` (the agent stopped while it ran, and
+    /// did not run it again: `exit_code` -254, the reason in `output`) or `expired`.
     state: &'static str,
     /// How often it was sent (after each heartbeat until the result came).
     sent_times: u32,
     last_sent: Option<String>,
     /// When the result arrived (done) or the command expired.
     finished: Option<String>,
-    /// The command's exit code (done only; negative: killed by a signal, timed out, or
-    /// refused by the agent, with the reason in `output`).
+    /// The command's exit code (done and interrupted only; negative: killed by a signal,
+    /// timed out, refused by the agent (-255) or interrupted (-254), with the reason in
+    /// `output`).
     exit_code: Option<i32>,
     /// Standard output and error, at most 16 KiB (done only).
     output: Option<String>,
@@ -80,24 +82,27 @@ pub struct CommandView {
 
 impl From<Job> for CommandView {
     fn from(job: Job) -> CommandView {
-        let (state, sent_times, last_sent, finished, exit_code, output) = match job.state {
-            JobState::Queued => ("queued", 0, None, None, None, None),
-            JobState::Sent { times, last } => {
-                ("sent", times, Some(last.rfc3339()), None, None, None)
-            }
+        let (sent_times, last_sent) = job.state.sent();
+        let last_sent = last_sent.map(Timestamp::rfc3339);
+        let (state, finished, exit_code, output) = match job.state {
+            JobState::Queued => ("queued", None, None, None),
+            JobState::Sent { .. } => ("sent", None, None, None),
             JobState::Done {
                 at,
                 exit_code,
                 output,
+                ..
             } => (
-                "done",
-                0,
-                None,
+                if exit_code == hb_proto::EXIT_INTERRUPTED {
+                    "interrupted"
+                } else {
+                    "done"
+                },
                 Some(at.rfc3339()),
                 Some(exit_code),
                 Some(output),
             ),
-            JobState::Expired { at } => ("expired", 0, None, Some(at.rfc3339()), None, None),
+            JobState::Expired { at, .. } => ("expired", Some(at.rfc3339()), None, None),
         };
         CommandView {
             id: job.id,

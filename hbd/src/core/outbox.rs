@@ -104,16 +104,31 @@ pub enum JobState {
         /// When.
         #[schema(value_type = u64)]
         at: Timestamp,
-        /// Exit code (negative: killed by a signal, timed out, or refused by the agent).
+        /// Exit code (negative: killed by a signal, timed out, refused by the agent, or
+        /// [`hb_proto::EXIT_INTERRUPTED`]: cut short by the agent's restart).
         exit_code: i32,
         /// Combined output, at most 16 KiB.
         output: String,
+        /// How often it had been sent (0 in records from before this was kept).
+        #[serde(default)]
+        sent_times: u32,
+        /// When it was last sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<u64>)]
+        last_sent: Option<Timestamp>,
     },
     /// No result arrived in time.
     Expired {
         /// When it expired.
         #[schema(value_type = u64)]
         at: Timestamp,
+        /// How often it had been sent.
+        #[serde(default)]
+        sent_times: u32,
+        /// When it was last sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<u64>)]
+        last_sent: Option<Timestamp>,
     },
 }
 
@@ -153,6 +168,24 @@ impl JobState {
     /// Done or expired: nothing more happens to it.
     pub fn finished(&self) -> bool {
         matches!(self, JobState::Done { .. } | JobState::Expired { .. })
+    }
+
+    /// How often it has been sent, and when last (kept when it ends).
+    pub fn sent(&self) -> (u32, Option<Timestamp>) {
+        match self {
+            JobState::Queued => (0, None),
+            JobState::Sent { times, last } => (*times, Some(*last)),
+            JobState::Done {
+                sent_times,
+                last_sent,
+                ..
+            }
+            | JobState::Expired {
+                sent_times,
+                last_sent,
+                ..
+            } => (*sent_times, *last_sent),
+        }
     }
 }
 
@@ -232,10 +265,13 @@ impl Outbox {
             return None;
         }
         self.deadlines.retain(|(_, id), _| id != &job.id);
+        let (sent_times, last_sent) = job.state.sent();
         job.state = JobState::Done {
             at: now.wall,
             exit_code: result.exit_code,
             output: result.output.clone(),
+            sent_times,
+            last_sent,
         };
         let done = job.clone();
         self.changed.push(done.clone());
@@ -254,7 +290,12 @@ impl Outbox {
             if let Some(job) = self.by_host.get_mut(&host).and_then(|j| j.get_mut(&id))
                 && !job.state.finished()
             {
-                job.state = JobState::Expired { at: now.wall };
+                let (sent_times, last_sent) = job.state.sent();
+                job.state = JobState::Expired {
+                    at: now.wall,
+                    sent_times,
+                    last_sent,
+                };
                 expired.push(job.clone());
                 self.changed.push(job.clone());
                 self.trim(&host);
@@ -433,6 +474,8 @@ mod tests {
             at: at(1).wall,
             exit_code: 0,
             output: String::new(),
+            sent_times: 1,
+            last_sent: Some(at(0).wall),
         };
         // After a restart, monotonic time starts again from zero.
         let restart = Now {

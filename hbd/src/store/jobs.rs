@@ -138,7 +138,11 @@ mod tests {
                     &format!("c{i:03}"),
                     "web1",
                     i,
-                    JobState::Expired { at: Timestamp(i) },
+                    JobState::Expired {
+                        at: Timestamp(i),
+                        sent_times: 0,
+                        last_sent: None,
+                    },
                 )
             })
             .collect();

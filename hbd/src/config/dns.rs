@@ -11,7 +11,8 @@ pub const ZONE_KEYS: &[&str] = &["server", "port", "key_file", "ttl", "all_hosts
 /// One zone the daemon keeps host records in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Zone {
-    /// The primary server that takes updates (name or address).
+    /// The primary server that takes updates (name or address); empty: `nsupdate`
+    /// finds it from the zone's SOA record (the list form, as the original daemon had).
     pub server: String,
     /// Its port.
     pub port: u16,
@@ -23,6 +24,10 @@ pub struct Zone {
     pub all_hosts: bool,
     /// How long one `nsupdate` run may take.
     pub timeout: Duration,
+    /// A host whose name lies inside the zone (`web1.example.com`) gets the record of
+    /// that very name (the list form: the original daemon's rule, where agents send
+    /// their fully qualified names).
+    pub names_inside: bool,
 }
 
 impl Default for Zone {
@@ -34,6 +39,7 @@ impl Default for Zone {
             ttl: 60,
             all_hosts: false,
             timeout: Duration::from_secs(10),
+            names_inside: false,
         }
     }
 }
@@ -89,10 +95,23 @@ pub fn record_for(
                     name,
                 })
         }
-        None => zones
-            .iter()
-            .find(|(_, z)| z.all_hosts)
-            .map(|(name, _)| in_zone(name)),
+        None => {
+            let host = host.trim_end_matches('.').to_ascii_lowercase();
+            let inside = zones
+                .iter()
+                .filter(|(z, zone)| zone.names_inside && host.ends_with(&format!(".{z}")))
+                .max_by_key(|(z, _)| z.len())
+                .map(|(z, _)| Record {
+                    zone: z.clone(),
+                    name: host.clone(),
+                });
+            inside.or_else(|| {
+                zones
+                    .iter()
+                    .find(|(_, z)| z.all_hosts)
+                    .map(|(name, _)| in_zone(name))
+            })
+        }
     }
 }
 
@@ -148,6 +167,22 @@ mod tests {
         );
         assert_eq!(record_for(&zones, "web1", Some(&DynDomain::No)), None);
         zones.insert("b.test".to_owned(), Zone::default());
+        let listed = Zone {
+            names_inside: true,
+            ..Zone::default()
+        };
+        zones.insert("hosts.c.test".to_owned(), listed.clone());
+        zones.insert("c.test".to_owned(), listed);
+        assert_eq!(
+            record_for(&zones, "Web7.Hosts.C.test", None),
+            rec("hosts.c.test", "web7.hosts.c.test"),
+            "a name inside a listed zone: that name, in the innermost zone"
+        );
+        assert_eq!(
+            record_for(&zones, "web1", None),
+            rec("example.test", "web1.example.test"),
+            "other names as before"
+        );
         assert_eq!(
             record_for(&zones, "web1", Some(&DynDomain::Yes)),
             None,

@@ -235,8 +235,33 @@ hosts:
             "dyndomains:\n  a.test: {server: x, all_hosts: true}\n  b.test: {server: y, all_hosts: true}\n",
             "error: dyndomains: only one zone may say all_hosts: true",
         ),
+        (
+            "dyndomains: [example.com, 42]\n",
+            "hbd.yaml:1: error: dyndomains: a number is not a zone name; expected a list of zones such as [example.com]",
+        ),
     ];
     assert_each_reported(&cases);
+}
+
+#[test]
+fn the_original_daemons_list_of_zones_is_read() {
+    // The original daemon's minimal config names its zones as a list and lets
+    // nsupdate find each zone's primary.
+    let original = "\
+dyndomains: [Example.com., hosts.example.org]
+nsupdate_bin: /usr/bin/nsupdate
+";
+    let loaded = parse(original, None).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let c = loaded.config;
+    let zone = &c.dyndomains["example.com"];
+    assert!(zone.server.is_empty() && zone.names_inside && !zone.all_hosts);
+    assert!(c.dyndomains.contains_key("hosts.example.org"));
+    assert_eq!(
+        dns::record_for(&c.dyndomains, "web1.example.com", None).map(|r| r.name),
+        Some("web1.example.com".to_owned())
+    );
+    assert_eq!(dns::record_for(&c.dyndomains, "web1", None), None);
 }
 
 #[test]

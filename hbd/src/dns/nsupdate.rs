@@ -23,10 +23,14 @@ pub fn script(zone: &Zone, job: &Job) -> String {
         IpAddr::V6(_) => "AAAA",
     };
     let name = &job.record.name;
+    // No server: nsupdate sends to the primary the zone's SOA names.
+    let server = if zone.server.is_empty() {
+        String::new()
+    } else {
+        format!("server {} {}\n", zone.server, zone.port)
+    };
     format!(
-        "server {server} {port}\nzone {zone_name}.\nupdate delete {name}. A\nupdate delete {name}. AAAA\nupdate add {name}. {ttl} {kind} {address}\nsend\n",
-        server = zone.server,
-        port = zone.port,
+        "{server}zone {zone_name}.\nupdate delete {name}. A\nupdate delete {name}. AAAA\nupdate add {name}. {ttl} {kind} {address}\nsend\n",
         zone_name = job.record.zone,
         ttl = zone.ttl,
     )

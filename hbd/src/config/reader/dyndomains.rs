@@ -7,11 +7,40 @@ use serde_norway::Value;
 
 use super::{Reader, set};
 use crate::config::dns::{ZONE_KEYS, Zone};
+use hb_problems::describe as kind_of;
 
 impl Reader<'_> {
-    /// `dyndomains: {ZONE: {server, port, key_file, ttl, all_hosts, timeout}}`.
+    /// `dyndomains: {ZONE: {server, port, key_file, ttl, all_hosts, timeout}}`, or the
+    /// original daemon's list of zones, `dyndomains: [example.com]`: each zone's primary
+    /// found by `nsupdate` from its SOA, no TSIG key, and a host whose name lies inside
+    /// the zone gets the record of that name.
     pub(super) fn zones(&mut self, v: &Value) -> BTreeMap<String, Zone> {
         let mut zones = BTreeMap::new();
+        if let Value::Sequence(list) = v {
+            for item in list {
+                let zone = item
+                    .as_str()
+                    .map(|z| z.trim().trim_end_matches('.').to_ascii_lowercase())
+                    .filter(|z| !z.is_empty() && !z.contains(char::is_whitespace));
+                match zone {
+                    Some(zone) => {
+                        let listed = Zone {
+                            names_inside: true,
+                            ..Zone::default()
+                        };
+                        zones.insert(zone, listed);
+                    }
+                    None => self.error(
+                        &["dyndomains"],
+                        format!(
+                            "{} is not a zone name; expected a list of zones such as [example.com], or the mapping form ZONE: {{server: ..., key_file: ...}}",
+                            kind_of(item)
+                        ),
+                    ),
+                }
+            }
+            return zones;
+        }
         let Some(map) = self.mapping(&["dyndomains"], v) else {
             return zones;
         };

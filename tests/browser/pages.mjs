@@ -80,9 +80,20 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll('#rows .row')].filter((r) => r.checkVisibility()).length === 1);
   out.filtered_rows = await rows(page);
   out.url_query = new URL(page.url()).search;
+  // Once the message is stored (the next store batch), a reload opens with it in the
+  // Events pane, as text.
+  for (const until = Date.now() + 10000; Date.now() < until;) {
+    const stored = await (await page.request.get(`${base}/api/0/events`)).json();
+    if (stored.events.some((e) => e.text === evil)) break;
+    await page.waitForTimeout(100);
+  }
   await page.reload();
   await page.waitForSelector('#rows .row[data-host="fresh1"]');
   out.after_reload_rows = await rows(page);
+  await page.waitForFunction((t) => [...document.querySelectorAll('#events li')].some((li) => li.textContent.includes(t)), evil)
+    .catch(() => {});
+  out.preloaded_events = await page.$$eval('#events li', (lis) => lis.map((li) => li.textContent));
+  out.preloaded_img = await page.locator('#events img').count();
   out.csp = (await page.request.get(`${base}/live`)).headers()['content-security-policy'];
 
   // By keyboard alone: `/` focuses the filter, Tab reaches the host's link, Enter opens
@@ -125,6 +136,7 @@ try {
   out.plugins_url = new URL(page.url()).search;
   out.chart_labels = await page.$$eval('figure.chart', (fs) => fs.map((f) => f.getAttribute('aria-label')));
   out.chart_reports = await page.textContent('#info');
+  out.chart_span = await page.$eval('#charts', (c) => ({ since: Number(c.dataset.since), start: Number(c.dataset.start), until: Number(c.dataset.until) }));
   // Zoom by dragging across the chart; a refresh (a new report arrives) keeps the zoom
   // and the page's scroll.
   const charts = () => page.$eval('#charts', (c) => ({ ...c.dataset }));
@@ -173,6 +185,14 @@ try {
   await page.waitForFunction(() => ![...document.querySelectorAll('#history li')].some((li) => li.dataset.kind === 'MESSAGE'));
   out.host_alert_history = await page.$$eval('#history li', (lis) => lis.map((li) => li.dataset.kind));
 
+  // Something that happens the moment before the page opens is in its history soon,
+  // without waiting for the next event.
+  await send({ ID: 'MSG', name: 'web1', text: 'just before the page opened' });
+  await page.goto(`${base}/hosts/web1`);
+  out.history_caught_up = await page.waitForFunction(
+    () => [...document.querySelectorAll('#history li')].some((li) => li.textContent.includes('just before the page opened')),
+    null, { timeout: 10000 }).then(() => true, () => false);
+
   // A monitor sees only their hosts, on a phone-sized screen.
   const moe = await signedIn('moe', { width: 390, height: 844 });
   await moe.page.goto(`${base}/login?next=/live`);
@@ -183,6 +203,10 @@ try {
   await moe.page.waitForTimeout(300); // let any stray row arrive (there must be none)
   out.monitor_rows = await rows(moe.page);
   out.monitor_wide_columns_visible = await moe.page.locator('.row.head .wide').first().isVisible();
+  // Every RTT on the phone is shown whole, not cut off.
+  await moe.page.waitForFunction(() => document.querySelector('#rows .row[data-host="web1"] .rtt')?.textContent !== '');
+  out.monitor_rtt_cut = await moe.page.$$eval('#rows .row .rtt, .row.head [data-sort="rtt_ms"]',
+    (cells) => cells.filter((c) => c.checkVisibility() && c.scrollWidth > c.clientWidth).map((c) => c.textContent));
   // ... and on every other page: /alerts lists web1's alert only, /plugins finds web1 only.
   await moe.page.goto(`${base}/alerts`);
   await moe.page.waitForSelector('#alerts tr');

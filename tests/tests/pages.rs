@@ -25,6 +25,11 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         daemon.heartbeat_and_cpu("web1", cpu);
     }
     daemon.heartbeat_and_cpu("web2", 85.0);
+    // A slow link's round trip, the widest an RTT cell shows.
+    hbd_e2e::send_datagram(
+        daemon.udp_addr(),
+        br#"{"ID":"HTB","name":"web1","interval":60,"rtt":1234.567}"#,
+    );
     let token = daemon.login("ada", PASSWORD);
     assert!(wait_until(Duration::from_secs(5), || {
         let auth = format!("Bearer {token}");
@@ -74,6 +79,24 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["filtered_rows"], serde_json::json!(["fresh1"]));
     assert_eq!(found["url_query"], "?q=fresh");
     assert_eq!(found["after_reload_rows"], serde_json::json!(["fresh1"]));
+    // The Events pane opens with the stored events, agent text as text.
+    let preloaded: Vec<&str> = found["preloaded_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        preloaded
+            .iter()
+            .any(|e| e.ends_with("web1: <img src=x onerror=\"window.__xss=1\">")),
+        "{preloaded:?}"
+    );
+    assert!(
+        preloaded.iter().any(|e| e.ends_with("brief1 DOWN")),
+        "{preloaded:?}"
+    );
+    assert_eq!(found["preloaded_img"], 0);
     assert!(found["csp"].as_str().unwrap().contains("script-src 'self'"));
     assert_eq!(found["slash_focuses"], "q");
     assert_eq!(
@@ -101,6 +124,21 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
             .starts_with("4 reports"),
         "{}",
         found["chart_reports"]
+    );
+    // The default hour, but a new host's minute of reports fills the chart.
+    let span = &found["chart_span"];
+    let (since, start, until) = (
+        span["since"].as_f64().unwrap(),
+        span["start"].as_f64().unwrap(),
+        span["until"].as_f64().unwrap(),
+    );
+    assert!(
+        until - since > 3_000_000.0,
+        "the range is the default hour: {span}"
+    );
+    assert!(
+        until - start < 600_000.0,
+        "the chart starts at the first report: {span}"
     );
     let host = &found["host_page"];
     assert_eq!(host["alert_level"], "CRITICAL");
@@ -148,8 +186,17 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         serde_json::json!(["raised"]),
         "one alert's history"
     );
+    assert_eq!(
+        found["history_caught_up"], true,
+        "an event just before the page opened shows without a later event"
+    );
     assert_eq!(found["monitor_host_actions"], serde_json::json!([]));
     assert_eq!(found["monitor_command_form"], false);
+    assert_eq!(
+        found["monitor_rtt_cut"],
+        serde_json::json!([]),
+        "RTT cut off on a phone"
+    );
     assert_eq!(found["command_form"], false, "web1 has no key");
     assert_eq!(found["upgrade_form"], false, "web1 has no key");
     assert_eq!(found["monitor_upgrade_form"], false);

@@ -111,6 +111,7 @@ fn every_endpoint_answers_each_role_as_documented() {
         ("GET", "/api/0/hosts/{h}/plugins/cpu_monitor", None, [401, 200, 200, 200, 404, 200]),
         ("GET", "/api/0/hosts/{h}/plugins/cpu_monitor/series", None, [401, 200, 200, 200, 404, 200]),
         ("GET", "/api/0/hosts/{h}/history", None, [401, 200, 200, 200, 404, 200]),
+        ("GET", "/api/0/events", None, [401, 200, 200, 200, 200, 200]),
         ("GET", "/api/0/hosts/{h}/alerts", None, [401, 200, 200, 200, 404, 200]),
         ("GET", "/api/0/alerts", None, [401, 200, 200, 200, 200, 200]),
         ("GET", "/api/0/hosts/{h}/access", None, [401, 200, 200, 200, 404, 200]),
@@ -241,6 +242,95 @@ fn lists_show_only_what_the_user_may_see_and_hidden_hosts_look_absent() {
     assert!(me["roles"].get("other").is_none());
     assert_eq!(me["account"]["full_name"], "Olga");
     assert_eq!(me["account"]["source"], "config");
+}
+
+#[test]
+fn a_silence_pattern_reveals_no_hidden_host_and_reaches_none() {
+    let (_dir, daemon) = start();
+    let otto = daemon.login("otto", PASSWORD);
+    let ada = daemon.login("ada", PASSWORD);
+    let post = |token: &str, hosts: &str| {
+        let body = format!(r#"{{"hosts": "{hosts}", "duration": "1h", "comment": "patching"}}"#);
+        call(&daemon, Some(token), "POST", "/api/0/silences", Some(&body))
+    };
+    // otto owns only `other`. A pattern that matches hidden hosts (w*) and one that
+    // matches nothing (zz*) answer alike, status and text.
+    let hidden = post(&otto, "w*");
+    let absent = post(&otto, "zz*");
+    assert_eq!(
+        (hidden.status, absent.status),
+        (403, 403),
+        "{}",
+        hidden.body
+    );
+    assert_eq!(
+        hidden.body.replace("w*", "X"),
+        absent.body.replace("zz*", "X"),
+        "no difference leaks"
+    );
+    // A pattern that matches his host and hidden ones covers his host only.
+    let made = post(&otto, "*");
+    assert_eq!(made.status, 201, "{}", made.body);
+    let silence = made.json();
+    assert_eq!(silence["only"], serde_json::json!(["other"]), "{silence}");
+    // Both recover: his host's recovery is held by it, a hidden host's is not.
+    daemon.heartbeat_and_cpu("other", 10.0);
+    daemon.heartbeat_and_cpu("w0", 10.0);
+    let alert = |host: &str| {
+        call(
+            &daemon,
+            Some(&ada),
+            "GET",
+            &format!("/api/0/hosts/{host}/alerts"),
+            None,
+        )
+        .json()[0]
+            .clone()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || alert("other")["level"] == "OK"
+            && alert("w0")["level"] == "OK"),
+        "{} {}",
+        alert("other"),
+        alert("w0")
+    );
+    assert_eq!(
+        alert("other")["held"]["reason"],
+        "silenced",
+        "{}",
+        alert("other")
+    );
+    assert!(
+        alert("w0")["held"].is_null(),
+        "a hidden host is not held by otto's silence: {}",
+        alert("w0")
+    );
+    // He may end it; it lists, for him and the admin, only what it covers.
+    let list = call(&daemon, Some(&ada), "GET", "/api/0/silences", None).json();
+    assert_eq!(list["silences"][0]["only"], serde_json::json!(["other"]));
+    let id = silence["id"].as_str().unwrap();
+    let ended = call(
+        &daemon,
+        Some(&otto),
+        "DELETE",
+        &format!("/api/0/silences/{id}"),
+        None,
+    );
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    // An administrator's pattern reaches every host it matches, now or later.
+    let all = post(&ada, "*");
+    assert_eq!(all.status, 201, "{}", all.body);
+    assert!(all.json().get("only").is_none(), "{}", all.body);
+    // Someone else may not end it, and is told the same whatever it covers.
+    let id = all.json()["id"].as_str().unwrap().to_owned();
+    let refused = call(
+        &daemon,
+        Some(&otto),
+        "DELETE",
+        &format!("/api/0/silences/{id}"),
+        None,
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
 }
 
 #[test]
@@ -658,4 +748,82 @@ fn with_no_users_nothing_needs_signing_in() {
         Some(r#"{"username":"a","password":"b"}"#),
     );
     assert_eq!(login.status, 422, "nobody signs in to an open daemon");
+
+    // Open is not open to the web pages its operator visits: a cross-site write is
+    // refused, by the same rule as cookie requests with users...
+    daemon.heartbeat_and_cpu("web1", 95.0);
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .host("web1")
+        .is_some()));
+    for (method, path) in [
+        ("POST", "/api/0/config/reload"),
+        ("DELETE", "/api/0/hosts/web1"),
+    ] {
+        for site in [
+            &[("Sec-Fetch-Site", "cross-site")][..],
+            &[("Sec-Fetch-Site", "same-site")][..],
+            &[("Origin", "http://evil.example")][..],
+        ] {
+            let reply = daemon.call(method, path, site, None);
+            assert_eq!(
+                reply.status, 403,
+                "{method} {path} {site:?}: {}",
+                reply.body
+            );
+            assert_eq!(reply.json()["error"]["code"], "csrf");
+        }
+    }
+    assert!(
+        daemon.host("web1").is_some(),
+        "the refused DELETE changed nothing"
+    );
+    let same = daemon.call(
+        "POST",
+        "/api/0/config/reload",
+        &[("Sec-Fetch-Site", "same-origin")],
+        None,
+    );
+    assert_eq!(same.status, 200, "{}", same.body);
+    // ...and a page that rebinds its own name to the daemon's address reads nothing.
+    for host in [
+        "evil.example",
+        "evil.example:50004",
+        "localhost.evil.example",
+    ] {
+        let reply = daemon.call("GET", "/api/0/hosts", &[("Host", host)], None);
+        assert_eq!(reply.status, 421, "Host {host}: {}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], "misdirected");
+        assert!(!reply.body.contains("web1"), "{}", reply.body);
+        let page = daemon.call("GET", "/live", &[("Host", host)], None);
+        assert_eq!(page.status, 421, "Host {host}: the pages too");
+    }
+    for host in ["localhost:50004", "127.0.0.1", "[::1]:50004"] {
+        let reply = daemon.call("GET", "/api/0/hosts", &[("Host", host)], None);
+        assert_eq!(reply.status, 200, "Host {host}: {}", reply.body);
+    }
+}
+
+#[test]
+fn with_no_users_the_daemon_answers_to_the_names_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), "allowed_hosts: [hbd.example.org]\n");
+    let listed = daemon.call(
+        "GET",
+        "/api/0/hosts",
+        &[("Host", "hbd.example.org:50004")],
+        None,
+    );
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let other = daemon.call(
+        "GET",
+        "/api/0/hosts",
+        &[("Host", "other.example.org")],
+        None,
+    );
+    assert_eq!(other.status, 421, "{}", other.body);
+    assert!(
+        other.body.contains("allowed_hosts"),
+        "the answer says what to add: {}",
+        other.body
+    );
 }

@@ -1,6 +1,7 @@
 //! `GET /api/0/hosts/{name}/history?limit=100&before=ID&path=P`: what happened to a
 //! host, newest first: its events and every alert notice with the text sent (one
-//! alert's raises, reminders and recovery with `path`).
+//! alert's raises, reminders and recovery with `path`); `GET /api/0/events`: the latest
+//! host events across the hosts the caller sees.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,7 +14,7 @@ use super::extract::{Params, Segments, whole_number};
 use super::hosts::find;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
-use crate::store::StoredEntry;
+use crate::store::{HostEntry, StoredEntry};
 
 /// Entries per page at most.
 pub const MAX_LIMIT: usize = 1000;
@@ -79,4 +80,48 @@ pub async fn history(
         host: name,
         entries,
     }))
+}
+
+/// How many recent events.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Events at most, 1 to 1000 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    limit: Option<String>,
+}
+
+/// The latest host events across hosts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecentEvents {
+    /// Newest first: `{"id", "at", "host", "event": "DOWN", ...}`, only of hosts the
+    /// caller sees.
+    events: Vec<HostEntry>,
+}
+
+/// The latest host events (new host, UP, DOWN, UNREACHABLE, boot, message, address
+/// change) of every host the caller sees, newest first: what `/live`'s Events pane
+/// opens with. Stored with the next store batch, about a second after they happen.
+#[utoipa::path(get, path = "/api/0/events", tag = "hosts",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "The latest events", body = RecentEvents),
+        (status = 400, description = "A bad limit", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn recent(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Params(query): Params<EventsQuery>,
+) -> Result<Json<RecentEvents>, ApiError> {
+    caller.may(Action::View, None)?;
+    let limit = whole_number("limit", query.limit.as_deref(), 50, 1..=MAX_LIMIT)?;
+    let reader = state.reader.clone();
+    let events =
+        tokio::task::spawn_blocking(move || reader.recent_events(limit, |host| caller.sees(host)))
+            .await
+            .map_err(|e| ApiError::Store(e.to_string()))?
+            .map_err(|e| ApiError::Store(e.to_string()))?;
+    Ok(Json(RecentEvents { events }))
 }

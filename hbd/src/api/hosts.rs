@@ -32,7 +32,8 @@ pub const CHUNK: usize = 500;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HostView {
     name: String,
-    /// `UP`, `DOWN` or `UNKNOWN` (configured, never heard from).
+    /// `UP`, `DOWN`, `UNREACHABLE` (silent while a parent is down) or `UNKNOWN`
+    /// (configured, never heard from).
     state: &'static str,
     state_since: String,
     address: Option<String>,

@@ -20,6 +20,7 @@ mod extract;
 mod history;
 mod hosts;
 mod metrics;
+mod open_guard;
 mod plugins;
 mod series;
 mod silences;
@@ -131,6 +132,7 @@ fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(hosts::list))
         .routes(routes!(hosts::one, hosts::drop))
         .routes(routes!(history::history))
+        .routes(routes!(history::recent))
         .routes(routes!(commands::list, commands::queue))
         .routes(routes!(commands::one))
         .routes(routes!(upgrade::queue))
@@ -181,6 +183,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/alerts", get(pages::alerts))
         .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            open_guard::guard,
+        ))
         .layer(axum::middleware::map_response(headers::secure))
         .with_state(state)
 }

@@ -166,6 +166,54 @@ impl Reader {
         )?;
         rows.collect()
     }
+
+    /// Up to `limit` host events (not alert notices or policy decisions) of every host
+    /// `visible` admits, newest first: what `/live`'s Events pane opens with. Rows are
+    /// read newest first and stop once `limit` are found, however many are hidden.
+    pub fn recent_events(
+        &self,
+        limit: usize,
+        visible: impl Fn(&str) -> bool,
+    ) -> Result<Vec<HostEntry>, rusqlite::Error> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| rusqlite::Error::InvalidQuery)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, host, at_ms, data FROM history
+             WHERE path IS NULL AND json_extract(data, '$.event') IS NOT NULL
+             ORDER BY id DESC",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(r) = rows.next()? else { break };
+            let host: String = r.get(1)?;
+            if !visible(&host) {
+                continue;
+            }
+            let data: String = r.get(3)?;
+            out.push(HostEntry {
+                host,
+                entry: StoredEntry {
+                    id: r.get(0)?,
+                    at: from_sql_ms(r.get(2)?).rfc3339(),
+                    data: serde_json::from_str(&data).unwrap_or_default(),
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A stored entry with its host (lists across hosts).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct HostEntry {
+    /// The host.
+    pub host: String,
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: StoredEntry,
 }
 
 #[cfg(test)]
@@ -237,5 +285,43 @@ mod tests {
             reader.host_history("web2", None, None, 10).unwrap().len(),
             2
         );
+    }
+
+    #[test]
+    fn recent_events_are_the_newest_host_events_of_visible_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path, 10).unwrap();
+        let reader = Reader::open(&path).unwrap();
+        let mut alert = message("web1", 9);
+        alert.path = Some("cpu_monitor.cpu_percent".into());
+        alert.data = serde_json::json!({"alert": "raised", "text": "CRITICAL"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let history = vec![
+            message("web1", 0),
+            message("secret", 1),
+            message("web2", 2),
+            message("secret", 3),
+            alert,
+        ];
+        store
+            .write(&Batch {
+                history,
+                ..Batch::default()
+            })
+            .unwrap();
+        let events = reader.recent_events(2, |h| h != "secret").unwrap();
+        let got: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.host.as_str(), e.entry.data["text"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [("web2", "m2"), ("web1", "m0")],
+            "newest first, no alert, none hidden"
+        );
+        assert_eq!(reader.recent_events(10, |_| true).unwrap().len(), 4);
     }
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 pub use auth::AuthDb;
-pub use history::{HistoryEntry, StoredEntry};
+pub use history::{HistoryEntry, HostEntry, StoredEntry};
 pub use samples::StoredSample;
 
 use crate::alerting::AlertState;

@@ -257,10 +257,11 @@ async function loadAll() {
     $('missing').textContent = e.message;
     $('missing').hidden = false;
     for (const s of document.querySelectorAll('main.host section:not(.summary)')) s.hidden = true;
-    return;
+    return false;
   }
   await loadHost();
   await Promise.all([loadAlerts(), loadPlugins(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
+  return true;
 }
 
 function showAccess(a) {
@@ -289,7 +290,13 @@ $('older').addEventListener('click', () => loadHistory(true));
 $('command-form').addEventListener('submit', queueCommand);
 $('upgrade').addEventListener('click', queueUpgrade);
 connect({
-  onSnapshot: () => { loadAll(); },
+  onSnapshot: () => {
+    // What happened in the second before the page opened is stored with the next store
+    // batch (every second), after the first load: look once more when it surely is.
+    loadAll().then((shown) => {
+      if (shown) setTimeout(() => soon('history', () => loadHistory()), 1600);
+    }).catch(() => {});
+  },
   onUpdates: (updates) => {
     for (const u of updates) {
       if (u.host !== host) continue;

@@ -3,6 +3,7 @@
 // smoothly; changes are drawn at most once per animation frame. Every text from agents
 // goes in through textContent, never as HTML.
 
+import { api } from './api.js';
 import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
 
@@ -120,14 +121,18 @@ function draw() {
     state.textContent = h.state;
     state.className = `state state-${h.state}`;
     seen.textContent = ago(h.last_seen);
-    rtt.textContent = h.rtt_ms == null ? '—' : `${h.rtt_ms.toFixed(1)} ms`;
+    rtt.textContent = h.rtt_ms == null ? '—' : `${h.rtt_ms < 100 ? h.rtt_ms.toFixed(1) : Math.round(h.rtt_ms)} ms`;
     version.textContent = h.version ?? '—';
     uptime.textContent = duration(h.uptime_s);
   }
   for (let i = Math.max(count, 0); i < pool.length; i++) pool[i].hidden = true;
 }
 
-function feed(u) {
+// Events shown, so the stored ones the page opens with and the live ones do not repeat.
+const shown = new Set();
+const eventKey = (u) => `${u.host}|${u.event}|${typeof u.at === 'number' ? u.at : Date.parse(u.at)}`;
+
+function feedItem(u) {
   const li = document.createElement('li');
   const time = document.createElement('time');
   time.textContent = new Date(u.at).toLocaleTimeString();
@@ -135,9 +140,31 @@ function feed(u) {
   const what = u.event === 'MESSAGE' ? `${u.host}: ${u.text}` : `${u.host} ${u.event}`;
   li.append(document.createTextNode(what));
   li.className = `event-${u.event}`;
+  return li;
+}
+
+function feed(u) {
+  const key = eventKey(u);
+  if (shown.has(key)) return;
+  shown.add(key);
   const list = $('events');
-  list.prepend(li);
+  list.prepend(feedItem(u));
   while (list.children.length > FEED_MAX) list.lastElementChild.remove();
+}
+
+// The latest stored events, below whatever the stream has brought since the page opened.
+let preloaded = false;
+async function preloadEvents() {
+  if (preloaded) return;
+  preloaded = true;
+  const { events } = await api(`/api/0/events?limit=${FEED_MAX}`);
+  const list = $('events');
+  for (const e of events) {
+    const key = eventKey(e);
+    if (shown.has(key) || list.children.length >= FEED_MAX) continue;
+    shown.add(key);
+    list.append(feedItem(e));
+  }
 }
 
 function snapshot(m) {
@@ -185,7 +212,10 @@ slashFocuses($('q'));
 readUrl();
 controls();
 connect({
-  onSnapshot: snapshot,
+  onSnapshot: (m) => {
+    snapshot(m);
+    preloadEvents().catch(() => { preloaded = false; });
+  },
   onUpdates: (updates) => {
     for (const u of updates) apply(u);
     schedule(false);

@@ -156,6 +156,12 @@ async function refresh() {
     const from = s.source === 'tsdb' ? ' from the TSDB' : '';
     $('info').textContent = `${s.reports} reports${from}, ${new Date(s.since).toLocaleString()} – ${new Date(s.until).toLocaleString()}`;
     const paths = Object.keys(s.metrics);
+    // A host whose first report is newer than the range's start (a new host) is drawn
+    // from that report on, not squeezed into the right edge of an hour.
+    const start = !zoom && s.first != null && s.first > s.since
+      ? Math.max(s.since, s.first - (s.until - s.first) * 0.02)
+      : s.since;
+    $('charts').dataset.start = start;
     // A metric with nothing in the range: an empty chart while zoomed (zooming out
     // brings its line back), gone otherwise.
     for (const [path, chart] of charts) {
@@ -176,7 +182,7 @@ async function refresh() {
         charts.set(path, chart);
       }
       chart.plot.setData([m.t.map((t) => t / 1000), m.v], false);
-      chart.plot.setScale('x', { min: s.since / 1000, max: s.until / 1000 });
+      chart.plot.setScale('x', { min: start / 1000, max: s.until / 1000 });
     }
   } catch (e) {
     $('info').textContent = String(e.message ?? e);

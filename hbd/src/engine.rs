@@ -83,6 +83,9 @@ pub enum Request {
     Role(crate::ha::RoleChange),
     /// Commands the HA pair's other daemon queued, from the shared queue.
     AdoptJobs(Vec<crate::core::Job>),
+    /// Rows of the HA pair's record the other daemon wrote while this one leads: what
+    /// it told on its own while coordination was down (`(host, path or "", level)`).
+    Told(Vec<(String, String, crate::alerting::Level)>),
     /// Messages the HA pair's coordination approved: send them (led by `[tag]`).
     Notify {
         /// The messages (more than one: a storm group).
@@ -655,6 +658,11 @@ impl Engine {
             Request::AdoptJobs(jobs) => {
                 let now = self.parts.clock.now();
                 self.parts.core.adopt_jobs(jobs, now, actions);
+                self.dispatch(actions, journal);
+            }
+            Request::Told(told) => {
+                let now = self.parts.clock.now();
+                self.parts.core.merge_told(told, now, actions);
                 self.dispatch(actions, journal);
             }
             Request::Role(change) => {

@@ -473,12 +473,31 @@ impl Tsdb {
 
 /// A throw-away PostgreSQL cluster (Debian's `postgresql`) in the test's directory,
 /// trusting connections on 127.0.0.1, run as user `postgres` (initdb refuses root);
-/// stopped when dropped. The recipe is ../shared/recipes/scaleout/pg-start.sh.
+/// stopped when dropped. The recipe is ../shared/recipes/scaleout/pg-start.sh. Its
+/// superuser is `postgres`; the daemons connect as role `hbd` to database `hbd`, made
+/// by the statements docs/SCALING.md gives ("The database"), so the docs cannot drift.
 pub struct Postgres {
     /// Its port on 127.0.0.1.
     pub port: u16,
     data: PathBuf,
     bin: PathBuf,
+    log: PathBuf,
+    socket_dir: PathBuf,
+}
+
+/// The SQL block of docs/SCALING.md's "The database" section.
+fn documented_grants() -> String {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/SCALING.md");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let section = text
+        .split_once("### The database")
+        .expect("docs/SCALING.md has a section \"The database\"")
+        .1;
+    let block = section
+        .split_once("```sql\n")
+        .expect("\"The database\" has a ```sql block")
+        .1;
+    block.split_once("```").unwrap().0.to_owned()
 }
 
 impl Postgres {
@@ -507,7 +526,7 @@ impl Postgres {
             .arg(bin.join("initdb"))
             .arg("-D")
             .arg(&data)
-            .args(["-U", "hbd", "-A", "trust", "--no-sync"])
+            .args(["-U", "postgres", "-A", "trust", "--no-sync"])
             .output()
             .unwrap();
         assert!(
@@ -515,28 +534,47 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&init.stderr)
         );
-        let mut pg = Postgres { port: 0, data, bin };
+        let mut pg = Postgres {
+            port: 0,
+            data,
+            bin,
+            log: root.join("pg.log"),
+            socket_dir: root.clone(),
+        };
         for _ in 0..5 {
-            let port = free_tcp_port();
-            let started = pg.ctl(&[
-                "-l",
-                root.join("pg.log").to_str().unwrap(),
-                "-w",
-                "-t",
-                "30",
-                "-o",
-                &format!(
-                    "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-                    root.display()
-                ),
-                "start",
-            ]);
-            if started {
-                pg.port = port;
+            pg.port = free_tcp_port();
+            if pg.start_on_port() {
+                pg.psql("postgres", "postgres", &documented_grants());
                 return pg;
             }
         }
         panic!("postgres did not start; see {}/pg.log", root.display());
+    }
+
+    fn start_on_port(&self) -> bool {
+        self.ctl(&[
+            "-l",
+            self.log.to_str().unwrap(),
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            &format!(
+                "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                self.port,
+                self.socket_dir.display()
+            ),
+            "start",
+        ])
+    }
+
+    /// Starts it again after [`Postgres::stop`], on the same port.
+    pub fn start_again(&self) {
+        assert!(
+            self.start_on_port(),
+            "postgres did not start again; see {}",
+            self.log.display()
+        );
     }
 
     fn ctl(&self, args: &[&str]) -> bool {
@@ -552,28 +590,39 @@ impl Postgres {
             .is_ok_and(|s| s.success())
     }
 
-    /// The connection string hbd's `ha.postgres` takes.
+    /// The connection string hbd's `ha.postgres` takes: the documented role and
+    /// database.
     pub fn conninfo(&self) -> String {
-        format!("host=127.0.0.1 port={} user=hbd dbname=postgres", self.port)
+        format!("host=127.0.0.1 port={} user=hbd dbname=hbd", self.port)
     }
 
-    /// Runs one SQL statement with `psql` and returns its rows, fields split by `|`.
+    /// Runs one SQL statement in database `hbd` as the superuser and returns its rows,
+    /// fields split by `|`.
     pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "hbd",
-                "-d",
-                "postgres",
-                "-At",
-                "-p",
-            ])
-            .arg(self.port.to_string())
-            .args(["-c", sql])
-            .output()
-            .unwrap();
+        self.psql("postgres", "hbd", sql)
+    }
+
+    /// Runs `sql` (statements, each on its own: CREATE DATABASE may not share a
+    /// transaction) as `user` in `db`; its rows.
+    fn psql(&self, user: &str, db: &str, sql: &str) -> Vec<Vec<String>> {
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            user,
+            "-d",
+            db,
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-p",
+        ])
+        .arg(self.port.to_string());
+        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            cmd.args(["-c", statement]);
+        }
+        let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
             "psql {sql}: {}",

@@ -259,6 +259,211 @@ fn with_postgresql_down_both_daemons_tell_each_tagged() {
     }
 }
 
+/// A cpu report of `host` to each of `daemons`.
+fn cpu_of(daemons: &[&Daemon], host: &str, value: f64) {
+    let json = format!(
+        r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{value}}}}}"#
+    );
+    for d in daemons {
+        send_datagram(d.udp_addr(), json.as_bytes());
+    }
+}
+
+/// Subjects that contain every one of `parts`.
+fn mails(smtp: &SmtpCapture, parts: &[&str]) -> Vec<String> {
+    smtp.subjects()
+        .into_iter()
+        .filter(|s| parts.iter().all(|p| s.contains(p)))
+        .collect()
+}
+
+/// Waits until both daemons tell on their own (coordination down).
+fn both_fail_open(a: &Daemon, b: &Daemon) {
+    for d in [a, b] {
+        assert!(
+            wait_until(Duration::from_secs(20), || d.metric("hbd_coordination_up")
+                == 0.0
+                && d.metric("hbd_ha_leader") == 1.0),
+            "did not fail open: {}",
+            d.log()
+        );
+    }
+}
+
+#[test]
+fn after_postgresql_returns_a_recovery_is_told_once_by_the_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let Pair { a, b, smtp, pg } = pair(dir.path(), "3s");
+    pg.stop();
+    both_fail_open(&a, &b);
+    // Both tell the CRITICAL on their own, tagged (fail-open: duplicates, never silence).
+    cpu(&[&a, &b], 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, CRITICAL) == 2),
+        "{:?}",
+        smtp.subjects()
+    );
+    pg.start_again();
+    // One leads, the other stands by, and what each told on its own is on record.
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let up = [&a, &b]
+                .iter()
+                .all(|d| d.metric("hbd_coordination_up") == 1.0);
+            let leaders = a.metric("hbd_ha_leader") + b.metric("hbd_ha_leader");
+            up && leaders == 1.0
+        }),
+        "no single leader after PostgreSQL came back:\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    let record = || {
+        pg.query(
+            "SELECT level, epoch FROM hbd_told WHERE host = 'web1' AND path = 'cpu_monitor.cpu_percent'",
+        )
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || record() == [["CRITICAL", "0"]]),
+        "the CRITICAL told while coordination was down is not on record: {:?}",
+        record()
+    );
+    let (leader, standby) = if a.metric("hbd_ha_leader") == 1.0 {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    // The host recovers: the leader tells it, once, untagged; the standby holds it.
+    cpu(&[&a, &b], 50.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, RECOVERED) >= 1),
+        "the RECOVERED was lost: {:?}\nleader's log:\n{}",
+        smtp.subjects(),
+        leader.log()
+    );
+    assert!(wait_until(Duration::from_secs(5), || alert_level(standby)
+        .as_deref()
+        == Some("OK")));
+    // The standby has evaluated the recovery; give both one more change to tell, so the
+    // count below is taken after each has had its say.
+    cpu_of(&[&a, &b], "web2", 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || mails(
+            &smtp,
+            &["CRITICAL: web2"]
+        )
+        .len()
+            == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+    assert_eq!(count(&smtp, RECOVERED), 1, "{:?}", smtp.subjects());
+    assert_eq!(
+        mails(&smtp, &[RECOVERED, "coordination down"]),
+        Vec::<String>::new(),
+        "the RECOVERED is the leader's, untagged"
+    );
+    assert_eq!(
+        count(&smtp, CRITICAL),
+        2,
+        "nothing told twice: {:?}",
+        smtp.subjects()
+    );
+    let record = pg.query(
+        "SELECT level FROM hbd_told WHERE host = 'web1' AND path = 'cpu_monitor.cpu_percent'",
+    );
+    assert_eq!(record, [["OK"]]);
+}
+
+#[test]
+fn a_standby_failing_open_tells_no_recovery_of_an_episode_another_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let Pair { a, b, smtp, pg } = pair(dir.path(), "3s");
+    // An open problem A tells while it leads.
+    cpu_of(&[&a, &b], "web2", 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || mails(
+            &smtp,
+            &["CRITICAL: web2"]
+        )
+        .len()
+            == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+    // A freezes; B takes over and tells web1's CRITICAL.
+    a.signal(Signal::SIGSTOP);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&b)),
+        "the standby did not take over: {}",
+        b.log()
+    );
+    cpu(&[&a, &b], 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, CRITICAL) == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+    // A resumes: its claim for the same CRITICAL is fenced, and it stands by.
+    a.signal(Signal::SIGCONT);
+    assert!(
+        wait_until(Duration::from_secs(15), || alert_level(&a).as_deref()
+            == Some("CRITICAL")
+            && a.metric("hbd_ha_leader") == 0.0
+            && a.metric("hbd_coordination_up") == 1.0),
+        "{}",
+        a.log()
+    );
+    // web1 recovers: B tells it.
+    cpu(&[&a, &b], 50.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, RECOVERED) == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+    assert!(wait_until(Duration::from_secs(5), || alert_level(&a)
+        .as_deref()
+        == Some("OK")));
+    // Coordination goes down: both tell on their own.
+    pg.stop();
+    both_fail_open(&a, &b);
+    // A, a standby failing open, re-tells the open problem (rule 4); B, which led, does
+    // not.
+    assert!(
+        wait_until(Duration::from_secs(15), || mails(
+            &smtp,
+            &["[a, coordination down]", "CRITICAL: web2"]
+        )
+        .len()
+            == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+    // One more change, told by both on their own: each has taken its new role by then.
+    cpu_of(&[&a, &b], "web3", 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || mails(
+            &smtp,
+            &["CRITICAL: web3"]
+        )
+        .len()
+            == 2),
+        "{:?}",
+        smtp.subjects()
+    );
+    assert_eq!(
+        mails(&smtp, &["coordination down", "RECOVERED"]),
+        Vec::<String>::new(),
+        "a RECOVERED of an episode already closed"
+    );
+    assert_eq!(count(&smtp, RECOVERED), 1, "{:?}", smtp.subjects());
+    assert_eq!(count(&smtp, CRITICAL), 1, "{:?}", smtp.subjects());
+    assert_eq!(
+        mails(&smtp, &["[b, coordination down]", "web2"]),
+        Vec::<String>::new(),
+        "the daemon that led told web2 already"
+    );
+}
+
 #[test]
 fn a_command_queued_on_either_daemon_is_sent_by_the_leader_even_after_its_daemon_died() {
     let dir = tempfile::tempdir().unwrap();

@@ -85,6 +85,20 @@ impl Core {
         self.run_policy(from, now, out);
     }
 
+    /// Rows of the pair's record the other daemon wrote while this one leads (its
+    /// tellings while coordination was down): taken as told, and whatever differs now is
+    /// told.
+    pub fn merge_told(
+        &mut self,
+        told: Vec<(String, String, Level)>,
+        now: Now,
+        out: &mut Vec<Action>,
+    ) {
+        let from = out.len();
+        self.policy.merge_told(told, now);
+        self.run_policy(from, now, out);
+    }
+
     /// The `for:` of the rule behind a shown alert path (zero for none).
     fn pending_for(&self, host: &str, path: &str) -> Duration {
         self.rules_for(host)

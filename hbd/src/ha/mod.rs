@@ -73,12 +73,15 @@ impl Settings {
     }
 }
 
-/// A role change for the engine: with the pair's shared record when taking over.
+/// A role change for the engine: with what counts as told from now on, when that
+/// changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleChange {
     /// The role now.
     pub role: Role,
-    /// What the pair last told, read as this daemon took the lease.
+    /// Taking over: what the pair last told, read as this daemon took the lease.
+    /// Failing open without having led: empty (nothing counts as told, so every open
+    /// problem is told again). `None`: this daemon's own record stands.
     pub told: Option<Vec<(String, String, Level)>>,
 }
 
@@ -183,16 +186,22 @@ struct Claimer {
     metrics: Arc<Metrics>,
 }
 
-/// One renewal: takes or renews the lease, or learns who holds it. A daemon that
-/// gets a lease it did not hold (a new epoch) reads the pair's record with it, and
-/// without the record it does not lead (the renewal counts as failed; the next one
-/// tries again).
+/// One renewal: takes or renews the lease, or learns who holds it. What this daemon
+/// told on its own while coordination was down is written into the pair's record
+/// first. A daemon that gets a lease it did not hold (a new epoch) reads the record
+/// with it, and without the record it does not lead (the renewal counts as failed; the
+/// next one tries again).
 async fn renewal(
     d: &Db,
     settings: &Settings,
     lease: &str,
     now: &Role,
-) -> (Renewal, Option<Vec<(String, String, Level)>>) {
+    down: &mut ToldWhileDown,
+) -> (Renewal, Option<pg::Told>) {
+    if let Err(error) = down.write(d, settings).await {
+        tracing::warn!(%error, "coordination: what was told while it was down not written yet");
+        return (Renewal::Failed, None);
+    }
     match d.acquire(lease, &settings.node, settings.lease).await {
         Ok(Some(epoch)) if *now == (Role::Leader { epoch }) => (Renewal::Held { epoch }, None),
         Ok(Some(epoch)) => match d.told(&settings.shard).await {
@@ -218,6 +227,44 @@ async fn renewal(
             tracing::warn!(%error, "coordination: lease not renewed");
             (Renewal::Failed, None)
         }
+    }
+}
+
+/// What this daemon told on its own while coordination was down (failing open), the
+/// latest state per subject with when it was told, until it is written into the pair's
+/// record; bounded by the number of subjects.
+#[derive(Debug, Default)]
+struct ToldWhileDown {
+    told: std::collections::HashMap<(String, String), (Level, f64)>,
+}
+
+impl ToldWhileDown {
+    fn add(&mut self, group: &[Notification]) {
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        for (host, path, level) in told_of(group).0 {
+            self.told.insert((host, path), (level, at));
+        }
+    }
+
+    /// Writes what waits into the record; kept if PostgreSQL does not take it.
+    async fn write(&mut self, d: &Db, settings: &Settings) -> Result<(), pg::PgError> {
+        if self.told.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(String, String, Level, f64)> = self
+            .told
+            .iter()
+            .map(|((h, p), (l, at))| (h.clone(), p.clone(), *l, *at))
+            .collect();
+        d.reconcile(&settings.shard, &settings.node, &rows).await?;
+        tracing::info!(
+            states = rows.len(),
+            "what was told while coordination was down is in the pair's record"
+        );
+        self.told.clear();
+        Ok(())
     }
 }
 
@@ -293,6 +340,13 @@ async fn run(
     shutdown: CancellationToken,
 ) {
     let mut shared = SharedJobs::default();
+    let mut down = ToldWhileDown::default();
+    // Whether this daemon's own idea of what was told is the pair's: it led, and no
+    // claim of its was fenced, since coordination last answered. A daemon failing open
+    // without it re-tells every open problem instead.
+    let mut told_is_ours = false;
+    // How far the pair's record has been read while leading.
+    let mut record_read_to = 0i64;
     let claimer = Claimer {
         lease: settings.lease_name(),
         fail_open_tag: format!("{}, coordination down", settings.node),
@@ -332,26 +386,62 @@ async fn run(
                 }
                 let (outcome, told) = match &db {
                     None => (Renewal::Failed, None),
-                    Some(d) => renewal(d, &settings, &lease, tracker.role()).await,
+                    Some(d) => renewal(d, &settings, &lease, tracker.role(), &mut down).await,
                 };
                 if outcome == Renewal::Failed {
                     db = None; // a timed-out connection may be stuck: start afresh
                 }
                 metrics.ha_renewal(outcome != Renewal::Failed);
+                let took_over = told.is_some();
+                if let Some(told) = &told {
+                    record_read_to = told.written;
+                }
                 if let Some(role) = tracker.step(outcome, Instant::now()) {
                     tracing::warn!(node = %settings.node, role = ?role, "HA role changed");
                     metrics.set_ha_role(&role);
+                    let told = match &role {
+                        Role::Leader { .. } => {
+                            told_is_ours = true;
+                            told.map(|t| t.rows)
+                        }
+                        Role::Standby { leader: Some(_) } => {
+                            told_is_ours = false;
+                            None
+                        }
+                        Role::Standby { leader: None } => None,
+                        // Failing open without knowing what the pair told: nothing counts
+                        // as told, so every open problem is told again (tagged) and no
+                        // RECOVERED of an episode this daemon never told goes out.
+                        Role::FailOpen => (!told_is_ours).then(Vec::new),
+                    };
                     if requests.send(Request::Role(RoleChange { role: role.clone(), told })).await.is_err() {
                         break;
+                    }
+                }
+                // Leading: what the other daemon wrote into the record since (what it
+                // told while coordination was down) is taken as told.
+                if let (Role::Leader { .. }, Some(d), false) = (tracker.role(), &db, took_over) {
+                    match d.told_since(&settings.shard, &settings.node, record_read_to).await {
+                        Ok(t) => {
+                            record_read_to = t.written;
+                            if !t.rows.is_empty() {
+                                tracing::info!(states = t.rows.len(), "the other daemon's tellings while coordination was down are in the record");
+                                if requests.send(Request::Told(t.rows)).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "the pair's record not read"),
                     }
                 }
                 // What waited for PostgreSQL: claimed now, told tagged, or left to the
                 // daemon that leads.
                 let mut keep = std::collections::VecDeque::new();
                 while let Some(group) = waiting.pop_front() {
-                    match claimer.handle(tracker.role(), db.as_ref(), &group).await {
+                    match claimer.handle(tracker.role(), db.as_ref(), &group, &mut down).await {
                         Claimed::Failed => keep.push_back(group),
-                        Claimed::Sent | Claimed::Fenced => {}
+                        Claimed::Fenced => told_is_ours = false,
+                        Claimed::Sent => {}
                     }
                 }
                 waiting = keep;
@@ -377,7 +467,7 @@ async fn run(
                 }
             }
             Some(group) = claims.recv() => {
-                match claimer.handle(tracker.role(), db.as_ref(), &group).await {
+                match claimer.handle(tracker.role(), db.as_ref(), &group, &mut down).await {
                     Claimed::Failed => {
                         if waiting.len() == MAX_WAITING
                             && let Some(old) = waiting.pop_front()
@@ -386,7 +476,10 @@ async fn run(
                         }
                         waiting.push_back(group);
                     }
-                    Claimed::Fenced => renew.reset_immediately(),
+                    Claimed::Fenced => {
+                        told_is_ours = false;
+                        renew.reset_immediately();
+                    }
                     Claimed::Sent => {}
                 }
             }
@@ -407,7 +500,13 @@ impl Claimer {
     /// One group: claimed and approved (leader), approved tagged (failing open),
     /// dropped (standby: the leader tells it), or kept for later (PostgreSQL did not
     /// answer).
-    async fn handle(&self, role: &Role, db: Option<&Db>, group: &[Notification]) -> Claimed {
+    async fn handle(
+        &self,
+        role: &Role,
+        db: Option<&Db>,
+        group: &[Notification],
+        down: &mut ToldWhileDown,
+    ) -> Claimed {
         let approve = |tag: Option<String>| Request::Notify {
             group: group.to_vec(),
             tag,
@@ -416,6 +515,7 @@ impl Claimer {
         match role {
             Role::FailOpen => {
                 self.metrics.ha_messages("fail_open", n);
+                down.add(group);
                 let _ = self
                     .requests
                     .send(approve(Some(self.fail_open_tag.clone())))

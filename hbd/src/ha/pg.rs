@@ -1,7 +1,9 @@
 //! The PostgreSQL side of an HA pair: takes and renews the lease (one statement, the
 //! database's clock deciding expiry), claims each message before it is sent with a
 //! write fenced by the lease's epoch, and reads what the pair last told when this daemon
-//! takes over; and it keeps the pair's shared command queue (`hbd_jobs`), so a command
+//! takes over; it writes what a daemon told on its own while coordination was down back
+//! into that record, and gives the leader the rows the other daemon wrote so; and it
+//! keeps the pair's shared command queue (`hbd_jobs`), so a command
 //! queued on either daemon is sent by whichever leads. Every statement has a time limit; a lost connection is reconnected with
 //! backoff, and nothing here ever blocks the engine (it talks to it through bounded
 //! queues).
@@ -20,6 +22,7 @@ CREATE TABLE IF NOT EXISTS hbd_lease (
     epoch bigint NOT NULL,
     expires_at timestamptz NOT NULL
 );
+CREATE SEQUENCE IF NOT EXISTS hbd_told_written;
 CREATE TABLE IF NOT EXISTS hbd_told (
     shard text NOT NULL,
     host text NOT NULL,
@@ -30,6 +33,9 @@ CREATE TABLE IF NOT EXISTS hbd_told (
     at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (shard, host, path)
 );
+ALTER TABLE hbd_told ADD COLUMN IF NOT EXISTS
+    written bigint NOT NULL DEFAULT nextval('hbd_told_written');
+CREATE INDEX IF NOT EXISTS hbd_told_by_written ON hbd_told (shard, written);
 CREATE TABLE IF NOT EXISTS hbd_jobs (
     seq bigserial PRIMARY KEY,
     shard text NOT NULL,
@@ -75,16 +81,40 @@ WITH lease AS (
     SELECT $4, h, p, l, $3, $2 FROM unnest($5::text[], $6::text[], $7::text[]) AS x(h, p, l)
     WHERE EXISTS (SELECT 1 FROM lease)
     ON CONFLICT (shard, host, path) DO UPDATE
-        SET level = EXCLUDED.level, epoch = EXCLUDED.epoch, holder = EXCLUDED.holder, at = now()
+        SET level = EXCLUDED.level, epoch = EXCLUDED.epoch, holder = EXCLUDED.holder,
+            at = now(), written = nextval('hbd_told_written')
     RETURNING 1
 )
 INSERT INTO hbd_sent (shard, holder, epoch, what)
 SELECT $4, $2, $3, $8 WHERE EXISTS (SELECT 1 FROM lease)
 RETURNING (SELECT count(*) FROM told)";
 
+/// Writes what a daemon told on its own while coordination was down (epoch 0), each
+/// state only over an older one: a telling replaces a row only if it is newer than
+/// what the row holds (by the time told; the nodes' clocks and the database's are
+/// assumed to agree within a second or so, as NTP keeps them).
+const RECONCILE: &str = "
+INSERT INTO hbd_told AS t (shard, host, path, level, epoch, holder, at)
+SELECT $1, h, p, l, 0, $2, to_timestamp(ms / 1000.0)
+FROM unnest($3::text[], $4::text[], $5::text[], $6::float8[]) AS x(h, p, l, ms)
+ON CONFLICT (shard, host, path) DO UPDATE
+    SET level = EXCLUDED.level, epoch = 0, holder = EXCLUDED.holder, at = EXCLUDED.at,
+        written = nextval('hbd_told_written')
+    WHERE t.at < EXCLUDED.at";
+
 /// Gives the lease up (a clean stop): the standby takes over at its next renewal.
 const RELEASE: &str =
     "UPDATE hbd_lease SET expires_at = now() WHERE name = $1 AND holder = $2 AND epoch = $3";
+
+/// Rows of the pair's record: `(host, path or "", level)`, and the highest `written`
+/// of the record seen with them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Told {
+    /// The rows.
+    pub rows: Vec<(String, String, Level)>,
+    /// How far the record was written.
+    pub written: i64,
+}
 
 /// Why a statement did not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -187,23 +217,56 @@ impl Db {
         Ok(!rows.is_empty())
     }
 
-    /// What the pair last told, for shard `shard`.
-    pub async fn told(&self, shard: &str) -> Result<Vec<(String, String, Level)>, PgError> {
+    /// What the pair last told, for shard `shard`, and how far the record has been
+    /// written (see [`Db::told_since`]).
+    pub async fn told(&self, shard: &str) -> Result<Told, PgError> {
+        self.told_since(shard, "", 0).await
+    }
+
+    /// The rows of shard `shard`'s record written after `written` by a daemon other
+    /// than `node` (`""`: every row), and how far the record has been written then.
+    pub async fn told_since(&self, shard: &str, node: &str, written: i64) -> Result<Told, PgError> {
         let rows = within(
             self.limit,
             self.client.query(
-                "SELECT host, path, level FROM hbd_told WHERE shard = $1",
-                &[&shard],
+                "SELECT host, path, level, written FROM hbd_told
+                 WHERE shard = $1 AND written > $2 AND holder <> $3",
+                &[&shard, &written, &node],
             ),
         )
         .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let level = Level::parse(r.get::<_, &str>(2))?;
-                Some((r.get(0), r.get(1), level))
-            })
-            .collect())
+        let mut told = Told {
+            rows: Vec::with_capacity(rows.len()),
+            written,
+        };
+        for r in &rows {
+            told.written = told.written.max(r.get(3));
+            if let Some(level) = Level::parse(r.get::<_, &str>(2)) {
+                told.rows.push((r.get(0), r.get(1), level));
+            }
+        }
+        Ok(told)
+    }
+
+    /// Writes into the record what this daemon told on its own while coordination was
+    /// down: `(host, path or "", level, when in Unix ms)`, each only over an older row.
+    pub async fn reconcile(
+        &self,
+        shard: &str,
+        node: &str,
+        told: &[(String, String, Level, f64)],
+    ) -> Result<(), PgError> {
+        let hosts: Vec<&str> = told.iter().map(|t| t.0.as_str()).collect();
+        let paths: Vec<&str> = told.iter().map(|t| t.1.as_str()).collect();
+        let levels: Vec<&str> = told.iter().map(|t| t.2.as_str()).collect();
+        let at: Vec<f64> = told.iter().map(|t| t.3).collect();
+        within(
+            self.limit,
+            self.client
+                .execute(RECONCILE, &[&shard, &node, &hosts, &paths, &levels, &at]),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Adds commands queued on this daemon to the pair's shared queue (one already

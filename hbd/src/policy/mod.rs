@@ -210,6 +210,9 @@ pub struct Policy {
     out: Vec<Out>,
     /// Set while this daemon is an HA pair's standby: everything is held.
     standby: Option<Reason>,
+    /// The pair's record was adopted since held subjects were last looked at: the next
+    /// [`Policy::set_standby`] looks at them even if the role's hold did not change.
+    adopted: bool,
 }
 
 impl Policy {

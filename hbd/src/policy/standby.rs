@@ -1,5 +1,6 @@
-//! The policy's side of an HA pair: the standby holds every message, and the daemon
-//! taking over adopts what the pair last told (`hbd_told`) before it tells the rest.
+//! The policy's side of an HA pair: the standby holds every message, the daemon taking
+//! over adopts what the pair last told (`hbd_told`) before it tells the rest, and the
+//! leader merges what the other daemon told on its own while coordination was down.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,8 @@ impl Policy {
     /// standby) or nothing more (`None`: it leads, or fails open); leaving standby tells
     /// whatever differs from what was last told.
     pub fn set_standby(&mut self, standby: Option<Reason>, now: Now) {
-        if self.standby == standby {
+        let adopted = std::mem::take(&mut self.adopted);
+        if self.standby == standby && !adopted {
             return;
         }
         self.standby = standby;
@@ -41,6 +43,19 @@ impl Policy {
         for (key, level) in shared {
             self.set_told(key, level);
         }
+        self.adopted = true;
+    }
+
+    /// Takes over rows of the pair's record that the other daemon wrote while this one
+    /// leads (what it told on its own while coordination was down, written when it came
+    /// back), and tells at once whatever now differs: a RECOVERED of a CRITICAL only the
+    /// other daemon told, say.
+    pub fn merge_told(&mut self, told: Vec<(String, String, Level)>, now: Now) {
+        for (host, path, level) in told {
+            let path = (!path.is_empty()).then_some(path);
+            self.set_told((host, path), level);
+        }
+        self.recheck_all(now);
     }
 
     fn set_told(&mut self, key: Key, level: Level) {

@@ -536,3 +536,51 @@ fn a_standby_tells_nothing_and_on_taking_over_tells_only_what_its_predecessor_di
     let (sent, _) = drain(&mut p);
     assert!(sent.is_empty(), "{sent:?}");
 }
+
+#[test]
+fn after_failing_open_the_record_taken_over_and_merged_decides_what_is_told() {
+    // Failing open, this daemon told web1's CRITICAL on its own.
+    let mut p = plain();
+    p.on_notice(
+        &notice(NoticeKind::Raised, Level::Ok, Level::Critical, 1),
+        Duration::ZERO,
+        at(1),
+    );
+    let (sent, _) = drain(&mut p);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    // It takes the lease straight from failing open (no hold changes): the record,
+    // with its own telling written in, is taken over and looked at all the same.
+    p.adopt_told(vec![("web1".into(), "cpu.percent".into(), Level::Critical)]);
+    p.set_standby(None, at(2));
+    let (sent, _) = drain(&mut p);
+    assert!(sent.is_empty(), "told already: {sent:?}");
+    // A record without it (the other daemon's view) makes it tell the CRITICAL again
+    // rather than lose the RECOVERED later.
+    p.adopt_told(Vec::new());
+    p.set_standby(None, at(3));
+    let (sent, _) = drain(&mut p);
+    assert!(
+        sent.iter().any(|s| s.starts_with("CRITICAL: web1")),
+        "{sent:?}"
+    );
+    // It recovers and tells so.
+    p.on_notice(
+        &notice(NoticeKind::Recovered, Level::Critical, Level::Ok, 4),
+        Duration::ZERO,
+        at(4),
+    );
+    let (sent, _) = drain(&mut p);
+    assert!(
+        sent.iter().any(|s| s.starts_with("RECOVERED: web1")),
+        "{sent:?}"
+    );
+    // A row of the other daemon's, a CRITICAL it told on its own after that, merged:
+    // its RECOVERED is told too.
+    p.merge_told(
+        vec![("web1".into(), "cpu.percent".into(), Level::Critical)],
+        at(5),
+    );
+    let (sent, _) = drain(&mut p);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].starts_with("RECOVERED: web1"), "{sent:?}");
+}

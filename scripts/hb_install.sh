@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs (or upgrades) the hbd daemon or the hbc agent: the binary, its system user,
-# its directories, a commented config (never overwriting one that exists), the docs and
-# a hardened systemd unit. An upgrade is the same command: the binary is replaced
-# atomically and the config kept. `release` publishes an agent binary (and its plugin
-# compiler, hbc-compile) into the daemon's releases_dir, from where agents upgrade
-# themselves and `--from-daemon` installs. docs/INSTALL.md explains every step.
+# its directories, a commented config (never overwriting one that exists), the user
+# docs and a hardened systemd unit. An upgrade is the same command: the binary is
+# replaced atomically and the config kept. `release` publishes an agent binary (and its
+# plugin compiler, hbc-compile) into the daemon's releases_dir, with this script and
+# the agent's files (hb-agent-files-VERSION.tar.gz: unit, sysusers entry, config, docs),
+# from where agents upgrade themselves and `--from-daemon` installs: this script alone,
+# fetched from URL/releases/hb_install.sh, installs an agent on a bare host. Everything
+# an install needs is found and checked before anything is installed.
+# docs/INSTALL.md explains every step.
 #
 #   scripts/hb_install.sh daemon|agent [--from-source | --binary FILE | --archive FILE.tar.gz
 #                                       | --from-daemon URL [--version V]]
@@ -17,8 +21,8 @@
 #   --archive FILE  a release archive holding the binary at its top level or in bin/
 #                   (and hbc-compile, the agent's plugin compiler, if it has one)
 #   --from-daemon URL  (agent) the newest hbc for this machine from a daemon's releases
-#                   (URL/releases/SHA256SUMS), and its hbc-compile if listed, checked
-#                   against their SHA-256; --version V for another
+#                   (URL/releases/SHA256SUMS), its hbc-compile and the agent's files if
+#                   listed, each checked against its SHA-256; --version V for another
 #   --root DIR      install into DIR as if it were / (a scratch root, a chroot, an image);
 #                   the system user is made there with systemd-sysusers --root
 #   --prefix DIR    where the binary and docs go (default /usr/local)
@@ -28,7 +32,9 @@
 #   --enable        on the live system: reload systemd, enable and (re)start the unit
 #   --dir DIR       (release) the daemon's releases_dir: the binary goes in as
 #                   hbc-VERSION-ARCH-OS, hbc-compile (beside --binary, in the archive,
-#                   or built) as hbc-compile-VERSION-ARCH-OS, and SHA256SUMS is rewritten
+#                   or built) as hbc-compile-VERSION-ARCH-OS, the agent's files as
+#                   hb-agent-files-VERSION.tar.gz, this script as hb_install.sh, and
+#                   SHA256SUMS is rewritten
 #   --arch ARCH-OS  (release) the binary's platform, default this machine's (x86_64-linux)
 set -euo pipefail
 
@@ -47,6 +53,17 @@ esac
 shift
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# The user docs each installs (developer docs stay in the source tree).
+case $NAME in
+    hbd) DOCS="CONFIG HTTP_API INSTALL MESSAGE_JOURNAL NAGIOS_INTEGRATION PLUGINS PROTOCOL SCALING THRESHOLD_ALERTING USERS WEBSOCKET" ;;
+    hbc) DOCS="CONFIG INSTALL NAGIOS_INTEGRATION PLUGINS PROTOCOL" ;;
+esac
+# The files besides the binaries, as paths in a source tree (and in the agent's files
+# archive, laid out the same way).
+support_files() {
+    echo "dist/sysusers.d/$NAME.conf dist/$NAME.yaml dist/systemd/$NAME.service README.md LICENSE LICENSE-MIT LICENSE-APACHE"
+    for d in $DOCS; do echo "docs/$d.md"; done
+}
 ROOT= PREFIX=/usr/local BINARY= ARCHIVE= FROM_SOURCE= ENABLE= FROM_DAEMON= VERSION= SELF_UPGRADE=
 RELEASES= ARCH= COMPILER=
 while [ $# -gt 0 ]; do
@@ -112,11 +129,22 @@ if [ -n "$FROM_DAEMON" ]; then
     }
     fetch "$FILE"
     BINARY=$WORK/$FILE
+    listed() { awk '{print $2}' "$WORK/SHA256SUMS" | tr -d '*' | grep -qxF "$1"; }
     # The plugin compiler of the same release, if it has one.
     COMPILER_FILE=hbc-compile-${FILE#hbc-}
-    if awk '{print $2}' "$WORK/SHA256SUMS" | tr -d '*' | grep -qxF "$COMPILER_FILE"; then
+    if listed "$COMPILER_FILE"; then
         fetch "$COMPILER_FILE"
         COMPILER=$WORK/$COMPILER_FILE
+    fi
+    # The agent's files of the same version (unit, sysusers entry, config, docs).
+    REL_VERSION=${FILE#hbc-}
+    REL_VERSION=${REL_VERSION%-"$PLATFORM"}
+    FILES_ARCHIVE=hb-agent-files-$REL_VERSION.tar.gz
+    if listed "$FILES_ARCHIVE"; then
+        fetch "$FILES_ARCHIVE"
+        mkdir -p "$WORK/files"
+        tar -xzf "$WORK/$FILES_ARCHIVE" -C "$WORK/files" || die "cannot unpack $FILES_ARCHIVE"
+        FILES=$WORK/files
     fi
 elif [ -n "$ARCHIVE" ]; then
     tar -xzf "$ARCHIVE" -C "$WORK" || die "cannot unpack $ARCHIVE"
@@ -140,6 +168,33 @@ elif [ -x "$(dirname "$BINARY")/hbc-compile" ]; then
 fi
 [ -x "$BINARY" ] || die "$BINARY is not an executable"
 "$BINARY" --version >/dev/null 2>&1 || die "$BINARY does not run here (wrong architecture?)"
+[ -z "$COMPILER" ] || "$COMPILER" --version >/dev/null 2>&1 || die "$COMPILER does not run here"
+
+# 1b. The files besides the binaries: from the daemon's release, else this source tree.
+#     All of them, and the tools to install them, are checked before anything is
+#     installed: a missing one stops the install with nothing changed.
+if [ -z "${FILES:-}" ]; then
+    if [ -f "$SRC/dist/systemd/$NAME.service" ]; then
+        FILES=$SRC
+    elif [ -n "$FROM_DAEMON" ]; then
+        die "$BASE lists no hb-agent-files archive (a release published before it had one): publish the release again with hb_install.sh release, or run this script from a source checkout; nothing was installed"
+    else
+        die "not in a source tree, so the unit, user, config and docs that go with $NAME are not here: use --from-daemon URL, or run this script from a source checkout; nothing was installed"
+    fi
+fi
+for f in $(support_files); do
+    [ -f "$FILES/$f" ] || die "$FILES/$f is missing; nothing was installed"
+done
+for tool in install sed sha256sum; do
+    command -v "$tool" >/dev/null || die "$tool not found; nothing was installed"
+done
+if [ "$MODE" = install ]; then
+    if [ -n "$ROOT" ]; then
+        command -v systemd-sysusers >/dev/null || die "systemd-sysusers not found (needed with --root); nothing was installed"
+    elif ! command -v systemd-sysusers >/dev/null && ! command -v useradd >/dev/null && ! id "$NAME" >/dev/null 2>&1; then
+        die "neither systemd-sysusers nor useradd found to make user $NAME; nothing was installed"
+    fi
+fi
 
 # Atomic: a new file next to the old, then renamed over it (a running service keeps
 # its old inode until it restarts). What an install, a release and the agent's own
@@ -165,8 +220,16 @@ if [ "$MODE" = release ]; then
     else
         echo "hb_install: note: no hbc-compile beside $BINARY; agents upgraded to this release keep the compiler they have"
     fi
-    (cd "$RELEASES" && find . -maxdepth 1 -type f -name 'hbc-*' -printf '%f\n' | sort \
-        | xargs -r sha256sum > .SHA256SUMS.new && mv -f .SHA256SUMS.new SHA256SUMS)
+    # The agent's files of this version, and this script, so that the script alone,
+    # fetched from the daemon, installs an agent on a bare host.
+    mkdir -p "$WORK/files"
+    (cd "$FILES" && tar -czf "$WORK/files.tar.gz" --owner=0 --group=0 $(support_files)) \
+        || die "cannot pack the agent's files"
+    place "$WORK/files.tar.gz" "$RELEASES" "hb-agent-files-$VER.tar.gz" 0644
+    place "$0" "$RELEASES" hb_install.sh 0755
+    PUBLISHED="$PUBLISHED, hb-agent-files-$VER.tar.gz and hb_install.sh"
+    (cd "$RELEASES" && find . -maxdepth 1 -type f \( -name 'hbc-*' -o -name 'hb-agent-files-*' -o -name hb_install.sh \) \
+        -printf '%f\n' | sort | xargs -r sha256sum > .SHA256SUMS.new && mv -f .SHA256SUMS.new SHA256SUMS)
     echo "hb_install: $RELEASES: $PUBLISHED, listed in SHA256SUMS"
     exit 0
 fi
@@ -207,7 +270,7 @@ fi
 
 # 2. The system user, from a sysusers.d file (as distributions do).
 install -d -m 0755 "$ROOT/usr/lib/sysusers.d"
-install -m 0644 "$SRC/dist/sysusers.d/$NAME.conf" "$ROOT/usr/lib/sysusers.d/$NAME.conf"
+install -m 0644 "$FILES/dist/sysusers.d/$NAME.conf" "$ROOT/usr/lib/sysusers.d/$NAME.conf"
 if [ -n "$ROOT" ]; then
     install -d -m 0755 "$ROOT/etc"
     touch "$ROOT/etc/passwd" "$ROOT/etc/group"
@@ -221,10 +284,13 @@ fi
 # 3. Directories: config (root-owned, readable by the service), state and logs (the
 #    unit's StateDirectory/LogsDirectory make them too; made here for a first check).
 install -d -m 0750 "$ROOT/etc/$NAME"
+# The agent's WebAssembly plugins (wasm_plugins.dirs in its config, read-only to it).
+[ "$NAME" = hbc ] && install -d -m 0750 "$ROOT/etc/hbc/plugins"
 install -d -m 0750 "$ROOT/var/lib/$NAME"
 [ "$NAME" = hbd ] && install -d -m 0750 "$ROOT/var/log/hbd"
 if [ -z "$ROOT" ]; then
     chgrp "$NAME" "/etc/$NAME"
+    [ "$NAME" = hbc ] && chgrp hbc /etc/hbc/plugins
     chown "$NAME:$NAME" "/var/lib/$NAME"
     [ "$NAME" = hbd ] && chown hbd:hbd /var/log/hbd
     [ -n "$SELF_UPGRADE" ] && chown -R hbc:hbc /var/lib/hbc/bin
@@ -235,7 +301,7 @@ CONFIG=$ROOT/etc/$NAME/$NAME.yaml
 if [ -e "$CONFIG" ]; then
     echo "hb_install: keeping $CONFIG"
 else
-    install -m 0640 "$SRC/dist/$NAME.yaml" "$CONFIG"
+    install -m 0640 "$FILES/dist/$NAME.yaml" "$CONFIG"
     if [ -n "$SELF_UPGRADE" ]; then
         printf '\n# Installed with --self-upgrade: the daemon may upgrade this agent (needs key).\ncommands:\n  upgrade: true\n' >> "$CONFIG"
     fi
@@ -243,11 +309,11 @@ else
     echo "hb_install: wrote $CONFIG (commented; edit it, then check it with $NAME check-config -c /etc/$NAME/$NAME.yaml)"
 fi
 
-# 5. The docs the config and unit point to.
+# 5. The user docs the config and unit point to (not the developers' docs).
 DOC=$ROOT$PREFIX/share/doc/hbd
 install -d -m 0755 "$DOC"
-for f in README.md LICENSE LICENSE-MIT LICENSE-APACHE; do install -m 0644 "$SRC/$f" "$DOC/"; done
-for f in "$SRC"/docs/*.md; do install -m 0644 "$f" "$DOC/"; done
+for f in README.md LICENSE LICENSE-MIT LICENSE-APACHE; do install -m 0644 "$FILES/$f" "$DOC/"; done
+for d in $DOCS; do install -m 0644 "$FILES/docs/$d.md" "$DOC/"; done
 
 # 6. The man page and shell completions, generated by the binary itself.
 SHARE=$ROOT$PREFIX/share
@@ -264,7 +330,7 @@ install -d -m 0755 "$UNIT_DIR"
 EXEC=$PREFIX/bin/$NAME
 [ -n "$SELF_UPGRADE" ] && EXEC=/var/lib/hbc/bin/hbc
 sed "s|/usr/local/bin/$NAME|$EXEC|; s|/usr/local/share/doc|$PREFIX/share/doc|" \
-    "$SRC/dist/systemd/$NAME.service" > "$UNIT_DIR/$NAME.service"
+    "$FILES/dist/systemd/$NAME.service" > "$UNIT_DIR/$NAME.service"
 chmod 0644 "$UNIT_DIR/$NAME.service"
 echo "hb_install: $UNIT_DIR/$NAME.service"
 

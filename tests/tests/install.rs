@@ -324,3 +324,113 @@ fn a_release_published_for_the_daemon_installs_an_agent_that_can_upgrade_itself(
     ]);
     assert!(!ok && out.contains("lists no hbc 0.0.0-none"), "{out}");
 }
+
+#[test]
+fn the_script_alone_fetched_from_the_daemon_installs_an_agent_on_a_bare_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let releases = dir.path().join("releases");
+    let d = releases.to_str().unwrap();
+    let (ok, out) = script(&[
+        "release",
+        "--dir",
+        d,
+        "--binary",
+        bin("hbc").to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("hb_install.sh"), "{out}");
+    let daemon = hbd_e2e::Daemon::start(dir.path(), &format!("releases_dir: {d}\n"));
+    let url = format!("http://{}", daemon.http_addr());
+
+    // A bare host: an empty directory, and the script the daemon serves, nothing else.
+    let bare = dir.path().join("bare");
+    std::fs::create_dir(&bare).unwrap();
+    let fetched = Command::new("curl")
+        .args([
+            "-fsS",
+            "-o",
+            "hb_install.sh",
+            &format!("{url}/releases/hb_install.sh"),
+        ])
+        .current_dir(&bare)
+        .status()
+        .unwrap();
+    assert!(fetched.success());
+    let alone = |args: &[&str]| {
+        let out = Command::new("bash")
+            .arg("hb_install.sh")
+            .args(args)
+            .current_dir(&bare)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+
+    // Without a daemon to fetch from, it needs the agent's files: it says so and
+    // installs nothing.
+    let half = dir.path().join("half");
+    let (ok, out) = alone(&[
+        "agent",
+        "--root",
+        half.to_str().unwrap(),
+        "--binary",
+        bin("hbc").to_str().unwrap(),
+    ]);
+    assert!(!ok && out.contains("nothing was installed"), "{out}");
+    assert!(!half.join("usr/local/bin/hbc").exists(), "a half install");
+
+    let root = dir.path().join("root");
+    let (ok, out) = alone(&[
+        "agent",
+        "--root",
+        root.to_str().unwrap(),
+        "--from-daemon",
+        &url,
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("fetched hb-agent-files-"), "{out}");
+    // Binary, compiler, user, config, plugins directory, unit, user docs.
+    assert_eq!(sha256(&root.join("usr/local/bin/hbc")), sha256(&bin("hbc")));
+    assert!(root.join("usr/local/bin/hbc-compile").exists());
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(passwd.lines().any(|l| l.starts_with("hbc:")), "{passwd}");
+    assert!(root.join("etc/hbc/plugins").is_dir());
+    let config = root.join("etc/hbc/hbc.yaml");
+    let check = Command::new(root.join("usr/local/bin/hbc"))
+        .arg("check-config")
+        .arg("-c")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let unit = std::fs::read_to_string(root.join("etc/systemd/system/hbc.service")).unwrap();
+    assert!(
+        unit.contains("ExecStart=/usr/local/bin/hbc -c /etc/hbc/hbc.yaml"),
+        "{unit}"
+    );
+    let docs: Vec<String> = std::fs::read_dir(root.join("usr/local/share/doc/hbd"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for want in ["README.md", "PLUGINS.md", "CONFIG.md", "LICENSE"] {
+        assert!(docs.iter().any(|d| d == want), "{want} missing: {docs:?}");
+    }
+    for developers in [
+        "STYLE.md",
+        "DEVELOPMENT.md",
+        "ARCHITECTURE.md",
+        "PERFORMANCE.md",
+    ] {
+        assert!(
+            !docs.iter().any(|d| d == developers),
+            "{developers} installed: {docs:?}"
+        );
+    }
+}

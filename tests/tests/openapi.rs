@@ -1,6 +1,8 @@
 //! The API against its own OpenAPI document, checked by a real OpenAPI client:
 //! Schemathesis (PyPI) generates requests for every operation of a live daemon with
-//! users and fails on any server error or any answer the document does not describe.
+//! users and fails on any server error or any answer the document does not describe,
+//! a field the document does not name included (every object the document describes
+//! is closed for the run: `additionalProperties: false`).
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::process::Command;
@@ -55,10 +57,18 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
         daemon.call("GET", "/api/0/openapi.json", &[], None).status == 200
     }));
     let token = daemon.login("ada", "schemathesis password");
+    // The served document, with every object it describes closed: a field served and
+    // not documented fails the run.
+    let mut doc = daemon.get_json("/api/0/openapi.json");
+    close_objects(&mut doc, false);
+    reopen_all_of_refs(&mut doc);
+    let strict = dir.path().join("strict-openapi.json");
+    std::fs::write(&strict, doc.to_string()).unwrap();
     let schemathesis = test_python().with_file_name("schemathesis");
     let out = Command::new(&schemathesis)
         .arg("run")
-        .arg(format!("http://{}/api/0/openapi.json", daemon.http_addr()))
+        .arg(&strict)
+        .args(["--url", &format!("http://{}", daemon.http_addr())])
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args([
             "--checks",
@@ -80,4 +90,77 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
     );
     assert!(report.contains("passed"), "{report}");
     assert!(!report.contains(" 0 generated"), "{report}");
+}
+
+/// Sets `additionalProperties: false` on every object schema with `properties` that says
+/// nothing of other fields, except the direct parts of an `allOf` (each part names only
+/// some of the fields; closing one would refuse the others').
+fn close_objects(v: &mut serde_json::Value, part_of_all_of: bool) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if !part_of_all_of
+                && m.contains_key("properties")
+                && !m.contains_key("additionalProperties")
+            {
+                m.insert("additionalProperties".into(), false.into());
+            }
+            for (key, child) in m.iter_mut() {
+                close_objects(child, key == "allOf");
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                close_objects(item, part_of_all_of);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Opens again the component schemas that some `allOf` uses as a part by reference
+/// (`NewToken` is `TokenView` and a `token`).
+fn reopen_all_of_refs(doc: &mut serde_json::Value) {
+    fn refs(v: &serde_json::Value, in_all_of: bool, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if in_all_of && let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.trim_start_matches("#/components/schemas/").to_owned());
+                }
+                for (key, child) in m {
+                    refs(child, key == "allOf", out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    refs(item, in_all_of, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    refs(doc, false, &mut names);
+    for name in names {
+        if let Some(schema) = doc["components"]["schemas"]
+            .get_mut(&name)
+            .and_then(|s| s.as_object_mut())
+        {
+            schema.remove("additionalProperties");
+        }
+    }
+}
+
+#[test]
+fn closing_objects_leaves_all_of_parts_open() {
+    let mut doc = serde_json::json!({
+        "A": {"type": "object", "properties": {"x": {"type": "object", "properties": {}}}},
+        "B": {"allOf": [{"type": "object", "properties": {"id": {}}}]},
+        "C": {"type": "object", "properties": {}, "additionalProperties": true},
+    });
+    close_objects(&mut doc, false);
+    reopen_all_of_refs(&mut doc);
+    assert_eq!(doc["A"]["additionalProperties"], false);
+    assert_eq!(doc["A"]["properties"]["x"]["additionalProperties"], false);
+    assert!(doc["B"]["allOf"][0].get("additionalProperties").is_none());
+    assert_eq!(doc["C"]["additionalProperties"], true);
 }

@@ -164,3 +164,164 @@ fn closing_objects_leaves_all_of_parts_open() {
     assert!(doc["B"]["allOf"][0].get("additionalProperties").is_none());
     assert_eq!(doc["C"]["additionalProperties"], true);
 }
+
+/// The fenced blocks of a Markdown file that call `curl`, as written, less the
+/// commands that would change this machine (`sudo ...`, an install).
+fn curl_examples(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut rest = markdown;
+    while let Some((_, after)) = rest.split_once("```") {
+        let Some((block, next)) = after.split_once("```") else {
+            break;
+        };
+        rest = next;
+        let body = block.split_once('\n').map_or("", |(_, b)| b);
+        if !body.contains("curl ") {
+            continue;
+        }
+        let mut kept = String::new();
+        let mut command = String::new();
+        for line in body.lines() {
+            command.push_str(line);
+            command.push('\n');
+            if line.ends_with('\\') {
+                continue;
+            }
+            let whole = std::mem::take(&mut command);
+            if !whole.trim_start().starts_with("sudo ") {
+                kept.push_str(&whole);
+            }
+        }
+        blocks.push(kept);
+    }
+    blocks
+}
+
+#[test]
+fn every_curl_example_in_the_docs_runs_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    // The daemon with users the token examples speak to (ada's password as the login
+    // example gives it), and an open one (the default) for the rest, with a release.
+    let password = "correct horse battery";
+    let hash = password_hash(password);
+    for sub in ["users", "open"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    let with_users = Daemon::start(
+        &dir.path().join("users"),
+        &format!(
+            "users:\n  ada: {{admin: true, password: '{hash}'}}\n\
+             thresholds:\n  cpu_monitor:\n    cpu_percent: {{warning: 80, critical: 90}}\n"
+        ),
+    );
+    let releases = dir.path().join("releases");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/hb_install.sh");
+    let published = Command::new("bash")
+        .arg(&script)
+        .args(["release", "--dir", releases.to_str().unwrap(), "--binary"])
+        .arg(hbd_e2e::bin("hbc"))
+        .output()
+        .unwrap();
+    assert!(published.status.success(), "{published:?}");
+    let open = Daemon::start(
+        &dir.path().join("open"),
+        &format!("releases_dir: {}\n", releases.display()),
+    );
+    for host in ["web1", "db1"] {
+        with_users.heartbeat_and_cpu(host, 95.0);
+    }
+    // The Nagios example asks for this machine's host.
+    let me = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    hbd_e2e::send_datagram(
+        open.udp_addr(),
+        format!(
+            r#"{{"ID":"PLG","name":"{me}","plugin":"nagios_runner","kind":"monitor","data":{{"load":{{"status":"OK","text":"OK - load average: 0.1"}}}}}}"#
+        )
+        .as_bytes(),
+    );
+    let token = with_users.login("ada", password);
+    let bearer = format!("Bearer {token}");
+    assert!(wait_until(Duration::from_secs(10), || open
+        .host(&me)
+        .is_some()
+        && with_users
+            .call(
+                "GET",
+                "/api/0/hosts/db1",
+                &[("Authorization", &bearer)],
+                None
+            )
+            .status
+            == 200));
+
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let mut files: Vec<_> = std::fs::read_dir(&docs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.push(docs.join("../README.md"));
+    files.sort();
+    let mut ran = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for example in curl_examples(&text) {
+            let daemon = if example.contains("TOKEN") {
+                &with_users
+            } else {
+                &open
+            };
+            let url = format!("http://{}", daemon.http_addr());
+            let script = example
+                .replace("http://127.0.0.1:50004", &url)
+                .replace("http://hbd.example:8080", &url);
+            // An HTTP error fails the example, as it would for a reader.
+            let out = Command::new("bash")
+                .args([
+                    "-c",
+                    &format!(
+                        "set -euo pipefail\ncurl() {{ command curl --fail \"$@\"; }}\n{script}"
+                    ),
+                ])
+                .env("TOKEN", &token)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: this example fails:\n{example}\n{}{}",
+                file.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            ran += 1;
+        }
+    }
+    // The ones known today: login, two silence blocks, the Nagios report, the bootstrap.
+    assert!(ran >= 5, "only {ran} curl examples found");
+    // They did what they say: the silences exist (one ended), the script was fetched.
+    let silences = with_users.call(
+        "GET",
+        "/api/0/silences",
+        &[("Authorization", &format!("Bearer {token}"))],
+        None,
+    );
+    let states: Vec<String> = silences.json()["silences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(states.contains(&"expired".to_owned()), "{states:?}");
+    assert!(states.contains(&"pending".to_owned()), "{states:?}");
+    assert!(dir.path().join("hb_install.sh").is_file());
+}
+
+#[test]
+fn curl_examples_are_found_with_their_variables_and_nothing_else() {
+    let md = "text `curl x` inline\n```sh\n# a comment\nID=$(curl -X POST a \\\n  -d b | jq .id)\nsudo rm -rf / \\\n  --no-preserve-root\ncurl -X DELETE a/$ID\n```\n```\nls\n```\n";
+    assert_eq!(
+        curl_examples(md),
+        ["# a comment\nID=$(curl -X POST a \\\n  -d b | jq .id)\ncurl -X DELETE a/$ID\n"]
+    );
+}

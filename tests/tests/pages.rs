@@ -293,6 +293,44 @@ fn the_login_form_refuses_forged_posts_and_every_answer_carries_the_security_hea
             .iter()
             .any(|(k, v)| k == "set-cookie" && v.starts_with("hbd_session="))
     );
+    // Signed in, a `next` that a browser would read as another site sends it home
+    // instead, from the page and from the form alike.
+    let session = ok
+        .headers
+        .iter()
+        .find(|(k, v)| k == "set-cookie" && v.starts_with("hbd_session="))
+        .map(|(_, v)| v.split(';').next().unwrap().to_owned())
+        .unwrap();
+    for next in [
+        "%2F%09%2Fevil.example%2F",
+        "%2F%5Cevil.example",
+        "%5C%5Cevil.example",
+        "%2F%2Fevil.example",
+        "https%3A%2F%2Fevil.example%2F",
+        "%2F.%2F%2Fevil.example",
+        "javascript%3Aalert(1)",
+    ] {
+        let page = daemon.call(
+            "GET",
+            &format!("/login?next={next}"),
+            &[("Cookie", &session)],
+            None,
+        );
+        assert_eq!(page.status, 303, "{next}");
+        assert_eq!(page.header("location"), Some("/live"), "next={next}");
+        let form = format!("username=ada&password=page+test+password&csrf={token}&next={next}");
+        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        headers.extend_from_slice(&[("Cookie", pair.as_str()), ("Sec-Fetch-Site", "same-origin")]);
+        let posted = daemon.call("POST", "/login", &headers, Some(&form));
+        assert_eq!(posted.header("location"), Some("/live"), "POST next={next}");
+    }
+    let here = daemon.call(
+        "GET",
+        "/login?next=%2Fhosts%2Fweb1%3Fx%3D1",
+        &[("Cookie", &session)],
+        None,
+    );
+    assert_eq!(here.header("location"), Some("/hosts/web1?x=1"));
     // Security headers everywhere, the API included.
     for path in [
         "/login",

@@ -254,8 +254,9 @@ pub async fn run(
         metrics.clone(),
         stop_receiving.clone(),
     )));
+    let (written_tx, written_rx) = mpsc::channel(crate::dns::worker::WRITTEN_QUEUE);
     let dns = crate::dns::worker::start(
-        Some(request_tx.clone()),
+        Some(written_tx),
         shared.clone(),
         clock,
         journal.clone(),
@@ -278,12 +279,18 @@ pub async fn run(
         Some((h, t)) => (Some(h), Some(t)),
         None => (None, None),
     };
+    let mut control = crate::engine::control::Control {
+        ha: None,
+        dns: Some(written_rx),
+    };
     let (ha, ha_task) = match &config.ha {
         Some(settings) => {
+            let (reports_tx, reports_rx) = mpsc::channel(crate::ha::REPORTS_QUEUE);
+            control.ha = Some(reports_rx);
             tracing::info!(node = %settings.node, shard = %settings.shard, "one of an HA pair: standby until the lease says otherwise");
             let (pair, task) = crate::ha::Pair::start(
                 settings.clone(),
-                request_tx.clone(),
+                reports_tx,
                 metrics.clone(),
                 shutdown.clone(),
             );
@@ -308,7 +315,8 @@ pub async fn run(
         stop_notifying: stop_notifying.clone(),
     })?;
     // The engine stops when the receiver closes its queue, after draining it.
-    let engine = tokio::spawn(engine.run(inbound_rx, request_rx, CancellationToken::new()));
+    let engine =
+        tokio::spawn(engine.run(inbound_rx, request_rx, control, CancellationToken::new()));
     let reloader = Reloader::new(config_path, shared.clone(), request_tx.clone());
     let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
     let api_state = ApiState {

@@ -20,11 +20,10 @@ use std::sync::mpsc::{
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::alerting::Notice;
 use crate::clock::Timestamp;
 use crate::config::JournalConfig;
-use crate::core::{Event, Job, JobState};
 use crate::metrics::Metrics;
+use crate::model::{Event, Job, JobState, Notice};
 
 /// Longest time a written entry stays in the buffer.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -128,7 +127,7 @@ pub enum Entry {
         result: String,
     },
     /// What the alert policy decided about a notification.
-    Decision(crate::policy::Decision),
+    Decision(crate::model::Decision),
     /// A notification given up on.
     Dropped {
         /// When.

@@ -1,5 +1,8 @@
 //! hbd, the host-monitoring daemon. Module map (data flows top to bottom):
 //!
+//! - [`model`]: the shared words (hosts, events, alert levels and notices, holds,
+//!   notifications, policy decisions, queued commands), below everything that uses them;
+//!   [`render`]: their text, as notifications and history say it.
 //! - [`config`]: YAML configuration, validated with file/line/key problems.
 //! - [`receiver`]: the UDP socket loop; [`gate`]: its checks (signature, replay, limits);
 //!   [`replies`]: ACKs and commands back, many per system call.
@@ -23,7 +26,8 @@
 //! - [`ha`]: an HA pair's one notifier: the lease in PostgreSQL, fenced claims, takeover;
 //!   [`remote_write`]: metric history out to a Prometheus-compatible TSDB.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
-//!   behind it; [`server`]: the listener, plain or TLS.
+//!   behind it; [`router`]: every route, the API's and the pages'; [`server`]: the
+//!   listener, plain or TLS.
 //! - [`web`]: the pages (`/login`, `/live`, `/plugins`, `/alerts`): templates, static assets, security
 //!   headers.
 //! - [`auth`]: users, roles, sessions and tokens, login throttling, passwords
@@ -47,13 +51,16 @@ pub mod journal;
 pub mod live;
 pub mod logging;
 pub mod metrics;
+pub mod model;
 pub mod notify;
 pub mod policy;
 pub mod receiver;
 pub mod releases;
 pub mod reload;
 pub mod remote_write;
+pub mod render;
 pub mod replies;
+pub mod router;
 pub mod samples;
 pub mod server;
 pub mod store;

@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 
 use hb_proto::{Message, RejectReason};
 
-use crate::core::HostState;
+use crate::model::HostState;
 use crate::samples::{Latest, Sample, numeric_leaves};
 
 /// Message types counted by `hbd_datagrams_total`.
@@ -357,14 +357,10 @@ impl Metrics {
         self.coordination_up.set(i64::from(answered));
     }
 
-    /// The HA role now.
-    pub fn set_ha_role(&self, role: &crate::ha::Role) {
-        let (leader, epoch) = match role {
-            crate::ha::Role::Leader { epoch } => (1, *epoch),
-            crate::ha::Role::FailOpen => (1, 0),
-            crate::ha::Role::Standby { .. } => (0, 0),
-        };
-        self.ha_leader.set(leader);
+    /// The HA role now: whether this daemon tells (leading, or failing open), and its
+    /// lease's epoch (0 when it holds none).
+    pub fn set_ha_role(&self, tells: bool, epoch: i64) {
+        self.ha_leader.set(i64::from(tells));
         self.ha_epoch.set(epoch);
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum_server::tls_rustls::RustlsConfig;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, ApiState};
+use crate::api::ApiState;
 
 /// How long open connections may finish at shutdown.
 pub const GRACE: Duration = Duration::from_secs(5);
@@ -60,7 +60,8 @@ pub async fn serve(
     tls: Option<RustlsConfig>,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        crate::router::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let Some(tls) = tls else {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;

@@ -67,7 +67,8 @@ async fn start(queue: usize) -> Running {
     let (inbound, inbound_rx) = mpsc::channel(queue);
     let (requests, requests_rx) = mpsc::channel(64);
     let shutdown = CancellationToken::new();
-    tokio::spawn(engine.run(inbound_rx, requests_rx, shutdown.clone()));
+    let control = hbd::engine::control::Control::default();
+    tokio::spawn(engine.run(inbound_rx, requests_rx, control, shutdown.clone()));
     Running {
         clock,
         inbound,

@@ -3,50 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Alert levels, ordered by severity.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Level {
-    /// Within thresholds.
-    Ok,
-    /// Past `warning`.
-    Warning,
-    /// Past `critical`.
-    Critical,
-    /// A Nagios check that could not decide (only Nagios results have it).
-    Unknown,
-}
-
-impl Level {
-    /// Upper-case name, as in messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Ok => "OK",
-            Level::Warning => "WARNING",
-            Level::Critical => "CRITICAL",
-            Level::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// Parses [`Level::as_str`].
-    pub fn parse(s: &str) -> Option<Level> {
-        [Level::Ok, Level::Warning, Level::Critical, Level::Unknown]
-            .into_iter()
-            .find(|l| l.as_str() == s)
-    }
-}
+use crate::model::Level;
 
 /// How a value is compared with a threshold: the alert holds when `value OP threshold`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::notify::render::notice_text;
+use crate::render::notice_text;
 
 fn text(n: &Notice) -> String {
     notice_text(n)

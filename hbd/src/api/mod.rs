@@ -19,20 +19,19 @@ mod error;
 mod extract;
 mod history;
 mod hosts;
-mod metrics;
-mod open_guard;
+pub(crate) mod metrics;
+pub(crate) mod open_guard;
 mod plugins;
 mod series;
 mod silences;
-mod upgrade;
+pub(crate) mod upgrade;
 mod users;
-mod ws;
+pub(crate) mod ws;
 mod ws_snapshots;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
 use tokio::sync::{mpsc, oneshot};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -48,7 +47,6 @@ use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::samples::Latest;
 use crate::store::Reader;
-use crate::web::{assets, headers, pages};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -122,7 +120,7 @@ impl utoipa::Modify for Security {
 }
 
 /// The documented routes and their OpenAPI document.
-fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(Doc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
@@ -157,38 +155,6 @@ fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
 /// The OpenAPI 3.1 document of the API, as served at `/api/0/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     documented().1
-}
-
-/// The router.
-pub fn router(state: ApiState) -> Router {
-    let (routes, doc) = documented();
-    let doc = Arc::new(doc);
-    routes
-        .route(
-            "/api/0/openapi.json",
-            get(move || {
-                let doc = doc.clone();
-                async move { axum::Json(doc.as_ref().clone()) }
-            }),
-        )
-        .route("/metrics", get(metrics::render))
-        .route("/releases/{file}", get(upgrade::download))
-        .route("/ws", get(ws::upgrade))
-        .route("/", get(pages::root))
-        .route("/favicon.ico", get(pages::favicon))
-        .route("/login", get(pages::login_page).post(pages::login_submit))
-        .route("/live", get(pages::live))
-        .route("/plugins", get(pages::plugins))
-        .route("/hosts/{name}", get(pages::host))
-        .route("/alerts", get(pages::alerts))
-        .route("/static/{*path}", get(assets::serve))
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            open_guard::guard,
-        ))
-        .layer(axum::middleware::map_response(headers::secure))
-        .with_state(state)
 }
 
 /// How long a handler waits for the engine's answer.

@@ -228,7 +228,7 @@ pub struct Config {
     /// Metric history out to a Prometheus remote_write receiver (`None`: off).
     pub remote_write: Option<crate::remote_write::Settings>,
     /// One daemon of an HA pair (`None`: alone).
-    pub ha: Option<crate::ha::Settings>,
+    pub ha: Option<crate::ha::settings::Settings>,
 }
 
 /// Settings of one host.

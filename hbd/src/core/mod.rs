@@ -8,8 +8,6 @@
 
 mod by_name;
 mod command;
-mod event;
-mod host;
 mod notify_policy;
 pub mod outbox;
 mod parents;
@@ -24,17 +22,15 @@ use std::time::Duration;
 
 use hb_proto::{Ack, Message, PluginReport};
 
+pub use crate::model::{Event, EventKind, Host, HostState, Job, JobState, UpgradeFile, UpgradeJob};
 use by_name::ByName;
 pub use command::{Command, CommandError, Outcome};
-pub use event::{Event, EventKind};
-pub use host::{Host, HostState};
-pub use outbox::{Job, JobState, UpgradeFile, UpgradeJob};
 
 use crate::alerting::rules::{Rules, display_path, lookup, merge};
 use crate::alerting::{AlertState, Alerts, Level, Notice, Policy};
 use crate::clock::{Mono, Now};
 use crate::config::Config;
-use crate::notify::Notification;
+use crate::model::Notification;
 use crate::policy::silence::Silence;
 use crate::policy::{Decision, Policy as NotifyPolicy};
 use notify_policy::policy_settings;

@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use super::{Action, Core, EventKind, HostState};
 use crate::alerting::rules::display_path;
-use crate::alerting::{AlertState, Level, Notice};
 use crate::clock::Now;
 use crate::config::Config;
-use crate::notify::Notification;
+use crate::model::{AlertState, Level, Notice, Notification};
 use crate::policy::silence::Silence;
 use crate::policy::storm::StormRecord;
 use crate::policy::window::Window;
@@ -138,7 +137,7 @@ impl Core {
             let latest = Notice {
                 host: s.host.clone(),
                 path: s.path.clone(),
-                kind: crate::alerting::NoticeKind::Raised,
+                kind: crate::model::NoticeKind::Raised,
                 from: s.level,
                 to: s.level,
                 value: s.value,
@@ -157,7 +156,7 @@ impl Core {
                     .last_seen
                     .map(|seen| t.host.state_since.since(seen))
                     .unwrap_or_default();
-                let down = crate::core::Event {
+                let down = crate::model::Event {
                     host: t.host.name.clone(),
                     at: t.host.state_since,
                     kind: EventKind::Down {

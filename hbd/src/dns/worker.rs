@@ -49,6 +49,15 @@ pub enum DnsInput {
     },
 }
 
+/// A record's update ended: the host and its record's status now, for the engine's
+/// live stream (on its own bounded queue, [`WRITTEN_QUEUE`]; when full, this one is
+/// not shown live, and the API still has it).
+#[derive(Debug)]
+pub struct Written(pub String, pub Box<crate::dns::plan::Status>);
+
+/// Results waiting for the engine at most.
+pub const WRITTEN_QUEUE: usize = 256;
+
 /// The handle the engine and the API hold.
 #[derive(Debug, Clone)]
 pub struct Dns {
@@ -90,10 +99,10 @@ impl Dns {
     }
 }
 
-/// Starts the task; it ends with `shutdown`. Results go to the engine's `requests`
-/// (for the live stream) when given.
+/// Starts the task; it ends with `shutdown`. Results go to `written` (the engine, for
+/// the live stream) when given.
 pub fn start(
-    requests: Option<mpsc::Sender<crate::engine::Request>>,
+    requests: Option<mpsc::Sender<Written>>,
     config: SharedConfig,
     clock: Clock,
     journal: Journal,
@@ -121,7 +130,7 @@ pub fn start(
 /// What the task works with.
 struct Task {
     plan: Arc<Mutex<Plan>>,
-    requests: Option<mpsc::Sender<crate::engine::Request>>,
+    requests: Option<mpsc::Sender<Written>>,
     config: SharedConfig,
     clock: Clock,
     journal: Journal,
@@ -174,7 +183,7 @@ impl Task {
                     });
                     // To the live stream; a busy engine misses one, the API still has it.
                     if let (Some(requests), Some(status)) = (&requests, status) {
-                        let _ = requests.try_send(crate::engine::Request::DnsResult(
+                        let _ = requests.try_send(Written(
                             job.host.clone(),
                             Box::new(status),
                         ));

@@ -17,6 +17,7 @@
 
 pub mod pg;
 pub mod role;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,13 +25,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::alerting::Level;
-use crate::core::Job;
-use crate::engine::Request;
 use crate::metrics::Metrics;
-use crate::notify::Notification;
+use crate::model::{Job, Level, Notification};
 use pg::Db;
-pub use role::{Renewal, Role, Tracker};
+pub use role::{Renewal, Role, RoleChange, Tracker};
+pub use settings::{Settings, default_node};
 
 /// Message groups waiting for their claim, at most (full: the group is dropped and
 /// counted; the engine is never blocked).
@@ -40,50 +39,29 @@ pub const QUEUE_LEN: usize = 1024;
 /// (past this the oldest is dropped, counted).
 pub const MAX_WAITING: usize = 1024;
 
-/// The `ha` section: this daemon is one of a pair.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    /// PostgreSQL connection, libpq's `key=value` form or a `postgres://` URL.
-    pub postgres: String,
-    /// This daemon's name in the pair (default: the host name).
-    pub node: String,
-    /// The pair's shard: its lease is `alerts/SHARD`, its shared record keyed by it.
-    pub shard: String,
-    /// How long a lease lasts without renewal: the longest a dead leader stays leader.
-    pub lease: Duration,
-    /// How often it is renewed (and the standby tries to take it).
-    pub renew: Duration,
-    /// Coordination unreachable this long: tell on our own, tagged.
-    pub fail_open_after: Duration,
+/// What the coordination task tells the engine, on its own bounded queue
+/// ([`REPORTS_QUEUE`]; the task waits when it is full, the engine serves it before the
+/// API's requests).
+#[derive(Debug)]
+pub enum Report {
+    /// This daemon's part in its pair changed.
+    Role(RoleChange),
+    /// Commands the pair's other daemon queued, from the shared queue.
+    AdoptJobs(Vec<Job>),
+    /// Rows of the pair's record the other daemon wrote while this one leads: what it
+    /// told on its own while coordination was down (`(host, path or "", level)`).
+    Told(Vec<(String, String, Level)>),
+    /// Messages the coordination approved: send them (led by `[tag]`).
+    Notify {
+        /// The messages (more than one: a storm group).
+        group: Vec<Notification>,
+        /// Set when told while coordination is down.
+        tag: Option<String>,
+    },
 }
 
-/// This machine's host name: a node's name unless `ha.node` says otherwise.
-pub fn default_node() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "hbd".to_owned())
-}
-
-impl Settings {
-    /// The lease's name.
-    pub fn lease_name(&self) -> String {
-        format!("alerts/{}", self.shard)
-    }
-}
-
-/// A role change for the engine: with what counts as told from now on, when that
-/// changes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RoleChange {
-    /// The role now.
-    pub role: Role,
-    /// Taking over: what the pair last told, read as this daemon took the lease.
-    /// Failing open without having led: empty (nothing counts as told, so every open
-    /// problem is told again). `None`: this daemon's own record stands.
-    pub told: Option<Vec<(String, String, Level)>>,
-}
+/// Reports waiting for the engine at most.
+pub const REPORTS_QUEUE: usize = 256;
 
 /// Shared-queue commands read per renewal, at most.
 const JOBS_PER_READ: i64 = 500;
@@ -101,10 +79,10 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// Starts the coordination task; it reports to the engine through `requests`.
+    /// Starts the coordination task; it reports to the engine through `reports`.
     pub fn start(
         settings: Settings,
-        requests: mpsc::Sender<Request>,
+        reports: mpsc::Sender<Report>,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> (Pair, tokio::task::JoinHandle<()>) {
@@ -114,7 +92,7 @@ impl Pair {
             settings,
             rx,
             jobs_rx,
-            requests,
+            reports,
             metrics.clone(),
             shutdown,
         ));
@@ -169,7 +147,7 @@ fn told_of(group: &[Notification]) -> (Vec<(String, String, Level)>, String) {
         .collect();
     let what = group
         .iter()
-        .filter_map(crate::notify::render::text)
+        .filter_map(crate::render::text)
         .map(|t| t.lines().next().unwrap_or("").to_owned())
         .collect::<Vec<_>>()
         .join(" | ");
@@ -182,7 +160,7 @@ struct Claimer {
     settings: Settings,
     lease: String,
     fail_open_tag: String,
-    requests: mpsc::Sender<Request>,
+    reports: mpsc::Sender<Report>,
     metrics: Arc<Metrics>,
 }
 
@@ -335,7 +313,7 @@ async fn run(
     settings: Settings,
     mut claims: mpsc::Receiver<Vec<Notification>>,
     mut new_jobs: mpsc::Receiver<Job>,
-    requests: mpsc::Sender<Request>,
+    reports: mpsc::Sender<Report>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
@@ -351,7 +329,7 @@ async fn run(
         lease: settings.lease_name(),
         fail_open_tag: format!("{}, coordination down", settings.node),
         settings: settings.clone(),
-        requests: requests.clone(),
+        reports: reports.clone(),
         metrics: metrics.clone(),
     };
     let lease = claimer.lease.clone();
@@ -362,7 +340,8 @@ async fn run(
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let limit = settings.renew.min(Duration::from_secs(5));
     let mut connect_failures = 0u32;
-    metrics.set_ha_role(tracker.role());
+    let (tells, epoch) = tracker.role().gauges();
+    metrics.set_ha_role(tells, epoch);
     loop {
         tokio::select! {
             biased;
@@ -398,7 +377,8 @@ async fn run(
                 }
                 if let Some(role) = tracker.step(outcome, Instant::now()) {
                     tracing::warn!(node = %settings.node, role = ?role, "HA role changed");
-                    metrics.set_ha_role(&role);
+                    let (tells, epoch) = role.gauges();
+                    metrics.set_ha_role(tells, epoch);
                     let told = match &role {
                         Role::Leader { .. } => {
                             told_is_ours = true;
@@ -414,7 +394,7 @@ async fn run(
                         // RECOVERED of an episode this daemon never told goes out.
                         Role::FailOpen => (!told_is_ours).then(Vec::new),
                     };
-                    if requests.send(Request::Role(RoleChange { role: role.clone(), told })).await.is_err() {
+                    if reports.send(Report::Role(RoleChange { role: role.clone(), told })).await.is_err() {
                         break;
                     }
                 }
@@ -426,7 +406,7 @@ async fn run(
                             record_read_to = t.written;
                             if !t.rows.is_empty() {
                                 tracing::info!(states = t.rows.len(), "the other daemon's tellings while coordination was down are in the record");
-                                if requests.send(Request::Told(t.rows)).await.is_err() {
+                                if reports.send(Report::Told(t.rows)).await.is_err() {
                                     break;
                                 }
                             }
@@ -455,7 +435,7 @@ async fn run(
                         }
                     }
                     let adopted = shared.read(d, &settings.shard).await;
-                    if !adopted.is_empty() && requests.send(Request::AdoptJobs(adopted)).await.is_err() {
+                    if !adopted.is_empty() && reports.send(Report::AdoptJobs(adopted)).await.is_err() {
                         break;
                     }
                 }
@@ -507,7 +487,7 @@ impl Claimer {
         group: &[Notification],
         down: &mut ToldWhileDown,
     ) -> Claimed {
-        let approve = |tag: Option<String>| Request::Notify {
+        let approve = |tag: Option<String>| Report::Notify {
             group: group.to_vec(),
             tag,
         };
@@ -517,7 +497,7 @@ impl Claimer {
                 self.metrics.ha_messages("fail_open", n);
                 down.add(group);
                 let _ = self
-                    .requests
+                    .reports
                     .send(approve(Some(self.fail_open_tag.clone())))
                     .await;
                 Claimed::Sent
@@ -542,7 +522,7 @@ impl Claimer {
                 {
                     Ok(true) => {
                         self.metrics.ha_messages("claimed", n);
-                        let _ = self.requests.send(approve(None)).await;
+                        let _ = self.reports.send(approve(None)).await;
                         Claimed::Sent
                     }
                     Ok(false) => {

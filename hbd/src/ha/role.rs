@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::model::Level;
+
 /// What this daemon may do now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "role", rename_all = "snake_case")]
@@ -56,6 +58,18 @@ pub struct Tracker {
     fail_open_after: Duration,
 }
 
+impl Role {
+    /// Whether this daemon tells anyone in this role, and its lease's epoch (0: none):
+    /// what `/metrics` shows.
+    pub fn gauges(&self) -> (bool, i64) {
+        match self {
+            Role::Leader { epoch } => (true, *epoch),
+            Role::FailOpen => (true, 0),
+            Role::Standby { .. } => (false, 0),
+        }
+    }
+}
+
 impl Tracker {
     /// A daemon starting at `now`: standby until the first renewal says otherwise.
     pub fn new(fail_open_after: Duration, now: Instant) -> Tracker {
@@ -99,6 +113,18 @@ impl Tracker {
             role
         })
     }
+}
+
+/// A role change for the engine: with what counts as told from now on, when that
+/// changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleChange {
+    /// The role now.
+    pub role: Role,
+    /// Taking over: what the pair last told, read as this daemon took the lease.
+    /// Failing open without having led: empty (nothing counts as told, so every open
+    /// problem is told again). `None`: this daemon's own record stands.
+    pub told: Option<Vec<(String, String, Level)>>,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::channel::{Outgoing, SendError};
+use super::delivery::{Outgoing, SendError};
 use crate::config::{EmailConfig, Security};
 
 /// The email channel.

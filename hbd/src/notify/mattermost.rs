@@ -1,6 +1,6 @@
 //! Mattermost: a JSON POST `{"text", "channel"?, "username"?}` to an incoming webhook.
 
-use super::channel::{Outgoing, SendError};
+use super::delivery::{Outgoing, SendError};
 use crate::config::MattermostConfig;
 
 /// The Mattermost channel.

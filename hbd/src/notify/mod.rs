@@ -8,10 +8,10 @@
 //! left is counted and journaled.
 
 pub mod channel;
+pub mod delivery;
 pub mod email;
 pub mod mattermost;
 pub mod pushover;
-pub mod render;
 pub mod routing;
 pub mod signal;
 pub mod worker;
@@ -22,56 +22,20 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use channel::{Channel, Outgoing};
+use channel::Channel;
+use delivery::Outgoing;
 use routing::ChannelKind;
 
-use crate::alerting::Notice;
 use crate::auth::directory::Directories;
 use crate::clock::Timestamp;
 use crate::config::Config;
-use crate::core::Event;
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
+pub use crate::model::{FlapNotice, Notification};
+use crate::render;
 
 /// Messages waiting per channel.
 pub const QUEUE_LEN: usize = 1024;
-
-/// What can be notified, typed; [`render::text`] makes the text at the edge.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Notification {
-    /// A host event.
-    Host(Event),
-    /// An alert change or reminder.
-    Alert(Notice),
-    /// A host or alert path started or stopped flapping.
-    Flapping(FlapNotice),
-}
-
-/// A host or alert path started or stopped flapping.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct FlapNotice {
-    /// The host.
-    pub host: String,
-    /// The alert path; absent for the host's UP/DOWN.
-    pub path: Option<String>,
-    /// Started (or stopped).
-    pub started: bool,
-    /// Weighted state changes over the last 21 checks, percent.
-    pub percent: f64,
-    /// When.
-    pub at: Timestamp,
-}
-
-impl Notification {
-    /// The host it is about.
-    pub fn host(&self) -> &str {
-        match self {
-            Notification::Host(e) => &e.host,
-            Notification::Alert(n) => &n.host,
-            Notification::Flapping(f) => &f.host,
-        }
-    }
-}
 
 /// Why the notifier could not start.
 #[derive(Debug, thiserror::Error)]

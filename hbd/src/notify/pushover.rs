@@ -1,7 +1,7 @@
 //! Pushover: a form-encoded POST per recipient to the messages API
 //! (`token`, `user`, `message`, `title`, `priority`).
 
-use super::channel::{Outgoing, SendError};
+use super::delivery::{Outgoing, SendError};
 use crate::config::PushoverConfig;
 
 /// The longest message Pushover accepts, in characters; longer ones are refused (400).

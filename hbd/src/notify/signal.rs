@@ -1,7 +1,7 @@
 //! Signal through signal-cli-rest-api: `POST {url}/v2/send` with
 //! `{"message", "number", "recipients": [...]}`.
 
-use super::channel::{Outgoing, SendError};
+use super::delivery::{Outgoing, SendError};
 use crate::config::SignalConfig;
 
 /// The Signal channel.

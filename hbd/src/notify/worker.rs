@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::channel::{Channel, Outgoing};
+use super::channel::Channel;
+use super::delivery::Outgoing;
 use crate::clock::Timestamp;
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;

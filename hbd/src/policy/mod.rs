@@ -25,12 +25,9 @@ pub mod window;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use serde::Serialize;
-
-use crate::alerting::{Level, Notice, NoticeKind};
 use crate::clock::{Mono, Now, Timestamp};
-use crate::core::{Event, EventKind};
-use crate::notify::{FlapNotice, Notification};
+pub use crate::model::{Decision, Reason, Verdict};
+use crate::model::{Event, EventKind, FlapNotice, Level, Notice, NoticeKind, Notification};
 use flap::{Flap, FlapChange, FlapSettings};
 use silence::{Compiled, Silence};
 use storm::{Storm, StormRecord, StormSettings};
@@ -49,84 +46,6 @@ pub struct Settings {
     pub windows: Vec<Window>,
     /// Each host's threshold profiles (windows may name profiles).
     pub profiles: HashMap<String, Vec<String>>,
-}
-
-/// Why a notification is held.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-#[serde(tag = "reason", rename_all = "snake_case")]
-pub enum Reason {
-    /// A silence covers it.
-    Silenced {
-        /// The silence's id.
-        silence: String,
-    },
-    /// A maintenance window is open over it.
-    Maintenance {
-        /// The window's name.
-        window: String,
-    },
-    /// Its host is UNREACHABLE: a parent is DOWN.
-    Unreachable {
-        /// The parent that is down.
-        parent: String,
-    },
-    /// It is flapping.
-    Flapping {
-        /// Weighted state changes, percent.
-        percent: f64,
-    },
-    /// This daemon is the standby of an HA pair: the other one tells (`leader`, when
-    /// known; none while coordination is unreachable and before it fails open).
-    Standby {
-        /// The daemon holding the lease, if known.
-        leader: Option<String>,
-    },
-    /// Its rule's pending period has not passed.
-    Pending {
-        /// When it fires if still not OK (ms since the Unix epoch).
-        #[schema(value_type = u64)]
-        until: Timestamp,
-    },
-}
-
-/// What the policy did with one notification or one subject.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "verdict", rename_all = "snake_case")]
-pub enum Verdict {
-    /// Told now.
-    Notified,
-    /// Not told now, for this reason.
-    Held {
-        /// Why.
-        #[serde(flatten)]
-        reason: Reason,
-    },
-    /// A hold ended and the state then, different from what was last told, was told.
-    Released,
-    /// A hold ended, or a change came, and the state is what was last told: nothing to say.
-    Unchanged,
-    /// Held for a grouped message (a storm).
-    Grouped {
-        /// The group's number.
-        storm: u64,
-    },
-}
-
-/// One verdict, journaled and published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Decision {
-    /// The host.
-    pub host: String,
-    /// The alert path; absent for the host itself.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// When.
-    pub at: Timestamp,
-    /// What it is about (`DOWN`, `CRITICAL`, `REMINDER`, `FLAPPING START`, ...).
-    pub what: String,
-    /// The verdict.
-    #[serde(flatten)]
-    pub verdict: Verdict,
 }
 
 /// What the policy asks the shell to do.

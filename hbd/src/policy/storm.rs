@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::clock::{Mono, Now, Timestamp};
-use crate::notify::Notification;
+use crate::model::Notification;
 
 /// Grouping settings; `threshold: 0` turns grouping off.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -134,7 +134,7 @@ impl Storm {
                 .filter_map(|n| {
                     Some(StormItem {
                         host: n.host().to_owned(),
-                        text: crate::notify::render::text(n)?,
+                        text: crate::render::text(n)?,
                     })
                 })
                 .collect(),

@@ -72,9 +72,9 @@ fn drain(p: &mut Policy) -> (Vec<String>, Vec<String>) {
     let mut verdicts = Vec::new();
     for out in p.take() {
         match out {
-            Out::Notify(ns) => sent.push(crate::notify::render::group_text(
+            Out::Notify(ns) => sent.push(crate::render::group_text(
                 &ns.iter()
-                    .filter_map(crate::notify::render::text)
+                    .filter_map(crate::render::text)
                     .collect::<Vec<_>>(),
             )),
             Out::Decision(d) => {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_norway::Value;
 
 use super::Reader;
-use crate::ha::Settings;
+use crate::ha::settings::Settings;
 
 /// Keys of `ha`.
 pub const HA_KEYS: &[&str] = &[
@@ -22,7 +22,7 @@ impl Reader<'_> {
         let map = self.section("ha", v, HA_KEYS, &["postgres"])?;
         let mut s = Settings {
             postgres: String::new(),
-            node: crate::ha::default_node(),
+            node: crate::ha::settings::default_node(),
             shard: "default".into(),
             lease: Duration::from_secs(15),
             renew: Duration::from_secs(5),

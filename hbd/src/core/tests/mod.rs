@@ -13,7 +13,7 @@ use super::*;
 use crate::alerting::AlertState;
 use crate::clock::Timestamp;
 use crate::config::{Config, HostConfig};
-use crate::notify::render::notice_text;
+use crate::render::notice_text;
 
 const T0: u64 = 1_764_000_000_000;
 

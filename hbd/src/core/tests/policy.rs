@@ -2,9 +2,9 @@
 //! silence's recovery told when it is expired early.
 
 use super::*;
-use crate::notify::render;
 use crate::policy::Reason;
 use crate::policy::silence::Silence;
+use crate::render;
 
 /// What is sent (one text per message) after `step`.
 fn told(out: &[Action]) -> Vec<String> {

@@ -3,21 +3,20 @@
 
 use std::time::Duration;
 
-use crate::alerting::{Level, Notice, NoticeKind};
-use crate::core::{Event, EventKind};
+use crate::model::{Event, EventKind, FlapNotice, Level, Notice, NoticeKind, Notification};
 
 /// The text of any notification, or `None` for what does not notify.
-pub fn text(notification: &super::Notification) -> Option<String> {
+pub fn text(notification: &Notification) -> Option<String> {
     match notification {
-        super::Notification::Host(event) => event_text(event),
-        super::Notification::Alert(notice) => Some(notice_text(notice)),
-        super::Notification::Flapping(f) => Some(flap_text(f)),
+        Notification::Host(event) => event_text(event),
+        Notification::Alert(notice) => Some(notice_text(notice)),
+        Notification::Flapping(f) => Some(flap_text(f)),
     }
 }
 
 /// `FLAPPING START: web1 - cpu.percent (34.5% state changes in the last 21 checks)`;
 /// the host's own UP/DOWN has no path.
-pub fn flap_text(f: &super::FlapNotice) -> String {
+pub fn flap_text(f: &FlapNotice) -> String {
     let what = if f.started { "START" } else { "STOP" };
     let subject = match &f.path {
         Some(path) => format!("{} - {path}", f.host),

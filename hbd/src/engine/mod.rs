@@ -8,6 +8,8 @@
 //! deadline has passed, so a receive queue that never empties (a flood, the burst after
 //! an outage) cannot hold back DOWN detection, reminders, store flushes or API answers.
 
+pub mod control;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -26,6 +28,7 @@ use crate::clock::{Clock, Now, Timestamp};
 use crate::config::{Config, SharedConfig};
 use crate::core::{Action, Command, CommandError, Core, Event, EventKind, Host, JobState, Outcome};
 use crate::dns::worker::{Dns, DnsInput};
+use crate::ha::Report;
 use crate::journal::{Entry, Journal};
 use crate::live::{Publisher, Resume, Start, Subscription, UpdateKind};
 use crate::metrics::Metrics;
@@ -33,6 +36,7 @@ use crate::notify::{Notification, Notifier, NotifyError};
 use crate::receiver::Inbound;
 use crate::samples::{Latest, Sample};
 use crate::store::{Batch, HistoryEntry};
+use control::{Control, Heard};
 
 /// How often changed hosts are written to the store.
 pub const STORE_FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -62,8 +66,6 @@ pub enum Request {
     Alerts(oneshot::Sender<Vec<AlertState>>),
     /// Every tracked alert path of a host (`None`: unknown host).
     HostAlerts(String, oneshot::Sender<Option<Vec<AlertState>>>),
-    /// A DNS update ended: for the live stream.
-    DnsResult(String, Box<crate::dns::plan::Status>),
     /// A host's commands for its agent, newest first (`None`: no such host).
     HostJobs(String, oneshot::Sender<Option<Vec<crate::core::Job>>>),
     /// Apply an operator's command.
@@ -79,20 +81,6 @@ pub enum Request {
     ),
     /// Put a validated configuration in force.
     Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
-    /// This daemon's part in its HA pair changed.
-    Role(crate::ha::RoleChange),
-    /// Commands the HA pair's other daemon queued, from the shared queue.
-    AdoptJobs(Vec<crate::core::Job>),
-    /// Rows of the HA pair's record the other daemon wrote while this one leads: what
-    /// it told on its own while coordination was down (`(host, path or "", level)`).
-    Told(Vec<(String, String, crate::alerting::Level)>),
-    /// Messages the HA pair's coordination approved: send them (led by `[tag]`).
-    Notify {
-        /// The messages (more than one: a storm group).
-        group: Vec<crate::notify::Notification>,
-        /// Set when told while coordination is down.
-        tag: Option<String>,
-    },
 }
 
 /// Whether a host is wanted in a listing.
@@ -255,6 +243,7 @@ impl Engine {
         mut self,
         mut inbound: mpsc::Receiver<Vec<Inbound>>,
         mut requests: mpsc::Receiver<Request>,
+        mut control: Control,
         shutdown: CancellationToken,
     ) -> Vec<JoinHandle<()>> {
         let mut batches = Vec::with_capacity(MAX_BATCHES_PER_TURN);
@@ -269,13 +258,14 @@ impl Engine {
                 Some(at) => clock.instant(at),
                 None => tokio::time::Instant::now() + Duration::from_secs(3600),
             };
-            // Timers first, then requests, then datagrams: each branch does bounded
-            // work, so none can starve the others.
+            // Timers first, then the daemon's own tasks, then the API's requests, then
+            // datagrams: each branch does bounded work, so none can starve the others.
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep_until(wake) => {}
                 _ = flush.tick() => self.flush_store(),
+                heard = control.recv() => self.take(heard, &mut actions, &mut journal),
                 Some(request) = requests.recv() => self.answer(request, &mut actions, &mut journal),
                 n = inbound.recv_many(&mut batches, MAX_BATCHES_PER_TURN) => {
                     if n == 0 {
@@ -434,7 +424,7 @@ impl Engine {
                 }
                 Action::Alert(notice) => {
                     self.parts.metrics.alert_notices.inc();
-                    let text = crate::notify::render::notice_text(&notice);
+                    let text = crate::render::notice_text(&notice);
                     tracing::info!(host = %notice.host, path = %notice.path, %text, "alert");
                     if self.parts.store.is_some() {
                         self.history.push(HistoryEntry::notice(&notice, &text));
@@ -613,9 +603,6 @@ impl Engine {
             Request::Alerts(reply) => {
                 let _ = reply.send(core.active_alerts());
             }
-            Request::DnsResult(host, status) => {
-                self.parts.live.publish(UpdateKind::Dns { host, status });
-            }
             Request::HostJobs(name, reply) => {
                 let known = core.host(&name).is_some();
                 let _ = reply.send(known.then(|| core.jobs(&name)));
@@ -654,18 +641,31 @@ impl Engine {
                 let result = self.reconfigure(config, actions, journal);
                 let _ = reply.send(result);
             }
-            Request::Notify { group, tag } => self.notify_group(&group, tag.as_deref()),
-            Request::AdoptJobs(jobs) => {
+        }
+    }
+
+    /// Takes a message from one of the daemon's own tasks.
+    fn take(&mut self, heard: Heard, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
+        let report = match heard {
+            Heard::Dns(crate::dns::worker::Written(host, status)) => {
+                self.parts.live.publish(UpdateKind::Dns { host, status });
+                return;
+            }
+            Heard::Pair(report) => report,
+        };
+        match report {
+            Report::Notify { group, tag } => self.notify_group(&group, tag.as_deref()),
+            Report::AdoptJobs(jobs) => {
                 let now = self.parts.clock.now();
                 self.parts.core.adopt_jobs(jobs, now, actions);
                 self.dispatch(actions, journal);
             }
-            Request::Told(told) => {
+            Report::Told(told) => {
                 let now = self.parts.clock.now();
                 self.parts.core.merge_told(told, now, actions);
                 self.dispatch(actions, journal);
             }
-            Request::Role(change) => {
+            Report::Role(change) => {
                 let now = self.parts.clock.now();
                 let standby = match &change.role {
                     crate::ha::Role::Standby { leader } => Some(crate::policy::Reason::Standby {

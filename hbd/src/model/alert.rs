@@ -1,0 +1,119 @@
+//! Alert words: the levels, an alert path's state, and the notice of a change or a
+//! reminder, typed until [`crate::render`] makes the text.
+
+use serde::{Deserialize, Serialize};
+
+use super::hold::Reason;
+use crate::clock::Timestamp;
+
+/// Alert levels, ordered by severity.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    /// Within thresholds.
+    Ok,
+    /// Past `warning`.
+    Warning,
+    /// Past `critical`.
+    Critical,
+    /// A Nagios check that could not decide (only Nagios results have it).
+    Unknown,
+}
+
+impl Level {
+    /// Upper-case name, as in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warning => "WARNING",
+            Level::Critical => "CRITICAL",
+            Level::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// Parses [`Level::as_str`].
+    pub fn parse(s: &str) -> Option<Level> {
+        [Level::Ok, Level::Warning, Level::Critical, Level::Unknown]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+    }
+}
+
+/// The alert state of one host's metric path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertState {
+    /// The host.
+    pub host: String,
+    /// The shown metric path (`disk_monitor./.percent`).
+    pub path: String,
+    /// Current level.
+    pub level: Level,
+    /// When the level last changed.
+    pub since: Timestamp,
+    /// Latest value (numbers) ...
+    pub value: Option<f64>,
+    /// ... or latest text (Nagios checks).
+    pub detail: Option<String>,
+    /// The threshold of the current level, if any.
+    pub threshold: Option<f64>,
+    /// When a notice about this path was last sent (raise, drop or reminder).
+    pub last_notified: Option<Timestamp>,
+    /// Reminders sent in this episode.
+    pub reminders: u32,
+    /// Why its notifications are held now (silenced, maintenance, ...): filled in when
+    /// the API asks, never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Reason>,
+}
+
+/// What kind of change a notice reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeKind {
+    /// Level went up.
+    Raised,
+    /// Level went down but not to OK.
+    Lowered,
+    /// Back to OK.
+    Recovered,
+    /// Still not OK after `threshold_renotify_interval`.
+    Reminder,
+}
+
+/// One alert notification, typed: the renderer at the edge (`notify::render`) turns it
+/// into the documented text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notice {
+    /// The host.
+    pub host: String,
+    /// The shown metric path.
+    pub path: String,
+    /// What changed.
+    pub kind: NoticeKind,
+    /// Level before.
+    pub from: Level,
+    /// Level now.
+    pub to: Level,
+    /// The value that caused it (numbers) ...
+    pub value: Option<f64>,
+    /// ... or the check's own text (Nagios).
+    pub detail: Option<String>,
+    /// The threshold of the level now, if any.
+    pub threshold: Option<f64>,
+    /// When the current level began (reminders say for how long).
+    pub since: Timestamp,
+    /// When the notice was made.
+    pub at: Timestamp,
+}

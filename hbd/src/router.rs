@@ -1,0 +1,44 @@
+//! The HTTP server's routes: the API's documented ones and its OpenAPI document,
+//! `/metrics`, agent release downloads, the WebSocket, the pages and their static
+//! assets, all behind the no-users guard and the security headers. Above both the API
+//! and the pages, so neither has to know the other.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::api::{self, ApiState};
+use crate::web::{assets, headers, pages};
+
+/// The router.
+pub fn router(state: ApiState) -> Router {
+    let (routes, doc) = api::documented();
+    let doc = Arc::new(doc);
+    routes
+        .route(
+            "/api/0/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/metrics", get(api::metrics::render))
+        .route("/releases/{file}", get(api::upgrade::download))
+        .route("/ws", get(api::ws::upgrade))
+        .route("/", get(pages::root))
+        .route("/favicon.ico", get(pages::favicon))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/live", get(pages::live))
+        .route("/plugins", get(pages::plugins))
+        .route("/hosts/{name}", get(pages::host))
+        .route("/alerts", get(pages::alerts))
+        .route("/static/{*path}", get(assets::serve))
+        .fallback(|| async { api::ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::open_guard::guard,
+        ))
+        .layer(axum::middleware::map_response(headers::secure))
+        .with_state(state)
+}

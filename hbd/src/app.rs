@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::ApiState;
+use crate::auth::db::AuthDb;
 use crate::auth::service::Auth;
 use crate::clock::Clock;
 use crate::config::{Config, SharedConfig};
@@ -26,7 +27,7 @@ use crate::receiver;
 use crate::reload::{self, Reloader};
 use crate::samples::Latest;
 use crate::server::{self, ServerError};
-use crate::store::{self, AuthDb, Reader, Store, StoreError};
+use crate::store::{self, Reader, Store, StoreError};
 
 /// Why the daemon could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +56,7 @@ pub enum AppError {
     Http(std::io::Error),
     /// A page template does not parse.
     #[error(transparent)]
-    Templates(#[from] crate::web::templates::TemplateError),
+    Templates(#[from] crate::templates::TemplateError),
     /// The HTTP server could not start (a TLS certificate).
     #[error(transparent)]
     Server(#[from] ServerError),
@@ -329,7 +330,7 @@ pub async fn run(
         latest,
         reader,
         live_run,
-        templates: crate::web::templates::Templates::load(config.templates_dir.as_deref())?,
+        templates: crate::templates::Templates::load(config.templates_dir.as_deref())?,
         snapshots: Default::default(),
         dns,
         http_port: http_addr.port(),

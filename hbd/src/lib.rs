@@ -28,8 +28,8 @@
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
 //!   behind it; [`router`]: every route, the API's and the pages'; [`server`]: the
 //!   listener, plain or TLS.
-//! - [`web`]: the pages (`/login`, `/live`, `/plugins`, `/alerts`): templates, static assets, security
-//!   headers.
+//! - [`web`]: the pages (`/login`, `/live`, `/plugins`, `/alerts`): handlers, static assets,
+//!   security headers; [`templates`]: their handlebars registry.
 //! - [`auth`]: users, roles, sessions and tokens, login throttling, passwords
 //!   (Werkzeug-compatible hashes).
 //! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: wall and
@@ -53,6 +53,7 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod notify;
+pub mod password;
 pub mod policy;
 pub mod receiver;
 pub mod releases;
@@ -64,4 +65,5 @@ pub mod router;
 pub mod samples;
 pub mod server;
 pub mod store;
+pub mod templates;
 pub mod web;

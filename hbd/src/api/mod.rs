@@ -70,7 +70,7 @@ pub struct ApiState {
     /// This daemon run's id in the live stream.
     pub live_run: String,
     /// The page templates.
-    pub templates: crate::web::templates::Templates,
+    pub templates: crate::templates::Templates,
     /// Live snapshots encoded for the WebSocket connections that still send them.
     pub snapshots: ws_snapshots::SnapshotTexts,
     /// The DNS task: host records, and writing one on request.
@@ -201,7 +201,7 @@ mod tests {
         let metrics = Arc::new(Metrics::new());
         let auth = Auth::start(
             shared.clone(),
-            crate::store::AuthDb::open(&path).unwrap(),
+            crate::auth::db::AuthDb::open(&path).unwrap(),
             crate::clock::Clock::start(),
             metrics.clone(),
             crate::journal::Journal::disabled(metrics.clone()),
@@ -226,7 +226,7 @@ mod tests {
             latest: Latest::default(),
             reader: Reader::open(&path).unwrap(),
             live_run: "test".into(),
-            templates: crate::web::templates::Templates::load(None).unwrap(),
+            templates: crate::templates::Templates::load(None).unwrap(),
             snapshots: Default::default(),
             http_port: 0,
         };

@@ -1,9 +1,11 @@
 //! Users and what they may do. Module map:
 //!
+//! - [`db`]: the auth tables in the store's database, written through at once.
 //! - [`directory`]: users and host access in force, the config's merged with the
 //!   store's (the config is read-only through the API).
-//! - [`password`]: Werkzeug-compatible password hashes (`pbkdf2:` and `scrypt:`), made
-//!   and checked in constant time.
+//! - [`password`] (`crate::password`, below the config, which checks hashes with it):
+//!   Werkzeug-compatible password hashes (`pbkdf2:` and `scrypt:`), made and checked in
+//!   constant time.
 //! - [`roles`]: `can(subject, action, host)`, the one decision on who may do what.
 //! - [`sessions`]: browser sessions and API tokens by the hash of their secret, with
 //!   idle and absolute expiry.
@@ -11,8 +13,9 @@
 //!   through to the store.
 //! - [`throttle`]: failed logins counted per address and per name, refused before
 //!   hashing once over the limit.
+pub mod db;
 pub mod directory;
-pub mod password;
+pub use crate::password;
 pub mod roles;
 pub mod service;
 pub mod sessions;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::db::AuthDb;
 use super::directory::{AccessList, Directory, Stored};
 use super::password::PasswordHash;
 use super::sessions::{Digest32, Grant, Policy, Sessions, digest};
@@ -19,7 +20,7 @@ use crate::clock::{Clock, Timestamp};
 use crate::config::{Config, SharedConfig, UserConfig};
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
-use crate::store::{AuthDb, StoreError};
+use crate::store::StoreError;
 
 /// Password checks that may run at once.
 pub const VERIFY_PERMITS: usize = 2;

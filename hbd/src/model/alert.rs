@@ -1,5 +1,5 @@
 //! Alert words: the levels, an alert path's state, and the notice of a change or a
-//! reminder, typed until [`crate::render`] makes the text.
+//! reminder, typed until the renderer (`render.rs`) makes the text.
 
 use serde::{Deserialize, Serialize};
 
@@ -92,7 +92,7 @@ pub enum NoticeKind {
     Reminder,
 }
 
-/// One alert notification, typed: the renderer at the edge (`notify::render`) turns it
+/// One alert notification, typed: the renderer at the edge (`render.rs`) turns it
 /// into the documented text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notice {

@@ -8,7 +8,7 @@ use super::event::Event;
 use super::hold::Reason;
 use crate::clock::Timestamp;
 
-/// What can be notified, typed; [`crate::render::text`] makes the text at the edge.
+/// What can be notified, typed; the renderer (`render.rs`) makes the text at the edge.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notification {
     /// A host event.

@@ -89,11 +89,11 @@ pub(super) fn save(tx: &rusqlite::Transaction<'_>, hosts: &[Host]) -> rusqlite::
     Ok(())
 }
 
-pub(super) fn to_sql_ms(t: Timestamp) -> i64 {
+pub(crate) fn to_sql_ms(t: Timestamp) -> i64 {
     i64::try_from(t.0).unwrap_or(i64::MAX)
 }
 
-pub(super) fn from_sql_ms(ms: i64) -> Timestamp {
+pub(crate) fn from_sql_ms(ms: i64) -> Timestamp {
     Timestamp(u64::try_from(ms).unwrap_or(0))
 }
 

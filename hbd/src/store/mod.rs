@@ -8,13 +8,13 @@
 //! each batch in one transaction: never one write per datagram. The same thread prunes
 //! each host's and plugin's history to `plugin_history` samples as it grows. The HTTP API
 //! reads through its own connection ([`Reader`]); WAL lets it read while the writer
-//! writes. Sign-ins and user changes write through a third ([`AuthDb`]): they are rare,
-//! and the API must know they are on disk before it answers.
+//! writes. Sign-ins and user changes write through a third, the auth module's own (its
+//! `db` file, which knows these tables): they are rare, and the API must know they are on
+//! disk before it answers.
 
 mod alerts;
-mod auth;
 mod history;
-mod hosts;
+pub(crate) mod hosts;
 mod jobs;
 mod policy;
 mod samples;
@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use auth::AuthDb;
 pub use history::{HistoryEntry, HostEntry, StoredEntry};
 pub use samples::StoredSample;
 

@@ -2,8 +2,9 @@
 //! (`hbd/templates/`) with plain ES modules and CSS (`hbd/static/`), all embedded in the
 //! binary. Module map:
 //!
-//! - [`templates`]: the template registry, embedded or overridden from `templates_dir`
-//!   (edits show on the next request).
+//! - [`crate::templates`]: the template registry, embedded or overridden from
+//!   `templates_dir` (edits show on the next request); below the API, whose state holds
+//!   it.
 //! - [`assets`]: `/static/...`, embedded or overridden from `templates_dir/static`,
 //!   with ETags.
 //! - [`pages`]: the page handlers and the login form.
@@ -11,4 +12,3 @@
 pub mod assets;
 pub mod headers;
 pub mod pages;
-pub mod templates;

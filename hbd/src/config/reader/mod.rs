@@ -492,7 +492,7 @@ impl<'a> Reader<'a> {
                 "password" => {
                     user.password = self.string(&p, v);
                     if let Some(hash) = &user.password
-                        && let Err(e) = crate::auth::password::PasswordHash::parse(hash)
+                        && let Err(e) = crate::password::PasswordHash::parse(hash)
                     {
                         self.error(
                             &p,

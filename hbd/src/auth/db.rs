@@ -1,5 +1,6 @@
-//! Users, host access, sessions and tokens made through the API: their own connection,
-//! written at once (the API answers only after the row is on disk).
+//! The auth tables of the store's database (made by its schema): users, host access,
+//! sessions and tokens made through the API, on their own connection, written at once
+//! (the API answers only after the row is on disk).
 //!
 //! Sessions and tokens are keyed by the SHA-256 of their secret; the secret itself is
 //! never stored.
@@ -10,12 +11,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::StoreError;
-use super::hosts::{from_sql_ms, to_sql_ms};
 use crate::auth::directory::{AccessList, Stored};
 use crate::auth::sessions::{Digest32, Grant, Kind};
 use crate::clock::Timestamp;
 use crate::config::UserConfig;
+use crate::store::StoreError;
+use crate::store::hosts::{from_sql_ms, to_sql_ms};
 
 /// The auth tables' connection (the store must have been opened, and so migrated).
 #[derive(Debug, Clone)]

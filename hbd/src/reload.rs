@@ -102,7 +102,7 @@ impl Reloader {
             .await
             .map_err(|_| ReloadError::Engine("no answer within 5 s".into()))?
             .map_err(|_| ReloadError::Engine("stopping".into()))?
-            .map_err(ReloadError::Engine)?;
+            .map_err(|e| ReloadError::Engine(e.to_string()))?;
         self.reloads.send_modify(|n| *n += 1);
         Ok(Reloaded {
             source: self.path.clone(),

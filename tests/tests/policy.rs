@@ -1,7 +1,9 @@
 //! End to end: the alert policy in a running daemon with real mail (aiosmtpd). A
 //! silence made through the API holds a recovery, survives a restart, and its early end
 //! sends the recovery; a host behind a DOWN parent is UNREACHABLE and nobody is told;
-//! a burst of notifications becomes one grouped message, listed in full by the API.
+//! a burst of notifications becomes one grouped message, listed in full by the API; a
+//! flapping metric is told once as flapping; a silence made by someone who is not an
+//! administrator reveals and reaches no host hidden from them.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::time::Duration;
@@ -282,4 +284,128 @@ fn a_flapping_metric_is_told_once_as_flapping_then_held() {
         subjects.last().is_some_and(|s| s.starts_with(start)),
         "nothing after FLAPPING START: {subjects:?}"
     );
+}
+
+/// The users of the silence test.
+const PASSWORD: &str = "policy test password";
+
+#[test]
+fn a_silence_pattern_reveals_no_hidden_host_and_reaches_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = hbd_e2e::password_hash(PASSWORD);
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!(
+            "users:\n  ada: {{admin: true, password: '{hash}'}}\n  otto: {{password: '{hash}'}}\n\
+             {}hosts:\n  other: {{owner: otto}}\n  w0: {{owner: ada}}\n",
+            hbd_e2e::CPU_THRESHOLDS
+        ),
+    );
+    for host in ["w0", "other"] {
+        daemon.heartbeat_and_cpu(host, 95.0);
+    }
+    let otto = daemon.login("otto", PASSWORD);
+    let ada = daemon.login("ada", PASSWORD);
+    let call = |token: Option<&str>, method: &str, path: &str, body: Option<&str>| {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("Authorization", a)])
+            .unwrap_or_default();
+        daemon.call(method, path, &headers, body)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || call(
+            Some(&ada),
+            "GET",
+            "/api/0/alerts",
+            None
+        )
+        .json()
+        .as_array()
+        .is_some_and(|a| a.len() == 2)),
+        "the hosts and their alerts did not appear"
+    );
+    let post = |token: &str, hosts: &str| {
+        let body = format!(r#"{{"hosts": "{hosts}", "duration": "1h", "comment": "patching"}}"#);
+        call(Some(token), "POST", "/api/0/silences", Some(&body))
+    };
+    // otto owns only `other`. A pattern that matches hidden hosts (w*) and one that
+    // matches nothing (zz*) answer alike, status and text.
+    let hidden = post(&otto, "w*");
+    let absent = post(&otto, "zz*");
+    assert_eq!(
+        (hidden.status, absent.status),
+        (403, 403),
+        "{}",
+        hidden.body
+    );
+    assert_eq!(
+        hidden.body.replace("w*", "X"),
+        absent.body.replace("zz*", "X"),
+        "no difference leaks"
+    );
+    // A pattern that matches his host and hidden ones covers his host only.
+    let made = post(&otto, "*");
+    assert_eq!(made.status, 201, "{}", made.body);
+    let silence = made.json();
+    assert_eq!(silence["only"], serde_json::json!(["other"]), "{silence}");
+    // Both recover: his host's recovery is held by it, a hidden host's is not.
+    daemon.heartbeat_and_cpu("other", 10.0);
+    daemon.heartbeat_and_cpu("w0", 10.0);
+    let alert = |host: &str| {
+        call(
+            &daemon,
+            Some(&ada),
+            "GET",
+            &format!("/api/0/hosts/{host}/alerts"),
+            None,
+        )
+        .json()[0]
+            .clone()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || alert("other")["level"] == "OK"
+            && alert("w0")["level"] == "OK"),
+        "{} {}",
+        alert("other"),
+        alert("w0")
+    );
+    assert_eq!(
+        alert("other")["held"]["reason"],
+        "silenced",
+        "{}",
+        alert("other")
+    );
+    assert!(
+        alert("w0")["held"].is_null(),
+        "a hidden host is not held by otto's silence: {}",
+        alert("w0")
+    );
+    // He may end it; it lists, for him and the admin, only what it covers.
+    let list = call(Some(&ada), "GET", "/api/0/silences", None).json();
+    assert_eq!(list["silences"][0]["only"], serde_json::json!(["other"]));
+    let id = silence["id"].as_str().unwrap();
+    let ended = call(
+        &daemon,
+        Some(&otto),
+        "DELETE",
+        &format!("/api/0/silences/{id}"),
+        None,
+    );
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    // An administrator's pattern reaches every host it matches, now or later.
+    let all = post(&ada, "*");
+    assert_eq!(all.status, 201, "{}", all.body);
+    assert!(all.json().get("only").is_none(), "{}", all.body);
+    // Someone else may not end it, and is told the same whatever it covers.
+    let id = all.json()["id"].as_str().unwrap().to_owned();
+    let refused = call(
+        &daemon,
+        Some(&otto),
+        "DELETE",
+        &format!("/api/0/silences/{id}"),
+        None,
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
 }

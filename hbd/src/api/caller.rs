@@ -141,12 +141,46 @@ fn is_own_origin(origin: &str, host: &str) -> bool {
     origin_host.eq_ignore_ascii_case(host)
 }
 
+/// Why a browser's request from another site is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CrossSite {
+    /// The browser says the request came from another site.
+    #[error(
+        "cross-site request refused (Sec-Fetch-Site: {0}); add the page's origin to allowed_origins"
+    )]
+    Site(String),
+    /// An older browser's `Origin` is not the daemon's own.
+    #[error("cross-origin request refused (Origin {origin} is not {host})")]
+    Origin {
+        /// The page's origin.
+        origin: String,
+        /// The `Host` the request was sent to.
+        host: String,
+    },
+    /// A WebSocket handshake from another origin.
+    #[error(
+        "WebSocket from another origin refused (Origin {origin} is not {host}); add it to allowed_origins"
+    )]
+    WebSocket {
+        /// The page's origin.
+        origin: String,
+        /// The `Host` the request was sent to.
+        host: String,
+    },
+}
+
+impl From<CrossSite> for ApiError {
+    fn from(e: CrossSite) -> ApiError {
+        ApiError::Csrf(e.to_string())
+    }
+}
+
 /// Go 1.25's `CrossOriginProtection` check; `Err` says why the request is refused.
 pub fn cross_origin_check(
     method: &Method,
     headers: &HeaderMap,
     allowed: &[String],
-) -> Result<(), String> {
+) -> Result<(), CrossSite> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
@@ -157,9 +191,7 @@ pub fn cross_origin_check(
     }
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some("same-origin" | "none") => Ok(()),
-        Some(site) => Err(format!(
-            "cross-site request refused (Sec-Fetch-Site: {site}); add the page's origin to allowed_origins"
-        )),
+        Some(site) => Err(CrossSite::Site(site.to_owned())),
         None => match origin {
             None => Ok(()),
             Some(origin) => {
@@ -167,9 +199,10 @@ pub fn cross_origin_check(
                 if is_own_origin(origin, host) {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "cross-origin request refused (Origin {origin} is not {host})"
-                    ))
+                    Err(CrossSite::Origin {
+                        origin: origin.to_owned(),
+                        host: host.to_owned(),
+                    })
                 }
             }
         },
@@ -178,7 +211,7 @@ pub fn cross_origin_check(
 
 /// A WebSocket handshake's `Origin`, if any, must be the daemon's own (matching
 /// `Host`) or allow-listed: browsers send the session cookie with any page's handshake.
-pub fn same_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), String> {
+pub fn same_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), CrossSite> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let Some(origin) = text(header::ORIGIN) else {
         return Ok(()); // not a browser
@@ -187,9 +220,10 @@ pub fn same_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), String
     if is_own_origin(origin, host) || allowed.iter().any(|a| a == origin) {
         Ok(())
     } else {
-        Err(format!(
-            "WebSocket from another origin refused (Origin {origin} is not {host}); add it to allowed_origins"
-        ))
+        Err(CrossSite::WebSocket {
+            origin: origin.to_owned(),
+            host: host.to_owned(),
+        })
     }
 }
 
@@ -224,7 +258,7 @@ impl FromRequestParts<ApiState> for Caller {
             && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
         {
             let allowed = &state.config.get().allowed_origins;
-            cross_origin_check(&parts.method, headers, allowed).map_err(ApiError::Csrf)?;
+            cross_origin_check(&parts.method, headers, allowed)?;
             let sent = headers
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())

@@ -13,6 +13,7 @@ use super::hosts::find;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
 use crate::dns::plan::Status;
+use crate::dns::worker::ForceError;
 
 /// The host's DNS record and how its last write went.
 #[utoipa::path(get, path = "/api/0/hosts/{name}/dns", tag = "dns",
@@ -58,9 +59,9 @@ pub async fn trigger(
     let address = host.address.map(|a| a.ip());
     match state.dns.force(&name, address).await {
         Ok(status) => Ok((StatusCode::ACCEPTED, Json(status))),
-        Err(why) if why.contains("busy") || why.contains("stopped") => {
-            Err(ApiError::Unavailable(why))
+        Err(why @ (ForceError::Busy | ForceError::Stopped)) => {
+            Err(ApiError::Unavailable(why.to_string()))
         }
-        Err(why) => Err(ApiError::Conflict(why)),
+        Err(why) => Err(ApiError::Conflict(why.to_string())),
     }
 }

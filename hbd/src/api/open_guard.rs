@@ -52,7 +52,11 @@ fn check(
             host_name(host.unwrap_or_default())
         )));
     }
-    cross_origin_check(method, headers, &config.allowed_origins).map_err(ApiError::Csrf)
+    Ok(cross_origin_check(
+        method,
+        headers,
+        &config.allowed_origins,
+    )?)
 }
 
 /// The middleware: with users configured it passes everything on (sign-in and the

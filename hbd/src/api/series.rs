@@ -120,7 +120,7 @@ pub async fn series(
         Some(base) => {
             let metrics = plugin_series(&base, &name, &plugin, since.0, until.0, width)
                 .await
-                .map_err(ApiError::Unavailable)?;
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
             let mut times: Vec<u64> = metrics.values().flat_map(|s| s.t.iter().copied()).collect();
             times.sort_unstable();
             times.dedup();

@@ -62,7 +62,7 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     caller.may(Action::View, None)?;
-    same_origin(&headers, &state.config.get().allowed_origins).map_err(ApiError::Csrf)?;
+    same_origin(&headers, &state.config.get().allowed_origins)?;
     let resume = match (query.run, query.seq) {
         (Some(run), Some(seq)) => Some(Resume { run, seq }),
         _ => None,

@@ -36,8 +36,41 @@ pub fn script(zone: &Zone, job: &Job) -> String {
     )
 }
 
-/// Runs `program` with `job`'s script; `Err` says why it failed.
-pub async fn run(program: &Path, zone: &Zone, job: &Job) -> Result<(), String> {
+/// Why an update did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    /// `nsupdate_bin` could not be started.
+    #[error("cannot run {program}: {reason}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        reason: String,
+    },
+    /// The script could not be handed to it.
+    #[error("cannot write the update script: {0}")]
+    Script(String),
+    /// Its end could not be awaited.
+    #[error("cannot wait for nsupdate: {0}")]
+    Wait(String),
+    /// It ran past the zone's `timeout` and was killed.
+    #[error("nsupdate did not finish within {0} s; killed")]
+    TimedOut(u64),
+    /// It ran and failed (refused, unreachable): its exit status and what it said.
+    #[error("nsupdate failed ({status}): {said}")]
+    Failed {
+        /// Its exit status.
+        status: String,
+        /// Its standard error (or output), at most 1 KiB.
+        said: String,
+    },
+    /// The record's zone left the config while the update waited.
+    #[error("zone {0} is no longer configured")]
+    ZoneGone(String),
+}
+
+/// Runs `program` with `job`'s script.
+pub async fn run(program: &Path, zone: &Zone, job: &Job) -> Result<(), UpdateError> {
     let mut command = tokio::process::Command::new(program);
     if let Some(key) = &zone.key_file {
         command.arg("-k").arg(key);
@@ -50,29 +83,27 @@ pub async fn run(program: &Path, zone: &Zone, job: &Job) -> Result<(), String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let mut child = command.spawn().map_err(|e| UpdateError::Spawn {
+        program: program.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let text = script(zone, job);
     let run = async {
         if let Some(mut stdin) = child.stdin.take() {
             stdin
                 .write_all(text.as_bytes())
                 .await
-                .map_err(|e| format!("cannot write the update script: {e}"))?;
+                .map_err(|e| UpdateError::Script(e.to_string()))?;
         }
         child
             .wait_with_output()
             .await
-            .map_err(|e| format!("cannot wait for nsupdate: {e}"))
+            .map_err(|e| UpdateError::Wait(e.to_string()))
     };
     let limit = zone.timeout + std::time::Duration::from_secs(2);
-    let output = tokio::time::timeout(limit, run).await.map_err(|_| {
-        format!(
-            "nsupdate did not finish within {} s; killed",
-            limit.as_secs()
-        )
-    })??;
+    let output = tokio::time::timeout(limit, run)
+        .await
+        .map_err(|_| UpdateError::TimedOut(limit.as_secs()))??;
     if output.status.success() {
         return Ok(());
     }
@@ -87,7 +118,10 @@ pub async fn run(program: &Path, zone: &Zone, job: &Job) -> Result<(), String> {
         }
         why.truncate(end);
     }
-    Err(format!("nsupdate failed ({}): {why}", output.status))
+    Err(UpdateError::Failed {
+        status: output.status.to_string(),
+        said: why,
+    })
 }
 
 #[cfg(test)]

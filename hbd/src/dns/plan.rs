@@ -147,7 +147,7 @@ impl Plan {
     }
 
     /// An update of `job` ended: `Ok`, or why not.
-    pub fn done(&mut self, job: &Job, result: Result<(), String>, now: Now) {
+    pub fn done(&mut self, job: &Job, result: Result<(), impl std::fmt::Display>, now: Now) {
         self.running = self.running.saturating_sub(1);
         let Some(entry) = self.hosts.get_mut(&job.host) else {
             return;
@@ -165,7 +165,7 @@ impl Plan {
             }
             Err(why) => {
                 entry.failures += 1;
-                entry.last_error = Some(why);
+                entry.last_error = Some(why.to_string());
                 entry.next_try = Some(now.mono.plus(backoff(entry.failures)));
             }
         }
@@ -246,23 +246,23 @@ mod tests {
             p.due(at(1).mono).is_empty(),
             "one update per host at a time"
         );
-        p.done(&jobs[0], Ok(()), at(2));
+        p.done(&jobs[0], Ok::<(), &str>(()), at(2));
         let next = p.due(at(2).mono);
         assert_eq!(next[0].address, ip("127.0.0.4"));
         // Failures: retried after 1 s, 2 s, 4 s ...
-        p.done(&next[0], Err("REFUSED".into()), at(3));
+        p.done(&next[0], Err::<(), _>("REFUSED"), at(3));
         assert_eq!(p.status("web1").unwrap().state, "failing");
         assert!(p.due(at(3).mono).is_empty());
         assert_eq!(p.next_deadline(), Some(at(4).mono));
         let retry = p.due(at(4).mono);
-        p.done(&retry[0], Err("timed out".into()), at(4));
+        p.done(&retry[0], Err::<(), _>("timed out"), at(4));
         assert_eq!(
             p.next_deadline(),
             Some(at(6).mono),
             "2 s after the second failure"
         );
         let retry = p.due(at(6).mono);
-        p.done(&retry[0], Ok(()), at(6));
+        p.done(&retry[0], Ok::<(), &str>(()), at(6));
         let s = p.status("web1").unwrap();
         assert_eq!(
             (s.state, s.failures, s.applied),
@@ -287,13 +287,13 @@ mod tests {
             p.due(at(1).mono).is_empty(),
             "one update per host at a time"
         );
-        p.done(&running, Ok(()), at(2));
+        p.done(&running, Ok::<(), &str>(()), at(2));
         assert_eq!(p.status("web1").unwrap().state, "pending");
         assert_eq!(p.next_deadline(), Some(at(2).mono));
         let forced = p.due(at(2).mono);
         assert_eq!(forced.len(), 1, "the forced write is not lost");
         assert_eq!(forced[0].address, ip("127.0.0.4"));
-        p.done(&forced[0], Ok(()), at(3));
+        p.done(&forced[0], Ok::<(), &str>(()), at(3));
         assert_eq!(p.status("web1").unwrap().state, "ok");
         assert_eq!(p.next_deadline(), None, "and written once");
     }
@@ -304,10 +304,10 @@ mod tests {
         p.address("web1", rec(), ip("127.0.0.2"), at(0).mono);
         let job = p.due(at(0).mono).remove(0);
         for _ in 0..10 {
-            p.done(&job, Err("unreachable".into()), at(0));
+            p.done(&job, Err::<(), _>("unreachable"), at(0));
             p.due(Mono(u64::MAX));
         }
-        p.done(&job, Err("unreachable".into()), at(0));
+        p.done(&job, Err::<(), _>("unreachable"), at(0));
         assert_eq!(backoff(11), MAX_BACKOFF);
         p.address("web1", rec(), ip("127.0.0.9"), at(1).mono);
         assert_eq!(p.due(at(1).mono)[0].address, ip("127.0.0.9"));

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::nsupdate;
+use super::nsupdate::{self, UpdateError};
 use super::plan::{Job, Plan, Status};
 use crate::clock::Clock;
 use crate::config::SharedConfig;
@@ -40,7 +40,7 @@ pub enum DnsInput {
         /// Its address now, if known.
         address: Option<IpAddr>,
         /// The answer.
-        reply: oneshot::Sender<Result<Status, String>>,
+        reply: oneshot::Sender<Result<Status, ForceError>>,
     },
     /// A host was dropped.
     Forget {
@@ -57,6 +57,23 @@ pub struct Written(pub String, pub Box<crate::dns::plan::Status>);
 
 /// Results waiting for the engine at most.
 pub const WRITTEN_QUEUE: usize = 256;
+
+/// Why a record cannot be written on request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ForceError {
+    /// The task's queue is full.
+    #[error("the DNS task is busy; try again")]
+    Busy,
+    /// The task has ended (the daemon is stopping).
+    #[error("the DNS task stopped")]
+    Stopped,
+    /// No zone gives the host a record.
+    #[error("host {0:?} has no DNS record: see dyndomains and hosts.NAME.dyndomain")]
+    NoRecord(String),
+    /// The host has not been heard from since the daemon started.
+    #[error("host {0:?} has not been heard from: no address to write")]
+    NoAddress(String),
+}
 
 /// The handle the engine and the API hold.
 #[derive(Debug, Clone)]
@@ -78,7 +95,7 @@ impl Dns {
     }
 
     /// Asks for `host`'s record to be written now.
-    pub async fn force(&self, host: &str, address: Option<IpAddr>) -> Result<Status, String> {
+    pub async fn force(&self, host: &str, address: Option<IpAddr>) -> Result<Status, ForceError> {
         let (reply, answer) = oneshot::channel();
         let input = DnsInput::Force {
             host: host.to_owned(),
@@ -86,11 +103,9 @@ impl Dns {
             reply,
         };
         if !self.send(input) {
-            return Err("the DNS task is busy; try again".into());
+            return Err(ForceError::Busy);
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err("the DNS task stopped".into()))
+        answer.await.unwrap_or(Err(ForceError::Stopped))
     }
 
     /// `host`'s record, if it has one.
@@ -148,7 +163,7 @@ impl Task {
             metrics,
         } = self;
         let (done_tx, mut done_rx) =
-            mpsc::channel::<(Job, Result<(), String>)>(super::plan::MAX_RUNNING);
+            mpsc::channel::<(Job, Result<(), UpdateError>)>(super::plan::MAX_RUNNING);
         loop {
             let next = plan.lock().ok().and_then(|p| p.next_deadline());
             let wake = next.map_or_else(
@@ -175,7 +190,10 @@ impl Task {
                         host: job.host.clone(),
                         name: job.record.name.clone(),
                         address: job.address,
-                        result: result.clone().err().unwrap_or_else(|| "ok".into()),
+                        result: result
+                            .as_ref()
+                            .err()
+                            .map_or_else(|| "ok".to_owned(), ToString::to_string),
                     }]);
                     let status = plan.lock().ok().and_then(|mut p| {
                         p.done(&job, result, now);
@@ -209,12 +227,13 @@ impl Task {
                         }
                         DnsInput::Force { host, address, reply } => {
                             let answer = match (record(&host), address) {
-                                (None, _) => Err(format!("host {host:?} has no DNS record: see dyndomains and hosts.NAME.dyndomain")),
-                                (Some(_), None) => Err(format!("host {host:?} has not been heard from: no address to write")),
+                                (None, _) => Err(ForceError::NoRecord(host.clone())),
+                                (Some(_), None) => Err(ForceError::NoAddress(host.clone())),
                                 (Some(record), Some(address)) => {
                                     p.address(&host, record, address.to_canonical(), now.mono);
                                     p.force(&host, now.mono);
-                                    p.status(&host).ok_or_else(|| "no status".to_owned())
+                                    // Invariant: the address just given makes the host's entry.
+                                    p.status(&host).ok_or_else(|| ForceError::NoRecord(host.clone()))
                                 }
                             };
                             let _ = reply.send(answer);
@@ -234,7 +253,7 @@ impl Task {
                 tokio::spawn(async move {
                     let result = match zone {
                         Some(zone) => nsupdate::run(&program, &zone, &job).await,
-                        None => Err(format!("zone {} is no longer configured", job.record.zone)),
+                        None => Err(UpdateError::ZoneGone(job.record.zone.clone())),
                     };
                     let _ = done.send((job, result)).await;
                 });

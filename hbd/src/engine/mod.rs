@@ -80,7 +80,7 @@ pub enum Request {
         )>,
     ),
     /// Put a validated configuration in force.
-    Reconfigure(Arc<Config>, oneshot::Sender<Result<(), String>>),
+    Reconfigure(Arc<Config>, oneshot::Sender<Result<(), NotifyError>>),
 }
 
 /// Whether a host is wanted in a listing.
@@ -692,12 +692,12 @@ impl Engine {
         config: Arc<Config>,
         actions: &mut Vec<Action>,
         journal: &mut Vec<Entry>,
-    ) -> Result<(), String> {
+    ) -> Result<(), NotifyError> {
         let now: Now = self.parts.clock.now();
         self.parts.config.set(config.clone());
         self.parts.core.reconfigure(config, now, actions);
         self.dispatch(actions, journal);
-        self.start_notifier().map_err(|e| e.to_string())?;
+        self.start_notifier()?;
         tracing::info!("configuration reloaded");
         Ok(())
     }

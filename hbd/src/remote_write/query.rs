@@ -46,19 +46,42 @@ pub fn selector(host: &str, plugin: &str) -> String {
     )
 }
 
+/// Why the TSDB gave no series.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// It could not be reached, or its answer was not JSON.
+    #[error("the TSDB at {base}: {source}")]
+    Unreachable {
+        /// The TSDB's base URL.
+        base: String,
+        /// What failed.
+        source: reqwest::Error,
+    },
+    /// It answered with an error.
+    #[error("the TSDB answered {kind}: {message}")]
+    Refused {
+        /// Its `errorType`.
+        kind: String,
+        /// Its `error`.
+        message: String,
+    },
+}
+
 /// Adds one `query_range` answer's points of `plugin` to `out`, by `metric` label, in
 /// the units the agent reported (the writer moved them to base units).
 pub fn add_points(
     answer: &Value,
     plugin: &str,
     out: &mut BTreeMap<String, Vec<(u64, f64)>>,
-) -> Result<(), String> {
+) -> Result<(), QueryError> {
     if answer["status"] != "success" {
-        return Err(format!(
-            "the TSDB answered {}: {}",
-            answer["errorType"].as_str().unwrap_or("an error"),
-            answer["error"].as_str().unwrap_or("")
-        ));
+        return Err(QueryError::Refused {
+            kind: answer["errorType"]
+                .as_str()
+                .unwrap_or("an error")
+                .to_owned(),
+            message: answer["error"].as_str().unwrap_or("").to_owned(),
+        });
     }
     for series in answer["data"]["result"].as_array().into_iter().flatten() {
         let labels = &series["metric"];
@@ -111,7 +134,7 @@ pub async fn plugin_series(
     since_ms: u64,
     until_ms: u64,
     width: usize,
-) -> Result<BTreeMap<String, Series>, String> {
+) -> Result<BTreeMap<String, Series>, QueryError> {
     let step = step_s(since_ms, until_ms, width);
     let sel = selector(host, plugin);
     let mut points = BTreeMap::new();
@@ -128,10 +151,16 @@ pub async fn plugin_series(
             .form(&form)
             .send()
             .await
-            .map_err(|e| format!("the TSDB at {base}: {e}"))?
+            .map_err(|source| QueryError::Unreachable {
+                base: base.to_owned(),
+                source,
+            })?
             .json()
             .await
-            .map_err(|e| format!("the TSDB at {base}: {e}"))?;
+            .map_err(|source| QueryError::Unreachable {
+                base: base.to_owned(),
+                source,
+            })?;
         add_points(&answer, plugin, &mut points)?;
     }
     Ok(merge(points))
@@ -175,6 +204,7 @@ mod tests {
         assert!(
             add_points(&bad, "cpu_monitor", &mut BTreeMap::new())
                 .unwrap_err()
+                .to_string()
                 .contains("parse error")
         );
     }

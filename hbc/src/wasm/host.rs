@@ -47,14 +47,68 @@ pub mod v0_2 {
     });
 }
 
+/// The store's limits ([`StoreLimits`]), which also remember whether they refused the
+/// plugin memory: a call that failed after that failed for want of memory, whatever the
+/// error's text says.
+pub struct Limits {
+    inner: StoreLimits,
+    /// Set when a memory could not grow (over the plugin's `memory_mb`).
+    pub memory_refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let grown = self.inner.memory_growing(current, desired, maximum);
+        if !matches!(grown, Ok(true)) {
+            self.memory_refused = true;
+        }
+        grown
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.memory_refused = true;
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
 /// What a plugin's store holds.
 pub struct StoreData {
     /// Plugin name, for log lines.
     pub name: String,
     /// Canonical granted directories or files.
     pub grants: Grants,
-    /// Memory and instance limits.
-    pub limits: StoreLimits,
+    /// Memory and instance limits, and whether one refused the plugin memory.
+    pub limits: Limits,
     /// Captured stdout.
     pub stdout: MemoryOutputPipe,
     /// Captured stderr.
@@ -70,6 +124,10 @@ pub struct StoreData {
 impl StoreData {
     /// A store state granting nothing but `grants`, with `limits`.
     pub fn new(name: &str, grants: Vec<PathBuf>, limits: StoreLimits) -> StoreData {
+        let limits = Limits {
+            inner: limits,
+            memory_refused: false,
+        };
         let stdout = MemoryOutputPipe::new(CAPTURE_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURE_BYTES);
         // No args, no environment, no preopens, no network: only the captured pipes.

@@ -319,7 +319,15 @@ impl WasmPlugin {
             Pre::V0_1(pre) => pre.instantiate(&mut store).map(Instance::V0_1),
             Pre::V0_2(pre) => pre.instantiate(&mut store).map(Instance::V0_2),
         }
-        .map_err(|e| explain(&e, self.settings.timeout, self.settings.memory_bytes))?;
+        .map_err(|e| {
+            let refused = store.data().limits.memory_refused;
+            explain(
+                &e,
+                self.settings.timeout,
+                self.settings.memory_bytes,
+                refused,
+            )
+        })?;
         Ok(Live {
             store,
             instance,
@@ -340,6 +348,7 @@ impl WasmPlugin {
         live.store.set_epoch_deadline(self.deadline_ticks());
         let data = live.store.data_mut();
         (data.log_lines, data.log_dropped) = (0, 0);
+        data.limits.memory_refused = false;
         let result = f(&mut live.store, &live.instance);
         let data = live.store.data();
         if data.log_dropped > 0 {
@@ -384,6 +393,7 @@ impl WasmPlugin {
                 &e,
                 self.settings.timeout,
                 self.settings.memory_bytes,
+                data.limits.memory_refused,
             )),
         }
     }
@@ -513,8 +523,17 @@ fn contract_of(imports: &[String]) -> Result<&'static str, String> {
     }
 }
 
-/// A readable reason for a failed call.
-fn explain(error: &wasmtime::Error, timeout: Duration, memory: usize) -> String {
+/// A readable reason for a failed call; `memory_refused`: the store's limits refused the
+/// plugin memory during it (so that is why it failed, however the failure surfaced).
+fn explain(
+    error: &wasmtime::Error,
+    timeout: Duration,
+    memory: usize,
+    memory_refused: bool,
+) -> String {
+    if memory_refused {
+        return format!("memory limit of {} MiB exceeded", memory / (1024 * 1024));
+    }
     if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
         return match trap {
             wasmtime::Trap::Interrupt => format!("timed out after {} ms", timeout.as_millis()),
@@ -524,11 +543,7 @@ fn explain(error: &wasmtime::Error, timeout: Duration, memory: usize) -> String 
             other => format!("trapped: {other}"),
         };
     }
-    let text = format!("{error:#}");
-    if text.contains("memory") && (text.contains("limit") || text.contains("grow")) {
-        return format!("memory limit of {} MiB exceeded", memory / (1024 * 1024));
-    }
-    text
+    format!("{error:#}")
 }
 
 impl Plugin for WasmPlugin {

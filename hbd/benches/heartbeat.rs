@@ -78,7 +78,7 @@ fn run(hosts: usize, signed: bool) -> Spent {
     });
     let clock = Clock::start();
     let mut gate = Gate::new(SharedConfig::new(config.clone()));
-    let mut core = Core::new(config.clone(), clock.now());
+    let mut core = Core::new(hbd::core::CoreSettings::from(&*config), clock.now());
     let signer = Signer {
         key_id: String::new(),
         key: Key::new(KEY),

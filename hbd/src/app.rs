@@ -194,7 +194,13 @@ pub async fn run(
     let reader = Reader::open(&config.state_db)?;
     tracing::info!(hosts = hosts.len(), path = %config.state_db.display(), "store opened");
     let (store_tx, store_thread) = store::start_writer(store, metrics.clone())?;
-    let mut core = Core::restore(config.clone(), hosts, alerts, &checks, started);
+    let mut core = Core::restore(
+        crate::core::CoreSettings::from(&*config),
+        hosts,
+        alerts,
+        &checks,
+        started,
+    );
     core.restore_jobs(jobs, started);
     core.restore_policy(silences, told);
 

@@ -49,7 +49,7 @@ async fn start(queue: usize) -> Running {
         remote_write: None,
         ha: None,
         dns,
-        core: Core::new(config.clone(), clock.now()),
+        core: Core::new(hbd::core::CoreSettings::from(&*config), clock.now()),
         clock,
         directories: hbd::auth::directory::Directories::config_only(SharedConfig::new(
             config.clone(),

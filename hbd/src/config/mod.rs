@@ -5,6 +5,7 @@
 //! thresholds, notifications, DNS) are still checked for shape here, so a typo is caught
 //! the day it is written.
 
+mod core_settings;
 pub mod dns;
 mod notify;
 mod reader;

@@ -160,7 +160,7 @@ impl Core {
                 if !self.hosts.contains_key(&job.host) {
                     return Err(CommandError::UnknownHost(job.host.clone()));
                 }
-                if !self.config.host_has_key(&job.host) {
+                if !self.settings.host_has_key(&job.host) {
                     return Err(CommandError::Unsigned(job.host.clone()));
                 }
                 self.outbox.queue(job.as_ref().clone(), now);

@@ -11,6 +11,7 @@ mod command;
 mod notify_policy;
 pub mod outbox;
 mod parents;
+pub mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -26,16 +27,15 @@ pub use crate::model::{Event, EventKind, Host, HostState, Job, JobState, Upgrade
 use by_name::ByName;
 pub use command::{Command, CommandError, Outcome};
 
-use crate::alerting::rules::{Rules, display_path, lookup, merge};
-use crate::alerting::{AlertState, Alerts, Level, Notice, Policy};
+use crate::alerting::rules::{Rules, display_path, lookup};
+use crate::alerting::{AlertState, Alerts, Level, Notice};
 use crate::clock::{Mono, Now};
-use crate::config::Config;
 use crate::model::Notification;
 use crate::policy::silence::Silence;
 use crate::policy::{Decision, Policy as NotifyPolicy};
-use notify_policy::policy_settings;
 use outbox::Outbox;
 use parents::Parents;
+pub use settings::{CoreSettings, HostSettings};
 
 /// The plugin whose reports carry one status per check (Nagios): its checks alert
 /// through that status instead of thresholds.
@@ -129,7 +129,7 @@ struct Tracked {
 /// Host state for every host, and when each must be heard from next.
 #[derive(Debug)]
 pub struct Core {
-    config: Arc<Config>,
+    settings: CoreSettings,
     /// By name: found by hash, listed sorted without a sort per request.
     hosts: ByName<Tracked>,
     deadlines: BinaryHeap<Reverse<(Mono, String)>>,
@@ -139,8 +139,6 @@ pub struct Core {
     /// Hosts per state, in [`HostState::ALL`] order, kept as states change.
     counts: [usize; 4],
     alerts: Alerts,
-    default_rules: Arc<Rules>,
-    host_rules: HashMap<String, Arc<Rules>>,
     outbox: Outbox,
     policy: NotifyPolicy,
     /// Configured children of each host (the reverse of `parents`).
@@ -149,34 +147,24 @@ pub struct Core {
     standby: bool,
 }
 
-fn policy(config: &Config) -> Policy {
-    Policy {
-        renotify: config.threshold_renotify_interval,
-        renotify_max: config.threshold_renotify_max,
-        notify_unknown: config.threshold_notify_unknown,
-    }
-}
-
 impl Core {
     /// A core with no hosts but those configured (as UNKNOWN).
-    pub fn new(config: Arc<Config>, now: Now) -> Core {
+    pub fn new(settings: CoreSettings, now: Now) -> Core {
         let mut core = Core {
-            alerts: Alerts::new(policy(&config)),
+            alerts: Alerts::new(settings.reminders),
             hosts: ByName::default(),
             deadlines: BinaryHeap::new(),
             dirty: Vec::new(),
             dropped_hosts: Vec::new(),
             dropped_alerts: Vec::new(),
             counts: [0; 4],
-            default_rules: Arc::default(),
-            host_rules: HashMap::new(),
             outbox: Outbox::default(),
-            policy: NotifyPolicy::new(policy_settings(&config)),
+            policy: NotifyPolicy::new(settings.policy.clone()),
             children: HashMap::new(),
             standby: false,
-            config,
+            settings,
         };
-        core.build_rules();
+        core.build_children();
         core.add_configured_hosts(now);
         core
     }
@@ -187,13 +175,13 @@ impl Core {
     /// reports (`checks`: the `(host, path)` of every check in the latest status-plugin
     /// reports), are dropped, so their reminders stop.
     pub fn restore(
-        config: Arc<Config>,
+        settings: CoreSettings,
         hosts: Vec<Host>,
         alerts: Vec<AlertState>,
         checks: &HashSet<(String, String)>,
         now: Now,
     ) -> Core {
-        let mut core = Core::new(config, now);
+        let mut core = Core::new(settings, now);
         for host in hosts {
             core.insert(host, now);
         }
@@ -213,12 +201,12 @@ impl Core {
     /// Takes a new configuration (reload): thresholds, profiles, reminder policy and host
     /// settings apply from now on; host and alert states are kept, except alert states
     /// whose rule is gone. Configured hosts not yet known appear as UNKNOWN.
-    pub fn reconfigure(&mut self, config: Arc<Config>, now: Now, out: &mut Vec<Action>) {
+    pub fn reconfigure(&mut self, settings: CoreSettings, now: Now, out: &mut Vec<Action>) {
         let from = out.len();
-        self.config = config;
-        self.policy.reconfigure(policy_settings(&self.config), now);
-        self.alerts.set_policy(policy(&self.config), now);
-        self.build_rules();
+        self.policy.reconfigure(settings.policy.clone(), now);
+        self.alerts.set_policy(settings.reminders, now);
+        self.settings = settings;
+        self.build_children();
         self.add_configured_hosts(now);
         let names: Vec<String> = self.hosts.keys().map(str::to_owned).collect();
         for name in names {
@@ -226,7 +214,7 @@ impl Core {
                 continue;
             };
             if let (HostState::Up, Some(heard)) = (t.host.state, t.heard) {
-                t.deadline = heard.plus(self.config.allowance(&name, t.host.interval));
+                t.deadline = heard.plus(self.settings.allowance(&name, t.host.interval));
                 let deadline = t.deadline;
                 self.schedule(&name, deadline);
             }
@@ -236,9 +224,10 @@ impl Core {
         self.run_policy(from, now, out);
     }
 
-    fn build_rules(&mut self) {
+    /// The configured children of each host (the reverse of `parents`).
+    fn build_children(&mut self) {
         self.children.clear();
-        for (name, host) in &self.config.hosts {
+        for (name, host) in &self.settings.hosts {
             for parent in &host.parents {
                 self.children
                     .entry(parent.clone())
@@ -246,34 +235,18 @@ impl Core {
                     .push(name.clone());
             }
         }
-        let config = &self.config;
-        self.default_rules = Arc::new(merge(&[&config.threshold_layers]));
-        self.host_rules.clear();
-        for (name, host) in &config.hosts {
-            if host.threshold_config.is_empty() {
-                continue;
-            }
-            let mut layers = vec![&config.threshold_layers];
-            layers.extend(
-                host.threshold_config
-                    .iter()
-                    .filter_map(|p| config.profile_layers.get(p)),
-            );
-            self.host_rules
-                .insert(name.clone(), Arc::new(merge(&layers)));
-        }
     }
 
     fn add_configured_hosts(&mut self, now: Now) {
         let names: Vec<String> = self
-            .config
+            .settings
             .hosts
             .keys()
             .filter(|n| !self.hosts.contains_key(n))
             .cloned()
             .collect();
         for name in names {
-            let (interval, _) = self.config.host_timing(&name);
+            let (interval, _) = self.settings.host_timing(&name);
             let mut host = Host::new(&name, interval, now.wall);
             host.first_seen = None;
             host.last_seen = None;
@@ -288,12 +261,9 @@ impl Core {
         let mut shown: HashMap<String, HashSet<String>> = HashMap::new();
         let hosts = &self.hosts;
         let status_prefix = format!("{STATUS_PLUGIN}.");
+        let settings = &self.settings;
         let rule_paths = |host: &str| -> HashSet<String> {
-            let rules = self
-                .host_rules
-                .get(host)
-                .unwrap_or(&self.default_rules)
-                .clone();
+            let rules = settings.rules_for(host);
             rules.keys().map(|k| display_path(k)).collect()
         };
         let removed = self.alerts.retain(|s| {
@@ -317,10 +287,7 @@ impl Core {
 
     /// The rules that apply to `host`: its profiles over the defaults.
     fn rules_for(&self, host: &str) -> Arc<Rules> {
-        self.host_rules
-            .get(host)
-            .unwrap_or(&self.default_rules)
-            .clone()
+        self.settings.rules_for(host)
     }
 
     fn check_report(&mut self, report: &PluginReport, now: Now, out: &mut Vec<Action>) {
@@ -386,7 +353,7 @@ impl Core {
     fn insert(&mut self, host: Host, now: Now) {
         let deadline = now
             .mono
-            .plus(self.config.allowance(&host.name, host.interval));
+            .plus(self.settings.allowance(&host.name, host.interval));
         let name = host.name.clone();
         let up = host.state == HostState::Up;
         self.counts[host.state as usize] += 1;
@@ -436,7 +403,7 @@ impl Core {
         let tracked = match self.hosts.get_mut(name) {
             Some(t) => t,
             None => {
-                let (default_interval, _) = self.config.host_timing(name);
+                let (default_interval, _) = self.settings.host_timing(name);
                 out.push(event(name, now, EventKind::NewHost));
                 self.hosts.insert(
                     name,
@@ -562,7 +529,7 @@ impl Core {
                 },
             ));
         }
-        tracked.deadline = now.mono.plus(self.config.allowance(name, host.interval));
+        tracked.deadline = now.mono.plus(self.settings.allowance(name, host.interval));
         let deadline = tracked.deadline;
         if tracked.scheduled.is_none_or(|s| deadline < s) {
             self.schedule(name, deadline);
@@ -768,9 +735,9 @@ impl Core {
         self.counts
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> &Arc<Config> {
-        &self.config
+    /// The settings in force.
+    pub fn settings(&self) -> &CoreSettings {
+        &self.settings
     }
 }
 

@@ -1,46 +1,15 @@
-//! The core's side of the alert policy ([`crate::policy`]): its settings from the config,
-//! passing host events and alert notices through it, what it holds, and what the store
-//! gives back at start.
+//! The core's side of the alert policy ([`crate::policy`]): passing host events and alert
+//! notices through it, what it holds, and what the store gives back at start.
 
 use std::time::Duration;
 
 use super::{Action, Core, EventKind, HostState};
 use crate::alerting::rules::display_path;
 use crate::clock::Now;
-use crate::config::Config;
 use crate::model::{AlertState, Level, Notice, Notification};
 use crate::policy::silence::Silence;
 use crate::policy::storm::StormRecord;
-use crate::policy::window::Window;
 use crate::policy::{Out, Reason};
-
-/// The policy's settings from the config. Windows were checked when the config was
-/// read; one that still fails (a time zone removed since) is left out, with an error.
-pub(super) fn policy_settings(config: &Config) -> crate::policy::Settings {
-    let windows = config
-        .maintenance
-        .iter()
-        .filter_map(|(name, w)| match Window::new(name, w) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::error!(window = %name, error = %e, "maintenance window left out");
-                None
-            }
-        })
-        .collect();
-    let profiles = config
-        .hosts
-        .iter()
-        .filter(|(_, h)| !h.threshold_config.is_empty())
-        .map(|(name, h)| (name.clone(), h.threshold_config.clone()))
-        .collect();
-    crate::policy::Settings {
-        flapping: config.flapping,
-        storm: config.storm,
-        windows,
-        profiles,
-    }
-}
 
 impl Core {
     /// Passes what happened since `out[from]` through the policy and appends what it

@@ -31,7 +31,7 @@ impl Core {
             if t.host.state == HostState::Unreachable {
                 t.deadline = now
                     .mono
-                    .plus(self.config.allowance(&child, t.host.interval));
+                    .plus(self.settings.allowance(&child, t.host.interval));
                 let deadline = t.deadline;
                 self.schedule(&child, deadline);
             }
@@ -47,7 +47,7 @@ impl Core {
         // When the host's next heartbeat was due: a parent heard after that was up
         // while this host was silent.
         let due = child.heard.map(|h| h.plus(child.host.interval));
-        let parents = self.config.hosts.get(name).map(|h| h.parents.as_slice());
+        let parents = self.settings.hosts.get(name).map(|h| h.parents.as_slice());
         let mut wait: Option<Mono> = None;
         for parent in parents.unwrap_or_default() {
             let Some(p) = self.hosts.get(parent) else {

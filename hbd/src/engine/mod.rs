@@ -26,7 +26,9 @@ use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode_as};
 use crate::alerting::AlertState;
 use crate::clock::{Clock, Now, Timestamp};
 use crate::config::{Config, SharedConfig};
-use crate::core::{Action, Command, CommandError, Core, Event, EventKind, Host, JobState, Outcome};
+use crate::core::{
+    Action, Command, CommandError, Core, CoreSettings, Event, EventKind, Host, JobState, Outcome,
+};
 use crate::dns::worker::{Dns, DnsInput};
 use crate::ha::Report;
 use crate::journal::{Entry, Journal};
@@ -190,12 +192,16 @@ pub struct Engine {
     role: Option<crate::ha::Role>,
     /// Replies of this turn, sent at its end.
     replies: crate::replies::Replies,
+    /// The configuration in force, as the engine last took it (keys for replies, DNS
+    /// zones): read on every reply, so held here rather than behind the shared lock.
+    config: Arc<Config>,
 }
 
 impl Engine {
     /// An engine with the notification channels of the config in force.
     pub fn new(parts: Parts) -> Result<Engine, NotifyError> {
         let mut engine = Engine {
+            config: parts.config.get(),
             role: None,
             replies: Default::default(),
             parts,
@@ -502,7 +508,7 @@ impl Engine {
     /// configured; the DNS task decides whether this host has a record).
     /// Hands every known host's address to the DNS task.
     fn keep_all_dns(&self) {
-        if self.parts.core.config().dyndomains.is_empty() {
+        if self.config.dyndomains.is_empty() {
             return;
         }
         for host in self.parts.core.hosts() {
@@ -526,7 +532,7 @@ impl Engine {
             event.kind,
             EventKind::NewHost | EventKind::Up { .. } | EventKind::AddressChanged { .. }
         );
-        if !relevant || self.parts.core.config().dyndomains.is_empty() {
+        if !relevant || self.config.dyndomains.is_empty() {
             return;
         }
         if let Some(address) = self.parts.core.host(&event.host).and_then(|h| h.address) {
@@ -560,8 +566,7 @@ impl Engine {
     }
 
     fn reply(&mut self, to: std::net::SocketAddr, key_id: Option<&str>, message: &Message) {
-        let config = self.parts.core.config();
-        let key = key_id.and_then(|id| config.key_for(id).map(|(key, _)| (id, key)));
+        let key = key_id.and_then(|id| self.config.key_for(id).map(|(key, _)| (id, key)));
         match encode_as(message, key, DEFAULT_COMPRESS_OVER) {
             // Sent at the end of the turn, with the others ([`Engine::send_replies`]).
             Ok(bytes) => self.replies.push(to, bytes),
@@ -695,7 +700,10 @@ impl Engine {
     ) -> Result<(), NotifyError> {
         let now: Now = self.parts.clock.now();
         self.parts.config.set(config.clone());
-        self.parts.core.reconfigure(config, now, actions);
+        self.parts
+            .core
+            .reconfigure(CoreSettings::from(&*config), now, actions);
+        self.config = config;
         self.dispatch(actions, journal);
         self.start_notifier()?;
         tracing::info!("configuration reloaded");

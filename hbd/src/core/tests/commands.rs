@@ -26,7 +26,7 @@ fn commands_go_only_to_keyed_hosts_only_signed_and_end_with_a_signed_result() {
             ..HostConfig::default()
         },
     );
-    let mut core = Core::new(Arc::new(c), at(0));
+    let mut core = Core::new(settings(&c), at(0));
     let job = |id: &str, host: &str| Job {
         id: id.into(),
         host: host.into(),

@@ -4,7 +4,6 @@ mod commands;
 mod policy;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hb_proto::{Boot, Heartbeat, Message, OperatorMessage, PluginKind, PluginReport};
@@ -289,7 +288,7 @@ fn host_transitions() {
         ),
     ];
     for (scenario, steps) in cases {
-        let mut core = Core::new(Arc::new(config()), at(0));
+        let mut core = Core::new(settings(&config()), at(0));
         for (i, (step, want)) in steps.into_iter().enumerate() {
             assert_eq!(run(&mut core, step), want, "{scenario}, step {i}");
         }
@@ -298,7 +297,7 @@ fn host_transitions() {
 
 #[test]
 fn next_deadline_is_the_earliest_up_host() {
-    let mut core = Core::new(Arc::new(config()), at(0));
+    let mut core = Core::new(settings(&config()), at(0));
     assert_eq!(core.next_deadline(), None);
     run(&mut core, Step::Htb("a", 0, None, "127.0.0.1"));
     run(&mut core, Step::Htb("b", 0, Some(5.0), "127.0.0.1"));
@@ -309,7 +308,7 @@ fn next_deadline_is_the_earliest_up_host() {
 
 #[test]
 fn heartbeat_fields_are_kept() {
-    let mut core = Core::new(Arc::new(config()), at(0));
+    let mut core = Core::new(settings(&config()), at(0));
     let msg = Message::Heartbeat(Heartbeat {
         name: "web1".into(),
         rtt: Some(1.5),
@@ -334,7 +333,7 @@ fn heartbeat_fields_are_kept() {
 
 #[test]
 fn restored_hosts_get_a_fresh_grace_period() {
-    let mut first = Core::new(Arc::new(config()), at(0));
+    let mut first = Core::new(settings(&config()), at(0));
     run(&mut first, Step::Htb("web1", 0, None, "127.0.0.1"));
     run(&mut first, Step::Boot("web1", 1));
     let stored = first.take_changes().hosts;
@@ -343,7 +342,7 @@ fn restored_hosts_get_a_fresh_grace_period() {
 
     // The daemon comes back an hour later: web1 is remembered, UP, with its boots.
     let mut core = Core::restore(
-        Arc::new(config()),
+        settings(&config()),
         stored,
         Vec::new(),
         &HashSet::new(),
@@ -360,13 +359,18 @@ fn restored_hosts_get_a_fresh_grace_period() {
 
 #[test]
 fn dirty_hosts_are_listed_once_per_flush() {
-    let mut core = Core::new(Arc::new(config()), at(0));
+    let mut core = Core::new(settings(&config()), at(0));
     for t in 0..5 {
         run(&mut core, Step::Htb("a", t, None, "127.0.0.1"));
     }
     let dirty = core.take_changes().hosts;
     assert_eq!(dirty.len(), 1);
     assert_eq!(dirty[0].last_seen, Some(at(4).wall));
+}
+
+/// The core's settings from a config, as the daemon makes them.
+fn settings(config: &Config) -> CoreSettings {
+    CoreSettings::from(config)
 }
 
 fn alert_config() -> Config {
@@ -422,7 +426,7 @@ fn alerts_of(core: &mut Core, message: Message, t: u64) -> Vec<String> {
 
 #[test]
 fn plugin_reports_drive_alerts_with_profiles_layered_per_host() {
-    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    let mut core = Core::new(settings(&alert_config()), at(0));
     let cpu = |v: f64| serde_json::json!({"cpu_percent": v});
     // Defaults for web1; the "busy" profile for batch1.
     assert_eq!(
@@ -459,7 +463,7 @@ fn plugin_reports_drive_alerts_with_profiles_layered_per_host() {
 
 #[test]
 fn rtt_thresholds_apply_to_heartbeats_that_carry_rtt() {
-    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    let mut core = Core::new(settings(&alert_config()), at(0));
     let htb = |rtt: Option<f64>| {
         Message::Heartbeat(Heartbeat {
             name: "web1".into(),
@@ -489,7 +493,7 @@ fn rtt_thresholds_apply_to_heartbeats_that_carry_rtt() {
 #[test]
 fn host_counts_follow_every_transition() {
     // "slow" is configured (UNKNOWN until heard from).
-    let mut core = Core::new(Arc::new(config()), at(0));
+    let mut core = Core::new(settings(&config()), at(0));
     assert_eq!(core.counts(), [1, 0, 0, 0]);
     run(&mut core, Step::Htb("a", 0, None, "127.0.0.1"));
     run(&mut core, Step::Htb("slow", 0, None, "127.0.0.1"));
@@ -501,7 +505,7 @@ fn host_counts_follow_every_transition() {
     // Restoring a stored copy of a configured host replaces it, not adds to it.
     let stored = core.hosts().into_iter().cloned().collect();
     let restored = Core::restore(
-        Arc::new(config()),
+        settings(&config()),
         stored,
         Vec::new(),
         &HashSet::new(),
@@ -544,7 +548,7 @@ fn wall_clock_steps_neither_mark_hosts_down_nor_delay_down() {
         ),
     ];
     for (what, step, ticks, want) in cases {
-        let mut core = Core::new(Arc::new(config()), at(0));
+        let mut core = Core::new(settings(&config()), at(0));
         run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
         let mut got = Vec::new();
         for t in *ticks {
@@ -558,7 +562,7 @@ fn wall_clock_steps_neither_mark_hosts_down_nor_delay_down() {
 
 #[test]
 fn up_after_down_measures_the_outage_on_the_monotonic_clock() {
-    let mut core = Core::new(Arc::new(config()), at(0));
+    let mut core = Core::new(settings(&config()), at(0));
     run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
     let mut out = Vec::new();
     core.on_tick(at(70), &mut out);
@@ -590,7 +594,7 @@ fn alert_texts(out: &[Action]) -> Vec<String> {
 
 #[test]
 fn reminders_pause_while_the_host_is_down() {
-    let mut core = Core::new(Arc::new(reminder_config()), at(0));
+    let mut core = Core::new(settings(&reminder_config()), at(0));
     let cpu = serde_json::json!({"cpu_percent": 95.0});
     let raised = alerts_of(&mut core, report("web1", "cpu_monitor", cpu.clone()), 0);
     assert_eq!(raised, ["CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0"]);
@@ -614,7 +618,7 @@ fn reminders_pause_while_the_host_is_down() {
 
 #[test]
 fn dropping_a_host_forgets_it_and_it_comes_back_as_new() {
-    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    let mut core = Core::new(settings(&alert_config()), at(0));
     run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
     alerts_of(
         &mut core,
@@ -661,7 +665,7 @@ fn dropping_a_host_forgets_it_and_it_comes_back_as_new() {
 
 #[test]
 fn clearing_an_alert_lets_the_next_report_raise_it_afresh() {
-    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    let mut core = Core::new(settings(&alert_config()), at(0));
     let cpu = serde_json::json!({"cpu_percent": 95.0});
     alerts_of(&mut core, report("web1", "cpu_monitor", cpu.clone()), 0);
     let clear = Command::ClearAlert {
@@ -712,7 +716,7 @@ fn stored_alert(host: &str, path: &str) -> AlertState {
 
 #[test]
 fn alert_states_whose_host_rule_or_check_is_gone_are_dropped_at_load() {
-    let config = Arc::new(reminder_config());
+    let config = settings(&reminder_config());
     let mut first = Core::new(config.clone(), at(0));
     run(&mut first, Step::Htb("web1", 0, Some(300.0), "127.0.0.1"));
     let hosts = first.take_changes().hosts;
@@ -740,7 +744,7 @@ fn alert_states_whose_host_rule_or_check_is_gone_are_dropped_at_load() {
 
 #[test]
 fn a_reload_applies_new_thresholds_and_keeps_state() {
-    let mut core = Core::new(Arc::new(alert_config()), at(0));
+    let mut core = Core::new(settings(&alert_config()), at(0));
     run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
     let cpu = |v: f64| serde_json::json!({"cpu_percent": v});
     alerts_of(&mut core, report("web1", "cpu_monitor", cpu(85.0)), 1);
@@ -760,7 +764,7 @@ fn a_reload_applies_new_thresholds_and_keeps_state() {
     }))
     .unwrap();
     let mut out = Vec::new();
-    core.reconfigure(Arc::new(config), at(2), &mut out);
+    core.reconfigure(settings(&config), at(2), &mut out);
     assert_eq!(core.host("web1").unwrap().state, HostState::Up);
     let paths: Vec<String> = core.active_alerts().into_iter().map(|s| s.path).collect();
     assert_eq!(paths, ["cpu_monitor.cpu_percent"]);

@@ -71,7 +71,7 @@ fn network() -> Config {
 
 #[test]
 fn a_host_behind_a_down_parent_is_unreachable_and_not_told() {
-    let mut core = Core::new(Arc::new(network()), at(0));
+    let mut core = Core::new(settings(&network()), at(0));
     beat(&mut core, "switch1", 0);
     beat(&mut core, "web1", 2);
     beat(&mut core, "app1", 2);
@@ -120,7 +120,7 @@ fn a_host_behind_a_down_parent_is_unreachable_and_not_told() {
 fn a_child_waits_for_a_parent_not_heard_since_the_child_was_due() {
     let mut c = network();
     c.hosts.get_mut("web1").unwrap().interval = Some(Duration::from_secs(4));
-    let mut core = Core::new(Arc::new(c), at(0));
+    let mut core = Core::new(settings(&c), at(0));
     // web1 heartbeats every 4 s (deadline 0 + 4 + 5 = 9); switch1 every 10 s (15).
     let msg = |name: &str| {
         Message::Heartbeat(Heartbeat {
@@ -145,7 +145,7 @@ fn a_child_waits_for_a_parent_not_heard_since_the_child_was_due() {
     // Same start, but switch1 is heard after web1 was due: web1 alone is DOWN.
     let mut c = network();
     c.hosts.get_mut("web1").unwrap().interval = Some(Duration::from_secs(4));
-    let mut core = Core::new(Arc::new(c), at(0));
+    let mut core = Core::new(settings(&c), at(0));
     core.handle(&datagram(msg("switch1"), "127.0.0.1"), at(0), &mut out);
     core.handle(&datagram(msg("web1"), "127.0.0.1"), at(0), &mut out);
     core.handle(&datagram(msg("switch1"), "127.0.0.1"), at(6), &mut out);
@@ -164,7 +164,7 @@ fn a_pending_rule_fires_only_after_its_for_period() {
         "cpu_monitor": {"cpu_percent": {"warning": 80, "critical": 90, "for": "60s"}},
     }))
     .unwrap();
-    let mut core = Core::new(Arc::new(c), at(0));
+    let mut core = Core::new(settings(&c), at(0));
     assert_eq!(
         cpu(&mut core, 95.0, 0),
         ["NEW HOST: web1 sent its first heartbeat"]
@@ -187,7 +187,7 @@ fn a_pending_rule_fires_only_after_its_for_period() {
 fn a_recovery_in_a_silence_is_told_when_the_silence_is_expired_early() {
     let mut c = super::alert_config();
     c.storm.threshold = 0;
-    let mut core = Core::new(Arc::new(c), at(0));
+    let mut core = Core::new(settings(&c), at(0));
     cpu(&mut core, 95.0, 0);
     let silence = Silence {
         id: "s1".into(),
@@ -251,7 +251,7 @@ fn a_recovery_in_a_silence_is_told_when_the_silence_is_expired_early() {
 fn a_cleared_alert_or_a_dropped_host_is_told_afresh() {
     let mut c = super::alert_config();
     c.storm.threshold = 0;
-    let mut core = Core::new(Arc::new(c), at(0));
+    let mut core = Core::new(settings(&c), at(0));
     let raised = "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
     assert_eq!(cpu(&mut core, 95.0, 0)[1], raised);
     let clear = Command::ClearAlert {
@@ -324,7 +324,7 @@ fn every_kind_of_alert_path_flaps_and_is_held_then_settles() {
             low: 5.0,
             high: 20.0,
         });
-        let mut core = Core::new(Arc::new(c), at(0));
+        let mut core = Core::new(settings(&c), at(0));
         let mut sent = Vec::new();
         // Two dozen alternations a second apart.
         for i in 0..24u64 {

@@ -1,0 +1,81 @@
+//! What the core takes of the configuration, and nothing more: each host's timing,
+//! parents and whether it has a key, the threshold rules already merged per host, the
+//! reminder policy and the alert policy's settings. The config makes them
+//! (`CoreSettings::from(&Config)`, in `config/core_settings.rs`); a reload hands the core
+//! new ones (`Core::reconfigure`). The core never sees the `Config` itself.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::alerting::Policy as Reminders;
+use crate::alerting::rules::Rules;
+
+/// One configured host, as far as the core is concerned.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostSettings {
+    /// Its own heartbeat interval, if configured.
+    pub interval: Option<Duration>,
+    /// Its own grace, if configured.
+    pub grace: Option<Duration>,
+    /// How many intervals it may miss before it is DOWN (default 1).
+    pub down_after: Option<u32>,
+    /// The hosts it is reached through (UNREACHABLE while they are down).
+    pub parents: Vec<String>,
+    /// Whether it has a key of its own (commands travel only signed).
+    pub has_key: bool,
+}
+
+/// The core's settings.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// Heartbeat interval assumed for a host until it states its own.
+    pub interval: Duration,
+    /// Seconds past the interval before a silent host is DOWN.
+    pub grace: Duration,
+    /// Whether a key shared by every host (`hb_key`) is set.
+    pub shared_key: bool,
+    /// The configured hosts.
+    pub hosts: BTreeMap<String, HostSettings>,
+    /// The threshold rules of a host without profiles.
+    pub default_rules: Arc<Rules>,
+    /// The rules of each host with profiles (its profiles layered over the defaults).
+    pub host_rules: HashMap<String, Arc<Rules>>,
+    /// Reminders and UNKNOWN.
+    pub reminders: Reminders,
+    /// Who is told, and when.
+    pub policy: crate::policy::Settings,
+}
+
+impl CoreSettings {
+    /// `host`'s interval and grace: its own, else the defaults.
+    pub fn host_timing(&self, host: &str) -> (Duration, Duration) {
+        let entry = self.hosts.get(host);
+        (
+            entry.and_then(|h| h.interval).unwrap_or(self.interval),
+            entry.and_then(|h| h.grace).unwrap_or(self.grace),
+        )
+    }
+
+    /// How long `host`, heartbeating every `interval`, may be silent before it is DOWN:
+    /// `down_after` intervals (default 1) plus its grace.
+    pub fn allowance(&self, host: &str, interval: Duration) -> Duration {
+        let entry = self.hosts.get(host);
+        let missed = entry.and_then(|h| h.down_after).unwrap_or(1);
+        let grace = entry.and_then(|h| h.grace).unwrap_or(self.grace);
+        interval * missed + grace
+    }
+
+    /// Whether commands can reach `host`: it has a key, or every host shares one.
+    pub fn host_has_key(&self, host: &str) -> bool {
+        self.shared_key || self.hosts.get(host).is_some_and(|h| h.has_key)
+    }
+
+    /// The rules that apply to `host`.
+    pub fn rules_for(&self, host: &str) -> Arc<Rules> {
+        self.host_rules
+            .get(host)
+            .unwrap_or(&self.default_rules)
+            .clone()
+    }
+}

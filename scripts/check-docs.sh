@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when docs/ARCHITECTURE.md names a path that does not exist, so the map of the
 # code cannot drift from the code. A path is a backticked word with a slash or a file
-# ending (hbd/src/engine.rs, proto/, `scripts/run.sh`).
+# ending (hbd/src/engine/mod.rs, proto/, `scripts/run.sh`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=0

@@ -301,8 +301,8 @@ impl Daemon {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Reply {
-        http_with(self.http_addr(), method, path, headers, body)
-            .unwrap_or_else(|| panic!("no answer to {method} {path}"))
+        http_try(self.http_addr(), method, path, headers, body)
+            .unwrap_or_else(|why| panic!("no answer to {method} {path}: {why}"))
     }
 
     /// Signs in and returns the session token.
@@ -452,7 +452,8 @@ impl Reply {
     }
 }
 
-/// A minimal HTTP/1.0 request with extra headers and an optional JSON body.
+/// A minimal HTTP/1.0 request with extra headers and an optional JSON body; `None` when
+/// it got no answer ([`http_try`] says why).
 pub fn http_with(
     addr: SocketAddr,
     method: &str,
@@ -460,10 +461,23 @@ pub fn http_with(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Option<Reply> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    http_try(addr, method, path, headers, body).ok()
+}
+
+/// As [`http_with`], with the reason a request got no answer: connecting, sending,
+/// reading, or an answer that is not HTTP.
+pub fn http_try(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Reply, String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
+        .map_err(|e| format!("cannot set a read timeout: {e}"))?;
     let body = body.unwrap_or("");
     let mut head = format!(
         "{method} {path} HTTP/1.0\r\nContent-Length: {}\r\n",
@@ -482,17 +496,24 @@ pub fn http_with(
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    write!(stream, "{head}\r\n{body}").ok()?;
+    write!(stream, "{head}\r\n{body}").map_err(|e| format!("cannot send: {e}"))?;
     let mut raw = String::new();
-    stream.read_to_string(&mut raw).ok()?;
-    let (head, body) = raw.split_once("\r\n\r\n")?;
+    stream
+        .read_to_string(&mut raw)
+        .map_err(|e| format!("no whole answer within 10 s: {e} (read so far: {raw:?})"))?;
+    let not_http = || format!("not an HTTP answer: {raw:?}");
+    let (head, body) = raw.split_once("\r\n\r\n").ok_or_else(not_http)?;
     let mut lines = head.lines();
-    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(not_http)?;
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Some(Reply {
+    Ok(Reply {
         status,
         headers,
         body: body.to_owned(),

@@ -93,6 +93,23 @@ fn kill_leader(a: &mut Daemon, b: &Daemon) {
     );
 }
 
+/// Freezes the leader `a` (SIGSTOP); `b` takes over, and web1's CRITICAL, sent to both,
+/// is told once, by `b`.
+fn freeze_a_and_let_b_tell_the_critical(a: &Daemon, b: &Daemon, smtp: &SmtpCapture) {
+    a.signal(Signal::SIGSTOP);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(b)),
+        "the standby did not take over from a frozen leader: {}",
+        b.log()
+    );
+    cpu(&[a, b], 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(smtp, CRITICAL) == 1),
+        "{:?}",
+        smtp.subjects()
+    );
+}
+
 fn leads(d: &Daemon) -> bool {
     d.metric("hbd_ha_leader") == 1.0 && d.metric("hbd_coordination_up") == 1.0
 }
@@ -187,19 +204,8 @@ fn a_frozen_leader_resumed_after_the_takeover_tells_nothing() {
     let claimed_before = a.metric("hbd_ha_messages_total{outcome=\"claimed\"}");
     assert_eq!(claimed_before, 1.0);
 
-    a.signal(Signal::SIGSTOP);
-    assert!(
-        wait_until(Duration::from_secs(15), || leads(&b)),
-        "the standby did not take over from a frozen leader: {}",
-        b.log()
-    );
     // The change arrives while A is frozen: its datagram waits in A's socket.
-    cpu(&[&a, &b], 95.0);
-    assert!(
-        wait_until(Duration::from_secs(15), || count(&smtp, CRITICAL) == 1),
-        "{:?}",
-        smtp.subjects()
-    );
+    freeze_a_and_let_b_tell_the_critical(&a, &b, &smtp);
     a.signal(Signal::SIGCONT);
     // A wakes, evaluates the same CRITICAL and learns it no longer leads; it claims
     // nothing more, so it sends nothing.
@@ -391,18 +397,7 @@ fn a_standby_failing_open_tells_no_recovery_of_an_episode_another_closed() {
         smtp.subjects()
     );
     // A freezes; B takes over and tells web1's CRITICAL.
-    a.signal(Signal::SIGSTOP);
-    assert!(
-        wait_until(Duration::from_secs(15), || leads(&b)),
-        "the standby did not take over: {}",
-        b.log()
-    );
-    cpu(&[&a, &b], 95.0);
-    assert!(
-        wait_until(Duration::from_secs(15), || count(&smtp, CRITICAL) == 1),
-        "{:?}",
-        smtp.subjects()
-    );
+    freeze_a_and_let_b_tell_the_critical(&a, &b, &smtp);
     // A resumes: its claim for the same CRITICAL is fenced, and it stands by.
     a.signal(Signal::SIGCONT);
     assert!(

@@ -194,9 +194,15 @@ fn the_installer_refuses_what_it_cannot_do() {
 
 fn script(args: &[&str]) -> (bool, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/hb_install.sh");
+    run_in(Path::new("."), &script, args)
+}
+
+/// Runs `bash SCRIPT ARGS` in `dir`: whether it succeeded, and what it printed.
+fn run_in(dir: &Path, script: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new("bash")
         .arg(script)
         .args(args)
+        .current_dir(dir)
         .output()
         .unwrap();
     (
@@ -356,22 +362,7 @@ fn the_script_alone_fetched_from_the_daemon_installs_an_agent_on_a_bare_host() {
         .status()
         .unwrap();
     assert!(fetched.success());
-    let alone = |args: &[&str]| {
-        let out = Command::new("bash")
-            .arg("hb_install.sh")
-            .args(args)
-            .current_dir(&bare)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    };
+    let alone = |args: &[&str]| run_in(&bare, Path::new("hb_install.sh"), args);
 
     // Without a daemon to fetch from, it needs the agent's files: it says so and
     // installs nothing.

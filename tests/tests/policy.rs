@@ -355,7 +355,6 @@ fn a_silence_pattern_reveals_no_hidden_host_and_reaches_none() {
     daemon.heartbeat_and_cpu("w0", 10.0);
     let alert = |host: &str| {
         call(
-            &daemon,
             Some(&ada),
             "GET",
             &format!("/api/0/hosts/{host}/alerts"),
@@ -387,7 +386,6 @@ fn a_silence_pattern_reveals_no_hidden_host_and_reaches_none() {
     assert_eq!(list["silences"][0]["only"], serde_json::json!(["other"]));
     let id = silence["id"].as_str().unwrap();
     let ended = call(
-        &daemon,
         Some(&otto),
         "DELETE",
         &format!("/api/0/silences/{id}"),
@@ -401,7 +399,6 @@ fn a_silence_pattern_reveals_no_hidden_host_and_reaches_none() {
     // Someone else may not end it, and is told the same whatever it covers.
     let id = all.json()["id"].as_str().unwrap().to_owned();
     let refused = call(
-        &daemon,
         Some(&otto),
         "DELETE",
         &format!("/api/0/silences/{id}"),

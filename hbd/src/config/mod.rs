@@ -494,25 +494,6 @@ impl Config {
         Some((under(self.wss_pem.as_ref()?), under(self.wss_key.as_ref()?)))
     }
 
-    /// The interval and grace that decide when `host` is DOWN, before its heartbeat
-    /// states its own interval.
-    pub fn host_timing(&self, host: &str) -> (Duration, Duration) {
-        let entry = self.hosts.get(host);
-        (
-            entry.and_then(|h| h.interval).unwrap_or(self.interval),
-            entry.and_then(|h| h.grace).unwrap_or(self.grace),
-        )
-    }
-
-    /// How long `host`, heartbeating every `interval`, may be silent before it is DOWN:
-    /// `down_after` intervals (default 1) plus its grace.
-    pub fn allowance(&self, host: &str, interval: Duration) -> Duration {
-        let entry = self.hosts.get(host);
-        let missed = entry.and_then(|h| h.down_after).unwrap_or(1);
-        let grace = entry.and_then(|h| h.grace).unwrap_or(self.grace);
-        interval * missed + grace
-    }
-
     /// Who owns hosts that name no owner: `default_owner`, else the first administrator
     /// (by name), else nobody.
     pub fn default_owner(&self) -> Option<&str> {

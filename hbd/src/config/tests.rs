@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::core::CoreSettings;
 
 fn problems(text: &str) -> Vec<String> {
     match parse(text, Some(Path::new("hbd.yaml"))) {
@@ -56,11 +57,11 @@ hosts:
     assert_eq!(c.grace, Duration::from_millis(2500));
     assert_eq!(c.journal.max_size, 1024 * 1024);
     assert_eq!(
-        c.host_timing("web1"),
+        CoreSettings::from(&c).host_timing("web1"),
         (Duration::from_secs(5), Duration::from_millis(2500))
     );
     assert_eq!(
-        c.host_timing("other"),
+        CoreSettings::from(&c).host_timing("other"),
         (Duration::from_secs(10), Duration::from_millis(2500))
     );
     assert!(matches!(c.key_for("web1"), Some((_, true))));
@@ -299,7 +300,7 @@ hosts:
     assert_eq!(c.hosts["db1"].parents, ["switch1"]);
     assert_eq!(c.hosts["db1"].down_after, Some(3));
     assert_eq!(
-        c.allowance("db1", Duration::from_secs(10)),
+        CoreSettings::from(&c).allowance("db1", Duration::from_secs(10)),
         Duration::from_secs(60),
         "three intervals plus the default 30 s grace"
     );

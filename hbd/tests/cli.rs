@@ -74,6 +74,21 @@ fn check_config_accepts_a_good_file_and_the_defaults() {
 }
 
 #[test]
+fn the_original_daemons_minimal_config_is_accepted() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/original-minimal.yaml");
+    let out = hbd()
+        .arg("check-config")
+        .arg("-c")
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("configuration OK"), "{stdout}");
+}
+
+#[test]
 fn a_bad_config_stops_the_daemon_before_it_starts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hbd.yaml");

@@ -2,6 +2,6 @@
 //! them in the binary, and without this a new file would be silently missing from a
 //! release build.
 fn main() {
-    println!("cargo:rerun-if-changed=templates");
-    println!("cargo:rerun-if-changed=static");
+    println!("cargo:rerun-if-changed=../templates");
+    println!("cargo:rerun-if-changed=../static");
 }

@@ -47,8 +47,8 @@ body=$(exec 3<>/dev/tcp/127.0.0.1/50004 && printf 'GET /api/0/hosts HTTP/1.0\r\n
 [ -d "$DIR/hbd/.hbd-local/journal" ] || fail "no journal in .hbd-local"
 # The release binary serves every page and asset from itself: with the clone's
 # templates and static files moved away, each still answers 200.
-mv "$DIR/hbd/hbd/templates" "$DIR/templates.away"
-mv "$DIR/hbd/hbd/static" "$DIR/static.away"
+mv "$DIR/hbd/templates" "$DIR/templates.away"
+mv "$DIR/hbd/static" "$DIR/static.away"
 for path in /live /plugins /alerts /hosts/any /static/js/live.js /static/js/plugins.js \
     /static/css/hbd.css /static/vendor/uplot/uPlot.iife.min.js; do
     status=$(exec 3<>/dev/tcp/127.0.0.1/50004 && printf 'GET %s HTTP/1.0\r\n\r\n' "$path" >&3 && head -1 <&3)

@@ -1,4 +1,4 @@
-//! The page templates: embedded in the binary (`hbd/templates/*.hbs`), and, with
+//! The page templates: embedded in the binary (`templates/*.hbs` at the top of the workspace), and, with
 //! `templates_dir`, the same names read from that directory instead, again on every
 //! request, so an operator's edit shows without a restart.
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 /// The embedded templates.
 #[derive(rust_embed::RustEmbed)]
-#[folder = "templates/"]
+#[folder = "../templates/"]
 struct Embedded;
 
 /// Why a page could not be rendered.

@@ -1,4 +1,4 @@
-//! `/static/PATH`: the embedded assets (`hbd/static/`), or the same path under
+//! `/static/PATH`: the embedded assets (`static/` at the top of the workspace), or the same path under
 //! `templates_dir/static` when that file exists. ETags from the content hash, so a
 //! browser revalidates cheaply; paths with `..` are refused.
 
@@ -12,7 +12,7 @@ use crate::api::ApiState;
 
 /// The embedded assets.
 #[derive(rust_embed::RustEmbed)]
-#[folder = "static/"]
+#[folder = "../static/"]
 struct Embedded;
 
 fn content_type(path: &str) -> &'static str {

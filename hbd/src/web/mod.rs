@@ -1,5 +1,5 @@
 //! The web pages: `/login`, `/live` and `/alerts`, server-rendered from handlebars templates
-//! (`hbd/templates/`) with plain ES modules and CSS (`hbd/static/`), all embedded in the
+//! (`templates/`) with plain ES modules and CSS (`static/`), both at the top of the workspace,, all embedded in the
 //! binary. Module map:
 //!
 //! - [`crate::templates`]: the template registry, embedded or overridden from

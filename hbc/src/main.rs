@@ -1,4 +1,5 @@
-//! The `hbc` binary: command line, config, detaching, logging and signal handling.
+//! The `hbc` binary: the command line, the config, detaching, then the agent
+//! (`hbc::app`). The plugin author's tool, the log's setup and the signals are in `cli/`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,9 @@ use hbc::app::{self, Once, Target};
 use hbc::config::{AgentConfig, Loaded};
 use hbc::host_facts;
 use hbc::plugins::scheduler;
+
+mod cli;
+use cli::logging;
 
 /// hbc: the hbd agent. Sends heartbeats (and plugin reports) to an hbd daemon over UDP.
 #[derive(Debug, Parser)]
@@ -95,31 +99,6 @@ enum PluginCommand {
     },
 }
 
-/// A directory removed when dropped (`plugin check`'s compile cache).
-#[cfg(feature = "wasm")]
-struct Scratch(PathBuf);
-
-#[cfg(feature = "wasm")]
-impl Scratch {
-    fn new() -> anyhow::Result<Scratch> {
-        use std::os::unix::fs::DirBuilderExt;
-        let dir = std::env::temp_dir().join(format!("hbc-check-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-#[cfg(feature = "wasm")]
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Writes generated text to standard output (a closed pipe is not an error).
 fn print_out(bytes: &[u8]) -> ExitCode {
     use std::io::Write;
@@ -184,7 +163,7 @@ fn main() -> ExitCode {
                     timeout_ms,
                     memory_mb,
                 },
-        }) => plugin_check(
+        }) => cli::plugin_check::plugin_check(
             file,
             settings,
             grant,
@@ -233,7 +212,7 @@ fn check_config(args: &RunArgs) -> ExitCode {
         eprintln!("configuration refused");
         return ExitCode::FAILURE;
     };
-    init_logging(args.verbose, false);
+    logging::init(args.verbose, false);
     #[cfg(not(feature = "wasm"))]
     let _ = config; // the small agent has no WASM plugins to load
     #[allow(unused_mut)] // without the wasm feature nothing is added
@@ -253,75 +232,6 @@ fn check_config(args: &RunArgs) -> ExitCode {
     }
     println!("{source}: configuration OK");
     ExitCode::SUCCESS
-}
-
-/// `hbc plugin check FILE [--config JSON] [--grant PATH]...`: the plugin author's tool.
-#[cfg(feature = "wasm")]
-fn plugin_check(
-    file: PathBuf,
-    settings: Option<String>,
-    grant: Vec<PathBuf>,
-    timeout_ms: u64,
-    memory_mb: u64,
-    verbose: u8,
-) -> ExitCode {
-    use hbc::plugins::Plugin;
-    init_logging(verbose, false);
-    let run = || -> anyhow::Result<bool> {
-        let config: std::collections::BTreeMap<String, serde_json::Value> = match settings {
-            Some(text) => serde_json::from_str(&text).context("--config must be a JSON object")?,
-            None => Default::default(),
-        };
-        let entry = hbc::config::WasmPluginConfig {
-            config,
-            grants: grant,
-            timeout_ms: Some(timeout_ms),
-            memory_mb: Some(memory_mb),
-            ..Default::default()
-        };
-        let settings = hbc::plugins::wasm_loader::settings(Some(&entry))
-            .map_err(|e| anyhow::anyhow!("--{}", e.replacen('_', "-", 1)))?;
-        // Compiled into a scratch directory of its own (the agent's compile cache is
-        // not this user's to write), removed when the check ends.
-        let scratch = Scratch::new()?;
-        let runtime =
-            hbc::wasm::Runtime::new(Some(scratch.0.clone())).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let passed = settings.config.clone();
-        let mut plugin = hbc::wasm::WasmPlugin::load(&runtime, &file, settings)?;
-        println!("{}", plugin.description());
-        println!("contract: hbd:plugin@{}", plugin.contract());
-        for (key, value) in &passed {
-            println!("config: {key} = {value:?}");
-        }
-        let started = std::time::Instant::now();
-        match plugin.collect() {
-            Ok(report) => {
-                let json = serde_json::json!({
-                    "plugin": plugin.name(),
-                    "status": report.status,
-                    "duration_ms": started.elapsed().as_secs_f64() * 1000.0,
-                    "data": report.data,
-                });
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json).unwrap_or_default()
-                );
-                Ok(true)
-            }
-            Err(error) => {
-                println!("UNKNOWN: {error}");
-                Ok(false)
-            }
-        }
-    };
-    match run() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("hbc plugin check: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -364,16 +274,16 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         )
     };
     let (plugins, upgrades) = if args.detach {
-        let subscriber = stderr_subscriber(args.verbose);
+        let subscriber = logging::stderr_subscriber(args.verbose);
         drop(tracing::subscriber::with_default(subscriber, || {
             load_plugins(&config)
         })?);
         nix::unistd::daemon(true, false).context("cannot detach")?;
-        init_logging(args.verbose, true);
+        logging::init(args.verbose, true);
         let upgrades = resume();
         (load_plugins(&config)?, upgrades)
     } else {
-        init_logging(args.verbose, false);
+        logging::init(args.verbose, false);
         let upgrades = resume();
         (load_plugins(&config)?, upgrades)
     };
@@ -385,9 +295,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .context("cannot start the runtime")?;
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
+        tokio::spawn(cli::signals::stop_on_signal(shutdown.clone()));
         let refresh_info = std::sync::Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(refresh_on_sigusr1(refresh_info.clone()));
+        tokio::spawn(cli::signals::refresh_on_sigusr1(refresh_info.clone()));
         let once = Once {
             boot: args.boot,
             message: args.message,
@@ -416,64 +326,6 @@ fn load_plugins(config: &AgentConfig) -> anyhow::Result<Vec<scheduler::Entry>> {
             .entries,
     );
     Ok(plugins)
-}
-
-fn filter(verbosity: u8) -> tracing_subscriber::EnvFilter {
-    let level = match verbosity {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level))
-}
-
-fn stderr_subscriber(verbosity: u8) -> impl tracing::Subscriber + Send + Sync {
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter(verbosity))
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .finish()
-}
-
-fn init_logging(verbosity: u8, detached: bool) {
-    if detached && let Ok(syslog) = hbc::syslog::Syslog::connect("hbc") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter(verbosity))
-            .without_time()
-            .with_ansi(false)
-            .with_writer(syslog)
-            .try_init();
-        return;
-    }
-    let _ = tracing::subscriber::set_global_default(stderr_subscriber(verbosity));
-}
-
-/// SIGUSR1 asks for the info plugins (os_info, filesystem_info) to be collected now.
-async fn refresh_on_sigusr1(refresh: std::sync::Arc<tokio::sync::Notify>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
-        return;
-    };
-    while usr1.recv().await.is_some() {
-        refresh.notify_one();
-    }
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    shutdown.cancel();
 }
 
 #[cfg(test)]

@@ -16,7 +16,27 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::runtime::RuntimeError;
+/// Why the runtime or a component could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// wasmtime refused (bad engine config, invalid or incompatible component).
+    #[error("{0}")]
+    Wasm(String),
+    /// The plugin is not compiled and this agent cannot compile it (it is built without
+    /// Cranelift): install `hbc-compile` beside it or on `PATH`.
+    #[error(
+        "the plugin needs compiling and this agent does not compile ({0}); install hbc-compile beside hbc or on PATH"
+    )]
+    NoCompiler(String),
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
 
 /// The cache file's name: the plugin's SHA-256 and the agent's version (which fixes
 /// wasmtime's version and the engine's settings; an agent without the compiler cannot

@@ -17,5 +17,6 @@ mod plugin;
 mod runtime;
 mod validate;
 
+pub use cache::RuntimeError;
 pub use plugin::{WasmPlugin, WasmSettings};
-pub use runtime::{Runtime, RuntimeError};
+pub use runtime::Runtime;

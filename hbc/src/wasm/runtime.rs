@@ -8,7 +8,7 @@ use std::time::Duration;
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::cache;
+use super::cache::{self, RuntimeError};
 
 /// Instances that can be alive at once (plugins run one call at a time each).
 pub const POOL_SLOTS: u32 = 64;
@@ -18,28 +18,6 @@ pub const MAX_POOLED_MEMORY: usize = 1 << 30;
 
 /// How often the epoch advances: the granularity of call deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// Why the runtime or a component could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum RuntimeError {
-    /// wasmtime refused (bad engine config, invalid or incompatible component).
-    #[error("{0}")]
-    Wasm(String),
-    /// The plugin is not compiled and this agent cannot compile it (it is built without
-    /// Cranelift): install `hbc-compile` beside it or on `PATH`.
-    #[error(
-        "the plugin needs compiling and this agent does not compile ({0}); install hbc-compile beside hbc or on PATH"
-    )]
-    NoCompiler(String),
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-}
 
 /// The shared engine; cheap to clone.
 #[derive(Clone)]

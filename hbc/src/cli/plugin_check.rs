@@ -1,0 +1,98 @@
+//! `hbc plugin check`: the WebAssembly plugin author's tool. Loads a plugin the way the
+//! agent does (with its compiler, into a scratch cache of its own), prints what it is,
+//! the contract version it speaks, the settings it gets and one report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+/// A directory removed when dropped (`plugin check`'s compile cache).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Scratch> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = std::env::temp_dir().join(format!("hbc-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `hbc plugin check FILE [--config JSON] [--grant PATH]...`: the plugin author's tool.
+pub fn plugin_check(
+    file: PathBuf,
+    settings: Option<String>,
+    grant: Vec<PathBuf>,
+    timeout_ms: u64,
+    memory_mb: u64,
+    verbose: u8,
+) -> ExitCode {
+    use hbc::plugins::Plugin;
+    super::logging::init(verbose, false);
+    let run = || -> anyhow::Result<bool> {
+        let config: std::collections::BTreeMap<String, serde_json::Value> = match settings {
+            Some(text) => serde_json::from_str(&text).context("--config must be a JSON object")?,
+            None => Default::default(),
+        };
+        let entry = hbc::config::WasmPluginConfig {
+            config,
+            grants: grant,
+            timeout_ms: Some(timeout_ms),
+            memory_mb: Some(memory_mb),
+            ..Default::default()
+        };
+        let settings = hbc::plugins::wasm_loader::settings(Some(&entry))
+            .map_err(|e| anyhow::anyhow!("--{}", e.replacen('_', "-", 1)))?;
+        // Compiled into a scratch directory of its own (the agent's compile cache is
+        // not this user's to write), removed when the check ends.
+        let scratch = Scratch::new()?;
+        let runtime =
+            hbc::wasm::Runtime::new(Some(scratch.0.clone())).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let passed = settings.config.clone();
+        let mut plugin = hbc::wasm::WasmPlugin::load(&runtime, &file, settings)?;
+        println!("{}", plugin.description());
+        println!("contract: hbd:plugin@{}", plugin.contract());
+        for (key, value) in &passed {
+            println!("config: {key} = {value:?}");
+        }
+        let started = std::time::Instant::now();
+        match plugin.collect() {
+            Ok(report) => {
+                let json = serde_json::json!({
+                    "plugin": plugin.name(),
+                    "status": report.status,
+                    "duration_ms": started.elapsed().as_secs_f64() * 1000.0,
+                    "data": report.data,
+                });
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                );
+                Ok(true)
+            }
+            Err(error) => {
+                println!("UNKNOWN: {error}");
+                Ok(false)
+            }
+        }
+    };
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("hbc plugin check: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -30,12 +30,10 @@ pub enum Heard {
 impl Control {
     /// The next message from any of them; pending for ever when none is left open.
     pub async fn recv(&mut self) -> Heard {
-        loop {
-            tokio::select! {
-                Some(report) = recv_from(&mut self.ha) => return Heard::Pair(report),
-                Some(written) = recv_from(&mut self.dns) => return Heard::Dns(written),
-                else => std::future::pending::<()>().await,
-            }
+        tokio::select! {
+            Some(report) = recv_from(&mut self.ha) => Heard::Pair(report),
+            Some(written) = recv_from(&mut self.dns) => Heard::Dns(written),
+            else => std::future::pending().await,
         }
     }
 }

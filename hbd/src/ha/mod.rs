@@ -138,20 +138,23 @@ impl Pair {
     }
 }
 
-/// The state last told that a group establishes, and a line for the log.
-fn told_of(group: &[Notification]) -> (Vec<(String, String, Level)>, String) {
-    let told = group
+/// The states last told that a group establishes: `(host, path or "", level)`.
+fn told_of(group: &[Notification]) -> Vec<(String, String, Level)> {
+    group
         .iter()
         .filter_map(crate::policy::told_by)
         .map(|(h, p, l)| (h.to_owned(), p.unwrap_or("").to_owned(), l))
-        .collect();
-    let what = group
+        .collect()
+}
+
+/// A group's line in the claims' log (`hbd_sent`): the first line of each text.
+fn claim_line(group: &[Notification]) -> String {
+    group
         .iter()
         .filter_map(crate::render::text)
         .map(|t| t.lines().next().unwrap_or("").to_owned())
         .collect::<Vec<_>>()
-        .join(" | ");
-    (told, what)
+        .join(" | ")
 }
 
 /// What a group needs to be claimed and handed back: the pair's settings and where
@@ -221,7 +224,7 @@ impl ToldWhileDown {
         let at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-        for (host, path, level) in told_of(group).0 {
+        for (host, path, level) in told_of(group) {
             self.told.insert((host, path), (level, at));
         }
     }
@@ -514,7 +517,7 @@ impl Claimer {
                 let Some(d) = db else {
                     return Claimed::Failed;
                 };
-                let (told, what) = told_of(group);
+                let (told, what) = (told_of(group), claim_line(group));
                 let s = &self.settings;
                 match d
                     .claim(&self.lease, &s.node, *epoch, &s.shard, &told, &what)

@@ -52,7 +52,7 @@ fn local(next: Option<&str>) -> String {
     match base.join(next) {
         Ok(u) if u.origin() == base.origin() => {
             let path = &u[url::Position::BeforePath..];
-            if path.starts_with("//") || path.starts_with("/\\") {
+            if path.starts_with("//") {
                 HOME.to_owned()
             } else {
                 path.to_owned()

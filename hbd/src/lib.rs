@@ -35,15 +35,12 @@
 //! - [`app`]: wiring and orderly shutdown; [`logging`]: log setup; [`clock`]: wall and
 //!   monotonic time.
 
-pub mod alerting;
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
-pub mod core;
 pub mod dns;
-pub mod downsample;
 pub mod engine;
 pub mod gate;
 pub mod ha;
@@ -51,15 +48,12 @@ pub mod journal;
 pub mod live;
 pub mod logging;
 pub mod metrics;
-pub mod model;
 pub mod notify;
 pub mod password;
-pub mod policy;
 pub mod receiver;
 pub mod releases;
 pub mod reload;
 pub mod remote_write;
-pub mod render;
 pub mod replies;
 pub mod router;
 pub mod samples;
@@ -67,3 +61,7 @@ pub mod server;
 pub mod store;
 pub mod templates;
 pub mod web;
+
+// The pure floors live in their own crate (`hbd-core`), re-exported under the names the
+// daemon's modules have always used.
+pub use hbd_core::{alerting, core, downsample, model, policy, render};

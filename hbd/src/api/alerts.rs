@@ -10,10 +10,11 @@ use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::{Params, Segments};
 use super::hosts::find;
+use super::view::Outcome;
 use super::{ApiError, ApiState, ask};
 use crate::alerting::AlertState;
 use crate::auth::roles::Action;
-use crate::core::{Command, Outcome};
+use crate::core::Command;
 use crate::engine::Request;
 
 /// An alert as the API shows it.
@@ -32,7 +33,7 @@ pub struct AlertView {
     /// Why its notifications are held now (a silence, a maintenance window, an
     /// UNREACHABLE host, flapping, a pending period); absent when they are not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    held: Option<crate::policy::Reason>,
+    held: Option<super::view::Reason>,
 }
 
 impl From<AlertState> for AlertView {
@@ -47,7 +48,7 @@ impl From<AlertState> for AlertView {
             detail: s.detail,
             threshold: s.threshold,
             reminders: s.reminders,
-            held: s.held,
+            held: s.held.map(Into::into),
         }
     }
 }
@@ -127,5 +128,5 @@ pub async fn clear(
     let Params(PathParam { path }) = query?;
     let command = Command::ClearAlert { host: name, path };
     let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
-    Ok(Json(outcome))
+    Ok(Json(outcome.into()))
 }

@@ -17,11 +17,12 @@ use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::{Body, Segments};
 use super::hosts::find;
+use super::view;
 use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
 use crate::core::outbox::DEFAULT_EXPIRY;
-use crate::core::{Command, Job, JobState, Outcome, UpgradeJob};
+use crate::core::{Command, Job, JobState, Outcome};
 use crate::engine::Request;
 
 /// Longest run time a command may ask for.
@@ -77,7 +78,7 @@ pub struct CommandView {
     output: Option<String>,
     /// A self-upgrade (`argv` empty): the release it installs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    upgrade: Option<UpgradeJob>,
+    upgrade: Option<view::UpgradeJob>,
 }
 
 impl From<Job> for CommandView {
@@ -118,7 +119,7 @@ impl From<Job> for CommandView {
             finished,
             exit_code,
             output,
-            upgrade: job.upgrade.map(|u| *u),
+            upgrade: job.upgrade.map(|u| view::UpgradeJob::from(*u)),
         }
     }
 }

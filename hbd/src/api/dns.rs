@@ -10,9 +10,9 @@ use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::Segments;
 use super::hosts::find;
+use super::view::Status;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
-use crate::dns::plan::Status;
 use crate::dns::worker::ForceError;
 
 /// The host's DNS record and how its last write went.
@@ -31,7 +31,7 @@ pub async fn status(
     Segments(name): Segments<String>,
 ) -> Result<Json<Status>, ApiError> {
     find(&state, &caller, &name, Action::View).await?;
-    state.dns.status(&name).map(Json).ok_or_else(|| {
+    state.dns.status(&name).map(|s| Json(s.into())).ok_or_else(|| {
         ApiError::NotFound(format!(
             "host {name:?} has no DNS record yet (dyndomains and hosts.NAME.dyndomain say which hosts get one; it is written when the host is first heard from)"
         ))
@@ -58,7 +58,7 @@ pub async fn trigger(
     let host = find(&state, &caller, &name, Action::TriggerDns).await?;
     let address = host.address.map(|a| a.ip());
     match state.dns.force(&name, address).await {
-        Ok(status) => Ok((StatusCode::ACCEPTED, Json(status))),
+        Ok(status) => Ok((StatusCode::ACCEPTED, Json(status.into()))),
         Err(why @ (ForceError::Busy | ForceError::Stopped)) => {
             Err(ApiError::Unavailable(why.to_string()))
         }

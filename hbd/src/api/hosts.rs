@@ -14,10 +14,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::{Params, Segments, whole_number};
+use super::view::Outcome;
 use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
-use crate::core::{Command, Host, HostState, Outcome};
+use crate::core::{Command, Host, HostState};
 use crate::engine::{HostFilter, HostQuery, Request};
 use crate::samples::Latest;
 
@@ -64,7 +65,7 @@ pub struct HostView {
     /// In `GET /api/0/hosts/{name}` only: its DNS record, if it has one (as
     /// `GET /api/0/hosts/{name}/dns`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    dns: Option<crate::dns::plan::Status>,
+    dns: Option<super::view::Status>,
 }
 
 impl HostView {
@@ -245,7 +246,7 @@ pub async fn one(
     let mut view = HostView::new(host, Timestamp::now(), &state.latest);
     view.may = Some(caller.allowed_on(&name));
     view.signed = Some(state.config.get().host_has_key(&name));
-    view.dns = state.dns.status(&name);
+    view.dns = state.dns.status(&name).map(Into::into);
     Ok(Json(view))
 }
 
@@ -269,5 +270,5 @@ pub async fn drop(
     let command = Command::DropHost { host: name.clone() };
     let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
     state.auth.forget_host(&name).await?;
-    Ok(Json(outcome))
+    Ok(Json(outcome.into()))
 }

@@ -26,6 +26,7 @@ mod series;
 mod silences;
 pub(crate) mod upgrade;
 mod users;
+pub mod view;
 pub(crate) mod ws;
 mod ws_snapshots;
 

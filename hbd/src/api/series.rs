@@ -19,7 +19,7 @@ use super::plugins::time;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
-use crate::downsample::{Series, metrics};
+use crate::downsample::metrics;
 use crate::remote_write::query::plugin_series;
 
 /// Chart width assumed when none is given, in pixels.
@@ -58,7 +58,7 @@ pub struct PluginSeries {
     /// Where the points come from: `store` (SQLite) or `tsdb` (`remote_write.query_url`).
     source: &'static str,
     /// Each numeric metric by dotted path.
-    metrics: BTreeMap<String, Series>,
+    metrics: BTreeMap<String, super::view::Series>,
 }
 
 /// A plugin's numeric metrics over a time range, thinned for a chart.
@@ -143,6 +143,6 @@ pub async fn series(
         first: first.map(|t| t.0),
         reports: count,
         source,
-        metrics,
+        metrics: metrics.into_iter().map(|(k, v)| (k, v.into())).collect(),
     }))
 }

@@ -26,7 +26,6 @@ use crate::clock::Timestamp;
 use crate::core::{Command, Outcome};
 use crate::engine::Request;
 use crate::policy::silence::{Silence, glob};
-use crate::policy::storm::StormRecord;
 
 /// Longest silence: a year.
 pub const MAX_SILENCE: Duration = Duration::from_secs(366 * 86_400);
@@ -110,7 +109,7 @@ pub struct Silences {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Storms {
     /// Newest first, each with only the caller's hosts.
-    storms: Vec<StormRecord>,
+    storms: Vec<super::view::StormRecord>,
 }
 
 fn time(field: &str, text: &str) -> Result<Timestamp, ApiError> {
@@ -372,7 +371,7 @@ pub async fn storms(
                 s.hosts.retain(|h| caller.sees(h));
                 s.count = s.items.len();
             }
-            (s.count > 0).then_some(s)
+            (s.count > 0).then(|| s.into())
         })
         .collect();
     Ok(Json(Storms { storms }))

@@ -3,30 +3,20 @@
 //! merged per host (profiles layered over the defaults), the reminder policy and the
 //! alert policy's settings.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use super::Config;
-use crate::alerting::rules::merge;
-use crate::core::settings::{CoreSettings, HostSettings};
+use crate::core::settings::{CoreSettings, HostSettings, layered_rules};
 use crate::policy::window::Window;
 
 impl From<&Config> for CoreSettings {
     fn from(config: &Config) -> CoreSettings {
-        let default_rules = Arc::new(merge(&[&config.threshold_layers]));
-        let mut host_rules = HashMap::new();
-        for (name, host) in &config.hosts {
-            if host.threshold_config.is_empty() {
-                continue;
-            }
-            let mut layers = vec![&config.threshold_layers];
-            layers.extend(
-                host.threshold_config
-                    .iter()
-                    .filter_map(|p| config.profile_layers.get(p)),
-            );
-            host_rules.insert(name.clone(), Arc::new(merge(&layers)));
-        }
+        let (default_rules, host_rules) = layered_rules(
+            &config.threshold_layers,
+            &config.profile_layers,
+            config
+                .hosts
+                .iter()
+                .map(|(name, h)| (name, &h.threshold_config)),
+        );
         CoreSettings {
             interval: config.interval,
             grace: config.grace,

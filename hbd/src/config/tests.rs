@@ -483,3 +483,36 @@ fn an_ha_pair_is_read_and_checked() {
     ];
     assert_each_reported(&cases);
 }
+
+/// The core's rules per host, as the config makes them: a host's profiles layered over
+/// the defaults left to right; a host without profiles has the defaults.
+#[test]
+fn core_settings_layer_each_hosts_profiles_over_the_defaults() {
+    let text = "\
+thresholds:
+  cpu_monitor:
+    cpu_percent: {warning: 80, critical: 90}
+threshold_configs:
+  busy:
+    cpu_monitor:
+      cpu_percent: {warning: 95, critical: 99}
+  quiet:
+    cpu_monitor:
+      cpu_percent: {critical: 98}
+hosts:
+  batch1:
+    threshold_config: [busy, quiet]
+  web1: {}
+";
+    let c = parse(text, None).unwrap().config;
+    let s = CoreSettings::from(&c);
+    let cpu = vec!["cpu_monitor".to_owned(), "cpu_percent".to_owned()];
+    let limits = |host: &str| {
+        let rules = s.rules_for(host);
+        let rule = *rules.get(&cpu).expect("a cpu rule");
+        (rule.warning, rule.critical)
+    };
+    assert_eq!(limits("web1"), (Some(80.0), Some(90.0)));
+    assert_eq!(limits("batch1"), (Some(95.0), Some(98.0)));
+    assert_eq!(s.policy.profiles["batch1"], ["busy", "quiet"]);
+}

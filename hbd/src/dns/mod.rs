@@ -10,5 +10,5 @@
 //!   and visible per host through the API.
 
 pub mod nsupdate;
-pub mod plan;
+pub use hbd_core::dns::plan;
 pub mod worker;

@@ -16,7 +16,7 @@
 //! so that one queued on a daemon that then dies is still sent by the one that leads.
 
 pub mod pg;
-pub mod role;
+pub use hbd_core::ha::role;
 pub mod settings;
 
 use std::sync::Arc;

@@ -12,11 +12,10 @@
 //! - [`query`]: the way back: a plugin's series over a range from the TSDB's query API,
 //!   for the charts.
 
-pub mod convention;
 pub mod query;
 pub mod sender;
-pub mod series;
-pub mod wire;
+
+pub use hbd_core::remote_write::{convention, series, wire};
 
 pub use sender::{HANDOVER, RemoteWrite, Settings};
 pub use series::Sample;

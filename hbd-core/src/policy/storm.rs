@@ -29,12 +29,11 @@ impl Default for StormSettings {
 }
 
 /// One grouped message, kept for the API.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StormRecord {
     /// Its number, counting from 1 since the daemon started.
     pub id: u64,
     /// When it was sent.
-    #[schema(value_type = u64)]
     pub at: Timestamp,
     /// How many notifications it holds.
     pub count: usize,
@@ -45,7 +44,7 @@ pub struct StormRecord {
 }
 
 /// One notification in a storm group.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StormItem {
     /// The host it is about.
     pub host: String,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alerting::Policy as Reminders;
-use crate::alerting::rules::Rules;
+use crate::alerting::rules::{Layers, Rules, merge};
 
 /// One configured host, as far as the core is concerned.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,4 +78,25 @@ impl CoreSettings {
             .unwrap_or(&self.default_rules)
             .clone()
     }
+}
+
+/// The threshold rules of a host without profiles (`defaults`), and of each host with
+/// profiles: its profiles layered over the defaults, in the order it names them. A
+/// profile not in `profiles` adds nothing (the config reader refuses such names).
+pub fn layered_rules<'a>(
+    defaults: &Layers,
+    profiles: &BTreeMap<String, Layers>,
+    hosts: impl IntoIterator<Item = (&'a String, &'a Vec<String>)>,
+) -> (Arc<Rules>, HashMap<String, Arc<Rules>>) {
+    let default_rules = Arc::new(merge(&[defaults]));
+    let mut host_rules = HashMap::new();
+    for (name, names) in hosts {
+        if names.is_empty() {
+            continue;
+        }
+        let mut layers = vec![defaults];
+        layers.extend(names.iter().filter_map(|p| profiles.get(p)));
+        host_rules.insert(name.clone(), Arc::new(merge(&layers)));
+    }
+    (default_rules, host_rules)
 }

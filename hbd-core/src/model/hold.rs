@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::clock::Timestamp;
 
 /// Why a notification is held.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Reason {
     /// A silence covers it.
@@ -38,7 +38,6 @@ pub enum Reason {
     /// Its rule's pending period has not passed.
     Pending {
         /// When it fires if still not OK (ms since the Unix epoch).
-        #[schema(value_type = u64)]
         until: Timestamp,
     },
 }

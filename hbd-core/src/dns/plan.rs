@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::zones::Record;
 use crate::clock::{Mono, Now, Timestamp};
-use crate::config::dns::Record;
 
 /// Updates running at once at most.
 pub const MAX_RUNNING: usize = 4;
@@ -31,17 +31,15 @@ pub struct Job {
 }
 
 /// A host's DNS record as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Status {
     /// The zone.
     pub zone: String,
     /// The record's name.
     pub name: String,
     /// The address it should hold.
-    #[schema(value_type = String)]
     pub address: IpAddr,
     /// The address last written successfully (this daemon run).
-    #[schema(value_type = Option<String>)]
     pub applied: Option<IpAddr>,
     /// `pending`, `running`, `ok` or `failing`.
     pub state: &'static str,
@@ -50,7 +48,6 @@ pub struct Status {
     /// Why the last try failed.
     pub last_error: Option<String>,
     /// When the record was last written (Unix ms).
-    #[schema(value_type = Option<u64>)]
     pub last_ok: Option<Timestamp>,
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 
 /// One silence as stored and shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Silence {
     /// Its id.
     pub id: String,
@@ -24,17 +24,14 @@ pub struct Silence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only: Option<Vec<String>>,
     /// When it begins (ms since the Unix epoch).
-    #[schema(value_type = u64)]
     pub starts: Timestamp,
     /// When it ends (ms since the Unix epoch); an early expiry sets it to then.
-    #[schema(value_type = u64)]
     pub ends: Timestamp,
     /// Why.
     pub comment: String,
     /// Who made it.
     pub author: String,
     /// When it was made.
-    #[schema(value_type = u64)]
     pub created: Timestamp,
 }
 

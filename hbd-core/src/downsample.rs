@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::samples::numeric_leaves;
+use crate::leaves::numeric_leaves;
 
 /// A point: (Unix ms, value).
 type Point = (u64, f64);
@@ -17,7 +17,7 @@ type Point = (u64, f64);
 pub type Report = (u64, Map<String, Value>);
 
 /// One metric's points, oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Series {
     /// Times, Unix milliseconds.
     pub t: Vec<u64>,

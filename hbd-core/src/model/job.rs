@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{Now, Timestamp};
 
 /// What a command is, as queued.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     /// The `cmd_id`: unique, chosen when queued.
     pub id: String,
@@ -21,10 +21,8 @@ pub struct Job {
     /// Who queued it.
     pub by: Option<String>,
     /// When it was queued.
-    #[schema(value_type = u64)]
     pub queued: Timestamp,
     /// It expires unless its result arrives before this.
-    #[schema(value_type = u64)]
     pub expires: Timestamp,
     /// Where it stands.
     pub state: JobState,
@@ -34,7 +32,7 @@ pub struct Job {
 }
 
 /// The release a self-upgrade installs, and where the agent downloads it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpgradeJob {
     /// The version.
     pub version: String,
@@ -58,7 +56,7 @@ pub struct UpgradeJob {
 }
 
 /// A second file of a self-upgrade (the release's plugin compiler).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpgradeFile {
     /// The file's name.
     pub file: String,
@@ -73,7 +71,7 @@ pub struct UpgradeFile {
 }
 
 /// Where a command stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting for the host's next signed heartbeat.
@@ -83,13 +81,11 @@ pub enum JobState {
         /// Sent this many times.
         times: u32,
         /// Last sent.
-        #[schema(value_type = u64)]
         last: Timestamp,
     },
     /// The agent's result arrived.
     Done {
         /// When.
-        #[schema(value_type = u64)]
         at: Timestamp,
         /// Exit code (negative: killed by a signal, timed out, refused by the agent, or
         /// [`hb_proto::EXIT_INTERRUPTED`]: cut short by the agent's restart).
@@ -101,20 +97,17 @@ pub enum JobState {
         sent_times: u32,
         /// When it was last sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = Option<u64>)]
         last_sent: Option<Timestamp>,
     },
     /// No result arrived in time.
     Expired {
         /// When it expired.
-        #[schema(value_type = u64)]
         at: Timestamp,
         /// How often it had been sent.
         #[serde(default)]
         sent_times: u32,
         /// When it was last sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(value_type = Option<u64>)]
         last_sent: Option<Timestamp>,
     },
 }

@@ -1,6 +1,7 @@
 //! Table-driven tests of the core with synthetic time: every host transition.
 
 mod commands;
+mod fixture;
 mod policy;
 
 use std::net::SocketAddr;
@@ -11,8 +12,8 @@ use hb_proto::{Boot, Heartbeat, Message, OperatorMessage, PluginKind, PluginRepo
 use super::*;
 use crate::alerting::AlertState;
 use crate::clock::Timestamp;
-use crate::config::{Config, HostConfig};
 use crate::render::notice_text;
+use fixture::{Config, HostConfig};
 
 const T0: u64 = 1_764_000_000_000;
 
@@ -370,7 +371,7 @@ fn dirty_hosts_are_listed_once_per_flush() {
 
 /// The core's settings from a config, as the daemon makes them.
 fn settings(config: &Config) -> CoreSettings {
-    CoreSettings::from(config)
+    fixture::settings(config)
 }
 
 fn alert_config() -> Config {

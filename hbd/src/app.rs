@@ -235,7 +235,8 @@ pub async fn run(
     let live_run = format!("{:x}-{:x}", started.wall.0, std::process::id());
     let stop_notifying = CancellationToken::new();
     let (inbound_tx, inbound_rx) = mpsc::channel(receiver::QUEUE_LEN);
-    let (request_tx, request_rx) = mpsc::channel(engine::REQUEST_QUEUE);
+    let (request_tx, request_rx) = mpsc::channel(engine::QUERY_QUEUE);
+    let (reload_tx, reload_rx) = mpsc::channel(engine::control::RELOAD_QUEUE);
     let stop_receiving = shutdown.child_token();
     // One receiver per heartbeat socket, all sharing one replay window and the
     // engine's queue (the engine stops once every receiver has closed its end).
@@ -287,6 +288,7 @@ pub async fn run(
         None => (None, None),
     };
     let mut control = crate::engine::control::Control {
+        reload: Some(reload_rx),
         ha: None,
         dns: Some(written_rx),
     };
@@ -324,7 +326,7 @@ pub async fn run(
     // The engine stops when the receiver closes its queue, after draining it.
     let engine =
         tokio::spawn(engine.run(inbound_rx, request_rx, control, CancellationToken::new()));
-    let reloader = Reloader::new(config_path, shared.clone(), request_tx.clone());
+    let reloader = Reloader::new(config_path, shared.clone(), reload_tx);
     let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
     let api_state = ApiState {
         requests: request_tx,

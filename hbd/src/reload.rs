@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{self, Severity, SharedConfig};
-use crate::engine::Request;
+use crate::engine::control::Reconfigure;
 
 /// How long a reload waits for the engine to take the new config.
 pub const ENGINE_WAIT: Duration = Duration::from_secs(5);
@@ -44,7 +44,7 @@ pub enum ReloadError {
 pub struct Reloader {
     path: Option<PathBuf>,
     shared: SharedConfig,
-    requests: mpsc::Sender<Request>,
+    engine: mpsc::Sender<Reconfigure>,
     reloads: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -53,12 +53,12 @@ impl Reloader {
     pub fn new(
         path: Option<PathBuf>,
         shared: SharedConfig,
-        requests: mpsc::Sender<Request>,
+        engine: mpsc::Sender<Reconfigure>,
     ) -> Self {
         Reloader {
             path,
             shared,
-            requests,
+            engine,
             reloads: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
@@ -91,11 +91,8 @@ impl Reloader {
             tracing::warn!(keys = ?restart_needed, "changed settings take effect after a restart");
         }
         let (tx, rx) = oneshot::channel();
-        self.requests
-            .send_timeout(
-                Request::Reconfigure(Arc::new(loaded.config), tx),
-                ENGINE_WAIT,
-            )
+        self.engine
+            .send_timeout(Reconfigure(Arc::new(loaded.config), tx), ENGINE_WAIT)
             .await
             .map_err(|e| ReloadError::Engine(e.to_string()))?;
         tokio::time::timeout(ENGINE_WAIT, rx)

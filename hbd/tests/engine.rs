@@ -14,7 +14,7 @@ use hb_proto::{Heartbeat, Message};
 use hbd::clock::Clock;
 use hbd::config::{Config, SharedConfig};
 use hbd::core::{Core, Datagram, EventKind, HostState};
-use hbd::engine::{Engine, Parts, Request};
+use hbd::engine::{Engine, Parts, Query};
 use hbd::journal::Journal;
 use hbd::live::{Item, Publisher, Start, UpdateKind};
 use hbd::metrics::Metrics;
@@ -24,7 +24,7 @@ use hbd::samples::Latest;
 struct Running {
     clock: Clock,
     inbound: mpsc::Sender<Vec<Inbound>>,
-    requests: mpsc::Sender<Request>,
+    requests: mpsc::Sender<Query>,
     shutdown: CancellationToken,
 }
 
@@ -65,7 +65,7 @@ async fn start(queue: usize) -> Running {
     })
     .unwrap();
     let (inbound, inbound_rx) = mpsc::channel(queue);
-    let (requests, requests_rx) = mpsc::channel(64);
+    let (requests, requests_rx) = mpsc::channel(hbd::engine::QUERY_QUEUE);
     let shutdown = CancellationToken::new();
     let control = hbd::engine::control::Control::default();
     tokio::spawn(engine.run(inbound_rx, requests_rx, control, shutdown.clone()));
@@ -112,7 +112,7 @@ async fn host_state(running: &Running, name: &str) -> Option<HostState> {
     let (tx, rx) = oneshot::channel();
     running
         .requests
-        .try_send(Request::Host(name.into(), tx))
+        .try_send(Query::Host(name.into(), tx))
         .unwrap();
     rx.await.unwrap().map(|h| h.state)
 }
@@ -176,7 +176,7 @@ async fn the_live_stream_has_a_snapshot_then_every_update_in_order() {
     let (tx, rx) = oneshot::channel();
     running
         .requests
-        .send(Request::Subscribe(None, tx))
+        .send(Query::Subscribe(None, tx))
         .await
         .unwrap();
     let (start, mut stream) = rx.await.unwrap();

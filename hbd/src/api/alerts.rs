@@ -15,7 +15,7 @@ use super::{ApiError, ApiState, ask};
 use crate::alerting::AlertState;
 use crate::auth::roles::Action;
 use crate::core::Command;
-use crate::engine::Request;
+use crate::engine::Query;
 
 /// An alert as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,7 +66,7 @@ pub async fn active(
     caller: Caller,
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
     caller.may(Action::View, None)?;
-    let alerts = ask(&state, Request::Alerts).await?;
+    let alerts = ask(&state, Query::Alerts).await?;
     Ok(Json(
         alerts
             .into_iter()
@@ -92,7 +92,7 @@ pub async fn for_host(
     Segments(name): Segments<String>,
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
     caller.may(Action::View, Some(&name))?;
-    let alerts = ask(&state, |tx| Request::HostAlerts(name.clone(), tx)).await?;
+    let alerts = ask(&state, |tx| Query::HostAlerts(name.clone(), tx)).await?;
     let alerts = alerts.ok_or_else(|| ApiError::no_host(&name))?;
     Ok(Json(alerts.into_iter().map(AlertView::from).collect()))
 }
@@ -127,6 +127,6 @@ pub async fn clear(
     find(&state, &caller, &name, Action::ClearAlert).await?;
     let Params(PathParam { path }) = query?;
     let command = Command::ClearAlert { host: name, path };
-    let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
+    let outcome = ask(&state, |tx| Query::Command(command, tx)).await??;
     Ok(Json(outcome.into()))
 }

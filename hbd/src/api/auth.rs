@@ -18,7 +18,7 @@ use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Role;
 use crate::auth::sessions::{Grant, Kind, csrf_token};
 use crate::clock::Timestamp;
-use crate::engine::Request;
+use crate::engine::Query;
 
 /// The client's address (unspecified when the server was not given connection info,
 /// as in unit tests).
@@ -101,7 +101,7 @@ pub(crate) fn new_session_cookie(state: &ApiState, secret: &str, grant: &Grant) 
 }
 
 async fn me_of(state: &ApiState, caller: &Caller) -> Result<Me, ApiError> {
-    let hosts = ask(state, Request::HostNames).await?;
+    let hosts = ask(state, Query::HostNames).await?;
     let directory = &caller.directory;
     let csrf_token = match &caller.via {
         Via::Cookie(secret) => Some(csrf_token(secret)),

@@ -23,7 +23,7 @@ use crate::auth::roles::Action;
 use crate::clock::Timestamp;
 use crate::core::outbox::DEFAULT_EXPIRY;
 use crate::core::{Command, Job, JobState, Outcome};
-use crate::engine::Request;
+use crate::engine::Query;
 
 /// Longest run time a command may ask for.
 pub const MAX_TIMEOUT_S: u64 = 24 * 3600;
@@ -240,7 +240,7 @@ pub(super) async fn submit(
     job: Job,
 ) -> Result<(StatusCode, Json<CommandView>), ApiError> {
     let command = Command::QueueJob { job: Box::new(job) };
-    match ask(state, |tx| Request::Command(command, tx)).await?? {
+    match ask(state, |tx| Query::Command(command, tx)).await?? {
         Outcome::Queued { job } => Ok((StatusCode::CREATED, Json(CommandView::from(*job)))),
         other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
     }
@@ -262,7 +262,7 @@ pub async fn list(
     Segments(name): Segments<String>,
 ) -> Result<Json<HostCommands>, ApiError> {
     find(&state, &caller, &name, Action::View).await?;
-    let jobs = ask(&state, |tx| Request::HostJobs(name.clone(), tx))
+    let jobs = ask(&state, |tx| Query::HostJobs(name.clone(), tx))
         .await?
         .ok_or_else(|| ApiError::no_host(&name))?;
     Ok(Json(HostCommands {
@@ -290,7 +290,7 @@ pub async fn one(
     Segments((name, id)): Segments<(String, String)>,
 ) -> Result<Json<CommandView>, ApiError> {
     find(&state, &caller, &name, Action::View).await?;
-    let jobs = ask(&state, |tx| Request::HostJobs(name.clone(), tx))
+    let jobs = ask(&state, |tx| Query::HostJobs(name.clone(), tx))
         .await?
         .ok_or_else(|| ApiError::no_host(&name))?;
     jobs.into_iter()

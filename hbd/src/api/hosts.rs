@@ -19,7 +19,7 @@ use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
 use crate::core::{Command, Host, HostState};
-use crate::engine::{HostFilter, HostQuery, Request};
+use crate::engine::{HostFilter, HostQuery, Query};
 use crate::samples::Latest;
 
 /// Hosts per page unless `limit` says otherwise.
@@ -183,7 +183,7 @@ pub async fn list(
             count: hosts.is_empty(),
         };
         let first = hosts.is_empty();
-        let (n, chunk) = ask(&state, |tx| Request::HostPage(query, tx)).await?;
+        let (n, chunk) = ask(&state, |tx| Query::HostPage(query, tx)).await?;
         if first {
             total = n;
         }
@@ -222,7 +222,7 @@ pub async fn find(
     action: Action,
 ) -> Result<Host, ApiError> {
     caller.may(action, Some(name))?;
-    ask(state, |tx| Request::Host(name.to_owned(), tx))
+    ask(state, |tx| Query::Host(name.to_owned(), tx))
         .await?
         .ok_or_else(|| ApiError::no_host(name))
 }
@@ -268,7 +268,7 @@ pub async fn drop(
 ) -> Result<Json<Outcome>, ApiError> {
     caller.may(Action::DropHost, Some(&name))?;
     let command = Command::DropHost { host: name.clone() };
-    let outcome = ask(&state, |tx| Request::Command(command, tx)).await??;
+    let outcome = ask(&state, |tx| Query::Command(command, tx)).await??;
     state.auth.forget_host(&name).await?;
     Ok(Json(outcome.into()))
 }

@@ -1,7 +1,7 @@
 //! The HTTP server: one axum router for the REST API (`/api/0/...`), its OpenAPI
 //! document and `/metrics`.
 //!
-//! Handlers read and change the engine's state by sending it a [`Request`] and awaiting
+//! Handlers read and change the engine's state by sending it a [`Query`] and awaiting
 //! the answer, so the core has one owner and no locks. Every request has a deadline: a
 //! full queue answers 503 at once, a slow engine 503 after [`ENGINE_TIMEOUT`]. Every
 //! handler takes a [`Caller`](caller::Caller) and asks it, the one place permissions
@@ -43,7 +43,7 @@ pub use error::{ApiError, ErrorBody};
 
 use crate::auth::service::Auth;
 use crate::config::SharedConfig;
-use crate::engine::Request;
+use crate::engine::Query;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
 use crate::samples::Latest;
@@ -53,7 +53,7 @@ use crate::store::Reader;
 #[derive(Debug, Clone)]
 pub struct ApiState {
     /// Requests to the engine.
-    pub requests: mpsc::Sender<Request>,
+    pub requests: mpsc::Sender<Query>,
     /// Configuration reload.
     pub reloader: Reloader,
     /// The configuration in force.
@@ -164,7 +164,7 @@ pub const ENGINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2
 /// Sends the engine a request and waits (bounded) for its answer.
 pub(crate) async fn ask<T>(
     state: &ApiState,
-    request: impl FnOnce(oneshot::Sender<T>) -> Request,
+    request: impl FnOnce(oneshot::Sender<T>) -> Query,
 ) -> Result<T, ApiError> {
     let (tx, rx) = oneshot::channel();
     state.requests.try_send(request(tx)).map_err(|e| {
@@ -194,7 +194,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    fn state(dir: &std::path::Path, queue: usize) -> (ApiState, mpsc::Receiver<Request>) {
+    fn state(dir: &std::path::Path, queue: usize) -> (ApiState, mpsc::Receiver<Query>) {
         let path = dir.join("s.db");
         crate::store::Store::open(&path, 10).unwrap();
         let (tx, rx) = mpsc::channel(queue);
@@ -219,7 +219,7 @@ mod tests {
         let state = ApiState {
             dns,
             requests: tx.clone(),
-            reloader: Reloader::new(None, shared.clone(), tx),
+            reloader: Reloader::new(None, shared.clone(), mpsc::channel(1).0),
             config: shared,
             auth,
             tls: false,
@@ -239,16 +239,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // An engine that takes requests but never answers.
         let (state, _held) = state(dir.path(), 1);
-        let silent = ask(&state, Request::Hosts).await.unwrap_err();
+        let silent = ask(&state, Query::Hosts).await.unwrap_err();
         assert_eq!(silent.to_string(), "the engine did not answer within 2 s");
         // The one slot is still taken by the unanswered request: full.
-        let full = ask(&state, Request::Hosts).await.unwrap_err();
+        let full = ask(&state, Query::Hosts).await.unwrap_err();
         assert!(full.to_string().contains("request queue is full"), "{full}");
         assert_eq!(state.metrics.api_unavailable.get(), 2);
         // No engine at all: stopping.
         let (state, rx) = self::state(dir.path(), 1);
         drop(rx);
-        let gone = ask(&state, Request::Hosts).await.unwrap_err();
+        let gone = ask(&state, Query::Hosts).await.unwrap_err();
         assert_eq!(gone.to_string(), "the daemon is shutting down");
     }
 

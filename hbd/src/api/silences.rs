@@ -24,7 +24,7 @@ use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
 use crate::core::{Command, Outcome};
-use crate::engine::Request;
+use crate::engine::Query;
 use crate::policy::silence::{Silence, glob};
 
 /// Longest silence: a year.
@@ -142,7 +142,7 @@ fn duration(v: &serde_json::Value) -> Result<Duration, ApiError> {
 /// The known hosts a glob matches.
 async fn matched(state: &ApiState, pattern: &str) -> Result<Vec<String>, ApiError> {
     let g = glob("hosts", pattern).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let names = ask(state, Request::HostNames).await?;
+    let names = ask(state, Query::HostNames).await?;
     Ok(names.into_iter().filter(|n| g.is_match(n)).collect())
 }
 
@@ -212,11 +212,11 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<Silences>, ApiError> {
     caller.may(Action::View, None)?;
-    let (silences, _) = ask(&state, Request::Policy).await?;
+    let (silences, _) = ask(&state, Query::Policy).await?;
     let names = if caller.sees_all() {
         Vec::new()
     } else {
-        ask(&state, Request::HostNames).await?
+        ask(&state, Query::HostNames).await?
     };
     let now = Timestamp::now();
     let visible = |s: &Silence| {
@@ -311,7 +311,7 @@ pub async fn create(
     let command = Command::PutSilence {
         silence: Box::new(silence),
     };
-    match ask(&state, |tx| Request::Command(command, tx)).await?? {
+    match ask(&state, |tx| Query::Command(command, tx)).await?? {
         Outcome::Silence { silence } => Ok((
             StatusCode::CREATED,
             Json(SilenceView::new(*silence, Timestamp::now())),
@@ -336,14 +336,14 @@ pub async fn expire(
     caller: Caller,
     Segments(id): Segments<String>,
 ) -> Result<Json<SilenceView>, ApiError> {
-    let (silences, _) = ask(&state, Request::Policy).await?;
+    let (silences, _) = ask(&state, Query::Policy).await?;
     let silence = silences
         .into_iter()
         .find(|s| s.id == id)
         .ok_or_else(|| ApiError::NotFound(format!("no silence with id {id:?}")))?;
     may_end(&state, &caller, &silence).await?;
     let command = Command::ExpireSilence { id };
-    match ask(&state, |tx| Request::Command(command, tx)).await?? {
+    match ask(&state, |tx| Query::Command(command, tx)).await?? {
         Outcome::Silence { silence } => Ok(Json(SilenceView::new(*silence, Timestamp::now()))),
         other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
     }
@@ -362,7 +362,7 @@ pub async fn storms(
     caller: Caller,
 ) -> Result<Json<Storms>, ApiError> {
     caller.may(Action::View, None)?;
-    let (_, storms) = ask(&state, Request::Policy).await?;
+    let (_, storms) = ask(&state, Query::Policy).await?;
     let storms = storms
         .into_iter()
         .filter_map(|mut s| {

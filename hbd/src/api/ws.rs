@@ -27,7 +27,7 @@ use super::extract::Params;
 use super::{ApiError, ApiState, ask};
 use crate::auth::directory::Directory;
 use crate::auth::roles::{Action, Decision};
-use crate::engine::Request;
+use crate::engine::Query;
 use crate::live::view;
 use crate::live::{Item, Resume, Start, Subscription, Update};
 
@@ -127,7 +127,7 @@ impl Session {
         directory: &Arc<Directory>,
     ) -> Result<(Subscription, String, u64), Close> {
         let asked = resume.clone();
-        let (start, subscription) = ask(&self.state, |tx| Request::Subscribe(asked, tx))
+        let (start, subscription) = ask(&self.state, |tx| Query::Subscribe(asked, tx))
             .await
             .map_err(|_| Close(1013, "the daemon is busy; reconnect"))?;
         match start {

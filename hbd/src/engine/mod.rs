@@ -38,7 +38,7 @@ use crate::notify::{Notification, Notifier, NotifyError};
 use crate::receiver::Inbound;
 use crate::samples::{Latest, Sample};
 use crate::store::{Batch, HistoryEntry};
-use control::{Control, Heard};
+use control::{Control, Heard, Reconfigure};
 
 /// How often changed hosts are written to the store.
 pub const STORE_FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -46,16 +46,18 @@ pub const STORE_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Most inbound batches (of up to `receiver::BATCH` datagrams) handled in one turn.
 pub const MAX_BATCHES_PER_TURN: usize = 16;
 
-/// Requests waiting for the engine; when full the API answers 503 at once.
-pub const REQUEST_QUEUE: usize = 64;
+/// The API's queries waiting for the engine; when full the API answers 503 at once.
+/// The daemon's own tasks (reloads, the HA pair, the DNS worker) have queues of their
+/// own ([`control`]), so a full query queue never delays them.
+pub const QUERY_QUEUE: usize = 64;
 
 /// How long the last store batch may wait for room in the writer's queue at shutdown.
 pub const FINAL_FLUSH_WAIT: Duration = Duration::from_secs(5);
 
-/// A request from the HTTP API (or the reload signal): a question, a command, a
-/// subscription or a new configuration. Each carries the channel for its answer.
+/// A query from the HTTP API: a question, an operator's command or a subscription. Each
+/// carries the channel for its answer.
 #[derive(Debug)]
-pub enum Request {
+pub enum Query {
     /// Every host.
     Hosts(oneshot::Sender<Vec<Host>>),
     /// Every host's name, sorted.
@@ -81,14 +83,12 @@ pub enum Request {
             Vec<crate::policy::storm::StormRecord>,
         )>,
     ),
-    /// Put a validated configuration in force.
-    Reconfigure(Arc<Config>, oneshot::Sender<Result<(), NotifyError>>),
 }
 
 /// Whether a host is wanted in a listing.
 pub type HostFilter = std::sync::Arc<dyn Fn(&Host) -> bool + Send + Sync>;
 
-/// Which hosts a [`Request::HostPage`] wants. Only the page is copied out of the
+/// Which hosts a [`Query::HostPage`] wants. Only the page is copied out of the
 /// engine, and a long list is asked for in chunks, so reading 10,000 hosts never holds
 /// up heartbeats for long.
 pub struct HostQuery {
@@ -248,7 +248,7 @@ impl Engine {
     pub async fn run(
         mut self,
         mut inbound: mpsc::Receiver<Vec<Inbound>>,
-        mut requests: mpsc::Receiver<Request>,
+        mut requests: mpsc::Receiver<Query>,
         mut control: Control,
         shutdown: CancellationToken,
     ) -> Vec<JoinHandle<()>> {
@@ -438,7 +438,7 @@ impl Engine {
                     journal.push(Entry::Alert(notice, text));
                 }
                 Action::Notify(group) => match &self.parts.ha {
-                    // Claimed first; it comes back as Request::Notify if this daemon
+                    // Claimed first; it comes back as Query::Notify if this daemon
                     // may tell it.
                     Some(pair) => pair.claim(group),
                     None => self.notify_group(&group, None),
@@ -587,43 +587,43 @@ impl Engine {
         self.parts.metrics.replies_failed.inc_by(done.failed);
     }
 
-    fn answer(&mut self, request: Request, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
+    fn answer(&mut self, request: Query, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
         let core = &self.parts.core;
         match request {
-            Request::Hosts(reply) => {
+            Query::Hosts(reply) => {
                 let _ = reply.send(core.hosts().into_iter().cloned().collect());
             }
-            Request::HostNames(reply) => {
+            Query::HostNames(reply) => {
                 let _ = reply.send(core.hosts_after(None).map(|h| h.name.clone()).collect());
             }
-            Request::HostPage(query, reply) => {
+            Query::HostPage(query, reply) => {
                 let _ = reply.send(host_page(core, &query));
             }
-            Request::Host(name, reply) => {
+            Query::Host(name, reply) => {
                 let _ = reply.send(core.host(&name).cloned());
             }
-            Request::Policy(reply) => {
+            Query::Policy(reply) => {
                 let _ = reply.send((core.silences(), core.storms()));
             }
-            Request::Alerts(reply) => {
+            Query::Alerts(reply) => {
                 let _ = reply.send(core.active_alerts());
             }
-            Request::HostJobs(name, reply) => {
+            Query::HostJobs(name, reply) => {
                 let known = core.host(&name).is_some();
                 let _ = reply.send(known.then(|| core.jobs(&name)));
             }
-            Request::HostAlerts(name, reply) => {
+            Query::HostAlerts(name, reply) => {
                 let known = core.host(&name).is_some();
                 let _ = reply.send(known.then(|| core.host_alerts(&name)));
             }
-            Request::Subscribe(resume, reply) => {
+            Query::Subscribe(resume, reply) => {
                 let snapshot = || {
                     let hosts = core.hosts_after(None).cloned().collect();
                     (hosts, core.active_alerts())
                 };
                 let _ = reply.send(self.parts.live.subscribe(resume.as_ref(), snapshot));
             }
-            Request::Command(command, reply) => {
+            Query::Command(command, reply) => {
                 let now = self.parts.clock.now();
                 let result = self.parts.core.apply(&command, now, actions);
                 tracing::info!(?command, ?result, "command");
@@ -642,10 +642,6 @@ impl Engine {
                 self.dispatch(actions, journal);
                 let _ = reply.send(result);
             }
-            Request::Reconfigure(config, reply) => {
-                let result = self.reconfigure(config, actions, journal);
-                let _ = reply.send(result);
-            }
         }
     }
 
@@ -654,6 +650,11 @@ impl Engine {
         let report = match heard {
             Heard::Dns(crate::dns::worker::Written(host, status)) => {
                 self.parts.live.publish(UpdateKind::Dns { host, status });
+                return;
+            }
+            Heard::Reload(Reconfigure(config, reply)) => {
+                let result = self.reconfigure(config, actions, journal);
+                let _ = reply.send(result);
                 return;
             }
             Heard::Pair(report) => report,

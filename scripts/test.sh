@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # The WASM plugins the host's tests load, into the same target dir (wasm32-wasip2/).
 scripts/build-plugins.sh
-cargo test --workspace --locked "$@"
+# Everything is installed above, so no test may skip for want of something
+# (hbd_e2e::needs).
+HBD_REQUIRE_ALL=1 cargo test --workspace --locked "$@"
 # The example plugins' own unit tests (pure code, run natively).
 cargo test --locked --manifest-path plugins-wasm/Cargo.toml -p hbd-log-freshness

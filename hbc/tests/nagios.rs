@@ -2,6 +2,7 @@
 //! scripts/install-deps.sh) and scripts of our own for the edge cases.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -27,16 +28,9 @@ fn run(commands: Value, timeout: f64) -> (Option<Status>, serde_json::Map<String
     (c.status, c.data)
 }
 
-fn require_plugins() {
-    assert!(
-        PathBuf::from(PLUGINS).join("check_dummy").exists(),
-        "monitoring-plugins are not installed; run scripts/install-deps.sh"
-    );
-}
-
 #[test]
 fn check_dummy_maps_every_exit_code() {
-    require_plugins();
+    hbd_e2e::require!(Need::MonitoringPlugins);
     for (code, want) in [
         ("0", "OK"),
         ("1", "WARNING"),
@@ -60,7 +54,7 @@ fn check_dummy_maps_every_exit_code() {
 
 #[test]
 fn check_load_and_check_disk_report_perfdata() {
-    require_plugins();
+    hbd_e2e::require!(Need::MonitoringPlugins);
     let (status, data) = run(
         json!([
             format!("{PLUGINS}/check_load -w 1000,1000,1000 -c 2000,2000,2000"),
@@ -92,7 +86,7 @@ fn check_load_and_check_disk_report_perfdata() {
 
 #[test]
 fn check_tcp_against_a_local_port() {
-    require_plugins();
+    hbd_e2e::require!(Need::MonitoringPlugins);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let open = listener.local_addr().unwrap().port();
     let closed = {
@@ -116,7 +110,7 @@ fn check_tcp_against_a_local_port() {
 
 #[test]
 fn check_procs_counts_processes() {
-    require_plugins();
+    hbd_e2e::require!(Need::MonitoringPlugins);
     let (_, data) = run(
         json!([format!("{PLUGINS}/check_procs -w 100000 -c 200000")]),
         10.0,

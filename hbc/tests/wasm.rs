@@ -6,6 +6,7 @@
 #![cfg(feature = "wasm")]
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -50,6 +51,10 @@ fn fixture_from(
 
 #[test]
 fn every_import_answers_inside_the_grants_in_both_contracts() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("data.txt"), "hello\nworld\n").unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
@@ -98,6 +103,10 @@ fn every_import_answers_inside_the_grants_in_both_contracts() {
 
 #[test]
 fn contract_0_2_stat_reads_tails_and_types_its_errors() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let log: String = (0..10_000).map(|i| format!("line {i}\n")).collect();
@@ -179,6 +188,10 @@ type Case = (&'static str, Vec<(&'static str, String)>, &'static str);
 
 #[test]
 fn each_limit_turns_into_an_error_and_the_host_carries_on() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret.txt");
     std::fs::write(&secret, "s3cret").unwrap();
@@ -245,6 +258,10 @@ fn each_limit_turns_into_an_error_and_the_host_carries_on() {
 
 #[test]
 fn a_plugin_that_keeps_failing_backs_off() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let mut p = fixture("panic", &[], vec![]);
     for _ in 0..3 {
         assert!(p.collect().unwrap_err().to_string().contains("trapped"));
@@ -263,6 +280,10 @@ fn a_plugin_that_keeps_failing_backs_off() {
 
 #[test]
 fn a_changed_file_is_picked_up_without_restarting() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.wasm");
     std::fs::copy(wasm("hbd_fixture_plugin"), &path).unwrap();
@@ -291,6 +312,10 @@ fn a_changed_file_is_picked_up_without_restarting() {
 
 #[test]
 fn compiled_components_are_cached_on_disk() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let cache = tempfile::tempdir().unwrap();
     let rt = Runtime::new(Some(cache.path().to_owned())).unwrap();
     let first = Instant::now();
@@ -310,6 +335,10 @@ fn compiled_components_are_cached_on_disk() {
 
 #[test]
 fn log_freshness_reports_the_age_of_the_last_line() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     let now = time_text(0);
@@ -360,6 +389,12 @@ fn log_freshness_reports_the_age_of_the_last_line() {
 
 #[test]
 fn plugins_of_both_contracts_run_side_by_side() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness"),
+        Need::Wasm("fd_usage_c"),
+        Need::Wasm("threads_zig")
+    );
     // One agent runtime, the four examples built against 0.1 and the same four rebuilt
     // against 0.2, each reporting.
     let rt = runtime();
@@ -457,6 +492,10 @@ fn time_text(ago: u64) -> String {
 
 #[test]
 fn the_agent_compiles_through_hbc_compile_beside_its_binary() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     // The agent's binary, copied into a directory of its own with a stand-in
     // `hbc-compile` beside it that records how it was called and fails: the agent runs
     // it with the plugin and the cache file to write, says that it failed, and (built
@@ -502,6 +541,10 @@ fn the_agent_compiles_through_hbc_compile_beside_its_binary() {
 
 #[test]
 fn plugin_check_is_the_authors_tool() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let hbc = env!("CARGO_BIN_EXE_hbc");
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("f.txt");
@@ -580,6 +623,10 @@ fn plugin_check_is_the_authors_tool() {
 
 #[test]
 fn a_plugin_cannot_flood_the_log_or_block_the_agent() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_fixture_plugin"),
+        Need::Wasm("hbd_log_freshness")
+    );
     let hbc = env!("CARGO_BIN_EXE_hbc");
     // 20,000 log lines of 10 KB each through the `log` import: the agent's log takes
     // at most 100 lines per call, each cut to 4096 characters, and says what it dropped.

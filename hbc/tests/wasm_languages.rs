@@ -4,6 +4,7 @@
 #![cfg(feature = "wasm")]
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ fn persistent_cache() -> PathBuf {
 
 #[test]
 fn a_python_plugin_runs_in_the_same_sandbox() {
+    hbd_e2e::require!(Need::Wasm("loadavg_py"));
     // The 18 MB component takes about half a minute to compile in a debug build.
     let cache = persistent_cache();
     // Fixture files, not this machine's /proc: a busy machine must not change the verdict.
@@ -82,6 +84,7 @@ fn a_python_plugin_runs_in_the_same_sandbox() {
 
 #[test]
 fn a_javascript_plugin_runs_in_the_same_sandbox() {
+    hbd_e2e::require!(Need::Wasm("uptime_js"));
     let cache = persistent_cache();
     let settings = WasmSettings {
         grants: vec!["/proc/uptime".into()],
@@ -122,6 +125,7 @@ fn a_javascript_plugin_runs_in_the_same_sandbox() {
 
 #[test]
 fn a_c_plugin_runs_in_the_same_sandbox() {
+    hbd_e2e::require!(Need::Wasm("fd_usage_c"));
     let settings = WasmSettings {
         grants: vec!["/proc/sys/fs/file-nr".into()],
         ..WasmSettings::default()
@@ -148,6 +152,7 @@ fn a_c_plugin_runs_in_the_same_sandbox() {
 
 #[test]
 fn a_zig_plugin_runs_in_the_same_sandbox() {
+    hbd_e2e::require!(Need::Wasm("threads_zig"));
     let settings = WasmSettings {
         grants: vec!["/proc/loadavg".into()],
         ..WasmSettings::default()

@@ -6,6 +6,7 @@
 use std::process::Command;
 
 use hbd::auth::password::{PasswordHash, hash};
+use hbd_e2e::needs::Need;
 use hbd_e2e::services::test_python;
 
 fn werkzeug(script: &str, args: &[&str]) -> String {
@@ -34,6 +35,7 @@ print(json.dumps(out))
 
 #[test]
 fn hashes_made_by_werkzeug_verify() {
+    hbd_e2e::require!(Need::TestPython);
     // "" is Werkzeug's own default (scrypt:32768:8:1 in 3.x).
     let cases = serde_json::json!([
         ["", "correct horse"],
@@ -58,6 +60,7 @@ fn hashes_made_by_werkzeug_verify() {
 
 #[test]
 fn hashes_made_by_hbd_verify_in_werkzeug() {
+    hbd_e2e::require!(Need::TestPython);
     let made = hash("pässwörd ✓", 1000).unwrap();
     let check = r#"
 import sys

@@ -1,6 +1,6 @@
 // Drives Debian's Chromium (playwright-core) through the pages of a running hbd, as a
 // user would: sign in, watch /live, and break nothing when agents send HTML. Prints one
-// JSON object of findings; tests/tests/pages.rs asserts on it.
+// JSON object of findings; tests/tests/e2e/pages.rs asserts on it.
 //   node pages.mjs BASE_URL UDP_PORT
 // PLAYWRIGHT: path of playwright-core's index.mjs (ES modules do not use NODE_PATH).
 import dgram from 'node:dgram';

@@ -3,7 +3,8 @@
 //!
 //! The binaries are the ones cargo built next to the test executable
 //! (`target/<profile>/hbd`); `cargo test --workspace` builds them first. [`services`]
-//! starts the stand-in SMTP and HTTP services notification tests talk to.
+//! starts the stand-in SMTP and HTTP services notification tests talk to; [`needs`] is
+//! what a test needs beyond Rust, and what happens when it is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failure is a test failure
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+pub mod needs;
 pub mod services;
 
 /// Thresholds on `cpu_monitor.cpu_percent` (WARNING 80, CRITICAL 90) that the alerting
@@ -54,21 +56,9 @@ pub fn bin(name: &str) -> PathBuf {
 /// A WebAssembly plugin built by scripts/build-plugins.sh
 /// (`target/wasm32-wasip2/release/NAME.wasm`).
 pub fn wasm_plugin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let target = exe
-        .parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .expect("target dir");
-    let path = target
-        .join("wasm32-wasip2/release")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} not built; run scripts/test.sh",
-        path.display()
-    );
-    path
+    needs::built_wasm(name).unwrap_or_else(|| {
+        panic!("{name}.wasm not built; run scripts/build-plugins.sh (or scripts/test.sh)")
+    })
 }
 
 /// A free UDP port on 127.0.0.1 (released before returning). Only for a test that needs

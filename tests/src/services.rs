@@ -17,12 +17,7 @@ fn services_dir() -> PathBuf {
 
 /// The Python with aiosmtpd that scripts/install-deps.sh sets up.
 pub fn test_python() -> PathBuf {
-    let venv = std::env::var_os("HBD_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/hbd-test-venv")
-        });
-    let python = venv.join("bin/python");
+    let python = crate::needs::venv().join("bin/python");
     assert!(
         python.exists(),
         "{} missing; run scripts/install-deps.sh",

@@ -4,6 +4,7 @@
 //! retried alone.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::time::Duration;
 
 use hbd_e2e::services::SmtpCapture;
@@ -188,6 +189,7 @@ fn sighup_and_the_api_reload_the_config_and_a_bad_one_changes_nothing() {
 
 #[test]
 fn each_recipient_gets_one_message_and_a_refused_one_is_retried_alone() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     // The server refuses one mailbox for now (451: try again later).
     let smtp = SmtpCapture::start(dir.path(), &["--refuse", "busy@example.org=451"]);
@@ -265,6 +267,7 @@ notify_retry_base: 0.2
 
 #[test]
 fn notifications_left_at_shutdown_are_counted_and_journaled() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let stub = hbd_e2e::services::HttpStub::start(dir.path());
     // Signal hangs for a minute on every request; nothing gets through.

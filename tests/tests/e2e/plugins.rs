@@ -2,6 +2,7 @@
 //! (latest and history), exported to /metrics, and kept across a restart.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::time::Duration;
 
 use hbd_e2e::{Agent, Daemon, wait_until, wasm_plugin};
@@ -18,6 +19,7 @@ plugins:
 
 #[test]
 fn plugin_reports_are_stored_served_and_exported() {
+    hbd_e2e::require!(Need::MonitoringPlugins, Need::Prometheus);
     let dir = tempfile::tempdir().unwrap();
     let mut daemon = Daemon::start(dir.path(), "plugin_history: 5");
     let mut agent = Agent::start(dir.path(), "web1", daemon.udp_addr(), AGENT);
@@ -180,6 +182,10 @@ fn sigusr1_collects_info_plugins_on_demand() {
 
 #[test]
 fn wasm_plugins_report_like_native_ones_and_misbehaving_ones_are_contained() {
+    hbd_e2e::require!(
+        Need::Wasm("hbd_log_freshness"),
+        Need::Wasm("hbd_fixture_plugin")
+    );
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();

@@ -6,6 +6,7 @@
 //! 9: only the leader writes records, and a new leader makes every record current.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::path::Path;
 use std::time::Duration;
 
@@ -130,6 +131,7 @@ fn alert_level(d: &Daemon) -> Option<String> {
 
 #[test]
 fn a_killed_leader_is_replaced_and_each_change_is_told_exactly_once() {
+    hbd_e2e::require!(Need::Postgres, Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let Pair { mut a, b, smtp, pg } = pair(dir.path(), "60s");
     assert_eq!(b.metric("hbd_ha_leader"), 0.0);
@@ -194,6 +196,7 @@ fn a_killed_leader_is_replaced_and_each_change_is_told_exactly_once() {
 
 #[test]
 fn a_frozen_leader_resumed_after_the_takeover_tells_nothing() {
+    hbd_e2e::require!(Need::Postgres, Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let Pair { a, b, smtp, pg } = pair(dir.path(), "60s");
     // The new host is told (by A, the leader), claimed first.
@@ -233,6 +236,7 @@ fn a_frozen_leader_resumed_after_the_takeover_tells_nothing() {
 
 #[test]
 fn with_postgresql_down_both_daemons_tell_each_tagged() {
+    hbd_e2e::require!(Need::Postgres, Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let Pair { a, b, smtp, pg } = pair(dir.path(), "3s");
     pg.stop();
@@ -298,6 +302,7 @@ fn both_fail_open(a: &Daemon, b: &Daemon) {
 
 #[test]
 fn after_postgresql_returns_a_recovery_is_told_once_by_the_leader() {
+    hbd_e2e::require!(Need::Postgres, Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let Pair { a, b, smtp, pg } = pair(dir.path(), "3s");
     pg.stop();
@@ -382,6 +387,7 @@ fn after_postgresql_returns_a_recovery_is_told_once_by_the_leader() {
 
 #[test]
 fn a_standby_failing_open_tells_no_recovery_of_an_episode_another_closed() {
+    hbd_e2e::require!(Need::Postgres, Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let Pair { a, b, smtp, pg } = pair(dir.path(), "3s");
     // An open problem A tells while it leads.
@@ -461,6 +467,7 @@ fn a_standby_failing_open_tells_no_recovery_of_an_episode_another_closed() {
 
 #[test]
 fn a_command_queued_on_either_daemon_is_sent_by_the_leader_even_after_its_daemon_died() {
+    hbd_e2e::require!(Need::Postgres, Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let Pair {
         mut a,
@@ -584,6 +591,7 @@ fn heartbeat_from(daemons: &[&Daemon], host: &str, ip: &str) {
 
 #[test]
 fn only_the_leader_writes_dns_and_a_new_leader_makes_every_record_current() {
+    hbd_e2e::require!(Need::Postgres, Need::TestPython, Need::Bind);
     let dir = tempfile::tempdir().unwrap();
     let bind = Bind::start(dir.path());
     let pg = Postgres::start(dir.path());

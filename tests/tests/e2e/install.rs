@@ -4,6 +4,7 @@
 //! a second run (an upgrade) replaces the binary and keeps the edited config.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::path::Path;
 use std::process::Command;
 
@@ -50,6 +51,7 @@ fn exposure(unit: &Path) -> f64 {
 
 #[test]
 fn the_installer_sets_up_daemon_and_agent_and_an_upgrade_keeps_the_config() {
+    hbd_e2e::require!(Need::SystemdAnalyze);
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     for (what, name) in [("daemon", "hbd"), ("agent", "hbc")] {

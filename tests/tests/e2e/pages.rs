@@ -2,6 +2,7 @@
 //! (npm) through `tests/browser/pages.mjs` against a real daemon with users.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ const PASSWORD: &str = "page test password";
 
 #[test]
 fn sign_in_watch_live_and_agent_text_stays_text() {
+    hbd_e2e::require!(Need::Browser);
     let dir = tempfile::tempdir().unwrap();
     let hash = password_hash(PASSWORD);
     let config = format!(
@@ -238,6 +240,7 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
 
 #[test]
 fn the_login_form_refuses_forged_posts_and_every_answer_carries_the_security_headers() {
+    hbd_e2e::require!(Need::Browser);
     let dir = tempfile::tempdir().unwrap();
     let hash = password_hash(PASSWORD);
     let daemon = Daemon::start(
@@ -355,6 +358,7 @@ fn the_login_form_refuses_forged_posts_and_every_answer_carries_the_security_hea
 
 #[test]
 fn with_no_users_the_pages_need_no_login() {
+    hbd_e2e::require!(Need::Browser);
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path(), "");
     let login = daemon.call("GET", "/login", &[], None);

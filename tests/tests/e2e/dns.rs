@@ -3,6 +3,7 @@
 //! retried with backoff and reported per host, while the daemon carries on.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::net::{TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -51,6 +52,7 @@ fn dns_status(daemon: &Daemon, host: &str) -> Value {
 
 #[test]
 fn a_hosts_record_follows_its_address_and_failures_are_retried_without_blocking() {
+    hbd_e2e::require!(Need::Bind);
     let dir = tempfile::tempdir().unwrap();
     let mut bind = Bind::start(dir.path());
     let config = format!(

@@ -4,6 +4,7 @@
 //! what is given up on is counted and journaled.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::time::{Duration, Instant};
 
 use hbd_e2e::services::{HttpStub, SmtpCapture};
@@ -45,6 +46,7 @@ const CRIT: &str = "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0";
 
 #[test]
 fn every_channel_gets_the_exact_text_in_its_api_format() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &[]);
     let stub = HttpStub::start(dir.path());
@@ -105,6 +107,7 @@ fn every_channel_gets_the_exact_text_in_its_api_format() {
 
 #[test]
 fn a_failed_delivery_is_retried_with_backoff() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &[]);
     let stub = HttpStub::start(dir.path());
@@ -154,6 +157,7 @@ fn a_failed_delivery_is_retried_with_backoff() {
 
 #[test]
 fn a_dead_channel_does_not_delay_the_others() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &[]);
     let stub = HttpStub::start(dir.path());
@@ -182,6 +186,7 @@ fn a_dead_channel_does_not_delay_the_others() {
 
 #[test]
 fn refused_and_exhausted_deliveries_are_counted_and_journaled() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &["--reject-rcpt", "550"]);
     let stub = HttpStub::start(dir.path());
@@ -230,6 +235,7 @@ fn refused_and_exhausted_deliveries_are_counted_and_journaled() {
 
 #[test]
 fn host_down_and_back_up_are_notified_with_the_outage_length() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &[]);
     let stub = HttpStub::start(dir.path());
@@ -345,6 +351,7 @@ fn certificates(
 
 #[test]
 fn email_over_starttls_and_implicit_tls_with_login() {
+    hbd_e2e::require!(Need::TestPython);
     for (mode, flag) in [("starttls", "--require-starttls"), ("tls", "--smtps")] {
         let dir = tempfile::tempdir().unwrap();
         let (ca, cert, key) = certificates(dir.path());

@@ -5,6 +5,7 @@
 //! is closed for the run: `additionalProperties: false`).
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::process::Command;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use hbd_e2e::{Daemon, password_hash, wait_until};
 /// unit test in hbd) is valid OpenAPI 3.1 to @apidevtools/swagger-parser (npm).
 #[test]
 fn swagger_parser_validates_the_document() {
+    hbd_e2e::require!(Need::Node);
     let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
         || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
         std::path::PathBuf::from,
@@ -42,6 +44,7 @@ fn swagger_parser_validates_the_document() {
 
 #[test]
 fn schemathesis_finds_no_server_error_and_no_answer_off_the_schema() {
+    hbd_e2e::require!(Need::Schemathesis);
     let dir = tempfile::tempdir().unwrap();
     let hash = password_hash("schemathesis password");
     let config = format!(
@@ -199,6 +202,7 @@ fn curl_examples(markdown: &str) -> Vec<String> {
 
 #[test]
 fn every_curl_example_in_the_docs_runs_as_written() {
+    hbd_e2e::require!(Need::Jq);
     let dir = tempfile::tempdir().unwrap();
     // The daemon with users the token examples speak to (ada's password as the login
     // example gives it), and an open one (the default) for the rest, with a release.

@@ -3,6 +3,7 @@
 //! policy against the recording HTTP stand-in; every sample accounted for.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::time::Duration;
 
 use hbd_e2e::services::{HttpStub, Tsdb};
@@ -85,18 +86,21 @@ fn round_trip(tsdb: &Tsdb) {
 
 #[test]
 fn samples_reach_victoria_metrics_with_the_agent_s_time() {
+    hbd_e2e::require!(Need::VictoriaMetrics);
     let dir = tempfile::tempdir().unwrap();
     round_trip(&Tsdb::victoria_metrics(dir.path()));
 }
 
 #[test]
 fn samples_reach_prometheus_with_the_agent_s_time() {
+    hbd_e2e::require!(Need::Prometheus);
     let dir = tempfile::tempdir().unwrap();
     round_trip(&Tsdb::prometheus(dir.path()));
 }
 
 #[test]
 fn server_errors_are_retried_and_client_errors_dropped() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let stub = HttpStub::start(dir.path());
     let daemon = Daemon::start(dir.path(), &config(&format!("{}/api/v1/write", stub.url())));
@@ -225,18 +229,21 @@ fn charts_read_the_tsdb(tsdb: &Tsdb) {
 
 #[test]
 fn charts_read_longer_ranges_from_victoria_metrics() {
+    hbd_e2e::require!(Need::VictoriaMetrics);
     let dir = tempfile::tempdir().unwrap();
     charts_read_the_tsdb(&Tsdb::victoria_metrics(dir.path()));
 }
 
 #[test]
 fn charts_read_longer_ranges_from_prometheus() {
+    hbd_e2e::require!(Need::Prometheus);
     let dir = tempfile::tempdir().unwrap();
     charts_read_the_tsdb(&Tsdb::prometheus(dir.path()));
 }
 
 #[test]
 fn shards_with_their_own_label_are_seen_side_by_side_in_one_query() {
+    hbd_e2e::require!(Need::VictoriaMetrics);
     // Two independent daemons (a shard each, as two sites would run them), one TSDB.
     let dir = tempfile::tempdir().unwrap();
     let tsdb = Tsdb::victoria_metrics(dir.path());
@@ -281,6 +288,7 @@ fn shards_with_their_own_label_are_seen_side_by_side_in_one_query() {
 
 #[test]
 fn a_real_agent_s_series_pass_promtool_and_read_back_in_the_units_it_reported() {
+    hbd_e2e::require!(Need::VictoriaMetrics, Need::Prometheus);
     // Every built-in plugin a real agent runs by default, through a real daemon into a
     // real VictoriaMetrics: each series name written must pass Prometheus' own linter,
     // as /metrics does (written as the gauges they are), and the charts read values back

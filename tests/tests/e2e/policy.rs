@@ -6,6 +6,7 @@
 //! administrator reveals and reaches no host hidden from them.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use hbd_e2e::needs::Need;
 use std::time::Duration;
 
 use hbd_e2e::services::SmtpCapture;
@@ -41,6 +42,7 @@ fn decisions(daemon: &Daemon) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_silence_holds_a_recovery_survives_a_restart_and_tells_it_when_it_ends() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &[]);
     let mut daemon = Daemon::start(dir.path(), &mail(&smtp, ""));
@@ -128,6 +130,7 @@ fn a_silence_holds_a_recovery_survives_a_restart_and_tells_it_when_it_ends() {
 
 #[test]
 fn a_host_behind_a_down_parent_is_unreachable_and_its_real_state_is_told_later() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &[]);
     let extra = "grace: 1\nhosts:\n  switch1: {}\n  web1: {parents: [switch1]}\n";
@@ -182,6 +185,7 @@ fn a_host_behind_a_down_parent_is_unreachable_and_its_real_state_is_told_later()
 
 #[test]
 fn a_burst_of_notifications_becomes_one_grouped_message() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &[]);
     let daemon = Daemon::start(dir.path(), &mail(&smtp, "storm: {window: 2, threshold: 3}"));
@@ -213,6 +217,7 @@ fn a_burst_of_notifications_becomes_one_grouped_message() {
 
 #[test]
 fn a_flapping_metric_is_told_once_as_flapping_then_held() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpCapture::start(dir.path(), &[]);
     let daemon = Daemon::start(
@@ -291,6 +296,7 @@ const PASSWORD: &str = "policy test password";
 
 #[test]
 fn a_silence_pattern_reveals_no_hidden_host_and_reaches_none() {
+    hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let hash = hbd_e2e::password_hash(PASSWORD);
     let daemon = Daemon::start(

@@ -1,0 +1,27 @@
+//! The end-to-end tests: the real `hbd` and `hbc` binaries on loopback, one test binary
+//! with a module per area (one link instead of eighteen). Run one area with
+//! `cargo test -p hbd-e2e --test e2e dns::`.
+//!
+//! Tests that need only what cargo builds run anywhere. A test that needs a real
+//! service, tool or browser states it first (`hbd_e2e::require!`): where it is missing
+//! it says so loudly and does not run, except in CI and under `scripts/test.sh`, where
+//! a missing need fails it (`hbd_e2e::needs`).
+
+mod alerts;
+mod commands;
+mod dns;
+mod ha;
+mod heartbeats;
+mod install;
+mod live;
+mod notifications;
+mod openapi;
+mod operations;
+mod pages;
+mod plugins;
+mod policy;
+mod rejects;
+mod remote_write;
+mod tls;
+mod upgrade;
+mod users;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
-use crate::commands::{self, Ledger, NOT_RUN, Outcome, Policy, Verdict};
+use crate::commands::{self, Ledger, LedgerError, NOT_RUN, Outcome, Policy, Verdict};
 use crate::process;
 use crate::upgrade::{self, marker::Marker};
 
@@ -109,11 +109,15 @@ impl Runner {
                     tracing::warn!(cmd_id = %cmd.cmd_id, argv = ?cmd.argv, output = %outcome.output, "command not run");
                 }
                 // A refusal that is not saved is only answered again, never run: logged.
-                let _ = self.save();
+                let _ = self.save(); // logged; the answer goes out all the same
                 Some(outcome)
             }
             Verdict::Run => {
-                if let Some(why) = self.broken.clone().or_else(|| self.save().err()) {
+                if let Some(why) = self
+                    .broken
+                    .clone()
+                    .or_else(|| self.save().err().map(|e| e.to_string()))
+                {
                     let refused = Outcome {
                         exit_code: NOT_RUN,
                         output: format!(
@@ -162,7 +166,7 @@ impl Runner {
                 None
             }
             Verdict::Answer(outcome) => {
-                let _ = self.save();
+                let _ = self.save(); // logged; the answer goes out all the same
                 Some(outcome)
             }
             Verdict::Run => {
@@ -182,7 +186,7 @@ impl Runner {
                     Ok(ctx) => ctx,
                     Err(why) => {
                         self.ledger.finish(&upd.cmd_id, refused(why.clone()));
-                        let _ = self.save();
+                        let _ = self.save(); // logged; the answer goes out all the same
                         return Some(refused(why));
                     }
                 };
@@ -198,7 +202,7 @@ impl Runner {
                                 upd.cmd_id.clone(),
                                 Outcome {
                                     exit_code: upgrade::FAILED,
-                                    output: why,
+                                    output: why.to_string(),
                                 },
                             )
                         }
@@ -228,7 +232,7 @@ impl Runner {
         let (cmd_id, outcome) = self.report.take()?;
         tracing::info!(%cmd_id, exit_code = outcome.exit_code, output = %outcome.output, "upgrade finished");
         self.ledger.finish(&cmd_id, outcome.clone());
-        let _ = self.save();
+        let _ = self.save(); // logged; the result goes out all the same
         if let Some(ctx) = &self.upgrade {
             Marker::remove(&ctx.marker);
         }
@@ -245,16 +249,17 @@ impl Runner {
         self.running = self.running.saturating_sub(1);
         tracing::info!(cmd_id, exit_code = outcome.exit_code, "command finished");
         self.ledger.finish(cmd_id, outcome.clone());
-        let _ = self.save();
+        let _ = self.save(); // logged; the result goes out all the same
     }
 
-    fn save(&mut self) -> Result<(), String> {
+    /// Writes the ledger; a failure is logged (and returned: a command is not started
+    /// unless its start is on disk).
+    fn save(&mut self) -> Result<(), LedgerError> {
         if self.policy.allow.is_empty() && !self.policy.upgrade {
             return Ok(()); // nothing runs: refusals need no record on disk
         }
-        self.ledger.save(&self.policy.ledger).map_err(|e| {
+        self.ledger.save(&self.policy.ledger).inspect_err(|e| {
             tracing::error!(error = %e, "command ledger not saved");
-            e.to_string()
         })
     }
 }

@@ -266,7 +266,7 @@ fn resolve_servers(p: &mut Problems<'_>, c: &mut AgentConfig, servers: Option<Ve
                 p.error(&[key], format!("{one:?} is listed twice"));
             }
             Ok(server) => c.servers.push(server),
-            Err(e) => p.error(&[key], e),
+            Err(e) => p.error(&[key], e.to_string()),
         }
     }
 }
@@ -331,19 +331,41 @@ fn read_commands(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
 /// Most daemons one agent sends to (an HA pair is two).
 pub const MAX_SERVERS: usize = 4;
 
+/// Why a `server` does not name a daemon.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerError {
+    /// Nothing given.
+    #[error("empty server")]
+    Empty,
+    /// The port is not 1 to 65535.
+    #[error("bad port {port:?} in {server:?}")]
+    BadPort {
+        /// The port as written.
+        port: String,
+        /// The server as written.
+        server: String,
+    },
+    /// An IPv6 address whose `[` is not closed.
+    #[error("unclosed [ in {0:?}")]
+    Unclosed(String),
+}
+
 /// Splits `host`, `host:port`, `[v6]:port` or a bare IPv6 address.
-pub fn split_server(server: &str, default_port: u16) -> Result<(String, u16), String> {
+pub fn split_server(server: &str, default_port: u16) -> Result<(String, u16), ServerError> {
     if server.is_empty() {
-        return Err("empty server".into());
+        return Err(ServerError::Empty);
     }
     let port = |p: &str| match p.parse::<u16>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("bad port {p:?} in {server:?}")),
+        _ => Err(ServerError::BadPort {
+            port: p.to_owned(),
+            server: server.to_owned(),
+        }),
     };
     if let Some(rest) = server.strip_prefix('[') {
         let (host, tail) = rest
             .split_once(']')
-            .ok_or_else(|| format!("unclosed [ in {server:?}"))?;
+            .ok_or_else(|| ServerError::Unclosed(server.to_owned()))?;
         let port = match tail.strip_prefix(':') {
             Some(p) => port(p)?,
             None => default_port,

@@ -54,6 +54,12 @@ pub enum AppError {
     /// The HTTP server failed.
     #[error("http server: {0}")]
     Http(std::io::Error),
+    /// A heartbeat socket could not be handed to the runtime.
+    #[error("heartbeat socket: {0}")]
+    Udp(std::io::Error),
+    /// The remote_write sender could not start (its HTTP client).
+    #[error("remote_write: {0}")]
+    RemoteWrite(reqwest::Error),
     /// A page template does not parse.
     #[error(transparent)]
     Templates(#[from] crate::templates::TemplateError),
@@ -208,14 +214,14 @@ pub async fn run(
         s.set_nonblocking(true)?;
         tokio::net::UdpSocket::from_std(s).map(Arc::new)
     };
-    let udp = tokio_udp(sockets.udp).map_err(AppError::Http)?;
+    let udp = tokio_udp(sockets.udp).map_err(AppError::Udp)?;
     let more_udp = sockets
         .more_udp
         .into_iter()
         .map(tokio_udp)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(AppError::Http)?;
-    let udp_addr = udp.local_addr().map_err(AppError::Http)?;
+        .map_err(AppError::Udp)?;
+    let udp_addr = udp.local_addr().map_err(AppError::Udp)?;
     let http = sockets.http;
     let http_addr = http.local_addr().map_err(AppError::Http)?;
     let auth = Auth::start(
@@ -278,7 +284,7 @@ pub async fn run(
                 metrics.clone(),
                 shutdown.clone(),
             )
-            .map_err(|e| AppError::Http(std::io::Error::other(e)))?;
+            .map_err(AppError::RemoteWrite)?;
             Some((handle, task))
         }
         None => None,

@@ -177,35 +177,73 @@ pub fn is_collection(key: &str) -> bool {
     })
 }
 
+/// Why a threshold path cannot match what a built-in plugin reports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// No keys at all.
+    #[error("empty path")]
+    Empty,
+    /// An `rtt` rule not of the form `rtt: HOST: {...}`.
+    #[error("rtt rules are rtt: HOST: {{...}}")]
+    Rtt,
+    /// Not a built-in plugin: only a warning, since a WASM plugin may report it.
+    #[error(
+        "{0} is not a built-in plugin; make sure a (WASM) plugin of that name reports this path"
+    )]
+    NotBuiltIn(String),
+    /// The Nagios runner: its checks alert through their own status.
+    #[error("Nagios checks alert through their own status; they need no thresholds")]
+    OwnStatus,
+    /// An info plugin: nothing to alert on.
+    #[error("{0} is an info plugin with no numeric metrics to alert on")]
+    Info(String),
+    /// A collection without that metric.
+    #[error("{plugin} reports no metric {metric:?} under {collection}")]
+    NoMetricUnder {
+        /// The plugin.
+        plugin: String,
+        /// The collection.
+        collection: String,
+        /// The metric asked for.
+        metric: String,
+    },
+    /// No such collection.
+    #[error("{plugin} has no collection {collection:?}")]
+    NoCollection {
+        /// The plugin.
+        plugin: String,
+        /// The collection asked for.
+        collection: String,
+    },
+    /// Nothing at that path.
+    #[error("{plugin} reports no metric at {path:?}")]
+    NoMetric {
+        /// The plugin.
+        plugin: String,
+        /// The path below the plugin, dotted.
+        path: String,
+    },
+}
+
 /// Whether a threshold at `keys` (plugin first) can match what a built-in plugin
 /// reports; the error says why not. A plugin that is not built in may report anything.
-pub fn check_path(keys: &[String]) -> Result<(), String> {
+pub fn check_path(keys: &[String]) -> Result<(), PathError> {
     let Some((plugin, rest)) = keys.split_first() else {
-        return Err("empty path".into());
+        return Err(PathError::Empty);
     };
     if plugin == "rtt" {
         return if rest.len() == 1 {
             Ok(())
         } else {
-            Err("rtt rules are rtt: HOST: {...}".into())
+            Err(PathError::Rtt)
         };
     }
     let Some(spec) = find(plugin) else {
-        return Err(format!(
-            "{plugin} is not a built-in plugin; make sure a (WASM) plugin of that name reports this path"
-        ));
+        return Err(PathError::NotBuiltIn(plugin.clone()));
     };
     match spec.alerting {
-        Alerting::OwnStatus => {
-            return Err(
-                "Nagios checks alert through their own status; they need no thresholds".into(),
-            );
-        }
-        Alerting::Info => {
-            return Err(format!(
-                "{plugin} is an info plugin with no numeric metrics to alert on"
-            ));
-        }
+        Alerting::OwnStatus => return Err(PathError::OwnStatus),
+        Alerting::Info => return Err(PathError::Info(plugin.clone())),
         Alerting::Thresholds => {}
     }
     let collection = |name: &str| spec.collections.iter().find(|(c, _)| *c == name);
@@ -215,16 +253,21 @@ pub fn check_path(keys: &[String]) -> Result<(), String> {
             Some((_, metrics)) if metrics.is_empty() || metrics.contains(&metric.as_str()) => {
                 Ok(())
             }
-            Some(_) => Err(format!(
-                "{plugin} reports no metric {metric:?} under {name}"
-            )),
-            None => Err(format!("{plugin} has no collection {name:?}")),
+            Some(_) => Err(PathError::NoMetricUnder {
+                plugin: plugin.clone(),
+                collection: name.clone(),
+                metric: metric.clone(),
+            }),
+            None => Err(PathError::NoCollection {
+                plugin: plugin.clone(),
+                collection: name.clone(),
+            }),
         },
         [name, _state] if collection(name).is_some_and(|(_, m)| m.is_empty()) => Ok(()),
-        _ => Err(format!(
-            "{plugin} reports no metric at {:?}",
-            rest.join(".")
-        )),
+        _ => Err(PathError::NoMetric {
+            plugin: plugin.clone(),
+            path: rest.join("."),
+        }),
     }
 }
 

@@ -52,8 +52,10 @@ pub fn plugin_check(
             memory_mb: Some(memory_mb),
             ..Default::default()
         };
-        let settings = hbc::plugins::wasm_loader::settings(Some(&entry))
-            .map_err(|e| anyhow::anyhow!("--{}", e.replacen('_', "-", 1)))?;
+        let settings = hbc::plugins::wasm_loader::settings(Some(&entry)).map_err(|e| {
+            let flag = e.key.replace('_', "-");
+            anyhow::anyhow!("--{flag}: expected {}, found {}", e.expected, e.found)
+        })?;
         // Compiled into a scratch directory of its own (the agent's compile cache is
         // not this user's to write), removed when the check ends.
         let scratch = Scratch::new()?;

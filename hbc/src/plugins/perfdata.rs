@@ -27,7 +27,7 @@ pub struct Range {
 
 impl Range {
     /// Parses the range syntax.
-    pub fn parse(text: &str) -> Result<Range, String> {
+    pub fn parse(text: &str) -> Result<Range, RangeError> {
         let original = text.to_owned();
         let (inside, body) = match text.strip_prefix('@') {
             Some(rest) => (true, rest),
@@ -37,7 +37,10 @@ impl Range {
             s.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("bad number {s:?} in range {original:?}"))
+                .ok_or_else(|| RangeError::BadNumber {
+                    number: s.to_owned(),
+                    range: original.clone(),
+                })
         };
         let (start, end) = match body.split_once(':') {
             None => (Some(0.0), Some(number(body)?)),
@@ -58,7 +61,7 @@ impl Range {
         if let (Some(s), Some(e)) = (start, end)
             && s > e
         {
-            return Err(format!("range {original:?} has start > end"));
+            return Err(RangeError::StartAfterEnd(original));
         }
         Ok(Range {
             start,
@@ -73,6 +76,61 @@ impl Range {
         let within = self.start.is_none_or(|s| value >= s) && self.end.is_none_or(|e| value <= e);
         if self.inside { within } else { !within }
     }
+}
+
+/// Why a threshold range does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    /// A bound is not a finite number.
+    #[error("bad number {number:?} in range {range:?}")]
+    BadNumber {
+        /// The bound as written.
+        number: String,
+        /// The range as written.
+        range: String,
+    },
+    /// The start lies past the end.
+    #[error("range {0:?} has start > end")]
+    StartAfterEnd(String),
+}
+
+/// Why one perfdata item does not parse: the item as written, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{token:?}: {problem}")]
+pub struct PerfError {
+    /// The item as written.
+    pub token: String,
+    /// What is wrong with it.
+    pub problem: PerfProblem,
+}
+
+/// What is wrong with a perfdata item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PerfProblem {
+    /// A quoted label without its closing quote.
+    #[error("unclosed quote")]
+    UnclosedQuote,
+    /// A quoted label not followed by `=`.
+    #[error("no '=' after the label")]
+    NoEqualsAfterLabel,
+    /// No `=` at all.
+    #[error("no '='")]
+    NoEquals,
+    /// Nothing before the `=`.
+    #[error("empty label")]
+    EmptyLabel,
+    /// The value is not a finite number (nor `U`).
+    #[error("bad value {0:?}")]
+    BadValue(String),
+    /// A unit Nagios does not define.
+    #[error("unknown unit {0:?}")]
+    UnknownUnit(String),
+    /// A warning or critical range that does not parse.
+    #[error("{0}")]
+    Range(RangeError),
+    /// A minimum or maximum that is not a number.
+    #[error("bad number {0:?}")]
+    BadNumber(String),
 }
 
 /// One performance data item.
@@ -150,7 +208,7 @@ pub fn parse_perfdata(text: &str) -> (Vec<PerfItem>, Vec<String>) {
     for token in tokens(text) {
         match parse_item(&token) {
             Ok(item) => items.push(item),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
         }
     }
     (items, errors)
@@ -186,22 +244,26 @@ fn tokens(text: &str) -> Vec<String> {
     out
 }
 
-fn parse_item(token: &str) -> Result<PerfItem, String> {
+fn parse_item(token: &str) -> Result<PerfItem, PerfError> {
+    let bad = |problem| PerfError {
+        token: token.to_owned(),
+        problem,
+    };
     let (label, rest) = if let Some(quoted) = token.strip_prefix('\'') {
-        let end = find_closing_quote(quoted).ok_or_else(|| format!("{token:?}: unclosed quote"))?;
+        let end = find_closing_quote(quoted).ok_or_else(|| bad(PerfProblem::UnclosedQuote))?;
         let label = quoted[..end].replace("''", "'");
         let rest = quoted[end + 1..]
             .strip_prefix('=')
-            .ok_or_else(|| format!("{token:?}: no '=' after the label"))?;
+            .ok_or_else(|| bad(PerfProblem::NoEqualsAfterLabel))?;
         (label, rest)
     } else {
         let (l, r) = token
             .split_once('=')
-            .ok_or_else(|| format!("{token:?}: no '='"))?;
+            .ok_or_else(|| bad(PerfProblem::NoEquals))?;
         (l.to_owned(), r)
     };
     if label.is_empty() {
-        return Err(format!("{token:?}: empty label"));
+        return Err(bad(PerfProblem::EmptyLabel));
     }
     let mut fields = rest.split(';');
     let value_uom = fields.next().unwrap_or_default();
@@ -218,27 +280,27 @@ fn parse_item(token: &str) -> Result<PerfItem, String> {
             n.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("{token:?}: bad value {n:?}"))?,
+                .ok_or_else(|| bad(PerfProblem::BadValue(n.to_owned())))?,
         ),
     };
     if !UNITS.contains(&uom) {
-        return Err(format!("{token:?}: unknown unit {uom:?}"));
+        return Err(bad(PerfProblem::UnknownUnit(uom.to_owned())));
     }
-    let range = |f: Option<&str>| -> Result<Option<Range>, String> {
+    let range = |f: Option<&str>| -> Result<Option<Range>, PerfError> {
         match f {
             None | Some("") => Ok(None),
             Some(t) => Range::parse(t)
                 .map(Some)
-                .map_err(|e| format!("{token:?}: {e}")),
+                .map_err(|e| bad(PerfProblem::Range(e))),
         }
     };
-    let number_field = |f: Option<&str>| -> Result<Option<f64>, String> {
+    let number_field = |f: Option<&str>| -> Result<Option<f64>, PerfError> {
         match f {
             None | Some("") => Ok(None),
             Some(t) => t
                 .parse()
                 .map(Some)
-                .map_err(|_| format!("{token:?}: bad number {t:?}")),
+                .map_err(|_| bad(PerfProblem::BadNumber(t.to_owned()))),
         }
     };
     Ok(PerfItem {

@@ -12,14 +12,30 @@ use super::scheduler::Entry;
 use crate::config::{MAX_MEMORY_MB, MAX_TIMEOUT_MS, WasmPluginConfig, WasmPluginsConfig};
 use crate::wasm::{Runtime, WasmPlugin, WasmSettings};
 
+/// A plugin setting out of its range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: expected {expected}, found {found}")]
+pub struct BadSetting {
+    /// The key (`timeout_ms`).
+    pub key: &'static str,
+    /// What it may be.
+    pub expected: String,
+    /// What it was.
+    pub found: String,
+}
+
 /// The operator's settings for one plugin, from its config entry (checked by the config
 /// reader; `hbc plugin check` passes its flags through here too). An error names the key.
-pub fn settings(entry: Option<&WasmPluginConfig>) -> Result<WasmSettings, String> {
+pub fn settings(entry: Option<&WasmPluginConfig>) -> Result<WasmSettings, BadSetting> {
     let mut s = WasmSettings::default();
     let Some(e) = entry else { return Ok(s) };
     if let Some(i) = e.interval {
         if !(i.is_finite() && i > 0.0) {
-            return Err(format!("interval: expected seconds > 0, found {i}"));
+            return Err(BadSetting {
+                key: "interval",
+                expected: "seconds > 0".into(),
+                found: i.to_string(),
+            });
         }
         s.interval = Some(Duration::from_secs_f64(i));
     }
@@ -37,17 +53,21 @@ pub fn settings(entry: Option<&WasmPluginConfig>) -> Result<WasmSettings, String
     s.grants.clone_from(&e.grants);
     if let Some(ms) = e.timeout_ms {
         if !(1..=MAX_TIMEOUT_MS).contains(&ms) {
-            return Err(format!(
-                "timeout_ms: expected 1 to {MAX_TIMEOUT_MS}, found {ms}"
-            ));
+            return Err(BadSetting {
+                key: "timeout_ms",
+                expected: format!("1 to {MAX_TIMEOUT_MS}"),
+                found: ms.to_string(),
+            });
         }
         s.timeout = Duration::from_millis(ms);
     }
     if let Some(mb) = e.memory_mb {
         if !(1..=MAX_MEMORY_MB).contains(&mb) {
-            return Err(format!(
-                "memory_mb: expected 1 to {MAX_MEMORY_MB}, found {mb}"
-            ));
+            return Err(BadSetting {
+                key: "memory_mb",
+                expected: format!("1 to {MAX_MEMORY_MB}"),
+                found: mb.to_string(),
+            });
         }
         s.memory_bytes = usize::try_from(mb * 1024 * 1024).unwrap_or(usize::MAX);
     }

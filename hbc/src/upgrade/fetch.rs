@@ -12,6 +12,8 @@ use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use super::error::DownloadError;
+
 /// Fetches `url` into `dest` (created new, mode 0700) within `timeout`; it must be
 /// `size` bytes with SHA-256 `sha256`. On any failure `dest` is removed and the reason
 /// returned.
@@ -21,13 +23,13 @@ pub async fn download(
     size: u64,
     sha256: &str,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), DownloadError> {
     let result = match tokio::time::timeout(timeout, fetch(url, dest, size, sha256)).await {
         Ok(r) => r,
-        Err(_) => Err(format!(
-            "download of {url} took longer than {} s",
-            timeout.as_secs()
-        )),
+        Err(_) => Err(DownloadError::TimedOut {
+            url: url.to_owned(),
+            secs: timeout.as_secs(),
+        }),
     };
     if result.is_err() {
         let _ = std::fs::remove_file(dest);
@@ -35,14 +37,26 @@ pub async fn download(
     result
 }
 
-async fn fetch(url: &str, dest: &Path, size: u64, sha256: &str) -> Result<(), String> {
-    let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: not a URL: {e}"))?;
+async fn fetch(url: &str, dest: &Path, size: u64, sha256: &str) -> Result<(), DownloadError> {
+    let http = |at: &str| {
+        let at = at.to_owned();
+        move |e: hyper::Error| DownloadError::Http {
+            at,
+            reason: e.to_string(),
+        }
+    };
+    let uri: hyper::Uri =
+        url.parse()
+            .map_err(|e: hyper::http::uri::InvalidUri| DownloadError::NotUrl {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
     if uri.scheme_str() != Some("http") {
-        return Err(format!(
-            "{url}: the agent downloads over plain http:// only (the SHA-256 it checks comes signed, so TLS adds nothing here)"
-        ));
+        return Err(DownloadError::NotHttp(url.to_owned()));
     }
-    let host = uri.host().ok_or_else(|| format!("{url}: no host"))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| DownloadError::NoHost(url.to_owned()))?;
     let port = uri.port_u16().unwrap_or(80);
     let addr = format!(
         "{}:{port}",
@@ -50,10 +64,13 @@ async fn fetch(url: &str, dest: &Path, size: u64, sha256: &str) -> Result<(), St
     );
     let stream = tokio::net::TcpStream::connect(&addr)
         .await
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        .map_err(|source| DownloadError::Connect {
+            addr: addr.clone(),
+            source,
+        })?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| format!("{addr}: {e}"))?;
+        .map_err(http(&addr))?;
     let connection = tokio::spawn(conn);
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let authority = uri.authority().map_or(host, |a| a.as_str());
@@ -64,14 +81,17 @@ async fn fetch(url: &str, dest: &Path, size: u64, sha256: &str) -> Result<(), St
             concat!("hbc/", env!("CARGO_PKG_VERSION")),
         )
         .body(Empty::<Bytes>::new())
-        .map_err(|e| format!("{url}: {e}"))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|e| DownloadError::Http {
+            at: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let response = sender.send_request(request).await.map_err(http(url))?;
     if response.status() != hyper::StatusCode::OK {
         connection.abort();
-        return Err(format!("{url}: the server answered {}", response.status()));
+        return Err(DownloadError::Status {
+            url: url.to_owned(),
+            status: response.status().to_string(),
+        });
     }
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
@@ -79,39 +99,55 @@ async fn fetch(url: &str, dest: &Path, size: u64, sha256: &str) -> Result<(), St
         .mode(0o700)
         .open(dest)
         .await
-        .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+        .map_err(|source| DownloadError::File {
+            action: "create",
+            path: dest.to_owned(),
+            source,
+        })?;
     let mut body = response.into_body();
     let mut hasher = Sha256::new();
     let mut got: u64 = 0;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| format!("{url}: {e}"))?;
+        let frame = frame.map_err(http(url))?;
         let Some(data) = frame.data_ref() else {
             continue;
         };
         got += data.len() as u64;
         if got > size {
             connection.abort();
-            return Err(format!(
-                "{url}: longer than the {size} bytes the daemon announced"
-            ));
+            return Err(DownloadError::TooLong {
+                url: url.to_owned(),
+                size,
+            });
         }
         hasher.update(data);
-        file.write_all(data)
-            .await
-            .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        file.write_all(data).await.map_err(write(dest))?;
     }
     connection.abort();
-    file.sync_all()
-        .await
-        .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    file.sync_all().await.map_err(write(dest))?;
     if got != size {
-        return Err(format!("{url}: {got} bytes, the daemon announced {size}"));
+        return Err(DownloadError::Short {
+            url: url.to_owned(),
+            got,
+            size,
+        });
     }
     let actual = hb_proto::digest::hex(&hasher.finalize());
     if !actual.eq_ignore_ascii_case(sha256) {
-        return Err(format!(
-            "{url}: SHA-256 {actual}, the daemon signed {sha256}: not installed"
-        ));
+        return Err(DownloadError::Digest {
+            url: url.to_owned(),
+            actual,
+            signed: sha256.to_owned(),
+        });
     }
     Ok(())
+}
+
+/// A failed write to `dest`.
+fn write(dest: &Path) -> impl Fn(std::io::Error) -> DownloadError + '_ {
+    move |source| DownloadError::File {
+        action: "write",
+        path: dest.to_owned(),
+        source,
+    }
 }

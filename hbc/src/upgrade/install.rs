@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::error::{ProbeError, RunError, UpgradeError};
 use crate::process::{self, Exit};
 
 /// How long the probe's `--version` may take.
@@ -45,38 +46,33 @@ pub fn compiler_of(exe: &Path) -> PathBuf {
 }
 
 /// Whether the agent may replace `exe`: its directory must be writable by it.
-pub fn check_writable(exe: &Path) -> Result<(), String> {
+pub fn check_writable(exe: &Path) -> Result<(), UpgradeError> {
     let dir = exe.parent().unwrap_or(Path::new("/"));
-    match nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(format!(
-            "cannot replace {}: its directory is not writable by this agent ({e}); install it with scripts/hb_install.sh agent --self-upgrade",
-            exe.display()
-        )),
-    }
+    nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).map_err(|errno| {
+        UpgradeError::NotWritable {
+            exe: exe.to_owned(),
+            errno,
+        }
+    })
 }
 
-fn run_probe(argv: Vec<String>, timeout: Duration) -> Result<String, String> {
+fn run_probe(argv: Vec<String>, timeout: Duration) -> Result<String, RunError> {
     let run = process::run(&argv, timeout, 4096);
     let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_owned();
+    let args = argv[1..].join(" ");
     match run.exit {
         Exit::Code(0) => Ok(text(&run.stdout)),
-        Exit::Code(code) => Err(format!(
-            "`{}` exited with {code}: {}{}",
-            argv[1..].join(" "),
-            text(&run.stdout),
-            text(&run.stderr)
-        )),
-        Exit::Signal(signal) => Err(format!(
-            "`{}` was killed by signal {signal}",
-            argv[1..].join(" ")
-        )),
-        Exit::TimedOut => Err(format!(
-            "`{}` did not finish in {} s",
-            argv[1..].join(" "),
-            timeout.as_secs()
-        )),
-        Exit::Failed(why) => Err(why),
+        Exit::Code(code) => Err(RunError::Exited {
+            args,
+            code,
+            output: format!("{}{}", text(&run.stdout), text(&run.stderr)),
+        }),
+        Exit::Signal(signal) => Err(RunError::Killed { args, signal }),
+        Exit::TimedOut => Err(RunError::TimedOut {
+            args,
+            secs: timeout.as_secs(),
+        }),
+        Exit::Failed(why) => Err(RunError::Failed(why)),
     }
 }
 
@@ -87,22 +83,26 @@ pub fn probe(
     candidate: &Path,
     version: Option<&str>,
     config: Option<&Path>,
-) -> Result<String, String> {
+) -> Result<String, ProbeError> {
     let program = candidate.display().to_string();
-    let line = run_probe(vec![program.clone(), "--version".into()], VERSION_TIMEOUT)
-        .map_err(|e| format!("the new binary does not start: {e}"))?;
+    let line =
+        run_probe(vec![program.clone(), "--version".into()], VERSION_TIMEOUT).map_err(|run| {
+            ProbeError::NoStart {
+                what: "the new binary",
+                run,
+            }
+        })?;
     let mut words = line.split_whitespace();
     if words.next() != Some("hbc") {
-        return Err(format!(
-            "the new binary does not say it is hbc: --version printed {line:?}"
-        ));
+        return Err(ProbeError::NotHbc(line));
     }
     if let Some(want) = version
         && words.next() != Some(want)
     {
-        return Err(format!(
-            "the new binary says {line:?}, the daemon announced version {want}"
-        ));
+        return Err(ProbeError::WrongVersion {
+            line,
+            want: want.to_owned(),
+        });
     }
     if let Some(config) = config {
         run_probe(
@@ -114,83 +114,82 @@ pub fn probe(
             ],
             CHECK_TIMEOUT,
         )
-        .map_err(|e| format!("the new binary does not accept this agent's config: {e}"))?;
+        .map_err(ProbeError::ConfigRefused)?;
     }
     Ok(line)
 }
 
 /// Runs a new plugin compiler before it goes in: `--version` must say `hbc-compile`
 /// and `version` (when given). Returns its version line.
-pub fn probe_compiler(candidate: &Path, version: Option<&str>) -> Result<String, String> {
+pub fn probe_compiler(candidate: &Path, version: Option<&str>) -> Result<String, ProbeError> {
     let line = run_probe(
         vec![candidate.display().to_string(), "--version".into()],
         VERSION_TIMEOUT,
     )
-    .map_err(|e| format!("the new hbc-compile does not start: {e}"))?;
+    .map_err(|run| ProbeError::NoStart {
+        what: "the new hbc-compile",
+        run,
+    })?;
     let mut words = line.split_whitespace();
     let named = words.next() == Some(crate::COMPILER_NAME);
     if !named || version.is_some_and(|want| words.next() != Some(want)) {
-        return Err(format!(
-            "the new hbc-compile says {line:?}, the daemon announced hbc-compile {}",
-            version.unwrap_or("?")
-        ));
+        return Err(ProbeError::WrongCompiler {
+            want: version.unwrap_or("?").to_owned(),
+            line,
+        });
     }
     Ok(line)
 }
 
 /// Puts `candidate` at `dest` as [`swap`] does when there is a file there; otherwise
 /// just moves it there (mode 0755). Returns where the old file is kept, if there was one.
-pub fn swap_or_place(candidate: &Path, dest: &Path) -> Result<Option<PathBuf>, String> {
+pub fn swap_or_place(candidate: &Path, dest: &Path) -> Result<Option<PathBuf>, UpgradeError> {
     if dest.exists() {
         return swap(candidate, dest).map(Some);
     }
     std::fs::set_permissions(candidate, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| format!("cannot set the mode of {}: {e}", candidate.display()))?;
+        .map_err(|e| UpgradeError::file("set the mode of", candidate, e))?;
     std::fs::rename(candidate, dest)
-        .map_err(|e| format!("cannot move the new file to {}: {e}", dest.display()))?;
+        .map_err(|e| UpgradeError::file("move the new file to", dest, e))?;
     Ok(None)
 }
 
 /// Undoes [`swap_or_place`]: the old file back, or the new one gone if there was none.
-pub fn unswap(previous: Option<&Path>, dest: &Path) -> Result<(), String> {
+pub fn unswap(previous: Option<&Path>, dest: &Path) -> Result<(), UpgradeError> {
     match previous {
         Some(previous) => rollback(previous, dest),
-        None => {
-            std::fs::remove_file(dest).map_err(|e| format!("cannot remove {}: {e}", dest.display()))
-        }
+        None => std::fs::remove_file(dest).map_err(|e| UpgradeError::file("remove", dest, e)),
     }
 }
 
 /// Puts `candidate` in `exe`'s place in one rename, keeping the old binary as
 /// [`previous_of`] (a hard link, so `exe` never goes missing). The candidate gets the
 /// old binary's permission bits. Returns where the old one is.
-pub fn swap(candidate: &Path, exe: &Path) -> Result<PathBuf, String> {
+pub fn swap(candidate: &Path, exe: &Path) -> Result<PathBuf, UpgradeError> {
     let mode = std::fs::metadata(exe)
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(0o755);
     std::fs::set_permissions(candidate, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("cannot set the mode of {}: {e}", candidate.display()))?;
+        .map_err(|e| UpgradeError::file("set the mode of", candidate, e))?;
     let previous = previous_of(exe);
     match std::fs::remove_file(&previous) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot remove {}: {e}", previous.display())),
+        Err(e) => return Err(UpgradeError::file("remove", previous, e)),
     }
     std::fs::hard_link(exe, &previous)
-        .map_err(|e| format!("cannot keep the old binary as {}: {e}", previous.display()))?;
+        .map_err(|e| UpgradeError::file("keep the old binary as", &previous, e))?;
     std::fs::rename(candidate, exe)
-        .map_err(|e| format!("cannot move the new binary to {}: {e}", exe.display()))?;
+        .map_err(|e| UpgradeError::file("move the new binary to", exe, e))?;
     Ok(previous)
 }
 
 /// Puts the old binary back in `exe`'s place.
-pub fn rollback(previous: &Path, exe: &Path) -> Result<(), String> {
-    std::fs::rename(previous, exe).map_err(|e| {
-        format!(
-            "cannot put {} back as {}: {e}",
-            previous.display(),
-            exe.display()
-        )
+pub fn rollback(previous: &Path, exe: &Path) -> Result<(), UpgradeError> {
+    std::fs::rename(previous, exe).map_err(|source| UpgradeError::PutBack {
+        previous: previous.to_owned(),
+        exe: exe.to_owned(),
+        source,
     })
 }
 
@@ -277,7 +276,11 @@ mod tests {
         ];
         for (binary, version, want) in cases {
             let err = probe(&binary, version, Some(&config)).unwrap_err();
-            assert!(err.contains(want), "{}: {err}", binary.display());
+            assert!(
+                err.to_string().contains(want),
+                "{}: {err}",
+                binary.display()
+            );
         }
     }
 
@@ -326,7 +329,11 @@ mod tests {
         ];
         for (binary, version, want) in cases {
             let err = probe_compiler(&binary, version).unwrap_err();
-            assert!(err.contains(want), "{}: {err}", binary.display());
+            assert!(
+                err.to_string().contains(want),
+                "{}: {err}",
+                binary.display()
+            );
         }
     }
 
@@ -371,6 +378,6 @@ mod tests {
     #[test]
     fn an_unwritable_directory_is_refused_with_the_way_out() {
         let err = check_writable(Path::new("/nonexistent-hbd-dir/hbc")).unwrap_err();
-        assert!(err.contains("--self-upgrade"), "{err}");
+        assert!(err.to_string().contains("--self-upgrade"), "{err}");
     }
 }

@@ -9,10 +9,12 @@
 //! unless `commands.upgrade` is on and the `UPD` came signed, recent and new
 //! ([`crate::commands::decide_update`]).
 //!
+//! - [`error`]: why a step failed, as reported.
 //! - [`fetch`]: the download, checked as it arrives.
 //! - [`install`]: probe, swap, roll back, execute.
 //! - [`marker`]: the record that carries an upgrade across the execution.
 
+pub mod error;
 pub mod fetch;
 pub mod install;
 pub mod marker;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::commands::Outcome;
+pub use error::UpgradeError;
 use marker::{CompilerSwap, Marker, OnStart, Stage};
 
 /// Longest a download may take.
@@ -103,14 +106,14 @@ fn file_url(
     file: &hb_proto::UpdateFile,
     port: Option<u16>,
     server: &str,
-) -> Result<String, String> {
+) -> Result<String, UpgradeError> {
     if let Some(url) = &file.url {
         return Ok(url.clone());
     }
-    let port = port.ok_or("the UPD names neither a URL nor the daemon's HTTP port")?;
+    let port = port.ok_or(UpgradeError::NoSource)?;
     let path = &file.path;
     if !path.starts_with('/') {
-        return Err(format!("the UPD's path {path:?} is not absolute"));
+        return Err(UpgradeError::RelativePath(path.clone()));
     }
     let host = match server.contains(':') && !server.starts_with('[') {
         true => format!("[{server}]"),
@@ -126,7 +129,7 @@ async fn fetch_beside(
     upd: &hb_proto::Update,
     file: &hb_proto::UpdateFile,
     replaces: &Path,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, UpgradeError> {
     let url = file_url(file, upd.port, &ctx.server)?;
     let dest = install::download_path(replaces, &upd.cmd_id);
     let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
@@ -138,7 +141,7 @@ async fn fetch_beside(
 /// Downloads, checks, probes and swaps in the release `upd` names (and its compiler).
 /// On success the new binary is in place and the returned record says so; [`restart`]
 /// executes it.
-pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, String> {
+pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, UpgradeError> {
     install::check_writable(&ctx.exe)?;
     let dest = fetch_beside(ctx, upd, &upd.file, &ctx.exe).await?;
     let compiler = match &upd.compiler {
@@ -163,7 +166,7 @@ pub async fn prepare(ctx: &Context, upd: &hb_proto::Update) -> Result<Marker, St
         installed
     })
     .await
-    .map_err(|e| format!("upgrade task failed: {e}"))?
+    .map_err(|e| UpgradeError::Task(e.to_string()))?
 }
 
 /// Puts the new compiler in (if any) once it says the right version, then probes the
@@ -175,7 +178,7 @@ fn install_both(
     upd: &hb_proto::Update,
     agent: &Path,
     compiler: Option<&Path>,
-) -> Result<Marker, String> {
+) -> Result<Marker, UpgradeError> {
     let compiler = match (compiler, &upd.compiler) {
         (Some(candidate), Some(announced)) => {
             let line = install::probe_compiler(candidate, upd.version.as_deref())?;
@@ -190,8 +193,9 @@ fn install_both(
         }
         _ => None,
     };
-    let swapped =
-        install::probe(agent, upd.version.as_deref(), ctx.config.as_deref()).and_then(|line| {
+    let swapped = install::probe(agent, upd.version.as_deref(), ctx.config.as_deref())
+        .map_err(UpgradeError::from)
+        .and_then(|line| {
             tracing::info!(cmd_id = %upd.cmd_id, new = %line, "new binary probed");
             install::swap(agent, &ctx.exe)
         });
@@ -199,7 +203,7 @@ fn install_both(
         Ok(previous) => previous,
         Err(e) => {
             return Err(match compiler.as_ref().map(undo_compiler) {
-                Some(Err(back)) => format!("{e}; and {back}"),
+                Some(Err(back)) => UpgradeError::Also(Box::new(e), Box::new(back)),
                 _ => e,
             });
         }
@@ -217,18 +221,18 @@ fn install_both(
 }
 
 /// Puts the compiler an upgrade replaced back (or removes the one it added).
-fn undo_compiler(c: &CompilerSwap) -> Result<(), String> {
+fn undo_compiler(c: &CompilerSwap) -> Result<(), UpgradeError> {
     install::unswap(c.previous.as_deref(), &c.path)
 }
 
 /// Puts back what `marker` swapped in: the agent's old binary and its compiler.
-fn roll_back(marker: &Marker) -> Result<(), String> {
+fn roll_back(marker: &Marker) -> Result<(), UpgradeError> {
     let agent = install::rollback(&marker.previous, &marker.exe);
     let compiler = marker.compiler.as_ref().map_or(Ok(()), undo_compiler);
     match (agent, compiler) {
         (Ok(()), Ok(())) => Ok(()),
         (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
-        (Err(a), Err(c)) => Err(format!("{a}; and {c}")),
+        (Err(a), Err(c)) => Err(UpgradeError::Also(Box::new(a), Box::new(c))),
     }
 }
 
@@ -351,7 +355,7 @@ mod tests {
         for (u, server, want) in cases {
             match (file_url(&u.file, u.port, server), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, want),
-                (Err(got), Err(want)) => assert!(got.contains(want), "{got}"),
+                (Err(got), Err(want)) => assert!(got.to_string().contains(want), "{got}"),
                 (got, want) => panic!("{got:?} against {want:?}"),
             }
         }

@@ -38,6 +38,39 @@ pub enum RuntimeError {
     },
 }
 
+/// Why the compiler process gave no compiled plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The plugin's bytes could not be written for it.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The input file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// It could not be started.
+    #[error("cannot start it: {0}")]
+    Start(std::io::Error),
+    /// Waiting for it failed.
+    #[error("{0}")]
+    Wait(String),
+    /// It ran past [`COMPILE_TIMEOUT`] and was killed.
+    #[error("did not finish within {} s", COMPILE_TIMEOUT.as_secs())]
+    TimedOut,
+    /// It failed, in its own words.
+    #[error("{status}: {stderr}")]
+    Failed {
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// What it said.
+        stderr: String,
+    },
+    /// It exited cleanly but wrote nothing.
+    #[error("it wrote no {}", .0.display())]
+    NoOutput(PathBuf),
+}
+
 /// The cache file's name: the plugin's SHA-256 and the agent's version (which fixes
 /// wasmtime's version and the engine's settings; an agent without the compiler cannot
 /// ask the engine for its compatibility hash). wasmtime checks the rest when loading.
@@ -95,9 +128,12 @@ pub fn compile_to(engine: &Engine, wasm: &Path, out: &Path) -> Result<(), Runtim
 /// Runs the compiler process for `wasm` (its bytes are written next to the cache file
 /// first); `true` once `out` exists.
 /// Fails with the compiler's own words, or why it could not run.
-fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> Result<(), String> {
+fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> Result<(), CompileError> {
     let input = out.with_extension("wasm");
-    std::fs::write(&input, wasm).map_err(|e| format!("cannot write {}: {e}", input.display()))?;
+    std::fs::write(&input, wasm).map_err(|source| CompileError::Write {
+        path: input.clone(),
+        source,
+    })?;
     let child = Command::new(compiler)
         .arg(&input)
         .arg(out)
@@ -121,27 +157,23 @@ fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> Result<(), Strin
                 rx.recv()
             });
             match output {
-                _ if late => Err(format!(
-                    "did not finish within {} s",
-                    COMPILE_TIMEOUT.as_secs()
-                )),
+                _ if late => Err(CompileError::TimedOut),
                 Ok(Ok(done)) if done.status.success() => Ok(()),
-                Ok(Ok(done)) => Err(format!(
-                    "{}: {}",
-                    done.status,
-                    String::from_utf8_lossy(&done.stderr).trim()
-                )),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
+                Ok(Ok(done)) => Err(CompileError::Failed {
+                    status: done.status,
+                    stderr: String::from_utf8_lossy(&done.stderr).trim().to_owned(),
+                }),
+                Ok(Err(e)) => Err(CompileError::Wait(e.to_string())),
+                Err(e) => Err(CompileError::Wait(e.to_string())),
             }
         }
-        Err(error) => Err(format!("cannot start it: {error}")),
+        Err(error) => Err(CompileError::Start(error)),
     };
     let _ = std::fs::remove_file(&input);
     result.and_then(|()| {
         out.is_file()
             .then_some(())
-            .ok_or_else(|| format!("it wrote no {}", out.display()))
+            .ok_or_else(|| CompileError::NoOutput(out.to_owned()))
     })
 }
 
@@ -187,7 +219,7 @@ pub fn component(
 }
 
 /// The compiled component in the cache file `path`; an unusable file is removed.
-fn map(engine: &Engine, path: &Path) -> Result<Component, String> {
+fn map(engine: &Engine, path: &Path) -> Result<Component, RuntimeError> {
     // Mapped, not read: the code pages come from the file (and only those touched stay
     // resident) instead of a copy on the heap.
     // SAFETY: the file is one `hbc-compile` (or this agent) wrote with
@@ -199,7 +231,7 @@ fn map(engine: &Engine, path: &Path) -> Result<Component, String> {
     loaded.map_err(|error| {
         tracing::warn!(path = %path.display(), %error, "compiled plugin unusable; removed");
         let _ = std::fs::remove_file(path);
-        format!("{error:#}")
+        RuntimeError::Wasm(format!("{error:#}"))
     })
 }
 

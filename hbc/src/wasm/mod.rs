@@ -11,6 +11,7 @@
 //! plugin that keeps failing backs off.
 
 pub mod cache;
+mod failure;
 pub mod files;
 mod host;
 mod plugin;

@@ -2,6 +2,7 @@
 //! limits (a new one after any failure, or once its output capture is half used), its
 //! report validated, reloaded when the file changes, backing off when it keeps failing.
 
+use super::failure::{CallError, ContractError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -295,7 +296,7 @@ impl WasmPlugin {
         u64::try_from(ticks).unwrap_or(u64::MAX)
     }
 
-    fn instantiate(&self) -> Result<Live, String> {
+    fn instantiate(&self) -> Result<Live, CallError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.settings.memory_bytes)
             .memories(4)
@@ -321,7 +322,7 @@ impl WasmPlugin {
         }
         .map_err(|e| {
             let refused = store.data().limits.memory_refused;
-            explain(
+            CallError::explain(
                 &e,
                 self.settings.timeout,
                 self.settings.memory_bytes,
@@ -340,7 +341,7 @@ impl WasmPlugin {
     fn call<R>(
         &mut self,
         f: impl FnOnce(&mut Store<StoreData>, &Instance) -> wasmtime::Result<R>,
-    ) -> Result<R, String> {
+    ) -> Result<R, CallError> {
         let mut live = match self.live.take() {
             Some(live) => live,
             None => self.instantiate()?,
@@ -382,14 +383,8 @@ impl WasmPlugin {
                 }
                 Ok(r)
             }
-            Err(e) if flooded => {
-                let _ = e;
-                Err(format!(
-                    "wrote more than {} KiB to stdout or stderr",
-                    super::host::CAPTURE_BYTES / 1024
-                ))
-            }
-            Err(e) => Err(explain(
+            Err(_) if flooded => Err(CallError::Flooded(super::host::CAPTURE_BYTES)),
+            Err(e) => Err(CallError::explain(
                 &e,
                 self.settings.timeout,
                 self.settings.memory_bytes,
@@ -483,7 +478,7 @@ impl WasmPlugin {
         let config = self.settings.config.clone();
         let report = self
             .call(|store, p| p.collect(store, &config))
-            .map_err(PluginError::Command)?
+            .map_err(|e| PluginError::Command(e.to_string()))?
             .map_err(|e| {
                 let e = super::host::truncate(&e, super::host::MAX_TEXT_CHARS);
                 PluginError::Command(format!("plugin error: {e}"))
@@ -503,47 +498,28 @@ impl WasmPlugin {
 
 /// The contract version a component speaks, from the `hbd:plugin/types@VERSION` it
 /// imports (every plugin does: its exports use those types).
-fn contract_of(imports: &[String]) -> Result<&'static str, String> {
+fn contract_of(imports: &[String]) -> Result<&'static str, ContractError> {
     let spoken: Vec<&str> = imports
         .iter()
         .filter_map(|i| i.strip_prefix("hbd:plugin/"))
         .filter_map(|i| i.split_once('@').map(|(_, v)| v))
         .collect();
     match spoken.first() {
-        None => Err("imports no hbd:plugin interface: not a plugin built against plugin-sdk".into()),
-        Some(v) if spoken.iter().any(|w| w != v) => {
-            Err(format!("imports several contract versions ({spoken:?})"))
+        None => Err(ContractError::NotAPlugin),
+        Some(v) if spoken.iter().any(|w| w != v) => Err(ContractError::Several(
+            spoken.iter().map(|s| (*s).to_owned()).collect(),
+        )),
+        Some(v) => {
+            CONTRACTS
+                .iter()
+                .find(|c| *c == v)
+                .copied()
+                .ok_or_else(|| ContractError::Unknown {
+                    version: (*v).to_owned(),
+                    known: CONTRACTS.join(" and "),
+                })
         }
-        Some(v) => CONTRACTS.iter().find(|c| *c == v).copied().ok_or_else(|| {
-            format!(
-                "speaks hbd:plugin@{v}, which this agent does not know (it speaks {}): upgrade the agent",
-                CONTRACTS.join(" and ")
-            )
-        }),
     }
-}
-
-/// A readable reason for a failed call; `memory_refused`: the store's limits refused the
-/// plugin memory during it (so that is why it failed, however the failure surfaced).
-fn explain(
-    error: &wasmtime::Error,
-    timeout: Duration,
-    memory: usize,
-    memory_refused: bool,
-) -> String {
-    if memory_refused {
-        return format!("memory limit of {} MiB exceeded", memory / (1024 * 1024));
-    }
-    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
-        return match trap {
-            wasmtime::Trap::Interrupt => format!("timed out after {} ms", timeout.as_millis()),
-            wasmtime::Trap::UnreachableCodeReached => {
-                "trapped: the plugin panicked or aborted".into()
-            }
-            other => format!("trapped: {other}"),
-        };
-    }
-    format!("{error:#}")
 }
 
 impl Plugin for WasmPlugin {
@@ -622,7 +598,7 @@ mod tests {
         for (names, want) in cases {
             match (contract_of(&imports(names)), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, want),
-                (Err(got), Err(want)) => assert!(got.contains(want), "{got}"),
+                (Err(got), Err(want)) => assert!(got.to_string().contains(want), "{got}"),
                 (got, want) => panic!("{names:?}: {got:?} against {want:?}"),
             }
         }

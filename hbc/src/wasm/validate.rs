@@ -26,35 +26,76 @@ pub enum Scalar {
     Bool(bool),
 }
 
+/// What is malformed in a plugin's report.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Malformed {
+    /// More than [`MAX_METRICS`] metrics.
+    #[error("{0} metrics, at most {MAX_METRICS}")]
+    TooMany(usize),
+    /// A path of no segment or more than [`MAX_DEPTH`].
+    #[error("metric path {0:?}: 1 to {MAX_DEPTH} segments")]
+    Depth(Vec<String>),
+    /// A segment empty or longer than [`MAX_SEGMENT`] bytes.
+    #[error("metric path {path:?}: segment {segment:?} must be 1 to {MAX_SEGMENT} bytes")]
+    Segment {
+        /// The path.
+        path: Vec<String>,
+        /// The bad segment.
+        segment: String,
+    },
+    /// A float that is NaN or infinite.
+    #[error("metric {path}: {value} is not a finite number")]
+    NotFinite {
+        /// The dotted path.
+        path: String,
+        /// The value.
+        value: f64,
+    },
+    /// A segment that is already a value, not a parent.
+    #[error("metric path {path:?}: {segment:?} is already a value")]
+    UnderAValue {
+        /// The path.
+        path: Vec<String>,
+        /// The segment that holds a value.
+        segment: String,
+    },
+    /// The same path twice, or a value where a parent is.
+    #[error("metric path {0:?} given twice (or is also a parent)")]
+    Twice(Vec<String>),
+}
+
 /// Builds the nested data map, or says what is malformed.
-pub fn nest(metrics: Vec<(Vec<String>, Scalar)>) -> Result<Map<String, Value>, String> {
+pub fn nest(metrics: Vec<(Vec<String>, Scalar)>) -> Result<Map<String, Value>, Malformed> {
     if metrics.len() > MAX_METRICS {
-        return Err(format!("{} metrics, at most {MAX_METRICS}", metrics.len()));
+        return Err(Malformed::TooMany(metrics.len()));
     }
     let mut root = Map::new();
     for (path, value) in metrics {
         if path.is_empty() || path.len() > MAX_DEPTH {
-            return Err(format!("metric path {path:?}: 1 to {MAX_DEPTH} segments"));
+            return Err(Malformed::Depth(path));
         }
         if let Some(bad) = path.iter().find(|s| s.is_empty() || s.len() > MAX_SEGMENT) {
-            return Err(format!(
-                "metric path {path:?}: segment {bad:?} must be 1 to {MAX_SEGMENT} bytes"
-            ));
+            return Err(Malformed::Segment {
+                segment: bad.clone(),
+                path,
+            });
         }
         let value = match value {
             Scalar::Int(i) => Value::from(i),
             Scalar::Uint(u) => Value::from(u),
             Scalar::Float(f) if f.is_finite() => Value::from(f),
             Scalar::Float(f) => {
-                return Err(format!(
-                    "metric {}: {f} is not a finite number",
-                    path.join(".")
-                ));
+                return Err(Malformed::NotFinite {
+                    path: path.join("."),
+                    value: f,
+                });
             }
             Scalar::Text(t) => Value::String(t.chars().take(4096).collect()),
             Scalar::Bool(b) => Value::Bool(b),
         };
-        let (last, parents) = path.split_last().ok_or("empty path")?;
+        let Some((last, parents)) = path.split_last() else {
+            return Err(Malformed::Depth(path));
+        };
         let mut node = &mut root;
         for segment in parents {
             let child = node
@@ -62,12 +103,13 @@ pub fn nest(metrics: Vec<(Vec<String>, Scalar)>) -> Result<Map<String, Value>, S
                 .or_insert_with(|| Value::Object(Map::new()));
             node = child
                 .as_object_mut()
-                .ok_or_else(|| format!("metric path {path:?}: {segment:?} is already a value"))?;
+                .ok_or_else(|| Malformed::UnderAValue {
+                    path: path.clone(),
+                    segment: segment.clone(),
+                })?;
         }
         if node.contains_key(last) {
-            return Err(format!(
-                "metric path {path:?} given twice (or is also a parent)"
-            ));
+            return Err(Malformed::Twice(path.clone()));
         }
         node.insert(last.clone(), value);
     }

@@ -103,13 +103,12 @@ impl RemoteWrite {
         settings: Settings,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
-    ) -> Result<(RemoteWrite, JoinHandle<()>), String> {
+    ) -> Result<(RemoteWrite, JoinHandle<()>), reqwest::Error> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .user_agent(concat!("hbd/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         let (tx, rx) = mpsc::channel(HANDOVER);
         let handle = RemoteWrite {
             tx,

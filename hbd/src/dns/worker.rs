@@ -16,8 +16,10 @@ use super::plan::{Job, Plan, Status};
 use crate::clock::Clock;
 use crate::config::SharedConfig;
 use crate::config::dns::record_for;
+use crate::core::Action;
 use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
+use crate::model::EventKind;
 
 /// Inputs waiting for the task; past this the engine drops an address and counts it.
 pub const QUEUE_LEN: usize = 4096;
@@ -47,6 +49,37 @@ pub enum DnsInput {
         /// The host.
         host: String,
     },
+}
+
+impl DnsInput {
+    /// What a core action asks of the DNS task, if anything: a host that is new, back
+    /// or moved is at its address (`address` looks it up; only when this daemon
+    /// `writes` records: it has zones, and is not the standby of a pair), and a dropped
+    /// host is forgotten.
+    pub fn from_action(
+        action: &Action,
+        writes: bool,
+        address: impl FnOnce(&str) -> Option<IpAddr>,
+    ) -> Option<DnsInput> {
+        match action {
+            Action::Event(event)
+                if writes
+                    && matches!(
+                        event.kind,
+                        EventKind::NewHost
+                            | EventKind::Up { .. }
+                            | EventKind::AddressChanged { .. }
+                    ) =>
+            {
+                Some(DnsInput::Address {
+                    host: event.host.clone(),
+                    address: address(&event.host)?,
+                })
+            }
+            Action::Forget { host } => Some(DnsInput::Forget { host: host.clone() }),
+            _ => None,
+        }
+    }
 }
 
 /// A record's update ended: the host and its record's status now, for the engine's

@@ -9,6 +9,7 @@
 //! an outage) cannot hold back DOWN detection, reminders, store flushes or API answers.
 
 pub mod control;
+mod outputs;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,20 +22,17 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use hb_proto::Message;
-use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode_as};
 
 use crate::alerting::AlertState;
 use crate::clock::{Clock, Now, Timestamp};
 use crate::config::{Config, SharedConfig};
-use crate::core::{
-    Action, Command, CommandError, Core, CoreSettings, Event, EventKind, Host, JobState, Outcome,
-};
-use crate::dns::worker::{Dns, DnsInput};
+use crate::core::{Action, Command, CommandError, Core, CoreSettings, Host, Outcome};
+use crate::dns::worker::Dns;
 use crate::ha::Report;
 use crate::journal::{Entry, Journal};
 use crate::live::{Publisher, Resume, Start, Subscription, UpdateKind};
 use crate::metrics::Metrics;
-use crate::notify::{Notification, Notifier, NotifyError};
+use crate::notify::{Notifier, NotifyError};
 use crate::receiver::Inbound;
 use crate::samples::{Latest, Sample};
 use crate::store::{Batch, HistoryEntry};
@@ -386,205 +384,6 @@ impl Engine {
                 rtt_ms,
             });
         }
-    }
-
-    fn dispatch(&mut self, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
-        let mut host_events = false;
-        for action in actions.drain(..) {
-            match action {
-                Action::Reply {
-                    to,
-                    key_id,
-                    message,
-                } => self.reply(to, key_id.as_deref(), &message),
-                Action::Event(event) => {
-                    tracing::info!(host = %event.host, event = event.kind.name(), "host event");
-                    if let Some(rw) = &self.parts.remote_write
-                        && matches!(
-                            event.kind,
-                            EventKind::Down { .. } | EventKind::Unreachable { .. }
-                        )
-                    {
-                        let ts = i64::try_from(event.at.0).unwrap_or(i64::MAX);
-                        rw.push(crate::remote_write::series::host(
-                            &event.host,
-                            false,
-                            None,
-                            ts,
-                            &rw.external,
-                        ));
-                    }
-                    if self.parts.live.active() {
-                        let host = self.parts.core.host(&event.host).cloned().map(Box::new);
-                        self.parts.live.publish(UpdateKind::Event {
-                            event: event.clone(),
-                            host,
-                        });
-                    }
-                    self.keep_dns(&event);
-                    if self.parts.store.is_some() {
-                        self.history.push(HistoryEntry::event(&event));
-                    }
-                    journal.push(Entry::Event(event));
-                    host_events = true;
-                }
-                Action::Alert(notice) => {
-                    self.parts.metrics.alert_notices.inc();
-                    let text = crate::render::notice_text(&notice);
-                    tracing::info!(host = %notice.host, path = %notice.path, %text, "alert");
-                    if self.parts.store.is_some() {
-                        self.history.push(HistoryEntry::notice(&notice, &text));
-                    }
-                    journal.push(Entry::Alert(notice, text));
-                }
-                Action::Notify(group) => match &self.parts.ha {
-                    // Claimed first; it comes back as Query::Notify if this daemon
-                    // may tell it.
-                    Some(pair) => pair.claim(group),
-                    None => self.notify_group(&group, None),
-                },
-                Action::Decision(decision) => {
-                    tracing::info!(
-                        host = %decision.host,
-                        path = decision.path.as_deref().unwrap_or(""),
-                        what = %decision.what,
-                        verdict = ?decision.verdict,
-                        "policy"
-                    );
-                    if self.parts.store.is_some()
-                        && decision.verdict != crate::policy::Verdict::Notified
-                    {
-                        self.history.push(HistoryEntry::decision(&decision));
-                    }
-                    self.parts.live.publish(UpdateKind::Decision {
-                        host: decision.host.clone(),
-                        decision: Box::new(decision.clone()),
-                    });
-                    journal.push(Entry::Decision(decision));
-                }
-                Action::AlertChanged { host, path, state } => {
-                    if let (Some(rw), Some(s)) = (&self.parts.remote_write, &state) {
-                        let now = self.parts.clock.now().wall;
-                        let ts = i64::try_from(now.0).unwrap_or(i64::MAX);
-                        rw.push(vec![crate::remote_write::series::alert(
-                            &host,
-                            &path,
-                            s.level,
-                            ts,
-                            &rw.external,
-                        )]);
-                    }
-                    self.parts
-                        .live
-                        .publish(UpdateKind::Alert { host, path, state });
-                }
-                Action::Job(job) => {
-                    tracing::info!(host = %job.host, cmd_id = %job.id, state = ?job.state, "command");
-                    let worth_journaling = match job.state {
-                        JobState::Sent { times, .. } => times == 1,
-                        JobState::Queued => false, // the operator's COMMAND entry says it
-                        JobState::Done { .. } | JobState::Expired { .. } => true,
-                    };
-                    if worth_journaling {
-                        journal.push(Entry::Job(job.clone()));
-                    }
-                    self.parts.live.publish(UpdateKind::Job {
-                        host: job.host.clone(),
-                        job: Box::new(job),
-                    });
-                }
-                Action::Forget { host } => {
-                    self.parts.latest.remove_host(&host);
-                    self.parts.dns.send(DnsInput::Forget { host });
-                }
-            }
-        }
-        if host_events {
-            self.parts.metrics.set_hosts(self.parts.core.counts());
-        }
-    }
-
-    /// A host that is new, back or moved gets its DNS record written (when zones are
-    /// configured; the DNS task decides whether this host has a record).
-    /// Hands every known host's address to the DNS task.
-    fn keep_all_dns(&self) {
-        if self.config.dyndomains.is_empty() {
-            return;
-        }
-        for host in self.parts.core.hosts() {
-            if let Some(address) = host.address {
-                let input = DnsInput::Address {
-                    host: host.name.clone(),
-                    address: address.ip(),
-                };
-                if !self.parts.dns.send(input) {
-                    tracing::warn!(host = %host.name, "DNS task queue full: this address is not written");
-                }
-            }
-        }
-    }
-
-    fn keep_dns(&self, event: &Event) {
-        if !self.acts() {
-            return; // the pair's leader writes DNS
-        }
-        let relevant = matches!(
-            event.kind,
-            EventKind::NewHost | EventKind::Up { .. } | EventKind::AddressChanged { .. }
-        );
-        if !relevant || self.config.dyndomains.is_empty() {
-            return;
-        }
-        if let Some(address) = self.parts.core.host(&event.host).and_then(|h| h.address) {
-            let input = DnsInput::Address {
-                host: event.host.clone(),
-                address: address.ip(),
-            };
-            if !self.parts.dns.send(input) {
-                tracing::warn!(host = %event.host, "DNS task queue full: this address change is not written");
-            }
-        }
-    }
-
-    /// Notifies on every channel (if any), each text led by `[tag]` when given.
-    fn notify_group(&self, group: &[Notification], tag: Option<&str>) {
-        let Some(notifier) = &self.notifier else {
-            return;
-        };
-        match group {
-            [one] => {
-                notifier.notify_tagged(one, tag);
-            }
-            _ => notifier.notify_group_tagged(group, tag),
-        }
-    }
-
-    /// Whether this daemon writes DNS and sends commands: alone, as the pair's leader,
-    /// or failing open.
-    fn acts(&self) -> bool {
-        acts(self.role.as_ref())
-    }
-
-    fn reply(&mut self, to: std::net::SocketAddr, key_id: Option<&str>, message: &Message) {
-        let key = key_id.and_then(|id| self.config.key_for(id).map(|(key, _)| (id, key)));
-        match encode_as(message, key, DEFAULT_COMPRESS_OVER) {
-            // Sent at the end of the turn, with the others ([`Engine::send_replies`]).
-            Ok(bytes) => self.replies.push(to, bytes),
-            Err(error) => {
-                self.parts.metrics.replies_failed.inc();
-                tracing::debug!(%to, %error, "reply not encoded");
-            }
-        }
-    }
-
-    /// Sends the turn's replies, many per system call.
-    fn send_replies(&mut self) {
-        if self.replies.is_empty() {
-            return;
-        }
-        let done = self.replies.flush(&self.parts.socket);
-        self.parts.metrics.replies_sent.inc_by(done.sent);
-        self.parts.metrics.replies_failed.inc_by(done.failed);
     }
 
     fn answer(&mut self, request: Query, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use super::ARRIVALS_ROOM;
 use crate::clock::Timestamp;
-use crate::model::{Event, Job, Notice};
+use crate::core::Action;
+use crate::model::{Event, Job, JobState, Notice};
 
 /// Datagrams' JSON texts in arrival order, each with when and from where it came: one
 /// buffer for a whole batch, so the receiver pays a copy of each text and nothing else,
@@ -125,6 +126,29 @@ pub enum Entry {
 }
 
 impl Entry {
+    /// The entry a core action makes, if any: host events, alert notices with their
+    /// text, the policy's decisions, and a command's first sending, result or expiry
+    /// (its queueing is the operator's `COMMAND` entry).
+    pub fn from_action(action: &Action) -> Option<Entry> {
+        match action {
+            Action::Event(event) => Some(Entry::Event(event.clone())),
+            Action::Alert(notice) => Some(Entry::Alert(
+                notice.clone(),
+                crate::render::notice_text(notice),
+            )),
+            Action::Decision(decision) => Some(Entry::Decision(decision.clone())),
+            Action::Job(job) => {
+                let worth = match job.state {
+                    JobState::Sent { times, .. } => times == 1,
+                    JobState::Queued => false,
+                    JobState::Done { .. } | JobState::Expired { .. } => true,
+                };
+                worth.then(|| Entry::Job(job.clone()))
+            }
+            _ => None,
+        }
+    }
+
     /// How many journal lines this entry is.
     pub fn lines(&self) -> usize {
         match self {

@@ -205,8 +205,8 @@ mod tests {
 
     use super::*;
     use crate::clock::Timestamp;
-    use crate::model::Event;
     use crate::core::EventKind;
+    use crate::model::Event;
 
     fn datagram(at: Timestamp, source: &str, json: &[u8]) -> Entry {
         let mut arrivals = Arrivals::default();

@@ -22,7 +22,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::alerting::AlertState;
 use crate::clock::Timestamp;
-use crate::core::{Event, Host};
+use crate::core::{Action, Event, Host};
 
 /// Updates a subscriber may fall behind before it must resync.
 pub const CAPACITY: usize = 4096;
@@ -99,6 +99,33 @@ pub enum UpdateKind {
         /// The state now.
         state: Option<AlertState>,
     },
+}
+
+impl UpdateKind {
+    /// The update a core action makes, if any; `host` gives a host's record for a host
+    /// event (looked up only then).
+    pub fn from_action(action: &Action, host: impl FnOnce(&str) -> Option<Host>) -> Option<Self> {
+        Some(match action {
+            Action::Event(event) => UpdateKind::Event {
+                event: event.clone(),
+                host: host(&event.host).map(Box::new),
+            },
+            Action::Decision(decision) => UpdateKind::Decision {
+                host: decision.host.clone(),
+                decision: Box::new(decision.clone()),
+            },
+            Action::AlertChanged { host, path, state } => UpdateKind::Alert {
+                host: host.clone(),
+                path: path.clone(),
+                state: state.clone(),
+            },
+            Action::Job(job) => UpdateKind::Job {
+                host: job.host.clone(),
+                job: Box::new(job.clone()),
+            },
+            _ => return None,
+        })
+    }
 }
 
 /// What a new subscriber starts from.

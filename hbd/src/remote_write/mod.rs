@@ -9,9 +9,11 @@
 //! - [`sender`]: the task with its own bounded queue, so a slow or dead TSDB never
 //!   stalls heartbeats; 5xx and 429 are retried with backoff, other 4xx dropped, and
 //!   every sample is counted as sent or dropped.
+//! - [`actions`] (pure): which of the core's actions become series.
 //! - [`query`]: the way back: a plugin's series over a range from the TSDB's query API,
 //!   for the charts.
 
+pub mod actions;
 pub mod query;
 pub mod sender;
 

@@ -12,7 +12,7 @@ use super::Reader;
 use super::hosts::{from_sql_ms, to_sql_ms};
 use crate::alerting::Notice;
 use crate::clock::Timestamp;
-use crate::core::Event;
+use crate::core::{Action, Event};
 
 /// Entries kept per host.
 pub const PER_HOST: usize = 1000;
@@ -31,6 +31,23 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
+    /// The history entry a core action makes, if any: host events, alert notices with
+    /// their text, and the policy's decisions other than "notified" (the notice itself
+    /// is in the history already).
+    pub fn from_action(action: &Action) -> Option<HistoryEntry> {
+        match action {
+            Action::Event(event) => Some(HistoryEntry::event(event)),
+            Action::Alert(notice) => Some(HistoryEntry::notice(
+                notice,
+                &crate::render::notice_text(notice),
+            )),
+            Action::Decision(decision) if decision.verdict != crate::policy::Verdict::Notified => {
+                Some(HistoryEntry::decision(decision))
+            }
+            _ => None,
+        }
+    }
+
     /// A host event.
     pub fn event(event: &Event) -> HistoryEntry {
         let mut data = match serde_json::to_value(event) {

@@ -298,23 +298,27 @@ pub async fn run(
         ha: None,
         dns: Some(written_rx),
     };
-    let (ha, ha_task) = match &config.ha {
+    let (ha, delivery, ha_task) = match &config.ha {
         Some(settings) => {
             let (reports_tx, reports_rx) = mpsc::channel(crate::ha::REPORTS_QUEUE);
             control.ha = Some(reports_rx);
+            // The engine puts the notifier in force here; the pair sends through it.
+            let (delivery, delivery_rx) = tokio::sync::watch::channel(None);
             tracing::info!(node = %settings.node, shard = %settings.shard, "one of an HA pair: standby until the lease says otherwise");
             let (pair, task) = crate::ha::Pair::start(
                 settings.clone(),
                 reports_tx,
+                delivery_rx,
                 metrics.clone(),
                 shutdown.clone(),
             );
-            (Some(pair), Some(task))
+            (Some(pair), Some(delivery), Some(task))
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     let engine = Engine::new(Parts {
         ha,
+        delivery,
         remote_write,
         dns: dns.clone(),
         core,

@@ -48,6 +48,7 @@ async fn start(queue: usize) -> Running {
     let engine = Engine::new(Parts {
         remote_write: None,
         ha: None,
+        delivery: None,
         dns,
         core: Core::new(hbd::core::CoreSettings::from(&*config), clock.now()),
         clock,

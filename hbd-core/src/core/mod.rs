@@ -143,8 +143,6 @@ pub struct Core {
     policy: NotifyPolicy,
     /// Configured children of each host (the reverse of `parents`).
     children: HashMap<String, Vec<String>>,
-    /// The standby of an HA pair: tells nobody, sends no commands.
-    standby: bool,
 }
 
 impl Core {
@@ -161,7 +159,6 @@ impl Core {
             outbox: Outbox::default(),
             policy: NotifyPolicy::new(settings.policy.clone()),
             children: HashMap::new(),
-            standby: false,
             settings,
         };
         core.build_children();
@@ -472,7 +469,7 @@ impl Core {
                 });
                 // Queued commands follow the ACK, signed like it; never unsigned, and
                 // never from an HA pair's standby (the leader sends them).
-                if datagram.key_id.is_some() && !self.standby {
+                if datagram.key_id.is_some() && !self.policy.is_standby() {
                     for job in self.outbox.due(name, now) {
                         out.push(Action::Reply {
                             to: datagram.source,

@@ -33,6 +33,12 @@ impl Core {
         }
     }
 
+    /// Whether this daemon is an HA pair's standby (it tells nobody, sends no commands
+    /// and writes no DNS records).
+    pub fn is_standby(&self) -> bool {
+        self.policy.is_standby()
+    }
+
     /// This daemon's part in an HA pair: `standby` (a [`Reason::Standby`]) holds every
     /// message and stops commands to agents; `None` (it leads, or fails open) tells
     /// whatever differs from what was last told, after taking over `told`, the pair's
@@ -48,7 +54,6 @@ impl Core {
         if let Some(told) = told {
             self.policy.adopt_told(told);
         }
-        self.standby = standby.is_some();
         self.policy.set_standby(standby, now);
         self.run_policy(from, now, out);
     }

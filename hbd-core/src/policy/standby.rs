@@ -8,6 +8,12 @@ use super::{EventKind, Key, Level, NoticeKind, Notification, Policy, Reason};
 use crate::clock::Now;
 
 impl Policy {
+    /// Whether this daemon is an HA pair's standby: the one place that is kept (the
+    /// core, the engine and the API read it here).
+    pub fn is_standby(&self) -> bool {
+        self.standby.is_some()
+    }
+
     /// Holds everything (`Some`, a [`Reason::Standby`]: this daemon is an HA pair's
     /// standby) or nothing more (`None`: it leads, or fails open); leaving standby tells
     /// whatever differs from what was last told.

@@ -169,8 +169,11 @@ pub struct Parts {
     /// Metric history out to a TSDB, when `remote_write` is configured.
     pub remote_write: Option<crate::remote_write::RemoteWrite>,
     /// The HA pair's coordination, when `ha` is configured: every message is claimed
-    /// through it before it is sent.
+    /// through it, and it sends what it approves to the notifier in force, which the
+    /// engine hands it through `delivery`.
     pub ha: Option<crate::ha::Pair>,
+    /// Where the engine puts the notifier in force for the HA pair (set with `ha`).
+    pub delivery: Option<tokio::sync::watch::Sender<Option<Arc<dyn crate::ha::Deliver>>>>,
 }
 
 /// The engine task's state.
@@ -186,8 +189,6 @@ pub struct Engine {
     /// Host events and alert notices for the store's history, since the last flush
     /// (only kept when there is a store).
     history: Vec<HistoryEntry>,
-    /// This daemon's part in its HA pair (`None`: not one of a pair).
-    role: Option<crate::ha::Role>,
     /// Replies of this turn, sent at its end.
     replies: crate::replies::Replies,
     /// The configuration in force, as the engine last took it (keys for replies, DNS
@@ -200,7 +201,6 @@ impl Engine {
     pub fn new(parts: Parts) -> Result<Engine, NotifyError> {
         let mut engine = Engine {
             config: parts.config.get(),
-            role: None,
             replies: Default::default(),
             parts,
             notifier: None,
@@ -211,7 +211,6 @@ impl Engine {
         };
         // One of a pair starts as standby (so does its core) until the lease says.
         if engine.parts.ha.is_some() {
-            engine.role = Some(crate::ha::Role::Standby { leader: None });
             let hold = crate::policy::Reason::Standby { leader: None };
             let now = engine.parts.clock.now();
             // Nothing is told on entering standby: no actions to carry out.
@@ -235,6 +234,13 @@ impl Engine {
         )?;
         // The previous notifier's workers end once they have delivered their queues.
         self.notifier = notifier.has_channels().then_some(notifier);
+        if let Some(delivery) = &self.parts.delivery {
+            let current = self
+                .notifier
+                .clone()
+                .map(|n| Arc::new(n) as Arc<dyn crate::ha::Deliver>);
+            delivery.send_replace(current);
+        }
         self.workers.retain(|w| !w.is_finished());
         self.workers.extend(workers);
         Ok(())
@@ -459,7 +465,6 @@ impl Engine {
             Heard::Pair(report) => report,
         };
         match report {
-            Report::Notify { group, tag } => self.notify_group(&group, tag.as_deref()),
             Report::AdoptJobs(jobs) => {
                 let now = self.parts.clock.now();
                 self.parts.core.adopt_jobs(jobs, now, actions);
@@ -478,8 +483,7 @@ impl Engine {
                     }),
                     _ => None,
                 };
-                let took_over = !self.acts() && acts(Some(&change.role));
-                self.role = Some(change.role);
+                let took_over = self.parts.core.is_standby() && standby.is_none();
                 self.parts
                     .core
                     .set_standby(standby, change.told, now, actions);
@@ -565,9 +569,4 @@ impl Engine {
             }
         }
     }
-}
-
-/// Whether a daemon in `role` writes DNS and sends commands (`None`: not one of a pair).
-fn acts(role: Option<&crate::ha::Role>) -> bool {
-    !matches!(role, Some(crate::ha::Role::Standby { .. }))
 }

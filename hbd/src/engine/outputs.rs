@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use hb_proto::Message;
 use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode_as};
 
-use super::{Engine, acts};
+use super::Engine;
 use crate::core::Action;
 use crate::dns::worker::DnsInput;
 use crate::journal::Entry;
@@ -88,26 +88,17 @@ impl Engine {
         }
     }
 
-    /// Sends a notification group: claimed through the HA pair first when this daemon
-    /// is one of a pair (it comes back as `ha::Report::Notify` if this daemon may tell
-    /// it), else straight to the notifier.
+    /// Sends a notification group, one way: straight to the notifier, or, when this
+    /// daemon is one of an HA pair, to the pair, which claims it and hands what it may
+    /// tell to the notifier itself (`ha::Deliver`).
     fn notify(&mut self, group: Vec<Notification>) {
         match &self.parts.ha {
             Some(pair) => pair.claim(group),
-            None => self.notify_group(&group, None),
-        }
-    }
-
-    /// Notifies on every channel (if any), each text led by `[tag]` when given.
-    pub(super) fn notify_group(&self, group: &[Notification], tag: Option<&str>) {
-        let Some(notifier) = &self.notifier else {
-            return;
-        };
-        match group {
-            [one] => {
-                notifier.notify_tagged(one, tag);
+            None => {
+                if let Some(notifier) = &self.notifier {
+                    crate::ha::Deliver::deliver(notifier, &group, None);
+                }
             }
-            _ => notifier.notify_group_tagged(group, tag),
         }
     }
 
@@ -131,9 +122,9 @@ impl Engine {
     }
 
     /// Whether this daemon writes DNS and sends commands: alone, as the pair's leader,
-    /// or failing open.
+    /// or failing open (the core keeps whether it is the standby).
     pub(super) fn acts(&self) -> bool {
-        acts(self.role.as_ref())
+        !self.parts.core.is_standby()
     }
 
     /// Encodes a reply (signed with `key_id`'s key when given) for the end of the turn.

@@ -51,14 +51,20 @@ pub enum Report {
     /// Rows of the pair's record the other daemon wrote while this one leads: what it
     /// told on its own while coordination was down (`(host, path or "", level)`).
     Told(Vec<(String, String, Level)>),
-    /// Messages the coordination approved: send them (led by `[tag]`).
-    Notify {
-        /// The messages (more than one: a storm group).
-        group: Vec<Notification>,
-        /// Set when told while coordination is down.
-        tag: Option<String>,
-    },
 }
+
+/// Where messages the coordination approved go: the notifier in force. The pair hands
+/// them over itself, so a message travels one way (policy, claim, notifier) and never
+/// back through the engine.
+pub trait Deliver: Send + Sync + std::fmt::Debug {
+    /// Sends `group` (one message, or a storm group), each text led by `[tag]` when
+    /// given.
+    fn deliver(&self, group: &[Notification], tag: Option<&str>);
+}
+
+/// The notifier in force as the pair sees it (`None`: no channels configured); the
+/// engine swaps it when a reload starts new channels.
+pub type Delivery = tokio::sync::watch::Receiver<Option<Arc<dyn Deliver>>>;
 
 /// Reports waiting for the engine at most.
 pub const REPORTS_QUEUE: usize = 256;
@@ -79,10 +85,12 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// Starts the coordination task; it reports to the engine through `reports`.
+    /// Starts the coordination task; it reports to the engine through `reports` and
+    /// hands the messages it approves to `delivery`.
     pub fn start(
         settings: Settings,
         reports: mpsc::Sender<Report>,
+        delivery: Delivery,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> (Pair, tokio::task::JoinHandle<()>) {
@@ -93,6 +101,7 @@ impl Pair {
             rx,
             jobs_rx,
             reports,
+            delivery,
             metrics.clone(),
             shutdown,
         ));
@@ -163,7 +172,7 @@ struct Claimer {
     settings: Settings,
     lease: String,
     fail_open_tag: String,
-    reports: mpsc::Sender<Report>,
+    delivery: Delivery,
     metrics: Arc<Metrics>,
 }
 
@@ -317,6 +326,7 @@ async fn run(
     mut claims: mpsc::Receiver<Vec<Notification>>,
     mut new_jobs: mpsc::Receiver<Job>,
     reports: mpsc::Sender<Report>,
+    delivery: Delivery,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
@@ -332,7 +342,7 @@ async fn run(
         lease: settings.lease_name(),
         fail_open_tag: format!("{}, coordination down", settings.node),
         settings: settings.clone(),
-        reports: reports.clone(),
+        delivery,
         metrics: metrics.clone(),
     };
     let lease = claimer.lease.clone();
@@ -490,19 +500,17 @@ impl Claimer {
         group: &[Notification],
         down: &mut ToldWhileDown,
     ) -> Claimed {
-        let approve = |tag: Option<String>| Report::Notify {
-            group: group.to_vec(),
-            tag,
+        let approve = |tag: Option<&str>| {
+            if let Some(notifier) = &*self.delivery.borrow() {
+                notifier.deliver(group, tag);
+            }
         };
         let n = group.len() as u64;
         match role {
             Role::FailOpen => {
                 self.metrics.ha_messages("fail_open", n);
                 down.add(group);
-                let _ = self
-                    .reports
-                    .send(approve(Some(self.fail_open_tag.clone())))
-                    .await;
+                approve(Some(&self.fail_open_tag));
                 Claimed::Sent
             }
             Role::Standby {
@@ -525,7 +533,7 @@ impl Claimer {
                 {
                     Ok(true) => {
                         self.metrics.ha_messages("claimed", n);
-                        let _ = self.reports.send(approve(None)).await;
+                        approve(None);
                         Claimed::Sent
                     }
                     Ok(false) => {

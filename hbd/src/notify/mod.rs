@@ -58,6 +58,18 @@ pub struct Notifier {
     metrics: Arc<Metrics>,
 }
 
+/// The HA pair delivers what it approves straight to the notifier in force.
+impl crate::ha::Deliver for Notifier {
+    fn deliver(&self, group: &[Notification], tag: Option<&str>) {
+        match group {
+            [one] => {
+                self.notify_tagged(one, tag);
+            }
+            _ => self.notify_group_tagged(group, tag),
+        }
+    }
+}
+
 impl Notifier {
     /// Starts a worker for every configured channel.
     pub fn start(

@@ -213,13 +213,11 @@ fn read(p: &mut Problems<'_>, c: &mut AgentConfig, root: &Value) {
                     format!("expected a port from 1 to 65535, found {}", show(v)),
                 ),
             },
-            "interval" => match v.as_f64() {
-                Some(s) if (0.1..=86_400.0).contains(&s) => c.interval = Duration::from_secs_f64(s),
-                _ => p.error(
-                    &at,
-                    format!("expected seconds from 0.1 to 86400, found {}", show(v)),
-                ),
-            },
+            "interval" => {
+                if let Some(d) = p.seconds_between(&at, v, 0.1, 86_400.0) {
+                    c.interval = d;
+                }
+            }
             "key" => {
                 if let Some(key) = string(p, &at, v) {
                     if key.len() < 16 {
@@ -302,15 +300,11 @@ fn read_commands(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
                     c.commands.allow.push(PathBuf::from(path));
                 }
             }
-            "max_skew" => match v.as_f64() {
-                Some(s) if (1.0..=86_400.0).contains(&s) => {
-                    c.commands.max_skew = Duration::from_secs_f64(s);
+            "max_skew" => {
+                if let Some(d) = p.seconds_between(&at, v, 1.0, 86_400.0) {
+                    c.commands.max_skew = d;
                 }
-                _ => p.error(
-                    &at,
-                    format!("expected seconds from 1 to 86400, found {}", show(v)),
-                ),
-            },
+            }
             "ledger" => {
                 if let Some(path) = string(p, &at, v) {
                     c.commands.ledger = PathBuf::from(path);
@@ -561,13 +555,7 @@ fn read_wasm_plugin(p: &mut Problems<'_>, name: &str, v: &Value) -> WasmPluginCo
             },
             "timeout_ms" => e.timeout_ms = range(p, MAX_TIMEOUT_MS),
             "memory_mb" => e.memory_mb = range(p, MAX_MEMORY_MB),
-            "enabled" => match v {
-                Value::Bool(b) => e.enabled = Some(*b),
-                other => p.error(
-                    &at,
-                    format!("expected true or false, found {}", show(other)),
-                ),
-            },
+            "enabled" => e.enabled = p.boolean(&at, v).or(e.enabled),
             "grants" => match v {
                 Value::Sequence(items) => {
                     e.grants = items

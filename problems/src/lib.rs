@@ -5,12 +5,15 @@
 //! - [`problem`]: one problem, its severity and display; the typo hint.
 //! - [`locate`]: the line of a dotted key path in YAML text (parsing loses positions).
 //! - [`collector`]: [`Problems`], what a config reader records problems into.
+//! - [`values`]: the value readers both readers share (numbers, seconds, sizes).
 #![warn(missing_docs)]
 
 pub mod collector;
 pub mod locate;
 pub mod problem;
+pub mod values;
 
 pub use collector::{Problems, describe, show};
 pub use locate::line_of;
 pub use problem::{Problem, Severity, did_you_mean, read_file};
+pub use values::parse_size;

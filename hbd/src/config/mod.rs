@@ -24,67 +24,6 @@ pub use notify::{
 };
 use reader::Reader;
 
-/// Every top-level key the daemon knows.
-pub const TOP_LEVEL_KEYS: &[&str] = &[
-    "hb_port",
-    "hb_host",
-    "hbd_port",
-    "hbd_host",
-    "ws_port",
-    "wss_port",
-    "cert_path",
-    "wss_pem",
-    "wss_key",
-    "logfile",
-    "pushsrv",
-    "interval",
-    "grace",
-    "dyndomains",
-    "nsupdate_bin",
-    "releases_dir",
-    "releases_url",
-    "users",
-    "default_owner",
-    "hosts",
-    "thresholds",
-    "threshold_configs",
-    "threshold_renotify_interval",
-    "journal_enabled",
-    "journal_dir",
-    "journal_file",
-    "journal_max_size",
-    "journal_max_backups",
-    "templates_dir",
-    "state_db",
-    "pickfile",
-    "hb_key",
-    "require_signed",
-    "max_clock_skew",
-    "max_message_bytes",
-    "hb_recv_buffer",
-    "hb_receivers",
-    "plugin_history",
-    "threshold_renotify_max",
-    "threshold_notify_unknown",
-    "email",
-    "pushover",
-    "mattermost",
-    "signal",
-    "notify_retries",
-    "notify_retry_base",
-    "notify_timeout",
-    "hbd_tls",
-    "session_idle",
-    "session_lifetime",
-    "allowed_origins",
-    "allowed_hosts",
-    "maintenance",
-    "flapping",
-    "storm",
-    "remote_write",
-    "ha",
-];
-
 /// `plugin_history` when `remote_write` is on and `plugin_history` is not set: the TSDB
 /// keeps the history; SQLite a day of 5-minute reports.
 pub const SHORT_PLUGIN_HISTORY: usize = 288;
@@ -458,31 +397,14 @@ impl SharedConfig {
 
 impl Config {
     /// Keys whose change a reload cannot apply (sockets, files opened at start): the ones
-    /// that differ between `self` and `new`.
+    /// that differ between `self` and `new`, as the key table says
+    /// (`config/reader/keys.rs`).
     pub fn restart_needed(&self, new: &Config) -> Vec<&'static str> {
-        let mut keys = Vec::new();
-        let mut check = |key: &'static str, same: bool| {
-            if !same {
-                keys.push(key);
-            }
-        };
-        check("hb_port", self.hb_port == new.hb_port);
-        check("hb_host", self.hb_host == new.hb_host);
-        check("hbd_port", self.hbd_port == new.hbd_port);
-        check("hbd_host", self.hbd_host == new.hbd_host);
-        check("hbd_tls", self.hbd_tls == new.hbd_tls);
-        check("ws_port", self.ws_port == new.ws_port);
-        check("wss_port", self.wss_port == new.wss_port);
-        check("state_db", self.state_db == new.state_db);
-        check("plugin_history", self.plugin_history == new.plugin_history);
-        check("journal_*", self.journal == new.journal);
-        check("logfile", self.logfile == new.logfile);
-        check("max_clock_skew", self.max_clock_skew == new.max_clock_skew);
-        check("hb_recv_buffer", self.hb_recv_buffer == new.hb_recv_buffer);
-        check("hb_receivers", self.hb_receivers == new.hb_receivers);
-        check("remote_write", self.remote_write == new.remote_write);
-        check("ha", self.ha == new.ha);
-        keys
+        reader::keys::TOP_LEVEL
+            .iter()
+            .filter(|k| k.needs_restart(self, new))
+            .map(|k| k.name)
+            .collect()
     }
 
     /// The TLS certificate chain and key files, relative paths under `cert_path`.

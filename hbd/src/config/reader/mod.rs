@@ -4,6 +4,7 @@
 mod channels;
 mod dyndomains;
 mod ha;
+pub(super) mod keys;
 mod policy;
 mod remote_write;
 
@@ -11,13 +12,12 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hb_proto::{Key, validate_name};
+use hb_proto::Key;
 use serde_norway::{Mapping, Value};
 
 use super::dns::{DynDomain, record_for};
 use super::{
-    Config, HOST_KEYS, HostConfig, NOTIFICATION_CHANNELS, PUSH_SERVICES, TOP_LEVEL_KEYS, USER_KEYS,
-    UserConfig,
+    Config, HOST_KEYS, HostConfig, NOTIFICATION_CHANNELS, PUSH_SERVICES, USER_KEYS, UserConfig,
 };
 use hb_problems::{Problem, Problems, did_you_mean};
 
@@ -187,208 +187,9 @@ impl<'a> Reader<'a> {
     }
 
     fn read_top(&mut self, c: &mut Config, key: &str, v: &Value) {
-        let p = [key];
-        match key {
-            "hb_port" => set(&mut c.hb_port, self.port(&p, v)),
-            "hbd_port" => set(&mut c.hbd_port, self.port(&p, v)),
-            "ws_port" => c.ws_port = self.port(&p, v),
-            "wss_port" => c.wss_port = self.port(&p, v),
-            "hbd_host" => set(&mut c.hbd_host, self.ip(&p, v)),
-            "hb_host" => set(&mut c.hb_host, self.ip(&p, v)),
-            "cert_path" => c.cert_path = self.path(&p, v),
-            "wss_pem" => c.wss_pem = self.path(&p, v),
-            "wss_key" => c.wss_key = self.path(&p, v),
-            "hbd_tls" => set(&mut c.hbd_tls, self.boolean(&p, v)),
-            "session_idle" => set(&mut c.session_idle, self.seconds(&p, v)),
-            "session_lifetime" => set(&mut c.session_lifetime, self.seconds(&p, v)),
-            "allowed_origins" => {
-                if let Some(list) = self.string_list(&p, v) {
-                    for origin in &list {
-                        if !(origin.starts_with("http://") || origin.starts_with("https://"))
-                            || origin.trim_end_matches('/').matches('/').count() != 2
-                        {
-                            self.error(
-                                &p,
-                                format!(
-                                    "`{origin}` is not an origin; expected scheme://host[:port], like https://ops.example.org"
-                                ),
-                            );
-                        }
-                    }
-                    c.allowed_origins = list
-                        .into_iter()
-                        .map(|o| o.trim_end_matches('/').to_owned())
-                        .collect();
-                }
-            }
-            "allowed_hosts" => {
-                if let Some(list) = self.string_list(&p, v) {
-                    for name in &list {
-                        if name.is_empty() || name.contains([':', '/', ' ']) {
-                            self.error(
-                                &p,
-                                format!(
-                                    "`{name}` is not a host name; expected a name such as hbd.example.org (no scheme, no port)"
-                                ),
-                            );
-                        }
-                    }
-                    c.allowed_hosts = list.into_iter().map(|n| n.to_ascii_lowercase()).collect();
-                }
-            }
-            "logfile" => c.logfile = self.path(&p, v),
-            "templates_dir" => c.templates_dir = self.path(&p, v),
-            "nsupdate_bin" => set(&mut c.nsupdate_bin, self.path(&p, v)),
-            "releases_dir" => {
-                c.releases_dir = self.path(&p, v);
-                if let Some(dir) = &c.releases_dir
-                    && !dir.join(crate::releases::SUMS).is_file()
-                {
-                    self.warn(
-                        &p,
-                        format!(
-                            "{} has no {} (yet): upgrades fail until it does (scripts/hb_install.sh release writes both)",
-                            dir.display(),
-                            crate::releases::SUMS
-                        ),
-                    );
-                }
-            }
-            "releases_url" => {
-                c.releases_url = self.string(&p, v);
-                if let Some(url) = &c.releases_url
-                    && !(url.starts_with("http://") || url.starts_with("https://"))
-                {
-                    self.error(
-                        &p,
-                        format!("expected an http:// or https:// URL, not {url:?}"),
-                    );
-                }
-            }
-            "state_db" => set(&mut c.state_db, self.path(&p, v)),
-            "journal_dir" => set(&mut c.journal.dir, self.path(&p, v)),
-            "journal_file" => set(&mut c.journal.file, self.string(&p, v)),
-            "journal_enabled" => set(&mut c.journal.enabled, self.boolean(&p, v)),
-            "journal_max_size" => set(&mut c.journal.max_size, self.size(&p, v)),
-            "journal_max_backups" => set(
-                &mut c.journal.max_backups,
-                self.uint(&p, v, 0, 1000).map(|n| n as u32),
-            ),
-            "interval" => set(&mut c.interval, self.seconds(&p, v)),
-            "grace" => set(&mut c.grace, self.seconds_or_zero(&p, v)),
-            "threshold_renotify_interval" => set(
-                &mut c.threshold_renotify_interval,
-                self.seconds_or_zero(&p, v),
-            ),
-            "max_clock_skew" => set(&mut c.max_clock_skew, self.seconds(&p, v)),
-            "hb_receivers" => set(
-                &mut c.hb_receivers,
-                self.uint(&p, v, 1, 16).map(|n| n as usize),
-            ),
-            "hb_recv_buffer" => set(
-                &mut c.hb_recv_buffer,
-                self.size(&p, v).map(|n| n as usize).filter(|&n| {
-                    let ok = (64 * 1024..=1024 * 1024 * 1024).contains(&n);
-                    if !ok {
-                        self.error(&p, "expected a size from 64 KiB to 1 GiB");
-                    }
-                    ok
-                }),
-            ),
-            "max_message_bytes" => set(
-                &mut c.max_message_bytes,
-                self.size(&p, v).map(|n| n as usize).filter(|&n| {
-                    let ok = (1024..=64 * 1024 * 1024).contains(&n);
-                    if !ok {
-                        self.error(&p, "expected a size from 1 KiB to 64 MiB");
-                    }
-                    ok
-                }),
-            ),
-            "require_signed" => set(&mut c.require_signed, self.boolean(&p, v)),
-            "plugin_history" => set(
-                &mut c.plugin_history,
-                self.uint(&p, v, 1, 1_000_000).map(|n| n as usize),
-            ),
-            "hb_key" => c.hb_key = self.key(&p, v),
-            "default_owner" => c.default_owner = self.string(&p, v),
-            "pushsrv" => set(&mut c.pushsrv, self.pushsrv(&p, v)),
-            "dyndomains" => c.dyndomains = self.zones(v),
-            "thresholds" => {
-                if let Some(json) = self.json_mapping(&p, v) {
-                    if let Some(layers) = self.thresholds(&["thresholds"], &json) {
-                        c.threshold_layers = layers;
-                    }
-                    c.thresholds = json;
-                }
-            }
-            "threshold_configs" => {
-                if let Some(map) = self.mapping(&p, v) {
-                    for (name, profile) in map {
-                        let Some(name) = self.key_name(&p, name) else {
-                            continue;
-                        };
-                        if let Some(json) = self.json_mapping(&[key, &name], profile) {
-                            if let Some(layers) = self.thresholds(&[key, &name], &json) {
-                                c.profile_layers.insert(name.clone(), layers);
-                            }
-                            c.threshold_configs.insert(name, json);
-                        }
-                    }
-                }
-            }
-            "threshold_renotify_max" => set(
-                &mut c.threshold_renotify_max,
-                self.uint(&p, v, 0, 1_000_000).map(|n| n as u32),
-            ),
-            "threshold_notify_unknown" => set(&mut c.threshold_notify_unknown, self.boolean(&p, v)),
-            "email" => c.notify.email = self.email(v),
-            "pushover" => c.notify.pushover = self.pushover(v),
-            "mattermost" => c.notify.mattermost = self.mattermost(v),
-            "signal" => c.notify.signal = self.signal(v),
-            "notify_retries" => set(
-                &mut c.notify.retries,
-                self.uint(&p, v, 0, 100).map(|n| n as u32),
-            ),
-            "notify_retry_base" => set(&mut c.notify.retry_base, self.seconds(&p, v)),
-            "notify_timeout" => set(&mut c.notify.timeout, self.seconds(&p, v)),
-            "maintenance" => c.maintenance = self.maintenance(v),
-            "flapping" => c.flapping = self.flapping(v),
-            "storm" => set(&mut c.storm, self.storm(v)),
-            "remote_write" => c.remote_write = self.remote_write(v),
-            "ha" => c.ha = self.ha(v),
-            "hosts" => {
-                if let Some(map) = self.mapping(&p, v) {
-                    for (name, entry) in map {
-                        let Some(name) = self.key_name(&p, name) else {
-                            continue;
-                        };
-                        if let Err(e) = validate_name(&name) {
-                            self.error(&["hosts", &name], e.to_string());
-                            continue;
-                        }
-                        let host = self.host(&name, entry);
-                        c.hosts.insert(name, host);
-                    }
-                }
-            }
-            "users" => {
-                if let Some(map) = self.mapping(&p, v) {
-                    for (name, entry) in map {
-                        let Some(name) = self.key_name(&p, name) else {
-                            continue;
-                        };
-                        let user = self.user(&name, entry);
-                        c.users.insert(name, user);
-                    }
-                }
-            }
-            "pickfile" => self.error(
-                &p,
-                "is replaced by state_db: hbd keeps its state in an SQLite file; \
-                 remove pickfile and set state_db (the old pickle is not read)",
-            ),
-            _ => self.unknown_key(&p, TOP_LEVEL_KEYS),
+        match keys::TOP_LEVEL.iter().find(|k| k.name == key) {
+            Some(spec) => (spec.read)(self, c, &[key], v),
+            None => self.unknown_key(&[key], &keys::names()),
         }
     }
 
@@ -572,55 +373,19 @@ impl<'a> Reader<'a> {
     }
 
     fn uint(&mut self, path: &[&str], v: &Value, min: u64, max: u64) -> Option<u64> {
-        match v.as_u64() {
-            Some(n) if (min..=max).contains(&n) => Some(n),
-            _ => {
-                self.error(
-                    path,
-                    format!(
-                        "expected a whole number from {min} to {max}, found {}",
-                        show(v)
-                    ),
-                );
-                None
-            }
-        }
+        self.problems.whole(path, v, min, max)
     }
 
     fn seconds(&mut self, path: &[&str], v: &Value) -> Option<Duration> {
-        match v.as_f64() {
-            Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
-            _ => {
-                self.error(
-                    path,
-                    format!("expected a number of seconds > 0, found {}", show(v)),
-                );
-                None
-            }
-        }
+        self.problems.seconds(path, v)
     }
 
     fn seconds_or_zero(&mut self, path: &[&str], v: &Value) -> Option<Duration> {
-        match v.as_f64() {
-            Some(s) if (0.0..1e9).contains(&s) => Some(Duration::from_secs_f64(s)),
-            _ => {
-                self.error(
-                    path,
-                    format!("expected a number of seconds >= 0, found {}", show(v)),
-                );
-                None
-            }
-        }
+        self.problems.seconds_or_zero(path, v)
     }
 
     fn boolean(&mut self, path: &[&str], v: &Value) -> Option<bool> {
-        match v {
-            Value::Bool(b) => Some(*b),
-            _ => {
-                self.error(path, format!("expected true or false, found {}", show(v)));
-                None
-            }
-        }
+        self.problems.boolean(path, v)
     }
 
     fn string(&mut self, path: &[&str], v: &Value) -> Option<String> {
@@ -704,21 +469,7 @@ impl<'a> Reader<'a> {
     }
 
     fn size(&mut self, path: &[&str], v: &Value) -> Option<u64> {
-        let parsed = match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => parse_size(s),
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.error(
-                path,
-                format!(
-                    "expected a size in bytes or with a unit (100MB, 512KiB, 1G), found {}",
-                    show(v)
-                ),
-            );
-        }
-        parsed
+        self.problems.size(path, v)
     }
 
     fn pushsrv(&mut self, path: &[&str], v: &Value) -> Option<Vec<String>> {
@@ -751,44 +502,4 @@ fn set<T>(slot: &mut T, value: Option<T>) {
     }
 }
 
-/// Parses `100MB`, `100 MiB`, `1G`, `512k` or a plain number of bytes.
-pub(crate) fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    let bytes = number * factor as f64;
-    (bytes.is_finite() && bytes >= 0.0).then_some(bytes as u64)
-}
-
 use hb_problems::{describe as kind, show};
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes_parse_with_units() {
-        let cases = [
-            ("100MB", Some(100 * 1024 * 1024)),
-            ("512 KiB", Some(512 * 1024)),
-            ("1G", Some(1024 * 1024 * 1024)),
-            ("4096", Some(4096)),
-            ("1.5k", Some(1536)),
-            ("ten", None),
-            ("5 parsecs", None),
-        ];
-        for (text, want) in cases {
-            assert_eq!(parse_size(text), want, "{text}");
-        }
-    }
-}

@@ -1,0 +1,573 @@
+//! The daemon's top-level keys, one row each: how the key is read and whether a reload
+//! puts it in force or it needs a restart. The reader's dispatch, the known-key list its
+//! "did you mean" draws on, [`Config::restart_needed`] and the check of docs/CONFIG.md
+//! (its table of keys and its list of keys that need a restart) all come from
+//! [`TOP_LEVEL`]: a new key is one row here, its field and default in `Config`, and its
+//! line in CONFIG.md, which a test holds to this table.
+
+use serde_norway::Value;
+
+use super::{Reader, set};
+use crate::config::Config;
+
+/// When a changed key takes effect.
+pub(in crate::config) enum Reload {
+    /// At the next reload.
+    Live,
+    /// Only after a restart: the function says whether two configurations agree on it.
+    Restart(fn(&Config, &Config) -> bool),
+}
+
+/// One top-level key.
+pub(in crate::config) struct KeySpec {
+    /// The key.
+    pub name: &'static str,
+    /// When a change takes effect.
+    pub reload: Reload,
+    /// Reads its value (at path `p`, the key itself) into the configuration, recording
+    /// every problem.
+    pub read: fn(&mut Reader<'_>, &mut Config, &[&str], &Value),
+}
+
+impl KeySpec {
+    /// Whether `a` and `b` differ in this key in a way only a restart puts in force.
+    pub fn needs_restart(&self, a: &Config, b: &Config) -> bool {
+        match self.reload {
+            Reload::Live => false,
+            Reload::Restart(same) => !same(a, b),
+        }
+    }
+}
+
+/// Every top-level key of the daemon's configuration.
+pub(in crate::config) static TOP_LEVEL: &[KeySpec] = &[
+    KeySpec {
+        name: "hb_port",
+        reload: Reload::Restart(|a, b| a.hb_port == b.hb_port),
+        read: |r, c, p, v| set(&mut c.hb_port, r.port(p, v)),
+    },
+    KeySpec {
+        name: "hbd_port",
+        reload: Reload::Restart(|a, b| a.hbd_port == b.hbd_port),
+        read: |r, c, p, v| set(&mut c.hbd_port, r.port(p, v)),
+    },
+    KeySpec {
+        name: "ws_port",
+        reload: Reload::Restart(|a, b| a.ws_port == b.ws_port),
+        read: |r, c, p, v| c.ws_port = r.port(p, v),
+    },
+    KeySpec {
+        name: "wss_port",
+        reload: Reload::Restart(|a, b| a.wss_port == b.wss_port),
+        read: |r, c, p, v| c.wss_port = r.port(p, v),
+    },
+    KeySpec {
+        name: "hbd_host",
+        reload: Reload::Restart(|a, b| a.hbd_host == b.hbd_host),
+        read: |r, c, p, v| set(&mut c.hbd_host, r.ip(p, v)),
+    },
+    KeySpec {
+        name: "hb_host",
+        reload: Reload::Restart(|a, b| a.hb_host == b.hb_host),
+        read: |r, c, p, v| set(&mut c.hb_host, r.ip(p, v)),
+    },
+    KeySpec {
+        name: "cert_path",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.cert_path = r.path(p, v),
+    },
+    KeySpec {
+        name: "wss_pem",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.wss_pem = r.path(p, v),
+    },
+    KeySpec {
+        name: "wss_key",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.wss_key = r.path(p, v),
+    },
+    KeySpec {
+        name: "hbd_tls",
+        reload: Reload::Restart(|a, b| a.hbd_tls == b.hbd_tls),
+        read: |r, c, p, v| set(&mut c.hbd_tls, r.boolean(p, v)),
+    },
+    KeySpec {
+        name: "session_idle",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.session_idle, r.seconds(p, v)),
+    },
+    KeySpec {
+        name: "session_lifetime",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.session_lifetime, r.seconds(p, v)),
+    },
+    KeySpec {
+        name: "allowed_origins",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            if let Some(list) = r.string_list(p, v) {
+                for origin in &list {
+                    if !(origin.starts_with("http://") || origin.starts_with("https://"))
+                        || origin.trim_end_matches('/').matches('/').count() != 2
+                    {
+                        r.error(
+                        p,
+                        format!(
+                            "`{origin}` is not an origin; expected scheme://host[:port], like https://ops.example.org"
+                        ),
+                    );
+                    }
+                }
+                c.allowed_origins = list
+                    .into_iter()
+                    .map(|o| o.trim_end_matches('/').to_owned())
+                    .collect();
+            }
+        },
+    },
+    KeySpec {
+        name: "allowed_hosts",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            if let Some(list) = r.string_list(p, v) {
+                for name in &list {
+                    if name.is_empty() || name.contains([':', '/', ' ']) {
+                        r.error(
+                        p,
+                        format!(
+                            "`{name}` is not a host name; expected a name such as hbd.example.org (no scheme, no port)"
+                        ),
+                    );
+                    }
+                }
+                c.allowed_hosts = list.into_iter().map(|n| n.to_ascii_lowercase()).collect();
+            }
+        },
+    },
+    KeySpec {
+        name: "logfile",
+        reload: Reload::Restart(|a, b| a.logfile == b.logfile),
+        read: |r, c, p, v| c.logfile = r.path(p, v),
+    },
+    KeySpec {
+        name: "templates_dir",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.templates_dir = r.path(p, v),
+    },
+    KeySpec {
+        name: "nsupdate_bin",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.nsupdate_bin, r.path(p, v)),
+    },
+    KeySpec {
+        name: "releases_dir",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            c.releases_dir = r.path(p, v);
+            if let Some(dir) = &c.releases_dir
+                && !dir.join(crate::releases::SUMS).is_file()
+            {
+                r.warn(
+                p,
+                format!(
+                    "{} has no {} (yet): upgrades fail until it does (scripts/hb_install.sh release writes both)",
+                    dir.display(),
+                    crate::releases::SUMS
+                ),
+            );
+            }
+        },
+    },
+    KeySpec {
+        name: "releases_url",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            c.releases_url = r.string(p, v);
+            if let Some(url) = &c.releases_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                r.error(
+                    p,
+                    format!("expected an http:// or https:// URL, not {url:?}"),
+                );
+            }
+        },
+    },
+    KeySpec {
+        name: "state_db",
+        reload: Reload::Restart(|a, b| a.state_db == b.state_db),
+        read: |r, c, p, v| set(&mut c.state_db, r.path(p, v)),
+    },
+    KeySpec {
+        name: "journal_dir",
+        reload: Reload::Restart(|a, b| a.journal.dir == b.journal.dir),
+        read: |r, c, p, v| set(&mut c.journal.dir, r.path(p, v)),
+    },
+    KeySpec {
+        name: "journal_file",
+        reload: Reload::Restart(|a, b| a.journal.file == b.journal.file),
+        read: |r, c, p, v| set(&mut c.journal.file, r.string(p, v)),
+    },
+    KeySpec {
+        name: "journal_enabled",
+        reload: Reload::Restart(|a, b| a.journal.enabled == b.journal.enabled),
+        read: |r, c, p, v| set(&mut c.journal.enabled, r.boolean(p, v)),
+    },
+    KeySpec {
+        name: "journal_max_size",
+        reload: Reload::Restart(|a, b| a.journal.max_size == b.journal.max_size),
+        read: |r, c, p, v| set(&mut c.journal.max_size, r.size(p, v)),
+    },
+    KeySpec {
+        name: "journal_max_backups",
+        reload: Reload::Restart(|a, b| a.journal.max_backups == b.journal.max_backups),
+        read: |r, c, p, v| {
+            set(
+                &mut c.journal.max_backups,
+                r.uint(p, v, 0, 1000).map(|n| n as u32),
+            )
+        },
+    },
+    KeySpec {
+        name: "interval",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.interval, r.seconds(p, v)),
+    },
+    KeySpec {
+        name: "grace",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.grace, r.seconds_or_zero(p, v)),
+    },
+    KeySpec {
+        name: "threshold_renotify_interval",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.threshold_renotify_interval, r.seconds_or_zero(p, v)),
+    },
+    KeySpec {
+        name: "max_clock_skew",
+        reload: Reload::Restart(|a, b| a.max_clock_skew == b.max_clock_skew),
+        read: |r, c, p, v| set(&mut c.max_clock_skew, r.seconds(p, v)),
+    },
+    KeySpec {
+        name: "hb_receivers",
+        reload: Reload::Restart(|a, b| a.hb_receivers == b.hb_receivers),
+        read: |r, c, p, v| set(&mut c.hb_receivers, r.uint(p, v, 1, 16).map(|n| n as usize)),
+    },
+    KeySpec {
+        name: "hb_recv_buffer",
+        reload: Reload::Restart(|a, b| a.hb_recv_buffer == b.hb_recv_buffer),
+        read: |r, c, p, v| {
+            set(
+                &mut c.hb_recv_buffer,
+                r.size(p, v).map(|n| n as usize).filter(|&n| {
+                    let ok = (64 * 1024..=1024 * 1024 * 1024).contains(&n);
+                    if !ok {
+                        r.error(p, "expected a size from 64 KiB to 1 GiB");
+                    }
+                    ok
+                }),
+            )
+        },
+    },
+    KeySpec {
+        name: "max_message_bytes",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            set(
+                &mut c.max_message_bytes,
+                r.size(p, v).map(|n| n as usize).filter(|&n| {
+                    let ok = (1024..=64 * 1024 * 1024).contains(&n);
+                    if !ok {
+                        r.error(p, "expected a size from 1 KiB to 64 MiB");
+                    }
+                    ok
+                }),
+            )
+        },
+    },
+    KeySpec {
+        name: "require_signed",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.require_signed, r.boolean(p, v)),
+    },
+    KeySpec {
+        name: "plugin_history",
+        reload: Reload::Restart(|a, b| a.plugin_history == b.plugin_history),
+        read: |r, c, p, v| {
+            set(
+                &mut c.plugin_history,
+                r.uint(p, v, 1, 1_000_000).map(|n| n as usize),
+            )
+        },
+    },
+    KeySpec {
+        name: "hb_key",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.hb_key = r.key(p, v),
+    },
+    KeySpec {
+        name: "default_owner",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.default_owner = r.string(p, v),
+    },
+    KeySpec {
+        name: "pushsrv",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.pushsrv, r.pushsrv(p, v)),
+    },
+    KeySpec {
+        name: "dyndomains",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.dyndomains = r.zones(v),
+    },
+    KeySpec {
+        name: "thresholds",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            if let Some(json) = r.json_mapping(p, v) {
+                if let Some(layers) = r.thresholds(&["thresholds"], &json) {
+                    c.threshold_layers = layers;
+                }
+                c.thresholds = json;
+            }
+        },
+    },
+    KeySpec {
+        name: "threshold_configs",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            if let Some(map) = r.mapping(p, v) {
+                for (name, profile) in map {
+                    let Some(name) = r.key_name(p, name) else {
+                        continue;
+                    };
+                    if let Some(json) = r.json_mapping(&[p[0], &name], profile) {
+                        if let Some(layers) = r.thresholds(&[p[0], &name], &json) {
+                            c.profile_layers.insert(name.clone(), layers);
+                        }
+                        c.threshold_configs.insert(name, json);
+                    }
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "threshold_renotify_max",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            set(
+                &mut c.threshold_renotify_max,
+                r.uint(p, v, 0, 1_000_000).map(|n| n as u32),
+            )
+        },
+    },
+    KeySpec {
+        name: "threshold_notify_unknown",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.threshold_notify_unknown, r.boolean(p, v)),
+    },
+    KeySpec {
+        name: "email",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.notify.email = r.email(v),
+    },
+    KeySpec {
+        name: "pushover",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.notify.pushover = r.pushover(v),
+    },
+    KeySpec {
+        name: "mattermost",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.notify.mattermost = r.mattermost(v),
+    },
+    KeySpec {
+        name: "signal",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.notify.signal = r.signal(v),
+    },
+    KeySpec {
+        name: "notify_retries",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            set(
+                &mut c.notify.retries,
+                r.uint(p, v, 0, 100).map(|n| n as u32),
+            )
+        },
+    },
+    KeySpec {
+        name: "notify_retry_base",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.notify.retry_base, r.seconds(p, v)),
+    },
+    KeySpec {
+        name: "notify_timeout",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.notify.timeout, r.seconds(p, v)),
+    },
+    KeySpec {
+        name: "maintenance",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.maintenance = r.maintenance(v),
+    },
+    KeySpec {
+        name: "flapping",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.flapping = r.flapping(v),
+    },
+    KeySpec {
+        name: "storm",
+        reload: Reload::Live,
+        read: |r, c, _p, v| set(&mut c.storm, r.storm(v)),
+    },
+    KeySpec {
+        name: "remote_write",
+        reload: Reload::Restart(|a, b| a.remote_write == b.remote_write),
+        read: |r, c, _p, v| c.remote_write = r.remote_write(v),
+    },
+    KeySpec {
+        name: "ha",
+        reload: Reload::Restart(|a, b| a.ha == b.ha),
+        read: |r, c, _p, v| c.ha = r.ha(v),
+    },
+    KeySpec {
+        name: "hosts",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            if let Some(map) = r.mapping(p, v) {
+                for (name, entry) in map {
+                    let Some(name) = r.key_name(p, name) else {
+                        continue;
+                    };
+                    if let Err(e) = hb_proto::validate_name(&name) {
+                        r.error(&["hosts", &name], e.to_string());
+                        continue;
+                    }
+                    let host = r.host(&name, entry);
+                    c.hosts.insert(name, host);
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "users",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            if let Some(map) = r.mapping(p, v) {
+                for (name, entry) in map {
+                    let Some(name) = r.key_name(p, name) else {
+                        continue;
+                    };
+                    let user = r.user(&name, entry);
+                    c.users.insert(name, user);
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "pickfile",
+        reload: Reload::Live,
+        read: |r, _c, p, _v| {
+            r.error(
+                p,
+                "is replaced by state_db: hbd keeps its state in an SQLite file; \
+         remove pickfile and set state_db (the old pickle is not read)",
+            )
+        },
+    },
+];
+
+/// The known keys' names, for "did you mean".
+pub(in crate::config) fn names() -> Vec<&'static str> {
+    TOP_LEVEL.iter().map(|k| k.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::config::{HOST_KEYS, USER_KEYS};
+
+    fn config_md() -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/CONFIG.md");
+        std::fs::read_to_string(path).expect("docs/CONFIG.md")
+    }
+
+    /// The backticked names in the first column of the first table after `heading`.
+    fn table_keys(md: &str, heading: &str) -> BTreeSet<String> {
+        let from = md.find(heading).expect(heading);
+        md[from..]
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .filter_map(|l| l.split('|').nth(1))
+            .flat_map(|cell| {
+                cell.split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn set(names: impl IntoIterator<Item = &'static str>) -> BTreeSet<String> {
+        names.into_iter().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn config_md_documents_every_key_of_the_table_and_no_other() {
+        let md = config_md();
+        assert_eq!(
+            table_keys(&md, "## Daemon"),
+            set(TOP_LEVEL.iter().map(|k| k.name)),
+            "docs/CONFIG.md's daemon table against config/reader/keys.rs"
+        );
+        assert_eq!(
+            table_keys(&md, "### `hosts.NAME`"),
+            set(HOST_KEYS.iter().copied())
+        );
+        assert_eq!(
+            table_keys(&md, "### `users.NAME`"),
+            set(USER_KEYS.iter().copied())
+        );
+    }
+
+    #[test]
+    fn config_md_lists_exactly_the_keys_that_need_a_restart() {
+        let md = config_md();
+        let from = md
+            .find("These keys\nneed a restart")
+            .expect("the restart list");
+        let sentence = &md[from..from + md[from..].find(".\n").expect("its end")];
+        let listed: BTreeSet<String> = sentence
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| *w != "restart_needed")
+            .map(str::to_owned)
+            .collect();
+        let restart = TOP_LEVEL
+            .iter()
+            .filter(|k| matches!(k.reload, Reload::Restart(_)))
+            .map(|k| k.name);
+        assert_eq!(listed, set(restart));
+    }
+
+    #[test]
+    fn each_restart_key_is_told_when_it_changes_and_only_then() {
+        let base = Config::default();
+        let mut changed = Config::default();
+        changed.hb_port += 1;
+        changed.journal.max_backups += 1;
+        changed.interval *= 2;
+        assert_eq!(
+            base.restart_needed(&changed),
+            ["hb_port", "journal_max_backups"]
+        );
+        assert!(base.restart_needed(&base.clone()).is_empty());
+    }
+}

@@ -6,6 +6,12 @@
 //! 1,000 hosts). Here a hash map holds the values and a sorted set the same names,
 //! shared (`Arc<str>`), for order. The map uses the standard library's keyed hasher:
 //! names come from the network.
+//!
+//! Values are boxed: a host's record is a few hundred bytes, and a hash table grows by
+//! doubling, so values held in the table itself would leave up to half of its bytes
+//! empty after a growth (hundreds of MB at a million hosts); boxed, an empty slot costs
+//! the size of a name and a pointer. The deadline heap shares the names too
+//! ([`ByName::name`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound::{Excluded, Unbounded};
@@ -14,7 +20,7 @@ use std::sync::Arc;
 /// Values by name, found by hash and listed in name order.
 #[derive(Debug)]
 pub struct ByName<V> {
-    values: HashMap<Arc<str>, V>,
+    values: HashMap<Arc<str>, Box<V>>,
     /// The same names as `values`, sorted.
     order: BTreeSet<Arc<str>>,
 }
@@ -31,12 +37,17 @@ impl<V> Default for ByName<V> {
 impl<V> ByName<V> {
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&V> {
-        self.values.get(name)
+        self.values.get(name).map(|v| &**v)
+    }
+
+    /// The shared name equal to `name`, if held.
+    pub fn name(&self, name: &str) -> Option<&Arc<str>> {
+        self.values.get_key_value(name).map(|(k, _)| k)
     }
 
     /// The value of `name`, to change.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut V> {
-        self.values.get_mut(name)
+        self.values.get_mut(name).map(|v| &mut **v)
     }
 
     /// Whether `name` is here.
@@ -47,11 +58,11 @@ impl<V> ByName<V> {
     /// Sets `name`'s value, returning the one it replaces.
     pub fn insert(&mut self, name: &str, value: V) -> Option<V> {
         if let Some(slot) = self.values.get_mut(name) {
-            return Some(std::mem::replace(slot, value));
+            return Some(std::mem::replace(&mut **slot, value));
         }
         let name: Arc<str> = name.into();
         self.order.insert(name.clone());
-        self.values.insert(name, value);
+        self.values.insert(name, Box::new(value));
         None
     }
 
@@ -59,7 +70,7 @@ impl<V> ByName<V> {
     pub fn remove(&mut self, name: &str) -> Option<V> {
         let value = self.values.remove(name)?;
         self.order.remove(name);
-        Some(value)
+        Some(*value)
     }
 
     /// How many names there are.
@@ -83,7 +94,7 @@ impl<V> ByName<V> {
         self.order
             .range::<str, _>((from, Unbounded))
             // Every name in `order` is in `values` (kept together above).
-            .filter_map(|name| self.values.get(name))
+            .filter_map(|name| self.values.get(name).map(|v| &**v))
     }
 }
 

@@ -14,6 +14,7 @@ mod parents;
 pub mod settings;
 #[cfg(test)]
 mod tests;
+mod words;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -132,7 +133,9 @@ pub struct Core {
     settings: CoreSettings,
     /// By name: found by hash, listed sorted without a sort per request.
     hosts: ByName<Tracked>,
-    deadlines: BinaryHeap<Reverse<(Mono, String)>>,
+    /// When each UP host must be heard from next (its name shared with `hosts`);
+    /// superseded entries stay until they come up and are skipped.
+    deadlines: BinaryHeap<Reverse<(Mono, Arc<str>)>>,
     dirty: Vec<String>,
     dropped_hosts: Vec<String>,
     dropped_alerts: Vec<(String, String)>,
@@ -143,6 +146,8 @@ pub struct Core {
     policy: NotifyPolicy,
     /// Configured children of each host (the reverse of `parents`).
     children: HashMap<String, Vec<String>>,
+    /// Agent versions and platforms, shared by the hosts that report the same.
+    words: words::Words,
 }
 
 impl Core {
@@ -159,6 +164,7 @@ impl Core {
             outbox: Outbox::default(),
             policy: NotifyPolicy::new(settings.policy.clone()),
             children: HashMap::new(),
+            words: words::Words::default(),
             settings,
         };
         core.build_children();
@@ -179,7 +185,8 @@ impl Core {
         now: Now,
     ) -> Core {
         let mut core = Core::new(settings, now);
-        for host in hosts {
+        for mut host in hosts {
+            host.version = host.version.map(|v| core.words.intern(&v));
             core.insert(host, now);
         }
         for host in core
@@ -374,9 +381,12 @@ impl Core {
     }
 
     fn schedule(&mut self, name: &str, at: Mono) {
+        let Some(shared) = self.hosts.name(name).cloned() else {
+            return;
+        };
         if let Some(t) = self.hosts.get_mut(name) {
             t.scheduled = Some(at);
-            self.deadlines.push(Reverse((at, name.to_owned())));
+            self.deadlines.push(Reverse((at, shared)));
         }
     }
 
@@ -449,11 +459,15 @@ impl Core {
                     // Whole microseconds, whatever an older agent sent.
                     host.last_rtt_ms = h.rtt.map(|r| (r * 1000.0).round() / 1000.0);
                 }
-                if h.version.is_some() {
-                    host.version.clone_from(&h.version);
+                if let Some(v) = &h.version
+                    && host.version.as_deref() != Some(v)
+                {
+                    host.version = Some(self.words.intern(v));
                 }
-                if h.arch.is_some() {
-                    host.arch.clone_from(&h.arch);
+                if let Some(a) = &h.arch
+                    && host.arch.as_deref() != Some(a)
+                {
+                    host.arch = Some(self.words.intern(a));
                 }
                 if h.uptime.is_some() {
                     host.uptime_s = h.uptime;
@@ -487,8 +501,8 @@ impl Core {
             }
             Message::Boot(b) => {
                 host.boots += 1;
-                if b.version.is_some() {
-                    host.version.clone_from(&b.version);
+                if let Some(v) = &b.version {
+                    host.version = Some(self.words.intern(v));
                 }
                 host.uptime_s = b.uptime.or(host.uptime_s);
                 out.push(event(name, now, EventKind::Boot { uptime_s: b.uptime }));

@@ -1,6 +1,7 @@
 //! One monitored host as the core tracks it, and the record the store persists.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -66,11 +67,11 @@ pub struct Host {
     pub state_since: Timestamp,
     /// Round trip reported by the latest heartbeat, milliseconds.
     pub last_rtt_ms: Option<f64>,
-    /// Agent version.
-    pub version: Option<String>,
+    /// Agent version (shared by the hosts that report the same).
+    pub version: Option<Arc<str>>,
     /// The agent binary's platform (`x86_64-linux`), from its heartbeats since the
     /// daemon started (not stored): which release an upgrade sends.
-    pub arch: Option<String>,
+    pub arch: Option<Arc<str>>,
     /// `BOOT` messages received.
     pub boots: u64,
     /// Host uptime from its latest heartbeat or boot, seconds.

@@ -46,6 +46,11 @@ pub enum FlapChange {
 }
 
 impl Flap {
+    /// Whether nothing has been recorded (flap detection off, or never observed).
+    pub fn is_idle(&self) -> bool {
+        self.states.is_empty() && !self.flapping
+    }
+
     /// Records the state seen by one check; says whether flapping started or stopped.
     pub fn record(&mut self, state: u8, settings: &FlapSettings) -> Option<FlapChange> {
         if self.states.len() == HISTORY {

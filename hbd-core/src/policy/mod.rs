@@ -98,12 +98,32 @@ impl Default for Subject {
     }
 }
 
+impl Subject {
+    /// Whether it says nothing a missing subject would not: told OK, OK now, nothing
+    /// held, pending or remembered for flap detection.
+    fn is_idle(&self) -> bool {
+        self.told == Level::Ok
+            && self.current == Level::Ok
+            && self.hold.is_none()
+            && self.pending.is_none()
+            && self.recheck_at.is_none()
+            && self.flap.is_idle()
+    }
+}
+
 #[derive(Debug, Default)]
 struct HostSubjects {
     host: Subject,
     paths: HashMap<String, Subject>,
     /// The DOWN parent while the host is UNREACHABLE.
     unreachable: Option<String>,
+}
+
+impl HostSubjects {
+    /// Whether the host and all its paths are idle ([`Subject::is_idle`]).
+    fn is_idle(&self) -> bool {
+        self.host.is_idle() && self.paths.is_empty() && self.unreachable.is_none()
+    }
 }
 
 type Key = (String, Option<String>);
@@ -132,6 +152,10 @@ pub struct Policy {
     /// The pair's record was adopted since held subjects were last looked at: the next
     /// [`Policy::set_standby`] looks at them even if the role's hold did not change.
     adopted: bool,
+    /// One of an HA pair (a role was ever set): every subject is kept, idle or not,
+    /// since taking over or merging the pair's record may need to tell a state from
+    /// the notification that last carried it.
+    paired: bool,
 }
 
 impl Policy {
@@ -234,8 +258,34 @@ impl Policy {
         }
     }
 
+    /// Forgets `host`'s subject at `path` (and the host's, with no path left) once idle:
+    /// a healthy fleet keeps no policy state, so a million UP hosts cost the policy
+    /// nothing (an absent subject reads as told OK, OK now). Not in an HA pair, whose
+    /// daemons keep every subject (`paired`).
+    fn prune(&mut self, host: &str, path: Option<&str>) {
+        if self.paired {
+            return;
+        }
+        let Some(h) = self.hosts.get_mut(host) else {
+            return;
+        };
+        if let Some(p) = path
+            && h.paths.get(p).is_some_and(Subject::is_idle)
+        {
+            h.paths.remove(p);
+        }
+        if h.is_idle() {
+            self.hosts.remove(host);
+        }
+    }
+
     /// Takes a host event from the core.
     pub fn on_event(&mut self, event: &Event, now: Now) {
+        self.take_event(event, now);
+        self.prune(&event.host, None);
+    }
+
+    fn take_event(&mut self, event: &Event, now: Now) {
         let host = event.host.as_str();
         let n = Notification::Host(event.clone());
         match &event.kind {
@@ -277,6 +327,7 @@ impl Policy {
             NoticeKind::Reminder => self.offer_plain(&notice.host, path, n, true, now),
             _ => self.offer_state(&notice.host, path, notice.to, n, pending, now),
         }
+        self.prune(&notice.host, path);
     }
 
     fn set_unreachable(&mut self, host: &str, parent: Option<String>) {

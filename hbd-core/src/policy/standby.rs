@@ -18,6 +18,7 @@ impl Policy {
     /// standby) or nothing more (`None`: it leads, or fails open); leaving standby tells
     /// whatever differs from what was last told.
     pub fn set_standby(&mut self, standby: Option<Reason>, now: Now) {
+        self.paired = true;
         let adopted = std::mem::take(&mut self.adopted);
         if self.standby == standby && !adopted {
             return;

@@ -584,3 +584,36 @@ fn after_failing_open_the_record_taken_over_and_merged_decides_what_is_told() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].starts_with("RECOVERED: web1"), "{sent:?}");
 }
+
+/// A healthy fleet costs the policy nothing: a subject back to told OK with nothing
+/// held is forgotten, one still to tell or held is kept; a daemon of an HA pair keeps
+/// every subject (taking over may need the notification that last carried a state).
+#[test]
+fn idle_subjects_are_forgotten_except_in_a_pair() {
+    let mut p = plain();
+    for (i, host) in ["web1", "web2", "web3"].into_iter().enumerate() {
+        p.on_event(&up(host, i as u64), at(i as u64));
+    }
+    assert_eq!(p.hosts.len(), 0, "UP hosts told OK keep nothing");
+    p.on_event(&down("web2", 10), at(10));
+    assert_eq!(
+        p.hosts.keys().collect::<Vec<_>>(),
+        ["web2"],
+        "told DOWN: kept"
+    );
+    p.on_event(&up("web2", 20), at(20));
+    assert_eq!(p.hosts.len(), 0, "back UP and told: forgotten");
+    p.put_silence(silence("s1", "web3", None, 0, 100), at(30))
+        .unwrap();
+    p.on_event(&down("web3", 31), at(31));
+    p.on_event(&up("web3", 32), at(32));
+    p.on_event(&down("web3", 33), at(33));
+    assert!(p.hosts.contains_key("web3"), "held by a silence: kept");
+    let (sent, _) = drain(&mut p);
+    assert_eq!(sent.len(), 2, "web2's DOWN and UP only: {sent:?}");
+
+    let mut pair = plain();
+    pair.set_standby(None, at(0));
+    pair.on_event(&up("web1", 1), at(1));
+    assert_eq!(pair.hosts.len(), 1, "one of a pair keeps every subject");
+}

@@ -145,7 +145,7 @@ pub async fn queue(
             port: config.releases_url.is_none().then_some(state.http_port),
             path: format!("/releases/{}", release.file),
             version: release.version,
-            arch,
+            arch: arch.to_string(),
             file: release.file,
             sha256: release.sha256,
             size: release.size,

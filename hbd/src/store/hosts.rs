@@ -32,7 +32,7 @@ impl Store {
                     state: HostState::parse(&state).unwrap_or(HostState::Unknown),
                     state_since: from_sql_ms(r.get(6)?),
                     last_rtt_ms: r.get(7)?,
-                    version: r.get(8)?,
+                    version: r.get::<_, Option<String>>(8)?.map(Into::into),
                     arch: None,
                     boots: u64::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
                     uptime_s: r.get(10)?,
@@ -81,7 +81,7 @@ pub(super) fn save(tx: &rusqlite::Transaction<'_>, hosts: &[Host]) -> rusqlite::
             h.state.as_str(),
             to_sql_ms(h.state_since),
             h.last_rtt_ms,
-            h.version,
+            h.version.as_deref(),
             i64::try_from(h.boots).unwrap_or(i64::MAX),
             h.uptime_s,
         ])?;

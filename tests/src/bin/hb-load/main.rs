@@ -17,7 +17,11 @@
 //! latency meanwhile. `--rate R` paces the heartbeats at R per second (open loop, the
 //! hosts in turn) instead of flooding.
 //!
-//! Usage: hb-load [--mode heartbeats|plugins|api] [--hosts N] [--seconds T] [--window W]
+//! With `--mode memory`, the daemon's resident memory is read idle, then after N hosts
+//! have each sent two heartbeats (so each is UP, with its interval, and in the store):
+//! it prints the resident bytes per host beyond the idle daemon.
+//!
+//! Usage: hb-load [--mode heartbeats|plugins|api|memory] [--hosts N] [--seconds T] [--window W]
 //!                [--senders S] [--rate R] [--receivers R] [--rounds N] [--signed] [--hbd PATH]
 //!                (`hb-load --help` says more)
 //! Build it and hbd in release for meaningful figures:
@@ -91,6 +95,8 @@ enum Mode {
     Plugins,
     /// `/api/0/hosts` latency while heartbeats run.
     Api,
+    /// Resident memory per host.
+    Memory,
 }
 
 fn seconds(text: &str) -> Result<f64, String> {
@@ -445,6 +451,59 @@ fn api_mode(args: &Args, udp: u16, get: &dyn Fn(&str) -> String, counter: &dyn F
     }
 }
 
+/// The resident memory of process `pid`, bytes (`VmRSS`).
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status");
+    kb * 1024
+}
+
+/// Registers `args.hosts` hosts, twice over, and prints the daemon's resident memory
+/// per host beyond its idle size.
+fn memory_mode(args: &Args, udp: u16, pid: u32, counter: &dyn Fn() -> f64) {
+    let target = SocketAddr::from(([127, 0, 0, 1], udp));
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let _ = socket2::SockRef::from(&socket).set_send_buffer_size(8 << 20);
+    // Settled: the store's first flush and the runtime's threads are in.
+    std::thread::sleep(Duration::from_secs(2));
+    let idle = rss_bytes(pid);
+    let start = Instant::now();
+    let mut sent = 0u64;
+    for round in 0..2 {
+        // In slices the socket buffers take whole; each slice counted in before the next.
+        for chunk in (0..args.hosts).collect::<Vec<_>>().chunks(4000) {
+            for i in chunk {
+                let msg =
+                    format!(r#"{{"ID":"HTB","name":"load-{i:07}","interval":3600,"seq":{round}}}"#);
+                socket.send_to(msg.as_bytes(), target).unwrap();
+            }
+            sent += chunk.len() as u64;
+            assert!(
+                wait_until(Duration::from_secs(60), || counter() >= sent as f64),
+                "the daemon counted {} of {sent} heartbeats",
+                counter()
+            );
+        }
+    }
+    let took = start.elapsed().as_secs_f64();
+    // The store's batches written, the engine's buffers back to their size.
+    std::thread::sleep(Duration::from_secs(3));
+    let full = rss_bytes(pid);
+    let n = args.hosts as f64;
+    println!(
+        "hb-load memory: {} hosts (2 heartbeats each, {:.1} s): resident {:.1} MB idle, {:.1} MB with the hosts: {:.0} bytes per host",
+        args.hosts,
+        took,
+        idle as f64 / 1e6,
+        full as f64 / 1e6,
+        (full.saturating_sub(idle)) as f64 / n
+    );
+}
+
 fn main() {
     let (args, hbd) = parse_args();
     assert!(
@@ -515,6 +574,11 @@ fn main() {
     };
     let metric = |series: &str| metric_value(&get("/metrics"), series).unwrap_or(0.0);
     let counter = || metric("hbd_datagrams_total{type=\"HTB\"}");
+    if args.mode == Mode::Memory {
+        memory_mode(&args, udp, daemon.id(), &counter);
+        terminate(&mut daemon);
+        return;
+    }
     if args.mode == Mode::Plugins || args.mode == Mode::Api {
         if args.mode == Mode::Plugins {
             plugins_mode(&args, udp, &metric);

@@ -14,6 +14,10 @@ use hbd::clock::Timestamp;
 use hbd::metrics::Metrics;
 use hbd::remote_write::{HANDOVER, RemoteWrite, Settings, series};
 
+/// The daemon's allocator (see `main.rs`), so that allocation costs what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // One TLS provider for every client (as the daemon installs it): ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -59,7 +63,7 @@ fn main() {
             max_samples: 10_000_000,
             ..Settings::default()
         };
-        let batch = settings.batch;
+        let (batch, shards) = (settings.batch, settings.shards);
         let room = i64::try_from(settings.max_samples * 3 / 4).unwrap_or(i64::MAX);
         let shutdown = tokio_util::sync::CancellationToken::new();
         let (rw, task) = RemoteWrite::start(settings, metrics.clone(), shutdown.clone()).unwrap();
@@ -93,7 +97,7 @@ fn main() {
         }
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "remote_write to VictoriaMetrics: {produced} samples ({reports} reports) in {secs:.2} s: {:.0} samples/s sent; batch {batch}, dropped {}, retried {}",
+            "remote_write to VictoriaMetrics: {produced} samples ({reports} reports) in {secs:.2} s: {:.0} samples/s sent; batch {batch}, {shards} shards, dropped {}, retried {}",
             metrics.rw_sent.get() as f64 / secs,
             metrics.rw_dropped.get(),
             metrics.rw_retried.get()

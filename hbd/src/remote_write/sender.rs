@@ -1,9 +1,12 @@
-//! The remote_write task: a queue of its own, batches, retries.
+//! The remote_write task: queues of its own, batches, retries.
 //!
 //! The engine hands samples over with [`RemoteWrite::push`], which never waits: when the
-//! hand-over channel is full the samples are dropped and counted. The task keeps at most
-//! `max_samples` queued (past that the oldest go, counted), sends up to `batch` at a
-//! time every `flush_interval` or as soon as a batch is full, retries 5xx, 429 and
+//! hand-over channel is full the samples are dropped and counted. The task splits them
+//! by series over `shards` senders, each with one request out at a time, so a series'
+//! samples always leave in order (a Prometheus receiver refuses a sample older than its
+//! series' newest) while several requests travel at once. Each shard keeps at most its
+//! share of `max_samples` queued (past that the oldest go, counted), sends up to `batch`
+//! at a time every `flush_interval` or as soon as a batch is full, retries 5xx, 429 and
 //! failed connections with doubling backoff up to `max_backoff` (taking new samples in
 //! meanwhile), and drops a batch refused with any other 4xx (the spec: "MUST NOT retry").
 
@@ -45,6 +48,8 @@ pub struct Settings {
     /// The TSDB's Prometheus query API (`http://vm:8428`): the `/plugins` charts read
     /// from it instead of SQLite when set.
     pub query_url: Option<String>,
+    /// Senders, each with one request out at a time; a series always takes the same.
+    pub shards: usize,
 }
 
 impl Default for Settings {
@@ -58,6 +63,7 @@ impl Default for Settings {
             max_backoff: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
             query_url: None,
+            shards: 4,
         }
     }
 }
@@ -147,6 +153,8 @@ struct Queue {
     samples: VecDeque<Sample>,
     max: usize,
     metrics: Arc<Metrics>,
+    /// What this shard last put into the queued gauge.
+    shown: i64,
 }
 
 impl Queue {
@@ -163,11 +171,17 @@ impl Queue {
         }
     }
 
-    fn show(&self, in_flight: usize) {
-        let n = self.samples.len() + in_flight;
-        self.metrics
-            .rw_queued
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    /// Puts this shard's queued and in-flight samples into the gauge every shard adds
+    /// to.
+    fn show(&mut self, in_flight: usize) {
+        let n = i64::try_from(self.samples.len() + in_flight).unwrap_or(i64::MAX);
+        let delta = n - self.shown;
+        self.shown = n;
+        if delta > 0 {
+            self.metrics.rw_queued.inc_by(delta);
+        } else if delta < 0 {
+            self.metrics.rw_queued.dec_by(-delta);
+        }
     }
 }
 
@@ -190,7 +204,95 @@ async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Answer {
     }
 }
 
+/// The shard a series goes to: by its host (every series of one host together, so
+/// each series stays in order), the same every time. FNV-1a over the host's name:
+/// cheap, and the names are not an attacker's lever here (a skewed spread only slows
+/// one shard).
+fn shard_of(labels: &[(String, String)], shards: usize) -> usize {
+    let host = labels
+        .iter()
+        .find(|(name, _)| name == "host")
+        .map_or("", |(_, value)| value.as_str());
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in host.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    // The remainder is below `shards`, a usize.
+    (h % shards as u64) as usize
+}
+
+/// Splits what the engine hands over by series over the shards, in order; at
+/// shutdown, hands on what already arrived and lets the shards finish.
 async fn run(
+    settings: Settings,
+    client: reqwest::Client,
+    mut rx: mpsc::Receiver<Vec<Sample>>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let n = settings.shards.max(1);
+    let per_shard = Settings {
+        max_samples: (settings.max_samples / n).max(1),
+        ..settings
+    };
+    let (mut senders, mut tasks) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        let (tx, shard_rx) = mpsc::channel((HANDOVER / n).max(16));
+        senders.push(tx);
+        tasks.push(tokio::spawn(shard(
+            per_shard.clone(),
+            client.clone(),
+            shard_rx,
+            metrics.clone(),
+            shutdown.clone(),
+        )));
+    }
+    // A shard that is behind makes this wait, and the engine's hand-over channel fill
+    // (then drop, counted): samples never overtake each other within a series.
+    let hand_on = |batch: Vec<Sample>| {
+        let mut parts: Vec<Vec<Sample>> = vec![Vec::new(); n];
+        for sample in batch {
+            parts[shard_of(&sample.labels, n)].push(sample);
+        }
+        parts
+    };
+    let mut stopping = false;
+    while !stopping {
+        let batches = tokio::select! {
+            biased;
+            got = rx.recv() => match got {
+                Some(b) => vec![b],
+                None => break,
+            },
+            () = shutdown.cancelled() => {
+                // What already arrived goes on; nothing more is taken.
+                stopping = true;
+                let mut rest = Vec::new();
+                while let Ok(b) = rx.try_recv() {
+                    rest.push(b);
+                }
+                rest
+            }
+        };
+        for batch in batches {
+            for (i, part) in hand_on(batch).into_iter().enumerate() {
+                // A shard ends only when its channel closes, below: it takes this.
+                if !part.is_empty() {
+                    let _ = senders[i].send(part).await;
+                }
+            }
+        }
+    }
+    drop(senders);
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// One shard: its queue, its batches, one request out at a time, retries. It ends once
+/// its channel closes (the dispatcher closes it at shutdown, after handing on what had
+/// arrived) and its queue is sent, or counted as dropped.
+async fn shard(
     settings: Settings,
     client: reqwest::Client,
     mut rx: mpsc::Receiver<Vec<Sample>>,
@@ -201,6 +303,7 @@ async fn run(
         samples: VecDeque::new(),
         max: settings.max_samples.max(1),
         metrics: metrics.clone(),
+        shown: 0,
     };
     let mut open = true;
     while open || !queue.samples.is_empty() {
@@ -223,10 +326,6 @@ async fn run(
                         }
                     },
                     () = &mut deadline => break,
-                    () = shutdown.cancelled() => {
-                        open = false;
-                        break;
-                    }
                 }
             }
         }
@@ -288,7 +387,6 @@ async fn run(
                                 None => open = false,
                             },
                             () = &mut wait => break,
-                            () = shutdown.cancelled(), if open => open = false,
                         }
                     }
                     backoff = (backoff * 2).min(settings.max_backoff);
@@ -316,6 +414,27 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_always_takes_the_same_shard_and_series_spread_over_all() {
+        let labels = |i: usize| {
+            vec![
+                (
+                    "__name__".to_owned(),
+                    "hbd_cpu_monitor_cpu_percent".to_owned(),
+                ),
+                ("host".to_owned(), format!("h{i:04}")),
+            ]
+        };
+        let mut per_shard = [0usize; 4];
+        for i in 0..1000 {
+            let shard = shard_of(&labels(i), 4);
+            assert_eq!(shard, shard_of(&labels(i), 4), "the same every time");
+            per_shard[shard] += 1;
+        }
+        assert!(per_shard.iter().all(|&n| n > 150), "{per_shard:?}");
+        assert_eq!(shard_of(&labels(7), 1), 0);
+    }
 
     #[test]
     fn the_spec_s_retry_rules() {

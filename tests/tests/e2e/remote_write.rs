@@ -10,8 +10,13 @@ use hbd_e2e::services::{HttpStub, Tsdb};
 use hbd_e2e::{Daemon, send_datagram, wait_until};
 
 fn config(url: &str) -> String {
+    config_with(url, "")
+}
+
+/// The config with `more` keys of the `remote_write` section.
+fn config_with(url: &str, more: &str) -> String {
     format!(
-        "remote_write:\n  url: {url}\n  flush_interval: 0.2\n  external_labels: {{hbd_shard: eu-1}}\n\
+        "remote_write:\n  url: {url}\n  flush_interval: 0.2\n  external_labels: {{hbd_shard: eu-1}}\n{more}\
          thresholds:\n  cpu_monitor:\n    cpu_percent: {{warning: 80, critical: 90}}\n"
     )
 }
@@ -103,7 +108,10 @@ fn server_errors_are_retried_and_client_errors_dropped() {
     hbd_e2e::require!(Need::TestPython);
     let dir = tempfile::tempdir().unwrap();
     let stub = HttpStub::start(dir.path());
-    let daemon = Daemon::start(dir.path(), &config(&format!("{}/api/v1/write", stub.url())));
+    // One shard, so a report's samples travel as one batch (with several, each shard
+    // sends and retries its own part of it).
+    let url = format!("{}/api/v1/write", stub.url());
+    let daemon = Daemon::start(dir.path(), &config_with(&url, "  shards: 1\n"));
     // Three 500s, then accepted: the same batch arrives four times, with growing gaps.
     stub.fail("/api/v1/write", 500, 3, 0.0);
     report(&daemon, "t1", now_s(), 10.0);

@@ -16,6 +16,7 @@ pub const REMOTE_WRITE_KEYS: &[&str] = &[
     "max_backoff",
     "timeout",
     "query_url",
+    "shards",
 ];
 
 impl Reader<'_> {
@@ -80,6 +81,7 @@ impl Reader<'_> {
                     self.span(&p, v).filter(|d| !d.is_zero()),
                 ),
                 "timeout" => set(&mut s.timeout, self.span(&p, v).filter(|d| !d.is_zero())),
+                "shards" => set(&mut s.shards, self.uint(&p, v, 1, 64).map(|n| n as usize)),
                 _ => {}
             }
         }

@@ -62,6 +62,9 @@ impl std::hash::Hash for SeriesKey<'_> {
     }
 }
 
+/// One series' points: (value, time in ms).
+type Points = Vec<(f64, i64)>;
+
 /// One request body: the samples grouped per series, each series' samples in time
 /// order, protobuf-encoded and snappy-compressed.
 ///
@@ -73,7 +76,7 @@ pub fn encode(samples: &[Sample]) -> Vec<u8> {
     // Series in first-seen order; grouped by hash, not by comparing label lists.
     let mut index: HashMap<SeriesKey<'_>, usize, foldhash::fast::RandomState> =
         HashMap::with_capacity_and_hasher(samples.len(), Default::default());
-    let mut series: Vec<(&[(String, String)], Vec<(f64, i64)>)> = Vec::new();
+    let mut series: Vec<(&[(String, String)], Points)> = Vec::new();
     for s in samples {
         let at = *index.entry(SeriesKey(&s.labels)).or_insert_with(|| {
             series.push((&s.labels, Vec::with_capacity(1)));

@@ -699,4 +699,30 @@ wasm_plugins:
             warned[0]
         );
     }
+
+    /// docs/CONFIG.md's agent tables name exactly the keys the reader knows, and the
+    /// `commands` row each of its keys.
+    #[test]
+    fn config_md_documents_every_agent_key_and_no_other() {
+        use std::collections::BTreeSet;
+
+        use hbd_e2e::docs::{backticked, read, row, table_keys};
+        let md = read("CONFIG.md");
+        let set = |keys: &[&str]| {
+            keys.iter()
+                .map(|k| (*k).to_owned())
+                .collect::<BTreeSet<_>>()
+        };
+        assert_eq!(table_keys(&md, "## Agent"), set(TOP_LEVEL_KEYS));
+        let mut wasm = set(WASM_KEYS);
+        wasm.extend(WASM_PLUGIN_KEYS.iter().map(|k| format!("plugins.NAME.{k}")));
+        assert_eq!(table_keys(&md, "`wasm_plugins`, every key:"), wasm);
+        let commands = backticked(row(&md, "## Agent", "commands"));
+        for key in COMMAND_KEYS {
+            assert!(
+                commands.iter().any(|w| w == key),
+                "`commands` row lacks `{key}`"
+            );
+        }
+    }
 }

@@ -490,28 +490,10 @@ mod tests {
     use super::*;
     use crate::config::{HOST_KEYS, USER_KEYS};
 
-    fn config_md() -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/CONFIG.md");
-        std::fs::read_to_string(path).expect("docs/CONFIG.md")
-    }
+    use hbd_e2e::docs::{backticked, read, row, table_keys};
 
-    /// The backticked names in the first column of the first table after `heading`.
-    fn table_keys(md: &str, heading: &str) -> BTreeSet<String> {
-        let from = md.find(heading).expect(heading);
-        md[from..]
-            .lines()
-            .skip_while(|l| !l.starts_with('|'))
-            .take_while(|l| l.starts_with('|'))
-            .skip(2)
-            .filter_map(|l| l.split('|').nth(1))
-            .flat_map(|cell| {
-                cell.split('`')
-                    .skip(1)
-                    .step_by(2)
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+    fn config_md() -> String {
+        read("CONFIG.md")
     }
 
     fn set(names: impl IntoIterator<Item = &'static str>) -> BTreeSet<String> {
@@ -536,6 +518,30 @@ mod tests {
         );
     }
 
+    /// Each section's keys are named in its row of the table.
+    #[test]
+    fn config_md_names_every_key_of_each_section() {
+        use crate::config::dns::ZONE_KEYS;
+        use crate::config::reader::ha::HA_KEYS;
+        use crate::config::reader::policy::WINDOW_KEYS;
+        use crate::config::reader::remote_write::REMOTE_WRITE_KEYS;
+        let md = config_md();
+        for (section, keys) in [
+            ("remote_write", REMOTE_WRITE_KEYS),
+            ("ha", HA_KEYS),
+            ("maintenance", WINDOW_KEYS),
+            ("dyndomains", ZONE_KEYS),
+        ] {
+            let words = backticked(row(&md, "## Daemon", section));
+            for key in keys {
+                assert!(
+                    words.iter().any(|w| w == key),
+                    "docs/CONFIG.md's `{section}` row does not name `{key}`"
+                );
+            }
+        }
+    }
+
     #[test]
     fn config_md_lists_exactly_the_keys_that_need_a_restart() {
         let md = config_md();
@@ -543,12 +549,9 @@ mod tests {
             .find("These keys\nneed a restart")
             .expect("the restart list");
         let sentence = &md[from..from + md[from..].find(".\n").expect("its end")];
-        let listed: BTreeSet<String> = sentence
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .filter(|w| *w != "restart_needed")
-            .map(str::to_owned)
+        let listed: BTreeSet<String> = backticked(sentence)
+            .into_iter()
+            .filter(|w| w != "restart_needed")
             .collect();
         let restart = TOP_LEVEL
             .iter()

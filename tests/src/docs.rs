@@ -1,0 +1,55 @@
+//! Reading the documentation's tables, for the tests that hold the code's key lists to
+//! docs/CONFIG.md (both binaries').
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// The text of `docs/NAME`.
+pub fn read(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The backticked names in the first column of the first table at or after `from` (a
+/// heading or any text that starts the part of the document meant).
+pub fn table_keys(md: &str, from: &str) -> BTreeSet<String> {
+    let at = md
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} not in the document"));
+    md[at..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .filter_map(|l| l.split('|').nth(1))
+        .flat_map(backticked)
+        .collect()
+}
+
+/// The row of the first table at or after `from` whose first column names `key`.
+pub fn row<'a>(md: &'a str, from: &str, key: &str) -> &'a str {
+    let at = md
+        .find(from)
+        .unwrap_or_else(|| panic!("{from:?} not in the document"));
+    md[at..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .find(|l| {
+            l.split('|')
+                .nth(1)
+                .is_some_and(|c| backticked(c).iter().any(|k| k == key))
+        })
+        .unwrap_or_else(|| panic!("no row for `{key}` after {from:?}"))
+}
+
+/// The backticked words of `text`.
+pub fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}

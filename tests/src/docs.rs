@@ -12,9 +12,9 @@ pub fn read(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The backticked names in the first column of the first table at or after `from` (a
-/// heading or any text that starts the part of the document meant).
-pub fn table_keys(md: &str, from: &str) -> BTreeSet<String> {
+/// The rows (header and rule included) of the first table at or after `from` (a
+/// heading, or any text that starts the part of the document meant).
+fn table<'a>(md: &'a str, from: &str) -> impl Iterator<Item = &'a str> {
     let at = md
         .find(from)
         .unwrap_or_else(|| panic!("{from:?} not in the document"));
@@ -22,26 +22,22 @@ pub fn table_keys(md: &str, from: &str) -> BTreeSet<String> {
         .lines()
         .skip_while(|l| !l.starts_with('|'))
         .take_while(|l| l.starts_with('|'))
-        .skip(2)
-        .filter_map(|l| l.split('|').nth(1))
-        .flat_map(backticked)
-        .collect()
+}
+
+/// The backticked names in the first column of a row.
+fn first_column(row: &str) -> Vec<String> {
+    row.split('|').nth(1).map(backticked).unwrap_or_default()
+}
+
+/// The backticked names in the first column of the first table at or after `from`.
+pub fn table_keys(md: &str, from: &str) -> BTreeSet<String> {
+    table(md, from).skip(2).flat_map(first_column).collect()
 }
 
 /// The row of the first table at or after `from` whose first column names `key`.
 pub fn row<'a>(md: &'a str, from: &str, key: &str) -> &'a str {
-    let at = md
-        .find(from)
-        .unwrap_or_else(|| panic!("{from:?} not in the document"));
-    md[at..]
-        .lines()
-        .skip_while(|l| !l.starts_with('|'))
-        .take_while(|l| l.starts_with('|'))
-        .find(|l| {
-            l.split('|')
-                .nth(1)
-                .is_some_and(|c| backticked(c).iter().any(|k| k == key))
-        })
+    table(md, from)
+        .find(|l| first_column(l).iter().any(|k| k == key))
         .unwrap_or_else(|| panic!("no row for `{key}` after {from:?}"))
 }
 

@@ -28,34 +28,6 @@ use reader::Reader;
 /// keeps the history; SQLite a day of 5-minute reports.
 pub const SHORT_PLUGIN_HISTORY: usize = 288;
 
-/// Keys of one entry under `hosts`.
-pub const HOST_KEYS: &[&str] = &[
-    "key",
-    "interval",
-    "grace",
-    "owner",
-    "managers",
-    "monitors",
-    "threshold_config",
-    "dyndomain",
-    "description",
-    "parents",
-    "down_after",
-];
-
-/// Keys of one entry under `users`.
-pub const USER_KEYS: &[&str] = &[
-    "full_name",
-    "avatar",
-    "password",
-    "admin",
-    "email",
-    "pushover_user",
-    "signal_number",
-    "mattermost_channel",
-    "notification_channels",
-];
-
 /// Push services `pushsrv` may name.
 pub const PUSH_SERVICES: &[&str] = &["pushover", "mattermost", "signal", "all", "none"];
 

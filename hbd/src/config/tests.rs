@@ -516,3 +516,23 @@ hosts:
     assert_eq!(limits("batch1"), (Some(95.0), Some(98.0)));
     assert_eq!(s.policy.profiles["batch1"], ["busy", "quiet"]);
 }
+
+/// A user's keys are read through their table: a plain password is refused with the
+/// command that makes a hash for that very user, an unknown key gets its hint.
+#[test]
+fn user_keys_are_read_from_their_table() {
+    assert_each_reported(&[
+        (
+            "users:\n  ada:\n    password: hunter2\n",
+            "users.ada.password: ",
+        ),
+        (
+            "users:\n  ada:\n    password: hunter2\n",
+            "make one with `hbd passwd ada`",
+        ),
+        (
+            "users:\n  ada:\n    emial: a@example.org\n",
+            "did you mean `email`?",
+        ),
+    ]);
+}

@@ -1,37 +1,40 @@
-//! The daemon's top-level keys, one row each: how the key is read and whether a reload
-//! puts it in force or it needs a restart. The reader's dispatch, the known-key list its
-//! "did you mean" draws on, [`Config::restart_needed`] and the check of docs/CONFIG.md
-//! (its table of keys and its list of keys that need a restart) all come from
-//! [`TOP_LEVEL`]: a new key is one row here, its field and default in `Config`, and its
-//! line in CONFIG.md, which a test holds to this table.
+//! The daemon's keys, one row each: how the key is read and whether a reload puts it in
+//! force or it needs a restart; a table per level ([`TOP_LEVEL`], a host's [`HOST`], a
+//! user's [`USER`]). The reader's dispatch, the known-key lists its "did you mean" draws
+//! on, [`Config::restart_needed`] and the checks of docs/CONFIG.md (its tables of keys
+//! and its list of keys that need a restart) all come from them: a new key is one row
+//! here, its field and default, and its line in CONFIG.md, which a test holds to the
+//! table.
 
 use serde_norway::Value;
 
 use super::{Reader, set};
-use crate::config::Config;
+use crate::config::dns::DynDomain;
+use crate::config::{Config, HostConfig, NOTIFICATION_CHANNELS, UserConfig};
+use hb_problems::describe as kind;
 
 /// When a changed key takes effect.
-pub(in crate::config) enum Reload {
+pub(in crate::config) enum Reload<C> {
     /// At the next reload.
     Live,
-    /// Only after a restart: the function says whether two configurations agree on it.
-    Restart(fn(&Config, &Config) -> bool),
+    /// Only after a restart: the function says whether two values agree on it.
+    Restart(fn(&C, &C) -> bool),
 }
 
-/// One top-level key.
-pub(in crate::config) struct KeySpec {
+/// One key of a level `C` of the configuration.
+pub(in crate::config) struct KeySpec<C: 'static> {
     /// The key.
     pub name: &'static str,
     /// When a change takes effect.
-    pub reload: Reload,
-    /// Reads its value (at path `p`, the key itself) into the configuration, recording
-    /// every problem.
-    pub read: fn(&mut Reader<'_>, &mut Config, &[&str], &Value),
+    pub reload: Reload<C>,
+    /// Reads its value (at path `p`, which ends with the key) into `C`, recording every
+    /// problem.
+    pub read: fn(&mut Reader<'_>, &mut C, &[&str], &Value),
 }
 
-impl KeySpec {
+impl<C> KeySpec<C> {
     /// Whether `a` and `b` differ in this key in a way only a restart puts in force.
-    pub fn needs_restart(&self, a: &Config, b: &Config) -> bool {
+    pub fn needs_restart(&self, a: &C, b: &C) -> bool {
         match self.reload {
             Reload::Live => false,
             Reload::Restart(same) => !same(a, b),
@@ -39,8 +42,21 @@ impl KeySpec {
     }
 }
 
+/// The row of `key` in `table`.
+pub(in crate::config) fn find<C>(
+    table: &'static [KeySpec<C>],
+    key: &str,
+) -> Option<&'static KeySpec<C>> {
+    table.iter().find(|k| k.name == key)
+}
+
+/// The keys' names, for "did you mean".
+pub(in crate::config) fn names<C>(table: &[KeySpec<C>]) -> Vec<&'static str> {
+    table.iter().map(|k| k.name).collect()
+}
+
 /// Every top-level key of the daemon's configuration.
-pub(in crate::config) static TOP_LEVEL: &[KeySpec] = &[
+pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
     KeySpec {
         name: "hb_port",
         reload: Reload::Restart(|a, b| a.hb_port == b.hb_port),
@@ -478,17 +494,162 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec] = &[
     },
 ];
 
-/// The known keys' names, for "did you mean".
-pub(in crate::config) fn names() -> Vec<&'static str> {
-    TOP_LEVEL.iter().map(|k| k.name).collect()
-}
+/// Every key of one entry under `hosts` (all applied at a reload).
+pub(in crate::config) static HOST: &[KeySpec<HostConfig>] = &[
+    KeySpec {
+        name: "key",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.key = r.key(p, v),
+    },
+    KeySpec {
+        name: "interval",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.interval = r.seconds(p, v),
+    },
+    KeySpec {
+        name: "grace",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.grace = r.seconds_or_zero(p, v),
+    },
+    KeySpec {
+        name: "owner",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.owner = r.string(p, v),
+    },
+    KeySpec {
+        name: "managers",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.managers = r.string_list(p, v).unwrap_or_default(),
+    },
+    KeySpec {
+        name: "monitors",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.monitors = r.string_list(p, v).unwrap_or_default(),
+    },
+    KeySpec {
+        name: "threshold_config",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.threshold_config = r.string_list(p, v).unwrap_or_default(),
+    },
+    KeySpec {
+        name: "description",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.description = r.string(p, v),
+    },
+    KeySpec {
+        name: "parents",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.parents = r.string_list(p, v).unwrap_or_default(),
+    },
+    KeySpec {
+        name: "down_after",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.down_after = r.uint(p, v, 1, 1000).map(|n| n as u32),
+    },
+    KeySpec {
+        name: "dyndomain",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            c.dyndomain = match v {
+                Value::Bool(true) => Some(DynDomain::Yes),
+                Value::Bool(false) => Some(DynDomain::No),
+                Value::String(s) if !s.is_empty() => Some(DynDomain::Name(s.clone())),
+                _ => {
+                    r.error(
+                        p,
+                        format!(
+                            "expected a zone or a name in one, or true/false, found {}",
+                            kind(v)
+                        ),
+                    );
+                    None
+                }
+            }
+        },
+    },
+];
+
+/// Every key of one entry under `users` (all applied at a reload).
+pub(in crate::config) static USER: &[KeySpec<UserConfig>] = &[
+    KeySpec {
+        name: "password",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            c.password = r.string(p, v);
+            if let Some(hash) = &c.password
+                && let Err(e) = crate::password::PasswordHash::parse(hash)
+            {
+                r.error(
+                    p,
+                    format!(
+                        "{e}; make one with `hbd passwd {}`, never a plain password",
+                        p[1]
+                    ),
+                );
+            }
+        },
+    },
+    KeySpec {
+        name: "full_name",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.full_name = r.string(p, v),
+    },
+    KeySpec {
+        name: "avatar",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.avatar = r.string(p, v),
+    },
+    KeySpec {
+        name: "admin",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.admin = r.boolean(p, v).unwrap_or(false),
+    },
+    KeySpec {
+        name: "email",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.email = r.string(p, v),
+    },
+    KeySpec {
+        name: "pushover_user",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.pushover_user = r.string(p, v),
+    },
+    KeySpec {
+        name: "signal_number",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.signal_number = r.string(p, v),
+    },
+    KeySpec {
+        name: "mattermost_channel",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.mattermost_channel = r.string(p, v),
+    },
+    KeySpec {
+        name: "notification_channels",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            let list = r.string_list(p, v).unwrap_or_default();
+            for ch in &list {
+                if !NOTIFICATION_CHANNELS.contains(&ch.as_str()) {
+                    r.error(
+                        p,
+                        format!(
+                            "unknown channel `{ch}`; expected any of {}",
+                            NOTIFICATION_CHANNELS.join(", ")
+                        ),
+                    );
+                }
+            }
+            c.notification_channels = list;
+        },
+    },
+];
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::config::{HOST_KEYS, USER_KEYS};
 
     use hbd_e2e::docs::{backticked, read, row, table_keys};
 
@@ -508,14 +669,8 @@ mod tests {
             set(TOP_LEVEL.iter().map(|k| k.name)),
             "docs/CONFIG.md's daemon table against config/reader/keys.rs"
         );
-        assert_eq!(
-            table_keys(&md, "### `hosts.NAME`"),
-            set(HOST_KEYS.iter().copied())
-        );
-        assert_eq!(
-            table_keys(&md, "### `users.NAME`"),
-            set(USER_KEYS.iter().copied())
-        );
+        assert_eq!(table_keys(&md, "### `hosts.NAME`"), set(names(HOST)));
+        assert_eq!(table_keys(&md, "### `users.NAME`"), set(names(USER)));
     }
 
     /// Each section's keys are named in its row of the table.

@@ -16,9 +16,7 @@ use hb_proto::Key;
 use serde_norway::{Mapping, Value};
 
 use super::dns::{DynDomain, record_for};
-use super::{
-    Config, HOST_KEYS, HostConfig, NOTIFICATION_CHANNELS, PUSH_SERVICES, USER_KEYS, UserConfig,
-};
+use super::{Config, HostConfig, PUSH_SERVICES, UserConfig};
 use hb_problems::{Problem, Problems, did_you_mean};
 
 pub(super) struct Reader<'a> {
@@ -189,7 +187,7 @@ impl<'a> Reader<'a> {
     fn read_top(&mut self, c: &mut Config, key: &str, v: &Value) {
         match keys::TOP_LEVEL.iter().find(|k| k.name == key) {
             Some(spec) => (spec.read)(self, c, &[key], v),
-            None => self.unknown_key(&[key], &keys::names()),
+            None => self.unknown_key(&[key], &keys::names(keys::TOP_LEVEL)),
         }
     }
 
@@ -245,37 +243,9 @@ impl<'a> Reader<'a> {
         for (k, v) in map {
             let Some(key) = k.as_str() else { continue };
             let p = ["hosts", name, key];
-            match key {
-                "key" => host.key = self.key(&p, v),
-                "interval" => host.interval = self.seconds(&p, v),
-                "grace" => host.grace = self.seconds_or_zero(&p, v),
-                "owner" => host.owner = self.string(&p, v),
-                "managers" => host.managers = self.string_list(&p, v).unwrap_or_default(),
-                "monitors" => host.monitors = self.string_list(&p, v).unwrap_or_default(),
-                "threshold_config" => {
-                    host.threshold_config = self.string_list(&p, v).unwrap_or_default()
-                }
-                "description" => host.description = self.string(&p, v),
-                "parents" => host.parents = self.string_list(&p, v).unwrap_or_default(),
-                "down_after" => host.down_after = self.uint(&p, v, 1, 1000).map(|n| n as u32),
-                "dyndomain" => {
-                    host.dyndomain = match v {
-                        Value::Bool(true) => Some(DynDomain::Yes),
-                        Value::Bool(false) => Some(DynDomain::No),
-                        Value::String(s) if !s.is_empty() => Some(DynDomain::Name(s.clone())),
-                        _ => {
-                            self.error(
-                                &p,
-                                format!(
-                                    "expected a zone or a name in one, or true/false, found {}",
-                                    kind(v)
-                                ),
-                            );
-                            None
-                        }
-                    }
-                }
-                _ => self.unknown_key(&p, HOST_KEYS),
+            match keys::find(keys::HOST, key) {
+                Some(spec) => (spec.read)(self, &mut host, &p, v),
+                None => self.unknown_key(&p, &keys::names(keys::HOST)),
             }
         }
         host
@@ -289,43 +259,9 @@ impl<'a> Reader<'a> {
         for (k, v) in map {
             let Some(key) = k.as_str() else { continue };
             let p = ["users", name, key];
-            match key {
-                "password" => {
-                    user.password = self.string(&p, v);
-                    if let Some(hash) = &user.password
-                        && let Err(e) = crate::password::PasswordHash::parse(hash)
-                    {
-                        self.error(
-                            &p,
-                            format!(
-                                "{e}; make one with `hbd passwd {name}`, never a plain password"
-                            ),
-                        );
-                    }
-                }
-                "full_name" => user.full_name = self.string(&p, v),
-                "avatar" => user.avatar = self.string(&p, v),
-                "admin" => user.admin = self.boolean(&p, v).unwrap_or(false),
-                "email" => user.email = self.string(&p, v),
-                "pushover_user" => user.pushover_user = self.string(&p, v),
-                "signal_number" => user.signal_number = self.string(&p, v),
-                "mattermost_channel" => user.mattermost_channel = self.string(&p, v),
-                "notification_channels" => {
-                    let list = self.string_list(&p, v).unwrap_or_default();
-                    for ch in &list {
-                        if !NOTIFICATION_CHANNELS.contains(&ch.as_str()) {
-                            self.error(
-                                &p,
-                                format!(
-                                    "unknown channel `{ch}`; expected any of {}",
-                                    NOTIFICATION_CHANNELS.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                    user.notification_channels = list;
-                }
-                _ => self.unknown_key(&p, USER_KEYS),
+            match keys::find(keys::USER, key) {
+                Some(spec) => (spec.read)(self, &mut user, &p, v),
+                None => self.unknown_key(&p, &keys::names(keys::USER)),
             }
         }
         user

@@ -185,9 +185,21 @@ impl<'a> Reader<'a> {
     }
 
     fn read_top(&mut self, c: &mut Config, key: &str, v: &Value) {
-        match keys::TOP_LEVEL.iter().find(|k| k.name == key) {
-            Some(spec) => (spec.read)(self, c, &[key], v),
-            None => self.unknown_key(&[key], &keys::names(keys::TOP_LEVEL)),
+        self.read_key(keys::TOP_LEVEL, c, &[key], v);
+    }
+
+    /// Reads the key `path` ends with through its row of `table`, or reports it unknown.
+    fn read_key<C>(
+        &mut self,
+        table: &'static [keys::KeySpec<C>],
+        c: &mut C,
+        path: &[&str],
+        v: &Value,
+    ) {
+        let key = path.last().copied().unwrap_or_default();
+        match keys::find(table, key) {
+            Some(spec) => (spec.read)(self, c, path, v),
+            None => self.unknown_key(path, &keys::names(table)),
         }
     }
 
@@ -242,11 +254,7 @@ impl<'a> Reader<'a> {
         };
         for (k, v) in map {
             let Some(key) = k.as_str() else { continue };
-            let p = ["hosts", name, key];
-            match keys::find(keys::HOST, key) {
-                Some(spec) => (spec.read)(self, &mut host, &p, v),
-                None => self.unknown_key(&p, &keys::names(keys::HOST)),
-            }
+            self.read_key(keys::HOST, &mut host, &["hosts", name, key], v);
         }
         host
     }
@@ -258,11 +266,7 @@ impl<'a> Reader<'a> {
         };
         for (k, v) in map {
             let Some(key) = k.as_str() else { continue };
-            let p = ["users", name, key];
-            match keys::find(keys::USER, key) {
-                Some(spec) => (spec.read)(self, &mut user, &p, v),
-                None => self.unknown_key(&p, &keys::names(keys::USER)),
-            }
+            self.read_key(keys::USER, &mut user, &["users", name, key], v);
         }
         user
     }

@@ -700,3 +700,45 @@ pub fn promtool_check(text: &str) -> (bool, String) {
     );
     (out.status.success(), findings)
 }
+
+/// The resident memory of process `pid`, bytes (`VmRSS` of `/proc/PID/status`); `None`
+/// once it is gone.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// `pid`'s resident memory once it holds still: 25 readings 200 ms apart (five seconds:
+/// the store's one-second flushes and the allocator returning freed pages lower it in
+/// steps for a few seconds after a load) within 1 % of each other, or the last reading
+/// at `limit`.
+pub fn settled_rss(pid: u32, limit: Duration) -> u64 {
+    let end = Instant::now() + limit;
+    const READINGS: usize = 25;
+    let mut last = Vec::with_capacity(READINGS + 1);
+    loop {
+        let now = rss_bytes(pid).expect("the process is running");
+        last.push(now);
+        if last.len() > READINGS {
+            last.remove(0);
+        }
+        let (lo, hi) = (last.iter().min(), last.iter().max());
+        if let (READINGS, Some(&lo), Some(&hi)) = (last.len(), lo, hi)
+            && hi - lo <= hi / 100
+        {
+            return now;
+        }
+        if Instant::now() >= end {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

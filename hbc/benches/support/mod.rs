@@ -18,19 +18,9 @@ pub fn hbc_binary() -> Option<PathBuf> {
     hbc.exists().then_some(hbc)
 }
 
+/// Resident KiB of `pid` (0 once it is gone), by the harness's reader.
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("VmRSS:")?
-                    .split_whitespace()
-                    .next()?
-                    .parse()
-                    .ok()
-            })
-        })
-        .unwrap_or(0)
+    hbd_e2e::rss_bytes(pid).unwrap_or(0) / 1024
 }
 
 /// Runs `hbc -c config` against a local sink for `seconds` and returns its peak RSS in

@@ -20,12 +20,7 @@ use std::time::{Duration, Instant};
 use hbd_e2e::{http_with, spawn_hbd, terminate, wait_until};
 
 fn rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    hbd_e2e::rss_bytes(pid).map_or(f64::NAN, |b| b as f64 / (1024.0 * 1024.0))
 }
 
 fn heartbeats(udp: &UdpSocket, target: SocketAddr, hosts: usize, rate: f64, seconds: f64) -> u64 {

@@ -451,17 +451,6 @@ fn api_mode(args: &Args, udp: u16, get: &dyn Fn(&str) -> String, counter: &dyn F
     }
 }
 
-/// The resident memory of process `pid`, bytes (`VmRSS`).
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/PID/status");
-    kb * 1024
-}
-
 /// Registers `args.hosts` hosts, twice over, and prints the daemon's resident memory
 /// per host beyond its idle size.
 fn memory_mode(args: &Args, udp: u16, pid: u32, counter: &dyn Fn() -> f64) {
@@ -469,8 +458,7 @@ fn memory_mode(args: &Args, udp: u16, pid: u32, counter: &dyn Fn() -> f64) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let _ = socket2::SockRef::from(&socket).set_send_buffer_size(8 << 20);
     // Settled: the store's first flush and the runtime's threads are in.
-    std::thread::sleep(Duration::from_secs(2));
-    let idle = rss_bytes(pid);
+    let idle = hbd_e2e::settled_rss(pid, Duration::from_secs(10));
     let start = Instant::now();
     let mut sent = 0u64;
     for round in 0..2 {
@@ -491,8 +479,7 @@ fn memory_mode(args: &Args, udp: u16, pid: u32, counter: &dyn Fn() -> f64) {
     }
     let took = start.elapsed().as_secs_f64();
     // The store's batches written, the engine's buffers back to their size.
-    std::thread::sleep(Duration::from_secs(3));
-    let full = rss_bytes(pid);
+    let full = hbd_e2e::settled_rss(pid, Duration::from_secs(30));
     let n = args.hosts as f64;
     println!(
         "hb-load memory: {} hosts (2 heartbeats each, {:.1} s): resident {:.1} MB idle, {:.1} MB with the hosts: {:.0} bytes per host",

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Action, Core, EventKind, Job, event};
+use super::step::Step;
+use super::{Action, Core, Event, EventKind, Job};
 use crate::alerting::Level;
 use crate::clock::Now;
 use crate::policy::silence::Silence;
@@ -102,23 +103,21 @@ impl Core {
     ) -> Result<Outcome, CommandError> {
         match command {
             Command::DropHost { host } => {
-                let from = out.len();
-                let Some(tracked) = self.hosts.remove(host) else {
+                if self.hosts.drop_host(host, &self.settings, now).is_none() {
                     return Err(CommandError::UnknownHost(host.clone()));
-                };
-                self.counts[tracked.host.state as usize] -= 1;
-                self.dirty.retain(|n| n != host);
+                }
                 for s in self.alerts.remove_host(host) {
                     self.dropped_alerts.push((s.host, s.path));
                 }
-                self.dropped_hosts.push(host.clone());
                 self.outbox.forget_host(host);
-                out.push(event(host, now, EventKind::Dropped));
                 out.push(Action::Forget { host: host.clone() });
-                // A configured host stays known, as if never heard from.
-                self.add_configured_hosts(now);
-                self.publish_alert_changes(out);
-                self.run_policy(from, now, out);
+                let mut step = Step::default();
+                step.events.push(Event {
+                    host: host.clone(),
+                    at: now.wall,
+                    kind: EventKind::Dropped,
+                });
+                self.finish(step, now, out);
                 Ok(Outcome::HostDropped)
             }
             Command::ClearAlert { host, path } => {
@@ -132,32 +131,30 @@ impl Core {
                 // Evaluated afresh from OK: as if nothing had been told either.
                 self.policy.forget_path(host, path);
                 self.dropped_alerts.push(key);
-                self.publish_alert_changes(out);
+                self.finish(Step::default(), now, out);
                 Ok(Outcome::AlertCleared { was: state.level })
             }
             Command::PutSilence { silence } => {
-                let from = out.len();
                 self.policy
                     .put_silence(silence.as_ref().clone(), now)
                     .map_err(|e| CommandError::BadSilence(e.to_string()))?;
-                self.run_policy(from, now, out);
+                self.finish(Step::default(), now, out);
                 Ok(Outcome::Silence {
                     silence: silence.clone(),
                 })
             }
             Command::ExpireSilence { id } => {
-                let from = out.len();
                 let silence = self
                     .policy
                     .expire_silence(id, now)
                     .ok_or_else(|| CommandError::UnknownSilence(id.clone()))?;
-                self.run_policy(from, now, out);
+                self.finish(Step::default(), now, out);
                 Ok(Outcome::Silence {
                     silence: Box::new(silence),
                 })
             }
             Command::QueueJob { job } => {
-                if !self.hosts.contains_key(&job.host) {
+                if !self.hosts.contains(&job.host) {
                     return Err(CommandError::UnknownHost(job.host.clone()));
                 }
                 if !self.settings.host_has_key(&job.host) {

@@ -8,24 +8,23 @@
 
 mod by_name;
 mod command;
+mod hosts;
 mod notify_policy;
 pub mod outbox;
 mod parents;
 pub mod settings;
+mod step;
 #[cfg(test)]
 mod tests;
 mod words;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hb_proto::{Ack, Message, PluginReport};
 
 pub use crate::model::{Event, EventKind, Host, HostState, Job, JobState, UpgradeFile, UpgradeJob};
-use by_name::ByName;
 pub use command::{Command, CommandError, Outcome};
 
 use crate::alerting::rules::{Rules, display_path, lookup};
@@ -35,7 +34,8 @@ use crate::model::Notification;
 use crate::policy::silence::Silence;
 use crate::policy::{Decision, Policy as NotifyPolicy};
 use outbox::Outbox;
-use parents::Parents;
+use step::Step;
+use hosts::Hosts;
 pub use settings::{CoreSettings, HostSettings};
 
 /// The plugin whose reports carry one status per check (Nagios): its checks alert
@@ -112,64 +112,32 @@ pub struct Changes {
     pub silences: Vec<Silence>,
 }
 
-#[derive(Debug)]
-struct Tracked {
-    host: Host,
-    /// Monotonic time of the last datagram (`None`: not since this daemon started).
-    heard: Option<Mono>,
-    /// Monotonic time `state` began (`None`: before this daemon started).
-    since: Option<Mono>,
-    /// DOWN once monotonic time passes this.
-    deadline: Mono,
-    /// Time of this host's live entry in the deadline heap.
-    scheduled: Option<Mono>,
-    /// Changed since the store last took it.
-    dirty: bool,
-}
-
-/// Host state for every host, and when each must be heard from next.
+/// Host state, alerts, the outbox and the policy, side by side: each input is one
+/// [`Step`] that passes what host state did to alerts and what both did to the policy.
 #[derive(Debug)]
 pub struct Core {
     settings: CoreSettings,
-    /// By name: found by hash, listed sorted without a sort per request.
-    hosts: ByName<Tracked>,
-    /// When each UP host must be heard from next (its name shared with `hosts`);
-    /// superseded entries stay until they come up and are skipped.
-    deadlines: BinaryHeap<Reverse<(Mono, Arc<str>)>>,
-    dirty: Vec<String>,
-    dropped_hosts: Vec<String>,
-    dropped_alerts: Vec<(String, String)>,
-    /// Hosts per state, in [`HostState::ALL`] order, kept as states change.
-    counts: [usize; 4],
+    hosts: Hosts,
     alerts: Alerts,
     outbox: Outbox,
     policy: NotifyPolicy,
-    /// Configured children of each host (the reverse of `parents`).
-    children: HashMap<String, Vec<String>>,
-    /// Agent versions and platforms, shared by the hosts that report the same.
-    words: words::Words,
+    /// Alert paths no longer tracked, for the store: `(host, path)`.
+    dropped_alerts: Vec<(String, String)>,
 }
 
 impl Core {
     /// A core with no hosts but those configured (as UNKNOWN).
     pub fn new(settings: CoreSettings, now: Now) -> Core {
-        let mut core = Core {
+        let mut hosts = Hosts::default();
+        hosts.configure(&settings, now);
+        Core {
             alerts: Alerts::new(settings.reminders),
-            hosts: ByName::default(),
-            deadlines: BinaryHeap::new(),
-            dirty: Vec::new(),
-            dropped_hosts: Vec::new(),
+            hosts,
             dropped_alerts: Vec::new(),
-            counts: [0; 4],
             outbox: Outbox::default(),
             policy: NotifyPolicy::new(settings.policy.clone()),
-            children: HashMap::new(),
-            words: words::Words::default(),
             settings,
-        };
-        core.build_children();
-        core.add_configured_hosts(now);
-        core
+        }
     }
 
     /// A core resumed from stored hosts and alert states. UP hosts get a fresh
@@ -185,16 +153,9 @@ impl Core {
         now: Now,
     ) -> Core {
         let mut core = Core::new(settings, now);
-        for mut host in hosts {
-            host.version = host.version.map(|v| core.words.intern(&v));
-            core.insert(host, now);
-        }
-        for host in core
-            .hosts
-            .values()
-            .filter(|t| t.host.state == HostState::Down)
-        {
-            core.alerts.pause_host(&host.host.name);
+        core.hosts.restore(hosts, &core.settings, now);
+        for host in core.hosts.iter().filter(|h| h.state == HostState::Down) {
+            core.alerts.pause_host(&host.name);
         }
         core.alerts.restore(alerts, now);
         core.prune_alerts(Some(checks));
@@ -206,56 +167,12 @@ impl Core {
     /// settings apply from now on; host and alert states are kept, except alert states
     /// whose rule is gone. Configured hosts not yet known appear as UNKNOWN.
     pub fn reconfigure(&mut self, settings: CoreSettings, now: Now, out: &mut Vec<Action>) {
-        let from = out.len();
         self.policy.reconfigure(settings.policy.clone(), now);
         self.alerts.set_policy(settings.reminders, now);
         self.settings = settings;
-        self.build_children();
-        self.add_configured_hosts(now);
-        let names: Vec<String> = self.hosts.keys().map(str::to_owned).collect();
-        for name in names {
-            let Some(t) = self.hosts.get_mut(&name) else {
-                continue;
-            };
-            if let (HostState::Up, Some(heard)) = (t.host.state, t.heard) {
-                t.deadline = heard.plus(self.settings.allowance(&name, t.host.interval));
-                let deadline = t.deadline;
-                self.schedule(&name, deadline);
-            }
-        }
+        self.hosts.configure(&self.settings, now);
         self.prune_alerts(None);
-        self.publish_alert_changes(out);
-        self.run_policy(from, now, out);
-    }
-
-    /// The configured children of each host (the reverse of `parents`).
-    fn build_children(&mut self) {
-        self.children.clear();
-        for (name, host) in &self.settings.hosts {
-            for parent in &host.parents {
-                self.children
-                    .entry(parent.clone())
-                    .or_default()
-                    .push(name.clone());
-            }
-        }
-    }
-
-    fn add_configured_hosts(&mut self, now: Now) {
-        let names: Vec<String> = self
-            .settings
-            .hosts
-            .keys()
-            .filter(|n| !self.hosts.contains_key(n))
-            .cloned()
-            .collect();
-        for name in names {
-            let (interval, _) = self.settings.host_timing(&name);
-            let mut host = Host::new(&name, interval, now.wall);
-            host.first_seen = None;
-            host.last_seen = None;
-            self.insert(host, now);
-        }
+        self.finish(Step::default(), now, out);
     }
 
     /// Drops alert states whose host is unknown or whose rule no longer exists; status
@@ -271,7 +188,7 @@ impl Core {
             rules.keys().map(|k| display_path(k)).collect()
         };
         let removed = self.alerts.retain(|s| {
-            if !hosts.contains_key(&s.host) {
+            if !hosts.contains(&s.host) {
                 return false;
             }
             if s.path.starts_with(&status_prefix) {
@@ -294,15 +211,16 @@ impl Core {
         self.settings.rules_for(host)
     }
 
-    fn check_report(&mut self, report: &PluginReport, now: Now, out: &mut Vec<Action>) {
-        let mut notices = Vec::new();
+    /// Evaluates a plugin report against `host`'s rules, and each Nagios check by its
+    /// own status; what changes goes to `step`.
+    fn check_report(&mut self, report: &PluginReport, now: Now, step: &mut Step) {
         let rules = self.rules_for(&report.name);
         for (keys, rule) in rules.iter().filter(|(k, _)| k[0] == report.plugin) {
             if let Some(value) = lookup(&report.data, &keys[1..]) {
                 let path = display_path(keys);
                 let level =
                     self.alerts
-                        .observe(&report.name, &path, rule, value, now, &mut notices);
+                        .observe(&report.name, &path, rule, value, now, &mut step.notices);
                 self.policy.observe(&report.name, Some(&path), level, now);
             }
         }
@@ -323,79 +241,29 @@ impl Core {
                     .and_then(|t| t.as_str())
                     .unwrap_or_default();
                 let path = format!("{}.{check}", report.plugin);
-                self.alerts
-                    .observe_status(&report.name, &path, level, text, now, &mut notices);
+                self.alerts.observe_status(
+                    &report.name,
+                    &path,
+                    level,
+                    text,
+                    now,
+                    &mut step.notices,
+                );
                 self.policy.observe(&report.name, Some(&path), level, now);
             }
         }
-        out.extend(notices.into_iter().map(Action::Alert));
     }
 
-    fn check_rtt(&mut self, host: &str, rtt_ms: f64, now: Now, out: &mut Vec<Action>) {
+    /// Evaluates a heartbeat's round trip against `host`'s `rtt` rule, if it has one.
+    fn check_rtt(&mut self, host: &str, rtt_ms: f64, now: Now, step: &mut Step) {
         let rules = self.rules_for(host);
         let key = vec!["rtt".to_owned(), host.to_owned()];
         if let Some(rule) = rules.get(&key) {
-            let mut notices = Vec::new();
             let path = format!("rtt.{host}");
             let level = self
                 .alerts
-                .observe(host, &path, rule, rtt_ms, now, &mut notices);
+                .observe(host, &path, rule, rtt_ms, now, &mut step.notices);
             self.policy.observe(host, Some(&path), level, now);
-            out.extend(notices.into_iter().map(Action::Alert));
-        }
-    }
-
-    fn publish_alert_changes(&mut self, out: &mut Vec<Action>) {
-        for (host, path, state) in self.alerts.take_changed() {
-            out.push(Action::AlertChanged { host, path, state });
-        }
-    }
-
-    /// Tracks a host from the store or the config. Stored wall times say nothing about
-    /// this daemon's monotonic clock, so an UP host gets a full `interval + grace` from
-    /// `now`.
-    fn insert(&mut self, host: Host, now: Now) {
-        let deadline = now
-            .mono
-            .plus(self.settings.allowance(&host.name, host.interval));
-        let name = host.name.clone();
-        let up = host.state == HostState::Up;
-        self.counts[host.state as usize] += 1;
-        let replaced = self.hosts.insert(
-            &name,
-            Tracked {
-                host,
-                heard: None,
-                since: None,
-                deadline,
-                scheduled: None,
-                dirty: false,
-            },
-        );
-        if let Some(old) = replaced {
-            self.counts[old.host.state as usize] -= 1;
-        }
-        if up {
-            self.schedule(&name, deadline);
-        }
-    }
-
-    fn schedule(&mut self, name: &str, at: Mono) {
-        let Some(shared) = self.hosts.name(name).cloned() else {
-            return;
-        };
-        if let Some(t) = self.hosts.get_mut(name) {
-            t.scheduled = Some(at);
-            self.deadlines.push(Reverse((at, shared)));
-        }
-    }
-
-    fn mark_dirty(&mut self, name: &str) {
-        if let Some(t) = self.hosts.get_mut(name)
-            && !t.dirty
-        {
-            t.dirty = true;
-            self.dirty.push(name.to_owned());
         }
     }
 
@@ -404,74 +272,19 @@ impl Core {
         let Some(stamp) = datagram.message.stamp() else {
             return; // replies (ACK, CMD, UPD) are not for the daemon
         };
-        let from = out.len();
         // Borrowed from the datagram: owned copies are made only where one is kept.
         let name: &str = stamp.name;
-        let tracked = match self.hosts.get_mut(name) {
-            Some(t) => t,
-            None => {
-                let (default_interval, _) = self.settings.host_timing(name);
-                out.push(event(name, now, EventKind::NewHost));
-                self.hosts.insert(
-                    name,
-                    Tracked {
-                        host: Host::new(name, default_interval, now.wall),
-                        heard: Some(now.mono),
-                        since: Some(now.mono),
-                        deadline: now.mono,
-                        scheduled: None,
-                        dirty: false,
-                    },
-                );
-                self.counts[HostState::Unknown as usize] += 1;
-                // Invariant: inserted just above.
-                self.hosts.get_mut(name).unwrap_or_else(|| unreachable!())
-            }
-        };
-        let host = &mut tracked.host;
-        if let Some(old) = host.address
-            && old.ip().to_canonical() != datagram.source.ip().to_canonical()
-        {
-            out.push(event(
-                name,
-                now,
-                EventKind::AddressChanged {
-                    from: old.ip().to_canonical(),
-                    to: datagram.source.ip().to_canonical(),
-                },
-            ));
-        }
-        host.address = Some(datagram.source);
-        host.first_seen.get_or_insert(now.wall);
-        host.last_seen = Some(now.wall);
-        tracked.heard = Some(now.mono);
-        // What `mark_dirty` does, without looking the host up again (every datagram).
-        if !tracked.dirty {
-            tracked.dirty = true;
-            self.dirty.push(name.to_owned());
-        }
+        let mut step = Step::default();
+        let heard = self.hosts.hear(
+            name,
+            &datagram.message,
+            datagram.source,
+            &self.settings,
+            now,
+            &mut step.events,
+        );
         match &datagram.message {
             Message::Heartbeat(h) => {
-                if let Some(interval) = h.interval {
-                    host.interval = Duration::from_secs_f64(interval);
-                }
-                if h.rtt.is_some() {
-                    // Whole microseconds, whatever an older agent sent.
-                    host.last_rtt_ms = h.rtt.map(|r| (r * 1000.0).round() / 1000.0);
-                }
-                if let Some(v) = &h.version
-                    && host.version.as_deref() != Some(v)
-                {
-                    host.version = Some(self.words.intern(v));
-                }
-                if let Some(a) = &h.arch
-                    && host.arch.as_deref() != Some(a)
-                {
-                    host.arch = Some(self.words.intern(a));
-                }
-                if h.uptime.is_some() {
-                    host.uptime_s = h.uptime;
-                }
                 out.push(Action::Reply {
                     to: datagram.source,
                     key_id: datagram.key_id.clone(),
@@ -499,154 +312,43 @@ impl Core {
                     out.push(Action::Job(job));
                 }
             }
-            Message::Boot(b) => {
-                host.boots += 1;
-                if let Some(v) = &b.version {
-                    host.version = Some(self.words.intern(v));
-                }
-                host.uptime_s = b.uptime.or(host.uptime_s);
-                out.push(event(name, now, EventKind::Boot { uptime_s: b.uptime }));
-            }
-            Message::Text(m) => {
-                out.push(event(
-                    name,
-                    now,
-                    EventKind::Message {
-                        text: m.text.clone(),
-                    },
-                ));
-            }
             _ => {}
         }
-        let mut came_back = false;
-        let mut now_up = false;
-        if host.state != HostState::Up {
-            now_up = true;
-            let down_for = (host.state == HostState::Down).then(|| match tracked.since {
-                Some(since) => now.mono.since(since),
-                None => now.wall.since(host.state_since),
-            });
-            came_back = matches!(host.state, HostState::Down | HostState::Unreachable);
-            self.counts[host.state as usize] -= 1;
-            self.counts[HostState::Up as usize] += 1;
-            host.state = HostState::Up;
-            host.state_since = now.wall;
-            tracked.since = Some(now.mono);
-            out.push(event(
-                name,
-                now,
-                EventKind::Up {
-                    down_for_s: down_for,
-                },
-            ));
-        }
-        tracked.deadline = now.mono.plus(self.settings.allowance(name, host.interval));
-        let deadline = tracked.deadline;
-        if tracked.scheduled.is_none_or(|s| deadline < s) {
-            self.schedule(name, deadline);
-        }
-        if came_back {
+        if heard.came_back {
             self.alerts.resume_host(name, now);
         }
-        if now_up {
-            self.recheck_children(name, now);
-        }
-        if matches!(datagram.message, Message::Heartbeat(_)) {
-            self.policy.observe(name, None, Level::Ok, now);
-        }
         match &datagram.message {
-            Message::Plugin(report) => self.check_report(report, now, out),
             Message::Heartbeat(h) => {
+                self.policy.observe(name, None, Level::Ok, now);
                 if let Some(rtt) = h.rtt {
-                    self.check_rtt(name, rtt, now, out);
+                    self.check_rtt(name, rtt, now, &mut step);
                 }
             }
+            Message::Plugin(report) => self.check_report(report, now, &mut step),
             _ => {}
         }
-        self.publish_alert_changes(out);
-        self.run_policy(from, now, out);
+        self.finish(step, now, out);
     }
 
     /// Applies the passage of time: hosts silent past their deadline go DOWN, and alert
     /// reminders fall due.
     pub fn on_tick(&mut self, now: Now, out: &mut Vec<Action>) {
-        let from = out.len();
-        while let Some(Reverse((at, _))) = self.deadlines.peek() {
-            if *at > now.mono {
-                break;
-            }
-            let Some(Reverse((at, name))) = self.deadlines.pop() else {
-                break;
-            };
-            let Some(tracked) = self.hosts.get_mut(&name) else {
-                continue;
-            };
-            if tracked.scheduled != Some(at) {
-                continue; // superseded by an earlier entry
-            }
-            tracked.scheduled = None;
-            if !matches!(tracked.host.state, HostState::Up | HostState::Unreachable) {
-                continue;
-            }
-            if tracked.deadline > now.mono {
-                let deadline = tracked.deadline;
-                self.schedule(&name, deadline);
-                continue;
-            }
-            match self.parents_of(&name, now) {
-                Parents::Fine => {}
-                Parents::Unconfirmed(at) => {
-                    self.schedule(&name, at);
-                    continue;
+        let mut step = Step::default();
+        self.hosts.expire(&self.settings, now, &mut step.events);
+        // A host no longer UP pauses its alerts; DOWN is the host's own CRITICAL.
+        for e in &step.events {
+            match e.kind {
+                EventKind::Down { .. } => {
+                    self.alerts.pause_host(&e.host);
+                    self.policy.observe(&e.host, None, Level::Critical, now);
                 }
-                Parents::Down(parent) => {
-                    let Some(tracked) = self.hosts.get_mut(&name) else {
-                        continue;
-                    };
-                    if tracked.host.state == HostState::Up {
-                        self.counts[HostState::Up as usize] -= 1;
-                        self.counts[HostState::Unreachable as usize] += 1;
-                        tracked.host.state = HostState::Unreachable;
-                        tracked.host.state_since = now.wall;
-                        tracked.since = Some(now.mono);
-                        self.mark_dirty(&name);
-                        self.alerts.pause_host(&name);
-                        out.push(event(&name, now, EventKind::Unreachable { parent }));
-                    }
-                    continue;
-                }
+                EventKind::Unreachable { .. } => self.alerts.pause_host(&e.host),
+                _ => {}
             }
-            let Some(tracked) = self.hosts.get_mut(&name) else {
-                continue;
-            };
-            let host = &mut tracked.host;
-            let silent_for = match (tracked.heard, host.last_seen) {
-                (Some(heard), _) => now.mono.since(heard),
-                (None, Some(seen)) => now.wall.since(seen),
-                (None, None) => Duration::ZERO,
-            };
-            self.counts[host.state as usize] -= 1;
-            self.counts[HostState::Down as usize] += 1;
-            host.state = HostState::Down;
-            host.state_since = now.wall;
-            tracked.since = Some(now.mono);
-            self.mark_dirty(&name);
-            self.alerts.pause_host(&name);
-            self.policy.observe(&name, None, Level::Critical, now);
-            out.push(event(
-                &name,
-                now,
-                EventKind::Down {
-                    silent_for_s: silent_for,
-                },
-            ));
         }
-        let mut notices = Vec::new();
-        self.alerts.on_tick(now, &mut notices);
-        out.extend(notices.into_iter().map(Action::Alert));
-        self.publish_alert_changes(out);
+        self.alerts.on_tick(now, &mut step.notices);
         self.policy.on_tick(now);
-        self.run_policy(from, now, out);
+        self.finish(step, now, out);
     }
 
     /// Takes in commands the HA pair's other daemon queued ([`Outbox::adopt`]); the
@@ -659,9 +361,8 @@ impl Core {
 
     /// When [`Core::on_tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Mono> {
-        let host = self.deadlines.peek().map(|Reverse((at, _))| *at);
         [
-            host,
+            self.hosts.next_deadline(),
             self.alerts.next_deadline(),
             self.outbox.next_deadline(),
             self.policy.next_deadline(),
@@ -693,15 +394,6 @@ impl Core {
 
     /// What changed since the last call, for the store.
     pub fn take_changes(&mut self) -> Changes {
-        let names = std::mem::take(&mut self.dirty);
-        let hosts = names
-            .into_iter()
-            .filter_map(|name| {
-                let t = self.hosts.get_mut(&name)?;
-                t.dirty = false;
-                Some(t.host.clone())
-            })
-            .collect();
         let mut jobs = self.outbox.take_changed();
         // The latest state of each.
         let mut seen = HashSet::new();
@@ -709,13 +401,15 @@ impl Core {
         jobs.retain(|j| seen.insert(j.id.clone()));
         jobs.reverse();
         let (mut told, silences) = self.policy.take_changes();
-        told.retain(|(host, _, _)| !self.dropped_hosts.contains(host));
+        let dropped = self.hosts.dropped();
+        told.retain(|(host, _, _)| !dropped.contains(host));
+        let (hosts, dropped_hosts) = self.hosts.take_changes();
         Changes {
             told,
             silences,
             hosts,
             alerts: self.alerts.take_dirty(),
-            dropped_hosts: std::mem::take(&mut self.dropped_hosts),
+            dropped_hosts,
             dropped_alerts: std::mem::take(&mut self.dropped_alerts),
             jobs,
         }
@@ -723,7 +417,7 @@ impl Core {
 
     /// One host.
     pub fn host(&self, name: &str) -> Option<&Host> {
-        self.hosts.get(name).map(|t| &t.host)
+        self.hosts.get(name)
     }
 
     /// How many hosts there are.
@@ -733,29 +427,21 @@ impl Core {
 
     /// The hosts after `name` (all with `None`), by name, without collecting them.
     pub fn hosts_after(&self, name: Option<&str>) -> impl Iterator<Item = &Host> {
-        self.hosts.after(name).map(|t| &t.host)
+        self.hosts.after(name)
     }
 
     /// Every host, sorted by name.
     pub fn hosts(&self) -> Vec<&Host> {
-        self.hosts.values().map(|t| &t.host).collect()
+        self.hosts.iter().collect()
     }
 
     /// How many hosts are in each state, in [`HostState::ALL`] order.
     pub fn counts(&self) -> [usize; 4] {
-        self.counts
+        self.hosts.counts()
     }
 
     /// The settings in force.
     pub fn settings(&self) -> &CoreSettings {
         &self.settings
     }
-}
-
-fn event(host: &str, now: Now, kind: EventKind) -> Action {
-    Action::Event(Event {
-        host: host.to_owned(),
-        at: now.wall,
-        kind,
-    })
 }

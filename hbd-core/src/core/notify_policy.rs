@@ -3,36 +3,16 @@
 
 use std::time::Duration;
 
+use super::step::Step;
 use super::{Action, Core, EventKind, HostState};
 use crate::alerting::rules::display_path;
 use crate::clock::Now;
 use crate::model::{AlertState, Level, Notice, Notification};
 use crate::policy::silence::Silence;
 use crate::policy::storm::StormRecord;
-use crate::policy::{Out, Reason};
+use crate::policy::Reason;
 
 impl Core {
-    /// Passes what happened since `out[from]` through the policy and appends what it
-    /// decides (messages to send, verdicts).
-    pub(super) fn run_policy(&mut self, from: usize, now: Now, out: &mut Vec<Action>) {
-        for action in &out[from..] {
-            match action {
-                Action::Event(e) => self.policy.on_event(e, now),
-                Action::Alert(n) => {
-                    let pending = self.pending_for(&n.host, &n.path);
-                    self.policy.on_notice(n, pending, now);
-                }
-                _ => {}
-            }
-        }
-        for o in self.policy.take() {
-            out.push(match o {
-                Out::Notify(n) => Action::Notify(n),
-                Out::Decision(d) => Action::Decision(d),
-            });
-        }
-    }
-
     /// Whether this daemon is an HA pair's standby (it tells nobody, sends no commands
     /// and writes no DNS records).
     pub fn is_standby(&self) -> bool {
@@ -50,12 +30,11 @@ impl Core {
         now: Now,
         out: &mut Vec<Action>,
     ) {
-        let from = out.len();
         if let Some(told) = told {
             self.policy.adopt_told(told);
         }
         self.policy.set_standby(standby, now);
-        self.run_policy(from, now, out);
+        self.finish(Step::default(), now, out);
     }
 
     /// Rows of the pair's record the other daemon wrote while this one leads (its
@@ -67,13 +46,12 @@ impl Core {
         now: Now,
         out: &mut Vec<Action>,
     ) {
-        let from = out.len();
         self.policy.merge_told(told, now);
-        self.run_policy(from, now, out);
+        self.finish(Step::default(), now, out);
     }
 
     /// The `for:` of the rule behind a shown alert path (zero for none).
-    fn pending_for(&self, host: &str, path: &str) -> Duration {
+    pub(super) fn pending_for(&self, host: &str, path: &str) -> Duration {
         self.rules_for(host)
             .iter()
             .find(|(k, _)| display_path(k) == path)
@@ -123,23 +101,22 @@ impl Core {
             let latest = Some(Notification::Alert(latest));
             self.policy.assume(&s.host, Some(&s.path), s.level, latest);
         }
-        for t in self.hosts.values() {
-            if t.host.state == HostState::Down {
-                let silent_for = t
-                    .host
+        for host in self.hosts.iter() {
+            if host.state == HostState::Down {
+                let silent_for = host
                     .last_seen
-                    .map(|seen| t.host.state_since.since(seen))
+                    .map(|seen| host.state_since.since(seen))
                     .unwrap_or_default();
                 let down = crate::model::Event {
-                    host: t.host.name.clone(),
-                    at: t.host.state_since,
+                    host: host.name.clone(),
+                    at: host.state_since,
                     kind: EventKind::Down {
                         silent_for_s: silent_for,
                     },
                 };
                 let latest = Some(Notification::Host(down));
                 self.policy
-                    .assume(&t.host.name, None, Level::Critical, latest);
+                    .assume(&host.name, None, Level::Critical, latest);
             }
         }
         self.policy.restore(silences, told);

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use super::{Core, HostState};
+use super::HostState;
+use super::hosts::Hosts;
+use super::settings::CoreSettings;
 use crate::clock::{Mono, Now};
 
 /// What a host's parents say when it misses its deadline.
@@ -17,21 +19,19 @@ pub(super) enum Parents {
     Unconfirmed(Mono),
 }
 
-impl Core {
+impl Hosts {
     /// Children left UNREACHABLE get a full `interval + grace` from now to be heard,
     /// now that `parent` is back; then their own state decides.
-    pub(super) fn recheck_children(&mut self, parent: &str, now: Now) {
+    pub(super) fn recheck_children(&mut self, parent: &str, settings: &CoreSettings, now: Now) {
         let Some(children) = self.children.get(parent).cloned() else {
             return;
         };
         for child in children {
-            let Some(t) = self.hosts.get_mut(&child) else {
+            let Some(t) = self.get_tracked_mut(&child) else {
                 continue;
             };
             if t.host.state == HostState::Unreachable {
-                t.deadline = now
-                    .mono
-                    .plus(self.settings.allowance(&child, t.host.interval));
+                t.deadline = now.mono.plus(settings.allowance(&child, t.host.interval));
                 let deadline = t.deadline;
                 self.schedule(&child, deadline);
             }
@@ -40,17 +40,17 @@ impl Core {
 
     /// Whether `name`, silent past its deadline, is DOWN, UNREACHABLE, or must wait
     /// for a parent's own deadline.
-    pub(super) fn parents_of(&self, name: &str, now: Now) -> Parents {
-        let Some(child) = self.hosts.get(name) else {
+    pub(super) fn parents_of(&self, name: &str, settings: &CoreSettings, now: Now) -> Parents {
+        let Some(child) = self.tracked(name) else {
             return Parents::Fine;
         };
         // When the host's next heartbeat was due: a parent heard after that was up
         // while this host was silent.
         let due = child.heard.map(|h| h.plus(child.host.interval));
-        let parents = self.settings.hosts.get(name).map(|h| h.parents.as_slice());
+        let parents = settings.hosts.get(name).map(|h| h.parents.as_slice());
         let mut wait: Option<Mono> = None;
         for parent in parents.unwrap_or_default() {
-            let Some(p) = self.hosts.get(parent) else {
+            let Some(p) = self.tracked(parent) else {
                 continue;
             };
             match p.host.state {

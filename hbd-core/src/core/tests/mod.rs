@@ -159,7 +159,7 @@ type Scenario = (&'static str, Vec<(Step, Vec<&'static str>)>);
 
 #[test]
 fn host_transitions() {
-    use Step::*;
+    use self::Step::*;
     let lo = "127.0.0.1";
     // (scenario, steps with the actions each must produce, in order)
     let cases: Vec<Scenario> = vec![
@@ -168,7 +168,7 @@ fn host_transitions() {
             vec![
                 (
                     Htb("web1", 0, None, lo),
-                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                    vec!["ACK seq=Some(0)", "NEW_HOST web1", "UP web1"],
                 ),
                 (Htb("web1", 60, None, lo), vec!["ACK seq=Some(60)"]),
             ],
@@ -178,7 +178,7 @@ fn host_transitions() {
             vec![
                 (
                     Htb("web1", 0, None, lo),
-                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                    vec!["ACK seq=Some(0)", "NEW_HOST web1", "UP web1"],
                 ),
                 (Tick(69), vec![]),
                 (Tick(70), vec!["DOWN web1 silent 70s"]),
@@ -190,7 +190,7 @@ fn host_transitions() {
             vec![
                 (
                     Htb("web1", 0, None, lo),
-                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                    vec!["ACK seq=Some(0)", "NEW_HOST web1", "UP web1"],
                 ),
                 (Tick(71), vec!["DOWN web1 silent 71s"]),
                 (
@@ -206,7 +206,7 @@ fn host_transitions() {
             vec![
                 (
                     Htb("fast", 0, Some(5.0), lo),
-                    vec!["NEW_HOST fast", "ACK seq=Some(0)", "UP fast"],
+                    vec!["ACK seq=Some(0)", "NEW_HOST fast", "UP fast"],
                 ),
                 (Tick(14), vec![]),
                 (Tick(15), vec!["DOWN fast silent 15s"]),
@@ -217,7 +217,7 @@ fn host_transitions() {
             vec![
                 (
                     Htb("web1", 0, None, lo),
-                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                    vec!["ACK seq=Some(0)", "NEW_HOST web1", "UP web1"],
                 ),
                 (Htb("web1", 1, Some(2.0), lo), vec!["ACK seq=Some(1)"]),
                 (Tick(13), vec!["DOWN web1 silent 12s"]),
@@ -236,7 +236,7 @@ fn host_transitions() {
             vec![
                 (
                     Htb("web1", 0, None, lo),
-                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                    vec!["ACK seq=Some(0)", "NEW_HOST web1", "UP web1"],
                 ),
                 (Htb("web1", 60, None, lo), vec!["ACK seq=Some(60)"]),
                 (Tick(125), vec![]),
@@ -260,13 +260,13 @@ fn host_transitions() {
             vec![
                 (
                     Htb("web1", 0, None, "127.0.0.1"),
-                    vec!["NEW_HOST web1", "ACK seq=Some(0)", "UP web1"],
+                    vec!["ACK seq=Some(0)", "NEW_HOST web1", "UP web1"],
                 ),
                 (
                     Htb("web1", 1, None, "127.0.0.2"),
                     vec![
-                        "ADDRESS_CHANGED web1 127.0.0.1->127.0.0.2",
                         "ACK seq=Some(1)",
+                        "ADDRESS_CHANGED web1 127.0.0.1->127.0.0.2",
                     ],
                 ),
                 (Htb("web1", 2, None, "127.0.0.2"), vec!["ACK seq=Some(2)"]),
@@ -277,11 +277,11 @@ fn host_transitions() {
             vec![
                 (
                     Htb("a", 0, None, lo),
-                    vec!["NEW_HOST a", "ACK seq=Some(0)", "UP a"],
+                    vec!["ACK seq=Some(0)", "NEW_HOST a", "UP a"],
                 ),
                 (
                     Htb("b", 30, None, lo),
-                    vec!["NEW_HOST b", "ACK seq=Some(30)", "UP b"],
+                    vec!["ACK seq=Some(30)", "NEW_HOST b", "UP b"],
                 ),
                 (Tick(70), vec!["DOWN a silent 70s"]),
                 (Tick(100), vec!["DOWN b silent 70s"]),
@@ -655,7 +655,7 @@ fn dropping_a_host_forgets_it_and_it_comes_back_as_new() {
     assert_eq!(run(&mut core, Step::Tick(100)), Vec::<String>::new());
     assert_eq!(
         run(&mut core, Step::Htb("web1", 101, None, "127.0.0.1")),
-        ["NEW_HOST web1", "ACK seq=Some(101)", "UP web1"]
+        ["ACK seq=Some(101)", "NEW_HOST web1", "UP web1"]
     );
     assert_eq!(core.apply(&command, at(102), &mut out).map(|_| ()), Ok(()));
     assert_eq!(

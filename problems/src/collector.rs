@@ -10,17 +10,19 @@ use crate::problem::{Problem, Severity, did_you_mean};
 
 /// Problems found in one file's text.
 #[derive(Debug)]
-pub struct Problems<'a> {
-    text: &'a str,
+pub struct Problems {
+    /// The file's text (a copy: configuration files are small, and an owned text lets
+    /// key tables name the reader's type without a lifetime).
+    text: String,
     file: Option<PathBuf>,
     list: Vec<Problem>,
 }
 
-impl<'a> Problems<'a> {
+impl Problems {
     /// Problems of `text`, read from `file` (`None`: not from a file).
-    pub fn new(text: &'a str, file: Option<PathBuf>) -> Problems<'a> {
+    pub fn new(text: &str, file: Option<PathBuf>) -> Problems {
         Problems {
-            text,
+            text: text.to_owned(),
             file,
             list: Vec::new(),
         }
@@ -31,7 +33,7 @@ impl<'a> Problems<'a> {
         self.list.push(Problem {
             severity,
             file: self.file.clone(),
-            line: line_of(self.text, path),
+            line: line_of(&self.text, path),
             key: path.join("."),
             message: message.into(),
         });
@@ -59,7 +61,7 @@ impl<'a> Problems<'a> {
     /// Parses the text as YAML; a syntax error is recorded (with its line) and `None`
     /// returned.
     pub fn parse_yaml(&mut self) -> Option<Value> {
-        match serde_norway::from_str(self.text) {
+        match serde_norway::from_str(&self.text) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.list.push(Problem {
@@ -77,6 +79,14 @@ impl<'a> Problems<'a> {
     /// Whether any error (not only warnings) was recorded.
     pub fn has_errors(&self) -> bool {
         self.list.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// How many errors (not warnings) were recorded so far.
+    pub fn error_count(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
     }
 
     /// Every problem, in the order found.

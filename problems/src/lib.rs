@@ -6,9 +6,11 @@
 //! - [`locate`]: the line of a dotted key path in YAML text (parsing loses positions).
 //! - [`collector`]: [`Problems`], what a config reader records problems into.
 //! - [`values`]: the value readers both readers share (numbers, seconds, sizes).
+//! - [`keys`]: key tables, one row per key: how it is read and when it takes effect.
 #![warn(missing_docs)]
 
 pub mod collector;
+pub mod keys;
 pub mod locate;
 pub mod problem;
 pub mod values;

@@ -8,7 +8,7 @@ use serde_norway::Value;
 
 use crate::collector::{Problems, show};
 
-impl Problems<'_> {
+impl Problems {
     /// A whole number from `min` to `max`.
     pub fn whole(&mut self, path: &[&str], v: &Value, min: u64, max: u64) -> Option<u64> {
         match v.as_u64() {

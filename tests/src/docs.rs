@@ -4,11 +4,24 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-/// The text of `docs/NAME`.
+/// The text of `docs/NAME`: found up from the running test's crate (cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs a test), else from where this crate was built.
 pub fn read(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../docs")
-        .join(name);
+    let starts = [
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+    ];
+    let path = starts
+        .into_iter()
+        .flatten()
+        .flat_map(|start| {
+            start
+                .ancestors()
+                .map(|dir| dir.join("docs").join(name))
+                .collect::<Vec<_>>()
+        })
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("docs/{name} not found above the test's crate"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -33,10 +33,10 @@ use crate::clock::{Mono, Now};
 use crate::model::Notification;
 use crate::policy::silence::Silence;
 use crate::policy::{Decision, Policy as NotifyPolicy};
-use outbox::Outbox;
-use step::Step;
 use hosts::Hosts;
+use outbox::Outbox;
 pub use settings::{CoreSettings, HostSettings};
+use step::Step;
 
 /// The plugin whose reports carry one status per check (Nagios): its checks alert
 /// through that status instead of thresholds.

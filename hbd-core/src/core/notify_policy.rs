@@ -8,9 +8,9 @@ use super::{Action, Core, EventKind, HostState};
 use crate::alerting::rules::display_path;
 use crate::clock::Now;
 use crate::model::{AlertState, Level, Notice, Notification};
+use crate::policy::Reason;
 use crate::policy::silence::Silence;
 use crate::policy::storm::StormRecord;
-use crate::policy::Reason;
 
 impl Core {
     /// Whether this daemon is an HA pair's standby (it tells nobody, sends no commands

@@ -480,6 +480,23 @@ fn an_ha_pair_is_read_and_checked() {
             "ha:\n  postgres: dbname=hbd\n  node: 'a b'\n",
             "hbd.yaml:3: error: ha.node: \"a b\" is not a name",
         ),
+        // Once silently dropped the whole section: now the key is named.
+        (
+            "ha:\n  postgres: dbname=hbd\n  lease: 0.5\n",
+            "hbd.yaml:3: error: ha.lease: must be at least 1s",
+        ),
+        (
+            "ha:\n  postgres: dbname=hbd\n  leese: 10s\n",
+            "hbd.yaml:3: warning: ha.leese: unknown key, ignored; did you mean `lease`?",
+        ),
+        (
+            "remote_write:\n  url: http://127.0.0.1:1/w\n  flush_interval: 0\n",
+            "hbd.yaml:3: error: remote_write.flush_interval: expected more than 0 seconds",
+        ),
+        (
+            "maintenance:\n  nightly:\n    hosts: [a]\n    start: '02:00'\n    duration: 1h\n    dayz: [mon]\n",
+            "hbd.yaml:6: warning: maintenance.nightly.dayz: unknown key, ignored; did you mean `days`?",
+        ),
     ];
     assert_each_reported(&cases);
 }

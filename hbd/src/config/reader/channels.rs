@@ -7,21 +7,27 @@ use serde_norway::{Mapping, Value};
 
 use super::Reader;
 
-impl Reader<'_> {
-    /// Reads the keys of a channel section, warning about unknown ones.
+impl Reader {
+    /// Warns about keys of the section `name` not among `known`.
+    fn known_keys(&mut self, name: &str, v: &Value, known: &[&str]) {
+        if let Value::Mapping(map) = v {
+            for k in map.keys().filter_map(Value::as_str) {
+                if !known.contains(&k) {
+                    self.unknown_key(&[name, k], known);
+                }
+            }
+        }
+    }
+
+    /// The mapping of the section `name`, when it has every `required` key (each one
+    /// missing is an error); its keys are read through its table.
     pub(super) fn section<'v>(
         &mut self,
         name: &str,
         v: &'v Value,
-        known: &[&str],
         required: &[&str],
     ) -> Option<&'v Mapping> {
         let map = self.mapping(&[name], v)?;
-        for k in map.keys().filter_map(Value::as_str) {
-            if !known.contains(&k) {
-                self.unknown_key(&[name, k], known);
-            }
-        }
         let mut ok = true;
         for r in required {
             if !map.contains_key(*r) {
@@ -37,10 +43,15 @@ impl Reader<'_> {
     }
 
     pub(super) fn url(&mut self, section: &str, map: &Mapping, key: &str) -> Option<String> {
-        let url = self.text(section, map, key)?;
+        map.get(key).and_then(|v| self.http_url(&[section, key], v))
+    }
+
+    /// An `http://` or `https://` URL.
+    pub(super) fn http_url(&mut self, path: &[&str], v: &Value) -> Option<String> {
+        let url = self.string(path, v)?;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             self.error(
-                &[section, key],
+                path,
                 format!("expected an http:// or https:// URL, found {url:?}"),
             );
             return None;
@@ -53,7 +64,8 @@ impl Reader<'_> {
         let known = [
             "host", "port", "security", "username", "password", "from", "to", "ca_file",
         ];
-        let map = self.section("email", v, &known, &["host", "from", "to"])?;
+        self.known_keys("email", v, &known);
+        let map = self.section("email", v, &["host", "from", "to"])?;
         let security = match map
             .get("security")
             .and_then(|v| self.string(&["email", "security"], v))
@@ -101,12 +113,8 @@ impl Reader<'_> {
     }
 
     pub(super) fn pushover(&mut self, v: &Value) -> Option<crate::config::PushoverConfig> {
-        let map = self.section(
-            "pushover",
-            v,
-            &["token", "user", "priority", "url"],
-            &["token"],
-        )?;
+        self.known_keys("pushover", v, &["token", "user", "priority", "url"]);
+        let map = self.section("pushover", v, &["token"])?;
         let priority = match map.get("priority") {
             None => 0,
             Some(p) => match p.as_i64() {
@@ -131,12 +139,8 @@ impl Reader<'_> {
     }
 
     pub(super) fn mattermost(&mut self, v: &Value) -> Option<crate::config::MattermostConfig> {
-        let map = self.section(
-            "mattermost",
-            v,
-            &["webhook_url", "channel", "username"],
-            &["webhook_url"],
-        )?;
+        self.known_keys("mattermost", v, &["webhook_url", "channel", "username"]);
+        let map = self.section("mattermost", v, &["webhook_url"])?;
         Some(crate::config::MattermostConfig {
             webhook_url: self.url("mattermost", map, "webhook_url")?,
             channel: self.text("mattermost", map, "channel"),
@@ -145,12 +149,8 @@ impl Reader<'_> {
     }
 
     pub(super) fn signal(&mut self, v: &Value) -> Option<crate::config::SignalConfig> {
-        let map = self.section(
-            "signal",
-            v,
-            &["url", "number", "recipients"],
-            &["url", "number"],
-        )?;
+        self.known_keys("signal", v, &["url", "number", "recipients"]);
+        let map = self.section("signal", v, &["url", "number"])?;
         let recipients = match map.get("recipients") {
             Some(r) => self.string_list(&["signal", "recipients"], r)?,
             None => Vec::new(),

@@ -5,11 +5,61 @@ use std::collections::BTreeMap;
 
 use serde_norway::Value;
 
+use hb_problems::keys::{Reload, read_map};
+
+use super::keys::KeySpec;
 use super::{Reader, set};
-use crate::config::dns::{ZONE_KEYS, Zone};
+use crate::config::dns::Zone;
 use hb_problems::describe as kind_of;
 
-impl Reader<'_> {
+/// Keys of one zone (`dyndomains.ZONE`); a reload puts each in force.
+pub(in crate::config) static ZONE: &[KeySpec<Zone>] = &[
+    KeySpec {
+        name: "server",
+        reload: Reload::Live,
+        read: |r, z, p, v| set(&mut z.server, r.string(p, v)),
+    },
+    KeySpec {
+        name: "port",
+        reload: Reload::Live,
+        read: |r, z, p, v| set(&mut z.port, r.uint(p, v, 1, 65535).map(|n| n as u16)),
+    },
+    KeySpec {
+        name: "key_file",
+        reload: Reload::Live,
+        read: |r, z, p, v| {
+            z.key_file = r.path(p, v);
+            if let Some(file) = &z.key_file
+                && !file.is_file()
+            {
+                r.warn(
+                    p,
+                    format!(
+                        "{} does not exist (yet): updates fail until it does",
+                        file.display()
+                    ),
+                );
+            }
+        },
+    },
+    KeySpec {
+        name: "ttl",
+        reload: Reload::Live,
+        read: |r, z, p, v| set(&mut z.ttl, r.uint(p, v, 1, 86_400).map(|n| n as u32)),
+    },
+    KeySpec {
+        name: "all_hosts",
+        reload: Reload::Live,
+        read: |r, z, p, v| set(&mut z.all_hosts, r.boolean(p, v)),
+    },
+    KeySpec {
+        name: "timeout",
+        reload: Reload::Live,
+        read: |r, z, p, v| set(&mut z.timeout, r.seconds(p, v)),
+    },
+];
+
+impl Reader {
     /// `dyndomains: {ZONE: {server, port, key_file, ttl, all_hosts, timeout}}`, or the
     /// original daemon's list of zones, `dyndomains: [example.com]`: each zone's primary
     /// found by `nsupdate` from its SOA, no TSIG key, and a host whose name lies inside
@@ -51,32 +101,7 @@ impl Reader<'_> {
                 self.error(&["dyndomains", name], "a zone needs at least `server`");
                 continue;
             };
-            for (k, v) in keys {
-                let Some(key) = k.as_str() else { continue };
-                let p = ["dyndomains", name, key];
-                match key {
-                    "server" => set(&mut zone.server, self.string(&p, v)),
-                    "port" => set(&mut zone.port, self.uint(&p, v, 1, 65535).map(|n| n as u16)),
-                    "key_file" => {
-                        zone.key_file = self.path(&p, v);
-                        if let Some(file) = &zone.key_file
-                            && !file.is_file()
-                        {
-                            self.warn(
-                                &p,
-                                format!(
-                                    "{} does not exist (yet): updates fail until it does",
-                                    file.display()
-                                ),
-                            );
-                        }
-                    }
-                    "ttl" => set(&mut zone.ttl, self.uint(&p, v, 1, 86_400).map(|n| n as u32)),
-                    "all_hosts" => set(&mut zone.all_hosts, self.boolean(&p, v)),
-                    "timeout" => set(&mut zone.timeout, self.seconds(&p, v)),
-                    _ => self.unknown_key(&p, ZONE_KEYS),
-                }
-            }
+            read_map(self, ZONE, &mut zone, &["dyndomains", name], keys);
             if zone.server.is_empty() {
                 self.error(
                     &["dyndomains", name],

@@ -4,22 +4,63 @@ use std::time::Duration;
 
 use serde_norway::Value;
 
-use super::Reader;
+use hb_problems::keys::{Reload, read_map};
+
+use super::keys::KeySpec;
+use super::{Reader, set};
 use crate::ha::settings::Settings;
 
-/// Keys of `ha`.
-pub const HA_KEYS: &[&str] = &[
-    "postgres",
-    "node",
-    "shard",
-    "lease",
-    "renew",
-    "fail_open_after",
+/// Keys of `ha`; each needs a restart (the pair's task starts with the daemon).
+pub(in crate::config) static HA: &[KeySpec<Settings>] = &[
+    KeySpec {
+        name: "postgres",
+        reload: Reload::Restart(|a, b| a.postgres == b.postgres),
+        read: |r, s, p, v| {
+            if let Some(t) = r.string(p, v) {
+                s.postgres = t.trim().to_owned();
+            }
+        },
+    },
+    KeySpec {
+        name: "node",
+        reload: Reload::Restart(|a, b| a.node == b.node),
+        read: |r, s, p, v| set(&mut s.node, r.name(p, v)),
+    },
+    KeySpec {
+        name: "shard",
+        reload: Reload::Restart(|a, b| a.shard == b.shard),
+        read: |r, s, p, v| set(&mut s.shard, r.name(p, v)),
+    },
+    KeySpec {
+        name: "lease",
+        reload: Reload::Restart(|a, b| a.lease == b.lease),
+        read: |r, s, p, v| set(&mut s.lease, r.span_at_least(p, v, Duration::from_secs(1))),
+    },
+    KeySpec {
+        name: "renew",
+        reload: Reload::Restart(|a, b| a.renew == b.renew),
+        read: |r, s, p, v| {
+            set(
+                &mut s.renew,
+                r.span_at_least(p, v, Duration::from_millis(100)),
+            )
+        },
+    },
+    KeySpec {
+        name: "fail_open_after",
+        reload: Reload::Restart(|a, b| a.fail_open_after == b.fail_open_after),
+        read: |r, s, p, v| {
+            set(
+                &mut s.fail_open_after,
+                r.span_at_least(p, v, Duration::from_secs(1)),
+            )
+        },
+    },
 ];
 
-impl Reader<'_> {
+impl Reader {
     pub(super) fn ha(&mut self, v: &Value) -> Option<Settings> {
-        let map = self.section("ha", v, HA_KEYS, &["postgres"])?;
+        let map = self.section("ha", v, &["postgres"])?;
         let mut s = Settings {
             postgres: String::new(),
             node: crate::ha::settings::default_node(),
@@ -28,38 +69,8 @@ impl Reader<'_> {
             renew: Duration::from_secs(5),
             fail_open_after: Duration::from_secs(60),
         };
-        let mut ok = true;
-        for (k, v) in map {
-            let Some(key) = k.as_str() else { continue };
-            let p = ["ha", key];
-            let mut took = |x: Option<()>| ok &= x.is_some();
-            match key {
-                "postgres" => took(
-                    self.string(&p, v)
-                        .filter(|t| !t.trim().is_empty())
-                        .map(|t| s.postgres = t),
-                ),
-                "node" => took(self.name(&p, v).map(|t| s.node = t)),
-                "shard" => took(self.name(&p, v).map(|t| s.shard = t)),
-                "lease" => took(
-                    self.span(&p, v)
-                        .filter(|d| *d >= Duration::from_secs(1))
-                        .map(|d| s.lease = d),
-                ),
-                "renew" => took(
-                    self.span(&p, v)
-                        .filter(|d| *d >= Duration::from_millis(100))
-                        .map(|d| s.renew = d),
-                ),
-                "fail_open_after" => took(
-                    self.span(&p, v)
-                        .filter(|d| !d.is_zero())
-                        .map(|d| s.fail_open_after = d),
-                ),
-                _ => {}
-            }
-        }
-        if s.postgres.is_empty() {
+        let mut ok = read_map(self, HA, &mut s, &["ha"], map);
+        if ok && s.postgres.is_empty() {
             self.error(
                 &["ha", "postgres"],
                 "expected a PostgreSQL connection string (host=... user=... dbname=...)",
@@ -87,6 +98,16 @@ impl Reader<'_> {
             ok = false;
         }
         ok.then_some(s)
+    }
+
+    /// A duration of at least `min`.
+    fn span_at_least(&mut self, path: &[&str], v: &Value, min: Duration) -> Option<Duration> {
+        let d = self.span(path, v)?;
+        if d < min {
+            self.error(path, format!("must be at least {min:?}"));
+            return None;
+        }
+        Some(d)
     }
 
     /// A node or shard name: letters, digits, `.`, `_` and `-`.

@@ -1,6 +1,7 @@
-//! The daemon's keys, one row each: how the key is read and whether a reload puts it in
-//! force or it needs a restart; a table per level ([`TOP_LEVEL`], a host's [`HOST`], a
-//! user's [`USER`]). The reader's dispatch, the known-key lists its "did you mean" draws
+//! The daemon's keys, one row each ([`hb_problems::keys`]): how the key is read and
+//! whether a reload puts it in force or it needs a restart; a table per level
+//! ([`TOP_LEVEL`], a host's [`HOST`], a user's [`USER`]); each section's table is in
+//! the section's own file beside this one. The reader's dispatch, the known-key lists its "did you mean" draws
 //! on, [`Config::restart_needed`] and the checks of docs/CONFIG.md (its tables of keys
 //! and its list of keys that need a restart) all come from them: a new key is one row
 //! here, its field and default, and its line in CONFIG.md, which a test holds to the
@@ -13,47 +14,12 @@ use crate::config::dns::DynDomain;
 use crate::config::{Config, HostConfig, NOTIFICATION_CHANNELS, UserConfig};
 use hb_problems::describe as kind;
 
-/// When a changed key takes effect.
-pub(in crate::config) enum Reload<C> {
-    /// At the next reload.
-    Live,
-    /// Only after a restart: the function says whether two values agree on it.
-    Restart(fn(&C, &C) -> bool),
-}
+pub(in crate::config) use hb_problems::keys::Reload;
+#[cfg(test)]
+use hb_problems::keys::{find, names};
 
-/// One key of a level `C` of the configuration.
-pub(in crate::config) struct KeySpec<C: 'static> {
-    /// The key.
-    pub name: &'static str,
-    /// When a change takes effect.
-    pub reload: Reload<C>,
-    /// Reads its value (at path `p`, which ends with the key) into `C`, recording every
-    /// problem.
-    pub read: fn(&mut Reader<'_>, &mut C, &[&str], &Value),
-}
-
-impl<C> KeySpec<C> {
-    /// Whether `a` and `b` differ in this key in a way only a restart puts in force.
-    pub fn needs_restart(&self, a: &C, b: &C) -> bool {
-        match self.reload {
-            Reload::Live => false,
-            Reload::Restart(same) => !same(a, b),
-        }
-    }
-}
-
-/// The row of `key` in `table`.
-pub(in crate::config) fn find<C>(
-    table: &'static [KeySpec<C>],
-    key: &str,
-) -> Option<&'static KeySpec<C>> {
-    table.iter().find(|k| k.name == key)
-}
-
-/// The keys' names, for "did you mean".
-pub(in crate::config) fn names<C>(table: &[KeySpec<C>]) -> Vec<&'static str> {
-    table.iter().map(|k| k.name).collect()
-}
+/// One key of a level `C` of the daemon's configuration.
+pub(in crate::config) type KeySpec<C> = hb_problems::keys::KeySpec<Reader, C>;
 
 /// Every top-level key of the daemon's configuration.
 pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
@@ -673,20 +639,41 @@ mod tests {
         assert_eq!(table_keys(&md, "### `users.NAME`"), set(names(USER)));
     }
 
+    /// Each section's table, by the top-level key it sits under.
+    fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
+        use crate::config::reader::{dyndomains, ha, policy, remote_write};
+        use hb_problems::keys::restart_keys;
+        vec![
+            (
+                "remote_write",
+                names(remote_write::REMOTE_WRITE),
+                restart_keys(remote_write::REMOTE_WRITE),
+            ),
+            ("ha", names(ha::HA), restart_keys(ha::HA)),
+            (
+                "maintenance",
+                names(policy::WINDOW),
+                restart_keys(policy::WINDOW),
+            ),
+            (
+                "flapping",
+                names(policy::FLAPPING),
+                restart_keys(policy::FLAPPING),
+            ),
+            ("storm", names(policy::STORM), restart_keys(policy::STORM)),
+            (
+                "dyndomains",
+                names(dyndomains::ZONE),
+                restart_keys(dyndomains::ZONE),
+            ),
+        ]
+    }
+
     /// Each section's keys are named in its row of the table.
     #[test]
     fn config_md_names_every_key_of_each_section() {
-        use crate::config::dns::ZONE_KEYS;
-        use crate::config::reader::ha::HA_KEYS;
-        use crate::config::reader::policy::WINDOW_KEYS;
-        use crate::config::reader::remote_write::REMOTE_WRITE_KEYS;
         let md = config_md();
-        for (section, keys) in [
-            ("remote_write", REMOTE_WRITE_KEYS),
-            ("ha", HA_KEYS),
-            ("maintenance", WINDOW_KEYS),
-            ("dyndomains", ZONE_KEYS),
-        ] {
+        for (section, keys, _) in sections() {
             let words = backticked(row(&md, "## Daemon", section));
             for key in keys {
                 assert!(
@@ -694,6 +681,20 @@ mod tests {
                     "docs/CONFIG.md's `{section}` row does not name `{key}`"
                 );
             }
+        }
+    }
+
+    /// A section needs a restart as a whole exactly when its keys do.
+    #[test]
+    fn a_section_row_needs_a_restart_when_its_keys_do() {
+        for (section, keys, restart) in sections() {
+            let row = find(TOP_LEVEL, section).expect("a top-level row per section");
+            let whole = matches!(row.reload, Reload::Restart(_));
+            assert!(
+                restart.is_empty() || restart.len() == keys.len(),
+                "`{section}`: some keys need a restart and some do not: {restart:?}"
+            );
+            assert_eq!(whole, !restart.is_empty(), "`{section}`");
         }
     }
 

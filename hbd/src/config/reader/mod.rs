@@ -19,12 +19,22 @@ use super::dns::{DynDomain, record_for};
 use super::{Config, HostConfig, PUSH_SERVICES, UserConfig};
 use hb_problems::{Problem, Problems, did_you_mean};
 
-pub(super) struct Reader<'a> {
-    problems: Problems<'a>,
+pub(super) struct Reader {
+    problems: Problems,
 }
 
-impl<'a> Reader<'a> {
-    pub(super) fn new(text: &'a str, file: Option<PathBuf>) -> Reader<'a> {
+impl hb_problems::keys::KeyReader for Reader {
+    fn unknown_key(&mut self, path: &[&str], known: &[&str]) {
+        self.problems.unknown_key(path, known);
+    }
+
+    fn error_count(&self) -> usize {
+        self.problems.error_count()
+    }
+}
+
+impl Reader {
+    pub(super) fn new(text: &str, file: Option<PathBuf>) -> Reader {
         Reader {
             problems: Problems::new(text, file),
         }
@@ -196,11 +206,7 @@ impl<'a> Reader<'a> {
         path: &[&str],
         v: &Value,
     ) {
-        let key = path.last().copied().unwrap_or_default();
-        match keys::find(table, key) {
-            Some(spec) => (spec.read)(self, c, path, v),
-            None => self.unknown_key(path, &keys::names(table)),
-        }
+        hb_problems::keys::read_key(self, table, c, path, v);
     }
 
     /// Parses a thresholds tree found at `at`, reporting bad rules as errors and paths no

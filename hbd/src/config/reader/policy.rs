@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use serde_norway::Value;
 
+use hb_problems::keys::{Reload, read_map};
+
+use super::keys::KeySpec;
 use super::{Reader, set};
 use crate::config::HostConfig;
 use crate::policy::flap::FlapSettings;
@@ -14,20 +17,107 @@ use crate::policy::storm::StormSettings;
 use crate::policy::window::{Window, WindowConfig};
 use hb_problems::show;
 
-/// Keys of one maintenance window.
-pub const WINDOW_KEYS: &[&str] = &[
-    "hosts",
-    "profiles",
-    "paths",
-    "days",
-    "start",
-    "duration",
-    "time_zone",
+/// Keys of one maintenance window (`maintenance.NAME`); a reload puts each in force.
+pub(in crate::config) static WINDOW: &[KeySpec<WindowConfig>] = &[
+    KeySpec {
+        name: "hosts",
+        reload: Reload::Live,
+        read: |r, w, p, v| w.hosts = r.string_list(p, v).unwrap_or_default(),
+    },
+    KeySpec {
+        name: "profiles",
+        reload: Reload::Live,
+        read: |r, w, p, v| w.profiles = r.string_list(p, v).unwrap_or_default(),
+    },
+    KeySpec {
+        name: "paths",
+        reload: Reload::Live,
+        read: |r, w, p, v| w.paths = r.string(p, v),
+    },
+    KeySpec {
+        name: "days",
+        reload: Reload::Live,
+        read: |r, w, p, v| {
+            for day in r.string_list(p, v).unwrap_or_default() {
+                let short = day.to_ascii_lowercase();
+                match DAYS.iter().position(|d| short.starts_with(d)) {
+                    Some(i) => w.days.push(i as i8 + 1),
+                    None => r.error(p, format!("{day:?} is no day (mon, tue, ... sun)")),
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "start",
+        reload: Reload::Live,
+        read: |r, w, p, v| match v.as_str().and_then(parse_clock) {
+            Some(m) => w.start_minute = m,
+            None => r.error(p, format!("expected a time as HH:MM, found {}", show(v))),
+        },
+    },
+    KeySpec {
+        name: "duration",
+        reload: Reload::Live,
+        read: |r, w, p, v| match r.span(p, v) {
+            Some(d) if !d.is_zero() && d <= Duration::from_secs(7 * 86_400) => w.duration = d,
+            Some(_) => r.error(p, "expected more than 0 and at most 7 days"),
+            None => {}
+        },
+    },
+    KeySpec {
+        name: "time_zone",
+        reload: Reload::Live,
+        read: |r, w, p, v| w.time_zone = r.string(p, v),
+    },
+];
+
+/// `flapping`, as read: the detector's settings and whether it is on.
+pub(in crate::config) struct Flapping {
+    settings: FlapSettings,
+    enabled: bool,
+}
+
+/// Keys of `flapping`; a reload puts each in force.
+pub(in crate::config) static FLAPPING: &[KeySpec<Flapping>] = &[
+    KeySpec {
+        name: "enabled",
+        reload: Reload::Live,
+        read: |r, f, p, v| set(&mut f.enabled, r.boolean(p, v)),
+    },
+    KeySpec {
+        name: "low",
+        reload: Reload::Live,
+        read: |r, f, p, v| set(&mut f.settings.low, r.percent(p, v)),
+    },
+    KeySpec {
+        name: "high",
+        reload: Reload::Live,
+        read: |r, f, p, v| set(&mut f.settings.high, r.percent(p, v)),
+    },
+];
+
+/// Keys of `storm`; a reload puts each in force.
+pub(in crate::config) static STORM: &[KeySpec<StormSettings>] = &[
+    KeySpec {
+        name: "window",
+        reload: Reload::Live,
+        read: |r, s, p, v| set(&mut s.window, r.positive_span(p, v)),
+    },
+    KeySpec {
+        name: "threshold",
+        reload: Reload::Live,
+        read: |r, s, p, v| {
+            set(
+                &mut s.threshold,
+                r.uint(p, v, 0, 100_000).map(|n| n as usize),
+            )
+        },
+    },
 ];
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-impl Reader<'_> {
+impl Reader {
     /// A duration as seconds (`300`) or with units (`5m`, `2h 30m`).
     pub(super) fn span(&mut self, path: &[&str], v: &Value) -> Option<Duration> {
         let parsed = match v {
@@ -48,6 +138,31 @@ impl Reader<'_> {
             );
         }
         parsed
+    }
+
+    /// A duration of more than zero.
+    pub(super) fn positive_span(&mut self, path: &[&str], v: &Value) -> Option<Duration> {
+        match self.span(path, v)? {
+            d if d.is_zero() => {
+                self.error(path, "expected more than 0 seconds");
+                None
+            }
+            d => Some(d),
+        }
+    }
+
+    /// A percentage, 0 to 100.
+    fn percent(&mut self, path: &[&str], v: &Value) -> Option<f64> {
+        match v.as_f64() {
+            Some(x) if (0.0..=100.0).contains(&x) => Some(x),
+            _ => {
+                self.error(
+                    path,
+                    format!("expected a percentage from 0 to 100, found {}", show(v)),
+                );
+                None
+            }
+        }
     }
 
     pub(super) fn maintenance(&mut self, v: &Value) -> BTreeMap<String, WindowConfig> {
@@ -77,47 +192,7 @@ impl Reader<'_> {
             duration: Duration::ZERO,
             time_zone: None,
         };
-        let mut ok = true;
-        for (k, v) in map {
-            let Some(key) = k.as_str() else { continue };
-            let p = ["maintenance", name, key];
-            match key {
-                "hosts" => w.hosts = self.string_list(&p, v).unwrap_or_default(),
-                "profiles" => w.profiles = self.string_list(&p, v).unwrap_or_default(),
-                "paths" => w.paths = self.string(&p, v),
-                "days" => {
-                    for day in self.string_list(&p, v).unwrap_or_default() {
-                        let short = day.to_ascii_lowercase();
-                        match DAYS.iter().position(|d| short.starts_with(d)) {
-                            Some(i) => w.days.push(i as i8 + 1),
-                            None => {
-                                self.error(&p, format!("{day:?} is no day (mon, tue, ... sun)"));
-                                ok = false;
-                            }
-                        }
-                    }
-                }
-                "start" => match v.as_str().and_then(parse_clock) {
-                    Some(m) => w.start_minute = m,
-                    None => {
-                        self.error(&p, format!("expected a time as HH:MM, found {}", show(v)));
-                        ok = false;
-                    }
-                },
-                "duration" => match self.span(&p, v) {
-                    Some(d) if !d.is_zero() && d <= Duration::from_secs(7 * 86_400) => {
-                        w.duration = d
-                    }
-                    Some(_) => {
-                        self.error(&p, "expected more than 0 and at most 7 days");
-                        ok = false;
-                    }
-                    None => ok = false,
-                },
-                "time_zone" => w.time_zone = self.string(&p, v),
-                _ => self.unknown_key(&p, WINDOW_KEYS),
-            }
-        }
+        let mut ok = read_map(self, WINDOW, &mut w, &["maintenance", name], map);
         if w.hosts.is_empty() && w.profiles.is_empty() {
             self.error(&["maintenance", name], "needs `hosts` or `profiles`");
             ok = false;
@@ -144,58 +219,26 @@ impl Reader<'_> {
     }
 
     pub(super) fn flapping(&mut self, v: &Value) -> Option<FlapSettings> {
-        let map = self.section("flapping", v, &["enabled", "low", "high"], &[])?;
-        let mut s = FlapSettings::default();
-        let mut enabled = true;
-        for (k, v) in map {
-            let Some(key) = k.as_str() else { continue };
-            let p = ["flapping", key];
-            let percent = |r: &mut Self, v: &Value| match v.as_f64() {
-                Some(x) if (0.0..=100.0).contains(&x) => Some(x),
-                _ => {
-                    r.error(
-                        &p,
-                        format!("expected a percentage from 0 to 100, found {}", show(v)),
-                    );
-                    None
-                }
-            };
-            match key {
-                "enabled" => set(&mut enabled, self.boolean(&p, v)),
-                "low" => set(&mut s.low, percent(self, v)),
-                "high" => set(&mut s.high, percent(self, v)),
-                _ => {}
-            }
-        }
-        if s.low >= s.high {
+        let map = self.section("flapping", v, &[])?;
+        let mut f = Flapping {
+            settings: FlapSettings::default(),
+            enabled: true,
+        };
+        read_map(self, FLAPPING, &mut f, &["flapping"], map);
+        if f.settings.low >= f.settings.high {
             self.error(
                 &["flapping", "low"],
-                format!("must be below high ({})", s.high),
+                format!("must be below high ({})", f.settings.high),
             );
             return None;
         }
-        enabled.then_some(s)
+        f.enabled.then_some(f.settings)
     }
 
     pub(super) fn storm(&mut self, v: &Value) -> Option<StormSettings> {
-        let map = self.section("storm", v, &["window", "threshold"], &[])?;
+        let map = self.section("storm", v, &[])?;
         let mut s = StormSettings::default();
-        for (k, v) in map {
-            let Some(key) = k.as_str() else { continue };
-            let p = ["storm", key];
-            match key {
-                "window" => match self.span(&p, v) {
-                    Some(d) if !d.is_zero() => s.window = d,
-                    Some(_) => self.error(&p, "expected more than 0 seconds"),
-                    None => {}
-                },
-                "threshold" => set(
-                    &mut s.threshold,
-                    self.uint(&p, v, 0, 100_000).map(|n| n as usize),
-                ),
-                _ => {}
-            }
-        }
+        read_map(self, STORM, &mut s, &["storm"], map);
         Some(s)
     }
 

@@ -11,43 +11,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hb_problems::{Problem, Problems, Severity, describe, show};
-use serde_norway::{Mapping, Value};
+use hb_problems::{Problem, Problems, Severity};
 
-use crate::plugins::{self, Options, PluginError};
+mod keys;
+
+pub use keys::{COMMANDS, TOP_LEVEL, WASM, WASM_PLUGIN};
 
 /// Default heartbeat interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-
-/// Every top-level key.
-pub const TOP_LEVEL_KEYS: &[&str] = &[
-    "server",
-    "servers",
-    "port",
-    "interval",
-    "key",
-    "key_id",
-    "name",
-    "plugins",
-    "wasm_plugins",
-    "commands",
-];
-
-/// Keys of `commands`.
-pub const COMMAND_KEYS: &[&str] = &["allow", "max_skew", "ledger", "upgrade"];
-
-/// Keys of `wasm_plugins`.
-pub const WASM_KEYS: &[&str] = &["dirs", "cache_dir", "plugins"];
-
-/// Keys of one `wasm_plugins.plugins.NAME` entry.
-pub const WASM_PLUGIN_KEYS: &[&str] = &[
-    "interval",
-    "config",
-    "grants",
-    "timeout_ms",
-    "memory_mb",
-    "enabled",
-];
 
 /// Options every built-in plugin takes (read by the scheduler, not the plugin).
 pub const COMMON_PLUGIN_OPTIONS: &[&str] = &["interval", "timeout", "enabled"];
@@ -157,7 +128,7 @@ impl AgentConfig {
         let mut problems = Problems::new(text, file.map(Path::to_owned));
         let mut config = AgentConfig::default();
         if let Some(root) = problems.parse_yaml() {
-            read(&mut problems, &mut config, &root);
+            keys::read(&mut problems, &mut config, &root);
         }
         let failed = problems.has_errors();
         let mut list = problems.into_vec();
@@ -184,71 +155,8 @@ impl AgentConfig {
     }
 }
 
-fn read(p: &mut Problems<'_>, c: &mut AgentConfig, root: &Value) {
-    let map = match root {
-        Value::Null => return,
-        Value::Mapping(m) => m,
-        other => {
-            p.error(
-                &["(top level)"],
-                format!("expected a mapping of keys, found {}", describe(other)),
-            );
-            return;
-        }
-    };
-    let mut servers = None;
-    for (k, v) in map {
-        let Some(key) = k.as_str() else {
-            p.error(&["(top level)"], "keys must be strings");
-            continue;
-        };
-        let at = [key];
-        match key {
-            "server" => c.server = string(p, &at, v),
-            "servers" => servers = read_servers(p, v),
-            "port" => match v.as_u64().and_then(|n| u16::try_from(n).ok()) {
-                Some(port) if port > 0 => c.port = port,
-                _ => p.error(
-                    &at,
-                    format!("expected a port from 1 to 65535, found {}", show(v)),
-                ),
-            },
-            "interval" => {
-                if let Some(d) = p.seconds_between(&at, v, 0.1, 86_400.0) {
-                    c.interval = d;
-                }
-            }
-            "key" => {
-                if let Some(key) = string(p, &at, v) {
-                    if key.len() < 16 {
-                        p.error(
-                            &at,
-                            format!("must be at least 16 characters, this one has {}", key.len()),
-                        );
-                    }
-                    c.key = Some(key);
-                }
-            }
-            "key_id" => c.key_id = string(p, &at, v),
-            "name" => {
-                if let Some(name) = string(p, &at, v) {
-                    if let Err(e) = hb_proto::validate_name(&name) {
-                        p.error(&at, e.to_string());
-                    }
-                    c.name = Some(name);
-                }
-            }
-            "plugins" => read_plugins(p, c, v),
-            "wasm_plugins" => read_wasm(p, c, v),
-            "commands" => read_commands(p, c, v),
-            _ => p.unknown_key(&at, TOP_LEVEL_KEYS),
-        }
-    }
-    resolve_servers(p, c, servers);
-}
-
 /// `server` or `servers`, each split against `port` (which may come after them).
-fn resolve_servers(p: &mut Problems<'_>, c: &mut AgentConfig, servers: Option<Vec<String>>) {
+pub(super) fn resolve_servers(p: &mut Problems, c: &mut AgentConfig, servers: Option<Vec<String>>) {
     let (key, list) = match (c.server.clone(), servers) {
         (Some(_), Some(_)) => {
             p.error(&["servers"], "give `server` or `servers`, not both");
@@ -265,59 +173,6 @@ fn resolve_servers(p: &mut Problems<'_>, c: &mut AgentConfig, servers: Option<Ve
             }
             Ok(server) => c.servers.push(server),
             Err(e) => p.error(&[key], e.to_string()),
-        }
-    }
-}
-
-/// `commands: {allow: [/usr/bin/systemctl, ...], max_skew: 300, ledger: PATH, upgrade: true}`.
-fn read_commands(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
-    let Some(map) = mapping(p, &["commands"], v) else {
-        return;
-    };
-    for (k, v) in map {
-        let Some(key) = k.as_str() else { continue };
-        let at = ["commands", key];
-        match key {
-            "allow" => {
-                let Value::Sequence(items) = v else {
-                    p.error(
-                        &at,
-                        format!("expected a list of program paths, found {}", describe(v)),
-                    );
-                    continue;
-                };
-                for item in items {
-                    let Some(path) = string(p, &at, item) else {
-                        continue;
-                    };
-                    if !path.starts_with('/') {
-                        p.error(
-                            &at,
-                            format!("{path:?}: give the absolute path; commands run without a shell or PATH"),
-                        );
-                        continue;
-                    }
-                    c.commands.allow.push(PathBuf::from(path));
-                }
-            }
-            "max_skew" => {
-                if let Some(d) = p.seconds_between(&at, v, 1.0, 86_400.0) {
-                    c.commands.max_skew = d;
-                }
-            }
-            "ledger" => {
-                if let Some(path) = string(p, &at, v) {
-                    c.commands.ledger = PathBuf::from(path);
-                }
-            }
-            "upgrade" => match v {
-                Value::Bool(on) => c.commands.upgrade = *on,
-                other => p.error(
-                    &at,
-                    format!("expected true or false, found {}", describe(other)),
-                ),
-            },
-            _ => p.unknown_key(&at, COMMAND_KEYS),
         }
     }
 }
@@ -370,218 +225,6 @@ pub fn split_server(server: &str, default_port: u16) -> Result<(String, u16), Se
         Some((host, p)) if !host.contains(':') => Ok((host.to_owned(), port(p)?)),
         _ => Ok((server.to_owned(), default_port)),
     }
-}
-
-/// `servers: [a, b]`: each datagram goes to every one (an HA pair of daemons).
-fn read_servers(p: &mut Problems<'_>, v: &Value) -> Option<Vec<String>> {
-    let Value::Sequence(list) = v else {
-        p.error(
-            &["servers"],
-            format!(
-                "expected a list of HOST or HOST:PORT, found {}",
-                describe(v)
-            ),
-        );
-        return None;
-    };
-    if list.is_empty() || list.len() > MAX_SERVERS {
-        p.error(
-            &["servers"],
-            format!("expected 1 to {MAX_SERVERS} servers, found {}", list.len()),
-        );
-        return None;
-    }
-    Some(
-        list.iter()
-            .filter_map(|one| string(p, &["servers"], one))
-            .collect(),
-    )
-}
-
-fn string(p: &mut Problems<'_>, at: &[&str], v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        other => {
-            p.error(at, format!("expected a string, found {}", describe(other)));
-            None
-        }
-    }
-}
-
-fn mapping<'v>(p: &mut Problems<'_>, at: &[&str], v: &'v Value) -> Option<&'v Mapping> {
-    match v {
-        Value::Mapping(m) => Some(m),
-        Value::Null => None,
-        other => {
-            p.error(at, format!("expected a mapping, found {}", describe(other)));
-            None
-        }
-    }
-}
-
-fn json(v: &Value) -> serde_json::Value {
-    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
-}
-
-/// `plugins:` — each entry names a built-in plugin; its options are checked by building
-/// it, and options no plugin reads are warned about.
-fn read_plugins(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
-    let Some(map) = mapping(p, &["plugins"], v) else {
-        return;
-    };
-    for (k, value) in map {
-        let Some(name) = k.as_str() else {
-            p.error(&["plugins"], "plugin names must be strings");
-            continue;
-        };
-        let at = ["plugins", name];
-        let value = json(value);
-        c.plugins.insert(name.to_owned(), value.clone());
-        if !plugins::built_in().any(|b| b == name) {
-            let known: Vec<&str> = plugins::built_in().collect();
-            let hint = hb_problems::did_you_mean(name, &known)
-                .map(|k| format!("; did you mean `{k}`?"))
-                .unwrap_or_default();
-            p.error(&at, format!("no built-in plugin of that name{hint}"));
-            continue;
-        }
-        let options = match Options::new(name, &value) {
-            Ok(o) => o,
-            Err(e) => {
-                option_problem(p, name, &e);
-                continue;
-            }
-        };
-        let common = options
-            .enabled(true)
-            .and_then(|_| options.seconds("interval", DEFAULT_INTERVAL))
-            .and_then(|_| options.seconds("timeout", DEFAULT_INTERVAL));
-        if let Err(e) = common {
-            option_problem(p, name, &e);
-        }
-        // Only a plugin that will run is built (ping and Nagios need settings).
-        if value == serde_json::Value::Bool(false) || matches!(options.enabled(true), Ok(false)) {
-            continue;
-        }
-        if let Err(e) = plugins::build(name, &options) {
-            option_problem(p, name, &e);
-            continue;
-        }
-        for key in options.unread() {
-            let mut known = options.read_keys();
-            known.extend(COMMON_PLUGIN_OPTIONS.iter().map(|k| (*k).to_owned()));
-            let known: Vec<&str> = known.iter().map(String::as_str).collect();
-            p.unknown_key(&["plugins", name, &key], &known);
-        }
-    }
-}
-
-fn option_problem(p: &mut Problems<'_>, plugin: &str, e: &PluginError) {
-    match e {
-        PluginError::Option { key, expected, .. } => {
-            p.error(&["plugins", plugin, key], format!("expected {expected}"));
-        }
-        other => p.error(&["plugins", plugin], other.to_string()),
-    }
-}
-
-fn read_wasm(p: &mut Problems<'_>, c: &mut AgentConfig, v: &Value) {
-    let Some(map) = mapping(p, &["wasm_plugins"], v) else {
-        return;
-    };
-    let w = &mut c.wasm_plugins;
-    for (k, v) in map {
-        let Some(key) = k.as_str() else { continue };
-        let at = ["wasm_plugins", key];
-        match key {
-            "dirs" => {
-                let dirs = match v {
-                    Value::String(s) => vec![s.clone()],
-                    Value::Sequence(items) => {
-                        items.iter().filter_map(|i| string(p, &at, i)).collect()
-                    }
-                    other => {
-                        p.error(
-                            &at,
-                            format!("expected a list of directories, found {}", describe(other)),
-                        );
-                        Vec::new()
-                    }
-                };
-                for dir in dirs {
-                    let dir = PathBuf::from(dir);
-                    if !dir.is_dir() {
-                        p.error(&at, format!("{}: not a directory", dir.display()));
-                    }
-                    w.dirs.push(dir);
-                }
-            }
-            "cache_dir" => w.cache_dir = string(p, &at, v).map(PathBuf::from),
-            "plugins" => {
-                let Some(entries) = mapping(p, &at, v) else {
-                    continue;
-                };
-                for (name, entry) in entries {
-                    let Some(name) = name.as_str() else { continue };
-                    let settings = read_wasm_plugin(p, name, entry);
-                    w.plugins.insert(name.to_owned(), settings);
-                }
-            }
-            _ => p.unknown_key(&at, WASM_KEYS),
-        }
-    }
-}
-
-fn read_wasm_plugin(p: &mut Problems<'_>, name: &str, v: &Value) -> WasmPluginConfig {
-    let mut e = WasmPluginConfig::default();
-    let Some(map) = mapping(p, &["wasm_plugins", "plugins", name], v) else {
-        return e;
-    };
-    for (k, v) in map {
-        let Some(key) = k.as_str() else { continue };
-        let at = ["wasm_plugins", "plugins", name, key];
-        let range = |p: &mut Problems<'_>, max: u64| match v.as_u64() {
-            Some(n) if (1..=max).contains(&n) => Some(n),
-            _ => {
-                p.error(&at, format!("expected 1 to {max}, found {}", show(v)));
-                None
-            }
-        };
-        match key {
-            "interval" => match v.as_f64() {
-                Some(s) if s.is_finite() && s > 0.0 => e.interval = Some(s),
-                _ => p.error(&at, format!("expected seconds > 0, found {}", show(v))),
-            },
-            "timeout_ms" => e.timeout_ms = range(p, MAX_TIMEOUT_MS),
-            "memory_mb" => e.memory_mb = range(p, MAX_MEMORY_MB),
-            "enabled" => e.enabled = p.boolean(&at, v).or(e.enabled),
-            "grants" => match v {
-                Value::Sequence(items) => {
-                    e.grants = items
-                        .iter()
-                        .filter_map(|i| string(p, &at, i))
-                        .map(PathBuf::from)
-                        .collect();
-                }
-                other => p.error(
-                    &at,
-                    format!("expected a list of paths, found {}", describe(other)),
-                ),
-            },
-            "config" => {
-                if let Some(m) = mapping(p, &at, v) {
-                    for (ck, cv) in m {
-                        if let Some(ck) = ck.as_str() {
-                            e.config.insert(ck.to_owned(), json(cv));
-                        }
-                    }
-                }
-            }
-            _ => p.unknown_key(&at, WASM_PLUGIN_KEYS),
-        }
-    }
-    e
 }
 
 #[cfg(test)]
@@ -706,19 +349,20 @@ wasm_plugins:
     fn config_md_documents_every_agent_key_and_no_other() {
         use std::collections::BTreeSet;
 
+        use hb_problems::keys::names;
         use hbd_e2e::docs::{backticked, read, row, table_keys};
         let md = read("CONFIG.md");
-        let set = |keys: &[&str]| {
-            keys.iter()
-                .map(|k| (*k).to_owned())
-                .collect::<BTreeSet<_>>()
-        };
-        assert_eq!(table_keys(&md, "## Agent"), set(TOP_LEVEL_KEYS));
-        let mut wasm = set(WASM_KEYS);
-        wasm.extend(WASM_PLUGIN_KEYS.iter().map(|k| format!("plugins.NAME.{k}")));
+        let set = |keys: Vec<&str>| keys.into_iter().map(str::to_owned).collect::<BTreeSet<_>>();
+        assert_eq!(table_keys(&md, "## Agent"), set(names(TOP_LEVEL)));
+        let mut wasm = set(names(WASM));
+        wasm.extend(
+            names(WASM_PLUGIN)
+                .iter()
+                .map(|k| format!("plugins.NAME.{k}")),
+        );
         assert_eq!(table_keys(&md, "`wasm_plugins`, every key:"), wasm);
         let commands = backticked(row(&md, "## Agent", "commands"));
-        for key in COMMAND_KEYS {
+        for key in names(COMMANDS) {
             assert!(
                 commands.iter().any(|w| w == key),
                 "`commands` row lacks `{key}`"

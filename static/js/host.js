@@ -151,6 +151,15 @@ async function loadAlerts() {
   });
   $('alerts').replaceChildren(...rows);
   $('no-alerts').hidden = rows.length > 0;
+  // The header says the worst of them, so an UP host with a CRITICAL alert does not
+  // read as fine.
+  const open = list.filter((a) => a.level !== 'OK');
+  const order = ['CRITICAL', 'WARNING', 'UNKNOWN'];
+  const worst = order.find((l) => open.some((a) => a.level === l));
+  $('worst').hidden = !worst;
+  $('worst').textContent = worst ? `${open.length} alert${open.length > 1 ? 's' : ''}, ${worst}` : '';
+  $('worst').className = worst ? `alerts level-${worst}` : 'alerts';
+  $('page').dataset.worst = worst ?? '';
 }
 
 async function loadPlugins() {

@@ -12,17 +12,36 @@ const FEED_MAX = 200;     // events kept in the feed
 const $ = (id) => document.getElementById(id);
 
 const hosts = new Map();  // name -> {name, state, last_seen, rtt_ms, version, uptime_s}
+const alerts = new Map(); // host -> Map(path -> level), alerts that are not OK
 let view = [];            // names after filter and sort
 let viewDirty = true;
 let drawPending = false;
 
-const filter = { state: '', q: '', sort: 'name' };
+const filter = { state: '', q: '', sort: 'problems' };
+
+// Worst first: a DOWN host, then alerts by level, then hosts never heard from.
+const LEVEL_RANK = { CRITICAL: 2, WARNING: 3, UNKNOWN: 4 };
+const STATE_RANK = { DOWN: 0, UNREACHABLE: 1, UNKNOWN: 5 };
+
+// A host's alerts that are not OK: how many, and the worst level.
+function worst(name) {
+  const paths = alerts.get(name);
+  if (!paths || paths.size === 0) return null;
+  let level = 'UNKNOWN';
+  for (const l of paths.values()) if (LEVEL_RANK[l] < LEVEL_RANK[level]) level = l;
+  return { count: paths.size, level };
+}
+
+function rank(h) {
+  const w = worst(h.name);
+  return Math.min(STATE_RANK[h.state] ?? 6, w ? LEVEL_RANK[w.level] ?? 6 : 6);
+}
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
   filter.state = p.get('state') ?? '';
   filter.q = p.get('q') ?? '';
-  filter.sort = p.get('sort') ?? 'name';
+  filter.sort = p.get('sort') ?? 'problems';
   $('state').value = filter.state;
   $('q').value = filter.q;
 }
@@ -31,7 +50,7 @@ function writeUrl() {
   const p = new URLSearchParams();
   if (filter.state) p.set('state', filter.state);
   if (filter.q) p.set('q', filter.q);
-  if (filter.sort !== 'name') p.set('sort', filter.sort);
+  if (filter.sort !== 'problems') p.set('sort', filter.sort);
   const query = p.toString();
   history.replaceState(null, '', query ? `?${query}` : location.pathname);
 }
@@ -64,21 +83,25 @@ function rebuildView() {
   const q = filter.q.toLowerCase();
   view = [];
   const counts = { UP: 0, DOWN: 0, UNREACHABLE: 0, UNKNOWN: 0 };
+  let alerting = 0;
   for (const h of hosts.values()) {
     counts[h.state] = (counts[h.state] ?? 0) + 1;
+    if (alerts.get(h.name)?.size) alerting++;
     if (filter.state && h.state !== filter.state) continue;
     if (q && !h.name.toLowerCase().includes(q)) continue;
     view.push(h);
   }
   const key = filter.sort;
+  const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   view.sort((a, b) => {
-    if (key === 'name') return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    if (key === 'name') return byName(a, b);
+    if (key === 'problems') return rank(a) - rank(b) || byName(a, b);
     if (key === 'state') return (a.state.localeCompare(b.state)) || (a.name < b.name ? -1 : 1);
     const x = a[key] ?? -Infinity, y = b[key] ?? -Infinity;
     return key === 'last_seen' ? y - x : x - y;
   });
   $('counts').textContent =
-    `${hosts.size} hosts · ${counts.UP} up · ${counts.DOWN} down · ${counts.UNREACHABLE} unreachable · ${counts.UNKNOWN} unknown · ${view.length} shown`;
+    `${hosts.size} hosts · ${counts.UP} up · ${counts.DOWN} down · ${counts.UNREACHABLE} unreachable · ${counts.UNKNOWN} unknown · ${alerting} with alerts · ${view.length} shown`;
   $('spacer').style.height = `${view.length * ROW}px`;
   viewDirty = false;
 }
@@ -90,7 +113,7 @@ function rowElement(i) {
     const row = document.createElement('div');
     row.className = 'row';
     row.setAttribute('role', 'row');
-    for (const c of ['name', 'state', 'seen', 'rtt', 'version wide', 'uptime wide']) {
+    for (const c of ['name', 'state', 'alerts', 'seen', 'rtt', 'version wide', 'uptime wide']) {
       // The name links to the host's page (and makes rows reachable by keyboard).
       const cell = document.createElement(c === 'name' ? 'a' : 'span');
       cell.className = c;
@@ -115,11 +138,25 @@ function draw() {
     const row = rowElement(i);
     row.hidden = false;
     row.dataset.host = h.name;
-    const [name, state, seen, rtt, version, uptime] = row.children;
+    const [name, state, problems, seen, rtt, version, uptime] = row.children;
     name.textContent = h.name;
     name.href = `/hosts/${encodeURIComponent(h.name)}`;
     state.textContent = h.state;
     state.className = `state state-${h.state}`;
+    const w = worst(h.name);
+    row.dataset.worst = w ? w.level : '';
+    problems.className = w ? `alerts level-${w.level}` : 'alerts';
+    problems.title = w ? `${w.count} alert${w.count > 1 ? 's' : ''}, the worst ${w.level}` : '';
+    if (w) {
+      const n = document.createElement('b');
+      n.textContent = w.count;
+      const level = document.createElement('span');
+      level.className = 'word';
+      level.textContent = ` ${w.level}`;
+      problems.replaceChildren(n, level);
+    } else {
+      problems.replaceChildren();
+    }
     seen.textContent = ago(h.last_seen);
     rtt.textContent = h.rtt_ms == null ? '—' : `${h.rtt_ms < 100 ? h.rtt_ms.toFixed(1) : Math.round(h.rtt_ms)} ms`;
     version.textContent = h.version ?? '—';
@@ -130,14 +167,15 @@ function draw() {
 
 // Events shown, so the stored ones the page opens with and the live ones do not repeat.
 const shown = new Set();
-const eventKey = (u) => `${u.host}|${u.event}|${typeof u.at === 'number' ? u.at : Date.parse(u.at)}`;
+const eventKey = (u) => `${u.host}|${u.path ?? ''}|${u.event}|${typeof u.at === 'number' ? u.at : Date.parse(u.at)}`;
 
 function feedItem(u) {
   const li = document.createElement('li');
   const time = document.createElement('time');
   time.textContent = new Date(u.at).toLocaleTimeString();
   li.append(time);
-  const what = u.event === 'MESSAGE' ? `${u.host}: ${u.text}` : `${u.host} ${u.event}`;
+  const what = u.event === 'MESSAGE' ? `${u.host}: ${u.text}`
+    : u.path ? `${u.host} ${u.path} ${u.event}` : `${u.host} ${u.event}`;
   li.append(document.createTextNode(what));
   li.className = `event-${u.event}`;
   return li;
@@ -167,8 +205,21 @@ async function preloadEvents() {
   }
 }
 
+function setAlert(host, path, level) {
+  let paths = alerts.get(host);
+  if (level && level !== 'OK') {
+    if (!paths) alerts.set(host, (paths = new Map()));
+    paths.set(path, level);
+  } else if (paths) {
+    paths.delete(path);
+    if (paths.size === 0) alerts.delete(host);
+  }
+}
+
 function snapshot(m) {
   hosts.clear();
+  alerts.clear();
+  for (const a of m.alerts ?? []) setAlert(a.host, a.path, a.level);
   const c = m.hosts;
   for (let i = 0; i < c.name.length; i++) {
     hosts.set(c.name[i], {
@@ -187,6 +238,13 @@ function apply(u) {
       h.rtt_ms = u.rtt_ms;
       if (filter.sort === 'last_seen' || filter.sort === 'rtt_ms') viewDirty = true;
     }
+  } else if (u.type === 'alert') {
+    const before = alerts.get(u.host)?.get(u.path) ?? 'OK';
+    const level = u.state?.level ?? 'OK';
+    setAlert(u.host, u.path, level);
+    viewDirty = true;
+    // A change of level is news; a reminder is not.
+    if (level !== before) feed({ host: u.host, event: level, path: u.path, at: u.state?.since ?? Date.now() });
   } else if (u.type === 'event') {
     if (u.record) hosts.set(u.host, u.record);
     else hosts.delete(u.host);

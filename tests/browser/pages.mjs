@@ -68,6 +68,13 @@ try {
   await page.waitForFunction(() => document.querySelector('#rows .row[data-host="brief1"] .state')?.textContent === 'DOWN', null, { timeout: 10000 });
   out.brief1_state = await page.textContent('#rows .row[data-host="brief1"] .state');
 
+  // Problems first by default: the DOWN host, then by the worst alert (web1 CRITICAL,
+  // web2 WARNING), then the rest; an UP host with alerts says so in its row.
+  await page.waitForFunction(() => document.querySelector('#rows .row')?.dataset.host === 'brief1');
+  out.problem_order = await rows(page);
+  out.live_alerts = await page.$$eval('#rows .row', (rs) => Object.fromEntries(rs.filter((r) => r.checkVisibility())
+    .map((r) => [r.dataset.host, [r.querySelector('.state').textContent, r.querySelector('.alerts').textContent]])));
+
   // Agent text is text: a message with markup shows as written and runs nothing.
   const evil = '<img src=x onerror="window.__xss=1">';
   await send({ ID: 'MSG', name: 'web1', text: evil });
@@ -167,6 +174,8 @@ try {
   await page.waitForSelector('#history li[data-kind="MESSAGE"]');
   out.host_page = {
     alert_level: await page.textContent('#alerts tr[data-path="cpu_monitor.cpu_percent"] td'),
+    worst: await page.textContent('#worst'),
+    worst_marked: await page.getAttribute('#page', 'data-worst'),
     history_kinds: await page.$$eval('#history li', (lis) => lis.map((li) => li.dataset.kind)),
     message: await page.textContent('#history li[data-kind="MESSAGE"] span'),
     history_img: await page.locator('#history img').count(),

@@ -180,6 +180,7 @@ impl Hosts {
     /// Records a datagram from `name` (a host not known yet is added): where it came
     /// from, what its heartbeat or boot says, and that it is UP. What happened to the
     /// host is appended to `events`.
+    #[inline]
     pub(super) fn hear(
         &mut self,
         name: &str,

@@ -18,6 +18,7 @@ pub(super) struct Step {
 impl Core {
     /// Ends a step: the policy sees its events and notices, then they, the alert paths
     /// that changed, and what the policy decided are appended to `out`, in that order.
+    #[inline]
     pub(super) fn finish(&mut self, step: Step, now: Now, out: &mut Vec<Action>) {
         for e in &step.events {
             self.policy.on_event(e, now);

@@ -107,6 +107,15 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     );
     assert_eq!(found["enter_opens"], "/hosts/fresh1");
     assert_eq!(found["brief1_state"], "DOWN");
+    // Problems first, and an UP host with a CRITICAL alert is not shown as plain UP.
+    assert_eq!(
+        found["problem_order"],
+        serde_json::json!(["brief1", "web1", "web2", "fresh1"]),
+        "DOWN, then CRITICAL, then WARNING, then the rest"
+    );
+    assert_eq!(found["live_alerts"]["web1"], serde_json::json!(["UP", "1 CRITICAL"]));
+    assert_eq!(found["live_alerts"]["web2"], serde_json::json!(["UP", "1 WARNING"]));
+    assert_eq!(found["live_alerts"]["fresh1"], serde_json::json!(["UP", ""]));
     assert_eq!(found["plugins_url"], "?host=web1&plugin=cpu_monitor");
     assert_eq!(
         (&found["zoom_narrowed"], &found["unzoom_shown"]),
@@ -144,6 +153,8 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     );
     let host = &found["host_page"];
     assert_eq!(host["alert_level"], "CRITICAL");
+    assert_eq!(host["worst"], "1 alert, CRITICAL", "the header says it");
+    assert_eq!(host["worst_marked"], "CRITICAL");
     let kinds: Vec<&str> = host["history_kinds"]
         .as_array()
         .unwrap()

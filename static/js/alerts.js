@@ -1,13 +1,16 @@
-// /alerts: the alerts that are not OK on the hosts the user may see, kept current from
-// the WebSocket stream; filters by severity, host and plugin live in the URL. Agent
-// text goes in through textContent only.
+// /alerts, the Problems view: DOWN and UNREACHABLE hosts together with the alerts that
+// are not OK, on the hosts the user may see, worst first and longest first within a
+// severity; kept current from the WebSocket stream. Filters by severity, host and
+// plugin live in the URL. Agent text goes in through textContent only.
 import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
 
 const $ = (id) => document.getElementById(id);
 const alerts = new Map(); // "host\npath" -> alert
+const hosts = new Map();  // name -> {state, since}: only DOWN and UNREACHABLE hosts
 const filter = { severity: '', host: '', plugin: '' };
-const RANK = { CRITICAL: 0, UNKNOWN: 1, WARNING: 2, OK: 3 };
+const RANK = { DOWN: 0, UNREACHABLE: 1, CRITICAL: 2, UNKNOWN: 3, WARNING: 4 };
+const CLASS = { DOWN: 'DOWN', UNREACHABLE: 'UNREACHABLE', CRITICAL: 'DOWN', WARNING: 'UNKNOWN', UNKNOWN: 'UNKNOWN' };
 let pending = false;
 
 function readUrl() {
@@ -41,36 +44,70 @@ function link(text, href) {
   return td;
 }
 
-function draw() {
-  pending = false;
-  const counts = { CRITICAL: 0, WARNING: 0, UNKNOWN: 0 };
-  const shown = [];
+// "8 min", "3 h 5 min", "2 d 4 h": how long a problem has lasted.
+export function lasted(since, now = Date.now()) {
+  const s = Math.max(0, Math.floor((now - since) / 1000));
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  if (d) return `${d} d ${h} h`;
+  if (h) return `${h} h ${m} min`;
+  if (m) return `${m} min`;
+  return `${s} s`;
+}
+
+const number = (v) => (typeof v === 'number' ? v.toLocaleString(undefined, { maximumFractionDigits: 2 }) : v);
+
+// Every problem as one row's facts: hosts first, then alerts.
+function problems() {
+  const all = [];
+  for (const [name, h] of hosts) {
+    all.push({ severity: h.state, host: name, what: '', since: h.since, value: '—', threshold: '—', reminders: '' });
+  }
   for (const a of alerts.values()) {
     if (a.level === 'OK') continue;
-    counts[a.level] = (counts[a.level] ?? 0) + 1;
-    if (filter.severity && a.level !== filter.severity.toUpperCase()) continue;
-    if (filter.host && !a.host.toLowerCase().includes(filter.host.toLowerCase())) continue;
-    const plugin = a.path.split('.')[0];
-    if (filter.plugin && !plugin.toLowerCase().includes(filter.plugin.toLowerCase())) continue;
-    shown.push(a);
+    all.push({
+      severity: a.level, host: a.host, what: a.path, since: a.since,
+      value: number(a.value ?? a.detail ?? '—'),
+      threshold: a.threshold == null ? '—' : `${a.operator ?? ''} ${number(a.threshold)}`.trim(),
+      reminders: String(a.reminders), held: a.held,
+    });
   }
-  shown.sort((a, b) => (RANK[a.level] - RANK[b.level]) || (a.since - b.since));
+  return all;
+}
+
+function draw() {
+  pending = false;
+  const counts = { CRITICAL: 0, WARNING: 0, UNKNOWN: 0, DOWN: 0, UNREACHABLE: 0 };
+  const shown = [];
+  const now = Date.now();
+  for (const p of problems()) {
+    counts[p.severity] = (counts[p.severity] ?? 0) + 1;
+    if (filter.severity && p.severity !== filter.severity.toUpperCase()) continue;
+    if (filter.host && !p.host.toLowerCase().includes(filter.host.toLowerCase())) continue;
+    const plugin = p.what.split('.')[0];
+    if (filter.plugin && !plugin.toLowerCase().includes(filter.plugin.toLowerCase())) continue;
+    shown.push(p);
+  }
+  shown.sort((a, b) => (RANK[a.severity] - RANK[b.severity]) || (a.since - b.since));
   $('summary').textContent =
-    `${counts.CRITICAL} critical · ${counts.WARNING} warning · ${counts.UNKNOWN} unknown · ${shown.length} shown`;
-  const body = $('alerts');
-  const rows = shown.slice(0, 2000).map((a) => {
+    `${counts.CRITICAL} critical · ${counts.WARNING} warning · ${counts.UNKNOWN} unknown · ${counts.DOWN} down · ${counts.UNREACHABLE} unreachable · ${shown.length} shown`;
+  const rows = shown.slice(0, 2000).map((p) => {
     const tr = document.createElement('tr');
-    tr.className = `level-${a.level}`;
-    tr.dataset.host = a.host;
+    tr.className = `level-${p.severity}`;
+    tr.dataset.host = p.host;
+    tr.dataset.what = p.what;
+    const host = `/hosts/${encodeURIComponent(p.host)}`;
+    const since = cell(lasted(p.since, now));
+    since.title = new Date(p.since).toLocaleString();
     tr.append(
-      cell(a.level, `state state-${a.level === 'CRITICAL' ? 'DOWN' : a.level === 'WARNING' ? 'UNKNOWN' : 'UP'}`),
-      link(a.host, `/hosts/${encodeURIComponent(a.host)}`),
-      link(a.path, `/hosts/${encodeURIComponent(a.host)}?path=${encodeURIComponent(a.path)}#history-title`), cell(new Date(a.since).toLocaleString()),
-      cell(a.value ?? a.detail ?? '—'), cell(a.threshold ?? '—'), cell(String(a.reminders)),
+      cell(p.severity, `state state-${CLASS[p.severity] ?? 'UNKNOWN'}`),
+      link(p.host, host),
+      p.what ? link(p.what, `${host}?path=${encodeURIComponent(p.what)}#history-title`) : cell('host', 'muted'),
+      since, cell(p.value), cell(p.threshold),
+      cell(p.held ? `held: ${p.held.reason}` : '', 'held'), cell(p.reminders),
     );
     return tr;
   });
-  body.replaceChildren(...rows);
+  $('alerts').replaceChildren(...rows);
   $('none').hidden = shown.length > 0;
 }
 
@@ -81,24 +118,38 @@ function schedule() {
   }
 }
 
+function setHost(name, state, since) {
+  if (state === 'DOWN' || state === 'UNREACHABLE') hosts.set(name, { state, since });
+  else hosts.delete(name);
+}
+
 readUrl();
 for (const k of Object.keys(filter)) {
   $(k).addEventListener('input', () => { filter[k] = $(k).value; writeUrl(); schedule(); });
 }
 logoutButton();
 slashFocuses($('host'));
+// "for 8 min" moves on by itself.
+setInterval(schedule, 30000);
 connect({
   onSnapshot: (m) => {
     alerts.clear();
+    hosts.clear();
     for (const a of m.alerts) alerts.set(`${a.host}\n${a.path}`, a);
+    const c = m.hosts;
+    for (let i = 0; i < c.name.length; i++) setHost(c.name[i], c.state[i], c.state_since[i]);
     schedule();
   },
   onUpdates: (updates) => {
     for (const u of updates) {
-      if (u.type !== 'alert') continue;
-      const key = `${u.host}\n${u.path}`;
-      if (u.state) alerts.set(key, u.state);
-      else alerts.delete(key);
+      if (u.type === 'alert') {
+        const key = `${u.host}\n${u.path}`;
+        if (u.state) alerts.set(key, u.state);
+        else alerts.delete(key);
+      } else if (u.type === 'event') {
+        if (u.record) setHost(u.host, u.record.state, u.record.state_since);
+        else hosts.delete(u.host);
+      }
     }
     schedule();
   },

@@ -123,8 +123,10 @@ try {
   out.critical_alerts = await page.$$eval('#alerts tr', (trs) => trs.map((tr) => [tr.dataset.host, tr.cells[0].textContent]));
   out.alert_summary = await page.textContent('#summary');
   await page.selectOption('#severity', '');
-  await page.waitForFunction(() => document.querySelectorAll('#alerts tr').length === 2);
+  // Unfiltered, the Problems view holds the DOWN host too, first, with its duration.
+  await page.waitForFunction(() => document.querySelectorAll('#alerts tr').length === 3);
   out.alerts_url = new URL(page.url()).search;
+  out.problem_rows = await page.$$eval('#alerts tr', (trs) => trs.map((tr) => [...tr.cells].slice(0, 6).map((c) => c.textContent)));
 
   // /plugins draws a chart of web1's cpu_percent, with ink on its canvas; the choice
   // is in the URL.

@@ -142,6 +142,7 @@ impl Alerts {
             value: Some(value),
             detail: None,
             threshold: rule.threshold_for(next),
+            operator: rule.threshold_for(next).map(|_| rule.operator),
         };
         self.apply(key, observed, now, true, out);
         next
@@ -166,6 +167,7 @@ impl Alerts {
             value: None,
             detail: Some(text.to_owned()),
             threshold: None,
+            operator: None,
         };
         self.apply(key, observed, now, notify, out);
     }
@@ -183,6 +185,7 @@ impl Alerts {
                 value: o.value,
                 detail: o.detail.clone(),
                 threshold: o.threshold,
+                operator: o.operator,
                 last_notified: None,
                 reminders: 0,
             });
@@ -195,6 +198,7 @@ impl Alerts {
         state.level = o.level;
         state.since = now.wall;
         state.threshold = o.threshold;
+        state.operator = o.operator;
         state.reminders = 0;
         let kind = if o.level == Level::Ok {
             NoticeKind::Recovered
@@ -369,6 +373,7 @@ struct Observed {
     value: Option<f64>,
     detail: Option<String>,
     threshold: Option<f64>,
+    operator: Option<crate::model::Operator>,
 }
 
 fn notice(s: &AlertState, kind: NoticeKind, from: Level, at: Timestamp) -> Notice {

@@ -1,60 +1,11 @@
 //! Threshold rules: one metric's `warning`, `critical`, `operator` and `hysteresis`, and
 //! the pure function that decides the next alert level from the current one and a value.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::model::Level;
 
-/// How a value is compared with a threshold: the alert holds when `value OP threshold`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Operator {
-    /// `>` (default)
-    #[default]
-    #[serde(rename = ">")]
-    Gt,
-    /// `>=`
-    #[serde(rename = ">=")]
-    Ge,
-    /// `<`
-    #[serde(rename = "<")]
-    Lt,
-    /// `<=`
-    #[serde(rename = "<=")]
-    Le,
-    /// `==`
-    #[serde(rename = "==")]
-    Eq,
-    /// `!=`
-    #[serde(rename = "!=")]
-    Ne,
-}
-
-impl Operator {
-    /// Parses `>`, `>=`, `<`, `<=`, `==`, `!=`.
-    pub fn parse(s: &str) -> Option<Operator> {
-        Some(match s.trim() {
-            ">" => Operator::Gt,
-            ">=" => Operator::Ge,
-            "<" => Operator::Lt,
-            "<=" => Operator::Le,
-            "==" => Operator::Eq,
-            "!=" => Operator::Ne,
-            _ => return None,
-        })
-    }
-
-    /// Whether `value OP threshold` holds.
-    pub fn holds(self, value: f64, threshold: f64) -> bool {
-        match self {
-            Operator::Gt => value > threshold,
-            Operator::Ge => value >= threshold,
-            Operator::Lt => value < threshold,
-            Operator::Le => value <= threshold,
-            Operator::Eq => value == threshold,
-            Operator::Ne => value != threshold,
-        }
-    }
-}
+pub use crate::model::Operator;
 
 /// One metric's thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]

@@ -316,3 +316,47 @@ fn api_views() {
     );
     assert_eq!(alerts.for_host("a").len(), 2);
 }
+
+/// An alert carries its rule's operator beside its threshold, so a page can show
+/// `< 10` rather than a bare `10`; a Nagios check and an OK path have neither.
+#[test]
+fn an_alert_knows_how_its_value_compares_with_its_threshold() {
+    let mut alerts = Alerts::new(policy(0, 0));
+    let mut out = Vec::new();
+    let free = Rule {
+        warning: Some(20.0),
+        critical: Some(10.0),
+        operator: Operator::Lt,
+        ..Rule::default()
+    };
+    alerts.observe("a", "disk_monitor./.free", &free, 5.0, at(0), &mut out);
+    alerts.observe(
+        "a",
+        "cpu_monitor.cpu_percent",
+        &cpu_rule(),
+        10.0,
+        at(0),
+        &mut out,
+    );
+    alerts.observe_status(
+        "a",
+        "nagios.load",
+        Level::Warning,
+        "LOAD WARNING",
+        at(0),
+        &mut out,
+    );
+    let shown: Vec<(String, Option<f64>, Option<&str>)> = alerts
+        .for_host("a")
+        .into_iter()
+        .map(|s| (s.path, s.threshold, s.operator.map(Operator::as_str)))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("cpu_monitor.cpu_percent".into(), None, None),
+            ("disk_monitor./.free".into(), Some(10.0), Some("<")),
+            ("nagios.load".into(), None, None),
+        ]
+    );
+}

@@ -56,6 +56,10 @@ pub struct AlertState {
     pub detail: Option<String>,
     /// The threshold of the current level, if any.
     pub threshold: Option<f64>,
+    /// How the value is compared with `threshold` (`value OP threshold` holds), when
+    /// there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
     /// When a notice about this path was last sent (raise, drop or reminder).
     pub last_notified: Option<Timestamp>,
     /// Reminders sent in this episode.
@@ -104,4 +108,67 @@ pub struct Notice {
     pub since: Timestamp,
     /// When the notice was made.
     pub at: Timestamp,
+}
+
+/// How a value is compared with a threshold: the alert holds when `value OP threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Operator {
+    /// `>` (default)
+    #[default]
+    #[serde(rename = ">")]
+    Gt,
+    /// `>=`
+    #[serde(rename = ">=")]
+    Ge,
+    /// `<`
+    #[serde(rename = "<")]
+    Lt,
+    /// `<=`
+    #[serde(rename = "<=")]
+    Le,
+    /// `==`
+    #[serde(rename = "==")]
+    Eq,
+    /// `!=`
+    #[serde(rename = "!=")]
+    Ne,
+}
+
+impl Operator {
+    /// Parses `>`, `>=`, `<`, `<=`, `==`, `!=`.
+    pub fn parse(s: &str) -> Option<Operator> {
+        Some(match s.trim() {
+            ">" => Operator::Gt,
+            ">=" => Operator::Ge,
+            "<" => Operator::Lt,
+            "<=" => Operator::Le,
+            "==" => Operator::Eq,
+            "!=" => Operator::Ne,
+            _ => return None,
+        })
+    }
+
+    /// The operator as written (`>`, `<=`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operator::Gt => ">",
+            Operator::Ge => ">=",
+            Operator::Lt => "<",
+            Operator::Le => "<=",
+            Operator::Eq => "==",
+            Operator::Ne => "!=",
+        }
+    }
+
+    /// Whether `value OP threshold` holds.
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Operator::Gt => value > threshold,
+            Operator::Ge => value >= threshold,
+            Operator::Lt => value < threshold,
+            Operator::Le => value <= threshold,
+            Operator::Eq => value == threshold,
+            Operator::Ne => value != threshold,
+        }
+    }
 }

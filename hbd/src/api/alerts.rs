@@ -28,6 +28,10 @@ pub struct AlertView {
     value: Option<f64>,
     detail: Option<String>,
     threshold: Option<f64>,
+    /// How `value` compares with `threshold` while the level holds: `>`, `>=`, `<`,
+    /// `<=`, `==` or `!=` (absent without a threshold).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operator: Option<&'static str>,
     last_notified: Option<String>,
     reminders: u32,
     /// Why its notifications are held now (a silence, a maintenance window, an
@@ -47,6 +51,7 @@ impl From<AlertState> for AlertView {
             value: s.value,
             detail: s.detail,
             threshold: s.threshold,
+            operator: s.operator.map(|o| o.as_str()),
             reminders: s.reminders,
             held: s.held.map(Into::into),
         }

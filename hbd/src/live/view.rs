@@ -62,7 +62,9 @@ fn alert_json(a: &AlertState) -> Value {
         "value": a.value,
         "detail": a.detail,
         "threshold": a.threshold,
+        "operator": a.operator.map(|o| o.as_str()),
         "reminders": a.reminders,
+        "held": a.held,
     })
 }
 

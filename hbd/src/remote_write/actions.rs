@@ -72,6 +72,7 @@ mod tests {
             value: Some(3.0),
             detail: None,
             threshold: Some(2.0),
+            operator: None,
             last_notified: None,
             reminders: 0,
             held: None,

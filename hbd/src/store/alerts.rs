@@ -6,6 +6,7 @@ use rusqlite::{Transaction, params};
 use super::hosts::{from_sql_ms, to_sql_ms};
 use super::{Store, StoreError};
 use crate::alerting::{AlertState, Level};
+use crate::model::Operator;
 
 /// Deletes alert states no longer tracked.
 pub(super) fn delete(tx: &Transaction<'_>, keys: &[(String, String)]) -> rusqlite::Result<()> {
@@ -18,11 +19,11 @@ pub(super) fn delete(tx: &Transaction<'_>, keys: &[(String, String)]) -> rusqlit
 
 pub(super) fn save(tx: &Transaction<'_>, states: &[AlertState]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO alerts (host, path, level, since_ms, value, detail, threshold, last_notified_ms, reminders)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO alerts (host, path, level, since_ms, value, detail, threshold, last_notified_ms, reminders, operator)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT(host, path) DO UPDATE SET
             level = excluded.level, since_ms = excluded.since_ms, value = excluded.value,
-            detail = excluded.detail, threshold = excluded.threshold,
+            detail = excluded.detail, threshold = excluded.threshold, operator = excluded.operator,
             last_notified_ms = excluded.last_notified_ms, reminders = excluded.reminders",
     )?;
     for s in states {
@@ -36,6 +37,7 @@ pub(super) fn save(tx: &Transaction<'_>, states: &[AlertState]) -> rusqlite::Res
             s.threshold,
             s.last_notified.map(to_sql_ms),
             i64::from(s.reminders),
+            s.operator.map(Operator::as_str),
         ])?;
     }
     Ok(())
@@ -47,7 +49,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT host, path, level, since_ms, value, detail, threshold, last_notified_ms, reminders
+                "SELECT host, path, level, since_ms, value, detail, threshold, last_notified_ms, reminders, operator
                  FROM alerts",
             )
             .map_err(|e| self.err(e))?;
@@ -65,6 +67,10 @@ impl Store {
                     threshold: r.get(6)?,
                     last_notified: r.get::<_, Option<i64>>(7)?.map(from_sql_ms),
                     reminders: u32::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
+                    operator: r
+                        .get::<_, Option<String>>(9)?
+                        .as_deref()
+                        .and_then(Operator::parse),
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -91,6 +97,7 @@ mod tests {
             value: Some(95.0),
             detail: None,
             threshold: Some(90.0),
+            operator: Some(crate::model::Operator::Ge),
             last_notified: Some(Timestamp(5_000)),
             reminders: 1,
         };

@@ -122,6 +122,8 @@ const MIGRATIONS: &[&str] = &[
         level TEXT NOT NULL,
         PRIMARY KEY (host, path)
     ) WITHOUT ROWID;",
+    // How an alert's value compares with its threshold (`>`, `<=`, ...), for the pages.
+    "ALTER TABLE alerts ADD COLUMN operator TEXT;",
 ];
 
 /// Store failures.
@@ -433,6 +435,7 @@ mod tests {
             value: None,
             detail: None,
             threshold: None,
+            operator: None,
             last_notified: None,
             reminders: 0,
         }

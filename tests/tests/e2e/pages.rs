@@ -113,9 +113,18 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         serde_json::json!(["brief1", "web1", "web2", "fresh1"]),
         "DOWN, then CRITICAL, then WARNING, then the rest"
     );
-    assert_eq!(found["live_alerts"]["web1"], serde_json::json!(["UP", "1 CRITICAL"]));
-    assert_eq!(found["live_alerts"]["web2"], serde_json::json!(["UP", "1 WARNING"]));
-    assert_eq!(found["live_alerts"]["fresh1"], serde_json::json!(["UP", ""]));
+    assert_eq!(
+        found["live_alerts"]["web1"],
+        serde_json::json!(["UP", "1 CRITICAL"])
+    );
+    assert_eq!(
+        found["live_alerts"]["web2"],
+        serde_json::json!(["UP", "1 WARNING"])
+    );
+    assert_eq!(
+        found["live_alerts"]["fresh1"],
+        serde_json::json!(["UP", ""])
+    );
     assert_eq!(found["plugins_url"], "?host=web1&plugin=cpu_monitor");
     assert_eq!(
         (&found["zoom_narrowed"], &found["unzoom_shown"]),
@@ -245,6 +254,32 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
             .starts_with("1 critical · 1 warning")
     );
     assert_eq!(found["alerts_url"], "", "the cleared filter leaves the URL");
+    // The Problems view: the DOWN host first, then CRITICAL, then WARNING, each with how
+    // long it has lasted and the threshold with its operator.
+    let problems = found["problem_rows"].as_array().unwrap();
+    let cells = |i: usize| -> Vec<&str> {
+        problems[i]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(cells(0)[..3], ["DOWN", "brief1", "host"], "{problems:?}");
+    assert_eq!(
+        (cells(1)[0], cells(1)[1], cells(1)[5]),
+        ("CRITICAL", "web1", "> 90"),
+        "{problems:?}"
+    );
+    assert_eq!(
+        (cells(2)[0], cells(2)[1], cells(2)[5]),
+        ("WARNING", "web2", "> 80"),
+        "{problems:?}"
+    );
+    assert!(
+        cells(0)[3].ends_with(" s") || cells(0)[3].ends_with(" min"),
+        "a duration: {problems:?}"
+    );
     assert_eq!(found["after_logout"], "/login");
     assert_eq!(found["me_after_logout"], 401);
 }

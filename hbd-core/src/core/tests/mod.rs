@@ -710,6 +710,7 @@ fn stored_alert(host: &str, path: &str) -> AlertState {
         value: Some(99.0),
         detail: None,
         threshold: Some(90.0),
+        operator: None,
         last_notified: Some(at(0).wall),
         reminders: 0,
     }

@@ -226,6 +226,13 @@ pub async fn run(
                         Ok(()) => {
                             tracker.sent(seq, Instant::now());
                             any = true;
+                            if tracker.warning_due() {
+                                tracing::warn!(
+                                    server = %link.host(i),
+                                    unanswered = tracker.unanswered(),
+                                    "no ACK from the daemon: it is down, UDP is blocked on the way, or it rejects this agent's datagrams (a key that does not match the daemon's for this host, or none while the daemon requires signing: its log and GET /api/0/rejects say which)"
+                                );
+                            }
                             if failing[i] {
                                 tracing::info!(server = %link.host(i), "sending heartbeats again");
                                 failing[i] = false;
@@ -255,8 +262,13 @@ pub async fn run(
                 match link.accept_reply(&buf[..len], from) {
                     Ok((i, Message::Ack(ack))) => {
                         let tracker = rtt.get_mut(i);
-                        if let Some(ms) = ack.seq.zip(tracker).and_then(|(seq, t)| t.acked(seq, Instant::now())) {
+                        if let Some(t) = tracker
+                            && let Some(ms) = ack.seq.and_then(|seq| t.acked(seq, Instant::now()))
+                        {
                             tracing::debug!(server = %link.host(i), rtt_ms = ms, "ack");
+                            if t.answered_after_warning() {
+                                tracing::info!(server = %link.host(i), "the daemon answers again");
+                            }
                         }
                     }
                     // Commands and upgrades come from whichever daemon leads; each

@@ -7,12 +7,19 @@ use std::time::Instant;
 /// Heartbeats remembered while waiting for their ACK.
 pub const PENDING: usize = 16;
 
+/// Heartbeats in a row without an ACK before the agent warns; then again at ten times
+/// as many each time (3, 30, 300, ...), so a daemon that stays away does not flood the
+/// log.
+pub const WARN_AFTER_UNANSWERED: u32 = 3;
+
 /// Sent heartbeats awaiting their ACK.
 #[derive(Debug, Default)]
 pub struct RttTracker {
     pending: VecDeque<(u64, Instant)>,
     last_rtt_ms: Option<f64>,
     unanswered: u32,
+    /// A warning about this streak of unanswered heartbeats was given.
+    warned: bool,
 }
 
 impl RttTracker {
@@ -47,12 +54,59 @@ impl RttTracker {
     pub fn unanswered(&self) -> u32 {
         self.unanswered
     }
+
+    /// After a heartbeat is sent: whether the streak of unanswered ones now calls for a
+    /// warning (at [`WARN_AFTER_UNANSWERED`], then at ten times as many each time).
+    pub fn warning_due(&mut self) -> bool {
+        let mut at = WARN_AFTER_UNANSWERED;
+        while at < self.unanswered {
+            at = at.saturating_mul(10);
+        }
+        let due = self.unanswered == at;
+        self.warned |= due;
+        due
+    }
+
+    /// After an ACK: whether it ends a streak that was warned about (the log says the
+    /// daemon answers again), once.
+    pub fn answered_after_warning(&mut self) -> bool {
+        let was = self.warned && self.unanswered == 0;
+        if was {
+            self.warned = false;
+        }
+        was
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn a_streak_of_unanswered_heartbeats_warns_at_3_30_300_and_an_ack_ends_it() {
+        let t0 = Instant::now();
+        let mut r = RttTracker::default();
+        let mut warned = Vec::new();
+        for seq in 1..=400 {
+            r.sent(seq, t0);
+            if r.warning_due() {
+                warned.push(seq);
+            }
+        }
+        assert_eq!(warned, [3, 30, 300]);
+        assert!(!r.answered_after_warning(), "no ACK yet");
+        r.sent(401, t0);
+        assert!(r.acked(401, t0).is_some());
+        assert!(r.answered_after_warning());
+        assert!(!r.answered_after_warning(), "said once");
+        // A short gap (two lost) warns about nothing.
+        r.sent(402, t0);
+        r.sent(403, t0);
+        assert!(!r.warning_due());
+        assert!(r.acked(403, t0).is_some());
+        assert!(!r.answered_after_warning());
+    }
 
     #[test]
     fn matches_acks_to_heartbeats() {

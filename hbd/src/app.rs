@@ -247,6 +247,7 @@ pub async fn run(
     // One receiver per heartbeat socket, all sharing one replay window and the
     // engine's queue (the engine stops once every receiver has closed its end).
     let gate = Gate::new(shared.clone());
+    let rejects = gate.rejects();
     let mut receivers = Vec::new();
     for socket in more_udp {
         receivers.push(tokio::spawn(receiver::run(
@@ -352,6 +353,7 @@ pub async fn run(
         snapshots: Default::default(),
         dns,
         http_port: http_addr.port(),
+        rejects,
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

@@ -5,6 +5,7 @@
 //! Pure: the receiver passes the bytes and `now`; the gate owns the replay window.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use hb_proto::frame::{decode_payload, split};
@@ -12,6 +13,7 @@ use hb_proto::{DecodeError, Limits, Message, ReplayGuard};
 
 use crate::clock::Timestamp;
 use crate::config::{Config, SharedConfig};
+use crate::rejects::{SharedRejects, Warning};
 
 /// A datagram that passed every check.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,7 @@ pub struct Gate {
     config: Arc<Config>,
     limits: Limits,
     replay: Arc<Replay>,
+    rejects: SharedRejects,
 }
 
 fn limits(config: &Config) -> Limits {
@@ -85,6 +88,7 @@ impl Gate {
             config,
             shared,
             replay: Arc::new(replay),
+            rejects: SharedRejects::default(),
         }
     }
 
@@ -95,6 +99,7 @@ impl Gate {
             config: self.config.clone(),
             limits: self.limits,
             replay: self.replay.clone(),
+            rejects: self.rejects.clone(),
         }
     }
 
@@ -106,6 +111,40 @@ impl Gate {
             self.limits = limits(&current);
             self.config = current;
         }
+    }
+
+    /// The senders this gate (and every gate sharing it) turned away.
+    pub fn rejects(&self) -> SharedRejects {
+        self.rejects.clone()
+    }
+
+    /// Records that `datagram` from `source` was turned away with `error`; a warning
+    /// when the log should say so (see [`crate::rejects`]).
+    pub fn reject(
+        &self,
+        source: IpAddr,
+        datagram: &[u8],
+        error: &DecodeError,
+        now: Timestamp,
+    ) -> Option<Warning> {
+        let key_id = split(datagram, &self.limits).ok().and_then(|f| f.key_id());
+        self.rejects.record(
+            source,
+            key_id,
+            error.reason(),
+            error,
+            || self.claimed_name(datagram),
+            now,
+        )
+    }
+
+    /// The host name a rejected datagram claims, when its payload can be read at all
+    /// (not trusted: only shown beside the sender, to say which agent it may be).
+    fn claimed_name(&self, datagram: &[u8]) -> Option<String> {
+        let frame = split(datagram, &self.limits).ok()?;
+        let decoded = decode_payload(frame.payload(), &self.limits).ok()?;
+        let name = decoded.message.stamp()?.name.to_owned();
+        hb_proto::validate_name(&name).ok().map(|()| name)
     }
 
     /// Checks one datagram.

@@ -5,6 +5,7 @@
 //!   [`render`]: their text, as notifications and history say it.
 //! - [`config`]: YAML configuration, validated with file/line/key problems.
 //! - [`receiver`]: the UDP socket loop; [`gate`]: its checks (signature, replay, limits);
+//!   [`rejects`]: the senders it turned away, for the log and the API;
 //!   [`replies`]: ACKs and commands back, many per system call.
 //! - [`engine`]: the task that owns the [`core`], carries out its actions and answers
 //!   requests (queries, commands, subscriptions, reloads).
@@ -51,6 +52,7 @@ pub mod metrics;
 pub mod notify;
 pub mod password;
 pub mod receiver;
+pub mod rejects;
 pub mod releases;
 pub mod reload;
 pub mod remote_write;

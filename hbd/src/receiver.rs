@@ -169,8 +169,22 @@ pub async fn run(
                         });
                     }
                     Err(error) => {
-                        metrics.rejected(error.reason());
+                        let reason = error.reason();
+                        metrics.rejected(reason);
                         tracing::debug!(%source, %error, "dropping datagram");
+                        let warning = gate.reject(source.ip(), bytes, &error, at.wall);
+                        if let Some(w) = warning {
+                            tracing::warn!(
+                                source = %w.sender.source,
+                                key_id = w.sender.key_id.as_deref().unwrap_or("-"),
+                                name = w.sender.name.as_deref().unwrap_or("-"),
+                                reason = reason.as_str(),
+                                rejected = w.since_last,
+                                error = %error,
+                                "datagrams rejected: {}",
+                                crate::rejects::hint(reason)
+                            );
+                        }
                         if journaled && let DecodeError::UnknownId { .. } = error {
                             // Unknown IDs are journaled (the JSON is well-formed) for
                             // later study, in their place among the others.

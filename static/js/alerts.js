@@ -2,6 +2,7 @@
 // are not OK, on the hosts the user may see, worst first and longest first within a
 // severity; kept current from the WebSocket stream. Filters by severity, host and
 // plugin live in the URL. Agent text goes in through textContent only.
+import { api } from './api.js';
 import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
 
@@ -123,7 +124,32 @@ function setHost(name, state, since) {
   else hosts.delete(name);
 }
 
+// Who the daemon turns away (administrators only: it names any sender).
+async function loadRejects() {
+  const list = await api('/api/0/rejects');
+  const now = Date.now();
+  $('rejects').replaceChildren(...list.map((r) => {
+    const tr = document.createElement('tr');
+    tr.dataset.keyId = r.key_id ?? '';
+    const last = cell(`${lasted(Date.parse(r.last), now)} ago`);
+    last.title = new Date(r.last).toLocaleString();
+    tr.append(cell(r.source), cell(r.key_id ?? '—'), cell(r.name ?? '—'), cell(r.reason.replaceAll('_', ' ')),
+      cell(r.hint), cell(String(r.count)), last);
+    return tr;
+  }));
+  $('rejects-section').hidden = list.length === 0;
+}
+
+async function watchRejects() {
+  const me = await api('/api/0/auth/me');
+  if (!me.admin) return;
+  const again = () => loadRejects().catch(() => {});
+  again();
+  setInterval(again, 10000);
+}
+
 readUrl();
+watchRejects().catch(() => {});
 for (const k of Object.keys(filter)) {
   $(k).addEventListener('input', () => { filter[k] = $(k).value; writeUrl(); schedule(); });
 }

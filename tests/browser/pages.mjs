@@ -117,6 +117,12 @@ try {
   await Promise.all([page.waitForURL(/\/hosts\//), page.keyboard.press('Enter')]);
   out.enter_opens = new URL(page.url()).pathname;
 
+  // A datagram signed under a key id the daemon does not know: its sender is listed
+  // under "Turned away" on the Problems view, for an administrator.
+  const frame = Buffer.concat([Buffer.from('HB1S'), Buffer.from([4]), Buffer.from('lost'),
+    Buffer.alloc(32, 7), Buffer.from(JSON.stringify({ ID: 'HTB', name: 'lost1', interval: 60 }))]);
+  await new Promise((ok) => udp.send(frame, udpPort, '127.0.0.1', ok));
+
   // /alerts?severity=critical shows only the critical ones; the summary counts all.
   await page.goto(`${base}/alerts?severity=critical`);
   await page.waitForSelector('#alerts tr');
@@ -127,6 +133,8 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#alerts tr').length === 3);
   out.alerts_url = new URL(page.url()).search;
   out.problem_rows = await page.$$eval('#alerts tr', (trs) => trs.map((tr) => [...tr.cells].slice(0, 6).map((c) => c.textContent)));
+  await page.waitForSelector('#rejects tr[data-key-id="lost"]');
+  out.turned_away = await page.$$eval('#rejects tr[data-key-id="lost"] td', (tds) => tds.slice(0, 4).map((td) => td.textContent));
 
   // /plugins draws a chart of web1's cpu_percent, with ink on its canvas; the choice
   // is in the URL.
@@ -223,6 +231,7 @@ try {
   await moe.page.waitForSelector('#alerts tr');
   await moe.page.waitForTimeout(300);
   out.monitor_alerts = await moe.page.$$eval('#alerts tr', (trs) => trs.map((tr) => tr.dataset.host));
+  out.monitor_sees_rejects = await moe.page.isVisible('#rejects-section');
   await moe.page.goto(`${base}/plugins?host=web2&plugin=cpu_monitor`);
   await moe.page.waitForSelector('#hosts li');
   out.monitor_plugin_hosts = await moe.page.$$eval('#hosts button', (bs) => bs.map((b) => b.textContent));

@@ -22,6 +22,7 @@ mod hosts;
 pub(crate) mod metrics;
 pub(crate) mod open_guard;
 mod plugins;
+mod rejects;
 mod series;
 mod silences;
 pub(crate) mod upgrade;
@@ -78,6 +79,8 @@ pub struct ApiState {
     pub dns: crate::dns::worker::Dns,
     /// The HTTP port this daemon listens on: where agents download releases from.
     pub http_port: u16,
+    /// Senders whose datagrams were rejected.
+    pub rejects: crate::rejects::SharedRejects,
 }
 
 #[derive(OpenApi)]
@@ -132,6 +135,7 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(hosts::one, hosts::drop))
         .routes(routes!(history::history))
         .routes(routes!(history::recent))
+        .routes(routes!(rejects::list))
         .routes(routes!(commands::list, commands::queue))
         .routes(routes!(commands::one))
         .routes(routes!(upgrade::queue))
@@ -230,6 +234,7 @@ mod tests {
             templates: crate::templates::Templates::load(None).unwrap(),
             snapshots: Default::default(),
             http_port: 0,
+            rejects: Default::default(),
         };
         (state, rx)
     }

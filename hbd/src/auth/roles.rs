@@ -45,7 +45,8 @@ pub enum Action {
     ManageUsers,
     /// Reload the configuration (not on a host).
     ReloadConfig,
-    /// Read `/metrics`, which names every host (not on a host).
+    /// Read `/metrics` and the rejected senders (`/api/0/rejects`), which name every
+    /// host (not on a host).
     ReadMetrics,
 }
 

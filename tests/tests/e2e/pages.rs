@@ -233,6 +233,12 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["monitor_foreign_host"], "no host named \"web2\"");
     assert_eq!(found["monitor_rows"], serde_json::json!(["web1"]));
     assert_eq!(found["monitor_alerts"], serde_json::json!(["web1"]));
+    assert_eq!(
+        found["turned_away"],
+        serde_json::json!(["127.0.0.1", "lost", "lost1", "unknown key"]),
+        "an administrator sees who is turned away"
+    );
+    assert_eq!(found["monitor_sees_rejects"], false);
     assert_eq!(found["monitor_plugin_hosts"], serde_json::json!(["web1"]));
     assert_eq!(
         found["monitor_foreign_chart"], "no host named \"web2\"",

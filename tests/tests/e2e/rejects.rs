@@ -214,3 +214,72 @@ fn several_receivers_on_one_port_share_one_replay_window() {
     );
     assert_eq!(daemon.metric("hbd_datagrams_total{type=\"HTB\"}"), 20.0);
 }
+
+/// An agent with the wrong key is not silent: within about one interval the daemon
+/// lists it as a rejected sender (address, key id, the name it claims, why, and what
+/// to do) and warns in its log, and after three unanswered heartbeats the agent warns
+/// in its own.
+#[test]
+fn a_wrong_key_agent_is_named_in_the_rejected_senders_and_both_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        dir.path(),
+        "hosts:\n  web7: {key: the-daemons-key-0123456789}\n",
+    );
+    let mut agent = Agent::start(
+        dir.path(),
+        "web7",
+        daemon.udp_addr(),
+        "interval: 1\nkey: the-agents-wrong-key-0123456789",
+    );
+    let mut found = None;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let list = daemon.get_json("/api/0/rejects");
+            found = list
+                .as_array()
+                .and_then(|l| l.iter().find(|s| s["key_id"] == "web7").cloned());
+            found.is_some()
+        }),
+        "no rejected sender listed: {}",
+        daemon.get_json("/api/0/rejects")
+    );
+    let sender = found.unwrap();
+    assert_eq!(sender["source"], "127.0.0.1");
+    assert_eq!(sender["reason"], "bad_signature");
+    assert_eq!(sender["name"], "web7");
+    assert!(
+        sender["hint"]
+            .as_str()
+            .unwrap()
+            .contains("check the agent's key"),
+        "{sender}"
+    );
+    assert!(daemon.host("web7").is_none_or(|h| h["state"] != "UP"));
+    assert!(
+        wait_until(Duration::from_secs(5), || daemon
+            .log()
+            .contains("datagrams rejected")),
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        daemon.log().contains("key_id=\"web7\"") && daemon.log().contains("source=127.0.0.1 "),
+        "{}",
+        daemon.log()
+    );
+    // Three heartbeats at 1 s, unanswered.
+    assert!(
+        wait_until(Duration::from_secs(10), || agent
+            .log()
+            .contains("no ACK from the daemon")),
+        "{}",
+        agent.log()
+    );
+    // The count goes on, and the log does not repeat itself each datagram.
+    assert!(wait_until(Duration::from_secs(5), || {
+        daemon.get_json("/api/0/rejects")[0]["count"].as_u64() >= Some(3)
+    }));
+    assert_eq!(daemon.log().matches("datagrams rejected").count(), 1);
+    agent.kill();
+}

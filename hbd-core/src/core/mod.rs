@@ -194,6 +194,10 @@ impl Core {
             if s.path.starts_with(&status_prefix) {
                 return checks.is_none_or(|c| c.contains(&(s.host.clone(), s.path.clone())));
             }
+            if !s.path.contains('.') {
+                // A plugin's own status: kept while the host is and they alert.
+                return settings.plugin_status;
+            }
             shown
                 .entry(s.host.clone())
                 .or_insert_with(|| rule_paths(&s.host))
@@ -251,6 +255,31 @@ impl Core {
                 );
                 self.policy.observe(&report.name, Some(&path), level, now);
             }
+        } else if let Some(status) = report.status
+            && self.settings.plugin_status
+        {
+            // Any other plugin's own verdict (a WASM plugin's status, a collection that
+            // failed), at the path named for the plugin, its message as the text.
+            let level = match status {
+                hb_proto::Status::Ok => Level::Ok,
+                hb_proto::Status::Warning => Level::Warning,
+                hb_proto::Status::Critical => Level::Critical,
+                hb_proto::Status::Unknown => Level::Unknown,
+            };
+            let text = ["message", "error"]
+                .iter()
+                .find_map(|k| report.data.get(*k).and_then(|t| t.as_str()))
+                .unwrap_or_default();
+            self.alerts.observe_status(
+                &report.name,
+                &report.plugin,
+                level,
+                text,
+                now,
+                &mut step.notices,
+            );
+            self.policy
+                .observe(&report.name, Some(&report.plugin), level, now);
         }
     }
 

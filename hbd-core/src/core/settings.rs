@@ -43,6 +43,9 @@ pub struct CoreSettings {
     pub host_rules: HashMap<String, Arc<Rules>>,
     /// Reminders and UNKNOWN.
     pub reminders: Reminders,
+    /// Whether a plugin's own status (`status` of a report, other than the Nagios
+    /// runner's per-check ones) alerts, at the path named for the plugin.
+    pub plugin_status: bool,
     /// Who is told, and when.
     pub policy: crate::policy::Settings,
 }

@@ -42,6 +42,7 @@ impl From<&Config> for CoreSettings {
                 renotify_max: config.threshold_renotify_max,
                 notify_unknown: config.threshold_notify_unknown,
             },
+            plugin_status: config.plugin_status_alerts,
             policy: policy_settings(config),
         }
     }

@@ -105,6 +105,9 @@ pub struct Config {
     pub threshold_renotify_max: u32,
     /// Whether Nagios checks going UNKNOWN notify.
     pub threshold_notify_unknown: bool,
+    /// Whether a plugin's own status (a WASM plugin's verdict, a failed collection)
+    /// raises an alert.
+    pub plugin_status_alerts: bool,
     /// The default thresholds, parsed.
     pub threshold_layers: crate::alerting::rules::Layers,
     /// The profiles, parsed.
@@ -251,6 +254,7 @@ impl Default for Config {
             threshold_renotify_interval: Duration::from_secs(3600),
             threshold_renotify_max: 0,
             threshold_notify_unknown: true,
+            plugin_status_alerts: true,
             threshold_layers: Default::default(),
             profile_layers: BTreeMap::new(),
             journal: JournalConfig {

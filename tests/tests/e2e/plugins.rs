@@ -358,3 +358,105 @@ fn chart_series_hold_at_most_two_points_per_pixel_and_keep_every_extreme() {
         "{body}"
     );
 }
+
+/// A WASM plugin that judges its own metric alerts through that verdict: its WARNING
+/// becomes one alert (at the path named for the plugin, its message as the text) and
+/// one mail, however many reports repeat it.
+#[test]
+fn a_wasm_plugins_own_warning_makes_one_alert_and_one_mail() {
+    hbd_e2e::require!(Need::Wasm("hbd_log_freshness"), Need::TestPython);
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(
+        wasm_plugin("hbd_log_freshness"),
+        plugins.join("hbd_log_freshness.wasm"),
+    )
+    .unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let log = logs.join("app.log");
+    // The last line is 20 minutes old: past warning_s (600), not critical_s (3600).
+    let then = std::process::Command::new("date")
+        .args(["-u", "-d", "20 minutes ago", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    std::fs::write(
+        &log,
+        format!(
+            "{} last words\n",
+            String::from_utf8_lossy(&then.stdout).trim()
+        ),
+    )
+    .unwrap();
+    let smtp = hbd_e2e::services::SmtpCapture::start(dir.path(), &[]);
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!("{}notify_retry_base: 0.2\n", smtp.email_yaml()),
+    );
+    let _agent = Agent::start(
+        dir.path(),
+        "wasm2",
+        daemon.udp_addr(),
+        &format!(
+            "interval: 0.5
+wasm_plugins:
+  dirs: [{plugins}]
+  cache_dir: {cache}
+  plugins:
+    log_freshness:
+      interval: 0.3
+      config: {{path: {log}, warning_s: 600, critical_s: 3600}}
+      grants: [{logs}]
+",
+            plugins = plugins.display(),
+            cache = dir.path().join("cache").display(),
+            log = log.display(),
+            logs = logs.display()
+        ),
+    );
+    let alert = || -> Option<serde_json::Value> {
+        daemon
+            .get_json("/api/0/alerts")
+            .as_array()?
+            .iter()
+            .find(|a| a["host"] == "wasm2" && a["path"] == "log_freshness")
+            .cloned()
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || alert().is_some()),
+        "{}",
+        daemon.get_json("/api/0/alerts")
+    );
+    let a = alert().unwrap();
+    assert_eq!(a["level"], "WARNING");
+    assert!(
+        a["detail"].as_str().unwrap().contains("getting stale"),
+        "{a}"
+    );
+    let mails = || -> Vec<String> {
+        smtp.subjects()
+            .into_iter()
+            .filter(|s| s.contains("log_freshness"))
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || !mails().is_empty()),
+        "{:?}",
+        smtp.subjects()
+    );
+    assert!(
+        mails()[0].contains("WARNING: wasm2 - log_freshness"),
+        "{:?}",
+        mails()
+    );
+    // Ten more reports say the same: still one mail.
+    let reports = || {
+        daemon.get_json("/api/0/hosts/wasm2/plugins/log_freshness?limit=1000")["samples"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let seen = reports();
+    assert!(wait_until(Duration::from_secs(20), || reports() >= seen + 10));
+    assert_eq!(mails().len(), 1, "{:?}", smtp.subjects());
+}

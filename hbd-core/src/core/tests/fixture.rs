@@ -19,6 +19,7 @@ pub struct Config {
     pub threshold_renotify_interval: Duration,
     pub threshold_renotify_max: u32,
     pub threshold_notify_unknown: bool,
+    pub plugin_status_alerts: bool,
     pub threshold_layers: Layers,
     pub profile_layers: BTreeMap<String, Layers>,
     pub flapping: Option<FlapSettings>,
@@ -35,6 +36,7 @@ impl Default for Config {
             threshold_renotify_interval: Duration::from_secs(3600),
             threshold_renotify_max: 0,
             threshold_notify_unknown: true,
+            plugin_status_alerts: true,
             threshold_layers: Layers::default(),
             profile_layers: BTreeMap::new(),
             flapping: None,
@@ -89,6 +91,7 @@ pub fn settings(config: &Config) -> CoreSettings {
             renotify_max: config.threshold_renotify_max,
             notify_unknown: config.threshold_notify_unknown,
         },
+        plugin_status: config.plugin_status_alerts,
         policy: crate::policy::Settings {
             flapping: config.flapping,
             storm: config.storm,

@@ -349,6 +349,11 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         read: |r, c, p, v| set(&mut c.threshold_notify_unknown, r.boolean(p, v)),
     },
     KeySpec {
+        name: "plugin_status_alerts",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.plugin_status_alerts, r.boolean(p, v)),
+    },
+    KeySpec {
         name: "email",
         reload: Reload::Live,
         read: |r, c, _p, v| c.notify.email = r.email(v),

@@ -76,6 +76,17 @@ impl Problems {
         }
     }
 
+    /// How many segments of the key `path` this text writes (0: none): of several
+    /// files, the one that writes most of it defines it.
+    pub fn key_depth(&self, path: &[&str]) -> usize {
+        crate::locate::locate(&self.text, path).map_or(0, |(depth, _)| depth)
+    }
+
+    /// The file the text was read from.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
+    }
+
     /// Whether any error (not only warnings) was recorded.
     pub fn has_errors(&self) -> bool {
         self.list.iter().any(|p| p.severity == Severity::Error)

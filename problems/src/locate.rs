@@ -6,11 +6,17 @@
 
 /// The 1-based line where `path` is defined, or the line of its deepest found ancestor.
 pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
+    locate(text, path).map(|(_, line)| line)
+}
+
+/// How many segments of `path` the text writes (0: not even the first), with the line
+/// of the deepest: which of several files defines a key.
+pub fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     let lines: Vec<&str> = text.lines().collect();
     let mut start = 0usize;
     let mut parent_indent: Option<usize> = None;
-    let mut found: Option<usize> = None;
-    for segment in path {
+    let mut found: Option<(usize, usize)> = None;
+    for (depth, segment) in path.iter().enumerate() {
         let mut hit = None;
         let mut child_indent: Option<usize> = None;
         for (i, raw) in lines.iter().enumerate().skip(start) {
@@ -36,7 +42,7 @@ pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
         }
         match hit {
             Some((i, indent)) => {
-                found = Some(i + 1);
+                found = Some((depth + 1, i + 1));
                 start = i + 1;
                 parent_indent = Some(indent);
             }

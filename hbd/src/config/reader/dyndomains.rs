@@ -110,9 +110,6 @@ impl Reader {
             }
             zones.insert(name.trim_end_matches('.').to_ascii_lowercase(), zone);
         }
-        if zones.values().filter(|z| z.all_hosts).count() > 1 {
-            self.error(&["dyndomains"], "only one zone may say all_hosts: true");
-        }
         zones
     }
 }

@@ -300,7 +300,7 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
     KeySpec {
         name: "dyndomains",
         reload: Reload::Live,
-        read: |r, c, _p, v| c.dyndomains = r.zones(v),
+        read: |r, c, _p, v| c.dyndomains.extend(r.zones(v)),
     },
     KeySpec {
         name: "thresholds",
@@ -396,7 +396,7 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
     KeySpec {
         name: "maintenance",
         reload: Reload::Live,
-        read: |r, c, _p, v| c.maintenance = r.maintenance(v),
+        read: |r, c, _p, v| c.maintenance.extend(r.maintenance(v)),
     },
     KeySpec {
         name: "flapping",
@@ -417,6 +417,12 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         name: "ha",
         reload: Reload::Restart(|a, b| a.ha == b.ha),
         read: |r, c, _p, v| c.ha = r.ha(v),
+    },
+    // Read by `Reader::read_into` after the file's other keys (`reader/include.rs`).
+    KeySpec {
+        name: "include",
+        reload: Reload::Live,
+        read: |_r, _c, _p, _v| {},
     },
     KeySpec {
         name: "hosts",

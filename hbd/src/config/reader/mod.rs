@@ -4,6 +4,7 @@
 mod channels;
 mod dyndomains;
 mod ha;
+mod include;
 pub(super) mod keys;
 mod policy;
 mod remote_write;
@@ -21,6 +22,10 @@ use hb_problems::{Problem, Problems, did_you_mean};
 
 pub(super) struct Reader {
     problems: Problems,
+    /// The files `include` named, read after this one, each with its own problems.
+    included: Vec<Problems>,
+    /// Checks across files: a problem goes to the file whose text has its key.
+    across_files: bool,
 }
 
 impl hb_problems::keys::KeyReader for Reader {
@@ -37,19 +42,41 @@ impl Reader {
     pub(super) fn new(text: &str, file: Option<PathBuf>) -> Reader {
         Reader {
             problems: Problems::new(text, file),
+            included: Vec::new(),
+            across_files: false,
         }
     }
 
     pub(super) fn into_problems(self) -> Vec<Problem> {
-        self.problems.into_vec()
+        let mut all = self.problems.into_vec();
+        for file in self.included {
+            all.extend(file.into_vec());
+        }
+        all
+    }
+
+    /// Where a problem at `path` is reported: this file, or, in the checks across
+    /// files, the included file that writes the key.
+    fn problems_for(&mut self, path: &[&str]) -> &mut Problems {
+        if self.across_files {
+            let here = self.problems.key_depth(path);
+            let deepest = (0..self.included.len())
+                .map(|i| (self.included[i].key_depth(path), i))
+                .filter(|(depth, _)| *depth > here)
+                .max_by_key(|(depth, i)| (*depth, std::cmp::Reverse(*i)));
+            if let Some((_, i)) = deepest {
+                return &mut self.included[i];
+            }
+        }
+        &mut self.problems
     }
 
     fn error(&mut self, path: &[&str], message: impl Into<String>) {
-        self.problems.error(path, message);
+        self.problems_for(path).error(path, message);
     }
 
     fn warn(&mut self, path: &[&str], message: impl Into<String>) {
-        self.problems.warn(path, message);
+        self.problems_for(path).warn(path, message);
     }
 
     fn unknown_key(&mut self, path: &[&str], known: &[&str]) {
@@ -71,6 +98,7 @@ impl Reader {
                 return;
             }
         };
+        let mut origins = include::Origins::default();
         for (k, v) in &map {
             let Some(key) = k.as_str() else {
                 self.error(
@@ -79,11 +107,17 @@ impl Reader {
                 );
                 continue;
             };
+            origins.note(key, v, self.problems.file());
             self.read_top(config, key, v);
         }
+        if let Some(patterns) = map.get("include") {
+            self.read_included(config, patterns, &mut origins);
+        }
+        let history_set = origins.has("plugin_history");
+        // What follows checks the whole configuration, whichever file wrote each part.
+        self.across_files = true;
         // With a TSDB keeping the history, SQLite keeps a short window (a day of
         // 5-minute reports) unless the operator says otherwise.
-        let history_set = map.keys().any(|k| k.as_str() == Some("plugin_history"));
         if config.remote_write.is_some() && !history_set {
             config.plugin_history = super::SHORT_PLUGIN_HISTORY;
         }
@@ -144,6 +178,9 @@ impl Reader {
             }
         }
         self.check_parents(&config.hosts);
+        if config.dyndomains.values().filter(|z| z.all_hosts).count() > 1 {
+            self.error(&["dyndomains"], "only one zone may say all_hosts: true");
+        }
         for (name, window) in &config.maintenance {
             for profile in &window.profiles {
                 if !config.threshold_configs.contains_key(profile) {

@@ -55,6 +55,7 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let mut link = Link::to_all(&target.servers, config.key.as_deref(), &target.key_id);
     let mut me = Identity::new(target.name);
+    me.labels = config.labels.clone();
     if let Some(text) = &once.message {
         let message = me.text(text);
         link.send(&message).await.map_err(AppError::NotSent)?;

@@ -35,6 +35,10 @@ pub struct Identity {
     pub seq: u64,
     /// Where `/proc` is (tests use a fixture tree).
     pub proc_root: PathBuf,
+    /// The labels it declares (`labels:` in its config).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Heartbeats sent this run.
+    beats: u64,
 }
 
 impl Identity {
@@ -51,6 +55,8 @@ impl Identity {
             run,
             seq: 0,
             proc_root: PathBuf::from("/proc"),
+            labels: Default::default(),
+            beats: 0,
         }
     }
 
@@ -59,8 +65,12 @@ impl Identity {
         self.seq
     }
 
-    /// A heartbeat message.
+    /// A heartbeat message; the first of a run and every
+    /// [`hb_proto::LABELS_EVERY`]th after carry the labels.
     pub fn heartbeat(&mut self, interval: Duration, rtt: Option<f64>) -> Message {
+        let labels = (!self.labels.is_empty() && self.beats.is_multiple_of(hb_proto::LABELS_EVERY))
+            .then(|| self.labels.clone());
+        self.beats += 1;
         Message::Heartbeat(Heartbeat {
             name: self.name.clone(),
             ts: Some(unix_now()),
@@ -71,6 +81,7 @@ impl Identity {
             version: Some(VERSION.into()),
             uptime: host_facts::uptime(&self.proc_root),
             arch: Some(crate::upgrade::platform()),
+            labels,
         })
     }
 

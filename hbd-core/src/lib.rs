@@ -8,7 +8,8 @@
 //!   notifications, policy decisions, queued commands.
 //! - [`render`]: their text, as notifications and history say it; [`leaves`]: a report's
 //!   numbers by dotted path.
-//! - [`alerting`]: threshold evaluation (levels, hysteresis, reminders, profiles).
+//! - [`alerting`]: threshold evaluation (levels, hysteresis, reminders, profiles);
+//!   [`groups`]: which hosts a group holds (name patterns, agents' labels).
 //! - [`policy`]: who is told, and when: silences, maintenance windows, UNREACHABLE
 //!   hosts, flapping, pending periods, storm grouping.
 //! - [`core`]: host state (new, UP, DOWN, BOOT, MSG, IP change), operator commands and
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod core;
 pub mod dns;
 pub mod downsample;
+pub mod groups;
 pub mod ha;
 pub mod leaves;
 pub mod model;

@@ -317,6 +317,11 @@ pub async fn run(
         }
         None => (None, None, None),
     };
+    // The stored hosts' labels, for the access checks before each host is next heard.
+    let labels = auth.host_labels();
+    for host in core.hosts() {
+        labels.set(&host.name, host.labels.as_ref());
+    }
     let engine = Engine::new(Parts {
         ha,
         delivery,
@@ -326,6 +331,7 @@ pub async fn run(
         clock,
         config: shared.clone(),
         directories: auth.directories(),
+        labels,
         socket: udp,
         journal,
         store: Some(store_tx),

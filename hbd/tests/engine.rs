@@ -55,6 +55,7 @@ async fn start(queue: usize) -> Running {
         directories: hbd::auth::directory::Directories::config_only(SharedConfig::new(
             config.clone(),
         )),
+        labels: Default::default(),
         config: SharedConfig::new(config),
         socket: Arc::new(socket),
         journal: Journal::disabled(metrics.clone()),

@@ -39,6 +39,8 @@ fn main() {
         version: Some("0.1.0".into()),
         uptime: Some(1_234_567.5),
         arch: Some("x86_64-linux".into()),
+        // Nine heartbeats in ten carry no labels.
+        labels: None,
     });
     let json = heartbeat.to_json();
     let ns = per_call(|_| {

@@ -3,6 +3,8 @@
 //! Field names are the wire names. Unknown fields are ignored on input, so newer agents can
 //! add fields without breaking older daemons.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -90,6 +92,40 @@ pub struct Heartbeat {
     /// upgrade sends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
+    /// The labels the agent declares (`labels:` in its config), which host groups go
+    /// by; sent in the first heartbeat of a run and every [`LABELS_EVERY`]th after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// An agent repeats its labels in every this many heartbeats (and its first), so a
+/// daemon that lost them learns them again soon without every heartbeat carrying them.
+pub const LABELS_EVERY: u64 = 10;
+
+/// Labels an agent may declare at most.
+pub const MAX_LABELS: usize = 32;
+
+/// Checks declared labels: at most [`MAX_LABELS`], each name like a host name's part
+/// (`a-z`, `0-9`, `_`, `-`, `.`; 1 to 64) and each value at most 256 bytes.
+pub fn validate_labels(labels: &BTreeMap<String, String>) -> Result<(), String> {
+    if labels.len() > MAX_LABELS {
+        return Err(format!("{} labels, at most {MAX_LABELS}", labels.len()));
+    }
+    for (k, v) in labels {
+        let fine = !k.is_empty()
+            && k.len() <= 64
+            && k.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
+        if !fine {
+            return Err(format!(
+                "label name {k:?}: a-z, 0-9, _ - . only, 1 to 64 characters"
+            ));
+        }
+        if v.len() > 256 {
+            return Err(format!("label {k:?}: value longer than 256 bytes"));
+        }
+    }
+    Ok(())
 }
 
 /// `BOOT`: the host booted (`hbc --boot`).
@@ -388,6 +424,9 @@ impl Message {
                 non_negative("uptime", m.uptime)?;
                 short("version", m.version.as_deref())?;
                 short("arch", m.arch.as_deref())?;
+                if let Some(labels) = &m.labels {
+                    validate_labels(labels).map_err(|e| invalid("labels", e))?;
+                }
             }
             Message::Boot(m) => {
                 non_negative("uptime", m.uptime)?;

@@ -32,6 +32,11 @@ fn message() -> impl Strategy<Value = Message> {
                     version,
                     uptime: Some(12.5),
                     arch: Some("x86_64-linux".into()),
+                    labels: (seq.is_multiple_of(2)).then(|| {
+                        [("role".to_owned(), "web".to_owned())]
+                            .into_iter()
+                            .collect()
+                    }),
                 })
             }),
         (name(), ".{0,2000}").prop_map(|(name, text)| Message::Text(OperatorMessage {

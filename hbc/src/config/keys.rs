@@ -102,6 +102,27 @@ pub static TOP_LEVEL: &[KeySpec<Problems, Draft>] = &[
         },
     },
     KeySpec {
+        name: "labels",
+        reload: Reload::Live,
+        read: |p, c, at, v| {
+            let Some(map) = mapping(p, at, v) else {
+                return;
+            };
+            let mut labels = std::collections::BTreeMap::new();
+            for (k, value) in map {
+                let (Some(k), Some(value)) = (k.as_str(), string(p, at, value)) else {
+                    p.error(at, "expected label names with string values (role: web)");
+                    continue;
+                };
+                labels.insert(k.to_owned(), value);
+            }
+            match hb_proto::validate_labels(&labels) {
+                Ok(()) => c.config.labels = labels,
+                Err(e) => p.error(at, e),
+            }
+        },
+    },
+    KeySpec {
         name: "commands",
         reload: Reload::Live,
         read: |p, c, at, v| {

@@ -97,6 +97,8 @@ pub struct AgentConfig {
     pub wasm_plugins: WasmPluginsConfig,
     /// Which commands from the daemon may run (none unless `commands.allow` lists them).
     pub commands: crate::commands::Policy,
+    /// Labels this host declares (`role: web`), which the daemon's host groups go by.
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Default for AgentConfig {
@@ -112,6 +114,7 @@ impl Default for AgentConfig {
             plugins: BTreeMap::new(),
             wasm_plugins: WasmPluginsConfig::default(),
             commands: crate::commands::Policy::off(),
+            labels: BTreeMap::new(),
         }
     }
 }

@@ -61,6 +61,8 @@ pub(super) struct Hosts {
     pub(super) children: HashMap<String, Vec<String>>,
     /// Agent versions and platforms, shared by the hosts that report the same.
     words: Words,
+    /// Declared labels, shared likewise.
+    label_sets: crate::groups::LabelSets,
 }
 
 impl Hosts {
@@ -111,6 +113,7 @@ impl Hosts {
     pub(super) fn restore(&mut self, hosts: Vec<Host>, settings: &CoreSettings, now: Now) {
         for mut host in hosts {
             host.version = host.version.map(|v| self.words.intern(&v));
+            host.labels = host.labels.map(|l| self.label_sets.intern(&l));
             self.insert(host, settings, now);
         }
     }
@@ -254,6 +257,11 @@ impl Hosts {
                 }
                 if h.uptime.is_some() {
                     host.uptime_s = h.uptime;
+                }
+                if let Some(labels) = &h.labels
+                    && host.labels.as_deref() != Some(labels)
+                {
+                    host.labels = Some(self.label_sets.intern(labels));
                 }
             }
             Message::Boot(b) => {

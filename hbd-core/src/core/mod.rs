@@ -184,7 +184,7 @@ impl Core {
         let status_prefix = format!("{STATUS_PLUGIN}.");
         let settings = &self.settings;
         let rule_paths = |host: &str| -> HashSet<String> {
-            let rules = settings.rules_for(host);
+            let rules = settings.rules_for(host, hosts.get(host).and_then(|h| h.labels.as_deref()));
             rules.keys().map(|k| display_path(k)).collect()
         };
         let removed = self.alerts.retain(|s| {
@@ -212,7 +212,8 @@ impl Core {
 
     /// The rules that apply to `host`: its profiles over the defaults.
     fn rules_for(&self, host: &str) -> Arc<Rules> {
-        self.settings.rules_for(host)
+        let labels = self.hosts.get(host).and_then(|h| h.labels.as_deref());
+        self.settings.rules_for(host, labels)
     }
 
     /// Evaluates a plugin report against `host`'s rules, and each Nagios check by its

@@ -5,11 +5,12 @@
 //! new ones (`Core::reconfigure`). The core never sees the `Config` itself.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::alerting::Policy as Reminders;
 use crate::alerting::rules::{Layers, Rules, merge};
+use crate::groups::{Group, Labels};
 
 /// One configured host, as far as the core is concerned.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,6 +49,78 @@ pub struct CoreSettings {
     pub plugin_status: bool,
     /// Who is told, and when.
     pub policy: crate::policy::Settings,
+    /// Host groups, and the threshold profiles each gives its members.
+    pub groups: Arc<GroupProfiles>,
+}
+
+/// Host groups with the profiles each gives its members (layered before a host's own,
+/// in the groups' name order), and the layers to build any such list's rules from.
+#[derive(Debug, Default)]
+pub struct GroupProfiles {
+    /// The groups, in name order, each with its profiles.
+    pub groups: Vec<(Group, Vec<String>)>,
+    /// The default thresholds.
+    pub defaults: Layers,
+    /// Every profile's thresholds.
+    pub profiles: BTreeMap<String, Layers>,
+    /// Each configured host's own profiles.
+    pub own: HashMap<String, Vec<String>>,
+    /// Rules already layered, by profile list (hosts of a group share them).
+    cache: Mutex<HashMap<Vec<String>, Arc<Rules>>>,
+}
+
+impl GroupProfiles {
+    /// Groups (in name order, each with its profiles) over `defaults`, with every
+    /// profile's layers and each configured host's own profiles.
+    pub fn new(
+        groups: Vec<(Group, Vec<String>)>,
+        defaults: Layers,
+        profiles: BTreeMap<String, Layers>,
+        own: HashMap<String, Vec<String>>,
+    ) -> GroupProfiles {
+        GroupProfiles {
+            groups,
+            defaults,
+            profiles,
+            own,
+            cache: Mutex::default(),
+        }
+    }
+
+    /// The groups of `host` (declaring `labels`), by name.
+    pub fn of<'a>(
+        &'a self,
+        host: &'a str,
+        labels: Option<&'a Labels>,
+    ) -> impl Iterator<Item = &'a str> {
+        self.groups
+            .iter()
+            .filter(move |(g, _)| g.contains(host, labels))
+            .map(|(g, _)| g.name.as_str())
+    }
+
+    /// The rules of `host` when a group gives it profiles; `None` when none does.
+    fn rules_for(&self, host: &str, labels: Option<&Labels>) -> Option<Arc<Rules>> {
+        let mut names: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(g, p)| !p.is_empty() && g.contains(host, labels))
+            .flat_map(|(_, p)| p.iter().cloned())
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        names.extend(self.own.get(host).into_iter().flatten().cloned());
+        // A poisoned lock only means another reader panicked mid-insert of an Arc;
+        // the map is still a map.
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let rules = cache.entry(names).or_insert_with_key(|names| {
+            let mut layers = vec![&self.defaults];
+            layers.extend(names.iter().filter_map(|p| self.profiles.get(p)));
+            Arc::new(merge(&layers))
+        });
+        Some(rules.clone())
+    }
 }
 
 impl CoreSettings {
@@ -74,8 +147,14 @@ impl CoreSettings {
         self.shared_key || self.hosts.get(host).is_some_and(|h| h.has_key)
     }
 
-    /// The rules that apply to `host`.
-    pub fn rules_for(&self, host: &str) -> Arc<Rules> {
+    /// The rules that apply to `host`, declaring `labels`: its groups' profiles and
+    /// its own layered over the defaults.
+    pub fn rules_for(&self, host: &str, labels: Option<&Labels>) -> Arc<Rules> {
+        if !self.groups.groups.is_empty()
+            && let Some(rules) = self.groups.rules_for(host, labels)
+        {
+            return rules;
+        }
         self.host_rules
             .get(host)
             .unwrap_or(&self.default_rules)

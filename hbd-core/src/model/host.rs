@@ -76,7 +76,14 @@ pub struct Host {
     pub boots: u64,
     /// Host uptime from its latest heartbeat or boot, seconds.
     pub uptime_s: Option<f64>,
+    /// The labels its agent declares (`labels:` in its config), shared by the hosts
+    /// that declare the same; what label-defined groups go by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Arc<Labels>>,
 }
+
+/// The labels an agent declares: name to value.
+pub type Labels = std::collections::BTreeMap<String, String>;
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
@@ -98,6 +105,7 @@ impl Host {
             arch: None,
             boots: 0,
             uptime_s: None,
+            labels: None,
         }
     }
 }

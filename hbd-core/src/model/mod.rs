@@ -19,6 +19,6 @@ pub mod notification;
 pub use alert::{AlertState, Level, Notice, NoticeKind, Operator};
 pub use event::{Event, EventKind};
 pub use hold::Reason;
-pub use host::{Host, HostState};
+pub use host::{Host, HostState, Labels};
 pub use job::{Job, JobState, UpgradeFile, UpgradeJob};
 pub use notification::{Decision, FlapNotice, Notification, Verdict};

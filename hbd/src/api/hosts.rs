@@ -50,6 +50,13 @@ pub struct HostView {
     arch: Option<String>,
     boots: u64,
     uptime_s: Option<f64>,
+    /// The labels its agent declares (`labels:` in the agent's config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    /// In `GET /api/0/hosts/{name}` only: the host groups that hold it (by name
+    /// pattern or by its labels), in name order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<Vec<String>>,
     /// The latest `os_info` plugin report.
     #[schema(value_type = Option<Object>)]
     os_info: Option<serde_json::Value>,
@@ -87,6 +94,8 @@ impl HostView {
             arch: h.arch.as_deref().map(str::to_owned),
             boots: h.boots,
             uptime_s: h.uptime_s,
+            labels: h.labels.as_deref().cloned(),
+            groups: None,
             name: h.name,
             may: None,
             signed: None,
@@ -245,7 +254,20 @@ pub async fn one(
     let host = find(&state, &caller, &name, Action::View).await?;
     let mut view = HostView::new(host, Timestamp::now(), &state.latest);
     view.may = Some(caller.allowed_on(&name));
-    view.signed = Some(state.config.get().host_has_key(&name));
+    let config = state.config.get();
+    view.signed = Some(config.host_has_key(&name));
+    view.groups = Some(
+        config
+            .groups
+            .iter()
+            .filter_map(|(group, g)| {
+                let group = hbd_core::groups::Group::new(group, &g.hosts, &g.labels).ok()?;
+                group
+                    .contains(&name, view.labels.as_ref())
+                    .then_some(group.name)
+            })
+            .collect(),
+    );
     view.dns = state.dns.status(&name).map(Into::into);
     Ok(Json(view))
 }

@@ -95,6 +95,11 @@ impl std::fmt::Debug for Directories {
 pub struct Directory {
     users: BTreeMap<String, UserEntry>,
     access: BTreeMap<String, (AccessList, Source)>,
+    /// Groups that give their members roles, in name order: hosts without access of
+    /// their own take the first that holds them.
+    groups: Vec<(hbd_core::groups::Group, AccessList)>,
+    /// The labels hosts declare (label-defined groups).
+    labels: super::labels::HostLabels,
     default_owner: Option<String>,
     shadowed: Vec<String>,
 }
@@ -158,12 +163,34 @@ impl Directory {
                 .find(|(_, u)| u.user.admin)
                 .map(|(n, _)| n.clone())
         });
+        let groups = config
+            .groups
+            .iter()
+            .filter(|(_, g)| g.owner.is_some() || !g.managers.is_empty() || !g.monitors.is_empty())
+            .filter_map(|(name, g)| {
+                let group = hbd_core::groups::Group::new(name, &g.hosts, &g.labels).ok()?;
+                let list = AccessList {
+                    owner: g.owner.clone(),
+                    managers: g.managers.clone(),
+                    monitors: g.monitors.clone(),
+                };
+                Some((group, list))
+            })
+            .collect();
         Directory {
             users,
             access,
+            groups,
+            labels: Default::default(),
             default_owner,
             shadowed,
         }
+    }
+
+    /// The same, reading hosts' labels from `labels`.
+    pub fn with_labels(mut self, labels: super::labels::HostLabels) -> Directory {
+        self.labels = labels;
+        self
     }
 
     /// No users at all: the daemon is open, everyone acts as an administrator.
@@ -212,16 +239,28 @@ impl Directory {
         self.default_owner.as_deref()
     }
 
-    /// The access in force on `host` and where it comes from.
+    /// The access in force on `host` and where it comes from: its own, else the first
+    /// group that holds it and gives roles, else `default_owner`.
     pub fn access(&self, host: &str) -> (HostAccess<'_>, Source) {
-        match self.access.get(host) {
+        let found: Option<(&AccessList, Source)> = match self.access.get(host) {
+            Some((list, source)) => Some((list, *source)),
+            None if self.groups.is_empty() => None,
+            None => {
+                let labels = self.labels.get(host);
+                self.groups
+                    .iter()
+                    .find(|(g, _)| g.contains(host, labels.as_deref()))
+                    .map(|(_, list)| (list, Source::Config))
+            }
+        };
+        match found {
             Some((list, source)) => (
                 HostAccess {
                     owner: list.owner.as_deref(),
                     managers: &list.managers,
                     monitors: &list.monitors,
                 },
-                *source,
+                source,
             ),
             None => (
                 HostAccess {
@@ -388,5 +427,53 @@ hosts:
         );
         let hear: Vec<_> = d.hears_about("web1").collect();
         assert_eq!(hear.len(), 3, "ada (admin), olga (owner), moe (monitor)");
+    }
+
+    /// A host without access of its own takes the first group (by name) that holds it
+    /// and names roles: by name pattern at once, by label once the host declares it.
+    #[test]
+    fn groups_give_roles_to_hosts_without_their_own() {
+        let config = crate::config::parse(
+            "
+users:
+  ada: {admin: true}
+  olga: {}
+  moe: {}
+groups:
+  a-web: {labels: {role: web}, owner: olga}
+  b-all: {hosts: ['*'], monitors: [moe]}
+hosts:
+  own1: {owner: ada}
+",
+            None,
+        )
+        .unwrap()
+        .config;
+        let labels = super::super::labels::HostLabels::default();
+        let d = Directory::build(&config, &Stored::default()).with_labels(labels.clone());
+        let role = |host: &str, user: &str| d.role(user, host);
+        // (host, olga's role, moe's role) before lab1 declares its labels
+        assert_eq!(role("lab1", "olga"), None);
+        assert_eq!(role("lab1", "moe"), Some(Role::Monitor), "b-all by pattern");
+        assert_eq!(role("own1", "moe"), None, "its own access wins");
+        let web: crate::model::Labels = [("role".to_owned(), "web".to_owned())].into();
+        labels.set("lab1", Some(&std::sync::Arc::new(web)));
+        assert_eq!(
+            role("lab1", "olga"),
+            Some(Role::Owner),
+            "a-web by label, first"
+        );
+        assert_eq!(
+            role("lab1", "moe"),
+            None,
+            "the first group that holds it decides"
+        );
+        assert_eq!(
+            d.decide(Some("olga"), Action::View, Some("lab2")),
+            Decision::Hidden,
+            "no labels, no role"
+        );
+        labels.set("lab1", None);
+        assert_eq!(role("lab1", "olga"), None);
     }
 }

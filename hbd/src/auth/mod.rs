@@ -2,7 +2,8 @@
 //!
 //! - [`db`]: the auth tables in the store's database, written through at once.
 //! - [`directory`]: users and host access in force, the config's merged with the
-//!   store's (the config is read-only through the API).
+//!   store's (the config is read-only through the API), and the groups' roles;
+//!   [`labels`]: the labels hosts declare, which label-defined groups go by.
 //! - [`password`] (`crate::password`, below the config, which checks hashes with it):
 //!   Werkzeug-compatible password hashes (`pbkdf2:` and `scrypt:`), made and checked in
 //!   constant time.
@@ -15,6 +16,7 @@
 //!   hashing once over the limit.
 pub mod db;
 pub mod directory;
+pub mod labels;
 pub use crate::password;
 pub mod roles;
 pub mod service;

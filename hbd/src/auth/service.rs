@@ -90,6 +90,8 @@ struct Inner {
     clock: Clock,
     metrics: Arc<Metrics>,
     journal: Journal,
+    /// The labels hosts declare, which the engine keeps current.
+    labels: super::labels::HostLabels,
 }
 
 /// Users, sessions and access, shared by every handler, the live stream and the
@@ -152,6 +154,7 @@ impl Auth {
             clock,
             metrics,
             journal,
+            labels: Default::default(),
         }));
         let directory = auth.directory();
         for name in directory.shadowed() {
@@ -172,13 +175,20 @@ impl Auth {
         {
             return c.directory.clone();
         }
-        let directory = Arc::new(Directory::build(&config, &lock(&self.0.stored)));
+        let directory = Arc::new(
+            Directory::build(&config, &lock(&self.0.stored)).with_labels(self.0.labels.clone()),
+        );
         lock(&self.0.sessions).set_policy(policy(&config));
         *cache = Some(Cache {
             config,
             directory: directory.clone(),
         });
         directory
+    }
+
+    /// The labels hosts declare, for the engine to keep current.
+    pub fn host_labels(&self) -> super::labels::HostLabels {
+        self.0.labels.clone()
     }
 
     /// The directory in force, for the notifier and the live stream.

@@ -4,8 +4,9 @@
 //! alert policy's settings.
 
 use super::Config;
-use crate::core::settings::{CoreSettings, HostSettings, layered_rules};
+use crate::core::settings::{CoreSettings, GroupProfiles, HostSettings, layered_rules};
 use crate::policy::window::Window;
+use hbd_core::groups::Group;
 
 impl From<&Config> for CoreSettings {
     fn from(config: &Config) -> CoreSettings {
@@ -44,8 +45,35 @@ impl From<&Config> for CoreSettings {
             },
             plugin_status: config.plugin_status_alerts,
             policy: policy_settings(config),
+            groups: std::sync::Arc::new(group_profiles(config)),
         }
     }
+}
+
+/// The groups (in name order) with the profiles each gives, and what layering needs.
+/// Groups were checked when the config was read; one that still fails is left out.
+fn group_profiles(config: &Config) -> GroupProfiles {
+    let groups = config
+        .groups
+        .iter()
+        .filter_map(|(name, g)| {
+            Group::new(name, &g.hosts, &g.labels)
+                .ok()
+                .map(|group| (group, g.threshold_config.clone()))
+        })
+        .collect();
+    let own = config
+        .hosts
+        .iter()
+        .filter(|(_, h)| !h.threshold_config.is_empty())
+        .map(|(name, h)| (name.clone(), h.threshold_config.clone()))
+        .collect();
+    GroupProfiles::new(
+        groups,
+        config.threshold_layers.clone(),
+        config.profile_layers.clone(),
+        own,
+    )
 }
 
 /// The policy's settings from the config. Windows were checked when the config was

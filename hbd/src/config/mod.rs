@@ -95,6 +95,8 @@ pub struct Config {
     pub default_owner: Option<String>,
     /// Per-host settings by host name.
     pub hosts: BTreeMap<String, HostConfig>,
+    /// Host groups by name.
+    pub groups: BTreeMap<String, GroupConfig>,
     /// Default thresholds, as checked JSON.
     pub thresholds: serde_json::Value,
     /// Named threshold profiles.
@@ -144,6 +146,25 @@ pub struct Config {
     pub remote_write: Option<crate::remote_write::Settings>,
     /// One daemon of an HA pair (`None`: alone).
     pub ha: Option<crate::ha::settings::Settings>,
+}
+
+/// `groups.NAME`: the hosts whose names match `hosts` or whose agents declare every one
+/// of `labels`, and what membership gives them: threshold profiles (before a host's
+/// own) and roles (for hosts without access of their own).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupConfig {
+    /// Host name patterns (`web*`).
+    pub hosts: Vec<String>,
+    /// Labels a member's agent declares, every one.
+    pub labels: BTreeMap<String, String>,
+    /// Threshold profiles its members get.
+    pub threshold_config: Vec<String>,
+    /// The owner of its members.
+    pub owner: Option<String>,
+    /// Managers of its members.
+    pub managers: Vec<String>,
+    /// Monitors of its members.
+    pub monitors: Vec<String>,
 }
 
 /// Settings of one host.
@@ -249,6 +270,7 @@ impl Default for Config {
             users: BTreeMap::new(),
             default_owner: None,
             hosts: BTreeMap::new(),
+            groups: BTreeMap::new(),
             thresholds: serde_json::Value::Null,
             threshold_configs: BTreeMap::new(),
             threshold_renotify_interval: Duration::from_secs(3600),

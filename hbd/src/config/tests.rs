@@ -525,13 +525,88 @@ hosts:
     let s = CoreSettings::from(&c);
     let cpu = vec!["cpu_monitor".to_owned(), "cpu_percent".to_owned()];
     let limits = |host: &str| {
-        let rules = s.rules_for(host);
+        let rules = s.rules_for(host, None);
         let rule = *rules.get(&cpu).expect("a cpu rule");
         (rule.warning, rule.critical)
     };
     assert_eq!(limits("web1"), (Some(80.0), Some(90.0)));
     assert_eq!(limits("batch1"), (Some(95.0), Some(98.0)));
     assert_eq!(s.policy.profiles["batch1"], ["busy", "quiet"]);
+}
+
+/// Host groups give their members profiles, by name pattern or by the labels the
+/// agent declares: a group's profiles come before the host's own, groups in name order.
+#[test]
+fn groups_give_their_members_profiles_by_name_or_by_label() {
+    let text = "\
+thresholds:
+  cpu_monitor:
+    cpu_percent: {warning: 80, critical: 90}
+threshold_configs:
+  busy:
+    cpu_monitor:
+      cpu_percent: {warning: 95, critical: 99}
+  quiet:
+    cpu_monitor:
+      cpu_percent: {critical: 98}
+groups:
+  batch: {hosts: ['batch*'], threshold_config: [busy]}
+  web: {labels: {role: web}, threshold_config: [quiet]}
+hosts:
+  batch2: {threshold_config: [quiet]}
+";
+    let c = parse(text, None).unwrap().config;
+    let s = CoreSettings::from(&c);
+    let cpu = vec!["cpu_monitor".to_owned(), "cpu_percent".to_owned()];
+    let web: hbd_core::groups::Labels = [("role".to_owned(), "web".to_owned())].into();
+    let db: hbd_core::groups::Labels = [("role".to_owned(), "db".to_owned())].into();
+    let limits = |host: &str, labels: Option<&hbd_core::groups::Labels>| {
+        let rules = s.rules_for(host, labels);
+        let rule = *rules.get(&cpu).expect("a cpu rule");
+        (rule.warning, rule.critical)
+    };
+    // (host, its labels, warning, critical)
+    let cases = [
+        ("other", None, Some(80.0), Some(90.0)),
+        ("batch1", None, Some(95.0), Some(99.0)),
+        ("batch2", None, Some(95.0), Some(98.0)),
+        ("db1", Some(&web), Some(80.0), Some(98.0)),
+        ("db2", Some(&db), Some(80.0), Some(90.0)),
+        ("batch3", Some(&web), Some(95.0), Some(98.0)),
+    ];
+    for (host, labels, warning, critical) in cases {
+        assert_eq!(limits(host, labels), (warning, critical), "{host}");
+    }
+}
+
+#[test]
+fn a_group_is_checked_like_a_host() {
+    assert_each_reported(&[
+        (
+            "groups:\n  web: {}\n",
+            "hbd.yaml:2: error: groups.web: needs `hosts` (name patterns) or `labels`",
+        ),
+        (
+            "groups:\n  web: {hosts: ['web[']}\n",
+            "hbd.yaml:2: error: groups.web: \"web[\" is not a name pattern",
+        ),
+        (
+            "groups:\n  web:\n    hosts: [web1]\n    owner: bob\n",
+            "hbd.yaml:4: error: groups.web.owner: names user `bob`",
+        ),
+        (
+            "groups:\n  web:\n    hosts: [web1]\n    threshold_config: [nope]\n",
+            "hbd.yaml:4: error: groups.web.threshold_config: names profile `nope`",
+        ),
+        (
+            "groups:\n  web:\n    labels: {Role: web}\n",
+            "hbd.yaml:3: error: groups.web.labels: label name \"Role\"",
+        ),
+        (
+            "groups:\n  web:\n    hosts: [web1]\n    ownr: ada\n",
+            "hbd.yaml:4: warning: groups.web.ownr: unknown key, ignored; did you mean `owner`?",
+        ),
+    ]);
 }
 
 /// A user's keys are read through their table: a plain password is refused with the

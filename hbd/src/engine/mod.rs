@@ -150,6 +150,8 @@ pub struct Parts {
     pub config: SharedConfig,
     /// Users and access in force (who hears about which host).
     pub directories: crate::auth::directory::Directories,
+    /// The labels hosts declare, kept current for the API's access checks.
+    pub labels: crate::auth::labels::HostLabels,
     /// The heartbeat socket, for replies.
     pub socket: Arc<UdpSocket>,
     /// Journal handle.
@@ -520,6 +522,12 @@ impl Engine {
             return;
         };
         let changes = self.parts.core.take_changes();
+        for host in &changes.hosts {
+            self.parts.labels.set(&host.name, host.labels.as_ref());
+        }
+        for host in &changes.dropped_hosts {
+            self.parts.labels.set(host, None);
+        }
         let lost = self.pending.merge(Batch {
             hosts: changes.hosts,
             samples: Vec::new(),

@@ -16,7 +16,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT name, address, first_seen, last_seen, interval_ms, state, state_since,
-                        last_rtt_ms, version, boots, uptime_s FROM hosts",
+                        last_rtt_ms, version, boots, uptime_s, labels FROM hosts",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -36,6 +36,10 @@ impl Store {
                     arch: None,
                     boots: u64::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
                     uptime_s: r.get(10)?,
+                    labels: r
+                        .get::<_, Option<String>>(11)?
+                        .and_then(|j| serde_json::from_str(&j).ok())
+                        .map(std::sync::Arc::new),
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -62,14 +66,14 @@ pub(super) fn delete(tx: &rusqlite::Transaction<'_>, names: &[String]) -> rusqli
 pub(super) fn save(tx: &rusqlite::Transaction<'_>, hosts: &[Host]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO hosts (name, address, first_seen, last_seen, interval_ms, state,
-                            state_since, last_rtt_ms, version, boots, uptime_s)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                            state_since, last_rtt_ms, version, boots, uptime_s, labels)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT(name) DO UPDATE SET
             address = excluded.address, first_seen = excluded.first_seen,
             last_seen = excluded.last_seen, interval_ms = excluded.interval_ms,
             state = excluded.state, state_since = excluded.state_since,
             last_rtt_ms = excluded.last_rtt_ms, version = excluded.version,
-            boots = excluded.boots, uptime_s = excluded.uptime_s",
+            boots = excluded.boots, uptime_s = excluded.uptime_s, labels = excluded.labels",
     )?;
     for h in hosts {
         stmt.execute(params![
@@ -84,6 +88,9 @@ pub(super) fn save(tx: &rusqlite::Transaction<'_>, hosts: &[Host]) -> rusqlite::
             h.version.as_deref(),
             i64::try_from(h.boots).unwrap_or(i64::MAX),
             h.uptime_s,
+            h.labels
+                .as_deref()
+                .and_then(|l| serde_json::to_string(l).ok()),
         ])?;
     }
     Ok(())

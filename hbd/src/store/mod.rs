@@ -124,6 +124,8 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // How an alert's value compares with its threshold (`>`, `<=`, ...), for the pages.
     "ALTER TABLE alerts ADD COLUMN operator TEXT;",
+    // The labels an agent declares (JSON), which host groups go by.
+    "ALTER TABLE hosts ADD COLUMN labels TEXT;",
 ];
 
 /// Store failures.

@@ -10,6 +10,7 @@
 mod alerts;
 mod commands;
 mod dns;
+mod groups;
 mod ha;
 mod heartbeats;
 mod install;

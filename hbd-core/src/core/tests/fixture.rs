@@ -92,6 +92,7 @@ pub fn settings(config: &Config) -> CoreSettings {
             notify_unknown: config.threshold_notify_unknown,
         },
         plugin_status: config.plugin_status_alerts,
+        groups: Default::default(),
         policy: crate::policy::Settings {
             flapping: config.flapping,
             storm: config.storm,

@@ -1,8 +1,9 @@
 //! Config includes: `include: conf.d/*.yaml` (a pattern or a list, relative to the
 //! main file's directory) reads more files into the same configuration, each problem
 //! reported with its own file and line. Sections of named entries (`hosts`, `users`,
-//! `threshold_configs`, `maintenance`, `dyndomains`) gather entries from every file;
-//! an entry defined in two files, or any other key set in two, is an error naming both.
+//! `threshold_configs`, `maintenance`, `dyndomains`, `groups`) gather entries from every
+//! file; an entry defined in two files, or any other key set in two, is an error naming
+//! both.
 //! Included files do not include further.
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ pub(super) const GATHERED: &[&str] = &[
     "threshold_configs",
     "maintenance",
     "dyndomains",
+    "groups",
 ];
 
 /// Included files read at most: a pattern that matches more is a mistake.

@@ -418,6 +418,11 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         reload: Reload::Restart(|a, b| a.ha == b.ha),
         read: |r, c, _p, v| c.ha = r.ha(v),
     },
+    KeySpec {
+        name: "groups",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.groups.extend(r.groups(v)),
+    },
     // Read by `Reader::read_into` after the file's other keys (`reader/include.rs`).
     KeySpec {
         name: "include",
@@ -652,7 +657,7 @@ mod tests {
 
     /// Each section's table, by the top-level key it sits under.
     fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
-        use crate::config::reader::{dyndomains, ha, policy, remote_write};
+        use crate::config::reader::{dyndomains, groups, ha, policy, remote_write};
         use hb_problems::keys::restart_keys;
         vec![
             (
@@ -677,6 +682,7 @@ mod tests {
                 names(dyndomains::ZONE),
                 restart_keys(dyndomains::ZONE),
             ),
+            ("groups", names(groups::GROUP), restart_keys(groups::GROUP)),
         ]
     }
 

@@ -3,6 +3,7 @@
 
 mod channels;
 mod dyndomains;
+mod groups;
 mod ha;
 mod include;
 pub(super) mod keys;
@@ -178,6 +179,33 @@ impl Reader {
             }
         }
         self.check_parents(&config.hosts);
+        for (name, group) in &config.groups {
+            for user in group
+                .owner
+                .iter()
+                .chain(&group.managers)
+                .chain(&group.monitors)
+            {
+                if !config.users.contains_key(user) {
+                    let user = user.clone();
+                    self.error(
+                        &["groups", name, "owner"],
+                        format!("names user `{user}`, who is not defined under users"),
+                    );
+                }
+            }
+            for profile in &group.threshold_config {
+                if !config.threshold_configs.contains_key(profile) {
+                    let profile = profile.clone();
+                    self.error(
+                        &["groups", name, "threshold_config"],
+                        format!(
+                            "names profile `{profile}`, which threshold_configs does not define"
+                        ),
+                    );
+                }
+            }
+        }
         if config.dyndomains.values().filter(|z| z.all_hosts).count() > 1 {
             self.error(&["dyndomains"], "only one zone may say all_hosts: true");
         }

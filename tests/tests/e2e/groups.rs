@@ -1,0 +1,97 @@
+//! End to end: host groups. An agent declares labels in its config; a group defined by
+//! a label gives that host a threshold profile and an owner, and the API says which
+//! groups hold it.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use hbd_e2e::{Agent, Daemon, password_hash, send_datagram, wait_until};
+
+const PASSWORD: &str = "groups test password";
+
+#[test]
+fn a_group_defined_by_a_label_applies_a_profile_and_an_owner_to_the_agent_that_declares_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = password_hash(PASSWORD);
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!(
+            "users:
+  ada: {{admin: true, password: '{hash}'}}
+  olga: {{password: '{hash}'}}
+  moe: {{password: '{hash}'}}
+thresholds:
+  cpu_monitor:
+    cpu_percent: {{warning: 80, critical: 90}}
+threshold_configs:
+  busy:
+    cpu_monitor:
+      cpu_percent: {{warning: 95, critical: 99}}
+groups:
+  web:
+    labels: {{role: web}}
+    threshold_config: [busy]
+    owner: olga
+"
+        ),
+    );
+    let _agent = Agent::start(
+        dir.path(),
+        "lab1",
+        daemon.udp_addr(),
+        "interval: 0.5\nlabels: {role: web, env: test}\nplugins:\n  cpu_monitor: {enabled: false}\n",
+    );
+    let ada = format!("Bearer {}", daemon.login("ada", PASSWORD));
+    let olga = format!("Bearer {}", daemon.login("olga", PASSWORD));
+    let moe = format!("Bearer {}", daemon.login("moe", PASSWORD));
+    let get = |auth: &str, path: &str| daemon.call("GET", path, &[("Authorization", auth)], None);
+    let mut host = serde_json::Value::Null;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            host = get(&ada, "/api/0/hosts/lab1").json();
+            host["groups"] == serde_json::json!(["web"])
+        }),
+        "{host}"
+    );
+    assert_eq!(
+        host["labels"],
+        serde_json::json!({"role": "web", "env": "test"})
+    );
+
+    // The group's profile: 96 is past busy's warning (95), not its critical (99).
+    send_datagram(
+        daemon.udp_addr(),
+        br#"{"ID":"PLG","name":"lab1","plugin":"cpu_monitor","kind":"monitor","data":{"cpu_percent":96}}"#,
+    );
+    let mut alert = serde_json::Value::Null;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            alert = get(&ada, "/api/0/alerts").json()[0].clone();
+            alert["host"] == "lab1"
+        }),
+        "{alert}"
+    );
+    assert_eq!(alert["level"], "WARNING", "{alert}");
+    assert_eq!(alert["threshold"], 95.0, "{alert}");
+
+    // The group's owner: olga sees lab1 and may drop it; moe does not see it at all.
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            get(&olga, "/api/0/hosts/lab1").status == 200
+        }),
+        "{}",
+        get(&olga, "/api/0/hosts/lab1").body
+    );
+    let mine = get(&olga, "/api/0/hosts/lab1").json();
+    assert!(
+        mine["may"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "drop_host"),
+        "{mine}"
+    );
+    let access = get(&olga, "/api/0/hosts/lab1/access").json();
+    assert_eq!(access["owner"], "olga", "{access}");
+    assert_eq!(get(&moe, "/api/0/hosts/lab1").status, 404);
+}

@@ -412,14 +412,14 @@ impl Core {
         self.outbox.for_host(host)
     }
 
-    /// Every alert that is not OK.
-    pub fn active_alerts(&self) -> Vec<AlertState> {
-        self.with_holds(self.alerts.active())
+    /// Every alert that is not OK, with why it is held at `now`.
+    pub fn active_alerts(&self, now: Now) -> Vec<AlertState> {
+        self.with_holds(self.alerts.active(), now)
     }
 
-    /// Every tracked alert path of one host.
-    pub fn host_alerts(&self, host: &str) -> Vec<AlertState> {
-        self.with_holds(self.alerts.for_host(host))
+    /// Every tracked alert path of one host, with why each is held at `now`.
+    pub fn host_alerts(&self, host: &str, now: Now) -> Vec<AlertState> {
+        self.with_holds(self.alerts.for_host(host), now)
     }
 
     /// What changed since the last call, for the store.

@@ -59,9 +59,11 @@ impl Core {
             .unwrap_or_default()
     }
 
-    pub(super) fn with_holds(&self, mut states: Vec<AlertState>) -> Vec<AlertState> {
+    /// Each state with why its notifications are held at `now`, if they are: its
+    /// change waits out a hold, or a silence, window or parent would hold its reminders.
+    pub(super) fn with_holds(&self, mut states: Vec<AlertState>, now: Now) -> Vec<AlertState> {
         for s in &mut states {
-            s.held = self.policy.hold_of(&s.host, Some(&s.path)).cloned();
+            s.held = self.policy.held_now(&s.host, Some(&s.path), now);
         }
         states
     }

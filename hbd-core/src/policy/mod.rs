@@ -677,6 +677,15 @@ impl Policy {
         }
     }
 
+    /// Why notifications about a subject are held now: a change waiting out a hold, or,
+    /// when none waits, what would hold one now (standby, an UNREACHABLE parent, a
+    /// silence, an open maintenance window), which holds its reminders too.
+    pub fn held_now(&self, host: &str, path: Option<&str>, now: Now) -> Option<Reason> {
+        self.hold_of(host, path)
+            .cloned()
+            .or_else(|| self.hold_for(host, path, false, now).map(|(r, _)| r))
+    }
+
     /// The latest storm groups, newest first.
     pub fn storms(&self) -> Vec<StormRecord> {
         self.storm.recent()

@@ -413,7 +413,7 @@ impl Engine {
                 let _ = reply.send((core.silences(), core.storms()));
             }
             Query::Alerts(reply) => {
-                let _ = reply.send(core.active_alerts());
+                let _ = reply.send(core.active_alerts(self.parts.clock.now()));
             }
             Query::HostJobs(name, reply) => {
                 let known = core.host(&name).is_some();
@@ -421,12 +421,14 @@ impl Engine {
             }
             Query::HostAlerts(name, reply) => {
                 let known = core.host(&name).is_some();
-                let _ = reply.send(known.then(|| core.host_alerts(&name)));
+                let now = self.parts.clock.now();
+                let _ = reply.send(known.then(|| core.host_alerts(&name, now)));
             }
             Query::Subscribe(resume, reply) => {
+                let now = self.parts.clock.now();
                 let snapshot = || {
                     let hosts = core.hosts_after(None).cloned().collect();
-                    (hosts, core.active_alerts())
+                    (hosts, core.active_alerts(now))
                 };
                 let _ = reply.send(self.parts.live.subscribe(resume.as_ref(), snapshot));
             }

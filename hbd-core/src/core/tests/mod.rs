@@ -458,8 +458,8 @@ fn plugin_reports_drive_alerts_with_profiles_layered_per_host() {
         alerts_of(&mut core, report("db1", "nagios_runner", nagios), 5),
         ["CRITICAL: db1 - nagios_runner.root = DISK CRITICAL - 1% free"]
     );
-    assert_eq!(core.active_alerts().len(), 3);
-    assert_eq!(core.host_alerts("db1").len(), 2);
+    assert_eq!(core.active_alerts(at(0)).len(), 3);
+    assert_eq!(core.host_alerts("db1", at(0)).len(), 2);
 }
 
 #[test]
@@ -640,7 +640,7 @@ fn dropping_a_host_forgets_it_and_it_comes_back_as_new() {
         Ok(Outcome::HostDropped)
     );
     assert!(core.host("web1").is_none());
-    assert!(core.host_alerts("web1").is_empty());
+    assert!(core.host_alerts("web1", at(0)).is_empty());
     assert_eq!(core.counts(), [2, 0, 0, 0]); // "slow" and "batch1" are configured
     assert!(out.contains(&Action::Forget {
         host: "web1".into()
@@ -680,7 +680,7 @@ fn clearing_an_alert_lets_the_next_report_raise_it_afresh() {
             was: Level::Critical
         })
     );
-    assert!(core.active_alerts().is_empty());
+    assert!(core.active_alerts(at(0)).is_empty());
     assert!(out.contains(&Action::AlertChanged {
         host: "web1".into(),
         path: "cpu_monitor.cpu_percent".into(),
@@ -732,7 +732,7 @@ fn alert_states_whose_host_rule_or_check_is_gone_are_dropped_at_load() {
     let checks = HashSet::from([("web1".to_owned(), "nagios_runner.root".to_owned())]);
     let mut core = Core::restore(config, hosts, alerts, &checks, at(10));
     let kept: Vec<String> = core
-        .host_alerts("web1")
+        .host_alerts("web1", at(0))
         .into_iter()
         .map(|s| s.path)
         .collect();
@@ -768,7 +768,11 @@ fn a_reload_applies_new_thresholds_and_keeps_state() {
     let mut out = Vec::new();
     core.reconfigure(settings(&config), at(2), &mut out);
     assert_eq!(core.host("web1").unwrap().state, HostState::Up);
-    let paths: Vec<String> = core.active_alerts().into_iter().map(|s| s.path).collect();
+    let paths: Vec<String> = core
+        .active_alerts(at(0))
+        .into_iter()
+        .map(|s| s.path)
+        .collect();
     assert_eq!(paths, ["cpu_monitor.cpu_percent"]);
     assert_eq!(
         alerts_of(&mut core, report("web1", "cpu_monitor", cpu(86.0)), 3),
@@ -831,14 +835,14 @@ fn a_plugins_own_status_alerts_at_its_name_unless_turned_off() {
         .is_empty(),
         "the runner's checks alert, not its overall status"
     );
-    assert_eq!(core.host_alerts("app1").len(), 3);
+    assert_eq!(core.host_alerts("app1", at(0)).len(), 3);
 
     let mut off = alert_config();
     off.plugin_status_alerts = false;
     let mut out = Vec::new();
     core.reconfigure(settings(&off), at(5), &mut out);
     let kept: Vec<String> = core
-        .host_alerts("app1")
+        .host_alerts("app1", at(0))
         .into_iter()
         .map(|s| s.path)
         .collect();

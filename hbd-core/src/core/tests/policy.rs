@@ -183,6 +183,56 @@ fn a_pending_rule_fires_only_after_its_for_period() {
     );
 }
 
+/// An alert already told, then silenced, shows as held: its reminders are (nothing
+/// else would change); the hold goes with the silence.
+#[test]
+fn an_already_told_alert_under_a_silence_shows_as_held() {
+    let mut c = super::alert_config();
+    c.storm.threshold = 0;
+    let mut core = Core::new(settings(&c), at(0));
+    assert_eq!(
+        cpu(&mut core, 95.0, 0),
+        [
+            "NEW HOST: web1 sent its first heartbeat",
+            "CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0"
+        ]
+    );
+    assert_eq!(
+        core.host_alerts("web1", at(5))[0].held,
+        None,
+        "told, nothing holds it"
+    );
+    let silence = Silence {
+        id: "s2".into(),
+        hosts: "web1".into(),
+        paths: None,
+        only: None,
+        starts: at(10).wall,
+        ends: at(600).wall,
+        comment: "disk swap".into(),
+        author: "alice".into(),
+        created: at(10).wall,
+    };
+    core.apply(
+        &Command::PutSilence {
+            silence: Box::new(silence),
+        },
+        at(10),
+        &mut Vec::new(),
+    )
+    .unwrap();
+    let silenced = Some(Reason::Silenced {
+        silence: "s2".into(),
+    });
+    assert_eq!(core.host_alerts("web1", at(11))[0].held, silenced);
+    assert_eq!(core.active_alerts(at(11))[0].held, silenced);
+    assert_eq!(
+        core.host_alerts("web1", at(601))[0].held,
+        None,
+        "the silence ended"
+    );
+}
+
 #[test]
 fn a_recovery_in_a_silence_is_told_when_the_silence_is_expired_early() {
     let mut c = super::alert_config();
@@ -210,7 +260,7 @@ fn a_recovery_in_a_silence_is_told_when_the_silence_is_expired_early() {
     )
     .unwrap();
     assert!(cpu(&mut core, 50.0, 20).is_empty(), "held by the silence");
-    let held = core.host_alerts("web1");
+    let held = core.host_alerts("web1", at(20));
     assert_eq!(held[0].level, crate::alerting::Level::Ok);
     assert_eq!(
         held[0].held,

@@ -372,4 +372,28 @@ wasm_plugins:
             );
         }
     }
+
+    /// docs/EVALUATE.md's three agent files load without a single problem.
+    #[test]
+    fn the_evaluation_guide_agents_are_clean() {
+        let md = hbd_e2e::docs::read("EVALUATE.md");
+        let mut agents = 0;
+        let mut rest = md.as_str();
+        while let Some(start) = rest.find("```yaml\n") {
+            let body = &rest[start + 8..];
+            let end = body.find("```").unwrap();
+            let text = &body[..end];
+            rest = &body[end + 3..];
+            let name = text.lines().next().unwrap_or_default();
+            if name == "# hbd.yaml" || !name.starts_with("# ") {
+                continue;
+            }
+            let loaded = AgentConfig::parse(text, Some(Path::new(&name[2..])))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(loaded.warnings.is_empty(), "{name}: {:?}", loaded.warnings);
+            assert!(loaded.config.labels.contains_key("role"), "{name}");
+            agents += 1;
+        }
+        assert_eq!(agents, 3);
+    }
 }

@@ -703,3 +703,47 @@ fn an_include_that_names_nothing_or_nests_is_reported() {
         assert!(got.iter().any(|p| p.starts_with(&want)), "{want}\n{got:#?}");
     }
 }
+
+/// The fenced YAML blocks of a document whose first line is `# NAME`, by name.
+pub(crate) fn yaml_blocks(md: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut rest = md;
+    while let Some(start) = rest.find("```yaml\n") {
+        let body = &rest[start + "```yaml\n".len()..];
+        let end = body.find("```").expect("a closed block");
+        let text = &body[..end];
+        if let Some(name) = text.lines().next().and_then(|l| l.strip_prefix("# ")) {
+            blocks.push((name.trim().to_owned(), text.to_owned()));
+        }
+        rest = &body[end + 3..];
+    }
+    blocks
+}
+
+/// docs/EVALUATE.md's daemon configuration loads without a single problem, and does
+/// what the guide says: the batch host's label puts it in the batch group.
+#[test]
+fn the_evaluation_guide_config_is_clean() {
+    let md = hbd_e2e::docs::read("EVALUATE.md");
+    let blocks = yaml_blocks(&md);
+    let (_, text) = blocks
+        .iter()
+        .find(|(name, _)| name == "hbd.yaml")
+        .expect("the guide's hbd.yaml");
+    let loaded = parse(text, Some(Path::new("hbd.yaml")))
+        .unwrap_or_else(|e| panic!("the guide's hbd.yaml: {e}"));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let c = loaded.config;
+    let s = CoreSettings::from(&c);
+    let batch: hbd_core::groups::Labels = [("role".to_owned(), "batch".to_owned())].into();
+    let cpu = vec!["cpu_monitor".to_owned(), "cpu_percent".to_owned()];
+    let rules = s.rules_for("batch1", Some(&batch));
+    assert_eq!(rules.get(&cpu).unwrap().warning, Some(98.0));
+    assert!(c.maintenance.contains_key("backups"));
+    assert!(
+        crate::password::PasswordHash::parse(c.users["ada"].password.as_deref().unwrap())
+            .unwrap()
+            .verify("evaluate-hbd"),
+        "the guide's hash is of the password it names"
+    );
+}

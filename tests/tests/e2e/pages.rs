@@ -194,6 +194,10 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         serde_json::json!([["web1", "active", "ada"]]),
         "made from the host page"
     );
+    assert_eq!(
+        found["silenced_before"], "CRITICAL (held: silenced)",
+        "told before the silence, held now"
+    );
     assert_eq!(found["silenced_level"], "OK (held: silenced)");
     assert!(
         found["held_history"]

@@ -124,6 +124,30 @@ function setHost(name, state, since) {
   else hosts.delete(name);
 }
 
+// What holds notifications now: active silences (the caller sees those over their
+// hosts) and, for administrators, the maintenance windows open now.
+async function loadHeld(admin) {
+  const now = Date.now();
+  const { silences } = await api('/api/0/silences');
+  const windows = admin ? await api('/api/0/maintenance') : [];
+  const items = [];
+  for (const s of silences.filter((s) => s.state === 'active')) {
+    const li = document.createElement('li');
+    li.dataset.silence = s.id;
+    const scope = s.paths ? `${s.hosts} (${s.paths})` : s.hosts;
+    li.textContent = `Silence ${scope} by ${s.author}, ${lasted(now, Date.parse(s.ends))} left: ${s.comment}`;
+    items.push(li);
+  }
+  for (const w of windows.filter((w) => w.open_until)) {
+    const li = document.createElement('li');
+    li.dataset.window = w.name;
+    li.textContent = `Maintenance window ${w.name} (${w.hosts.concat(w.profiles).join(', ')}), ${lasted(now, Date.parse(w.open_until))} left`;
+    items.push(li);
+  }
+  $('held').replaceChildren(...items);
+  $('held-section').hidden = items.length === 0;
+}
+
 // Who the daemon turns away (administrators only: it names any sender).
 async function loadRejects() {
   const list = await api('/api/0/rejects');
@@ -142,6 +166,9 @@ async function loadRejects() {
 
 async function watchRejects() {
   const me = await api('/api/0/auth/me');
+  const held = () => loadHeld(me.admin).catch(() => {});
+  held();
+  setInterval(held, 10000);
   if (!me.admin) return;
   const again = () => loadRejects().catch(() => {});
   again();

@@ -98,16 +98,7 @@ function actions() {
     });
     list.push(b);
   }
-  if (may.includes('silence')) {
-    // Host names hold no glob characters: the name is a glob matching only this host.
-    list.push(twoStep('Silence for 2 hours', `Tell nobody about ${host} for 2 hours?`, async () => {
-      await api('/api/0/silences', {
-        method: 'POST',
-        body: { hosts: host, duration: '2h', comment: 'silenced from the host page' },
-      });
-      loadAlerts();
-    }));
-  }
+  if (may.includes('silence') && !silenced) list.push(silenceForm());
   if (may.includes('drop_host')) {
     list.push(twoStep('Forget host', `Really forget ${host}?`, async () => {
       await api(base, { method: 'DELETE' });
@@ -115,6 +106,82 @@ function actions() {
     }));
   }
   $('actions').replaceChildren(...list);
+}
+
+// Silencing takes a duration and a reason, as a person states them.
+function silenceForm() {
+  const form = el('form', undefined, 'silence-form');
+  form.id = 'silence-form';
+  const duration = el('select');
+  duration.id = 'silence-duration';
+  duration.setAttribute('aria-label', 'for how long');
+  for (const [value, text] of [['30m', '30 min'], ['2h', '2 hours'], ['8h', '8 hours'], ['24h', '1 day'], ['7d', '1 week']]) {
+    const o = el('option', text);
+    o.value = value;
+    if (value === '2h') o.selected = true;
+    duration.append(o);
+  }
+  const comment = el('input');
+  comment.id = 'silence-comment';
+  comment.placeholder = 'why (required)';
+  comment.required = true;
+  comment.setAttribute('aria-label', 'why');
+  const go = el('button', 'Silence');
+  go.type = 'submit';
+  const error = el('span', '', 'error');
+  form.append(duration, ' ', comment, ' ', go, ' ', error);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    go.disabled = true;
+    try {
+      // Host names hold no glob characters: the name is a glob matching only this host.
+      await api('/api/0/silences', {
+        method: 'POST',
+        body: { hosts: host, duration: duration.value, comment: comment.value.trim() },
+      });
+      await loadHolds();
+      loadAlerts();
+    } catch (err) {
+      error.textContent = err.message;
+      go.disabled = false;
+    }
+  });
+  return form;
+}
+
+// What holds this host's notifications now: active silences (who, why, until, end now)
+// and the maintenance windows that cover it.
+let silenced = false;
+async function loadHolds() {
+  const h = await api(`${base}/holds`);
+  silenced = h.silences.length > 0;
+  const items = [];
+  for (const s of h.silences) {
+    const li = el('li', undefined, 'hold');
+    li.dataset.silence = s.id;
+    li.append(el('span', `Silenced by ${s.author} until ${when(s.ends)}: ${s.comment}`));
+    if (may.includes('silence')) {
+      li.append(' ', twoStep('End now', 'Really end it?', async () => {
+        await api(`/api/0/silences/${enc(s.id)}`, { method: 'DELETE' });
+        await loadHolds();
+        loadAlerts();
+      }));
+    }
+    items.push(li);
+  }
+  for (const w of h.windows) {
+    const days = w.days.length ? w.days.join(' ') : 'every day';
+    const text = w.open_until
+      ? `Maintenance window ${w.name}: open until ${when(w.open_until)}`
+      : `Maintenance window ${w.name}: ${days} from ${w.start} for ${seconds(w.duration_s)}`;
+    const li = el('li', undefined, w.open_until ? 'hold open' : 'hold');
+    li.dataset.window = w.name;
+    li.append(el('span', text));
+    items.push(li);
+  }
+  $('holds').replaceChildren(...items);
+  $('holds-section').hidden = items.length === 0;
+  actions();
 }
 
 async function loadHost() {
@@ -269,7 +336,7 @@ async function loadAll() {
     return false;
   }
   await loadHost();
-  await Promise.all([loadAlerts(), loadPlugins(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
+  await Promise.all([loadHolds(), loadAlerts(), loadPlugins(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
   return true;
 }
 
@@ -322,6 +389,7 @@ connect({
         setTimeout(() => soon('history', () => loadHistory()), 1200);
       } else if (u.type === 'policy') {
         soon('alerts', loadAlerts);
+        soon('holds', loadHolds);
         setTimeout(() => soon('history', () => loadHistory()), 1200);
       } else if (u.type === 'plugin') {
         soon('plugins', loadPlugins);

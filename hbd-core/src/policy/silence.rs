@@ -97,13 +97,17 @@ impl Compiled {
 
     /// Whether its matchers cover `host` and `path`, whatever the time.
     pub fn matches(&self, host: &str, path: Option<&str>) -> bool {
+        self.covers_host(host) && paths_cover(self.paths.as_ref(), path)
+    }
+
+    /// Whether it covers `host`, or some of its alerts, whatever the time.
+    pub fn covers_host(&self, host: &str) -> bool {
         self.hosts.is_match(host)
             && self
                 .silence
                 .only
                 .as_ref()
                 .is_none_or(|only| only.iter().any(|h| h == host))
-            && paths_cover(self.paths.as_ref(), path)
     }
 }
 

@@ -99,9 +99,13 @@ impl Window {
     /// Whether it covers `host` (with these threshold profiles) and `path` (`None`: the
     /// host's own events), whatever the time.
     pub fn matches(&self, host: &str, profiles: &[String], path: Option<&str>) -> bool {
-        let host_ok = self.hosts.iter().any(|g| g.is_match(host))
-            || self.profiles.iter().any(|p| profiles.contains(p));
-        host_ok && paths_cover(self.paths.as_ref(), path)
+        self.covers_host(host, profiles) && paths_cover(self.paths.as_ref(), path)
+    }
+
+    /// Whether it covers `host` (with these threshold profiles), or some of its alerts.
+    pub fn covers_host(&self, host: &str, profiles: &[String]) -> bool {
+        self.hosts.iter().any(|g| g.is_match(host))
+            || self.profiles.iter().any(|p| profiles.contains(p))
     }
 
     /// When the occurrence open at `at` ends, or `None` if none is open then.

@@ -18,6 +18,7 @@ mod dns;
 mod error;
 mod extract;
 mod history;
+mod holds;
 mod hosts;
 pub(crate) mod metrics;
 pub(crate) mod open_guard;
@@ -154,6 +155,8 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(silences::list, silences::create))
         .routes(routes!(silences::expire))
         .routes(routes!(silences::storms))
+        .routes(routes!(holds::for_host))
+        .routes(routes!(holds::windows))
         .split_for_parts()
 }
 

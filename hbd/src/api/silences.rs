@@ -75,7 +75,7 @@ pub struct SilenceView {
 }
 
 impl SilenceView {
-    fn new(s: Silence, now: Timestamp) -> SilenceView {
+    pub(super) fn new(s: Silence, now: Timestamp) -> SilenceView {
         let state = if now < s.starts {
             "pending"
         } else if now < s.ends {

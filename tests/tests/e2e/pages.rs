@@ -187,12 +187,33 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(host["access"][2], "moe", "monitors");
     assert_eq!(
         host["actions"],
-        serde_json::json!(["Silence for 2 hours", "Forget host", "Clear"])
+        serde_json::json!(["Silence", "Forget host", "Clear"])
     );
     assert_eq!(
         found["silences"],
         serde_json::json!([["web1", "active", "ada"]]),
         "made from the host page"
+    );
+    assert!(
+        found["holds"]
+            .as_str()
+            .unwrap()
+            .starts_with("Silenced by ada until ")
+            && found["holds"]
+                .as_str()
+                .unwrap()
+                .ends_with(": kernel update"),
+        "{}",
+        found["holds"]
+    );
+    assert_eq!(
+        found["silence_form_after"], false,
+        "no second silence offered"
+    );
+    let held = found["problems_held"].as_str().unwrap();
+    assert!(
+        held.starts_with("Silence web1 by ada, 1 h ") && held.ends_with(" min left: kernel update"),
+        "{held}"
     );
     assert_eq!(
         found["silenced_before"], "CRITICAL (held: silenced)",

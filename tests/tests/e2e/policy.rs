@@ -412,3 +412,51 @@ fn a_silence_pattern_reveals_no_hidden_host_and_reaches_none() {
     );
     assert_eq!(refused.status, 403, "{}", refused.body);
 }
+
+/// What holds a host is listed: the windows that cover it (open now or not) and the
+/// silences active now, and every window with whether it is open.
+#[test]
+fn a_hosts_holds_and_the_windows_open_now_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        dir.path(),
+        "maintenance:
+  always: {hosts: ['web*'], start: '00:00', duration: 24h, time_zone: UTC}
+  sundays: {hosts: ['db*'], days: [sun], start: '03:00', duration: 1h}
+",
+    );
+    beat(&daemon, "web1");
+    assert!(wait_until(Duration::from_secs(5), || daemon
+        .host("web1")
+        .is_some()));
+    let windows = daemon.get_json("/api/0/maintenance");
+    let always = &windows.as_array().unwrap()[0];
+    assert_eq!(always["name"], "always");
+    assert!(always["open_until"].is_string(), "{windows}");
+    assert_eq!(windows[1]["days"], serde_json::json!(["sun"]));
+    assert_eq!(windows[1]["start"], "03:00");
+    assert_eq!(windows[1]["duration_s"], 3600);
+
+    let holds = daemon.get_json("/api/0/hosts/web1/holds");
+    assert_eq!(holds["silences"], serde_json::json!([]));
+    let names: Vec<&str> = holds["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["always"], "db* does not cover web1");
+
+    let made = daemon.call(
+        "POST",
+        "/api/0/silences",
+        &[],
+        Some(r#"{"hosts": "web1", "duration": "1h", "comment": "disk swap"}"#),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let holds = daemon.get_json("/api/0/hosts/web1/holds");
+    assert_eq!(holds["silences"][0]["comment"], "disk swap", "{holds}");
+    assert_eq!(holds["silences"][0]["state"], "active");
+    let (status, _) = daemon.get("/api/0/hosts/web2/holds").unwrap();
+    assert_eq!(status, 404, "an unknown host has no holds to list");
+}

@@ -195,9 +195,11 @@ let preloaded = false;
 async function preloadEvents() {
   if (preloaded) return;
   preloaded = true;
-  const { events } = await api(`/api/0/events?limit=${FEED_MAX}`);
+  const { events } = await api(`/api/0/events?limit=${FEED_MAX}&alerts=true`);
   const list = $('events');
-  for (const e of events) {
+  for (const stored of events) {
+    // A stored alert change reads like a live one: host, path, the level it went to.
+    const e = stored.alert ? { host: stored.host, path: stored.path, event: stored.to, at: stored.at } : stored;
     const key = eventKey(e);
     if (shown.has(key) || list.children.length >= FEED_MAX) continue;
     shown.add(key);

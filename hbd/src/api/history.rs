@@ -89,6 +89,9 @@ pub struct EventsQuery {
     /// Events at most, 1 to 1000 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
+    /// `true`: alert changes too (raised, lowered, recovered; not reminders).
+    #[param(value_type = Option<bool>)]
+    alerts: Option<String>,
 }
 
 /// The latest host events across hosts.
@@ -117,11 +120,21 @@ pub async fn recent(
 ) -> Result<Json<RecentEvents>, ApiError> {
     caller.may(Action::View, None)?;
     let limit = whole_number("limit", query.limit.as_deref(), 50, 1..=MAX_LIMIT)?;
+    let alerts = match query.alerts.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "alerts: expected true or false, found {other:?}"
+            )));
+        }
+    };
     let reader = state.reader.clone();
-    let events =
-        tokio::task::spawn_blocking(move || reader.recent_events(limit, |host| caller.sees(host)))
-            .await
-            .map_err(|e| ApiError::Store(e.to_string()))?
-            .map_err(|e| ApiError::Store(e.to_string()))?;
+    let events = tokio::task::spawn_blocking(move || {
+        reader.recent_events(limit, alerts, |host| caller.sees(host))
+    })
+    .await
+    .map_err(|e| ApiError::Store(e.to_string()))?
+    .map_err(|e| ApiError::Store(e.to_string()))?;
     Ok(Json(RecentEvents { events }))
 }

@@ -190,6 +190,7 @@ impl Reader {
     pub fn recent_events(
         &self,
         limit: usize,
+        alerts: bool,
         visible: impl Fn(&str) -> bool,
     ) -> Result<Vec<HostEntry>, rusqlite::Error> {
         let conn = self
@@ -198,10 +199,12 @@ impl Reader {
             .map_err(|_| rusqlite::Error::InvalidQuery)?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, host, at_ms, data FROM history
-             WHERE path IS NULL AND json_extract(data, '$.event') IS NOT NULL
+             WHERE (path IS NULL AND json_extract(data, '$.event') IS NOT NULL)
+                OR (?1 AND path IS NOT NULL
+                    AND json_extract(data, '$.alert') IN ('raised', 'lowered', 'recovered'))
              ORDER BY id DESC",
         )?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query([alerts])?;
         let mut out = Vec::new();
         while out.len() < limit {
             let Some(r) = rows.next()? else { break };
@@ -329,7 +332,7 @@ mod tests {
                 ..Batch::default()
             })
             .unwrap();
-        let events = reader.recent_events(2, |h| h != "secret").unwrap();
+        let events = reader.recent_events(2, false, |h| h != "secret").unwrap();
         let got: Vec<(&str, &str)> = events
             .iter()
             .map(|e| (e.host.as_str(), e.entry.data["text"].as_str().unwrap()))
@@ -339,6 +342,10 @@ mod tests {
             [("web2", "m2"), ("web1", "m0")],
             "newest first, no alert, none hidden"
         );
-        assert_eq!(reader.recent_events(10, |_| true).unwrap().len(), 4);
+        assert_eq!(reader.recent_events(10, false, |_| true).unwrap().len(), 4);
+        // With alert changes: the raise too, newest first.
+        let with = reader.recent_events(10, true, |_| true).unwrap();
+        assert_eq!(with.len(), 5);
+        assert_eq!(with[0].entry.data["alert"], "raised");
     }
 }

@@ -98,6 +98,12 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         preloaded.iter().any(|e| e.ends_with("brief1 DOWN")),
         "{preloaded:?}"
     );
+    assert!(
+        preloaded
+            .iter()
+            .any(|e| e.ends_with("web1 cpu_monitor.cpu_percent CRITICAL")),
+        "the stored alert changes too: {preloaded:?}"
+    );
     assert_eq!(found["preloaded_img"], 0);
     assert!(found["csp"].as_str().unwrap().contains("script-src 'self'"));
     assert_eq!(found["slash_focuses"], "q");

@@ -15,6 +15,42 @@ const state = { host: '', plugin: '', range: '1h' };
 const charts = new Map(); // metric path -> { plot, box }
 let zoom = null; // { min, max } in seconds while the user has zoomed in
 let refreshing = false;
+let latest = {}; // plugin -> its latest report, for the host picked
+
+// Perfdata's bounds (a check's own warn and crit ranges, min and max) are not metrics:
+// they become lines on their value's chart, not charts of their own.
+const BOUND = /\.perfdata\.\d+\.(warn|crit)\.(start|end|inside)$|\.perfdata\.\d+\.(min|max)$/;
+const PERF_VALUE = /^(.*)\.perfdata\.(\d+)\.value$/;
+
+// The perfdata item behind `path` in the latest report, if it is one's value.
+function perfItem(path) {
+  const m = PERF_VALUE.exec(path);
+  if (!m) return null;
+  let v = latest[state.plugin]?.data;
+  for (const k of m[1].split('.')) v = v?.[k];
+  return v?.perfdata?.[Number(m[2])] ?? null;
+}
+
+// What a person calls a metric: a check's perfdata by its label and unit.
+function labelOf(path) {
+  const item = perfItem(path);
+  if (!item) return path;
+  const check = PERF_VALUE.exec(path)[1];
+  return `${check} ${item.label}${item.uom ? ` (${item.uom})` : ''}`;
+}
+
+// Threshold lines: the daemon's rule for the metric, else the check's own ranges.
+function linesOf(path, thresholds) {
+  const t = thresholds?.[path];
+  if (t) {
+    return [['warning', t.warning, t.operator], ['critical', t.critical, t.operator]]
+      .filter(([, v]) => v != null);
+  }
+  const item = perfItem(path);
+  if (!item) return [];
+  const bound = (r) => (r ? (r.end ?? r.start) : null);
+  return [['warning', bound(item.warn), ''], ['critical', bound(item.crit), '']].filter(([, v]) => v != null);
+}
 
 function readUrl() {
   const p = new URLSearchParams(location.search);
@@ -67,17 +103,104 @@ async function listPlugins() {
     return;
   }
   const p = await api(`/api/0/hosts/${enc(state.host)}/plugins`);
-  $('plugins').replaceChildren(...Object.entries(p.plugins).map(([name, latest]) => {
+  latest = p.plugins;
+  $('plugins').replaceChildren(...Object.entries(p.plugins).map(([name, report]) => {
     const s = document.createElement('span');
-    s.className = 'state';
-    s.textContent = latest.status ?? latest.kind;
+    s.className = `state level-${report.status ?? ''}`;
+    s.textContent = report.status ?? report.kind;
     return item(name, name === state.plugin, () => pickPlugin(name), s);
   }));
+  summary();
+}
+
+function cells(...texts) {
+  const tr = document.createElement('tr');
+  for (const t of texts) {
+    const td = document.createElement('td');
+    if (t instanceof Node) td.append(t); else td.textContent = t ?? '—';
+    tr.append(td);
+  }
+  return tr;
+}
+
+function table(head, rows) {
+  const t = document.createElement('table');
+  const h = document.createElement('tr');
+  for (const text of head) {
+    const th = document.createElement('th');
+    th.textContent = text;
+    h.append(th);
+  }
+  const thead = document.createElement('thead');
+  thead.append(h);
+  const body = document.createElement('tbody');
+  body.append(...rows);
+  t.append(thead, body);
+  return t;
+}
+
+function level(status) {
+  const s = document.createElement('span');
+  s.className = `state level-${status}`;
+  s.textContent = status;
+  return s;
+}
+
+const number = (v) => (typeof v === 'number' ? v.toLocaleString(undefined, { maximumFractionDigits: 2 }) : v);
+
+// Numeric leaves of a report, as the charts name them (bounds left out).
+function leaves(data, prefix = '', out = []) {
+  for (const [k, v] of Object.entries(data ?? {})) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'number') { if (!BOUND.test(path)) out.push([path, v]); } else if (v && typeof v === 'object') leaves(v, path, out);
+  }
+  return out;
+}
+
+// First what a person asks: is it fine, and why not. A host picked alone: each plugin
+// with its status and message; a plugin: its status and message (a Nagios runner's,
+// check by check), then its latest values.
+function summary() {
+  const box = $('summary');
+  if (!state.host) { box.replaceChildren(); return; }
+  if (!state.plugin) {
+    const rows = Object.entries(latest).map(([name, r]) => {
+      const pick = document.createElement('button');
+      pick.type = 'button';
+      pick.textContent = name;
+      pick.addEventListener('click', () => pickPlugin(name));
+      return cells(pick, r.status ? level(r.status) : r.kind, r.data?.message ?? r.data?.error ?? '');
+    });
+    box.replaceChildren(table(['Plugin', 'Status', 'Message'], rows));
+    return;
+  }
+  const r = latest[state.plugin];
+  if (!r) { box.replaceChildren(); return; }
+  const parts = [];
+  const checks = Object.entries(r.data ?? {}).filter(([, v]) => v && typeof v === 'object' && 'status' in v && 'text' in v);
+  if (checks.length) {
+    parts.push(table(['Check', 'Status', 'Output'], checks.map(([name, c]) => {
+      const row = cells(name, level(c.status), c.text);
+      row.dataset.check = name;
+      return row;
+    })));
+  } else if (r.status) {
+    const p = document.createElement('p');
+    p.className = 'verdict';
+    p.append(level(r.status), ' ', r.data?.message ?? r.data?.error ?? '');
+    parts.push(p);
+  }
+  const values = leaves(r.data).filter(([path]) => !/\.exit_code$|\.duration_ms$/.test(path));
+  if (values.length) {
+    parts.push(table(['Latest', 'Value'], values.map(([path, v]) => cells(labelOf(path), number(v)))));
+  }
+  box.replaceChildren(...parts);
 }
 
 function pickHost(name) {
   state.host = name;
   state.plugin = '';
+  latest = {};
   writeUrl();
   findHosts();
   listPlugins();
@@ -107,9 +230,11 @@ function colours() {
   return { fg: css.getPropertyValue('--fg').trim(), line: css.getPropertyValue('--line').trim(), accent: css.getPropertyValue('--accent').trim() };
 }
 
-function newChart(path, box) {
+function newChart(path, box, lines) {
   const c = colours();
   const axis = { stroke: c.fg, grid: { stroke: c.line, width: 1 }, ticks: { stroke: c.line } };
+  const css = getComputedStyle(document.documentElement);
+  const lineColour = { warning: css.getPropertyValue('--warn').trim(), critical: css.getPropertyValue('--down').trim() };
   const opts = {
     width: Math.max(box.clientWidth, 200),
     height: 180,
@@ -117,7 +242,10 @@ function newChart(path, box) {
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true } },
     axes: [axis, { ...axis, size: 70 }],
-    series: [{}, { label: path, stroke: c.accent, width: 1.5, points: { show: false } }],
+    series: [{}, { label: labelOf(path), stroke: c.accent, width: 1.5, points: { show: false } },
+      ...lines.map(([name, value, op]) => ({
+        label: `${name} ${op} ${number(value)}`.replace('  ', ' '), stroke: lineColour[name], width: 1, dash: [6, 4], points: { show: false },
+      }))],
     hooks: {
       setSelect: [(u) => {
         if (u.select.width < 2) return;
@@ -155,7 +283,13 @@ async function refresh() {
     Object.assign($('charts').dataset, { since: s.since, until: s.until, refreshes: Number($('charts').dataset.refreshes ?? 0) + 1 });
     const from = s.source === 'tsdb' ? ' from the TSDB' : '';
     $('info').textContent = `${s.reports} reports${from}, ${new Date(s.since).toLocaleString()} – ${new Date(s.until).toLocaleString()}`;
-    const paths = Object.keys(s.metrics);
+    // Key metrics first: those that move, then those that held still in the range.
+    const still = (m) => m.v.length > 0 && m.v.every((v) => v === m.v[0]);
+    const paths = Object.keys(s.metrics)
+      .filter((p) => !BOUND.test(p))
+      // A Nagios check's exit code is its status, shown above as words.
+      .filter((p) => !(state.plugin === 'nagios_runner' && p.endsWith('.exit_code')))
+      .sort((a, b) => (still(s.metrics[a]) - still(s.metrics[b])) || (a < b ? -1 : 1));
     // A host whose first report is newer than the range's start (a new host) is drawn
     // from that report on, not squeezed into the right edge of an hour.
     const start = !zoom && s.first != null && s.first > s.since
@@ -172,16 +306,27 @@ async function refresh() {
     $('empty').hidden = paths.length > 0 || charts.size > 0;
     for (const path of paths) {
       const m = s.metrics[path];
+      const lines = linesOf(path, s.thresholds);
+      const linesKey = JSON.stringify(lines);
       let chart = charts.get(path);
+      if (chart && chart.linesKey !== linesKey) {
+        chart.plot.destroy();
+        chart.box.remove();
+        charts.delete(path);
+        chart = null;
+      }
       if (!chart) {
         const box = document.createElement('figure');
         box.className = 'chart';
-        box.setAttribute('aria-label', path);
-        $('charts').append(box);
-        chart = { box, plot: newChart(path, box) };
+        box.setAttribute('aria-label', labelOf(path));
+        box.dataset.path = path;
+        chart = { box, plot: newChart(path, box, lines), linesKey };
         charts.set(path, chart);
       }
-      chart.plot.setData([m.t.map((t) => t / 1000), m.v], false);
+      // In order: appending moves a chart already shown.
+      $('charts').append(chart.box);
+      const t = m.t.map((x) => x / 1000);
+      chart.plot.setData([t, m.v, ...lines.map(([, v]) => t.map(() => v))], false);
       chart.plot.setScale('x', { min: start / 1000, max: s.until / 1000 });
     }
   } catch (e) {
@@ -222,7 +367,10 @@ connect({
   onSnapshot: () => {},
   onUpdates: (updates) => {
     // The store writes reports about once a second: fetch once it holds this one.
-    if (updates.some((u) => u.type === 'plugin' && u.host === state.host && u.plugin === state.plugin)) setTimeout(refresh, 1500);
+    if (updates.some((u) => u.type === 'plugin' && u.host === state.host && u.plugin === state.plugin)) {
+      setTimeout(refresh, 1500);
+      listPlugins().catch(() => {});
+    }
   },
   status: $('connection'),
 });

@@ -141,6 +141,9 @@ try {
   await page.goto(`${base}/plugins`);
   await page.fill('#q', 'web1');
   await page.click('#hosts button:text-is("web1")');
+  // Picked alone, the host shows each plugin's status and message at once.
+  await page.waitForSelector('#summary tbody tr');
+  out.host_plugin_summary = await page.$$eval('#summary tbody tr', (trs) => trs.map((tr) => tr.cells[0].textContent));
   await page.click('#plugins button:text-is("cpu_monitor")');
   await page.waitForSelector('figure.chart canvas');
   await page.waitForFunction(() => {
@@ -174,6 +177,29 @@ try {
   const refreshed = await charts();
   out.zoom_kept = refreshed.since === zoomed.since && refreshed.until === zoomed.until;
   out.scroll_kept = (await page.evaluate(() => window.scrollY)) === scrolled;
+
+  // A Nagios host: the checks' statuses and output first; its perfdata charted by
+  // label, with the check's own warn and crit as lines, and no bounds as charts.
+  const check = (pct) => ({
+    status: pct > 95 ? 'CRITICAL' : pct > 85 ? 'WARNING' : 'OK',
+    exit_code: pct > 95 ? 2 : pct > 85 ? 1 : 0,
+    text: `DISK ${pct > 85 ? 'WARNING' : 'OK'} - ${100 - pct}% free`,
+    perfdata: [{ label: '/', value: pct, uom: '%', warn: { start: 0, end: 85, inside: false, text: '85' },
+      crit: { start: 0, end: 95, inside: false, text: '95' }, min: 0, max: 100 }],
+    duration_ms: 12.5,
+  });
+  for (const pct of [80, 88, 91]) {
+    await send({ ID: 'PLG', name: 'nag1', plugin: 'nagios_runner', kind: 'monitor', status: 'WARNING',
+      data: { root: check(pct), ping: { status: 'OK', exit_code: 0, text: 'PING OK - rta 0.1 ms', perfdata: [], duration_ms: 3 } } });
+  }
+  await page.goto(`${base}/plugins?host=nag1&plugin=nagios_runner`);
+  await page.waitForSelector('#summary tr[data-check="root"]');
+  out.nagios_checks = await page.$$eval('#summary tr[data-check]', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  await page.waitForFunction(() => document.querySelector('#info').textContent.startsWith('3 reports'), null, { timeout: 15000 });
+  await page.waitForSelector('figure.chart');
+  out.nagios_charts = await page.$$eval('figure.chart', (fs) => fs.map((f) => f.getAttribute('aria-label')));
+  out.nagios_legend = await page.$$eval('figure.chart[data-path="root.perfdata.0.value"] .u-legend .u-label',
+    (ls) => ls.map((l) => l.textContent));
 
   // The host page: state, the alert, the plugin, the history (agent text as text) and
   // access; the owner may forget the host. Its alert's history link narrows the history.
@@ -231,6 +257,24 @@ try {
   await moe.page.waitForSelector('#alerts tr');
   await moe.page.waitForTimeout(300);
   out.monitor_alerts = await moe.page.$$eval('#alerts tr', (trs) => trs.map((tr) => tr.dataset.host));
+  // On a phone, no cell breaks a word in two: each word of each cell on one line.
+  out.monitor_split_words = await moe.page.$$eval('#alerts td', (tds) => {
+    const split = [];
+    for (const td of tds) {
+      const text = td.firstChild?.nodeType === 3 ? td.firstChild : td.querySelector('a')?.firstChild;
+      if (!text) continue;
+      let at = 0;
+      for (const word of text.textContent.split(' ')) {
+        const r = document.createRange();
+        r.setStart(text, at);
+        r.setEnd(text, at + word.length);
+        const tops = new Set([...r.getClientRects()].map((q) => Math.round(q.top)));
+        if (word && tops.size > 1) split.push(word);
+        at += word.length + 1;
+      }
+    }
+    return split;
+  });
   out.monitor_sees_rejects = await moe.page.isVisible('#rejects-section');
   await moe.page.goto(`${base}/plugins?host=web2&plugin=cpu_monitor`);
   await moe.page.waitForSelector('#hosts li');

@@ -59,6 +59,20 @@ pub struct PluginSeries {
     source: &'static str,
     /// Each numeric metric by dotted path.
     metrics: BTreeMap<String, super::view::Series>,
+    /// The thresholds in force on the host for these metrics, by the same paths, for
+    /// lines on the charts.
+    thresholds: BTreeMap<String, Threshold>,
+}
+
+/// One metric's threshold rule on the host.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Threshold {
+    /// WARNING past this.
+    warning: Option<f64>,
+    /// CRITICAL past this.
+    critical: Option<f64>,
+    /// How the value compares: `>`, `>=`, `<`, `<=`, `==` or `!=`.
+    operator: &'static str,
 }
 
 /// A plugin's numeric metrics over a time range, thinned for a chart.
@@ -135,7 +149,24 @@ pub async fn series(
             (count, metrics, "store")
         }
     };
+    let labels = state.auth.host_labels().get(&name);
+    let rules = state.config.get().rules_of(&name, labels.as_deref());
+    let thresholds = metrics
+        .keys()
+        .filter_map(|path| {
+            let mut key = vec![plugin.clone()];
+            key.extend(path.split('.').map(str::to_owned));
+            let rule = rules.get(&key)?;
+            let t = Threshold {
+                warning: rule.warning,
+                critical: rule.critical,
+                operator: rule.operator.as_str(),
+            };
+            Some((path.clone(), t))
+        })
+        .collect();
     Ok(Json(PluginSeries {
+        thresholds,
         host: name,
         plugin,
         since: since.0,

@@ -50,6 +50,35 @@ impl From<&Config> for CoreSettings {
     }
 }
 
+impl Config {
+    /// The threshold rules of one host declaring `labels`: the defaults, its groups'
+    /// profiles, then its own (what the core applies, made for one host alone).
+    pub fn rules_of(
+        &self,
+        host: &str,
+        labels: Option<&hbd_core::groups::Labels>,
+    ) -> hbd_core::alerting::rules::Rules {
+        let mut names: Vec<&String> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| !g.threshold_config.is_empty())
+            .filter(|(name, g)| {
+                Group::new(name, &g.hosts, &g.labels).is_ok_and(|g| g.contains(host, labels))
+            })
+            .flat_map(|(_, g)| &g.threshold_config)
+            .collect();
+        names.extend(
+            self.hosts
+                .get(host)
+                .into_iter()
+                .flat_map(|h| &h.threshold_config),
+        );
+        let mut layers = vec![&self.threshold_layers];
+        layers.extend(names.into_iter().filter_map(|n| self.profile_layers.get(n)));
+        hbd_core::alerting::rules::merge(&layers)
+    }
+}
+
 /// The groups (in name order) with the profiles each gives, and what layering needs.
 /// Groups were checked when the config was read; one that still fails is left out.
 fn group_profiles(config: &Config) -> GroupProfiles {

@@ -143,6 +143,29 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         "a refresh keeps zoom and scroll"
     );
     assert_eq!(found["chart_labels"], serde_json::json!(["cpu_percent"]));
+    assert_eq!(
+        found["host_plugin_summary"],
+        serde_json::json!(["cpu_monitor"]),
+        "the host's plugins as soon as it is picked"
+    );
+    assert_eq!(
+        found["nagios_checks"],
+        serde_json::json!([
+            ["ping", "OK", "PING OK - rta 0.1 ms"],
+            ["root", "WARNING", "DISK WARNING - 9% free"]
+        ])
+    );
+    // Three checks' worth of numbers used to be charted one by one, bounds and all: now
+    // the perfdata that moves first, by its label, then what held still; no bounds.
+    assert_eq!(
+        found["nagios_charts"],
+        serde_json::json!(["root / (%)", "ping.duration_ms", "root.duration_ms"])
+    );
+    assert_eq!(
+        found["nagios_legend"],
+        serde_json::json!(["Time", "root / (%)", "warning 85", "critical 95"]),
+        "the check's own thresholds as lines"
+    );
     assert!(
         found["chart_reports"]
             .as_str()
@@ -264,6 +287,11 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["monitor_foreign_host"], "no host named \"web2\"");
     assert_eq!(found["monitor_rows"], serde_json::json!(["web1"]));
     assert_eq!(found["monitor_alerts"], serde_json::json!(["web1"]));
+    assert_eq!(
+        found["monitor_split_words"],
+        serde_json::json!([]),
+        "no word broken across lines on a phone"
+    );
     assert_eq!(
         found["turned_away"],
         serde_json::json!(["127.0.0.1", "lost", "lost1", "unknown key"]),

@@ -56,6 +56,15 @@ pub async fn run(
     let mut link = Link::to_all(&target.servers, config.key.as_deref(), &target.key_id);
     let mut me = Identity::new(target.name);
     me.labels = config.labels.clone();
+    me.accepts = hb_proto::Accepts {
+        allow: config
+            .commands
+            .allow
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        upgrade: config.commands.upgrade,
+    };
     if let Some(text) = &once.message {
         let message = me.text(text);
         link.send(&message).await.map_err(AppError::NotSent)?;

@@ -37,6 +37,8 @@ pub struct Identity {
     pub proc_root: PathBuf,
     /// The labels it declares (`labels:` in its config).
     pub labels: std::collections::BTreeMap<String, String>,
+    /// What commands it runs (from `commands:` in its config).
+    pub accepts: hb_proto::Accepts,
     /// Heartbeats sent this run.
     beats: u64,
 }
@@ -56,6 +58,7 @@ impl Identity {
             seq: 0,
             proc_root: PathBuf::from("/proc"),
             labels: Default::default(),
+            accepts: Default::default(),
             beats: 0,
         }
     }
@@ -66,10 +69,11 @@ impl Identity {
     }
 
     /// A heartbeat message; the first of a run and every
-    /// [`hb_proto::LABELS_EVERY`]th after carry the labels.
+    /// [`hb_proto::LABELS_EVERY`]th after carry the labels and what commands it runs.
     pub fn heartbeat(&mut self, interval: Duration, rtt: Option<f64>) -> Message {
-        let labels = (!self.labels.is_empty() && self.beats.is_multiple_of(hb_proto::LABELS_EVERY))
-            .then(|| self.labels.clone());
+        let facts = self.beats.is_multiple_of(hb_proto::LABELS_EVERY);
+        let labels = (facts && !self.labels.is_empty()).then(|| self.labels.clone());
+        let accepts = facts.then(|| self.accepts.clone());
         self.beats += 1;
         Message::Heartbeat(Heartbeat {
             name: self.name.clone(),
@@ -82,6 +86,7 @@ impl Identity {
             uptime: host_facts::uptime(&self.proc_root),
             arch: Some(crate::upgrade::platform()),
             labels,
+            accepts,
         })
     }
 

@@ -41,6 +41,7 @@ fn main() {
         arch: Some("x86_64-linux".into()),
         // Nine heartbeats in ten carry no labels.
         labels: None,
+        accepts: None,
     });
     let json = heartbeat.to_json();
     let ns = per_call(|_| {

@@ -28,9 +28,9 @@ pub use error::{DecodeError, EncodeError, RejectReason};
 pub use frame::{Decoded, Frame, Signer, decode_payload, encode, split};
 pub use limits::Limits;
 pub use message::{
-    Ack, Boot, Command, CommandResult, EXIT_INTERRUPTED, EXIT_NOT_RUN, Heartbeat, LABELS_EVERY,
-    MAX_LABELS, Message, OperatorMessage, PluginKind, PluginReport, Stamp, Status, Update,
-    UpdateFile, validate_labels,
+    Accepts, Ack, Boot, Command, CommandResult, EXIT_INTERRUPTED, EXIT_NOT_RUN, Heartbeat,
+    LABELS_EVERY, MAX_LABELS, Message, OperatorMessage, PluginKind, PluginReport, Stamp, Status,
+    Update, UpdateFile, validate_labels,
 };
 pub use name::{NameError, validate_name};
 pub use replay::ReplayGuard;

@@ -96,7 +96,26 @@ pub struct Heartbeat {
     /// by; sent in the first heartbeat of a run and every [`LABELS_EVERY`]th after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
+    /// What commands the agent runs (`commands` in its config): the programs it allows
+    /// and whether it takes upgrades; sent with the labels, so the daemon offers only
+    /// what can work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepts: Option<Accepts>,
 }
+
+/// What commands an agent runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Accepts {
+    /// The programs `commands.allow` lists (absolute paths); empty: none.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Whether it takes self-upgrades (`commands.upgrade`).
+    #[serde(default)]
+    pub upgrade: bool,
+}
+
+/// Programs an agent reports at most.
+pub const MAX_ALLOWED: usize = 64;
 
 /// An agent repeats its labels in every this many heartbeats (and its first), so a
 /// daemon that lost them learns them again soon without every heartbeat carrying them.
@@ -426,6 +445,17 @@ impl Message {
                 short("arch", m.arch.as_deref())?;
                 if let Some(labels) = &m.labels {
                     validate_labels(labels).map_err(|e| invalid("labels", e))?;
+                }
+                if let Some(a) = &m.accepts {
+                    if a.allow.len() > MAX_ALLOWED {
+                        return Err(invalid(
+                            "accepts",
+                            format!("{} programs, at most {MAX_ALLOWED}", a.allow.len()),
+                        ));
+                    }
+                    for program in &a.allow {
+                        bounded("accepts", program, 4096)?;
+                    }
                 }
             }
             Message::Boot(m) => {

@@ -37,6 +37,10 @@ fn message() -> impl Strategy<Value = Message> {
                             .into_iter()
                             .collect()
                     }),
+                    accepts: (seq.is_multiple_of(3)).then(|| hb_proto::Accepts {
+                        allow: vec!["/usr/bin/systemctl".into()],
+                        upgrade: true,
+                    }),
                 })
             }),
         (name(), ".{0,2000}").prop_map(|(name, text)| Message::Text(OperatorMessage {

@@ -251,9 +251,26 @@ async function loadCommands() {
   const mayQueue = may.includes('queue_command');
   const mayUpgrade = may.includes('queue_upgrade');
   $('commands-section').hidden = !mayQueue && !mayUpgrade && list.commands.length === 0;
-  $('command-form').hidden = !mayQueue || !record.signed;
-  $('upgrade-form').hidden = !mayUpgrade || !record.signed;
+  // Offered only where they can work: a signed host that is UP, whose agent runs
+  // commands (or takes upgrades), as its heartbeats say (an agent not heard from since
+  // the daemon started, or too old to say, is given the benefit of the doubt).
+  const acc = record.accepts;
+  const up = record.state === 'UP';
+  const runs = !acc || acc.allow.length > 0;
+  const upgrades = !acc || acc.upgrade;
+  $('command-form').hidden = !mayQueue || !record.signed || !up || !runs;
+  $('upgrade-form').hidden = !mayUpgrade || !record.signed || !up || !upgrades;
   $('no-key').hidden = !(mayQueue || mayUpgrade) || record.signed;
+  $('allowed').hidden = $('command-form').hidden || !acc;
+  $('allowed').textContent = acc ? `Its agent runs: ${acc.allow.join(', ')}` : '';
+  let why = '';
+  if ((mayQueue || mayUpgrade) && record.signed) {
+    if (!up) why = `${host} is ${record.state}: no command reaches it until it is back.`;
+    else if (mayQueue && !runs) why = "Its agent runs no commands: its commands.allow lists none.";
+    if (up && mayUpgrade && !upgrades) why += `${why ? ' ' : ''}Its agent takes no upgrades (commands.upgrade is off).`;
+  }
+  $('no-commands').hidden = !why;
+  $('no-commands').textContent = why;
   $('commands').replaceChildren(...list.commands.map((c) => {
     const li = el('li', undefined, `command command-${c.state}`);
     li.dataset.id = c.id;
@@ -388,7 +405,7 @@ connect({
         facts();
       } else if (u.type === 'event') {
         // The history is written with the next store batch, about a second later.
-        soon('host', loadHost);
+        soon('host', () => loadHost().then(loadCommands));
         setTimeout(() => soon('history', () => loadHistory()), 1200);
       } else if (u.type === 'alert') {
         soon('alerts', loadAlerts);

@@ -3,6 +3,7 @@
 // JSON object of findings; tests/tests/e2e/pages.rs asserts on it.
 //   node pages.mjs BASE_URL UDP_PORT
 // PLAYWRIGHT: path of playwright-core's index.mjs (ES modules do not use NODE_PATH).
+import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -225,6 +226,7 @@ try {
   out.command_form = await page.isVisible('#command-form');
   out.upgrade_form = await page.isVisible('#upgrade-form');
   out.command_refusal = await page.textContent('#no-key');
+
   await page.click('#alerts tr[data-path="cpu_monitor.cpu_percent"] a');
   await page.waitForFunction(() => location.search.includes('path=') && document.querySelector('#history li'));
   await page.waitForFunction(() => ![...document.querySelectorAll('#history li')].some((li) => li.dataset.kind === 'MESSAGE'));
@@ -237,6 +239,21 @@ try {
   out.history_caught_up = await page.waitForFunction(
     () => [...document.querySelectorAll('#history li')].some((li) => li.textContent.includes('just before the page opened')),
     null, { timeout: 10000 }).then(() => true, () => false);
+
+  // web3 has a key, and its agent (a signed heartbeat, as hbc signs it) says it runs
+  // no commands and takes no upgrades: the page offers neither and says why.
+  const payload = Buffer.from(JSON.stringify({ ID: 'HTB', name: 'web3', ts: Date.now() / 1000, run: 7, seq: 1,
+    interval: 60, accepts: { allow: [], upgrade: false } }));
+  const header = Buffer.concat([Buffer.from('HB1S'), Buffer.from([4]), Buffer.from('web3')]);
+  const tag = createHmac('sha256', 'pages-web3-key-0123456789').update(header).update(payload).digest();
+  await new Promise((ok) => udp.send(Buffer.concat([header, tag, payload]), udpPort, '127.0.0.1', ok));
+  await page.goto(`${base}/hosts/web3`);
+  await page.waitForSelector('#no-commands', { state: 'visible' });
+  out.web3_controls = {
+    command_form: await page.isVisible('#command-form'),
+    upgrade_form: await page.isVisible('#upgrade-form'),
+    why: await page.textContent('#no-commands'),
+  };
 
   // A monitor sees only their hosts, on a phone-sized screen.
   const moe = await signedIn('moe', { width: 390, height: 844 });

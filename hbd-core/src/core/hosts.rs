@@ -263,6 +263,11 @@ impl Hosts {
                 {
                     host.labels = Some(self.label_sets.intern(labels));
                 }
+                if let Some(accepts) = &h.accepts
+                    && host.accepts.as_deref() != Some(accepts)
+                {
+                    host.accepts = Some(Arc::new(accepts.clone()));
+                }
             }
             Message::Boot(b) => {
                 host.boots += 1;

@@ -80,6 +80,10 @@ pub struct Host {
     /// that declare the same; what label-defined groups go by.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Arc<Labels>>,
+    /// What commands its agent runs, from its heartbeats since the daemon started (not
+    /// stored): what the pages offer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepts: Option<Arc<hb_proto::Accepts>>,
 }
 
 /// The labels an agent declares: name to value.
@@ -106,6 +110,7 @@ impl Host {
             boots: 0,
             uptime_s: None,
             labels: None,
+            accepts: None,
         }
     }
 }

@@ -53,6 +53,11 @@ pub struct HostView {
     /// The labels its agent declares (`labels:` in the agent's config).
     #[serde(skip_serializing_if = "Option::is_none")]
     labels: Option<std::collections::BTreeMap<String, String>>,
+    /// What commands its agent runs (the programs `commands.allow` lists, whether it
+    /// takes upgrades), from its heartbeats since the daemon started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    accepts: Option<hb_proto::Accepts>,
     /// In `GET /api/0/hosts/{name}` only: the host groups that hold it (by name
     /// pattern or by its labels), in name order.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +100,7 @@ impl HostView {
             boots: h.boots,
             uptime_s: h.uptime_s,
             labels: h.labels.as_deref().cloned(),
+            accepts: h.accepts.as_deref().cloned(),
             groups: None,
             name: h.name,
             may: None,

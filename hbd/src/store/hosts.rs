@@ -36,6 +36,7 @@ impl Store {
                     arch: None,
                     boots: u64::try_from(r.get::<_, i64>(9)?).unwrap_or(0),
                     uptime_s: r.get(10)?,
+                    accepts: None,
                     labels: r
                         .get::<_, Option<String>>(11)?
                         .and_then(|j| serde_json::from_str(&j).ok())

@@ -65,6 +65,11 @@ fn an_allowed_command_runs_once_and_refusals_say_why() {
         "web1 never came up: {}",
         agent.log()
     );
+    // The agent says what it runs, so the pages offer only what can work.
+    assert_eq!(
+        daemon.host("web1").unwrap()["accepts"],
+        serde_json::json!({"allow": ["/bin/echo", "/bin/sleep"], "upgrade": false})
+    );
 
     // Allowed: runs, and its exit code and output come back.
     let queued = queue(

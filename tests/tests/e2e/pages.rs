@@ -18,7 +18,7 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     let config = format!(
         "users:\n  ada: {{admin: true, password: '{hash}'}}\n  moe: {{password: '{hash}'}}\n\
          grace: 1\n\
-         hosts:\n  web1: {{owner: ada, monitors: [moe]}}\n\
+         hosts:\n  web1: {{owner: ada, monitors: [moe]}}\n  web3: {{key: 'pages-web3-key-0123456789'}}\n\
          thresholds:\n  cpu_monitor:\n    cpu_percent: {{warning: 80, critical: 90}}\n"
     );
     let daemon = Daemon::start(dir.path(), &config);
@@ -38,8 +38,8 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         daemon
             .call("GET", "/api/0/hosts", &[("Authorization", &auth)], None)
             .json()["total"]
-            == 2
-    }));
+            == 3
+    }), "web1, web2 and the configured web3");
     let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
         || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
         std::path::PathBuf::from,
@@ -116,8 +116,8 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     // Problems first, and an UP host with a CRITICAL alert is not shown as plain UP.
     assert_eq!(
         found["problem_order"],
-        serde_json::json!(["brief1", "web1", "web2", "fresh1"]),
-        "DOWN, then CRITICAL, then WARNING, then the rest"
+        serde_json::json!(["brief1", "web1", "web2", "web3", "fresh1"]),
+        "DOWN, then CRITICAL, then WARNING, then never heard from, then the rest"
     );
     assert_eq!(
         found["live_alerts"]["web1"],
@@ -276,6 +276,13 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["command_form"], false, "web1 has no key");
     assert_eq!(found["upgrade_form"], false, "web1 has no key");
     assert_eq!(found["monitor_upgrade_form"], false);
+    // A signed host whose agent runs no commands and takes no upgrades: no form, and
+    // the page says why.
+    assert_eq!(
+        found["web3_controls"],
+        serde_json::json!({"command_form": false, "upgrade_form": false,
+            "why": "Its agent runs no commands: its commands.allow lists none. Its agent takes no upgrades (commands.upgrade is off)."})
+    );
     assert!(
         found["command_refusal"]
             .as_str()

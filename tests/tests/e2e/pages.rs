@@ -33,13 +33,16 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         br#"{"ID":"HTB","name":"web1","interval":60,"rtt":1234.567}"#,
     );
     let token = daemon.login("ada", PASSWORD);
-    assert!(wait_until(Duration::from_secs(5), || {
-        let auth = format!("Bearer {token}");
-        daemon
-            .call("GET", "/api/0/hosts", &[("Authorization", &auth)], None)
-            .json()["total"]
-            == 3
-    }), "web1, web2 and the configured web3");
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let auth = format!("Bearer {token}");
+            daemon
+                .call("GET", "/api/0/hosts", &[("Authorization", &auth)], None)
+                .json()["total"]
+                == 3
+        }),
+        "web1, web2 and the configured web3"
+    );
     let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
         || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
         std::path::PathBuf::from,

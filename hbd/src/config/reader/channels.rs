@@ -5,20 +5,159 @@ use std::path::PathBuf;
 
 use serde_norway::{Mapping, Value};
 
-use super::Reader;
+use hb_problems::keys::{Reload, read_map};
+
+use super::keys::KeySpec;
+use super::{Reader, set};
+use crate::config::{EmailConfig, MattermostConfig, PushoverConfig, Security, SignalConfig};
+
+/// `email` as read, before its defaults and checks across keys.
+#[derive(Debug, Default)]
+pub(in crate::config) struct EmailDraft {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<Security>,
+    username: Option<String>,
+    password: Option<String>,
+    from: Option<String>,
+    to: Option<Vec<String>>,
+    ca_file: Option<PathBuf>,
+}
+
+/// Keys of `email`; a reload puts each in force (the notifier is made anew).
+pub(in crate::config) static EMAIL: &[KeySpec<EmailDraft>] = &[
+    KeySpec {
+        name: "host",
+        reload: Reload::Live,
+        read: |r, e, p, v| e.host = r.string(p, v),
+    },
+    KeySpec {
+        name: "port",
+        reload: Reload::Live,
+        read: |r, e, p, v| e.port = r.uint(p, v, 1, 65535).map(|n| n as u16),
+    },
+    KeySpec {
+        name: "security",
+        reload: Reload::Live,
+        read: |r, e, p, v| {
+            e.security = match r.string(p, v).as_deref() {
+                Some("starttls") => Some(Security::Starttls),
+                Some("tls") => Some(Security::Tls),
+                Some("none") => Some(Security::None),
+                Some(other) => {
+                    r.error(
+                        p,
+                        format!("expected starttls, tls or none, found {other:?}"),
+                    );
+                    None
+                }
+                None => None,
+            }
+        },
+    },
+    KeySpec {
+        name: "username",
+        reload: Reload::Live,
+        read: |r, e, p, v| e.username = r.string(p, v),
+    },
+    KeySpec {
+        name: "password",
+        reload: Reload::Live,
+        read: |r, e, p, v| e.password = r.string(p, v),
+    },
+    KeySpec {
+        name: "from",
+        reload: Reload::Live,
+        read: |r, e, p, v| e.from = r.string(p, v),
+    },
+    KeySpec {
+        name: "to",
+        reload: Reload::Live,
+        read: |r, e, p, v| {
+            e.to = r.string_list(p, v);
+            if e.to.as_ref().is_some_and(Vec::is_empty) {
+                r.error(p, "needs at least one address");
+            }
+        },
+    },
+    KeySpec {
+        name: "ca_file",
+        reload: Reload::Live,
+        read: |r, e, p, v| e.ca_file = r.string(p, v).map(PathBuf::from),
+    },
+];
+
+/// Keys of `pushover`.
+pub(in crate::config) static PUSHOVER: &[KeySpec<PushoverConfig>] = &[
+    KeySpec {
+        name: "token",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.token, r.string(p, v)),
+    },
+    KeySpec {
+        name: "user",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.user = r.string(p, v),
+    },
+    KeySpec {
+        name: "priority",
+        reload: Reload::Live,
+        read: |r, c, p, v| match v.as_i64() {
+            Some(n) if (-2..=1).contains(&n) => c.priority = n as i8,
+            _ => r.error(p, "expected -2, -1, 0 or 1"),
+        },
+    },
+    KeySpec {
+        name: "url",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.url, r.http_url(p, v)),
+    },
+];
+
+/// Keys of `mattermost`.
+pub(in crate::config) static MATTERMOST: &[KeySpec<MattermostConfig>] = &[
+    KeySpec {
+        name: "webhook_url",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.webhook_url, r.http_url(p, v)),
+    },
+    KeySpec {
+        name: "channel",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.channel = r.string(p, v),
+    },
+    KeySpec {
+        name: "username",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.username = r.string(p, v),
+    },
+];
+
+/// Keys of `signal` (signal-cli-rest-api).
+pub(in crate::config) static SIGNAL: &[KeySpec<SignalConfig>] = &[
+    KeySpec {
+        name: "url",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            set(
+                &mut c.url,
+                r.http_url(p, v).map(|u| u.trim_end_matches('/').to_owned()),
+            )
+        },
+    },
+    KeySpec {
+        name: "number",
+        reload: Reload::Live,
+        read: |r, c, p, v| set(&mut c.number, r.string(p, v)),
+    },
+    KeySpec {
+        name: "recipients",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.recipients = r.string_list(p, v).unwrap_or_default(),
+    },
+];
 
 impl Reader {
-    /// Warns about keys of the section `name` not among `known`.
-    fn known_keys(&mut self, name: &str, v: &Value, known: &[&str]) {
-        if let Value::Mapping(map) = v {
-            for k in map.keys().filter_map(Value::as_str) {
-                if !known.contains(&k) {
-                    self.unknown_key(&[name, k], known);
-                }
-            }
-        }
-    }
-
     /// The mapping of the section `name`, when it has every `required` key (each one
     /// missing is an error); its keys are read through its table.
     pub(super) fn section<'v>(
@@ -38,14 +177,6 @@ impl Reader {
         ok.then_some(map)
     }
 
-    fn text(&mut self, section: &str, map: &Mapping, key: &str) -> Option<String> {
-        map.get(key).and_then(|v| self.string(&[section, key], v))
-    }
-
-    pub(super) fn url(&mut self, section: &str, map: &Mapping, key: &str) -> Option<String> {
-        map.get(key).and_then(|v| self.http_url(&[section, key], v))
-    }
-
     /// An `http://` or `https://` URL.
     pub(super) fn http_url(&mut self, path: &[&str], v: &Value) -> Option<String> {
         let url = self.string(path, v)?;
@@ -59,109 +190,61 @@ impl Reader {
         Some(url)
     }
 
-    pub(super) fn email(&mut self, v: &Value) -> Option<crate::config::EmailConfig> {
-        use crate::config::Security;
-        let known = [
-            "host", "port", "security", "username", "password", "from", "to", "ca_file",
-        ];
-        self.known_keys("email", v, &known);
+    pub(super) fn email(&mut self, v: &Value) -> Option<EmailConfig> {
         let map = self.section("email", v, &["host", "from", "to"])?;
-        let security = match map
-            .get("security")
-            .and_then(|v| self.string(&["email", "security"], v))
-            .as_deref()
-        {
-            None | Some("starttls") => Security::Starttls,
-            Some("tls") => Security::Tls,
-            Some("none") => Security::None,
-            Some(other) => {
-                self.error(
-                    &["email", "security"],
-                    format!("expected starttls, tls or none, found {other:?}"),
-                );
-                return None;
-            }
-        };
+        let mut e = EmailDraft::default();
+        if !read_map(self, EMAIL, &mut e, &["email"], map) {
+            return None;
+        }
+        if e.username.is_some() != e.password.is_some() {
+            self.error(&["email"], "username and password go together");
+        }
+        let security = e.security.unwrap_or(Security::Starttls);
         let default_port = match security {
             Security::Starttls => 587,
             Security::Tls => 465,
             Security::None => 25,
         };
-        let port = match map.get("port") {
-            Some(p) => self.uint(&["email", "port"], p, 1, 65535)? as u16,
-            None => default_port,
-        };
-        let to = self.string_list(&["email", "to"], map.get("to")?)?;
-        if to.is_empty() {
-            self.error(&["email", "to"], "needs at least one address");
-        }
-        let username = self.text("email", map, "username");
-        let password = self.text("email", map, "password");
-        if username.is_some() != password.is_some() {
-            self.error(&["email"], "username and password go together");
-        }
-        Some(crate::config::EmailConfig {
-            host: self.text("email", map, "host")?,
-            port,
+        Some(EmailConfig {
+            host: e.host?,
+            port: e.port.unwrap_or(default_port),
             security,
-            username,
-            password,
-            from: self.text("email", map, "from")?,
-            to,
-            ca_file: self.text("email", map, "ca_file").map(PathBuf::from),
+            username: e.username,
+            password: e.password,
+            from: e.from?,
+            to: e.to?,
+            ca_file: e.ca_file,
         })
     }
 
-    pub(super) fn pushover(&mut self, v: &Value) -> Option<crate::config::PushoverConfig> {
-        self.known_keys("pushover", v, &["token", "user", "priority", "url"]);
+    pub(super) fn pushover(&mut self, v: &Value) -> Option<PushoverConfig> {
         let map = self.section("pushover", v, &["token"])?;
-        let priority = match map.get("priority") {
-            None => 0,
-            Some(p) => match p.as_i64() {
-                Some(n) if (-2..=1).contains(&n) => n as i8,
-                _ => {
-                    self.error(&["pushover", "priority"], "expected -2, -1, 0 or 1");
-                    return None;
-                }
-            },
+        let mut c = PushoverConfig {
+            token: String::new(),
+            user: None,
+            priority: 0,
+            url: "https://api.pushover.net/1/messages.json".into(),
         };
-        let url = if map.contains_key("url") {
-            self.url("pushover", map, "url")?
-        } else {
-            "https://api.pushover.net/1/messages.json".into()
-        };
-        Some(crate::config::PushoverConfig {
-            token: self.text("pushover", map, "token")?,
-            user: self.text("pushover", map, "user"),
-            priority,
-            url,
-        })
+        read_map(self, PUSHOVER, &mut c, &["pushover"], map).then_some(c)
     }
 
-    pub(super) fn mattermost(&mut self, v: &Value) -> Option<crate::config::MattermostConfig> {
-        self.known_keys("mattermost", v, &["webhook_url", "channel", "username"]);
+    pub(super) fn mattermost(&mut self, v: &Value) -> Option<MattermostConfig> {
         let map = self.section("mattermost", v, &["webhook_url"])?;
-        Some(crate::config::MattermostConfig {
-            webhook_url: self.url("mattermost", map, "webhook_url")?,
-            channel: self.text("mattermost", map, "channel"),
-            username: self.text("mattermost", map, "username"),
-        })
+        let mut c = MattermostConfig {
+            webhook_url: String::new(),
+            channel: None,
+            username: None,
+        };
+        read_map(self, MATTERMOST, &mut c, &["mattermost"], map).then_some(c)
     }
 
-    pub(super) fn signal(&mut self, v: &Value) -> Option<crate::config::SignalConfig> {
-        self.known_keys("signal", v, &["url", "number", "recipients"]);
+    pub(super) fn signal(&mut self, v: &Value) -> Option<SignalConfig> {
         let map = self.section("signal", v, &["url", "number"])?;
-        let recipients = match map.get("recipients") {
-            Some(r) => self.string_list(&["signal", "recipients"], r)?,
-            None => Vec::new(),
+        let mut c = SignalConfig {
+            url: String::new(),
+            number: String::new(),
+            recipients: Vec::new(),
         };
-        Some(crate::config::SignalConfig {
-            url: self
-                .url("signal", map, "url")?
-                .trim_end_matches('/')
-                .to_owned(),
-            number: self.text("signal", map, "number")?,
-            recipients,
-        })
+        read_map(self, SIGNAL, &mut c, &["signal"], map).then_some(c)
     }
 }

@@ -701,6 +701,32 @@ mod tests {
         }
     }
 
+    /// The channels' example in THRESHOLD_ALERTING.md writes every key of each channel's
+    /// table, and loads without a single problem.
+    #[test]
+    fn the_channels_example_shows_every_channel_key() {
+        use crate::config::reader::channels::{EMAIL, MATTERMOST, PUSHOVER, SIGNAL};
+        let md = read("THRESHOLD_ALERTING.md");
+        let from = md.find("### Channels").expect("the channels section");
+        let start = from + md[from..].find("```yaml\n").expect("its example") + 8;
+        let text = &md[start..start + md[start..].find("```").expect("its end")];
+        let example: serde_norway::Value = serde_norway::from_str(text).unwrap();
+        let keys = |section: &str| -> BTreeSet<String> {
+            example[section]
+                .as_mapping()
+                .unwrap()
+                .keys()
+                .map(|k| k.as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(keys("email"), set(names(EMAIL)));
+        assert_eq!(keys("pushover"), set(names(PUSHOVER)));
+        assert_eq!(keys("mattermost"), set(names(MATTERMOST)));
+        assert_eq!(keys("signal"), set(names(SIGNAL)));
+        let loaded = crate::config::parse(text, None).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+
     /// A section needs a restart as a whole exactly when its keys do.
     #[test]
     fn a_section_row_needs_a_restart_when_its_keys_do() {

@@ -80,10 +80,6 @@ impl Reader {
         self.problems_for(path).warn(path, message);
     }
 
-    fn unknown_key(&mut self, path: &[&str], known: &[&str]) {
-        self.problems.unknown_key(path, known);
-    }
-
     pub(super) fn read_into(&mut self, config: &mut Config) {
         let Some(root) = self.problems.parse_yaml() else {
             return;

@@ -37,10 +37,12 @@ pub(super) struct Tracked {
 }
 
 /// What hearing from a host changed about its state.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(super) struct Heard {
     /// It was DOWN or UNREACHABLE and is UP again.
     pub(super) came_back: bool,
+    /// Its labels changed: the ones it declares now.
+    pub(super) labels: Option<Arc<crate::model::Labels>>,
 }
 
 /// Every host's state, and when each must be heard from next.
@@ -215,6 +217,7 @@ impl Hosts {
             }
         };
         let host = &mut tracked.host;
+        let mut new_labels = None;
         if let Some(old) = host.address
             && old.ip().to_canonical() != source.ip().to_canonical()
         {
@@ -261,7 +264,9 @@ impl Hosts {
                 if let Some(labels) = &h.labels
                     && host.labels.as_deref() != Some(labels)
                 {
-                    host.labels = Some(self.label_sets.intern(labels));
+                    let shared = self.label_sets.intern(labels);
+                    host.labels = Some(shared.clone());
+                    new_labels = Some(shared);
                 }
                 if let Some(accepts) = &h.accepts
                     && host.accepts.as_deref() != Some(accepts)
@@ -288,7 +293,10 @@ impl Hosts {
             }
             _ => {}
         }
-        let mut heard = Heard::default();
+        let mut heard = Heard {
+            labels: new_labels,
+            ..Heard::default()
+        };
         let mut now_up = false;
         if host.state != HostState::Up {
             now_up = true;

@@ -154,6 +154,11 @@ impl Core {
     ) -> Core {
         let mut core = Core::new(settings, now);
         core.hosts.restore(hosts, &core.settings, now);
+        for host in core.hosts.iter() {
+            if let Some(labels) = &host.labels {
+                core.policy.set_labels(&host.name, Some(labels.clone()));
+            }
+        }
         for host in core.hosts.iter().filter(|h| h.state == HostState::Down) {
             core.alerts.pause_host(&host.name);
         }
@@ -346,6 +351,9 @@ impl Core {
         }
         if heard.came_back {
             self.alerts.resume_host(name, now);
+        }
+        if let Some(labels) = heard.labels {
+            self.policy.set_labels(name, Some(labels));
         }
         match &datagram.message {
             Message::Heartbeat(h) => {

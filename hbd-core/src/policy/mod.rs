@@ -23,11 +23,12 @@ mod tests;
 pub mod window;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Mono, Now, Timestamp};
 pub use crate::model::{Decision, Reason, Verdict};
-use crate::model::{Event, EventKind, FlapNotice, Level, Notice, NoticeKind, Notification};
+use crate::model::{Event, EventKind, FlapNotice, Labels, Level, Notice, NoticeKind, Notification};
 use flap::{Flap, FlapChange, FlapSettings};
 use silence::{Compiled, Silence};
 use storm::{Storm, StormRecord, StormSettings};
@@ -156,6 +157,9 @@ pub struct Policy {
     /// since taking over or merging the pair's record may need to tell a state from
     /// the notification that last carried it.
     paired: bool,
+    /// The labels hosts declare, for windows that name label-defined groups (only hosts
+    /// that declare some).
+    labels: HashMap<String, Arc<Labels>>,
 }
 
 impl Policy {
@@ -165,6 +169,18 @@ impl Policy {
             storm: Storm::new(settings.storm),
             settings,
             ..Policy::default()
+        }
+    }
+
+    /// Takes the labels `host` declares now (windows may name groups defined by them).
+    pub fn set_labels(&mut self, host: &str, labels: Option<Arc<Labels>>) {
+        match labels {
+            Some(l) => {
+                self.labels.insert(host.to_owned(), l);
+            }
+            None => {
+                self.labels.remove(host);
+            }
         }
     }
 
@@ -512,8 +528,9 @@ impl Policy {
         }
         let no_profiles = Vec::new();
         let profiles = self.settings.profiles.get(host).unwrap_or(&no_profiles);
+        let labels = self.labels.get(host).map(|l| &**l);
         for w in &self.settings.windows {
-            if w.matches(host, profiles, path)
+            if w.matches(host, profiles, labels, path)
                 && let Some(ends) = w.open_until(now.wall)
             {
                 let reason = Reason::Maintenance {

@@ -356,6 +356,7 @@ fn a_maintenance_window_holds_by_name_or_profile_and_releases_at_its_end() {
     let cfg = |hosts: &[&str], profiles: &[&str]| window::WindowConfig {
         hosts: hosts.iter().map(|s| s.to_string()).collect(),
         profiles: profiles.iter().map(|s| s.to_string()).collect(),
+        groups: vec![],
         paths: None,
         days: vec![6], // Saturday
         start_minute: 2 * 60,
@@ -403,6 +404,7 @@ fn window_occurrences_follow_the_time_zone() {
     let c = window::WindowConfig {
         hosts: vec!["*".into()],
         profiles: vec![],
+        groups: vec![],
         paths: None,
         days: vec![6],
         start_minute: 3 * 60 + 30,

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::silence::{BadGlob, glob, paths_cover};
 use crate::clock::Timestamp;
+use crate::groups::{Group, Labels};
 
 /// One window as the config states it (checked by the config reader).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,6 +20,9 @@ pub struct WindowConfig {
     pub hosts: Vec<String>,
     /// Threshold profiles whose hosts it covers.
     pub profiles: Vec<String>,
+    /// Host groups whose members it covers.
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// Metric paths it covers (a glob); absent: the hosts and all their alerts.
     pub paths: Option<String>,
     /// Days it opens on, 1 = Monday .. 7 = Sunday; empty: every day.
@@ -38,6 +42,8 @@ pub struct Window {
     pub name: String,
     hosts: Vec<GlobMatcher>,
     profiles: Vec<String>,
+    /// The groups it names, resolved by the config ([`Window::with_groups`]).
+    groups: Vec<Group>,
     paths: Option<GlobMatcher>,
     days: Vec<Weekday>,
     start: Time,
@@ -88,6 +94,7 @@ impl Window {
             name: name.to_owned(),
             hosts,
             profiles: c.profiles.clone(),
+            groups: Vec::new(),
             paths,
             days,
             start,
@@ -96,16 +103,30 @@ impl Window {
         })
     }
 
-    /// Whether it covers `host` (with these threshold profiles) and `path` (`None`: the
-    /// host's own events), whatever the time.
-    pub fn matches(&self, host: &str, profiles: &[String], path: Option<&str>) -> bool {
-        self.covers_host(host, profiles) && paths_cover(self.paths.as_ref(), path)
+    /// The same, covering the members of `groups` (those its config names).
+    pub fn with_groups(mut self, groups: Vec<Group>) -> Window {
+        self.groups = groups;
+        self
     }
 
-    /// Whether it covers `host` (with these threshold profiles), or some of its alerts.
-    pub fn covers_host(&self, host: &str, profiles: &[String]) -> bool {
+    /// Whether it covers `host` (with these threshold profiles and labels) and `path`
+    /// (`None`: the host's own events), whatever the time.
+    pub fn matches(
+        &self,
+        host: &str,
+        profiles: &[String],
+        labels: Option<&Labels>,
+        path: Option<&str>,
+    ) -> bool {
+        self.covers_host(host, profiles, labels) && paths_cover(self.paths.as_ref(), path)
+    }
+
+    /// Whether it covers `host` (with these threshold profiles and labels), or some of
+    /// its alerts.
+    pub fn covers_host(&self, host: &str, profiles: &[String], labels: Option<&Labels>) -> bool {
         self.hosts.iter().any(|g| g.is_match(host))
             || self.profiles.iter().any(|p| profiles.contains(p))
+            || self.groups.iter().any(|g| g.contains(host, labels))
     }
 
     /// When the occurrence open at `at` ends, or `None` if none is open then.

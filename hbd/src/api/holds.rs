@@ -30,6 +30,8 @@ pub struct WindowView {
     hosts: Vec<String>,
     /// Threshold profiles whose hosts it covers.
     profiles: Vec<String>,
+    /// Host groups whose members it covers.
+    groups: Vec<String>,
     /// The alerts it covers (a glob); absent: the hosts and all their alerts.
     paths: Option<String>,
     /// Days it opens on (`mon` .. `sun`); empty: every day.
@@ -56,6 +58,7 @@ impl WindowView {
             name: name.to_owned(),
             hosts: c.hosts.clone(),
             profiles: c.profiles.clone(),
+            groups: c.groups.clone(),
             paths: c.paths.clone(),
             days: c
                 .days
@@ -70,20 +73,23 @@ impl WindowView {
     }
 }
 
-/// The windows of `config` that cover `host` (any of its alerts or itself).
+/// The windows of `config` that cover `host` (any of its alerts or itself), which
+/// declares `labels`.
 fn windows_of<'a>(
     config: &'a Config,
     host: &'a str,
+    labels: Option<&'a crate::model::Labels>,
 ) -> impl Iterator<Item = (&'a String, &'a WindowConfig)> {
     let profiles = config
         .hosts
         .get(host)
         .map(|h| h.threshold_config.clone())
         .unwrap_or_default();
-    config
-        .maintenance
-        .iter()
-        .filter(move |(name, c)| Window::new(name, c).is_ok_and(|w| w.covers_host(host, &profiles)))
+    config.maintenance.iter().filter(move |(name, c)| {
+        config
+            .window(name, c)
+            .is_ok_and(|w| w.covers_host(host, &profiles, labels))
+    })
 }
 
 /// What holds one host's notifications.
@@ -128,7 +134,8 @@ pub async fn for_host(
         })
         .collect();
     let config = state.config.get();
-    let windows = windows_of(&config, &name)
+    let labels = state.auth.host_labels().get(&name);
+    let windows = windows_of(&config, &name, labels.as_deref())
         .map(|(n, c)| WindowView::new(n, c, now))
         .collect();
     Ok(Json(Holds { silences, windows }))

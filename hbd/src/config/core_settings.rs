@@ -51,6 +51,23 @@ impl From<&Config> for CoreSettings {
 }
 
 impl Config {
+    /// The maintenance window `name` as `c` states it, the groups it names resolved.
+    pub fn window(
+        &self,
+        name: &str,
+        c: &crate::policy::window::WindowConfig,
+    ) -> Result<Window, crate::policy::window::WindowError> {
+        let groups = c
+            .groups
+            .iter()
+            .filter_map(|g| {
+                let entry = self.groups.get(g)?;
+                Group::new(g, &entry.hosts, &entry.labels).ok()
+            })
+            .collect();
+        Ok(Window::new(name, c)?.with_groups(groups))
+    }
+
     /// The threshold rules of one host declaring `labels`: the defaults, its groups'
     /// profiles, then its own (what the core applies, made for one host alone).
     pub fn rules_of(
@@ -111,7 +128,7 @@ fn policy_settings(config: &Config) -> crate::policy::Settings {
     let windows = config
         .maintenance
         .iter()
-        .filter_map(|(name, w)| match Window::new(name, w) {
+        .filter_map(|(name, w)| match config.window(name, w) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::error!(window = %name, error = %e, "maintenance window left out");

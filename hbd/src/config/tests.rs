@@ -338,7 +338,7 @@ hosts:
         ),
         (
             "maintenance:\n  w:\n    start: '01:00'\n    duration: 1h\n",
-            "hbd.yaml:2: error: maintenance.w: needs `hosts` or `profiles`",
+            "hbd.yaml:2: error: maintenance.w: needs `hosts`, `profiles` or `groups`",
         ),
         (
             "maintenance:\n  w:\n    profiles: [nope]\n    start: '01:00'\n    duration: 1h\n",
@@ -746,4 +746,87 @@ fn the_evaluation_guide_config_is_clean() {
             .verify("evaluate-hbd"),
         "the guide's hash is of the password it names"
     );
+}
+
+/// A maintenance window may name a group: a host that declares the group's label is
+/// held by it, one that does not is told.
+#[test]
+fn a_window_naming_a_label_group_holds_the_hosts_that_declare_the_label() {
+    use crate::clock::{Mono, Now, Timestamp};
+    use crate::core::{Action, Core, Datagram};
+    use crate::model::Reason;
+    use hb_proto::{Heartbeat, Message, PluginKind, PluginReport};
+    let text = "\
+thresholds:
+  cpu_monitor:
+    cpu_percent: {warning: 80, critical: 90}
+groups:
+  db: {labels: {role: db}}
+maintenance:
+  backups: {groups: [db], start: '00:00', duration: 24h, time_zone: UTC}
+";
+    let c = parse(text, None).unwrap().config;
+    let now = Now {
+        wall: Timestamp(1_800_000_000_000),
+        mono: Mono(1_000),
+    };
+    let mut core = Core::new(CoreSettings::from(&c), now);
+    let mut out = Vec::new();
+    let send = |core: &mut Core, message: Message, out: &mut Vec<Action>| {
+        let datagram = Datagram {
+            message,
+            source: "127.0.0.1:4000".parse().unwrap(),
+            key_id: None,
+        };
+        core.handle(&datagram, now, out);
+    };
+    for (host, role) in [("db1", "db"), ("web1", "web")] {
+        let labels = [("role".to_owned(), role.to_owned())].into_iter().collect();
+        let beat = Heartbeat {
+            name: host.into(),
+            interval: Some(60.0),
+            labels: Some(labels),
+            ..Heartbeat::default()
+        };
+        send(&mut core, Message::Heartbeat(beat), &mut out);
+        let report = PluginReport {
+            name: host.into(),
+            ts: None,
+            run: None,
+            seq: None,
+            plugin: "cpu_monitor".into(),
+            kind: PluginKind::Monitor,
+            data: serde_json::json!({"cpu_percent": 95.0})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            status: None,
+            duration_ms: None,
+        };
+        send(&mut core, Message::Plugin(report), &mut out);
+    }
+    let held = |host: &str| core.host_alerts(host, now)[0].held.clone();
+    assert_eq!(
+        held("db1"),
+        Some(Reason::Maintenance {
+            window: "backups".into()
+        })
+    );
+    assert_eq!(held("web1"), None);
+    let told: Vec<String> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Notify(n) => Some(format!("{n:?}")),
+            _ => None,
+        })
+        .filter(|n| n.contains("cpu_percent"))
+        .collect();
+    assert_eq!(told.len(), 1, "only web1's CRITICAL is told: {told:?}");
+    assert!(told[0].contains("web1"), "{told:?}");
+
+    // A window naming a group no one defined is refused.
+    assert_each_reported(&[(
+        "maintenance:\n  w:\n    groups: [nope]\n    start: '01:00'\n    duration: 1h\n",
+        "hbd.yaml:3: error: maintenance.w.groups: names group `nope`",
+    )]);
 }

@@ -206,6 +206,15 @@ impl Reader {
             self.error(&["dyndomains"], "only one zone may say all_hosts: true");
         }
         for (name, window) in &config.maintenance {
+            for group in &window.groups {
+                if !config.groups.contains_key(group) {
+                    let group = group.clone();
+                    self.error(
+                        &["maintenance", name, "groups"],
+                        format!("names group `{group}`, which groups does not define"),
+                    );
+                }
+            }
             for profile in &window.profiles {
                 if !config.threshold_configs.contains_key(profile) {
                     let profile = profile.clone();

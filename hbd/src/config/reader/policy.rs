@@ -30,6 +30,11 @@ pub(in crate::config) static WINDOW: &[KeySpec<WindowConfig>] = &[
         read: |r, w, p, v| w.profiles = r.string_list(p, v).unwrap_or_default(),
     },
     KeySpec {
+        name: "groups",
+        reload: Reload::Live,
+        read: |r, w, p, v| w.groups = r.string_list(p, v).unwrap_or_default(),
+    },
+    KeySpec {
         name: "paths",
         reload: Reload::Live,
         read: |r, w, p, v| w.paths = r.string(p, v),
@@ -186,6 +191,7 @@ impl Reader {
         let mut w = WindowConfig {
             hosts: Vec::new(),
             profiles: Vec::new(),
+            groups: Vec::new(),
             paths: None,
             days: Vec::new(),
             start_minute: 0,
@@ -193,8 +199,11 @@ impl Reader {
             time_zone: None,
         };
         let mut ok = read_map(self, WINDOW, &mut w, &["maintenance", name], map);
-        if w.hosts.is_empty() && w.profiles.is_empty() {
-            self.error(&["maintenance", name], "needs `hosts` or `profiles`");
+        if w.hosts.is_empty() && w.profiles.is_empty() && w.groups.is_empty() {
+            self.error(
+                &["maintenance", name],
+                "needs `hosts`, `profiles` or `groups`",
+            );
             ok = false;
         }
         for (key, present) in [

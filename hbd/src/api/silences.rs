@@ -34,8 +34,13 @@ pub const MAX_SILENCE: Duration = Duration::from_secs(366 * 86_400);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSilence {
-    /// Host names it covers: a glob (`web*`, `db[12]`, `*`).
-    hosts: String,
+    /// Host names it covers: a glob (`web*`, `db[12]`, `*`); default `*` with `group`.
+    #[serde(default)]
+    hosts: Option<String>,
+    /// A host group (config `groups`): the silence covers the group's known members
+    /// now (by name pattern or label), listed in its `only`.
+    #[serde(default)]
+    group: Option<String>,
     /// Metric paths it covers (a glob, `cpu_monitor.*`); absent: the hosts themselves
     /// and all their alerts.
     #[serde(default)]
@@ -175,6 +180,42 @@ async fn scope(
     Ok(Some(mine))
 }
 
+/// The hosts a silence over the group `group` (and the glob `pattern`) covers: the
+/// group's known members now that the glob matches and the caller may silence, of
+/// which there must be one.
+async fn group_scope(
+    state: &ApiState,
+    caller: &Caller,
+    pattern: &str,
+    group: &str,
+) -> Result<Vec<String>, ApiError> {
+    if !caller.sees_all() {
+        caller.signed_in()?;
+    }
+    let config = state.config.get();
+    let Some(entry) = config.groups.get(group) else {
+        return Err(ApiError::BadRequest(format!(
+            "group: {group:?} is not a group of the config"
+        )));
+    };
+    let group = hbd_core::groups::Group::new(group, &entry.hosts, &entry.labels)
+        .map_err(|e| ApiError::BadRequest(format!("group: {e}")))?;
+    let labels = state.auth.host_labels();
+    let members: Vec<String> = matched(state, pattern)
+        .await?
+        .into_iter()
+        .filter(|h| group.contains(h, labels.get(h).as_deref()))
+        .filter(|h| caller.may(Action::Silence, Some(h)).is_ok())
+        .collect();
+    if members.is_empty() {
+        return Err(ApiError::Forbidden(format!(
+            "group {:?} has no known member you may silence",
+            group.name
+        )));
+    }
+    Ok(members)
+}
+
 /// Whether the caller may end `silence`: an administrator may end any; anyone else one
 /// limited to hosts they all manage, or (a silence made before silences were limited)
 /// one whose glob matches only known hosts they manage. One answer for every refusal.
@@ -267,7 +308,19 @@ pub async fn create(
     if let Some(p) = &new.paths {
         glob("paths", p).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
-    let only = scope(&state, &caller, &new.hosts).await?;
+    let hosts = match (&new.hosts, &new.group) {
+        (Some(h), _) => h.clone(),
+        (None, Some(_)) => "*".to_owned(),
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "hosts: give a glob (web*), or a group".into(),
+            ));
+        }
+    };
+    let only = match &new.group {
+        Some(group) => Some(group_scope(&state, &caller, &hosts, group).await?),
+        None => scope(&state, &caller, &hosts).await?,
+    };
     let now = Timestamp::now();
     let starts = match &new.starts {
         Some(t) => time("starts", t)?,
@@ -299,7 +352,7 @@ pub async fn create(
     }
     let silence = Silence {
         id: super::commands::new_id()?,
-        hosts: new.hosts,
+        hosts,
         paths: new.paths,
         only,
         starts,

@@ -94,4 +94,34 @@ groups:
     let access = get(&olga, "/api/0/hosts/lab1/access").json();
     assert_eq!(access["owner"], "olga", "{access}");
     assert_eq!(get(&moe, "/api/0/hosts/lab1").status, 404);
+
+    // A silence over the group covers its known members, listed; moe may silence none
+    // of them, and a group the config does not define is refused.
+    let post = |auth: &str, body: &str| {
+        daemon.call(
+            "POST",
+            "/api/0/silences",
+            &[("Authorization", auth)],
+            Some(body),
+        )
+    };
+    let made = post(
+        &ada,
+        r#"{"group": "web", "duration": "1h", "comment": "deploy"}"#,
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.json()["only"], serde_json::json!(["lab1"]));
+    assert_eq!(made.json()["hosts"], "*");
+    let refused = post(
+        &moe,
+        r#"{"group": "web", "duration": "1h", "comment": "not mine"}"#,
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let unknown = post(
+        &ada,
+        r#"{"group": "nope", "duration": "1h", "comment": "x"}"#,
+    );
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    let holds = get(&olga, "/api/0/hosts/lab1/holds").json();
+    assert_eq!(holds["silences"][0]["comment"], "deploy", "{holds}");
 }

@@ -14,7 +14,6 @@ use std::time::Duration;
 use hb_proto::Message;
 
 use super::by_name::ByName;
-use super::parents::Parents;
 use super::settings::CoreSettings;
 use super::words::Words;
 use crate::clock::{Mono, Now};
@@ -34,6 +33,16 @@ pub(super) struct Tracked {
     scheduled: Option<Mono>,
     /// Changed since the store last took it.
     dirty: bool,
+}
+
+/// What a host's parents say when it misses its deadline.
+pub(super) enum Parents {
+    /// None is down: the host is DOWN.
+    Fine,
+    /// This parent is DOWN or UNREACHABLE: the host is UNREACHABLE.
+    Down(String),
+    /// A parent is UP but not heard since this host was due: ask again then.
+    Unconfirmed(Mono),
 }
 
 /// What hearing from a host changed about its state.

@@ -5,19 +5,9 @@
 use std::time::Duration;
 
 use super::HostState;
-use super::hosts::Hosts;
+use super::hosts::{Hosts, Parents};
 use super::settings::CoreSettings;
 use crate::clock::{Mono, Now};
-
-/// What a host's parents say when it misses its deadline.
-pub(super) enum Parents {
-    /// None is down: the host is DOWN.
-    Fine,
-    /// This parent is DOWN or UNREACHABLE: the host is UNREACHABLE.
-    Down(String),
-    /// A parent is UP but not heard since this host was due: ask again then.
-    Unconfirmed(Mono),
-}
 
 impl Hosts {
     /// Children left UNREACHABLE get a full `interval + grace` from now to be heard,

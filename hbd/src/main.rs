@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use hbd::app::{self, Sockets};
-use hbd::config::{self, Severity};
+use hbd::config::Severity;
 
 /// mimalloc: the receive path allocates per datagram on one thread and frees on
 /// another (the journal's), which glibc's allocator serves slowly.
@@ -165,7 +165,7 @@ fn config_path(given: Option<PathBuf>) -> Option<PathBuf> {
 
 fn check_config(path: Option<PathBuf>) -> ExitCode {
     let path = config_path(path);
-    match config::load(path.as_deref()) {
+    match hbd::reload::load(path.as_deref()) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 println!("{warning}");
@@ -195,7 +195,7 @@ fn check_config(path: Option<PathBuf>) -> ExitCode {
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
     cli.config = config_path(cli.config.take());
-    let loaded = config::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = hbd::reload::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let config = Arc::new(loaded.config);
     // Bind before detaching so a busy port is reported on the terminal.
     let sockets = Sockets::bind(&config)?;

@@ -48,6 +48,31 @@ pub struct Reloader {
     reloads: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
+/// Loads the configuration as the daemon does (at start, on reload, for `check-config`):
+/// when a threshold names a plugin that is not built in, the store (`state_db`, if it
+/// exists) says which plugins agents have reported, and thresholds on those (WASM
+/// plugins) draw no "no known plugin" warning.
+pub fn load(path: Option<&std::path::Path>) -> Result<config::Loaded, config::ConfigError> {
+    let loaded = config::load(path)?;
+    let unknown_plugin = loaded
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("is not a built-in plugin"));
+    if !unknown_plugin || !loaded.config.state_db.is_file() {
+        return Ok(loaded);
+    }
+    match crate::store::Reader::open(&loaded.config.state_db)
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.reported_plugins().map_err(|e| e.to_string()))
+    {
+        Ok(reported) => config::load_knowing(path, &reported),
+        Err(error) => {
+            tracing::debug!(%error, "the store could not say which plugins agents report");
+            Ok(loaded)
+        }
+    }
+}
+
 impl Reloader {
     /// A reloader for `path` (`None`: built-in defaults, so a reload changes nothing).
     pub fn new(
@@ -71,7 +96,7 @@ impl Reloader {
     /// Reads, validates and (if clean) applies the configuration.
     pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
         let path = self.path.clone();
-        let loaded = tokio::task::spawn_blocking(move || config::load(path.as_deref()))
+        let loaded = tokio::task::spawn_blocking(move || load(path.as_deref()))
             .await
             .map_err(|e| ReloadError::Engine(e.to_string()))?;
         let loaded = loaded.map_err(|e| {
@@ -126,5 +151,68 @@ pub async fn on_sighup(reloader: Reloader) {
             }
             Err(error) => tracing::error!(%error, "reload failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod load_tests {
+    use std::sync::Arc;
+
+    use hb_proto::{PluginKind, Status};
+
+    use crate::clock::Timestamp;
+    use crate::samples::Sample;
+    use crate::store::{Batch, Store};
+
+    /// A threshold on a WASM plugin draws "no known plugin" until an agent has reported
+    /// that plugin; then, as the daemon loads it (start, reload, check-config), none.
+    #[test]
+    fn a_threshold_on_a_plugin_agents_report_draws_no_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let file = dir.path().join("hbd.yaml");
+        std::fs::write(
+            &file,
+            format!(
+                "state_db: {}\nthresholds:\n  log_freshness:\n    age_s: {{warning: 600}}\n",
+                db.display()
+            ),
+        )
+        .unwrap();
+        let warned = |loaded: &crate::config::Loaded| {
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.key == "thresholds.log_freshness.age_s")
+        };
+        assert!(warned(&super::load(Some(&file)).unwrap()), "no store yet");
+        let mut store = Store::open(&db, 10).unwrap();
+        let sample = Sample {
+            host: "app1".into(),
+            plugin: "log_freshness".into(),
+            kind: PluginKind::Monitor,
+            received: Timestamp(1_000),
+            status: Some(Status::Ok),
+            duration_ms: None,
+            data: serde_json::json!({"age_s": 3.0})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        };
+        store
+            .write(&Batch {
+                samples: vec![Arc::new(sample)],
+                ..Batch::default()
+            })
+            .unwrap();
+        drop(store);
+        assert!(
+            !warned(&super::load(Some(&file)).unwrap()),
+            "reported by app1"
+        );
+        assert!(
+            warned(&crate::config::load(Some(&file)).unwrap()),
+            "the plain reader still warns"
+        );
     }
 }

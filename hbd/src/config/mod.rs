@@ -10,7 +10,7 @@ pub mod dns;
 mod notify;
 mod reader;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -332,6 +332,15 @@ pub struct Loaded {
 
 /// Loads a file, or the built-in defaults when `path` is `None`.
 pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigError> {
+    load_knowing(path, &BTreeSet::new())
+}
+
+/// As [`load`], knowing which plugins agents have reported: thresholds on a plugin that
+/// is not built in but that agents run (a WASM plugin) draw no warning.
+pub fn load_knowing(
+    path: Option<&Path>,
+    reported: &BTreeSet<String>,
+) -> Result<Loaded, ConfigError> {
     let Some(path) = path else {
         return Ok(Loaded {
             config: Config::default(),
@@ -339,12 +348,22 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigError> {
         });
     };
     let text = hb_problems::read_file(path).map_err(|p| ConfigError { problems: vec![p] })?;
-    parse(&text, Some(path))
+    parse_knowing(&text, Some(path), reported)
 }
 
 /// Parses YAML text; `file` is only used in messages.
 pub fn parse(text: &str, file: Option<&Path>) -> Result<Loaded, ConfigError> {
+    parse_knowing(text, file, &BTreeSet::new())
+}
+
+/// As [`parse`], knowing which plugins agents have reported (see [`load_knowing`]).
+pub fn parse_knowing(
+    text: &str,
+    file: Option<&Path>,
+    reported: &BTreeSet<String>,
+) -> Result<Loaded, ConfigError> {
     let mut reader = Reader::new(text, file.map(Path::to_owned));
+    reader.knowing(reported);
     let mut config = Config {
         source: file.map(Path::to_owned),
         ..Config::default()

@@ -178,6 +178,17 @@ impl Reader {
         rows.collect()
     }
 
+    /// Every plugin some host has reports of (what agents run, WASM plugins included).
+    pub fn reported_plugins(&self) -> Result<std::collections::BTreeSet<String>, rusqlite::Error> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| rusqlite::Error::InvalidQuery)?;
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT plugin FROM plugin_samples")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        names.collect()
+    }
+
     /// When the oldest kept report of one host's plugin arrived.
     pub fn first_report(
         &self,

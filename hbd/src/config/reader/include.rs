@@ -136,6 +136,7 @@ impl Reader {
     /// Reads one included file into `config`.
     fn read_one(&mut self, config: &mut Config, text: &str, file: &Path, origins: &mut Origins) {
         let mut sub = Reader::new(text, Some(file.to_owned()));
+        sub.reported = self.reported.clone();
         if let Some(root) = sub.problems.parse_yaml() {
             match root {
                 Value::Null => {}

@@ -27,6 +27,9 @@ pub(super) struct Reader {
     included: Vec<Problems>,
     /// Checks across files: a problem goes to the file whose text has its key.
     across_files: bool,
+    /// Plugins agents have reported: thresholds on their paths are not warned about,
+    /// built in or not.
+    reported: std::collections::BTreeSet<String>,
 }
 
 impl hb_problems::keys::KeyReader for Reader {
@@ -45,7 +48,13 @@ impl Reader {
             problems: Problems::new(text, file),
             included: Vec::new(),
             across_files: false,
+            reported: Default::default(),
         }
+    }
+
+    /// Takes the plugins agents have reported (see [`crate::config::load_knowing`]).
+    pub(super) fn knowing(&mut self, reported: &std::collections::BTreeSet<String>) {
+        self.reported = reported.clone();
     }
 
     pub(super) fn into_problems(self) -> Vec<Problem> {
@@ -301,7 +310,11 @@ impl Reader {
         match parse_layers(json) {
             Ok(layers) => {
                 for keys in layers.keys() {
-                    if let Err(why) = check_path(keys) {
+                    let reported = keys.first().is_some_and(|p| self.reported.contains(p));
+                    if let Err(why) = check_path(keys)
+                        && !(reported
+                            && matches!(why, hb_proto::catalogue::PathError::NotBuiltIn(_)))
+                    {
                         let path = full(keys);
                         let refs: Vec<&str> = path.iter().map(String::as_str).collect();
                         self.warn(&refs, format!("no known plugin reports this path: {why}"));

@@ -192,9 +192,37 @@ function summary() {
   }
   const values = leaves(r.data).filter(([path]) => !/\.exit_code$|\.duration_ms$/.test(path));
   if (values.length) {
-    parts.push(table(['Latest', 'Value'], values.map(([path, v]) => cells(labelOf(path), number(v)))));
+    parts.push(table(['Latest', 'Value', 'Across hosts'], values.map(([path, v]) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = 'top hosts';
+      b.addEventListener('click', () => showTop(path).catch((e) => { $('top').textContent = e.message; }));
+      const row = cells(labelOf(path), number(v), b);
+      row.dataset.path = path;
+      return row;
+    })));
   }
+  const top = document.createElement('div');
+  top.id = 'top';
+  parts.push(top);
   box.replaceChildren(...parts);
+}
+
+// The hosts with the highest latest value of one metric, among those the user sees.
+async function showTop(path) {
+  const list = await api(`/api/0/plugins/${enc(state.plugin)}/top?path=${enc(path)}&limit=10`);
+  const h = document.createElement('h2');
+  h.textContent = `Top hosts by ${labelOf(path)}`;
+  const rows = list.map((e) => {
+    const pick = document.createElement('button');
+    pick.type = 'button';
+    pick.textContent = e.host;
+    pick.addEventListener('click', () => { state.host = e.host; pickPlugin(state.plugin); findHosts(); });
+    const row = cells(pick, number(e.value));
+    row.dataset.host = e.host;
+    return row;
+  });
+  $('top').replaceChildren(h, table(['Host', 'Value'], rows));
 }
 
 function pickHost(name) {

@@ -178,6 +178,10 @@ try {
   const refreshed = await charts();
   out.zoom_kept = refreshed.since === zoomed.since && refreshed.until === zoomed.until;
   out.scroll_kept = (await page.evaluate(() => window.scrollY)) === scrolled;
+  // Across hosts: the ones with the highest cpu_percent now.
+  await page.click('#summary tr[data-path="cpu_percent"] button');
+  await page.waitForSelector('#top tr[data-host]');
+  out.top_hosts = await page.$$eval('#top tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
 
   // A Nagios host: the checks' statuses and output first; its perfdata charted by
   // label, with the check's own warn and crit as lines, and no bounds as charts.
@@ -293,6 +297,8 @@ try {
     return split;
   });
   out.monitor_sees_rejects = await moe.page.isVisible('#rejects-section');
+  const moeTop = await moe.page.request.get(`${base}/api/0/plugins/cpu_monitor/top?path=cpu_percent`);
+  out.monitor_top = (await moeTop.json()).map((e) => e.host);
   await moe.page.goto(`${base}/plugins?host=web2&plugin=cpu_monitor`);
   await moe.page.waitForSelector('#hosts li');
   out.monitor_plugin_hosts = await moe.page.$$eval('#hosts button', (bs) => bs.map((b) => b.textContent));

@@ -26,6 +26,7 @@ mod plugins;
 mod rejects;
 mod series;
 mod silences;
+mod top;
 pub(crate) mod upgrade;
 mod users;
 pub mod view;
@@ -147,6 +148,7 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(plugins::latest))
         .routes(routes!(plugins::history))
         .routes(routes!(series::series))
+        .routes(routes!(top::top))
         .routes(routes!(access::get, access::put))
         .routes(routes!(access::transfer))
         .routes(routes!(users::list, users::create))

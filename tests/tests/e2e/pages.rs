@@ -147,6 +147,11 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     );
     assert_eq!(found["chart_labels"], serde_json::json!(["cpu_percent"]));
     assert_eq!(
+        found["top_hosts"],
+        serde_json::json!([["web1", "96"], ["web2", "85"]]),
+        "hosts by their latest cpu_percent, highest first"
+    );
+    assert_eq!(
         found["host_plugin_summary"],
         serde_json::json!(["cpu_monitor"]),
         "the host's plugins as soon as it is picked"
@@ -308,6 +313,11 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         "an administrator sees who is turned away"
     );
     assert_eq!(found["monitor_sees_rejects"], false);
+    assert_eq!(
+        found["monitor_top"],
+        serde_json::json!(["web1"]),
+        "the ranking holds only hosts the monitor sees"
+    );
     assert_eq!(found["monitor_plugin_hosts"], serde_json::json!(["web1"]));
     assert_eq!(
         found["monitor_foreign_chart"], "no host named \"web2\"",

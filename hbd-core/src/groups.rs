@@ -70,18 +70,6 @@ impl Group {
     }
 }
 
-/// The names of the groups in `groups` that hold the host.
-pub fn groups_of<'a>(
-    groups: &'a [Group],
-    name: &'a str,
-    labels: Option<&'a Labels>,
-) -> impl Iterator<Item = &'a str> + 'a {
-    groups
-        .iter()
-        .filter(move |g| g.contains(name, labels))
-        .map(|g| g.name.as_str())
-}
-
 /// Labels shared by the hosts that declare the same set (most hosts of a fleet declare
 /// one of a few), held once.
 #[derive(Debug, Default)]
@@ -140,11 +128,6 @@ mod tests {
             assert_eq!(web.contains(host, l), in_web, "{host} in web");
             assert_eq!(prod_web.contains(host, l), in_prod, "{host} in prod-web");
         }
-        let groups = [web, prod_web];
-        assert_eq!(
-            groups_of(&groups, "web9", Some(&both)).collect::<Vec<_>>(),
-            ["web", "prod-web"]
-        );
     }
 
     #[test]

@@ -87,18 +87,6 @@ impl GroupProfiles {
         }
     }
 
-    /// The groups of `host` (declaring `labels`), by name.
-    pub fn of<'a>(
-        &'a self,
-        host: &'a str,
-        labels: Option<&'a Labels>,
-    ) -> impl Iterator<Item = &'a str> {
-        self.groups
-            .iter()
-            .filter(move |(g, _)| g.contains(host, labels))
-            .map(|(g, _)| g.name.as_str())
-    }
-
     /// The rules of `host` when a group gives it profiles; `None` when none does.
     fn rules_for(&self, host: &str, labels: Option<&Labels>) -> Option<Arc<Rules>> {
         let mut names: Vec<String> = self

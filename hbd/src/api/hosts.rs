@@ -262,18 +262,7 @@ pub async fn one(
     view.may = Some(caller.allowed_on(&name));
     let config = state.config.get();
     view.signed = Some(config.host_has_key(&name));
-    view.groups = Some(
-        config
-            .groups
-            .iter()
-            .filter_map(|(group, g)| {
-                let group = hbd_core::groups::Group::new(group, &g.hosts, &g.labels).ok()?;
-                group
-                    .contains(&name, view.labels.as_ref())
-                    .then_some(group.name)
-            })
-            .collect(),
-    );
+    view.groups = Some(config.groups_of(&name, view.labels.as_ref()));
     view.dns = state.dns.status(&name).map(Into::into);
     Ok(Json(view))
 }

@@ -198,7 +198,8 @@ async fn group_scope(
             "group: {group:?} is not a group of the config"
         )));
     };
-    let group = hbd_core::groups::Group::new(group, &entry.hosts, &entry.labels)
+    let group = entry
+        .group(group)
         .map_err(|e| ApiError::BadRequest(format!("group: {e}")))?;
     let labels = state.auth.host_labels();
     let members: Vec<String> = matched(state, pattern)

@@ -168,7 +168,7 @@ impl Directory {
             .iter()
             .filter(|(_, g)| g.owner.is_some() || !g.managers.is_empty() || !g.monitors.is_empty())
             .filter_map(|(name, g)| {
-                let group = hbd_core::groups::Group::new(name, &g.hosts, &g.labels).ok()?;
+                let group = g.group(name).ok()?;
                 let list = AccessList {
                     owner: g.owner.clone(),
                     managers: g.managers.clone(),

@@ -50,7 +50,23 @@ impl From<&Config> for CoreSettings {
     }
 }
 
+impl super::GroupConfig {
+    /// The group's rule of membership, named `name` (the config reader checked it).
+    pub fn group(&self, name: &str) -> Result<Group, hbd_core::groups::GroupError> {
+        Group::new(name, &self.hosts, &self.labels)
+    }
+}
+
 impl Config {
+    /// The groups that hold `host`, declaring `labels`, by name.
+    pub fn groups_of(&self, host: &str, labels: Option<&hbd_core::groups::Labels>) -> Vec<String> {
+        self.groups
+            .iter()
+            .filter(|(name, g)| g.group(name).is_ok_and(|g| g.contains(host, labels)))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// The maintenance window `name` as `c` states it, the groups it names resolved.
     pub fn window(
         &self,
@@ -60,10 +76,7 @@ impl Config {
         let groups = c
             .groups
             .iter()
-            .filter_map(|g| {
-                let entry = self.groups.get(g)?;
-                Group::new(g, &entry.hosts, &entry.labels).ok()
-            })
+            .filter_map(|g| self.groups.get(g)?.group(g).ok())
             .collect();
         Ok(Window::new(name, c)?.with_groups(groups))
     }
@@ -79,9 +92,7 @@ impl Config {
             .groups
             .iter()
             .filter(|(_, g)| !g.threshold_config.is_empty())
-            .filter(|(name, g)| {
-                Group::new(name, &g.hosts, &g.labels).is_ok_and(|g| g.contains(host, labels))
-            })
+            .filter(|(name, g)| g.group(name).is_ok_and(|g| g.contains(host, labels)))
             .flat_map(|(_, g)| &g.threshold_config)
             .collect();
         names.extend(
@@ -103,9 +114,8 @@ fn group_profiles(config: &Config) -> GroupProfiles {
         .groups
         .iter()
         .filter_map(|(name, g)| {
-            Group::new(name, &g.hosts, &g.labels)
-                .ok()
-                .map(|group| (group, g.threshold_config.clone()))
+            let group = g.group(name).ok()?;
+            Some((group, g.threshold_config.clone()))
         })
         .collect();
     let own = config

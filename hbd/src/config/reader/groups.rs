@@ -81,7 +81,7 @@ impl Reader {
             };
             let mut group = GroupConfig::default();
             read_map(self, GROUP, &mut group, &["groups", &name], keys);
-            if let Err(e) = hbd_core::groups::Group::new(&name, &group.hosts, &group.labels) {
+            if let Err(e) = group.group(&name) {
                 self.error(&["groups", &name], e.to_string());
             }
             groups.insert(name, group);

@@ -3,6 +3,7 @@
 // severity; kept current from the WebSocket stream. Filters by severity, host and
 // plugin live in the URL. Agent text goes in through textContent only.
 import { api } from './api.js';
+import { span } from './time.js';
 import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
 
@@ -46,13 +47,8 @@ function link(text, href) {
 }
 
 // "8 min", "3 h 5 min", "2 d 4 h": how long a problem has lasted.
-export function lasted(since, now = Date.now()) {
-  const s = Math.max(0, Math.floor((now - since) / 1000));
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-  if (d) return `${d} d ${h} h`;
-  if (h) return `${h} h ${m} min`;
-  if (m) return `${m} min`;
-  return `${s} s`;
+function lasted(since, now = Date.now()) {
+  return span(Math.max(0, Math.floor((now - since) / 1000)));
 }
 
 const number = (v) => (typeof v === 'number' ? v.toLocaleString(undefined, { maximumFractionDigits: 2 }) : v);

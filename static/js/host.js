@@ -3,6 +3,7 @@
 // access, with the actions the user's role allows (the host's `may` list). Agent text
 // goes in through textContent only.
 import { api, enc, mayView } from './api.js';
+import { relative, span } from './time.js';
 import { connect, logoutButton } from './stream.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,17 +23,8 @@ const el = (tag, text, className) => {
 };
 const number = (v) => (typeof v === 'number' ? v.toLocaleString(undefined, { maximumFractionDigits: 2 }) : v);
 // A time as the browser's locale writes it, and how long ago (or until) it is.
-function relative(ms) {
-  const s = Math.round(Math.abs(ms) / 1000);
-  const span = s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min` : s < 86400 ? `${Math.floor(s / 3600)} h` : `${Math.floor(s / 86400)} d`;
-  return ms <= 0 ? `${span} ago` : `in ${span}`;
-}
 const when = (t) => (t ? `${new Date(t).toLocaleString()} (${relative(new Date(t).getTime() - Date.now())})` : '—');
-const seconds = (s) => {
-  if (s === null || s === undefined) return '—';
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : m ? `${m} min` : `${Math.round(s)} s`;
-};
+const seconds = span;
 
 function facts() {
   const r = record;

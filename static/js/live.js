@@ -4,6 +4,7 @@
 // goes in through textContent, never as HTML.
 
 import { api } from './api.js';
+import { relative } from './time.js';
 import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
 
@@ -55,14 +56,8 @@ function writeUrl() {
   history.replaceState(null, '', query ? `?${query}` : location.pathname);
 }
 
-function ago(ms) {
-  if (ms == null) return '—';
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
-  return `${Math.floor(s / 86400)} d ago`;
-}
+// A clock a little ahead of ours still reads as just now.
+const ago = (t) => (t == null ? '—' : relative(Math.min(0, t - Date.now())));
 
 function duration(s) {
   if (s == null) return '—';

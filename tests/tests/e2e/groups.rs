@@ -125,3 +125,64 @@ groups:
     let holds = get(&olga, "/api/0/hosts/lab1/holds").json();
     assert_eq!(holds["silences"][0]["comment"], "deploy", "{holds}");
 }
+
+#[test]
+fn a_groups_people_are_told_about_its_hosts_on_their_own_channels() {
+    hbd_e2e::require!(hbd_e2e::needs::Need::TestPython);
+    let dir = tempfile::tempdir().unwrap();
+    let stub = hbd_e2e::services::HttpStub::start(dir.path());
+    // The mattermost webhook without a channel of its own: only users' channels are
+    // addressed, so each request says whom it was for.
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!(
+            "{thresholds}users:
+  dba: {{mattermost_channel: dba-team, notification_channels: [mattermost]}}
+  web: {{mattermost_channel: web-team, notification_channels: [mattermost]}}
+groups:
+  databases:
+    hosts: ['db*']
+    monitors: [dba]
+  webs:
+    hosts: ['web*']
+    owner: web
+mattermost:
+  webhook_url: {url}/hooks/route
+",
+            thresholds = hbd_e2e::CPU_THRESHOLDS,
+            url = stub.url()
+        ),
+    );
+    for host in ["db1", "web1"] {
+        send_datagram(
+            daemon.udp_addr(),
+            format!(
+                r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":95}}}}"#
+            )
+            .as_bytes(),
+        );
+    }
+    let critical_to = |channel: &str| -> Vec<String> {
+        stub.requests("/hooks/route")
+            .iter()
+            .filter(|r| r["body"]["channel"] == channel)
+            .filter_map(|r| r["body"]["text"].as_str().map(str::to_owned))
+            .filter(|t| t.starts_with("CRITICAL"))
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            critical_to("dba-team").len() + critical_to("web-team").len() >= 2
+        }),
+        "{:?}",
+        stub.requests("/hooks/route")
+    );
+    assert_eq!(
+        critical_to("dba-team"),
+        ["CRITICAL: db1 - cpu_monitor.cpu_percent = 95.0"]
+    );
+    assert_eq!(
+        critical_to("web-team"),
+        ["CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0"]
+    );
+}

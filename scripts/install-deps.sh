@@ -14,6 +14,7 @@ APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
     systemd   # systemd-analyze verify/security and systemd-sysusers for the installer test
     curl   # hb_install.sh agent --from-daemon fetches releases with it
     jq   # the docs' curl examples read answers with it (and the tests run them)
+    minisign   # publishers sign plugin artifacts with it; the tests sign as they do
     prometheus   # promtool check metrics, the linter /metrics must pass; a remote_write receiver
     victoria-metrics   # the default remote_write TSDB in the tests
     postgresql util-linux)   # the HA pair's coordinator (runuser starts it as postgres)

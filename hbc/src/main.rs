@@ -97,6 +97,52 @@ enum PluginCommand {
         #[arg(long, default_value_t = 32)]
         memory_mb: u64,
     },
+    /// Print the manifest of a plugin artifact, for its publisher to sign with
+    /// `minisign -Sm`: the plugin's name and contract (it is loaded, so it compiles),
+    /// the exact bytes (SHA-256, size) and the most it may be given (docs/PLUGINS.md).
+    Manifest {
+        /// The plugin's .wasm file.
+        file: PathBuf,
+        /// Its version, a semantic version (default: the version its describe gives).
+        #[arg(long)]
+        version: Option<String>,
+        /// A path it may be granted to read (repeatable).
+        #[arg(long, value_name = "PATH")]
+        grant: Vec<PathBuf>,
+        /// The most memory per instance it may get, MiB.
+        #[arg(long, default_value_t = 32)]
+        memory_mb: u64,
+        /// The longest time per call it may get, ms.
+        #[arg(long, default_value_t = 1000)]
+        timeout_ms: u64,
+        /// The shortest interval it may run at, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        min_interval: f64,
+        /// One line for people.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Run every check an agent runs on a signed artifact before compiling it, against
+    /// an agent config's `plugin_trust`; print OK and what it may do, or why it is
+    /// refused (exit 1).
+    Verify {
+        /// The plugin's .wasm file.
+        file: PathBuf,
+        /// Its manifest (default: FILE with .json for .wasm).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// The manifest's minisign signature (default: the manifest's name + .minisig).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        /// A publisher key to trust besides the config's (the base64 line of a
+        /// minisign .pub file; repeatable).
+        #[arg(long, value_name = "KEY")]
+        publisher: Vec<String>,
+        /// The agent config whose plugin_trust to check against (default
+        /// ~/.hbc.yaml when it exists).
+        #[arg(short, long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Writes generated text to standard output (a closed pipe is not an error).
@@ -171,6 +217,44 @@ fn main() -> ExitCode {
             memory_mb,
             cli.run.verbose,
         ),
+        #[cfg(feature = "wasm")]
+        Some(Command::Plugin {
+            command:
+                PluginCommand::Manifest {
+                    file,
+                    version,
+                    grant,
+                    memory_mb,
+                    timeout_ms,
+                    min_interval,
+                    description,
+                },
+        }) => cli::plugin_artifact::plugin_manifest(cli::plugin_artifact::ManifestArgs {
+            file,
+            version,
+            grant,
+            memory_mb,
+            timeout_ms,
+            min_interval,
+            description,
+        }),
+        #[cfg(feature = "wasm")]
+        Some(Command::Plugin {
+            command:
+                PluginCommand::Verify {
+                    file,
+                    manifest,
+                    signature,
+                    publisher,
+                    config,
+                },
+        }) => cli::plugin_artifact::plugin_verify(cli::plugin_artifact::VerifyArgs {
+            file,
+            manifest,
+            signature,
+            config: config.or(cli.run.config),
+            publisher,
+        }),
         None => match run(cli.run) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -36,6 +36,8 @@ pub enum Need {
     Node,
     /// `jq`, which the documentation's curl examples pipe into.
     Jq,
+    /// `minisign`, which publishers sign plugin artifacts with.
+    Minisign,
     /// Debian's monitoring-plugins (`check_dummy` and friends).
     MonitoringPlugins,
     /// `systemd-analyze`, which checks the shipped service units.
@@ -76,6 +78,7 @@ impl Need {
             Need::Node => tool("node")
                 .or_else(|| file(npm().join("node_modules/@apidevtools/swagger-parser"))),
             Need::Jq => tool("jq"),
+            Need::Minisign => tool("minisign"),
             Need::MonitoringPlugins => file(PathBuf::from("/usr/lib/nagios/plugins/check_dummy")),
             Need::SystemdAnalyze => tool("systemd-analyze"),
             Need::Wasm(name) => match built_wasm(name) {

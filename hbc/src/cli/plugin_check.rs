@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 /// A directory removed when dropped (`plugin check`'s compile cache).
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    fn new() -> anyhow::Result<Scratch> {
+    pub(crate) fn new() -> anyhow::Result<Scratch> {
         use std::os::unix::fs::DirBuilderExt;
         let dir = std::env::temp_dir().join(format!("hbc-check-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

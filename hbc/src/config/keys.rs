@@ -1,5 +1,5 @@
 //! The agent's keys, one row each ([`hb_problems::keys`]): how the key is read, a table
-//! per level ([`TOP_LEVEL`], [`COMMANDS`], [`WASM`], [`WASM_PLUGIN`]). The reader's
+//! per level ([`TOP_LEVEL`], [`COMMANDS`], [`WASM`], [`WASM_PLUGIN`], [`PLUGIN_TRUST`]). The reader's
 //! dispatch, its "did you mean" and the check of docs/CONFIG.md's agent table all come
 //! from them. The agent reads its file once, at start: every row is `Reload::Live`
 //! (there is no reload for a change to outlive).
@@ -98,6 +98,15 @@ pub static TOP_LEVEL: &[KeySpec<Problems, Draft>] = &[
         read: |p, c, at, v| {
             if let Some(map) = mapping(p, at, v) {
                 read_map(p, WASM, &mut c.config.wasm_plugins, at, map);
+            }
+        },
+    },
+    KeySpec {
+        name: "plugin_trust",
+        reload: Reload::Live,
+        read: |p, c, at, v| {
+            if let Some(map) = mapping(p, at, v) {
+                read_map(p, PLUGIN_TRUST, &mut c.config.plugin_trust, at, map);
             }
         },
     },
@@ -242,6 +251,90 @@ pub static WASM: &[KeySpec<Problems, WasmPluginsConfig>] = &[
                     read_map(p, WASM_PLUGIN, &mut settings, &path, map);
                 }
                 w.plugins.insert(name.to_owned(), settings);
+            }
+        },
+    },
+];
+
+/// Keys of `plugin_trust`: whose signed plugin artifacts this agent runs, and the most
+/// any of them may do here.
+pub static PLUGIN_TRUST: &[KeySpec<Problems, hb_artifact::Trust>] = &[
+    KeySpec {
+        name: "publishers",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            let Value::Sequence(items) = v else {
+                p.error(
+                    at,
+                    format!(
+                        "expected a list of minisign public keys, found {}",
+                        describe(v)
+                    ),
+                );
+                return;
+            };
+            let texts: Vec<String> = items.iter().filter_map(|i| string(p, at, i)).collect();
+            for text in texts {
+                match hb_artifact::Publisher::new(&text) {
+                    Ok(key) => t.publishers.push(key),
+                    Err(e) => p.error(at, e.to_string()),
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "grants",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            let Value::Sequence(items) = v else {
+                p.error(
+                    at,
+                    format!("expected a list of paths, found {}", describe(v)),
+                );
+                return;
+            };
+            let paths: Vec<String> = items.iter().filter_map(|i| string(p, at, i)).collect();
+            for path in paths.into_iter().map(PathBuf::from) {
+                match hb_artifact::manifest::plain_absolute(&path) {
+                    Ok(()) => t.ceiling.grants.push(path),
+                    Err(why) => p.error(at, format!("{}: {why}", path.display())),
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "memory_mb",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            if let Some(mb) = range(p, at, v, MAX_MEMORY_MB) {
+                t.ceiling.memory_mb = mb;
+            }
+        },
+    },
+    KeySpec {
+        name: "timeout_ms",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            if let Some(ms) = range(p, at, v, MAX_TIMEOUT_MS) {
+                t.ceiling.timeout_ms = ms;
+            }
+        },
+    },
+    KeySpec {
+        name: "min_interval",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            if let Some(d) = p.seconds_between(at, v, 0.1, 86_400.0) {
+                t.ceiling.min_interval_s = d.as_secs_f64();
+            }
+        },
+    },
+    KeySpec {
+        name: "max_size_mb",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            if let Some(mb) = range(p, at, v, 256) {
+                t.ceiling.max_size = mb * 1024 * 1024;
             }
         },
     },

@@ -15,7 +15,7 @@ use hb_problems::{Problem, Problems, Severity};
 
 mod keys;
 
-pub use keys::{COMMANDS, TOP_LEVEL, WASM, WASM_PLUGIN};
+pub use keys::{COMMANDS, PLUGIN_TRUST, TOP_LEVEL, WASM, WASM_PLUGIN};
 
 /// Default heartbeat interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
@@ -99,6 +99,22 @@ pub struct AgentConfig {
     pub commands: crate::commands::Policy,
     /// Labels this host declares (`role: web`), which the daemon's host groups go by.
     pub labels: BTreeMap<String, String>,
+    /// Signed plugin artifacts: the publisher keys trusted, the ceiling on what any
+    /// artifact may do, and the contracts this agent speaks.
+    pub plugin_trust: hb_artifact::Trust,
+}
+
+/// What this agent trusts before any `plugin_trust` is read: no publisher (every
+/// artifact refused), the default ceiling, the contracts it speaks.
+pub fn default_trust() -> hb_artifact::Trust {
+    hb_artifact::Trust {
+        publishers: Vec::new(),
+        ceiling: hb_artifact::Ceiling::default(),
+        contracts: crate::wasm::CONTRACTS
+            .iter()
+            .map(|v| format!("hbd:plugin@{v}"))
+            .collect(),
+    }
 }
 
 impl Default for AgentConfig {
@@ -115,6 +131,7 @@ impl Default for AgentConfig {
             wasm_plugins: WasmPluginsConfig::default(),
             commands: crate::commands::Policy::off(),
             labels: BTreeMap::new(),
+            plugin_trust: default_trust(),
         }
     }
 }
@@ -293,6 +310,41 @@ mod tests {
     }
 
     #[test]
+    fn plugin_trust_sets_the_keys_and_the_ceiling_and_names_what_is_wrong() {
+        let key = "RWTdFx/28V80EyS4gpsMHxNIPmSJDc4wolgABvMB54QFaVbLjw8sJikL";
+        let text = format!(
+            "plugin_trust:\n  publishers: [{key}]\n  grants: [/var/log, /srv/app]\n  memory_mb: 64\n  timeout_ms: 5000\n  min_interval: 30\n  max_size_mb: 4\n"
+        );
+        let trust = AgentConfig::parse(&text, None).unwrap().config.plugin_trust;
+        assert_eq!(trust.publishers.len(), 1);
+        assert_eq!(trust.publishers[0].text, key);
+        assert_eq!(
+            trust.ceiling,
+            hb_artifact::Ceiling {
+                grants: vec!["/var/log".into(), "/srv/app".into()],
+                memory_mb: 64,
+                timeout_ms: 5000,
+                min_interval_s: 30.0,
+                max_size: 4 * 1024 * 1024,
+            }
+        );
+        assert_eq!(trust.contracts, ["hbd:plugin@0.1.0", "hbd:plugin@0.2.0"]);
+        let bad = "plugin_trust:\n  publishers: [not-a-key]\n  grants: [var/log, /a/../etc]\n  memory_mb: 0\n  max_size: 4\n";
+        let err = AgentConfig::parse(bad, Some(Path::new("/etc/hbc.yaml"))).unwrap_err();
+        let shown: Vec<String> = err.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "/etc/hbc.yaml:2: error: plugin_trust.publishers: \"not-a-key\" is not a minisign public key (the base64 line of a minisign .pub file)",
+                "/etc/hbc.yaml:3: error: plugin_trust.grants: var/log: not an absolute path",
+                "/etc/hbc.yaml:3: error: plugin_trust.grants: /a/../etc: has . or .. in it",
+                "/etc/hbc.yaml:4: error: plugin_trust.memory_mb: expected 1 to 1024, found 0",
+                "/etc/hbc.yaml:5: warning: plugin_trust.max_size: unknown key, ignored; did you mean `max_size_mb`?",
+            ]
+        );
+    }
+
+    #[test]
     fn every_problem_is_reported_with_its_line_and_key() {
         let text = "\
 interval: 0
@@ -364,6 +416,10 @@ wasm_plugins:
                 .map(|k| format!("plugins.NAME.{k}")),
         );
         assert_eq!(table_keys(&md, "`wasm_plugins`, every key:"), wasm);
+        assert_eq!(
+            table_keys(&md, "`plugin_trust`, every key"),
+            set(names(PLUGIN_TRUST))
+        );
         let commands = backticked(row(&md, "## Agent", "commands"));
         for key in names(COMMANDS) {
             assert!(

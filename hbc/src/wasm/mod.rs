@@ -19,5 +19,6 @@ mod runtime;
 mod validate;
 
 pub use cache::RuntimeError;
+pub use host::CONTRACTS;
 pub use plugin::{WasmPlugin, WasmSettings};
 pub use runtime::Runtime;

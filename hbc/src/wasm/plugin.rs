@@ -206,13 +206,6 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     Some((m.modified().ok()?, m.len()))
 }
 
-fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
 impl WasmPlugin {
     /// Loads `path` (through the compile cache), links it and asks it what it is.
     pub fn load(
@@ -397,7 +390,7 @@ impl WasmPlugin {
         let info = self.call(|store, p| p.describe(store)).map_err(|e| {
             PluginError::Command(format!("{}: describe failed: {e}", self.path.display()))
         })?;
-        if !valid_name(&info.name) {
+        if !hb_artifact::manifest::valid_name(&info.name) {
             return Err(PluginError::Command(format!(
                 "{}: plugin name {:?} must be 1-64 of a-z 0-9 _",
                 self.path.display(),
@@ -442,6 +435,11 @@ impl WasmPlugin {
     /// The time limit the scheduler should allow a collection (call limit plus margin).
     pub fn timeout(&self) -> Duration {
         self.settings.timeout + Duration::from_secs(2)
+    }
+
+    /// The version its `describe` gives.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// `name version (kind): description`.

@@ -8,6 +8,7 @@
 //! a missing need fails it (`hbd_e2e::needs`).
 
 mod alerts;
+mod artifacts;
 mod commands;
 mod dns;
 mod groups;

@@ -10,8 +10,10 @@
 //! - [`trust`]: the publisher keys an agent trusts and its ceiling on capabilities.
 //! - [`ran`]: the versions an agent has run, which no artifact may go back behind.
 //! - [`verify`]: every check, in order, and why an artifact is refused.
+//! - [`desired`]: what a daemon wants a host to run, signed with the host's key.
 #![warn(missing_docs)]
 
+pub mod desired;
 pub mod manifest;
 pub mod ran;
 pub mod trust;

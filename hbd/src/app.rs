@@ -360,6 +360,7 @@ pub async fn run(
         dns,
         http_port: http_addr.port(),
         rejects,
+        artifacts: Default::default(),
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

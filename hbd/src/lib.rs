@@ -24,6 +24,8 @@
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries;
 //!   [`dns`]: host records kept current through `nsupdate`; [`releases`]: agent
 //!   release files offered for self-upgrade.
+//! - [`fleet`]: the signed plugin artifacts offered to agents, and which each host
+//!   should run by its groups.
 //! - [`ha`]: an HA pair's one notifier: the lease in PostgreSQL, fenced claims, takeover;
 //!   [`remote_write`]: metric history out to a Prometheus-compatible TSDB.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
@@ -43,6 +45,7 @@ pub mod clock;
 pub mod config;
 pub mod dns;
 pub mod engine;
+pub mod fleet;
 pub mod gate;
 pub mod ha;
 pub mod journal;

@@ -1,5 +1,5 @@
 //! The HTTP server's routes: the API's documented ones and its OpenAPI document,
-//! `/metrics`, agent release downloads, the WebSocket, the pages and their static
+//! `/metrics`, agent release and artifact downloads, what each agent should run, the WebSocket, the pages and their static
 //! assets, all behind the no-users guard and the security headers. Above both the API
 //! and the pages, so neither has to know the other.
 
@@ -25,6 +25,8 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/metrics", get(api::metrics::render))
         .route("/releases/{file}", get(api::upgrade::download))
+        .route("/artifacts/{file}", get(api::artifacts::download))
+        .route("/agent/{name}/plugins", get(api::artifacts::for_agent))
         .route("/ws", get(api::ws::upgrade))
         .route("/", get(pages::root))
         .route("/favicon.ico", get(pages::favicon))

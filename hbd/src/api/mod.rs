@@ -10,6 +10,7 @@
 
 mod access;
 mod alerts;
+pub mod artifacts;
 pub(crate) mod auth;
 pub mod caller;
 mod commands;
@@ -83,6 +84,8 @@ pub struct ApiState {
     pub http_port: u16,
     /// Senders whose datagrams were rejected.
     pub rejects: crate::rejects::SharedRejects,
+    /// The signed plugin artifacts `artifacts_dir` offers, read again when it changes.
+    pub artifacts: crate::fleet::catalogue::Cached,
 }
 
 #[derive(OpenApi)]
@@ -138,6 +141,8 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(history::history))
         .routes(routes!(history::recent))
         .routes(routes!(rejects::list))
+        .routes(routes!(artifacts::list))
+        .routes(routes!(artifacts::for_host))
         .routes(routes!(commands::list, commands::queue))
         .routes(routes!(commands::one))
         .routes(routes!(upgrade::queue))
@@ -240,6 +245,7 @@ mod tests {
             snapshots: Default::default(),
             http_port: 0,
             rejects: Default::default(),
+            artifacts: Default::default(),
         };
         (state, rx)
     }

@@ -86,6 +86,11 @@ pub struct Config {
     /// Agent releases for self-upgrade (`hbc-VERSION-ARCH-OS` files and their
     /// `SHA256SUMS`); upgrades are off without it.
     pub releases_dir: Option<PathBuf>,
+    /// Where signed plugin artifacts are offered to agents from.
+    pub artifacts_dir: Option<PathBuf>,
+    /// The publisher keys artifacts must be signed by to be offered (none: any
+    /// signature; agents check their own trust either way).
+    pub plugin_publishers: Vec<hb_artifact::Publisher>,
     /// Where agents download releases, when not from the daemon's own HTTP port (a
     /// proxy, or an HTTPS name): the base URL the file name is appended to.
     pub releases_url: Option<String>,
@@ -165,6 +170,18 @@ pub struct GroupConfig {
     pub managers: Vec<String>,
     /// Monitors of its members.
     pub monitors: Vec<String>,
+    /// Signed plugin artifacts its members run, by plugin name.
+    pub plugins: BTreeMap<String, GroupPlugin>,
+}
+
+/// `groups.NAME.plugins.PLUGIN`: a signed artifact a group's members run, at a version,
+/// with the operator's settings (never more than its manifest allows).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupPlugin {
+    /// The version (the config reader requires it).
+    pub version: Option<semver::Version>,
+    /// The operator's settings.
+    pub settings: hb_artifact::desired::Settings,
 }
 
 /// Settings of one host.
@@ -266,6 +283,8 @@ impl Default for Config {
             dyndomains: BTreeMap::new(),
             nsupdate_bin: PathBuf::from("/usr/bin/nsupdate"),
             releases_dir: None,
+            artifacts_dir: None,
+            plugin_publishers: Vec::new(),
             releases_url: None,
             users: BTreeMap::new(),
             default_owner: None,

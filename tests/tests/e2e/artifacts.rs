@@ -169,3 +169,188 @@ fn a_signed_artifact_passes_the_agents_checks_and_each_attack_is_refused() {
         "{said}"
     );
 }
+
+/// Writes `NAME-VERSION.{wasm,json,json.minisig}` of the built plugin into `dir`,
+/// signed by `key` (made by [`keypair`] in `keys`), as a publisher hands them over.
+fn offer(keys: &Path, dir: &Path, key: &str, version: &str, grant: &str) {
+    let stem = dir
+        .join(format!("log_freshness-{version}"))
+        .display()
+        .to_string();
+    std::fs::copy(wasm_plugin("hbd_log_freshness"), format!("{stem}.wasm")).unwrap();
+    let text = ok(Command::new(bin("hbc"))
+        .args(["plugin", "manifest"])
+        .arg(format!("{stem}.wasm"))
+        .args([
+            "--version",
+            version,
+            "--grant",
+            grant,
+            "--min-interval",
+            "30",
+        ]));
+    std::fs::write(format!("{stem}.json"), text).unwrap();
+    sign(keys, key, Path::new(&format!("{stem}.json")));
+}
+
+fn fetch(daemon: &hbd_e2e::Daemon, path: &str) -> (u16, Vec<u8>) {
+    // Plain HTTP, as agents fetch; the client still wants a crypto provider chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let url = format!("http://{}{path}", daemon.http_addr());
+    let reply = reqwest::blocking::get(url).unwrap();
+    (reply.status().as_u16(), reply.bytes().unwrap().to_vec())
+}
+
+#[test]
+fn the_daemon_offers_signed_artifacts_and_tells_each_agent_signed_what_to_run() {
+    hbd_e2e::require!(Need::Minisign, Need::Wasm("hbd_log_freshness"));
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let offered = dir.path().join("artifacts");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::create_dir_all(&offered).unwrap();
+    let publisher = keypair(&keys, "publisher");
+    keypair(&keys, "stranger");
+    offer(&keys, &offered, "publisher", "1.2.0", "/var/log");
+    offer(&keys, &offered, "publisher", "1.3.0", "/var/log");
+    // A stranger's artifact is not offered: the daemon knows its publishers.
+    offer(&keys, &offered, "stranger", "6.6.6", "/");
+    let host_key = "web1's own key, long enough";
+    let daemon = hbd_e2e::Daemon::start(
+        dir.path(),
+        &format!(
+            "artifacts_dir: {}
+plugin_publishers: [{publisher}]
+hosts:
+  web1: {{key: \"{host_key}\"}}
+groups:
+  canary:
+    hosts: [web1]
+    plugins:
+      log_freshness: {{version: 1.3.0, interval: 60, grants: [/var/log/app], config: {{path: /var/log/app/app.log}}}}
+  web:
+    hosts: ['web*']
+    plugins:
+      log_freshness: {{version: 1.2.0}}
+",
+            offered.display()
+        ),
+    );
+
+    let list = daemon.get_json("/api/0/artifacts");
+    let versions: Vec<&str> = list["offered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["manifest"]["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.2.0", "1.3.0"], "{list}");
+    assert_eq!(
+        list["refused"][0],
+        "log_freshness-6.6.6.json: signed by none of the 1 trusted publisher keys",
+        "{list}"
+    );
+
+    // What web1's agent gets, checked as the agent checks it.
+    let nonce = "n0nce-of-the-agent";
+    let reply = daemon.call(
+        "GET",
+        &format!("/agent/web1/plugins?nonce={nonce}"),
+        &[],
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let key = hb_proto::Key::new(host_key);
+    let desired = hb_artifact::desired::read_answer(
+        &key,
+        reply.body.as_bytes(),
+        reply.header(hb_artifact::desired::TAG_HEADER),
+        "web1",
+        nonce,
+    )
+    .unwrap();
+    assert_eq!(desired.plugins.len(), 1);
+    let plugin = &desired.plugins[0];
+    assert_eq!(
+        plugin.version.to_string(),
+        "1.3.0",
+        "the canary group comes first"
+    );
+    assert_eq!(plugin.settings.interval, Some(60.0));
+    // Replayed to a later request, the same answer is refused.
+    let replay = hb_artifact::desired::read_answer(
+        &key,
+        reply.body.as_bytes(),
+        reply.header(hb_artifact::desired::TAG_HEADER),
+        "web1",
+        "the-next-nonce",
+    );
+    assert!(replay.is_err());
+
+    // The files it names pass every check an agent runs.
+    let (status, wasm) = fetch(&daemon, &plugin.files.wasm);
+    assert_eq!(status, 200);
+    let (_, manifest) = fetch(&daemon, &plugin.files.manifest);
+    let (_, signature) = fetch(&daemon, &plugin.files.signature);
+    let trust = hb_artifact::Trust {
+        publishers: vec![hb_artifact::Publisher::new(&publisher).unwrap()],
+        ceiling: hb_artifact::Ceiling {
+            grants: vec!["/var/log".into()],
+            min_interval_s: 30.0,
+            ..Default::default()
+        },
+        contracts: vec!["hbd:plugin@0.2.0".into()],
+    };
+    let checked = hb_artifact::verify(
+        &manifest,
+        &signature,
+        &wasm,
+        Some(("log_freshness", &plugin.version)),
+        &trust,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(checked.sha256, plugin.sha256);
+
+    // Nothing else in the directory is served; a host without a key is told why.
+    assert_eq!(fetch(&daemon, "/artifacts/log_freshness-6.6.6.wasm").0, 404);
+    assert_eq!(
+        fetch(&daemon, "/artifacts/..%2Fkeys%2Fpublisher.key").0,
+        404
+    );
+    let keyless = daemon.call(
+        "GET",
+        "/agent/web2/plugins?nonce=n0nce-of-the-agent",
+        &[],
+        None,
+    );
+    assert_eq!(keyless.status, 409, "{}", keyless.body);
+    assert_eq!(
+        keyless.body,
+        "web2 has no key: what to run only travels signed\n"
+    );
+    let bad = daemon.call("GET", "/agent/web1/plugins?nonce=x", &[], None);
+    assert_eq!(bad.status, 400);
+
+    // For people: what web2 should run, once it has been heard.
+    hbd_e2e::send_datagram(
+        daemon.udp_addr(),
+        b"{\"ID\":\"HTB\",\"name\":\"web2\",\"interval\":30}",
+    );
+    let mut web2 = serde_json::Value::Null;
+    assert!(
+        hbd_e2e::wait_until(std::time::Duration::from_secs(5), || {
+            match daemon.get("/api/0/hosts/web2/plugins/desired") {
+                Some((200, body)) => {
+                    web2 = serde_json::from_str(&body).unwrap();
+                    true
+                }
+                _ => false,
+            }
+        }),
+        "{web2}"
+    );
+    assert_eq!(web2["plugins"][0]["version"], "1.2.0", "{web2}");
+    assert_eq!(web2["missing"], serde_json::json!([]));
+    assert_eq!(web2["digest"].as_str().unwrap().len(), 64);
+}

@@ -1,5 +1,6 @@
 //! The `groups` section: host groups by name pattern and by the labels agents declare,
-//! each with the threshold profiles and roles it gives its members.
+//! each with the threshold profiles, roles and signed plugin artifacts it gives its
+//! members.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use hb_problems::keys::{Reload, read_map};
 
 use super::Reader;
 use super::keys::KeySpec;
-use crate::config::GroupConfig;
+use crate::config::{GroupConfig, GroupPlugin};
 
 /// Keys of one group (`groups.NAME`); a reload puts each in force.
 pub(in crate::config) static GROUP: &[KeySpec<GroupConfig>] = &[
@@ -58,11 +59,103 @@ pub(in crate::config) static GROUP: &[KeySpec<GroupConfig>] = &[
         reload: Reload::Live,
         read: |r, g, p, v| g.monitors = r.string_list(p, v).unwrap_or_default(),
     },
+    KeySpec {
+        name: "plugins",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            let Some(map) = r.mapping(p, v) else {
+                return;
+            };
+            for (name, entry) in map {
+                let Some(name) = r.key_name(p, name) else {
+                    continue;
+                };
+                let mut at = p.to_vec();
+                at.push(&name);
+                if !hb_artifact::manifest::valid_name(&name) {
+                    r.error(&at, "is not a plugin name (a-z 0-9 _, 1 to 64)");
+                }
+                let mut plugin = GroupPlugin::default();
+                if let Some(keys) = r.mapping(&at, entry) {
+                    read_map(r, GROUP_PLUGIN, &mut plugin, &at, keys);
+                }
+                if plugin.version.is_none() {
+                    r.error(&at, "needs `version` (the artifact's, 1.2.0)");
+                }
+                g.plugins.insert(name, plugin);
+            }
+        },
+    },
+];
+
+/// Keys of one artifact a group runs (`groups.NAME.plugins.PLUGIN`).
+pub(in crate::config) static GROUP_PLUGIN: &[KeySpec<GroupPlugin>] = &[
+    KeySpec {
+        name: "version",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            let text = match v {
+                Value::Number(n) => Some(n.to_string()),
+                _ => r.string(p, v),
+            };
+            if let Some(text) = text {
+                match text.parse() {
+                    Ok(version) => g.version = Some(version),
+                    Err(_) => r.error(p, format!("{text:?} is not a semantic version (1.2.0)")),
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "interval",
+        reload: Reload::Live,
+        read: |r, g, p, v| g.settings.interval = r.seconds(p, v).map(|d| d.as_secs_f64()),
+    },
+    KeySpec {
+        name: "config",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            if let Some(serde_json::Value::Object(map)) = r.json_mapping(p, v) {
+                g.settings.config = map.into_iter().collect();
+            }
+        },
+    },
+    KeySpec {
+        name: "grants",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            g.settings.grants.clear();
+            for path in r.string_list(p, v).unwrap_or_default() {
+                let path = std::path::PathBuf::from(path);
+                match hb_artifact::manifest::plain_absolute(&path) {
+                    Ok(()) => g.settings.grants.push(path),
+                    Err(why) => {
+                        let shown = path.display().to_string();
+                        r.error(p, format!("{shown}: {why}"));
+                    }
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "timeout_ms",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            g.settings.timeout_ms = r.uint(p, v, 1, hb_artifact::manifest::MAX_TIMEOUT_MS);
+        },
+    },
+    KeySpec {
+        name: "memory_mb",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            g.settings.memory_mb = r.uint(p, v, 1, hb_artifact::manifest::MAX_MEMORY_MB);
+        },
+    },
 ];
 
 impl Reader {
     /// `groups: {NAME: {hosts: [web*], labels: {role: web}, threshold_config: [...],
-    /// owner, managers, monitors}}`.
+    /// owner, managers, monitors, plugins: {PLUGIN: {version, ...}}}}`.
     pub(super) fn groups(&mut self, v: &Value) -> BTreeMap<String, GroupConfig> {
         let mut groups = BTreeMap::new();
         let Some(map) = self.mapping(&["groups"], v) else {

@@ -161,6 +161,32 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         },
     },
     KeySpec {
+        name: "artifacts_dir",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            c.artifacts_dir = r.path(p, v);
+            if let Some(dir) = &c.artifacts_dir
+                && !dir.is_dir()
+            {
+                let shown = dir.display().to_string();
+                r.error(p, format!("{shown}: not a directory"));
+            }
+        },
+    },
+    KeySpec {
+        name: "plugin_publishers",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            c.plugin_publishers.clear();
+            for text in r.string_list(p, v).unwrap_or_default() {
+                match hb_artifact::Publisher::new(&text) {
+                    Ok(key) => c.plugin_publishers.push(key),
+                    Err(e) => r.error(p, e.to_string()),
+                }
+            }
+        },
+    },
+    KeySpec {
         name: "releases_url",
         reload: Reload::Live,
         read: |r, c, p, v| {
@@ -683,6 +709,11 @@ mod tests {
                 restart_keys(dyndomains::ZONE),
             ),
             ("groups", names(groups::GROUP), restart_keys(groups::GROUP)),
+            (
+                "groups",
+                names(groups::GROUP_PLUGIN),
+                restart_keys(groups::GROUP_PLUGIN),
+            ),
         ]
     }
 

@@ -211,6 +211,7 @@ impl Reader {
                 }
             }
         }
+        self.check_group_plugins(config);
         if config.dyndomains.values().filter(|z| z.all_hosts).count() > 1 {
             self.error(&["dyndomains"], "only one zone may say all_hosts: true");
         }
@@ -358,6 +359,75 @@ impl Reader {
             self.read_key(keys::USER, &mut user, &["users", name, key], v);
         }
         user
+    }
+
+    /// Each artifact a group runs is on offer in `artifacts_dir` at its version, and the
+    /// group's settings stay within what its manifest allows. Files there that are not
+    /// offered are warnings.
+    fn check_group_plugins(&mut self, config: &Config) {
+        let wanted = config.groups.iter().any(|(_, g)| !g.plugins.is_empty());
+        let Some(dir) = &config.artifacts_dir else {
+            for (name, group) in &config.groups {
+                if !group.plugins.is_empty() {
+                    self.error(
+                        &["groups", name, "plugins"],
+                        "needs artifacts_dir, where the artifacts are offered from",
+                    );
+                }
+            }
+            return;
+        };
+        let catalogue = match crate::fleet::catalogue::scan(dir, &config.plugin_publishers) {
+            Ok(c) => c,
+            Err(e) => {
+                let shown = dir.display().to_string();
+                self.error(&["artifacts_dir"], format!("{shown}: {e}"));
+                return;
+            }
+        };
+        for refused in &catalogue.refused {
+            self.warn(&["artifacts_dir"], format!("not offered: {refused}"));
+        }
+        if !wanted {
+            return;
+        }
+        for (name, group) in &config.groups {
+            for (plugin, entry) in &group.plugins {
+                let Some(version) = &entry.version else {
+                    continue;
+                };
+                if !hb_artifact::manifest::valid_name(plugin) {
+                    continue;
+                }
+                match catalogue.get(plugin, version) {
+                    None => {
+                        let offered: Vec<String> = catalogue
+                            .offered
+                            .keys()
+                            .filter(|(n, _)| n == plugin)
+                            .map(|(_, v)| v.to_string())
+                            .collect();
+                        let shown = dir.display().to_string();
+                        self.error(
+                            &["groups", name, "plugins", plugin, "version"],
+                            format!(
+                                "{plugin} {version} is not on offer in {shown} (offered: {})",
+                                if offered.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    offered.join(", ")
+                                }
+                            ),
+                        );
+                    }
+                    Some(offered) => {
+                        if let Some(why) = entry.settings.exceeds(&offered.manifest.capabilities) {
+                            self.error(&["groups", name, "plugins", plugin], why);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn key_name(&mut self, path: &[&str], k: &Value) -> Option<String> {

@@ -1,0 +1,225 @@
+//! Signed plugin artifacts over HTTP. For people: `GET /api/0/artifacts` lists what
+//! `artifacts_dir` offers and what it holds but does not offer, and
+//! `GET /api/0/hosts/{name}/plugins/desired` says which artifacts a host should run.
+//! For agents (PROTOCOL.md, "Managed plugins"): `GET /agent/{name}/plugins?nonce=N`
+//! answers the same, signed with the host's key, and `GET /artifacts/{file}` serves an
+//! artifact's files. Neither needs a login: the answer is only good to the holder of
+//! the host's key, and the files are signed by their publisher.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body as HttpBody;
+use axum::extract::{Path, Query as UrlQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hb_artifact::desired::{Desired, DesiredPlugin, TAG_HEADER, digest, tag};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::caller::Caller;
+use super::error::ErrorBody;
+use super::extract::Segments;
+use super::hosts::find;
+use super::{ApiError, ApiState};
+use crate::auth::roles::Action;
+use crate::fleet::catalogue::{Catalogue, Offered};
+use crate::fleet::desired::plugins_for;
+
+/// The catalogue of `artifacts_dir`, read off the runtime's threads; `None` when the
+/// daemon offers no artifacts.
+async fn catalogue(state: &ApiState) -> Result<Option<Arc<Catalogue>>, ApiError> {
+    let config = state.config.get();
+    let Some(dir) = config.artifacts_dir.clone() else {
+        return Ok(None);
+    };
+    let cached = state.artifacts.clone();
+    let publishers = config.plugin_publishers.clone();
+    tokio::task::spawn_blocking(move || cached.get(&dir, &publishers))
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("artifacts: {e}")))?
+        .map(Some)
+        .map_err(|e| ApiError::Unavailable(format!("artifacts_dir: {e}")))
+}
+
+/// What `artifacts_dir` offers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Artifacts {
+    /// Whether artifacts are offered (`artifacts_dir` set).
+    enabled: bool,
+    /// On offer, by name and version.
+    offered: Vec<Offered>,
+    /// Files there that are not offered, each with the reason.
+    refused: Vec<String>,
+}
+
+/// The signed plugin artifacts on offer (any signed-in user).
+#[utoipa::path(get, path = "/api/0/artifacts", tag = "plugins",
+    responses(
+        (status = 200, description = "The artifacts", body = Artifacts),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 503, description = "artifacts_dir cannot be read", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<Artifacts>, ApiError> {
+    caller.may(Action::View, None)?;
+    Ok(Json(match catalogue(&state).await? {
+        None => Artifacts {
+            enabled: false,
+            offered: Vec::new(),
+            refused: Vec::new(),
+        },
+        Some(c) => Artifacts {
+            enabled: true,
+            offered: c.offered.values().cloned().collect(),
+            refused: c.refused.clone(),
+        },
+    }))
+}
+
+/// The artifacts one host should run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HostDesired {
+    /// What the agent reports once it runs exactly these.
+    digest: String,
+    /// The artifacts, by name, from the groups that hold the host.
+    #[schema(value_type = Vec<Object>)]
+    plugins: Vec<DesiredPlugin>,
+    /// What its groups name but cannot be sent, with the reason.
+    missing: Vec<String>,
+}
+
+/// The signed plugin artifacts a host should run, by its groups.
+#[utoipa::path(get, path = "/api/0/hosts/{name}/plugins/desired", tag = "plugins",
+    params(("name" = String, Path, description = "The host")),
+    responses(
+        (status = 200, description = "What it should run", body = HostDesired),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such host, or the caller holds no role on it", body = ErrorBody),
+        (status = 503, description = "artifacts_dir cannot be read", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn for_host(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Segments(name): Segments<String>,
+) -> Result<Json<HostDesired>, ApiError> {
+    find(&state, &caller, &name, Action::View).await?;
+    let (plugins, missing) = desired(&state, &name).await?;
+    Ok(Json(HostDesired {
+        digest: digest(&plugins),
+        plugins,
+        missing,
+    }))
+}
+
+async fn desired(
+    state: &ApiState,
+    host: &str,
+) -> Result<(Vec<DesiredPlugin>, Vec<String>), ApiError> {
+    let Some(catalogue) = catalogue(state).await? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let config = state.config.get();
+    let labels = state.auth.host_labels().get(host);
+    Ok(plugins_for(&config, host, labels.as_deref(), &catalogue))
+}
+
+/// The agent's question.
+#[derive(Debug, Deserialize)]
+pub struct Ask {
+    nonce: String,
+}
+
+/// `GET /agent/{name}/plugins?nonce=N`: what the agent of host `name` should run,
+/// signed with that host's key (the tag in `x-hbd-tag`, PROTOCOL.md). A host without
+/// a key gets 409: what to run only travels signed.
+pub async fn for_agent(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    UrlQuery(ask): UrlQuery<Ask>,
+) -> Response {
+    let fail = |status: StatusCode, text: String| (status, text + "\n").into_response();
+    if !(8..=64).contains(&ask.nonce.len())
+        || !ask
+            .nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "nonce: 8 to 64 of A-Z a-z 0-9 - _".into(),
+        );
+    }
+    let key = {
+        let config = state.config.get();
+        match config.key_for(&name) {
+            Some((key, _)) => key.clone(),
+            None => {
+                return fail(
+                    StatusCode::CONFLICT,
+                    format!("{name} has no key: what to run only travels signed"),
+                );
+            }
+        }
+    };
+    let plugins = match desired(&state, &name).await {
+        Ok((plugins, _)) => plugins,
+        Err(e) => return e.into_response(),
+    };
+    let answer = Desired {
+        host: name,
+        nonce: ask.nonce,
+        digest: digest(&plugins),
+        plugins,
+    };
+    // Invariant: the answer's types serialize (strings, numbers, UTF-8 paths).
+    let body = serde_json::to_vec(&answer).unwrap_or_default();
+    let mut response = Response::new(HttpBody::from(body.clone()));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&tag(&key, &body)) {
+        headers.insert(TAG_HEADER, value);
+    }
+    response
+}
+
+/// `GET /artifacts/{file}`: one of an offered artifact's three files, streamed. Only
+/// files of artifacts on offer are served, so nothing else in the directory is
+/// reachable.
+pub async fn download(State(state): State<ApiState>, Path(file): Path<String>) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no such artifact file\n").into_response();
+    let catalogue = match catalogue(&state).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return not_found(),
+        Err(e) => return e.into_response(),
+    };
+    if file.contains('/') || !catalogue.serves(&file) {
+        return not_found();
+    }
+    let Some(dir) = state.config.get().artifacts_dir.clone() else {
+        return not_found();
+    };
+    let Ok(handle) = tokio::fs::File::open(dir.join(&file)).await else {
+        return not_found();
+    };
+    let len = handle.metadata().await.map(|m| m.len()).ok();
+    let mut response = Response::new(HttpBody::from_stream(tokio_util::io::ReaderStream::new(
+        handle,
+    )));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Some(len) = len {
+        headers.insert(header::CONTENT_LENGTH, len.into());
+    }
+    response
+}

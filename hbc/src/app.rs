@@ -54,7 +54,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let mut link = Link::to_all(&target.servers, config.key.as_deref(), &target.key_id);
-    let mut me = Identity::new(target.name);
+    let mut me = Identity::new(target.name.clone());
     me.labels = config.labels.clone();
     me.accepts = hb_proto::Accepts {
         allow: config
@@ -83,8 +83,22 @@ pub async fn run(
         .collect();
     tracing::info!(servers = %servers.join(","), name = %me.name, interval_s = config.interval.as_secs_f64(), signed = config.key.is_some(), plugins = plugins.len(), "hbc started");
     let (report_tx, report_rx) = tokio::sync::mpsc::channel(scheduler::QUEUE_LEN);
+    #[cfg(feature = "wasm")]
+    let managed = managed(&config, &target, &plugins).map(|m| {
+        let (sets, rx) = tokio::sync::watch::channel(Vec::new());
+        tokio::spawn(crate::managed::run(
+            m,
+            sets,
+            report_tx.clone(),
+            shutdown.clone(),
+        ));
+        rx
+    });
+    #[cfg(not(feature = "wasm"))]
+    let managed = None;
     tokio::spawn(scheduler::run(
         plugins,
+        managed,
         report_tx,
         refresh_info,
         shutdown.clone(),
@@ -93,4 +107,45 @@ pub async fn run(
     heartbeat::run(link, me, config.interval, report_rx, commands, shutdown).await;
     tracing::info!("hbc stopped");
     Ok(())
+}
+
+/// What the managed plugins' task needs, when `plugin_trust` names a publisher and the
+/// agent has a key (the config reader requires both together).
+#[cfg(feature = "wasm")]
+fn managed(
+    config: &AgentConfig,
+    target: &Target,
+    plugins: &[Entry],
+) -> Option<crate::managed::Managed> {
+    if config.plugin_trust.publishers.is_empty() {
+        return None;
+    }
+    let key = hb_proto::Key::new(config.key.clone()?);
+    let runtime = match crate::plugins::wasm_loader::runtime(&config.wasm_plugins) {
+        Ok(r) => r,
+        Err(error) => {
+            tracing::error!(%error, "managed plugins off: no WebAssembly runtime");
+            return None;
+        }
+    };
+    let m = &config.managed_plugins;
+    let base = m.url.clone().unwrap_or_else(|| {
+        let host = &target.servers[0].0;
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        format!("http://{host}:50004")
+    });
+    Some(crate::managed::Managed {
+        dir: m.dir.clone(),
+        base,
+        every: m.check_every,
+        trust: config.plugin_trust.clone(),
+        key,
+        host: target.name.clone(),
+        taken: plugins.iter().map(|e| e.name().to_owned()).collect(),
+        runtime,
+    })
 }

@@ -17,15 +17,20 @@
 //!   report, roll back.
 //! - [`host_facts`]: small facts about this host (name, uptime).
 //! - [`syslog`]: log sink for a detached agent.
-//! - [`wasm`] (feature `wasm`): WebAssembly plugins in a wasmtime sandbox.
+//! - [`wasm`] (feature `wasm`): WebAssembly plugins in a wasmtime sandbox;
+//!   [`managed`]: the signed ones the daemon says to run, fetched, checked and swapped in.
+//! - [`fetch`]: downloads from the daemon over HTTP (releases, artifacts, answers).
 
 pub mod app;
 pub mod command_runner;
 pub mod commands;
 pub mod config;
+pub mod fetch;
 pub mod heartbeat;
 pub mod host_facts;
 pub mod link;
+#[cfg(feature = "wasm")]
+pub mod managed;
 pub mod plugins;
 pub mod process;
 pub mod rtt;

@@ -1,5 +1,6 @@
 //! The agent's keys, one row each ([`hb_problems::keys`]): how the key is read, a table
-//! per level ([`TOP_LEVEL`], [`COMMANDS`], [`WASM`], [`WASM_PLUGIN`], [`PLUGIN_TRUST`]). The reader's
+//! per level ([`TOP_LEVEL`], [`COMMANDS`], [`WASM`], [`WASM_PLUGIN`], [`PLUGIN_TRUST`],
+//! [`MANAGED`]). The reader's
 //! dispatch, its "did you mean" and the check of docs/CONFIG.md's agent table all come
 //! from them. The agent reads its file once, at start: every row is `Reload::Live`
 //! (there is no reload for a change to outlive).
@@ -107,6 +108,15 @@ pub static TOP_LEVEL: &[KeySpec<Problems, Draft>] = &[
         read: |p, c, at, v| {
             if let Some(map) = mapping(p, at, v) {
                 read_map(p, PLUGIN_TRUST, &mut c.config.plugin_trust, at, map);
+            }
+        },
+    },
+    KeySpec {
+        name: "managed_plugins",
+        reload: Reload::Live,
+        read: |p, c, at, v| {
+            if let Some(map) = mapping(p, at, v) {
+                read_map(p, MANAGED, &mut c.config.managed_plugins, at, map);
             }
         },
     },
@@ -340,6 +350,45 @@ pub static PLUGIN_TRUST: &[KeySpec<Problems, hb_artifact::Trust>] = &[
     },
 ];
 
+/// Keys of `managed_plugins`: where the daemon is asked which signed artifacts to run,
+/// where they are kept, how often.
+pub static MANAGED: &[KeySpec<Problems, super::ManagedPluginsConfig>] = &[
+    KeySpec {
+        name: "url",
+        reload: Reload::Live,
+        read: |p, m, at, v| {
+            if let Some(url) = string(p, at, v) {
+                if url.starts_with("http://") {
+                    m.url = Some(url);
+                } else {
+                    p.error(
+                        at,
+                        format!("{url:?}: expected http://HOST:PORT, the daemon's HTTP port (what comes is signed, so plain HTTP is enough)"),
+                    );
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "dir",
+        reload: Reload::Live,
+        read: |p, m, at, v| {
+            if let Some(dir) = string(p, at, v) {
+                m.dir = PathBuf::from(dir);
+            }
+        },
+    },
+    KeySpec {
+        name: "check_every",
+        reload: Reload::Live,
+        read: |p, m, at, v| {
+            if let Some(d) = p.seconds_between(at, v, 0.1, 86_400.0) {
+                m.check_every = d;
+            }
+        },
+    },
+];
+
 /// Keys of one `wasm_plugins.plugins.NAME` entry.
 pub static WASM_PLUGIN: &[KeySpec<Problems, WasmPluginConfig>] = &[
     KeySpec {
@@ -423,6 +472,12 @@ pub(super) fn read(p: &mut Problems, c: &mut AgentConfig, root: &Value) {
     }
     *c = draft.config;
     resolve_servers(p, c, draft.servers);
+    if !c.plugin_trust.publishers.is_empty() && c.key.is_none() {
+        p.error(
+            &["plugin_trust", "publishers"],
+            "managed plugins need `key`: what to run comes signed with it",
+        );
+    }
 }
 
 /// A whole number from 1 to `max`.

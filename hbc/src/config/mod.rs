@@ -15,7 +15,7 @@ use hb_problems::{Problem, Problems, Severity};
 
 mod keys;
 
-pub use keys::{COMMANDS, PLUGIN_TRUST, TOP_LEVEL, WASM, WASM_PLUGIN};
+pub use keys::{COMMANDS, MANAGED, PLUGIN_TRUST, TOP_LEVEL, WASM, WASM_PLUGIN};
 
 /// Default heartbeat interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
@@ -102,18 +102,47 @@ pub struct AgentConfig {
     /// Signed plugin artifacts: the publisher keys trusted, the ceiling on what any
     /// artifact may do, and the contracts this agent speaks.
     pub plugin_trust: hb_artifact::Trust,
+    /// Where and how often the daemon is asked which signed artifacts to run.
+    pub managed_plugins: ManagedPluginsConfig,
+}
+
+/// `managed_plugins:` — the plugins the daemon manages (on when `plugin_trust` names a
+/// publisher).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedPluginsConfig {
+    /// The daemon's HTTP base URL (default `http://SERVER:50004`, the first server).
+    pub url: Option<String>,
+    /// Where artifacts and the record are kept (default beside the command ledger).
+    pub dir: PathBuf,
+    /// How often the daemon is asked.
+    pub check_every: Duration,
+}
+
+impl Default for ManagedPluginsConfig {
+    fn default() -> ManagedPluginsConfig {
+        ManagedPluginsConfig {
+            url: None,
+            dir: crate::commands::default_ledger().with_file_name("managed"),
+            check_every: Duration::from_secs(300),
+        }
+    }
 }
 
 /// What this agent trusts before any `plugin_trust` is read: no publisher (every
-/// artifact refused), the default ceiling, the contracts it speaks.
+/// artifact refused), the default ceiling, the contracts it speaks (none in a build
+/// without WebAssembly plugins).
 pub fn default_trust() -> hb_artifact::Trust {
+    #[cfg(feature = "wasm")]
+    let contracts = crate::wasm::CONTRACTS
+        .iter()
+        .map(|v| format!("hbd:plugin@{v}"))
+        .collect();
+    #[cfg(not(feature = "wasm"))]
+    let contracts = Vec::new();
     hb_artifact::Trust {
         publishers: Vec::new(),
         ceiling: hb_artifact::Ceiling::default(),
-        contracts: crate::wasm::CONTRACTS
-            .iter()
-            .map(|v| format!("hbd:plugin@{v}"))
-            .collect(),
+        contracts,
     }
 }
 
@@ -132,6 +161,7 @@ impl Default for AgentConfig {
             commands: crate::commands::Policy::off(),
             labels: BTreeMap::new(),
             plugin_trust: default_trust(),
+            managed_plugins: ManagedPluginsConfig::default(),
         }
     }
 }
@@ -313,9 +343,18 @@ mod tests {
     fn plugin_trust_sets_the_keys_and_the_ceiling_and_names_what_is_wrong() {
         let key = "RWTdFx/28V80EyS4gpsMHxNIPmSJDc4wolgABvMB54QFaVbLjw8sJikL";
         let text = format!(
-            "plugin_trust:\n  publishers: [{key}]\n  grants: [/var/log, /srv/app]\n  memory_mb: 64\n  timeout_ms: 5000\n  min_interval: 30\n  max_size_mb: 4\n"
+            "key: the host key, 16 or more\nplugin_trust:\n  publishers: [{key}]\n  grants: [/var/log, /srv/app]\n  memory_mb: 64\n  timeout_ms: 5000\n  min_interval: 30\n  max_size_mb: 4\nmanaged_plugins: {{url: 'http://hbd:8080', dir: /var/lib/hbc/managed, check_every: 60}}\n"
         );
-        let trust = AgentConfig::parse(&text, None).unwrap().config.plugin_trust;
+        let config = AgentConfig::parse(&text, None).unwrap().config;
+        assert_eq!(
+            config.managed_plugins,
+            ManagedPluginsConfig {
+                url: Some("http://hbd:8080".into()),
+                dir: "/var/lib/hbc/managed".into(),
+                check_every: Duration::from_secs(60),
+            }
+        );
+        let trust = config.plugin_trust;
         assert_eq!(trust.publishers.len(), 1);
         assert_eq!(trust.publishers[0].text, key);
         assert_eq!(
@@ -329,7 +368,13 @@ mod tests {
             }
         );
         assert_eq!(trust.contracts, ["hbd:plugin@0.1.0", "hbd:plugin@0.2.0"]);
-        let bad = "plugin_trust:\n  publishers: [not-a-key]\n  grants: [var/log, /a/../etc]\n  memory_mb: 0\n  max_size: 4\n";
+        let keyless = format!("plugin_trust:\n  publishers: [{key}]\n");
+        let err = AgentConfig::parse(&keyless, None).unwrap_err();
+        assert_eq!(
+            err.problems[0].to_string(),
+            "<defaults>:2: error: plugin_trust.publishers: managed plugins need `key`: what to run comes signed with it"
+        );
+        let bad = "plugin_trust:\n  publishers: [not-a-key]\n  grants: [var/log, /a/../etc]\n  memory_mb: 0\n  max_size: 4\nmanaged_plugins: {url: 'https://hbd'}\n";
         let err = AgentConfig::parse(bad, Some(Path::new("/etc/hbc.yaml"))).unwrap_err();
         let shown: Vec<String> = err.problems.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -339,6 +384,7 @@ mod tests {
                 "/etc/hbc.yaml:3: error: plugin_trust.grants: var/log: not an absolute path",
                 "/etc/hbc.yaml:3: error: plugin_trust.grants: /a/../etc: has . or .. in it",
                 "/etc/hbc.yaml:4: error: plugin_trust.memory_mb: expected 1 to 1024, found 0",
+                "/etc/hbc.yaml:6: error: managed_plugins.url: \"https://hbd\": expected http://HOST:PORT, the daemon's HTTP port (what comes is signed, so plain HTTP is enough)",
                 "/etc/hbc.yaml:5: warning: plugin_trust.max_size: unknown key, ignored; did you mean `max_size_mb`?",
             ]
         );
@@ -419,6 +465,10 @@ wasm_plugins:
         assert_eq!(
             table_keys(&md, "`plugin_trust`, every key"),
             set(names(PLUGIN_TRUST))
+        );
+        assert_eq!(
+            table_keys(&md, "`managed_plugins`, every key"),
+            set(names(MANAGED))
         );
         let commands = backticked(row(&md, "## Agent", "commands"));
         for key in names(COMMANDS) {

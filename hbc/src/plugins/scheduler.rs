@@ -1,7 +1,8 @@
 //! Runs each plugin on its own interval (info plugins at start and then daily, monitors
 //! every `interval`, default 300 s), on a blocking thread with a time limit. A failure,
 //! a panic or a timeout becomes an `UNKNOWN` report carrying the reason; it never stops
-//! the agent or the other plugins.
+//! the agent or the other plugins. The plugins the daemon manages come and go as one
+//! set, replaced whole.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, TryLockError};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use hb_proto::{PluginKind, Status};
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -160,38 +161,62 @@ pub async fn collect_once(entry: &Entry) -> Report {
 
 /// Runs every entry on its schedule until `shutdown`; the first run of each is at start.
 /// A notification on `refresh_info` runs the info plugins at once (on demand, e.g.
-/// `kill -USR1` on the agent).
+/// `kill -USR1` on the agent). `managed` replaces the plugins the daemon manages, whole:
+/// the new set's first runs are at once, the old set's plugins run no more.
 pub async fn run(
     entries: Vec<Entry>,
+    mut managed: Option<watch::Receiver<Vec<Arc<Entry>>>>,
     tx: mpsc::Sender<Report>,
     refresh_info: Arc<tokio::sync::Notify>,
     shutdown: CancellationToken,
 ) {
-    let entries: Vec<Arc<Entry>> = entries.into_iter().map(Arc::new).collect();
-    let mut next: Vec<tokio::time::Instant> = vec![tokio::time::Instant::now(); entries.len()];
+    let now = tokio::time::Instant::now();
+    let mut fixed: Vec<(Arc<Entry>, tokio::time::Instant)> =
+        entries.into_iter().map(|e| (Arc::new(e), now)).collect();
+    let mut extra: Vec<(Arc<Entry>, tokio::time::Instant)> = Vec::new();
     loop {
-        let Some(soonest) = next.iter().min().copied() else {
-            return;
+        let soonest = fixed.iter().chain(&extra).map(|(_, at)| *at).min();
+        let changed = async {
+            match managed.as_mut() {
+                Some(rx) => rx.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
         };
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep_until(soonest) => {}
+            () = async {
+                match soonest {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
             () = refresh_info.notified() => {
                 let now = tokio::time::Instant::now();
-                for (i, entry) in entries.iter().enumerate() {
+                for (entry, next) in fixed.iter_mut().chain(extra.iter_mut()) {
                     if entry.kind == PluginKind::Info {
-                        next[i] = now;
+                        *next = now;
                     }
                 }
                 tracing::info!("collecting info plugins on demand");
             }
+            alive = changed => {
+                if !alive {
+                    // The managing task ended: keep what runs.
+                    managed = None;
+                    continue;
+                }
+                let now = tokio::time::Instant::now();
+                if let Some(rx) = managed.as_mut() {
+                    extra = rx.borrow_and_update().iter().map(|e| (e.clone(), now)).collect();
+                }
+            }
         }
         let now = tokio::time::Instant::now();
-        for (i, entry) in entries.iter().enumerate() {
-            if next[i] > now {
+        for (entry, next) in fixed.iter_mut().chain(extra.iter_mut()) {
+            if *next > now {
                 continue;
             }
-            next[i] = now + entry.interval;
+            *next = now + entry.interval;
             let (entry, tx) = (entry.clone(), tx.clone());
             tokio::spawn(async move {
                 let report = collect_once(&entry).await;

@@ -15,7 +15,7 @@ pub enum UpgradeError {
     RelativePath(String),
     /// The download failed or did not match what the signed `UPD` announced.
     #[error(transparent)]
-    Download(#[from] DownloadError),
+    Download(#[from] crate::fetch::DownloadError),
     /// The agent cannot replace its own binary.
     #[error(
         "cannot replace {}: its directory is not writable by this agent ({errno}); install it with scripts/hb_install.sh agent --self-upgrade",
@@ -67,97 +67,6 @@ impl UpgradeError {
             source,
         }
     }
-}
-
-/// Why a download failed.
-#[derive(Debug, thiserror::Error)]
-pub enum DownloadError {
-    /// Not a URL.
-    #[error("{url}: not a URL: {reason}")]
-    NotUrl {
-        /// The URL.
-        url: String,
-        /// The parser's complaint.
-        reason: String,
-    },
-    /// Not plain `http://`.
-    #[error(
-        "{0}: the agent downloads over plain http:// only (the SHA-256 it checks comes signed, so TLS adds nothing here)"
-    )]
-    NotHttp(String),
-    /// No host in the URL.
-    #[error("{0}: no host")]
-    NoHost(String),
-    /// The connection failed.
-    #[error("cannot connect to {addr}: {source}")]
-    Connect {
-        /// Where to.
-        addr: String,
-        /// The system's answer.
-        source: std::io::Error,
-    },
-    /// HTTP failed (handshake, request or body).
-    #[error("{at}: {reason}")]
-    Http {
-        /// The URL or address.
-        at: String,
-        /// What HTTP said.
-        reason: String,
-    },
-    /// The server answered other than 200.
-    #[error("{url}: the server answered {status}")]
-    Status {
-        /// The URL.
-        url: String,
-        /// The status line's code and reason.
-        status: String,
-    },
-    /// The file could not be written.
-    #[error("cannot {action} {}: {source}", path.display())]
-    File {
-        /// `create` or `write`.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The system's answer.
-        source: std::io::Error,
-    },
-    /// More bytes than announced.
-    #[error("{url}: longer than the {size} bytes the daemon announced")]
-    TooLong {
-        /// The URL.
-        url: String,
-        /// The announced size.
-        size: u64,
-    },
-    /// Fewer bytes than announced.
-    #[error("{url}: {got} bytes, the daemon announced {size}")]
-    Short {
-        /// The URL.
-        url: String,
-        /// Bytes received.
-        got: u64,
-        /// The announced size.
-        size: u64,
-    },
-    /// The digest differs from the signed one.
-    #[error("{url}: SHA-256 {actual}, the daemon signed {signed}: not installed")]
-    Digest {
-        /// The URL.
-        url: String,
-        /// What the file hashes to.
-        actual: String,
-        /// What the `UPD` carried.
-        signed: String,
-    },
-    /// It took too long.
-    #[error("download of {url} took longer than {secs} s")]
-    TimedOut {
-        /// The URL.
-        url: String,
-        /// The limit.
-        secs: u64,
-    },
 }
 
 /// Why a new program failed its probe.

@@ -10,12 +10,10 @@
 //! ([`crate::commands::decide_update`]).
 //!
 //! - [`error`]: why a step failed, as reported.
-//! - [`fetch`]: the download, checked as it arrives.
 //! - [`install`]: probe, swap, roll back, execute.
 //! - [`marker`]: the record that carries an upgrade across the execution.
 
 pub mod error;
-pub mod fetch;
 pub mod install;
 pub mod marker;
 
@@ -134,7 +132,7 @@ async fn fetch_beside(
     let dest = install::download_path(replaces, &upd.cmd_id);
     let _ = std::fs::remove_file(&dest); // a leftover of an interrupted attempt
     tracing::info!(cmd_id = %upd.cmd_id, %url, size = file.size, replaces = %replaces.display(), "downloading upgrade");
-    fetch::download(&url, &dest, file.size, &file.sha256, DOWNLOAD_TIMEOUT).await?;
+    crate::fetch::download(&url, &dest, file.size, &file.sha256, DOWNLOAD_TIMEOUT).await?;
     Ok(dest)
 }
 

@@ -96,7 +96,7 @@ fn a_signed_artifact_passes_the_agents_checks_and_each_attack_is_refused() {
     std::fs::write(
         dir.join("agent.yaml"),
         format!(
-            "plugin_trust:\n  publishers: [{publisher}]\n  grants: [/var/log]\n  min_interval: 30\n"
+            "key: an agent key, 16 or more\nplugin_trust:\n  publishers: [{publisher}]\n  grants: [/var/log]\n  min_interval: 30\n"
         ),
     )
     .unwrap();
@@ -171,8 +171,9 @@ fn a_signed_artifact_passes_the_agents_checks_and_each_attack_is_refused() {
 }
 
 /// Writes `NAME-VERSION.{wasm,json,json.minisig}` of the built plugin into `dir`,
-/// signed by `key` (made by [`keypair`] in `keys`), as a publisher hands them over.
-fn offer(keys: &Path, dir: &Path, key: &str, version: &str, grant: &str) {
+/// signed by `key` (made by [`keypair`] in `keys`), as a publisher hands them over;
+/// the manifest allows `grant` and runs every `min_interval` seconds at most.
+fn offer(keys: &Path, dir: &Path, key: &str, version: &str, grant: &str, min_interval: &str) {
     let stem = dir
         .join(format!("log_freshness-{version}"))
         .display()
@@ -187,7 +188,7 @@ fn offer(keys: &Path, dir: &Path, key: &str, version: &str, grant: &str) {
             "--grant",
             grant,
             "--min-interval",
-            "30",
+            min_interval,
         ]));
     std::fs::write(format!("{stem}.json"), text).unwrap();
     sign(keys, key, Path::new(&format!("{stem}.json")));
@@ -211,10 +212,10 @@ fn the_daemon_offers_signed_artifacts_and_tells_each_agent_signed_what_to_run() 
     std::fs::create_dir_all(&offered).unwrap();
     let publisher = keypair(&keys, "publisher");
     keypair(&keys, "stranger");
-    offer(&keys, &offered, "publisher", "1.2.0", "/var/log");
-    offer(&keys, &offered, "publisher", "1.3.0", "/var/log");
+    offer(&keys, &offered, "publisher", "1.2.0", "/var/log", "30");
+    offer(&keys, &offered, "publisher", "1.3.0", "/var/log", "30");
     // A stranger's artifact is not offered: the daemon knows its publishers.
-    offer(&keys, &offered, "stranger", "6.6.6", "/");
+    offer(&keys, &offered, "stranger", "6.6.6", "/", "30");
     let host_key = "web1's own key, long enough";
     let daemon = hbd_e2e::Daemon::start(
         dir.path(),
@@ -353,4 +354,163 @@ groups:
     assert_eq!(web2["plugins"][0]["version"], "1.2.0", "{web2}");
     assert_eq!(web2["missing"], serde_json::json!([]));
     assert_eq!(web2["digest"].as_str().unwrap().len(), 64);
+}
+
+/// The report of `plugin` that web1's agent last sent, once one satisfies `ok`.
+fn report_where(
+    daemon: &hbd_e2e::Daemon,
+    plugin: &str,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    let mut found = None;
+    hbd_e2e::wait_until(std::time::Duration::from_secs(30), || {
+        let Some((200, body)) = daemon.get(&format!("/api/0/hosts/web1/plugins/{plugin}?limit=1"))
+        else {
+            return false;
+        };
+        let latest: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let sample = latest["samples"][0].clone();
+        if ok(&sample) {
+            found = Some(sample);
+            true
+        } else {
+            false
+        }
+    });
+    found
+}
+
+#[test]
+fn a_real_agent_runs_what_the_daemon_says_refuses_a_strangers_version_and_takes_the_next() {
+    hbd_e2e::require!(Need::Minisign, Need::Wasm("hbd_log_freshness"));
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let offered = dir.path().join("artifacts");
+    let logs = dir.path().join("logs");
+    for d in [&keys, &offered, &logs] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let now = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    std::fs::write(
+        logs.join("app.log"),
+        format!(
+            "{} app started\n",
+            String::from_utf8_lossy(&now.stdout).trim()
+        ),
+    )
+    .unwrap();
+    let publisher = keypair(&keys, "publisher");
+    keypair(&keys, "stranger");
+    let grant = logs.display().to_string();
+    let host_key = "web1's own key, long enough";
+    let daemon_config = |version: &str| {
+        format!(
+            "artifacts_dir: {}
+hosts:
+  web1: {{key: \"{host_key}\"}}
+groups:
+  web:
+    hosts: [web1]
+    plugins:
+      log_freshness:
+        version: {version}
+        interval: 1
+        grants: ['{grant}']
+        config: {{path: '{grant}/app.log', warning_s: 3600, critical_s: 7200}}
+",
+            offered.display()
+        )
+    };
+    offer(&keys, &offered, "publisher", "1.2.0", &grant, "1");
+    let daemon = hbd_e2e::Daemon::start(dir.path(), &daemon_config("1.2.0"));
+    let _agent = hbd_e2e::Agent::start(
+        dir.path(),
+        "web1",
+        daemon.udp_addr(),
+        &format!(
+            "interval: 0.5
+key: \"{host_key}\"
+plugins: {{cpu_monitor: {{enabled: false}}, memory_monitor: {{enabled: false}}}}
+wasm_plugins: {{cache_dir: '{cache}'}}
+plugin_trust:
+  publishers: [{publisher}]
+  grants: ['{grant}']
+  min_interval: 1
+managed_plugins:
+  url: http://{http}
+  dir: '{managed}'
+  check_every: 0.5
+",
+            cache = dir.path().join("cache").display(),
+            http = daemon.http_addr(),
+            managed = dir.path().join("managed").display(),
+        ),
+    );
+
+    // The daemon's set arrives, is checked, compiled and runs: the plugin reports, and
+    // the agent reports the digest it applied.
+    let desired = daemon.get_json("/api/0/hosts/web1/plugins/desired");
+    let applied = report_where(&daemon, "managed_plugins", |s| {
+        s["data"]["digest"] == desired["digest"]
+    })
+    .unwrap_or_else(|| panic!("never applied; agent log:\n{}", _agent.log()));
+    assert_eq!(applied["status"], "OK", "{applied}");
+    assert_eq!(
+        applied["data"]["plugins"]["log_freshness"]["version"],
+        "1.2.0"
+    );
+    let fresh =
+        report_where(&daemon, "log_freshness", |s| s["status"] == "OK").unwrap_or_else(|| {
+            panic!(
+                "the managed plugin never reported; agent log:\n{}",
+                _agent.log()
+            )
+        });
+    assert!(fresh["data"].is_object(), "{fresh}");
+
+    // 1.3.0, signed by a stranger: the daemon offers it (it checks no publishers here),
+    // the agent refuses it before compiling and keeps 1.2.0 running.
+    offer(&keys, &offered, "stranger", "1.3.0", &grant, "1");
+    std::fs::write(daemon.config_path(), daemon_config("1.3.0")).unwrap();
+    daemon.reload().unwrap();
+    let refused = report_where(&daemon, "managed_plugins", |s| s["status"] == "WARNING")
+        .unwrap_or_else(|| panic!("no refusal; agent log:\n{}", _agent.log()));
+    assert_eq!(
+        refused["data"]["refused"][0]["reason"], "unknown_publisher",
+        "{refused}"
+    );
+    assert_eq!(
+        refused["data"]["message"],
+        "refused log_freshness 1.3.0: signed by none of the 1 trusted publisher keys (unknown_publisher); the previous set keeps running"
+    );
+    assert_eq!(
+        refused["data"]["plugins"]["log_freshness"]["version"],
+        "1.2.0"
+    );
+    assert!(
+        !dir.path().join("managed/log_freshness-1.3.0.wasm").exists(),
+        "refused code is not kept"
+    );
+    // Times are RFC 3339 in UTC, so later is greater as text too.
+    let refused_at = refused["received"].as_str().unwrap().to_owned();
+    assert!(
+        report_where(&daemon, "log_freshness", |s| {
+            s["received"].as_str().unwrap() > refused_at.as_str()
+        })
+        .is_some(),
+        "1.2.0 stopped running"
+    );
+
+    // 1.4.0 from the publisher: applied.
+    offer(&keys, &offered, "publisher", "1.4.0", &grant, "1");
+    std::fs::write(daemon.config_path(), daemon_config("1.4.0")).unwrap();
+    daemon.reload().unwrap();
+    let next = report_where(&daemon, "managed_plugins", |s| {
+        s["data"]["plugins"]["log_freshness"]["version"] == "1.4.0"
+    })
+    .unwrap_or_else(|| panic!("1.4.0 never applied; agent log:\n{}", _agent.log()));
+    assert_eq!(next["status"], "OK", "{next}");
 }

@@ -1,0 +1,265 @@
+//! Plugins the daemon manages (docs/PLUGINS.md, "Signed artifacts"): at start the agent
+//! runs the set it last applied, checked again against its trust as it is now; then, at
+//! once and every `managed_plugins.check_every`, it asks the daemon what to run
+//! (answered signed with the host's key, for a nonce of its own), fetches what it does
+//! not hold, checks and loads it, and hands the whole new set to the scheduler. A set
+//! that fails anywhere is not applied: the previous one keeps running. Each outcome is
+//! a report of the pseudo-plugin `managed_plugins` (the applied digest, each plugin's
+//! version and state, and why anything was refused), so the daemon stores it, shows it
+//! and alerts on its status like any plugin's.
+//!
+//! - [`state`]: the record kept across restarts.
+//! - [`apply`]: fetch, check and load one artifact.
+
+pub mod apply;
+pub mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hb_artifact::Trust;
+use hb_artifact::desired::{Desired, TAG_HEADER, read_answer};
+use hb_proto::{PluginKind, Status};
+use serde_json::{Map, Value, json};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::plugins::scheduler::{Entry, Report};
+use crate::wasm::Runtime;
+use apply::Failure;
+use state::State;
+
+/// The name the outcome is reported under.
+pub const REPORT_NAME: &str = "managed_plugins";
+/// The largest answer taken from the daemon.
+const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
+
+/// What the task needs.
+pub struct Managed {
+    /// Where artifacts and the record are kept.
+    pub dir: PathBuf,
+    /// The daemon's HTTP base URL (`http://hbd:50004`).
+    pub base: String,
+    /// How often to ask.
+    pub every: Duration,
+    /// Whose artifacts run, and the most they may do.
+    pub trust: Trust,
+    /// The host's key: the daemon's answer must carry its tag.
+    pub key: hb_proto::Key,
+    /// This host's name.
+    pub host: String,
+    /// Plugin names this agent runs from its own config.
+    pub taken: Vec<String>,
+    /// The engine plugins run in.
+    pub runtime: Runtime,
+}
+
+/// The set the scheduler runs, replaced whole.
+pub type Sets = watch::Sender<Vec<Arc<Entry>>>;
+
+/// Runs until `shutdown`.
+pub async fn run(
+    m: Managed,
+    sets: Sets,
+    reports: mpsc::Sender<Report>,
+    shutdown: CancellationToken,
+) {
+    if let Err(e) = std::fs::create_dir_all(&m.dir) {
+        tracing::error!(dir = %m.dir.display(), error = %e, "managed plugins off: cannot create their directory");
+        return;
+    }
+    let mut state = State::load(&m.dir).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "managed plugins: record unreadable; starting from none");
+        State::default()
+    });
+    let m = Arc::new(m);
+    // The set applied before, checked again as the trust is now.
+    let (entries, failures) = load_set(&m, &state, &state.plugins).await;
+    let _ = sets.send(entries.into_iter().map(|(e, _)| e).collect());
+    send(&reports, report(&state, &failures, None));
+    loop {
+        let outcome = check(&m, &mut state).await;
+        match outcome {
+            Ok(None) => {}
+            Ok(Some(entries)) => {
+                let _ = sets.send(entries);
+                send(&reports, report(&state, &[], None));
+            }
+            Err(Problem::Set(failures)) => send(&reports, report(&state, &failures, None)),
+            Err(Problem::Ask(why)) => {
+                tracing::warn!(error = %why, "managed plugins: cannot ask the daemon");
+                send(&reports, report(&state, &[], Some(why)));
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(m.every) => {}
+        }
+    }
+}
+
+fn send(reports: &mpsc::Sender<Report>, report: Report) {
+    if reports.try_send(report).is_err() {
+        tracing::warn!("report queue full; managed plugins' report dropped");
+    }
+}
+
+/// Why a check did not apply a new set.
+enum Problem {
+    /// The daemon could not be asked, or its answer was not taken.
+    Ask(String),
+    /// Some artifact of the new set failed.
+    Set(Vec<Failure>),
+}
+
+/// Asks the daemon; applies its answer when it differs from what runs. `Ok(None)`:
+/// nothing to change.
+async fn check(m: &Arc<Managed>, state: &mut State) -> Result<Option<Vec<Arc<Entry>>>, Problem> {
+    let desired = ask(m).await.map_err(Problem::Ask)?;
+    if desired.digest == state.digest {
+        return Ok(None);
+    }
+    let (entries, failures) = load_set(m, state, &desired.plugins).await;
+    if !failures.is_empty() {
+        for f in &failures {
+            tracing::warn!(artifact = %f.artifact, reason = f.reason, detail = %f.detail, "managed plugin refused; the previous set keeps running");
+        }
+        return Err(Problem::Set(failures));
+    }
+    let (entries, manifests): (Vec<_>, Vec<_>) = entries.into_iter().unzip();
+    for manifest in &manifests {
+        state.ran.record(manifest);
+    }
+    state.digest = desired.digest;
+    state.plugins = desired.plugins;
+    if let Err(e) = state.save(&m.dir) {
+        tracing::error!(error = %e, "managed plugins: record not saved");
+    }
+    state.tidy(&m.dir);
+    tracing::info!(digest = %state.digest, plugins = state.plugins.len(), "managed plugins applied");
+    Ok(Some(entries))
+}
+
+/// The daemon's signed answer for a fresh nonce.
+async fn ask(m: &Managed) -> Result<Desired, String> {
+    let nonce = format!(
+        "{:016x}{:016x}",
+        getrandom::u64().map_err(|e| e.to_string())?,
+        getrandom::u64().map_err(|e| e.to_string())?
+    );
+    let url = format!(
+        "{}/agent/{}/plugins?nonce={nonce}",
+        m.base.trim_end_matches('/'),
+        m.host
+    );
+    let (headers, body) = crate::fetch::fetch_bytes(&url, MAX_ANSWER_BYTES, apply::FETCH_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tag = headers.get(TAG_HEADER).and_then(|v| v.to_str().ok());
+    read_answer(&m.key, &body, tag, &m.host, &nonce).map_err(|e| format!("{url}: {e}"))
+}
+
+/// An entry with the manifest it was checked against.
+type Checked = (Arc<Entry>, hb_artifact::Manifest);
+
+/// Fetches, checks and loads every artifact of `plugins`: the entries, or every
+/// failure.
+async fn load_set(
+    m: &Arc<Managed>,
+    state: &State,
+    plugins: &[hb_artifact::desired::DesiredPlugin],
+) -> (Vec<Checked>, Vec<Failure>) {
+    let mut verified = Vec::new();
+    let mut failures = Vec::new();
+    for plugin in plugins {
+        match apply::fetch_and_verify(&m.base, &m.dir, plugin, &m.trust, &state.ran).await {
+            Ok(manifest) => verified.push((plugin.clone(), manifest)),
+            Err(f) => failures.push(f),
+        }
+    }
+    if !failures.is_empty() {
+        return (Vec::new(), failures);
+    }
+    let m2 = m.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        let mut entries = Vec::new();
+        let mut failures = Vec::new();
+        for (plugin, manifest) in &verified {
+            match apply::load(&m2.runtime, &m2.dir, plugin, manifest, &m2.taken) {
+                Ok(entry) => entries.push((Arc::new(entry), manifest.clone())),
+                Err(f) => failures.push(f),
+            }
+        }
+        (entries, failures)
+    })
+    .await;
+    match loaded {
+        Ok((_, failures)) if !failures.is_empty() => (Vec::new(), failures),
+        Ok((entries, _)) => (entries, Vec::new()),
+        Err(e) => (
+            Vec::new(),
+            vec![Failure {
+                artifact: "the set".into(),
+                reason: "load",
+                detail: format!("loading panicked: {e}"),
+            }],
+        ),
+    }
+}
+
+/// The outcome as a report: OK with the applied set, or WARNING naming what was refused
+/// or why the daemon could not be asked (the set applied before keeps running).
+fn report(state: &State, failures: &[Failure], ask: Option<String>) -> Report {
+    let started = Instant::now();
+    let mut data = Map::new();
+    data.insert("digest".into(), json!(state.digest));
+    let plugins: Map<String, Value> = state
+        .plugins
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                json!({"version": p.version.to_string(), "sha256": p.sha256}),
+            )
+        })
+        .collect();
+    data.insert("plugins".into(), Value::Object(plugins));
+    let refused: Vec<Value> = failures
+        .iter()
+        .map(|f| json!({"artifact": f.artifact, "reason": f.reason, "detail": f.detail}))
+        .collect();
+    data.insert("refused".into(), Value::Array(refused));
+    let status = if failures.is_empty() && ask.is_none() {
+        data.insert(
+            "message".into(),
+            json!(format!("{} managed plugin(s) applied", state.plugins.len())),
+        );
+        Status::Ok
+    } else {
+        let text = match (&ask, failures.first()) {
+            (Some(why), _) => format!("cannot ask the daemon what to run: {why}"),
+            (None, Some(first)) => format!(
+                "refused {first}{}; the previous set keeps running",
+                if failures.len() > 1 {
+                    format!(" and {} more", failures.len() - 1)
+                } else {
+                    String::new()
+                }
+            ),
+            (None, None) => String::new(),
+        };
+        data.insert(
+            "message".into(),
+            json!(text.chars().take(1024).collect::<String>()),
+        );
+        Status::Warning
+    };
+    Report {
+        plugin: REPORT_NAME.into(),
+        kind: PluginKind::Monitor,
+        data,
+        status: Some(status),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}

@@ -84,18 +84,27 @@ pub async fn run(
     tracing::info!(servers = %servers.join(","), name = %me.name, interval_s = config.interval.as_secs_f64(), signed = config.key.is_some(), plugins = plugins.len(), "hbc started");
     let (report_tx, report_rx) = tokio::sync::mpsc::channel(scheduler::QUEUE_LEN);
     #[cfg(feature = "wasm")]
-    let managed = managed(&config, &target, &plugins).map(|m| {
-        let (sets, rx) = tokio::sync::watch::channel(Vec::new());
-        tokio::spawn(crate::managed::run(
-            m,
-            sets,
-            report_tx.clone(),
-            shutdown.clone(),
-        ));
-        rx
-    });
+    let (managed, plugins_link) = match managed(&config, &target, &plugins) {
+        Some(m) => {
+            let (sets, rx) = tokio::sync::watch::channel(Vec::new());
+            let (applied_tx, applied) = tokio::sync::watch::channel(String::new());
+            let (desired, desired_rx) = tokio::sync::watch::channel(None);
+            tokio::spawn(crate::managed::run(
+                m,
+                crate::managed::Links {
+                    sets,
+                    applied: applied_tx,
+                    desired: desired_rx,
+                },
+                report_tx.clone(),
+                shutdown.clone(),
+            ));
+            (Some(rx), Some(heartbeat::PluginsLink { applied, desired }))
+        }
+        None => (None, None),
+    };
     #[cfg(not(feature = "wasm"))]
-    let managed = None;
+    let (managed, plugins_link) = (None, None);
     tokio::spawn(scheduler::run(
         plugins,
         managed,
@@ -104,7 +113,16 @@ pub async fn run(
         shutdown.clone(),
     ));
     let commands = Runner::new(config.commands.clone(), upgrades.context, upgrades.report);
-    heartbeat::run(link, me, config.interval, report_rx, commands, shutdown).await;
+    heartbeat::run(
+        link,
+        me,
+        config.interval,
+        report_rx,
+        commands,
+        plugins_link,
+        shutdown,
+    )
+    .await;
     tracing::info!("hbc stopped");
     Ok(())
 }

@@ -39,8 +39,22 @@ pub struct Identity {
     pub labels: std::collections::BTreeMap<String, String>,
     /// What commands it runs (from `commands:` in its config).
     pub accepts: hb_proto::Accepts,
+    /// The digest of the managed plugins applied, when the agent manages plugins.
+    pub plugins: Option<String>,
+    /// The digest last sent, so a change goes out in the next heartbeat.
+    plugins_sent: Option<String>,
     /// Heartbeats sent this run.
     beats: u64,
+}
+
+/// The heartbeat loop's side of managed plugins: the digest applied (which heartbeats
+/// carry) and where the digest an ACK asks for goes (which wakes the managing task).
+#[derive(Debug)]
+pub struct PluginsLink {
+    /// The digest applied, kept by the managing task.
+    pub applied: tokio::sync::watch::Receiver<String>,
+    /// The digest the daemon says to run, when it differs.
+    pub desired: tokio::sync::watch::Sender<Option<std::sync::Arc<str>>>,
 }
 
 impl Identity {
@@ -59,6 +73,8 @@ impl Identity {
             proc_root: PathBuf::from("/proc"),
             labels: Default::default(),
             accepts: Default::default(),
+            plugins: None,
+            plugins_sent: None,
             beats: 0,
         }
     }
@@ -74,6 +90,10 @@ impl Identity {
         let facts = self.beats.is_multiple_of(hb_proto::LABELS_EVERY);
         let labels = (facts && !self.labels.is_empty()).then(|| self.labels.clone());
         let accepts = facts.then(|| self.accepts.clone());
+        let plugins = (facts || self.plugins != self.plugins_sent)
+            .then(|| self.plugins.clone())
+            .flatten();
+        self.plugins_sent.clone_from(&self.plugins);
         self.beats += 1;
         Message::Heartbeat(Heartbeat {
             name: self.name.clone(),
@@ -87,6 +107,7 @@ impl Identity {
             arch: Some(crate::upgrade::platform()),
             labels,
             accepts,
+            plugins,
         })
     }
 
@@ -195,6 +216,7 @@ pub async fn run(
     interval: Duration,
     mut reports: mpsc::Receiver<Report>,
     mut commands: Runner,
+    plugins: Option<PluginsLink>,
     shutdown: CancellationToken,
 ) {
     // Per daemon: an HA pair's two daemons each answer, and each is told its own RTT.
@@ -223,6 +245,9 @@ pub async fn run(
             },
             _ = ticker.tick() => {
                 // One heartbeat (one seq) to each daemon, carrying that daemon's RTT.
+                if let Some(link) = &plugins {
+                    me.plugins = Some(link.applied.borrow().clone());
+                }
                 let message = me.heartbeat(interval, None);
                 let seq = me.seq;
                 let mut any = false;
@@ -285,6 +310,15 @@ pub async fn run(
                             if t.answered_after_warning() {
                                 tracing::info!(server = %link.host(i), "the daemon answers again");
                             }
+                        }
+                        if let (Some(wanted), Some(managed)) = (ack.plugins, &plugins)
+                            && *wanted != *managed.applied.borrow()
+                        {
+                            managed.desired.send_if_modified(|d| {
+                                let new = d.as_deref() != Some(&*wanted);
+                                *d = Some(wanted);
+                                new
+                            });
                         }
                     }
                     // Commands and upgrades come from whichever daemon leads; each

@@ -265,6 +265,7 @@ mod tests {
             seq: Some(1),
             ts: None,
             server_ts: 5.0,
+            plugins: None,
         })
     }
 

@@ -12,6 +12,8 @@
 //!   [`groups`]: which hosts a group holds (name patterns, agents' labels).
 //! - [`policy`]: who is told, and when: silences, maintenance windows, UNREACHABLE
 //!   hosts, flapping, pending periods, storm grouping.
+//! - [`managed`]: which signed plugin artifacts each host runs, and what each managing
+//!   agent applied (the ACK names what it should run when they differ).
 //! - [`core`]: host state (new, UP, DOWN, BOOT, MSG, IP change), operator commands and
 //!   the outbox, composing the floors above into one step per input.
 //! - Pure leaves the daemon's tasks run on: [`dns`] (record names, the update plan),
@@ -26,6 +28,7 @@ pub mod downsample;
 pub mod groups;
 pub mod ha;
 pub mod leaves;
+pub mod managed;
 pub mod model;
 pub mod policy;
 pub mod remote_write;

@@ -42,6 +42,7 @@ fn main() {
         // Nine heartbeats in ten carry no labels.
         labels: None,
         accepts: None,
+        plugins: None,
     });
     let json = heartbeat.to_json();
     let ns = per_call(|_| {
@@ -59,6 +60,7 @@ fn main() {
                 seq: Some(u64::from(i)),
                 ts: Some(1_764_963_212.481_337),
                 server_ts: 1_764_963_212.5 + f64::from(i) * 1e-6,
+                plugins: None,
             });
             black_box(encode(&ack, black_box(signer), DEFAULT_COMPRESS_OVER).unwrap());
         });

@@ -101,6 +101,11 @@ pub struct Heartbeat {
     /// what can work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepts: Option<Accepts>,
+    /// The digest of the managed plugins the agent applied (64 hex digits; PROTOCOL.md,
+    /// "Managed plugins"), from an agent that manages plugins: sent with the labels and
+    /// in the first heartbeat after it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<String>,
 }
 
 /// What commands an agent runs.
@@ -283,6 +288,10 @@ pub struct Ack {
     pub ts: Option<f64>,
     /// The daemon's clock when it answered, Unix seconds.
     pub server_ts: f64,
+    /// The digest of the managed plugins the host should run, when its agent reported
+    /// another: the agent asks the daemon what to run now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<std::sync::Arc<str>>,
 }
 
 /// `CMD`: a command the agent runs by argv, never through a shell.
@@ -446,6 +455,9 @@ impl Message {
                 if let Some(labels) = &m.labels {
                     validate_labels(labels).map_err(|e| invalid("labels", e))?;
                 }
+                if let Some(digest) = &m.plugins {
+                    sha256_hex("plugins", digest)?;
+                }
                 if let Some(a) = &m.accepts {
                     if a.allow.len() > MAX_ALLOWED {
                         return Err(invalid(
@@ -528,6 +540,19 @@ impl Ack {
         }
         out.extend_from_slice(br#","server_ts":"#);
         json_f64(self.server_ts, &mut out);
+        if let Some(digest) = &self.plugins {
+            // A digest is hex: nothing in it needs escaping. Anything else goes the
+            // long way, through serde.
+            if digest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                out.extend_from_slice(br#","plugins":""#);
+                out.extend_from_slice(digest.as_bytes());
+                out.push(b'"');
+            } else {
+                let text = serde_json::to_string(&**digest).unwrap_or_default();
+                out.extend_from_slice(br#","plugins":"#);
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
         out.push(b'}');
         out
     }

@@ -41,6 +41,7 @@ fn message() -> impl Strategy<Value = Message> {
                         allow: vec!["/usr/bin/systemctl".into()],
                         upgrade: true,
                     }),
+                    plugins: (seq.is_multiple_of(5)).then(|| "ab".repeat(32)),
                 })
             }),
         (name(), ".{0,2000}").prop_map(|(name, text)| Message::Text(OperatorMessage {
@@ -102,8 +103,10 @@ proptest! {
         seq in proptest::option::of(any::<u64>()),
         ts in proptest::option::of(any_f64()),
         server_ts in any_f64(),
+        plugins in proptest::option::of("[0-9a-f]{64}|\\PC{0,12}"),
     ) {
-        let ack = Message::Ack(Ack { seq, ts, server_ts });
+        let plugins = plugins.map(|p| std::sync::Arc::from(p.as_str()));
+        let ack = Message::Ack(Ack { seq, ts, server_ts, plugins });
         let by_serde = serde_json::to_vec(&ack).unwrap();
         prop_assert_eq!(
             String::from_utf8(ack.to_json()).unwrap(),

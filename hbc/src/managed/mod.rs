@@ -1,6 +1,7 @@
 //! Plugins the daemon manages (docs/PLUGINS.md, "Signed artifacts"): at start the agent
 //! runs the set it last applied, checked again against its trust as it is now; then, at
-//! once and every `managed_plugins.check_every`, it asks the daemon what to run
+//! once, every `managed_plugins.check_every`, and whenever an ACK names a digest other
+//! than the one its heartbeats carry, it asks the daemon what to run
 //! (answered signed with the host's key, for a nonce of its own), fetches what it does
 //! not hold, checks and loads it, and hands the whole new set to the scheduler. A set
 //! that fails anywhere is not applied: the previous one keeps running. Each outcome is
@@ -55,16 +56,28 @@ pub struct Managed {
     pub runtime: Runtime,
 }
 
-/// The set the scheduler runs, replaced whole.
-pub type Sets = watch::Sender<Vec<Arc<Entry>>>;
+/// How the task talks to the scheduler and the heartbeat loop.
+pub struct Links {
+    /// The set the scheduler runs, replaced whole.
+    pub sets: watch::Sender<Vec<Arc<Entry>>>,
+    /// The digest applied, which heartbeats carry.
+    pub applied: watch::Sender<String>,
+    /// The digest an ACK says to run: the daemon is asked at once.
+    pub desired: watch::Receiver<Option<Arc<str>>>,
+}
 
 /// Runs until `shutdown`.
 pub async fn run(
     m: Managed,
-    sets: Sets,
+    links: Links,
     reports: mpsc::Sender<Report>,
     shutdown: CancellationToken,
 ) {
+    let Links {
+        sets,
+        applied,
+        mut desired,
+    } = links;
     if let Err(e) = std::fs::create_dir_all(&m.dir) {
         tracing::error!(dir = %m.dir.display(), error = %e, "managed plugins off: cannot create their directory");
         return;
@@ -77,6 +90,7 @@ pub async fn run(
     // The set applied before, checked again as the trust is now.
     let (entries, failures) = load_set(&m, &state, &state.plugins).await;
     let _ = sets.send(entries.into_iter().map(|(e, _)| e).collect());
+    let _ = applied.send(applied_digest(&state));
     send(&reports, report(&state, &failures, None));
     loop {
         let outcome = check(&m, &mut state).await;
@@ -84,6 +98,7 @@ pub async fn run(
             Ok(None) => {}
             Ok(Some(entries)) => {
                 let _ = sets.send(entries);
+                let _ = applied.send(applied_digest(&state));
                 send(&reports, report(&state, &[], None));
             }
             Err(Problem::Set(failures)) => send(&reports, report(&state, &failures, None)),
@@ -92,10 +107,28 @@ pub async fn run(
                 send(&reports, report(&state, &[], Some(why)));
             }
         }
+        // The next check: at `check_every`, or at once when an ACK names a digest
+        // other than what runs (each new digest wakes it once; a refused one is tried
+        // again at `check_every`).
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(m.every) => {}
+            changed = desired.changed() => {
+                if changed.is_err() {
+                    // The heartbeat loop is gone: the agent is stopping.
+                    return;
+                }
+            }
         }
+    }
+}
+
+/// What heartbeats carry: the digest applied, the empty set's before any.
+fn applied_digest(state: &State) -> String {
+    if state.digest.is_empty() {
+        hb_artifact::desired::digest(&[])
+    } else {
+        state.digest.clone()
     }
 }
 

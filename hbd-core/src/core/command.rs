@@ -110,6 +110,7 @@ impl Core {
                     self.dropped_alerts.push((s.host, s.path));
                 }
                 self.outbox.forget_host(host);
+                self.managed.forget(host);
                 self.policy.set_labels(host, None);
                 out.push(Action::Forget { host: host.clone() });
                 let mut step = Step::default();

@@ -123,6 +123,8 @@ pub struct Core {
     policy: NotifyPolicy,
     /// Alert paths no longer tracked, for the store: `(host, path)`.
     dropped_alerts: Vec<(String, String)>,
+    /// The agents that manage plugins: what each applied, what it should run.
+    managed: crate::managed::Agents,
 }
 
 impl Core {
@@ -130,10 +132,13 @@ impl Core {
     pub fn new(settings: CoreSettings, now: Now) -> Core {
         let mut hosts = Hosts::default();
         hosts.configure(&settings, now);
+        let mut managed = crate::managed::Agents::default();
+        managed.set_plan(settings.plan.clone());
         Core {
             alerts: Alerts::new(settings.reminders),
             hosts,
             dropped_alerts: Vec::new(),
+            managed,
             outbox: Outbox::default(),
             policy: NotifyPolicy::new(settings.policy.clone()),
             settings,
@@ -174,6 +179,7 @@ impl Core {
     pub fn reconfigure(&mut self, settings: CoreSettings, now: Now, out: &mut Vec<Action>) {
         self.policy.reconfigure(settings.policy.clone(), now);
         self.alerts.set_policy(settings.reminders, now);
+        self.managed.set_plan(settings.plan.clone());
         self.settings = settings;
         self.hosts.configure(&self.settings, now);
         self.prune_alerts(None);
@@ -320,6 +326,15 @@ impl Core {
         );
         match &datagram.message {
             Message::Heartbeat(h) => {
+                if let Some(applied) = &h.plugins {
+                    self.managed.reported(name, applied);
+                }
+                let plugins = if self.managed.is_empty() {
+                    None
+                } else {
+                    let labels = self.hosts.get(name).and_then(|h| h.labels.clone());
+                    self.managed.tell(name, labels.as_ref())
+                };
                 out.push(Action::Reply {
                     to: datagram.source,
                     key_id: datagram.key_id.clone(),
@@ -327,6 +342,7 @@ impl Core {
                         seq: h.seq,
                         ts: h.ts,
                         server_ts: now.wall.as_secs_f64(),
+                        plugins,
                     }),
                 });
                 // Queued commands follow the ACK, signed like it; never unsigned, and

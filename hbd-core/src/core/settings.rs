@@ -51,6 +51,8 @@ pub struct CoreSettings {
     pub policy: crate::policy::Settings,
     /// Host groups, and the threshold profiles each gives its members.
     pub groups: Arc<GroupProfiles>,
+    /// Which signed plugin artifacts each host runs, by its groups.
+    pub plan: Arc<crate::managed::Plan>,
 }
 
 /// Host groups with the profiles each gives its members (layered before a host's own,

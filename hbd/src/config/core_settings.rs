@@ -46,6 +46,7 @@ impl From<&Config> for CoreSettings {
             plugin_status: config.plugin_status_alerts,
             policy: policy_settings(config),
             groups: std::sync::Arc::new(group_profiles(config)),
+            plan: std::sync::Arc::new(config.plugin_plan()),
         }
     }
 }
@@ -58,6 +59,37 @@ impl super::GroupConfig {
 }
 
 impl Config {
+    /// Which signed plugin artifacts each host runs: every group that names any, in
+    /// name order, with its plugins as resolved when the configuration was read.
+    pub fn plugin_plan(&self) -> hbd_core::managed::Plan {
+        let groups = self
+            .groups
+            .iter()
+            .filter(|(_, g)| !g.plugins.is_empty())
+            .filter_map(|(name, g)| {
+                let group = g.group(name).ok()?;
+                let plugins = g
+                    .plugins
+                    .iter()
+                    .filter_map(|(plugin, entry)| {
+                        let version = entry.version.clone()?;
+                        let (sha256, size) = entry.resolved.clone()?;
+                        Some(hb_artifact::desired::DesiredPlugin {
+                            name: plugin.clone(),
+                            files: hb_artifact::desired::Files::of(plugin, &version),
+                            version,
+                            sha256,
+                            size,
+                            settings: entry.settings.clone(),
+                        })
+                    })
+                    .collect();
+                Some((group, plugins))
+            })
+            .collect();
+        hbd_core::managed::Plan { groups }
+    }
+
     /// The groups that hold `host`, declaring `labels`, by name.
     pub fn groups_of(&self, host: &str, labels: Option<&hbd_core::groups::Labels>) -> Vec<String> {
         self.groups

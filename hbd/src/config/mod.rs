@@ -182,6 +182,9 @@ pub struct GroupPlugin {
     pub version: Option<semver::Version>,
     /// The operator's settings.
     pub settings: hb_artifact::desired::Settings,
+    /// The artifact's SHA-256 and size, from its manifest in `artifacts_dir` when the
+    /// configuration was read (the config reader requires it on offer).
+    pub resolved: Option<(String, u64)>,
 }
 
 /// Settings of one host.

@@ -1,65 +1,36 @@
-//! What one host should run: every artifact the groups that hold it name, the first
-//! group by name winning where two name the same plugin (as for owners), each at its
-//! version with the group's settings. An artifact not on offer any more (removed from
-//! `artifacts_dir` after the config was read) is left out and said why. Pure.
+//! What one host should run: the plan the core holds too ([`Config::plugin_plan`]: every
+//! artifact the groups that hold it name, the first group by name winning where two name
+//! the same plugin, each at its version with the group's settings, as resolved when the
+//! configuration was read), so the digest an ACK names is the one the answer carries.
+//! An artifact whose files have left `artifacts_dir` since stays in the set (an agent
+//! keeps running what it has rather than dropping it) and is said to be missing. Pure.
 
-use std::collections::BTreeMap;
-
-use hb_artifact::desired::{DesiredPlugin, Files};
+use hb_artifact::desired::DesiredPlugin;
 use hbd_core::groups::Labels;
 
 use super::catalogue::Catalogue;
 use crate::config::Config;
 
-/// The artifacts `host`, declaring `labels`, should run, sorted by name, and what could
-/// not be included.
+/// The artifacts `host`, declaring `labels`, should run, sorted by name, and those of
+/// them `catalogue` no longer offers.
 pub fn plugins_for(
     config: &Config,
     host: &str,
     labels: Option<&Labels>,
     catalogue: &Catalogue,
 ) -> (Vec<DesiredPlugin>, Vec<String>) {
-    let mut chosen: BTreeMap<&str, DesiredPlugin> = BTreeMap::new();
-    let mut missing = Vec::new();
-    for (group_name, group) in &config.groups {
-        if group.plugins.is_empty()
-            || !group
-                .group(group_name)
-                .is_ok_and(|g| g.contains(host, labels))
-        {
-            continue;
-        }
-        for (name, entry) in &group.plugins {
-            if chosen.contains_key(name.as_str()) {
-                continue;
-            }
-            let Some(version) = &entry.version else {
-                continue;
-            };
-            let Some(offered) = catalogue.get(name, version) else {
-                missing.push(format!(
-                    "group {group_name}: {name} {version} is not on offer"
-                ));
-                continue;
-            };
-            if let Some(why) = entry.settings.exceeds(&offered.manifest.capabilities) {
-                missing.push(format!("group {group_name}: {name} {version}: {why}"));
-                continue;
-            }
-            chosen.insert(
-                name,
-                DesiredPlugin {
-                    name: name.clone(),
-                    version: version.clone(),
-                    sha256: offered.manifest.sha256.clone(),
-                    size: offered.manifest.size,
-                    files: Files::of(name, version),
-                    settings: entry.settings.clone(),
-                },
-            );
-        }
-    }
-    (chosen.into_values().collect(), missing)
+    let plugins = config.plugin_plan().for_host(host, labels);
+    let missing = plugins
+        .iter()
+        .filter(|p| catalogue.get(&p.name, &p.version).is_none())
+        .map(|p| {
+            format!(
+                "{} {} is no longer on offer in artifacts_dir",
+                p.name, p.version
+            )
+        })
+        .collect();
+    (plugins, missing)
 }
 
 #[cfg(test)]
@@ -134,12 +105,16 @@ groups:
                 .manifest
                 .sha256
         );
-        // Removed from the directory after the config was read: left out, and said so.
+        // Removed from the directory after the config was read: still named (the agent
+        // keeps what it runs), and said to be missing.
         std::fs::remove_file(dir.path().join("log_freshness-1.2.0.wasm")).unwrap();
         let c = crate::fleet::catalogue::scan(dir.path(), &[]).unwrap();
-        let (none, missing) = plugins_for(&config, "db1", None, &c);
-        assert!(none.is_empty());
-        assert_eq!(missing, ["group gone: log_freshness 1.2.0 is not on offer"]);
+        let (kept, missing) = plugins_for(&config, "db1", None, &c);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            missing,
+            ["log_freshness 1.2.0 is no longer on offer in artifacts_dir"]
+        );
     }
 
     #[test]

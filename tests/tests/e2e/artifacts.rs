@@ -382,6 +382,7 @@ fn report_where(
 
 #[test]
 fn a_real_agent_runs_what_the_daemon_says_refuses_a_strangers_version_and_takes_the_next() {
+    // Every change after the first reaches the agent through its heartbeats' ACKs.
     hbd_e2e::require!(Need::Minisign, Need::Wasm("hbd_log_freshness"));
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
@@ -442,7 +443,7 @@ plugin_trust:
 managed_plugins:
   url: http://{http}
   dir: '{managed}'
-  check_every: 0.5
+  check_every: 3600
 ",
             cache = dir.path().join("cache").display(),
             http = daemon.http_addr(),
@@ -471,8 +472,10 @@ managed_plugins:
         });
     assert!(fresh["data"].is_object(), "{fresh}");
 
-    // 1.3.0, signed by a stranger: the daemon offers it (it checks no publishers here),
-    // the agent refuses it before compiling and keeps 1.2.0 running.
+    // 1.3.0, signed by a stranger: the daemon offers it (it checks no publishers here).
+    // The agent asks the daemon only every hour, so it learns of the change from the
+    // ACKs to its heartbeats; it refuses the artifact before compiling it and keeps
+    // 1.2.0 running.
     offer(&keys, &offered, "stranger", "1.3.0", &grant, "1");
     std::fs::write(daemon.config_path(), daemon_config("1.3.0")).unwrap();
     daemon.reload().unwrap();

@@ -93,6 +93,7 @@ pub fn settings(config: &Config) -> CoreSettings {
         },
         plugin_status: config.plugin_status_alerts,
         groups: Default::default(),
+        plan: Default::default(),
         policy: crate::policy::Settings {
             flapping: config.flapping,
             storm: config.storm,

@@ -2,6 +2,7 @@
 
 mod commands;
 mod fixture;
+mod managed;
 mod plugin_status;
 mod policy;
 

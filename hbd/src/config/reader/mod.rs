@@ -364,9 +364,9 @@ impl Reader {
     /// Each artifact a group runs is on offer in `artifacts_dir` at its version, and the
     /// group's settings stay within what its manifest allows. Files there that are not
     /// offered are warnings.
-    fn check_group_plugins(&mut self, config: &Config) {
+    fn check_group_plugins(&mut self, config: &mut Config) {
         let wanted = config.groups.iter().any(|(_, g)| !g.plugins.is_empty());
-        let Some(dir) = &config.artifacts_dir else {
+        let Some(dir) = config.artifacts_dir.clone() else {
             for (name, group) in &config.groups {
                 if !group.plugins.is_empty() {
                     self.error(
@@ -377,10 +377,10 @@ impl Reader {
             }
             return;
         };
-        let catalogue = match crate::fleet::catalogue::scan(dir, &config.plugin_publishers) {
+        let shown = dir.display().to_string();
+        let catalogue = match crate::fleet::catalogue::scan(&dir, &config.plugin_publishers) {
             Ok(c) => c,
             Err(e) => {
-                let shown = dir.display().to_string();
                 self.error(&["artifacts_dir"], format!("{shown}: {e}"));
                 return;
             }
@@ -391,41 +391,38 @@ impl Reader {
         if !wanted {
             return;
         }
-        for (name, group) in &config.groups {
-            for (plugin, entry) in &group.plugins {
+        for (name, group) in &mut config.groups {
+            for (plugin, entry) in &mut group.plugins {
                 let Some(version) = &entry.version else {
                     continue;
                 };
                 if !hb_artifact::manifest::valid_name(plugin) {
                     continue;
                 }
-                match catalogue.get(plugin, version) {
-                    None => {
-                        let offered: Vec<String> = catalogue
-                            .offered
-                            .keys()
-                            .filter(|(n, _)| n == plugin)
-                            .map(|(_, v)| v.to_string())
-                            .collect();
-                        let shown = dir.display().to_string();
-                        self.error(
-                            &["groups", name, "plugins", plugin, "version"],
-                            format!(
-                                "{plugin} {version} is not on offer in {shown} (offered: {})",
-                                if offered.is_empty() {
-                                    "none".to_owned()
-                                } else {
-                                    offered.join(", ")
-                                }
-                            ),
-                        );
-                    }
-                    Some(offered) => {
-                        if let Some(why) = entry.settings.exceeds(&offered.manifest.capabilities) {
-                            self.error(&["groups", name, "plugins", plugin], why);
-                        }
-                    }
+                let Some(offered) = catalogue.get(plugin, version) else {
+                    let offered: Vec<String> = catalogue
+                        .offered
+                        .keys()
+                        .filter(|(n, _)| n == plugin)
+                        .map(|(_, v)| v.to_string())
+                        .collect();
+                    let offered = if offered.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        offered.join(", ")
+                    };
+                    self.error(
+                        &["groups", name, "plugins", plugin, "version"],
+                        format!(
+                            "{plugin} {version} is not on offer in {shown} (offered: {offered})"
+                        ),
+                    );
+                    continue;
+                };
+                if let Some(why) = entry.settings.exceeds(&offered.manifest.capabilities) {
+                    self.error(&["groups", name, "plugins", plugin], why);
                 }
+                entry.resolved = Some((offered.manifest.sha256.clone(), offered.manifest.size));
             }
         }
     }

@@ -1,0 +1,207 @@
+//! Managed plugins in the core: which signed artifacts each host runs, by its groups
+//! (the plan), and what each managing agent reported it applied, so the ACK to its
+//! heartbeat can name the digest it should run when the two differ. The plan comes
+//! from the configuration, resolved against the artifacts on offer when it was read;
+//! the daemon's answer to an agent (`GET /agent/NAME/plugins`) is built from the same
+//! plan, so the digest in an ACK is the one the answer carries.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use hb_artifact::desired::{DesiredPlugin, digest};
+
+use crate::groups::{Group, Labels};
+
+/// Each group that names plugins, in name order, with its plugins: a host runs every
+/// plugin its groups name, the first group naming a plugin winning.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The groups with their plugins.
+    pub groups: Vec<(Group, Vec<DesiredPlugin>)>,
+}
+
+impl Plan {
+    /// What `host`, declaring `labels`, should run, sorted by name.
+    pub fn for_host(&self, host: &str, labels: Option<&Labels>) -> Vec<DesiredPlugin> {
+        let mut chosen: BTreeMap<&str, &DesiredPlugin> = BTreeMap::new();
+        for (group, plugins) in &self.groups {
+            if !group.contains(host, labels) {
+                continue;
+            }
+            for plugin in plugins {
+                chosen.entry(plugin.name.as_str()).or_insert(plugin);
+            }
+        }
+        chosen.into_values().cloned().collect()
+    }
+
+    /// The digest of what `host` should run.
+    pub fn digest_for(&self, host: &str, labels: Option<&Labels>) -> String {
+        digest(&self.for_host(host, labels))
+    }
+}
+
+/// One managing agent's host: what it applied, and what it should run (worked out once
+/// per plan and labels).
+#[derive(Debug)]
+struct Managed {
+    applied: Box<str>,
+    /// The plan's generation and the labels it was worked out for, and the digest.
+    desired: Option<(u64, Option<Arc<Labels>>, Arc<str>)>,
+}
+
+/// The hosts whose agents manage plugins (they reported a digest), by name.
+#[derive(Debug, Default)]
+pub struct Agents {
+    hosts: HashMap<String, Managed>,
+    plan: Arc<Plan>,
+    generation: u64,
+}
+
+impl Agents {
+    /// Puts a new plan in force: every host's desired digest is worked out again.
+    pub fn set_plan(&mut self, plan: Arc<Plan>) {
+        self.plan = plan;
+        self.generation += 1;
+    }
+
+    /// Whether no agent manages plugins (then nothing is looked up per heartbeat).
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
+    /// The plan in force.
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    /// `host` reported that it applied `applied`.
+    pub fn reported(&mut self, host: &str, applied: &str) {
+        match self.hosts.get_mut(host) {
+            Some(m) if *m.applied == *applied => {}
+            Some(m) => m.applied = applied.into(),
+            None => {
+                self.hosts.insert(
+                    host.to_owned(),
+                    Managed {
+                        applied: applied.into(),
+                        desired: None,
+                    },
+                );
+            }
+        }
+    }
+
+    /// What the ACK to `host`'s heartbeat names: the digest it should run, when it
+    /// manages plugins and that differs from what it applied.
+    pub fn tell(&mut self, host: &str, labels: Option<&Arc<Labels>>) -> Option<Arc<str>> {
+        let m = self.hosts.get_mut(host)?;
+        let fresh = m.desired.as_ref().is_some_and(|(generation, seen, _)| {
+            *generation == self.generation && seen.as_ref() == labels
+        });
+        if !fresh {
+            let digest: Arc<str> = self.plan.digest_for(host, labels.map(|l| &**l)).into();
+            m.desired = Some((self.generation, labels.cloned(), digest));
+        }
+        let (_, _, desired) = m.desired.as_ref()?;
+        (**desired != *m.applied).then(|| desired.clone())
+    }
+
+    /// Forgets `host` (dropped).
+    pub fn forget(&mut self, host: &str) {
+        self.hosts.remove(host);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin(name: &str, version: &str) -> DesiredPlugin {
+        let version: semver::Version = version.parse().unwrap();
+        DesiredPlugin {
+            name: name.into(),
+            files: hb_artifact::desired::Files::of(name, &version),
+            version,
+            sha256: "ab".repeat(32),
+            size: 1,
+            settings: Default::default(),
+        }
+    }
+
+    fn plan() -> Plan {
+        let canary = Group::new("a_canary", &["web1".into()], &BTreeMap::new()).unwrap();
+        let web = Group::new("web", &["web*".into()], &BTreeMap::new()).unwrap();
+        let mut labels = BTreeMap::new();
+        labels.insert("role".to_owned(), "db".to_owned());
+        let db = Group::new("db", &[], &labels).unwrap();
+        Plan {
+            groups: vec![
+                (canary, vec![plugin("log_freshness", "1.3.0")]),
+                (db, vec![plugin("pg_check", "2.0.0")]),
+                (
+                    web,
+                    vec![
+                        plugin("log_freshness", "1.2.0"),
+                        plugin("tls_expiry", "1.0.0"),
+                    ],
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_host_runs_what_its_groups_name_the_first_naming_a_plugin_winning() {
+        let plan = plan();
+        let mut db = BTreeMap::new();
+        db.insert("role".to_owned(), "db".to_owned());
+        // (host, labels, what it runs)
+        let cases: &[(&str, Option<&Labels>, &[&str])] = &[
+            ("web1", None, &["log_freshness 1.3.0", "tls_expiry 1.0.0"]),
+            ("web2", None, &["log_freshness 1.2.0", "tls_expiry 1.0.0"]),
+            (
+                "web3",
+                Some(&db),
+                &["log_freshness 1.2.0", "pg_check 2.0.0", "tls_expiry 1.0.0"],
+            ),
+            ("mail", None, &[]),
+        ];
+        for (host, labels, want) in cases {
+            let got: Vec<String> = plan
+                .for_host(host, *labels)
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.version))
+                .collect();
+            assert_eq!(got, *want, "{host}");
+        }
+    }
+
+    #[test]
+    fn the_ack_names_the_desired_digest_only_while_it_differs() {
+        let mut agents = Agents::default();
+        agents.set_plan(Arc::new(plan()));
+        let web1 = agents.plan().digest_for("web1", None);
+        let empty = digest(&[]);
+        // An agent that never reported manages nothing: its ACK says nothing.
+        assert_eq!(agents.tell("web1", None), None);
+        agents.reported("web1", &empty);
+        assert_eq!(agents.tell("web1", None).as_deref(), Some(web1.as_str()));
+        agents.reported("web1", &web1);
+        assert_eq!(agents.tell("web1", None), None);
+        // A new plan: web1's canary group goes, so it should run the web group's set.
+        let mut next = plan();
+        next.groups.remove(0);
+        agents.set_plan(Arc::new(next));
+        let told = agents.tell("web1", None).unwrap();
+        assert_eq!(*told, agents.plan().digest_for("web2", None));
+        // Labels that bring a group: worked out again.
+        let mut db = BTreeMap::new();
+        db.insert("role".to_owned(), "db".to_owned());
+        let db = Arc::new(db);
+        agents.reported("web1", &told);
+        assert_eq!(agents.tell("web1", None), None);
+        assert!(agents.tell("web1", Some(&db)).is_some());
+        agents.forget("web1");
+        assert_eq!(agents.tell("web1", Some(&db)), None);
+    }
+}

@@ -1,11 +1,14 @@
 //! Signed plugin artifacts over HTTP. For people: `GET /api/0/artifacts` lists what
 //! `artifacts_dir` offers and what it holds but does not offer, and
-//! `GET /api/0/hosts/{name}/plugins/desired` says which artifacts a host should run.
+//! `GET /api/0/hosts/{name}/plugins/desired` says which artifacts a host should run and
+//! whether its agent runs them, and `GET /api/0/managed` sums up the fleet: how many
+//! hosts run each version, and which hosts are behind or refused, with the reason.
 //! For agents (PROTOCOL.md, "Managed plugins"): `GET /agent/{name}/plugins?nonce=N`
 //! answers the same, signed with the host's key, and `GET /artifacts/{file}` serves an
 //! artifact's files. Neither needs a login: the answer is only good to the holder of
 //! the host's key, and the files are signed by their publisher.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -85,6 +88,11 @@ pub async fn list(
 pub struct HostDesired {
     /// What the agent reports once it runs exactly these.
     digest: String,
+    /// What its agent last reported it applied (its `managed_plugins` report); `null`
+    /// when it never reported (it manages no plugins).
+    applied: Option<String>,
+    /// Whether `applied` is `digest`.
+    in_sync: bool,
     /// The artifacts, by name, from the groups that hold the host.
     #[schema(value_type = Vec<Object>)]
     plugins: Vec<DesiredPlugin>,
@@ -109,11 +117,120 @@ pub async fn for_host(
 ) -> Result<Json<HostDesired>, ApiError> {
     find(&state, &caller, &name, Action::View).await?;
     let (plugins, missing) = desired(&state, &name).await?;
+    let digest = digest(&plugins);
+    let applied = state
+        .latest
+        .get(&name, MANAGED_REPORT)
+        .and_then(|s| s.data.get("digest")?.as_str().map(str::to_owned));
     Ok(Json(HostDesired {
-        digest: digest(&plugins),
+        in_sync: applied.as_deref() == Some(digest.as_str()),
+        applied,
+        digest,
         plugins,
         missing,
     }))
+}
+
+/// The report agents send about their managed plugins.
+const MANAGED_REPORT: &str = "managed_plugins";
+
+/// A host whose agent does not run what it should, or refused something.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Behind {
+    host: String,
+    /// What it should run.
+    desired: String,
+    /// What it reported it applied.
+    applied: Option<String>,
+    /// Its report's status (`WARNING` when it refused something or cannot ask).
+    status: Option<String>,
+    /// Its report's message: what it refused and why.
+    message: Option<String>,
+    /// Each refusal: `artifact`, `reason`, `detail`.
+    #[schema(value_type = Vec<Object>)]
+    refused: Vec<serde_json::Value>,
+    /// When its report arrived (RFC 3339).
+    received: String,
+}
+
+/// The managed plugins across the fleet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Fleet {
+    /// By plugin, by version: how many hosts run it.
+    versions: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Hosts that run exactly what they should.
+    in_sync: u64,
+    /// The others, with what they report.
+    behind: Vec<Behind>,
+}
+
+/// How the managed plugins stand across every host the caller sees whose agent reports
+/// them.
+#[utoipa::path(get, path = "/api/0/managed", tag = "plugins",
+    responses(
+        (status = 200, description = "Versions run, and the hosts behind", body = Fleet),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []), ()))]
+pub async fn fleet(State(state): State<ApiState>, caller: Caller) -> Result<Json<Fleet>, ApiError> {
+    caller.may(Action::View, None)?;
+    let config = state.config.get();
+    let plan = config.plugin_plan();
+    let labels = state.auth.host_labels();
+    let mut fleet = Fleet {
+        versions: BTreeMap::new(),
+        in_sync: 0,
+        behind: Vec::new(),
+    };
+    for sample in state.latest.all() {
+        if sample.plugin != MANAGED_REPORT || !caller.sees(&sample.host) {
+            continue;
+        }
+        let text = |key: &str| {
+            sample
+                .data
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        if let Some(plugins) = sample.data.get("plugins").and_then(|p| p.as_object()) {
+            for (name, about) in plugins {
+                let version = about["version"].as_str().unwrap_or("?").to_owned();
+                *fleet
+                    .versions
+                    .entry(name.clone())
+                    .or_default()
+                    .entry(version)
+                    .or_default() += 1;
+            }
+        }
+        let desired = plan.digest_for(&sample.host, labels.get(&sample.host).as_deref());
+        let applied = text("digest");
+        let ok = sample.status == Some(hb_proto::Status::Ok);
+        if ok && applied.as_deref() == Some(desired.as_str()) {
+            fleet.in_sync += 1;
+            continue;
+        }
+        fleet.behind.push(Behind {
+            host: sample.host.clone(),
+            desired,
+            applied,
+            status: sample
+                .status
+                .and_then(|s| serde_json::to_value(s).ok())
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            message: text("message"),
+            refused: sample
+                .data
+                .get("refused")
+                .and_then(|r| r.as_array())
+                .cloned()
+                .unwrap_or_default(),
+            received: sample.received.rfc3339(),
+        });
+    }
+    fleet.behind.sort_by(|a, b| a.host.cmp(&b.host));
+    Ok(Json(fleet))
 }
 
 async fn desired(

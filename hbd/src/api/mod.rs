@@ -143,6 +143,7 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rejects::list))
         .routes(routes!(artifacts::list))
         .routes(routes!(artifacts::for_host))
+        .routes(routes!(artifacts::fleet))
         .routes(routes!(commands::list, commands::queue))
         .routes(routes!(commands::one))
         .routes(routes!(upgrade::queue))

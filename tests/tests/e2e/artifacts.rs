@@ -471,6 +471,16 @@ managed_plugins:
             )
         });
     assert!(fresh["data"].is_object(), "{fresh}");
+    let web1 = daemon.get_json("/api/0/hosts/web1/plugins/desired");
+    assert_eq!(web1["in_sync"], true, "{web1}");
+    assert_eq!(web1["applied"], desired["digest"]);
+    let fleet = daemon.get_json("/api/0/managed");
+    assert_eq!(
+        fleet["versions"],
+        serde_json::json!({"log_freshness": {"1.2.0": 1}})
+    );
+    assert_eq!(fleet["in_sync"], 1, "{fleet}");
+    assert_eq!(fleet["behind"], serde_json::json!([]), "{fleet}");
 
     // 1.3.0, signed by a stranger: the daemon offers it (it checks no publishers here).
     // The agent asks the daemon only every hour, so it learns of the change from the
@@ -493,6 +503,17 @@ managed_plugins:
         refused["data"]["plugins"]["log_freshness"]["version"],
         "1.2.0"
     );
+    // The fleet's view says who is behind and why.
+    let fleet = daemon.get_json("/api/0/managed");
+    assert_eq!(fleet["in_sync"], 0, "{fleet}");
+    let behind = &fleet["behind"][0];
+    assert_eq!(behind["host"], "web1");
+    assert_eq!(behind["status"], "WARNING");
+    assert_eq!(
+        behind["refused"][0]["reason"], "unknown_publisher",
+        "{fleet}"
+    );
+    assert_ne!(behind["applied"], behind["desired"]);
     assert!(
         !dir.path().join("managed/log_freshness-1.3.0.wasm").exists(),
         "refused code is not kept"
@@ -516,4 +537,10 @@ managed_plugins:
     })
     .unwrap_or_else(|| panic!("1.4.0 never applied; agent log:\n{}", _agent.log()));
     assert_eq!(next["status"], "OK", "{next}");
+    let fleet = daemon.get_json("/api/0/managed");
+    assert_eq!(
+        fleet["versions"],
+        serde_json::json!({"log_freshness": {"1.4.0": 1}})
+    );
+    assert_eq!(fleet["in_sync"], 1, "{fleet}");
 }

@@ -271,7 +271,7 @@ pub enum DownloadError {
         source: std::io::Error,
     },
     /// More bytes than announced.
-    #[error("{url}: longer than the {size} bytes the daemon announced")]
+    #[error("{url}: longer than the {size} bytes announced or allowed")]
     TooLong {
         /// The URL.
         url: String,
@@ -306,4 +306,58 @@ pub enum DownloadError {
         /// The limit.
         secs: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// A one-shot HTTP server on loopback answering `answer` to the first request.
+    async fn serve(answer: &'static [u8]) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await;
+            let _ = stream.write_all(answer).await;
+        });
+        format!("http://{addr}/agent/web1/plugins?nonce=n0nce-abc")
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_a_failure_not_followed_and_a_flood_is_cut() {
+        let url = serve(
+            b"HTTP/1.1 302 Found\r\nLocation: http://evil.example/x\r\nContent-Length: 0\r\n\r\n",
+        )
+        .await;
+        let err = fetch_bytes(&url, 1024, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{url}: the server answered 302 Found")
+        );
+        let url = serve(
+            concat!(
+                "HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n",
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            )
+            .as_bytes(),
+        )
+        .await;
+        let err = fetch_bytes(&url, 16, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{url}: longer than the 16 bytes announced or allowed")
+        );
+        let url =
+            serve(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nx-hbd-tag: ab\r\n\r\nhello").await;
+        let (headers, body) = fetch_bytes(&url, 16, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(body, b"hello");
+        assert_eq!(headers.get("x-hbd-tag").unwrap(), "ab");
+    }
 }

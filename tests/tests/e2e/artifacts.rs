@@ -381,7 +381,8 @@ fn report_where(
 }
 
 #[test]
-fn a_real_agent_runs_what_the_daemon_says_refuses_a_strangers_version_and_takes_the_next() {
+fn a_real_agent_runs_what_the_daemon_says_refuses_a_strangers_version_takes_the_next_and_rolls_back_one_step()
+ {
     // Every change after the first reaches the agent through its heartbeats' ACKs.
     hbd_e2e::require!(Need::Minisign, Need::Wasm("hbd_log_freshness"));
     let dir = tempfile::tempdir().unwrap();
@@ -543,4 +544,26 @@ managed_plugins:
         serde_json::json!({"log_freshness": {"1.4.0": 1}})
     );
     assert_eq!(fleet["in_sync"], 1, "{fleet}");
+
+    // Rolled back to 1.2.0, the version it ran just before 1.4.0: taken.
+    std::fs::write(daemon.config_path(), daemon_config("1.2.0")).unwrap();
+    daemon.reload().unwrap();
+    let back = report_where(&daemon, "managed_plugins", |s| {
+        s["data"]["plugins"]["log_freshness"]["version"] == "1.2.0"
+    })
+    .unwrap_or_else(|| panic!("the rollback never applied; agent log:\n{}", _agent.log()));
+    assert_eq!(back["status"], "OK", "{back}");
+
+    // An older version, properly signed, is refused: going further back than one step
+    // is publishing the old code as a new version, not serving an old one.
+    offer(&keys, &offered, "publisher", "1.1.0", &grant, "1");
+    std::fs::write(daemon.config_path(), daemon_config("1.1.0")).unwrap();
+    daemon.reload().unwrap();
+    let older = report_where(&daemon, "managed_plugins", |s| s["status"] == "WARNING")
+        .unwrap_or_else(|| panic!("no refusal of 1.1.0; agent log:\n{}", _agent.log()));
+    assert_eq!(older["data"]["refused"][0]["reason"], "older", "{older}");
+    assert_eq!(
+        older["data"]["plugins"]["log_freshness"]["version"],
+        "1.2.0"
+    );
 }

@@ -242,7 +242,12 @@ async fn desired(
     };
     let config = state.config.get();
     let labels = state.auth.host_labels().get(host);
-    Ok(plugins_for(&config, host, labels.as_deref(), &catalogue))
+    Ok(plugins_for(
+        &config.plugin_plan(),
+        host,
+        labels.as_deref(),
+        &catalogue,
+    ))
 }
 
 /// The agent's question.
@@ -323,20 +328,7 @@ pub async fn download(State(state): State<ApiState>, Path(file): Path<String>) -
     let Some(dir) = state.config.get().artifacts_dir.clone() else {
         return not_found();
     };
-    let Ok(handle) = tokio::fs::File::open(dir.join(&file)).await else {
-        return not_found();
-    };
-    let len = handle.metadata().await.map(|m| m.len()).ok();
-    let mut response = Response::new(HttpBody::from_stream(tokio_util::io::ReaderStream::new(
-        handle,
-    )));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/octet-stream"),
-    );
-    if let Some(len) = len {
-        headers.insert(header::CONTENT_LENGTH, len.into());
-    }
-    response
+    super::download::stream(&dir.join(&file))
+        .await
+        .unwrap_or_else(not_found)
 }

@@ -16,6 +16,7 @@ pub mod caller;
 mod commands;
 mod config;
 mod dns;
+mod download;
 mod error;
 mod extract;
 mod history;

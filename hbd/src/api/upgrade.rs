@@ -9,9 +9,8 @@
 //! list as the host's commands.
 
 use axum::Json;
-use axum::body::Body as HttpBody;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -212,19 +211,7 @@ pub async fn download(State(state): State<ApiState>, Path(file): Path<String>) -
             return not_found();
         }
     }
-    let Ok(handle) = tokio::fs::File::open(dir.join(&file)).await else {
-        return not_found();
-    };
-    let len = handle.metadata().await.map(|m| m.len()).ok();
-    let stream = tokio_util::io::ReaderStream::new(handle);
-    let mut response = Response::new(HttpBody::from_stream(stream));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/octet-stream"),
-    );
-    if let Some(len) = len {
-        headers.insert(header::CONTENT_LENGTH, len.into());
-    }
-    response
+    super::download::stream(&dir.join(&file))
+        .await
+        .unwrap_or_else(not_found)
 }

@@ -2,6 +2,8 @@
 //! its validated form and records a [`Problem`] (with the key's line) for everything else.
 
 mod channels;
+#[cfg(test)]
+mod documented;
 mod dyndomains;
 mod groups;
 mod ha;

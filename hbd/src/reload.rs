@@ -26,6 +26,9 @@ pub struct Reloaded {
     pub warnings: Vec<String>,
     /// Changed keys that take effect only after a restart.
     pub restart_needed: Vec<&'static str>,
+    /// What changed in which signed plugins run where, one line each
+    /// (`groups.web.plugins.log_freshness: 1.2.0 -> 1.3.0`).
+    pub plugin_changes: Vec<String>,
 }
 
 /// Why a reload did not happen; the running configuration is unchanged.
@@ -93,8 +96,9 @@ impl Reloader {
         self.reloads.subscribe()
     }
 
-    /// Reads, validates and (if clean) applies the configuration.
-    pub async fn reload(&self) -> Result<Reloaded, ReloadError> {
+    /// Reads, validates and (if clean) applies the configuration; `by` (a user's name,
+    /// or `SIGHUP`) is logged with what it changed in the plugins run.
+    pub async fn reload(&self, by: &str) -> Result<Reloaded, ReloadError> {
         let path = self.path.clone();
         let loaded = tokio::task::spawn_blocking(move || load(path.as_deref()))
             .await
@@ -112,6 +116,7 @@ impl Reloader {
             ReloadError::Invalid(e.problems.iter().map(ToString::to_string).collect())
         })?;
         let restart_needed = self.shared.get().restart_needed(&loaded.config);
+        let plugin_changes = crate::fleet::changes::between(&self.shared.get(), &loaded.config);
         if !restart_needed.is_empty() {
             tracing::warn!(keys = ?restart_needed, "changed settings take effect after a restart");
         }
@@ -126,10 +131,14 @@ impl Reloader {
             .map_err(|_| ReloadError::Engine("stopping".into()))?
             .map_err(|e| ReloadError::Engine(e.to_string()))?;
         self.reloads.send_modify(|n| *n += 1);
+        for change in &plugin_changes {
+            tracing::info!(by, %change, "managed plugins changed");
+        }
         Ok(Reloaded {
             source: self.path.clone(),
             warnings: loaded.warnings.iter().map(ToString::to_string).collect(),
             restart_needed,
+            plugin_changes,
         })
     }
 }
@@ -143,7 +152,7 @@ pub async fn on_sighup(reloader: Reloader) {
     };
     while hup.recv().await.is_some() {
         tracing::info!(signal = "SIGHUP", "reloading the configuration");
-        match reloader.reload().await {
+        match reloader.reload("SIGHUP").await {
             Ok(done) => {
                 for w in &done.warnings {
                     tracing::warn!("{w}");

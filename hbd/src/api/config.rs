@@ -1,5 +1,6 @@
 //! `POST /api/0/config/reload`: re-reads and validates the config file and, if it is
 //! clean, puts it in force (422 with every problem otherwise; the running config stays).
+//! The answer and the log say what it changed in the signed plugins run, and who.
 
 use axum::Json;
 use axum::extract::State;
@@ -25,7 +26,8 @@ pub async fn reload(
     caller: Caller,
 ) -> Result<Json<Reloaded>, ApiError> {
     caller.may(Action::ReloadConfig, None)?;
-    match state.reloader.reload().await {
+    let by = caller.signed_in().unwrap_or("(no users)").to_owned();
+    match state.reloader.reload(&by).await {
         Ok(done) => Ok(Json(done)),
         Err(e @ ReloadError::Invalid(_)) => Err(ApiError::Unprocessable(e.to_string())),
         Err(e @ ReloadError::Engine(_)) => Err(ApiError::Unavailable(e.to_string())),

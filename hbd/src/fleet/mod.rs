@@ -5,6 +5,8 @@
 //! - [`catalogue`]: the artifacts in `artifacts_dir`, each checked (name, signature,
 //!   digest) before it is offered; rescanned only when the directory changes.
 //! - [`desired`]: what one host should run, from the groups that hold it. Pure.
+//! - [`changes`]: what a reload changes in which plugins run where. Pure.
 
 pub mod catalogue;
+pub mod changes;
 pub mod desired;

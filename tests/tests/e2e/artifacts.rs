@@ -490,6 +490,17 @@ managed_plugins:
     offer(&keys, &offered, "stranger", "1.3.0", &grant, "1");
     std::fs::write(daemon.config_path(), daemon_config("1.3.0")).unwrap();
     daemon.reload().unwrap();
+    // The change is logged with who made it.
+    let log = daemon.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("managed plugins changed"))
+        .unwrap_or_else(|| panic!("no change logged:\n{log}"));
+    assert!(
+        line.contains("SIGHUP")
+            && line.contains("groups.web.plugins.log_freshness: 1.2.0 -> 1.3.0"),
+        "{line}"
+    );
     let refused = report_where(&daemon, "managed_plugins", |s| s["status"] == "WARNING")
         .unwrap_or_else(|| panic!("no refusal; agent log:\n{}", _agent.log()));
     assert_eq!(

@@ -96,29 +96,17 @@ pub static TOP_LEVEL: &[KeySpec<Problems, Draft>] = &[
     KeySpec {
         name: "wasm_plugins",
         reload: Reload::Live,
-        read: |p, c, at, v| {
-            if let Some(map) = mapping(p, at, v) {
-                read_map(p, WASM, &mut c.config.wasm_plugins, at, map);
-            }
-        },
+        read: |p, c, at, v| section(p, WASM, &mut c.config.wasm_plugins, at, v),
     },
     KeySpec {
         name: "plugin_trust",
         reload: Reload::Live,
-        read: |p, c, at, v| {
-            if let Some(map) = mapping(p, at, v) {
-                read_map(p, PLUGIN_TRUST, &mut c.config.plugin_trust, at, map);
-            }
-        },
+        read: |p, c, at, v| section(p, PLUGIN_TRUST, &mut c.config.plugin_trust, at, v),
     },
     KeySpec {
         name: "managed_plugins",
         reload: Reload::Live,
-        read: |p, c, at, v| {
-            if let Some(map) = mapping(p, at, v) {
-                read_map(p, MANAGED, &mut c.config.managed_plugins, at, map);
-            }
-        },
+        read: |p, c, at, v| section(p, MANAGED, &mut c.config.managed_plugins, at, v),
     },
     KeySpec {
         name: "labels",
@@ -144,11 +132,7 @@ pub static TOP_LEVEL: &[KeySpec<Problems, Draft>] = &[
     KeySpec {
         name: "commands",
         reload: Reload::Live,
-        read: |p, c, at, v| {
-            if let Some(map) = mapping(p, at, v) {
-                read_map(p, COMMANDS, &mut c.config.commands, at, map);
-            }
-        },
+        read: |p, c, at, v| section(p, COMMANDS, &mut c.config.commands, at, v),
     },
 ];
 
@@ -525,6 +509,19 @@ fn string(p: &mut Problems, at: &[&str], v: &Value) -> Option<String> {
             p.error(at, format!("expected a string, found {}", describe(other)));
             None
         }
+    }
+}
+
+/// A section (`commands:`, `wasm_plugins:`, ...): a mapping read with its table.
+fn section<T>(
+    p: &mut Problems,
+    table: &'static [KeySpec<Problems, T>],
+    into: &mut T,
+    at: &[&str],
+    v: &Value,
+) {
+    if let Some(map) = mapping(p, at, v) {
+        read_map(p, table, into, at, map);
     }
 }
 

@@ -190,7 +190,7 @@ pub fn read_answer(
     nonce: &str,
 ) -> Result<Desired, AnswerError> {
     let tag_hex = tag_hex.ok_or(AnswerError::Tag)?;
-    let tag = from_hex(tag_hex).ok_or(AnswerError::Tag)?;
+    let tag = hb_proto::digest::unhex(tag_hex).ok_or(AnswerError::Tag)?;
     if !key.verify(&[b"hbd desired plugins\n", body], &tag) {
         return Err(AnswerError::Tag);
     }
@@ -206,16 +206,6 @@ pub fn read_answer(
         return Err(AnswerError::Digest);
     }
     Ok(desired)
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

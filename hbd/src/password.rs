@@ -172,16 +172,9 @@ fn derive(method: Method, password: &[u8], salt: &[u8], out: &mut [u8]) {
 }
 
 fn decode_hex(hex: &str) -> Result<Vec<u8>, HashError> {
-    if hex.is_empty() || !hex.len().is_multiple_of(2) {
-        return Err(HashError::Hex);
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(hex.get(i..i + 2).ok_or(HashError::Hex)?, 16)
-                .map_err(|_| HashError::Hex)
-        })
-        .collect()
+    hb_proto::digest::unhex(hex)
+        .filter(|bytes| !bytes.is_empty())
+        .ok_or(HashError::Hex)
 }
 
 fn salt() -> Result<String, getrandom::Error> {

@@ -250,6 +250,17 @@ async fn desired(
     ))
 }
 
+/// What `host` should run, from the plan alone: what an agent is told needs no look at
+/// `artifacts_dir` (whether its files are still there is for people to see).
+fn plan_for(state: &ApiState, host: &str) -> Vec<DesiredPlugin> {
+    let labels = state.auth.host_labels().get(host);
+    state
+        .config
+        .get()
+        .plugin_plan()
+        .for_host(host, labels.as_deref())
+}
+
 /// The agent's question.
 #[derive(Debug, Deserialize)]
 pub struct Ask {
@@ -288,10 +299,7 @@ pub async fn for_agent(
             }
         }
     };
-    let plugins = match desired(&state, &name).await {
-        Ok((plugins, _)) => plugins,
-        Err(e) => return e.into_response(),
-    };
+    let plugins = plan_for(&state, &name);
     let answer = Desired {
         host: name,
         nonce: ask.nonce,

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::collectors::Collectors;
 use crate::manifest::Capabilities;
 
 /// The operator's settings for one artifact on a host: what `wasm_plugins.plugins.NAME`
@@ -133,6 +134,30 @@ impl Files {
     }
 }
 
+/// What a host should run, as a whole: the signed artifacts, and the daemon's settings
+/// for the agent's native collectors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesiredSet {
+    /// The artifacts, sorted by name.
+    #[serde(default)]
+    pub plugins: Vec<DesiredPlugin>,
+    /// The native collectors' settings, by name (none: the agent's own config).
+    #[serde(default, skip_serializing_if = "Collectors::is_empty")]
+    pub collectors: Collectors,
+}
+
+impl DesiredSet {
+    /// Its digest: SHA-256 of its JSON, 64 hex digits. The empty set's digest names
+    /// "nothing managed".
+    pub fn digest(&self) -> String {
+        // Invariant: these types serialize (strings, numbers, UTF-8 paths), so this
+        // cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        hb_proto::digest::hex(&Sha256::digest(&json))
+    }
+}
+
 /// The answer to an agent asking what to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,19 +166,10 @@ pub struct Desired {
     pub host: String,
     /// The agent's nonce, echoed: this answer is for that request.
     pub nonce: String,
-    /// [`digest`] of `plugins`: what the agent reports once it has applied them.
+    /// [`DesiredSet::digest`] of `set`: what the agent reports once it has applied it.
     pub digest: String,
-    /// The artifacts, by name.
-    pub plugins: Vec<DesiredPlugin>,
-}
-
-/// The digest of a set of desired plugins (sorted by name, as the daemon builds it):
-/// SHA-256 of their JSON, 64 hex digits. The empty set's digest names "no managed
-/// plugins".
-pub fn digest(plugins: &[DesiredPlugin]) -> String {
-    // Invariant: these types serialize (strings, numbers, UTF-8 paths), so this cannot fail.
-    let json = serde_json::to_vec(plugins).unwrap_or_default();
-    hb_proto::digest::hex(&Sha256::digest(&json))
+    /// What to run.
+    pub set: DesiredSet,
 }
 
 /// The header that carries the answer's tag.
@@ -177,7 +193,7 @@ pub enum AnswerError {
     #[error("the answer is for {0}, not this request")]
     NotMine(String),
     /// Its digest is not its plugins'.
-    #[error("the answer's digest does not match its plugins")]
+    #[error("the answer's digest does not match what it names")]
     Digest,
 }
 
@@ -202,7 +218,7 @@ pub fn read_answer(
             desired.host, desired.nonce
         )));
     }
-    if digest(&desired.plugins) != desired.digest {
+    if desired.set.digest() != desired.digest {
         return Err(AnswerError::Digest);
     }
     Ok(desired)
@@ -227,13 +243,19 @@ mod tests {
         }
     }
 
+    fn set() -> DesiredSet {
+        DesiredSet {
+            plugins: vec![plugin()],
+            ..DesiredSet::default()
+        }
+    }
+
     fn answer(host: &str, nonce: &str) -> Vec<u8> {
-        let plugins = vec![plugin()];
         serde_json::to_vec(&Desired {
             host: host.into(),
             nonce: nonce.into(),
-            digest: digest(&plugins),
-            plugins,
+            digest: set().digest(),
+            set: set(),
         })
         .unwrap()
     }
@@ -364,13 +386,22 @@ mod tests {
     }
 
     #[test]
-    fn the_digest_follows_the_plugins_not_the_request() {
+    fn the_digest_follows_the_set_not_the_request() {
         let a: Desired = serde_json::from_slice(&answer("web1", "n1")).unwrap();
         let b: Desired = serde_json::from_slice(&answer("web1", "n2")).unwrap();
         assert_eq!(a.digest, b.digest);
-        let mut changed = vec![plugin()];
-        changed[0].settings.interval = Some(60.0);
-        assert_ne!(digest(&changed), a.digest);
-        assert_eq!(digest(&[]).len(), 64);
+        let mut changed = set();
+        changed.plugins[0].settings.interval = Some(60.0);
+        assert_ne!(changed.digest(), a.digest);
+        let mut collectors = set();
+        collectors.collectors.insert(
+            "cpu_monitor".into(),
+            crate::collectors::Collector {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        );
+        assert_ne!(collectors.digest(), a.digest);
+        assert_eq!(DesiredSet::default().digest().len(), 64);
     }
 }

@@ -11,8 +11,10 @@
 //! - [`ran`]: the versions an agent has run, which no artifact may go back behind.
 //! - [`verify`]: every check, in order, and why an artifact is refused.
 //! - [`desired`]: what a daemon wants a host to run, signed with the host's key.
+//! - [`collectors`]: the daemon's settings for an agent's native collectors.
 #![warn(missing_docs)]
 
+pub mod collectors;
 pub mod desired;
 pub mod manifest;
 pub mod ran;

@@ -86,7 +86,7 @@ pub async fn run(
     #[cfg(feature = "wasm")]
     let (managed, plugins_link) = match managed(&config, &target, &plugins) {
         Some(m) => {
-            let (sets, rx) = tokio::sync::watch::channel(Vec::new());
+            let (sets, rx) = tokio::sync::watch::channel(Default::default());
             let (applied_tx, applied) = tokio::sync::watch::channel(String::new());
             let (desired, desired_rx) = tokio::sync::watch::channel(None);
             tokio::spawn(crate::managed::run(
@@ -164,6 +164,7 @@ fn managed(
         key,
         host: target.name.clone(),
         taken: plugins.iter().map(|e| e.name().to_owned()).collect(),
+        natives: config.plugins.clone(),
         runtime,
     })
 }

@@ -8,36 +8,44 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use hb_artifact::desired::{DesiredPlugin, digest};
+use hb_artifact::desired::{DesiredPlugin, DesiredSet};
 
 use crate::groups::{Group, Labels};
 
-/// Each group that names plugins, in name order, with its plugins: a host runs every
-/// plugin its groups name, the first group naming a plugin winning.
+/// Each group that manages anything, in name order, with what it gives its members: a
+/// host runs every plugin its groups name, and takes every native collector's settings
+/// they set, the first group naming a plugin or a collector winning.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// The groups with their plugins.
-    pub groups: Vec<(Group, Vec<DesiredPlugin>)>,
+    /// The groups with what they give.
+    pub groups: Vec<(Group, DesiredSet)>,
 }
 
 impl Plan {
-    /// What `host`, declaring `labels`, should run, sorted by name.
-    pub fn for_host(&self, host: &str, labels: Option<&Labels>) -> Vec<DesiredPlugin> {
-        let mut chosen: BTreeMap<&str, &DesiredPlugin> = BTreeMap::new();
-        for (group, plugins) in &self.groups {
+    /// What `host`, declaring `labels`, should run, plugins sorted by name.
+    pub fn for_host(&self, host: &str, labels: Option<&Labels>) -> DesiredSet {
+        let mut plugins: BTreeMap<&str, &DesiredPlugin> = BTreeMap::new();
+        let mut set = DesiredSet::default();
+        for (group, given) in &self.groups {
             if !group.contains(host, labels) {
                 continue;
             }
-            for plugin in plugins {
-                chosen.entry(plugin.name.as_str()).or_insert(plugin);
+            for plugin in &given.plugins {
+                plugins.entry(plugin.name.as_str()).or_insert(plugin);
+            }
+            for (name, settings) in &given.collectors {
+                set.collectors
+                    .entry(name.clone())
+                    .or_insert_with(|| settings.clone());
             }
         }
-        chosen.into_values().cloned().collect()
+        set.plugins = plugins.into_values().cloned().collect();
+        set
     }
 
     /// The digest of what `host` should run.
     pub fn digest_for(&self, host: &str, labels: Option<&Labels>) -> String {
-        digest(&self.for_host(host, labels))
+        self.for_host(host, labels).digest()
     }
 }
 
@@ -129,23 +137,43 @@ mod tests {
         }
     }
 
+    fn plugins(plugins: Vec<DesiredPlugin>) -> DesiredSet {
+        DesiredSet {
+            plugins,
+            ..DesiredSet::default()
+        }
+    }
+
+    fn every(seconds: f64) -> hb_artifact::collectors::Collector {
+        hb_artifact::collectors::Collector {
+            interval: Some(seconds),
+            ..Default::default()
+        }
+    }
+
     fn plan() -> Plan {
         let canary = Group::new("a_canary", &["web1".into()], &BTreeMap::new()).unwrap();
         let web = Group::new("web", &["web*".into()], &BTreeMap::new()).unwrap();
         let mut labels = BTreeMap::new();
         labels.insert("role".to_owned(), "db".to_owned());
         let db = Group::new("db", &[], &labels).unwrap();
+        let mut canary_set = plugins(vec![plugin("log_freshness", "1.3.0")]);
+        canary_set
+            .collectors
+            .insert("cpu_monitor".into(), every(5.0));
+        let mut web_set = plugins(vec![
+            plugin("log_freshness", "1.2.0"),
+            plugin("tls_expiry", "1.0.0"),
+        ]);
+        web_set.collectors.insert("cpu_monitor".into(), every(30.0));
+        web_set
+            .collectors
+            .insert("disk_monitor".into(), every(60.0));
         Plan {
             groups: vec![
-                (canary, vec![plugin("log_freshness", "1.3.0")]),
-                (db, vec![plugin("pg_check", "2.0.0")]),
-                (
-                    web,
-                    vec![
-                        plugin("log_freshness", "1.2.0"),
-                        plugin("tls_expiry", "1.0.0"),
-                    ],
-                ),
+                (canary, canary_set),
+                (db, plugins(vec![plugin("pg_check", "2.0.0")])),
+                (web, web_set),
             ],
         }
     }
@@ -155,22 +183,52 @@ mod tests {
         let plan = plan();
         let mut db = BTreeMap::new();
         db.insert("role".to_owned(), "db".to_owned());
-        // (host, labels, what it runs)
+        // (host, labels, what it runs: plugins, then collectors' intervals)
         let cases: &[(&str, Option<&Labels>, &[&str])] = &[
-            ("web1", None, &["log_freshness 1.3.0", "tls_expiry 1.0.0"]),
-            ("web2", None, &["log_freshness 1.2.0", "tls_expiry 1.0.0"]),
+            (
+                "web1",
+                None,
+                &[
+                    "log_freshness 1.3.0",
+                    "tls_expiry 1.0.0",
+                    "cpu_monitor 5",
+                    "disk_monitor 60",
+                ],
+            ),
+            (
+                "web2",
+                None,
+                &[
+                    "log_freshness 1.2.0",
+                    "tls_expiry 1.0.0",
+                    "cpu_monitor 30",
+                    "disk_monitor 60",
+                ],
+            ),
             (
                 "web3",
                 Some(&db),
-                &["log_freshness 1.2.0", "pg_check 2.0.0", "tls_expiry 1.0.0"],
+                &[
+                    "log_freshness 1.2.0",
+                    "pg_check 2.0.0",
+                    "tls_expiry 1.0.0",
+                    "cpu_monitor 30",
+                    "disk_monitor 60",
+                ],
             ),
             ("mail", None, &[]),
         ];
         for (host, labels, want) in cases {
-            let got: Vec<String> = plan
-                .for_host(host, *labels)
+            let set = plan.for_host(host, *labels);
+            let got: Vec<String> = set
+                .plugins
                 .iter()
                 .map(|p| format!("{} {}", p.name, p.version))
+                .chain(
+                    set.collectors
+                        .iter()
+                        .map(|(name, c)| format!("{name} {}", c.interval.unwrap_or_default())),
+                )
                 .collect();
             assert_eq!(got, *want, "{host}");
         }
@@ -181,7 +239,7 @@ mod tests {
         let mut agents = Agents::default();
         agents.set_plan(Arc::new(plan()));
         let web1 = agents.plan().digest_for("web1", None);
-        let empty = digest(&[]);
+        let empty = DesiredSet::default().digest();
         // An agent that never reported manages nothing: its ACK says nothing.
         assert_eq!(agents.tell("web1", None), None);
         agents.reported("web1", &empty);

@@ -3,11 +3,12 @@
 //! once, every `managed_plugins.check_every`, and whenever an ACK names a digest other
 //! than the one its heartbeats carry, it asks the daemon what to run
 //! (answered signed with the host's key, for a nonce of its own), fetches what it does
-//! not hold, checks and loads it, and hands the whole new set to the scheduler. A set
+//! not hold, checks and loads it, builds the native collectors again when the daemon's
+//! settings for them changed, and hands the whole new set to the scheduler. A set
 //! that fails anywhere is not applied: the previous one keeps running. Each outcome is
 //! a report of the pseudo-plugin `managed_plugins` (the applied digest, each plugin's
-//! version and state, and why anything was refused), so the daemon stores it, shows it
-//! and alerts on its status like any plugin's.
+//! version and state, the collectors' settings, and why anything was refused), so the
+//! daemon stores it, shows it and alerts on its status like any plugin's.
 //!
 //! - [`state`]: the record kept across restarts.
 //! - [`apply`]: fetch, check and load one artifact.
@@ -20,13 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hb_artifact::Trust;
-use hb_artifact::desired::{Desired, TAG_HEADER, read_answer};
+use hb_artifact::collectors::Collectors;
+use hb_artifact::desired::{Desired, DesiredSet, TAG_HEADER, read_answer};
 use hb_proto::{PluginKind, Status};
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::plugins::scheduler::{Entry, Report};
+use crate::plugins::scheduler::{Entry, ManagedSet, Report};
 use crate::wasm::Runtime;
 use apply::Failure;
 use state::State;
@@ -52,6 +54,9 @@ pub struct Managed {
     pub host: String,
     /// Plugin names this agent runs from its own config.
     pub taken: Vec<String>,
+    /// The agent's own `plugins` section, which the daemon's settings for the native
+    /// collectors are laid over.
+    pub natives: std::collections::BTreeMap<String, Value>,
     /// The engine plugins run in.
     pub runtime: Runtime,
 }
@@ -59,7 +64,7 @@ pub struct Managed {
 /// How the task talks to the scheduler and the heartbeat loop.
 pub struct Links {
     /// The set the scheduler runs, replaced whole.
-    pub sets: watch::Sender<Vec<Arc<Entry>>>,
+    pub sets: watch::Sender<ManagedSet>,
     /// The digest applied, which heartbeats carry.
     pub applied: watch::Sender<String>,
     /// The digest an ACK says to run: the daemon is asked at once.
@@ -88,16 +93,28 @@ pub async fn run(
     });
     let m = Arc::new(m);
     // The set applied before, checked again as the trust is now.
-    let (entries, failures) = load_set(&m, &state, &state.plugins).await;
-    let _ = sets.send(entries.into_iter().map(|(e, _)| e).collect());
+    let (entries, mut failures) = load_set(&m, &state, &state.plugins).await;
+    let natives = match collectors(&m, &state.collectors) {
+        Ok(natives) => natives,
+        Err(f) => {
+            failures.push(f);
+            None
+        }
+    };
+    let mut running = ManagedSet {
+        wasm: entries.into_iter().map(|(e, _)| e).collect(),
+        natives,
+    };
+    let _ = sets.send(running.clone());
     let _ = applied.send(applied_digest(&state));
     send(&reports, report(&state, &failures, None));
     loop {
-        let outcome = check(&m, &mut state).await;
+        let outcome = check(&m, &mut state, &running).await;
         match outcome {
             Ok(None) => {}
-            Ok(Some(entries)) => {
-                let _ = sets.send(entries);
+            Ok(Some(set)) => {
+                running = set;
+                let _ = sets.send(running.clone());
                 let _ = applied.send(applied_digest(&state));
                 send(&reports, report(&state, &[], None));
             }
@@ -126,7 +143,7 @@ pub async fn run(
 /// What heartbeats carry: the digest applied, the empty set's before any.
 fn applied_digest(state: &State) -> String {
     if state.digest.is_empty() {
-        hb_artifact::desired::digest(&[])
+        DesiredSet::default().digest()
     } else {
         state.digest.clone()
     }
@@ -148,12 +165,27 @@ enum Problem {
 
 /// Asks the daemon; applies its answer when it differs from what runs. `Ok(None)`:
 /// nothing to change.
-async fn check(m: &Arc<Managed>, state: &mut State) -> Result<Option<Vec<Arc<Entry>>>, Problem> {
+async fn check(
+    m: &Arc<Managed>,
+    state: &mut State,
+    running: &ManagedSet,
+) -> Result<Option<ManagedSet>, Problem> {
     let desired = ask(m).await.map_err(Problem::Ask)?;
     if desired.digest == state.digest {
         return Ok(None);
     }
-    let (entries, failures) = load_set(m, state, &desired.plugins).await;
+    let Desired { digest, set, .. } = desired;
+    let (entries, mut failures) = load_set(m, state, &set.plugins).await;
+    // The collectors are built again only when their settings changed, so that what
+    // they keep between collections (counters for rates) is not lost for nothing.
+    let natives = if set.collectors == state.collectors {
+        running.natives.clone()
+    } else {
+        collectors(m, &set.collectors).unwrap_or_else(|f| {
+            failures.push(f);
+            None
+        })
+    };
     if !failures.is_empty() {
         for f in &failures {
             tracing::warn!(artifact = %f.artifact, reason = f.reason, detail = %f.detail, "managed plugin refused; the previous set keeps running");
@@ -164,14 +196,38 @@ async fn check(m: &Arc<Managed>, state: &mut State) -> Result<Option<Vec<Arc<Ent
     for manifest in &manifests {
         state.ran.record(manifest);
     }
-    state.digest = desired.digest;
-    state.plugins = desired.plugins;
+    state.digest = digest;
+    state.plugins = set.plugins;
+    state.collectors = set.collectors;
     if let Err(e) = state.save(&m.dir) {
         tracing::error!(error = %e, "managed plugins: record not saved");
     }
     state.tidy(&m.dir);
-    tracing::info!(digest = %state.digest, plugins = state.plugins.len(), "managed plugins applied");
-    Ok(Some(entries))
+    tracing::info!(digest = %state.digest, plugins = state.plugins.len(), collectors = state.collectors.len(), "managed plugins applied");
+    Ok(Some(ManagedSet {
+        wasm: entries,
+        natives,
+    }))
+}
+
+/// The native collectors built with the daemon's `collectors` laid over the agent's
+/// own config; `None` when the daemon sets none (the agent's own run).
+fn collectors(
+    m: &Managed,
+    collectors: &Collectors,
+) -> Result<Option<Arc<Vec<Arc<Entry>>>>, Failure> {
+    if collectors.is_empty() {
+        return Ok(None);
+    }
+    let fail = |detail: String| Failure {
+        artifact: "collectors".into(),
+        reason: "collectors",
+        detail,
+    };
+    let config = crate::plugins::overlay::overlay(&m.natives, collectors)
+        .map_err(|e| fail(e.to_string()))?;
+    let entries = crate::plugins::scheduler::entries(&config).map_err(|e| fail(e.to_string()))?;
+    Ok(Some(Arc::new(entries.into_iter().map(Arc::new).collect())))
 }
 
 /// The daemon's signed answer for a fresh nonce.
@@ -258,6 +314,7 @@ fn report(state: &State, failures: &[Failure], ask: Option<String>) -> Report {
         })
         .collect();
     data.insert("plugins".into(), Value::Object(plugins));
+    data.insert("collectors".into(), json!(state.collectors));
     let refused: Vec<Value> = failures
         .iter()
         .map(|f| json!({"artifact": f.artifact, "reason": f.reason, "detail": f.detail}))

@@ -1,6 +1,7 @@
 //! What this agent keeps about its managed plugins across restarts, in
 //! `managed_plugins.dir/state.json`: the digest of the set it applied (what it reports),
-//! the versions it has run (which no artifact may go back behind) and the set itself.
+//! the versions it has run (which no artifact may go back behind) and the set itself
+//! (artifacts and the native collectors' settings).
 //! Each artifact's three files lie beside it as `NAME-VERSION.{wasm,json,json.minisig}`.
 //! Written whole to a new file and renamed over the old, so a crash leaves one or the
 //! other.
@@ -23,6 +24,9 @@ pub struct State {
     /// The set applied.
     #[serde(default)]
     pub plugins: Vec<DesiredPlugin>,
+    /// The daemon's settings for the native collectors applied.
+    #[serde(default)]
+    pub collectors: hb_artifact::collectors::Collectors,
 }
 
 /// Why the record cannot be kept.

@@ -1,5 +1,6 @@
 //! The agent's plugins: what a plugin is, which ones exist, and how they are built from
-//! the `plugins` map of the agent config.
+//! the `plugins` map of the agent config (with the daemon's settings laid over it,
+//! [`overlay`]).
 //!
 //! Native collectors read `/proc` and `/sys` through a root path (tests point it at
 //! fixture trees); each has an I/O reader and a pure parser in its own file. A plugin's
@@ -15,6 +16,7 @@ pub mod nagios_runner;
 pub mod network_monitor;
 pub mod options;
 pub mod os_info;
+pub mod overlay;
 pub mod perfdata;
 pub mod ping_monitor;
 pub mod scheduler;

@@ -2,7 +2,7 @@
 //! every `interval`, default 300 s), on a blocking thread with a time limit. A failure,
 //! a panic or a timeout becomes an `UNKNOWN` report carrying the reason; it never stops
 //! the agent or the other plugins. The plugins the daemon manages come and go as one
-//! set, replaced whole.
+//! set, replaced whole; so do the native collectors when the daemon sets how they run.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, TryLockError};
@@ -159,13 +159,33 @@ pub async fn collect_once(entry: &Entry) -> Report {
     }
 }
 
+/// What the daemon manages, as the scheduler runs it.
+#[derive(Debug, Clone, Default)]
+pub struct ManagedSet {
+    /// The signed artifacts' plugins.
+    pub wasm: Vec<Arc<Entry>>,
+    /// The native collectors built with the daemon's settings laid over the agent's own
+    /// (`None`: as the agent's own config built them).
+    pub natives: Option<Arc<Vec<Arc<Entry>>>>,
+}
+
+fn same(a: Option<&Arc<Vec<Arc<Entry>>>>, b: Option<&Arc<Vec<Arc<Entry>>>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
 /// Runs every entry on its schedule until `shutdown`; the first run of each is at start.
 /// A notification on `refresh_info` runs the info plugins at once (on demand, e.g.
 /// `kill -USR1` on the agent). `managed` replaces the plugins the daemon manages, whole:
-/// the new set's first runs are at once, the old set's plugins run no more.
+/// the new set's first runs are at once, the old set's plugins run no more. When it
+/// brings other native collectors, they replace the ones running (and the agent's own
+/// come back when it stops bringing any).
 pub async fn run(
     entries: Vec<Entry>,
-    mut managed: Option<watch::Receiver<Vec<Arc<Entry>>>>,
+    mut managed: Option<watch::Receiver<ManagedSet>>,
     tx: mpsc::Sender<Report>,
     refresh_info: Arc<tokio::sync::Notify>,
     shutdown: CancellationToken,
@@ -173,6 +193,13 @@ pub async fn run(
     let now = tokio::time::Instant::now();
     let mut fixed: Vec<(Arc<Entry>, tokio::time::Instant)> =
         entries.into_iter().map(|e| (Arc::new(e), now)).collect();
+    let is_native = |e: &Entry| built_in().any(|b| b == e.name);
+    let own_natives: Vec<Arc<Entry>> = fixed
+        .iter()
+        .filter(|(e, _)| is_native(e))
+        .map(|(e, _)| e.clone())
+        .collect();
+    let mut natives_in_force: Option<Arc<Vec<Arc<Entry>>>> = None;
     let mut extra: Vec<(Arc<Entry>, tokio::time::Instant)> = Vec::new();
     loop {
         let soonest = fixed.iter().chain(&extra).map(|(_, at)| *at).min();
@@ -207,7 +234,15 @@ pub async fn run(
                 }
                 let now = tokio::time::Instant::now();
                 if let Some(rx) = managed.as_mut() {
-                    extra = rx.borrow_and_update().iter().map(|e| (e.clone(), now)).collect();
+                    let set = rx.borrow_and_update().clone();
+                    extra = set.wasm.iter().map(|e| (e.clone(), now)).collect();
+                    if !same(set.natives.as_ref(), natives_in_force.as_ref()) {
+                        let natives = set.natives.as_deref().unwrap_or(&own_natives);
+                        fixed.retain(|(e, _)| !is_native(e));
+                        fixed.extend(natives.iter().map(|e| (e.clone(), now)));
+                        tracing::info!(collectors = natives.len(), "native collectors replaced");
+                        natives_in_force = set.natives;
+                    }
                 }
             }
         }
@@ -293,6 +328,84 @@ mod tests {
             .collect();
         assert_eq!(errors.len(), 1, "one overlapping run is refused");
         assert_eq!(errors[0].data["error"], "previous collection still running");
+    }
+
+    /// A plugin under any name that reports which one it is.
+    struct Says(&'static str, &'static str);
+    impl Plugin for Says {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn kind(&self) -> PluginKind {
+            PluginKind::Monitor
+        }
+        fn collect(&mut self) -> Result<super::super::Collected, PluginError> {
+            let mut data = Map::new();
+            data.insert("from".into(), json!(self.1));
+            Ok(super::super::Collected { data, status: None })
+        }
+    }
+
+    fn every_50ms(name: &'static str, from: &'static str) -> Entry {
+        let mut e = entry(Box::new(Says(name, from)), Duration::from_secs(5));
+        e.interval = Duration::from_millis(50);
+        e
+    }
+
+    #[tokio::test]
+    async fn natives_the_daemon_sets_replace_the_agents_own_until_it_stops_setting_them() {
+        let (tx, mut rx) = mpsc::channel(QUEUE_LEN);
+        let (sets, managed) = watch::channel(ManagedSet::default());
+        let shutdown = CancellationToken::new();
+        let own = vec![every_50ms("cpu_monitor", "own"), every_50ms("mine", "mine")];
+        tokio::spawn(run(
+            own,
+            Some(managed),
+            tx,
+            Arc::new(tokio::sync::Notify::new()),
+            shutdown.clone(),
+        ));
+        // Waits (at most 10 s) until the next reports of `plugin` come from `from`, and
+        // returns every source seen meanwhile of the other plugins.
+        async fn until(rx: &mut mpsc::Receiver<Report>, plugin: &str, from: &str) -> Vec<String> {
+            let mut others = Vec::new();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let r = tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .expect("the report in time")
+                    .unwrap();
+                let said = r.data["from"].as_str().unwrap().to_owned();
+                if r.plugin == plugin && said == from {
+                    return others;
+                }
+                if r.plugin != plugin {
+                    others.push(said);
+                }
+            }
+        }
+        until(&mut rx, "cpu_monitor", "own").await;
+        let daemons = Arc::new(vec![Arc::new(every_50ms("cpu_monitor", "daemon's"))]);
+        sets.send(ManagedSet {
+            wasm: Vec::new(),
+            natives: Some(daemons),
+        })
+        .unwrap();
+        until(&mut rx, "cpu_monitor", "daemon's").await;
+        // Its second run: a collection of the agent's own started before the switch
+        // has long been reported.
+        until(&mut rx, "cpu_monitor", "daemon's").await;
+        // From now on only the daemon's cpu_monitor runs, beside the agent's own plugin.
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let r = rx.recv().await.unwrap();
+            seen.push(format!("{} {}", r.plugin, r.data["from"].as_str().unwrap()));
+        }
+        assert!(!seen.contains(&"cpu_monitor own".to_owned()), "{seen:?}");
+        assert!(seen.contains(&"mine mine".to_owned()), "{seen:?}");
+        sets.send(ManagedSet::default()).unwrap();
+        until(&mut rx, "cpu_monitor", "own").await;
+        shutdown.cancel();
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Signed plugin artifacts over HTTP. For people: `GET /api/0/artifacts` lists what
 //! `artifacts_dir` offers and what it holds but does not offer, and
-//! `GET /api/0/hosts/{name}/plugins/desired` says which artifacts a host should run and
-//! whether its agent runs them, and `GET /api/0/managed` sums up the fleet: how many
+//! `GET /api/0/hosts/{name}/plugins/desired` says which artifacts a host should run (and
+//! how its native collectors should run) and whether its agent runs them, and `GET /api/0/managed` sums up the fleet: how many
 //! hosts run each version, and which hosts are behind or refused, with the reason.
 //! For agents (PROTOCOL.md, "Managed plugins"): `GET /agent/{name}/plugins?nonce=N`
 //! answers the same, signed with the host's key, and `GET /artifacts/{file}` serves an
@@ -16,7 +16,7 @@ use axum::body::Body as HttpBody;
 use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hb_artifact::desired::{Desired, DesiredPlugin, TAG_HEADER, digest, tag};
+use hb_artifact::desired::{Desired, DesiredPlugin, DesiredSet, TAG_HEADER, tag};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -27,7 +27,7 @@ use super::hosts::find;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
 use crate::fleet::catalogue::{Catalogue, Offered};
-use crate::fleet::desired::plugins_for;
+use crate::fleet::desired::set_for;
 
 /// The catalogue of `artifacts_dir`, read off the runtime's threads; `None` when the
 /// daemon offers no artifacts.
@@ -96,6 +96,10 @@ pub struct HostDesired {
     /// The artifacts, by name, from the groups that hold the host.
     #[schema(value_type = Vec<Object>)]
     plugins: Vec<DesiredPlugin>,
+    /// Its native collectors' settings from its groups, by collector name: `enabled`,
+    /// `interval`, and `checks` for `nagios_runner`.
+    #[schema(value_type = Object)]
+    collectors: hb_artifact::collectors::Collectors,
     /// What its groups name but cannot be sent, with the reason.
     missing: Vec<String>,
 }
@@ -116,8 +120,8 @@ pub async fn for_host(
     Segments(name): Segments<String>,
 ) -> Result<Json<HostDesired>, ApiError> {
     find(&state, &caller, &name, Action::View).await?;
-    let (plugins, missing) = desired(&state, &name).await?;
-    let digest = digest(&plugins);
+    let (set, missing) = desired(&state, &name).await?;
+    let digest = set.digest();
     let applied = state
         .latest
         .get(&name, MANAGED_REPORT)
@@ -126,7 +130,8 @@ pub async fn for_host(
         in_sync: applied.as_deref() == Some(digest.as_str()),
         applied,
         digest,
-        plugins,
+        plugins: set.plugins,
+        collectors: set.collectors,
         missing,
     }))
 }
@@ -233,26 +238,21 @@ pub async fn fleet(State(state): State<ApiState>, caller: Caller) -> Result<Json
     Ok(Json(fleet))
 }
 
-async fn desired(
-    state: &ApiState,
-    host: &str,
-) -> Result<(Vec<DesiredPlugin>, Vec<String>), ApiError> {
-    let Some(catalogue) = catalogue(state).await? else {
-        return Ok((Vec::new(), Vec::new()));
-    };
+async fn desired(state: &ApiState, host: &str) -> Result<(DesiredSet, Vec<String>), ApiError> {
+    let catalogue = catalogue(state).await?;
     let config = state.config.get();
     let labels = state.auth.host_labels().get(host);
-    Ok(plugins_for(
+    Ok(set_for(
         &config.plugin_plan(),
         host,
         labels.as_deref(),
-        &catalogue,
+        catalogue.as_deref(),
     ))
 }
 
 /// What `host` should run, from the plan alone: what an agent is told needs no look at
 /// `artifacts_dir` (whether its files are still there is for people to see).
-fn plan_for(state: &ApiState, host: &str) -> Vec<DesiredPlugin> {
+fn plan_for(state: &ApiState, host: &str) -> DesiredSet {
     let labels = state.auth.host_labels().get(host);
     state
         .config
@@ -299,12 +299,12 @@ pub async fn for_agent(
             }
         }
     };
-    let plugins = plan_for(&state, &name);
+    let set = plan_for(&state, &name);
     let answer = Desired {
         host: name,
         nonce: ask.nonce,
-        digest: digest(&plugins),
-        plugins,
+        digest: set.digest(),
+        set,
     };
     // Invariant: the answer's types serialize (strings, numbers, UTF-8 paths).
     let body = serde_json::to_vec(&answer).unwrap_or_default();

@@ -59,13 +59,14 @@ impl super::GroupConfig {
 }
 
 impl Config {
-    /// Which signed plugin artifacts each host runs: every group that names any, in
-    /// name order, with its plugins as resolved when the configuration was read.
+    /// Which signed plugin artifacts each host runs and how its native collectors run:
+    /// every group that names any, in name order, with its plugins as resolved when the
+    /// configuration was read and its collectors' settings.
     pub fn plugin_plan(&self) -> hbd_core::managed::Plan {
         let groups = self
             .groups
             .iter()
-            .filter(|(_, g)| !g.plugins.is_empty())
+            .filter(|(_, g)| !g.plugins.is_empty() || !g.collectors.is_empty())
             .filter_map(|(name, g)| {
                 let group = g.group(name).ok()?;
                 let plugins = g
@@ -84,7 +85,11 @@ impl Config {
                         })
                     })
                     .collect();
-                Some((group, plugins))
+                let set = hb_artifact::desired::DesiredSet {
+                    plugins,
+                    collectors: g.collectors.clone(),
+                };
+                Some((group, set))
             })
             .collect();
         hbd_core::managed::Plan { groups }

@@ -172,6 +172,8 @@ pub struct GroupConfig {
     pub monitors: Vec<String>,
     /// Signed plugin artifacts its members run, by plugin name.
     pub plugins: BTreeMap<String, GroupPlugin>,
+    /// Its members' native collectors' settings, by collector name.
+    pub collectors: hb_artifact::collectors::Collectors,
 }
 
 /// `groups.NAME.plugins.PLUGIN`: a signed artifact a group's members run, at a version,

@@ -1,6 +1,7 @@
 //! What a reload changes in which plugins run where: for each group, the artifacts added,
-//! removed, moved to another version or given other settings, one line each, so the log
-//! and the reload's answer say who changed the fleet's code, when, and how. Pure.
+//! removed, moved to another version or given other settings, and the native
+//! collectors' settings set, changed or dropped, one line each, so the log and the
+//! reload's answer say who changed the fleet's code, when, and how. Pure.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +46,39 @@ pub fn between(before: &Config, after: &Config) -> Vec<String> {
                 "groups.{group}.plugins.{plugin}: {} added",
                 version(now)
             ));
+        }
+    }
+    out.extend(collectors(before, after));
+    out
+}
+
+/// The native collectors' settings each group sets, changed.
+fn collectors(before: &Config, after: &Config) -> Vec<String> {
+    let all = |c: &Config| -> BTreeMap<(String, String), String> {
+        c.groups
+            .iter()
+            .flat_map(|(g, group)| {
+                group.collectors.iter().map(move |(name, settings)| {
+                    // Invariant: plain fields serialize.
+                    let shown = serde_json::to_string(settings).unwrap_or_default();
+                    ((g.clone(), name.clone()), shown)
+                })
+            })
+            .collect()
+    };
+    let (old, new) = (all(before), all(after));
+    let mut out = Vec::new();
+    for ((group, name), was) in &old {
+        let at = format!("groups.{group}.collectors.{name}");
+        match new.get(&(group.clone(), name.clone())) {
+            None => out.push(format!("{at}: {was} dropped")),
+            Some(now) if now != was => out.push(format!("{at}: {was} -> {now}")),
+            Some(_) => {}
+        }
+    }
+    for ((group, name), now) in &new {
+        if !old.contains_key(&(group.clone(), name.clone())) {
+            out.push(format!("groups.{group}.collectors.{name}: {now} set"));
         }
     }
     out
@@ -95,5 +129,35 @@ mod tests {
             ]
         );
         assert!(between(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn collectors_set_changed_and_dropped() {
+        let every = |s: f64| hb_artifact::collectors::Collector {
+            interval: Some(s),
+            ..Default::default()
+        };
+        let mut before = Config::default();
+        let web = before.groups.entry("web".into()).or_default();
+        web.collectors.insert("cpu_monitor".into(), every(30.0));
+        web.collectors.insert("disk_monitor".into(), every(60.0));
+        let mut after = Config::default();
+        let web = after.groups.entry("web".into()).or_default();
+        web.collectors.insert("cpu_monitor".into(), every(5.0));
+        web.collectors.insert(
+            "nagios_runner".into(),
+            hb_artifact::collectors::Collector {
+                checks: Some(vec!["root".into()]),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            between(&before, &after),
+            [
+                r#"groups.web.collectors.cpu_monitor: {"interval":30.0} -> {"interval":5.0}"#,
+                r#"groups.web.collectors.disk_monitor: {"interval":60.0} dropped"#,
+                r#"groups.web.collectors.nagios_runner: {"checks":["root"]} set"#,
+            ]
+        );
     }
 }

@@ -1,29 +1,30 @@
 //! What one host should run: from the plan the core holds too (`Config::plugin_plan`:
 //! every artifact the groups that hold it name, the first group by name winning where
 //! two name the same plugin, each at its version with the group's settings, as resolved
-//! when the configuration was read), so the digest an ACK names is the one the answer
-//! carries.
+//! when the configuration was read, and the native collectors' settings they give), so
+//! the digest an ACK names is the one the answer carries.
 //! An artifact whose files have left `artifacts_dir` since stays in the set (an agent
 //! keeps running what it has rather than dropping it) and is said to be missing. Pure.
 
-use hb_artifact::desired::DesiredPlugin;
+use hb_artifact::desired::DesiredSet;
 use hbd_core::groups::Labels;
 use hbd_core::managed::Plan;
 
 use super::catalogue::Catalogue;
 
-/// The artifacts `host`, declaring `labels`, should run, sorted by name, and those of
-/// them `catalogue` no longer offers.
-pub fn plugins_for(
+/// What `host`, declaring `labels`, should run, and the artifacts of it that
+/// `catalogue` (`None`: no `artifacts_dir`) no longer offers.
+pub fn set_for(
     plan: &Plan,
     host: &str,
     labels: Option<&Labels>,
-    catalogue: &Catalogue,
-) -> (Vec<DesiredPlugin>, Vec<String>) {
-    let plugins = plan.for_host(host, labels);
-    let missing = plugins
+    catalogue: Option<&Catalogue>,
+) -> (DesiredSet, Vec<String>) {
+    let set = plan.for_host(host, labels);
+    let missing = set
+        .plugins
         .iter()
-        .filter(|p| catalogue.get(&p.name, &p.version).is_none())
+        .filter(|p| catalogue.is_none_or(|c| c.get(&p.name, &p.version).is_none()))
         .map(|p| {
             format!(
                 "{} {} is no longer on offer in artifacts_dir",
@@ -31,14 +32,14 @@ pub fn plugins_for(
             )
         })
         .collect();
-    (plugins, missing)
+    (set, missing)
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
-    use hb_artifact::desired::Files;
+    use hb_artifact::desired::{DesiredPlugin, Files};
     use hbd_core::groups::Group;
 
     use super::*;
@@ -58,24 +59,30 @@ mod tests {
         let plan = Plan {
             groups: vec![(
                 Group::new("web", &["web*".into()], &BTreeMap::new()).unwrap(),
-                vec![DesiredPlugin {
-                    name: manifest.name.clone(),
-                    files: Files::of(&manifest.name, &version),
-                    version,
-                    sha256: manifest.sha256.clone(),
-                    size: manifest.size,
-                    settings: Default::default(),
-                }],
+                DesiredSet {
+                    plugins: vec![DesiredPlugin {
+                        name: manifest.name.clone(),
+                        files: Files::of(&manifest.name, &version),
+                        version,
+                        sha256: manifest.sha256.clone(),
+                        size: manifest.size,
+                        settings: Default::default(),
+                    }],
+                    ..DesiredSet::default()
+                },
             )],
         };
         let offered = super::super::catalogue::scan(dir.path(), &[]).unwrap();
-        let (plugins, missing) = plugins_for(&plan, "web1", None, &offered);
-        assert_eq!((plugins.len(), missing.len()), (1, 0));
-        assert_eq!(plugins_for(&plan, "mail", None, &offered).0, []);
+        let (set, missing) = set_for(&plan, "web1", None, Some(&offered));
+        assert_eq!((set.plugins.len(), missing.len()), (1, 0));
+        assert_eq!(
+            set_for(&plan, "mail", None, Some(&offered)).0,
+            DesiredSet::default()
+        );
         std::fs::remove_file(format!("{stem}.wasm")).unwrap();
         let gone = super::super::catalogue::scan(dir.path(), &[]).unwrap();
-        let (plugins, missing) = plugins_for(&plan, "web1", None, &gone);
-        assert_eq!(plugins.len(), 1, "an agent keeps what it runs");
+        let (set, missing) = set_for(&plan, "web1", None, Some(&gone));
+        assert_eq!(set.plugins.len(), 1, "an agent keeps what it runs");
         assert_eq!(
             missing,
             ["log_freshness 1.2.0 is no longer on offer in artifacts_dir"]

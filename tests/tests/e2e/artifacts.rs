@@ -270,8 +270,8 @@ groups:
         nonce,
     )
     .unwrap();
-    assert_eq!(desired.plugins.len(), 1);
-    let plugin = &desired.plugins[0];
+    assert_eq!(desired.set.plugins.len(), 1);
+    let plugin = &desired.set.plugins[0];
     assert_eq!(
         plugin.version.to_string(),
         "1.3.0",
@@ -577,4 +577,124 @@ managed_plugins:
         older["data"]["plugins"]["log_freshness"]["version"],
         "1.2.0"
     );
+}
+
+#[test]
+fn the_daemon_sets_how_a_real_agents_native_collectors_run_and_which_of_its_checks_run() {
+    // Managed plugins are on with a trusted publisher; no artifact is offered here.
+    hbd_e2e::require!(Need::Minisign);
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let publisher = keypair(&keys, "publisher");
+    let host_key = "web1's own key, long enough";
+    let daemon_config = |collectors: &str| {
+        format!(
+            "hosts:
+  web1: {{key: \"{host_key}\"}}
+groups:
+  web:
+    hosts: [web1]
+    collectors: {collectors}
+"
+        )
+    };
+    let daemon = hbd_e2e::Daemon::start(
+        dir.path(),
+        &daemon_config(
+            "{memory_monitor: {enabled: true, interval: 1}, nagios_runner: {checks: [passes]}}",
+        ),
+    );
+    // The agent defines two checks and runs no memory_monitor of its own.
+    let _agent = hbd_e2e::Agent::start(
+        dir.path(),
+        "web1",
+        daemon.udp_addr(),
+        &format!(
+            "interval: 0.5
+key: \"{host_key}\"
+plugins:
+  cpu_monitor: {{enabled: false}}
+  memory_monitor: {{enabled: false}}
+  nagios_runner:
+    interval: 1
+    commands:
+      - {{name: passes, command: /bin/true}}
+      - {{name: warns, command: /bin/false}}
+wasm_plugins: {{cache_dir: '{cache}'}}
+plugin_trust:
+  publishers: [{publisher}]
+managed_plugins:
+  url: http://{http}
+  dir: '{managed}'
+  check_every: 3600
+",
+            cache = dir.path().join("cache").display(),
+            http = daemon.http_addr(),
+            managed = dir.path().join("managed").display(),
+        ),
+    );
+    let desired = daemon.get_json("/api/0/hosts/web1/plugins/desired");
+    assert_eq!(
+        desired["collectors"],
+        serde_json::json!({"memory_monitor": {"enabled": true, "interval": 1.0},
+                           "nagios_runner": {"checks": ["passes"]}})
+    );
+    let applied = report_where(&daemon, "managed_plugins", |s| {
+        s["data"]["digest"] == desired["digest"]
+    })
+    .unwrap_or_else(|| panic!("never applied; agent log:\n{}", _agent.log()));
+    assert_eq!(applied["status"], "OK", "{applied}");
+    assert_eq!(applied["data"]["collectors"], desired["collectors"]);
+    let applied_at = applied["received"].as_str().unwrap().to_owned();
+    // The memory collector the agent had off now reports, and only the chosen check
+    // runs: a report after the set was applied has `passes` and not `warns`.
+    report_where(&daemon, "memory_monitor", |s| s["data"].is_object()).unwrap_or_else(|| {
+        panic!(
+            "memory_monitor never reported; agent log:\n{}",
+            _agent.log()
+        )
+    });
+    let chosen = report_where(&daemon, "nagios_runner", |s| {
+        s["received"].as_str().unwrap() > applied_at.as_str()
+    })
+    .unwrap();
+    assert!(chosen["data"]["passes"].is_object(), "{chosen}");
+    assert!(chosen["data"].get("warns").is_none(), "{chosen}");
+    assert_eq!(chosen["status"], "OK");
+
+    // A check the agent does not define: the set is refused, named, and the previous
+    // one keeps running.
+    std::fs::write(
+        daemon.config_path(),
+        daemon_config("{nagios_runner: {checks: [passes, check_swap]}}"),
+    )
+    .unwrap();
+    daemon.reload().unwrap();
+    let refused = report_where(&daemon, "managed_plugins", |s| s["status"] == "WARNING")
+        .unwrap_or_else(|| panic!("no refusal; agent log:\n{}", _agent.log()));
+    assert_eq!(refused["data"]["refused"][0]["reason"], "collectors");
+    assert!(
+        refused["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nagios_runner check \"check_swap\" is not defined in this agent's config (defined: passes, warns)"),
+        "{refused}"
+    );
+    assert_eq!(refused["data"]["collectors"], desired["collectors"]);
+
+    // No settings from the daemon: the agent's own config runs again, both checks.
+    std::fs::write(daemon.config_path(), daemon_config("{}")).unwrap();
+    daemon.reload().unwrap();
+    let own = report_where(&daemon, "managed_plugins", |s| {
+        s["status"] == "OK" && s["data"]["collectors"] == serde_json::json!({})
+    })
+    .unwrap_or_else(|| panic!("never back to its own; agent log:\n{}", _agent.log()));
+    let own_at = own["received"].as_str().unwrap().to_owned();
+    let both = report_where(&daemon, "nagios_runner", |s| {
+        s["received"].as_str().unwrap() > own_at.as_str()
+    })
+    .unwrap();
+    assert!(both["data"]["warns"].is_object(), "{both}");
+    assert_eq!(both["status"], "WARNING");
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hb_artifact::desired::{DesiredPlugin, Files, digest};
+use hb_artifact::desired::{DesiredPlugin, DesiredSet, Files};
 use hb_proto::{Heartbeat, Message};
 
 use super::fixture::settings;
@@ -26,7 +26,13 @@ fn plan(version: &str) -> Arc<Plan> {
     };
     let web = Group::new("web", &["web*".into()], &BTreeMap::new()).unwrap();
     Arc::new(Plan {
-        groups: vec![(web, vec![plugin])],
+        groups: vec![(
+            web,
+            DesiredSet {
+                plugins: vec![plugin],
+                ..DesiredSet::default()
+            },
+        )],
     })
 }
 
@@ -53,7 +59,7 @@ fn the_ack_names_what_to_run_until_the_agent_reports_it() {
     let mut s = settings(&config());
     s.plan = plan("1.2.0");
     let mut core = Core::new(s, at(0));
-    let empty = digest(&[]);
+    let empty = DesiredSet::default().digest();
     let want = plan("1.2.0").digest_for("web1", None);
     let next = plan("1.3.0").digest_for("web1", None);
     // (step: host, what it reports applied, what the ACK names)

@@ -64,6 +64,11 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
             names(groups::GROUP_PLUGIN),
             restart_keys(groups::GROUP_PLUGIN),
         ),
+        (
+            "groups",
+            names(groups::GROUP_COLLECTOR),
+            restart_keys(groups::GROUP_COLLECTOR),
+        ),
     ]
 }
 

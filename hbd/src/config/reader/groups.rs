@@ -1,6 +1,6 @@
 //! The `groups` section: host groups by name pattern and by the labels agents declare,
-//! each with the threshold profiles, roles and signed plugin artifacts it gives its
-//! members.
+//! each with the threshold profiles, roles, signed plugin artifacts and native
+//! collectors' settings it gives its members.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +10,8 @@ use hb_problems::keys::{Reload, read_map};
 
 use super::Reader;
 use super::keys::KeySpec;
+use hb_artifact::collectors::Collector;
+
 use crate::config::{GroupConfig, GroupPlugin};
 
 /// Keys of one group (`groups.NAME`); a reload puts each in force.
@@ -86,6 +88,50 @@ pub(in crate::config) static GROUP: &[KeySpec<GroupConfig>] = &[
             }
         },
     },
+    KeySpec {
+        name: "collectors",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            let Some(map) = r.mapping(p, v) else {
+                return;
+            };
+            for (name, entry) in map {
+                let Some(name) = r.key_name(p, name) else {
+                    continue;
+                };
+                let mut at = p.to_vec();
+                at.push(&name);
+                let mut collector = Collector::default();
+                if let Some(keys) = r.mapping(&at, entry) {
+                    read_map(r, GROUP_COLLECTOR, &mut collector, &at, keys);
+                }
+                if let Some(why) = collector.problem(&name) {
+                    r.error(&at, why);
+                }
+                g.collectors.insert(name, collector);
+            }
+        },
+    },
+];
+
+/// Keys of one native collector's settings a group gives
+/// (`groups.NAME.collectors.COLLECTOR`).
+pub(in crate::config) static GROUP_COLLECTOR: &[KeySpec<Collector>] = &[
+    KeySpec {
+        name: "enabled",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.enabled = r.boolean(p, v),
+    },
+    KeySpec {
+        name: "interval",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.interval = r.seconds(p, v).map(|d| d.as_secs_f64()),
+    },
+    KeySpec {
+        name: "checks",
+        reload: Reload::Live,
+        read: |r, c, p, v| c.checks = r.string_list(p, v),
+    },
 ];
 
 /// Keys of one artifact a group runs (`groups.NAME.plugins.PLUGIN`).
@@ -155,7 +201,8 @@ pub(in crate::config) static GROUP_PLUGIN: &[KeySpec<GroupPlugin>] = &[
 
 impl Reader {
     /// `groups: {NAME: {hosts: [web*], labels: {role: web}, threshold_config: [...],
-    /// owner, managers, monitors, plugins: {PLUGIN: {version, ...}}}}`.
+    /// owner, managers, monitors, plugins: {PLUGIN: {version, ...}}, collectors:
+    /// {COLLECTOR: {enabled, interval, checks}}}}`.
     pub(super) fn groups(&mut self, v: &Value) -> BTreeMap<String, GroupConfig> {
         let mut groups = BTreeMap::new();
         let Some(map) = self.mapping(&["groups"], v) else {

@@ -164,7 +164,7 @@ maintenance:
 /// Signed plugin artifacts a group's members run: resolved against `artifacts_dir` when
 /// the configuration is read, and checked there.
 mod artifacts {
-    use crate::fleet::desired::plugins_for;
+    use crate::fleet::desired::set_for;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../artifact/tests/fixtures");
 
@@ -216,12 +216,14 @@ groups:
         let cases: &[(&str, &[&str])] =
             &[("web1", &["1.3.0"]), ("web2", &["1.2.0"]), ("mail", &[])];
         for (host, want) in cases {
-            let (plugins, missing) = plugins_for(&config.plugin_plan(), host, None, &c);
-            let got: Vec<String> = plugins.iter().map(|p| p.version.to_string()).collect();
+            let (set, missing) = set_for(&config.plugin_plan(), host, None, Some(&c));
+            let got: Vec<String> = set.plugins.iter().map(|p| p.version.to_string()).collect();
             assert_eq!(got, *want, "{host}");
             assert!(missing.is_empty(), "{host}: {missing:?}");
         }
-        let (web1, _) = plugins_for(&config.plugin_plan(), "web1", None, &c);
+        let web1 = set_for(&config.plugin_plan(), "web1", None, Some(&c))
+            .0
+            .plugins;
         assert_eq!(web1[0].files.wasm, "/artifacts/log_freshness-1.3.0.wasm");
         assert_eq!(
             web1[0].settings.grants,
@@ -238,8 +240,8 @@ groups:
         // keeps what it runs), and said to be missing.
         std::fs::remove_file(dir.path().join("log_freshness-1.2.0.wasm")).unwrap();
         let c = crate::fleet::catalogue::scan(dir.path(), &[]).unwrap();
-        let (kept, missing) = plugins_for(&config.plugin_plan(), "db1", None, &c);
-        assert_eq!(kept.len(), 1);
+        let (kept, missing) = set_for(&config.plugin_plan(), "db1", None, Some(&c));
+        assert_eq!(kept.plugins.len(), 1);
         assert_eq!(
             missing,
             ["log_freshness 1.2.0 is no longer on offer in artifacts_dir"]
@@ -286,5 +288,63 @@ groups:
             err.contains("groups.web.plugins: needs artifacts_dir"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn groups_set_native_collectors_and_the_config_names_what_is_wrong() {
+        let config = crate::config::parse(
+            "
+groups:
+  a_quiet:
+    hosts: ['web1']
+    collectors:
+      cpu_monitor: {enabled: false}
+  web:
+    hosts: ['web*']
+    collectors:
+      cpu_monitor: {interval: 5}
+      nagios_runner: {checks: [root, load]}
+",
+            None,
+        )
+        .unwrap()
+        .config;
+        let plan = config.plugin_plan();
+        let web1 = plan.for_host("web1", None);
+        let web2 = plan.for_host("web2", None);
+        assert_eq!(web1.collectors["cpu_monitor"].enabled, Some(false));
+        assert_eq!(
+            web1.collectors["cpu_monitor"].interval, None,
+            "the first group wins whole"
+        );
+        assert_eq!(web2.collectors["cpu_monitor"].interval, Some(5.0));
+        assert_eq!(
+            web1.collectors["nagios_runner"].checks.as_deref(),
+            Some(&["root".to_owned(), "load".to_owned()][..])
+        );
+        assert_ne!(web1.digest(), web2.digest());
+        assert!(plan.for_host("mail", None).collectors.is_empty());
+
+        let bad = "groups:
+  web:
+    hosts: ['web*']
+    collectors:
+      cpu_monitr: {interval: 5}
+      disk_monitor: {interval: 0.2}
+      memory_monitor: {checks: [x]}
+      nagios_runner: {checks: [a, a], colour: red}
+";
+        let err = crate::config::parse(bad, Some(std::path::Path::new("/etc/hbd.yaml")))
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "/etc/hbd.yaml:5: error: groups.web.collectors.cpu_monitr: \"cpu_monitr\" is not a native collector",
+            "/etc/hbd.yaml:6: error: groups.web.collectors.disk_monitor: interval 0.2 is not 1 to 86400 seconds",
+            "/etc/hbd.yaml:7: error: groups.web.collectors.memory_monitor: checks are for nagios_runner only",
+            "/etc/hbd.yaml:8: error: groups.web.collectors.nagios_runner: check \"a\" is named twice",
+            "groups.web.collectors.nagios_runner.colour",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in\n{err}");
+        }
     }
 }

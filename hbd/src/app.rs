@@ -343,7 +343,11 @@ pub async fn run(
     // The engine stops when the receiver closes its queue, after draining it.
     let engine =
         tokio::spawn(engine.run(inbound_rx, request_rx, control, CancellationToken::new()));
-    let reloader = Reloader::new(config_path, shared.clone(), reload_tx);
+    let mut reloader = Reloader::new(config_path, shared.clone(), reload_tx);
+    match crate::store::changes::ChangeLog::open(&config.state_db) {
+        Ok(record) => reloader = reloader.with_record(record),
+        Err(error) => tracing::error!(%error, "changes to managed plugins will only be logged"),
+    }
     let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
     let api_state = ApiState {
         requests: request_tx,

@@ -49,6 +49,7 @@ pub struct Reloader {
     shared: SharedConfig,
     engine: mpsc::Sender<Reconfigure>,
     reloads: Arc<tokio::sync::watch::Sender<u64>>,
+    record: Option<crate::store::changes::ChangeLog>,
 }
 
 /// Loads the configuration as the daemon does (at start, on reload, for `check-config`):
@@ -88,7 +89,21 @@ impl Reloader {
             shared,
             engine,
             reloads: Arc::new(tokio::sync::watch::Sender::new(0)),
+            record: None,
         }
+    }
+
+    /// Keeps each change to what runs where in `record`.
+    pub fn with_record(self, record: crate::store::changes::ChangeLog) -> Self {
+        Reloader {
+            record: Some(record),
+            ..self
+        }
+    }
+
+    /// The record of changes to what runs where, when one is kept.
+    pub fn record(&self) -> Option<&crate::store::changes::ChangeLog> {
+        self.record.as_ref()
     }
 
     /// Counts reloads put in force: what re-reads files (TLS certificates) waits on.
@@ -133,6 +148,20 @@ impl Reloader {
         self.reloads.send_modify(|n| *n += 1);
         for change in &plugin_changes {
             tracing::info!(by, %change, "managed plugins changed");
+        }
+        if let Some(record) = self.record.clone()
+            && !plugin_changes.is_empty()
+        {
+            let (who, what) = (by.to_owned(), plugin_changes.clone());
+            let at = crate::clock::Timestamp::now();
+            let kept = tokio::task::spawn_blocking(move || record.record(at, &who, &what)).await;
+            match kept {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "changes to managed plugins not recorded")
+                }
+                Err(error) => tracing::error!(%error, "changes to managed plugins not recorded"),
+            }
         }
         Ok(Reloaded {
             source: self.path.clone(),

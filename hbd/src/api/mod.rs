@@ -13,6 +13,7 @@ mod alerts;
 pub mod artifacts;
 pub(crate) mod auth;
 pub mod caller;
+mod changes;
 mod commands;
 mod config;
 mod dns;
@@ -145,6 +146,7 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(artifacts::list))
         .routes(routes!(artifacts::for_host))
         .routes(routes!(artifacts::fleet))
+        .routes(routes!(changes::list))
         .routes(routes!(commands::list, commands::queue))
         .routes(routes!(commands::one))
         .routes(routes!(upgrade::queue))

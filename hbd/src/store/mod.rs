@@ -1,7 +1,8 @@
 //! The embedded store: one SQLite file (WAL) holding hosts, the bounded history of
 //! plugin samples, alert states, each host's recent events and alert notices, the
-//! commands queued for agents, and the users, host access, sessions and tokens made
-//! through the API, so all survive restarts.
+//! commands queued for agents, the users, host access, sessions and tokens made
+//! through the API, and the record of changes to what runs where, so all survive
+//! restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
 //! engine keeps the batch and merges it into the next), and a dedicated thread writes
@@ -13,6 +14,7 @@
 //! disk before it answers.
 
 mod alerts;
+pub mod changes;
 mod history;
 pub(crate) mod hosts;
 mod jobs;
@@ -126,6 +128,13 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE alerts ADD COLUMN operator TEXT;",
     // The labels an agent declares (JSON), which host groups go by.
     "ALTER TABLE hosts ADD COLUMN labels TEXT;",
+    // Changes to what runs where: who, when, what (`changes.rs`).
+    "CREATE TABLE changes (
+        id    INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        by    TEXT NOT NULL,
+        what  TEXT NOT NULL
+    );",
 ];
 
 /// Store failures.

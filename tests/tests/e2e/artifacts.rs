@@ -501,6 +501,15 @@ managed_plugins:
             && line.contains("groups.web.plugins.log_freshness: 1.2.0 -> 1.3.0"),
         "{line}"
     );
+    // And kept, with when.
+    let record = daemon.get_json("/api/0/managed/changes");
+    let last = &record["changes"][0];
+    assert_eq!(last["by"], "SIGHUP", "{record}");
+    assert_eq!(
+        last["change"], "groups.web.plugins.log_freshness: 1.2.0 -> 1.3.0",
+        "{record}"
+    );
+    assert!(last["at"].as_str().unwrap().ends_with('Z'), "{record}");
     let refused = report_where(&daemon, "managed_plugins", |s| s["status"] == "WARNING")
         .unwrap_or_else(|| panic!("no refusal; agent log:\n{}", _agent.log()));
     assert_eq!(
@@ -682,6 +691,22 @@ managed_plugins:
         "{refused}"
     );
     assert_eq!(refused["data"]["collectors"], desired["collectors"]);
+
+    let record = daemon.get_json("/api/0/managed/changes?limit=2");
+    let said: Vec<&str> = record["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        said,
+        [
+            r#"groups.web.collectors.nagios_runner: {"checks":["passes"]} -> {"checks":["passes","check_swap"]}"#,
+            r#"groups.web.collectors.memory_monitor: {"enabled":true,"interval":1.0} dropped"#,
+        ],
+        "{record}"
+    );
 
     // No settings from the daemon: the agent's own config runs again, both checks.
     std::fs::write(daemon.config_path(), daemon_config("{}")).unwrap();

@@ -13,6 +13,7 @@
 #   scripts/hb_install.sh daemon|agent [--from-source | --binary FILE | --archive FILE.tar.gz
 #                                       | --from-daemon URL [--version V]]
 #                         [--root DIR] [--prefix /usr/local] [--self-upgrade] [--enable]
+#                         [--token TOKEN [--enrol-url URL]]
 #   scripts/hb_install.sh release --dir DIR [--from-source | --binary FILE | --archive FILE]
 #                         [--arch ARCH-OS]
 #
@@ -30,6 +31,10 @@
 #                   by hbc, so the daemon can upgrade them (commands.upgrade: true in its
 #                   config); PREFIX/bin/hbc and PREFIX/bin/hbc-compile link to them
 #   --enable        on the live system: reload systemd, enable and (re)start the unit
+#   --token TOKEN   (agent) enrol: this host makes its own key with an enrolment token
+#                   an administrator made (hbc enrol; the key goes to /etc/hbc/key and
+#                   the config gets key_file); the daemon is --from-daemon's URL or
+#                   --enrol-url URL. A host with a key file already keeps it
 #   --dir DIR       (release) the daemon's releases_dir: the binary goes in as
 #                   hbc-VERSION-ARCH-OS, hbc-compile (beside --binary, in the archive,
 #                   or built) as hbc-compile-VERSION-ARCH-OS, the agent's files as
@@ -65,7 +70,7 @@ support_files() {
     for d in $DOCS; do echo "docs/$d.md"; done
 }
 ROOT= PREFIX=/usr/local BINARY= ARCHIVE= FROM_SOURCE= ENABLE= FROM_DAEMON= VERSION= SELF_UPGRADE=
-RELEASES= ARCH= COMPILER=
+RELEASES= ARCH= COMPILER= TOKEN= ENROL_URL=
 while [ $# -gt 0 ]; do
     case $1 in
         --root) ROOT=${2:?--root needs a directory}; shift ;;
@@ -79,6 +84,8 @@ while [ $# -gt 0 ]; do
         --enable) ENABLE=1 ;;
         --dir) RELEASES=${2:?--dir needs a directory}; shift ;;
         --arch) ARCH=${2:?--arch needs ARCH-OS}; shift ;;
+        --token) TOKEN=${2:?--token needs a token}; shift ;;
+        --enrol-url) ENROL_URL=${2:?--enrol-url needs a URL}; shift ;;
         -h | --help) usage ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
@@ -104,7 +111,9 @@ if [ "$MODE" = install ]; then
     [ -z "$ROOT" ] || { mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd); }
     [ -z "$ROOT" ] && [ "$(id -u)" != 0 ] && die "run as root (or give --root DIR for a scratch root)"
     [ -n "$ENABLE" ] && [ -n "$ROOT" ] && die "--enable acts on the live system; not with --root"
-    [ -n "$FROM_DAEMON$SELF_UPGRADE" ] && [ "$NAME" != hbc ] && die "--from-daemon and --self-upgrade are for the agent"
+    [ -n "$FROM_DAEMON$SELF_UPGRADE$TOKEN" ] && [ "$NAME" != hbc ] && die "--from-daemon, --self-upgrade and --token are for the agent"
+    ENROL_URL=${ENROL_URL:-$FROM_DAEMON}
+    [ -n "$TOKEN" ] && [ -z "$ENROL_URL" ] && die "--token needs the daemon: --from-daemon URL or --enrol-url URL"
 else
     [ -n "$RELEASES" ] || die "release needs --dir DIR (the daemon's releases_dir)"
 fi
@@ -307,6 +316,24 @@ else
     fi
     [ -z "$ROOT" ] && chgrp "$NAME" "$CONFIG"
     echo "hb_install: wrote $CONFIG (commented; edit it, then check it with $NAME check-config -c /etc/$NAME/$NAME.yaml)"
+fi
+
+# 4b. Enrolment: this host makes its own key with the token (nothing secret crosses the
+#     network); the config reads it from key_file.
+if [ -n "$TOKEN" ]; then
+    KEY=$ROOT/etc/hbc/key
+    if ! grep -q '^key_file:' "$CONFIG"; then
+        printf '\n# This host'"'"'s own key, made by `hbc enrol` at install.\nkey_file: /etc/hbc/key\n' >> "$CONFIG"
+    fi
+    if [ -e "$KEY" ]; then
+        echo "hb_install: keeping $KEY (this host is enrolled already)"
+    else
+        "$INSTALLED" enrol -c "$CONFIG" --token "$TOKEN" --url "$ENROL_URL" --key-file "$KEY" \
+            || die "installed, but not enrolled (see above): enrol later with hbc enrol -c /etc/hbc/hbc.yaml --token TOKEN --url URL"
+        chmod 0640 "$KEY"
+        [ -z "$ROOT" ] && chgrp hbc "$KEY"
+        echo "hb_install: enrolled; the key is in $KEY"
+    fi
 fi
 
 # 5. The user docs the config and unit point to (not the developers' docs).

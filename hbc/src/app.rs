@@ -147,15 +147,7 @@ fn managed(
         }
     };
     let m = &config.managed_plugins;
-    let base = m.url.clone().unwrap_or_else(|| {
-        let host = &target.servers[0].0;
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.clone()
-        };
-        format!("http://{host}:50004")
-    });
+    let base = crate::config::daemon_url(m.url.as_deref(), &target.servers[0].0);
     Some(crate::managed::Managed {
         dir: m.dir.clone(),
         base,

@@ -3,12 +3,13 @@
 //! SHA-256 (both from a signed source: the `UPD`, or the daemon's signed answer and the
 //! publisher's manifest), and a small answer into memory, failing past a limit. Only a
 //! 200 is taken: a redirect elsewhere is a failure, not followed. Plain HTTP is enough:
-//! what makes a file trustworthy is the signed digest.
+//! what makes a file trustworthy is the signed digest. Enrolment posts its JSON the
+//! same way ([`post_json`]) and reads any answer, since a refusal says why.
 
 use std::path::Path;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
@@ -60,6 +61,18 @@ fn http(at: &str) -> impl Fn(hyper::Error) -> DownloadError + '_ {
 
 /// Sends `GET url` over plain HTTP; anything but a 200 is an error.
 async fn get(url: &str) -> Result<Answer, DownloadError> {
+    let answer = send(url, hyper::Method::GET, Bytes::new()).await?;
+    if answer.response.status() != hyper::StatusCode::OK {
+        return Err(DownloadError::Status {
+            url: url.to_owned(),
+            status: answer.response.status().to_string(),
+        });
+    }
+    Ok(answer)
+}
+
+/// Sends `method url` with `body` (JSON when not empty) over plain HTTP; any status.
+async fn send(url: &str, method: hyper::Method, body: Bytes) -> Result<Answer, DownloadError> {
     let uri: hyper::Uri =
         url.parse()
             .map_err(|e: hyper::http::uri::InvalidUri| DownloadError::NotUrl {
@@ -89,13 +102,19 @@ async fn get(url: &str) -> Result<Answer, DownloadError> {
     let connection = tokio::spawn(conn);
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let authority = uri.authority().map_or(host, |a| a.as_str());
-    let request = hyper::Request::get(path)
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
         .header(hyper::header::HOST, authority)
         .header(
             hyper::header::USER_AGENT,
             concat!("hbc/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(Empty::<Bytes>::new())
+        );
+    if !body.is_empty() {
+        request = request.header(hyper::header::CONTENT_TYPE, "application/json");
+    }
+    let request = request
+        .body(Full::new(body))
         .map_err(|e| DownloadError::Http {
             at: url.to_owned(),
             reason: e.to_string(),
@@ -107,17 +126,52 @@ async fn get(url: &str) -> Result<Answer, DownloadError> {
             return Err(http(url)(e));
         }
     };
-    let answer = Answer {
+    Ok(Answer {
         response,
         connection,
-    };
-    if answer.response.status() != hyper::StatusCode::OK {
-        return Err(DownloadError::Status {
-            url: url.to_owned(),
-            status: answer.response.status().to_string(),
-        });
+    })
+}
+
+/// The rest of an answer's body, at most `max` bytes (more is an error, not a cut).
+async fn read_body(url: &str, answer: &mut Answer, max: u64) -> Result<Vec<u8>, DownloadError> {
+    let mut body = Vec::new();
+    let incoming = answer.response.body_mut();
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(http(url))?;
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        if (body.len() + data.len()) as u64 > max {
+            return Err(DownloadError::TooLong {
+                url: url.to_owned(),
+                size: max,
+            });
+        }
+        body.extend_from_slice(data);
     }
-    Ok(answer)
+    Ok(body)
+}
+
+/// Posts `json` to `url` within `timeout`: the answer's status and at most `max` bytes
+/// of its body, whatever the status.
+pub async fn post_json(
+    url: &str,
+    json: Vec<u8>,
+    max: u64,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), DownloadError> {
+    let run = async {
+        let mut answer = send(url, hyper::Method::POST, Bytes::from(json)).await?;
+        let status = answer.response.status().as_u16();
+        Ok((status, read_body(url, &mut answer, max).await?))
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(r) => r,
+        Err(_) => Err(DownloadError::TimedOut {
+            url: url.to_owned(),
+            secs: timeout.as_secs(),
+        }),
+    }
 }
 
 /// Fetches `url` into memory within `timeout`: its headers and at most `max` bytes of
@@ -128,24 +182,9 @@ pub async fn fetch_bytes(
     timeout: Duration,
 ) -> Result<(hyper::HeaderMap, Vec<u8>), DownloadError> {
     let run = async {
-        let answer = get(url).await?;
+        let mut answer = get(url).await?;
         let headers = answer.response.headers().clone();
-        let mut body = Vec::new();
-        let mut answer = answer;
-        let incoming = answer.response.body_mut();
-        while let Some(frame) = incoming.frame().await {
-            let frame = frame.map_err(http(url))?;
-            let Some(data) = frame.data_ref() else {
-                continue;
-            };
-            if (body.len() + data.len()) as u64 > max {
-                return Err(DownloadError::TooLong {
-                    url: url.to_owned(),
-                    size: max,
-                });
-            }
-            body.extend_from_slice(data);
-        }
+        let body = read_body(url, &mut answer, max).await?;
         Ok((headers, body))
     };
     match tokio::time::timeout(timeout, run).await {

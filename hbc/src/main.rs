@@ -64,12 +64,46 @@ enum Command {
     },
     /// Print the man page (roff), for `man -l -` or man8/hbc.8.
     Manpage,
+    /// Make this host's own key with an enrolment token, and write it to the key file
+    /// (neither the key nor the token's secret crosses the network).
+    Enrol {
+        /// The token an administrator made (`hbe1-...`).
+        #[arg(long)]
+        token: String,
+        #[command(flatten)]
+        place: EnrolPlace,
+    },
+    /// Replace this host's enrolled key, proved with the current one; then restart the
+    /// agent.
+    Rekey {
+        #[command(flatten)]
+        place: EnrolPlace,
+    },
     /// Tools for WebAssembly plugin authors.
     #[cfg(feature = "wasm")]
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
     },
+}
+
+/// Where `enrol` and `rekey` ask, as whom, and where the key goes.
+#[derive(Debug, clap::Args)]
+struct EnrolPlace {
+    /// Configuration file (default ~/.hbc.yaml when it exists): its `server`, `name`
+    /// and `key_file`.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The daemon's HTTP base URL (default: `managed_plugins.url`, else the config's
+    /// server on port 50004).
+    #[arg(long)]
+    url: Option<String>,
+    /// The host name (default: `name` from the config, else this machine's).
+    #[arg(long)]
+    name: Option<String>,
+    /// Where the key goes (default: `key_file` from the config).
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
 }
 
 #[cfg(feature = "wasm")]
@@ -255,6 +289,8 @@ fn main() -> ExitCode {
             config: config.or(cli.run.config),
             publisher,
         }),
+        Some(Command::Enrol { token, place }) => enrolment(Some(token), place, cli::enrol::enrol),
+        Some(Command::Rekey { place }) => enrolment(None, place, cli::enrol::rekey),
         None => match run(cli.run) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -262,6 +298,39 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// `hbc enrol` or `hbc rekey`.
+fn enrolment(
+    token: Option<String>,
+    place: EnrolPlace,
+    act: fn(&cli::enrol::EnrolArgs, &AgentConfig) -> anyhow::Result<()>,
+) -> ExitCode {
+    let args = RunArgs {
+        detach: false,
+        config: place.config,
+        boot: false,
+        message: None,
+        verbose: 0,
+        server: None,
+    };
+    let Some((config, _)) = load_config(&args) else {
+        eprintln!("configuration refused");
+        return ExitCode::FAILURE;
+    };
+    let args = cli::enrol::EnrolArgs {
+        token,
+        url: place.url,
+        name: place.name,
+        key_file: place.key_file,
+    };
+    match act(&args, &config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hbc: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -334,6 +403,12 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     if servers.is_empty() {
         bail!("no server: give SERVER on the command line or `server` in the config");
+    }
+    if let (Some(file), None) = (&config.key_file, &config.key) {
+        bail!(
+            "key_file {} does not exist: enrol this host first (hbc enrol --token TOKEN)",
+            file.display()
+        );
     }
     let name = config.name.clone().unwrap_or_else(host_facts::hostname);
     let target = Target {

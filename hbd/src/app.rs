@@ -178,10 +178,16 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let clock = Clock::start();
     let started = clock.now();
-    let shared = SharedConfig::new(config.clone());
     let metrics = Arc::new(Metrics::new());
     let (journal, journal_thread) = journal::start(&config.journal, metrics.clone())?;
     let store = Store::open(&config.state_db, config.plugin_history)?;
+    // The keys agents enrolled are in the store, not the file.
+    let enrolment_db = crate::store::enrolment::EnrolmentDb::open(&config.state_db)?;
+    let config = Arc::new(Config {
+        enrolled: Arc::new(enrolment_db.enrolled()?),
+        ..(*config).clone()
+    });
+    let shared = SharedConfig::new(config.clone());
     let hosts = store.load_hosts()?;
     let alerts = store.load_alerts()?;
     let jobs = store.load_jobs()?;
@@ -349,6 +355,8 @@ pub async fn run(
         Err(error) => tracing::error!(%error, "changes to managed plugins will only be logged"),
     }
     let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
+    let enrolment =
+        crate::enrolment::Enrolment::new(enrolment_db, shared.clone(), reloader.clone());
     let api_state = ApiState {
         requests: request_tx,
         reloader,
@@ -365,6 +373,7 @@ pub async fn run(
         http_port: http_addr.port(),
         rejects,
         artifacts: Default::default(),
+        enrolment: Some(enrolment),
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

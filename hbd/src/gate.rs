@@ -171,6 +171,20 @@ impl Gate {
             None => {}
         }
         let decoded = decode_payload(frame.payload(), &self.limits)?;
+        // A host with a key of its own is spoken for by that key alone: not by the
+        // shared `hb_key`, nor unsigned.
+        if !host_key
+            && let Some(stamp) = decoded.message.stamp()
+            && self.config.has_own_key(stamp.name)
+        {
+            return Err(DecodeError::Invalid {
+                field: "name",
+                reason: format!(
+                    "{:?} has a key of its own, and only that key speaks for it",
+                    stamp.name
+                ),
+            });
+        }
         let key_id: Option<Arc<str>> = match key_id {
             Some(key_id) => {
                 let stamp = decoded.message.stamp().ok_or(DecodeError::Invalid {
@@ -217,6 +231,30 @@ mod tests {
                 ..HostConfig::default()
             },
         );
+        use crate::config::enrolled::{Enrolled, EnrolledKey, Standing};
+        let enrolled = |secret: &str, standing| EnrolledKey {
+            key: Key::new(secret),
+            standing,
+        };
+        c.enrolled = Arc::new(Enrolled::new(
+            [
+                (
+                    "enrolled1",
+                    enrolled("enrolled1-made-this-key", Standing::Active),
+                ),
+                (
+                    "pending1",
+                    enrolled("pending1-made-this-key", Standing::Pending),
+                ),
+                (
+                    "revoked1",
+                    enrolled("revoked1-made-this-key", Standing::Revoked),
+                ),
+            ]
+            .into_iter()
+            .map(|(h, k)| (h.to_owned(), k))
+            .collect(),
+        ));
         Arc::new(c)
     }
 
@@ -280,6 +318,48 @@ mod tests {
                 "own key used for another name",
                 false,
                 signed(&htb("web9", 1), "web1", "web1-own-key-0123456"),
+                Err(RejectReason::Invalid),
+            ),
+            (
+                "the global key for a host with its own",
+                false,
+                signed(&htb("web1", 1), "web9", "global-key-0123456789"),
+                Err(RejectReason::Invalid),
+            ),
+            (
+                "unsigned for a host with its own key",
+                false,
+                encode(&htb("web1", 1), None, DEFAULT_COMPRESS_OVER).unwrap(),
+                Err(RejectReason::Invalid),
+            ),
+            (
+                "an enrolled key",
+                true,
+                signed(&htb("enrolled1", 1), "enrolled1", "enrolled1-made-this-key"),
+                Ok(Some("enrolled1")),
+            ),
+            (
+                "the global key for an enrolled host",
+                false,
+                signed(&htb("enrolled1", 1), "enrolled1", "global-key-0123456789"),
+                Err(RejectReason::BadSignature),
+            ),
+            (
+                "the global key under another id for an enrolled host",
+                false,
+                signed(&htb("enrolled1", 1), "x", "global-key-0123456789"),
+                Err(RejectReason::Invalid),
+            ),
+            (
+                "a pending enrolled key",
+                false,
+                signed(&htb("pending1", 1), "pending1", "pending1-made-this-key"),
+                Err(RejectReason::UnknownKey),
+            ),
+            (
+                "the global key for a host whose key was revoked",
+                false,
+                signed(&htb("revoked1", 1), "x", "global-key-0123456789"),
                 Err(RejectReason::Invalid),
             ),
         ];

@@ -25,7 +25,8 @@
 //!   [`dns`]: host records kept current through `nsupdate`; [`releases`]: agent
 //!   release files offered for self-upgrade.
 //! - [`fleet`]: the signed plugin artifacts offered to agents, and which each host
-//!   should run by its groups.
+//!   should run by its groups; [`enrolment`]: tokens, and the keys agents make with
+//!   them.
 //! - [`ha`]: an HA pair's one notifier: the lease in PostgreSQL, fenced claims, takeover;
 //!   [`remote_write`]: metric history out to a Prometheus-compatible TSDB.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
@@ -45,6 +46,7 @@ pub mod clock;
 pub mod config;
 pub mod dns;
 pub mod engine;
+pub mod enrolment;
 pub mod fleet;
 pub mod gate;
 pub mod ha;

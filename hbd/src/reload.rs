@@ -50,6 +50,9 @@ pub struct Reloader {
     engine: mpsc::Sender<Reconfigure>,
     reloads: Arc<tokio::sync::watch::Sender<u64>>,
     record: Option<crate::store::changes::ChangeLog>,
+    /// Held while a new configuration is made from the one in force and put in force,
+    /// so a reload and an enrolment never undo each other.
+    one_at_a_time: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Loads the configuration as the daemon does (at start, on reload, for `check-config`):
@@ -90,7 +93,34 @@ impl Reloader {
             engine,
             reloads: Arc::new(tokio::sync::watch::Sender::new(0)),
             record: None,
+            one_at_a_time: Arc::default(),
         }
+    }
+
+    /// Puts `enrolled` in force, with the configuration otherwise as it is.
+    pub async fn put_enrolled(
+        &self,
+        enrolled: Arc<crate::config::enrolled::Enrolled>,
+    ) -> Result<(), ReloadError> {
+        let _one = self.one_at_a_time.lock().await;
+        let config = crate::config::Config {
+            enrolled,
+            ..(*self.shared.get()).clone()
+        };
+        self.put_in_force(config).await
+    }
+
+    async fn put_in_force(&self, config: crate::config::Config) -> Result<(), ReloadError> {
+        let (tx, rx) = oneshot::channel();
+        self.engine
+            .send_timeout(Reconfigure(Arc::new(config), tx), ENGINE_WAIT)
+            .await
+            .map_err(|e| ReloadError::Engine(e.to_string()))?;
+        tokio::time::timeout(ENGINE_WAIT, rx)
+            .await
+            .map_err(|_| ReloadError::Engine("no answer within 5 s".into()))?
+            .map_err(|_| ReloadError::Engine("stopping".into()))?
+            .map_err(|e| ReloadError::Engine(e.to_string()))
     }
 
     /// Keeps each change to what runs where in `record`.
@@ -130,21 +160,18 @@ impl Reloader {
             }
             ReloadError::Invalid(e.problems.iter().map(ToString::to_string).collect())
         })?;
-        let restart_needed = self.shared.get().restart_needed(&loaded.config);
-        let plugin_changes = crate::fleet::changes::between(&self.shared.get(), &loaded.config);
+        let one = self.one_at_a_time.lock().await;
+        let mut config = loaded.config;
+        let current = self.shared.get();
+        // Enrolled keys are not in the file: they stay as they are.
+        config.enrolled = current.enrolled.clone();
+        let restart_needed = current.restart_needed(&config);
+        let plugin_changes = crate::fleet::changes::between(&current, &config);
         if !restart_needed.is_empty() {
             tracing::warn!(keys = ?restart_needed, "changed settings take effect after a restart");
         }
-        let (tx, rx) = oneshot::channel();
-        self.engine
-            .send_timeout(Reconfigure(Arc::new(loaded.config), tx), ENGINE_WAIT)
-            .await
-            .map_err(|e| ReloadError::Engine(e.to_string()))?;
-        tokio::time::timeout(ENGINE_WAIT, rx)
-            .await
-            .map_err(|_| ReloadError::Engine("no answer within 5 s".into()))?
-            .map_err(|_| ReloadError::Engine("stopping".into()))?
-            .map_err(|e| ReloadError::Engine(e.to_string()))?;
+        self.put_in_force(config).await?;
+        drop(one);
         self.reloads.send_modify(|n| *n += 1);
         for change in &plugin_changes {
             tracing::info!(by, %change, "managed plugins changed");

@@ -1,12 +1,12 @@
 //! The HTTP server's routes: the API's documented ones and its OpenAPI document,
-//! `/metrics`, agent release and artifact downloads, what each agent should run, the WebSocket, the pages and their static
-//! assets, all behind the no-users guard and the security headers. Above both the API
+//! `/metrics`, agent release and artifact downloads, what each agent should run, agents'
+//! enrolment, the WebSocket, the pages and their static assets, all behind the no-users guard and the security headers. Above both the API
 //! and the pages, so neither has to know the other.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::api::{self, ApiState};
 use crate::web::{assets, headers, pages};
@@ -27,6 +27,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/releases/{file}", get(api::upgrade::download))
         .route("/artifacts/{file}", get(api::artifacts::download))
         .route("/agent/{name}/plugins", get(api::artifacts::for_agent))
+        .route("/agent/enrol", post(api::enrolment::enrol))
+        .route("/agent/rekey", post(api::enrolment::rekey))
         .route("/ws", get(api::ws::upgrade))
         .route("/", get(pages::root))
         .route("/favicon.ico", get(pages::favicon))

@@ -12,10 +12,12 @@
 //! - [`frame`]: the three datagram encodings (plain, zlib, signed), encode and decode.
 //! - [`replay`]: the replay window for signed messages.
 //! - [`error`]: decode errors and the reject reasons the daemon counts.
+//! - [`enrol`]: how an agent with a token gets a key of its own, and replaces it.
 #![warn(missing_docs)]
 
 pub mod catalogue;
 pub mod digest;
+pub mod enrol;
 pub mod error;
 pub mod frame;
 pub mod limits;

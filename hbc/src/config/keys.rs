@@ -72,6 +72,11 @@ pub static TOP_LEVEL: &[KeySpec<Problems, Draft>] = &[
         },
     },
     KeySpec {
+        name: "key_file",
+        reload: Reload::Live,
+        read: |p, c, at, v| c.config.key_file = string(p, at, v).map(PathBuf::from),
+    },
+    KeySpec {
         name: "key_id",
         reload: Reload::Live,
         read: |p, c, at, v| c.config.key_id = string(p, at, v),
@@ -456,11 +461,38 @@ pub(super) fn read(p: &mut Problems, c: &mut AgentConfig, root: &Value) {
     }
     *c = draft.config;
     resolve_servers(p, c, draft.servers);
-    if !c.plugin_trust.publishers.is_empty() && c.key.is_none() {
+    read_key_file(p, c);
+    if !c.plugin_trust.publishers.is_empty() && c.key.is_none() && c.key_file.is_none() {
         p.error(
             &["plugin_trust", "publishers"],
             "managed plugins need `key`: what to run comes signed with it",
         );
+    }
+}
+
+/// The key `key_file` holds (what `hbc enrol` wrote), when it is there yet.
+fn read_key_file(p: &mut Problems, c: &mut AgentConfig) {
+    let Some(path) = c.key_file.clone() else {
+        return;
+    };
+    if c.key.is_some() {
+        p.error(&["key_file"], "set `key` or `key_file`, not both");
+        return;
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= 16 => c.key = Some(text.trim().to_owned()),
+        Ok(_) => p.error(
+            &["key_file"],
+            format!("{}: not a key (at least 16 characters)", path.display()),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => p.warn(
+            &["key_file"],
+            format!(
+                "{} does not exist yet: `hbc enrol --token TOKEN` makes it",
+                path.display()
+            ),
+        ),
+        Err(e) => p.error(&["key_file"], format!("{}: {e}", path.display())),
     }
 }
 

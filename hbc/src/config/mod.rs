@@ -87,6 +87,8 @@ pub struct AgentConfig {
     pub interval: Duration,
     /// HMAC key; when set every datagram is signed and only signed replies trusted.
     pub key: Option<String>,
+    /// Where the key is kept instead of `key` (what `hbc enrol` writes); read at load.
+    pub key_file: Option<PathBuf>,
     /// Key id put in signed frames (default: the host name).
     pub key_id: Option<String>,
     /// Host name reported (default: this machine's host name).
@@ -154,6 +156,7 @@ impl Default for AgentConfig {
             port: hb_proto::DEFAULT_HB_PORT,
             interval: DEFAULT_INTERVAL,
             key: None,
+            key_file: None,
             key_id: None,
             name: None,
             plugins: BTreeMap::new(),
@@ -247,6 +250,19 @@ pub enum ServerError {
     /// An IPv6 address whose `[` is not closed.
     #[error("unclosed [ in {0:?}")]
     Unclosed(String),
+}
+
+/// The daemon's HTTP base URL: `url` when given (`managed_plugins.url`), else the
+/// daemon `host` on the default HTTP port 50004.
+pub fn daemon_url(url: Option<&str>, host: &str) -> String {
+    if let Some(url) = url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    if host.contains(':') {
+        format!("http://[{host}]:50004")
+    } else {
+        format!("http://{host}:50004")
+    }
 }
 
 /// Splits `host`, `host:port`, `[v6]:port` or a bare IPv6 address.

@@ -18,6 +18,7 @@ mod commands;
 mod config;
 mod dns;
 mod download;
+pub mod enrolment;
 mod error;
 mod extract;
 mod history;
@@ -88,6 +89,8 @@ pub struct ApiState {
     pub rejects: crate::rejects::SharedRejects,
     /// The signed plugin artifacts `artifacts_dir` offers, read again when it changes.
     pub artifacts: crate::fleet::catalogue::Cached,
+    /// Enrolment tokens and keys (`None` in tests without a store).
+    pub enrolment: Option<crate::enrolment::Enrolment>,
 }
 
 #[derive(OpenApi)]
@@ -147,6 +150,11 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(artifacts::for_host))
         .routes(routes!(artifacts::fleet))
         .routes(routes!(changes::list))
+        .routes(routes!(enrolment::make_token, enrolment::tokens))
+        .routes(routes!(enrolment::delete_token))
+        .routes(routes!(enrolment::keys))
+        .routes(routes!(enrolment::approve))
+        .routes(routes!(enrolment::revoke))
         .routes(routes!(commands::list, commands::queue))
         .routes(routes!(commands::one))
         .routes(routes!(upgrade::queue))
@@ -250,6 +258,7 @@ mod tests {
             http_port: 0,
             rejects: Default::default(),
             artifacts: Default::default(),
+            enrolment: None,
         };
         (state, rx)
     }

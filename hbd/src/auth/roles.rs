@@ -48,6 +48,9 @@ pub enum Action {
     /// Read `/metrics` and the rejected senders (`/api/0/rejects`), which name every
     /// host (not on a host).
     ReadMetrics,
+    /// Make enrolment tokens, and approve or revoke the keys agents enrolled (not on a
+    /// host: a key decides which agent speaks for a name at all).
+    ManageKeys,
 }
 
 impl Action {
@@ -75,7 +78,10 @@ impl Action {
             | Action::ClearAlert
             | Action::Silence => Some(Role::Manager),
             Action::DropHost | Action::TransferOwnership | Action::EditAccess => Some(Role::Owner),
-            Action::ManageUsers | Action::ReloadConfig | Action::ReadMetrics => None,
+            Action::ManageUsers
+            | Action::ReloadConfig
+            | Action::ReadMetrics
+            | Action::ManageKeys => None,
         }
     }
 }

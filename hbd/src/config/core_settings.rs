@@ -18,24 +18,28 @@ impl From<&Config> for CoreSettings {
                 .iter()
                 .map(|(name, h)| (name, &h.threshold_config)),
         );
+        let mut hosts: std::collections::BTreeMap<String, HostSettings> = config
+            .hosts
+            .iter()
+            .map(|(name, h)| {
+                let settings = HostSettings {
+                    interval: h.interval,
+                    grace: h.grace,
+                    down_after: h.down_after,
+                    parents: h.parents.clone(),
+                    has_key: config.key_for(name).is_some_and(|(_, own)| own),
+                };
+                (name.clone(), settings)
+            })
+            .collect();
+        for host in config.enrolled.active_hosts() {
+            hosts.entry(host.to_owned()).or_default().has_key = true;
+        }
         CoreSettings {
             interval: config.interval,
             grace: config.grace,
             shared_key: config.hb_key.is_some(),
-            hosts: config
-                .hosts
-                .iter()
-                .map(|(name, h)| {
-                    let settings = HostSettings {
-                        interval: h.interval,
-                        grace: h.grace,
-                        down_after: h.down_after,
-                        parents: h.parents.clone(),
-                        has_key: h.key.is_some(),
-                    };
-                    (name.clone(), settings)
-                })
-                .collect(),
+            hosts,
             default_rules,
             host_rules,
             reminders: crate::alerting::Policy {

@@ -7,6 +7,7 @@
 
 mod core_settings;
 pub mod dns;
+pub mod enrolled;
 mod notify;
 mod reader;
 
@@ -151,6 +152,9 @@ pub struct Config {
     pub remote_write: Option<crate::remote_write::Settings>,
     /// One daemon of an HA pair (`None`: alone).
     pub ha: Option<crate::ha::settings::Settings>,
+    /// The keys agents enrolled (from the store, not the file): each speaks for its
+    /// host alone.
+    pub enrolled: Arc<enrolled::Enrolled>,
 }
 
 /// `groups.NAME`: the hosts whose names match `hosts` or whose agents declare every one
@@ -325,6 +329,7 @@ impl Default for Config {
             storm: Default::default(),
             remote_write: None,
             ha: None,
+            enrolled: Arc::default(),
         }
     }
 }
@@ -471,16 +476,29 @@ impl Config {
     /// The key that verifies datagrams signed with `key_id`, and whether it is that
     /// host's own key (which binds the key id to the message's host name).
     pub fn key_for(&self, key_id: &str) -> Option<(&Key, bool)> {
+        if let Some(enrolled) = self.enrolled.get(key_id) {
+            // An enrolled host's key alone speaks for it; pending or revoked, none does.
+            return (enrolled.standing == enrolled::Standing::Active)
+                .then_some((&enrolled.key, true));
+        }
         if let Some(key) = self.hosts.get(key_id).and_then(|h| h.key.as_ref()) {
             return Some((key, true));
         }
         self.hb_key.as_ref().map(|k| (k, false))
     }
 
+    /// Whether only `host`'s own key may speak for it (one in the config, or one it
+    /// enrolled, whatever its standing): then neither `hb_key` nor an unsigned
+    /// datagram does.
+    pub fn has_own_key(&self, host: &str) -> bool {
+        self.enrolled.get(host).is_some()
+            || (!self.hosts.is_empty() && self.hosts.get(host).is_some_and(|h| h.key.is_some()))
+    }
+
     /// Whether `host` has a key (its own or `hb_key`): only then can commands reach it,
     /// since they travel only signed.
     pub fn host_has_key(&self, host: &str) -> bool {
-        self.hosts.get(host).and_then(|h| h.key.as_ref()).is_some() || self.hb_key.is_some()
+        self.key_for(host).is_some()
     }
 }
 

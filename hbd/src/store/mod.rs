@@ -1,8 +1,8 @@
 //! The embedded store: one SQLite file (WAL) holding hosts, the bounded history of
 //! plugin samples, alert states, each host's recent events and alert notices, the
 //! commands queued for agents, the users, host access, sessions and tokens made
-//! through the API, and the record of changes to what runs where, so all survive
-//! restarts.
+//! through the API, the record of changes to what runs where, and enrolment tokens
+//! and the keys agents enrolled, so all survive restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
 //! engine keeps the batch and merges it into the next), and a dedicated thread writes
@@ -15,6 +15,7 @@
 
 mod alerts;
 pub mod changes;
+pub mod enrolment;
 mod history;
 pub(crate) mod hosts;
 mod jobs;
@@ -135,6 +136,25 @@ const MIGRATIONS: &[&str] = &[
         by    TEXT NOT NULL,
         what  TEXT NOT NULL
     );",
+    // Enrolment tokens and the keys agents made with them (`enrolment.rs`).
+    "CREATE TABLE enrol_tokens (
+        id         TEXT PRIMARY KEY,
+        verifier   BLOB NOT NULL,
+        made_by    TEXT NOT NULL,
+        made_ms    INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        uses_left  INTEGER NOT NULL,
+        grp        TEXT,
+        auto       INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE host_keys (
+        host     TEXT PRIMARY KEY,
+        key      TEXT NOT NULL,
+        standing TEXT NOT NULL,
+        token_id TEXT,
+        since_ms INTEGER NOT NULL,
+        by       TEXT NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// Store failures.

@@ -379,6 +379,16 @@ fn the_script_alone_fetched_from_the_daemon_installs_an_agent_on_a_bare_host() {
     assert!(!ok && out.contains("nothing was installed"), "{out}");
     assert!(!half.join("usr/local/bin/hbc").exists(), "a half install");
 
+    // An enrolment token (the daemon has no users: its API is open on loopback).
+    let made = daemon.call(
+        "POST",
+        "/api/0/enrolment/tokens",
+        &[],
+        Some(r#"{"auto_approve": true}"#),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let token = made.json()["token"].as_str().unwrap().to_owned();
+
     let root = dir.path().join("root");
     let (ok, out) = alone(&[
         "agent",
@@ -386,9 +396,23 @@ fn the_script_alone_fetched_from_the_daemon_installs_an_agent_on_a_bare_host() {
         root.to_str().unwrap(),
         "--from-daemon",
         &url,
+        "--token",
+        &token,
     ]);
     assert!(ok, "{out}");
     assert!(out.contains("fetched hb-agent-files-"), "{out}");
+    // Enrolled at install: the key is there, the config reads it, the daemon knows it.
+    assert!(out.contains("hb_install: enrolled"), "{out}");
+    use std::os::unix::fs::PermissionsExt;
+    let key = root.join("etc/hbc/key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let written = std::fs::read_to_string(root.join("etc/hbc/hbc.yaml")).unwrap();
+    assert!(written.contains("\nkey_file: /etc/hbc/key\n"), "{written}");
+    let keys = daemon.get_json("/api/0/enrolment/keys");
+    assert_eq!(keys["keys"][0]["standing"], "active", "{keys}");
     // Binary, compiler, user, config, plugins directory, unit, user docs.
     assert_eq!(sha256(&root.join("usr/local/bin/hbc")), sha256(&bin("hbc")));
     assert!(root.join("usr/local/bin/hbc-compile").exists());

@@ -11,6 +11,7 @@ mod alerts;
 mod artifacts;
 mod commands;
 mod dns;
+mod enrolment;
 mod groups;
 mod ha;
 mod heartbeats;

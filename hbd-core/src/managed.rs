@@ -1,37 +1,76 @@
-//! Managed plugins in the core: which signed artifacts each host runs, by its groups
-//! (the plan), and what each managing agent reported it applied, so the ACK to its
-//! heartbeat can name the digest it should run when the two differ. The plan comes
-//! from the configuration, resolved against the artifacts on offer when it was read;
-//! the daemon's answer to an agent (`GET /agent/NAME/plugins`) is built from the same
-//! plan, so the digest in an ACK is the one the answer carries.
+//! Managed plugins in the core: which signed artifacts each host runs, by its groups and
+//! what it is given of its own (the plan), and what each managing agent reported it
+//! applied, so the ACK to its heartbeat can name the digest it should run when the two
+//! differ. The plan comes from the configuration and the hosts' own settings made
+//! through the API, resolved against the artifacts on offer when they were made; the
+//! daemon's answer to an agent (`GET /agent/NAME/plugins`) is built from the same plan,
+//! so the digest in an ACK is the one the answer carries.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use hb_artifact::collectors::Collectors;
 use hb_artifact::desired::{DesiredPlugin, DesiredSet};
+use serde::{Deserialize, Serialize};
 
 use crate::groups::{Group, Labels};
 
-/// Each group that manages anything, in name order, with what it gives its members: a
-/// host runs every plugin its groups name, and takes every native collector's settings
-/// they set, the first group naming a plugin or a collector winning.
+/// What one host is given besides its groups, by those who manage it: artifacts (which
+/// win over its groups'), plugins its groups name that it does not run, and native
+/// collectors' settings (which win over its groups').
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostOwn {
+    /// Its own artifacts, resolved (SHA-256 and size from their manifests).
+    #[serde(default)]
+    pub plugins: Vec<DesiredPlugin>,
+    /// Plugins its groups name that it does not run.
+    #[serde(default)]
+    pub without: Vec<String>,
+    /// Its own collectors' settings.
+    #[serde(default)]
+    pub collectors: Collectors,
+}
+
+impl HostOwn {
+    /// Whether it gives nothing.
+    pub fn is_empty(&self) -> bool {
+        self.plugins.is_empty() && self.without.is_empty() && self.collectors.is_empty()
+    }
+}
+
+/// Each group that manages anything, in name order, with what it gives its members, and
+/// each host's own: a host runs what it is given of its own, and every other plugin its
+/// groups name that it is not without; it takes its own collectors' settings, then its
+/// groups'; the first group naming a plugin or a collector winning.
 #[derive(Debug, Default)]
 pub struct Plan {
     /// The groups with what they give.
     pub groups: Vec<(Group, DesiredSet)>,
+    /// Each host's own, by host name.
+    pub hosts: Arc<BTreeMap<String, HostOwn>>,
 }
 
 impl Plan {
     /// What `host`, declaring `labels`, should run, plugins sorted by name.
     pub fn for_host(&self, host: &str, labels: Option<&Labels>) -> DesiredSet {
-        let mut plugins: BTreeMap<&str, &DesiredPlugin> = BTreeMap::new();
+        let mut plugins: BTreeMap<&str, Option<&DesiredPlugin>> = BTreeMap::new();
         let mut set = DesiredSet::default();
+        if let Some(own) = self.hosts.get(host) {
+            for plugin in &own.plugins {
+                plugins.insert(plugin.name.as_str(), Some(plugin));
+            }
+            for name in &own.without {
+                plugins.entry(name.as_str()).or_insert(None);
+            }
+            set.collectors = own.collectors.clone();
+        }
         for (group, given) in &self.groups {
             if !group.contains(host, labels) {
                 continue;
             }
             for plugin in &given.plugins {
-                plugins.entry(plugin.name.as_str()).or_insert(plugin);
+                plugins.entry(plugin.name.as_str()).or_insert(Some(plugin));
             }
             for (name, settings) in &given.collectors {
                 set.collectors
@@ -39,7 +78,7 @@ impl Plan {
                     .or_insert_with(|| settings.clone());
             }
         }
-        set.plugins = plugins.into_values().cloned().collect();
+        set.plugins = plugins.into_values().flatten().cloned().collect();
         set
     }
 
@@ -169,17 +208,26 @@ mod tests {
         web_set
             .collectors
             .insert("disk_monitor".into(), every(60.0));
+        let mut hosts = BTreeMap::new();
+        let mut own = HostOwn {
+            plugins: vec![plugin("pg_check", "2.1.0")],
+            without: vec!["tls_expiry".into()],
+            ..HostOwn::default()
+        };
+        own.collectors.insert("disk_monitor".into(), every(10.0));
+        hosts.insert("web4".to_owned(), own);
         Plan {
             groups: vec![
                 (canary, canary_set),
                 (db, plugins(vec![plugin("pg_check", "2.0.0")])),
                 (web, web_set),
             ],
+            hosts: Arc::new(hosts),
         }
     }
 
     #[test]
-    fn a_host_runs_what_its_groups_name_the_first_naming_a_plugin_winning() {
+    fn a_host_runs_its_own_then_what_its_groups_name_the_first_naming_a_plugin_winning() {
         let plan = plan();
         let mut db = BTreeMap::new();
         db.insert("role".to_owned(), "db".to_owned());
@@ -214,6 +262,16 @@ mod tests {
                     "tls_expiry 1.0.0",
                     "cpu_monitor 30",
                     "disk_monitor 60",
+                ],
+            ),
+            (
+                "web4",
+                Some(&db),
+                &[
+                    "log_freshness 1.2.0",
+                    "pg_check 2.1.0",
+                    "cpu_monitor 30",
+                    "disk_monitor 10",
                 ],
             ),
             ("mail", None, &[]),

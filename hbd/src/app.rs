@@ -183,8 +183,10 @@ pub async fn run(
     let store = Store::open(&config.state_db, config.plugin_history)?;
     // The keys agents enrolled are in the store, not the file.
     let enrolment_db = crate::store::enrolment::EnrolmentDb::open(&config.state_db)?;
+    let host_plugins = crate::store::host_plugins::HostPluginsDb::open(&config.state_db)?;
     let config = Arc::new(Config {
         enrolled: Arc::new(enrolment_db.enrolled()?),
+        host_plugins: Arc::new(host_plugins.all()?),
         ..(*config).clone()
     });
     let shared = SharedConfig::new(config.clone());
@@ -374,6 +376,7 @@ pub async fn run(
         rejects,
         artifacts: Default::default(),
         enrolment: Some(enrolment),
+        host_plugins: Some(host_plugins),
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

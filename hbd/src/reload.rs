@@ -110,6 +110,20 @@ impl Reloader {
         self.put_in_force(config).await
     }
 
+    /// Puts the hosts' own plugins `hosts` in force, with the configuration otherwise
+    /// as it is.
+    pub async fn put_host_plugins(
+        &self,
+        hosts: Arc<std::collections::BTreeMap<String, hbd_core::managed::HostOwn>>,
+    ) -> Result<(), ReloadError> {
+        let _one = self.one_at_a_time.lock().await;
+        let config = crate::config::Config {
+            host_plugins: hosts,
+            ..(*self.shared.get()).clone()
+        };
+        self.put_in_force(config).await
+    }
+
     async fn put_in_force(&self, config: crate::config::Config) -> Result<(), ReloadError> {
         let (tx, rx) = oneshot::channel();
         self.engine
@@ -163,8 +177,9 @@ impl Reloader {
         let one = self.one_at_a_time.lock().await;
         let mut config = loaded.config;
         let current = self.shared.get();
-        // Enrolled keys are not in the file: they stay as they are.
+        // Enrolled keys and the hosts' own plugins are not in the file: they stay.
         config.enrolled = current.enrolled.clone();
+        config.host_plugins = current.host_plugins.clone();
         let restart_needed = current.restart_needed(&config);
         let plugin_changes = crate::fleet::changes::between(&current, &config);
         if !restart_needed.is_empty() {

@@ -31,7 +31,7 @@ use crate::fleet::desired::set_for;
 
 /// The catalogue of `artifacts_dir`, read off the runtime's threads; `None` when the
 /// daemon offers no artifacts.
-async fn catalogue(state: &ApiState) -> Result<Option<Arc<Catalogue>>, ApiError> {
+pub(super) async fn catalogue(state: &ApiState) -> Result<Option<Arc<Catalogue>>, ApiError> {
     let config = state.config.get();
     let Some(dir) = config.artifacts_dir.clone() else {
         return Ok(None);

@@ -66,7 +66,7 @@ pub struct HostView {
     #[schema(value_type = Option<Object>)]
     os_info: Option<serde_json::Value>,
     /// In `GET /api/0/hosts/{name}` only: what the caller may do to the host beyond
-    /// seeing it (`clear_alert`, `queue_command`, `trigger_dns`, `queue_upgrade`,
+    /// seeing it (`clear_alert`, `queue_command`, `trigger_dns`, `queue_upgrade`, `manage_plugins`,
     /// `drop_host`, `transfer_ownership`, `edit_access`).
     #[serde(skip_serializing_if = "Option::is_none")]
     may: Option<Vec<&'static str>>,

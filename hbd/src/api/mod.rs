@@ -23,6 +23,7 @@ mod error;
 mod extract;
 mod history;
 mod holds;
+mod host_plugins;
 mod hosts;
 pub(crate) mod metrics;
 pub(crate) mod open_guard;
@@ -91,6 +92,8 @@ pub struct ApiState {
     pub artifacts: crate::fleet::catalogue::Cached,
     /// Enrolment tokens and keys (`None` in tests without a store).
     pub enrolment: Option<crate::enrolment::Enrolment>,
+    /// Each host's own managed plugins in the store (`None` in tests without one).
+    pub host_plugins: Option<crate::store::host_plugins::HostPluginsDb>,
 }
 
 #[derive(OpenApi)]
@@ -148,6 +151,7 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rejects::list))
         .routes(routes!(artifacts::list))
         .routes(routes!(artifacts::for_host))
+        .routes(routes!(host_plugins::get, host_plugins::put))
         .routes(routes!(artifacts::fleet))
         .routes(routes!(changes::list))
         .routes(routes!(enrolment::make_token, enrolment::tokens))
@@ -259,6 +263,7 @@ mod tests {
             rejects: Default::default(),
             artifacts: Default::default(),
             enrolment: None,
+            host_plugins: None,
         };
         (state, rx)
     }

@@ -37,6 +37,8 @@ pub enum Action {
     Silence,
     /// Forget the host.
     DropHost,
+    /// Set which managed plugins the host runs of its own, and how its collectors run.
+    ManagePlugins,
     /// Give the host to another owner.
     TransferOwnership,
     /// Change who holds which role on the host.
@@ -56,12 +58,13 @@ pub enum Action {
 impl Action {
     /// What can be done to one host, each with the name the API shows it by (the host's
     /// `may` list, which pages use to offer only what the user may do).
-    pub const ON_HOST: [(Action, &'static str); 8] = [
+    pub const ON_HOST: [(Action, &'static str); 9] = [
         (Action::ClearAlert, "clear_alert"),
         (Action::Silence, "silence"),
         (Action::QueueCommand, "queue_command"),
         (Action::TriggerDns, "trigger_dns"),
         (Action::QueueUpgrade, "queue_upgrade"),
+        (Action::ManagePlugins, "manage_plugins"),
         (Action::DropHost, "drop_host"),
         (Action::TransferOwnership, "transfer_ownership"),
         (Action::EditAccess, "edit_access"),
@@ -76,7 +79,8 @@ impl Action {
             | Action::TriggerDns
             | Action::QueueUpgrade
             | Action::ClearAlert
-            | Action::Silence => Some(Role::Manager),
+            | Action::Silence
+            | Action::ManagePlugins => Some(Role::Manager),
             Action::DropHost | Action::TransferOwnership | Action::EditAccess => Some(Role::Owner),
             Action::ManageUsers
             | Action::ReloadConfig

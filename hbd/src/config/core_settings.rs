@@ -65,7 +65,8 @@ impl super::GroupConfig {
 impl Config {
     /// Which signed plugin artifacts each host runs and how its native collectors run:
     /// every group that names any, in name order, with its plugins as resolved when the
-    /// configuration was read and its collectors' settings.
+    /// configuration was read and its collectors' settings, and each host's own (made
+    /// through the API).
     pub fn plugin_plan(&self) -> hbd_core::managed::Plan {
         let groups = self
             .groups
@@ -96,7 +97,10 @@ impl Config {
                 Some((group, set))
             })
             .collect();
-        hbd_core::managed::Plan { groups }
+        hbd_core::managed::Plan {
+            groups,
+            hosts: self.host_plugins.clone(),
+        }
     }
 
     /// The groups that hold `host`, declaring `labels`, by name.

@@ -155,6 +155,9 @@ pub struct Config {
     /// The keys agents enrolled (from the store, not the file): each speaks for its
     /// host alone.
     pub enrolled: Arc<enrolled::Enrolled>,
+    /// Each host's own plugins and collectors' settings, set through the API by those
+    /// who manage it (from the store, not the file).
+    pub host_plugins: Arc<BTreeMap<String, hbd_core::managed::HostOwn>>,
 }
 
 /// `groups.NAME`: the hosts whose names match `hosts` or whose agents declare every one
@@ -330,6 +333,7 @@ impl Default for Config {
             remote_write: None,
             ha: None,
             enrolled: Arc::default(),
+            host_plugins: Arc::default(),
         }
     }
 }

@@ -71,6 +71,7 @@ mod tests {
                     ..DesiredSet::default()
                 },
             )],
+            ..Plan::default()
         };
         let offered = super::super::catalogue::scan(dir.path(), &[]).unwrap();
         let (set, missing) = set_for(&plan, "web1", None, Some(&offered));

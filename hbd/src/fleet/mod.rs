@@ -1,12 +1,15 @@
 //! Plugins the daemon rolls out to agents: the signed artifacts `artifacts_dir` holds,
-//! and which of them each host should run, by its groups (docs/PLUGINS.md, "Signed
-//! artifacts").
+//! and which of them each host should run, by its groups and its own (docs/PLUGINS.md,
+//! "Signed artifacts").
 //!
 //! - [`catalogue`]: the artifacts in `artifacts_dir`, each checked (name, signature,
 //!   digest) before it is offered; rescanned only when the directory changes.
 //! - [`desired`]: what one host should run, from the groups that hold it. Pure.
 //! - [`changes`]: what a reload changes in which plugins run where. Pure.
+//! - [`own`]: a host's own plugins as a manager asks for them through the API, checked
+//!   and resolved, and what changed. Pure.
 
 pub mod catalogue;
 pub mod changes;
 pub mod desired;
+pub mod own;

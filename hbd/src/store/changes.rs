@@ -4,15 +4,14 @@
 //! own connection when a reload is put in force (rare, and the reload's answer should
 //! not claim a record that is not on disk); read newest first.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::path::Path;
 
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::StoreError;
+use super::side::SideDb;
 use crate::clock::Timestamp;
 
 /// One change.
@@ -30,39 +29,19 @@ pub struct Change {
 
 /// The record's connection (the store must have been opened, and so migrated).
 #[derive(Debug, Clone)]
-pub struct ChangeLog {
-    path: PathBuf,
-    conn: Arc<Mutex<Connection>>,
-}
+pub struct ChangeLog(SideDb);
 
 impl ChangeLog {
     /// Opens `path` for the record.
     pub fn open(path: &Path) -> Result<ChangeLog, StoreError> {
-        let err = |source| StoreError::Sqlite {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
-        Ok(ChangeLog {
-            path: path.to_owned(),
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        SideDb::open(path).map(ChangeLog)
     }
 
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
-        let mut conn = match self.conn.lock() {
-            Ok(c) => c,
-            // A panic mid-statement leaves nothing half-done in SQLite: go on.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut conn).map_err(|source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        })
+        self.0.with(f)
     }
 
     /// Records `changes`, made by `by` at `at`, in one transaction.

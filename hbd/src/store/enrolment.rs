@@ -4,15 +4,14 @@
 //! be enrolled after a restart too).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::StoreError;
+use super::side::SideDb;
 use crate::clock::Timestamp;
 use crate::config::enrolled::{Enrolled, EnrolledKey, Standing};
 
@@ -65,39 +64,19 @@ fn time(ms: i64) -> String {
 
 /// The enrolment tables' connection (the store must have been opened, and so migrated).
 #[derive(Debug, Clone)]
-pub struct EnrolmentDb {
-    path: PathBuf,
-    conn: Arc<Mutex<Connection>>,
-}
+pub struct EnrolmentDb(SideDb);
 
 impl EnrolmentDb {
     /// Opens `path` for the enrolment tables.
     pub fn open(path: &Path) -> Result<EnrolmentDb, StoreError> {
-        let err = |source| StoreError::Sqlite {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
-        Ok(EnrolmentDb {
-            path: path.to_owned(),
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        SideDb::open(path).map(EnrolmentDb)
     }
 
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
-        let mut conn = match self.conn.lock() {
-            Ok(c) => c,
-            // A panic mid-statement leaves nothing half-done in SQLite: go on.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut conn).map_err(|source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        })
+        self.0.with(f)
     }
 
     /// Keeps a new token.

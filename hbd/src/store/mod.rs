@@ -1,8 +1,8 @@
 //! The embedded store: one SQLite file (WAL) holding hosts, the bounded history of
 //! plugin samples, alert states, each host's recent events and alert notices, the
 //! commands queued for agents, the users, host access, sessions and tokens made
-//! through the API, the record of changes to what runs where, and enrolment tokens
-//! and the keys agents enrolled, so all survive restarts.
+//! through the API, the record of changes to what runs where, enrolment tokens and the
+//! keys agents enrolled, and each host's own managed plugins, so all survive restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
 //! engine keeps the batch and merges it into the next), and a dedicated thread writes
@@ -17,10 +17,12 @@ mod alerts;
 pub mod changes;
 pub mod enrolment;
 mod history;
+pub mod host_plugins;
 pub(crate) mod hosts;
 mod jobs;
 mod policy;
 mod samples;
+pub mod side;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -154,6 +156,14 @@ const MIGRATIONS: &[&str] = &[
         token_id TEXT,
         since_ms INTEGER NOT NULL,
         by       TEXT NOT NULL
+    ) WITHOUT ROWID;",
+    // Each host's own plugins and collectors' settings, made through the API
+    // (`host_plugins.rs`).
+    "CREATE TABLE host_plugins (
+        host     TEXT PRIMARY KEY,
+        own      TEXT NOT NULL,
+        by       TEXT NOT NULL,
+        since_ms INTEGER NOT NULL
     ) WITHOUT ROWID;",
 ];
 

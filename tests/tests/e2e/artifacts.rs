@@ -356,6 +356,18 @@ groups:
     assert_eq!(web2["digest"].as_str().unwrap().len(), 64);
 }
 
+/// The second report of `plugin` web1's agent sent after `after` (RFC 3339): the first
+/// may come from a collection started before.
+fn second_report_after(daemon: &hbd_e2e::Daemon, plugin: &str, after: &str) -> serde_json::Value {
+    let first = report_where(daemon, plugin, |s| s["received"].as_str().unwrap() > after)
+        .unwrap_or_else(|| panic!("no {plugin} report after {after}"));
+    let first_at = first["received"].as_str().unwrap().to_owned();
+    report_where(daemon, plugin, |s| {
+        s["received"].as_str().unwrap() > first_at.as_str()
+    })
+    .unwrap_or_else(|| panic!("no second {plugin} report after {after}"))
+}
+
 /// The report of `plugin` that web1's agent last sent, once one satisfies `ok`.
 fn report_where(
     daemon: &hbd_e2e::Daemon,
@@ -608,7 +620,7 @@ groups:
 "
         )
     };
-    let daemon = hbd_e2e::Daemon::start(
+    let mut daemon = hbd_e2e::Daemon::start(
         dir.path(),
         &daemon_config(
             "{memory_monitor: {enabled: true, interval: 1}, nagios_runner: {checks: [passes]}}",
@@ -664,10 +676,7 @@ managed_plugins:
             _agent.log()
         )
     });
-    let chosen = report_where(&daemon, "nagios_runner", |s| {
-        s["received"].as_str().unwrap() > applied_at.as_str()
-    })
-    .unwrap();
+    let chosen = second_report_after(&daemon, "nagios_runner", &applied_at);
     assert!(chosen["data"]["passes"].is_object(), "{chosen}");
     assert!(chosen["data"].get("warns").is_none(), "{chosen}");
     assert_eq!(chosen["status"], "OK");
@@ -716,10 +725,50 @@ managed_plugins:
     })
     .unwrap_or_else(|| panic!("never back to its own; agent log:\n{}", _agent.log()));
     let own_at = own["received"].as_str().unwrap().to_owned();
-    let both = report_where(&daemon, "nagios_runner", |s| {
-        s["received"].as_str().unwrap() > own_at.as_str()
-    })
-    .unwrap();
+    let both = second_report_after(&daemon, "nagios_runner", &own_at);
     assert!(both["data"]["warns"].is_object(), "{both}");
     assert_eq!(both["status"], "WARNING");
+
+    // What web1 runs of its own, set through the API by whoever manages it (this daemon
+    // has no users: open on loopback): checked first, then in force at once.
+    let bad = daemon.call(
+        "PUT",
+        "/api/0/hosts/web1/plugins/own",
+        &[],
+        Some(r#"{"collectors": {"nagios_runer": {}}, "plugins": {"log_freshness": {"version": "1.0.0"}}}"#),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let why = bad.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        why.contains("log_freshness: the daemon offers no artifacts")
+            && why.contains("\"nagios_runer\" is not a native collector"),
+        "{why}"
+    );
+    let put = daemon.call(
+        "PUT",
+        "/api/0/hosts/web1/plugins/own",
+        &[],
+        Some(r#"{"collectors": {"nagios_runner": {"checks": ["warns"]}}}"#),
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(
+        put.json()["changes"],
+        serde_json::json!([r#"hosts.web1.collectors.nagios_runner: {"checks":["warns"]} set"#])
+    );
+    let mine = report_where(&daemon, "managed_plugins", |s| {
+        s["data"]["collectors"] == serde_json::json!({"nagios_runner": {"checks": ["warns"]}})
+    })
+    .unwrap_or_else(|| panic!("its own never applied; agent log:\n{}", _agent.log()));
+    let mine_at = mine["received"].as_str().unwrap().to_owned();
+    let only_warns = second_report_after(&daemon, "nagios_runner", &mine_at);
+    assert!(only_warns["data"].get("passes").is_none(), "{only_warns}");
+    let record = daemon.get_json("/api/0/managed/changes?limit=1");
+    assert_eq!(record["changes"][0]["by"], "(no users)", "{record}");
+    // Kept across a restart.
+    daemon.restart();
+    let own = daemon.get_json("/api/0/hosts/web1/plugins/own");
+    assert_eq!(
+        own["own"]["collectors"],
+        serde_json::json!({"nagios_runner": {"checks": ["warns"]}})
+    );
 }

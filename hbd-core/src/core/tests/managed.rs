@@ -33,6 +33,7 @@ fn plan(version: &str) -> Arc<Plan> {
                 ..DesiredSet::default()
             },
         )],
+        ..Plan::default()
     })
 }
 

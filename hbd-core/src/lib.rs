@@ -14,6 +14,7 @@
 //!   hosts, flapping, pending periods, storm grouping.
 //! - [`managed`]: which signed plugin artifacts each host runs, and what each managing
 //!   agent applied (the ACK names what it should run when they differ).
+//! - [`rollout`]: a group's change going to canaries, then waves, while they stay healthy.
 //! - [`core`]: host state (new, UP, DOWN, BOOT, MSG, IP change), operator commands and
 //!   the outbox, composing the floors above into one step per input.
 //! - Pure leaves the daemon's tasks run on: [`dns`] (record names, the update plan),
@@ -33,3 +34,4 @@ pub mod model;
 pub mod policy;
 pub mod remote_write;
 pub mod render;
+pub mod rollout;

@@ -49,6 +49,9 @@ pub struct Plan {
     pub groups: Vec<(Group, DesiredSet)>,
     /// Each host's own, by host name.
     pub hosts: Arc<BTreeMap<String, HostOwn>>,
+    /// Groups rolling out a change, by group name: which members run it; the others
+    /// run what the group gave before.
+    pub rollouts: Arc<BTreeMap<String, crate::rollout::Split>>,
 }
 
 impl Plan {
@@ -69,6 +72,10 @@ impl Plan {
             if !group.contains(host, labels) {
                 continue;
             }
+            let given = match self.rollouts.get(&group.name) {
+                Some(split) if !split.runs_new(host) => &split.from,
+                _ => given,
+            };
             for plugin in &given.plugins {
                 plugins.entry(plugin.name.as_str()).or_insert(Some(plugin));
             }
@@ -223,6 +230,7 @@ mod tests {
                 (web, web_set),
             ],
             hosts: Arc::new(hosts),
+            rollouts: Arc::default(),
         }
     }
 
@@ -290,6 +298,43 @@ mod tests {
                 .collect();
             assert_eq!(got, *want, "{host}");
         }
+    }
+
+    #[test]
+    fn during_a_rollout_only_the_hosts_on_the_new_set_run_what_the_group_gives() {
+        let mut plan = plan();
+        let mut rollouts = BTreeMap::new();
+        rollouts.insert(
+            "web".to_owned(),
+            crate::rollout::Split {
+                from: plugins(vec![plugin("log_freshness", "1.1.0")]),
+                on_new: ["web3".to_owned()].into(),
+                state: crate::rollout::State::Running,
+                started: crate::clock::Timestamp::from_secs_f64(0.0),
+            },
+        );
+        plan.rollouts = Arc::new(rollouts);
+        let versions = |host: &str| -> Vec<String> {
+            plan.for_host(host, None)
+                .plugins
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.version))
+                .collect()
+        };
+        assert_eq!(
+            versions("web2"),
+            ["log_freshness 1.1.0"],
+            "still on the old set"
+        );
+        assert_eq!(
+            versions("web3"),
+            ["log_freshness 1.2.0", "tls_expiry 1.0.0"]
+        );
+        assert_eq!(
+            versions("web1"),
+            ["log_freshness 1.3.0"],
+            "its canary group's own plugin still comes first"
+        );
     }
 
     #[test]

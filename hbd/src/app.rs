@@ -359,6 +359,17 @@ pub async fn run(
     let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
     let enrolment =
         crate::enrolment::Enrolment::new(enrolment_db, shared.clone(), reloader.clone());
+    let rollouts = crate::fleet::rollouts::Rollouts::default();
+    let rollout_task = tokio::spawn(crate::fleet::rollouts::run(
+        crate::fleet::rollouts::Driver {
+            config: shared.clone(),
+            reloader: reloader.clone(),
+            engine: request_tx.clone(),
+            latest: latest.clone(),
+            rollouts: rollouts.clone(),
+        },
+        shutdown.clone(),
+    ));
     let api_state = ApiState {
         requests: request_tx,
         reloader,
@@ -377,6 +388,7 @@ pub async fn run(
         artifacts: Default::default(),
         enrolment: Some(enrolment),
         host_plugins: Some(host_plugins),
+        rollouts,
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),
@@ -422,6 +434,7 @@ pub async fn run(
     shutdown.cancelled().await;
     tracing::info!("shutting down");
     sighup.abort();
+    rollout_task.abort();
     for receiver in receivers {
         log_panic("receiver", receiver.await);
     }

@@ -110,6 +110,35 @@ impl Reloader {
         self.put_in_force(config).await
     }
 
+    /// Puts the rollouts' splits in force: each one that is still the rollout in force
+    /// (a reload meanwhile may have started another, which stays).
+    pub async fn put_rollouts(
+        &self,
+        splits: Arc<std::collections::BTreeMap<String, hbd_core::rollout::Split>>,
+    ) -> Result<(), ReloadError> {
+        let _one = self.one_at_a_time.lock().await;
+        let current = self.shared.get();
+        let merged: std::collections::BTreeMap<_, _> = current
+            .rollouts
+            .iter()
+            .map(|(group, split)| {
+                let newer = splits
+                    .get(group)
+                    .filter(|s| s.started == split.started)
+                    .unwrap_or(split);
+                (group.clone(), newer.clone())
+            })
+            .collect();
+        if merged == *current.rollouts {
+            return Ok(());
+        }
+        let config = crate::config::Config {
+            rollouts: Arc::new(merged),
+            ..(*current).clone()
+        };
+        self.put_in_force(config).await
+    }
+
     /// Puts the hosts' own plugins `hosts` in force, with the configuration otherwise
     /// as it is.
     pub async fn put_host_plugins(
@@ -180,6 +209,12 @@ impl Reloader {
         // Enrolled keys and the hosts' own plugins are not in the file: they stay.
         config.enrolled = current.enrolled.clone();
         config.host_plugins = current.host_plugins.clone();
+        // A change to what a group with `rollout` gives starts its rollout.
+        config.rollouts = Arc::new(crate::fleet::rollouts::splits_after(
+            &current,
+            &config,
+            crate::clock::Timestamp::now(),
+        ));
         let restart_needed = current.restart_needed(&config);
         let plugin_changes = crate::fleet::changes::between(&current, &config);
         if !restart_needed.is_empty() {

@@ -29,6 +29,7 @@ pub(crate) mod metrics;
 pub(crate) mod open_guard;
 mod plugins;
 mod rejects;
+mod rollouts;
 mod series;
 mod silences;
 mod top;
@@ -94,6 +95,8 @@ pub struct ApiState {
     pub enrolment: Option<crate::enrolment::Enrolment>,
     /// Each host's own managed plugins in the store (`None` in tests without one).
     pub host_plugins: Option<crate::store::host_plugins::HostPluginsDb>,
+    /// The staged rollouts the rollout task steps.
+    pub rollouts: crate::fleet::rollouts::Rollouts,
 }
 
 #[derive(OpenApi)]
@@ -154,6 +157,8 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(host_plugins::get, host_plugins::put))
         .routes(routes!(artifacts::fleet))
         .routes(routes!(changes::list))
+        .routes(routes!(rollouts::list))
+        .routes(routes!(rollouts::act))
         .routes(routes!(enrolment::make_token, enrolment::tokens))
         .routes(routes!(enrolment::delete_token))
         .routes(routes!(enrolment::keys))
@@ -264,6 +269,7 @@ mod tests {
             artifacts: Default::default(),
             enrolment: None,
             host_plugins: None,
+            rollouts: Default::default(),
         };
         (state, rx)
     }

@@ -100,6 +100,7 @@ impl Config {
         hbd_core::managed::Plan {
             groups,
             hosts: self.host_plugins.clone(),
+            rollouts: self.rollouts.clone(),
         }
     }
 

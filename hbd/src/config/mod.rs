@@ -158,6 +158,9 @@ pub struct Config {
     /// Each host's own plugins and collectors' settings, set through the API by those
     /// who manage it (from the store, not the file).
     pub host_plugins: Arc<BTreeMap<String, hbd_core::managed::HostOwn>>,
+    /// Groups rolling out a change: which members run it (made by reloads, moved on by
+    /// the rollout task; not from the file).
+    pub rollouts: Arc<BTreeMap<String, hbd_core::rollout::Split>>,
 }
 
 /// `groups.NAME`: the hosts whose names match `hosts` or whose agents declare every one
@@ -181,6 +184,9 @@ pub struct GroupConfig {
     pub plugins: BTreeMap<String, GroupPlugin>,
     /// Its members' native collectors' settings, by collector name.
     pub collectors: hb_artifact::collectors::Collectors,
+    /// How a change to its plugins or collectors reaches its members (`None`: all at
+    /// once).
+    pub rollout: Option<hbd_core::rollout::RolloutSettings>,
 }
 
 /// `groups.NAME.plugins.PLUGIN`: a signed artifact a group's members run, at a version,
@@ -334,6 +340,7 @@ impl Default for Config {
             ha: None,
             enrolled: Arc::default(),
             host_plugins: Arc::default(),
+            rollouts: Arc::default(),
         }
     }
 }

@@ -8,8 +8,11 @@
 //! - [`changes`]: what a reload changes in which plugins run where. Pure.
 //! - [`own`]: a host's own plugins as a manager asks for them through the API, checked
 //!   and resolved, and what changed. Pure.
+//! - [`rollouts`]: staged rollouts: started by reloads, stepped by a task, seen and
+//!   steered through the API.
 
 pub mod catalogue;
 pub mod changes;
 pub mod desired;
 pub mod own;
+pub mod rollouts;

@@ -33,7 +33,7 @@ fn ok(cmd: &mut Command) -> String {
 }
 
 /// A minisign key pair without a password in `dir`; the public key's base64 line.
-fn keypair(dir: &Path, name: &str) -> String {
+pub(crate) fn keypair(dir: &Path, name: &str) -> String {
     ok(Command::new("minisign")
         .args(["-G", "-W", "-f", "-p"])
         .arg(dir.join(format!("{name}.pub")))
@@ -173,7 +173,14 @@ fn a_signed_artifact_passes_the_agents_checks_and_each_attack_is_refused() {
 /// Writes `NAME-VERSION.{wasm,json,json.minisig}` of the built plugin into `dir`,
 /// signed by `key` (made by [`keypair`] in `keys`), as a publisher hands them over;
 /// the manifest allows `grant` and runs every `min_interval` seconds at most.
-fn offer(keys: &Path, dir: &Path, key: &str, version: &str, grant: &str, min_interval: &str) {
+pub(crate) fn offer(
+    keys: &Path,
+    dir: &Path,
+    key: &str,
+    version: &str,
+    grant: &str,
+    min_interval: &str,
+) {
     let stem = dir
         .join(format!("log_freshness-{version}"))
         .display()

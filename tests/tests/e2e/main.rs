@@ -25,6 +25,7 @@ mod plugins;
 mod policy;
 mod rejects;
 mod remote_write;
+mod rollout;
 mod tls;
 mod upgrade;
 mod users;

@@ -135,6 +135,8 @@ fn every_endpoint_answers_each_role_as_documented() {
         ("POST", "/api/0/config/reload", None, [401, 403, 403, 403, 403, 200]),
         ("GET", "/api/0/hosts/{h}/plugins/own", None, [401, 200, 200, 200, 404, 200]),
         ("PUT", "/api/0/hosts/{h}/plugins/own", Some("{}"), [401, 403, 200, 200, 404, 200]),
+        ("GET", "/api/0/rollouts", None, [401, 200, 200, 200, 200, 200]),
+        ("POST", "/api/0/rollouts/web/pause", None, [401, 403, 403, 403, 403, 404]),
         ("GET", "/api/0/managed/changes", None, [401, 200, 200, 200, 200, 200]),
         ("GET", "/api/0/enrolment/tokens", None, [401, 403, 403, 403, 403, 200]),
         ("POST", "/api/0/enrolment/tokens", Some("{}"), [401, 403, 403, 403, 403, 201]),

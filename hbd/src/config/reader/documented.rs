@@ -69,6 +69,11 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
             names(groups::GROUP_COLLECTOR),
             restart_keys(groups::GROUP_COLLECTOR),
         ),
+        (
+            "groups",
+            names(groups::GROUP_ROLLOUT),
+            restart_keys(groups::GROUP_ROLLOUT),
+        ),
     ]
 }
 

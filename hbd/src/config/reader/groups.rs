@@ -11,6 +11,7 @@ use hb_problems::keys::{Reload, read_map};
 use super::Reader;
 use super::keys::KeySpec;
 use hb_artifact::collectors::Collector;
+use hbd_core::rollout::{Canaries, RolloutSettings};
 
 use crate::config::{GroupConfig, GroupPlugin};
 
@@ -89,6 +90,21 @@ pub(in crate::config) static GROUP: &[KeySpec<GroupConfig>] = &[
         },
     },
     KeySpec {
+        name: "rollout",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            let mut settings = RolloutSettings {
+                canaries: Canaries::Count(1),
+                healthy_for: 3,
+                waves: vec![100],
+            };
+            if let Some(keys) = r.mapping(p, v) {
+                read_map(r, GROUP_ROLLOUT, &mut settings, p, keys);
+            }
+            g.rollout = Some(settings);
+        },
+    },
+    KeySpec {
         name: "collectors",
         reload: Reload::Live,
         read: |r, g, p, v| {
@@ -110,6 +126,66 @@ pub(in crate::config) static GROUP: &[KeySpec<GroupConfig>] = &[
                 }
                 g.collectors.insert(name, collector);
             }
+        },
+    },
+];
+
+/// Keys of how a group rolls out a change (`groups.NAME.rollout`).
+pub(in crate::config) static GROUP_ROLLOUT: &[KeySpec<RolloutSettings>] = &[
+    KeySpec {
+        name: "canaries",
+        reload: Reload::Live,
+        read: |r, s, p, v| match v {
+            Value::Number(_) => {
+                if let Some(n) = r.uint(p, v, 1, 10_000) {
+                    s.canaries = Canaries::Count(n as usize);
+                }
+            }
+            _ => {
+                if let Some(hosts) = r.string_list(p, v) {
+                    s.canaries = Canaries::Hosts(hosts);
+                }
+            }
+        },
+    },
+    KeySpec {
+        name: "healthy_for",
+        reload: Reload::Live,
+        read: |r, s, p, v| {
+            if let Some(n) = r.uint(p, v, 1, 100) {
+                s.healthy_for = n as u32;
+            }
+        },
+    },
+    KeySpec {
+        name: "waves",
+        reload: Reload::Live,
+        read: |r, s, p, v| {
+            let Some(items) = v.as_sequence() else {
+                r.error(
+                    p,
+                    "expected a list of percentages, rising to 100 ([25, 100])",
+                );
+                return;
+            };
+            let waves: Vec<u8> = items
+                .iter()
+                .filter_map(|i| i.as_u64().and_then(|n| u8::try_from(n).ok()))
+                .collect();
+            let rising = waves.windows(2).all(|w| w[0] < w[1]);
+            if waves.len() != items.len()
+                || waves.is_empty()
+                || !rising
+                || waves.first().is_some_and(|&w| w == 0)
+                || waves.last() != Some(&100)
+            {
+                r.error(
+                    p,
+                    "expected a list of percentages, rising to 100 ([25, 100])",
+                );
+                return;
+            }
+            s.waves = waves;
         },
     },
 ];

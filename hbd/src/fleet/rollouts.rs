@@ -1,0 +1,367 @@
+//! Staged rollouts, the shell around `hbd_core::rollout`: a reload that changes what a
+//! group with `rollout` gives its members starts one ([`splits_after`], pure: no member
+//! runs the change yet); the task ([`run`]) then looks, every second, at each running
+//! rollout's members (the engine's hosts, the latest reports) and steps it, puts the new
+//! split in force through the reloader when hosts move, and logs and records each
+//! event. Operators see, pause, resume and abort rollouts through the API
+//! ([`Rollouts`]).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hb_artifact::desired::DesiredSet;
+use hb_proto::Status;
+use hbd_core::model::HostState;
+use hbd_core::rollout::{Event, Member, Rollout, Split, State};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Timestamp;
+use crate::config::{Config, SharedConfig};
+use crate::engine::Query;
+use crate::reload::Reloader;
+use crate::samples::Latest;
+
+/// What each group gives its members, by group name, as the plan holds it.
+fn given(config: &Config) -> BTreeMap<String, DesiredSet> {
+    config
+        .plugin_plan()
+        .groups
+        .into_iter()
+        .map(|(g, set)| (g.name, set))
+        .collect()
+}
+
+/// The splits after a reload from `before` to `after` at `now`: a group with `rollout`
+/// whose plugins or collectors changed starts a rollout from what its members ran
+/// (what they were given, or, mid-rollout or after a rollback, the set the rollout
+/// started from); an unchanged group keeps its split; a group without `rollout` has
+/// none. Pure.
+pub fn splits_after(before: &Config, after: &Config, now: Timestamp) -> BTreeMap<String, Split> {
+    let (old, new) = (given(before), given(after));
+    let mut out = BTreeMap::new();
+    for (name, group) in &after.groups {
+        if group.rollout.is_none() {
+            continue;
+        }
+        let current = before.rollouts.get(name);
+        let was = old.get(name).cloned().unwrap_or_default();
+        let now_given = new.get(name).cloned().unwrap_or_default();
+        if was == now_given {
+            if let Some(split) = current {
+                out.insert(name.clone(), split.clone());
+            }
+            continue;
+        }
+        let from = match current {
+            Some(split) if split.state != State::Done => split.from.clone(),
+            _ => was,
+        };
+        out.insert(
+            name.clone(),
+            Split {
+                from,
+                on_new: Default::default(),
+                state: State::Running,
+                started: now,
+            },
+        );
+    }
+    out
+}
+
+/// The rollouts the task steps, shared with the API.
+#[derive(Debug, Clone, Default)]
+pub struct Rollouts(Arc<Mutex<BTreeMap<String, Rollout>>>);
+
+impl Rollouts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Rollout>> {
+        // A poisoned lock: a step panicked; the map itself is whole.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every rollout, by group.
+    pub fn list(&self) -> Vec<Rollout> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Acts on `group`'s rollout with `act`; `None`: no such rollout; `Some(false)`: not
+    /// in a state it applies to.
+    pub fn act(&self, group: &str, act: impl FnOnce(&mut Rollout) -> bool) -> Option<bool> {
+        self.lock().get_mut(group).map(act)
+    }
+}
+
+/// What the task needs.
+pub struct Driver {
+    /// The configuration in force.
+    pub config: SharedConfig,
+    /// Puts splits in force.
+    pub reloader: Reloader,
+    /// The engine's queries (its hosts).
+    pub engine: mpsc::Sender<Query>,
+    /// The latest reports.
+    pub latest: Latest,
+    /// The rollouts, shared with the API.
+    pub rollouts: Rollouts,
+}
+
+/// How often running rollouts are stepped.
+const EVERY: Duration = Duration::from_secs(1);
+
+/// Steps every running rollout each second until `shutdown`.
+pub async fn run(d: Driver, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(error) = step(&d).await {
+            tracing::warn!(%error, "rollouts not stepped this time");
+        }
+    }
+}
+
+async fn hosts(engine: &mpsc::Sender<Query>) -> Result<Vec<hbd_core::model::Host>, String> {
+    let (tx, rx) = oneshot::channel();
+    engine
+        .send_timeout(Query::Hosts(tx), Duration::from_secs(2))
+        .await
+        .map_err(|e| format!("engine: {e}"))?;
+    tokio::time::timeout(Duration::from_secs(5), rx)
+        .await
+        .map_err(|_| "engine: no answer within 5 s".to_owned())?
+        .map_err(|_| "engine: stopping".to_owned())
+}
+
+async fn step(d: &Driver) -> Result<(), String> {
+    let config = d.config.get();
+    let now = Timestamp::now();
+    // Rollouts the configuration started (a reload), and those it no longer has.
+    {
+        let mut rollouts = d.rollouts.lock();
+        rollouts.retain(|group, _| config.rollouts.contains_key(group));
+        for (group, split) in config.rollouts.iter() {
+            let fresh = rollouts
+                .get(group)
+                .is_none_or(|r| r.split.started != split.started);
+            let settings = config.groups.get(group).and_then(|g| g.rollout.clone());
+            if let (true, Some(settings)) = (fresh, settings) {
+                let mut rollout = Rollout::new(group, settings, split.from.clone(), split.started);
+                rollout.split = split.clone();
+                rollouts.insert(group.clone(), rollout);
+                tracing::info!(group, "rollout started");
+            }
+        }
+    }
+    let running = d
+        .rollouts
+        .list()
+        .into_iter()
+        .any(|r| r.split.state == State::Running);
+    let mut changed = false;
+    let mut told: Vec<String> = Vec::new();
+    if running {
+        let hosts = hosts(&d.engine).await?;
+        let plan = config.plugin_plan();
+        let mut rollouts = d.rollouts.lock();
+        for rollout in rollouts.values_mut() {
+            if rollout.split.state != State::Running {
+                continue;
+            }
+            let Some(group) = config
+                .groups
+                .get(&rollout.group)
+                .and_then(|g| g.group(&rollout.group).ok())
+            else {
+                continue;
+            };
+            let new_set = plan
+                .groups
+                .iter()
+                .find(|(g, _)| g.name == rollout.group)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
+            let new_plugins: Vec<String> = new_set.plugins.iter().map(|p| p.name.clone()).collect();
+            let members: Vec<Member> = hosts
+                .iter()
+                .filter(|h| group.contains(&h.name, h.labels.as_deref()))
+                .map(|h| member(h, rollout, &plan, &new_plugins, &d.latest))
+                .collect();
+            let before = rollout.split.clone();
+            let events = rollout.step(&members, &new_plugins, now);
+            if rollout.split != before {
+                changed = true;
+            }
+            for event in events {
+                told.push(say(&rollout.group, &event));
+            }
+        }
+    }
+    // Operators' pauses and aborts change splits too.
+    let splits: BTreeMap<String, Split> = d
+        .rollouts
+        .list()
+        .into_iter()
+        .map(|r| (r.group.clone(), r.split))
+        .collect();
+    if changed
+        || splits
+            .iter()
+            .any(|(g, s)| config.rollouts.get(g) != Some(s))
+    {
+        d.reloader
+            .put_rollouts(Arc::new(splits))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for line in &told {
+        if line.contains("rolled back") || line.contains("paused") {
+            tracing::warn!(change = %line, "rollout stopped");
+        } else {
+            tracing::info!(change = %line, "rollout");
+        }
+    }
+    if let (Some(record), false) = (d.reloader.record().cloned(), told.is_empty()) {
+        let kept = tokio::task::spawn_blocking(move || record.record(now, "rollout", &told)).await;
+        if !matches!(kept, Ok(Ok(()))) {
+            tracing::error!("rollout events not recorded");
+        }
+    }
+    Ok(())
+}
+
+/// One line for the log and the record.
+fn say(group: &str, event: &Event) -> String {
+    match event {
+        Event::Promoted { stage: 0, hosts } => {
+            format!(
+                "groups.{group} rollout: canaries {} on the new set",
+                hosts.join(", ")
+            )
+        }
+        Event::Promoted { stage, hosts } => format!(
+            "groups.{group} rollout: wave {stage}, {} more on the new set",
+            hosts.len()
+        ),
+        Event::RolledBack { host, reason } => {
+            format!("groups.{group} rollout rolled back: canary {host} unhealthy: {reason}")
+        }
+        Event::Paused { host, reason } => {
+            format!("groups.{group} rollout paused: {host} unhealthy: {reason}")
+        }
+        Event::Done => format!("groups.{group} rollout done: every member on the new set"),
+    }
+}
+
+/// What the rollout needs of one member.
+fn member(
+    h: &hbd_core::model::Host,
+    rollout: &Rollout,
+    plan: &hbd_core::managed::Plan,
+    new_plugins: &[String],
+    latest: &Latest,
+) -> Member {
+    let watched = rollout.stage_hosts.contains(&h.name);
+    let wanted = if watched {
+        plan.for_host(&h.name, h.labels.as_deref()).digest()
+    } else {
+        String::new()
+    };
+    let applied = watched
+        .then(|| latest.get(&h.name, "managed_plugins"))
+        .flatten()
+        .map(|s| {
+            let text = |k: &str| {
+                s.data
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            (
+                text("digest"),
+                s.status == Some(Status::Ok),
+                text("message"),
+                s.received,
+            )
+        });
+    let reports = if watched {
+        new_plugins
+            .iter()
+            .filter_map(|p| {
+                let s = latest.get(&h.name, p)?;
+                let error = (s.status == Some(Status::Unknown)).then(|| {
+                    s.data
+                        .get("error")
+                        .and_then(|e| e.as_str())
+                        .unwrap_or("UNKNOWN")
+                        .to_owned()
+                });
+                Some((p.clone(), (error, s.received)))
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    Member {
+        host: h.name.clone(),
+        up: h.state != HostState::Down,
+        interval_s: h.interval.as_secs_f64(),
+        wanted,
+        applied,
+        reports,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(group_set: &[(&str, f64)], rollout: bool) -> Config {
+        let mut c = Config::default();
+        let g = c.groups.entry("web".into()).or_default();
+        g.hosts = vec!["web*".into()];
+        for (collector, interval) in group_set {
+            g.collectors.insert(
+                (*collector).to_owned(),
+                hb_artifact::collectors::Collector {
+                    interval: Some(*interval),
+                    ..Default::default()
+                },
+            );
+        }
+        g.rollout = rollout.then(|| hbd_core::rollout::RolloutSettings {
+            canaries: hbd_core::rollout::Canaries::Count(1),
+            healthy_for: 1,
+            waves: vec![100],
+        });
+        c
+    }
+
+    #[test]
+    fn a_change_to_a_group_with_rollout_starts_one_from_what_its_members_ran() {
+        let t = |s: f64| Timestamp::from_secs_f64(s);
+        let v1 = with(&[("cpu_monitor", 30.0)], true);
+        let mut v2 = with(&[("cpu_monitor", 10.0)], true);
+        let splits = splits_after(&v1, &v2, t(1.0));
+        let split = &splits["web"];
+        assert_eq!(split.from, given(&v1)["web"]);
+        assert!(split.on_new.is_empty() && split.state == State::Running);
+        // Unchanged: kept as it is.
+        v2.rollouts = Arc::new(splits.clone());
+        assert_eq!(splits_after(&v2, &v2, t(2.0)), splits);
+        // Changed again mid-rollout: from what the rollout started from.
+        let v3 = with(&[("cpu_monitor", 5.0)], true);
+        let again = splits_after(&v2, &v3, t(3.0));
+        assert_eq!(again["web"].from, given(&v1)["web"]);
+        assert_eq!(again["web"].started, t(3.0));
+        // Without rollout: none.
+        assert!(splits_after(&v1, &with(&[("cpu_monitor", 10.0)], false), t(4.0)).is_empty());
+    }
+}

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hb_artifact::desired::DesiredSet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 
@@ -39,7 +39,7 @@ pub struct RolloutSettings {
 }
 
 /// Where a rollout stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Moving on as its stages stay healthy.
@@ -55,11 +55,11 @@ pub enum State {
     Aborted,
 }
 
-/// Which of a group's members run the new set; the plan reads it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Which of a group's members run the new set; the plan reads it. Kept in the store, so
+/// a restart does not hand the change to every member at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Split {
     /// What the members ran before.
-    #[serde(skip)]
     pub from: DesiredSet,
     /// The hosts that run the new set (everyone once `Done`).
     pub on_new: BTreeSet<String>,

@@ -184,9 +184,12 @@ pub async fn run(
     // The keys agents enrolled are in the store, not the file.
     let enrolment_db = crate::store::enrolment::EnrolmentDb::open(&config.state_db)?;
     let host_plugins = crate::store::host_plugins::HostPluginsDb::open(&config.state_db)?;
+    let rollouts_db = crate::store::rollouts::RolloutsDb::open(&config.state_db)?;
+    let kept_rollouts = Arc::new(rollouts_db.all()?);
     let config = Arc::new(Config {
         enrolled: Arc::new(enrolment_db.enrolled()?),
         host_plugins: Arc::new(host_plugins.all()?),
+        rollouts: kept_rollouts.clone(),
         ..(*config).clone()
     });
     let shared = SharedConfig::new(config.clone());
@@ -367,6 +370,8 @@ pub async fn run(
             engine: request_tx.clone(),
             latest: latest.clone(),
             rollouts: rollouts.clone(),
+            store: Some(rollouts_db),
+            kept: std::sync::Mutex::new(kept_rollouts),
         },
         shutdown.clone(),
     ));

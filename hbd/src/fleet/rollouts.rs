@@ -107,6 +107,10 @@ pub struct Driver {
     pub latest: Latest,
     /// The rollouts, shared with the API.
     pub rollouts: Rollouts,
+    /// Where the splits are kept across restarts (`None`: not kept).
+    pub store: Option<crate::store::rollouts::RolloutsDb>,
+    /// What was last kept there.
+    pub kept: Mutex<Arc<BTreeMap<String, Split>>>,
 }
 
 /// How often running rollouts are stepped.
@@ -220,6 +224,8 @@ async fn step(d: &Driver) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
     }
+    // Kept as in force (a reload's new rollout too).
+    keep(d).await;
     for line in &told {
         if line.contains("rolled back") || line.contains("paused") {
             tracing::warn!(change = %line, "rollout stopped");
@@ -234,6 +240,32 @@ async fn step(d: &Driver) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Keeps the splits in force in the store when they changed since last kept.
+async fn keep(d: &Driver) {
+    let Some(db) = d.store.clone() else {
+        return;
+    };
+    let in_force = d.config.get().rollouts.clone();
+    let kept = |d: &Driver| {
+        d.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
+    if *kept(d) == *in_force {
+        return;
+    }
+    let saving = in_force.clone();
+    match tokio::task::spawn_blocking(move || db.save(&saving)).await {
+        Ok(Ok(())) => {
+            *d.kept
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = in_force;
+        }
+        _ => tracing::error!("rollouts not kept in the store; tried again in a second"),
+    }
 }
 
 /// One line for the log and the record.

@@ -2,7 +2,8 @@
 //! plugin samples, alert states, each host's recent events and alert notices, the
 //! commands queued for agents, the users, host access, sessions and tokens made
 //! through the API, the record of changes to what runs where, enrolment tokens and the
-//! keys agents enrolled, and each host's own managed plugins, so all survive restarts.
+//! keys agents enrolled, each host's own managed plugins, and the staged rollouts in
+//! progress, so all survive restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
 //! engine keeps the batch and merges it into the next), and a dedicated thread writes
@@ -21,6 +22,7 @@ pub mod host_plugins;
 pub(crate) mod hosts;
 mod jobs;
 mod policy;
+pub mod rollouts;
 mod samples;
 pub mod side;
 
@@ -164,6 +166,11 @@ const MIGRATIONS: &[&str] = &[
         own      TEXT NOT NULL,
         by       TEXT NOT NULL,
         since_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;",
+    // Each group's staged rollout: which members run the change (`rollouts.rs`).
+    "CREATE TABLE rollouts (
+        grp   TEXT PRIMARY KEY,
+        split TEXT NOT NULL
     ) WITHOUT ROWID;",
 ];
 

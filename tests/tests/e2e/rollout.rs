@@ -89,7 +89,7 @@ groups:
             offered.display()
         )
     };
-    let daemon = Daemon::start(dir.path(), &daemon_config("1.2.0", "app.log"));
+    let mut daemon = Daemon::start(dir.path(), &daemon_config("1.2.0", "app.log"));
     let agents: Vec<Agent> = (0..AGENTS)
         .map(|i| {
             let name = format!("web{i:02}");
@@ -226,6 +226,16 @@ managed_plugins:
                     .starts_with("groups.web rollout rolled back: canary web00 unhealthy")),
         "{record}"
     );
+
+    // A restart keeps the rollback: every member should still run 1.3.0.
+    daemon.restart();
+    assert!(wait_until(Duration::from_secs(10), || {
+        rollout(&daemon)["split"]["state"] == "rolled_back"
+    }));
+    for host in ["web00", "web05", "web11"] {
+        let desired = daemon.get_json(&format!("/api/0/hosts/{host}/plugins/desired"));
+        assert_eq!(desired["plugins"][0]["version"], "1.3.0", "{host}: {desired}");
+    }
 
     // An operator pauses a healthy rollout (nobody moves), resumes, then aborts (the
     // canary goes back).

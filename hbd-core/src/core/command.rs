@@ -41,6 +41,14 @@ pub enum Command {
         /// Its id.
         id: String,
     },
+    /// Tell the people responsible for a host something about it, as an operator
+    /// message from its agent would be told (a rollout stopped on it).
+    Tell {
+        /// The host.
+        host: String,
+        /// What to tell.
+        text: String,
+    },
 }
 
 /// What an applied command did.
@@ -64,6 +72,8 @@ pub enum Outcome {
         /// The silence now.
         silence: Box<Silence>,
     },
+    /// The message is on its way, as a host event.
+    Told,
 }
 
 /// Why a command was refused.
@@ -154,6 +164,19 @@ impl Core {
                 Ok(Outcome::Silence {
                     silence: Box::new(silence),
                 })
+            }
+            Command::Tell { host, text } => {
+                if !self.hosts.contains(host) {
+                    return Err(CommandError::UnknownHost(host.clone()));
+                }
+                let mut step = Step::default();
+                step.events.push(Event {
+                    host: host.clone(),
+                    at: now.wall,
+                    kind: EventKind::Message { text: text.clone() },
+                });
+                self.finish(step, now, out);
+                Ok(Outcome::Told)
             }
             Command::QueueJob { job } => {
                 if !self.hosts.contains(&job.host) {

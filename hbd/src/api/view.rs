@@ -428,6 +428,8 @@ pub enum Outcome {
         /// The silence now.
         silence: Box<Silence>,
     },
+    /// The message is on its way.
+    Told,
 }
 
 impl From<crate::core::Outcome> for Outcome {
@@ -441,6 +443,7 @@ impl From<crate::core::Outcome> for Outcome {
             crate::core::Outcome::Silence { silence } => Outcome::Silence {
                 silence: Box::new(Silence::from(*silence)),
             },
+            crate::core::Outcome::Told => Outcome::Told,
         }
     }
 }

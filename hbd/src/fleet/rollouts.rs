@@ -2,8 +2,8 @@
 //! group with `rollout` gives its members starts one ([`splits_after`], pure: no member
 //! runs the change yet); the task ([`run`]) then looks, every second, at each running
 //! rollout's members (the engine's hosts, the latest reports) and steps it, puts the new
-//! split in force through the reloader when hosts move, and logs and records each
-//! event. Operators see, pause, resume and abort rollouts through the API
+//! split in force through the reloader when hosts move, logs and records each event,
+//! and tells the people responsible for a host a rollout stopped on. Operators see, pause, resume and abort rollouts through the API
 //! ([`Rollouts`]).
 
 use std::collections::BTreeMap;
@@ -170,6 +170,7 @@ async fn step(d: &Driver) -> Result<(), String> {
         .any(|r| r.split.state == State::Running);
     let mut changed = false;
     let mut told: Vec<String> = Vec::new();
+    let mut tell: Vec<(String, String)> = Vec::new();
     if running {
         let hosts = hosts(&d.engine).await?;
         let plan = config.plugin_plan();
@@ -203,7 +204,11 @@ async fn step(d: &Driver) -> Result<(), String> {
                 changed = true;
             }
             for event in events {
-                told.push(say(&rollout.group, &event));
+                let line = say(&rollout.group, &event);
+                if let Event::RolledBack { host, .. } | Event::Paused { host, .. } = &event {
+                    tell.push((host.clone(), line.clone()));
+                }
+                told.push(line);
             }
         }
     }
@@ -226,6 +231,19 @@ async fn step(d: &Driver) -> Result<(), String> {
     }
     // Kept as in force (a reload's new rollout too).
     keep(d).await;
+    // The people responsible for the host it stopped on are told, as of an operator
+    // message from it (their channels, its history, the live stream).
+    for (host, text) in tell {
+        let (tx, rx) = oneshot::channel();
+        let command = crate::core::Command::Tell { host, text };
+        let sent = d
+            .engine
+            .send_timeout(Query::Command(command, tx), Duration::from_secs(2))
+            .await;
+        if sent.is_err() || !matches!(rx.await, Ok(Ok(_))) {
+            tracing::error!("a stopped rollout could not be told");
+        }
+    }
     for line in &told {
         if line.contains("rolled back") || line.contains("paused") {
             tracing::warn!(change = %line, "rollout stopped");

@@ -227,6 +227,20 @@ managed_plugins:
         "{record}"
     );
 
+    // The canary's people are told, as of an operator message from it.
+    let history = daemon.get_json("/api/0/hosts/web00/history");
+    assert!(
+        history["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "MESSAGE"
+                && e["text"].as_str().is_some_and(
+                    |t| t.starts_with("groups.web rollout rolled back: canary web00 unhealthy")
+                )),
+        "{history}"
+    );
+
     // A restart keeps the rollback: every member should still run 1.3.0.
     daemon.restart();
     assert!(wait_until(Duration::from_secs(10), || {
@@ -234,7 +248,10 @@ managed_plugins:
     }));
     for host in ["web00", "web05", "web11"] {
         let desired = daemon.get_json(&format!("/api/0/hosts/{host}/plugins/desired"));
-        assert_eq!(desired["plugins"][0]["version"], "1.3.0", "{host}: {desired}");
+        assert_eq!(
+            desired["plugins"][0]["version"], "1.3.0",
+            "{host}: {desired}"
+        );
     }
 
     // An operator pauses a healthy rollout (nobody moves), resumes, then aborts (the

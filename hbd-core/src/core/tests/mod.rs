@@ -781,3 +781,31 @@ fn a_reload_applies_new_thresholds_and_keeps_state() {
         ["RECOVERED: web1 - cpu_monitor.cpu_percent = 86.0 (WARNING -> OK)"]
     );
 }
+
+#[test]
+fn a_host_is_told_about_as_an_operator_message_from_it() {
+    let mut core = Core::new(settings(&alert_config()), at(0));
+    run(&mut core, Step::Htb("web1", 0, None, "127.0.0.1"));
+    let tell = |host: &str| Command::Tell {
+        host: host.into(),
+        text: "groups.web rollout rolled back".into(),
+    };
+    let mut out = Vec::new();
+    assert_eq!(
+        core.apply(&tell("nope"), at(1), &mut out),
+        Err(CommandError::UnknownHost("nope".into()))
+    );
+    assert_eq!(
+        core.apply(&tell("web1"), at(1), &mut out),
+        Ok(Outcome::Told)
+    );
+    let told = out.iter().any(|a| match a {
+        Action::Notify(ns) => ns.iter().any(|n| {
+            matches!(n, crate::model::Notification::Host(e)
+                if e.host == "web1"
+                    && e.kind == EventKind::Message { text: "groups.web rollout rolled back".into() })
+        }),
+        _ => false,
+    });
+    assert!(told, "{out:?}");
+}

@@ -238,6 +238,36 @@ async function loadPlugins() {
   }));
 }
 
+// What the daemon wants this host to run against what its agent says it runs, per
+// plugin, with each plugin's latest status and error (agents' text as text).
+async function loadManaged() {
+  const [desired, plugins] = await Promise.all([api(`${base}/plugins/desired`), api(`${base}/plugins`)]);
+  const report = plugins.plugins.managed_plugins;
+  const running = report?.data?.plugins ?? {};
+  const names = [...new Set([...desired.plugins.map((p) => p.name), ...Object.keys(running)])].sort();
+  $('managed-section').hidden = names.length === 0 && desired.applied == null;
+  $('managed-sync').textContent = desired.applied == null
+    ? '(its agent does not manage plugins)'
+    : (desired.in_sync ? '(in sync)' : '(not yet what it should run)');
+  $('managed').replaceChildren(...names.map((name) => {
+    const want = desired.plugins.find((p) => p.name === name);
+    const latest = plugins.plugins[name];
+    const tr = el('tr');
+    tr.dataset.plugin = name;
+    tr.append(
+      el('td', name),
+      el('td', want ? want.version : 'not here'),
+      el('td', running[name]?.version ?? '—', 'runs'),
+      el('td', latest?.status ?? '—'),
+      el('td', latest?.data?.error ?? '', 'error'),
+    );
+    return tr;
+  }));
+  const refused = (report?.data?.refused ?? []).map((r) => `${r.artifact}: ${r.detail} (${r.reason})`);
+  $('managed-refused').hidden = refused.length === 0;
+  $('managed-refused').textContent = refused.length ? `Refused: ${refused.join('; ')}` : '';
+}
+
 async function loadCommands() {
   const list = await api(`${base}/commands`);
   const mayQueue = may.includes('queue_command');
@@ -351,7 +381,7 @@ async function loadAll() {
     return false;
   }
   await loadHost();
-  await Promise.all([loadHolds(), loadAlerts(), loadPlugins(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
+  await Promise.all([loadHolds(), loadAlerts(), loadPlugins(), loadManaged(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
   return true;
 }
 
@@ -408,6 +438,7 @@ connect({
         setTimeout(() => soon('history', () => loadHistory()), 1200);
       } else if (u.type === 'plugin') {
         soon('plugins', loadPlugins);
+        soon('managed', loadManaged);
       } else if (u.type === 'command') {
         soon('commands', loadCommands);
       }

@@ -352,6 +352,33 @@ try {
   await page.waitForSelector('#held li[data-silence]');
   out.problems_held = await page.textContent('#held li[data-silence]');
 
+  // The Fleet page: an agent that refused an artifact is listed with its reason, as
+  // text; a new report shows up without a reload.
+  const refusal = '<img src=x onerror="window.__xss_fleet=1">';
+  await send({ ID: 'PLG', name: 'web1', plugin: 'managed_plugins', kind: 'monitor', status: 'WARNING',
+    data: { digest: 'a'.repeat(64), plugins: { log_freshness: { version: '1.2.0', sha256: 'b'.repeat(64) } },
+      refused: [{ artifact: 'log_freshness 1.3.0', reason: 'unknown_publisher', detail: refusal }],
+      message: `refused log_freshness 1.3.0: ${refusal}` } });
+  await page.goto(`${base}/fleet`);
+  await page.waitForSelector('#behind tr[data-host="web1"]');
+  out.fleet_message = await page.textContent('#behind tr[data-host="web1"] .message');
+  out.fleet_refused = await page.textContent('#behind tr[data-host="web1"] .refused');
+  out.fleet_versions = await page.$$eval('#versions tr', (rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
+  out.fleet_rollouts = await page.textContent('#no-rollouts');
+  await send({ ID: 'PLG', name: 'web2', plugin: 'managed_plugins', kind: 'monitor', status: 'WARNING',
+    data: { digest: 'c'.repeat(64), plugins: {}, refused: [], message: 'cannot ask the daemon what to run' } });
+  await page.waitForSelector('#behind tr[data-host="web2"]', { timeout: 15000 });
+  out.fleet_live = await page.textContent('#behind tr[data-host="web2"] .message');
+  out.fleet_img = await page.locator('main img').count();
+  out.fleet_xss = await page.evaluate(() => window.__xss_fleet ?? null);
+  // Its host page: what it should run against what it runs, and what it refused.
+  await page.goto(`${base}/hosts/web1`);
+  await page.waitForSelector('#managed tr[data-plugin="log_freshness"]');
+  out.host_managed = await page.$eval('#managed tr[data-plugin="log_freshness"]', (r) => [...r.children].map((c) => c.textContent));
+  out.host_managed_sync = await page.textContent('#managed-sync');
+  out.host_managed_refused = await page.textContent('#managed-refused');
+  out.host_img = await page.locator('main img').count();
+
   // Signing out ends the session and goes back to /login.
   await Promise.all([page.waitForURL(/\/login/), page.click('#logout')]);
   out.after_logout = new URL(page.url()).pathname;

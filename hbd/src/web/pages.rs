@@ -261,6 +261,12 @@ pub async fn plugins(State(state): State<ApiState>, caller: Caller) -> Response 
     signed_in_page(&state, &caller, "plugins", "/plugins")
 }
 
+/// `GET /fleet`: the managed plugins across the hosts: rollouts, versions, who is
+/// behind or refused and why, and the record of changes.
+pub async fn fleet(State(state): State<ApiState>, caller: Caller) -> Response {
+    signed_in_page(&state, &caller, "fleet", "/fleet")
+}
+
 /// `GET /alerts`: the alerts that are not OK, live.
 pub async fn alerts(State(state): State<ApiState>, caller: Caller) -> Response {
     signed_in_page(&state, &caller, "alerts", "/alerts")

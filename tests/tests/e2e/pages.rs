@@ -115,6 +115,35 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         "the filtered row, by Tab"
     );
     assert_eq!(found["enter_opens"], "/hosts/fresh1");
+    // The Fleet page shows who refused what, as text, and follows new reports.
+    let img = r#"<img src=x onerror="window.__xss_fleet=1">"#;
+    assert_eq!(
+        found["fleet_message"],
+        format!("refused log_freshness 1.3.0: {img}")
+    );
+    assert_eq!(
+        found["fleet_refused"],
+        "log_freshness 1.3.0: unknown_publisher"
+    );
+    assert_eq!(
+        found["fleet_versions"],
+        serde_json::json!([["log_freshness", "1.2.0", "1"]])
+    );
+    assert_eq!(found["fleet_rollouts"], "No group is rolling out a change.");
+    assert_eq!(found["fleet_live"], "cannot ask the daemon what to run");
+    assert_eq!(found["fleet_img"], 0);
+    assert_eq!(found["fleet_xss"], serde_json::Value::Null);
+    // Its host page: nothing should run there (no group names it), 1.2.0 runs.
+    assert_eq!(
+        found["host_managed"],
+        serde_json::json!(["log_freshness", "not here", "1.2.0", "—", ""])
+    );
+    assert_eq!(found["host_managed_sync"], "(not yet what it should run)");
+    assert_eq!(
+        found["host_managed_refused"],
+        format!("Refused: log_freshness 1.3.0: {img} (unknown_publisher)")
+    );
+    assert_eq!(found["host_img"], 0);
     assert_eq!(found["brief1_state"], "DOWN");
     // Problems first, and an UP host with a CRITICAL alert is not shown as plain UP.
     assert_eq!(

@@ -306,14 +306,25 @@ impl Rollout {
             }
             return Health::Waiting;
         };
-        let mut all_reported = true;
+        let mut silent = None;
         for plugin in new_plugins {
             match m.reports.get(plugin) {
                 Some((Some(error), at)) if *at >= applied => {
                     return Health::Bad(format!("{}: {plugin}: {error}", m.host));
                 }
                 Some((None, at)) if *at >= applied => {}
-                _ => all_reported = false,
+                _ => silent = silent.or(Some(plugin)),
+            }
+        }
+        let all_reported = silent.is_none();
+        if let Some(plugin) = silent {
+            // A plugin that loaded but never reports is not healthy either.
+            let limit = interval * (APPLY_INTERVALS + f64::from(self.settings.healthy_for)) + 60.0;
+            if now.since(applied).as_secs_f64() > limit {
+                return Health::Bad(format!(
+                    "{}: {plugin} has not reported within {limit:.0} s of the new set",
+                    m.host
+                ));
             }
         }
         let long_enough =
@@ -528,6 +539,17 @@ mod tests {
         assert!(matches!(
             &r.step(&ms, &plugins(), at(101.0))[..],
             [Event::RolledBack { reason, .. }] if reason == "web00 did not apply the new set within 100 s"
+        ));
+
+        // Applied, but its plugin never reports.
+        let mut r = Rollout::new("web", settings(), DesiredSet::default(), at(0.0));
+        let mut ms = members(3);
+        r.step(&ms, &plugins(), at(0.0));
+        ms[0].applied = Some((NEW.into(), true, "applied".into(), at(5.0)));
+        assert_eq!(r.step(&ms, &plugins(), at(105.0)), []);
+        assert!(matches!(
+            &r.step(&ms, &plugins(), at(106.0))[..],
+            [Event::RolledBack { reason, .. }] if reason == "web00: log_freshness has not reported within 100 s of the new set"
         ));
 
         // A wave's host: paused, the hosts on the new set stay.

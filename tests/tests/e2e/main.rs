@@ -15,6 +15,7 @@ mod enrolment;
 mod groups;
 mod ha;
 mod heartbeats;
+mod hostile;
 mod install;
 mod live;
 mod notifications;

@@ -21,7 +21,13 @@
 //! have each sent two heartbeats (so each is UP, with its interval, and in the store):
 //! it prints the resident bytes per host beyond the idle daemon.
 //!
-//! Usage: hb-load [--mode heartbeats|plugins|api|memory] [--hosts N] [--seconds T] [--window W]
+//! With `--mode fleet`, N simulated agents that manage plugins (signed heartbeats every
+//! `--interval` s, fetching over HTTP as `hbc` does) take a new artifact of
+//! `--artifact-kb` KiB at once: it prints how fast 99 % of them had it, the bytes they
+//! fetched against the artifact's size times the agents, and a closed-loop heartbeat
+//! flood's rate while they fetched against before (see `fleet.rs`).
+//!
+//! Usage: hb-load [--mode heartbeats|plugins|api|memory|fleet] [--hosts N] [--seconds T] [--window W]
 //!                [--senders S] [--rate R] [--receivers R] [--rounds N] [--signed] [--hbd PATH]
 //!                (`hb-load --help` says more)
 //! Build it and hbd in release for meaningful figures:
@@ -38,6 +44,7 @@ use hbd_e2e::{http_with, metric_value, password_hash_by, spawn_hbd, terminate, w
 
 mod cpu;
 mod echo;
+mod fleet;
 mod traffic;
 
 use cpu::{Cpu, cpu_line, process_cpu_seconds, thread_cpu_seconds};
@@ -79,6 +86,12 @@ struct Args {
     /// Run the daemon without its journal, to see what journaling every datagram costs.
     #[arg(long)]
     no_journal: bool,
+    /// `--mode fleet`: seconds between each simulated agent's heartbeats.
+    #[arg(long, default_value_t = 10.0, value_parser = seconds)]
+    interval: f64,
+    /// `--mode fleet`: the artifact's size, KiB.
+    #[arg(long, default_value_t = 64)]
+    artifact_kb: usize,
     /// Sign every heartbeat as an agent with a key does (HMAC-SHA256 under a shared
     /// `hb_key`, the host's name as key id, with the replay fields `ts`, `run`, `seq`);
     /// the daemon then requires signatures, checks them and signs its ACKs.
@@ -97,6 +110,9 @@ enum Mode {
     Api,
     /// Resident memory per host.
     Memory,
+    /// Simulated agents that manage plugins take a new artifact: how fast, at what
+    /// egress, and what it costs the heartbeats.
+    Fleet,
 }
 
 fn seconds(text: &str) -> Result<f64, String> {
@@ -498,6 +514,10 @@ fn main() {
         "hbd not found at {}; pass --hbd PATH",
         hbd.display()
     );
+    if args.mode == Mode::Fleet {
+        fleet::run(&args, &hbd, args.interval, args.artifact_kb);
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hbd.yaml");
     // The API mode reads as a signed-in administrator, as a dashboard would.

@@ -24,6 +24,8 @@ pub enum Canaries {
     Hosts(Vec<String>),
     /// The first this many members, by name.
     Count(usize),
+    /// This share of the members (percent, rounded up), the first by name.
+    Percent(u8),
 }
 
 /// How a group rolls out a change.
@@ -227,6 +229,10 @@ impl Rollout {
                 .map(|m| m.host.clone())
                 .collect(),
             Canaries::Count(n) => members.iter().take(*n).map(|m| m.host.clone()).collect(),
+            Canaries::Percent(p) => {
+                let n = (members.len() * usize::from(*p)).div_ceil(100);
+                members.iter().take(n).map(|m| m.host.clone()).collect()
+            }
         };
         if chosen.is_empty() {
             // Always at least one canary.
@@ -594,6 +600,8 @@ mod tests {
             (Canaries::Hosts(vec!["gone".into()]), vec!["web00"]),
             (Canaries::Count(0), vec!["web00"]),
             (Canaries::Count(2), vec!["web00", "web01"]),
+            (Canaries::Percent(34), vec!["web00", "web01"]),
+            (Canaries::Percent(1), vec!["web00"]),
         ] {
             let mut r = Rollout::new(
                 "web",

@@ -141,6 +141,19 @@ pub(in crate::config) static GROUP_ROLLOUT: &[KeySpec<RolloutSettings>] = &[
                     s.canaries = Canaries::Count(n as usize);
                 }
             }
+            Value::String(text) => {
+                let percent = text
+                    .strip_suffix('%')
+                    .and_then(|n| n.trim().parse::<u8>().ok())
+                    .filter(|n| (1..=100).contains(n));
+                match percent {
+                    Some(n) => s.canaries = Canaries::Percent(n),
+                    None => r.error(
+                        p,
+                        format!("{text:?}: expected a number of hosts, a share (5%) or a list of host names"),
+                    ),
+                }
+            }
             _ => {
                 if let Some(hosts) = r.string_list(p, v) {
                     s.canaries = Canaries::Hosts(hosts);

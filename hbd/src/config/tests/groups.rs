@@ -347,4 +347,48 @@ groups:
             assert!(err.contains(want), "missing {want:?} in\n{err}");
         }
     }
+
+    #[test]
+    fn a_groups_rollout_is_read_and_what_is_wrong_is_named() {
+        use hbd_core::rollout::Canaries;
+        let config = crate::config::parse(
+            "groups:\n  web:\n    hosts: ['web*']\n    rollout: {canaries: '5%', healthy_for: 2, waves: [25, 100]}\n  db:\n    hosts: ['db*']\n    rollout: {canaries: [db3]}\n  mail:\n    hosts: ['mail*']\n    rollout: {}\n",
+            None,
+        )
+        .unwrap()
+        .config;
+        let web = config.groups["web"].rollout.clone().unwrap();
+        assert_eq!(
+            (web.canaries, web.healthy_for, web.waves),
+            (Canaries::Percent(5), 2, vec![25, 100])
+        );
+        let db = config.groups["db"].rollout.clone().unwrap();
+        assert_eq!(db.canaries, Canaries::Hosts(vec!["db3".into()]));
+        let mail = config.groups["mail"].rollout.clone().unwrap();
+        assert_eq!(
+            (mail.canaries, mail.healthy_for, mail.waves),
+            (Canaries::Count(1), 3, vec![100]),
+            "the defaults"
+        );
+        let bad = "groups:
+  web:
+    hosts: ['web*']
+    rollout:
+      canaries: five
+      healthy_for: 0
+      waves: [50, 25]
+      canary: 2
+";
+        let err = crate::config::parse(bad, Some(std::path::Path::new("/etc/hbd.yaml")))
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "/etc/hbd.yaml:5: error: groups.web.rollout.canaries: \"five\": expected a number of hosts",
+            "/etc/hbd.yaml:6: error: groups.web.rollout.healthy_for:",
+            "/etc/hbd.yaml:7: error: groups.web.rollout.waves: expected a list of percentages, rising to 100",
+            "groups.web.rollout.canary",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in\n{err}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 // /fleet: the managed plugins across the hosts the user sees: each group's staged
 // rollout (with pause, resume and abort for administrators), how many hosts run each
-// version, the hosts that are behind or refused something and why, and the record of
-// changes. Read from the API; read again when an agent's managed_plugins report comes
+// version, the hosts that are behind or refused something and why, the record of
+// changes, and for administrators the keys agents enrolled (approve, revoke). Read from the API; read again when an agent's managed_plugins report comes
 // in on the live stream, and every 10 s for the rollouts' progress. Agent text goes in
 // through textContent only.
 import { api, enc } from './api.js';
@@ -109,6 +109,41 @@ function drawChanges(changes) {
   }
 }
 
+// Administrators approve the keys agents enrolled with a token that asks for it, and
+// revoke keys.
+function keyAction(host, action) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = action;
+  b.dataset.action = action;
+  b.addEventListener('click', async () => {
+    $('keys-error').hidden = true;
+    try {
+      await api(`/api/0/enrolment/keys/${enc(host)}/${action}`, { method: 'POST' });
+      refresh();
+    } catch (e) {
+      $('keys-error').textContent = e.message;
+      $('keys-error').hidden = false;
+    }
+  });
+  return b;
+}
+
+function drawKeys(keys) {
+  $('keys-section').hidden = false;
+  const waiting = keys.filter((k) => k.standing === 'pending').length;
+  $('keys-pending').textContent = waiting ? `${waiting} waiting for approval` : 'None waiting for approval.';
+  $('keys').replaceChildren(...keys.map((k) => {
+    const tr = document.createElement('tr');
+    tr.dataset.host = k.host;
+    const actions = document.createElement('td');
+    if (k.standing === 'pending') actions.append(keyAction(k.host, 'approve'));
+    if (k.standing !== 'revoked') actions.append(keyAction(k.host, 'revoke'));
+    tr.append(hostLink(k.host), cell(k.standing, 'standing'), cell(k.since), cell(k.by), actions);
+    return tr;
+  }));
+}
+
 async function refresh() {
   pending = null;
   const [fleet, rollouts, changes] = await Promise.all([
@@ -119,6 +154,7 @@ async function refresh() {
   drawRollouts(rollouts.rollouts);
   drawFleet(fleet);
   drawChanges(changes.changes);
+  if (me.admin || me.open) drawKeys((await api('/api/0/enrolment/keys')).keys);
 }
 
 function soon() {

@@ -369,6 +369,12 @@ try {
     data: { digest: 'c'.repeat(64), plugins: {}, refused: [], message: 'cannot ask the daemon what to run' } });
   await page.waitForSelector('#behind tr[data-host="web2"]', { timeout: 15000 });
   out.fleet_live = await page.textContent('#behind tr[data-host="web2"] .message');
+  // The administrator approves the key an agent enrolled.
+  await page.waitForSelector('#keys tr[data-host="web9"]');
+  out.key_before = await page.textContent('#keys tr[data-host="web9"] .standing');
+  await page.click('#keys tr[data-host="web9"] button[data-action="approve"]');
+  await page.waitForFunction(() => document.querySelector('#keys tr[data-host="web9"] .standing')?.textContent === 'active');
+  out.key_after = await page.textContent('#keys tr[data-host="web9"] .standing');
   out.fleet_img = await page.locator('main img').count();
   out.fleet_xss = await page.evaluate(() => window.__xss_fleet ?? null);
   // Its host page: what it should run against what it runs, and what it refused.

@@ -43,6 +43,26 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
         }),
         "web1, web2 and the configured web3"
     );
+    // An agent enrolled with a token an administrator must approve: the Fleet page
+    // offers the approval.
+    let auth = format!("Bearer {token}");
+    let made = daemon.call(
+        "POST",
+        "/api/0/enrolment/tokens",
+        &[("Authorization", &auth)],
+        Some("{}"),
+    );
+    assert_eq!(made.status, 201, "{}", made.body);
+    let enrolled = Command::new(hbd_e2e::bin("hbc"))
+        .args(["enrol", "--name", "web9", "--token"])
+        .arg(made.json()["token"].as_str().unwrap())
+        .arg("--url")
+        .arg(format!("http://{}", daemon.http_addr()))
+        .arg("--key-file")
+        .arg(dir.path().join("web9.key"))
+        .output()
+        .unwrap();
+    assert!(enrolled.status.success(), "{enrolled:?}");
     let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
         || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
         std::path::PathBuf::from,
@@ -133,6 +153,8 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["fleet_live"], "cannot ask the daemon what to run");
     assert_eq!(found["fleet_img"], 0);
     assert_eq!(found["fleet_xss"], serde_json::Value::Null);
+    assert_eq!(found["key_before"], "pending");
+    assert_eq!(found["key_after"], "active");
     // Its host page: nothing should run there (no group names it), 1.2.0 runs.
     assert_eq!(
         found["host_managed"],

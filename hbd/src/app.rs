@@ -362,9 +362,9 @@ pub async fn run(
     let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
     let enrolment =
         crate::enrolment::Enrolment::new(enrolment_db, shared.clone(), reloader.clone());
-    let rollouts = crate::fleet::rollouts::Rollouts::default();
-    let rollout_task = tokio::spawn(crate::fleet::rollouts::run(
-        crate::fleet::rollouts::Driver {
+    let rollouts = crate::rollouts::Rollouts::default();
+    let rollout_task = tokio::spawn(crate::rollouts::run(
+        crate::rollouts::Driver {
             config: shared.clone(),
             reloader: reloader.clone(),
             engine: request_tx.clone(),

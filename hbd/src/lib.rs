@@ -12,7 +12,8 @@
 //! - [`core`]: pure host state (new, UP, DOWN, BOOT, MSG, IP change) and operator
 //!   commands over synthetic time.
 //! - [`live`]: the numbered stream of updates (snapshot, then deltas).
-//! - [`reload`]: re-reading and validating the config, then putting it in force.
+//! - [`reload`]: re-reading and validating the config, then putting it in force;
+//!   [`rollouts`]: the task that moves staged rollouts on.
 //! - [`journal`]: JSON Lines journal with size rotation, on its own thread.
 //! - [`samples`]: plugin reports: latest per host and plugin, shared with the API;
 //!   [`downsample`]: their history thinned to two points per chart pixel.
@@ -24,9 +25,9 @@
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries;
 //!   [`dns`]: host records kept current through `nsupdate`; [`releases`]: agent
 //!   release files offered for self-upgrade.
-//! - [`fleet`]: the signed plugin artifacts offered to agents, and which each host
-//!   should run by its groups; [`enrolment`]: tokens, and the keys agents make with
-//!   them.
+//! - [`catalogue`]: the signed plugin artifacts `artifacts_dir` offers; [`fleet`]:
+//!   which each host should run by its groups and its own; [`enrolment`]: tokens,
+//!   and the keys agents make with them.
 //! - [`ha`]: an HA pair's one notifier: the lease in PostgreSQL, fenced claims, takeover;
 //!   [`remote_write`]: metric history out to a Prometheus-compatible TSDB.
 //! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
@@ -42,6 +43,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod dns;
@@ -62,6 +64,7 @@ pub mod releases;
 pub mod reload;
 pub mod remote_write;
 pub mod replies;
+pub mod rollouts;
 pub mod router;
 pub mod samples;
 pub mod server;

@@ -210,7 +210,7 @@ impl Reloader {
         config.enrolled = current.enrolled.clone();
         config.host_plugins = current.host_plugins.clone();
         // A change to what a group with `rollout` gives starts its rollout.
-        config.rollouts = Arc::new(crate::fleet::rollouts::splits_after(
+        config.rollouts = Arc::new(crate::fleet::splits::splits_after(
             &current,
             &config,
             crate::clock::Timestamp::now(),

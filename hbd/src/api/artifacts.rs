@@ -26,7 +26,7 @@ use super::extract::Segments;
 use super::hosts::find;
 use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
-use crate::fleet::catalogue::{Catalogue, Offered};
+use crate::catalogue::{Catalogue, Offered};
 use crate::fleet::desired::set_for;
 
 /// The catalogue of `artifacts_dir`, read off the runtime's threads; `None` when the

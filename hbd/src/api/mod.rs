@@ -90,13 +90,13 @@ pub struct ApiState {
     /// Senders whose datagrams were rejected.
     pub rejects: crate::rejects::SharedRejects,
     /// The signed plugin artifacts `artifacts_dir` offers, read again when it changes.
-    pub artifacts: crate::fleet::catalogue::Cached,
+    pub artifacts: crate::catalogue::Cached,
     /// Enrolment tokens and keys (`None` in tests without a store).
     pub enrolment: Option<crate::enrolment::Enrolment>,
     /// Each host's own managed plugins in the store (`None` in tests without one).
     pub host_plugins: Option<crate::store::host_plugins::HostPluginsDb>,
     /// The staged rollouts the rollout task steps.
-    pub rollouts: crate::fleet::rollouts::Rollouts,
+    pub rollouts: crate::rollouts::Rollouts,
 }
 
 #[derive(OpenApi)]

@@ -5,9 +5,7 @@
 //! Sessions and tokens are keyed by the SHA-256 of their secret; the secret itself is
 //! never stored.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -17,43 +15,23 @@ use crate::clock::Timestamp;
 use crate::config::UserConfig;
 use crate::store::StoreError;
 use crate::store::hosts::{from_sql_ms, to_sql_ms};
+use crate::store::side::SideDb;
 
 /// The auth tables' connection (the store must have been opened, and so migrated).
 #[derive(Debug, Clone)]
-pub struct AuthDb {
-    path: PathBuf,
-    conn: Arc<Mutex<Connection>>,
-}
+pub struct AuthDb(SideDb);
 
 impl AuthDb {
     /// Opens `path` for reading and writing the auth tables.
     pub fn open(path: &Path) -> Result<AuthDb, StoreError> {
-        let err = |source| StoreError::Sqlite {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
-        Ok(AuthDb {
-            path: path.to_owned(),
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        SideDb::open(path).map(AuthDb)
     }
 
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
-        let err = |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        };
-        let mut conn = match self.conn.lock() {
-            Ok(c) => c,
-            // A panic mid-statement leaves nothing half-done in SQLite: go on.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut conn).map_err(err)
+        self.0.with(f)
     }
 
     /// Everything kept: users and access, and every session and token.
@@ -244,6 +222,7 @@ fn write_access(c: &Connection, host: &str, list: Option<&AccessList>) -> rusqli
 mod tests {
     use super::*;
     use crate::auth::sessions::{Policy, Sessions, digest};
+    use std::time::Duration;
 
     #[test]
     fn users_access_and_grants_survive_a_reopen() {

@@ -10,7 +10,7 @@ use hb_artifact::desired::DesiredSet;
 use hbd_core::groups::Labels;
 use hbd_core::managed::Plan;
 
-use super::catalogue::Catalogue;
+use crate::catalogue::Catalogue;
 
 /// What `host`, declaring `labels`, should run, and the artifacts of it that
 /// `catalogue` (`None`: no `artifacts_dir`) no longer offers.
@@ -73,7 +73,7 @@ mod tests {
             )],
             ..Plan::default()
         };
-        let offered = super::super::catalogue::scan(dir.path(), &[]).unwrap();
+        let offered = crate::catalogue::scan(dir.path(), &[]).unwrap();
         let (set, missing) = set_for(&plan, "web1", None, Some(&offered));
         assert_eq!((set.plugins.len(), missing.len()), (1, 0));
         assert_eq!(
@@ -81,7 +81,7 @@ mod tests {
             DesiredSet::default()
         );
         std::fs::remove_file(format!("{stem}.wasm")).unwrap();
-        let gone = super::super::catalogue::scan(dir.path(), &[]).unwrap();
+        let gone = crate::catalogue::scan(dir.path(), &[]).unwrap();
         let (set, missing) = set_for(&plan, "web1", None, Some(&gone));
         assert_eq!(set.plugins.len(), 1, "an agent keeps what it runs");
         assert_eq!(

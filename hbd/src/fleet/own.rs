@@ -13,7 +13,7 @@ use hbd_core::managed::HostOwn;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::catalogue::Catalogue;
+use crate::catalogue::Catalogue;
 
 /// What a manager asks one host to run of its own.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -202,7 +202,7 @@ mod tests {
         std::fs::write(format!("{stem}.json"), &good).unwrap();
         std::fs::write(format!("{stem}.json.minisig"), "x").unwrap();
         std::fs::copy(format!("{FIXTURES}/plugin.wasm"), format!("{stem}.wasm")).unwrap();
-        super::super::catalogue::scan(dir, &[]).unwrap()
+        crate::catalogue::scan(dir, &[]).unwrap()
     }
 
     fn ask(json: serde_json::Value) -> OwnAsk {

@@ -399,15 +399,24 @@ fn report_where(
     found
 }
 
-#[test]
-fn a_real_agent_runs_what_the_daemon_says_refuses_a_strangers_version_takes_the_next_and_rolls_back_one_step()
- {
-    // Every change after the first reaches the agent through its heartbeats' ACKs.
-    hbd_e2e::require!(Need::Minisign, Need::Wasm("hbd_log_freshness"));
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys");
-    let offered = dir.path().join("artifacts");
-    let logs = dir.path().join("logs");
+/// What a test that publishes artifacts needs, in `dir`: the publisher's key pair, the
+/// daemon's `artifacts_dir`, and a log directory (the grant) holding a fresh `app.log`
+/// for log_freshness to read.
+pub(crate) struct Publishing {
+    /// The key pairs' directory.
+    pub keys: std::path::PathBuf,
+    /// The daemon's `artifacts_dir`.
+    pub offered: std::path::PathBuf,
+    /// The publisher's public key line.
+    pub publisher: String,
+    /// The log directory, as a grant.
+    pub grant: String,
+}
+
+pub(crate) fn publishing(dir: &Path) -> Publishing {
+    let keys = dir.join("keys");
+    let offered = dir.join("artifacts");
+    let logs = dir.join("logs");
     for d in [&keys, &offered, &logs] {
         std::fs::create_dir_all(d).unwrap();
     }
@@ -424,8 +433,27 @@ fn a_real_agent_runs_what_the_daemon_says_refuses_a_strangers_version_takes_the_
     )
     .unwrap();
     let publisher = keypair(&keys, "publisher");
+    Publishing {
+        keys,
+        offered,
+        publisher,
+        grant: logs.display().to_string(),
+    }
+}
+
+#[test]
+fn a_real_agent_runs_what_the_daemon_says_refuses_a_strangers_version_takes_the_next_and_rolls_back_one_step()
+ {
+    // Every change after the first reaches the agent through its heartbeats' ACKs.
+    hbd_e2e::require!(Need::Minisign, Need::Wasm("hbd_log_freshness"));
+    let dir = tempfile::tempdir().unwrap();
+    let Publishing {
+        keys,
+        offered,
+        publisher,
+        grant,
+    } = publishing(dir.path());
     keypair(&keys, "stranger");
-    let grant = logs.display().to_string();
     let host_key = "web1's own key, long enough";
     let daemon_config = |version: &str| {
         format!(

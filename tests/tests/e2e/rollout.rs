@@ -5,13 +5,12 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use hbd_e2e::needs::Need;
 use hbd_e2e::{Agent, Daemon, wait_until};
 
-use super::artifacts::{keypair, offer};
+use super::artifacts::{Publishing, offer, publishing};
 
 const AGENTS: usize = 12;
 const KEY: &str = "the fleet key, long enough for hmac";
@@ -48,26 +47,12 @@ fn rollout(daemon: &Daemon) -> serde_json::Value {
 fn a_dozen_agents_take_a_new_version_in_stages_and_a_failing_one_is_rolled_back_from_its_canary() {
     hbd_e2e::require!(Need::Minisign, Need::Wasm("hbd_log_freshness"));
     let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys");
-    let offered = dir.path().join("artifacts");
-    let logs = dir.path().join("logs");
-    for d in [&keys, &offered, &logs] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let now = Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-        .output()
-        .unwrap();
-    std::fs::write(
-        logs.join("app.log"),
-        format!(
-            "{} app started\n",
-            String::from_utf8_lossy(&now.stdout).trim()
-        ),
-    )
-    .unwrap();
-    let publisher = keypair(&keys, "publisher");
-    let grant = logs.display().to_string();
+    let Publishing {
+        keys,
+        offered,
+        publisher,
+        grant,
+    } = publishing(dir.path());
     for version in ["1.2.0", "1.3.0", "1.4.0", "1.5.0"] {
         offer(&keys, &offered, "publisher", version, &grant, "1");
     }
@@ -90,10 +75,9 @@ groups:
         )
     };
     let mut daemon = Daemon::start(dir.path(), &daemon_config("1.2.0", "app.log"));
-    let agents: Vec<Agent> = (0..AGENTS)
-        .map(|i| {
-            let name = format!("web{i:02}");
-            Agent::start(
+    let start = |i: usize| {
+        let name = format!("web{i:02}");
+        Agent::start(
                 dir.path(),
                 &name,
                 daemon.udp_addr(),
@@ -116,11 +100,20 @@ managed_plugins:
                     managed = dir.path().join(format!("managed-{name}")).display(),
                 ),
             )
-        })
-        .collect();
+    };
+    // One agent first: it compiles the plugin into the shared cache (every version here
+    // is the same module), so the other eleven do not all compile it at once on a busy
+    // machine.
+    let mut agents = vec![start(0)];
+    assert!(
+        wait_until(Duration::from_secs(120), || count(&daemon, "1.2.0") == 1),
+        "the first agent never ran 1.2.0; its log:\n{}",
+        agents[0].log()
+    );
+    agents.extend((1..AGENTS).map(start));
     // At start there is nothing to roll out from: every agent takes 1.2.0.
     assert!(
-        wait_until(Duration::from_secs(90), || count(&daemon, "1.2.0")
+        wait_until(Duration::from_secs(120), || count(&daemon, "1.2.0")
             == AGENTS),
         "not all on 1.2.0: {:?}; an agent's log:\n{}",
         versions(&daemon),

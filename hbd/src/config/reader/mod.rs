@@ -380,7 +380,7 @@ impl Reader {
             return;
         };
         let shown = dir.display().to_string();
-        let catalogue = match crate::fleet::catalogue::scan(&dir, &config.plugin_publishers) {
+        let catalogue = match crate::catalogue::scan(&dir, &config.plugin_publishers) {
             Ok(c) => c,
             Err(e) => {
                 self.error(&["artifacts_dir"], format!("{shown}: {e}"));

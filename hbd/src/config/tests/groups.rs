@@ -211,7 +211,7 @@ groups:
         )
         .unwrap()
         .config;
-        let c = crate::fleet::catalogue::scan(dir.path(), &[]).unwrap();
+        let c = crate::catalogue::scan(dir.path(), &[]).unwrap();
         // (host, the versions it runs)
         let cases: &[(&str, &[&str])] =
             &[("web1", &["1.3.0"]), ("web2", &["1.2.0"]), ("mail", &[])];
@@ -239,7 +239,7 @@ groups:
         // Removed from the directory after the config was read: still named (the agent
         // keeps what it runs), and said to be missing.
         std::fs::remove_file(dir.path().join("log_freshness-1.2.0.wasm")).unwrap();
-        let c = crate::fleet::catalogue::scan(dir.path(), &[]).unwrap();
+        let c = crate::catalogue::scan(dir.path(), &[]).unwrap();
         let (kept, missing) = set_for(&config.plugin_plan(), "db1", None, Some(&c));
         assert_eq!(kept.plugins.len(), 1);
         assert_eq!(

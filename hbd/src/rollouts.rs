@@ -1,6 +1,6 @@
 //! Staged rollouts, the shell around `hbd_core::rollout`: a reload that changes what a
-//! group with `rollout` gives its members starts one ([`splits_after`], pure: no member
-//! runs the change yet); the task ([`run`]) then looks, every second, at each running
+//! group with `rollout` gives its members starts one (`fleet::splits`: no member runs
+//! the change yet); the task ([`run`]) then looks, every second, at each running
 //! rollout's members (the engine's hosts, the latest reports) and steps it, puts the new
 //! split in force through the reloader when hosts move, logs and records each event,
 //! and tells the people responsible for a host a rollout stopped on. Operators see, pause, resume and abort rollouts through the API
@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hb_artifact::desired::DesiredSet;
 use hb_proto::Status;
 use hbd_core::model::HostState;
 use hbd_core::rollout::{Event, Member, Rollout, Split, State};
@@ -18,58 +17,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Timestamp;
-use crate::config::{Config, SharedConfig};
+use crate::config::SharedConfig;
 use crate::engine::Query;
 use crate::reload::Reloader;
 use crate::samples::Latest;
-
-/// What each group gives its members, by group name, as the plan holds it.
-fn given(config: &Config) -> BTreeMap<String, DesiredSet> {
-    config
-        .plugin_plan()
-        .groups
-        .into_iter()
-        .map(|(g, set)| (g.name, set))
-        .collect()
-}
-
-/// The splits after a reload from `before` to `after` at `now`: a group with `rollout`
-/// whose plugins or collectors changed starts a rollout from what its members ran
-/// (what they were given, or, mid-rollout or after a rollback, the set the rollout
-/// started from); an unchanged group keeps its split; a group without `rollout` has
-/// none. Pure.
-pub fn splits_after(before: &Config, after: &Config, now: Timestamp) -> BTreeMap<String, Split> {
-    let (old, new) = (given(before), given(after));
-    let mut out = BTreeMap::new();
-    for (name, group) in &after.groups {
-        if group.rollout.is_none() {
-            continue;
-        }
-        let current = before.rollouts.get(name);
-        let was = old.get(name).cloned().unwrap_or_default();
-        let now_given = new.get(name).cloned().unwrap_or_default();
-        if was == now_given {
-            if let Some(split) = current {
-                out.insert(name.clone(), split.clone());
-            }
-            continue;
-        }
-        let from = match current {
-            Some(split) if split.state != State::Done => split.from.clone(),
-            _ => was,
-        };
-        out.insert(
-            name.clone(),
-            Split {
-                from,
-                on_new: Default::default(),
-                state: State::Running,
-                started: now,
-            },
-        );
-    }
-    out
-}
 
 /// The rollouts the task steps, shared with the API.
 #[derive(Debug, Clone, Default)]
@@ -366,52 +317,5 @@ fn member(
         wanted,
         applied,
         reports,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with(group_set: &[(&str, f64)], rollout: bool) -> Config {
-        let mut c = Config::default();
-        let g = c.groups.entry("web".into()).or_default();
-        g.hosts = vec!["web*".into()];
-        for (collector, interval) in group_set {
-            g.collectors.insert(
-                (*collector).to_owned(),
-                hb_artifact::collectors::Collector {
-                    interval: Some(*interval),
-                    ..Default::default()
-                },
-            );
-        }
-        g.rollout = rollout.then(|| hbd_core::rollout::RolloutSettings {
-            canaries: hbd_core::rollout::Canaries::Count(1),
-            healthy_for: 1,
-            waves: vec![100],
-        });
-        c
-    }
-
-    #[test]
-    fn a_change_to_a_group_with_rollout_starts_one_from_what_its_members_ran() {
-        let t = |s: f64| Timestamp::from_secs_f64(s);
-        let v1 = with(&[("cpu_monitor", 30.0)], true);
-        let mut v2 = with(&[("cpu_monitor", 10.0)], true);
-        let splits = splits_after(&v1, &v2, t(1.0));
-        let split = &splits["web"];
-        assert_eq!(split.from, given(&v1)["web"]);
-        assert!(split.on_new.is_empty() && split.state == State::Running);
-        // Unchanged: kept as it is.
-        v2.rollouts = Arc::new(splits.clone());
-        assert_eq!(splits_after(&v2, &v2, t(2.0)), splits);
-        // Changed again mid-rollout: from what the rollout started from.
-        let v3 = with(&[("cpu_monitor", 5.0)], true);
-        let again = splits_after(&v2, &v3, t(3.0));
-        assert_eq!(again["web"].from, given(&v1)["web"]);
-        assert_eq!(again["web"].started, t(3.0));
-        // Without rollout: none.
-        assert!(splits_after(&v1, &with(&[("cpu_monitor", 10.0)], false), t(4.0)).is_empty());
     }
 }

@@ -25,7 +25,8 @@
 //! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries;
 //!   [`dns`]: host records kept current through `nsupdate`; [`releases`]: agent
 //!   release files offered for self-upgrade.
-//! - [`catalogue`]: the signed plugin artifacts `artifacts_dir` offers; [`fleet`]:
+//! - [`catalogue`]: the signed plugin artifacts `artifacts_dir` offers
+//!   ([`compile_check`]: whether one compiles, with the agents' compiler); [`fleet`]:
 //!   which each host should run by its groups and its own; [`enrolment`]: tokens,
 //!   and the keys agents make with them.
 //! - [`ha`]: an HA pair's one notifier: the lease in PostgreSQL, fenced claims, takeover;
@@ -45,6 +46,7 @@ pub mod app;
 pub mod auth;
 pub mod catalogue;
 pub mod clock;
+pub mod compile_check;
 pub mod config;
 pub mod dns;
 pub mod engine;

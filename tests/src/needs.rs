@@ -11,7 +11,7 @@
 //! A test states its needs first: `hbd_e2e::require!(Need::Bind, Need::TestPython);`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Something a test needs beyond a Rust toolchain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,16 +145,15 @@ macro_rules! require {
 /// workspace.
 pub fn built_wasm(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    // target/debug/deps/x -> target
-    let target = exe.parent().and_then(Path::parent).and_then(Path::parent)?;
-    [
-        target.join("wasm32-wasip2/release"),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../plugins-wasm/target/wasm32-wasip2/release"),
-    ]
-    .iter()
-    .map(|d| d.join(format!("{name}.wasm")))
-    .find(|p| p.exists())
+    // target/debug/deps/x (a test) or target/release/x (hb-load) -> target
+    exe.ancestors()
+        .skip(2)
+        .take(2)
+        .map(|target| target.join("wasm32-wasip2/release"))
+        .chain([PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../plugins-wasm/target/wasm32-wasip2/release")])
+        .map(|d| d.join(format!("{name}.wasm")))
+        .find(|p| p.exists())
 }
 
 /// The test venv (`HBD_TEST_VENV`, else `~/.cache/hbd-test-venv`).

@@ -96,6 +96,35 @@ pub async fn put(
     let catalogue = super::artifacts::catalogue(&state).await?;
     let own = resolve(ask, catalogue.as_deref())
         .map_err(|problems| ApiError::Unprocessable(problems.join("; ")))?;
+    // Each artifact compiles (with the agents' compiler, when it is here).
+    if let Some(dir) = state.config.get().artifacts_dir.clone() {
+        let plugins: Vec<(String, String, std::path::PathBuf)> = own
+            .plugins
+            .iter()
+            .map(|p| {
+                let wasm = dir.join(format!("{}-{}.wasm", p.name, p.version));
+                (format!("{} {}", p.name, p.version), p.sha256.clone(), wasm)
+            })
+            .collect();
+        let failed = tokio::task::spawn_blocking(move || {
+            plugins
+                .into_iter()
+                .filter_map(
+                    |(what, sha, wasm)| match crate::compile_check::check(&wasm, &sha) {
+                        Err(why @ crate::compile_check::CompileCheck::Fails(_)) => {
+                            Some(format!("{what} {why}"))
+                        }
+                        _ => None,
+                    },
+                )
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        if !failed.is_empty() {
+            return Err(ApiError::Unprocessable(failed.join("; ")));
+        }
+    }
     let by = caller.signed_in().unwrap_or("(no users)").to_owned();
     let before = state
         .config

@@ -807,3 +807,77 @@ managed_plugins:
         serde_json::json!({"nagios_runner": {"checks": ["warns"]}})
     );
 }
+
+#[test]
+fn an_artifact_that_does_not_compile_is_refused_before_any_agent_is_told() {
+    // The daemon checks with the agents' own compiler (hbc-compile, beside hbd here).
+    hbd_e2e::require!(Need::Minisign, Need::Wasm("hbd_log_freshness"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = publishing(dir.path());
+    // Signed and consistent, but not a WebAssembly component.
+    let stem = p.offered.join("junk-1.0.0").display().to_string();
+    let junk = b"\0asm\x0d\0\x01\0 and then nothing a compiler would take".to_vec();
+    std::fs::write(format!("{stem}.wasm"), &junk).unwrap();
+    let manifest = hb_artifact::Manifest {
+        hbd_artifact: hb_artifact::manifest::FORMAT,
+        name: "junk".into(),
+        version: "1.0.0".parse().unwrap(),
+        sha256: hb_proto::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(&junk)),
+        size: junk.len() as u64,
+        contract: "hbd:plugin@0.2.0".into(),
+        capabilities: hb_artifact::Capabilities {
+            grants: Vec::new(),
+            memory_mb: 32,
+            timeout_ms: 1000,
+            min_interval_s: 60.0,
+        },
+        description: None,
+    };
+    std::fs::write(
+        format!("{stem}.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    sign(&p.keys, "publisher", Path::new(&format!("{stem}.json")));
+    offer(&p.keys, &p.offered, "publisher", "1.2.0", &p.grant, "1");
+    let config = dir.path().join("hbd.yaml");
+    let with = |plugin: &str, version: &str| {
+        format!(
+            "artifacts_dir: {}\nplugin_publishers: [{}]\ngroups:\n  web:\n    hosts: ['web*']\n    plugins:\n      {plugin}: {{version: {version}, grants: ['{}']}}\n",
+            p.offered.display(),
+            p.publisher,
+            p.grant
+        )
+    };
+    std::fs::write(
+        &config,
+        with("junk", "1.0.0").replace(&format!(", grants: ['{}']", p.grant), ""),
+    )
+    .unwrap();
+    let out = run(Command::new(bin("hbd"))
+        .arg("check-config")
+        .arg("-c")
+        .arg(&config));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("error: groups.web.plugins.junk.version: junk 1.0.0 does not compile: "),
+        "{said}"
+    );
+    // A real one passes, compiled once.
+    std::fs::write(&config, with("log_freshness", "1.2.0")).unwrap();
+    let out = run(Command::new(bin("hbd"))
+        .arg("check-config")
+        .arg("-c")
+        .arg(&config));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

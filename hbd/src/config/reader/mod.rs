@@ -363,9 +363,9 @@ impl Reader {
         user
     }
 
-    /// Each artifact a group runs is on offer in `artifacts_dir` at its version, and the
-    /// group's settings stay within what its manifest allows. Files there that are not
-    /// offered are warnings.
+    /// Each artifact a group runs is on offer in `artifacts_dir` at its version, compiles
+    /// (with `hbc-compile`, when it is here), and the group's settings stay within what
+    /// its manifest allows. Files there that are not offered are warnings.
     fn check_group_plugins(&mut self, config: &mut Config) {
         let wanted = config.groups.iter().any(|(_, g)| !g.plugins.is_empty());
         let Some(dir) = config.artifacts_dir.clone() else {
@@ -393,6 +393,7 @@ impl Reader {
         if !wanted {
             return;
         }
+        let mut no_compiler = false;
         for (name, group) in &mut config.groups {
             for (plugin, entry) in &mut group.plugins {
                 let Some(version) = &entry.version else {
@@ -424,8 +425,23 @@ impl Reader {
                 if let Some(why) = entry.settings.exceeds(&offered.manifest.capabilities) {
                     self.error(&["groups", name, "plugins", plugin], why);
                 }
+                let wasm = dir.join(format!("{}.wasm", offered.stem));
+                match crate::compile_check::check(&wasm, &offered.manifest.sha256) {
+                    Ok(()) => {}
+                    Err(crate::compile_check::CompileCheck::NoCompiler) => no_compiler = true,
+                    Err(why) => self.error(
+                        &["groups", name, "plugins", plugin, "version"],
+                        format!("{plugin} {version} {why}"),
+                    ),
+                }
                 entry.resolved = Some((offered.manifest.sha256.clone(), offered.manifest.size));
             }
+        }
+        if no_compiler {
+            self.warn(
+                &["artifacts_dir"],
+                "the plugins groups name are not compiled here before agents are told (no hbc-compile beside hbd or on PATH); agents still compile each before it runs",
+            );
         }
     }
 

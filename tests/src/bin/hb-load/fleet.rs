@@ -6,15 +6,15 @@
 //! SHA-256 against the signed answer) and reports the new digest in its next
 //! heartbeat. No plugin is run: this measures the daemon's side.
 //!
-//! The run: all agents up, then a closed-loop heartbeat flood (as `--mode heartbeats
-//! --signed`, other host names) for `--seconds` with nothing changing; then a reload
-//! hands every agent a new artifact at once and the same flood runs again while they
-//! fetch it. It prints:
+//! The run: all agents up; a reload hands every agent a new artifact at once; then a
+//! closed-loop heartbeat flood (as `--mode heartbeats --signed`, other host names) runs
+//! in `--seconds` windows, three before a staged rollout of the next version, as long
+//! as it runs, and three after. It prints:
 //! - how long until 99 % (and all) of the agents applied it, against two heartbeat
 //!   intervals plus the median time one agent took to fetch;
 //! - the bytes the agents fetched against the artifact's size times the agents, and
 //!   the most times one agent fetched one file;
-//! - the flood's rate during the change against before it.
+//! - the flood's rate while the rollout ran against the windows before and after.
 
 use std::collections::HashSet;
 use std::net::{SocketAddr, UdpSocket};
@@ -74,11 +74,22 @@ fn nonce() -> String {
     hb_proto::digest::hex(&b)
 }
 
-/// Writes an artifact of `kb` KiB (not a real module: the daemon checks its digest,
-/// never compiles it) as `probe-VERSION.*` in `dir`; its three files' bytes in all.
+/// Writes an artifact of about `kb` KiB as `probe-VERSION.*` in `dir`: the
+/// log_freshness plugin (the daemon checks that it compiles) with a custom section of
+/// random bytes after it, so each version differs and the size is what is asked; its
+/// three files' bytes in all.
 fn artifact(dir: &Path, kb: usize, version: &str) -> u64 {
-    let mut wasm = vec![0u8; kb * 1024];
-    getrandom::fill(&mut wasm).unwrap();
+    let mut wasm = std::fs::read(hbd_e2e::wasm_plugin("hbd_log_freshness")).unwrap();
+    let mut padding = vec![0u8; (kb * 1024).saturating_sub(wasm.len()).max(16)];
+    getrandom::fill(&mut padding).unwrap();
+    // A custom section (id 0): its size, then its name, then the bytes.
+    let name = b"hb-load padding";
+    let mut section = leb128(name.len());
+    section.extend_from_slice(name);
+    section.extend_from_slice(&padding);
+    wasm.push(0);
+    wasm.extend(leb128(section.len()));
+    wasm.extend(section);
     let manifest = hb_artifact::Manifest {
         hbd_artifact: hb_artifact::manifest::FORMAT,
         name: "probe".into(),
@@ -100,6 +111,20 @@ fn artifact(dir: &Path, kb: usize, version: &str) -> u64 {
     std::fs::write(dir.join(format!("probe-{version}.json")), &json).unwrap();
     std::fs::write(dir.join(format!("probe-{version}.json.minisig")), &sig).unwrap();
     (wasm.len() + json.len() + sig.len()) as u64
+}
+
+/// `n` as unsigned LEB128, as WebAssembly writes sizes.
+fn leb128(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 /// The daemon's configuration: every `sim*` host in one group, running the artifact at
@@ -372,7 +397,7 @@ pub(crate) fn run(args: &Args, hbd: &Path, interval_s: f64, artifact_kb: usize) 
         .unwrap();
     };
     println!(
-        "hb-load fleet: {} agents, heartbeat every {interval_s} s, an artifact of {artifact_kb} KiB ({files_bytes} bytes in its three files)",
+        "hb-load fleet: {} agents, heartbeat every {interval_s} s, an artifact of {files_bytes} bytes in its three files (the log_freshness plugin, padded to at least {artifact_kb} KiB)",
         args.hosts
     );
     let empty = DesiredSet::default().digest();
@@ -465,7 +490,9 @@ pub(crate) fn run(args: &Args, hbd: &Path, interval_s: f64, artifact_kb: usize) 
         let run = load(udp_addr, &flood);
         (counter() - before) / run.elapsed
     };
-    let quiet = rate();
+    // The machine's speed drifts: the baseline is three windows before the rollout and
+    // three after it.
+    let mut quiet_windows: Vec<f64> = (0..3).map(|_| rate()).collect();
     std::fs::write(&config_path, config(dir.path(), Some("1.0.0"), true)).unwrap();
     hup(&daemon);
     std::thread::sleep(Duration::from_secs(1)); // the reload in force: not a change
@@ -487,6 +514,8 @@ pub(crate) fn run(args: &Args, hbd: &Path, interval_s: f64, artifact_kb: usize) 
     }
     let rollout_took = rollout_started.elapsed();
     let final_state = state();
+    quiet_windows.extend((0..3).map(|_| rate()));
+    let quiet = quiet_windows.iter().sum::<f64>() / quiet_windows.len() as f64;
     let on_new = agents
         .iter()
         .filter(|a| a.version.lock().unwrap().as_deref() == Some("1.1.0"))
@@ -542,8 +571,13 @@ pub(crate) fn run(args: &Args, hbd: &Path, interval_s: f64, artifact_kb: usize) 
         args.hosts
     );
     println!(
-        "heartbeats (closed loop, signed, {} s each): {quiet:.0}/s before, {mean:.0}/s while the rollout ran: {:.2} of before (goal >= 0.90); by window: {}",
+        "heartbeats (closed loop, signed, {} s windows): {quiet:.0}/s without (3 windows before, 3 after: {}), {mean:.0}/s while the rollout ran: {:.2} of without (goal >= 0.90); by window: {}",
         args.seconds,
+        quiet_windows
+            .iter()
+            .map(|r| format!("{r:.0}"))
+            .collect::<Vec<_>>()
+            .join(" "),
         mean / quiet,
         each.join(" ")
     );

@@ -89,7 +89,8 @@ struct Args {
     /// `--mode fleet`: seconds between each simulated agent's heartbeats.
     #[arg(long, default_value_t = 10.0, value_parser = seconds)]
     interval: f64,
-    /// `--mode fleet`: the artifact's size, KiB.
+    /// `--mode fleet`: the artifact's size at least, KiB (the log_freshness plugin,
+    /// padded).
     #[arg(long, default_value_t = 64)]
     artifact_kb: usize,
     /// Sign every heartbeat as an agent with a key does (HMAC-SHA256 under a shared

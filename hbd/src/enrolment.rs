@@ -147,7 +147,7 @@ impl Enrolment {
             verifier: token.verifier(),
         };
         let kept = stored.clone();
-        let at = |t: Timestamp| (t.as_secs_f64() * 1000.0).round() as i64;
+        let at = crate::store::hosts::to_sql_ms;
         let (made_ms, expires_ms) = (at(now), at(expires));
         self.blocking(move |db| db.put_token(&kept, made_ms, expires_ms))
             .await?;

@@ -1,7 +1,7 @@
 //! Enrolment over HTTP. For administrators: `POST /api/0/enrolment/tokens` makes a token
 //! (its text is shown once), `GET` lists the ones still good, `DELETE .../{id}`
 //! withdraws one; `GET /api/0/enrolment/keys` lists the enrolled hosts' keys (never the
-//! keys), `POST .../keys/{host}/approve` lets a pending key speak and
+//! keys), and `POST .../keys/{host}/approve` lets a pending key speak and
 //! `POST .../keys/{host}/revoke` silences one. For agents, without a login (the
 //! exchange is proved by the token or the current key, PROTOCOL.md "Enrolment"):
 //! `POST /agent/enrol` and `POST /agent/rekey`.
@@ -173,49 +173,39 @@ pub async fn keys(
     Ok(Json(EnrolledKeys { keys }))
 }
 
-/// Lets a pending key speak for its host (administrators).
-#[utoipa::path(post, path = "/api/0/enrolment/keys/{host}/approve", tag = "enrolment",
-    params(("host" = String, Path, description = "The host")),
+/// Decides on a host's enrolled key (administrators): `approve` lets a pending key
+/// speak; `revoke` silences a key, and nothing speaks for the host until it enrols
+/// again.
+#[utoipa::path(post, path = "/api/0/enrolment/keys/{host}/{action}", tag = "enrolment",
+    params(
+        ("host" = String, Path, description = "The host"),
+        ("action" = String, Path, description = "`approve` or `revoke`"),
+    ),
     responses(
-        (status = 200, description = "Approved", body = StoredKey),
+        (status = 200, description = "Done; the key as it is now", body = StoredKey),
+        (status = 400, description = "Not approve or revoke", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an administrator", body = ErrorBody),
         (status = 404, description = "The host has no enrolled key", body = ErrorBody),
-        (status = 409, description = "The key is not pending", body = ErrorBody),
+        (status = 409, description = "Approving a key that is not pending", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []), ()))]
-pub async fn approve(
+pub async fn decide(
     State(state): State<ApiState>,
     caller: Caller,
-    Segments(host): Segments<String>,
+    Segments((host, action)): Segments<(String, String)>,
 ) -> Result<Json<StoredKey>, ApiError> {
     caller.may(Action::ManageKeys, None)?;
-    let kept = enrolment(&state)?
-        .decide(&host, Standing::Active, &who(&caller))
-        .await?;
-    Ok(Json(kept))
-}
-
-/// Revokes a host's enrolled key: nothing speaks for the host until it enrols again
-/// (administrators).
-#[utoipa::path(post, path = "/api/0/enrolment/keys/{host}/revoke", tag = "enrolment",
-    params(("host" = String, Path, description = "The host")),
-    responses(
-        (status = 200, description = "Revoked", body = StoredKey),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
-        (status = 404, description = "The host has no enrolled key", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("cookie" = []), ()))]
-pub async fn revoke(
-    State(state): State<ApiState>,
-    caller: Caller,
-    Segments(host): Segments<String>,
-) -> Result<Json<StoredKey>, ApiError> {
-    caller.may(Action::ManageKeys, None)?;
-    let kept = enrolment(&state)?
-        .decide(&host, Standing::Revoked, &who(&caller))
-        .await?;
+    let to = match action.as_str() {
+        "approve" => Standing::Active,
+        "revoke" => Standing::Revoked,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "{other:?}: approve or revoke"
+            )));
+        }
+    };
+    let kept = enrolment(&state)?.decide(&host, to, &who(&caller)).await?;
     Ok(Json(kept))
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::StoreError;
+use super::hosts::{from_sql_ms, to_sql_ms};
 use super::side::SideDb;
 use crate::clock::Timestamp;
 
@@ -49,7 +50,7 @@ impl ChangeLog {
         if changes.is_empty() {
             return Ok(());
         }
-        let at_ms = (at.as_secs_f64() * 1000.0).round() as i64;
+        let at_ms = to_sql_ms(at);
         self.with(|conn| {
             let tx = conn.transaction()?;
             {
@@ -75,7 +76,7 @@ impl ChangeLog {
                 let at_ms: i64 = r.get(1)?;
                 Ok(Change {
                     id: r.get(0)?,
-                    at: Timestamp::from_secs_f64(at_ms as f64 / 1000.0).rfc3339(),
+                    at: from_sql_ms(at_ms).rfc3339(),
                     by: r.get(2)?,
                     change: r.get(3)?,
                 })

@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::StoreError;
+use super::hosts::{from_sql_ms, to_sql_ms};
 use super::side::SideDb;
 use crate::clock::Timestamp;
 use crate::config::enrolled::{Enrolled, EnrolledKey, Standing};
@@ -54,12 +55,8 @@ pub struct StoredKey {
     pub(crate) key: String,
 }
 
-fn ms(at: Timestamp) -> i64 {
-    (at.as_secs_f64() * 1000.0).round() as i64
-}
-
 fn time(ms: i64) -> String {
-    Timestamp::from_secs_f64(ms as f64 / 1000.0).rfc3339()
+    from_sql_ms(ms).rfc3339()
 }
 
 /// The enrolment tables' connection (the store must have been opened, and so migrated).
@@ -110,7 +107,7 @@ impl EnrolmentDb {
         self.with(|c| {
             c.execute(
                 "DELETE FROM enrol_tokens WHERE expires_ms <= ?1 OR uses_left <= 0",
-                params![ms(now)],
+                params![to_sql_ms(now)],
             )?;
             let mut q = c.prepare(
                 "SELECT id, verifier, made_by, made_ms, expires_ms, uses_left, grp, auto
@@ -170,7 +167,7 @@ impl EnrolmentDb {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (host) DO UPDATE SET key = ?2, standing = ?3,
                      token_id = COALESCE(?4, token_id), since_ms = ?5, by = ?6",
-                params![host, key, standing.word(), token_id, ms(at), by],
+                params![host, key, standing.word(), token_id, to_sql_ms(at), by],
             )?;
             tx.commit()
         })
@@ -250,9 +247,9 @@ mod tests {
             auto_approve: true,
             verifier: [7; 32],
         };
-        db.put_token(&token("aa", 1), ms(at(0.0)), ms(at(3600.0)))
+        db.put_token(&token("aa", 1), to_sql_ms(at(0.0)), to_sql_ms(at(3600.0)))
             .unwrap();
-        db.put_token(&token("bb", 2), ms(at(1.0)), ms(at(60.0)))
+        db.put_token(&token("bb", 2), to_sql_ms(at(1.0)), to_sql_ms(at(60.0)))
             .unwrap();
         let ids =
             |now| -> Vec<String> { db.tokens(now).unwrap().into_iter().map(|t| t.id).collect() };

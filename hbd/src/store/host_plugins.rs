@@ -68,7 +68,7 @@ impl HostPluginsDb {
         }
         // Invariant: plain fields and strings serialize.
         let json = serde_json::to_string(own).unwrap_or_default();
-        let at_ms = (at.as_secs_f64() * 1000.0).round() as i64;
+        let at_ms = super::hosts::to_sql_ms(at);
         self.with(|c| {
             c.execute(
                 "INSERT INTO host_plugins (host, own, by, since_ms) VALUES (?1, ?2, ?3, ?4)

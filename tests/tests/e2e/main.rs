@@ -9,6 +9,7 @@
 
 mod alerts;
 mod artifacts;
+mod collectors;
 mod commands;
 mod dns;
 mod enrolment;

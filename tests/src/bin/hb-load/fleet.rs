@@ -493,9 +493,8 @@ pub(crate) fn run(args: &Args, hbd: &Path, interval_s: f64, artifact_kb: usize) 
     // The machine's speed drifts: the baseline is three windows before the rollout and
     // three after it.
     let mut quiet_windows: Vec<f64> = (0..3).map(|_| rate()).collect();
-    std::fs::write(&config_path, config(dir.path(), Some("1.0.0"), true)).unwrap();
-    hup(&daemon);
-    std::thread::sleep(Duration::from_secs(1)); // the reload in force: not a change
+    // One reload gives the group `rollout` and the next version: a change to a group
+    // with `rollout` starts one.
     std::fs::write(&config_path, config(dir.path(), Some("1.1.0"), true)).unwrap();
     let rollout_started = Instant::now();
     hup(&daemon);

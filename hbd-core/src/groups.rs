@@ -33,6 +33,20 @@ pub struct Group {
     labels: Labels,
 }
 
+/// Two groups are the same rule when their names, patterns (as written) and labels are.
+impl PartialEq for Group {
+    fn eq(&self, other: &Group) -> bool {
+        self.name == other.name
+            && self.labels == other.labels
+            && self.patterns.len() == other.patterns.len()
+            && self
+                .patterns
+                .iter()
+                .zip(&other.patterns)
+                .all(|(a, b)| a.glob() == b.glob())
+    }
+}
+
 impl Group {
     /// A group of the hosts whose name matches any of `patterns` (globs: `*`, `?`,
     /// `[...]`), or whose labels include every one of `labels`.

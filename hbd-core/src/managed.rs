@@ -93,6 +93,48 @@ impl Plan {
     pub fn digest_for(&self, host: &str, labels: Option<&Labels>) -> String {
         self.for_host(host, labels).digest()
     }
+
+    /// What decides the set of a host that has none of its own: for each group, whether
+    /// it holds the host and, while it rolls a change out, on which side. `None` for a
+    /// host given something of its own.
+    fn shape(&self, host: &str, labels: Option<&Labels>) -> Option<Vec<u8>> {
+        if self.hosts.contains_key(host) {
+            return None;
+        }
+        let side = |(group, _): &(Group, DesiredSet)| {
+            if !group.contains(host, labels) {
+                0
+            } else {
+                match self.rollouts.get(&group.name) {
+                    Some(split) if !split.runs_new(host) => 2,
+                    _ => 1,
+                }
+            }
+        };
+        Some(self.groups.iter().map(side).collect())
+    }
+}
+
+/// Hosts' desired digests under one plan, each worked out once for every shape of
+/// membership ([`Plan::shape`]): thousands of hosts in the same groups share one
+/// digest, and working it out (the set's JSON and its SHA-256) is what a host costs.
+#[derive(Debug, Default)]
+pub struct Digests {
+    seen: HashMap<Vec<u8>, Arc<str>>,
+}
+
+impl Digests {
+    /// The digest of what `host` should run under `plan`, the plan every call to this
+    /// memo passes.
+    pub fn digest(&mut self, plan: &Plan, host: &str, labels: Option<&Labels>) -> Arc<str> {
+        let Some(shape) = plan.shape(host, labels) else {
+            return plan.digest_for(host, labels).into();
+        };
+        self.seen
+            .entry(shape)
+            .or_insert_with(|| plan.digest_for(host, labels).into())
+            .clone()
+    }
 }
 
 /// One managing agent's host: what it applied, and what it should run (worked out once
@@ -110,6 +152,7 @@ pub struct Agents {
     hosts: HashMap<String, Managed>,
     plan: Arc<Plan>,
     generation: u64,
+    digests: Digests,
 }
 
 impl Agents {
@@ -117,6 +160,7 @@ impl Agents {
     pub fn set_plan(&mut self, plan: Arc<Plan>) {
         self.plan = plan;
         self.generation += 1;
+        self.digests = Digests::default();
     }
 
     /// Whether no agent manages plugins (then nothing is looked up per heartbeat).
@@ -154,7 +198,7 @@ impl Agents {
             *generation == self.generation && seen.as_ref() == labels
         });
         if !fresh {
-            let digest: Arc<str> = self.plan.digest_for(host, labels.map(|l| &**l)).into();
+            let digest = self.digests.digest(&self.plan, host, labels.map(|l| &**l));
             m.desired = Some((self.generation, labels.cloned(), digest));
         }
         let (_, _, desired) = m.desired.as_ref()?;
@@ -335,6 +379,49 @@ mod tests {
             ["log_freshness 1.3.0"],
             "its canary group's own plugin still comes first"
         );
+    }
+
+    #[test]
+    fn the_memo_gives_each_host_the_digest_its_own_set_has() {
+        let mut plan = plan();
+        let mut rollouts = BTreeMap::new();
+        rollouts.insert(
+            "web".to_owned(),
+            crate::rollout::Split {
+                from: plugins(vec![plugin("log_freshness", "1.1.0")]),
+                on_new: ["web3".to_owned(), "web5".to_owned()].into(),
+                state: crate::rollout::State::Running,
+                started: crate::clock::Timestamp::from_secs_f64(0.0),
+            },
+        );
+        plan.rollouts = Arc::new(rollouts);
+        let mut db = BTreeMap::new();
+        db.insert("role".to_owned(), "db".to_owned());
+        // Each kind of host, twice where two can share: a canary, the old and the new
+        // side of a rollout, one with its own plugins, a label's group, in no group.
+        let hosts: [(&str, Option<&Labels>); 9] = [
+            ("web1", None),
+            ("web2", None),
+            ("web6", None),
+            ("web3", None),
+            ("web5", None),
+            ("web4", None),
+            ("web2", Some(&db)),
+            ("pg1", Some(&db)),
+            ("mail1", None),
+        ];
+        let mut memo = Digests::default();
+        for (host, labels) in hosts {
+            assert_eq!(
+                *memo.digest(&plan, host, labels),
+                plan.digest_for(host, labels),
+                "{host} {labels:?}"
+            );
+        }
+        let distinct: std::collections::BTreeSet<String> =
+            hosts.iter().map(|(h, l)| plan.digest_for(h, *l)).collect();
+        assert_eq!(distinct.len(), 7, "web2 and web6 share, and web3 and web5");
+        assert_eq!(memo.seen.len(), 6, "every shape once; web4 has its own set");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! Pure: the shell passes what it sees of each member and the time, and acts on the
 //! events; the [`Split`] says which members run the new set, and the plan reads it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use hb_artifact::desired::DesiredSet;
 use serde::{Deserialize, Serialize};
@@ -143,6 +143,9 @@ pub struct Rollout {
     pub stage_hosts: Vec<String>,
     /// Why it stopped, when it did.
     pub note: Option<String>,
+    /// The host the note is about, when it names one.
+    #[serde(skip)]
+    note_host: Option<String>,
     /// When it started.
     pub started: Timestamp,
     #[serde(skip)]
@@ -177,6 +180,7 @@ impl Rollout {
             stage: 0,
             stage_hosts: Vec::new(),
             note: None,
+            note_host: None,
             started: now,
             settings,
             stage_started: now,
@@ -187,6 +191,20 @@ impl Rollout {
     /// The settings it runs by.
     pub fn settings(&self) -> &RolloutSettings {
         &self.settings
+    }
+
+    /// What someone who sees only the hosts `sees` admits is shown of it: those of its
+    /// hosts, and why it stopped only when that names none of the others.
+    pub fn as_seen_by(&self, sees: impl Fn(&str) -> bool) -> Rollout {
+        let mut shown = self.clone();
+        shown.split.on_new.retain(|h| sees(h));
+        shown.stage_hosts.retain(|h| sees(h));
+        shown.applied_at.retain(|h, _| sees(h));
+        if shown.note_host.as_deref().is_some_and(|h| !sees(h)) {
+            shown.note = Some("stopped: a host you cannot see was unhealthy".to_owned());
+            shown.note_host = None;
+        }
+        shown
     }
 
     /// Takes in what the members look like at `now` (sorted by name), `new_plugins` the
@@ -204,16 +222,28 @@ impl Rollout {
             let canaries = self.canaries(members);
             return vec![self.promote(canaries, now)];
         }
+        // By name: a wave holds thousands of a group's hosts, each looked up here once.
+        let by_name: HashMap<&str, &Member> =
+            members.iter().map(|m| (m.host.as_str(), m)).collect();
         let mut healthy = true;
-        for host in self.stage_hosts.clone() {
-            let Some(m) = members.iter().find(|m| m.host == host) else {
+        let mut bad = None;
+        let stage_hosts = std::mem::take(&mut self.stage_hosts);
+        for host in &stage_hosts {
+            let Some(m) = by_name.get(host.as_str()) else {
                 continue; // no longer a member: nothing to wait for
             };
             match self.health(m, new_plugins, now) {
                 Health::Good => {}
                 Health::Waiting => healthy = false,
-                Health::Bad(reason) => return vec![self.stop(host, reason)],
+                Health::Bad(reason) => {
+                    bad = Some((host.clone(), reason));
+                    break;
+                }
             }
+        }
+        self.stage_hosts = stage_hosts;
+        if let Some((host, reason)) = bad {
+            return vec![self.stop(host, reason)];
         }
         if !healthy {
             return Vec::new();
@@ -344,6 +374,7 @@ impl Rollout {
 
     fn stop(&mut self, host: String, reason: String) -> Event {
         self.note = Some(reason.clone());
+        self.note_host = Some(host.clone());
         if self.stage == 0 {
             self.split.state = State::RolledBack;
             self.split.on_new.clear();
@@ -361,6 +392,7 @@ impl Rollout {
         }
         self.split.state = State::Paused;
         self.note = Some(format!("paused by {by}"));
+        self.note_host = None;
         true
     }
 
@@ -371,6 +403,7 @@ impl Rollout {
         }
         self.split.state = State::Running;
         self.note = None;
+        self.note_host = None;
         self.stage_started = now;
         self.applied_at.clear();
         true
@@ -384,6 +417,7 @@ impl Rollout {
         self.split.state = State::Aborted;
         self.split.on_new.clear();
         self.note = Some(format!("aborted by {by}"));
+        self.note_host = None;
         true
     }
 }
@@ -487,6 +521,69 @@ mod tests {
             "done: every member, new ones too"
         );
         assert_eq!(r.step(&ms, &plugins(), at(90.0)), []);
+    }
+
+    #[test]
+    fn a_viewer_sees_only_the_hosts_they_may_and_no_note_naming_another() {
+        let mut r = Rollout::new("web", settings(), DesiredSet::default(), at(0.0));
+        let mut ms = members(4);
+        r.step(&ms, &plugins(), at(0.0));
+        healthy(&mut ms, "web00", 1.0);
+        r.step(&ms, &plugins(), at(30.0));
+        assert_eq!(r.stage_hosts, ["web01"]);
+        ms[1].up = false;
+        r.step(&ms, &plugins(), at(31.0));
+        assert_eq!(r.split.state, State::Paused);
+        // (who looks, on the new set, the stage's hosts, the note)
+        type Case = (
+            &'static str,
+            fn(&str) -> bool,
+            Vec<&'static str>,
+            Vec<&'static str>,
+            &'static str,
+        );
+        let cases: [Case; 3] = [
+            (
+                "everyone",
+                |_| true,
+                vec!["web00", "web01"],
+                vec!["web01"],
+                "web01 is DOWN",
+            ),
+            (
+                "web00 only",
+                |h| h == "web00",
+                vec!["web00"],
+                vec![],
+                "stopped: a host you cannot see was unhealthy",
+            ),
+            (
+                "web01 only",
+                |h| h == "web01",
+                vec!["web01"],
+                vec!["web01"],
+                "web01 is DOWN",
+            ),
+        ];
+        for (who, sees, on_new, stage, note) in cases {
+            let shown = r.as_seen_by(sees);
+            assert_eq!(
+                shown.split.on_new.iter().collect::<Vec<_>>(),
+                on_new,
+                "{who}"
+            );
+            assert_eq!(shown.stage_hosts, stage, "{who}");
+            assert_eq!(shown.note.as_deref(), Some(note), "{who}");
+            assert_eq!(shown.split.state, State::Paused, "{who}");
+        }
+        assert!(r.pause("ann") || r.split.state == State::Paused);
+        r.resume(at(40.0));
+        r.pause("ann");
+        assert_eq!(
+            r.as_seen_by(|_| false).note.as_deref(),
+            Some("paused by ann"),
+            "an operator's pause names no host"
+        );
     }
 
     #[test]

@@ -305,10 +305,12 @@ pub async fn run(
         Some((h, t)) => (Some(h), Some(t)),
         None => (None, None),
     };
+    let (progress_tx, progress_rx) = mpsc::channel(engine::control::ROLLOUT_QUEUE);
     let mut control = crate::engine::control::Control {
         reload: Some(reload_rx),
         ha: None,
         dns: Some(written_rx),
+        rollouts: Some(progress_rx),
     };
     let (ha, delivery, ha_task) = match &config.ha {
         Some(settings) => {
@@ -372,6 +374,8 @@ pub async fn run(
             rollouts: rollouts.clone(),
             store: Some(rollouts_db),
             kept: std::sync::Mutex::new(kept_rollouts),
+            progress: progress_tx,
+            published: std::sync::Mutex::default(),
         },
         shutdown.clone(),
     ));

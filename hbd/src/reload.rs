@@ -229,7 +229,12 @@ impl Reloader {
         if let Some(record) = self.record.clone()
             && !plugin_changes.is_empty()
         {
-            let (who, what) = (by.to_owned(), plugin_changes.clone());
+            // A reload changes what groups give: its lines name no host.
+            let what: Vec<crate::store::changes::Line> = plugin_changes
+                .iter()
+                .map(crate::store::changes::Line::general)
+                .collect();
+            let who = by.to_owned();
             let at = crate::clock::Timestamp::now();
             let kept = tokio::task::spawn_blocking(move || record.record(at, &who, &what)).await;
             match kept {

@@ -3,10 +3,11 @@
 //! the change yet); the task ([`run`]) then looks, every second, at each running
 //! rollout's members (the engine's hosts, the latest reports) and steps it, puts the new
 //! split in force through the reloader when hosts move, logs and records each event,
-//! and tells the people responsible for a host a rollout stopped on. Operators see, pause, resume and abort rollouts through the API
-//! ([`Rollouts`]).
+//! tells the people responsible for a host a rollout stopped on, and offers the live
+//! stream each rollout's progress when it moves. Operators see, pause, resume and
+//! abort rollouts through the API ([`Rollouts`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,8 +20,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Timestamp;
 use crate::config::SharedConfig;
 use crate::engine::Query;
+use crate::live::RolloutProgress;
 use crate::reload::Reloader;
 use crate::samples::Latest;
+use crate::store::changes::Line;
 
 /// The rollouts the task steps, shared with the API.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +65,10 @@ pub struct Driver {
     pub store: Option<crate::store::rollouts::RolloutsDb>,
     /// What was last kept there.
     pub kept: Mutex<Arc<BTreeMap<String, Split>>>,
+    /// Progress for the live stream, through the engine.
+    pub progress: mpsc::Sender<RolloutProgress>,
+    /// What the live stream was last told, by group.
+    pub published: Mutex<BTreeMap<String, RolloutProgress>>,
 }
 
 /// How often running rollouts are stepped.
@@ -120,11 +127,12 @@ async fn step(d: &Driver) -> Result<(), String> {
         .into_iter()
         .any(|r| r.split.state == State::Running);
     let mut changed = false;
-    let mut told: Vec<String> = Vec::new();
+    let mut told: Vec<Line> = Vec::new();
     let mut tell: Vec<(String, String)> = Vec::new();
     if running {
         let hosts = hosts(&d.engine).await?;
         let plan = config.plugin_plan();
+        let mut digests = hbd_core::managed::Digests::default();
         let mut rollouts = d.rollouts.lock();
         for rollout in rollouts.values_mut() {
             if rollout.split.state != State::Running {
@@ -144,22 +152,30 @@ async fn step(d: &Driver) -> Result<(), String> {
                 .map(|(_, s)| s.clone())
                 .unwrap_or_default();
             let new_plugins: Vec<String> = new_set.plugins.iter().map(|p| p.name.clone()).collect();
+            // The stage's hosts by name: a wave can hold thousands of the members.
+            let watched: HashSet<&str> = rollout.stage_hosts.iter().map(String::as_str).collect();
             let members: Vec<Member> = hosts
                 .iter()
                 .filter(|h| group.contains(&h.name, h.labels.as_deref()))
-                .map(|h| member(h, rollout, &plan, &new_plugins, &d.latest))
+                .map(|h| {
+                    let wanted = watched
+                        .contains(h.name.as_str())
+                        .then(|| digests.digest(&plan, &h.name, h.labels.as_deref()));
+                    member(h, wanted, &new_plugins, &d.latest)
+                })
                 .collect();
+            drop(watched);
             let before = rollout.split.clone();
             let events = rollout.step(&members, &new_plugins, now);
             if rollout.split != before {
                 changed = true;
             }
             for event in events {
-                let line = say(&rollout.group, &event);
+                let lines = say(&rollout.group, &event);
                 if let Event::RolledBack { host, .. } | Event::Paused { host, .. } = &event {
-                    tell.push((host.clone(), line.clone()));
+                    tell.extend(lines.iter().map(|l| (host.clone(), l.text.clone())));
                 }
-                told.push(line);
+                told.extend(lines);
             }
         }
     }
@@ -182,6 +198,7 @@ async fn step(d: &Driver) -> Result<(), String> {
     }
     // Kept as in force (a reload's new rollout too).
     keep(d).await;
+    publish(d);
     // The people responsible for the host it stopped on are told, as of an operator
     // message from it (their channels, its history, the live stream).
     for (host, text) in tell {
@@ -196,10 +213,10 @@ async fn step(d: &Driver) -> Result<(), String> {
         }
     }
     for line in &told {
-        if line.contains("rolled back") || line.contains("paused") {
-            tracing::warn!(change = %line, "rollout stopped");
+        if line.text.contains("rolled back") || line.text.contains("paused") {
+            tracing::warn!(change = %line.text, "rollout stopped");
         } else {
-            tracing::info!(change = %line, "rollout");
+            tracing::info!(change = %line.text, "rollout");
         }
     }
     if let (Some(record), false) = (d.reloader.record().cloned(), told.is_empty()) {
@@ -209,6 +226,29 @@ async fn step(d: &Driver) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Offers the live stream each rollout that moved since it was last told (a start, a
+/// stage, a stop, the end, an operator's pause or abort). A full queue keeps the rest
+/// for the next step.
+fn publish(d: &Driver) {
+    let mut published = d
+        .published
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for rollout in d.rollouts.list() {
+        let now = RolloutProgress::of(&rollout);
+        if published.get(&rollout.group) == Some(&now) {
+            continue;
+        }
+        match d.progress.try_send(now.clone()) {
+            Ok(()) => {
+                published.insert(rollout.group.clone(), now);
+            }
+            // Full: the rest wait for the next step; closed: the daemon is stopping.
+            Err(_) => return,
+        }
+    }
 }
 
 /// Keeps the splits in force in the store when they changed since last kept.
@@ -237,43 +277,47 @@ async fn keep(d: &Driver) {
     }
 }
 
-/// One line for the log and the record.
-fn say(group: &str, event: &Event) -> String {
+/// The lines for the log and the record, each naming the host it is about (one per
+/// canary: the record shows a host's name only to those who may see it).
+fn say(group: &str, event: &Event) -> Vec<Line> {
     match event {
-        Event::Promoted { stage: 0, hosts } => {
-            format!(
-                "groups.{group} rollout: canaries {} on the new set",
-                hosts.join(", ")
-            )
-        }
-        Event::Promoted { stage, hosts } => format!(
+        Event::Promoted { stage: 0, hosts } => hosts
+            .iter()
+            .map(|h| {
+                Line::about(
+                    h,
+                    format!("groups.{group} rollout: canary {h} on the new set"),
+                )
+            })
+            .collect(),
+        Event::Promoted { stage, hosts } => vec![Line::general(format!(
             "groups.{group} rollout: wave {stage}, {} more on the new set",
             hosts.len()
-        ),
-        Event::RolledBack { host, reason } => {
-            format!("groups.{group} rollout rolled back: canary {host} unhealthy: {reason}")
-        }
-        Event::Paused { host, reason } => {
-            format!("groups.{group} rollout paused: {host} unhealthy: {reason}")
-        }
-        Event::Done => format!("groups.{group} rollout done: every member on the new set"),
+        ))],
+        Event::RolledBack { host, reason } => vec![Line::about(
+            host,
+            format!("groups.{group} rollout rolled back: canary {host} unhealthy: {reason}"),
+        )],
+        Event::Paused { host, reason } => vec![Line::about(
+            host,
+            format!("groups.{group} rollout paused: {host} unhealthy: {reason}"),
+        )],
+        Event::Done => vec![Line::general(format!(
+            "groups.{group} rollout done: every member on the new set"
+        ))],
     }
 }
 
-/// What the rollout needs of one member.
+/// What the rollout needs of one member; only one of the current stage, whose `wanted`
+/// digest is given, is looked at closely.
 fn member(
     h: &hbd_core::model::Host,
-    rollout: &Rollout,
-    plan: &hbd_core::managed::Plan,
+    wanted: Option<Arc<str>>,
     new_plugins: &[String],
     latest: &Latest,
 ) -> Member {
-    let watched = rollout.stage_hosts.contains(&h.name);
-    let wanted = if watched {
-        plan.for_host(&h.name, h.labels.as_deref()).digest()
-    } else {
-        String::new()
-    };
+    let watched = wanted.is_some();
+    let wanted = wanted.map_or_else(String::new, |w| w.to_string());
     let applied = watched
         .then(|| latest.get(&h.name, "managed_plugins"))
         .flatten()

@@ -1,8 +1,9 @@
 // /fleet: the managed plugins across the hosts the user sees: each group's staged
 // rollout (with pause, resume and abort for administrators), how many hosts run each
 // version, the hosts that are behind or refused something and why, the record of
-// changes, and for administrators the keys agents enrolled (approve, revoke). Read from the API; read again when an agent's managed_plugins report comes
-// in on the live stream, and every 10 s for the rollouts' progress. Agent text goes in
+// changes, and for administrators the keys agents enrolled (approve, revoke). Read
+// from the API; read again when the live stream says a rollout moved or an agent's
+// managed_plugins report came in (and once a minute besides). Agent text goes in
 // through textContent only.
 import { api, enc } from './api.js';
 import { connect, logoutButton } from './stream.js';
@@ -164,11 +165,13 @@ function soon() {
 me = await api('/api/0/auth/me');
 logoutButton();
 await refresh();
-setInterval(soon, 10000);
+setInterval(soon, 60000);
 connect({
   status: $('connection'),
   onSnapshot: soon,
   onUpdates: (updates) => {
-    if (updates.some((u) => u.type === 'plugin' && u.plugin === 'managed_plugins')) soon();
+    const moved = (u) => u.type === 'rollout'
+      || (u.type === 'plugin' && u.plugin === 'managed_plugins');
+    if (updates.some(moved)) soon();
   },
 });

@@ -34,7 +34,8 @@ pub struct Changes {
 }
 
 /// Changes to which plugins run where, and how the native collectors run, newest first
-/// (any signed-in user).
+/// (any signed-in user; a change naming a host only to those who may see it, so a page
+/// may hold fewer than `limit`).
 #[utoipa::path(get, path = "/api/0/managed/changes", tag = "plugins",
     params(ChangesQuery),
     responses(
@@ -66,5 +67,14 @@ pub async fn list(
         .await
         .map_err(|e| ApiError::Store(e.to_string()))?
         .map_err(|e| ApiError::Store(e.to_string()))?;
+    let sees_all = caller.sees_all();
+    let changes = changes
+        .into_iter()
+        .filter(|c| match c.host.as_deref() {
+            None => true,
+            // '': kept before hosts were noted, and may name one.
+            Some(host) => sees_all || (!host.is_empty() && caller.sees(host)),
+        })
+        .collect();
     Ok(Json(Changes { changes }))
 }

@@ -151,7 +151,11 @@ pub async fn put(
         tracing::info!(by = %by, %change, "managed plugins changed");
     }
     if let Some(record) = state.reloader.record().cloned() {
-        let (who, what) = (by.clone(), lines.clone());
+        let who = by.clone();
+        let what: Vec<crate::store::changes::Line> = lines
+            .iter()
+            .map(|l| crate::store::changes::Line::about(&name, l))
+            .collect();
         tokio::task::spawn_blocking(move || record.record(Timestamp::now(), &who, &what))
             .await
             .map_err(|e| ApiError::Store(e.to_string()))?

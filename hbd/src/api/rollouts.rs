@@ -1,7 +1,8 @@
-//! Staged rollouts over HTTP: `GET /api/0/rollouts` (anyone signed in) shows each
-//! group's rollout (its state, stage, the hosts on the new set, why it stopped), and
-//! `POST /api/0/rollouts/{group}/{pause|resume|abort}` (administrators) steers one. The
-//! rollout task puts the change in force within a second.
+//! Staged rollouts over HTTP: `GET /api/0/rollouts` (anyone signed in, naming only the
+//! hosts they may see) shows each group's rollout (its state, stage, the hosts on the
+//! new set, why it stopped), and `POST /api/0/rollouts/{group}/{pause|resume|abort}`
+//! (administrators) steers one. The rollout task puts the change in force within a
+//! second.
 
 use axum::Json;
 use axum::extract::State;
@@ -21,7 +22,8 @@ use crate::clock::Timestamp;
 pub struct Rollouts {
     /// By group: `group`, `split` (`state`: `running`, `paused`, `done`,
     /// `rolled_back`, `aborted`; `on_new`: the hosts on the new set), `stage` (0: the
-    /// canaries), `stage_hosts`, `note` (why it stopped), `started`.
+    /// canaries), `stage_hosts`, `note` (why it stopped), `started`. Hosts are named
+    /// only to those who may see them, and a note naming another host is replaced.
     #[schema(value_type = Vec<Object>)]
     rollouts: Vec<Rollout>,
 }
@@ -38,9 +40,15 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<Rollouts>, ApiError> {
     caller.may(Action::View, None)?;
-    Ok(Json(Rollouts {
-        rollouts: state.rollouts.list(),
-    }))
+    let mut rollouts = state.rollouts.list();
+    if !caller.sees_all() {
+        // Host names only of the hosts the caller may see.
+        rollouts = rollouts
+            .iter()
+            .map(|r| r.as_seen_by(|h| caller.sees(h)))
+            .collect();
+    }
+    Ok(Json(Rollouts { rollouts }))
 }
 
 /// Pauses, resumes or aborts a group's rollout (administrators).

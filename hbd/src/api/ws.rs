@@ -96,17 +96,19 @@ fn sees(user: Option<String>, directory: &Directory) -> impl Fn(&str) -> bool + 
     move |host: &str| directory.decide(user.as_deref(), Action::View, Some(host)) == Decision::Allow
 }
 
-/// The updates about hosts `user` may see.
+/// The updates about hosts `user` may see, and those about no host when they may look.
 fn visible<'u>(
     user: Option<String>,
     directory: &Directory,
     updates: &'u [Arc<Update>],
 ) -> Vec<&'u Update> {
-    let sees = sees(user, directory);
+    let sees = sees(user.clone(), directory);
+    // An update about no host: for whoever may look at all.
+    let looks = directory.decide(user.as_deref(), Action::View, None) == Decision::Allow;
     updates
         .iter()
         .map(Arc::as_ref)
-        .filter(|u| sees(view::host_of(u)))
+        .filter(|u| view::host_of(u).map_or(looks, &sees))
         .collect()
 }
 

@@ -110,6 +110,17 @@ fn declares_access(h: &crate::config::HostConfig) -> bool {
 }
 
 impl Directory {
+    /// Whether `other` gives every user the same access as this one (the labels hosts
+    /// declare are shared by both): a reload that changed something else keeps the
+    /// directory in force, so live clients need not take a new snapshot.
+    pub fn same_access(&self, other: &Directory) -> bool {
+        self.users == other.users
+            && self.access == other.access
+            && self.groups == other.groups
+            && self.default_owner == other.default_owner
+            && self.shadowed == other.shadowed
+    }
+
     /// Merges the config's users and access with the store's.
     pub fn build(config: &Config, stored: &Stored) -> Directory {
         let mut shadowed = Vec::new();
@@ -331,6 +342,49 @@ hosts:
         )
         .unwrap()
         .config
+    }
+
+    #[test]
+    fn a_configuration_that_changes_no_ones_access_gives_the_same_access() {
+        let base = "
+users:
+  ada: {admin: true}
+  moe: {}
+hosts:
+  web1: {owner: ada, monitors: [moe]}
+groups:
+  web: {hosts: ['web*'], monitors: [moe]}
+";
+        let build = |extra: &str| {
+            let config = crate::config::parse(&format!("{base}{extra}"), None)
+                .unwrap()
+                .config;
+            Directory::build(&config, &Stored::default())
+        };
+        let before = build("");
+        // (what the new configuration adds, whether anyone's access is the same)
+        let cases = [
+            ("grace: 99\n", true),
+            ("threshold_renotify_max: 5\n", true),
+            ("default_owner: moe\n", false),
+        ];
+        for (extra, same) in cases {
+            assert_eq!(before.same_access(&build(extra)), same, "{extra}");
+        }
+        let other = crate::config::parse(
+            &base.replace("monitors: [moe]}\ngroups", "managers: [moe]}\ngroups"),
+            None,
+        )
+        .unwrap()
+        .config;
+        assert!(!before.same_access(&Directory::build(&other, &Stored::default())));
+        let other = crate::config::parse(&base.replace("'web*'", "'web1*'"), None)
+            .unwrap()
+            .config;
+        assert!(
+            !before.same_access(&Directory::build(&other, &Stored::default())),
+            "another group pattern"
+        );
     }
 
     #[test]

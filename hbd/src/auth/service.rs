@@ -166,7 +166,8 @@ impl Auth {
         Ok(auth)
     }
 
-    /// The users and access in force (rebuilt after a reload or a change).
+    /// The users and access in force (rebuilt after a reload or a change; the same
+    /// `Arc` while the access it gives is the same).
     pub fn directory(&self) -> Arc<Directory> {
         let config = self.0.config.get();
         let mut cache = lock(&self.0.cache);
@@ -175,9 +176,13 @@ impl Auth {
         {
             return c.directory.clone();
         }
-        let directory = Arc::new(
-            Directory::build(&config, &lock(&self.0.stored)).with_labels(self.0.labels.clone()),
-        );
+        let built =
+            Directory::build(&config, &lock(&self.0.stored)).with_labels(self.0.labels.clone());
+        let directory = match cache.as_ref() {
+            // The same access under a new configuration: the same directory.
+            Some(c) if c.directory.same_access(&built) => c.directory.clone(),
+            _ => Arc::new(built),
+        };
         lock(&self.0.sessions).set_policy(policy(&config));
         *cache = Some(Cache {
             config,

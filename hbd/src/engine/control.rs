@@ -1,6 +1,7 @@
 //! The engine's mailboxes for the daemon's own tasks, apart from the API's queries: a
-//! reload ([`Reconfigure`]), the HA pair's coordination ([`crate::ha::Report`]) and the
-//! DNS worker ([`crate::dns::worker::Written`]), each on its own bounded queue, served
+//! reload ([`Reconfigure`]), the HA pair's coordination ([`crate::ha::Report`]), the
+//! DNS worker ([`crate::dns::worker::Written`]) and the rollout task
+//! ([`RolloutProgress`]), each on its own bounded queue, served
 //! before queries, so a busy API never delays a reload, a role change or an approved
 //! message. Each task speaks its own words; the engine listens to each.
 
@@ -11,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::dns::worker::Written;
 use crate::ha::Report;
+use crate::live::RolloutProgress;
 use crate::notify::NotifyError;
 
 /// Reloads waiting for the engine (one runs at a time; the reloader waits for room).
@@ -33,7 +35,13 @@ pub struct Control {
     pub ha: Option<mpsc::Receiver<Report>>,
     /// The DNS worker's results.
     pub dns: Option<mpsc::Receiver<Written>>,
+    /// Staged rollouts' progress, for the live stream.
+    pub rollouts: Option<mpsc::Receiver<RolloutProgress>>,
 }
+
+/// Progress reports waiting for the engine; when full, the rollout task keeps the
+/// report and offers it again at its next step (a second later).
+pub const ROLLOUT_QUEUE: usize = 16;
 
 /// One message from one of them.
 #[derive(Debug)]
@@ -44,6 +52,8 @@ pub enum Heard {
     Pair(Report),
     /// From the DNS worker.
     Dns(Written),
+    /// From the rollout task.
+    Rollout(RolloutProgress),
 }
 
 impl Control {
@@ -53,6 +63,7 @@ impl Control {
             Some(reload) = recv_from(&mut self.reload) => Heard::Reload(reload),
             Some(report) = recv_from(&mut self.ha) => Heard::Pair(report),
             Some(written) = recv_from(&mut self.dns) => Heard::Dns(written),
+            Some(progress) = recv_from(&mut self.rollouts) => Heard::Rollout(progress),
             else => std::future::pending().await,
         }
     }

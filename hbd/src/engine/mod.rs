@@ -457,6 +457,12 @@ impl Engine {
     /// Takes a message from one of the daemon's own tasks.
     fn take(&mut self, heard: Heard, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
         let report = match heard {
+            Heard::Rollout(progress) => {
+                self.parts
+                    .live
+                    .publish(UpdateKind::Rollout(Box::new(progress)));
+                return;
+            }
             Heard::Dns(crate::dns::worker::Written(host, status)) => {
                 self.parts.live.publish(UpdateKind::Dns { host, status });
                 return;

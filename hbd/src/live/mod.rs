@@ -90,6 +90,10 @@ pub enum UpdateKind {
         /// The record now.
         status: Box<crate::dns::plan::Status>,
     },
+    /// A staged rollout moved: started, promoted a stage, stopped or finished. Counts
+    /// only, so anyone who may look at rollouts may see it; the hosts are in
+    /// `GET /api/0/rollouts`, each shown only to those who may see it.
+    Rollout(Box<RolloutProgress>),
     /// An alert path changed level or reminded, or is no longer tracked (`state: None`).
     Alert {
         /// The host.
@@ -99,6 +103,34 @@ pub enum UpdateKind {
         /// The state now.
         state: Option<AlertState>,
     },
+}
+
+/// Where a group's staged rollout stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RolloutProgress {
+    /// The group.
+    pub group: String,
+    /// `running`, `paused`, `done`, `rolled_back` or `aborted`.
+    pub state: hbd_core::rollout::State,
+    /// 0: the canaries; then each wave.
+    pub stage: usize,
+    /// Members on the new set.
+    pub on_new: usize,
+    /// Hosts of the current stage.
+    pub stage_hosts: usize,
+}
+
+impl RolloutProgress {
+    /// Where `r` stands.
+    pub fn of(r: &hbd_core::rollout::Rollout) -> RolloutProgress {
+        RolloutProgress {
+            group: r.group.clone(),
+            state: r.split.state,
+            stage: r.stage,
+            on_new: r.split.on_new.len(),
+            stage_hosts: r.stage_hosts.len(),
+        }
+    }
 }
 
 impl UpdateKind {

@@ -15,16 +15,17 @@ use crate::core::{Host, HostState};
 /// The protocol version in `hello`.
 pub const PROTOCOL: u32 = 1;
 
-/// The host an update is about.
-pub fn host_of(update: &Update) -> &str {
+/// The host an update is about; `None` for one about no host (a rollout's progress).
+pub fn host_of(update: &Update) -> Option<&str> {
     match &update.kind {
-        UpdateKind::Event { event, .. } => &event.host,
+        UpdateKind::Event { event, .. } => Some(&event.host),
         UpdateKind::Heartbeat { host, .. }
         | UpdateKind::Plugin { host, .. }
         | UpdateKind::Job { host, .. }
         | UpdateKind::Dns { host, .. }
         | UpdateKind::Decision { host, .. }
-        | UpdateKind::Alert { host, .. } => host,
+        | UpdateKind::Alert { host, .. } => Some(host),
+        UpdateKind::Rollout(_) => None,
     }
 }
 
@@ -198,6 +199,10 @@ pub fn update(u: &Update) -> Value {
         UpdateKind::Job { host, job } => json!({
             "seq": u.seq, "type": "command", "host": host, "command": job,
         }),
+        UpdateKind::Rollout(p) => json!({
+            "seq": u.seq, "type": "rollout", "group": p.group, "state": p.state,
+            "stage": p.stage, "on_new": p.on_new, "stage_hosts": p.stage_hosts,
+        }),
         UpdateKind::Alert { host, path, state } => json!({
             "seq": u.seq, "type": "alert", "host": host, "path": path,
             "state": state.as_ref().map(alert_json),
@@ -301,7 +306,7 @@ mod tests {
                 host: Some(Box::new(host("web1", HostState::Up))),
             },
         };
-        assert_eq!(host_of(&event), "web1");
+        assert_eq!(host_of(&event), Some("web1"));
         let v = update(&event);
         assert_eq!(
             (v["seq"].as_u64(), v["type"].as_str(), v["event"].as_str()),

@@ -1,6 +1,8 @@
 //! The record of changes to what runs where (the signed plugins and the native
-//! collectors' settings each group gives): who made each, when, and what it changed,
-//! one line per change, as a reload finds them (`fleet::changes`). Written through its
+//! collectors' settings each group gives, a host's own, a rollout's steps): who made
+//! each, when, and what it changed, one line per change (a reload's as
+//! `fleet::changes` finds them), with the host a line names so that only those who may
+//! see it are shown it. Written through its
 //! own connection when a reload is put in force (rare, and the reload's answer should
 //! not claim a record that is not on disk); read newest first.
 
@@ -26,6 +28,36 @@ pub struct Change {
     pub by: String,
     /// What changed, one line (`groups.web.plugins.log_freshness: 1.2.0 -> 1.3.0`).
     pub change: String,
+    /// The host it names, if any: shown only to those who may see that host.
+    #[serde(skip)]
+    pub host: Option<String>,
+}
+
+/// One line of a change to record, and the host it names, if it names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// What changed.
+    pub text: String,
+    /// The host it names.
+    pub host: Option<String>,
+}
+
+impl Line {
+    /// A line about a group, or the configuration: it names no host.
+    pub fn general(text: impl Into<String>) -> Line {
+        Line {
+            text: text.into(),
+            host: None,
+        }
+    }
+
+    /// A line naming `host`.
+    pub fn about(host: &str, text: impl Into<String>) -> Line {
+        Line {
+            text: text.into(),
+            host: Some(host.to_owned()),
+        }
+    }
 }
 
 /// The record's connection (the store must have been opened, and so migrated).
@@ -46,7 +78,7 @@ impl ChangeLog {
     }
 
     /// Records `changes`, made by `by` at `at`, in one transaction.
-    pub fn record(&self, at: Timestamp, by: &str, changes: &[String]) -> Result<(), StoreError> {
+    pub fn record(&self, at: Timestamp, by: &str, changes: &[Line]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -54,10 +86,11 @@ impl ChangeLog {
         self.with(|conn| {
             let tx = conn.transaction()?;
             {
-                let mut insert =
-                    tx.prepare_cached("INSERT INTO changes (at_ms, by, what) VALUES (?1, ?2, ?3)")?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO changes (at_ms, by, what, host) VALUES (?1, ?2, ?3, ?4)",
+                )?;
                 for change in changes {
-                    insert.execute(params![at_ms, by, change])?;
+                    insert.execute(params![at_ms, by, change.text, change.host])?;
                 }
             }
             tx.commit()
@@ -70,7 +103,8 @@ impl ChangeLog {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with(|conn| {
             let mut select = conn.prepare_cached(
-                "SELECT id, at_ms, by, what FROM changes WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+                "SELECT id, at_ms, by, what, host FROM changes WHERE id < ?1 \
+                 ORDER BY id DESC LIMIT ?2",
             )?;
             let rows = select.query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
                 let at_ms: i64 = r.get(1)?;
@@ -79,6 +113,7 @@ impl ChangeLog {
                     at: from_sql_ms(at_ms).rfc3339(),
                     by: r.get(2)?,
                     change: r.get(3)?,
+                    host: r.get(4)?,
                 })
             })?;
             rows.collect()
@@ -100,15 +135,18 @@ mod tests {
         log.record(
             at(0.0),
             "SIGHUP",
-            &["groups.web.plugins.a: 1.0.0 added".into()],
+            &[Line::general("groups.web.plugins.a: 1.0.0 added")],
         )
         .unwrap();
         log.record(
             at(60.0),
             "alice",
             &[
-                "groups.web.plugins.a: 1.0.0 -> 1.1.0".into(),
-                "groups.db.collectors.cpu_monitor: {\"interval\":5.0} set".into(),
+                Line::general("groups.web.plugins.a: 1.0.0 -> 1.1.0"),
+                Line::about(
+                    "db1",
+                    "hosts.db1.collectors.cpu_monitor: {\"interval\":5.0} set",
+                ),
             ],
         )
         .unwrap();
@@ -125,13 +163,19 @@ mod tests {
             [
                 (
                     "alice",
-                    "groups.db.collectors.cpu_monitor: {\"interval\":5.0} set"
+                    "hosts.db1.collectors.cpu_monitor: {\"interval\":5.0} set"
                 ),
                 ("alice", "groups.web.plugins.a: 1.0.0 -> 1.1.0"),
                 ("SIGHUP", "groups.web.plugins.a: 1.0.0 added"),
             ]
         );
         assert_eq!(all[0].at, "2025-11-24T16:01:00.000Z");
+        let hosts: Vec<Option<&str>> = all.iter().map(|c| c.host.as_deref()).collect();
+        assert_eq!(
+            hosts,
+            [Some("db1"), None, None],
+            "the host a line names is kept"
+        );
         let page = log.recent(1, Some(all[1].id)).unwrap();
         assert_eq!(page, [all[2].clone()]);
     }

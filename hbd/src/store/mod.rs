@@ -172,6 +172,10 @@ const MIGRATIONS: &[&str] = &[
         grp   TEXT PRIMARY KEY,
         split TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // The host a change names, so only those who may see it are shown it; the lines
+    // kept before that which may name one are left to administrators ('').
+    "ALTER TABLE changes ADD COLUMN host TEXT;
+    UPDATE changes SET host = '' WHERE by = 'rollout' OR what LIKE 'hosts.%';",
 ];
 
 /// Store failures.

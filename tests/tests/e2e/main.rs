@@ -28,6 +28,7 @@ mod policy;
 mod rejects;
 mod remote_write;
 mod rollout;
+mod rollout_views;
 mod tls;
 mod upgrade;
 mod users;

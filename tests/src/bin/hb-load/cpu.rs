@@ -70,10 +70,18 @@ impl std::ops::AddAssign for Cpu {
     }
 }
 
+/// CPU seconds (user and system) this process has used, its ended threads included.
+pub(crate) fn own_cpu_seconds() -> f64 {
+    usage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+}
+
 /// CPU seconds (user and system) the calling thread has used.
 pub(crate) fn thread_cpu_seconds() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_THREAD).map_or(0.0, |u| {
+    usage(nix::sys::resource::UsageWho::RUSAGE_THREAD)
+}
+
+fn usage(who: nix::sys::resource::UsageWho) -> f64 {
+    nix::sys::resource::getrusage(who).map_or(0.0, |u| {
         let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
         secs(u.user_time()) + secs(u.system_time())
     })

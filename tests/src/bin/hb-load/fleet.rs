@@ -485,14 +485,25 @@ pub(crate) fn run(args: &Args, hbd: &Path, interval_s: f64, artifact_kb: usize) 
         signed: true,
         ..args.clone()
     };
+    let pid = daemon.id();
+    // A window's heartbeat rate, and where the CPU went: the daemon's per heartbeat, and
+    // the cores the simulated agents (this process, less the flood's senders) took.
     let rate = || {
-        let before = counter();
+        let (before, daemon_before) = (counter(), crate::cpu::process_cpu_seconds(pid));
+        let tool_before = crate::cpu::own_cpu_seconds();
         let run = load(udp_addr, &flood);
-        (counter() - before) / run.elapsed
+        let beats = counter() - before;
+        let daemon_cpu = (crate::cpu::process_cpu_seconds(pid) - daemon_before).total();
+        let tool = crate::cpu::own_cpu_seconds() - tool_before;
+        Window {
+            rate: beats / run.elapsed,
+            daemon_us: daemon_cpu * 1e6 / beats.max(1.0),
+            agents_cores: (tool - run.cpu).max(0.0) / run.elapsed,
+        }
     };
     // The machine's speed drifts: the baseline is three windows before the rollout and
     // three after it.
-    let mut quiet_windows: Vec<f64> = (0..3).map(|_| rate()).collect();
+    let mut quiet_windows: Vec<Window> = (0..3).map(|_| rate()).collect();
     // One reload gives the group `rollout` and the next version: a change to a group
     // with `rollout` starts one.
     std::fs::write(&config_path, config(dir.path(), Some("1.1.0"), true)).unwrap();
@@ -514,7 +525,7 @@ pub(crate) fn run(args: &Args, hbd: &Path, interval_s: f64, artifact_kb: usize) 
     let rollout_took = rollout_started.elapsed();
     let final_state = state();
     quiet_windows.extend((0..3).map(|_| rate()));
-    let quiet = quiet_windows.iter().sum::<f64>() / quiet_windows.len() as f64;
+    let quiet = Window::mean(&quiet_windows);
     let on_new = agents
         .iter()
         .filter(|a| a.version.lock().unwrap().as_deref() == Some("1.1.0"))
@@ -562,22 +573,62 @@ pub(crate) fn run(args: &Args, hbd: &Path, interval_s: f64, artifact_kb: usize) 
         args.hosts,
         counts.refused.load(Ordering::Relaxed),
     );
-    let mean = during.iter().sum::<f64>() / during.len().max(1) as f64;
-    let each: Vec<String> = during.iter().map(|r| format!("{:.2}", r / quiet)).collect();
+    let mean = Window::mean(&during);
+    let each: Vec<String> = during
+        .iter()
+        .map(|w| format!("{:.2}", w.rate / quiet.rate))
+        .collect();
     println!(
         "rollout (100 canaries, then 10, 25, 50, 100 %): {final_state} after {:.1} s, {on_new} of {} agents on 1.1.0",
         rollout_took.as_secs_f64(),
         args.hosts
     );
     println!(
-        "heartbeats (closed loop, signed, {} s windows): {quiet:.0}/s without (3 windows before, 3 after: {}), {mean:.0}/s while the rollout ran: {:.2} of without (goal >= 0.90); by window: {}",
+        "heartbeats (closed loop, signed, {} s windows): {:.0}/s without (3 windows before, 3 after: {}), {:.0}/s while the rollout ran: {:.2} of without (goal >= 0.90); by window: {}",
         args.seconds,
+        quiet.rate,
         quiet_windows
             .iter()
-            .map(|r| format!("{r:.0}"))
+            .map(|w| format!("{:.0}", w.rate))
             .collect::<Vec<_>>()
             .join(" "),
-        mean / quiet,
+        mean.rate,
+        mean.rate / quiet.rate,
         each.join(" ")
     );
+    println!(
+        "           the daemon's CPU per heartbeat: {:.2} us without, {:.2} us during; the simulated agents' HTTP clients took {:.2} cores without, {:.2} during (by window: {})",
+        quiet.daemon_us,
+        mean.daemon_us,
+        quiet.agents_cores,
+        mean.agents_cores,
+        during
+            .iter()
+            .map(|w| format!("{:.2}", w.agents_cores))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+}
+
+/// One window of the flood during (or around) the staged rollout.
+#[derive(Debug, Default, Clone, Copy)]
+struct Window {
+    /// Heartbeats the daemon counted, per second.
+    rate: f64,
+    /// The daemon's CPU (all its threads) per heartbeat, in microseconds.
+    daemon_us: f64,
+    /// Cores the simulated agents' fetches and heartbeats took.
+    agents_cores: f64,
+}
+
+impl Window {
+    fn mean(windows: &[Window]) -> Window {
+        let n = windows.len().max(1) as f64;
+        let sum = |f: fn(&Window) -> f64| windows.iter().map(f).sum::<f64>() / n;
+        Window {
+            rate: sum(|w| w.rate),
+            daemon_us: sum(|w| w.daemon_us),
+            agents_cores: sum(|w| w.agents_cores),
+        }
+    }
 }

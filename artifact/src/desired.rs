@@ -36,6 +36,10 @@ pub struct Settings {
     /// Memory per instance, MiB (default: the manifest's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mb: Option<u64>,
+    /// Where it may connect; each within the manifest's `net` (default: none, even
+    /// when the manifest asks for some: the operator grants the network).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net: Vec<crate::net::Destination>,
 }
 
 impl Settings {
@@ -74,6 +78,21 @@ impl Settings {
             return Some(format!(
                 "memory_mb {mb} is not 1 to the artifact's {}",
                 allowed.memory_mb
+            ));
+        }
+        if let Some(d) = crate::net::beyond(&self.net, &allowed.net) {
+            return Some(format!(
+                "net {d} is not within the artifact's net ({})",
+                if allowed.net.is_empty() {
+                    "none".to_owned()
+                } else {
+                    allowed
+                        .net
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
             ));
         }
         None
@@ -319,6 +338,8 @@ mod tests {
             memory_mb: 32,
             timeout_ms: 1000,
             min_interval_s: 30.0,
+            net: vec!["db.example.com:5432".parse().unwrap()],
+            connections: None,
         };
         // (what, settings, exceeds?)
         let cases: Vec<(&str, Settings, bool)> = vec![
@@ -378,6 +399,22 @@ mod tests {
                     ..Settings::default()
                 },
                 false,
+            ),
+            (
+                "the destination asked for",
+                Settings {
+                    net: vec!["db.example.com:5432".parse().unwrap()],
+                    ..Settings::default()
+                },
+                false,
+            ),
+            (
+                "another destination",
+                Settings {
+                    net: vec!["db.example.com:22".parse().unwrap()],
+                    ..Settings::default()
+                },
+                true,
             ),
         ];
         for (what, settings, exceeds) in cases {

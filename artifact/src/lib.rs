@@ -12,11 +12,13 @@
 //! - [`verify`]: every check, in order, and why an artifact is refused.
 //! - [`desired`]: what a daemon wants a host to run, signed with the host's key.
 //! - [`collectors`]: the daemon's settings for an agent's native collectors.
+//! - [`net`]: where a plugin may connect, and the check each connection passes.
 #![warn(missing_docs)]
 
 pub mod collectors;
 pub mod desired;
 pub mod manifest;
+pub mod net;
 pub mod ran;
 pub mod trust;
 pub mod verify;

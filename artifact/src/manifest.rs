@@ -56,6 +56,29 @@ pub struct Capabilities {
     pub timeout_ms: u64,
     /// The shortest interval it may be run at, seconds.
     pub min_interval_s: f64,
+    /// Where it may connect (contract 0.3.0 and later), `HOST:PORT` each
+    /// ([`crate::net`]); none: no network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net: Vec<crate::net::Destination>,
+    /// The most connections it may open in one call when it has `net`
+    /// ([`DEFAULT_CONNECTIONS`] when not given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u32>,
+}
+
+/// Connections per call of an artifact with `net` that does not say.
+pub const DEFAULT_CONNECTIONS: u32 = 8;
+/// The most connections per call any manifest may ask for.
+pub const MAX_CONNECTIONS: u32 = 1024;
+
+/// The first contract version whose plugins may reach the network.
+pub const NET_CONTRACT: semver::Version = semver::Version::new(0, 3, 0);
+
+impl Capabilities {
+    /// The connections per call it may open.
+    pub fn connections(&self) -> u32 {
+        self.connections.unwrap_or(DEFAULT_CONNECTIONS)
+    }
 }
 
 /// Why a manifest cannot be read.
@@ -163,6 +186,38 @@ impl Manifest {
                 format!("{} is not seconds > 0", c.min_interval_s),
             );
         }
+        if c.net.len() > crate::net::MAX_DESTINATIONS {
+            return field(
+                "capabilities.net",
+                format!(
+                    "{} destinations, at most {}",
+                    c.net.len(),
+                    crate::net::MAX_DESTINATIONS
+                ),
+            );
+        }
+        let speaks_net = self
+            .contract
+            .strip_prefix("hbd:plugin@")
+            .and_then(|v| v.parse::<semver::Version>().ok())
+            .is_some_and(|v| v >= NET_CONTRACT);
+        if !c.net.is_empty() && !speaks_net {
+            return field(
+                "capabilities.net",
+                format!(
+                    "{} reaches no network: contract hbd:plugin@{NET_CONTRACT} or later does",
+                    self.contract
+                ),
+            );
+        }
+        if let Some(n) = c.connections
+            && !(1..=MAX_CONNECTIONS).contains(&n)
+        {
+            return field(
+                "capabilities.connections",
+                format!("{n} is not 1 to {MAX_CONNECTIONS}"),
+            );
+        }
         Ok(())
     }
 }
@@ -197,6 +252,35 @@ pub fn plain_absolute(path: &Path) -> Result<(), &'static str> {
 pub(crate) mod tests {
     use super::*;
 
+    #[test]
+    fn only_a_contract_that_has_the_network_may_ask_for_it() {
+        let with_net = |contract: &str, connections: Option<u32>| {
+            let mut m = sample();
+            m.contract = contract.to_owned();
+            m.capabilities.net = vec!["db.example.com:5432".parse().unwrap()];
+            m.capabilities.connections = connections;
+            m.check()
+        };
+        assert_eq!(with_net("hbd:plugin@0.3.0", None), Ok(()));
+        assert_eq!(with_net("hbd:plugin@0.3.1", Some(32)), Ok(()));
+        let e = with_net("hbd:plugin@0.2.0", None).unwrap_err().to_string();
+        assert!(e.contains("capabilities.net") && e.contains("0.3.0"), "{e}");
+        let e = with_net("hbd:plugin@0.3.0", Some(0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("capabilities.connections"), "{e}");
+        // The manifest's bytes name the destinations as written.
+        let mut m = sample();
+        m.contract = "hbd:plugin@0.3.0".into();
+        m.capabilities.net = vec!["[::1]:8000-8099".parse().unwrap()];
+        let text = m.render();
+        assert!(
+            text.contains(r#""net": ["#) && text.contains(r#""[::1]:8000-8099""#),
+            "{text}"
+        );
+        assert_eq!(Manifest::parse(text.as_bytes()).unwrap(), m);
+    }
+
     pub(crate) fn sample() -> Manifest {
         Manifest {
             hbd_artifact: FORMAT,
@@ -210,6 +294,8 @@ pub(crate) mod tests {
                 memory_mb: 32,
                 timeout_ms: 1000,
                 min_interval_s: 30.0,
+                net: Vec::new(),
+                connections: None,
             },
             description: None,
         }

@@ -69,6 +69,24 @@ pub struct Ceiling {
     pub min_interval_s: f64,
     /// The largest `.wasm`, bytes.
     pub max_size: u64,
+    /// Destinations artifacts may ask to reach ([`crate::net`]); none: no artifact
+    /// reaches the network.
+    pub net: Vec<crate::net::Destination>,
+    /// Addresses no plugin connects to whatever it was granted (a granted name that
+    /// resolves into one of them is refused too).
+    pub deny: Vec<crate::net::Destination>,
+    /// The most connections per call any artifact may ask for.
+    pub connections: u32,
+}
+
+/// What an agent denies by default: link-local addresses (where clouds answer with a
+/// machine's credentials).
+pub fn default_deny() -> Vec<crate::net::Destination> {
+    ["169.254.0.0/16:*", "[fe80::/10]:*"]
+        .iter()
+        // Invariant: these are valid destinations (a test reads them).
+        .filter_map(|d| d.parse().ok())
+        .collect()
 }
 
 impl Default for Ceiling {
@@ -81,6 +99,9 @@ impl Default for Ceiling {
             timeout_ms: 1000,
             min_interval_s: 10.0,
             max_size: 16 * 1024 * 1024,
+            net: Vec::new(),
+            deny: default_deny(),
+            connections: 64,
         }
     }
 }
@@ -126,8 +147,32 @@ impl Ceiling {
                 asked.min_interval_s, self.min_interval_s
             ));
         }
+        if let Some(d) = crate::net::beyond(&asked.net, &self.net) {
+            return Some(format!(
+                "net {d} is outside this agent's ceiling ({})",
+                if self.net.is_empty() {
+                    "no network".to_owned()
+                } else {
+                    join(&self.net)
+                }
+            ));
+        }
+        if !asked.net.is_empty() && asked.connections() > self.connections {
+            return Some(format!(
+                "connections {} is above this agent's ceiling of {}",
+                asked.connections(),
+                self.connections
+            ));
+        }
         None
     }
+}
+
+fn join(list: &[crate::net::Destination]) -> String {
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The publisher keys an agent trusts, its ceiling, and the contracts it speaks.

@@ -464,11 +464,77 @@ mod tests {
             ("more memory", |c| c.memory_mb = 33, true),
             ("longer calls", |c| c.timeout_ms = 1001, true),
             ("more often", |c| c.min_interval_s = 9.5, true),
+            (
+                "the network, where the agent allows none",
+                |c| c.net = vec!["db.example.com:5432".parse().unwrap()],
+                true,
+            ),
         ];
         for (what, change, exceeded) in cases {
             let mut asked = base.clone();
             change(&mut asked);
             assert_eq!(c.exceeded_by(&asked).is_some(), *exceeded, "{what}");
+        }
+        // An agent that allows some of the network.
+        let c = Ceiling {
+            grants: vec!["/var/log".into()],
+            net: vec![
+                "db.example.com:5432".parse().unwrap(),
+                "10.0.0.0/8:*".parse().unwrap(),
+            ],
+            connections: 16,
+            ..Ceiling::default()
+        };
+        let dest = |d: &[&str]| -> Vec<crate::net::Destination> {
+            d.iter().map(|d| d.parse().unwrap()).collect()
+        };
+        // (what, net, connections, exceeded: the reason names)
+        let cases = [
+            (
+                "a name it allows",
+                dest(&["db.example.com:5432"]),
+                None,
+                None,
+            ),
+            (
+                "a block inside its block",
+                dest(&["10.1.0.0/16:443"]),
+                None,
+                None,
+            ),
+            (
+                "another port",
+                dest(&["db.example.com:5433"]),
+                None,
+                Some("net db.example.com:5433"),
+            ),
+            (
+                "a name inside its block (names move)",
+                dest(&["db.internal:5432"]),
+                None,
+                Some("net db.internal:5432"),
+            ),
+            (
+                "too many connections",
+                dest(&["10.0.0.1:80"]),
+                Some(17),
+                Some("connections 17"),
+            ),
+        ];
+        for (what, net, connections, why) in cases {
+            let asked = crate::Capabilities {
+                net,
+                connections,
+                ..base.clone()
+            };
+            let got = c.exceeded_by(&asked);
+            match why {
+                None => assert_eq!(got, None, "{what}"),
+                Some(why) => assert!(
+                    got.as_deref().unwrap_or("").contains(why),
+                    "{what}: {got:?}"
+                ),
+            }
         }
     }
 }

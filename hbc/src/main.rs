@@ -130,6 +130,10 @@ enum PluginCommand {
         /// Memory limit, MiB.
         #[arg(long, default_value_t = 32)]
         memory_mb: u64,
+        /// A destination the plugin may connect to, HOST:PORT (repeatable; contract
+        /// 0.3.0 plugins).
+        #[arg(long, value_name = "HOST:PORT")]
+        net: Vec<hb_artifact::net::Destination>,
     },
     /// Print the manifest of a plugin artifact, for its publisher to sign with
     /// `minisign -Sm`: the plugin's name and contract (it is loaded, so it compiles),
@@ -152,6 +156,12 @@ enum PluginCommand {
         /// The shortest interval it may run at, seconds.
         #[arg(long, default_value_t = 60.0)]
         min_interval: f64,
+        /// A destination it may connect to, HOST:PORT (repeatable; contract 0.3.0).
+        #[arg(long, value_name = "HOST:PORT")]
+        net: Vec<hb_artifact::net::Destination>,
+        /// The most connections it may open per call (with --net; default 8).
+        #[arg(long)]
+        connections: Option<u32>,
         /// One line for people.
         #[arg(long)]
         description: Option<String>,
@@ -242,13 +252,17 @@ fn main() -> ExitCode {
                     grant,
                     timeout_ms,
                     memory_mb,
+                    net,
                 },
         }) => cli::plugin_check::plugin_check(
             file,
             settings,
-            grant,
-            timeout_ms,
-            memory_mb,
+            cli::plugin_check::Limits {
+                grant,
+                timeout_ms,
+                memory_mb,
+                net,
+            },
             cli.run.verbose,
         ),
         #[cfg(feature = "wasm")]
@@ -261,6 +275,8 @@ fn main() -> ExitCode {
                     memory_mb,
                     timeout_ms,
                     min_interval,
+                    net,
+                    connections,
                     description,
                 },
         }) => cli::plugin_artifact::plugin_manifest(cli::plugin_artifact::ManifestArgs {
@@ -270,6 +286,8 @@ fn main() -> ExitCode {
             memory_mb,
             timeout_ms,
             min_interval,
+            net,
+            connections,
             description,
         }),
         #[cfg(feature = "wasm")]

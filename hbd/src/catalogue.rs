@@ -106,6 +106,13 @@ fn check(manifest_path: &Path, publishers: &[Publisher]) -> Result<Offered, Stri
             timeout_ms: hb_artifact::manifest::MAX_TIMEOUT_MS,
             min_interval_s: 0.0,
             max_size: u64::MAX,
+            // The daemon checks signatures, not what agents allow.
+            net: vec![hb_artifact::net::Destination {
+                host: hb_artifact::net::Host::Any,
+                ports: (1, u16::MAX),
+            }],
+            deny: Vec::new(),
+            connections: hb_artifact::manifest::MAX_CONNECTIONS,
         },
         contracts: vec![manifest.contract.clone()],
     };

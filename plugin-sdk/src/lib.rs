@@ -24,9 +24,23 @@
 //! built with the 0.1 SDK keep running on agents that speak 0.2 (docs/PLUGINS.md).
 
 #[doc(hidden)]
+#[cfg(not(feature = "net"))]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "wit",
+        world: "plugin",
+        pub_export_macro: true,
+        default_bindings_module: "hbd_plugin_sdk::bindings",
+    });
+}
+
+/// With the `net` feature: contract 0.3.0 (`wit-0.3/`), whose plugins may connect, with
+/// `std::net`, to the destinations they are granted. The same types and functions.
+#[doc(hidden)]
+#[cfg(feature = "net")]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit-0.3",
         world: "plugin",
         pub_export_macro: true,
         default_bindings_module: "hbd_plugin_sdk::bindings",

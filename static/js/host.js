@@ -239,7 +239,15 @@ async function loadPlugins() {
 }
 
 // What the daemon wants this host to run against what its agent says it runs, per
-// plugin, with each plugin's latest status and error (agents' text as text).
+// plugin (version, the artifact's SHA-256 and the contract it speaks), with each
+// plugin's latest status and error (agents' text as text).
+// An artifact's SHA-256: its first 12 hex digits, the whole in the title.
+function digestCell(sha256) {
+  const td = el('td', sha256 ? sha256.slice(0, 12) : '—', 'digest');
+  if (sha256) td.title = sha256;
+  return td;
+}
+
 async function loadManaged() {
   const [desired, plugins] = await Promise.all([api(`${base}/plugins/desired`), api(`${base}/plugins`)]);
   const report = plugins.plugins.managed_plugins;
@@ -258,6 +266,8 @@ async function loadManaged() {
       el('td', name),
       el('td', want ? want.version : 'not here'),
       el('td', running[name]?.version ?? '—', 'runs'),
+      digestCell(running[name]?.sha256),
+      el('td', running[name]?.contract ?? '—', 'contract'),
       el('td', latest?.status ?? '—'),
       el('td', latest?.data?.error ?? '', 'error'),
     );

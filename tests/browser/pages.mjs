@@ -356,7 +356,7 @@ try {
   // text; a new report shows up without a reload.
   const refusal = '<img src=x onerror="window.__xss_fleet=1">';
   await send({ ID: 'PLG', name: 'web1', plugin: 'managed_plugins', kind: 'monitor', status: 'WARNING',
-    data: { digest: 'a'.repeat(64), plugins: { log_freshness: { version: '1.2.0', sha256: 'b'.repeat(64) } },
+    data: { digest: 'a'.repeat(64), plugins: { log_freshness: { version: '1.2.0', sha256: 'b'.repeat(64), contract: 'hbd:plugin@0.2.0' } },
       refused: [{ artifact: 'log_freshness 1.3.0', reason: 'unknown_publisher', detail: refusal }],
       message: `refused log_freshness 1.3.0: ${refusal}` } });
   await page.goto(`${base}/fleet`);
@@ -381,6 +381,7 @@ try {
   await page.goto(`${base}/hosts/web1`);
   await page.waitForSelector('#managed tr[data-plugin="log_freshness"]');
   out.host_managed = await page.$eval('#managed tr[data-plugin="log_freshness"]', (r) => [...r.children].map((c) => c.textContent));
+  out.host_managed_digest = await page.$eval('#managed tr[data-plugin="log_freshness"] .digest', (c) => c.title);
   out.host_managed_sync = await page.textContent('#managed-sync');
   out.host_managed_refused = await page.textContent('#managed-refused');
   out.host_img = await page.locator('main img').count();

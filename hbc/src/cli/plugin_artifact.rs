@@ -24,6 +24,10 @@ pub struct ManifestArgs {
     pub timeout_ms: u64,
     /// The shortest interval, seconds.
     pub min_interval: f64,
+    /// Where it may connect.
+    pub net: Vec<hb_artifact::net::Destination>,
+    /// Connections per call.
+    pub connections: Option<u32>,
     /// One line for people.
     pub description: Option<String>,
 }
@@ -67,6 +71,8 @@ fn manifest(args: ManifestArgs) -> anyhow::Result<String> {
             memory_mb: args.memory_mb,
             timeout_ms: args.timeout_ms,
             min_interval_s: args.min_interval,
+            net: args.net,
+            connections: args.connections,
         },
         description: args.description,
     };

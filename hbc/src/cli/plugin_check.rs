@@ -29,15 +29,32 @@ impl Drop for Scratch {
     }
 }
 
-/// `hbc plugin check FILE [--config JSON] [--grant PATH]...`: the plugin author's tool.
+/// What a check may give the plugin.
+pub struct Limits {
+    /// Paths it may read.
+    pub grant: Vec<PathBuf>,
+    /// Time per call, ms.
+    pub timeout_ms: u64,
+    /// Memory, MiB.
+    pub memory_mb: u64,
+    /// Where it may connect.
+    pub net: Vec<hb_artifact::net::Destination>,
+}
+
+/// `hbc plugin check FILE [--config JSON] [--grant PATH]... [--net HOST:PORT]...`: the
+/// plugin author's tool.
 pub fn plugin_check(
     file: PathBuf,
     settings: Option<String>,
-    grant: Vec<PathBuf>,
-    timeout_ms: u64,
-    memory_mb: u64,
+    limits: Limits,
     verbose: u8,
 ) -> ExitCode {
+    let Limits {
+        grant,
+        timeout_ms,
+        memory_mb,
+        net,
+    } = limits;
     use hbc::plugins::Plugin;
     super::logging::init(verbose, false);
     let run = || -> anyhow::Result<bool> {
@@ -50,6 +67,7 @@ pub fn plugin_check(
             grants: grant,
             timeout_ms: Some(timeout_ms),
             memory_mb: Some(memory_mb),
+            net,
             ..Default::default()
         };
         let settings = hbc::plugins::wasm_loader::settings(Some(&entry)).map_err(|e| {

@@ -337,7 +337,83 @@ pub static PLUGIN_TRUST: &[KeySpec<Problems, hb_artifact::Trust>] = &[
             }
         },
     },
+    KeySpec {
+        name: "net",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            if let Some(list) = destinations(p, at, v) {
+                t.ceiling.net = list;
+            }
+        },
+    },
+    KeySpec {
+        name: "deny",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            if let Some(list) = destinations(p, at, v) {
+                if let Some(named) = list.iter().find(|d| !d.is_address_based()) {
+                    p.error(
+                        at,
+                        format!("{named}: deny addresses and blocks, not names (a name's addresses change)"),
+                    );
+                    return;
+                }
+                t.ceiling.deny = list;
+            }
+        },
+    },
+    KeySpec {
+        name: "connections",
+        reload: Reload::Live,
+        read: |p, t, at, v| {
+            if let Some(n) = range(p, at, v, u64::from(hb_artifact::manifest::MAX_CONNECTIONS)) {
+                t.ceiling.connections = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        },
+    },
 ];
+
+/// A list of network destinations (`HOST:PORT`), each checked.
+fn destinations(
+    p: &mut Problems,
+    at: &[&str],
+    v: &Value,
+) -> Option<Vec<hb_artifact::net::Destination>> {
+    let Value::Sequence(items) = v else {
+        p.error(
+            at,
+            format!(
+                "expected a list of HOST:PORT destinations, found {}",
+                describe(v)
+            ),
+        );
+        return None;
+    };
+    if items.len() > hb_artifact::net::MAX_DESTINATIONS {
+        p.error(
+            at,
+            format!(
+                "{} destinations, at most {}",
+                items.len(),
+                hb_artifact::net::MAX_DESTINATIONS
+            ),
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut good = true;
+    let texts: Vec<String> = items.iter().filter_map(|i| string(p, at, i)).collect();
+    for text in texts {
+        match text.parse() {
+            Ok(d) => out.push(d),
+            Err(e) => {
+                p.error(at, format!("{e}"));
+                good = false;
+            }
+        }
+    }
+    good.then_some(out)
+}
 
 /// Keys of `managed_plugins`: where the daemon is asked which signed artifacts to run,
 /// where they are kept, how often.
@@ -433,6 +509,23 @@ pub static WASM_PLUGIN: &[KeySpec<Problems, WasmPluginConfig>] = &[
         reload: Reload::Live,
         read: |p, e, at, v| e.enabled = p.boolean(at, v).or(e.enabled),
     },
+    KeySpec {
+        name: "net",
+        reload: Reload::Live,
+        read: |p, e, at, v| {
+            if let Some(list) = destinations(p, at, v) {
+                e.net = list;
+            }
+        },
+    },
+    KeySpec {
+        name: "connections",
+        reload: Reload::Live,
+        read: |p, e, at, v| {
+            e.connections = range(p, at, v, u64::from(hb_artifact::manifest::MAX_CONNECTIONS))
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        },
+    },
 ];
 
 /// Reads the whole file's value into `c`, every problem recorded in `p`.
@@ -460,6 +553,7 @@ pub(super) fn read(p: &mut Problems, c: &mut AgentConfig, root: &Value) {
         read_key(p, TOP_LEVEL, &mut draft, &[key], v);
     }
     *c = draft.config;
+    c.wasm_plugins.deny = c.plugin_trust.ceiling.deny.clone();
     resolve_servers(p, c, draft.servers);
     read_key_file(p, c);
     if !c.plugin_trust.publishers.is_empty() && c.key.is_none() && c.key_file.is_none() {

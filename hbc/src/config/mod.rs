@@ -55,6 +55,9 @@ pub struct WasmPluginsConfig {
     pub cache_dir: Option<PathBuf>,
     /// Settings per plugin name.
     pub plugins: BTreeMap<String, WasmPluginConfig>,
+    /// Addresses no plugin connects to, whatever its `net` says (`plugin_trust.deny`,
+    /// which holds for every plugin).
+    pub deny: Vec<hb_artifact::net::Destination>,
 }
 
 /// `wasm_plugins.plugins.NAME:` — one plugin's settings.
@@ -72,6 +75,10 @@ pub struct WasmPluginConfig {
     pub memory_mb: Option<u64>,
     /// `false` keeps a plugin in a directory from running.
     pub enabled: Option<bool>,
+    /// Where it may connect (`HOST:PORT`; contract 0.3.0 plugins only).
+    pub net: Vec<hb_artifact::net::Destination>,
+    /// The most connections it may open per call (default 8).
+    pub connections: Option<u32>,
 }
 
 /// The validated agent configuration.
@@ -381,9 +388,13 @@ mod tests {
                 timeout_ms: 5000,
                 min_interval_s: 30.0,
                 max_size: 4 * 1024 * 1024,
+                ..hb_artifact::Ceiling::default()
             }
         );
-        assert_eq!(trust.contracts, ["hbd:plugin@0.1.0", "hbd:plugin@0.2.0"]);
+        assert_eq!(
+            trust.contracts,
+            ["hbd:plugin@0.1.0", "hbd:plugin@0.2.0", "hbd:plugin@0.3.0"]
+        );
         let keyless = format!("plugin_trust:\n  publishers: [{key}]\n");
         let err = AgentConfig::parse(&keyless, None).unwrap_err();
         assert_eq!(

@@ -177,18 +177,22 @@ fn settings_of(manifest: &Manifest, s: &Settings) -> WasmPluginConfig {
         timeout_ms: Some(s.timeout_ms.unwrap_or(manifest.capabilities.timeout_ms)),
         memory_mb: Some(s.memory_mb.unwrap_or(manifest.capabilities.memory_mb)),
         enabled: None,
+        net: s.net.clone(),
+        connections: Some(manifest.capabilities.connections()),
     }
 }
 
 /// Loads a verified artifact from `dir` (blocking: compiles it if the cache does not
 /// hold it yet). It must describe itself as its manifest says, speak the manifest's
-/// contract, and not share a name with a plugin of this agent's own.
+/// contract, and not share a name with a plugin of this agent's own. It never connects
+/// to what the agent denies.
 pub fn load(
     runtime: &Runtime,
     dir: &Path,
     plugin: &DesiredPlugin,
     manifest: &Manifest,
     taken: &[String],
+    deny: &[hb_artifact::net::Destination],
 ) -> Result<Entry, Failure> {
     if taken.contains(&plugin.name) {
         return Err(failure(
@@ -220,6 +224,7 @@ pub fn load(
     }
     let mut settings =
         wasm_settings(Some(&settings_of(manifest, &plugin.settings))).map_err(|e| load_err(&e))?;
+    settings.deny = deny.to_vec();
     loaded
         .configure(settings.clone())
         .map_err(|e| load_err(&e))?;

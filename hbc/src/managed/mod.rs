@@ -94,6 +94,7 @@ pub async fn run(
     let m = Arc::new(m);
     // The set applied before, checked again as the trust is now.
     let (entries, mut failures) = load_set(&m, &state, &state.plugins).await;
+    state.contracts = contracts(entries.iter().map(|(_, manifest)| manifest));
     let natives = match collectors(&m, &state.collectors) {
         Ok(natives) => natives,
         Err(f) => {
@@ -196,6 +197,7 @@ async fn check(
     for manifest in &manifests {
         state.ran.record(manifest);
     }
+    state.contracts = contracts(manifests.iter());
     state.digest = digest;
     state.plugins = set.plugins;
     state.collectors = set.collectors;
@@ -275,7 +277,14 @@ async fn load_set(
         let mut entries = Vec::new();
         let mut failures = Vec::new();
         for (plugin, manifest) in &verified {
-            match apply::load(&m2.runtime, &m2.dir, plugin, manifest, &m2.taken) {
+            match apply::load(
+                &m2.runtime,
+                &m2.dir,
+                plugin,
+                manifest,
+                &m2.taken,
+                &m2.trust.ceiling.deny,
+            ) {
                 Ok(entry) => entries.push((Arc::new(entry), manifest.clone())),
                 Err(f) => failures.push(f),
             }
@@ -297,6 +306,15 @@ async fn load_set(
     }
 }
 
+/// Each plugin's contract, by name.
+fn contracts<'a>(
+    manifests: impl Iterator<Item = &'a hb_artifact::Manifest>,
+) -> std::collections::BTreeMap<String, String> {
+    manifests
+        .map(|m| (m.name.clone(), m.contract.clone()))
+        .collect()
+}
+
 /// The outcome as a report: OK with the applied set, or WARNING naming what was refused
 /// or why the daemon could not be asked (the set applied before keeps running).
 fn report(state: &State, failures: &[Failure], ask: Option<String>) -> Report {
@@ -309,7 +327,11 @@ fn report(state: &State, failures: &[Failure], ask: Option<String>) -> Report {
         .map(|p| {
             (
                 p.name.clone(),
-                json!({"version": p.version.to_string(), "sha256": p.sha256}),
+                json!({
+                    "version": p.version.to_string(),
+                    "sha256": p.sha256,
+                    "contract": state.contracts.get(&p.name),
+                }),
             )
         })
         .collect();

@@ -27,6 +27,10 @@ pub struct State {
     /// The daemon's settings for the native collectors applied.
     #[serde(default)]
     pub collectors: hb_artifact::collectors::Collectors,
+    /// The contract each plugin of the set speaks, from its manifest as checked when it
+    /// was loaded (not kept: checked again at each start).
+    #[serde(skip)]
+    pub contracts: std::collections::BTreeMap<String, String>,
 }
 
 /// Why the record cannot be kept.

@@ -71,6 +71,10 @@ pub fn settings(entry: Option<&WasmPluginConfig>) -> Result<WasmSettings, BadSet
         }
         s.memory_bytes = usize::try_from(mb * 1024 * 1024).unwrap_or(usize::MAX);
     }
+    s.net.clone_from(&e.net);
+    if let Some(n) = e.connections {
+        s.connections = n;
+    }
     Ok(s)
 }
 
@@ -154,8 +158,9 @@ pub fn entries(config: &WasmPluginsConfig) -> Result<Loaded, PluginError> {
             if entry.and_then(|e| e.enabled) == Some(false) {
                 continue;
             }
-            let settings = settings(entry)
+            let mut settings = settings(entry)
                 .map_err(|e| PluginError::Config(format!("wasm_plugins.plugins.{name}.{e}")))?;
+            settings.deny.clone_from(&config.deny);
             plugin.configure(settings)?;
             tracing::info!(plugin = %plugin.description(), file = %file.display(), "wasm plugin loaded");
             let (interval, timeout) = (plugin.interval(), plugin.timeout());

@@ -1,7 +1,8 @@
 //! The host side of the contract: the generated bindings of each version the agent
-//! speaks (0.1.0 and 0.2.0, side by side), the per-store state (WASI context with
-//! nothing granted, limits, grants, captured output) and the imports of each version,
-//! which share one implementation ([`super::files`]).
+//! speaks (0.1.0, 0.2.0 and 0.3.0, side by side), the per-store state (WASI context
+//! with nothing granted but the network destinations of a 0.3.0 plugin, limits,
+//! grants, captured output) and the imports of each version, which share one
+//! implementation ([`super::files`]).
 
 use std::path::PathBuf;
 
@@ -29,7 +30,7 @@ pub fn truncate(text: &str, max: usize) -> String {
 pub const CAPTURE_BYTES: usize = 64 * 1024;
 
 /// The contract versions the agent speaks, oldest first, as plugins import them.
-pub const CONTRACTS: [&str; 2] = ["0.1.0", "0.2.0"];
+pub const CONTRACTS: [&str; 3] = ["0.1.0", "0.2.0", "0.3.0"];
 
 pub mod v0_1 {
     //! Generated from `plugin-sdk/wit-0.1` (frozen).
@@ -40,9 +41,18 @@ pub mod v0_1 {
 }
 
 pub mod v0_2 {
-    //! Generated from `plugin-sdk/wit` (current).
+    //! Generated from `plugin-sdk/wit` (the SDK's default).
     wasmtime::component::bindgen!({
         path: "../plugin-sdk/wit",
+        world: "plugin",
+    });
+}
+
+pub mod v0_3 {
+    //! Generated from `plugin-sdk/wit-0.3` (0.2.0 and the network, through
+    //! `wasi:sockets`).
+    wasmtime::component::bindgen!({
+        path: "../plugin-sdk/wit-0.3",
         world: "plugin",
     });
 }
@@ -122,22 +132,32 @@ pub struct StoreData {
 }
 
 impl StoreData {
-    /// A store state granting nothing but `grants`, with `limits`.
-    pub fn new(name: &str, grants: Vec<PathBuf>, limits: StoreLimits) -> StoreData {
+    /// A store state granting nothing but `grants` (and, through `net`, the network
+    /// destinations it lets through), with `limits`.
+    pub fn new(
+        name: &str,
+        grants: Vec<PathBuf>,
+        net: Option<&super::net::NetGate>,
+        limits: StoreLimits,
+    ) -> StoreData {
         let limits = Limits {
             inner: limits,
             memory_refused: false,
         };
         let stdout = MemoryOutputPipe::new(CAPTURE_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURE_BYTES);
-        // No args, no environment, no preopens, no network: only the captured pipes.
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
+        // No args, no environment, no preopens, no network but what `net` lets
+        // through: only the captured pipes.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        if let Some(gate) = net {
+            gate.install(&mut wasi);
+        }
+        let wasi = wasi.build();
         StoreData {
             name: name.to_owned(),
             grants: Grants(grants),
@@ -240,76 +260,87 @@ mod imports_0_1 {
     }
 }
 
-/// Contract 0.2.0: typed errors, `stat`, `read-bytes`, entries with kinds.
-mod imports_0_2 {
-    use super::v0_2::hbd::plugin::host::{
-        DirEntry, FileKind, FileStat, FsError as WitError, Host, Level,
-    };
-    use super::{FsError, Kind, Stat, StoreData};
+/// Contract 0.2.0 (and 0.3.0, whose host interface is the same): typed errors,
+/// `stat`, `read-bytes`, entries with kinds.
+macro_rules! imports_since_0_2 {
+    ($v:ident) => {
+        use super::$v::hbd::plugin::host::{
+            DirEntry, FileKind, FileStat, FsError as WitError, Host, Level,
+        };
+        use super::{FsError, Kind, Stat, StoreData};
 
-    fn wit(e: FsError) -> WitError {
-        match e {
-            FsError::NotAbsolute | FsError::NotGranted(_) => WitError::NotGranted,
-            FsError::NotFound => WitError::NotFound,
-            FsError::PermissionDenied => WitError::PermissionDenied,
-            FsError::TooLarge { size, .. } => WitError::TooLarge(size),
-            FsError::NotUtf8 => WitError::NotUtf8,
-            FsError::NotAFile => WitError::NotAFile,
-            FsError::NotADirectory => WitError::NotADirectory,
-            FsError::Io(text) => WitError::Io(text),
-        }
-    }
-
-    fn kind(k: Kind) -> FileKind {
-        match k {
-            Kind::File => FileKind::File,
-            Kind::Directory => FileKind::Directory,
-            Kind::Other => FileKind::Other,
-        }
-    }
-
-    impl super::v0_2::hbd::plugin::types::Host for StoreData {}
-
-    impl Host for StoreData {
-        log_and_clock!(Level);
-
-        fn stat(&mut self, path: String) -> Result<FileStat, WitError> {
-            let Stat {
-                kind: k,
-                size,
-                modified_ms,
-                mode,
-            } = self.grants.stat(&path).map_err(wit)?;
-            Ok(FileStat {
-                kind: kind(k),
-                size,
-                modified_ms,
-                mode,
-            })
+        fn wit(e: FsError) -> WitError {
+            match e {
+                FsError::NotAbsolute | FsError::NotGranted(_) => WitError::NotGranted,
+                FsError::NotFound => WitError::NotFound,
+                FsError::PermissionDenied => WitError::PermissionDenied,
+                FsError::TooLarge { size, .. } => WitError::TooLarge(size),
+                FsError::NotUtf8 => WitError::NotUtf8,
+                FsError::NotAFile => WitError::NotAFile,
+                FsError::NotADirectory => WitError::NotADirectory,
+                FsError::Io(text) => WitError::Io(text),
+            }
         }
 
-        fn read_file(&mut self, path: String) -> Result<String, WitError> {
-            self.grants.read_file(&path).map_err(wit)
+        fn kind(k: Kind) -> FileKind {
+            match k {
+                Kind::File => FileKind::File,
+                Kind::Directory => FileKind::Directory,
+                Kind::Other => FileKind::Other,
+            }
         }
 
-        fn read_bytes(
-            &mut self,
-            path: String,
-            offset: u64,
-            length: u32,
-        ) -> Result<Vec<u8>, WitError> {
-            self.grants.read_bytes(&path, offset, length).map_err(wit)
-        }
+        impl super::$v::hbd::plugin::types::Host for StoreData {}
 
-        fn list_dir(&mut self, path: String) -> Result<Vec<DirEntry>, WitError> {
-            let entries = self.grants.list_dir(&path).map_err(wit)?;
-            Ok(entries
-                .into_iter()
-                .map(|(name, k)| DirEntry {
-                    name,
+        impl Host for StoreData {
+            log_and_clock!(Level);
+
+            fn stat(&mut self, path: String) -> Result<FileStat, WitError> {
+                let Stat {
+                    kind: k,
+                    size,
+                    modified_ms,
+                    mode,
+                } = self.grants.stat(&path).map_err(wit)?;
+                Ok(FileStat {
                     kind: kind(k),
+                    size,
+                    modified_ms,
+                    mode,
                 })
-                .collect())
+            }
+
+            fn read_file(&mut self, path: String) -> Result<String, WitError> {
+                self.grants.read_file(&path).map_err(wit)
+            }
+
+            fn read_bytes(
+                &mut self,
+                path: String,
+                offset: u64,
+                length: u32,
+            ) -> Result<Vec<u8>, WitError> {
+                self.grants.read_bytes(&path, offset, length).map_err(wit)
+            }
+
+            fn list_dir(&mut self, path: String) -> Result<Vec<DirEntry>, WitError> {
+                let entries = self.grants.list_dir(&path).map_err(wit)?;
+                Ok(entries
+                    .into_iter()
+                    .map(|(name, k)| DirEntry {
+                        name,
+                        kind: kind(k),
+                    })
+                    .collect())
+            }
         }
-    }
+    };
+}
+
+mod imports_0_2 {
+    imports_since_0_2!(v0_2);
+}
+
+mod imports_0_3 {
+    imports_since_0_2!(v0_3);
 }

@@ -11,7 +11,8 @@ use hb_proto::{PluginKind, Status};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Store, StoreLimitsBuilder};
 
-use super::host::{CONTRACTS, StoreData, v0_1, v0_2};
+use super::host::{CONTRACTS, StoreData, v0_1, v0_2, v0_3};
+use super::net::NetGate;
 use super::runtime::{EPOCH_TICK, Runtime};
 use super::validate::{Scalar, nest};
 use crate::plugins::{Collected, Plugin, PluginError};
@@ -34,6 +35,12 @@ pub struct WasmSettings {
     pub timeout: Duration,
     /// Memory limit per instance, bytes.
     pub memory_bytes: usize,
+    /// Where it may connect (contract 0.3.0 and later); none: no network.
+    pub net: Vec<hb_artifact::net::Destination>,
+    /// Addresses it never connects to, whatever `net` says (`plugin_trust.deny`).
+    pub deny: Vec<hb_artifact::net::Destination>,
+    /// The most connections it may open per call.
+    pub connections: u32,
 }
 
 impl Default for WasmSettings {
@@ -44,6 +51,9 @@ impl Default for WasmSettings {
             grants: Vec::new(),
             timeout: Duration::from_secs(1),
             memory_bytes: 32 * 1024 * 1024,
+            net: Vec::new(),
+            deny: hb_artifact::trust::default_deny(),
+            connections: hb_artifact::manifest::DEFAULT_CONNECTIONS,
         }
     }
 }
@@ -52,12 +62,14 @@ impl Default for WasmSettings {
 enum Pre {
     V0_1(v0_1::PluginPre<StoreData>),
     V0_2(v0_2::PluginPre<StoreData>),
+    V0_3(v0_3::PluginPre<StoreData>),
 }
 
 /// An instance, of the contract version it speaks.
 enum Instance {
     V0_1(v0_1::Plugin),
     V0_2(v0_2::Plugin),
+    V0_3(v0_3::Plugin),
 }
 
 /// What `describe` says, whatever the version.
@@ -131,6 +143,11 @@ impl Instance {
                     convert!(v0_2::hbd::plugin::types, wit::Value::Uint(u) => Scalar::Uint(u),);
                 p.call_describe(store).map(info)
             }
+            Instance::V0_3(p) => {
+                let (info, _) =
+                    convert!(v0_3::hbd::plugin::types, wit::Value::Uint(u) => Scalar::Uint(u),);
+                p.call_describe(store).map(info)
+            }
         }
     }
 
@@ -151,6 +168,11 @@ impl Instance {
                     convert!(v0_2::hbd::plugin::types, wit::Value::Uint(u) => Scalar::Uint(u),);
                 Ok(p.call_collect(store, config)?.map(report))
             }
+            Instance::V0_3(p) => {
+                let (_, report) =
+                    convert!(v0_3::hbd::plugin::types, wit::Value::Uint(u) => Scalar::Uint(u),);
+                Ok(p.call_collect(store, config)?.map(report))
+            }
         }
     }
 }
@@ -169,6 +191,8 @@ pub struct WasmPlugin {
     path: PathBuf,
     settings: WasmSettings,
     grants: Vec<PathBuf>,
+    /// The network it may reach, when it has any.
+    net: Option<NetGate>,
     pre: Pre,
     stamp: Option<(SystemTime, u64)>,
     name: String,
@@ -215,12 +239,15 @@ impl WasmPlugin {
     ) -> Result<WasmPlugin, PluginError> {
         let grants = canonical_grants(&settings)?;
         let pre = Self::link(runtime, path)?;
+        let net = net_gate(&pre, &settings)
+            .map_err(|e| PluginError::Config(format!("{}: {e}", path.display())))?;
         let mut plugin = WasmPlugin {
             live: None,
             runtime: runtime.clone(),
             path: path.to_owned(),
             settings,
             grants,
+            net,
             pre,
             stamp: stamp(path),
             name: String::new(),
@@ -246,7 +273,7 @@ impl WasmPlugin {
             .collect();
         if let Some(net) = imports.iter().find(|i| i.starts_with("wasi:http")) {
             return Err(PluginError::Command(format!(
-                "{}: imports {net}; plugins get no network",
+                "{}: imports {net}; plugins reach the network through wasi:sockets (contract 0.3.0)",
                 path.display()
             )));
         }
@@ -261,21 +288,24 @@ impl WasmPlugin {
                 let pre = linker.instantiate_pre(&component).map_err(linked)?;
                 Ok(Pre::V0_1(v0_1::PluginPre::new(pre).map_err(linked)?))
             }
-            _ => {
+            "0.2.0" => {
                 v0_2::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
                     .map_err(linked)?;
                 let pre = linker.instantiate_pre(&component).map_err(linked)?;
                 Ok(Pre::V0_2(v0_2::PluginPre::new(pre).map_err(linked)?))
+            }
+            _ => {
+                v0_3::Plugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)
+                    .map_err(linked)?;
+                let pre = linker.instantiate_pre(&component).map_err(linked)?;
+                Ok(Pre::V0_3(v0_3::PluginPre::new(pre).map_err(linked)?))
             }
         }
     }
 
     /// The contract version the plugin speaks (`0.2.0`).
     pub fn contract(&self) -> &'static str {
-        match self.pre {
-            Pre::V0_1(_) => CONTRACTS[0],
-            Pre::V0_2(_) => CONTRACTS[1],
-        }
+        contract_of_pre(&self.pre)
     }
 
     /// The call time limit in epoch ticks (at least one).
@@ -304,7 +334,7 @@ impl WasmPlugin {
         };
         let mut store = Store::new(
             &self.runtime.engine,
-            StoreData::new(&label, self.grants.clone(), limits),
+            StoreData::new(&label, self.grants.clone(), self.net.as_ref(), limits),
         );
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
@@ -312,6 +342,7 @@ impl WasmPlugin {
         let instance = match &self.pre {
             Pre::V0_1(pre) => pre.instantiate(&mut store).map(Instance::V0_1),
             Pre::V0_2(pre) => pre.instantiate(&mut store).map(Instance::V0_2),
+            Pre::V0_3(pre) => pre.instantiate(&mut store).map(Instance::V0_3),
         }
         .map_err(|e| {
             let refused = store.data().limits.memory_refused;
@@ -343,7 +374,21 @@ impl WasmPlugin {
         let data = live.store.data_mut();
         (data.log_lines, data.log_dropped) = (0, 0);
         data.limits.memory_refused = false;
+        if let Some(gate) = &self.net {
+            gate.take();
+        }
         let result = f(&mut live.store, &live.instance);
+        // What the call did with the network: once in the log, however often it was
+        // refused; and no socket it opened outlives it (a fresh instance next time).
+        let used = self.net.as_ref().map(NetGate::take).unwrap_or_default();
+        if used.refused > 0 {
+            tracing::warn!(
+                plugin = %live.store.data().name,
+                refused = used.refused,
+                first = used.first_refusal.as_deref().unwrap_or(""),
+                "connections refused: not granted to this plugin"
+            );
+        }
         let data = live.store.data();
         if data.log_dropped > 0 {
             tracing::warn!(
@@ -370,8 +415,9 @@ impl WasmPlugin {
         }
         match result {
             Ok(r) => {
-                // Keep the instance unless its output capture is running out.
-                if !half_full {
+                // Keep the instance unless its output capture is running out or it
+                // connected somewhere.
+                if !half_full && used.connected == 0 {
                     self.live = Some(live);
                 }
                 Ok(r)
@@ -422,6 +468,7 @@ impl WasmPlugin {
     /// loaded); the next call starts a fresh instance under the new limits.
     pub fn configure(&mut self, settings: WasmSettings) -> Result<(), PluginError> {
         self.grants = canonical_grants(&settings)?;
+        self.net = net_gate(&self.pre, &settings).map_err(PluginError::Config)?;
         self.settings = settings;
         self.live = None;
         Ok(())
@@ -492,6 +539,34 @@ impl WasmPlugin {
         let status = report.status;
         Ok(Collected { data, status })
     }
+}
+
+/// The contract version a linked plugin speaks.
+fn contract_of_pre(pre: &Pre) -> &'static str {
+    match pre {
+        Pre::V0_1(_) => CONTRACTS[0],
+        Pre::V0_2(_) => CONTRACTS[1],
+        Pre::V0_3(_) => CONTRACTS[2],
+    }
+}
+
+/// The gate for `settings.net`: none without any; an error for a plugin whose contract
+/// reaches no network.
+fn net_gate(pre: &Pre, settings: &WasmSettings) -> Result<Option<NetGate>, String> {
+    if settings.net.is_empty() {
+        return Ok(None);
+    }
+    if !matches!(pre, Pre::V0_3(_)) {
+        return Err(format!(
+            "net: a plugin of contract {} reaches no network (0.3.0 and later do)",
+            contract_of_pre(pre)
+        ));
+    }
+    Ok(Some(NetGate::new(
+        settings.net.clone(),
+        settings.deny.clone(),
+        settings.connections,
+    )))
 }
 
 /// The contract version a component speaks, from the `hbd:plugin/types@VERSION` it
@@ -565,7 +640,7 @@ mod tests {
     #[test]
     fn the_contract_is_the_version_of_the_hbd_plugin_imports() {
         let imports = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let cases: [(&[&str], Result<&str, &str>); 5] = [
+        let cases: [(&[&str], Result<&str, &str>); 6] = [
             (
                 &[
                     "wasi:io/streams@0.2.0",
@@ -578,10 +653,11 @@ mod tests {
                 &["hbd:plugin/types@0.2.0", "hbd:plugin/host@0.2.0"],
                 Ok("0.2.0"),
             ),
+            (&["hbd:plugin/types@0.3.0"], Ok("0.3.0")),
             (
-                &["hbd:plugin/types@0.3.0"],
+                &["hbd:plugin/types@0.4.0"],
                 Err(
-                    "speaks hbd:plugin@0.3.0, which this agent does not know (it speaks 0.1.0 and 0.2.0)",
+                    "speaks hbd:plugin@0.4.0, which this agent does not know (it speaks 0.1.0 and 0.2.0 and 0.3.0)",
                 ),
             ),
             (

@@ -1,5 +1,6 @@
 //! What a reload changes in which plugins run where: for each group, the artifacts added,
-//! removed, moved to another version or given other settings, and the native
+//! removed, moved to another version or given other settings (each field that changed,
+//! was and now), and the native
 //! collectors' settings set, changed or dropped, one line each, so the log and the
 //! reload's answer say who changed the fleet's code, when, and how. Pure.
 
@@ -32,10 +33,21 @@ pub fn between(before: &Config, after: &Config) -> Vec<String> {
         match new.get(&(group.clone(), plugin.clone())) {
             None => out.push(format!("{at}: {} removed", version(was))),
             Some(now) if now.version != was.version => {
-                out.push(format!("{at}: {} -> {}", version(was), version(now)));
+                let settings = settings_diff(&was.settings, &now.settings);
+                let with = if settings.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {settings}")
+                };
+                out.push(format!("{at}: {} -> {}{with}", version(was), version(now)));
             }
-            Some(now) if now.settings != was.settings || now.resolved != was.resolved => {
-                out.push(format!("{at}: {} with other settings", version(now)));
+            Some(now) if now.settings != was.settings => out.push(format!(
+                "{at}: {}: {}",
+                version(now),
+                settings_diff(&was.settings, &now.settings)
+            )),
+            Some(now) if now.resolved != was.resolved => {
+                out.push(format!("{at}: {} republished", version(now)));
             }
             Some(_) => {}
         }
@@ -50,6 +62,44 @@ pub fn between(before: &Config, after: &Config) -> Vec<String> {
     }
     out.extend(collectors(before, after));
     out
+}
+
+/// What changed between two plugin settings, field by field (`config` key by key), as
+/// `key: was -> now`, JSON-valued, `-` for unset; empty when nothing did.
+pub(crate) fn settings_diff(
+    was: &hb_artifact::desired::Settings,
+    now: &hb_artifact::desired::Settings,
+) -> String {
+    use serde_json::{Map, Value};
+    // Each field, and each key of `config`, as its own entry.
+    let flat = |s: &hb_artifact::desired::Settings| -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        // Invariant: plain fields serialize, to an object.
+        if let Ok(Value::Object(fields)) = serde_json::to_value(s) {
+            for (key, value) in fields {
+                match (key.as_str(), value) {
+                    ("config", Value::Object(config)) => {
+                        let config: Map<String, Value> = config;
+                        for (k, v) in config {
+                            out.insert(format!("config.{k}"), v);
+                        }
+                    }
+                    (_, value) => {
+                        out.insert(key, value);
+                    }
+                }
+            }
+        }
+        out
+    };
+    let (was, now) = (flat(was), flat(now));
+    let shown = |v: Option<&Value>| v.map_or_else(|| "-".to_owned(), Value::to_string);
+    let keys: std::collections::BTreeSet<&String> = was.keys().chain(now.keys()).collect();
+    keys.into_iter()
+        .filter(|k| was.get(*k) != now.get(*k))
+        .map(|k| format!("{k}: {} -> {}", shown(was.get(k)), shown(now.get(k))))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The native collectors' settings each group sets, changed.
@@ -122,13 +172,41 @@ mod tests {
         assert_eq!(
             between(&before, &after),
             [
-                "groups.db.plugins.pg_check: 2.0.0 with other settings",
+                "groups.db.plugins.pg_check: 2.0.0: interval: 60.0 -> 30.0",
                 "groups.web.plugins.log_freshness: 1.2.0 -> 1.3.0",
                 "groups.web.plugins.tls_expiry: 1.0.0 removed",
                 "groups.db.plugins.disk_io: 0.1.0 added",
             ]
         );
         assert!(between(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn a_settings_change_shows_each_field_and_config_key_that_changed() {
+        let settings = |json: serde_json::Value| -> hb_artifact::desired::Settings {
+            serde_json::from_value(json).unwrap()
+        };
+        // (before, after, the diff)
+        let cases = [
+            (
+                serde_json::json!({"config": {"path": "/var/log/a", "warning_s": 60}}),
+                serde_json::json!({"config": {"path": "/var/log/b", "warning_s": 60, "critical_s": 600}}),
+                r#"config.critical_s: - -> 600, config.path: "/var/log/a" -> "/var/log/b""#,
+            ),
+            (
+                serde_json::json!({"grants": ["/var/log"], "timeout_ms": 500}),
+                serde_json::json!({"grants": ["/var/log", "/srv/log"]}),
+                r#"grants: ["/var/log"] -> ["/var/log","/srv/log"], timeout_ms: 500 -> -"#,
+            ),
+            (
+                serde_json::json!({"interval": 30.0}),
+                serde_json::json!({"interval": 30.0}),
+                "",
+            ),
+        ];
+        for (was, now, diff) in cases {
+            assert_eq!(settings_diff(&settings(was), &settings(now)), diff);
+        }
     }
 
     #[test]

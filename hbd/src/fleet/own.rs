@@ -55,6 +55,10 @@ pub struct OwnPlugin {
     /// Memory per instance, MiB.
     #[serde(default)]
     pub memory_mb: Option<u64>,
+    /// Where it may connect (`HOST:PORT`), within the manifest's `net`.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub net: Vec<hb_artifact::net::Destination>,
 }
 
 /// `ask` checked and resolved against `catalogue` (`None`: no `artifacts_dir`), or
@@ -96,6 +100,7 @@ pub fn resolve(ask: OwnAsk, catalogue: Option<&Catalogue>) -> Result<HostOwn, Ve
             grants: entry.grants,
             timeout_ms: entry.timeout_ms,
             memory_mb: entry.memory_mb,
+            net: entry.net,
         };
         if let Some(why) = settings.exceeds(&offered.manifest.capabilities) {
             problems.push(format!("{name}: {why}"));
@@ -138,8 +143,19 @@ pub fn changes(host: &str, before: &HostOwn, after: &HostOwn) -> Vec<String> {
         let here = at(&format!("plugins.{name}"));
         match new.get(name) {
             None => out.push(format!("{here}: {version} removed")),
-            Some((v, _)) if v != version => out.push(format!("{here}: {version} -> {v}")),
-            Some((v, s)) if s != settings => out.push(format!("{here}: {v} with other settings")),
+            Some((v, s)) if v != version => {
+                let diff = super::changes::settings_diff(settings, s);
+                let with = if diff.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {diff}")
+                };
+                out.push(format!("{here}: {version} -> {v}{with}"));
+            }
+            Some((v, s)) if s != settings => out.push(format!(
+                "{here}: {v}: {}",
+                super::changes::settings_diff(settings, s)
+            )),
             Some(_) => {}
         }
     }
@@ -291,7 +307,7 @@ mod tests {
         assert_eq!(
             changes("web1", &before, &after),
             [
-                "hosts.web1.plugins.log_freshness: 1.2.0 with other settings",
+                "hosts.web1.plugins.log_freshness: 1.2.0: interval: - -> 120.0",
                 "hosts.web1.plugins.b: not run here",
                 "hosts.web1.plugins.a: run as its groups say",
                 "hosts.web1.collectors.cpu_monitor: {\"interval\":10.0} dropped",

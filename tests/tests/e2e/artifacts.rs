@@ -499,6 +499,10 @@ managed_plugins:
         applied["data"]["plugins"]["log_freshness"]["version"],
         "1.2.0"
     );
+    assert_eq!(
+        applied["data"]["plugins"]["log_freshness"]["contract"], "hbd:plugin@0.2.0",
+        "the contract its checked manifest names"
+    );
     let fresh =
         report_where(&daemon, "log_freshness", |s| s["status"] == "OK").unwrap_or_else(|| {
             panic!(
@@ -645,6 +649,8 @@ fn an_artifact_that_does_not_compile_is_refused_before_any_agent_is_told() {
             memory_mb: 32,
             timeout_ms: 1000,
             min_interval_s: 60.0,
+            net: Vec::new(),
+            connections: None,
         },
         description: None,
     };

@@ -155,11 +155,21 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(found["fleet_xss"], serde_json::Value::Null);
     assert_eq!(found["key_before"], "pending");
     assert_eq!(found["key_after"], "active");
-    // Its host page: nothing should run there (no group names it), 1.2.0 runs.
+    // Its host page: nothing should run there (no group names it), 1.2.0 runs, with
+    // its artifact's digest and contract.
     assert_eq!(
         found["host_managed"],
-        serde_json::json!(["log_freshness", "not here", "1.2.0", "—", ""])
+        serde_json::json!([
+            "log_freshness",
+            "not here",
+            "1.2.0",
+            "bbbbbbbbbbbb",
+            "hbd:plugin@0.2.0",
+            "—",
+            ""
+        ])
     );
+    assert_eq!(found["host_managed_digest"], "b".repeat(64));
     assert_eq!(found["host_managed_sync"], "(not yet what it should run)");
     assert_eq!(
         found["host_managed_refused"],

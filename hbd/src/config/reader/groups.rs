@@ -286,6 +286,19 @@ pub(in crate::config) static GROUP_PLUGIN: &[KeySpec<GroupPlugin>] = &[
             g.settings.memory_mb = r.uint(p, v, 1, hb_artifact::manifest::MAX_MEMORY_MB);
         },
     },
+    KeySpec {
+        name: "net",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            g.settings.net.clear();
+            for text in r.string_list(p, v).unwrap_or_default() {
+                match text.parse() {
+                    Ok(d) => g.settings.net.push(d),
+                    Err(e) => r.error(p, format!("{e}")),
+                }
+            }
+        },
+    },
 ];
 
 impl Reader {

@@ -102,6 +102,8 @@ fn artifact(dir: &Path, kb: usize, version: &str) -> u64 {
             memory_mb: 32,
             timeout_ms: 1000,
             min_interval_s: 60.0,
+            net: Vec::new(),
+            connections: None,
         },
         description: None,
     };

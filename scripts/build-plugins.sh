@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build --release --locked --target wasm32-wasip2 --manifest-path plugins-wasm/Cargo.toml
 # Contract 0.3.0 (the network): a workspace of its own, so the SDK's `net` feature
 # reaches no other plugin.
-cargo build --release --locked --target wasm32-wasip2 --manifest-path plugins-wasm/tcp-check/Cargo.toml
+cargo build --release --locked --target wasm32-wasip2 --manifest-path plugins-wasm/net/Cargo.toml
 OUT=$CARGO_TARGET_DIR/wasm32-wasip2/release
 # Python, with componentize-py from the test venv (scripts/install-deps.sh).
 VENV=${HBD_TEST_VENV:-$HOME/.cache/hbd-test-venv}

@@ -1,8 +1,9 @@
-//! Plugins that reach the network (contract 0.3.0), against real TCP servers on
+//! Plugins that reach the network (contract 0.3.0), against real TCP and TLS servers on
 //! loopback: the tcp_check example reaches what it is granted and is refused anything
 //! else (another port, a granted name whose address the agent denies), a server that
-//! never speaks costs it only its own time, and a plugin of an earlier contract is
-//! given no network at all. Built by scripts/build-plugins.sh (`plugins-wasm/tcp-check`).
+//! never speaks costs it only its own time, tls_expiry reads a certificate's days left
+//! and trust, and a plugin of an earlier contract is given no network at all. Built by
+//! scripts/build-plugins.sh (`plugins-wasm/net`).
 #![cfg(feature = "wasm")]
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -222,4 +223,239 @@ fn only_a_plugin_of_contract_0_3_is_given_the_network() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("reaches no network"), "{e}");
+}
+
+/// A TLS server on loopback presenting a self-signed certificate for `tls.test` that
+/// expires in `days`.
+fn tls_server(days: u64) -> SocketAddr {
+    let mut params = rcgen::CertificateParams::new(vec!["tls.test".to_owned()]).unwrap();
+    params.not_before = (std::time::SystemTime::now() - Duration::from_secs(86_400)).into();
+    params.not_after = (std::time::SystemTime::now() + Duration::from_secs(days * 86_400)).into();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    let config = std::sync::Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(mut stream) = stream else { continue };
+            let mut tls = rustls::ServerConnection::new(config.clone()).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            while tls.is_handshaking() {
+                if tls.complete_io(&mut stream).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    addr
+}
+
+fn tls_expiry(addr: SocketAddr, extra: &[(&str, &str)], net: Vec<Destination>) -> WasmPlugin {
+    let mut config = vec![
+        ("host".to_owned(), "127.0.0.1".to_owned()),
+        ("port".to_owned(), addr.port().to_string()),
+        ("server_name".to_owned(), "tls.test".to_owned()),
+    ];
+    config.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let settings = WasmSettings {
+        config,
+        net,
+        timeout: Duration::from_secs(5),
+        ..WasmSettings::default()
+    };
+    WasmPlugin::load(&runtime(), &wasm("hbd_tls_expiry"), settings).unwrap()
+}
+
+#[test]
+fn tls_expiry_flags_a_certificate_at_each_threshold_and_an_untrusted_one() {
+    hbd_e2e::require!(Need::Wasm("hbd_tls_expiry"));
+    // (days the certificate has left, status, the threshold flagged)
+    let cases = [
+        (90, Status::Ok, 0.0),
+        (20, Status::Warning, 30.0),
+        (10, Status::Warning, 14.0),
+        (3, Status::Critical, 7.0),
+    ];
+    for (days, status, flag) in cases {
+        let server = tls_server(days);
+        let granted = vec![d(&format!("127.0.0.1:{}", server.port()))];
+        let mut p = tls_expiry(server, &[("require_trusted", "false")], granted.clone());
+        let c = p.collect().unwrap();
+        assert_eq!(c.status, Some(status), "{days} days: {:?}", c.data);
+        let left = c.data["days_left"].as_f64().unwrap();
+        assert!((left - days as f64).abs() < 1.0, "{days} days: {left}");
+        assert_eq!(c.data["flag_days"].as_f64().unwrap(), flag, "{days} days");
+        assert_eq!(c.data["trusted"], false, "self-signed");
+        assert!(
+            c.data["subject"].as_str().unwrap().contains("rcgen"),
+            "{:?}",
+            c.data
+        );
+        assert_eq!(c.data["protocol"], "TLSv1.3");
+        // Trust required (the default): a self-signed certificate is CRITICAL, saying why.
+        let mut strict = tls_expiry(server, &[], granted);
+        let c = strict.collect().unwrap();
+        assert_eq!(c.status, Some(Status::Critical), "{:?}", c.data);
+        assert!(
+            c.data["message"].as_str().unwrap().contains("not trusted"),
+            "{:?}",
+            c.data
+        );
+    }
+    // Not granted: refused before any connection.
+    let server = tls_server(90);
+    let mut p = tls_expiry(
+        server,
+        &[],
+        vec![d(&format!("127.0.0.1:{}", server.port() - 1))],
+    );
+    let e = p.collect().unwrap_err().to_string();
+    assert!(e.contains("not granted"), "{e}");
+}
+
+fn p_settings(mode: &str, target: SocketAddr, extra: &[(&str, &str)]) -> WasmSettings {
+    let mut config = vec![
+        ("mode".to_owned(), mode.to_owned()),
+        ("target".to_owned(), target.to_string()),
+    ];
+    config.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    WasmSettings {
+        config,
+        net: vec![d(&format!("127.0.0.1:{}", target.port()))],
+        connections: 8,
+        timeout: Duration::from_secs(5),
+        ..WasmSettings::default()
+    }
+}
+
+fn net_fixture(
+    mode: &str,
+    target: SocketAddr,
+    extra: &[(&str, &str)],
+    net: Vec<Destination>,
+) -> WasmPlugin {
+    let settings = WasmSettings {
+        net,
+        ..p_settings(mode, target, extra)
+    };
+    WasmPlugin::load(&runtime(), &wasm("hbd_net_fixture"), settings).unwrap()
+}
+
+/// A server on loopback that sends each connection `total` bytes, `chunk` at a time,
+/// `pause` between chunks.
+fn talker(total: usize, chunk: usize, pause: Duration) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let block = vec![b'x'; chunk];
+                let mut sent = 0;
+                while sent < total && stream.write_all(&block).is_ok() {
+                    sent += chunk;
+                    std::thread::sleep(pause);
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_hostile_plugin_is_held_to_its_grants_and_limits() {
+    hbd_e2e::require!(Need::Wasm("hbd_net_fixture"));
+    let open = server(Some("hello\r\n"));
+    let granted = vec![d(&format!("127.0.0.1:{}", open.port()))];
+
+    // A thousand connections in one call: the grant's eight get through, the rest are
+    // refused, and the next call has its eight again.
+    let mut p = net_fixture("flood", open, &[("count", "1000")], granted.clone());
+    for _ in 0..2 {
+        let c = p.collect().unwrap();
+        assert_eq!(c.data["connected"], 8, "{:?}", c.data);
+        assert_eq!(c.data["refused"], 992, "{:?}", c.data);
+        assert!(
+            c.data["first_error"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("denied"),
+            "{:?}",
+            c.data
+        );
+    }
+
+    // Listening and UDP: refused whatever is granted.
+    for mode in ["listen", "udp"] {
+        let mut p = net_fixture(mode, open, &[], vec![d("*:*")]);
+        let c = p.collect().unwrap_or_else(|e| panic!("{mode}: {e}"));
+        assert!(c.data["refused"].as_str().is_some(), "{mode}: {:?}", c.data);
+    }
+
+    // A huge answer: the plugin takes what its own limit says, the agent nothing.
+    let huge = talker(64 << 20, 64 << 10, Duration::ZERO);
+    let mut p = net_fixture(
+        "read",
+        huge,
+        &[("limit_bytes", "1048576")],
+        vec![d(&format!("127.0.0.1:{}", huge.port()))],
+    );
+    let c = p.collect().unwrap();
+    assert_eq!(c.data["bytes"], 1 << 20, "{:?}", c.data);
+
+    // A slow-loris server, a byte a second: the plugin's own read timeout ends it.
+    let slow = talker(1000, 1, Duration::from_secs(1));
+    let mut p = net_fixture(
+        "read",
+        slow,
+        &[("timeout_ms", "300")],
+        vec![d(&format!("127.0.0.1:{}", slow.port()))],
+    );
+    let c = p.collect().unwrap();
+    assert!(c.data["bytes"].as_u64().unwrap() <= 1, "{:?}", c.data);
+    // A byte every 100 ms keeps each read inside its timeout: the call's own time limit
+    // (here 1 s) ends it, and the agent carries on.
+    let trickle = talker(100_000, 1, Duration::from_millis(100));
+    let mut p = net_fixture(
+        "read",
+        trickle,
+        &[("timeout_ms", "300")],
+        vec![d(&format!("127.0.0.1:{}", trickle.port()))],
+    );
+    p.configure(WasmSettings {
+        timeout: Duration::from_secs(1),
+        ..p_settings("read", trickle, &[("timeout_ms", "300")])
+    })
+    .unwrap();
+    let started = Instant::now();
+    let e = p.collect().unwrap_err().to_string();
+    assert!(e.contains("timed out"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -234,6 +234,20 @@ pub trait Plugin {
     }
 }
 
+#[cfg(feature = "net")]
+impl From<host::NetError> for String {
+    fn from(e: host::NetError) -> String {
+        match e {
+            host::NetError::NotGranted(why) => format!("not granted to this plugin: {why}"),
+            host::NetError::Dns(why) => format!("cannot resolve: {why}"),
+            host::NetError::Timeout => "no answer in time".into(),
+            host::NetError::Refused(why) => format!("refused: {why}"),
+            host::NetError::Tls(why) => format!("TLS handshake failed: {why}"),
+            host::NetError::Io(why) => why,
+        }
+    }
+}
+
 /// A file error in words, as `?` in `collect` reports it.
 pub fn describe_error(e: &FsError) -> String {
     match e {
@@ -260,7 +274,22 @@ impl From<FsError> for String {
 pub mod host {
     use crate::bindings::hbd::plugin::host as imports;
     pub use crate::bindings::hbd::plugin::host::Level;
+    #[cfg(feature = "net")]
+    pub use crate::bindings::hbd::plugin::host::{Certificate, NetError, TlsInfo};
     use crate::{DirEntry, FileStat, FsError};
+
+    /// Connects to `host:port` (a granted destination), makes a TLS handshake
+    /// presenting `server_name` (default `host`) and returns what the server presented,
+    /// whether it verifies or not, within `timeout_ms` (contract 0.3.0).
+    #[cfg(feature = "net")]
+    pub fn tls_certificates(
+        host: &str,
+        port: u16,
+        server_name: Option<&str>,
+        timeout_ms: u32,
+    ) -> Result<TlsInfo, NetError> {
+        imports::tls_certificates(host, port, server_name, timeout_ms)
+    }
 
     /// Logs at `level`.
     pub fn log(level: Level, message: &str) {

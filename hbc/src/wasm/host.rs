@@ -127,6 +127,10 @@ pub struct StoreData {
     pub log_lines: u32,
     /// Log lines dropped in this call (over [`LOG_LINES_PER_CALL`]).
     pub log_dropped: u32,
+    /// The network it may reach (contract 0.3.0), for the host's own connections.
+    pub net: Option<super::net::NetGate>,
+    /// The plugin's time limit per call: no host call of its blocks longer.
+    pub call_timeout: std::time::Duration,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -166,6 +170,8 @@ impl StoreData {
             stderr,
             log_lines: 0,
             log_dropped: 0,
+            net: net.cloned(),
+            call_timeout: std::time::Duration::from_secs(1),
             wasi,
             table: ResourceTable::new(),
         }
@@ -263,7 +269,7 @@ mod imports_0_1 {
 /// Contract 0.2.0 (and 0.3.0, whose host interface is the same): typed errors,
 /// `stat`, `read-bytes`, entries with kinds.
 macro_rules! imports_since_0_2 {
-    ($v:ident) => {
+    ($v:ident $(, { $($extra:tt)* })?) => {
         use super::$v::hbd::plugin::host::{
             DirEntry, FileKind, FileStat, FsError as WitError, Host, Level,
         };
@@ -333,6 +339,8 @@ macro_rules! imports_since_0_2 {
                     })
                     .collect())
             }
+
+            $($($extra)*)?
         }
     };
 }
@@ -342,5 +350,60 @@ mod imports_0_2 {
 }
 
 mod imports_0_3 {
-    imports_since_0_2!(v0_3);
+    imports_since_0_2!(v0_3, {
+        fn tls_certificates(
+            &mut self,
+            host: String,
+            port: u16,
+            server_name: Option<String>,
+            timeout_ms: u32,
+        ) -> Result<super::v0_3::hbd::plugin::host::TlsInfo, super::v0_3::hbd::plugin::host::NetError>
+        {
+            tls::certificates(self, &host, port, server_name.as_deref(), timeout_ms)
+        }
+    });
+
+    /// `tls-certificates` in the contract's words.
+    mod tls {
+        use super::super::StoreData;
+        use super::super::v0_3::hbd::plugin::host::{Certificate, NetError, TlsInfo};
+        use crate::wasm::tls;
+
+        pub(super) fn certificates(
+            data: &mut StoreData,
+            host: &str,
+            port: u16,
+            server_name: Option<&str>,
+            timeout_ms: u32,
+        ) -> Result<TlsInfo, NetError> {
+            let timeout =
+                std::time::Duration::from_millis(u64::from(timeout_ms)).min(data.call_timeout);
+            let found = tls::certificates(data.net.as_ref(), host, port, server_name, timeout)
+                .map_err(|e| match e {
+                    tls::NetError::NotGranted(why) => NetError::NotGranted(why),
+                    tls::NetError::Dns(why) => NetError::Dns(why),
+                    tls::NetError::Timeout => NetError::Timeout,
+                    tls::NetError::Refused(why) => NetError::Refused(why),
+                    tls::NetError::Tls(why) => NetError::Tls(why),
+                    tls::NetError::Io(why) => NetError::Io(why),
+                })?;
+            Ok(TlsInfo {
+                address: found.address.to_string(),
+                protocol: found.protocol,
+                chain: found
+                    .chain
+                    .into_iter()
+                    .map(|c| Certificate {
+                        subject: c.subject,
+                        issuer: c.issuer,
+                        not_before_ms: c.not_before_ms,
+                        not_after_ms: c.not_after_ms,
+                        dns_names: c.dns_names,
+                    })
+                    .collect(),
+                trusted: found.trusted,
+                handshake_ms: found.handshake_ms,
+            })
+        }
+    }
 }

@@ -74,12 +74,22 @@ impl NetGate {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// A connection the agent makes for the plugin (`tls-certificates`): checked and
+    /// counted as one of its own; why not, when not.
+    pub fn admit(&self, addr: SocketAddr) -> Result<(), String> {
+        self.verdict(addr, SocketAddrUse::TcpConnect)
+    }
+
     fn decide(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
+        self.verdict(addr, use_).is_ok()
+    }
+
+    fn verdict(&self, addr: SocketAddr, use_: SocketAddrUse) -> Result<(), String> {
         let verdict = match use_ {
             // Before a connection the sockets ask to bind to any address, port 0: the
             // system picks the local end. Nothing else may be bound.
             SocketAddrUse::TcpBind if addr.ip().is_unspecified() && addr.port() == 0 => {
-                return true;
+                return Ok(());
             }
             SocketAddrUse::TcpConnect => self.connect(addr),
             SocketAddrUse::TcpBind | SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => {
@@ -88,17 +98,14 @@ impl NetGate {
             _ => Err(format!("{addr}: UDP is not allowed")),
         };
         let mut used = self.lock();
-        match verdict {
-            Ok(()) => {
-                used.connected += 1;
-                true
-            }
+        match &verdict {
+            Ok(()) => used.connected += 1,
             Err(why) => {
                 used.refused += 1;
-                used.first_refusal.get_or_insert(why);
-                false
+                used.first_refusal.get_or_insert_with(|| why.clone());
             }
         }
+        verdict
     }
 
     fn connect(&self, addr: SocketAddr) -> Result<(), String> {

@@ -336,6 +336,7 @@ impl WasmPlugin {
             &self.runtime.engine,
             StoreData::new(&label, self.grants.clone(), self.net.as_ref(), limits),
         );
+        store.data_mut().call_timeout = self.settings.timeout;
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.deadline_ticks());

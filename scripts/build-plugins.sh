@@ -17,6 +17,11 @@ SRC=plugins-wasm/python-loadavg/app.py
 if [ ! -f "$OUT/loadavg_py.wasm" ] || [ "$SRC" -nt "$OUT/loadavg_py.wasm" ] || [ plugin-sdk/wit/plugin.wit -nt "$OUT/loadavg_py.wasm" ]; then
     "$VENV/bin/componentize-py" -d plugin-sdk/wit -w plugin componentize -p plugins-wasm/python-loadavg app -o "$OUT/loadavg_py.wasm"
 fi
+# Python against contract 0.3.0 (the network).
+SRC=plugins-wasm/python-http/app.py
+if [ ! -f "$OUT/http_py.wasm" ] || [ "$SRC" -nt "$OUT/http_py.wasm" ] || [ plugin-sdk/wit-0.3/plugin.wit -nt "$OUT/http_py.wasm" ]; then
+    "$VENV/bin/componentize-py" -d plugin-sdk/wit-0.3 -w plugin componentize -p plugins-wasm/python-http app -o "$OUT/http_py.wasm"
+fi
 # JavaScript, with componentize-js from npm (scripts/install-deps.sh).
 NPM_DIR=${HBD_NPM_DIR:-$HOME/.cache/hbd-npm}
 JS=plugins-wasm/js-uptime

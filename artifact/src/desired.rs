@@ -83,16 +83,7 @@ impl Settings {
         if let Some(d) = crate::net::beyond(&self.net, &allowed.net) {
             return Some(format!(
                 "net {d} is not within the artifact's net ({})",
-                if allowed.net.is_empty() {
-                    "none".to_owned()
-                } else {
-                    allowed
-                        .net
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
+                crate::net::join(&allowed.net, "none")
             ));
         }
         None

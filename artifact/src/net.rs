@@ -220,6 +220,17 @@ pub fn check(
     }
 }
 
+/// `list` written out, `, ` between; `none_text` when it is empty.
+pub fn join(list: &[Destination], none_text: &str) -> String {
+    if list.is_empty() {
+        return none_text.to_owned();
+    }
+    list.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The first of `asked` that none of `allowed` holds ([`Destination::within`]).
 pub fn beyond<'a>(asked: &'a [Destination], allowed: &[Destination]) -> Option<&'a Destination> {
     asked.iter().find(|a| !allowed.iter().any(|o| a.within(o)))

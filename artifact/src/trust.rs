@@ -150,11 +150,7 @@ impl Ceiling {
         if let Some(d) = crate::net::beyond(&asked.net, &self.net) {
             return Some(format!(
                 "net {d} is outside this agent's ceiling ({})",
-                if self.net.is_empty() {
-                    "no network".to_owned()
-                } else {
-                    join(&self.net)
-                }
+                crate::net::join(&self.net, "no network")
             ));
         }
         if !asked.net.is_empty() && asked.connections() > self.connections {
@@ -166,13 +162,6 @@ impl Ceiling {
         }
         None
     }
-}
-
-fn join(list: &[crate::net::Destination]) -> String {
-    list.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The publisher keys an agent trusts, its ceiling, and the contracts it speaks.

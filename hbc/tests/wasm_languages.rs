@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use hbd_e2e::needs::Need;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hb_proto::Status;
@@ -13,17 +12,7 @@ use hbc::plugins::Plugin;
 use hbc::wasm::{Runtime, WasmPlugin, WasmSettings};
 
 mod support;
-use support::{runtime, wasm};
-
-/// A compile cache next to the build (`target/debug/wasm-cache`): the big Python and
-/// JavaScript components compile once per build dir, later runs load them in milliseconds.
-fn persistent_cache() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("wasm-cache")
-}
+use support::{persistent_cache, runtime, wasm};
 
 #[test]
 fn a_python_plugin_runs_in_the_same_sandbox() {

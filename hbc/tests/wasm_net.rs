@@ -18,7 +18,7 @@ use hbc::wasm::{WasmPlugin, WasmSettings};
 use hbd_e2e::needs::Need;
 
 mod support;
-use support::{runtime, wasm};
+use support::{persistent_cache, runtime, wasm};
 
 /// A server on loopback that greets each connection with `greeting` (nothing when
 /// `None`, holding the connection open) until the test ends.
@@ -42,6 +42,24 @@ fn d(text: &str) -> Destination {
     text.parse().unwrap()
 }
 
+/// Settings with `config` then `extra` passed to the plugin, granted `net`, 5 s a call.
+fn settings(
+    config: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    net: Vec<Destination>,
+) -> WasmSettings {
+    WasmSettings {
+        config: config
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        net,
+        timeout: Duration::from_secs(5),
+        ..WasmSettings::default()
+    }
+}
+
 /// tcp_check for `host:port`, granted `net`, denying `deny`.
 fn tcp_check(
     host: &str,
@@ -50,21 +68,10 @@ fn tcp_check(
     net: Vec<Destination>,
     deny: Vec<Destination>,
 ) -> WasmPlugin {
-    let mut config = vec![
-        ("host".to_owned(), host.to_owned()),
-        ("port".to_owned(), port.to_string()),
-    ];
-    config.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
+    let port = port.to_string();
     let settings = WasmSettings {
-        config,
-        net,
         deny,
-        timeout: Duration::from_secs(3),
-        ..WasmSettings::default()
+        ..settings(&[("host", host), ("port", &port)], extra, net)
     };
     WasmPlugin::load(&runtime(), &wasm("hbd_tcp_check"), settings).unwrap()
 }
@@ -265,22 +272,13 @@ fn tls_server(days: u64) -> SocketAddr {
 }
 
 fn tls_expiry(addr: SocketAddr, extra: &[(&str, &str)], net: Vec<Destination>) -> WasmPlugin {
-    let mut config = vec![
-        ("host".to_owned(), "127.0.0.1".to_owned()),
-        ("port".to_owned(), addr.port().to_string()),
-        ("server_name".to_owned(), "tls.test".to_owned()),
+    let port = addr.port().to_string();
+    let config = [
+        ("host", "127.0.0.1"),
+        ("port", port.as_str()),
+        ("server_name", "tls.test"),
     ];
-    config.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let settings = WasmSettings {
-        config,
-        net,
-        timeout: Duration::from_secs(5),
-        ..WasmSettings::default()
-    };
+    let settings = settings(&config, extra, net);
     WasmPlugin::load(&runtime(), &wasm("hbd_tls_expiry"), settings).unwrap()
 }
 
@@ -332,21 +330,14 @@ fn tls_expiry_flags_a_certificate_at_each_threshold_and_an_untrusted_one() {
 }
 
 fn p_settings(mode: &str, target: SocketAddr, extra: &[(&str, &str)]) -> WasmSettings {
-    let mut config = vec![
-        ("mode".to_owned(), mode.to_owned()),
-        ("target".to_owned(), target.to_string()),
-    ];
-    config.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
+    let to = target.to_string();
     WasmSettings {
-        config,
-        net: vec![d(&format!("127.0.0.1:{}", target.port()))],
         connections: 8,
-        timeout: Duration::from_secs(5),
-        ..WasmSettings::default()
+        ..settings(
+            &[("mode", mode), ("target", &to)],
+            extra,
+            vec![d(&format!("127.0.0.1:{}", target.port()))],
+        )
     }
 }
 
@@ -458,4 +449,132 @@ fn a_hostile_plugin_is_held_to_its_grants_and_limits() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// An HTTP/1.1 server on loopback: `/ok` says hello, `/moved` redirects to
+/// `redirect_to`, `/big` sends 8 MiB, `/slow` answers after 3 s, anything else 404.
+fn web(redirect_to: &'static str) -> SocketAddr {
+    use std::io::{BufRead, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(32) {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                reader.read_line(&mut first).unwrap_or(0);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    line.clear();
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (status, extra, body): (&str, String, Vec<u8>) = match path.as_str() {
+                    "/ok" => ("200 OK", String::new(), b"hello world".to_vec()),
+                    "/moved" => (
+                        "302 Found",
+                        format!("location: {redirect_to}\r\n"),
+                        Vec::new(),
+                    ),
+                    "/big" => ("200 OK", String::new(), vec![b'x'; 8 << 20]),
+                    "/slow" => {
+                        std::thread::sleep(Duration::from_secs(3));
+                        ("200 OK", String::new(), b"late".to_vec())
+                    }
+                    _ => ("404 Not Found", String::new(), b"no".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            });
+        }
+    });
+    addr
+}
+
+fn http_check(url: &str, extra: &[(&str, &str)], net: Vec<Destination>) -> WasmPlugin {
+    let settings = settings(&[("url", url)], extra, net);
+    WasmPlugin::load(&runtime(), &wasm("hbd_http_check"), settings).unwrap()
+}
+
+#[test]
+fn http_check_reads_status_latency_and_body_and_follows_no_redirect() {
+    hbd_e2e::require!(Need::Wasm("hbd_http_check"));
+    let site = web("http://127.0.0.2:9/ok");
+    let granted = vec![d(&format!("127.0.0.1:{}", site.port()))];
+    let url = |path: &str| format!("http://127.0.0.1:{}{path}", site.port());
+    // (path, settings, status, what the message or data says)
+    type Case = (
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+        Status,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        ("/ok", vec![("expect", "hello")], Status::Ok, "answered 200"),
+        (
+            "/ok",
+            vec![("expect", "goodbye")],
+            Status::Critical,
+            "not in the body",
+        ),
+        ("/missing", vec![], Status::Critical, "answered 404"),
+        ("/moved", vec![], Status::Ok, "answered 302"),
+        (
+            "/slow",
+            vec![("timeout_ms", "500")],
+            Status::Critical,
+            "no answer in time",
+        ),
+    ];
+    for (path, extra, status, says) in cases {
+        let mut p = http_check(&url(path), &extra, granted.clone());
+        let c = p.collect().unwrap();
+        assert_eq!(c.status, Some(status), "{path}: {:?}", c.data);
+        let message = c.data["message"].as_str().unwrap();
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    // The redirect's target was not fetched: it is on a host this plugin was not
+    // granted, and asking for it directly is refused.
+    let mut p = http_check("http://127.0.0.2:9/ok", &[], granted.clone());
+    let e = p.collect().unwrap_err().to_string();
+    assert!(e.contains("not granted"), "{e}");
+    // A huge answer: the plugin keeps what it asked for.
+    let mut p = http_check(&url("/big"), &[("max_body_bytes", "1048576")], granted);
+    let c = p.collect().unwrap();
+    assert_eq!(c.data["body_bytes"], 1 << 20, "{:?}", c.data);
+    assert_eq!(c.status, Some(Status::Ok), "{:?}", c.data);
+}
+
+#[test]
+fn a_python_plugin_checks_an_http_endpoint_it_is_granted() {
+    hbd_e2e::require!(Need::Wasm("http_py"));
+    let site = web("http://127.0.0.2:9/ok");
+    let granted = vec![d(&format!("127.0.0.1:{}", site.port()))];
+    // The 18 MB component compiles once per build dir.
+    let rt = hbc::wasm::Runtime::new(Some(persistent_cache())).unwrap();
+    let load = |path: &str, net: Vec<Destination>| {
+        let url = format!("http://127.0.0.1:{}{path}", site.port());
+        WasmPlugin::load(
+            &rt,
+            &wasm("http_py"),
+            settings(&[("url", &url), ("expect", "hello")], &[], net),
+        )
+        .unwrap()
+    };
+    let mut p = load("/ok", granted.clone());
+    assert_eq!(p.contract(), "0.3.0");
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Ok), "{:?}", c.data);
+    assert_eq!(c.data["status_code"], 200);
+    let c = load("/missing", granted).collect().unwrap();
+    assert_eq!(c.status, Some(Status::Critical), "{:?}", c.data);
+    let e = load("/ok", vec![d("127.0.0.1:9")])
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("NotGranted"), "{e}");
 }

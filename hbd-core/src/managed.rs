@@ -344,20 +344,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn during_a_rollout_only_the_hosts_on_the_new_set_run_what_the_group_gives() {
-        let mut plan = plan();
+    /// Group web rolling out a change from log_freshness 1.1.0: the hosts `on_new` run
+    /// what it gives now.
+    fn web_rolling_out_to(on_new: &[&str]) -> Arc<BTreeMap<String, crate::rollout::Split>> {
         let mut rollouts = BTreeMap::new();
         rollouts.insert(
             "web".to_owned(),
             crate::rollout::Split {
                 from: plugins(vec![plugin("log_freshness", "1.1.0")]),
-                on_new: ["web3".to_owned()].into(),
+                on_new: on_new.iter().map(|h| (*h).to_owned()).collect(),
                 state: crate::rollout::State::Running,
                 started: crate::clock::Timestamp::from_secs_f64(0.0),
             },
         );
-        plan.rollouts = Arc::new(rollouts);
+        Arc::new(rollouts)
+    }
+
+    #[test]
+    fn during_a_rollout_only_the_hosts_on_the_new_set_run_what_the_group_gives() {
+        let mut plan = plan();
+        plan.rollouts = web_rolling_out_to(&["web3"]);
         let versions = |host: &str| -> Vec<String> {
             plan.for_host(host, None)
                 .plugins
@@ -384,17 +390,7 @@ mod tests {
     #[test]
     fn the_memo_gives_each_host_the_digest_its_own_set_has() {
         let mut plan = plan();
-        let mut rollouts = BTreeMap::new();
-        rollouts.insert(
-            "web".to_owned(),
-            crate::rollout::Split {
-                from: plugins(vec![plugin("log_freshness", "1.1.0")]),
-                on_new: ["web3".to_owned(), "web5".to_owned()].into(),
-                state: crate::rollout::State::Running,
-                started: crate::clock::Timestamp::from_secs_f64(0.0),
-            },
-        );
-        plan.rollouts = Arc::new(rollouts);
+        plan.rollouts = web_rolling_out_to(&["web3", "web5"]);
         let mut db = BTreeMap::new();
         db.insert("role".to_owned(), "db".to_owned());
         // Each kind of host, twice where two can share: a canary, the old and the new

@@ -275,7 +275,16 @@ pub mod host {
     use crate::bindings::hbd::plugin::host as imports;
     pub use crate::bindings::hbd::plugin::host::Level;
     #[cfg(feature = "net")]
-    pub use crate::bindings::hbd::plugin::host::{Certificate, NetError, TlsInfo};
+    pub use crate::bindings::hbd::plugin::host::{
+        Certificate, HttpRequest, HttpResponse, NetError, TlsInfo,
+    };
+
+    /// One HTTP(S) request to a granted destination; redirects are not followed
+    /// (contract 0.3.0).
+    #[cfg(feature = "net")]
+    pub fn http(request: &HttpRequest) -> Result<HttpResponse, NetError> {
+        imports::http(request)
+    }
     use crate::{DirEntry, FileStat, FsError};
 
     /// Connects to `host:port` (a granted destination), makes a TLS handshake

@@ -361,33 +361,39 @@ mod imports_0_3 {
         {
             tls::certificates(self, &host, port, server_name.as_deref(), timeout_ms)
         }
+
+        fn http(
+            &mut self,
+            request: super::v0_3::hbd::plugin::host::HttpRequest,
+        ) -> Result<
+            super::v0_3::hbd::plugin::host::HttpResponse,
+            super::v0_3::hbd::plugin::host::NetError,
+        > {
+            tls::http(self, request)
+        }
     });
 
-    /// `tls-certificates` in the contract's words.
+    /// `tls-certificates` and `http` in the contract's words.
     mod tls {
         use super::super::StoreData;
-        use super::super::v0_3::hbd::plugin::host::{Certificate, NetError, TlsInfo};
-        use crate::wasm::tls;
+        use super::super::v0_3::hbd::plugin::host::{
+            Certificate, HttpRequest, HttpResponse, NetError, TlsInfo,
+        };
+        use crate::wasm::{http as web, tls};
 
-        pub(super) fn certificates(
-            data: &mut StoreData,
-            host: &str,
-            port: u16,
-            server_name: Option<&str>,
-            timeout_ms: u32,
-        ) -> Result<TlsInfo, NetError> {
-            let timeout =
-                std::time::Duration::from_millis(u64::from(timeout_ms)).min(data.call_timeout);
-            let found = tls::certificates(data.net.as_ref(), host, port, server_name, timeout)
-                .map_err(|e| match e {
-                    tls::NetError::NotGranted(why) => NetError::NotGranted(why),
-                    tls::NetError::Dns(why) => NetError::Dns(why),
-                    tls::NetError::Timeout => NetError::Timeout,
-                    tls::NetError::Refused(why) => NetError::Refused(why),
-                    tls::NetError::Tls(why) => NetError::Tls(why),
-                    tls::NetError::Io(why) => NetError::Io(why),
-                })?;
-            Ok(TlsInfo {
+        fn net_error(e: tls::NetError) -> NetError {
+            match e {
+                tls::NetError::NotGranted(why) => NetError::NotGranted(why),
+                tls::NetError::Dns(why) => NetError::Dns(why),
+                tls::NetError::Timeout => NetError::Timeout,
+                tls::NetError::Refused(why) => NetError::Refused(why),
+                tls::NetError::Tls(why) => NetError::Tls(why),
+                tls::NetError::Io(why) => NetError::Io(why),
+            }
+        }
+
+        fn info(found: tls::TlsInfo) -> TlsInfo {
+            TlsInfo {
                 address: found.address.to_string(),
                 protocol: found.protocol,
                 chain: found
@@ -403,7 +409,44 @@ mod imports_0_3 {
                     .collect(),
                 trusted: found.trusted,
                 handshake_ms: found.handshake_ms,
+            }
+        }
+
+        pub(super) fn http(data: &mut StoreData, r: HttpRequest) -> Result<HttpResponse, NetError> {
+            let request = web::Request {
+                method: r.method,
+                url: r.url,
+                headers: r.headers,
+                body: r.body,
+                timeout: std::time::Duration::from_millis(u64::from(r.timeout_ms))
+                    .min(data.call_timeout),
+                max_body: r.max_body_bytes,
+                verify_tls: r.verify_tls,
+            };
+            let answer = web::request(data.net.as_ref(), &request).map_err(net_error)?;
+            Ok(HttpResponse {
+                status: answer.status,
+                headers: answer.headers,
+                body: answer.body,
+                truncated: answer.truncated,
+                address: answer.address.to_string(),
+                elapsed_ms: answer.elapsed_ms,
+                tls: answer.tls.map(info),
             })
+        }
+
+        pub(super) fn certificates(
+            data: &mut StoreData,
+            host: &str,
+            port: u16,
+            server_name: Option<&str>,
+            timeout_ms: u32,
+        ) -> Result<TlsInfo, NetError> {
+            let timeout =
+                std::time::Duration::from_millis(u64::from(timeout_ms)).min(data.call_timeout);
+            tls::certificates(data.net.as_ref(), host, port, server_name, timeout)
+                .map(info)
+                .map_err(net_error)
         }
     }
 }

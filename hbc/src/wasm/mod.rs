@@ -7,8 +7,8 @@
 //! per call (default 1 s), a memory limit per store (default 32 MiB), no environment,
 //! no preopened directories; files only through the host's `stat`, `read-file`,
 //! `read-bytes` and `list-dir` under the operator's grants ([`files`]); the network only
-//! for a 0.3.0 plugin, through `wasi:sockets` and `tls-certificates` ([`tls`]), to its
-//! granted destinations ([`net`]);
+//! for a 0.3.0 plugin, through `wasi:sockets`, `http` ([`http`]) and `tls-certificates`
+//! ([`tls`]), to its granted destinations ([`net`]);
 //! stdout/stderr captured (64 KiB per call) into the agent's log. A trap, timeout,
 //! limit or malformed report is an UNKNOWN report; a plugin that keeps failing backs
 //! off.
@@ -17,6 +17,7 @@ pub mod cache;
 mod failure;
 pub mod files;
 mod host;
+pub mod http;
 pub mod net;
 mod plugin;
 mod runtime;

@@ -68,7 +68,7 @@ pub enum NetError {
 
 /// The chain the server presented and the verifier's verdict on it.
 #[derive(Debug, Default)]
-struct Seen {
+pub(super) struct Seen {
     chain: Vec<CertificateDer<'static>>,
     verdict: Option<Result<(), String>>,
 }
@@ -242,13 +242,9 @@ pub fn certificates(
     Err(last)
 }
 
-fn handshake(
-    socket: &mut TcpStream,
-    addr: SocketAddr,
-    name: ServerName<'static>,
-    timeout: Duration,
-    started: Instant,
-) -> Result<TlsInfo, NetError> {
+/// A client configuration that records the chain a server presents and whether it
+/// verifies, without failing on it; and where it records them.
+pub(super) fn recording_config() -> Result<(Arc<ClientConfig>, Arc<Mutex<Seen>>), NetError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let seen = Arc::new(Mutex::new(Seen::default()));
     let recorder = Recorder {
@@ -262,8 +258,50 @@ fn handshake(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(recorder))
         .with_no_client_auth();
-    let mut tls =
-        ClientConnection::new(Arc::new(config), name).map_err(|e| NetError::Tls(e.to_string()))?;
+    Ok((Arc::new(config), seen))
+}
+
+/// A protocol version as people write it.
+pub(super) fn protocol(version: Option<rustls::ProtocolVersion>) -> String {
+    match version {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// What a finished handshake with `addr` found.
+pub(super) fn found(
+    addr: SocketAddr,
+    protocol: String,
+    seen: &Mutex<Seen>,
+    handshake_ms: u32,
+) -> TlsInfo {
+    let seen = std::mem::take(
+        &mut *seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    TlsInfo {
+        address: addr,
+        protocol,
+        chain: seen.chain.iter().filter_map(certificate).collect(),
+        trusted: seen
+            .verdict
+            .unwrap_or_else(|| Err("the server presented no certificate".into())),
+        handshake_ms,
+    }
+}
+
+fn handshake(
+    socket: &mut TcpStream,
+    addr: SocketAddr,
+    name: ServerName<'static>,
+    timeout: Duration,
+    started: Instant,
+) -> Result<TlsInfo, NetError> {
+    let (config, seen) = recording_config()?;
+    let mut tls = ClientConnection::new(config, name).map_err(|e| NetError::Tls(e.to_string()))?;
     while tls.is_handshaking() {
         let left = timeout.saturating_sub(started.elapsed());
         if left.is_zero() {
@@ -284,26 +322,9 @@ fn handshake(
         }
     }
     let handshake_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-    let protocol = match tls.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
-        other => format!("{other:?}"),
-    };
+    let protocol = protocol(tls.protocol_version());
     tls.send_close_notify();
     let _ = tls.write_tls(socket);
     let _ = socket.flush();
-    let seen = std::mem::take(
-        &mut *seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
-    Ok(TlsInfo {
-        address: addr,
-        protocol,
-        chain: seen.chain.iter().filter_map(certificate).collect(),
-        trusted: seen
-            .verdict
-            .unwrap_or_else(|| Err("the server presented no certificate".into())),
-        handshake_ms,
-    })
+    Ok(found(addr, protocol, &seen, handshake_ms))
 }

@@ -29,6 +29,12 @@ if [ ! -f "$OUT/uptime_js.wasm" ] || [ "$JS/uptime.js" -nt "$OUT/uptime_js.wasm"
     ln -sfn "$NPM_DIR/node_modules" "$JS/node_modules"
     node "$JS/build.mjs" "$OUT/uptime_js.wasm"
 fi
+# JavaScript against contract 0.3.0 (the network).
+JS=plugins-wasm/js-tls
+if [ ! -f "$OUT/tls_js.wasm" ] || [ "$JS/tls.js" -nt "$OUT/tls_js.wasm" ] || [ plugin-sdk/wit-0.3/plugin.wit -nt "$OUT/tls_js.wasm" ]; then
+    ln -sfn "$NPM_DIR/node_modules" "$JS/node_modules"
+    node "$JS/build.mjs" "$OUT/tls_js.wasm"
+fi
 # C and Zig share the C bindings in plugins-wasm/c-fdusage/gen (committed; regenerate
 # with `wit-bindgen c plugin-sdk/wit --world plugin --out-dir plugins-wasm/c-fdusage/gen`
 # when the WIT changes) and the WASI preview1 adapter, which ships in a crates.io crate.

@@ -578,3 +578,25 @@ fn a_python_plugin_checks_an_http_endpoint_it_is_granted() {
         .to_string();
     assert!(e.contains("NotGranted"), "{e}");
 }
+
+#[test]
+fn a_javascript_plugin_reads_a_certificate_it_is_granted() {
+    hbd_e2e::require!(Need::Wasm("tls_js"));
+    let server = tls_server(10);
+    let rt = hbc::wasm::Runtime::new(Some(persistent_cache())).unwrap();
+    let port = server.port().to_string();
+    let config = [("host", "127.0.0.1"), ("port", port.as_str()), ("server_name", "tls.test")];
+    let load = |extra: &[(&str, &str)], net: Vec<Destination>| {
+        WasmPlugin::load(&rt, &wasm("tls_js"), settings(&config, extra, net)).unwrap()
+    };
+    let granted = vec![d(&format!("127.0.0.1:{port}"))];
+    let mut p = load(&[("require_trusted", "false")], granted.clone());
+    assert_eq!(p.contract(), "0.3.0");
+    let c = p.collect().unwrap();
+    assert_eq!(c.status, Some(Status::Warning), "{:?}", c.data);
+    assert!((c.data["days_left"].as_f64().unwrap() - 10.0).abs() < 1.0, "{:?}", c.data);
+    let c = load(&[], granted).collect().unwrap();
+    assert_eq!(c.status, Some(Status::Critical), "untrusted: {:?}", c.data);
+    let e = load(&[], vec![]).collect().unwrap_err().to_string();
+    assert!(e.contains("not-granted"), "{e}");
+}

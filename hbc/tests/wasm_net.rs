@@ -585,7 +585,11 @@ fn a_javascript_plugin_reads_a_certificate_it_is_granted() {
     let server = tls_server(10);
     let rt = hbc::wasm::Runtime::new(Some(persistent_cache())).unwrap();
     let port = server.port().to_string();
-    let config = [("host", "127.0.0.1"), ("port", port.as_str()), ("server_name", "tls.test")];
+    let config = [
+        ("host", "127.0.0.1"),
+        ("port", port.as_str()),
+        ("server_name", "tls.test"),
+    ];
     let load = |extra: &[(&str, &str)], net: Vec<Destination>| {
         WasmPlugin::load(&rt, &wasm("tls_js"), settings(&config, extra, net)).unwrap()
     };
@@ -594,7 +598,11 @@ fn a_javascript_plugin_reads_a_certificate_it_is_granted() {
     assert_eq!(p.contract(), "0.3.0");
     let c = p.collect().unwrap();
     assert_eq!(c.status, Some(Status::Warning), "{:?}", c.data);
-    assert!((c.data["days_left"].as_f64().unwrap() - 10.0).abs() < 1.0, "{:?}", c.data);
+    assert!(
+        (c.data["days_left"].as_f64().unwrap() - 10.0).abs() < 1.0,
+        "{:?}",
+        c.data
+    );
     let c = load(&[], granted).collect().unwrap();
     assert_eq!(c.status, Some(Status::Critical), "untrusted: {:?}", c.data);
     let e = load(&[], vec![]).collect().unwrap_err().to_string();

@@ -21,7 +21,7 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn ok(cmd: &mut Command) -> String {
+pub(crate) fn ok(cmd: &mut Command) -> String {
     let out = run(cmd);
     assert!(
         out.status.success(),
@@ -43,7 +43,7 @@ pub(crate) fn keypair(dir: &Path, name: &str) -> String {
     text.lines().nth(1).unwrap().to_owned()
 }
 
-fn sign(dir: &Path, key: &str, manifest: &Path) {
+pub(crate) fn sign(dir: &Path, key: &str, manifest: &Path) {
     ok(Command::new("minisign")
         .arg("-S")
         .arg("-s")

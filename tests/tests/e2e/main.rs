@@ -19,6 +19,7 @@ mod heartbeats;
 mod hostile;
 mod install;
 mod live;
+mod net_plugins;
 mod notifications;
 mod openapi;
 mod operations;

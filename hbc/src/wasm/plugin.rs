@@ -500,7 +500,7 @@ impl WasmPlugin {
             "{} {} ({kind}, every {} s): {}",
             self.name,
             self.version,
-            self.interval().as_secs(),
+            self.interval().as_secs_f64(),
             self.description
         )
     }

@@ -140,3 +140,104 @@ managed_plugins:
         "never run there"
     );
 }
+
+/// Open file descriptors of process `pid`.
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+#[test]
+fn a_plugin_flooding_the_network_leaves_the_agent_and_its_other_plugins_untouched() {
+    hbd_e2e::require!(Need::Wasm("hbd_net_fixture"), Need::Wasm("hbd_tcp_check"));
+    let dir = tempfile::tempdir().unwrap();
+    let service = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = service.local_addr().unwrap().port();
+    // Accepts and closes, for as long as the test runs.
+    std::thread::spawn(move || {
+        for s in service.incoming() {
+            drop(s);
+        }
+    });
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    for name in ["hbd_net_fixture", "hbd_tcp_check"] {
+        std::fs::copy(wasm_plugin(name), plugins.join(format!("{name}.wasm"))).unwrap();
+    }
+    let daemon = Daemon::start(dir.path(), "");
+    let mut agent = Agent::start(
+        dir.path(),
+        "probe1",
+        daemon.udp_addr(),
+        &format!(
+            "interval: 0.5
+plugins: {{cpu_monitor: {{enabled: false}}, disk_monitor: {{enabled: false}}}}
+wasm_plugins:
+  dirs: [{plugins}]
+  cache_dir: {cache}
+  plugins:
+    net_fixture:
+      interval: 0.5
+      timeout_ms: 5000
+      config: {{mode: flood, target: '127.0.0.1:{port}', count: 1000, timeout_ms: 200}}
+      net: ['127.0.0.1:{port}']
+      connections: 8
+    tcp_check:
+      interval: 0.5
+      timeout_ms: 5000
+      config: {{host: 127.0.0.1, port: {port}}}
+      net: ['127.0.0.1:{port}']
+",
+            plugins = plugins.display(),
+            cache = dir.path().join("cache").display(),
+        ),
+    );
+    let flood = |d: &Daemon| latest(d, "probe1", "net_fixture");
+    assert!(
+        wait_until(Duration::from_secs(60), || flood(&daemon).is_some()),
+        "no flood report; agent log:\n{}",
+        agent.log()
+    );
+    let first = flood(&daemon).unwrap();
+    assert_eq!(first["data"]["connected"], 8, "{first}");
+    assert_eq!(first["data"]["refused"], 992, "{first}");
+    let pid = agent.pid().unwrap();
+    let fds_then = fds(pid);
+    // Ten more flood calls: every heartbeat and every tcp_check still arrives, and no
+    // call leaves its sockets behind.
+    let reports = |d: &Daemon, plugin: &str| -> usize {
+        d.get_json(&format!("/api/0/hosts/probe1/plugins/{plugin}?limit=1000"))["samples"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let (floods, checks) = (
+        reports(&daemon, "net_fixture"),
+        reports(&daemon, "tcp_check"),
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || reports(&daemon, "net_fixture")
+            >= floods + 10),
+        "the flood stopped reporting; agent log:
+{}",
+        agent.log()
+    );
+    let check = latest(&daemon, "probe1", "tcp_check").unwrap();
+    assert_eq!(check["status"], "OK", "{check}");
+    assert!(
+        reports(&daemon, "tcp_check") >= checks + 8,
+        "tcp_check fell behind: {} reports beside ten floods",
+        reports(&daemon, "tcp_check") - checks
+    );
+    let host = daemon.get_json("/api/0/hosts/probe1");
+    assert_eq!(host["state"], "UP", "{host}");
+    assert!(
+        fds(pid) < fds_then + 24,
+        "sockets left open: {} then, {} now",
+        fds_then,
+        fds(pid)
+    );
+    // Refusals are a line per call in the agent's log, not one per connection.
+    let log = agent.log();
+    let lines = log.matches("connections refused").count();
+    assert!(lines > 0 && lines < 60, "{lines} refusal lines in:\n{log}");
+    assert!(agent.running(), "the agent died; log:\n{log}");
+}

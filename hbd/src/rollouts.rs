@@ -42,6 +42,26 @@ impl Rollouts {
         self.lock().values().cloned().collect()
     }
 
+    /// Whether any rollout is running.
+    fn any_running(&self) -> bool {
+        self.lock()
+            .values()
+            .any(|r| r.split.state == State::Running)
+    }
+
+    /// Each group's split, as the plan reads them.
+    fn splits(&self) -> BTreeMap<String, Split> {
+        self.lock()
+            .iter()
+            .map(|(g, r)| (g.clone(), r.split.clone()))
+            .collect()
+    }
+
+    /// Where each rollout stands, by group.
+    fn progress(&self) -> Vec<RolloutProgress> {
+        self.lock().values().map(RolloutProgress::of).collect()
+    }
+
     /// Acts on `group`'s rollout with `act`; `None`: no such rollout; `Some(false)`: not
     /// in a state it applies to.
     pub fn act(&self, group: &str, act: impl FnOnce(&mut Rollout) -> bool) -> Option<bool> {
@@ -121,11 +141,7 @@ async fn step(d: &Driver) -> Result<(), String> {
             }
         }
     }
-    let running = d
-        .rollouts
-        .list()
-        .into_iter()
-        .any(|r| r.split.state == State::Running);
+    let running = d.rollouts.any_running();
     let mut changed = false;
     let mut told: Vec<Line> = Vec::new();
     let mut tell: Vec<(String, String)> = Vec::new();
@@ -180,12 +196,7 @@ async fn step(d: &Driver) -> Result<(), String> {
         }
     }
     // Operators' pauses and aborts change splits too.
-    let splits: BTreeMap<String, Split> = d
-        .rollouts
-        .list()
-        .into_iter()
-        .map(|r| (r.group.clone(), r.split))
-        .collect();
+    let splits = d.rollouts.splits();
     if changed
         || splits
             .iter()
@@ -236,14 +247,13 @@ fn publish(d: &Driver) {
         .published
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for rollout in d.rollouts.list() {
-        let now = RolloutProgress::of(&rollout);
-        if published.get(&rollout.group) == Some(&now) {
+    for now in d.rollouts.progress() {
+        if published.get(&now.group) == Some(&now) {
             continue;
         }
         match d.progress.try_send(now.clone()) {
             Ok(()) => {
-                published.insert(rollout.group.clone(), now);
+                published.insert(now.group.clone(), now);
             }
             // Full: the rest wait for the next step; closed: the daemon is stopping.
             Err(_) => return,

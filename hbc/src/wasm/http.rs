@@ -8,7 +8,7 @@
 //! does not verify is refused unless the plugin asks not to verify; either way the
 //! handshake's findings come back with the answer.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -16,7 +16,7 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
 use super::net::NetGate;
-use super::tls::{NetError, TlsInfo};
+use super::tls::{Attempt, NetError, TlsInfo, each_address};
 
 /// The most of an answer's body kept.
 pub const MAX_BODY: u32 = 16 << 20;
@@ -84,28 +84,18 @@ pub fn request(gate: Option<&NetGate>, request: &Request) -> Result<Response, Ne
         .trim_end_matches(']')
         .to_owned();
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let addrs: Vec<SocketAddr> = (host.as_str(), port)
-        .to_socket_addrs()
-        .map_err(|e| NetError::Dns(format!("{host}: {e}")))?
-        .collect();
-    let mut last = NetError::Dns(format!("{host}: no address"));
-    for addr in addrs {
-        if let Err(why) = gate.admit(addr) {
-            last = NetError::NotGranted(why);
-            continue;
-        }
+    each_address(gate, &host, port, |addr| {
         let exchange = exchange(&uri, &host, addr, https, request, started);
         let left = request.timeout.saturating_sub(started.elapsed());
         let outcome =
             wasmtime_wasi::runtime::in_tokio(async { tokio::time::timeout(left, exchange).await });
         match outcome {
-            Err(_) => return Err(NetError::Timeout),
-            Ok(Err(Retry(e))) => last = e,
-            Ok(Ok(response)) => return Ok(response),
-            Ok(Err(Final(e))) => return Err(e),
+            Err(_) => Attempt::Done(Err(NetError::Timeout)),
+            Ok(Err(Retry(e))) => Attempt::Next(e),
+            Ok(Err(Final(e))) => Attempt::Done(Err(e)),
+            Ok(Ok(response)) => Attempt::Done(Ok(response)),
         }
-    }
-    Err(last)
+    })
 }
 
 /// How an exchange with one address failed: try the next address, or not.

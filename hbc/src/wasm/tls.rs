@@ -216,28 +216,48 @@ pub fn certificates(
             server_name.unwrap_or(host)
         ))
     })?;
-    let addrs: Vec<SocketAddr> = (host, port)
+    each_address(gate, host, port, |addr| {
+        let left = timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Attempt::Done(Err(NetError::Timeout));
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(mut socket) => {
+                Attempt::Done(handshake(&mut socket, addr, name.clone(), timeout, started))
+            }
+            Err(e) => Attempt::Next(io_error(&e, &addr.to_string())),
+        }
+    })
+}
+
+/// What trying one address gave: the outcome, or a reason to try the next.
+pub(super) enum Attempt<T> {
+    Done(Result<T, NetError>),
+    Next(NetError),
+}
+
+/// Tries `attempt` on each address `host:port` resolves to, skipping those `gate`
+/// refuses, until one is done; the last reason when none is (no address, none granted,
+/// or the last failure).
+pub(super) fn each_address<T>(
+    gate: &NetGate,
+    host: &str,
+    port: u16,
+    mut attempt: impl FnMut(SocketAddr) -> Attempt<T>,
+) -> Result<T, NetError> {
+    let addrs = (host, port)
         .to_socket_addrs()
-        .map_err(|e| NetError::Dns(format!("{host}: {e}")))?
-        .collect();
+        .map_err(|e| NetError::Dns(format!("{host}: {e}")))?;
     let mut last = NetError::Dns(format!("{host}: no address"));
     for addr in addrs {
         if let Err(why) = gate.admit(addr) {
             last = NetError::NotGranted(why);
             continue;
         }
-        let left = timeout.saturating_sub(started.elapsed());
-        if left.is_zero() {
-            return Err(NetError::Timeout);
+        match attempt(addr) {
+            Attempt::Done(outcome) => return outcome,
+            Attempt::Next(why) => last = why,
         }
-        let mut socket = match TcpStream::connect_timeout(&addr, left) {
-            Ok(s) => s,
-            Err(e) => {
-                last = io_error(&e, &addr.to_string());
-                continue;
-            }
-        };
-        return handshake(&mut socket, addr, name, timeout, started);
     }
     Err(last)
 }

@@ -98,6 +98,26 @@ fn a_granted_port_is_reached_and_every_other_destination_refused() {
     // The same plugin again: a fresh instance, the same answer.
     assert_eq!(p.collect().unwrap().status, Some(Status::Ok));
 
+    // A granted destination where nothing listens is CRITICAL, refused, never
+    // "accepted" (the standard library's connect with a time limit says Ok there).
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    for host in ["127.0.0.1", "127.0.0.2"] {
+        let mut p = tcp_check(
+            host,
+            closed,
+            &[],
+            vec![d(&format!("{host}:{closed}"))],
+            vec![],
+        );
+        let c = p.collect().unwrap();
+        assert_eq!(c.status, Some(Status::Critical), "{host}: {:?}", c.data);
+        let said = c.data["message"].as_str().unwrap();
+        assert!(said.contains("refused"), "{host}: {said}");
+    }
+
     // (what, host, port, net, deny, the error names)
     type Case = (
         &'static str,

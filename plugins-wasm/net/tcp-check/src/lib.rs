@@ -27,7 +27,17 @@ enum Outcome {
 fn connect(addr: &SocketAddr, timeout: Duration) -> Outcome {
     let started = Instant::now();
     match TcpStream::connect_timeout(addr, timeout) {
-        Ok(stream) => Outcome::Connected(stream, started.elapsed()),
+        // On wasm32-wasip2 the standard library's connect with a time limit reports
+        // success once the attempt is over, refused or not (wasi-libc sets no
+        // SO_ERROR): a connection that was made has a peer. One that was not is tried
+        // once more without the limit (a refusal comes at once), for its real error.
+        Ok(stream) => match stream.peer_addr() {
+            Ok(_) => Outcome::Connected(stream, started.elapsed()),
+            Err(_) => match TcpStream::connect(addr) {
+                Ok(stream) => Outcome::Connected(stream, started.elapsed()),
+                Err(e) => Outcome::Failed(format!("{addr}: {e}")),
+            },
+        },
         // wasi:sockets' access-denied: not granted to this plugin.
         Err(e) if e.kind() == ErrorKind::PermissionDenied => {
             Outcome::Refused(format!("{addr}: not granted to this plugin ({e})"))

@@ -9,7 +9,8 @@
 //! - [`render`]: their text, as notifications and history say it; [`leaves`]: a report's
 //!   numbers by dotted path.
 //! - [`alerting`]: threshold evaluation (levels, hysteresis, reminders, profiles);
-//!   [`groups`]: which hosts a group holds (name patterns, agents' labels).
+//!   [`groups`]: which hosts a group holds (name patterns, agents' labels);
+//!   [`vantage`]: checks run from several vantage points, combined by a quorum.
 //! - [`policy`]: who is told, and when: silences, maintenance windows, UNREACHABLE
 //!   hosts, flapping, pending periods, storm grouping.
 //! - [`managed`]: which signed plugin artifacts each host runs, and what each managing
@@ -35,3 +36,4 @@ pub mod policy;
 pub mod remote_write;
 pub mod render;
 pub mod rollout;
+pub mod vantage;

@@ -37,6 +37,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/plugins", get(pages::plugins))
         .route("/hosts/{name}", get(pages::host))
         .route("/alerts", get(pages::alerts))
+        .route("/checks", get(pages::checks))
         .route("/fleet", get(pages::fleet))
         .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { api::ApiError::NotFound("no such endpoint".into()) })

@@ -92,13 +92,16 @@ function draw() {
     tr.className = `level-${p.severity}`;
     tr.dataset.host = p.host;
     tr.dataset.what = p.what;
-    const host = `/hosts/${encodeURIComponent(p.host)}`;
+    // A check run from several vantage points alerts as `check:NAME`: it has no host
+    // page, its answers are on /checks.
+    const check = p.host.startsWith('check:') ? `/checks#${encodeURIComponent(p.host.slice(6))}` : null;
+    const host = check ?? `/hosts/${encodeURIComponent(p.host)}`;
     const since = cell(lasted(p.since, now));
     since.title = new Date(p.since).toLocaleString();
     tr.append(
       cell(p.severity, `state state-${CLASS[p.severity] ?? 'UNKNOWN'}`),
       link(p.host, host),
-      p.what ? link(p.what, `${host}?path=${encodeURIComponent(p.what)}#history-title`) : cell('host', 'muted'),
+      p.what ? link(p.what, check ?? `${host}?path=${encodeURIComponent(p.what)}#history-title`) : cell('host', 'muted'),
       since, cell(p.value), cell(p.threshold),
       cell(p.held ? `held: ${p.held.reason}` : '', 'held'), cell(p.reminders),
     );

@@ -7,6 +7,7 @@
 //! Deadlines run on monotonic time ([`Mono`]); wall time only goes into records.
 
 mod by_name;
+mod checks;
 mod command;
 mod hosts;
 mod notify_policy;
@@ -125,6 +126,8 @@ pub struct Core {
     dropped_alerts: Vec<(String, String)>,
     /// The agents that manage plugins: what each applied, what it should run.
     managed: crate::managed::Agents,
+    /// Checks run from several vantage points, with their answers.
+    checks: crate::vantage::Checks,
 }
 
 impl Core {
@@ -134,7 +137,10 @@ impl Core {
         hosts.configure(&settings, now);
         let mut managed = crate::managed::Agents::default();
         managed.set_plan(settings.plan.clone());
+        let mut checks = crate::vantage::Checks::default();
+        checks.configure(settings.policy.checks.clone());
         Core {
+            checks,
             alerts: Alerts::new(settings.reminders),
             hosts,
             dropped_alerts: Vec::new(),
@@ -180,6 +186,7 @@ impl Core {
         self.policy.reconfigure(settings.policy.clone(), now);
         self.alerts.set_policy(settings.reminders, now);
         self.managed.set_plan(settings.plan.clone());
+        self.checks.configure(settings.policy.checks.clone());
         self.settings = settings;
         self.hosts.configure(&self.settings, now);
         self.prune_alerts(None);
@@ -231,6 +238,9 @@ impl Core {
     /// own status; what changes goes to `step`.
     fn check_report(&mut self, report: &PluginReport, now: Now, step: &mut Step) {
         let rules = self.rules_for(&report.name);
+        // What the checks run from several vantage points read, when there are any.
+        let answering = !self.checks.is_empty();
+        let mut seen: Vec<checks::Seen> = Vec::new();
         for (keys, rule) in rules.iter().filter(|(k, _)| k[0] == report.plugin) {
             if let Some(value) = lookup(&report.data, &keys[1..]) {
                 let path = display_path(keys);
@@ -238,6 +248,10 @@ impl Core {
                     self.alerts
                         .observe(&report.name, &path, rule, value, now, &mut step.notices);
                 self.policy.observe(&report.name, Some(&path), level, now);
+                if answering {
+                    let text = format!("{path} = {value}");
+                    seen.push((path, level, Some(text)));
+                }
             }
         }
         // Plugins that judge themselves (Nagios checks) alert through each check's status.
@@ -257,6 +271,9 @@ impl Core {
                     .and_then(|t| t.as_str())
                     .unwrap_or_default();
                 let path = format!("{}.{check}", report.plugin);
+                if answering {
+                    seen.push((path.clone(), level, Some(text.to_owned())));
+                }
                 self.alerts.observe_status(
                     &report.name,
                     &path,
@@ -292,6 +309,9 @@ impl Core {
             );
             self.policy
                 .observe(&report.name, Some(&report.plugin), level, now);
+        }
+        if answering {
+            self.answer_checks(report, &seen, now, step);
         }
     }
 
@@ -436,9 +456,12 @@ impl Core {
         self.outbox.for_host(host)
     }
 
-    /// Every alert that is not OK, with why it is held at `now`.
+    /// Every alert that is not OK (checks run from several vantage points among them,
+    /// as `check:NAME`), with why it is held at `now`.
     pub fn active_alerts(&self, now: Now) -> Vec<AlertState> {
-        self.with_holds(self.alerts.active(), now)
+        let mut active = self.alerts.active();
+        active.extend(self.checks.active());
+        self.with_holds(active, now)
     }
 
     /// Every tracked alert path of one host, with why each is held at `now`.

@@ -13,13 +13,17 @@ pub(super) struct Step {
     pub(super) events: Vec<Event>,
     /// Alert changes and reminders.
     pub(super) notices: Vec<Notice>,
+    /// Checks run from several vantage points whose combined state changed, as alert
+    /// states for the live stream.
+    pub(super) checks: Vec<crate::model::AlertState>,
 }
 
 impl Core {
     /// Ends a step: the policy sees its events and notices, then they, the alert paths
     /// that changed, and what the policy decided are appended to `out`, in that order.
     #[inline]
-    pub(super) fn finish(&mut self, step: Step, now: Now, out: &mut Vec<Action>) {
+    pub(super) fn finish(&mut self, mut step: Step, now: Now, out: &mut Vec<Action>) {
+        self.recheck_vantage(now, &mut step);
         for e in &step.events {
             self.policy.on_event(e, now);
         }
@@ -31,6 +35,13 @@ impl Core {
         out.extend(step.notices.into_iter().map(Action::Alert));
         for (host, path, state) in self.alerts.take_changed() {
             out.push(Action::AlertChanged { host, path, state });
+        }
+        for state in step.checks {
+            out.push(Action::AlertChanged {
+                host: state.host.clone(),
+                path: state.path.clone(),
+                state: Some(state),
+            });
         }
         out.extend(self.policy.take().into_iter().map(|o| match o {
             Out::Notify(n) => Action::Notify(n),

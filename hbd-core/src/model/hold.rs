@@ -40,4 +40,10 @@ pub enum Reason {
         /// When it fires if still not OK (ms since the Unix epoch).
         until: Timestamp,
     },
+    /// Its host is a vantage point of a check run from several: the check tells, once
+    /// enough of them agree (`checks.NAME`).
+    Vantage {
+        /// The check's name.
+        check: String,
+    },
 }

@@ -47,6 +47,9 @@ pub struct Settings {
     pub windows: Vec<Window>,
     /// Each host's threshold profiles (windows may name profiles).
     pub profiles: HashMap<String, Vec<String>>,
+    /// Checks run from several vantage points: their vantage points' own alerts for
+    /// the check's plugin are held (the check tells).
+    pub checks: Arc<Vec<crate::vantage::CheckSpec>>,
 }
 
 /// What the policy asks the shell to do.
@@ -515,6 +518,18 @@ impl Policy {
         let h = self.hosts.get(host);
         if let Some(parent) = h.and_then(|h| h.unreachable.clone()) {
             return Some((Reason::Unreachable { parent }, None));
+        }
+        if let Some(path) = path
+            && let Some(spec) = self
+                .settings
+                .checks
+                .iter()
+                .find(|c| c.holds(host, self.labels.get(host).map(|l| &**l), path))
+        {
+            let reason = Reason::Vantage {
+                check: spec.name.clone(),
+            };
+            return Some((reason, None));
         }
         if let Some(s) = self
             .silences

@@ -14,6 +14,7 @@ pub mod artifacts;
 pub(crate) mod auth;
 pub mod caller;
 mod changes;
+mod checks;
 mod commands;
 mod config;
 mod dns;
@@ -169,6 +170,7 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(upgrade::list))
         .routes(routes!(dns::status, dns::trigger))
         .routes(routes!(alerts::active))
+        .routes(routes!(checks::list))
         .routes(routes!(alerts::for_host, alerts::clear))
         .routes(routes!(plugins::latest))
         .routes(routes!(plugins::history))

@@ -70,6 +70,11 @@ pub enum Reason {
         /// When it fires if still not OK (ms since the Unix epoch).
         until: u64,
     },
+    /// Its host is a vantage point of a check run from several: the check tells.
+    Vantage {
+        /// The check's name.
+        check: String,
+    },
 }
 
 impl From<model::Reason> for Reason {
@@ -81,6 +86,7 @@ impl From<model::Reason> for Reason {
             model::Reason::Flapping { percent } => Reason::Flapping { percent },
             model::Reason::Standby { leader } => Reason::Standby { leader },
             model::Reason::Pending { until } => Reason::Pending { until: until.0 },
+            model::Reason::Vantage { check } => Reason::Vantage { check },
         }
     }
 }

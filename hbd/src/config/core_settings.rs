@@ -104,6 +104,24 @@ impl Config {
         }
     }
 
+    /// The checks run from several vantage points, their groups resolved (the reader
+    /// checked each names a group; one that still does not is left out).
+    pub fn vantage_checks(&self) -> Vec<hbd_core::vantage::CheckSpec> {
+        self.checks
+            .iter()
+            .filter_map(|(name, c)| {
+                let group = self.groups.get(&c.group)?.group(&c.group).ok()?;
+                Some(hbd_core::vantage::CheckSpec {
+                    name: name.clone(),
+                    plugin: c.plugin.clone(),
+                    group,
+                    quorum: c.quorum,
+                    latency: c.latency.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// The groups that hold `host`, declaring `labels`, by name.
     pub fn groups_of(&self, host: &str, labels: Option<&hbd_core::groups::Labels>) -> Vec<String> {
         self.groups
@@ -203,5 +221,6 @@ fn policy_settings(config: &Config) -> crate::policy::Settings {
         storm: config.storm,
         windows,
         profiles,
+        checks: std::sync::Arc::new(config.vantage_checks()),
     }
 }

@@ -103,6 +103,8 @@ pub struct Config {
     pub hosts: BTreeMap<String, HostConfig>,
     /// Host groups by name.
     pub groups: BTreeMap<String, GroupConfig>,
+    /// Checks run from several vantage points, by name.
+    pub checks: BTreeMap<String, CheckConfig>,
     /// Default thresholds, as checked JSON.
     pub thresholds: serde_json::Value,
     /// Named threshold profiles.
@@ -187,6 +189,21 @@ pub struct GroupConfig {
     /// How a change to its plugins or collectors reaches its members (`None`: all at
     /// once).
     pub rollout: Option<hbd_core::rollout::RolloutSettings>,
+}
+
+/// `checks.NAME`: a check run from several vantage points: `plugin` (or one result of
+/// it, `nagios.check_http`) as the hosts of `group` run it, told when `quorum` of them
+/// (default: a majority of those that answered) agree.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckConfig {
+    /// The plugin, or a path under it.
+    pub plugin: String,
+    /// The group of its vantage points.
+    pub group: String,
+    /// How many counted vantage points must agree.
+    pub quorum: Option<usize>,
+    /// The report's leaf holding the latency in milliseconds.
+    pub latency: Option<String>,
 }
 
 /// `groups.NAME.plugins.PLUGIN`: a signed artifact a group's members run, at a version,
@@ -308,6 +325,7 @@ impl Default for Config {
             default_owner: None,
             hosts: BTreeMap::new(),
             groups: BTreeMap::new(),
+            checks: BTreeMap::new(),
             thresholds: serde_json::Value::Null,
             threshold_configs: BTreeMap::new(),
             threshold_renotify_interval: Duration::from_secs(3600),

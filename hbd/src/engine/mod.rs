@@ -66,6 +66,8 @@ pub enum Query {
     Host(String, oneshot::Sender<Option<Host>>),
     /// Every alert that is not OK.
     Alerts(oneshot::Sender<Vec<AlertState>>),
+    /// Every check run from several vantage points, with each one's answer.
+    Checks(oneshot::Sender<Vec<hbd_core::vantage::CheckView>>),
     /// Every tracked alert path of a host (`None`: unknown host).
     HostAlerts(String, oneshot::Sender<Option<Vec<AlertState>>>),
     /// A host's commands for its agent, newest first (`None`: no such host).
@@ -414,6 +416,9 @@ impl Engine {
             }
             Query::Alerts(reply) => {
                 let _ = reply.send(core.active_alerts(self.parts.clock.now()));
+            }
+            Query::Checks(reply) => {
+                let _ = reply.send(core.checks(|_| true));
             }
             Query::HostJobs(name, reply) => {
                 let known = core.host(&name).is_some();

@@ -272,6 +272,12 @@ pub async fn alerts(State(state): State<ApiState>, caller: Caller) -> Response {
     signed_in_page(&state, &caller, "alerts", "/alerts")
 }
 
+/// `GET /checks`: the checks run from several vantage points, each vantage point's
+/// answer and latency.
+pub async fn checks(State(state): State<ApiState>, caller: Caller) -> Response {
+    signed_in_page(&state, &caller, "checks", "/checks")
+}
+
 #[cfg(test)]
 mod tests {
     use super::local;

@@ -33,3 +33,4 @@ mod rollout_views;
 mod tls;
 mod upgrade;
 mod users;
+mod vantage;

@@ -104,6 +104,7 @@ pub fn settings(config: &Config) -> CoreSettings {
                 .filter(|(_, h)| !h.threshold_config.is_empty())
                 .map(|(name, h)| (name.clone(), h.threshold_config.clone()))
                 .collect::<HashMap<_, _>>(),
+            checks: Default::default(),
         },
     }
 }

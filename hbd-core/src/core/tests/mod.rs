@@ -6,6 +6,7 @@ mod managed;
 mod operator;
 mod plugin_status;
 mod policy;
+mod vantage;
 
 use std::net::SocketAddr;
 use std::time::Duration;

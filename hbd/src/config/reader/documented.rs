@@ -33,7 +33,7 @@ fn config_md_documents_every_key_of_the_table_and_no_other() {
 
 /// Each section's table, by the top-level key it sits under.
 fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
-    use crate::config::reader::{dyndomains, groups, ha, policy, remote_write};
+    use crate::config::reader::{checks, dyndomains, groups, ha, policy, remote_write};
     use hb_problems::keys::restart_keys;
     vec![
         (
@@ -59,6 +59,7 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
             restart_keys(dyndomains::ZONE),
         ),
         ("groups", names(groups::GROUP), restart_keys(groups::GROUP)),
+        ("checks", names(checks::CHECK), restart_keys(checks::CHECK)),
         (
             "groups",
             names(groups::GROUP_PLUGIN),

@@ -23,6 +23,7 @@ pub(super) const GATHERED: &[&str] = &[
     "maintenance",
     "dyndomains",
     "groups",
+    "checks",
 ];
 
 /// Included files read at most: a pattern that matches more is a mistake.

@@ -447,6 +447,11 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         reload: Reload::Live,
         read: |r, c, _p, v| c.groups.extend(r.groups(v)),
     },
+    KeySpec {
+        name: "checks",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.checks.extend(r.checks(v)),
+    },
     // Read by `Reader::read_into` after the file's other keys (`reader/include.rs`).
     KeySpec {
         name: "include",

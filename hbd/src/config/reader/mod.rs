@@ -2,6 +2,7 @@
 //! its validated form and records a [`Problem`] (with the key's line) for everything else.
 
 mod channels;
+mod checks;
 #[cfg(test)]
 mod documented;
 mod dyndomains;
@@ -214,6 +215,15 @@ impl Reader {
             }
         }
         self.check_group_plugins(config);
+        for (name, check) in &config.checks {
+            if !check.group.is_empty() && !config.groups.contains_key(&check.group) {
+                let group = check.group.clone();
+                self.error(
+                    &["checks", name, "group"],
+                    format!("names group `{group}`, which groups does not define"),
+                );
+            }
+        }
         if config.dyndomains.values().filter(|z| z.all_hosts).count() > 1 {
             self.error(&["dyndomains"], "only one zone may say all_hosts: true");
         }

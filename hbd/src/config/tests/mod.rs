@@ -360,6 +360,22 @@ hosts:
             "hosts:\n  a: {down_after: 0}\n",
             "hbd.yaml:2: error: hosts.a.down_after: expected a whole number from 1 to 1000",
         ),
+        (
+            "checks:\n  web:\n    plugin: tcp_check\n    group: probes\n",
+            "hbd.yaml:4: error: checks.web.group: names group `probes`, which groups does not define",
+        ),
+        (
+            "groups: {p: {hosts: [p*]}}\nchecks:\n  web: {group: p}\n",
+            "checks.web: needs `plugin` (the plugin its vantage points run)",
+        ),
+        (
+            "groups: {p: {hosts: [p*]}}\nchecks:\n  web: {plugin: tcp_check, group: p, quorum: 0}\n",
+            "checks.web.quorum: expected a whole number from 1 to 10000",
+        ),
+        (
+            "groups: {p: {hosts: [p*]}}\nchecks:\n  'a b': {plugin: tcp_check, group: p}\n",
+            "checks.a b: is not a check name",
+        ),
     ];
     assert_each_reported(&cases);
 }

@@ -39,7 +39,8 @@ fn dns_check_reads_real_answers_and_holds_them_to_what_is_expected() {
     let server = format!("127.0.0.1:{}", bind.port);
 
     // (what, config, status, the message holds)
-    let cases: &[(&str, &[(&str, &str)], Status, &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Status, &'a str);
+    let cases: &[Case] = &[
         (
             "an A record, as expected",
             &[("name", "ns1.example.test"), ("expect", "127.0.0.1")],

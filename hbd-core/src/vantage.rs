@@ -10,7 +10,7 @@
 //! alerts of the vantage points for that plugin are still evaluated and shown, but the
 //! policy holds their notifications ([`crate::model::Reason::Vantage`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -32,8 +32,8 @@ pub struct CheckSpec {
     pub plugin: String,
     /// The vantage points: the hosts of this group.
     pub group: Group,
-    /// How many counted vantage points must agree; `None`: a majority of those that
-    /// have answered.
+    /// How many counted vantage points must agree; `None`: a majority of the group's
+    /// known members (or of those that answered, when more).
     pub quorum: Option<usize>,
     /// The leaf of the report that holds the answer's latency in milliseconds; `None`:
     /// the first of [`LATENCY_LEAVES`] the report has.
@@ -155,6 +155,9 @@ struct State {
     since: Option<Timestamp>,
     /// The summary of the answers when the state last changed.
     detail: Option<String>,
+    /// The hosts the daemon knows that are in the check's group, answered or not: the
+    /// M of "N of M", so the first vantage point to answer is not a majority of one.
+    members: BTreeSet<String>,
 }
 
 /// Every configured check with its vantage points' answers and combined state.
@@ -203,10 +206,29 @@ impl Checks {
         }
     }
 
-    /// Forgets a host's answers (the host was dropped).
+    /// Forgets a host's answers and membership (the host was dropped).
     pub fn forget_host(&mut self, host: &str) {
         for state in self.states.values_mut() {
             state.answers.remove(host);
+            state.members.remove(host);
+        }
+    }
+
+    /// Notes whether `host`, declaring `labels`, is in each check's group (a host the
+    /// daemon has just come to know, or whose labels changed, or every host after a
+    /// reload).
+    pub fn place(&mut self, host: &str, labels: Option<&Labels>) {
+        for spec in self.specs.iter() {
+            let Some(state) = self.states.get_mut(&spec.name) else {
+                continue;
+            };
+            if spec.group.contains(host, labels) {
+                if !state.members.contains(host) {
+                    state.members.insert(host.to_owned());
+                }
+            } else {
+                state.members.remove(host);
+            }
         }
     }
 
@@ -271,7 +293,7 @@ impl Checks {
             .filter(|(host, _)| state_of(host) == Some(HostState::Up))
             .collect();
         let levels: Vec<Level> = counted.iter().map(|(_, a)| a.level).collect();
-        let quorum = quorum(spec, state.answers.len());
+        let quorum = quorum(spec, state.known());
         let now = combine(&levels, quorum)?;
         let before = state.level.unwrap_or(Level::Ok);
         if state.level.is_some() && before == now {
@@ -335,7 +357,7 @@ impl Checks {
                     name: spec.name.clone(),
                     plugin: spec.plugin.clone(),
                     group: spec.group.name.clone(),
-                    quorum: quorum(spec, state.answers.len()),
+                    quorum: quorum(spec, state.known()),
                     level,
                     since: state.since,
                     counted,
@@ -347,9 +369,18 @@ impl Checks {
     }
 }
 
-/// The quorum of `spec` with `answered` vantage points known.
-fn quorum(spec: &CheckSpec, answered: usize) -> usize {
-    spec.quorum.unwrap_or(answered / 2 + 1).max(1)
+impl State {
+    /// How many vantage points the check has: its group's known members, or those that
+    /// answered when more (a member that left the group keeps its answer until it is
+    /// dropped).
+    fn known(&self) -> usize {
+        self.members.len().max(self.answers.len())
+    }
+}
+
+/// The quorum of `spec` with `known` vantage points.
+fn quorum(spec: &CheckSpec, known: usize) -> usize {
+    spec.quorum.unwrap_or(known / 2 + 1).max(1)
 }
 
 /// Whether an answer at `level` supports the combined state `combined`.

@@ -38,10 +38,28 @@ impl Core {
         }
     }
 
-    /// Combines the checks whose vantage points this step's events changed.
+    /// Notes which checks' groups every known host is in (after a reload or a
+    /// restore).
+    pub(super) fn place_all(&mut self) {
+        if self.checks.is_empty() {
+            return;
+        }
+        for host in self.hosts.iter() {
+            self.checks.place(&host.name, host.labels.as_deref());
+        }
+    }
+
+    /// Combines the checks whose vantage points this step's events changed; a host
+    /// heard for the first time is placed in the checks' groups.
     pub(super) fn recheck_vantage(&mut self, now: Now, step: &mut Step) {
         if self.checks.is_empty() {
             return;
+        }
+        for e in &step.events {
+            if matches!(e.kind, EventKind::NewHost) {
+                let labels = self.hosts.get(&e.host).and_then(|h| h.labels.clone());
+                self.checks.place(&e.host, labels.as_deref());
+            }
         }
         let moved: Vec<String> = step
             .events

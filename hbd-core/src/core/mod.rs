@@ -139,7 +139,7 @@ impl Core {
         managed.set_plan(settings.plan.clone());
         let mut checks = crate::vantage::Checks::default();
         checks.configure(settings.policy.checks.clone());
-        Core {
+        let mut core = Core {
             checks,
             alerts: Alerts::new(settings.reminders),
             hosts,
@@ -148,7 +148,9 @@ impl Core {
             outbox: Outbox::default(),
             policy: NotifyPolicy::new(settings.policy.clone()),
             settings,
-        }
+        };
+        core.place_all();
+        core
     }
 
     /// A core resumed from stored hosts and alert states. UP hosts get a fresh
@@ -165,6 +167,7 @@ impl Core {
     ) -> Core {
         let mut core = Core::new(settings, now);
         core.hosts.restore(hosts, &core.settings, now);
+        core.place_all();
         for host in core.hosts.iter() {
             if let Some(labels) = &host.labels {
                 core.policy.set_labels(&host.name, Some(labels.clone()));
@@ -189,6 +192,7 @@ impl Core {
         self.checks.configure(settings.policy.checks.clone());
         self.settings = settings;
         self.hosts.configure(&self.settings, now);
+        self.place_all();
         self.prune_alerts(None);
         self.finish(Step::default(), now, out);
     }
@@ -389,6 +393,7 @@ impl Core {
             self.alerts.resume_host(name, now);
         }
         if let Some(labels) = heard.labels {
+            self.checks.place(name, Some(&labels));
             self.policy.set_labels(name, Some(labels));
         }
         match &datagram.message {

@@ -88,6 +88,26 @@ impl World {
 }
 
 #[test]
+fn the_first_vantage_point_to_answer_is_no_majority_of_one() {
+    let mut w = World::new(None);
+    for p in ["probe1", "probe2", "probe3"] {
+        w.checks.place(p, None);
+    }
+    w.checks.place("web1", None);
+    w.checks.answer(0, "probe3", answer(C, 1_000));
+    let states = &w.states;
+    let n = w
+        .checks
+        .evaluate(0, |h| states.get(h).copied(), Timestamp(1_000));
+    assert_eq!(n, None, "one CRITICAL of three members is no quorum of two");
+    assert_eq!(w.checks.views(|_| Some(HostState::Up))[0].quorum, 2);
+    // Dropped members no longer count towards M.
+    w.checks.forget_host("probe1");
+    w.checks.forget_host("probe2");
+    assert_eq!(w.checks.views(|_| Some(HostState::Up))[0].quorum, 1);
+}
+
+#[test]
 fn one_vantage_point_cut_off_pages_nobody() {
     let mut w = World::new(None);
     assert!(w.round([O, O, O], 1_000).is_empty());

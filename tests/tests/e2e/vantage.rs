@@ -16,9 +16,8 @@ use hbd_e2e::needs::Need;
 use hbd_e2e::services::HttpStub;
 use hbd_e2e::{Agent, Daemon, wait_until, wasm_plugin};
 
-/// A TCP service on `port` that accepts until `stop` is set, then closes its socket.
-fn serve(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+/// A TCP service on `listener` that accepts until `stop` is set, then closes its socket.
+fn serve(listener: TcpListener, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
@@ -28,6 +27,17 @@ fn serve(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
             }
         }
     })
+}
+
+/// `127.0.0.1:port` listening again (the port may be in use for a moment).
+fn listen_again(port: u16) -> TcpListener {
+    let mut bound = None;
+    let again = wait_until(Duration::from_secs(10), || {
+        bound = TcpListener::bind(("127.0.0.1", port)).ok();
+        bound.is_some()
+    });
+    assert!(again, "port {port} could not be bound again");
+    bound.unwrap()
 }
 
 fn checks(daemon: &Daemon) -> serde_json::Value {
@@ -86,13 +96,10 @@ fn pages(stub: &HttpStub) -> (Vec<String>, Vec<String>) {
 fn a_check_from_three_vantage_points_pages_once_when_two_agree() {
     hbd_e2e::require!(Need::Wasm("hbd_tcp_check"), Need::TestPython, Need::Browser);
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
     let stop = Arc::new(AtomicBool::new(false));
-    let service = serve(port, stop.clone());
+    let service = serve(listener, stop.clone());
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
     std::fs::copy(wasm_plugin("hbd_tcp_check"), plugins.join("tcp_check.wasm")).unwrap();
@@ -235,7 +242,7 @@ wasm_plugins:
 
     // Back for everyone: one RECOVERED.
     stop.store(false, Ordering::Relaxed);
-    let _service = serve(port, stop.clone());
+    let _service = serve(listen_again(port), stop.clone());
     assert!(
         wait_until(Duration::from_secs(30), || pages(&stub).0.len() >= 2),
         "{:#}",

@@ -65,6 +65,10 @@ fn a_check_pages_once_when_its_quorum_agrees_and_never_for_one_vantage_point() {
     let probes = ["probe1", "probe2", "probe3"];
     for p in probes {
         beat(&mut core, p, 1);
+    }
+    // probe3, cut off, answers first: one CRITICAL of three members is no quorum.
+    assert!(told(&answer(&mut core, "probe3", Critical, 2)).is_empty());
+    for p in probes {
         assert!(told(&answer(&mut core, p, Fine, 2)).is_empty());
     }
     // probe3 alone cannot reach the target: its own alert is held, the check stays OK.

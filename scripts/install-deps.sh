@@ -17,6 +17,7 @@ APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
     minisign   # publishers sign plugin artifacts with it; the tests sign as they do
     prometheus   # promtool check metrics, the linter /metrics must pass; a remote_write receiver
     victoria-metrics   # the default remote_write TSDB in the tests
+    prometheus-alertmanager   # a real Alertmanager the notification tests post to
     postgresql util-linux)   # the HA pair's coordinator (runuser starts it as postgres)
 
 missing=()

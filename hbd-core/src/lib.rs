@@ -6,8 +6,9 @@
 //! - [`clock`]: wall and monotonic time, passed in so tests use synthetic time.
 //! - [`model`]: the shared words: hosts, events, alert levels and notices, holds,
 //!   notifications, policy decisions, queued commands.
-//! - [`render`]: their text, as notifications and history say it; [`leaves`]: a report's
-//!   numbers by dotted path.
+//! - [`render`]: their text, as notifications and history say it; [`facts`]: the same
+//!   as structured data, for targets that take data; [`leaves`]: a report's numbers by
+//!   dotted path.
 //! - [`alerting`]: threshold evaluation (levels, hysteresis, reminders, profiles);
 //!   [`groups`]: which hosts a group holds (name patterns, agents' labels);
 //!   [`vantage`]: checks run from several vantage points, combined by a quorum.
@@ -27,6 +28,7 @@ pub mod clock;
 pub mod core;
 pub mod dns;
 pub mod downsample;
+pub mod facts;
 pub mod groups;
 pub mod ha;
 pub mod leaves;

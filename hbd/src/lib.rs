@@ -3,6 +3,8 @@
 //! - [`model`]: the shared words (hosts, events, alert levels and notices, holds,
 //!   notifications, policy decisions, queued commands), below everything that uses them;
 //!   [`render`]: their text, as notifications and history say it.
+//! - [`body`]: a webhook's body template over a notification's facts (checked to make
+//!   JSON), below the config that checks it and the notifier that uses it.
 //! - [`config`]: YAML configuration, validated with file/line/key problems.
 //! - [`receiver`]: the UDP socket loop; [`gate`]: its checks (signature, replay, limits);
 //!   [`rejects`]: the senders it turned away, for the log and the API;
@@ -22,7 +24,8 @@
 //! - [`alerting`]: pure threshold engine (levels, hysteresis, reminders, profiles).
 //! - [`policy`]: pure "who is told, and when": silences, maintenance windows,
 //!   UNREACHABLE hosts, flapping, pending periods, storm grouping.
-//! - [`notify`]: email, Pushover, Mattermost and Signal delivery with retries;
+//! - [`notify`]: email, Pushover, Mattermost, Signal and the `targets` (webhooks, chat
+//!   services, PagerDuty, Alertmanager) with retries;
 //!   [`dns`]: host records kept current through `nsupdate`; [`releases`]: agent
 //!   release files offered for self-upgrade.
 //! - [`catalogue`]: the signed plugin artifacts `artifacts_dir` offers
@@ -44,6 +47,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod body;
 pub mod catalogue;
 pub mod clock;
 pub mod compile_check;

@@ -330,6 +330,23 @@ impl Metrics {
         }
     }
 
+    /// A label value for a name made at run time (a notification target's): each
+    /// distinct name is kept once for the life of the process, so there are as many as
+    /// targets were ever configured, never more.
+    pub fn label(name: &str) -> &'static str {
+        static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        // A poisoned lock only means another thread panicked while pushing a name.
+        let mut names = NAMES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(known) = names.iter().find(|n| **n == name) {
+            return known;
+        }
+        let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        names.push(kept);
+        kept
+    }
+
     /// Counts a delivered notification.
     pub fn notification_sent(&self, channel: &'static str) {
         self.notifications

@@ -29,6 +29,8 @@ pub enum Need {
     VictoriaMetrics,
     /// Prometheus.
     Prometheus,
+    /// Prometheus Alertmanager (Debian's `prometheus-alertmanager`).
+    Alertmanager,
     /// Node.js with the test npm packages (playwright-core, swagger-parser) and
     /// Debian's headless Chromium.
     Browser,
@@ -72,6 +74,7 @@ impl Need {
             }
             Need::VictoriaMetrics => tool("victoria-metrics"),
             Need::Prometheus => tool("prometheus"),
+            Need::Alertmanager => tool("prometheus-alertmanager"),
             Need::Browser => tool("node")
                 .or_else(|| tool("chromium"))
                 .or_else(|| file(npm().join("node_modules/playwright-core"))),

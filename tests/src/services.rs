@@ -174,14 +174,20 @@ pub struct HttpStub {
 impl HttpStub {
     /// Starts the stand-in.
     pub fn start(dir: &Path) -> HttpStub {
+        HttpStub::start_with(dir, &[])
+    }
+
+    /// Starts the stand-in with more arguments (`--telegram-token T`, ...).
+    pub fn start_with(dir: &Path, extra: &[&str]) -> HttpStub {
         let records = dir.join("stub");
         std::fs::create_dir_all(&records).unwrap();
-        let args = vec![
+        let mut args = vec![
             "--port".to_owned(),
             "0".to_owned(),
             "--dir".to_owned(),
             records.display().to_string(),
         ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         // The stand-in uses the standard library only.
         let (process, ready) = start(
             Path::new("python3"),
@@ -353,6 +359,72 @@ zone "locked.test" {{ type primary; file "{dir}/locked.test.zone"; update-policy
             .output()
             .expect("dig; run scripts/install-deps.sh (bind9-dnsutils)");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+/// A real Alertmanager (Debian's `prometheus-alertmanager`) on a loopback port, not
+/// clustered, with one receiver that sends nowhere: what hbd posts is read back from
+/// its v2 API. Stopped when dropped.
+pub struct Alertmanager {
+    /// Its address.
+    pub addr: SocketAddr,
+    _process: Process,
+}
+
+impl Alertmanager {
+    /// Starts it in `dir/alertmanager`.
+    pub fn start(dir: &Path) -> Alertmanager {
+        let dir = dir.join("alertmanager");
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("alertmanager.yml");
+        std::fs::write(
+            &config,
+            "route: {receiver: nowhere, group_wait: 1s}\nreceivers: [{name: nowhere}]\n",
+        )
+        .unwrap();
+        for _ in 0..5 {
+            let port = free_tcp_port();
+            let log = std::fs::File::create(dir.join("alertmanager.log")).unwrap();
+            let child = Command::new("prometheus-alertmanager")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.path={}", dir.join("data").display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--cluster.listen-address=")
+                .stdin(Stdio::null())
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("prometheus-alertmanager; run scripts/install-deps.sh");
+            let mut process = Process(child);
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let up = wait_until(Duration::from_secs(20), || {
+                matches!(process.0.try_wait(), Ok(None))
+                    && http_get(addr, "/-/ready").is_some_and(|(status, _)| status == 200)
+            });
+            if up {
+                return Alertmanager {
+                    addr,
+                    _process: process,
+                };
+            }
+            let _ = process.0.kill();
+        }
+        panic!(
+            "alertmanager did not start: {}",
+            std::fs::read_to_string(dir.join("alertmanager.log")).unwrap_or_default()
+        );
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The alerts its v2 API lists (`GET /api/v2/alerts`): those not resolved.
+    pub fn alerts(&self) -> Vec<serde_json::Value> {
+        let (status, body) = http_get(self.addr, "/api/v2/alerts").expect("alertmanager answers");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
     }
 }
 

@@ -21,7 +21,8 @@ use hb_proto::Key;
 
 pub use hb_problems::{Problem, Severity, did_you_mean};
 pub use notify::{
-    EmailConfig, MattermostConfig, NotifyConfig, PushoverConfig, Security, SignalConfig,
+    EmailConfig, MattermostConfig, NotifyConfig, PushoverConfig, Secret, Security, Service,
+    SignalConfig, TargetConfig,
 };
 use reader::Reader;
 
@@ -193,7 +194,7 @@ pub struct GroupConfig {
 
 /// `checks.NAME`: a check run from several vantage points: `plugin` (or one result of
 /// it, `nagios.check_http`) as the hosts of `group` run it, told when `quorum` of them
-/// (default: a majority of those that answered) agree.
+/// (default: a majority of the group's known members) agree.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CheckConfig {
     /// The plugin, or a path under it.

@@ -71,6 +71,118 @@ pub struct SignalConfig {
     pub recipients: Vec<String>,
 }
 
+/// A secret from the config, a file (`{file: PATH}`) or the environment (`{env:
+/// NAME}`), read when the config is; shown as `***` in every debug output and log.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `targets.NAME`: one more place to tell, by `kind`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetConfig {
+    /// Its name (metrics, journal, the test-send).
+    pub name: String,
+    /// Only notifications about hosts matching these globs (none: every host).
+    pub hosts: Vec<String>,
+    /// The service and its settings.
+    pub service: Service,
+}
+
+/// What a target posts to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Service {
+    /// Any JSON-over-HTTP service: `method` to `url` with `headers` and a body from
+    /// the Handlebars template `body` (default: the notification's facts as JSON).
+    Webhook {
+        /// Where.
+        url: Secret,
+        /// `POST`, `PUT` or `PATCH`.
+        method: String,
+        /// Extra headers, values possibly secret.
+        headers: Vec<(String, Secret)>,
+        /// The body's template, rendered with the facts.
+        body: Option<String>,
+    },
+    /// Slack incoming webhook: `{"text"}`.
+    Slack {
+        /// The webhook URL (a secret).
+        url: Secret,
+    },
+    /// Microsoft Teams Workflows webhook: an Adaptive Card.
+    Teams {
+        /// The workflow's URL (a secret).
+        url: Secret,
+    },
+    /// Discord webhook: `{"content"}`.
+    Discord {
+        /// The webhook URL (a secret).
+        url: Secret,
+    },
+    /// Telegram Bot API `sendMessage`.
+    Telegram {
+        /// API base (`https://api.telegram.org`).
+        url: String,
+        /// The bot's token.
+        token: Secret,
+        /// The chat.
+        chat_id: String,
+    },
+    /// ntfy: the text posted to a topic.
+    Ntfy {
+        /// Server base (`https://ntfy.sh`).
+        url: String,
+        /// The topic.
+        topic: String,
+        /// An access token, when the topic needs one.
+        token: Option<Secret>,
+    },
+    /// PagerDuty Events API v2.
+    PagerDuty {
+        /// The endpoint (`https://events.pagerduty.com/v2/enqueue`).
+        url: String,
+        /// The integration's routing key.
+        routing_key: Secret,
+    },
+    /// Alertmanager's v2 API: problems posted as alerts, re-posted every `resend`
+    /// while open, resolved on recovery.
+    Alertmanager {
+        /// Its base URL (`http://127.0.0.1:9093`).
+        url: String,
+        /// How often open alerts are posted again.
+        resend: Duration,
+        /// Labels added to every alert.
+        labels: std::collections::BTreeMap<String, String>,
+    },
+}
+
+impl Service {
+    /// The `kind` that names it in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Service::Webhook { .. } => "webhook",
+            Service::Slack { .. } => "slack",
+            Service::Teams { .. } => "teams",
+            Service::Discord { .. } => "discord",
+            Service::Telegram { .. } => "telegram",
+            Service::Ntfy { .. } => "ntfy",
+            Service::PagerDuty { .. } => "pagerduty",
+            Service::Alertmanager { .. } => "alertmanager",
+        }
+    }
+}
+
 /// Every channel and the delivery policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotifyConfig {
@@ -82,6 +194,8 @@ pub struct NotifyConfig {
     pub mattermost: Option<MattermostConfig>,
     /// Signal, when configured and selected by `pushsrv`.
     pub signal: Option<SignalConfig>,
+    /// More places to tell (`targets`), by name.
+    pub targets: Vec<TargetConfig>,
     /// Retries after a failed delivery.
     pub retries: u32,
     /// First retry delay; it doubles each time (capped at 5 minutes).
@@ -97,6 +211,7 @@ impl Default for NotifyConfig {
             pushover: None,
             mattermost: None,
             signal: None,
+            targets: Vec::new(),
             retries: 5,
             retry_base: Duration::from_secs(2),
             timeout: Duration::from_secs(10),

@@ -7,6 +7,7 @@ use super::mattermost::Mattermost;
 use super::pushover::Pushover;
 use super::routing::ChannelKind;
 use super::signal::Signal;
+use super::target::Target;
 
 /// A ready channel.
 #[derive(Debug, Clone)]
@@ -19,16 +20,28 @@ pub enum Channel {
     Mattermost(Mattermost),
     /// Signal.
     Signal(Signal),
+    /// A target (`targets.NAME`): a webhook, a chat service, PagerDuty, Alertmanager.
+    Target(Target),
 }
 
 impl Channel {
-    /// Which channel this is.
-    pub fn kind(&self) -> ChannelKind {
+    /// Which of the four channels this is; `None` for a target.
+    pub fn kind(&self) -> Option<ChannelKind> {
         match self {
-            Channel::Email(_) => ChannelKind::Email,
-            Channel::Pushover(_) => ChannelKind::Pushover,
-            Channel::Mattermost(_) => ChannelKind::Mattermost,
-            Channel::Signal(_) => ChannelKind::Signal,
+            Channel::Email(_) => Some(ChannelKind::Email),
+            Channel::Pushover(_) => Some(ChannelKind::Pushover),
+            Channel::Mattermost(_) => Some(ChannelKind::Mattermost),
+            Channel::Signal(_) => Some(ChannelKind::Signal),
+            Channel::Target(_) => None,
+        }
+    }
+
+    /// Its name in metrics, logs and the journal: the channel's, or the target's.
+    pub fn name(&self) -> &'static str {
+        match (self.kind(), self) {
+            (_, Channel::Target(t)) => t.name,
+            (Some(kind), _) => kind.as_str(),
+            (None, _) => "target",
         }
     }
 
@@ -39,6 +52,7 @@ impl Channel {
             Channel::Pushover(c) => c.send(message).await,
             Channel::Mattermost(c) => c.send(message).await,
             Channel::Signal(c) => c.send(message).await,
+            Channel::Target(t) => t.send(message).await,
         }
     }
 }

@@ -12,6 +12,8 @@ pub struct Outgoing {
     /// A channel-specific address (email, user key, number, Mattermost channel; an
     /// empty string means the channel's default target).
     pub recipient: String,
+    /// The same notification as facts, for the targets that post data.
+    pub facts: std::sync::Arc<hbd_core::facts::Facts>,
 }
 
 /// Why an attempt failed, and whether trying again can help.

@@ -1,19 +1,26 @@
 //! Notifications: host events and alert notices, typed until [`render`] turns them into
-//! text, become one message per recipient on every configured channel (email, Pushover,
-//! Mattermost, Signal), addressed per the routing rules.
+//! text (and [`facts`] into data), become one message per recipient on every configured
+//! channel (email, Pushover, Mattermost, Signal), addressed per the routing rules, and
+//! one per target (`targets`: webhooks, chat services, PagerDuty, Alertmanager) that
+//! wants its host.
 //!
 //! The engine calls [`Notifier::notify`], which never blocks: each channel has its own
 //! bounded queue (full: the message is dropped, counted and journaled) and its own
 //! worker that retries with backoff. At shutdown the workers get a short drain; what is
 //! left is counted and journaled.
 
+pub mod alertmanager;
 pub mod channel;
+pub mod chat;
 pub mod delivery;
 pub mod email;
 pub mod mattermost;
+pub mod pagerduty;
 pub mod pushover;
 pub mod routing;
 pub mod signal;
+pub mod target;
+pub mod webhook;
 pub mod worker;
 
 use std::sync::Arc;
@@ -33,6 +40,8 @@ use crate::journal::{Entry, Journal};
 use crate::metrics::Metrics;
 pub use crate::model::{FlapNotice, Notification};
 use crate::render;
+use hbd_core::facts::{self, Facts};
+use target::Target;
 
 /// Messages waiting per channel.
 pub const QUEUE_LEN: usize = 1024;
@@ -46,6 +55,26 @@ pub enum NotifyError {
     /// The HTTP client could not be built.
     #[error("http client: {0}")]
     Http(String),
+    /// A target's settings are unusable.
+    #[error("target {name}: {error}")]
+    Target {
+        /// The target.
+        name: String,
+        /// What is wrong.
+        error: webhook::WebhookError,
+    },
+}
+
+/// One channel's or target's queue, and how to address it.
+#[derive(Debug, Clone)]
+struct Queue {
+    /// For metrics and the journal.
+    name: &'static str,
+    /// One of the four channels (addressed by the routing rules) ...
+    kind: Option<ChannelKind>,
+    /// ... or a target (one message when it wants the host).
+    target: Option<Target>,
+    tx: mpsc::Sender<Outgoing>,
 }
 
 /// The engine's handle.
@@ -53,7 +82,7 @@ pub enum NotifyError {
 pub struct Notifier {
     config: Arc<Config>,
     directories: Directories,
-    queues: Vec<(ChannelKind, mpsc::Sender<Outgoing>)>,
+    queues: Vec<Queue>,
     journal: Journal,
     metrics: Arc<Metrics>,
 }
@@ -110,11 +139,31 @@ impl Notifier {
                 client.clone(),
             )));
         }
-        let mut queues = Vec::new();
+        let shard = config.ha.as_ref().map(|h| h.shard.clone());
         let mut handles = Vec::new();
+        for t in &n.targets {
+            let target =
+                Target::new(t, &client, shard.clone()).map_err(|error| NotifyError::Target {
+                    name: t.name.clone(),
+                    error,
+                })?;
+            if let Some(keeper) = target.keeper() {
+                handles.push(tokio::spawn(keeper.keep_open(shutdown.clone())));
+            }
+            channels.push(Channel::Target(target));
+        }
+        let mut queues = Vec::new();
         for channel in channels {
             let (tx, rx) = mpsc::channel(QUEUE_LEN);
-            queues.push((channel.kind(), tx));
+            queues.push(Queue {
+                name: channel.name(),
+                kind: channel.kind(),
+                target: match &channel {
+                    Channel::Target(t) => Some(t.clone()),
+                    _ => None,
+                },
+                tx,
+            });
             handles.push(tokio::spawn(worker::run(
                 channel,
                 rx,
@@ -126,7 +175,7 @@ impl Notifier {
             )));
         }
         if !queues.is_empty() {
-            let names: Vec<&str> = queues.iter().map(|(k, _)| k.as_str()).collect();
+            let names: Vec<&str> = queues.iter().map(|q| q.name).collect();
             tracing::info!(channels = ?names, "notifications on");
         }
         Ok((
@@ -156,18 +205,35 @@ impl Notifier {
     /// telling while coordination is down says so).
     pub fn notify_tagged(&self, notification: &Notification, tag: Option<&str>) -> Option<String> {
         let text = render::text(notification)?;
-        let text = match tag {
-            Some(tag) => format!("[{tag}] {text}"),
-            None => text,
-        };
+        let text = tagged(text, tag);
         let host = notification.host();
         let directory = self.directories.get();
-        for (kind, queue) in &self.queues {
-            for recipient in routing::recipients(&self.config, &directory, *kind, host) {
-                self.enqueue(*kind, queue, host, text.clone(), recipient);
+        let mut facts = facts::of(notification)?;
+        facts.text = text.clone();
+        let facts = Arc::new(facts);
+        for queue in &self.queues {
+            for recipient in self.recipients(queue, &directory, host, &facts) {
+                self.enqueue(queue, host, text.clone(), recipient, facts.clone());
             }
         }
         Some(text)
+    }
+
+    /// Who gets a notification about `host` on `queue`: the routing rules' addresses on
+    /// a channel; the target itself (the empty address) when it wants the host and has
+    /// something to do with the facts.
+    fn recipients(
+        &self,
+        queue: &Queue,
+        directory: &crate::auth::directory::Directory,
+        host: &str,
+        facts: &Facts,
+    ) -> Vec<String> {
+        match (&queue.kind, &queue.target) {
+            (Some(kind), _) => routing::recipients(&self.config, directory, *kind, host),
+            (None, Some(t)) if t.wants_host(host) && t.takes(facts) => vec![String::new()],
+            _ => Vec::new(),
+        }
     }
 
     /// Queues a storm group: each recipient on each channel gets one message listing the
@@ -177,67 +243,91 @@ impl Notifier {
         self.notify_group_tagged(group, None);
     }
 
-    /// [`Notifier::notify_group`], each message led by `[tag]` when given.
+    /// [`Notifier::notify_group`], each message led by `[tag]` when given. A target
+    /// that opens and closes incidents (PagerDuty, Alertmanager) gets the items one by
+    /// one instead.
     pub fn notify_group_tagged(&self, group: &[Notification], tag: Option<&str>) {
         let directory = self.directories.get();
-        for (kind, queue) in &self.queues {
-            let mut per_recipient: Vec<(String, Vec<String>, Vec<&str>)> = Vec::new();
-            for n in group {
-                let Some(text) = render::text(n) else {
-                    continue;
-                };
-                for recipient in routing::recipients(&self.config, &directory, *kind, n.host()) {
-                    match per_recipient.iter_mut().find(|(r, _, _)| *r == recipient) {
-                        Some((_, texts, hosts)) => {
-                            texts.push(text.clone());
-                            hosts.push(n.host());
-                        }
-                        None => per_recipient.push((recipient, vec![text.clone()], vec![n.host()])),
+        let items: Vec<(String, Arc<Facts>, &str)> = group
+            .iter()
+            .filter_map(|n| {
+                let text = render::text(n)?;
+                let mut f = facts::of(n)?;
+                f.text = tagged(text.clone(), tag);
+                Some((text, Arc::new(f), n.host()))
+            })
+            .collect();
+        for queue in &self.queues {
+            if queue.target.as_ref().is_some_and(Target::one_by_one) {
+                for (_, f, host) in &items {
+                    for recipient in self.recipients(queue, &directory, host, f) {
+                        self.enqueue(queue, host, f.text.clone(), recipient, f.clone());
+                    }
+                }
+                continue;
+            }
+            type Theirs<'a> = Vec<(String, Vec<&'a (String, Arc<Facts>, &'a str)>)>;
+            let mut per_recipient: Theirs = Vec::new();
+            for item in &items {
+                for recipient in self.recipients(queue, &directory, item.2, &item.1) {
+                    match per_recipient.iter_mut().find(|(r, _)| *r == recipient) {
+                        Some((_, theirs)) => theirs.push(item),
+                        None => per_recipient.push((recipient, vec![item])),
                     }
                 }
             }
-            for (recipient, texts, hosts) in per_recipient {
-                let text = render::group_text(&texts);
-                let text = match tag {
-                    Some(tag) => format!("[{tag}] {text}"),
-                    None => text,
-                };
-                let host = if texts.len() == 1 {
-                    hosts[0]
+            for (recipient, theirs) in per_recipient {
+                let texts: Vec<String> = theirs.iter().map(|(t, _, _)| t.clone()).collect();
+                let text = tagged(render::group_text(&texts), tag);
+                let host = if theirs.len() == 1 {
+                    theirs[0].2
                 } else {
                     "(several hosts)"
                 };
-                self.enqueue(*kind, queue, host, text, recipient);
+                let facts = theirs.iter().map(|(_, f, _)| (**f).clone()).collect();
+                let Some(facts) = facts::group(facts, text.clone()) else {
+                    continue;
+                };
+                self.enqueue(queue, host, text, recipient, Arc::new(facts));
             }
         }
     }
 
     fn enqueue(
         &self,
-        kind: ChannelKind,
-        queue: &mpsc::Sender<Outgoing>,
+        queue: &Queue,
         host: &str,
         text: String,
         recipient: String,
+        facts: Arc<Facts>,
     ) {
         let message = Outgoing {
             host: host.to_owned(),
             text,
             recipient,
+            facts,
         };
-        if let Err(TrySendError::Full(m) | TrySendError::Closed(m)) = queue.try_send(message) {
-            self.metrics.notification_dropped(kind.as_str());
+        if let Err(TrySendError::Full(m) | TrySendError::Closed(m)) = queue.tx.try_send(message) {
+            self.metrics.notification_dropped(queue.name);
             tracing::error!(
-                channel = kind.as_str(),
+                channel = queue.name,
                 host,
                 "notification queue full; message dropped"
             );
             self.journal.record(vec![Entry::Dropped {
                 at: Timestamp::now(),
-                channel: kind.as_str(),
+                channel: queue.name,
                 text: m.text,
                 reason: "queue full".into(),
             }]);
         }
+    }
+}
+
+/// `[tag] text` when tagged (an HA pair's daemon telling while coordination is down).
+fn tagged(text: String, tag: Option<&str>) -> String {
+    match tag {
+        Some(tag) => format!("[{tag}] {text}"),
+        None => text,
     }
 }

@@ -47,7 +47,7 @@ pub async fn run(
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
-    let name = channel.kind().as_str();
+    let name = channel.name();
     let give_up = |message: &Outgoing, reason: &str| {
         metrics.notification_dropped(name);
         journal.record(vec![Entry::Dropped {

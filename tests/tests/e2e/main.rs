@@ -30,6 +30,7 @@ mod rejects;
 mod remote_write;
 mod rollout;
 mod rollout_views;
+mod targets;
 mod tls;
 mod upgrade;
 mod users;

@@ -33,7 +33,7 @@ fn config_md_documents_every_key_of_the_table_and_no_other() {
 
 /// Each section's table, by the top-level key it sits under.
 fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
-    use crate::config::reader::{checks, dyndomains, groups, ha, policy, remote_write};
+    use crate::config::reader::{checks, dyndomains, groups, ha, policy, remote_write, targets};
     use hb_problems::keys::restart_keys;
     vec![
         (
@@ -60,6 +60,11 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
         ),
         ("groups", names(groups::GROUP), restart_keys(groups::GROUP)),
         ("checks", names(checks::CHECK), restart_keys(checks::CHECK)),
+        (
+            "targets",
+            names(targets::TARGET),
+            restart_keys(targets::TARGET),
+        ),
         (
             "groups",
             names(groups::GROUP_PLUGIN),

@@ -101,7 +101,12 @@ impl Reader {
     }
 
     /// A duration of at least `min`.
-    fn span_at_least(&mut self, path: &[&str], v: &Value, min: Duration) -> Option<Duration> {
+    pub(super) fn span_at_least(
+        &mut self,
+        path: &[&str],
+        v: &Value,
+        min: Duration,
+    ) -> Option<Duration> {
         let d = self.span(path, v)?;
         if d < min {
             self.error(path, format!("must be at least {min:?}"));

@@ -24,6 +24,7 @@ pub(super) const GATHERED: &[&str] = &[
     "dyndomains",
     "groups",
     "checks",
+    "targets",
 ];
 
 /// Included files read at most: a pattern that matches more is a mistake.

@@ -448,6 +448,11 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         read: |r, c, _p, v| c.groups.extend(r.groups(v)),
     },
     KeySpec {
+        name: "targets",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.notify.targets.extend(r.targets(v)),
+    },
+    KeySpec {
         name: "checks",
         reload: Reload::Live,
         read: |r, c, _p, v| c.checks.extend(r.checks(v)),

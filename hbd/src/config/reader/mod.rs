@@ -12,6 +12,7 @@ mod include;
 pub(super) mod keys;
 mod policy;
 mod remote_write;
+mod targets;
 
 use std::net::IpAddr;
 use std::path::PathBuf;

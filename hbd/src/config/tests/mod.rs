@@ -376,6 +376,38 @@ hosts:
             "groups: {p: {hosts: [p*]}}\nchecks:\n  'a b': {plugin: tcp_check, group: p}\n",
             "checks.a b: is not a check name",
         ),
+        (
+            "targets:\n  x:\n    kind: matrix\n",
+            "hbd.yaml:3: error: targets.x.kind: \"matrix\" is not a kind of target",
+        ),
+        (
+            "targets:\n  x: {kind: telegram, token: t}\n",
+            "targets.x: a telegram target needs `chat_id`",
+        ),
+        (
+            "targets:\n  x: {kind: slack, url: 'https://h/s', topic: t}\n",
+            "targets.x: `topic` is not a key of a slack target",
+        ),
+        (
+            "targets:\n  x: {kind: slack, url: 'ftp://h/s'}\n",
+            "targets.x.url: expected an http:// or https:// URL",
+        ),
+        (
+            "targets:\n  x: {kind: pagerduty, routing_key: {env: HBD_TEST_SURELY_UNSET_VARIABLE}}\n",
+            "targets.x.routing_key: the environment variable HBD_TEST_SURELY_UNSET_VARIABLE is not set",
+        ),
+        (
+            "targets:\n  x: {kind: ntfy, topic: t, token: {file: /nonexistent/hbd-token}}\n",
+            "targets.x.token: cannot read the secret's file /nonexistent/hbd-token",
+        ),
+        (
+            "targets:\n  x:\n    kind: webhook\n    url: 'https://h/'\n    body: '{\"text\": {{text}}}'\n",
+            "hbd.yaml:5: error: targets.x.body: the template makes no JSON for a problem notification",
+        ),
+        (
+            "targets:\n  x: {kind: webhook, url: 'https://h/', headers: {'bad header': v}}\n",
+            "targets.x.headers.bad header: is not a header name",
+        ),
     ];
     assert_each_reported(&cases);
 }

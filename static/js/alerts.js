@@ -163,11 +163,45 @@ async function loadRejects() {
   $('rejects-section').hidden = list.length === 0;
 }
 
+// Where notifications go (administrators): each channel and target, with a button that
+// sends a sample through it now and shows what the service answered.
+async function loadChannels() {
+  const list = await api('/api/0/notify/channels');
+  $('channels').replaceChildren(...list.map((c) => {
+    const tr = document.createElement('tr');
+    tr.dataset.channel = c.name;
+    const result = cell('', 'test-result');
+    const action = document.createElement('td');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Send a test';
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      result.textContent = 'sending…';
+      try {
+        const { tried } = await api('/api/0/notify/test', { method: 'POST', body: { channel: c.name } });
+        result.textContent = tried.map((t) => `${t.ok ? 'ok' : 'failed'}${t.recipient ? ` (${t.recipient})` : ''}: ${t.answer}`).join('; ');
+        result.dataset.ok = String(tried.every((t) => t.ok));
+      } catch (e) {
+        result.textContent = `failed: ${e.message}`;
+        result.dataset.ok = 'false';
+      } finally {
+        button.disabled = false;
+      }
+    });
+    action.append(button);
+    tr.append(cell(c.name), cell(c.kind), action, result);
+    return tr;
+  }));
+  $('channels-section').hidden = list.length === 0;
+}
+
 async function watchRejects() {
   const me = await api('/api/0/auth/me');
   const held = () => loadHeld(me.admin).catch(() => {});
   held();
   setInterval(held, 10000);
+  if (me.admin || me.open) loadChannels().catch(() => {});
   if (!me.admin) return;
   const again = () => loadRejects().catch(() => {});
   again();

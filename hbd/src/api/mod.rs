@@ -27,6 +27,7 @@ mod holds;
 mod host_plugins;
 mod hosts;
 pub(crate) mod metrics;
+mod notify_test;
 pub(crate) mod open_guard;
 mod plugins;
 mod rejects;
@@ -181,6 +182,8 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::one, users::update, users::delete))
         .routes(routes!(config::reload))
+        .routes(routes!(notify_test::channels))
+        .routes(routes!(notify_test::test))
         .routes(routes!(silences::list, silences::create))
         .routes(routes!(silences::expire))
         .routes(routes!(silences::storms))

@@ -53,6 +53,8 @@ pub enum Action {
     /// Make enrolment tokens, and approve or revoke the keys agents enrolled (not on a
     /// host: a key decides which agent speaks for a name at all).
     ManageKeys,
+    /// List the notification channels and send a test through one (not on a host).
+    TestNotify,
 }
 
 impl Action {
@@ -85,7 +87,8 @@ impl Action {
             Action::ManageUsers
             | Action::ReloadConfig
             | Action::ReadMetrics
-            | Action::ManageKeys => None,
+            | Action::ManageKeys
+            | Action::TestNotify => None,
         }
     }
 }

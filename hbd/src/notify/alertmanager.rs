@@ -110,14 +110,14 @@ impl Alertmanager {
         Timestamp::now().plus(self.resend * ENDS_AFTER).rfc3339()
     }
 
-    async fn post(&self, body: serde_json::Value) -> Result<(), SendError> {
+    async fn post(&self, body: serde_json::Value) -> Result<super::delivery::Answer, SendError> {
         let url = format!("{}/api/v2/alerts", self.url);
         SendError::deliver("alertmanager", self.client.post(url).json(&body)).await
     }
 
     /// Posts `m`: a problem opens (or refreshes) its alert, a recovery resolves it;
     /// news that is no problem is not an alert.
-    pub async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, m: &Outgoing) -> Result<super::delivery::Answer, SendError> {
         let f = &m.facts;
         match f.kind {
             Kind::Problem | Kind::Reminder if f.severity != "OK" => {
@@ -138,7 +138,9 @@ impl Alertmanager {
                 self.post(Self::body(&[&alert], &Timestamp::now().rfc3339()))
                     .await
             }
-            Kind::Reminder | Kind::Flapping | Kind::Info | Kind::Group => Ok(()),
+            Kind::Reminder | Kind::Flapping | Kind::Info | Kind::Group => {
+                Ok("not sent: Alertmanager takes problems and recoveries only".into())
+            }
         }
     }
 

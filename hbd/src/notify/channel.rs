@@ -46,7 +46,7 @@ impl Channel {
     }
 
     /// One delivery attempt.
-    pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, message: &Outgoing) -> Result<super::delivery::Answer, SendError> {
         match self {
             Channel::Email(c) => c.send(message).await,
             Channel::Pushover(c) => c.send(message).await,

@@ -28,13 +28,21 @@ pub fn cut(text: &str, limit: usize) -> String {
 }
 
 /// Slack: `POST url {"text"}`; answers 200 `ok`.
-pub async fn slack(client: &reqwest::Client, url: &Secret, m: &Outgoing) -> Result<(), SendError> {
+pub async fn slack(
+    client: &reqwest::Client,
+    url: &Secret,
+    m: &Outgoing,
+) -> Result<super::delivery::Answer, SendError> {
     let body = serde_json::json!({ "text": cut(&m.text, SLACK_LIMIT) });
     SendError::deliver("slack", client.post(url.expose()).json(&body)).await
 }
 
 /// Teams (Workflows): a message with one Adaptive Card holding the text; answers 202.
-pub async fn teams(client: &reqwest::Client, url: &Secret, m: &Outgoing) -> Result<(), SendError> {
+pub async fn teams(
+    client: &reqwest::Client,
+    url: &Secret,
+    m: &Outgoing,
+) -> Result<super::delivery::Answer, SendError> {
     let body = serde_json::json!({
         "type": "message",
         "attachments": [{
@@ -61,7 +69,7 @@ pub async fn discord(
     client: &reqwest::Client,
     url: &Secret,
     m: &Outgoing,
-) -> Result<(), SendError> {
+) -> Result<super::delivery::Answer, SendError> {
     let body = serde_json::json!({
         "content": cut(&m.text, DISCORD_LIMIT),
         "allowed_mentions": {"parse": []},
@@ -77,7 +85,7 @@ pub async fn telegram(
     token: &Secret,
     chat_id: &str,
     m: &Outgoing,
-) -> Result<(), SendError> {
+) -> Result<super::delivery::Answer, SendError> {
     let body = serde_json::json!({
         "chat_id": chat_id,
         "text": cut(&m.text, TELEGRAM_LIMIT),
@@ -101,7 +109,7 @@ pub async fn ntfy(
     topic: &str,
     token: Option<&Secret>,
     m: &Outgoing,
-) -> Result<(), SendError> {
+) -> Result<super::delivery::Answer, SendError> {
     let (priority, tag) = ntfy_look(&m.facts);
     let title = format!("hbd: {} {}", m.facts.event, m.facts.host);
     let mut request = client

@@ -16,6 +16,10 @@ pub struct Outgoing {
     pub facts: std::sync::Arc<hbd_core::facts::Facts>,
 }
 
+/// What the service answered a delivery: `HTTP 202 Accepted: {...}`, `250 2.0.0 Ok`
+/// (at most 300 characters of its body), shown by the test-send.
+pub type Answer = String;
+
 /// Why an attempt failed, and whether trying again can help.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{reason}")]
@@ -45,7 +49,10 @@ impl SendError {
 
     /// Sends one HTTP request and classifies its answer; `service` names the channel in
     /// the reason. The one place the HTTP channels turn a response into a result.
-    pub async fn deliver(service: &str, request: reqwest::RequestBuilder) -> Result<(), SendError> {
+    pub async fn deliver(
+        service: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer, SendError> {
         let response = request
             .send()
             .await
@@ -56,7 +63,7 @@ impl SendError {
     }
 
     /// Classifies an HTTP status: 2xx ok, 429 and 5xx transient, other 4xx permanent.
-    pub fn from_status(status: reqwest::StatusCode, body: &str) -> Result<(), SendError> {
+    pub fn from_status(status: reqwest::StatusCode, body: &str) -> Result<Answer, SendError> {
         let reason = || {
             format!(
                 "HTTP {status}: {}",
@@ -64,7 +71,7 @@ impl SendError {
             )
         };
         if status.is_success() {
-            Ok(())
+            Ok(reason())
         } else if status.as_u16() == 429 || status.is_server_error() {
             Err(SendError::transient(reason()))
         } else {

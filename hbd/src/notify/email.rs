@@ -64,7 +64,7 @@ impl Email {
     }
 
     /// Sends the message to its one recipient.
-    pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, message: &Outgoing) -> Result<super::delivery::Answer, SendError> {
         let from: Mailbox = self.config.from.parse().map_err(|e| {
             SendError::permanent(format!(
                 "email: bad from address {:?}: {e}",
@@ -84,7 +84,11 @@ impl Email {
             .body(format!("{}\n\n-- \nhbd\n", message.text))
             .map_err(|e| SendError::permanent(format!("email: {e}")))?;
         match self.transport.send(email).await {
-            Ok(_) => Ok(()),
+            Ok(response) => Ok(format!(
+                "{} {}",
+                response.code(),
+                response.message().collect::<Vec<_>>().join(" ")
+            )),
             Err(e) if e.is_permanent() => Err(SendError::permanent(format!("email: {e}"))),
             Err(e) => Err(SendError::transient(format!("email: {e}"))),
         }

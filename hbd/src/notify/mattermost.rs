@@ -18,7 +18,7 @@ impl Mattermost {
 
     /// Posts once per target channel (an empty recipient: the webhook's own channel, or
     /// One post to the message's channel (empty: the webhook's default or `channel`).
-    pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, message: &Outgoing) -> Result<super::delivery::Answer, SendError> {
         let mut body = serde_json::json!({ "text": message.text });
         let channel = if message.recipient.is_empty() {
             self.config.channel.as_ref()

@@ -20,6 +20,7 @@ pub mod pushover;
 pub mod routing;
 pub mod signal;
 pub mod target;
+pub mod test_send;
 pub mod webhook;
 pub mod worker;
 
@@ -99,6 +100,51 @@ impl crate::ha::Deliver for Notifier {
     }
 }
 
+/// Every configured channel and target, ready to send.
+pub fn channels(config: &Config) -> Result<Vec<Channel>, NotifyError> {
+    // One TLS provider for every client (reqwest, lettre): ring, no OpenSSL, no
+    // aws-lc. Installing it again (a reload) is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let n = &config.notify;
+    let client = reqwest::Client::builder()
+        .timeout(n.timeout)
+        .user_agent(concat!("hbd/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| NotifyError::Http(e.to_string()))?;
+    let mut channels = Vec::new();
+    if let Some(c) = &n.email {
+        channels.push(Channel::Email(email::Email::new(c.clone(), n.timeout)?));
+    }
+    if let Some(c) = &n.pushover {
+        channels.push(Channel::Pushover(pushover::Pushover::new(
+            c.clone(),
+            client.clone(),
+        )));
+    }
+    if let Some(c) = &n.mattermost {
+        channels.push(Channel::Mattermost(mattermost::Mattermost::new(
+            c.clone(),
+            client.clone(),
+        )));
+    }
+    if let Some(c) = &n.signal {
+        channels.push(Channel::Signal(signal::Signal::new(
+            c.clone(),
+            client.clone(),
+        )));
+    }
+    let shard = config.ha.as_ref().map(|h| h.shard.clone());
+    for t in &n.targets {
+        let target =
+            Target::new(t, &client, shard.clone()).map_err(|error| NotifyError::Target {
+                name: t.name.clone(),
+                error,
+            })?;
+        channels.push(Channel::Target(target));
+    }
+    Ok(channels)
+}
+
 impl Notifier {
     /// Starts a worker for every configured channel.
     pub fn start(
@@ -108,49 +154,15 @@ impl Notifier {
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> Result<(Notifier, Vec<JoinHandle<()>>), NotifyError> {
-        // One TLS provider for every client (reqwest, lettre): ring, no OpenSSL, no
-        // aws-lc. Installing it again (a reload) is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let channels = channels(&config)?;
         let n = &config.notify;
-        let client = reqwest::Client::builder()
-            .timeout(n.timeout)
-            .user_agent(concat!("hbd/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| NotifyError::Http(e.to_string()))?;
-        let mut channels = Vec::new();
-        if let Some(c) = &n.email {
-            channels.push(Channel::Email(email::Email::new(c.clone(), n.timeout)?));
-        }
-        if let Some(c) = &n.pushover {
-            channels.push(Channel::Pushover(pushover::Pushover::new(
-                c.clone(),
-                client.clone(),
-            )));
-        }
-        if let Some(c) = &n.mattermost {
-            channels.push(Channel::Mattermost(mattermost::Mattermost::new(
-                c.clone(),
-                client.clone(),
-            )));
-        }
-        if let Some(c) = &n.signal {
-            channels.push(Channel::Signal(signal::Signal::new(
-                c.clone(),
-                client.clone(),
-            )));
-        }
-        let shard = config.ha.as_ref().map(|h| h.shard.clone());
         let mut handles = Vec::new();
-        for t in &n.targets {
-            let target =
-                Target::new(t, &client, shard.clone()).map_err(|error| NotifyError::Target {
-                    name: t.name.clone(),
-                    error,
-                })?;
-            if let Some(keeper) = target.keeper() {
+        for channel in &channels {
+            if let Channel::Target(target) = channel
+                && let Some(keeper) = target.keeper()
+            {
                 handles.push(tokio::spawn(keeper.keep_open(shutdown.clone())));
             }
-            channels.push(Channel::Target(target));
         }
         let mut queues = Vec::new();
         for channel in channels {

@@ -53,9 +53,9 @@ pub async fn send(
     url: &str,
     routing_key: &Secret,
     m: &Outgoing,
-) -> Result<(), SendError> {
+) -> Result<super::delivery::Answer, SendError> {
     let Some(body) = event(routing_key.expose(), &m.facts) else {
-        return Ok(());
+        return Ok("not sent: PagerDuty takes problems and recoveries only".into());
     };
     SendError::deliver("pagerduty", client.post(url).json(&body)).await
 }

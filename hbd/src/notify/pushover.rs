@@ -31,7 +31,7 @@ impl Pushover {
     }
 
     /// One request for the message's one user key.
-    pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, message: &Outgoing) -> Result<super::delivery::Answer, SendError> {
         let priority = self.config.priority.to_string();
         let text = fit(&message.text);
         let form = [

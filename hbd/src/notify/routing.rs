@@ -52,7 +52,7 @@ impl ChannelKind {
 
     /// The channel's own recipients from its config section (empty for Mattermost: the
     /// webhook's channel is the default target, named by an empty address).
-    fn base(self, config: &Config) -> Vec<String> {
+    pub fn base(self, config: &Config) -> Vec<String> {
         let n = &config.notify;
         match self {
             ChannelKind::Email => n.email.as_ref().map(|e| e.to.clone()).unwrap_or_default(),

@@ -18,7 +18,7 @@ impl Signal {
     }
 
     /// One request for the message's one recipient.
-    pub async fn send(&self, message: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, message: &Outgoing) -> Result<super::delivery::Answer, SendError> {
         let body = serde_json::json!({
             "message": message.text,
             "number": self.config.number,

@@ -182,7 +182,7 @@ impl Target {
     }
 
     /// One delivery attempt.
-    pub async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, m: &Outgoing) -> Result<super::delivery::Answer, SendError> {
         let sent = match &self.service {
             Ready::Webhook(w) => w.send(m).await,
             Ready::Slack(c, url) => chat::slack(c, url, m).await,

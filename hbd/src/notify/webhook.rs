@@ -68,7 +68,7 @@ impl Webhook {
     }
 
     /// Sends `m`.
-    pub async fn send(&self, m: &Outgoing) -> Result<(), SendError> {
+    pub async fn send(&self, m: &Outgoing) -> Result<super::delivery::Answer, SendError> {
         let body = match &self.body {
             Some(t) => t
                 .render(&m.facts)

@@ -90,9 +90,9 @@ pub async fn run(
             r = channel.send(&message) => r,
         };
         match sent {
-            Ok(()) => {
+            Ok(answer) => {
                 metrics.notification_sent(name);
-                tracing::info!(channel = name, host = %message.host, recipient = %message.recipient, "notification sent");
+                tracing::info!(channel = name, host = %message.host, recipient = %message.recipient, %answer, "notification sent");
             }
             Err(error) => {
                 metrics.notification_failed(name);

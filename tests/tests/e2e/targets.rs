@@ -333,3 +333,137 @@ targets:
         assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
 }
+
+/// The test-send: a sample through one channel or target now, with the service's
+/// answer, from the API and from the button on /alerts in a real browser.
+#[test]
+fn a_test_send_shows_what_each_service_answered() {
+    hbd_e2e::require!(Need::TestPython, Need::Browser);
+    let dir = tempfile::tempdir().unwrap();
+    let stub = HttpStub::start_with(dir.path(), &["--telegram-token", TELEGRAM_TOKEN]);
+    let url = stub.url();
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!(
+            "pushover:
+  url: {url}/1/messages.json
+  token: azGDORePK8gMaC0QOYAMyEEuzJnyUi
+  user: uQiRzpo4DXghDmr9QzzfQu27cmVRsG
+targets:
+  ops-slack: {{kind: slack, url: '{url}/services/T0/B0/X'}}
+  wrong-bot: {{kind: telegram, url: '{url}', token: '999:not-the-bot', chat_id: 1}}
+  pager: {{kind: pagerduty, url: '{url}/v2/enqueue', routing_key: '{ROUTING_KEY}'}}
+"
+        ),
+    );
+    let test = |channel: &str| {
+        daemon.call(
+            "POST",
+            "/api/0/notify/test",
+            &[("Content-Type", "application/json")],
+            Some(&format!(r#"{{"channel": "{channel}"}}"#)),
+        )
+    };
+    let listed = daemon.call("GET", "/api/0/notify/channels", &[], None);
+    assert_eq!(
+        listed.json(),
+        serde_json::json!([
+            {"name": "pushover", "kind": "pushover"},
+            {"name": "ops-slack", "kind": "slack"},
+            {"name": "wrong-bot", "kind": "telegram"},
+            {"name": "pager", "kind": "pagerduty"},
+        ])
+    );
+
+    let slack = test("ops-slack");
+    assert_eq!(slack.status, 200, "{}", slack.body);
+    let tried = &slack.json()["tried"];
+    assert_eq!(tried[0]["ok"], true);
+    assert_eq!(tried[0]["answer"], "HTTP 200 OK: ok");
+    assert_eq!(
+        tried[0]["text"],
+        "WARNING: hbd-test - test.notification = a test sent by an administrator"
+    );
+    assert_eq!(stub.requests("/services/T0/").len(), 1);
+
+    // Pushover: to its own user, with Pushover's answer.
+    let push = test("pushover").json();
+    assert_eq!(
+        push["tried"][0]["recipient"],
+        "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"
+    );
+    assert!(
+        push["tried"][0]["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("HTTP 200 OK: {\"status\": 1"),
+        "{push}"
+    );
+
+    // A refusal is the answer, secrets kept out of it.
+    let bot = test("wrong-bot").json();
+    assert_eq!(bot["tried"][0]["ok"], false, "{bot}");
+    assert!(
+        bot["tried"][0]["answer"].as_str().unwrap().contains("401"),
+        "{bot}"
+    );
+    assert!(!bot.to_string().contains("not-the-bot"), "{bot}");
+
+    // PagerDuty: the sample opens an incident and its recovery resolves it.
+    let pager = test("pager").json();
+    let actions: Vec<String> = stub
+        .requests("/v2/enqueue")
+        .iter()
+        .map(|r| {
+            r["body"]["event_action"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(actions, ["trigger", "resolve"], "{pager}");
+    assert_eq!(
+        pager["tried"][1]["answer"].as_str().unwrap().get(..12),
+        Some("HTTP 202 Acc")
+    );
+
+    assert_eq!(test("nowhere").status, 404);
+    assert_eq!(
+        daemon
+            .call(
+                "POST",
+                "/api/0/notify/test",
+                &[("Content-Type", "application/json")],
+                Some("{}")
+            )
+            .status,
+        422
+    );
+
+    // The button on /alerts, in a real browser.
+    let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
+        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
+        std::path::PathBuf::from,
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/test_send.mjs");
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg(format!("http://{}", daemon.http_addr()))
+        .arg("ops-slack")
+        .env(
+            "PLAYWRIGHT",
+            npm.join("node_modules/playwright-core/index.mjs"),
+        )
+        .output()
+        .expect("node; run scripts/install-deps.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(seen["problems"], serde_json::json!([]), "{seen:#}");
+    assert_eq!(
+        seen["channels"],
+        serde_json::json!(["pushover", "ops-slack", "wrong-bot", "pager"])
+    );
+    assert_eq!(seen["result"], "ok: HTTP 200 OK: ok", "{seen:#}");
+    assert_eq!(stub.requests("/services/T0/").len(), 2);
+}

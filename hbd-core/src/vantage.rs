@@ -257,6 +257,7 @@ impl Checks {
             last_notified: None,
             reminders: 0,
             held: None,
+            ack: None,
         })
     }
 

@@ -198,6 +198,7 @@ pub async fn run(
     let jobs = store.load_jobs()?;
     let silences = store.load_silences()?;
     let told = store.load_told()?;
+    let acks = store.load_acks()?;
     let latest = Latest::default();
     let mut checks = HashSet::new();
     for sample in store.load_latest_samples()? {
@@ -220,6 +221,7 @@ pub async fn run(
     );
     core.restore_jobs(jobs, started);
     core.restore_policy(silences, told);
+    core.restore_acks(acks, started);
 
     let tokio_udp = |s: UdpSocket| {
         s.set_nonblocking(true)?;

@@ -10,6 +10,7 @@ import { connect, logoutButton } from './stream.js';
 const $ = (id) => document.getElementById(id);
 const alerts = new Map(); // "host\npath" -> alert
 const hosts = new Map();  // name -> {state, since}: only DOWN and UNREACHABLE hosts
+const hostAcks = new Map(); // name -> the acknowledgement of its DOWN / UNREACHABLE
 const filter = { severity: '', host: '', plugin: '' };
 const RANK = { DOWN: 0, UNREACHABLE: 1, CRITICAL: 2, UNKNOWN: 3, WARNING: 4 };
 const CLASS = { DOWN: 'DOWN', UNREACHABLE: 'UNREACHABLE', CRITICAL: 'DOWN', WARNING: 'UNKNOWN', UNKNOWN: 'UNKNOWN' };
@@ -57,7 +58,7 @@ const number = (v) => (typeof v === 'number' ? v.toLocaleString(undefined, { max
 function problems() {
   const all = [];
   for (const [name, h] of hosts) {
-    all.push({ severity: h.state, host: name, what: '', since: h.since, value: '—', threshold: '—', reminders: '' });
+    all.push({ severity: h.state, host: name, what: '', since: h.since, value: '—', threshold: '—', reminders: '', ack: hostAcks.get(name) });
   }
   for (const a of alerts.values()) {
     if (a.level === 'OK') continue;
@@ -65,7 +66,7 @@ function problems() {
       severity: a.level, host: a.host, what: a.path, since: a.since,
       value: number(a.value ?? a.detail ?? '—'),
       threshold: a.threshold == null ? '—' : `${a.operator ?? ''} ${number(a.threshold)}`.trim(),
-      reminders: String(a.reminders), held: a.held,
+      reminders: String(a.reminders), held: a.held, ack: a.ack,
     });
   }
   return all;
@@ -104,11 +105,67 @@ function draw() {
       p.what ? link(p.what, check ?? `${host}?path=${encodeURIComponent(p.what)}#history-title`) : cell('host', 'muted'),
       since, cell(p.value), cell(p.threshold),
       cell(p.held ? `held: ${p.held.reason}` : '', 'held'), cell(p.reminders),
+      check ? cell('') : ackCell(p),
     );
     return tr;
   });
   $('alerts').replaceChildren(...rows);
   $('none').hidden = shown.length > 0;
+}
+
+// The acknowledgement of a problem, or a button to make one (a comment is asked for in
+// the row; the API says no to those who may not).
+let editing = null; // {key, td}: the row whose acknowledgement form is open, kept across redraws
+
+function ackCell(p) {
+  const key = `${p.host}\n${p.what}`;
+  if (p.ack && editing?.key === key) editing = null;
+  if (editing?.key === key) return editing.td;
+  const td = document.createElement('td');
+  td.className = 'ack';
+  if (p.ack) {
+    td.textContent = `${p.ack.by}: ${p.ack.comment}`;
+    td.title = `since ${new Date(p.ack.at).toLocaleString()}${p.ack.until ? `, until ${new Date(p.ack.until).toLocaleString()}` : ''}`;
+    return td;
+  }
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Acknowledge';
+  button.addEventListener('click', () => {
+    const form = document.createElement('form');
+    const input = document.createElement('input');
+    input.name = 'comment';
+    input.required = true;
+    input.placeholder = 'what is being done';
+    input.setAttribute('aria-label', 'What is being done about it');
+    const go = document.createElement('button');
+    go.textContent = 'Acknowledge';
+    const said = document.createElement('span');
+    said.className = 'error';
+    form.append(input, go, said);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const body = { comment: input.value };
+      if (p.what) body.path = p.what;
+      try {
+        await api(`/api/0/hosts/${encodeURIComponent(p.host)}/ack`, { method: 'POST', body });
+        said.textContent = '';
+      } catch (err) {
+        said.textContent = err.message;
+      }
+    });
+    td.replaceChildren(form);
+    editing = { key, td };
+    input.focus();
+  });
+  td.append(button);
+  return td;
+}
+
+async function loadAcks() {
+  hostAcks.clear();
+  for (const a of await api('/api/0/acks')) if (!a.path) hostAcks.set(a.host, a);
+  schedule();
 }
 
 function schedule() {
@@ -221,6 +278,7 @@ connect({
   onSnapshot: (m) => {
     alerts.clear();
     hosts.clear();
+    loadAcks().catch(() => {});
     for (const a of m.alerts) alerts.set(`${a.host}\n${a.path}`, a);
     const c = m.hosts;
     for (let i = 0; i < c.name.length; i++) setHost(c.name[i], c.state[i], c.state_since[i]);
@@ -235,6 +293,9 @@ connect({
       } else if (u.type === 'event') {
         if (u.record) setHost(u.host, u.record.state, u.record.state_since);
         else hosts.delete(u.host);
+      } else if (u.type === 'ack' && !u.path) {
+        if (u.ack) hostAcks.set(u.host, u.ack);
+        else hostAcks.delete(u.host);
       }
     }
     schedule();

@@ -178,6 +178,7 @@ impl Alerts {
             .entry(key.clone())
             .or_insert_with(|| AlertState {
                 held: None,
+                ack: None,
                 host: key.0.clone(),
                 path: key.1.clone(),
                 level: Level::Ok,
@@ -305,6 +306,15 @@ impl Alerts {
             .map(|(k, _)| k.clone())
             .collect();
         gone.into_iter().filter_map(|k| self.remove(&k)).collect()
+    }
+
+    /// Marks a path changed for the live stream without changing it (its
+    /// acknowledgement did).
+    pub fn touch(&mut self, host: &str, path: &str) {
+        let key = (host.to_owned(), path.to_owned());
+        if self.states.contains_key(&key) {
+            self.changed.push(key);
+        }
     }
 
     /// One state.

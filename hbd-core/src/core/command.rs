@@ -41,6 +41,23 @@ pub enum Command {
         /// Its id.
         id: String,
     },
+    /// Acknowledge a problem: an alert path that is not OK (`path`), or the host DOWN or
+    /// UNREACHABLE (`path: None`). Its reminders stop until its state changes.
+    Acknowledge {
+        /// The host.
+        host: String,
+        /// The alert path; `None`: the host itself.
+        path: Option<String>,
+        /// Who, when, why, until when.
+        ack: Box<crate::model::Ack>,
+    },
+    /// Take an acknowledgement back.
+    Withdraw {
+        /// The host.
+        host: String,
+        /// The alert path; `None`: the host itself.
+        path: Option<String>,
+    },
     /// Tell the people responsible for a host something about it, as an operator
     /// message from its agent would be told (a rollout stopped on it).
     Tell {
@@ -74,6 +91,13 @@ pub enum Outcome {
     },
     /// The message is on its way, as a host event.
     Told,
+    /// The problem is acknowledged.
+    Acknowledged {
+        /// The acknowledgement.
+        ack: Box<crate::model::Ack>,
+    },
+    /// The acknowledgement is taken back.
+    Withdrawn,
 }
 
 /// Why a command was refused.
@@ -93,6 +117,18 @@ pub enum CommandError {
     /// A silence whose matcher does not compile.
     #[error("{0}")]
     BadSilence(String),
+    /// Nothing to acknowledge: the alert is OK or the host is not DOWN.
+    #[error("{what} is no problem now: nothing to acknowledge")]
+    NoProblem {
+        /// The host or `host path`.
+        what: String,
+    },
+    /// No acknowledgement to take back.
+    #[error("{what} is not acknowledged")]
+    NotAcknowledged {
+        /// The host or `host path`.
+        what: String,
+    },
     /// No such alert path.
     #[error("host {host:?} has no alert {path:?}")]
     UnknownAlert {
@@ -142,6 +178,7 @@ impl Core {
                 };
                 // Evaluated afresh from OK: as if nothing had been told either.
                 self.policy.forget_path(host, path);
+                self.end_ack(host, Some(path), super::acks::Ended::Gone, out);
                 self.dropped_alerts.push(key);
                 self.finish(Step::default(), now, out);
                 Ok(Outcome::AlertCleared { was: state.level })
@@ -164,6 +201,61 @@ impl Core {
                 Ok(Outcome::Silence {
                     silence: Box::new(silence),
                 })
+            }
+            Command::Acknowledge { host, path, ack } => {
+                let what = match path {
+                    Some(p) => format!("{host} {p}"),
+                    None => host.clone(),
+                };
+                let Some(h) = self.hosts.get(host) else {
+                    return Err(CommandError::UnknownHost(host.clone()));
+                };
+                let problem = match path {
+                    Some(p) => match self.alerts.get(host, p) {
+                        Some(state) => state.level != Level::Ok,
+                        None => {
+                            return Err(CommandError::UnknownAlert {
+                                host: host.clone(),
+                                path: p.clone(),
+                            });
+                        }
+                    },
+                    None => matches!(
+                        h.state,
+                        crate::model::HostState::Down | crate::model::HostState::Unreachable
+                    ),
+                };
+                if !problem {
+                    return Err(CommandError::NoProblem { what });
+                }
+                self.acks
+                    .put((host.clone(), path.clone()), ack.as_ref().clone(), now);
+                out.push(Action::Acknowledged {
+                    host: host.clone(),
+                    path: path.clone(),
+                    ack: Some(ack.as_ref().clone()),
+                    ended: None,
+                });
+                if let Some(p) = path {
+                    self.alerts.touch(host, p);
+                }
+                self.finish(Step::default(), now, out);
+                Ok(Outcome::Acknowledged { ack: ack.clone() })
+            }
+            Command::Withdraw { host, path } => {
+                let what = match path {
+                    Some(p) => format!("{host} {p}"),
+                    None => host.clone(),
+                };
+                if self.acks.get(host, path.as_deref()).is_none() {
+                    return Err(CommandError::NotAcknowledged { what });
+                }
+                self.end_ack(host, path.as_deref(), super::acks::Ended::Withdrawn, out);
+                if let Some(p) = path {
+                    self.alerts.touch(host, p);
+                }
+                self.finish(Step::default(), now, out);
+                Ok(Outcome::Withdrawn)
             }
             Command::Tell { host, text } => {
                 if !self.hosts.contains(host) {

@@ -6,6 +6,7 @@
 //! [`Action`]s it returns; [`Core::next_deadline`] says when the next tick is due.
 //! Deadlines run on monotonic time ([`Mono`]); wall time only goes into records.
 
+pub mod acks;
 mod by_name;
 mod checks;
 mod command;
@@ -87,6 +88,18 @@ pub enum Action {
     /// A command for an agent was queued, sent, done or expired: for the live stream
     /// and the journal.
     Job(Job),
+    /// An acknowledgement was put on a problem (`ack`), or ended (`ack: None`, and
+    /// why): for the journal and the live stream.
+    Acknowledged {
+        /// The host.
+        host: String,
+        /// The alert path; `None`: the host itself.
+        path: Option<String>,
+        /// The acknowledgement now.
+        ack: Option<crate::model::Ack>,
+        /// Why it ended, when it did.
+        ended: Option<acks::Ended>,
+    },
     /// Forget everything kept about a host outside the core (its latest samples).
     Forget {
         /// The host.
@@ -111,6 +124,8 @@ pub struct Changes {
     pub told: Vec<(String, String, Level)>,
     /// Silences added, changed or expired since the last call.
     pub silences: Vec<Silence>,
+    /// Acknowledgements put or ended since the last call: the one now, or `None`.
+    pub acks: Vec<(acks::Subject, Option<crate::model::Ack>)>,
 }
 
 /// Host state, alerts, the outbox and the policy, side by side: each input is one
@@ -128,6 +143,8 @@ pub struct Core {
     managed: crate::managed::Agents,
     /// Checks run from several vantage points, with their answers.
     checks: crate::vantage::Checks,
+    /// Operators' acknowledgements of problems.
+    acks: acks::Acks,
 }
 
 impl Core {
@@ -141,6 +158,7 @@ impl Core {
         checks.configure(settings.policy.checks.clone());
         let mut core = Core {
             checks,
+            acks: acks::Acks::default(),
             alerts: Alerts::new(settings.reminders),
             hosts,
             dropped_alerts: Vec::new(),
@@ -427,6 +445,14 @@ impl Core {
         }
         self.alerts.on_tick(now, &mut step.notices);
         self.policy.on_tick(now);
+        for ((host, path), _) in self.acks.expire(now) {
+            out.push(Action::Acknowledged {
+                host,
+                path,
+                ack: None,
+                ended: Some(acks::Ended::Expired),
+            });
+        }
         self.finish(step, now, out);
     }
 
@@ -445,6 +471,7 @@ impl Core {
             self.alerts.next_deadline(),
             self.outbox.next_deadline(),
             self.policy.next_deadline(),
+            self.acks.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -494,6 +521,7 @@ impl Core {
             dropped_hosts,
             dropped_alerts: std::mem::take(&mut self.dropped_alerts),
             jobs,
+            acks: self.acks.take_changed(),
         }
     }
 

@@ -64,6 +64,7 @@ impl Core {
     pub(super) fn with_holds(&self, mut states: Vec<AlertState>, now: Now) -> Vec<AlertState> {
         for s in &mut states {
             s.held = self.policy.held_now(&s.host, Some(&s.path), now);
+            s.ack = self.acks.get(&s.host, Some(&s.path)).cloned();
         }
         states
     }

@@ -68,6 +68,26 @@ pub struct AlertState {
     /// the API asks, never stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<Reason>,
+    /// Who acknowledged the problem, when and why: filled in when the API asks (kept by
+    /// the core's acknowledgements, not here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack: Option<Ack>,
+}
+
+/// An operator's acknowledgement of a problem (an alert that is not OK, a host DOWN or
+/// UNREACHABLE): its reminders stop until its state changes, it recovers, or `until`
+/// passes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    /// Who.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+    /// Why: what is being done about it.
+    pub comment: String,
+    /// When it ends by itself, if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
 }
 
 /// What kind of change a notice reports.

@@ -46,4 +46,10 @@ pub enum Reason {
         /// The check's name.
         check: String,
     },
+    /// An operator acknowledged the problem: its reminders are held until its state
+    /// changes.
+    Acknowledged {
+        /// Who.
+        by: String,
+    },
 }

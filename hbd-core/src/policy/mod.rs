@@ -349,6 +349,20 @@ impl Policy {
         self.prune(&notice.host, path);
     }
 
+    /// A reminder of an acknowledged problem: not told; the verdict says who
+    /// acknowledged it.
+    pub fn acknowledged_reminder(&mut self, notice: &Notice, by: &str, now: Now) {
+        let what = what(&Notification::Alert(notice.clone()));
+        let reason = Reason::Acknowledged { by: by.to_owned() };
+        self.decide(
+            &notice.host,
+            Some(&notice.path),
+            &what,
+            Verdict::Held { reason },
+            now,
+        );
+    }
+
     fn set_unreachable(&mut self, host: &str, parent: Option<String>) {
         if let Some(h) = self.hosts.get_mut(host) {
             h.unreachable = parent;

@@ -38,6 +38,9 @@ pub struct AlertView {
     /// UNREACHABLE host, flapping, a pending period); absent when they are not.
     #[serde(skip_serializing_if = "Option::is_none")]
     held: Option<super::view::Reason>,
+    /// Who acknowledged it, when, why and until when; absent when nobody did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack: Option<super::view::Ack>,
 }
 
 impl From<AlertState> for AlertView {
@@ -54,6 +57,7 @@ impl From<AlertState> for AlertView {
             operator: s.operator.map(|o| o.as_str()),
             reminders: s.reminders,
             held: s.held.map(Into::into),
+            ack: s.ack.map(Into::into),
         }
     }
 }

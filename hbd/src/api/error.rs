@@ -115,6 +115,9 @@ impl From<CommandError> for ApiError {
             | CommandError::UnknownSilence(_) => ApiError::NotFound(e.to_string()),
             CommandError::BadSilence(_) => ApiError::BadRequest(e.to_string()),
             CommandError::Unsigned(_) => ApiError::Unsigned(e.to_string()),
+            CommandError::NoProblem { .. } | CommandError::NotAcknowledged { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
         }
     }
 }

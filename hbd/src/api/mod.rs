@@ -9,6 +9,7 @@
 //! (utoipa-axum), so the document cannot miss one.
 
 mod access;
+mod acks;
 mod alerts;
 pub mod artifacts;
 pub(crate) mod auth;
@@ -173,6 +174,8 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::active))
         .routes(routes!(checks::list))
         .routes(routes!(alerts::for_host, alerts::clear))
+        .routes(routes!(acks::put, acks::withdraw))
+        .routes(routes!(acks::list))
         .routes(routes!(plugins::latest))
         .routes(routes!(plugins::history))
         .routes(routes!(series::series))

@@ -128,7 +128,7 @@ fn time(field: &str, text: &str) -> Result<Timestamp, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("{field}: before 1970")))
 }
 
-fn duration(v: &serde_json::Value) -> Result<Duration, ApiError> {
+pub(super) fn duration(v: &serde_json::Value) -> Result<Duration, ApiError> {
     let d = match v {
         serde_json::Value::Number(n) => n
             .as_f64()

@@ -75,6 +75,11 @@ pub enum Reason {
         /// The check's name.
         check: String,
     },
+    /// An operator acknowledged the problem: its reminders are held.
+    Acknowledged {
+        /// Who.
+        by: String,
+    },
 }
 
 impl From<model::Reason> for Reason {
@@ -87,6 +92,7 @@ impl From<model::Reason> for Reason {
             model::Reason::Standby { leader } => Reason::Standby { leader },
             model::Reason::Pending { until } => Reason::Pending { until: until.0 },
             model::Reason::Vantage { check } => Reason::Vantage { check },
+            model::Reason::Acknowledged { by } => Reason::Acknowledged { by },
         }
     }
 }
@@ -436,6 +442,38 @@ pub enum Outcome {
     },
     /// The message is on its way.
     Told,
+    /// The problem is acknowledged.
+    Acknowledged {
+        /// The acknowledgement.
+        ack: Ack,
+    },
+    /// The acknowledgement is taken back.
+    Withdrawn,
+}
+
+/// An operator's acknowledgement of a problem, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Ack {
+    /// Who.
+    pub by: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Why: what is being done about it.
+    pub comment: String,
+    /// When it ends by itself (RFC 3339), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+impl From<model::Ack> for Ack {
+    fn from(a: model::Ack) -> Ack {
+        Ack {
+            at: a.at.rfc3339(),
+            until: a.until.map(|t| t.rfc3339()),
+            by: a.by,
+            comment: a.comment,
+        }
+    }
 }
 
 impl From<crate::core::Outcome> for Outcome {
@@ -450,6 +488,10 @@ impl From<crate::core::Outcome> for Outcome {
                 silence: Box::new(Silence::from(*silence)),
             },
             crate::core::Outcome::Told => Outcome::Told,
+            crate::core::Outcome::Acknowledged { ack } => Outcome::Acknowledged {
+                ack: Ack::from(*ack),
+            },
+            crate::core::Outcome::Withdrawn => Outcome::Withdrawn,
         }
     }
 }

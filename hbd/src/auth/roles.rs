@@ -33,6 +33,9 @@ pub enum Action {
     QueueUpgrade,
     /// Clear one of the host's alerts.
     ClearAlert,
+    /// Acknowledge one of the host's problems (an alert, the host DOWN), or take that
+    /// back.
+    Acknowledge,
     /// Silence the host's notifications for a while, or end such a silence.
     Silence,
     /// Forget the host.
@@ -60,8 +63,9 @@ pub enum Action {
 impl Action {
     /// What can be done to one host, each with the name the API shows it by (the host's
     /// `may` list, which pages use to offer only what the user may do).
-    pub const ON_HOST: [(Action, &'static str); 9] = [
+    pub const ON_HOST: [(Action, &'static str); 10] = [
         (Action::ClearAlert, "clear_alert"),
+        (Action::Acknowledge, "acknowledge"),
         (Action::Silence, "silence"),
         (Action::QueueCommand, "queue_command"),
         (Action::TriggerDns, "trigger_dns"),
@@ -81,6 +85,7 @@ impl Action {
             | Action::TriggerDns
             | Action::QueueUpgrade
             | Action::ClearAlert
+            | Action::Acknowledge
             | Action::Silence
             | Action::ManagePlugins => Some(Role::Manager),
             Action::DropHost | Action::TransferOwnership | Action::EditAccess => Some(Role::Owner),

@@ -68,6 +68,8 @@ pub enum Query {
     Alerts(oneshot::Sender<Vec<AlertState>>),
     /// Every check run from several vantage points, with each one's answer.
     Checks(oneshot::Sender<Vec<hbd_core::vantage::CheckView>>),
+    /// Every acknowledgement in force.
+    Acks(oneshot::Sender<Vec<(crate::core::acks::Subject, crate::model::Ack)>>),
     /// Every tracked alert path of a host (`None`: unknown host).
     HostAlerts(String, oneshot::Sender<Option<Vec<AlertState>>>),
     /// A host's commands for its agent, newest first (`None`: no such host).
@@ -420,6 +422,9 @@ impl Engine {
             Query::Checks(reply) => {
                 let _ = reply.send(core.checks(|_| true));
             }
+            Query::Acks(reply) => {
+                let _ = reply.send(core.acks());
+            }
             Query::HostJobs(name, reply) => {
                 let known = core.host(&name).is_some();
                 let _ = reply.send(known.then(|| core.jobs(&name)));
@@ -551,6 +556,7 @@ impl Engine {
             jobs: changes.jobs,
             silences: changes.silences,
             told: changes.told,
+            acks: changes.acks,
         });
         self.parts.metrics.samples_dropped.inc_by(lost as u64);
         if self.pending.is_empty() {

@@ -112,6 +112,19 @@ pub enum Entry {
         /// Why.
         reason: String,
     },
+    /// An acknowledgement put on a problem, or ended (`ack: None`, `ended` says why).
+    Ack {
+        /// When.
+        at: Timestamp,
+        /// The host.
+        host: String,
+        /// The alert path; `None`: the host itself.
+        path: Option<String>,
+        /// The acknowledgement now.
+        ack: Option<crate::model::Ack>,
+        /// Why it ended.
+        ended: Option<&'static str>,
+    },
     /// A sign-in, refused or not, and other account events.
     Auth {
         /// When.
@@ -137,6 +150,18 @@ impl Entry {
                 crate::render::notice_text(notice),
             )),
             Action::Decision(decision) => Some(Entry::Decision(decision.clone())),
+            Action::Acknowledged {
+                host,
+                path,
+                ack,
+                ended,
+            } => Some(Entry::Ack {
+                at: ack.as_ref().map_or_else(Timestamp::now, |a| a.at),
+                host: host.clone(),
+                path: path.clone(),
+                ack: ack.clone(),
+                ended: ended.map(|e| e.as_str()),
+            }),
             Action::Job(job) => {
                 let worth = match job.state {
                     JobState::Sent { times, .. } => times == 1,

@@ -93,6 +93,7 @@ impl Formatter {
             Entry::Dropped { at, .. }
             | Entry::Dns { at, .. }
             | Entry::Command { at, .. }
+            | Entry::Ack { at, .. }
             | Entry::Auth { at, .. } => *at,
             Entry::Alert(notice, _) => notice.at,
             Entry::Event(event) => event.at,
@@ -116,6 +117,25 @@ impl Formatter {
                     map.insert("ID".into(), "EVENT".into());
                     map.insert("name".into(), host);
                 }
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Ack {
+                host,
+                path,
+                ack,
+                ended,
+                ..
+            } => {
+                out.extend_from_slice(b"\"source_ip\":null,\"source_port\":null,\"message\":");
+                let value = match ack {
+                    Some(a) => serde_json::json!({
+                        "ID": "ACK", "name": host, "path": path, "by": a.by,
+                        "comment": a.comment, "until": a.until,
+                    }),
+                    None => serde_json::json!({
+                        "ID": "ACK_ENDED", "name": host, "path": path, "why": ended,
+                    }),
+                };
                 out.extend_from_slice(value.to_string().as_bytes());
             }
             Entry::Decision(decision) => {

@@ -103,6 +103,15 @@ pub enum UpdateKind {
         /// The state now.
         state: Option<AlertState>,
     },
+    /// An acknowledgement was put on a problem, or ended (`ack: None`).
+    Ack {
+        /// The host.
+        host: String,
+        /// The alert path; `None`: the host itself.
+        path: Option<String>,
+        /// The acknowledgement now.
+        ack: Option<crate::model::Ack>,
+    },
 }
 
 /// Where a group's staged rollout stands.
@@ -154,6 +163,13 @@ impl UpdateKind {
             Action::Job(job) => UpdateKind::Job {
                 host: job.host.clone(),
                 job: Box::new(job.clone()),
+            },
+            Action::Acknowledged {
+                host, path, ack, ..
+            } => UpdateKind::Ack {
+                host: host.clone(),
+                path: path.clone(),
+                ack: ack.clone(),
             },
             _ => return None,
         })

@@ -24,7 +24,8 @@ pub fn host_of(update: &Update) -> Option<&str> {
         | UpdateKind::Job { host, .. }
         | UpdateKind::Dns { host, .. }
         | UpdateKind::Decision { host, .. }
-        | UpdateKind::Alert { host, .. } => Some(host),
+        | UpdateKind::Alert { host, .. }
+        | UpdateKind::Ack { host, .. } => Some(host),
         UpdateKind::Rollout(_) => None,
     }
 }
@@ -66,6 +67,7 @@ fn alert_json(a: &AlertState) -> Value {
         "operator": a.operator.map(|o| o.as_str()),
         "reminders": a.reminders,
         "held": a.held,
+        "ack": a.ack,
     })
 }
 
@@ -206,6 +208,9 @@ pub fn update(u: &Update) -> Value {
         UpdateKind::Alert { host, path, state } => json!({
             "seq": u.seq, "type": "alert", "host": host, "path": path,
             "state": state.as_ref().map(alert_json),
+        }),
+        UpdateKind::Ack { host, path, ack } => json!({
+            "seq": u.seq, "type": "ack", "host": host, "path": path, "ack": ack,
         }),
     }
 }

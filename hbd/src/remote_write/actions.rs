@@ -76,6 +76,7 @@ mod tests {
             last_notified: None,
             reminders: 0,
             held: None,
+            ack: None,
         };
         let cases: Vec<(Action, Seen)> = vec![
             (

@@ -58,6 +58,7 @@ impl Store {
                 let level: String = r.get(2)?;
                 Ok(AlertState {
                     held: None,
+                    ack: None,
                     host: r.get(0)?,
                     path: r.get(1)?,
                     level: Level::parse(&level).unwrap_or(Level::Ok),
@@ -90,6 +91,7 @@ mod tests {
         let path = dir.path().join("a.db");
         let mut state = AlertState {
             held: None,
+            ack: None,
             host: "db1".into(),
             path: "disk_monitor./.percent".into(),
             level: Level::Critical,

@@ -14,6 +14,7 @@
 //! `db` file, which knows these tables): they are rare, and the API must know they are on
 //! disk before it answers.
 
+mod acks;
 mod alerts;
 pub mod changes;
 pub mod enrolment;
@@ -176,6 +177,15 @@ const MIGRATIONS: &[&str] = &[
     // kept before that which may name one are left to administrators ('').
     "ALTER TABLE changes ADD COLUMN host TEXT;
     UPDATE changes SET host = '' WHERE by = 'rollout' OR what LIKE 'hosts.%';",
+    "CREATE TABLE acks (
+        host     TEXT NOT NULL,
+        path     TEXT NOT NULL,
+        by_user  TEXT NOT NULL,
+        at_ms    INTEGER NOT NULL,
+        comment  TEXT NOT NULL,
+        until_ms INTEGER,
+        PRIMARY KEY (host, path)
+    ) WITHOUT ROWID;",
 ];
 
 /// Store failures.
@@ -223,6 +233,8 @@ pub struct Batch {
     pub silences: Vec<crate::policy::silence::Silence>,
     /// States last told: `(host, path or "", level)`.
     pub told: Vec<(String, String, crate::alerting::Level)>,
+    /// Acknowledgements put (`Some`) or ended (`None`), oldest first.
+    pub acks: Vec<(crate::core::acks::Subject, Option<crate::model::Ack>)>,
 }
 
 impl Batch {
@@ -236,6 +248,7 @@ impl Batch {
             && self.history.is_empty()
             && self.jobs.is_empty()
             && self.silences.is_empty()
+            && self.acks.is_empty()
             && self.told.is_empty()
     }
 
@@ -254,6 +267,7 @@ impl Batch {
             jobs,
             silences,
             told,
+            acks,
         } = newer;
         let gone: HashSet<&str> = dropped_hosts.iter().map(String::as_str).collect();
         let replaced: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
@@ -265,6 +279,7 @@ impl Batch {
         self.jobs
             .retain(|j| !gone.contains(j.host.as_str()) && !newer_jobs.contains(j.id.as_str()));
         self.told.retain(|(h, _, _)| !gone.contains(h.as_str()));
+        self.acks.retain(|((h, _), _)| !gone.contains(h.as_str()));
         let alert_key = |a: &AlertState| (a.host.clone(), a.path.clone());
         let newer_alerts: HashSet<(String, String)> = alerts.iter().map(alert_key).collect();
         let dropped: HashSet<&(String, String)> = dropped_alerts.iter().collect();
@@ -282,6 +297,7 @@ impl Batch {
         // Written in order, so the newer of each key wins.
         self.silences.extend(silences);
         self.told.extend(told);
+        self.acks.extend(acks);
         // Entries beyond what every host keeps cannot all be kept either: the oldest go.
         self.history.extend(history);
         let excess = self.history.len().saturating_sub(MAX_PENDING_HISTORY);
@@ -364,6 +380,8 @@ impl Store {
         jobs::save(&tx, &batch.jobs).map_err(err)?;
         policy::save_silences(&tx, &batch.silences).map_err(err)?;
         policy::save_told(&tx, &batch.told).map_err(err)?;
+        acks::delete_hosts(&tx, &batch.dropped_hosts).map_err(err)?;
+        acks::save(&tx, &batch.acks).map_err(err)?;
         tx.commit().map_err(err)?;
         self.counts
             .retain(|(host, _), _| !batch.dropped_hosts.contains(host));
@@ -480,6 +498,7 @@ mod tests {
     fn alert(host: &str, path: &str, level: Level) -> AlertState {
         AlertState {
             held: None,
+            ack: None,
             host: host.into(),
             path: path.into(),
             level,

@@ -7,6 +7,7 @@
 //! it says so loudly and does not run, except in CI and under `scripts/test.sh`, where
 //! a missing need fails it (`hbd_e2e::needs`).
 
+mod acks;
 mod alerts;
 mod artifacts;
 mod collectors;

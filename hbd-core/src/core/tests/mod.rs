@@ -1,5 +1,6 @@
 //! Table-driven tests of the core with synthetic time: every host transition.
 
+mod acks;
 mod commands;
 mod fixture;
 mod managed;
@@ -101,6 +102,9 @@ fn render(actions: &[Action]) -> Vec<String> {
                 other => format!("{} {}", other.name(), e.host),
             },
             Action::Job(job) => format!("JOB {} {}", job.id, commands::job_state(&job.state)),
+            Action::Acknowledged {
+                host, path, ended, ..
+            } => format!("ACKNOWLEDGED {host} {path:?} {ended:?}"),
             Action::AlertChanged { .. }
             | Action::Forget { .. }
             | Action::Notify(_)
@@ -660,6 +664,7 @@ fn clearing_an_alert_lets_the_next_report_raise_it_afresh() {
 fn stored_alert(host: &str, path: &str) -> AlertState {
     AlertState {
         held: None,
+        ack: None,
         host: host.into(),
         path: path.into(),
         level: Level::Critical,

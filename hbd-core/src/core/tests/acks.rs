@@ -1,0 +1,165 @@
+//! Acknowledgements through the core: a reminder of an acknowledged alert is held and
+//! says who acknowledged it; a change of level, a recovery, the host back UP and the
+//! acknowledgement's own end each end it, said so; nothing is acknowledged that is no
+//! problem.
+
+use super::*;
+use crate::core::acks::Ended;
+use crate::model::{Ack, Notification, Reason, Verdict};
+
+const PATH: &str = "cpu_monitor.cpu_percent";
+
+fn ack(by: &str, until: Option<u64>) -> Box<Ack> {
+    Box::new(Ack {
+        by: by.into(),
+        at: at(0).wall,
+        comment: "replacing the fan".into(),
+        until: until.map(|t| at(t).wall),
+    })
+}
+
+fn acknowledge(
+    core: &mut Core,
+    path: Option<&str>,
+    a: Box<Ack>,
+    t: u64,
+) -> Result<Outcome, CommandError> {
+    let command = Command::Acknowledge {
+        host: "web1".into(),
+        path: path.map(str::to_owned),
+        ack: a,
+    };
+    core.apply(&command, at(t), &mut Vec::new())
+}
+
+fn told(out: &[Action]) -> Vec<String> {
+    out.iter()
+        .filter_map(|a| match a {
+            Action::Notify(ns) => Some(ns),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|n| match n {
+            Notification::Alert(n) => Some(notice_text(n)),
+            Notification::Host(e) => crate::render::event_text(e),
+            Notification::Flapping(_) => None,
+        })
+        .collect()
+}
+
+fn ended(out: &[Action]) -> Vec<(Option<String>, Ended)> {
+    out.iter()
+        .filter_map(|a| match a {
+            Action::Acknowledged {
+                path,
+                ack: None,
+                ended: Some(why),
+                ..
+            } => Some((path.clone(), *why)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn cpu(core: &mut Core, value: f64, t: u64) -> Vec<Action> {
+    let mut out = Vec::new();
+    let msg = report(
+        "web1",
+        "cpu_monitor",
+        serde_json::json!({"cpu_percent": value}),
+    );
+    core.handle(&datagram(msg, "127.0.0.1"), at(t), &mut out);
+    out
+}
+
+#[test]
+fn an_acknowledged_alert_reminds_nobody_until_its_level_changes() {
+    let mut core = Core::new(settings(&reminder_config()), at(0));
+    cpu(&mut core, 95.0, 0);
+    // web1 stays UP: a heartbeat every 50 s.
+    let beat = |core: &mut Core, t| run(core, Step::Htb("web1", t, None, "127.0.0.1"));
+    assert!(matches!(
+        acknowledge(&mut core, Some(PATH), ack("ada", None), 10),
+        Ok(Outcome::Acknowledged { .. })
+    ));
+    assert_eq!(
+        core.active_alerts(at(10))[0].ack.as_ref().unwrap().by,
+        "ada"
+    );
+    beat(&mut core, 50);
+    let mut out = Vec::new();
+    core.on_tick(at(100), &mut out);
+    assert!(told(&out).is_empty(), "the reminder at 100 is held");
+    let held = out.iter().any(|a| {
+        matches!(a, Action::Decision(d) if matches!(&d.verdict,
+            Verdict::Held { reason: Reason::Acknowledged { by } } if by == "ada"))
+    });
+    assert!(held, "{out:?}");
+    // A new level ends it, and is told.
+    beat(&mut core, 110);
+    let out = cpu(&mut core, 80.5, 120);
+    assert_eq!(
+        told(&out),
+        ["WARNING: web1 - cpu_monitor.cpu_percent = 80.5 (CRITICAL -> WARNING)"]
+    );
+    assert_eq!(ended(&out), [(Some(PATH.to_owned()), Ended::Changed)]);
+    assert!(core.active_alerts(at(120))[0].ack.is_none());
+    // Acknowledged again, then it recovers: the recovery is told and ends it.
+    acknowledge(&mut core, Some(PATH), ack("bob", None), 130).unwrap();
+    let out = cpu(&mut core, 40.0, 140);
+    assert_eq!(told(&out).len(), 1);
+    assert_eq!(ended(&out), [(Some(PATH.to_owned()), Ended::Changed)]);
+    // Nothing to acknowledge now.
+    assert!(matches!(
+        acknowledge(&mut core, Some(PATH), ack("ada", None), 150),
+        Err(CommandError::NoProblem { .. })
+    ));
+    assert!(matches!(
+        acknowledge(&mut core, None, ack("ada", None), 150),
+        Err(CommandError::NoProblem { .. })
+    ));
+}
+
+#[test]
+fn an_acknowledgement_ends_by_itself_and_a_host_back_up_ends_its_own() {
+    let mut core = Core::new(settings(&reminder_config()), at(0));
+    cpu(&mut core, 95.0, 0);
+    acknowledge(&mut core, Some(PATH), ack("ada", Some(40)), 10).unwrap();
+    assert!(core.next_deadline().is_some_and(|d| d <= at(40).mono));
+    let mut out = Vec::new();
+    core.on_tick(at(40), &mut out);
+    assert_eq!(ended(&out), [(Some(PATH.to_owned()), Ended::Expired)]);
+    // web1 goes DOWN (interval 60, grace 10) and is acknowledged; back UP ends it.
+    let mut out = Vec::new();
+    core.on_tick(at(70), &mut out);
+    acknowledge(&mut core, None, ack("ada", None), 80).unwrap();
+    let mut out = Vec::new();
+    core.handle(
+        &datagram(
+            Message::Heartbeat(Heartbeat {
+                name: "web1".into(),
+                ..Heartbeat::default()
+            }),
+            "127.0.0.1",
+        ),
+        at(90),
+        &mut out,
+    );
+    assert_eq!(ended(&out), [(None, Ended::Changed)]);
+    // Withdrawing what is not there is refused.
+    let withdraw = Command::Withdraw {
+        host: "web1".into(),
+        path: None,
+    };
+    assert!(matches!(
+        core.apply(&withdraw, at(95), &mut out),
+        Err(CommandError::NotAcknowledged { .. })
+    ));
+    let changes = core.take_changes();
+    assert!(
+        changes
+            .acks
+            .iter()
+            .any(|(s, a)| s.1.is_none() && a.is_none())
+    );
+}

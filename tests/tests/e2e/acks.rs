@@ -1,0 +1,191 @@
+//! Acknowledgements end to end: an acknowledged alert's reminders stop (the journal says
+//! who held them), the acknowledgement shows in the API, survives a restart, and ends
+//! when the alert recovers, after which a new problem reminds again.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use hbd_e2e::needs::Need;
+use hbd_e2e::services::HttpStub;
+use hbd_e2e::{Daemon, send_datagram, wait_until};
+
+const PATH: &str = "cpu_monitor.cpu_percent";
+
+fn cpu(daemon: &Daemon, value: f64) {
+    let json = format!(
+        r#"{{"ID":"PLG","name":"web1","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{value}}}}}"#
+    );
+    send_datagram(daemon.udp_addr(), json.as_bytes());
+}
+
+/// The Pushover messages that start with `lead`.
+fn pushed(stub: &HttpStub, lead: &str) -> usize {
+    stub.requests("/1/messages.json")
+        .iter()
+        .filter(|r| {
+            r["body"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(lead))
+        })
+        .count()
+}
+
+fn post(daemon: &Daemon, path: &str, body: &str) -> hbd_e2e::Reply {
+    daemon.call(
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        Some(body),
+    )
+}
+
+#[test]
+fn an_acknowledged_alert_stops_reminding_until_it_recovers() {
+    hbd_e2e::require!(Need::TestPython);
+    let dir = tempfile::tempdir().unwrap();
+    let stub = HttpStub::start(dir.path());
+    let mut daemon = Daemon::start(
+        dir.path(),
+        &format!(
+            "{thresholds}threshold_renotify_interval: 1
+pushover:
+  url: {url}/1/messages.json
+  token: azGDORePK8gMaC0QOYAMyEEuzJnyUi
+  user: uQiRzpo4DXghDmr9QzzfQu27cmVRsG
+",
+            thresholds = hbd_e2e::CPU_THRESHOLDS,
+            url = stub.url()
+        ),
+    );
+    cpu(&daemon, 95.0);
+    assert!(wait_until(Duration::from_secs(10), || pushed(
+        &stub, "REMINDER"
+    ) >= 1));
+
+    // Nothing to acknowledge on a host that is UP; a comment is required.
+    assert_eq!(
+        post(&daemon, "/api/0/hosts/web1/ack", r#"{"comment": "x"}"#).status,
+        409
+    );
+    let no_comment = post(
+        &daemon,
+        "/api/0/hosts/web1/ack",
+        &format!(r#"{{"path": "{PATH}", "comment": "  "}}"#),
+    );
+    assert_eq!(no_comment.status, 400, "{}", no_comment.body);
+
+    let acked = post(
+        &daemon,
+        "/api/0/hosts/web1/ack",
+        &format!(r#"{{"path": "{PATH}", "comment": "replacing the fan", "duration": "1h"}}"#),
+    );
+    assert_eq!(acked.status, 200, "{}", acked.body);
+    assert_eq!(acked.json()["outcome"], "acknowledged");
+    assert_eq!(acked.json()["ack"]["comment"], "replacing the fan");
+    assert!(acked.json()["ack"]["until"].is_string());
+    let reminders = pushed(&stub, "REMINDER");
+
+    // The journal says each held reminder was held because of the acknowledgement.
+    let journal = dir.path().join("journal");
+    let held = || {
+        std::fs::read_dir(&journal)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .map(|text| {
+                text.lines()
+                    .filter(|l| l.contains("\"reason\":\"acknowledged\"") && l.contains("REMINDER"))
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || held() >= 3),
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(
+        pushed(&stub, "REMINDER"),
+        reminders,
+        "no reminder told while acknowledged"
+    );
+    let (_, alerts) = daemon.get("/api/0/alerts").unwrap();
+    let alerts: serde_json::Value = serde_json::from_str(&alerts).unwrap();
+    assert_eq!(alerts[0]["ack"]["by"], "(no users)");
+    assert_eq!(alerts[0]["held"], serde_json::Value::Null);
+
+    // It survives a restart.
+    daemon.restart();
+    let (_, acks) = daemon.get("/api/0/acks").unwrap();
+    let acks: serde_json::Value = serde_json::from_str(&acks).unwrap();
+    assert_eq!(acks[0]["host"], "web1");
+    assert_eq!(acks[0]["path"], PATH);
+    assert_eq!(acks[0]["comment"], "replacing the fan");
+
+    // The recovery is told and ends it; the next problem reminds again.
+    cpu(&daemon, 40.0);
+    assert!(wait_until(Duration::from_secs(10), || pushed(
+        &stub,
+        "RECOVERED"
+    ) == 1));
+    assert!(wait_until(Duration::from_secs(5), || {
+        daemon
+            .get("/api/0/acks")
+            .is_some_and(|(_, body)| body == "[]")
+    }));
+    let before = pushed(&stub, "REMINDER");
+    cpu(&daemon, 95.0);
+    assert!(
+        wait_until(Duration::from_secs(10), || pushed(&stub, "REMINDER")
+            > before),
+        "reminders come again after the recovery"
+    );
+    // Taking back what is not there is refused.
+    let gone = daemon.call(
+        "DELETE",
+        &format!("/api/0/hosts/web1/ack?path={PATH}"),
+        &[],
+        None,
+    );
+    assert_eq!(gone.status, 409, "{}", gone.body);
+}
+
+/// The button on /alerts, in a real browser: a comment, and the row shows who and why.
+#[test]
+fn a_problem_is_acknowledged_from_its_row_on_the_problems_page() {
+    hbd_e2e::require!(Need::Browser);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), hbd_e2e::CPU_THRESHOLDS);
+    cpu(&daemon, 95.0);
+    assert!(wait_until(Duration::from_secs(10), || {
+        daemon
+            .get("/api/0/alerts")
+            .is_some_and(|(_, b)| b.contains(PATH))
+    }));
+    let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
+        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
+        std::path::PathBuf::from,
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/ack.mjs");
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg(format!("http://{}", daemon.http_addr()))
+        .args(["web1", PATH, "<b>swapping</b> the disk"])
+        .env(
+            "PLAYWRIGHT",
+            npm.join("node_modules/playwright-core/index.mjs"),
+        )
+        .output()
+        .expect("node; run scripts/install-deps.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(seen["problems"], serde_json::json!([]), "{seen:#}");
+    assert_eq!(
+        seen["shown"], "(no users): <b>swapping</b> the disk",
+        "as text"
+    );
+    let (_, acks) = daemon.get("/api/0/acks").unwrap();
+    assert!(acks.contains("swapping"), "{acks}");
+}

@@ -27,6 +27,8 @@ pub enum Kind {
     Info,
     /// Several notifications of a storm, as one message (`items` has them).
     Group,
+    /// A problem told again to an escalation step's people.
+    Escalation,
 }
 
 /// One notification as facts.
@@ -71,6 +73,9 @@ pub struct Facts {
     /// A group's notifications.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Facts>,
+    /// An escalation's people (user names): only they are told.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub escalated_to: Vec<String>,
 }
 
 /// The facts of `notification`, or `None` for what does not notify.
@@ -79,6 +84,15 @@ pub fn of(notification: &Notification) -> Option<Facts> {
     Some(match notification {
         Notification::Host(e) => host_facts(e, text)?,
         Notification::Alert(n) => alert_facts(n, text),
+        Notification::Escalated(e) => {
+            let mut f = of(&e.latest)?;
+            f.kind = Kind::Escalation;
+            f.event = "ESCALATED".into();
+            f.at = e.at.rfc3339();
+            f.text = text;
+            f.escalated_to = e.users.clone();
+            f
+        }
         Notification::Flapping(f) => Facts {
             kind: Kind::Flapping,
             event: if f.started {
@@ -100,6 +114,7 @@ pub fn of(notification: &Notification) -> Option<Facts> {
             resolved: false,
             text,
             items: Vec::new(),
+            escalated_to: Vec::new(),
         },
     })
 }
@@ -132,6 +147,7 @@ pub fn group(items: Vec<Facts>, text: String) -> Option<Facts> {
                 resolved: false,
                 text,
                 items,
+                escalated_to: Vec::new(),
             })
         }
     }
@@ -178,6 +194,7 @@ fn alert_facts(n: &Notice, text: String) -> Facts {
         resolved: n.to == Level::Ok,
         text,
         items: Vec::new(),
+        escalated_to: Vec::new(),
     }
 }
 
@@ -218,6 +235,7 @@ fn host_facts(e: &Event, text: String) -> Option<Facts> {
         resolved: kind == Kind::Recovery,
         text,
         items: Vec::new(),
+        escalated_to: Vec::new(),
     })
 }
 

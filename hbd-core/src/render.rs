@@ -11,6 +11,12 @@ pub fn text(notification: &Notification) -> Option<String> {
         Notification::Host(event) => event_text(event),
         Notification::Alert(notice) => Some(notice_text(notice)),
         Notification::Flapping(f) => Some(flap_text(f)),
+        Notification::Escalated(e) => Some(format!(
+            "ESCALATED (step {}, open {} without acknowledgement): {}",
+            e.step,
+            duration(e.after),
+            text(&e.latest)?
+        )),
     }
 }
 

@@ -453,6 +453,9 @@ impl Core {
                 ended: Some(acks::Ended::Expired),
             });
         }
+        let acks = &self.acks;
+        self.policy
+            .escalate_due(now, |host, path| acks.get(host, path).map(|a| a.by.clone()));
         self.finish(step, now, out);
     }
 

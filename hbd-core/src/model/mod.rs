@@ -21,4 +21,4 @@ pub use event::{Event, EventKind};
 pub use hold::Reason;
 pub use host::{Host, HostState, Labels};
 pub use job::{Job, JobState, UpgradeFile, UpgradeJob};
-pub use notification::{Decision, FlapNotice, Notification, Verdict};
+pub use notification::{Decision, EscalationNotice, FlapNotice, Notification, Verdict};

@@ -17,6 +17,28 @@ pub enum Notification {
     Alert(Notice),
     /// A host or alert path started or stopped flapping.
     Flapping(FlapNotice),
+    /// A problem still open and unacknowledged at an escalation step: told to that
+    /// step's people.
+    Escalated(EscalationNotice),
+}
+
+/// A problem escalated to a step's people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EscalationNotice {
+    /// The host.
+    pub host: String,
+    /// The alert path; `None`: the host itself.
+    pub path: Option<String>,
+    /// Which step (1-based).
+    pub step: usize,
+    /// How long it has been open, unacknowledged.
+    pub after: std::time::Duration,
+    /// Who is told (user names).
+    pub users: Vec<String>,
+    /// The latest notification of the problem (what is told again).
+    pub latest: Box<Notification>,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// A host or alert path started or stopped flapping.
@@ -41,6 +63,7 @@ impl Notification {
             Notification::Host(e) => &e.host,
             Notification::Alert(n) => &n.host,
             Notification::Flapping(f) => &f.host,
+            Notification::Escalated(e) => &e.host,
         }
     }
 }

@@ -14,6 +14,7 @@
 //!
 //! Like the core it never reads the clock: callers pass `now`.
 
+pub mod escalate;
 pub mod flap;
 pub mod silence;
 mod standby;
@@ -50,6 +51,8 @@ pub struct Settings {
     /// Checks run from several vantage points: their vantage points' own alerts for
     /// the check's plugin are held (the check tells).
     pub checks: Arc<Vec<crate::vantage::CheckSpec>>,
+    /// Each group's escalation steps, in the groups' name order.
+    pub escalation: Vec<escalate::Escalation>,
 }
 
 /// What the policy asks the shell to do.
@@ -163,6 +166,8 @@ pub struct Policy {
     /// The labels hosts declare, for windows that name label-defined groups (only hosts
     /// that declare some).
     labels: HashMap<String, Arc<Labels>>,
+    /// Problems told that have escalation steps ahead.
+    escalations: escalate::Escalations,
 }
 
 impl Policy {
@@ -381,6 +386,7 @@ impl Policy {
     /// told OK.
     pub fn forget_path(&mut self, host: &str, path: &str) {
         let key = (host.to_owned(), Some(path.to_owned()));
+        self.escalations.closed(&key);
         let Some(h) = self.hosts.get_mut(host) else {
             return;
         };
@@ -397,6 +403,7 @@ impl Policy {
     }
 
     fn forget(&mut self, host: &str) {
+        self.escalations.close_host(host);
         self.hosts.remove(host);
         self.held.retain(|(h, _)| h != host);
         self.recheck.retain(|(_, (h, _))| h != host);
@@ -505,6 +512,17 @@ impl Policy {
             path.unwrap_or_default().to_owned(),
             current,
         ));
+        if current == Level::Ok {
+            self.escalations.closed(key);
+        } else if told == Level::Ok
+            && let Some(steps) = escalate::Escalations::steps_for(
+                &self.settings.escalation,
+                host,
+                self.labels.get(host).map(|l| &**l),
+            )
+        {
+            self.escalations.opened(key.clone(), steps, now);
+        }
         if let Some(n) = message {
             let verdict = if was_held {
                 Verdict::Released
@@ -647,13 +665,62 @@ impl Policy {
         }
     }
 
+    /// Tells the problems whose escalation step is due to that step's people, but for
+    /// those `acked` says someone acknowledged (by whom): those are held, saying so.
+    pub fn escalate_due(&mut self, now: Now, acked: impl Fn(&str, Option<&str>) -> Option<String>) {
+        for due in self.escalations.due(now) {
+            let by = acked(&due.key.0, due.key.1.as_deref());
+            self.escalate(due, by, now);
+        }
+    }
+
+    /// Tells a problem again to an escalation step's people (held while acknowledged,
+    /// and like everything else while this daemon is a pair's standby).
+    fn escalate(&mut self, due: escalate::Due, acked: Option<String>, now: Now) {
+        let (host, path) = (due.key.0.as_str(), due.key.1.as_deref());
+        let latest = self
+            .hosts
+            .get(host)
+            .and_then(|h| match path {
+                None => Some(&h.host),
+                Some(p) => h.paths.get(p),
+            })
+            .and_then(|s| s.latest.clone());
+        let Some(latest) = latest else {
+            return;
+        };
+        let hold = match acked {
+            Some(by) => Some(Reason::Acknowledged { by }),
+            None => self.standby.clone(),
+        };
+        if let Some(reason) = hold {
+            self.decide(host, path, "ESCALATED", Verdict::Held { reason }, now);
+            return;
+        }
+        let n = Notification::Escalated(crate::model::EscalationNotice {
+            host: host.to_owned(),
+            path: path.map(str::to_owned),
+            step: due.step,
+            after: due.after,
+            users: due.users,
+            latest: Box::new(latest),
+            at: now.wall,
+        });
+        self.decide(host, path, "ESCALATED", Verdict::Notified, now);
+        self.out.push(Out::Notify(vec![n]));
+    }
+
     /// When [`Policy::on_tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Mono> {
         let recheck = self.recheck.first().map(|(at, _)| *at);
-        [recheck, self.storm.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            recheck,
+            self.storm.next_deadline(),
+            self.escalations.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn recheck_all(&mut self, now: Now) {
@@ -773,6 +840,7 @@ fn what(n: &Notification) -> String {
         Notification::Alert(a) => a.to.as_str().to_owned(),
         Notification::Flapping(f) if f.started => "FLAPPING START".to_owned(),
         Notification::Flapping(_) => "FLAPPING STOP".to_owned(),
+        Notification::Escalated(_) => "ESCALATED".to_owned(),
     }
 }
 
@@ -800,6 +868,6 @@ fn late(latest: &Notification, told: Level, current: Level, now: Now) -> Option<
             EventKind::Down { .. } | EventKind::Up { .. } => Some(latest.clone()),
             _ => None,
         },
-        Notification::Flapping(_) => None,
+        Notification::Flapping(_) | Notification::Escalated(_) => None,
     }
 }

@@ -222,5 +222,16 @@ fn policy_settings(config: &Config) -> crate::policy::Settings {
         windows,
         profiles,
         checks: std::sync::Arc::new(config.vantage_checks()),
+        escalation: config
+            .groups
+            .iter()
+            .filter(|(_, g)| !g.escalation.is_empty())
+            .filter_map(|(name, g)| {
+                Some(hbd_core::policy::escalate::Escalation {
+                    group: g.group(name).ok()?,
+                    steps: std::sync::Arc::from(g.escalation.clone()),
+                })
+            })
+            .collect(),
     }
 }

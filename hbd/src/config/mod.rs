@@ -190,6 +190,9 @@ pub struct GroupConfig {
     /// How a change to its plugins or collectors reaches its members (`None`: all at
     /// once).
     pub rollout: Option<hbd_core::rollout::RolloutSettings>,
+    /// Who is told of a member's problem that stays unacknowledged, step by step (by
+    /// rising `after`).
+    pub escalation: Vec<hbd_core::policy::escalate::Step>,
 }
 
 /// `checks.NAME`: a check run from several vantage points: `plugin` (or one result of

@@ -138,7 +138,7 @@ impl Alertmanager {
                 self.post(Self::body(&[&alert], &Timestamp::now().rfc3339()))
                     .await
             }
-            Kind::Reminder | Kind::Flapping | Kind::Info | Kind::Group => {
+            Kind::Reminder | Kind::Flapping | Kind::Info | Kind::Group | Kind::Escalation => {
                 Ok("not sent: Alertmanager takes problems and recoveries only".into())
             }
         }

@@ -241,6 +241,15 @@ impl Notifier {
         host: &str,
         facts: &Facts,
     ) -> Vec<String> {
+        if !facts.escalated_to.is_empty() {
+            // An escalation goes to its step's people only, on the channels they chose.
+            return match &queue.kind {
+                Some(kind) => {
+                    routing::users_on(&self.config, directory, *kind, &facts.escalated_to)
+                }
+                None => Vec::new(),
+            };
+        }
         match (&queue.kind, &queue.target) {
             (Some(kind), _) => routing::recipients(&self.config, directory, *kind, host),
             (None, Some(t)) if t.wants_host(host) && t.takes(facts) => vec![String::new()],

@@ -33,7 +33,7 @@ pub fn event(routing_key: &str, f: &Facts) -> Option<serde_json::Value> {
                 "custom_details": f,
             },
         })),
-        Kind::Flapping | Kind::Info | Kind::Group => None,
+        Kind::Flapping | Kind::Info | Kind::Group | Kind::Escalation => None,
     }
 }
 

@@ -83,14 +83,7 @@ pub fn recipients(
     channel: ChannelKind,
     host: &str,
 ) -> Vec<String> {
-    let n = &config.notify;
-    let configured = match channel {
-        ChannelKind::Email => n.email.is_some(),
-        ChannelKind::Pushover => n.pushover.is_some(),
-        ChannelKind::Mattermost => n.mattermost.is_some(),
-        ChannelKind::Signal => n.signal.is_some(),
-    };
-    if !configured {
+    if !channel_configured(config, channel) {
         return Vec::new();
     }
     let mut out: BTreeSet<String> = channel.base(config).into_iter().collect();
@@ -105,6 +98,43 @@ pub fn recipients(
         }
     }
     out.into_iter().collect()
+}
+
+/// Addresses on `channel` of the named `users` who chose it (an escalation step's
+/// people: only they, not the channel's own recipients), deduplicated.
+pub fn users_on(
+    config: &Config,
+    directory: &Directory,
+    channel: ChannelKind,
+    users: &[String],
+) -> Vec<String> {
+    if !channel_configured(config, channel) {
+        return Vec::new();
+    }
+    let mut out = BTreeSet::new();
+    for name in users {
+        if let Some(entry) = directory.user(name)
+            && entry
+                .user
+                .notification_channels
+                .iter()
+                .any(|c| c == channel.as_str())
+            && let Some(address) = channel.user_address(&entry.user)
+        {
+            out.insert(address.clone());
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn channel_configured(config: &Config, channel: ChannelKind) -> bool {
+    let n = &config.notify;
+    match channel {
+        ChannelKind::Email => n.email.is_some(),
+        ChannelKind::Pushover => n.pushover.is_some(),
+        ChannelKind::Mattermost => n.mattermost.is_some(),
+        ChannelKind::Signal => n.signal.is_some(),
+    }
 }
 
 #[cfg(test)]

@@ -189,3 +189,106 @@ fn a_problem_is_acknowledged_from_its_row_on_the_problems_page() {
     let (_, acks) = daemon.get("/api/0/acks").unwrap();
     assert!(acks.contains("swapping"), "{acks}");
 }
+
+/// Escalation: a problem nobody acknowledges is told to the group's next people once
+/// its step's time is up, once; an acknowledged one is not.
+#[test]
+fn an_unacknowledged_problem_is_escalated_once_and_an_acknowledged_one_is_not() {
+    hbd_e2e::require!(Need::TestPython);
+    let dir = tempfile::tempdir().unwrap();
+    let stub = HttpStub::start(dir.path());
+    let hash = hbd_e2e::password_hash("escalation test password");
+    let daemon = Daemon::start(
+        dir.path(),
+        &format!(
+            "{thresholds}users:
+  ada: {{admin: true, password: '{hash}'}}
+  bob: {{password: '{hash}', pushover_user: ubobbobbobbobbobbobbobbobbobbo, notification_channels: [pushover]}}
+groups:
+  web:
+    hosts: ['web*']
+    escalation: [{{after: 2, users: [bob]}}]
+pushover:
+  url: {url}/1/messages.json
+  token: azGDORePK8gMaC0QOYAMyEEuzJnyUi
+  user: uQiRzpo4DXghDmr9QzzfQu27cmVRsG
+",
+            thresholds = hbd_e2e::CPU_THRESHOLDS,
+            url = stub.url()
+        ),
+    );
+    let token = daemon.login("ada", "escalation test password");
+    let auth = format!("Bearer {token}");
+    let to_bob = |lead: &str| -> Vec<String> {
+        stub.requests("/1/messages.json")
+            .iter()
+            .filter(|r| r["body"]["user"] == "ubobbobbobbobbobbobbobbobbobbo")
+            .filter_map(|r| r["body"]["message"].as_str().map(str::to_owned))
+            .filter(|m| m.starts_with(lead))
+            .collect()
+    };
+    let load = |host: &str, value: f64| {
+        let json = format!(
+            r#"{{"ID":"PLG","name":"{host}","plugin":"cpu_monitor","kind":"monitor","data":{{"cpu_percent":{value}}}}}"#
+        );
+        send_datagram(daemon.udp_addr(), json.as_bytes());
+    };
+    load("web1", 95.0);
+    load("web2", 95.0);
+    assert!(wait_until(Duration::from_secs(10), || {
+        daemon
+            .call("GET", "/api/0/alerts", &[("Authorization", &auth)], None)
+            .json()
+            .as_array()
+            .is_some_and(|a| a.len() == 2)
+    }));
+    let acked = daemon.call(
+        "POST",
+        "/api/0/hosts/web2/ack",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&format!(
+            r#"{{"path": "{PATH}", "comment": "known, on it"}}"#
+        )),
+    );
+    assert_eq!(acked.status, 200, "{}", acked.body);
+
+    assert!(
+        wait_until(Duration::from_secs(15), || !to_bob("ESCALATED").is_empty()),
+        "{:#?}\n{}",
+        stub.requests("/1/messages.json"),
+        daemon.log()
+    );
+    let escalated = to_bob("ESCALATED");
+    assert_eq!(
+        escalated,
+        [
+            "ESCALATED (step 1, open 2s without acknowledgement): CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0"
+        ]
+    );
+    // bob hears nothing else (he is no one's owner, manager or monitor), and web2's
+    // step was held: the journal says by whom.
+    let journal = dir.path().join("journal");
+    let held = || {
+        std::fs::read_dir(&journal)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .any(|t| {
+                t.lines().any(|l| {
+                    l.contains("\"what\":\"ESCALATED\"")
+                        && l.contains("\"name\":\"web2\"")
+                        && l.contains("\"reason\":\"acknowledged\"")
+                })
+            })
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), held),
+        "{}",
+        daemon.log()
+    );
+    assert_eq!(to_bob("").len(), 1, "{:?}", to_bob(""));
+}

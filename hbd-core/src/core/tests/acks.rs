@@ -42,7 +42,7 @@ fn told(out: &[Action]) -> Vec<String> {
         .filter_map(|n| match n {
             Notification::Alert(n) => Some(notice_text(n)),
             Notification::Host(e) => crate::render::event_text(e),
-            Notification::Flapping(_) => None,
+            Notification::Flapping(_) | Notification::Escalated(_) => crate::render::text(n),
         })
         .collect()
 }
@@ -162,4 +162,93 @@ fn an_acknowledgement_ends_by_itself_and_a_host_back_up_ends_its_own() {
             .iter()
             .any(|(s, a)| s.1.is_none() && a.is_none())
     );
+}
+
+fn escalating() -> CoreSettings {
+    use crate::policy::escalate::{Escalation, Step};
+    let mut s = settings(&alert_config());
+    let group = crate::groups::Group::new(
+        "web",
+        &["web*".to_owned()],
+        &crate::groups::Labels::default(),
+    )
+    .unwrap();
+    s.policy.escalation = vec![Escalation {
+        group,
+        steps: std::sync::Arc::from(vec![
+            Step {
+                after: Duration::from_secs(60),
+                users: vec!["bob".into()],
+            },
+            Step {
+                after: Duration::from_secs(300),
+                users: vec!["carol".into()],
+            },
+        ]),
+    }];
+    s
+}
+
+fn escalated(out: &[Action]) -> Vec<(usize, Vec<String>, String)> {
+    out.iter()
+        .filter_map(|a| match a {
+            Action::Notify(ns) => Some(ns),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|n| match n {
+            Notification::Escalated(e) => Some((
+                e.step,
+                e.users.clone(),
+                crate::render::text(n).unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_unacknowledged_problem_escalates_once_per_step_and_an_acknowledged_one_does_not() {
+    let mut core = Core::new(escalating(), at(0));
+    cpu(&mut core, 95.0, 0);
+    let beat = |core: &mut Core, t| run(core, Step::Htb("web1", t, None, "127.0.0.1"));
+    let mut out = Vec::new();
+    core.on_tick(at(59), &mut out);
+    assert!(escalated(&out).is_empty());
+    core.on_tick(at(60), &mut out);
+    assert_eq!(
+        escalated(&out),
+        [(
+            1,
+            vec!["bob".to_owned()],
+            "ESCALATED (step 1, open 1m without acknowledgement): CRITICAL: web1 - cpu_monitor.cpu_percent = 95.0".to_owned()
+        )]
+    );
+    out.clear();
+    beat(&mut core, 50);
+    core.on_tick(at(120), &mut out);
+    assert!(escalated(&out).is_empty(), "each step once");
+    // Acknowledged: the next step is held, saying who.
+    acknowledge(&mut core, Some(PATH), ack("ada", None), 150).unwrap();
+    beat(&mut core, 110);
+    beat(&mut core, 170);
+    beat(&mut core, 230);
+    let mut out = Vec::new();
+    core.on_tick(at(300), &mut out);
+    assert!(escalated(&out).is_empty(), "{out:?}");
+    let held = out.iter().any(|a| {
+        matches!(a, Action::Decision(d) if d.what == "ESCALATED" && matches!(&d.verdict,
+            Verdict::Held { reason: Reason::Acknowledged { by } } if by == "ada"))
+    });
+    assert!(held, "{out:?}");
+
+    // A new problem after a recovery starts from step 1 again.
+    cpu(&mut core, 40.0, 310);
+    cpu(&mut core, 95.0, 320);
+    beat(&mut core, 290);
+    beat(&mut core, 350);
+    let mut out = Vec::new();
+    core.on_tick(at(380), &mut out);
+    assert_eq!(escalated(&out).len(), 1);
+    assert_eq!(escalated(&out)[0].0, 1);
 }

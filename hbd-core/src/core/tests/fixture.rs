@@ -105,6 +105,7 @@ pub fn settings(config: &Config) -> CoreSettings {
                 .map(|(name, h)| (name.clone(), h.threshold_config.clone()))
                 .collect::<HashMap<_, _>>(),
             checks: Default::default(),
+            escalation: Vec::new(),
         },
     }
 }

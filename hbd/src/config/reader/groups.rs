@@ -105,6 +105,45 @@ pub(in crate::config) static GROUP: &[KeySpec<GroupConfig>] = &[
         },
     },
     KeySpec {
+        name: "escalation",
+        reload: Reload::Live,
+        read: |r, g, p, v| {
+            let Value::Sequence(steps) = v else {
+                r.error(p, "expected a list of steps ({after: 15m, users: [bob]})");
+                return;
+            };
+            for (i, step) in steps.iter().enumerate() {
+                let index = i.to_string();
+                let mut at = p.to_vec();
+                at.push(&index);
+                let Some(map) = r.mapping(&at, step) else {
+                    continue;
+                };
+                let after = map
+                    .get("after")
+                    .and_then(|v| r.span_at_least(&at, v, std::time::Duration::from_secs(1)));
+                let users = map
+                    .get("users")
+                    .and_then(|v| r.string_list(&at, v))
+                    .unwrap_or_default();
+                if map
+                    .keys()
+                    .any(|k| !matches!(k.as_str(), Some("after" | "users")))
+                {
+                    r.error(&at, "a step has `after` and `users` only");
+                }
+                match after {
+                    Some(after) if !users.is_empty() => {
+                        g.escalation
+                            .push(hbd_core::policy::escalate::Step { after, users });
+                    }
+                    _ => r.error(&at, "a step needs `after` (a duration) and `users`"),
+                }
+            }
+            g.escalation.sort_by_key(|s| s.after);
+        },
+    },
+    KeySpec {
         name: "collectors",
         reload: Reload::Live,
         read: |r, g, p, v| {

@@ -203,6 +203,15 @@ impl Reader {
                     );
                 }
             }
+            for user in group.escalation.iter().flat_map(|s| &s.users) {
+                if !config.users.contains_key(user) {
+                    let user = user.clone();
+                    self.error(
+                        &["groups", name, "escalation"],
+                        format!("names user `{user}`, who is not defined under users"),
+                    );
+                }
+            }
             for profile in &group.threshold_config {
                 if !config.threshold_configs.contains_key(profile) {
                     let profile = profile.clone();

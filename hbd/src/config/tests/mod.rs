@@ -377,6 +377,14 @@ hosts:
             "checks.a b: is not a check name",
         ),
         (
+            "groups:\n  web:\n    hosts: [web*]\n    escalation: [{after: 15m, users: [nobody]}]\n",
+            "hbd.yaml:4: error: groups.web.escalation: names user `nobody`, who is not defined under users",
+        ),
+        (
+            "groups:\n  web:\n    hosts: [web*]\n    escalation: [{users: [bob]}]\n",
+            "groups.web.escalation.0: a step needs `after` (a duration) and `users`",
+        ),
+        (
             "targets:\n  x:\n    kind: matrix\n",
             "hbd.yaml:3: error: targets.x.kind: \"matrix\" is not a kind of target",
         ),

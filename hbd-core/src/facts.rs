@@ -56,6 +56,10 @@ pub struct Facts {
     /// The threshold of the level now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// How the value is compared with `threshold` (`>`, `<=`, ...): the level holds
+    /// while `value OPERATOR threshold`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
     /// A check's own text (Nagios, a plugin's message, a check's vantage points).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -107,6 +111,7 @@ pub fn of(notification: &Notification) -> Option<Facts> {
             from: None,
             value: Some(f.percent),
             threshold: None,
+            operator: None,
             detail: None,
             since: f.at.rfc3339(),
             at: f.at.rfc3339(),
@@ -140,6 +145,7 @@ pub fn group(items: Vec<Facts>, text: String) -> Option<Facts> {
                 from: None,
                 value: None,
                 threshold: None,
+                operator: None,
                 detail: None,
                 since: first.since.clone(),
                 at: first.at.clone(),
@@ -187,6 +193,7 @@ fn alert_facts(n: &Notice, text: String) -> Facts {
         from: (n.kind != NoticeKind::Reminder).then(|| n.from.as_str().to_owned()),
         value: n.value,
         threshold: n.threshold,
+        operator: n.operator.map(|o| o.as_str().to_owned()),
         detail: n.detail.clone(),
         since: n.since.rfc3339(),
         at: n.at.rfc3339(),
@@ -221,6 +228,7 @@ fn host_facts(e: &Event, text: String) -> Option<Facts> {
         from: None,
         value: None,
         threshold: None,
+        operator: None,
         detail,
         since: e.at.rfc3339(),
         at: e.at.rfc3339(),
@@ -255,6 +263,7 @@ mod tests {
             value: Some(95.0),
             detail: None,
             threshold: Some(90.0),
+            operator: Some(crate::model::Operator::Gt),
             since: Timestamp(1_795_000_000_000),
             at: Timestamp(1_795_000_060_000),
         })

@@ -8,7 +8,8 @@
 //!   notifications, policy decisions, queued commands.
 //! - [`render`]: their text, as notifications and history say it; [`facts`]: the same
 //!   as structured data, for targets that take data; [`leaves`]: a report's numbers by
-//!   dotted path.
+//!   dotted path; [`quantity`]: a value by the unit its path names (`4.8 %`,
+//!   `1.50 GiB`).
 //! - [`alerting`]: threshold evaluation (levels, hysteresis, reminders, profiles);
 //!   [`groups`]: which hosts a group holds (name patterns, agents' labels);
 //!   [`vantage`]: checks run from several vantage points, combined by a quorum.
@@ -35,6 +36,7 @@ pub mod leaves;
 pub mod managed;
 pub mod model;
 pub mod policy;
+pub mod quantity;
 pub mod remote_write;
 pub mod render;
 pub mod rollout;

@@ -70,15 +70,28 @@ pub fn duration(d: Duration) -> String {
 }
 
 /// The notification text of a host event, or `None` for events that do not notify (the
-/// first UP of a new host: NEW HOST says it).
+/// first UP of a new host: NEW HOST says it; UNREACHABLE: its parent's DOWN says it).
 pub fn event_text(event: &Event) -> Option<String> {
+    match &event.kind {
+        EventKind::Up { down_for_s: None } | EventKind::Unreachable { .. } => None,
+        _ => event_line(event),
+    }
+}
+
+/// The one line that tells a host event, in notifications, the journal and the host's
+/// history alike (the same event is worded the same everywhere), or `None` for a
+/// dropped host.
+pub fn event_line(event: &Event) -> Option<String> {
     let host = &event.host;
     Some(match &event.kind {
         EventKind::NewHost => format!("NEW HOST: {host} sent its first heartbeat"),
         EventKind::Up {
             down_for_s: Some(d),
         } => format!("UP: {host} is back (was DOWN for {})", duration(*d)),
-        EventKind::Up { down_for_s: None } => return None,
+        EventKind::Up { down_for_s: None } => format!("UP: {host}"),
+        EventKind::Unreachable { parent } => {
+            format!("UNREACHABLE: {host} - no heartbeat while {parent} is DOWN")
+        }
         EventKind::Down { silent_for_s } => format!(
             "DOWN: {host} - no heartbeat for {}",
             duration(*silent_for_s)
@@ -90,7 +103,7 @@ pub fn event_text(event: &Event) -> Option<String> {
         EventKind::Boot { uptime_s: None } => format!("BOOT: {host} booted"),
         EventKind::Message { text } => format!("MESSAGE from {host}: {text}"),
         EventKind::AddressChanged { from, to } => format!("IP CHANGE: {host} {from} -> {to}"),
-        EventKind::Dropped | EventKind::Unreachable { .. } => return None,
+        EventKind::Dropped => return None,
     })
 }
 
@@ -231,10 +244,26 @@ mod tests {
                 Some("IP CHANGE: web1 192.0.2.1 -> 192.0.2.7"),
             ),
             (EventKind::Dropped, None),
+            (
+                EventKind::Unreachable {
+                    parent: "switch1".into(),
+                },
+                None,
+            ),
         ];
         for (kind, want) in cases {
             assert_eq!(event_text(&ev(kind.clone())).as_deref(), want, "{kind:?}");
         }
+        // The history tells what notifications do not.
+        let unreachable = ev(EventKind::Unreachable {
+            parent: "switch1".into(),
+        });
+        assert_eq!(
+            event_line(&unreachable).as_deref(),
+            Some("UNREACHABLE: web1 - no heartbeat while switch1 is DOWN")
+        );
+        let first_up = ev(EventKind::Up { down_for_s: None });
+        assert_eq!(event_line(&first_up).as_deref(), Some("UP: web1"));
     }
 
     fn notice(kind: NoticeKind, from: Level, to: Level, value: Option<f64>) -> Notice {
@@ -247,6 +276,7 @@ mod tests {
             value,
             detail: None,
             threshold: None,
+            operator: None,
             since: Timestamp(1_000),
             at: Timestamp(3_601_000),
         }

@@ -324,6 +324,7 @@ impl Checks {
             value: None,
             detail: Some(detail),
             threshold: None,
+            operator: None,
             since: at,
             at,
         })

@@ -9,7 +9,9 @@ use handlebars::{Handlebars, handlebars_helper};
 
 use hbd_core::clock::Timestamp;
 use hbd_core::facts::{self, Facts};
-use hbd_core::model::{Event, EventKind, Level, Notice, NoticeKind, Notification};
+use hbd_core::model::{
+    EscalationNotice, Event, EventKind, FlapNotice, Level, Notice, NoticeKind, Notification,
+};
 
 /// Why a body template cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -90,6 +92,7 @@ pub fn samples() -> Vec<(&'static str, Facts)> {
             value: Some(95.0),
             detail: Some("a \"quoted\" <b>text</b>\nwith a new line".into()),
             threshold: Some(90.0),
+            operator: Some(hbd_core::model::Operator::Gt),
             since: at,
             at,
         })
@@ -119,9 +122,37 @@ pub fn samples() -> Vec<(&'static str, Facts)> {
             }),
         ),
         (
+            "up",
+            host(EventKind::Up {
+                down_for_s: Some(std::time::Duration::from_secs(300)),
+            }),
+        ),
+        (
             "message",
             host(EventKind::Message {
                 text: "disk \"swap\" \\ replaced".into(),
+            }),
+        ),
+        (
+            "flapping",
+            Notification::Flapping(FlapNotice {
+                host: "web1".into(),
+                path: Some("cpu_monitor.cpu_percent".into()),
+                started: true,
+                percent: 34.5,
+                at,
+            }),
+        ),
+        (
+            "escalation",
+            Notification::Escalated(EscalationNotice {
+                host: "web1".into(),
+                path: Some("cpu_monitor.cpu_percent".into()),
+                step: 1,
+                after: std::time::Duration::from_secs(900),
+                users: vec!["oncall".into()],
+                latest: Box::new(problem.clone()),
+                at,
             }),
         ),
     ];

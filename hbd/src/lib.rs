@@ -4,7 +4,9 @@
 //!   notifications, policy decisions, queued commands), below everything that uses them;
 //!   [`render`]: their text, as notifications and history say it.
 //! - [`body`]: a webhook's body template over a notification's facts (checked to make
-//!   JSON), below the config that checks it and the notifier that uses it.
+//!   JSON), below the config that checks it and the notifier that uses it;
+//!   [`messages`]: the subject, body and text of each kind of message, from templates
+//!   an operator may override (checked the same way).
 //! - [`config`]: YAML configuration, validated with file/line/key problems.
 //! - [`receiver`]: the UDP socket loop; [`gate`]: its checks (signature, replay, limits);
 //!   [`rejects`]: the senders it turned away, for the log and the API;
@@ -61,6 +63,7 @@ pub mod ha;
 pub mod journal;
 pub mod live;
 pub mod logging;
+pub mod messages;
 pub mod metrics;
 pub mod notify;
 pub mod password;

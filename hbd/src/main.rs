@@ -172,6 +172,30 @@ fn check_config(path: Option<PathBuf>) -> ExitCode {
             }
             let source =
                 path.map_or_else(|| "built-in defaults".into(), |p| p.display().to_string());
+            // Every message as each channel and target would send it, from samples of
+            // every kind (the reader checked each override against its own kind).
+            let mut channels: Vec<String> = hbd::notify::test_send::names(&loaded.config)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            if channels.is_empty() {
+                // No channel yet: the messages email would send.
+                channels.push("email".to_owned());
+            }
+            let names: Vec<&str> = channels.iter().map(String::as_str).collect();
+            let messages = hbd::messages::Messages::new(&loaded.config.notify.messages)
+                .and_then(|m| m.check(&names));
+            match messages {
+                Ok(n) => println!(
+                    "messages: {n} sample notifications rendered ({} template override(s))",
+                    loaded.config.notify.messages.len()
+                ),
+                Err(e) => {
+                    println!("{e}");
+                    println!("1 error(s): configuration refused");
+                    return ExitCode::FAILURE;
+                }
+            }
             println!(
                 "{source}: configuration OK ({} warning(s))",
                 loaded.warnings.len()

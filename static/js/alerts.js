@@ -3,6 +3,7 @@
 // severity; kept current from the WebSocket stream. Filters by severity, host and
 // plugin live in the URL. Agent text goes in through textContent only.
 import { api } from './api.js';
+import { ackButton, showAck } from './ack.js';
 import { span } from './time.js';
 import { slashFocuses } from './keys.js';
 import { connect, logoutButton } from './stream.js';
@@ -124,41 +125,10 @@ function ackCell(p) {
   const td = document.createElement('td');
   td.className = 'ack';
   if (p.ack) {
-    td.textContent = `${p.ack.by}: ${p.ack.comment}`;
-    td.title = `since ${new Date(p.ack.at).toLocaleString()}${p.ack.until ? `, until ${new Date(p.ack.until).toLocaleString()}` : ''}`;
+    showAck(td, p.ack);
     return td;
   }
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.textContent = 'Acknowledge';
-  button.addEventListener('click', () => {
-    const form = document.createElement('form');
-    const input = document.createElement('input');
-    input.name = 'comment';
-    input.required = true;
-    input.placeholder = 'what is being done';
-    input.setAttribute('aria-label', 'What is being done about it');
-    const go = document.createElement('button');
-    go.textContent = 'Acknowledge';
-    const said = document.createElement('span');
-    said.className = 'error';
-    form.append(input, go, said);
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      const body = { comment: input.value };
-      if (p.what) body.path = p.what;
-      try {
-        await api(`/api/0/hosts/${encodeURIComponent(p.host)}/ack`, { method: 'POST', body });
-        said.textContent = '';
-      } catch (err) {
-        said.textContent = err.message;
-      }
-    });
-    td.replaceChildren(form);
-    editing = { key, td };
-    input.focus();
-  });
-  td.append(button);
+  td.append(ackButton(td, p.host, p.what, { opened: () => { editing = { key, td }; } }));
   return td;
 }
 

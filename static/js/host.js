@@ -3,6 +3,7 @@
 // access, with the actions the user's role allows (the host's `may` list). Agent text
 // goes in through textContent only.
 import { api, enc, mayView } from './api.js';
+import { ackButton, showAck } from './ack.js';
 import { relative, span } from './time.js';
 import { connect, logoutButton } from './stream.js';
 
@@ -97,6 +98,15 @@ function actions() {
     list.push(b);
   }
   if (may.includes('silence') && !silenced) list.push(silenceForm());
+  const problem = record.state === 'DOWN' || record.state === 'UNREACHABLE';
+  if (problem && (hostAck || may.includes('acknowledge'))) {
+    // The host's own problem (DOWN, UNREACHABLE): who is on it, or a way to say so.
+    const box = el('span', undefined, 'ack');
+    box.id = 'host-ack';
+    if (hostAck) showAck(box, hostAck);
+    else box.append(ackButton(box, host, null, { done: loadHostAck }));
+    list.push(box);
+  }
   if (may.includes('drop_host')) {
     list.push(twoStep('Forget host', `Really forget ${host}?`, async () => {
       await api(base, { method: 'DELETE' });
@@ -145,6 +155,14 @@ function silenceForm() {
     }
   });
   return form;
+}
+
+// The acknowledgement of the host's own DOWN or UNREACHABLE, if any.
+let hostAck = null;
+async function loadHostAck() {
+  const acks = await api('/api/0/acks');
+  hostAck = acks.find((a) => a.host === host && !a.path) ?? null;
+  actions();
 }
 
 // What holds this host's notifications now: active silences (who, why, until, end now)
@@ -207,10 +225,13 @@ async function loadAlerts() {
       }));
     }
     const level = a.held ? `${a.level} (held: ${a.held.reason})` : a.level;
+    const ack = el('td', undefined, 'ack');
+    if (a.ack) showAck(ack, a.ack);
+    else if (a.level !== 'OK' && may.includes('acknowledge')) ack.append(ackButton(ack, host, a.path, { done: loadAlerts }));
     tr.append(
       el('td', level, `state state-${LEVEL_CLASS[a.level] ?? 'UNKNOWN'}`), el('td', a.path),
       el('td', when(a.since)), el('td', number(a.value ?? a.detail ?? '—')), el('td', number(a.threshold ?? '—')),
-      el('td', a.reminders), cell,
+      el('td', a.reminders), ack, cell,
     );
     return tr;
   });
@@ -353,6 +374,9 @@ function describe(e) {
       default: return `${about}: ${e.policy}`;
     }
   }
+  // The daemon words an event as its notifications do (render.rs); the cases below
+  // read journals written before it did.
+  if (e.event && e.summary) return e.summary;
   switch (e.event) {
     case 'DOWN': return `DOWN: silent for ${seconds(e.silent_for_s)}`;
     case 'UP': return e.down_for_s === undefined ? 'UP' : `UP again after ${seconds(e.down_for_s)}`;
@@ -391,7 +415,7 @@ async function loadAll() {
     return false;
   }
   await loadHost();
-  await Promise.all([loadHolds(), loadAlerts(), loadPlugins(), loadManaged(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
+  await Promise.all([loadHolds(), loadHostAck(), loadAlerts(), loadPlugins(), loadManaged(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
   return true;
 }
 
@@ -451,6 +475,10 @@ connect({
         soon('managed', loadManaged);
       } else if (u.type === 'command') {
         soon('commands', loadCommands);
+      } else if (u.type === 'ack') {
+        soon('alerts', loadAlerts);
+        soon('ack', loadHostAck);
+        setTimeout(() => soon('history', () => loadHistory()), 1200);
       }
     }
   },

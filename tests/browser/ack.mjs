@@ -1,14 +1,15 @@
-// Opens /alerts of a running hbd (no users) in Debian's Chromium (playwright-core),
-// acknowledges the alert HOST PATH from its row with a comment, and prints what the
-// row shows then. tests/tests/e2e/acks.rs asserts on it.
-//   node ack.mjs BASE_URL HOST PATH COMMENT
+// Opens /alerts (or, with PAGE `host`, the host's page) of a running hbd (no users)
+// in Debian's Chromium (playwright-core), acknowledges the alert HOST PATH from its row
+// with a comment, and prints what the row shows then. tests/tests/e2e/acks.rs asserts
+// on it.
+//   node ack.mjs BASE_URL HOST PATH COMMENT [PAGE]
 // PLAYWRIGHT: path of playwright-core's index.mjs.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const { chromium } = await import(process.env.PLAYWRIGHT);
-const [base, host, path, comment] = process.argv.slice(2);
+const [base, host, path, comment, where = 'alerts'] = process.argv.slice(2);
 const out = { problems: [] };
 const profile = mkdtempSync(join(tmpdir(), 'hbd-chromium-'));
 const browser = await chromium.launch({
@@ -23,8 +24,9 @@ try {
   page.setDefaultTimeout(10000);
   page.on('console', (m) => { if (m.type() === 'error') out.problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => out.problems.push(`page error: ${e.message}`));
-  await page.goto(`${base}/alerts`);
-  const row = `#alerts tr[data-host="${host}"][data-what="${path}"]`;
+  const onHost = where === 'host';
+  await page.goto(onHost ? `${base}/hosts/${encodeURIComponent(host)}` : `${base}/alerts`);
+  const row = onHost ? `#alerts tr[data-path="${path}"]` : `#alerts tr[data-host="${host}"][data-what="${path}"]`;
   await page.waitForSelector(`${row} .ack button`);
   await page.click(`${row} .ack button`);
   await page.fill(`${row} .ack input`, comment);

@@ -396,6 +396,7 @@ fn notice(s: &AlertState, kind: NoticeKind, from: Level, at: Timestamp) -> Notic
         value: s.value,
         detail: s.detail.clone(),
         threshold: s.threshold,
+        operator: s.operator,
         since: s.since,
         at,
     }

@@ -98,6 +98,7 @@ impl Core {
                 value: s.value,
                 detail: s.detail.clone(),
                 threshold: s.threshold,
+                operator: s.operator,
                 since: s.since,
                 at: s.since,
             };

@@ -124,6 +124,10 @@ pub struct Notice {
     pub detail: Option<String>,
     /// The threshold of the level now, if any.
     pub threshold: Option<f64>,
+    /// How the value is compared with `threshold` (`value OP threshold` holds), when
+    /// there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Operator>,
     /// When the current level began (reminders say for how long).
     pub since: Timestamp,
     /// When the notice was made.

@@ -47,6 +47,7 @@ fn notice(kind: NoticeKind, from: Level, to: Level, s: u64) -> Notice {
         value: Some(95.0),
         detail: None,
         threshold: Some(90.0),
+        operator: None,
         since: at(s).wall,
         at: at(s).wall,
     }

@@ -5,7 +5,7 @@
 //! function, so a value scaled on the way out is scaled back on the way in.
 
 /// A unit written as a base one: its name in the series name and the factor to it.
-fn unit(token: &str) -> Option<(&'static str, f64)> {
+pub(crate) fn unit(token: &str) -> Option<(&'static str, f64)> {
     const KIB: f64 = 1024.0;
     Some(match token {
         "ns" | "nanoseconds" => ("seconds", 1e-9),
@@ -31,7 +31,7 @@ fn unit(token: &str) -> Option<(&'static str, f64)> {
 const RESERVED: &[&str] = &["total", "count", "sum", "bucket"];
 
 /// The words of a raw name: split at `_` and at lower-to-upper case changes, lowercase.
-fn words(raw: &str) -> Vec<String> {
+pub(crate) fn words(raw: &str) -> Vec<String> {
     let mut out = Vec::new();
     for part in raw.split('_').filter(|p| !p.is_empty()) {
         let mut word = String::new();

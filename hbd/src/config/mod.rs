@@ -127,6 +127,9 @@ pub struct Config {
     pub journal: JournalConfig,
     /// Templates override directory.
     pub templates_dir: Option<PathBuf>,
+    /// Where people reach hbd's pages (`https://hbd.example.org`, no trailing `/`):
+    /// messages link to the host page when set.
+    pub public_url: Option<String>,
     /// The embedded store's file.
     pub state_db: PathBuf,
     /// Key for every host that has no key of its own.
@@ -346,6 +349,7 @@ impl Default for Config {
                 max_backups: 10,
             },
             templates_dir: None,
+            public_url: None,
             state_db: PathBuf::from("hbd.db"),
             hb_key: None,
             require_signed: false,

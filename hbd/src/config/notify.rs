@@ -196,6 +196,9 @@ pub struct NotifyConfig {
     pub signal: Option<SignalConfig>,
     /// More places to tell (`targets`), by name.
     pub targets: Vec<TargetConfig>,
+    /// The operator's message templates (`messages`, `templates_dir/messages/`):
+    /// template name (`problem.body`, `email/down.subject`) -> source, each checked.
+    pub messages: std::collections::BTreeMap<String, String>,
     /// Retries after a failed delivery.
     pub retries: u32,
     /// First retry delay; it doubles each time (capped at 5 minutes).
@@ -212,6 +215,7 @@ impl Default for NotifyConfig {
             mattermost: None,
             signal: None,
             targets: Vec::new(),
+            messages: Default::default(),
             retries: 5,
             retry_base: Duration::from_secs(2),
             timeout: Duration::from_secs(10),

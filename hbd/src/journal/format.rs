@@ -116,6 +116,10 @@ impl Formatter {
                     let host = map.remove("host").unwrap_or_default();
                     map.insert("ID".into(), "EVENT".into());
                     map.insert("name".into(), host);
+                    // Worded as notifications word it (render.rs), for the history.
+                    if let Some(text) = crate::render::event_line(event) {
+                        map.insert("summary".into(), text.into());
+                    }
                 }
                 out.extend_from_slice(value.to_string().as_bytes());
             }

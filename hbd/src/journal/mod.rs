@@ -306,6 +306,11 @@ mod tests {
         assert_eq!(v["message"]["event"], "DOWN");
         assert_eq!(v["message"]["name"], "web1");
         assert_eq!(v["message"]["silent_for_s"], 70.0);
+        // Worded as the notification is (and the host's history).
+        assert_eq!(
+            v["message"]["summary"],
+            "DOWN: web1 - no heartbeat for 1m 10s"
+        );
     }
 
     #[test]

@@ -7,8 +7,14 @@
 pub struct Outgoing {
     /// The host it is about.
     pub host: String,
-    /// The text (also the email subject, after `[hbd] `).
+    /// What chat and push channels send (the `text` template; the headline by default).
     pub text: String,
+    /// Email's subject after `[hbd] `, Pushover's title (the `subject` template).
+    pub subject: String,
+    /// Email's body (the `body` template).
+    pub body: String,
+    /// Its mail thread (`Message-ID`, `In-Reply-To`), when email is configured.
+    pub thread: Option<super::threads::Thread>,
     /// A channel-specific address (email, user key, number, Mattermost channel; an
     /// empty string means the channel's default target).
     pub recipient: String,

@@ -1,6 +1,8 @@
 //! Email over SMTP with lettre: STARTTLS (required), implicit TLS or plain, optional
 //! login, an extra CA for private relays. One message per recipient, so a refused
-//! address neither blocks nor repeats the others.
+//! address neither blocks nor repeats the others. The subject and body come from the
+//! message templates; a `Message-ID` on every mail, and `In-Reply-To`/`References` on
+//! what follows a problem, thread a problem with its recovery.
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
@@ -73,15 +75,24 @@ impl Email {
         })?;
         let mut builder = Message::builder()
             .from(from)
-            .subject(subject(&message.text))
+            .subject(subject(&message.subject))
             .header(ContentType::TEXT_PLAIN);
+        if let Some(thread) = &message.thread {
+            builder = builder.message_id(Some(thread.id.clone()));
+            if let Some(root) = &thread.reply_to {
+                builder = builder.in_reply_to(root.clone()).references(root.clone());
+            }
+        }
         let to = &message.recipient;
         let mailbox: Mailbox = to
             .parse()
             .map_err(|e| SendError::permanent(format!("email: bad address {to:?}: {e}")))?;
         builder = builder.to(mailbox);
         let email = builder
-            .body(format!("{}\n\n-- \nhbd\n", message.text))
+            .body(format!(
+                "{}\n\n-- \nhbd\n",
+                message.body.trim_end_matches('\n')
+            ))
             .map_err(|e| SendError::permanent(format!("email: {e}")))?;
         match self.transport.send(email).await {
             Ok(response) => Ok(format!(

@@ -21,6 +21,7 @@ pub mod routing;
 pub mod signal;
 pub mod target;
 pub mod test_send;
+pub mod threads;
 pub mod webhook;
 pub mod worker;
 
@@ -38,6 +39,7 @@ use crate::auth::directory::Directories;
 use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::journal::{Entry, Journal};
+use crate::messages::{Context, Messages};
 use crate::metrics::Metrics;
 pub use crate::model::{FlapNotice, Notification};
 use crate::render;
@@ -56,6 +58,9 @@ pub enum NotifyError {
     /// The HTTP client could not be built.
     #[error("http client: {0}")]
     Http(String),
+    /// A message template is unusable (the config reader checks them first).
+    #[error(transparent)]
+    Messages(#[from] crate::messages::MessageError),
     /// A target's settings are unusable.
     #[error("target {name}: {error}")]
     Target {
@@ -83,6 +88,9 @@ struct Queue {
 pub struct Notifier {
     config: Arc<Config>,
     directories: Directories,
+    messages: Messages,
+    /// Mail threads, when email is configured.
+    threads: Option<Arc<threads::Threads>>,
     queues: Vec<Queue>,
     journal: Journal,
     metrics: Arc<Metrics>,
@@ -155,7 +163,12 @@ impl Notifier {
         shutdown: CancellationToken,
     ) -> Result<(Notifier, Vec<JoinHandle<()>>), NotifyError> {
         let channels = channels(&config)?;
+        let messages = Messages::new(&config.notify.messages)?;
         let n = &config.notify;
+        let threads = n
+            .email
+            .is_some()
+            .then(|| Arc::new(threads::Threads::default()));
         let mut handles = Vec::new();
         for channel in &channels {
             if let Channel::Target(target) = channel
@@ -194,6 +207,8 @@ impl Notifier {
             Notifier {
                 config,
                 directories,
+                messages,
+                threads,
                 queues,
                 journal,
                 metrics,
@@ -223,9 +238,15 @@ impl Notifier {
         let mut facts = facts::of(notification)?;
         facts.text = text.clone();
         let facts = Arc::new(facts);
+        let thread = self.thread(&facts);
         for queue in &self.queues {
-            for recipient in self.recipients(queue, &directory, host, &facts) {
-                self.enqueue(queue, host, text.clone(), recipient, facts.clone());
+            let recipients = self.recipients(queue, &directory, host, &facts);
+            if recipients.is_empty() {
+                continue;
+            }
+            let message = self.message(queue, host, &facts, thread.clone());
+            for recipient in recipients {
+                self.enqueue(queue, message.clone(), recipient);
             }
         }
         Some(text)
@@ -281,8 +302,13 @@ impl Notifier {
         for queue in &self.queues {
             if queue.target.as_ref().is_some_and(Target::one_by_one) {
                 for (_, f, host) in &items {
-                    for recipient in self.recipients(queue, &directory, host, f) {
-                        self.enqueue(queue, host, f.text.clone(), recipient, f.clone());
+                    let recipients = self.recipients(queue, &directory, host, f);
+                    if recipients.is_empty() {
+                        continue;
+                    }
+                    let message = self.message(queue, host, f, None);
+                    for recipient in recipients {
+                        self.enqueue(queue, message.clone(), recipient);
                     }
                 }
                 continue;
@@ -306,28 +332,61 @@ impl Notifier {
                     "(several hosts)"
                 };
                 let facts = theirs.iter().map(|(_, f, _)| (**f).clone()).collect();
-                let Some(facts) = facts::group(facts, text.clone()) else {
+                let Some(facts) = facts::group(facts, text) else {
                     continue;
                 };
-                self.enqueue(queue, host, text, recipient, Arc::new(facts));
+                let facts = Arc::new(facts);
+                let thread = self.thread(&facts);
+                let message = self.message(queue, host, &facts, thread);
+                self.enqueue(queue, message, recipient);
             }
         }
     }
 
-    fn enqueue(
+    /// The mail thread of one notification (all its recipients share it).
+    fn thread(&self, facts: &Facts) -> Option<threads::Thread> {
+        let threads = self.threads.as_ref()?;
+        let from = self.config.notify.email.as_ref().map(|e| e.from.as_str());
+        let domain = from
+            .and_then(|f| f.rsplit_once('@'))
+            .map(|(_, d)| d.trim_end_matches('>'))
+            .filter(|d| !d.is_empty())
+            .unwrap_or("hbd.invalid");
+        Some(threads.place(facts, domain))
+    }
+
+    /// The message `queue` sends for `facts` (one render for all its recipients).
+    fn message(
         &self,
         queue: &Queue,
         host: &str,
-        text: String,
-        recipient: String,
-        facts: Arc<Facts>,
-    ) {
-        let message = Outgoing {
-            host: host.to_owned(),
-            text,
-            recipient,
-            facts,
+        facts: &Arc<Facts>,
+        thread: Option<threads::Thread>,
+    ) -> Outgoing {
+        let context = Context {
+            description: self
+                .config
+                .hosts
+                .get(host)
+                .and_then(|h| h.description.as_deref()),
+            public_url: self.config.public_url.as_deref(),
         };
+        let m = self.messages.render(queue.name, facts, &context);
+        Outgoing {
+            host: host.to_owned(),
+            text: m.text,
+            subject: m.subject,
+            body: m.body,
+            thread,
+            recipient: String::new(),
+            facts: facts.clone(),
+        }
+    }
+
+    fn enqueue(&self, queue: &Queue, mut message: Outgoing, recipient: String) {
+        message.recipient = recipient;
+        let host = message.host.clone();
+        let host = host.as_str();
         if let Err(TrySendError::Full(m) | TrySendError::Closed(m)) = queue.tx.try_send(message) {
             self.metrics.notification_dropped(queue.name);
             tracing::error!(

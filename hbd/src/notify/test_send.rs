@@ -13,6 +13,7 @@ use super::delivery::Outgoing;
 use super::{NotifyError, channels};
 use crate::clock::Timestamp;
 use crate::config::Config;
+use crate::messages::{Context, Messages};
 use hbd_core::facts;
 use hbd_core::model::{Level, Notice, NoticeKind, Notification};
 
@@ -75,6 +76,7 @@ fn sample(kind: NoticeKind, from: Level, to: Level, by: &str) -> Notification {
         value: None,
         detail: Some(format!("a test sent by {by}")),
         threshold: None,
+        operator: None,
         since: now,
         at: now,
     })
@@ -100,14 +102,23 @@ pub async fn send(config: &Config, name: &str, by: &str) -> Result<Vec<Tried>, T
     {
         samples.push(sample(NoticeKind::Recovered, Level::Warning, Level::Ok, by));
     }
+    let messages = Messages::new(&config.notify.messages).map_err(NotifyError::from)?;
+    let context = Context {
+        description: Some("a sample host of hbd's test-send"),
+        public_url: config.public_url.as_deref(),
+    };
     let mut tried = Vec::new();
     for n in &samples {
         let Some(f) = facts::of(n) else { continue };
         let f = Arc::new(f);
+        let m = messages.render(name, &f, &context);
         for recipient in &recipients {
             let message = Outgoing {
                 host: SAMPLE_HOST.into(),
-                text: f.text.clone(),
+                text: m.text.clone(),
+                subject: m.subject.clone(),
+                body: m.body.clone(),
+                thread: None,
                 recipient: recipient.clone(),
                 facts: f.clone(),
             };

@@ -56,6 +56,10 @@ impl HistoryEntry {
         };
         data.remove("host");
         data.remove("at");
+        // Worded as notifications and the journal word it (render.rs).
+        if let Some(text) = crate::render::event_line(event) {
+            data.insert("summary".into(), text.into());
+        }
         HistoryEntry {
             host: event.host.clone(),
             at: event.at,
@@ -93,6 +97,7 @@ impl HistoryEntry {
             "value": notice.value,
             "detail": notice.detail,
             "threshold": notice.threshold,
+            "operator": notice.operator,
             "text": text,
         });
         HistoryEntry {
@@ -279,6 +284,11 @@ mod tests {
             "newest first"
         );
         assert_eq!(web1[0].data["event"], "MESSAGE");
+        // Worded as the notification and the journal word it.
+        assert_eq!(
+            web1[0].data["summary"],
+            format!("MESSAGE from web1: m{}", PER_HOST + 4)
+        );
         // Paging: older than the newest.
         let older = reader
             .host_history("web1", None, Some(web1[0].id), 1)

@@ -151,9 +151,19 @@ pushover:
     assert_eq!(gone.status, 409, "{}", gone.body);
 }
 
-/// The button on /alerts, in a real browser: a comment, and the row shows who and why.
+/// The button on /alerts and on the host page, in a real browser: a comment, and the
+/// row shows who and why.
 #[test]
 fn a_problem_is_acknowledged_from_its_row_on_the_problems_page() {
+    acknowledged_from("alerts", "<b>swapping</b> the disk");
+}
+
+#[test]
+fn a_problem_is_acknowledged_from_its_row_on_the_host_page() {
+    acknowledged_from("host", "<b>swapping</b> the fan");
+}
+
+fn acknowledged_from(page: &str, comment: &str) {
     hbd_e2e::require!(Need::Browser);
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path(), hbd_e2e::CPU_THRESHOLDS);
@@ -171,7 +181,7 @@ fn a_problem_is_acknowledged_from_its_row_on_the_problems_page() {
     let out = std::process::Command::new("node")
         .arg(&script)
         .arg(format!("http://{}", daemon.http_addr()))
-        .args(["web1", PATH, "<b>swapping</b> the disk"])
+        .args(["web1", PATH, comment, page])
         .env(
             "PLAYWRIGHT",
             npm.join("node_modules/playwright-core/index.mjs"),
@@ -182,12 +192,10 @@ fn a_problem_is_acknowledged_from_its_row_on_the_problems_page() {
     let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(seen["problems"], serde_json::json!([]), "{seen:#}");
-    assert_eq!(
-        seen["shown"], "(no users): <b>swapping</b> the disk",
-        "as text"
-    );
-    let (_, acks) = daemon.get("/api/0/acks").unwrap();
-    assert!(acks.contains("swapping"), "{acks}");
+    assert_eq!(seen["shown"], format!("(no users): {comment}"), "as text");
+    let acks = daemon.get_json("/api/0/acks");
+    assert_eq!(acks[0]["comment"], comment, "{acks}");
+    assert_eq!(acks[0]["path"], PATH, "{acks}");
 }
 
 /// Escalation: a problem nobody acknowledges is told to the group's next people once

@@ -20,6 +20,7 @@ mod heartbeats;
 mod hostile;
 mod install;
 mod live;
+mod messages;
 mod net_plugins;
 mod notifications;
 mod openapi;

@@ -275,9 +275,10 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
             "{kind} missing from the history: {kinds:?}"
         );
     }
+    // Worded as the notification and the journal word it, and still text.
     assert_eq!(
         host["message"],
-        "Message: <img src=x onerror=\"window.__xss=1\">"
+        "MESSAGE from web1: <img src=x onerror=\"window.__xss=1\">"
     );
     assert_eq!(host["history_img"], 0);
     assert_eq!(host["plugin_link"], "/plugins?host=web1&plugin=cpu_monitor");
@@ -285,7 +286,8 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     assert_eq!(host["access"][2], "moe", "monitors");
     assert_eq!(
         host["actions"],
-        serde_json::json!(["Silence", "Forget host", "Clear"])
+        // The owner may acknowledge the raised alert from its row.
+        serde_json::json!(["Silence", "Forget host", "Acknowledge", "Clear"])
     );
     assert_eq!(
         found["silences"],

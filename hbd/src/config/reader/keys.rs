@@ -448,6 +448,28 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         read: |r, c, _p, v| c.groups.extend(r.groups(v)),
     },
     KeySpec {
+        name: "messages",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.notify.messages.extend(r.messages(v)),
+    },
+    KeySpec {
+        name: "public_url",
+        reload: Reload::Live,
+        read: |r, c, p, v| {
+            if let Some(url) = r.string(p, v) {
+                match url::Url::parse(&url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                        c.public_url = Some(url.trim_end_matches('/').to_owned());
+                    }
+                    _ => r.error(
+                        p,
+                        format!("{url:?} is not an http:// or https:// URL (such as https://hbd.example.org)"),
+                    ),
+                }
+            }
+        },
+    },
+    KeySpec {
         name: "targets",
         reload: Reload::Live,
         read: |r, c, _p, v| c.notify.targets.extend(r.targets(v)),

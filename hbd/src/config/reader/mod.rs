@@ -10,6 +10,7 @@ mod groups;
 mod ha;
 mod include;
 pub(super) mod keys;
+mod messages;
 mod policy;
 mod remote_write;
 mod targets;
@@ -225,6 +226,7 @@ impl Reader {
             }
         }
         self.check_group_plugins(config);
+        self.check_messages(config);
         for (name, check) in &config.checks {
             if !check.group.is_empty() && !config.groups.contains_key(&check.group) {
                 let group = check.group.clone();

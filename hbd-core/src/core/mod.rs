@@ -15,6 +15,7 @@ mod notify_policy;
 pub mod outbox;
 mod parents;
 pub mod settings;
+mod shared_acks;
 mod step;
 #[cfg(test)]
 mod tests;

@@ -90,6 +90,28 @@ pub struct Ack {
     pub until: Option<Timestamp>,
 }
 
+/// An acknowledgement made or taken back on one daemon of an HA pair, for the other to
+/// do the same: which problem it was about (its state and since when, as that daemon
+/// saw it), and the acknowledgement itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckChange {
+    /// The host.
+    pub host: String,
+    /// The alert path; `None`: the host's own DOWN or UNREACHABLE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The problem's state when it was acknowledged: `CRITICAL`, `WARNING`, `UNKNOWN`,
+    /// `DOWN`, `UNREACHABLE`.
+    pub state: String,
+    /// When that state began.
+    pub since: Timestamp,
+    /// The acknowledgement (for a withdrawal: the one taken back).
+    pub ack: Ack,
+    /// Whether it was taken back.
+    #[serde(default)]
+    pub withdrawn: bool,
+}
+
 /// What kind of change a notice reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -16,7 +16,7 @@ pub mod host;
 pub mod job;
 pub mod notification;
 
-pub use alert::{Ack, AlertState, Level, Notice, NoticeKind, Operator};
+pub use alert::{Ack, AckChange, AlertState, Level, Notice, NoticeKind, Operator};
 pub use event::{Event, EventKind};
 pub use hold::Reason;
 pub use host::{Host, HostState, Labels};

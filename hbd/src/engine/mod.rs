@@ -32,6 +32,7 @@ use crate::ha::Report;
 use crate::journal::{Entry, Journal};
 use crate::live::{Publisher, Resume, Start, Subscription, UpdateKind};
 use crate::metrics::Metrics;
+use crate::model::AckChange;
 use crate::notify::{Notifier, NotifyError};
 use crate::receiver::Inbound;
 use crate::samples::{Latest, Sample};
@@ -444,11 +445,38 @@ impl Engine {
             }
             Query::Command(command, reply) => {
                 let now = self.parts.clock.now();
+                // The acknowledgement a withdrawal takes back, for the pair.
+                let withdrawn = match &command {
+                    Command::Withdraw { host, path } => self
+                        .parts
+                        .core
+                        .ack_change(host, path.as_deref())
+                        .map(|c| AckChange {
+                            withdrawn: true,
+                            ..c
+                        }),
+                    _ => None,
+                };
                 let result = self.parts.core.apply(&command, now, actions);
                 tracing::info!(?command, ?result, "command");
-                if let (Some(pair), Ok(Outcome::Queued { job })) = (&self.parts.ha, &result) {
-                    // The pair's other daemon sends it if this one cannot.
-                    pair.share(job.as_ref().clone());
+                if let Some(pair) = &self.parts.ha {
+                    match (&command, &result) {
+                        // The pair's other daemon sends it if this one cannot.
+                        (_, Ok(Outcome::Queued { job })) => pair.share(job.as_ref().clone()),
+                        // ... and holds the same reminders.
+                        (Command::Acknowledge { host, path, .. }, Ok(_)) => {
+                            if let Some(change) = self.parts.core.ack_change(host, path.as_deref())
+                            {
+                                pair.share_ack(change);
+                            }
+                        }
+                        (Command::Withdraw { .. }, Ok(_)) => {
+                            if let Some(change) = withdrawn {
+                                pair.share_ack(change);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
                 journal.push(Entry::Command {
                     at: now.wall,
@@ -488,6 +516,11 @@ impl Engine {
             Report::AdoptJobs(jobs) => {
                 let now = self.parts.clock.now();
                 self.parts.core.adopt_jobs(jobs, now, actions);
+                self.dispatch(actions, journal);
+            }
+            Report::AdoptAcks(changes) => {
+                let now = self.parts.clock.now();
+                self.parts.core.adopt_acks(changes, now, actions);
                 self.dispatch(actions, journal);
             }
             Report::Told(told) => {

@@ -7,17 +7,21 @@
 //! unreachable for `fail_open_after` makes each daemon tell on its own, tagged.
 //!
 //! - [`role`]: which part this daemon plays, from each renewal (pure).
-//! - [`pg`]: the lease, the fenced claim, the shared record and the shared command
-//!   queue, in PostgreSQL.
+//! - [`pg`]: the lease, the fenced claim, the shared record and the shared queues, in
+//!   PostgreSQL; [`shared`]: this daemon's side of a shared queue (commands,
+//!   acknowledgements).
 //!
 //! The task here only moves data: role changes, approved messages and the commands the
 //! other daemon queued go to the engine through its request queue; the engine hands
-//! messages and newly queued commands here through bounded queues. Commands are shared
-//! so that one queued on a daemon that then dies is still sent by the one that leads.
+//! messages, newly queued commands and acknowledgements here through bounded queues.
+//! Commands are shared so that one queued on a daemon that then dies is still sent by
+//! the one that leads; acknowledgements, so that one made on either daemon holds the
+//! reminders and escalation of whichever tells.
 
 pub mod pg;
 pub use hbd_core::ha::role;
 pub mod settings;
+pub mod shared;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,10 +30,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
-use crate::model::{Job, Level, Notification};
+use crate::model::{AckChange, Job, Level, Notification};
 use pg::Db;
 pub use role::{Renewal, Role, RoleChange, Tracker};
 pub use settings::{Settings, default_node};
+use shared::Shared;
 
 /// Message groups waiting for their claim, at most (full: the group is dropped and
 /// counted; the engine is never blocked).
@@ -48,6 +53,8 @@ pub enum Report {
     Role(RoleChange),
     /// Commands the pair's other daemon queued, from the shared queue.
     AdoptJobs(Vec<Job>),
+    /// Acknowledgements made or taken back on either daemon, from the shared queue.
+    AdoptAcks(Vec<AckChange>),
     /// Rows of the pair's record the other daemon wrote while this one leads: what it
     /// told on its own while coordination was down (`(host, path or "", level)`).
     Told(Vec<(String, String, Level)>),
@@ -69,11 +76,8 @@ pub type Delivery = tokio::sync::watch::Receiver<Option<Arc<dyn Deliver>>>;
 /// Reports waiting for the engine at most.
 pub const REPORTS_QUEUE: usize = 256;
 
-/// Shared-queue commands read per renewal, at most.
-const JOBS_PER_READ: i64 = 500;
-
-/// How long the shared queue keeps a command: longer than any can wait (the API lets
-/// one wait at most 7 days); the leader removes older ones.
+/// How long the shared queues keep an item: longer than any command can wait (the API
+/// lets one wait at most 7 days); the leader removes older ones.
 pub const JOBS_KEPT: Duration = Duration::from_secs(8 * 24 * 3600);
 
 /// The engine's handle: messages to claim, commands to share.
@@ -81,6 +85,7 @@ pub const JOBS_KEPT: Duration = Duration::from_secs(8 * 24 * 3600);
 pub struct Pair {
     claims: mpsc::Sender<Vec<Notification>>,
     jobs: mpsc::Sender<Job>,
+    acks: mpsc::Sender<AckChange>,
     metrics: Arc<Metrics>,
 }
 
@@ -96,10 +101,15 @@ impl Pair {
     ) -> (Pair, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE_LEN);
         let (jobs, jobs_rx) = mpsc::channel(QUEUE_LEN);
+        let (acks, acks_rx) = mpsc::channel(QUEUE_LEN);
+        let inbox = Inbox {
+            claims: rx,
+            jobs: jobs_rx,
+            acks: acks_rx,
+        };
         let task = tokio::spawn(run(
             settings,
-            rx,
-            jobs_rx,
+            inbox,
             reports,
             delivery,
             metrics.clone(),
@@ -109,6 +119,7 @@ impl Pair {
             Pair {
                 claims: tx,
                 jobs,
+                acks,
                 metrics,
             },
             task,
@@ -126,6 +137,20 @@ impl Pair {
                 }
             };
             tracing::error!(cmd_id = %id, "HA job queue full or closed: command not shared with the pair");
+        }
+    }
+
+    /// Hands an acknowledgement just made or taken back here over to the pair's shared
+    /// queue, so the other daemon holds the same reminders. Never blocks: with the
+    /// queue full it stays this daemon's alone, logged.
+    pub fn share_ack(&self, change: AckChange) {
+        if let Err(e) = self.acks.try_send(change) {
+            let host = match &e {
+                mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => {
+                    c.host.clone()
+                }
+            };
+            tracing::error!(%host, "HA queue full or closed: acknowledgement not shared with the pair");
         }
     }
 
@@ -265,72 +290,24 @@ enum Claimed {
     Failed,
 }
 
-/// This daemon's side of the pair's shared command queue: commands queued here not yet
-/// written, and how far the queue has been read.
-#[derive(Default)]
-struct SharedJobs {
-    unwritten: Vec<Job>,
-    read_to: i64,
-}
-
-impl SharedJobs {
-    fn add(&mut self, job: Job) {
-        if self.unwritten.len() == MAX_WAITING {
-            let old = self.unwritten.remove(0);
-            tracing::error!(cmd_id = %old.id, "coordination down too long: command not shared with the pair");
-        }
-        self.unwritten.push(job);
-    }
-
-    /// Writes what waits; kept for the next try if PostgreSQL does not answer.
-    async fn write(&mut self, d: &Db, shard: &str) {
-        if self.unwritten.is_empty() {
-            return;
-        }
-        let rows: Vec<(String, String)> = self
-            .unwritten
-            .iter()
-            .filter_map(|j| Some((j.id.clone(), serde_json::to_string(j).ok()?)))
-            .collect();
-        match d.share_jobs(shard, &rows).await {
-            Ok(()) => self.unwritten.clear(),
-            Err(error) => {
-                tracing::warn!(%error, "commands not shared yet; kept until coordination answers")
-            }
-        }
-    }
-
-    /// Reads what the queue gained (this daemon's own commands come back too; the
-    /// engine ignores those it knows).
-    async fn read(&mut self, d: &Db, shard: &str) -> Vec<Job> {
-        match d.jobs_after(shard, self.read_to, JOBS_PER_READ).await {
-            Ok(rows) => rows
-                .into_iter()
-                .filter_map(|(seq, json)| {
-                    self.read_to = self.read_to.max(seq);
-                    serde_json::from_str(&json)
-                        .map_err(|error| tracing::warn!(%error, seq, "unreadable shared command skipped"))
-                        .ok()
-                })
-                .collect(),
-            Err(error) => {
-                tracing::warn!(%error, "shared commands not read");
-                Vec::new()
-            }
-        }
-    }
+/// What the engine hands the coordination task: message groups to claim, commands
+/// and acknowledgements to share.
+struct Inbox {
+    claims: mpsc::Receiver<Vec<Notification>>,
+    jobs: mpsc::Receiver<Job>,
+    acks: mpsc::Receiver<AckChange>,
 }
 
 async fn run(
     settings: Settings,
-    mut claims: mpsc::Receiver<Vec<Notification>>,
-    mut new_jobs: mpsc::Receiver<Job>,
+    mut inbox: Inbox,
     reports: mpsc::Sender<Report>,
     delivery: Delivery,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
-    let mut shared = SharedJobs::default();
+    let mut shared: Shared<Job> = Shared::default();
+    let mut shared_acks: Shared<AckChange> = Shared::default();
     let mut down = ToldWhileDown::default();
     // Whether this daemon's own idea of what was told is the pair's: it led, and no
     // claim of its was fenced, since coordination last answered. A daemon failing open
@@ -440,26 +417,39 @@ async fn run(
                 waiting = keep;
                 if let Some(d) = &db {
                     shared.write(d, &settings.shard).await;
+                    shared_acks.write(d, &settings.shard).await;
                     if matches!(tracker.role(), Role::Leader { .. }) {
-                        match d.prune_jobs(&settings.shard, JOBS_KEPT).await {
-                            Ok(0) => {}
-                            Ok(n) => tracing::info!(removed = n, "old commands removed from the shared queue"),
-                            Err(error) => tracing::warn!(%error, "shared queue not pruned"),
+                        for queue in [&pg::JOBS, &pg::ACKS] {
+                            match d.prune(queue, &settings.shard, JOBS_KEPT).await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(removed = n, table = queue.table, "old items removed from a shared queue"),
+                                Err(error) => tracing::warn!(%error, table = queue.table, "shared queue not pruned"),
+                            }
                         }
                     }
                     let adopted = shared.read(d, &settings.shard).await;
                     if !adopted.is_empty() && reports.send(Report::AdoptJobs(adopted)).await.is_err() {
                         break;
                     }
+                    let acks = shared_acks.read(d, &settings.shard).await;
+                    if !acks.is_empty() && reports.send(Report::AdoptAcks(acks)).await.is_err() {
+                        break;
+                    }
                 }
             }
-            Some(job) = new_jobs.recv() => {
+            Some(job) = inbox.jobs.recv() => {
                 shared.add(job);
                 if let Some(d) = &db {
                     shared.write(d, &settings.shard).await;
                 }
             }
-            Some(group) = claims.recv() => {
+            Some(change) = inbox.acks.recv() => {
+                shared_acks.add(change);
+                if let Some(d) = &db {
+                    shared_acks.write(d, &settings.shard).await;
+                }
+            }
+            Some(group) = inbox.claims.recv() => {
                 match claimer.handle(tracker.role(), db.as_ref(), &group, &mut down).await {
                     Claimed::Failed => {
                         if waiting.len() == MAX_WAITING

@@ -3,8 +3,9 @@
 //! write fenced by the lease's epoch, and reads what the pair last told when this daemon
 //! takes over; it writes what a daemon told on its own while coordination was down back
 //! into that record, and gives the leader the rows the other daemon wrote so; and it
-//! keeps the pair's shared command queue (`hbd_jobs`), so a command
-//! queued on either daemon is sent by whichever leads. Every statement has a time limit; a lost connection is reconnected with
+//! keeps the pair's shared queues: commands (`hbd_jobs`), so a command queued on
+//! either daemon is sent by whichever leads, and acknowledgements (`hbd_acks`), so one
+//! made on either holds on both. Every statement has a time limit; a lost connection is reconnected with
 //! backoff, and nothing here ever blocks the engine (it talks to it through bounded
 //! queues).
 
@@ -13,6 +14,27 @@ use std::time::Duration;
 use tokio_postgres::{Client, NoTls};
 
 use crate::alerting::Level;
+
+/// One of the pair's shared queues: its table and the column holding each item.
+#[derive(Debug)]
+pub struct Queue {
+    /// The table (one of the schema's; never from input).
+    pub table: &'static str,
+    /// The column with the item as JSON.
+    pub body: &'static str,
+}
+
+/// Commands queued on either daemon.
+pub const JOBS: Queue = Queue {
+    table: "hbd_jobs",
+    body: "job",
+};
+
+/// Acknowledgements made or taken back on either daemon.
+pub const ACKS: Queue = Queue {
+    table: "hbd_acks",
+    body: "change",
+};
 
 /// The schema, created if missing (both daemons may race to create it: harmless).
 pub const SCHEMA: &str = "
@@ -45,6 +67,15 @@ CREATE TABLE IF NOT EXISTS hbd_jobs (
     UNIQUE (shard, id)
 );
 CREATE INDEX IF NOT EXISTS hbd_jobs_at ON hbd_jobs (shard, at);
+CREATE TABLE IF NOT EXISTS hbd_acks (
+    seq bigserial PRIMARY KEY,
+    shard text NOT NULL,
+    id text NOT NULL,
+    change text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (shard, id)
+);
+CREATE INDEX IF NOT EXISTS hbd_acks_at ON hbd_acks (shard, at);
 CREATE TABLE IF NOT EXISTS hbd_sent (
     id bigserial PRIMARY KEY,
     shard text NOT NULL,
@@ -269,52 +300,64 @@ impl Db {
         Ok(())
     }
 
-    /// Adds commands queued on this daemon to the pair's shared queue (one already
-    /// there is left as it is).
-    pub async fn share_jobs(&self, shard: &str, jobs: &[(String, String)]) -> Result<(), PgError> {
-        let ids: Vec<&str> = jobs.iter().map(|j| j.0.as_str()).collect();
-        let bodies: Vec<&str> = jobs.iter().map(|j| j.1.as_str()).collect();
+    /// Adds items taken on this daemon to one of the pair's shared queues (one already
+    /// there is left as it is): `(id, the item as JSON)`.
+    pub async fn share(
+        &self,
+        queue: &Queue,
+        shard: &str,
+        items: &[(String, String)],
+    ) -> Result<(), PgError> {
+        let ids: Vec<&str> = items.iter().map(|j| j.0.as_str()).collect();
+        let bodies: Vec<&str> = items.iter().map(|j| j.1.as_str()).collect();
+        let statement = format!(
+            "INSERT INTO {table} (shard, id, {body})
+             SELECT $1, i, j FROM unnest($2::text[], $3::text[]) AS x(i, j)
+             ON CONFLICT (shard, id) DO NOTHING",
+            table = queue.table,
+            body = queue.body
+        );
         within(
             self.limit,
-            self.client.execute(
-                "INSERT INTO hbd_jobs (shard, id, job)
-                 SELECT $1, i, j FROM unnest($2::text[], $3::text[]) AS x(i, j)
-                 ON CONFLICT (shard, id) DO NOTHING",
-                &[&shard, &ids, &bodies],
-            ),
+            self.client.execute(&statement, &[&shard, &ids, &bodies]),
         )
         .await?;
         Ok(())
     }
 
-    /// The shared queue's commands after position `seq`, oldest first, at most
-    /// `limit`: `(position, the command as JSON)`.
-    pub async fn jobs_after(
+    /// A shared queue's items after position `seq`, oldest first, at most `limit`:
+    /// `(position, the item as JSON)`.
+    pub async fn after(
         &self,
+        queue: &Queue,
         shard: &str,
         seq: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, PgError> {
+        let statement = format!(
+            "SELECT seq, {body} FROM {table} WHERE shard = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            table = queue.table,
+            body = queue.body
+        );
         let rows = within(
             self.limit,
-            self.client.query(
-                "SELECT seq, job FROM hbd_jobs WHERE shard = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                &[&shard, &seq, &limit],
-            ),
+            self.client.query(&statement, &[&shard, &seq, &limit]),
         )
         .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Removes the shared queue's commands older than `age`, which can no longer be
-    /// waiting; returns how many.
-    pub async fn prune_jobs(&self, shard: &str, age: Duration) -> Result<u64, PgError> {
+    /// Removes a shared queue's items older than `age`, which can no longer matter;
+    /// returns how many.
+    pub async fn prune(&self, queue: &Queue, shard: &str, age: Duration) -> Result<u64, PgError> {
+        let statement = format!(
+            "DELETE FROM {table} WHERE shard = $1 AND at < now() - make_interval(secs => $2)",
+            table = queue.table
+        );
         within(
             self.limit,
-            self.client.execute(
-                "DELETE FROM hbd_jobs WHERE shard = $1 AND at < now() - make_interval(secs => $2)",
-                &[&shard, &age.as_secs_f64()],
-            ),
+            self.client
+                .execute(&statement, &[&shard, &age.as_secs_f64()]),
         )
         .await
     }

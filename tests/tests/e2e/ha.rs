@@ -662,3 +662,107 @@ fn only_the_leader_writes_dns_and_a_new_leader_makes_every_record_current() {
         b.log()
     );
 }
+
+/// The journal lines of `d` saying a REMINDER was held because it is acknowledged.
+fn reminders_held_for_ack(d: &Daemon) -> usize {
+    std::fs::read_dir(d.dir.join("journal"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .map(|text| {
+            text.lines()
+                .filter(|l| l.contains("\"reason\":\"acknowledged\"") && l.contains("REMINDER"))
+                .count()
+        })
+        .sum()
+}
+
+fn acks_of(d: &Daemon) -> serde_json::Value {
+    d.get_json("/api/0/acks")
+}
+
+/// An acknowledgement made on the standby holds on the leader too, whose reminders
+/// stop; taken back on the leader, it is gone from the standby as well.
+#[test]
+fn an_acknowledgement_made_on_either_daemon_holds_on_both() {
+    hbd_e2e::require!(Need::Postgres, Need::TestPython);
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start(dir.path());
+    let smtp = SmtpCapture::start(dir.path(), &[]);
+    let extra = "threshold_renotify_interval: 1\n";
+    let a = start_with(dir.path(), "a", &pg, &smtp, "60s", extra);
+    assert!(
+        wait_until(Duration::from_secs(15), || leads(&a)),
+        "{}",
+        a.log()
+    );
+    let b = start_with(dir.path(), "b", &pg, &smtp, "60s", extra);
+    assert!(wait_until(Duration::from_secs(15), || b
+        .metric("hbd_coordination_up")
+        == 1.0));
+    cpu(&[&a, &b], 95.0);
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, "REMINDER") >= 1),
+        "{:?}",
+        smtp.subjects()
+    );
+
+    let path = "cpu_monitor.cpu_percent";
+    let acked = b.call(
+        "POST",
+        "/api/0/hosts/web1/ack",
+        &[("Content-Type", "application/json")],
+        Some(&format!(
+            r#"{{"path": "{path}", "comment": "fan on order"}}"#
+        )),
+    );
+    assert_eq!(acked.status, 200, "{}", acked.body);
+    assert!(
+        wait_until(Duration::from_secs(15), || acks_of(&a)[0]["comment"]
+            == "fan on order"),
+        "{}\n{}",
+        acks_of(&a),
+        a.log()
+    );
+    assert_eq!(acks_of(&a)[0]["path"], path);
+    // The leader now holds its reminders, because of the acknowledgement.
+    assert!(
+        wait_until(Duration::from_secs(10), || reminders_held_for_ack(&a) >= 1),
+        "{}",
+        a.log()
+    );
+    let reminders = count(&smtp, "REMINDER");
+    assert!(
+        wait_until(Duration::from_secs(10), || reminders_held_for_ack(&a) >= 3),
+        "{}",
+        a.log()
+    );
+    assert_eq!(
+        count(&smtp, "REMINDER"),
+        reminders,
+        "no reminder told while acknowledged"
+    );
+
+    // Taken back on the leader: gone from the standby too, and reminders resume.
+    let withdrawn = a.call(
+        "DELETE",
+        &format!("/api/0/hosts/web1/ack?path={path}"),
+        &[],
+        None,
+    );
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    assert!(
+        wait_until(Duration::from_secs(15), || acks_of(&b)
+            .as_array()
+            .is_some_and(Vec::is_empty)),
+        "{}",
+        acks_of(&b)
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || count(&smtp, "REMINDER")
+            > reminders),
+        "{:?}",
+        smtp.subjects()
+    );
+}

@@ -146,11 +146,19 @@ wasm_plugins:
             ),
         )
     };
-    let _agents = [
-        probe("probe1", "127.0.0.1"),
-        probe("probe2", "127.0.0.1"),
-        probe("probe3", "127.0.0.2"),
-    ];
+    // The two that reach the target first: the group then has two known members, so
+    // the default quorum is two (a first vantage point alone would be a majority of
+    // one: THRESHOLD_ALERTING.md).
+    let mut agents = vec![probe("probe1", "127.0.0.1"), probe("probe2", "127.0.0.1")];
+    assert!(
+        wait_until(Duration::from_secs(120), || {
+            (1..=2).all(|i| answer(&daemon, &format!("probe{i}")).is_some())
+        }),
+        "{:#}\n{}",
+        checks(&daemon),
+        daemon.log()
+    );
+    agents.push(probe("probe3", "127.0.0.2"));
 
     // All three answer; probe3's answer is CRITICAL, the check stays OK.
     let answered = wait_until(Duration::from_secs(120), || {

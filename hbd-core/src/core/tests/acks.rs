@@ -252,3 +252,64 @@ fn an_unacknowledged_problem_escalates_once_per_step_and_an_acknowledged_one_doe
     assert_eq!(escalated(&out).len(), 1);
     assert_eq!(escalated(&out)[0].0, 1);
 }
+
+/// The HA pair: an acknowledgement made on the other daemon is taken when it is about
+/// the same problem (same state, begun at about the same time), and only then; taking
+/// it back takes back that one only.
+#[test]
+fn an_acknowledgement_from_the_other_daemon_is_taken_for_the_same_problem_only() {
+    use crate::model::AckChange;
+    let mut core = Core::new(settings(&reminder_config()), at(0));
+    cpu(&mut core, 95.0, 10);
+    let since = core.alerts.get("web1", PATH).unwrap().since;
+    let change = |state: &str, since: crate::clock::Timestamp, by: &str| AckChange {
+        host: "web1".into(),
+        path: Some(PATH.into()),
+        state: state.into(),
+        since,
+        ack: *ack(by, None),
+        withdrawn: false,
+    };
+    let later = crate::clock::Timestamp(since.0 + 90_000);
+    let sooner = crate::clock::Timestamp(since.0.saturating_sub(30_000));
+    for (c, taken) in [
+        // Another level: an earlier or later episode.
+        (change("WARNING", since, "ann"), false),
+        // Begun 90 s apart: not the same problem.
+        (change("CRITICAL", later, "ann"), false),
+        // The other daemon saw it begin 30 s sooner: the same problem.
+        (change("CRITICAL", sooner, "ann"), true),
+    ] {
+        let mut out = Vec::new();
+        core.adopt_acks(vec![c.clone()], at(20), &mut out);
+        let made = out
+            .iter()
+            .any(|a| matches!(a, Action::Acknowledged { ack: Some(_), .. }));
+        assert_eq!(made, taken, "{c:?}");
+        assert_eq!(core.acks.get("web1", Some(PATH)).is_some(), taken, "{c:?}");
+    }
+    // Its own, read back: nothing happens again.
+    let own = core.ack_change("web1", Some(PATH)).unwrap();
+    assert_eq!(own.state, "CRITICAL");
+    let mut out = Vec::new();
+    core.adopt_acks(vec![own.clone()], at(21), &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    // A withdrawal of another acknowledgement leaves this one; of this one, ends it.
+    let mut other = change("CRITICAL", since, "bob");
+    other.withdrawn = true;
+    core.adopt_acks(vec![other], at(22), &mut out);
+    assert!(core.acks.get("web1", Some(PATH)).is_some());
+    let mut same = own;
+    same.withdrawn = true;
+    core.adopt_acks(vec![same], at(23), &mut out);
+    assert!(core.acks.get("web1", Some(PATH)).is_none());
+    assert_eq!(ended(&out), [(Some(PATH.to_owned()), Ended::Withdrawn)]);
+    // A host that is UP has no DOWN to acknowledge.
+    let host = AckChange {
+        path: None,
+        state: "DOWN".into(),
+        ..change("DOWN", since, "ann")
+    };
+    core.adopt_acks(vec![host], at(24), &mut out);
+    assert!(core.acks.get("web1", None).is_none());
+}

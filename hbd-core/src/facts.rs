@@ -213,10 +213,16 @@ fn host_facts(e: &Event, text: String) -> Option<Facts> {
         EventKind::Boot { .. } => (Kind::Info, "BOOT", "INFO"),
         EventKind::Message { .. } => (Kind::Info, "MESSAGE", "INFO"),
         EventKind::AddressChanged { .. } => (Kind::Info, "IP CHANGE", "INFO"),
+        // A failed command is news, not a state: nothing resolves it.
+        EventKind::CommandFailed { .. } => (Kind::Info, "COMMAND FAILED", "WARNING"),
+        EventKind::DnsFailed { .. } => (Kind::Problem, "DNS FAILED", "WARNING"),
+        EventKind::DnsWritten { .. } => (Kind::Recovery, "DNS OK", "OK"),
         EventKind::Unreachable { .. } | EventKind::Dropped => return None,
     };
     let detail = match &e.kind {
         EventKind::Message { text } => Some(text.clone()),
+        EventKind::CommandFailed { output, .. } if !output.is_empty() => Some(output.clone()),
+        EventKind::DnsFailed { error, .. } => Some(error.clone()),
         _ => None,
     };
     Some(Facts {
@@ -232,8 +238,13 @@ fn host_facts(e: &Event, text: String) -> Option<Facts> {
         detail,
         since: e.at.rfc3339(),
         at: e.at.rfc3339(),
-        key: match kind {
-            Kind::Info => format!(
+        key: match &e.kind {
+            // A record's failure and its end share a key (not the host's own).
+            EventKind::DnsFailed { .. } | EventKind::DnsWritten { .. } => {
+                format!("{}/dns", e.host)
+            }
+            EventKind::CommandFailed { cmd_id, .. } => format!("{}/command/{cmd_id}", e.host),
+            _ if kind == Kind::Info => format!(
                 "{}/{}",
                 e.host,
                 event.to_ascii_lowercase().replace(' ', "-")

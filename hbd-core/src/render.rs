@@ -103,6 +103,29 @@ pub fn event_line(event: &Event) -> Option<String> {
         EventKind::Boot { uptime_s: None } => format!("BOOT: {host} booted"),
         EventKind::Message { text } => format!("MESSAGE from {host}: {text}"),
         EventKind::AddressChanged { from, to } => format!("IP CHANGE: {host} {from} -> {to}"),
+        EventKind::CommandFailed {
+            command,
+            exit_code,
+            output,
+            ..
+        } => {
+            let how = match exit_code {
+                Some(code) => format!("exited {code}"),
+                None => "got no result before it expired".to_owned(),
+            };
+            match output.as_str() {
+                "" => format!("COMMAND FAILED: {host} - {command} {how}"),
+                said => format!("COMMAND FAILED: {host} - {command} {how}: {said}"),
+            }
+        }
+        EventKind::DnsFailed {
+            record,
+            tries,
+            error,
+        } => format!("DNS FAILED: {host} - {record} not written after {tries} tries: {error}"),
+        EventKind::DnsWritten { record } => {
+            format!("DNS OK: {host} - {record} written again")
+        }
         EventKind::Dropped => return None,
     })
 }

@@ -134,6 +134,23 @@ pub fn samples() -> Vec<(&'static str, Facts)> {
             }),
         ),
         (
+            "command failed",
+            host(EventKind::CommandFailed {
+                cmd_id: "c1".into(),
+                command: "/usr/bin/systemctl restart nginx".into(),
+                exit_code: Some(1),
+                output: "Job for nginx.service failed".into(),
+            }),
+        ),
+        (
+            "dns failed",
+            host(EventKind::DnsFailed {
+                record: "web1.dyn.example.org".into(),
+                tries: 3,
+                error: "update failed: REFUSED".into(),
+            }),
+        ),
+        (
             "flapping",
             Notification::Flapping(FlapNotice {
                 host: "web1".into(),

@@ -27,6 +27,8 @@ pub const KINDS: &[&str] = &[
     "flapping",
     "escalation",
     "group",
+    "command",
+    "dns",
 ];
 
 /// The parts of a message: `subject` (email's subject), `body`
@@ -71,6 +73,11 @@ const DEFAULT_BODIES: &[(&str, &str)] = &[
         "group",
         include_str!("../../templates/messages/group.body.hbs"),
     ),
+    (
+        "command",
+        include_str!("../../templates/messages/command.body.hbs"),
+    ),
+    ("dns", include_str!("../../templates/messages/dns.body.hbs")),
 ];
 const FOOTER: &str = include_str!("../../templates/messages/footer.hbs");
 
@@ -274,6 +281,8 @@ fn one_line(text: &str) -> String {
 /// Which templates a notification uses.
 pub fn kind_of(facts: &Facts) -> &'static str {
     match (facts.kind, facts.event.as_str()) {
+        (_, "COMMAND FAILED") => "command",
+        (_, "DNS FAILED" | "DNS OK") => "dns",
         (Kind::Problem, "DOWN") => "down",
         (Kind::Recovery, "UP") => "up",
         (Kind::Problem, _) => "problem",
@@ -352,10 +361,11 @@ impl<'a> View<'a> {
                 format!("{base}/hosts/{}", urlencoding(&facts.host))
             }
         });
+        // A problem someone can acknowledge (a DNS record's failure is hbd's own).
         let open_problem = matches!(
             facts.kind,
             Kind::Problem | Kind::Reminder | Kind::Escalation
-        );
+        ) && facts.event != "DNS FAILED";
         let silence = if facts.kind == Kind::Group {
             None
         } else if open_problem {

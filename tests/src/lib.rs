@@ -320,6 +320,18 @@ impl Daemon {
         );
     }
 
+    /// The journal's messages with this `ID` (`ALERT`, `EVENT`, ...), oldest first
+    /// (the current file only).
+    pub fn journal(&self, id: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.join("journal/hbd_journal.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|e| e["message"].clone())
+            .filter(|m| m["ID"] == id)
+            .collect()
+    }
+
     /// `GET path` as JSON, asserting status 200.
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.get(path).expect("http answer");

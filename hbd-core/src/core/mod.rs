@@ -10,6 +10,7 @@ pub mod acks;
 mod by_name;
 mod checks;
 mod command;
+mod failures;
 mod hosts;
 mod notify_policy;
 pub mod outbox;
@@ -146,6 +147,8 @@ pub struct Core {
     checks: crate::vantage::Checks,
     /// Operators' acknowledgements of problems.
     acks: acks::Acks,
+    /// Hosts whose DNS record's failure was told, until it is written again.
+    dns_failing: HashSet<String>,
 }
 
 impl Core {
@@ -160,6 +163,7 @@ impl Core {
         let mut core = Core {
             checks,
             acks: acks::Acks::default(),
+            dns_failing: HashSet::new(),
             alerts: Alerts::new(settings.reminders),
             hosts,
             dropped_alerts: Vec::new(),
@@ -403,6 +407,7 @@ impl Core {
             }
             Message::CommandResult(result) if datagram.key_id.is_some() => {
                 if let Some(job) = self.outbox.result(name, result, now) {
+                    step.events.extend(failures::command_failed(&job, now));
                     out.push(Action::Job(job));
                 }
             }
@@ -446,6 +451,12 @@ impl Core {
         }
         self.alerts.on_tick(now, &mut step.notices);
         self.policy.on_tick(now);
+        // Commands no result came for in time. (Without this their deadline stayed
+        // the earliest, past, and the engine woke for it again and again.)
+        for job in self.outbox.expire(now) {
+            step.events.extend(failures::command_failed(&job, now));
+            out.push(Action::Job(job));
+        }
         for ((host, path), _) in self.acks.expire(now) {
             out.push(Action::Acknowledged {
                 host,

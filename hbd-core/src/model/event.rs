@@ -62,7 +62,39 @@ pub enum EventKind {
     },
     /// An operator dropped the host: its state, samples and alerts are forgotten.
     Dropped,
+    /// A command for the host's agent failed: it ended with a non-zero exit code, or no
+    /// result came before it expired.
+    CommandFailed {
+        /// The command's id.
+        cmd_id: String,
+        /// What was run (`/usr/bin/systemctl restart nginx`, `self-upgrade to 1.4.0`).
+        command: String,
+        /// Its exit code; `None`: it expired without a result.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        /// The first line of its output, at most 200 characters.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        output: String,
+    },
+    /// The host's DNS record could not be written, [`DNS_TELL_AFTER`] tries in a row
+    /// (told once, until it is written again).
+    DnsFailed {
+        /// The record's name.
+        record: String,
+        /// Failed tries so far.
+        tries: u32,
+        /// Why the last one failed.
+        error: String,
+    },
+    /// The host's DNS record was written again after failing.
+    DnsWritten {
+        /// The record's name.
+        record: String,
+    },
 }
+
+/// Failed tries in a row before a DNS record's failure is told.
+pub const DNS_TELL_AFTER: u32 = 3;
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
@@ -87,6 +119,9 @@ impl EventKind {
             EventKind::AddressChanged { .. } => "ADDRESS_CHANGED",
             EventKind::Unreachable { .. } => "UNREACHABLE",
             EventKind::Dropped => "DROPPED",
+            EventKind::CommandFailed { .. } => "COMMAND_FAILED",
+            EventKind::DnsFailed { .. } => "DNS_FAILED",
+            EventKind::DnsWritten { .. } => "DNS_WRITTEN",
         }
     }
 }

@@ -17,7 +17,7 @@ pub mod job;
 pub mod notification;
 
 pub use alert::{Ack, AckChange, AlertState, Level, Notice, NoticeKind, Operator};
-pub use event::{Event, EventKind};
+pub use event::{DNS_TELL_AFTER, Event, EventKind};
 pub use hold::Reason;
 pub use host::{Host, HostState, Labels};
 pub use job::{Job, JobState, UpgradeFile, UpgradeJob};

@@ -339,7 +339,10 @@ impl Policy {
             EventKind::NewHost
             | EventKind::Boot { .. }
             | EventKind::Message { .. }
-            | EventKind::AddressChanged { .. } => self.offer_plain(host, None, n, false, now),
+            | EventKind::AddressChanged { .. }
+            | EventKind::CommandFailed { .. }
+            | EventKind::DnsFailed { .. }
+            | EventKind::DnsWritten { .. } => self.offer_plain(host, None, n, false, now),
         }
     }
 

@@ -502,6 +502,10 @@ impl Engine {
                 return;
             }
             Heard::Dns(crate::dns::worker::Written(host, status)) => {
+                // A record failing too long, or written again, is told like an event.
+                let now = self.parts.clock.now();
+                self.parts.core.dns_status(&host, &status, now, actions);
+                self.dispatch(actions, journal);
                 self.parts.live.publish(UpdateKind::Dns { host, status });
                 return;
             }

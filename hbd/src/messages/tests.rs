@@ -71,6 +71,42 @@ fn default_messages_carry_threshold_since_description_link_and_how_to_silence() 
 }
 
 #[test]
+fn what_hbd_failed_to_do_for_a_host_is_told_too() {
+    let m = Messages::default();
+    let command = m.render("email", &sample("command failed"), &Context::default());
+    assert_eq!(
+        command.subject,
+        "COMMAND FAILED: web1 - /usr/bin/systemctl restart nginx exited 1: Job for nginx.service failed"
+    );
+    assert_eq!(
+        command.body,
+        "A command for web1 failed.\n\
+         \n\
+         COMMAND FAILED: web1 - /usr/bin/systemctl restart nginx exited 1: Job for nginx.service failed\n\
+         Output:    Job for nginx.service failed\n\
+         At:        2026-11-18 11:06:40 UTC\n\
+         Silence the host to stop such messages (POST /api/0/silences, or the host page).\n"
+    );
+    let dns = m.render("email", &sample("dns failed"), &CONTEXT);
+    assert_eq!(
+        dns.subject,
+        "DNS FAILED: web1 - web1.dyn.example.org not written after 3 tries: update failed: REFUSED"
+    );
+    assert!(
+        dns.body.starts_with(
+            "The DNS record of web1 (the shop's web server) cannot be written; hbd keeps trying.\n"
+        ),
+        "{}",
+        dns.body
+    );
+    assert!(
+        dns.body.contains("Error:     update failed: REFUSED\n"),
+        "{}",
+        dns.body
+    );
+}
+
+#[test]
 fn every_kind_has_a_default_that_renders() {
     let m = Messages::default();
     let mut kinds = std::collections::BTreeSet::new();

@@ -122,6 +122,32 @@ fn an_allowed_command_runs_once_and_refusals_say_why() {
             .contains("timed out after 1 s")
     );
 
+    // The two that failed are told, as events of the host; the one that ran is not.
+    let failed = || {
+        daemon
+            .journal("EVENT")
+            .into_iter()
+            .filter(|e| e["event"] == "COMMAND_FAILED")
+            .filter_map(|e| e["summary"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || failed().len() >= 2),
+        "{:?}",
+        failed()
+    );
+    let failed = failed();
+    assert!(
+        failed[0].starts_with("COMMAND FAILED: web1 - /bin/rm -rf /tmp/never exited -255: ")
+            && failed[0].contains("not in commands.allow"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[1].starts_with("COMMAND FAILED: web1 - /bin/sleep 60 exited -9"),
+        "{failed:?}"
+    );
+    assert_eq!(failed.len(), 2, "{failed:?}");
+
     // Each ran once, though the daemon sent each after several heartbeats.
     let log = agent.log();
     assert_eq!(log.matches("running command").count(), 2, "{log}");

@@ -118,6 +118,25 @@ fn a_hosts_record_follows_its_address_and_failures_are_retried_without_blocking(
         refused["last_error"].as_str().unwrap().contains("REFUSED"),
         "{refused}"
     );
+    // Three failures in a row are told, once, as an event of the host.
+    let told = || {
+        daemon
+            .journal("EVENT")
+            .into_iter()
+            .filter(|e| e["name"] == "web9" && e["event"] == "DNS_FAILED")
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || !told().is_empty()),
+        "{}",
+        dns_status(&daemon, "web9")
+    );
+    let summary = told()[0]["summary"].as_str().unwrap().to_owned();
+    assert!(
+        summary.starts_with("DNS FAILED: web9 - web9.locked.test not written after 3 tries: ")
+            && summary.contains("REFUSED"),
+        "{summary}"
+    );
     assert_eq!(bind.lookup("web9.locked.test", "A"), "");
     assert_eq!(bind.lookup("quiet.example.test", "A"), "");
     assert_eq!(daemon.get("/api/0/hosts/quiet/dns").unwrap().0, 404);

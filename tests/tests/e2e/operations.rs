@@ -18,13 +18,7 @@ fn cpu(daemon: &Daemon, host: &str, value: f64) {
 }
 
 fn journal(daemon: &Daemon, id: &str) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(daemon.dir.join("journal/hbd_journal.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|e| e["message"].clone())
-        .filter(|m| m["ID"] == id)
-        .collect()
+    daemon.journal(id)
 }
 
 const THRESHOLDS: &str = "

@@ -110,3 +110,108 @@ fn commands_go_only_to_keyed_hosts_only_signed_and_end_with_a_signed_result() {
     assert_eq!(changes.jobs.len(), 1, "the latest state of each, once");
     assert!(matches!(changes.jobs[0].state, JobState::Done { .. }));
 }
+
+/// A command no result came for expires when its time is up, is said so, and is no
+/// longer what the core waits for (its deadline once stayed the earliest, past).
+#[test]
+fn a_command_without_a_result_expires_on_the_tick_and_the_next_deadline_moves_on() {
+    let mut c = config();
+    c.hosts.insert(
+        "keyed".into(),
+        HostConfig {
+            key: Some(hb_proto::Key::new("0123456789abcdef")),
+            ..HostConfig::default()
+        },
+    );
+    let mut core = Core::new(settings(&c), at(0));
+    let job = Job {
+        id: "j1".into(),
+        host: "keyed".into(),
+        argv: vec!["/bin/true".into()],
+        timeout_s: 5,
+        by: None,
+        queued: at(0).wall,
+        expires: at(100).wall,
+        state: JobState::Queued,
+        upgrade: None,
+    };
+    let mut out = Vec::new();
+    core.apply(&Command::QueueJob { job: Box::new(job) }, at(2), &mut out)
+        .unwrap();
+    assert!(core.next_deadline().is_some_and(|d| d <= at(100).mono));
+    let mut out = Vec::new();
+    core.on_tick(at(99), &mut out);
+    assert!(render(&out).iter().all(|a| !a.contains("expired")));
+    core.on_tick(at(100), &mut out);
+    assert_eq!(
+        render(&out)
+            .into_iter()
+            .filter(|a| a.starts_with("JOB"))
+            .collect::<Vec<_>>(),
+        ["JOB j1 expired"]
+    );
+    assert!(
+        core.next_deadline().is_none_or(|d| d > at(100).mono),
+        "{:?}",
+        core.next_deadline()
+    );
+    assert!(matches!(
+        core.jobs("keyed")[0].state,
+        JobState::Expired { .. }
+    ));
+    // ... and it is told, like a host event.
+    let told: Vec<String> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Event(e) => crate::render::event_text(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        told,
+        ["COMMAND FAILED: keyed - /bin/true got no result before it expired"]
+    );
+}
+
+/// A DNS record failing is told once it has failed three times in a row, and once
+/// more when it is written again.
+#[test]
+fn a_failing_dns_record_is_told_once_and_again_when_it_is_written() {
+    let mut core = Core::new(settings(&config()), at(0));
+    let status = |state: &'static str, failures: u32| crate::dns::plan::Status {
+        zone: "dyn.example.org".into(),
+        name: "web1.dyn.example.org".into(),
+        address: "192.0.2.1".parse().unwrap(),
+        applied: None,
+        state,
+        failures,
+        last_error: (failures > 0).then(|| "update failed: REFUSED".to_owned()),
+        last_ok: None,
+    };
+    let mut told = Vec::new();
+    for (t, (state, failures)) in [
+        ("failing", 1),
+        ("failing", 2),
+        ("failing", 3),
+        ("failing", 4),
+        ("ok", 0),
+        ("ok", 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut out = Vec::new();
+        core.dns_status("web1", &status(state, failures), at(t as u64), &mut out);
+        told.extend(out.iter().filter_map(|a| match a {
+            Action::Event(e) => crate::render::event_text(e),
+            _ => None,
+        }));
+    }
+    assert_eq!(
+        told,
+        [
+            "DNS FAILED: web1 - web1.dyn.example.org not written after 3 tries: update failed: REFUSED",
+            "DNS OK: web1 - web1.dyn.example.org written again",
+        ]
+    );
+}

@@ -656,3 +656,53 @@ fn the_evaluation_guide_config_is_clean() {
 
 mod groups;
 mod includes;
+
+/// Message templates: one that does not render is an error naming its key (or its file
+/// under `templates_dir`) and its line; a good one is in force; one for a channel that
+/// does not exist is a warning.
+#[test]
+fn message_templates_are_checked_where_they_are_written() {
+    assert_each_reported(&[
+        (
+            "messages:\n  problem.body: \"{{#if host}}\"\n",
+            "hbd.yaml:2: error: messages.problem.body: line 1 of the template",
+        ),
+        (
+            "messages:\n  problems.body: x\n",
+            "\"problems.body\" is not a message template name",
+        ),
+        (
+            "messages:\n  nowhere/down.text: x\n",
+            "`nowhere` is neither a channel",
+        ),
+        (
+            "public_url: hbd.example.org\n",
+            "public_url: \"hbd.example.org\" is not an http:// or https:// URL",
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let messages = dir.path().join("messages");
+    std::fs::create_dir_all(messages.join("email")).unwrap();
+    std::fs::write(messages.join("down.subject.hbs"), "{{host}} is down").unwrap();
+    std::fs::write(messages.join("email/up.body.hbs"), "fine\n{{#each}}\n").unwrap();
+    let text = format!("templates_dir: {}\n", dir.path().display());
+    let got = problems(&text);
+    let file = messages.join("email/up.body.hbs").display().to_string();
+    assert!(
+        got.iter()
+            // The block opened on line 2 is still open where the file ends.
+            .any(|p| p.contains("templates_dir") && p.contains(&file) && p.contains("line 3")),
+        "{got:?}"
+    );
+    std::fs::remove_file(messages.join("email/up.body.hbs")).unwrap();
+    let loaded = parse(&text, Some(Path::new("hbd.yaml"))).unwrap();
+    assert_eq!(
+        loaded
+            .config
+            .notify
+            .messages
+            .get("down.subject")
+            .map(String::as_str),
+        Some("{{host}} is down")
+    );
+}

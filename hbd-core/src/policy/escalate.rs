@@ -1,6 +1,8 @@
 //! Escalation: a problem that was told and is still neither over nor acknowledged after
 //! a step's time is told again to that step's people (`groups.NAME.escalation`), once
-//! per step. The steps of a host are its first group's (by name) that has any.
+//! per step. The steps of a host are its first group's (by name) that has any. The
+//! steps' timers are [`Escalations`]; the policy's part, telling a due step or holding
+//! it, is at the end.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -8,6 +10,9 @@ use std::time::Duration;
 
 use crate::clock::{Mono, Now, Timestamp};
 use crate::groups::{Group, Labels};
+use crate::model::Notification;
+
+use super::{Out, Policy, Reason, Verdict};
 
 /// One step: after `after` unacknowledged, tell `users`.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +151,53 @@ impl Escalations {
     /// When the next step is due.
     pub fn next_deadline(&self) -> Option<Mono> {
         self.due.first().map(|(at, _)| *at)
+    }
+}
+
+impl Policy {
+    /// Tells the problems whose escalation step is due to that step's people, but for
+    /// those `acked` says someone acknowledged (by whom): those are held, saying so.
+    pub fn escalate_due(&mut self, now: Now, acked: impl Fn(&str, Option<&str>) -> Option<String>) {
+        for due in self.escalations.due(now) {
+            let by = acked(&due.key.0, due.key.1.as_deref());
+            self.escalate(due, by, now);
+        }
+    }
+
+    /// Tells a problem again to an escalation step's people (held while acknowledged,
+    /// and like everything else while this daemon is a pair's standby).
+    fn escalate(&mut self, due: Due, acked: Option<String>, now: Now) {
+        let (host, path) = (due.key.0.as_str(), due.key.1.as_deref());
+        let latest = self
+            .hosts
+            .get(host)
+            .and_then(|h| match path {
+                None => Some(&h.host),
+                Some(p) => h.paths.get(p),
+            })
+            .and_then(|s| s.latest.clone());
+        let Some(latest) = latest else {
+            return;
+        };
+        let hold = match acked {
+            Some(by) => Some(Reason::Acknowledged { by }),
+            None => self.standby.clone(),
+        };
+        if let Some(reason) = hold {
+            self.decide(host, path, "ESCALATED", Verdict::Held { reason }, now);
+            return;
+        }
+        let n = Notification::Escalated(crate::model::EscalationNotice {
+            host: host.to_owned(),
+            path: path.map(str::to_owned),
+            step: due.step,
+            after: due.after,
+            users: due.users,
+            latest: Box::new(latest),
+            at: now.wall,
+        });
+        self.decide(host, path, "ESCALATED", Verdict::Notified, now);
+        self.out.push(Out::Notify(vec![n]));
     }
 }
 

@@ -668,51 +668,6 @@ impl Policy {
         }
     }
 
-    /// Tells the problems whose escalation step is due to that step's people, but for
-    /// those `acked` says someone acknowledged (by whom): those are held, saying so.
-    pub fn escalate_due(&mut self, now: Now, acked: impl Fn(&str, Option<&str>) -> Option<String>) {
-        for due in self.escalations.due(now) {
-            let by = acked(&due.key.0, due.key.1.as_deref());
-            self.escalate(due, by, now);
-        }
-    }
-
-    /// Tells a problem again to an escalation step's people (held while acknowledged,
-    /// and like everything else while this daemon is a pair's standby).
-    fn escalate(&mut self, due: escalate::Due, acked: Option<String>, now: Now) {
-        let (host, path) = (due.key.0.as_str(), due.key.1.as_deref());
-        let latest = self
-            .hosts
-            .get(host)
-            .and_then(|h| match path {
-                None => Some(&h.host),
-                Some(p) => h.paths.get(p),
-            })
-            .and_then(|s| s.latest.clone());
-        let Some(latest) = latest else {
-            return;
-        };
-        let hold = match acked {
-            Some(by) => Some(Reason::Acknowledged { by }),
-            None => self.standby.clone(),
-        };
-        if let Some(reason) = hold {
-            self.decide(host, path, "ESCALATED", Verdict::Held { reason }, now);
-            return;
-        }
-        let n = Notification::Escalated(crate::model::EscalationNotice {
-            host: host.to_owned(),
-            path: path.map(str::to_owned),
-            step: due.step,
-            after: due.after,
-            users: due.users,
-            latest: Box::new(latest),
-            at: now.wall,
-        });
-        self.decide(host, path, "ESCALATED", Verdict::Notified, now);
-        self.out.push(Out::Notify(vec![n]));
-    }
-
     /// When [`Policy::on_tick`] next has something to do.
     pub fn next_deadline(&self) -> Option<Mono> {
         let recheck = self.recheck.first().map(|(at, _)| *at);
@@ -731,57 +686,6 @@ impl Policy {
         for key in keys {
             self.settle(&key, None, now);
         }
-    }
-
-    /// Keeps every silence not yet ended and the [`ENDED_KEPT`] that ended last.
-    fn prune_silences(&mut self, now: Now) {
-        let mut ended: Vec<Timestamp> = self
-            .silences
-            .iter()
-            .map(|s| s.silence.ends)
-            .filter(|&e| e <= now.wall)
-            .collect();
-        if ended.len() <= ENDED_KEPT {
-            return;
-        }
-        ended.sort_unstable_by(|a, b| b.cmp(a));
-        let oldest_kept = ended[ENDED_KEPT - 1];
-        self.silences
-            .retain(|s| s.silence.ends > now.wall || s.silence.ends >= oldest_kept);
-    }
-
-    /// Adds or replaces a silence; held subjects are looked at again.
-    pub fn put_silence(&mut self, silence: Silence, now: Now) -> Result<(), silence::BadGlob> {
-        let compiled = Compiled::new(silence)?;
-        self.silences
-            .retain(|s| s.silence.id != compiled.silence.id);
-        self.silences_dirty.push(compiled.silence.clone());
-        self.silences.push(compiled);
-        self.prune_silences(now);
-        self.recheck_all(now);
-        Ok(())
-    }
-
-    /// Ends a silence now; what it held is told if it differs from what was last told.
-    pub fn expire_silence(&mut self, id: &str, now: Now) -> Option<Silence> {
-        let s = self.silences.iter_mut().find(|s| s.silence.id == id)?;
-        if s.silence.ends > now.wall {
-            s.silence.ends = now.wall;
-            if s.silence.starts > now.wall {
-                s.silence.starts = now.wall;
-            }
-        }
-        let silence = s.silence.clone();
-        self.silences_dirty.push(silence.clone());
-        self.recheck_all(now);
-        Some(silence)
-    }
-
-    /// Every silence, newest first (ended ones too, until pruned).
-    pub fn silences(&self) -> Vec<Silence> {
-        let mut all: Vec<Silence> = self.silences.iter().map(|s| s.silence.clone()).collect();
-        all.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
-        all
     }
 
     /// Why a subject is held now, if it is.

@@ -1,10 +1,13 @@
 //! Silences: an operator's "nobody is told about these hosts (and metric paths) from
-//! start to end", with the globs compiled once.
+//! start to end", with the globs compiled once, and the policy's keeping of them (added,
+//! ended early, listed, pruned), each change looking at what they held again.
 
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
+use crate::clock::{Now, Timestamp};
+
+use super::{ENDED_KEPT, Policy};
 
 /// One silence as stored and shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +111,59 @@ impl Compiled {
                 .only
                 .as_ref()
                 .is_none_or(|only| only.iter().any(|h| h == host))
+    }
+}
+
+impl Policy {
+    /// Keeps every silence not yet ended and the [`ENDED_KEPT`] that ended last.
+    fn prune_silences(&mut self, now: Now) {
+        let mut ended: Vec<Timestamp> = self
+            .silences
+            .iter()
+            .map(|s| s.silence.ends)
+            .filter(|&e| e <= now.wall)
+            .collect();
+        if ended.len() <= ENDED_KEPT {
+            return;
+        }
+        ended.sort_unstable_by(|a, b| b.cmp(a));
+        let oldest_kept = ended[ENDED_KEPT - 1];
+        self.silences
+            .retain(|s| s.silence.ends > now.wall || s.silence.ends >= oldest_kept);
+    }
+
+    /// Adds or replaces a silence; held subjects are looked at again.
+    pub fn put_silence(&mut self, silence: Silence, now: Now) -> Result<(), BadGlob> {
+        let compiled = Compiled::new(silence)?;
+        self.silences
+            .retain(|s| s.silence.id != compiled.silence.id);
+        self.silences_dirty.push(compiled.silence.clone());
+        self.silences.push(compiled);
+        self.prune_silences(now);
+        self.recheck_all(now);
+        Ok(())
+    }
+
+    /// Ends a silence now; what it held is told if it differs from what was last told.
+    pub fn expire_silence(&mut self, id: &str, now: Now) -> Option<Silence> {
+        let s = self.silences.iter_mut().find(|s| s.silence.id == id)?;
+        if s.silence.ends > now.wall {
+            s.silence.ends = now.wall;
+            if s.silence.starts > now.wall {
+                s.silence.starts = now.wall;
+            }
+        }
+        let silence = s.silence.clone();
+        self.silences_dirty.push(silence.clone());
+        self.recheck_all(now);
+        Some(silence)
+    }
+
+    /// Every silence, newest first (ended ones too, until pruned).
+    pub fn silences(&self) -> Vec<Silence> {
+        let mut all: Vec<Silence> = self.silences.iter().map(|s| s.silence.clone()).collect();
+        all.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
+        all
     }
 }
 

@@ -663,19 +663,12 @@ fn only_the_leader_writes_dns_and_a_new_leader_makes_every_record_current() {
     );
 }
 
-/// The journal lines of `d` saying a REMINDER was held because it is acknowledged.
+/// The policy's decisions of `d` holding a REMINDER because it is acknowledged.
 fn reminders_held_for_ack(d: &Daemon) -> usize {
-    std::fs::read_dir(d.dir.join("journal"))
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .map(|text| {
-            text.lines()
-                .filter(|l| l.contains("\"reason\":\"acknowledged\"") && l.contains("REMINDER"))
-                .count()
-        })
-        .sum()
+    d.journal("POLICY")
+        .iter()
+        .filter(|m| m["reason"] == "acknowledged" && m["what"] == "REMINDER")
+        .count()
 }
 
 fn acks_of(d: &Daemon) -> serde_json::Value {

@@ -16,8 +16,8 @@ pub(super) fn job_state(state: &JobState) -> String {
     }
 }
 
-#[test]
-fn commands_go_only_to_keyed_hosts_only_signed_and_end_with_a_signed_result() {
+/// A core that knows the configured host `keyed`, which has a key.
+fn keyed_core() -> Core {
     let mut c = config();
     c.hosts.insert(
         "keyed".into(),
@@ -26,8 +26,12 @@ fn commands_go_only_to_keyed_hosts_only_signed_and_end_with_a_signed_result() {
             ..HostConfig::default()
         },
     );
-    let mut core = Core::new(settings(&c), at(0));
-    let job = |id: &str, host: &str| Job {
+    Core::new(settings(&c), at(0))
+}
+
+/// `/bin/true` for `host`, queued at 0, expiring at 100 s.
+fn job(id: &str, host: &str) -> Job {
+    Job {
         id: id.into(),
         host: host.into(),
         argv: vec!["/bin/true".into()],
@@ -37,7 +41,12 @@ fn commands_go_only_to_keyed_hosts_only_signed_and_end_with_a_signed_result() {
         expires: at(100).wall,
         state: JobState::Queued,
         upgrade: None,
-    };
+    }
+}
+
+#[test]
+fn commands_go_only_to_keyed_hosts_only_signed_and_end_with_a_signed_result() {
+    let mut core = keyed_core();
     let mut out = Vec::new();
     // Known but keyless hosts are refused; unknown hosts are unknown.
     run(&mut core, Step::Htb("plain", 1, None, "10.0.0.1"));
@@ -115,29 +124,12 @@ fn commands_go_only_to_keyed_hosts_only_signed_and_end_with_a_signed_result() {
 /// longer what the core waits for (its deadline once stayed the earliest, past).
 #[test]
 fn a_command_without_a_result_expires_on_the_tick_and_the_next_deadline_moves_on() {
-    let mut c = config();
-    c.hosts.insert(
-        "keyed".into(),
-        HostConfig {
-            key: Some(hb_proto::Key::new("0123456789abcdef")),
-            ..HostConfig::default()
-        },
-    );
-    let mut core = Core::new(settings(&c), at(0));
-    let job = Job {
-        id: "j1".into(),
-        host: "keyed".into(),
-        argv: vec!["/bin/true".into()],
-        timeout_s: 5,
-        by: None,
-        queued: at(0).wall,
-        expires: at(100).wall,
-        state: JobState::Queued,
-        upgrade: None,
-    };
+    let mut core = keyed_core();
     let mut out = Vec::new();
-    core.apply(&Command::QueueJob { job: Box::new(job) }, at(2), &mut out)
-        .unwrap();
+    let queued = Command::QueueJob {
+        job: Box::new(job("j1", "keyed")),
+    };
+    core.apply(&queued, at(2), &mut out).unwrap();
     assert!(core.next_deadline().is_some_and(|d| d <= at(100).mono));
     let mut out = Vec::new();
     core.on_tick(at(99), &mut out);

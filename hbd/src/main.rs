@@ -54,6 +54,18 @@ enum Command {
     },
     /// Print the man page (roff), for `man -l -` or man8/hbd.8.
     Manpage,
+    /// Copy the state database (`state_db`) to FILE, consistently, while the daemon
+    /// runs: SQLite's online backup, not a file copy. FILE must not exist.
+    Backup {
+        /// Where the copy goes.
+        file: PathBuf,
+    },
+    /// Put a backup in place of the state database. Stop the daemon first; a damaged
+    /// backup, or one a newer hbd made, is refused and the state left as it was.
+    Restore {
+        /// The backup.
+        file: PathBuf,
+    },
 }
 
 /// Writes generated text to standard output (a closed pipe is not an error).
@@ -91,6 +103,12 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Backup { file }) => state_copy("backup", cli.config, |state| {
+            hbd::store::backup::backup(state, &file)
+        }),
+        Some(Command::Restore { file }) => state_copy("restore", cli.config, |state| {
+            hbd::store::backup::restore(&file, state)
+        }),
         Some(Command::Passwd { name, iterations }) => match passwd(&name, iterations) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -161,6 +179,39 @@ fn config_path(given: Option<PathBuf>) -> Option<PathBuf> {
         let default = PathBuf::from(home).join(".hb.yaml");
         default.is_file().then_some(default)
     })
+}
+
+/// `hbd backup` and `hbd restore`: the configured `state_db`, and what was done to it.
+fn state_copy(
+    what: &str,
+    config: Option<PathBuf>,
+    act: impl FnOnce(
+        &std::path::Path,
+    ) -> Result<hbd::store::backup::Copied, hbd::store::backup::BackupError>,
+) -> ExitCode {
+    let loaded = match hbd::reload::load(config_path(config).as_deref()) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("hbd {what}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match act(&loaded.config.state_db) {
+        Ok(done) => {
+            println!(
+                "hbd {what}: {} written ({} bytes, schema version {}) in {:.1} s",
+                done.path.display(),
+                done.bytes,
+                done.version,
+                done.took.as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("hbd {what}: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn check_config(path: Option<PathBuf>) -> ExitCode {

@@ -16,6 +16,7 @@
 
 mod acks;
 mod alerts;
+pub mod backup;
 pub mod changes;
 pub mod enrolment;
 mod history;
@@ -202,6 +203,19 @@ pub enum StoreError {
     /// The writer thread could not start.
     #[error("cannot start the store writer: {0}")]
     Thread(std::io::Error),
+    /// The database was made by a newer hbd: opening it could damage what that hbd
+    /// wrote, so it is left as it is.
+    #[error(
+        "store {path}: schema version {version} was written by a newer hbd (this one knows up to {known}); run that hbd, or restore a backup made by this one"
+    )]
+    Newer {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version.
+        version: i64,
+        /// The newest this build knows.
+        known: usize,
+    },
 }
 
 /// Samples a batch holds at most while the store is behind (the engine's pending batch
@@ -339,6 +353,13 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
         let done = usize::try_from(version).unwrap_or(0);
+        if done > MIGRATIONS.len() {
+            return Err(StoreError::Newer {
+                path: path.to_owned(),
+                version,
+                known: MIGRATIONS.len(),
+            });
+        }
         for (i, sql) in (1i64..).zip(MIGRATIONS.iter()).skip(done) {
             conn.execute_batch(sql).map_err(err)?;
             conn.pragma_update(None, "user_version", i).map_err(err)?;
@@ -510,6 +531,31 @@ mod tests {
             last_notified: None,
             reminders: 0,
         }
+    }
+
+    #[test]
+    fn a_database_from_a_newer_hbd_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(Store::open(&path, 10).unwrap());
+        let newer = MIGRATIONS.len() as i64 + 1;
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE from_the_future (x INTEGER)")
+            .unwrap();
+        conn.pragma_update(None, "user_version", newer).unwrap();
+        drop(conn);
+        let err = Store::open(&path, 10).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Newer { version, known, .. }
+                if *version == newer && *known == MIGRATIONS.len()),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer hbd"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, newer, "untouched");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod acks;
 mod alerts;
 mod artifacts;
+mod backup;
 mod collectors;
 mod commands;
 mod dns;

@@ -533,6 +533,64 @@ mod tests {
         }
     }
 
+    /// A database made by every earlier schema (the first k migrations, with a host
+    /// written as that schema could) opens, migrates to the newest, keeps its host and
+    /// reads back whole.
+    #[test]
+    fn a_database_of_every_earlier_schema_migrates_forward_and_keeps_its_hosts() {
+        for k in 0..=MIGRATIONS.len() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("state.db");
+            let conn = Connection::open(&path).unwrap();
+            for (i, sql) in (1i64..).zip(MIGRATIONS.iter()).take(k) {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", i).unwrap();
+            }
+            if k >= 1 {
+                // The first schema's columns, which every later one keeps.
+                conn.execute(
+                    "INSERT INTO hosts (name, interval_ms, state, state_since) VALUES ('web1', 60000, 'UP', 1000)",
+                    [],
+                )
+                .unwrap();
+            }
+            drop(conn);
+            let store = Store::open(&path, 10).unwrap_or_else(|e| panic!("from {k}: {e}"));
+            let version: i64 = store
+                .conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(version, MIGRATIONS.len() as i64, "from {k}");
+            let hosts = store
+                .load_hosts()
+                .unwrap_or_else(|e| panic!("from {k}: {e}"));
+            let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+            assert_eq!(
+                names,
+                if k >= 1 { vec!["web1"] } else { vec![] },
+                "from {k}"
+            );
+            store
+                .load_alerts()
+                .unwrap_or_else(|e| panic!("from {k}: {e}"));
+            store
+                .load_jobs()
+                .unwrap_or_else(|e| panic!("from {k}: {e}"));
+            store
+                .load_silences()
+                .unwrap_or_else(|e| panic!("from {k}: {e}"));
+            store
+                .load_told()
+                .unwrap_or_else(|e| panic!("from {k}: {e}"));
+            store
+                .load_acks()
+                .unwrap_or_else(|e| panic!("from {k}: {e}"));
+            store
+                .load_latest_samples()
+                .unwrap_or_else(|e| panic!("from {k}: {e}"));
+        }
+    }
+
     #[test]
     fn a_database_from_a_newer_hbd_is_refused_and_left_as_it_is() {
         let dir = tempfile::tempdir().unwrap();

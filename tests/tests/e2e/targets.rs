@@ -319,8 +319,17 @@ targets:
         daemon.metric("hbd_notification_failures_total{channel=\"ops-slack\"}"),
         1.0
     );
-    assert!(sent("ops-slack") >= 3.0, "NEW HOST, CRITICAL, RECOVERED");
-    assert_eq!(sent("pager"), 2.0);
+    // A request reaches the stand-in before its answer is counted: wait for the counts.
+    assert!(
+        wait_until(Duration::from_secs(15), || sent("ops-slack") >= 3.0),
+        "NEW HOST, CRITICAL, RECOVERED: {}",
+        sent("ops-slack")
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || sent("pager") == 2.0),
+        "{}",
+        sent("pager")
+    );
     assert!(daemon.metric("hbd_notification_failures_total{channel=\"ops-telegram\"}") >= 1.0);
     let log = daemon.log();
     assert!(log.contains("/bot***/sendMessage"), "{log}");

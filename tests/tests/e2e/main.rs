@@ -29,6 +29,7 @@ mod operations;
 mod pages;
 mod plugins;
 mod policy;
+mod prometheus_rules;
 mod rejects;
 mod remote_write;
 mod rollout;

@@ -29,8 +29,6 @@ pub(in crate::config) struct TargetDraft {
     routing_key: Option<Secret>,
     resend: Option<Duration>,
     labels: BTreeMap<String, String>,
-    /// The keys the file set, to refuse those the kind has no use for.
-    set: Vec<&'static str>,
 }
 
 /// The kinds of target.
@@ -71,7 +69,6 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "url",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.set.push("url");
             if let Some(url) = r.secret(p, v) {
                 let u = url.expose();
                 if u.starts_with("http://") || u.starts_with("https://") {
@@ -85,20 +82,16 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
     KeySpec {
         name: "method",
         reload: Reload::Live,
-        read: |r, t, p, v| {
-            t.set.push("method");
-            match r.string(p, v).map(|m| m.to_ascii_uppercase()) {
-                Some(m) if ["POST", "PUT", "PATCH"].contains(&m.as_str()) => t.method = Some(m),
-                Some(m) => r.error(p, format!("expected POST, PUT or PATCH, found {m:?}")),
-                None => {}
-            }
+        read: |r, t, p, v| match r.string(p, v).map(|m| m.to_ascii_uppercase()) {
+            Some(m) if ["POST", "PUT", "PATCH"].contains(&m.as_str()) => t.method = Some(m),
+            Some(m) => r.error(p, format!("expected POST, PUT or PATCH, found {m:?}")),
+            None => {}
         },
     },
     KeySpec {
         name: "headers",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.set.push("headers");
             let Some(map) = r.mapping(p, v) else {
                 return;
             };
@@ -126,7 +119,6 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "body",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.set.push("body");
             if let Some(text) = r.string(p, v) {
                 match crate::body::BodyTemplate::new(&text) {
                     Ok(_) => t.body = Some(text),
@@ -139,7 +131,6 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "token",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.set.push("token");
             t.token = r.secret(p, v);
         },
     },
@@ -147,7 +138,6 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "chat_id",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.set.push("chat_id");
             t.chat_id = match v {
                 Value::Number(n) => Some(n.to_string()),
                 _ => r.string(p, v),
@@ -157,28 +147,24 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
     KeySpec {
         name: "topic",
         reload: Reload::Live,
-        read: |r, t, p, v| {
-            t.set.push("topic");
-            match r.string(p, v) {
-                Some(topic)
-                    if !topic.is_empty()
-                        && topic.len() <= 64
-                        && topic
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-                {
-                    t.topic = Some(topic);
-                }
-                Some(_) => r.error(p, "expected a topic name (a-z A-Z 0-9 - _, 1 to 64)"),
-                None => {}
+        read: |r, t, p, v| match r.string(p, v) {
+            Some(topic)
+                if !topic.is_empty()
+                    && topic.len() <= 64
+                    && topic
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                t.topic = Some(topic);
             }
+            Some(_) => r.error(p, "expected a topic name (a-z A-Z 0-9 - _, 1 to 64)"),
+            None => {}
         },
     },
     KeySpec {
         name: "routing_key",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.set.push("routing_key");
             t.routing_key = r.secret(p, v);
         },
     },
@@ -186,7 +172,6 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "resend",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.set.push("resend");
             t.resend = r.span_at_least(p, v, Duration::from_secs(1));
         },
     },
@@ -194,7 +179,6 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "labels",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.set.push("labels");
             let Some(map) = r.mapping(p, v) else {
                 return;
             };
@@ -289,8 +273,15 @@ impl Reader {
                     complete = false;
                 }
             }
-            for key in &draft.set {
-                if !required.contains(key) && !optional.contains(key) {
+            // The keys the file set that only some kinds take (unknown ones were
+            // reported by `read_map`).
+            let set = keys
+                .keys()
+                .filter_map(Value::as_str)
+                .filter(|k| !matches!(*k, "kind" | "hosts"))
+                .filter(|k| TARGET.iter().any(|spec| spec.name == *k));
+            for key in set {
+                if !required.contains(&key) && !optional.contains(&key) {
                     self.error(&at, format!("`{key}` is not a key of a {kind} target"));
                     complete = false;
                 }

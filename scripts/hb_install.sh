@@ -160,6 +160,9 @@ elif [ -n "$ARCHIVE" ]; then
     BINARY=$(find "$WORK" -type f -name "$NAME" -perm -u+x | head -1)
     [ -n "$BINARY" ] || die "$ARCHIVE holds no executable $NAME"
     COMPILER=$(find "$WORK" -type f -name hbc-compile -perm -u+x | head -1)
+    # A release archive (scripts/package.sh) carries the files that go with the binary.
+    UNIT=$(find "$WORK" -path "*/dist/systemd/$NAME.service" | head -1)
+    [ -z "$UNIT" ] || FILES=${UNIT%/dist/systemd/*}
 elif [ -z "$BINARY" ] || [ -n "$FROM_SOURCE" ]; then
     [ -f "$SRC/Cargo.toml" ] || die "not a source tree: give --binary or --archive"
     command -v cargo >/dev/null || die "cargo not found: install Rust, or give --binary or --archive"
@@ -356,7 +359,8 @@ UNIT_DIR=$ROOT/etc/systemd/system
 install -d -m 0755 "$UNIT_DIR"
 EXEC=$PREFIX/bin/$NAME
 [ -n "$SELF_UPGRADE" ] && EXEC=/var/lib/hbc/bin/hbc
-sed "s|/usr/local/bin/$NAME|$EXEC|; s|/usr/local/share/doc|$PREFIX/share/doc|" \
+# The unit in dist/ is the Debian package's (/usr/bin, /usr/share/doc/NAME).
+sed "s|/usr/bin/$NAME|$EXEC|; s|/usr/share/doc/$NAME/|$PREFIX/share/doc/hbd/|" \
     "$FILES/dist/systemd/$NAME.service" > "$UNIT_DIR/$NAME.service"
 chmod 0644 "$UNIT_DIR/$NAME.service"
 echo "hb_install: $UNIT_DIR/$NAME.service"

@@ -18,7 +18,9 @@ APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
     prometheus   # promtool check metrics, the linter /metrics must pass; a remote_write receiver
     victoria-metrics   # the default remote_write TSDB in the tests
     prometheus-alertmanager   # a real Alertmanager the notification tests post to
-    postgresql util-linux)   # the HA pair's coordinator (runuser starts it as postgres)
+    postgresql util-linux   # the HA pair's coordinator (runuser starts it as postgres)
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # the arm64 agent, built and run
+    buildah)   # the container image (built, inspected and its binary run; CI)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

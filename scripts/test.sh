@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # The WASM plugins the host's tests load, into the same target dir (wasm32-wasip2/).
 scripts/build-plugins.sh
+# The agent for arm64 Linux, which the tests run under qemu-user.
+scripts/build-arm64.sh
 # Everything is installed above, so no test may skip for want of something
 # (hbd_e2e::needs).
 HBD_REQUIRE_ALL=1 cargo test --workspace --locked "$@"

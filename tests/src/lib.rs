@@ -566,10 +566,21 @@ impl Agent {
         server: SocketAddr,
         yaml: &str,
     ) -> Agent {
+        Agent::start_via(Command::new(binary), dir, name, server, yaml)
+    }
+
+    /// As [`Agent::start`], through `cmd` (the agent binary, or an emulator with the
+    /// binary as its argument), to which the agent's own arguments are added.
+    pub fn start_via(
+        mut cmd: Command,
+        dir: &Path,
+        name: &str,
+        server: SocketAddr,
+        yaml: &str,
+    ) -> Agent {
         let config = dir.join(format!("{name}.yaml"));
         std::fs::write(&config, format!("name: {name}\n{yaml}\n")).unwrap();
         let log = dir.join(format!("{name}.log"));
-        let mut cmd = Command::new(binary);
         cmd.arg("-v").arg("-c").arg(&config).arg(server.to_string());
         let child = spawn_logged(cmd, &log);
         Agent {

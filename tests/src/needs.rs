@@ -44,6 +44,9 @@ pub enum Need {
     MonitoringPlugins,
     /// `systemd-analyze`, which checks the shipped service units.
     SystemdAnalyze,
+    /// The agent built for arm64 Linux by `scripts/build-arm64.sh`, and `qemu-aarch64`
+    /// with the arm64 C library to run it.
+    Arm64,
     /// A WebAssembly plugin built by `scripts/build-plugins.sh` (its file name without
     /// `.wasm`).
     Wasm(&'static str),
@@ -84,6 +87,12 @@ impl Need {
             Need::Minisign => tool("minisign"),
             Need::MonitoringPlugins => file(PathBuf::from("/usr/lib/nagios/plugins/check_dummy")),
             Need::SystemdAnalyze => tool("systemd-analyze"),
+            Need::Arm64 => tool("qemu-aarch64")
+                .or_else(|| file(PathBuf::from(ARM64_LIBC)))
+                .or_else(|| {
+                    let (full, mini) = built_arm64()?;
+                    file(full).or_else(|| file(mini))
+                }),
             Need::Wasm(name) => match built_wasm(name) {
                 Some(_) => None,
                 None => Some(format!("{name}.wasm (built WebAssembly plugins)")),
@@ -95,6 +104,9 @@ impl Need {
     pub fn how(self) -> &'static str {
         match self {
             Need::Wasm(_) => "scripts/build-plugins.sh (needs the wasm32-wasip2 target)",
+            Need::Arm64 => {
+                "scripts/install-deps.sh (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user), then scripts/build-arm64.sh"
+            }
             Need::Postgres => "scripts/install-deps.sh (postgresql), and run the tests as root",
             _ => "scripts/install-deps.sh (Debian packages, the test venv and npm packages)",
         }
@@ -157,6 +169,22 @@ pub fn built_wasm(name: &str) -> Option<PathBuf> {
             .join("../plugins-wasm/target/wasm32-wasip2/release")])
         .map(|d| d.join(format!("{name}.wasm")))
         .find(|p| p.exists())
+}
+
+/// Where Debian's arm64 C library is (`qemu-aarch64 -L`).
+pub const ARM64_LIBC: &str = "/usr/aarch64-linux-gnu";
+
+/// The agents `scripts/build-arm64.sh` builds, beside the running test's build: hbc
+/// (`aarch64-unknown-linux-gnu/debug`) and the static small one
+/// (`aarch64-unknown-linux-musl/release`).
+pub fn built_arm64() -> Option<(PathBuf, PathBuf)> {
+    let exe = std::env::current_exe().ok()?;
+    // target/debug/deps/x -> target
+    let target = exe.ancestors().nth(3)?;
+    Some((
+        target.join("aarch64-unknown-linux-gnu/debug/hbc"),
+        target.join("aarch64-unknown-linux-musl/release/hbc"),
+    ))
 }
 
 /// The test venv (`HBD_TEST_VENV`, else `~/.cache/hbd-test-venv`).

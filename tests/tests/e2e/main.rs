@@ -9,6 +9,7 @@
 
 mod acks;
 mod alerts;
+mod arm64;
 mod artifacts;
 mod backup;
 mod collectors;

@@ -1,0 +1,75 @@
+//! The agent for arm64 Linux, cross-built by `scripts/build-arm64.sh` and run under
+//! qemu-user: its heartbeats and its native plugins' reports reach a daemon, and the
+//! daemon knows the host as arm64. For hbc as shipped and for its static small form.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use std::process::Command;
+use std::time::Duration;
+
+use hbd_e2e::needs::{ARM64_LIBC, Need, built_arm64};
+
+/// Waits for `host`'s newest `plugin` report and returns its data.
+fn latest_report(daemon: &hbd_e2e::Daemon, host: &str, plugin: &str) -> serde_json::Value {
+    let mut data = serde_json::Value::Null;
+    let path = format!("/api/0/hosts/{host}/plugins/{plugin}?limit=1");
+    let reported = hbd_e2e::wait_until(Duration::from_secs(60), || {
+        let Some((200, body)) = daemon.get(&path) else {
+            return false;
+        };
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        data = answer["samples"][0]["data"].clone();
+        data.is_object()
+    });
+    assert!(reported, "no {plugin} report from {host} within 60 s");
+    data
+}
+
+#[test]
+fn arm64_agents_under_qemu_send_heartbeats_and_native_plugin_reports() {
+    hbd_e2e::require!(Need::Arm64);
+    let (full, mini) = built_arm64().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = "the arm64 agents' shared key";
+    let daemon = hbd_e2e::Daemon::start(
+        dir.path(),
+        &format!("hb_key: \"{key}\"\nrequire_signed: true\n"),
+    );
+    // Signed, as production runs; a native plugin every second.
+    let config = format!(
+        "interval: 0.5
+key: \"{key}\"
+plugins:
+  memory_monitor: {{interval: 1}}
+  cpu_monitor: {{enabled: false}}
+"
+    );
+    let mut qemu_full = Command::new("qemu-aarch64");
+    qemu_full.arg("-L").arg(ARM64_LIBC).arg(&full);
+    let mut qemu_mini = Command::new("qemu-aarch64");
+    qemu_mini.arg(&mini);
+    let _agents = [
+        hbd_e2e::Agent::start_via(qemu_full, dir.path(), "pi-full", daemon.udp_addr(), &config),
+        hbd_e2e::Agent::start_via(qemu_mini, dir.path(), "pi-mini", daemon.udp_addr(), &config),
+    ];
+    for host in ["pi-full", "pi-mini"] {
+        let mut seen = serde_json::Value::Null;
+        let up = hbd_e2e::wait_until(Duration::from_secs(60), || {
+            seen = daemon.host(host).unwrap_or_default();
+            // A round trip is measured from the heartbeat after the first ACK.
+            seen["state"] == "UP" && seen["last_rtt_ms"].as_f64().is_some()
+        });
+        assert!(
+            up,
+            "{host} never came UP with a round trip measured: {seen}"
+        );
+        assert_eq!(seen["arch"], "aarch64-linux", "{host}: {seen}");
+        assert_eq!(seen["signed"], true, "{host}: {seen}");
+        let memory = latest_report(&daemon, host, "memory_monitor");
+        let total = memory["total_mb"].as_f64().unwrap_or(0.0);
+        let percent = memory["percent"].as_f64().unwrap_or(-1.0);
+        assert!(
+            total > 0.0 && (0.0..=100.0).contains(&percent),
+            "{host}: memory_monitor reported {memory}"
+        );
+    }
+}

@@ -106,6 +106,9 @@ for n in hbd hbc; do
     zcat /usr/share/man/man8/$n.8.gz | grep -q '^\.TH' || fail "$n.8.gz is not a man page"
 done
 [ -x /usr/bin/hbc-compile ] || fail "the hbc package has no hbc-compile"
+for f in /usr/share/hbd/prometheus/hbd.rules.yml /usr/share/hbd/grafana/hbd.json; do
+    [ -s "$f" ] || fail "the hbd package has no $f"
+done
 /usr/bin/hbd check-config -c /etc/hbd/hbd.yaml >/dev/null || fail "hbd check-config refuses the packaged config"
 /usr/bin/hbc check-config -c /etc/hbc/hbc.yaml >/dev/null || fail "hbc check-config refuses the packaged config"
 verify=$(systemd-analyze verify /usr/lib/systemd/system/hbd.service /usr/lib/systemd/system/hbc.service 2>&1) \

@@ -114,7 +114,7 @@ archive() { # archive NAME UNIT-NAME BINARY...
     install -m 0755 scripts/hb_install.sh "$stage/$dir/scripts/"
     (cd "$SRC" && cp --parents README.md LICENSE LICENSE-MIT LICENSE-APACHE $USER_DOCS \
         "dist/$unit.yaml" "dist/systemd/$unit.service" "dist/sysusers.d/$unit.conf" "$stage/$dir/")
-    [ "$unit" = hbd ] && cp --parents dist/prometheus/hbd.rules.yml "$stage/$dir/"
+    [ "$unit" = hbd ] && (cd "$SRC" && cp --parents dist/prometheus/hbd.rules.yml dist/grafana/hbd.json "$stage/$dir/")
     tar -czf "$OUT/$dir.tar.gz" -C "$stage" --owner=0 --group=0 --numeric-owner --sort=name \
         --mtime="@${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}" "$dir"
     rm -rf "$stage"

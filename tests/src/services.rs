@@ -443,6 +443,12 @@ impl Tsdb {
     /// VictoriaMetrics, with the newest samples visible at once (the recipe's pitfall 1:
     /// by default it hides the last 30 s).
     pub fn victoria_metrics(dir: &Path) -> Tsdb {
+        Tsdb::victoria_metrics_with(dir, &[])
+    }
+
+    /// As [`Tsdb::victoria_metrics`], with more command-line flags (`-promscrape.config=`
+    /// to scrape too).
+    pub fn victoria_metrics_with(dir: &Path, flags: &[String]) -> Tsdb {
         let data = dir.join("vm-data");
         Tsdb::start("victoria-metrics", dir, |port| {
             let mut c = Command::new("victoria-metrics");
@@ -452,7 +458,8 @@ impl Tsdb {
                     "-retentionPeriod=1d",
                     "-search.latencyOffset=0s",
                     "-search.disableCache",
-                ]);
+                ])
+                .args(flags);
             c
         })
     }
@@ -517,25 +524,57 @@ impl Tsdb {
     /// An instant PromQL query's result vector (VictoriaMetrics is flushed first, so
     /// what it took is searchable).
     pub fn query(&self, promql: &str) -> Vec<serde_json::Value> {
+        self.query_checked(promql).unwrap_or_default()
+    }
+
+    /// As [`Tsdb::query`], with the TSDB's error (a bad query, an unreachable server)
+    /// instead of an empty result.
+    pub fn query_checked(&self, promql: &str) -> Result<Vec<serde_json::Value>, String> {
+        let v = self.api(&format!("/api/v1/query?query={}", url_encode(promql)))?;
+        Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// A label's values on the series `selector` matches (Grafana's `label_values`).
+    pub fn label_values(&self, label: &str, selector: &str) -> Result<Vec<String>, String> {
+        let v = self.api(&format!(
+            "/api/v1/label/{label}/values?match[]={}",
+            url_encode(selector)
+        ))?;
+        Ok(v["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// `GET path` of the Prometheus API, its JSON when `status` is `success`
+    /// (VictoriaMetrics is flushed first, so what it took is searchable).
+    fn api(&self, path: &str) -> Result<serde_json::Value, String> {
         if self.kind == "victoria-metrics" {
             let _ = http_get(self.addr, "/internal/force_flush");
         }
-        let encoded: String = promql
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        let Some((200, body)) = http_get(self.addr, &format!("/api/v1/query?query={encoded}"))
-        else {
-            return Vec::new();
-        };
+        let (status, body) =
+            http_get(self.addr, path).ok_or_else(|| format!("{} did not answer", self.kind))?;
         let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        v["data"]["result"].as_array().cloned().unwrap_or_default()
+        if status == 200 && v["status"] == "success" {
+            Ok(v)
+        } else {
+            Err(format!("{status}: {body}"))
+        }
     }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A throw-away PostgreSQL cluster (Debian's `postgresql`) in the test's directory,

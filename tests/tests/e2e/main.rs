@@ -16,6 +16,7 @@ mod collectors;
 mod commands;
 mod dns;
 mod enrolment;
+mod grafana;
 mod groups;
 mod ha;
 mod heartbeats;

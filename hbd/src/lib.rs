@@ -36,7 +36,8 @@
 //!   and the keys agents make with them.
 //! - [`ha`]: an HA pair's one notifier: the lease in PostgreSQL, fenced claims, takeover;
 //!   [`remote_write`]: metric history out to a Prometheus-compatible TSDB.
-//! - [`api`]: HTTP API, its OpenAPI document and `/metrics`; [`metrics`]: the counters
+//! - [`api`]: HTTP API, its OpenAPI document, `/metrics` and `/healthz` ([`health`]:
+//!   `hbd health`, which asks it); [`metrics`]: the counters
 //!   behind it; [`router`]: every route, the API's and the pages'; [`server`]: the
 //!   listener, plain or TLS.
 //! - [`web`]: the pages (`/login`, `/live`, `/plugins`, `/alerts`): handlers, static assets,
@@ -60,6 +61,7 @@ pub mod enrolment;
 pub mod fleet;
 pub mod gate;
 pub mod ha;
+pub mod health;
 pub mod journal;
 pub mod live;
 pub mod logging;

@@ -54,6 +54,14 @@ enum Command {
     },
     /// Print the man page (roff), for `man -l -` or man8/hbd.8.
     Manpage,
+    /// Ask the running daemon (at the config's hbd_host and hbd_port) whether it
+    /// answers: exit 0 when `/healthz` says so, else 1 with why (a container's
+    /// HEALTHCHECK, a service probe).
+    Health {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
+    },
     /// Copy the state database (`state_db`) to FILE, consistently, while the daemon
     /// runs: SQLite's online backup, not a file copy. FILE must not exist.
     Backup {
@@ -103,6 +111,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Health { timeout }) => health(cli.config, timeout),
         Some(Command::Backup { file }) => state_copy("backup", cli.config, |state| {
             hbd::store::backup::backup(state, &file)
         }),
@@ -179,6 +188,40 @@ fn config_path(given: Option<PathBuf>) -> Option<PathBuf> {
         let default = PathBuf::from(home).join(".hb.yaml");
         default.is_file().then_some(default)
     })
+}
+
+/// `hbd health`: the daemon's `/healthz`, at the address its config gives.
+fn health(config: Option<PathBuf>, timeout: f64) -> ExitCode {
+    let loaded = match hbd::reload::load(config_path(config).as_deref()) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("hbd health: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = hbd::health::url(&loaded.config);
+    let timeout = std::time::Duration::try_from_secs_f64(timeout)
+        .unwrap_or(std::time::Duration::from_secs(5));
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("hbd health: no runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(hbd::health::probe(&url, timeout)) {
+        Ok(()) => {
+            println!("hbd health: {url}: ok");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("hbd health: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `hbd backup` and `hbd restore`: the configured `state_db`, and what was done to it.

@@ -1,5 +1,5 @@
 //! The HTTP server's routes: the API's documented ones and its OpenAPI document,
-//! `/metrics`, agent release and artifact downloads, what each agent should run, agents'
+//! `/metrics`, `/healthz`, agent release and artifact downloads, what each agent should run, agents'
 //! enrolment, the WebSocket, the pages and their static assets, all behind the no-users guard and the security headers. Above both the API
 //! and the pages, so neither has to know the other.
 
@@ -24,6 +24,7 @@ pub fn router(state: ApiState) -> Router {
             }),
         )
         .route("/metrics", get(api::metrics::render))
+        .route("/healthz", get(api::health::healthz))
         .route("/releases/{file}", get(api::upgrade::download))
         .route("/artifacts/{file}", get(api::artifacts::download))
         .route("/agent/{name}/plugins", get(api::artifacts::for_agent))

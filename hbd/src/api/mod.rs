@@ -23,6 +23,7 @@ mod download;
 pub mod enrolment;
 mod error;
 mod extract;
+pub(crate) mod health;
 mod history;
 mod holds;
 mod host_plugins;

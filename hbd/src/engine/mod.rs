@@ -57,6 +57,8 @@ pub const FINAL_FLUSH_WAIT: Duration = Duration::from_secs(5);
 /// carries the channel for its answer.
 #[derive(Debug)]
 pub enum Query {
+    /// Whether the engine answers (`/healthz`).
+    Ping(oneshot::Sender<()>),
     /// Every host.
     Hosts(oneshot::Sender<Vec<Host>>),
     /// Every host's name, sorted.
@@ -402,6 +404,9 @@ impl Engine {
     fn answer(&mut self, request: Query, actions: &mut Vec<Action>, journal: &mut Vec<Entry>) {
         let core = &self.parts.core;
         match request {
+            Query::Ping(reply) => {
+                let _ = reply.send(());
+            }
             Query::Hosts(reply) => {
                 let _ = reply.send(core.hosts().into_iter().cloned().collect());
             }

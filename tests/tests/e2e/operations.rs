@@ -337,3 +337,43 @@ fn a_reloaded_key_is_in_force_at_once() {
     assert!(daemon.host_state("stale").is_none());
     assert_eq!(daemon.host_state("before").as_deref(), Some("UP"));
 }
+
+#[test]
+fn hbd_health_says_whether_the_daemon_answers_and_healthz_is_open_to_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    // With users, everything else asks who is calling; /healthz names nothing.
+    let mut daemon = Daemon::start(
+        dir.path(),
+        "users:\n  ada: {admin: true, password: 'pbkdf2:sha256:1000$salt$00'}\n",
+    );
+    let (status, body) = daemon.get("/healthz").unwrap();
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    assert_eq!(daemon.get("/api/0/hosts").unwrap().0, 401);
+
+    // `hbd health` finds the daemon by a config naming its HTTP address.
+    let probe_config = dir.path().join("probe.yaml");
+    std::fs::write(
+        &probe_config,
+        format!("hbd_port: {}\n", daemon.http_addr().port()),
+    )
+    .unwrap();
+    let health = || {
+        std::process::Command::new(hbd_e2e::bin("hbd"))
+            .args(["health", "--timeout", "3", "-c"])
+            .arg(&probe_config)
+            .output()
+            .unwrap()
+    };
+    let ok = health();
+    assert!(
+        ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("/healthz: ok"),
+        "{ok:?}"
+    );
+    daemon.stop(nix::sys::signal::Signal::SIGTERM);
+    let down = health();
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
+    assert!(
+        String::from_utf8_lossy(&down.stderr).contains("no answer"),
+        "{down:?}"
+    );
+}

@@ -35,6 +35,22 @@ fn versions(daemon: &Daemon) -> BTreeMap<String, String> {
     out
 }
 
+/// Whether `host` reported running `version` in any of its last 100 managed_plugins
+/// reports: a version held for two intervals is seen even when a poll comes late.
+fn reported(daemon: &Daemon, host: &str, version: &str) -> bool {
+    let Some((200, body)) = daemon.get(&format!(
+        "/api/0/hosts/{host}/plugins/managed_plugins?limit=100"
+    )) else {
+        return false;
+    };
+    let history: serde_json::Value = serde_json::from_str(&body).unwrap();
+    history["samples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| s["data"]["plugins"]["log_freshness"]["version"].as_str() == Some(version))
+}
+
 fn count(daemon: &Daemon, version: &str) -> usize {
     versions(daemon).values().filter(|v| *v == version).count()
 }
@@ -165,10 +181,9 @@ managed_plugins:
     std::fs::write(daemon.config_path(), daemon_config("1.4.0", "missing.log")).unwrap();
     daemon.reload().unwrap();
     assert!(
-        wait_until(Duration::from_secs(30), || versions(&daemon)
-            .get("web00")
-            .map(String::as_str)
-            == Some("1.4.0")),
+        wait_until(Duration::from_secs(60), || reported(
+            &daemon, "web00", "1.4.0"
+        )),
         "the canary never took 1.4.0: {:?}",
         versions(&daemon)
     );

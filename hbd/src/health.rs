@@ -84,8 +84,10 @@ mod tests {
 
     #[test]
     fn the_url_is_the_api_address_with_loopback_for_every_address() {
-        let mut config = Config::default();
-        config.hbd_port = 8080;
+        let mut config = Config {
+            hbd_port: 8080,
+            ..Config::default()
+        };
         for (host, tls, want) in [
             ("127.0.0.1", false, "http://127.0.0.1:8080/healthz"),
             ("0.0.0.0", false, "http://127.0.0.1:8080/healthz"),

@@ -20,6 +20,7 @@ APT_PACKAGES=(monitoring-plugins-basic monitoring-plugins-standard iputils-ping
     prometheus-alertmanager   # a real Alertmanager the notification tests post to
     postgresql util-linux   # the HA pair's coordinator (runuser starts it as postgres)
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # the arm64 agent, built and run
+    gcc-mingw-w64-x86-64 wine64   # the Windows agent, built and run under Wine
     buildah musl-tools)   # the container image (static hbd: musl-gcc for SQLite and mimalloc)
 
 missing=()

@@ -8,6 +8,8 @@ scripts/install-deps.sh
 scripts/build-plugins.sh
 # The agent for arm64 Linux, which the tests run under qemu-user.
 scripts/build-arm64.sh
+# The agent for Windows, which the tests run under Wine.
+scripts/build-windows.sh
 # Everything is installed above, so no test may skip for want of something
 # (hbd_e2e::needs).
 HBD_REQUIRE_ALL=1 cargo test --workspace --locked "$@"

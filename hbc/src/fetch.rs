@@ -198,10 +198,11 @@ pub async fn fetch_bytes(
 
 async fn fetch(url: &str, dest: &Path, size: u64, sha256: &str) -> Result<(), DownloadError> {
     let mut answer = get(url).await?;
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o700)
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o700);
+    let mut file = options
         .open(dest)
         .await
         .map_err(|source| DownloadError::File {

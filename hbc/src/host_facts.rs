@@ -5,11 +5,14 @@ use std::path::Path;
 /// This machine's host name, made protocol-safe (characters outside `A-Z a-z 0-9 . - _`
 /// become `-`).
 pub fn hostname() -> String {
+    #[cfg(unix)]
     let raw = nix::unistd::gethostname()
         .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".into());
-    sanitize(&raw)
+        .and_then(|h| h.into_string().ok());
+    // The computer's NetBIOS name, as Windows sets it for every process.
+    #[cfg(windows)]
+    let raw = std::env::var("COMPUTERNAME").ok();
+    sanitize(&raw.unwrap_or_else(|| "localhost".into()))
 }
 
 fn sanitize(raw: &str) -> String {

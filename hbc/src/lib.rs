@@ -34,6 +34,7 @@ pub mod managed;
 pub mod plugins;
 pub mod process;
 pub mod rtt;
+#[cfg(unix)]
 pub mod syslog;
 pub mod upgrade;
 #[cfg(feature = "wasm")]

@@ -205,7 +205,7 @@ fn print_out(bytes: &[u8]) -> ExitCode {
 /// glibc gives each thread that allocates an arena of its own (up to eight per core);
 /// the agent's threads allocate little, and two arenas hold it all in less memory.
 fn limit_malloc_arenas() {
-    #[cfg(target_env = "gnu")]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a tunable; called first thing, before other threads.
     #[allow(unsafe_code)]
     unsafe {
@@ -450,11 +450,21 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             &target.servers[0].0,
         )
     };
+    #[cfg(windows)]
+    if args.detach {
+        anyhow::bail!("--detach is for Unix: on Windows run hbc as a service (docs/INSTALL.md)");
+    }
+    // launchd runs its agents in the foreground, and macOS has no daemon(3) to speak of.
+    #[cfg(target_os = "macos")]
+    if args.detach {
+        anyhow::bail!("--detach is not for macOS: run hbc under launchd (docs/INSTALL.md)");
+    }
     let (plugins, upgrades) = if args.detach {
         let subscriber = logging::stderr_subscriber(args.verbose);
         drop(tracing::subscriber::with_default(subscriber, || {
             load_plugins(&config)
         })?);
+        #[cfg(all(unix, not(target_os = "macos")))]
         nix::unistd::daemon(true, false).context("cannot detach")?;
         logging::init(args.verbose, true);
         let upgrades = resume();

@@ -7,12 +7,10 @@
 //! outlives it or holds its output open.
 
 use std::io::Read;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+pub(crate) use tree::{Tree, isolate};
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,19 +68,18 @@ pub fn run(argv: &[String], timeout: Duration, keep: usize) -> Finished {
     let Some((program, args)) = argv.split_first() else {
         return failed("nothing to run: empty argv".into());
     };
-    let mut child = match Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-    {
+        .stderr(Stdio::piped());
+    isolate(&mut command);
+    let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => return failed(format!("cannot run {program}: {e}")),
     };
-    // The child leads its own group: its pid is the group id.
-    let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let group = Tree::of(&child);
     let stdout = drain(
         child
             .stdout
@@ -107,7 +104,7 @@ pub fn run(argv: &[String], timeout: Duration, keep: usize) -> Finished {
         Ok(waited) => Ok(waited),
         Err(_) => {
             // Killing the group ends the child, and so the waiting thread's wait.
-            let _ = killpg(group, Signal::SIGKILL);
+            group.kill();
             let _ = exit_of.recv();
             Err(Exit::TimedOut)
         }
@@ -118,9 +115,9 @@ pub fn run(argv: &[String], timeout: Duration, keep: usize) -> Finished {
         Err(timed_out) => Err(timed_out),
     };
     // Whatever it left in its group goes too, so the pipes close and the reads end.
-    let _ = killpg(group, Signal::SIGKILL);
+    group.kill();
     let exit = match status {
-        Ok(s) => match (s.code(), s.signal()) {
+        Ok(s) => match (s.code(), tree::signal(&s)) {
             (Some(code), _) => Exit::Code(code),
             (None, Some(signal)) => Exit::Signal(signal),
             (None, None) => Exit::Failed("ended without a code or a signal".into()),
@@ -132,6 +129,110 @@ pub fn run(argv: &[String], timeout: Duration, keep: usize) -> Finished {
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
         duration: started.elapsed(),
+    }
+}
+
+/// A program's process tree, killed as one: on Unix its process group (the program
+/// leads a group of its own), on Windows a job object holding it.
+#[cfg(unix)]
+mod tree {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::{Child, Command, ExitStatus};
+
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+
+    /// Makes the program lead a process group of its own when spawned.
+    pub(crate) fn isolate(command: &mut Command) {
+        command.process_group(0);
+    }
+
+    /// The group a child spawned after [`isolate`] leads.
+    pub(crate) struct Tree(Pid);
+
+    impl Tree {
+        /// The child's group: its pid is the group id.
+        pub(crate) fn of(child: &Child) -> Tree {
+            Tree(Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX)))
+        }
+
+        /// Kills every process in the group (none left is not an error).
+        pub(crate) fn kill(&self) {
+            let _ = killpg(self.0, Signal::SIGKILL);
+        }
+    }
+
+    /// The signal that ended it, if one did.
+    pub(crate) fn signal(status: &ExitStatus) -> Option<i32> {
+        status.signal()
+    }
+}
+
+#[cfg(windows)]
+mod tree {
+    use std::os::windows::io::AsRawHandle;
+    use std::process::{Child, Command, ExitStatus};
+
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows_sys::Win32::System::JobObjects::{
+        AssignProcessToJobObject, CreateJobObjectW, TerminateJobObject,
+    };
+
+    /// Nothing to set before spawning: the job is made after.
+    pub(crate) fn isolate(_command: &mut Command) {}
+
+    /// A job object holding the child, and what it starts from then on.
+    pub(crate) struct Tree(Option<usize>);
+
+    impl Tree {
+        /// A new job with the child in it; without one (the call failed), killing
+        /// reaches nothing and the caller's wait still ends with the child.
+        pub(crate) fn of(child: &Child) -> Tree {
+            // SAFETY: CreateJobObjectW with no attributes and no name only allocates a
+            // handle; AssignProcessToJobObject is given that handle and the child's
+            // process handle, which `child` keeps open for this call.
+            #[allow(unsafe_code)]
+            let job = unsafe {
+                let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
+                if !job.is_null()
+                    && AssignProcessToJobObject(job, child.as_raw_handle() as HANDLE) == 0
+                {
+                    CloseHandle(job);
+                    std::ptr::null_mut()
+                } else {
+                    job
+                }
+            };
+            Tree((!job.is_null()).then_some(job as usize))
+        }
+
+        /// Ends every process in the job.
+        pub(crate) fn kill(&self) {
+            if let Some(job) = self.0 {
+                // SAFETY: the handle is the job made in `of`, open until drop.
+                #[allow(unsafe_code)]
+                unsafe {
+                    TerminateJobObject(job as HANDLE, 1);
+                }
+            }
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            if let Some(job) = self.0 {
+                // SAFETY: closed once, here; no use follows.
+                #[allow(unsafe_code)]
+                unsafe {
+                    CloseHandle(job as HANDLE);
+                }
+            }
+        }
+    }
+
+    /// Windows ends programs with codes, not signals.
+    pub(crate) fn signal(_status: &ExitStatus) -> Option<i32> {
+        None
     }
 }
 

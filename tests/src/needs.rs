@@ -47,6 +47,8 @@ pub enum Need {
     /// The agent built for arm64 Linux by `scripts/build-arm64.sh`, and `qemu-aarch64`
     /// with the arm64 C library to run it.
     Arm64,
+    /// The agent built for Windows by `scripts/build-windows.sh`, and Wine to run it.
+    Windows,
     /// A WebAssembly plugin built by `scripts/build-plugins.sh` (its file name without
     /// `.wasm`).
     Wasm(&'static str),
@@ -93,6 +95,10 @@ impl Need {
                     let (full, mini) = built_arm64()?;
                     file(full).or_else(|| file(mini))
                 }),
+            Need::Windows => file(PathBuf::from(WINE)).or_else(|| {
+                let exe = built_windows()?;
+                file(exe.clone()).or_else(|| file(exe.with_file_name("bcryptprimitives.dll")))
+            }),
             Need::Wasm(name) => match built_wasm(name) {
                 Some(_) => None,
                 None => Some(format!("{name}.wasm (built WebAssembly plugins)")),
@@ -104,6 +110,9 @@ impl Need {
     pub fn how(self) -> &'static str {
         match self {
             Need::Wasm(_) => "scripts/build-plugins.sh (needs the wasm32-wasip2 target)",
+            Need::Windows => {
+                "scripts/install-deps.sh (gcc-mingw-w64-x86-64, wine64), then scripts/build-windows.sh"
+            }
             Need::Arm64 => {
                 "scripts/install-deps.sh (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, qemu-user), then scripts/build-arm64.sh"
             }
@@ -185,6 +194,18 @@ pub fn built_arm64() -> Option<(PathBuf, PathBuf)> {
         target.join("aarch64-unknown-linux-gnu/debug/hbc"),
         target.join("aarch64-unknown-linux-musl/release/hbc"),
     ))
+}
+
+/// Debian's Wine for 64-bit programs.
+pub const WINE: &str = "/usr/lib/wine/wine64";
+
+/// The agent `scripts/build-windows.sh` builds, beside the running test's build:
+/// `x86_64-pc-windows-gnu/debug/hbc.exe`, with its Wine prefix in
+/// `x86_64-pc-windows-gnu/wine`.
+pub fn built_windows() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.ancestors().nth(3)?;
+    Some(target.join("x86_64-pc-windows-gnu/debug/hbc.exe"))
 }
 
 /// The test venv (`HBD_TEST_VENV`, else `~/.cache/hbd-test-venv`).

@@ -4,6 +4,7 @@
 //! The key goes to `key_file` (mode 0600), which the agent reads at start.
 
 use std::io::Write;
+#[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -85,7 +86,10 @@ fn write_key(path: &Path, key: &str, replace: bool) -> anyhow::Result<()> {
         path.to_owned()
     };
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).mode(0o600);
+    options.write(true);
+    // The key: readable by its owner only (Windows: the directory's ACL decides).
+    #[cfg(unix)]
+    options.mode(0o600);
     if replace {
         options.create(true).truncate(true);
     } else {

@@ -21,6 +21,7 @@ pub fn stderr_subscriber(verbosity: u8) -> impl tracing::Subscriber + Send + Syn
 }
 
 pub fn init(verbosity: u8, detached: bool) {
+    #[cfg(unix)]
     if detached && let Ok(syslog) = hbc::syslog::Syslog::connect("hbc") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter(verbosity))
@@ -30,5 +31,7 @@ pub fn init(verbosity: u8, detached: bool) {
             .try_init();
         return;
     }
+    #[cfg(not(unix))]
+    let _ = detached;
     let _ = tracing::subscriber::set_global_default(stderr_subscriber(verbosity));
 }

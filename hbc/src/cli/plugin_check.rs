@@ -12,11 +12,16 @@ pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
     pub(crate) fn new() -> anyhow::Result<Scratch> {
-        use std::os::unix::fs::DirBuilderExt;
         let dir = std::env::temp_dir().join(format!("hbc-check-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::DirBuilder::new()
-            .mode(0o700)
+        #[allow(unused_mut)] // only Unix sets a mode
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
             .create(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Scratch(dir))

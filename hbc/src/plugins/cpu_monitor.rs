@@ -1,11 +1,16 @@
 //! `cpu_monitor`: `cpu_percent` over the interval (from `PROC/stat` deltas), load
 //! averages and thread count (`PROC/loadavg`), process count, average frequency
-//! (`PROC/cpuinfo`); with `per_core: true` also each core's percentage.
+//! (`PROC/cpuinfo`); with `per_core: true` also each core's percentage. Elsewhere than
+//! Linux, sysinfo's figures (`portable.rs`).
+// The /proc readers are Linux's: elsewhere they are compiled (and unit-tested on Linux)
+// but not called.
+#![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use hb_proto::PluginKind;
+#[cfg(target_os = "linux")]
 use serde_json::{Map, Value, json};
 
 use super::{Collected, Options, Plugin, PluginError, read};
@@ -122,6 +127,10 @@ pub struct CpuMonitor {
     proc_root: PathBuf,
     per_core: bool,
     previous: Option<Vec<Times>>,
+    /// Where there is no `/proc` (not Linux): sysinfo's sampler, made at the first
+    /// collection.
+    #[cfg(not(target_os = "linux"))]
+    portable: Option<super::portable::Cpu>,
 }
 
 impl CpuMonitor {
@@ -132,6 +141,8 @@ impl CpuMonitor {
             proc_root: options.proc_root(),
             per_core: options.flag("per_core", false)?,
             previous: None,
+            #[cfg(not(target_os = "linux"))]
+            portable: None,
         })
     }
 
@@ -161,6 +172,24 @@ impl Plugin for CpuMonitor {
         PluginKind::Monitor
     }
 
+    #[cfg(not(target_os = "linux"))]
+    fn collect(&mut self) -> Result<Collected, PluginError> {
+        let cpu = match &mut self.portable {
+            Some(cpu) => cpu,
+            None => {
+                // First run: measure over a short window rather than since boot.
+                let cpu = self.portable.insert(super::portable::Cpu::new()?);
+                std::thread::sleep(Duration::from_millis(200));
+                cpu
+            }
+        };
+        Ok(Collected {
+            data: cpu.collect(self.per_core),
+            status: None,
+        })
+    }
+
+    #[cfg(target_os = "linux")]
     fn collect(&mut self) -> Result<Collected, PluginError> {
         let before = match self.previous.take() {
             Some(p) => p,

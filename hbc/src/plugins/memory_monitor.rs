@@ -1,4 +1,5 @@
-//! `memory_monitor`: memory and swap use from `PROC/meminfo`.
+//! `memory_monitor`: memory and swap use from `PROC/meminfo` (elsewhere than Linux,
+//! sysinfo's figures under meminfo's names: `portable.rs`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -6,7 +7,9 @@ use std::path::PathBuf;
 use hb_proto::PluginKind;
 use serde_json::{Map, json};
 
-use super::{Collected, Options, Plugin, PluginError, read};
+#[cfg(target_os = "linux")]
+use super::read;
+use super::{Collected, Options, Plugin, PluginError};
 
 /// Fields of `/proc/meminfo` in KiB.
 pub fn parse_meminfo(text: &str) -> HashMap<&str, u64> {
@@ -83,9 +86,17 @@ impl Plugin for MemoryMonitor {
     }
 
     fn collect(&mut self) -> Result<Collected, PluginError> {
+        #[cfg(target_os = "linux")]
         let text = read(self.proc_root.join("meminfo"))?;
+        #[cfg(target_os = "linux")]
+        let fields = parse_meminfo(&text);
+        #[cfg(not(target_os = "linux"))]
+        let fields = {
+            let _ = &self.proc_root;
+            super::portable::meminfo()?
+        };
         Ok(Collected {
-            data: metrics(&parse_meminfo(&text))?,
+            data: metrics(&fields)?,
             status: None,
         })
     }

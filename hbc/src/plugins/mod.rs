@@ -19,6 +19,8 @@ pub mod os_info;
 pub mod overlay;
 pub mod perfdata;
 pub mod ping_monitor;
+#[cfg(not(target_os = "linux"))]
+pub mod portable;
 pub mod scheduler;
 #[cfg(feature = "wasm")]
 pub mod wasm_loader;

@@ -25,8 +25,11 @@ pub enum UpgradeError {
         /// The agent's binary.
         exe: PathBuf,
         /// Why `access(2)` refused.
-        errno: nix::Error,
+        errno: std::io::Error,
     },
+    /// This platform's agent cannot replace its own binary (yet).
+    #[error("self-upgrade is not supported on {0}: install the new release with its installer")]
+    Unsupported(&'static str),
     /// The new program did not pass its probe.
     #[error("{0}")]
     Probe(#[from] ProbeError),

@@ -5,9 +5,7 @@
 //! compiler, when it has one, is probed, swapped and put back the same way, beside the
 //! agent (where the agent looks for it first).
 
-use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -46,14 +44,52 @@ pub fn compiler_of(exe: &Path) -> PathBuf {
 }
 
 /// Whether the agent may replace `exe`: its directory must be writable by it.
+#[cfg(unix)]
 pub fn check_writable(exe: &Path) -> Result<(), UpgradeError> {
     let dir = exe.parent().unwrap_or(Path::new("/"));
     nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).map_err(|errno| {
         UpgradeError::NotWritable {
             exe: exe.to_owned(),
-            errno,
+            errno: errno.into(),
         }
     })
+}
+
+/// A running program's file cannot be replaced on Windows the way [`swap`] does; until
+/// the agent upgrades itself there, every upgrade is refused here, before any download.
+#[cfg(windows)]
+pub fn check_writable(_exe: &Path) -> Result<(), UpgradeError> {
+    Err(UpgradeError::Unsupported("Windows"))
+}
+
+/// Sets `path`'s permission bits (Unix; Windows has none to set).
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// `path`'s permission bits, 0755 where it has none or cannot be read.
+fn mode_of(path: &Path) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o755)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        0o755
+    }
 }
 
 fn run_probe(argv: Vec<String>, timeout: Duration) -> Result<String, RunError> {
@@ -147,8 +183,7 @@ pub fn swap_or_place(candidate: &Path, dest: &Path) -> Result<Option<PathBuf>, U
     if dest.exists() {
         return swap(candidate, dest).map(Some);
     }
-    std::fs::set_permissions(candidate, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| UpgradeError::file("set the mode of", candidate, e))?;
+    set_mode(candidate, 0o755).map_err(|e| UpgradeError::file("set the mode of", candidate, e))?;
     std::fs::rename(candidate, dest)
         .map_err(|e| UpgradeError::file("move the new file to", dest, e))?;
     Ok(None)
@@ -166,10 +201,7 @@ pub fn unswap(previous: Option<&Path>, dest: &Path) -> Result<(), UpgradeError> 
 /// [`previous_of`] (a hard link, so `exe` never goes missing). The candidate gets the
 /// old binary's permission bits. Returns where the old one is.
 pub fn swap(candidate: &Path, exe: &Path) -> Result<PathBuf, UpgradeError> {
-    let mode = std::fs::metadata(exe)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o755);
-    std::fs::set_permissions(candidate, std::fs::Permissions::from_mode(mode))
+    set_mode(candidate, mode_of(exe))
         .map_err(|e| UpgradeError::file("set the mode of", candidate, e))?;
     let previous = previous_of(exe);
     match std::fs::remove_file(&previous) {
@@ -204,7 +236,10 @@ pub fn restart_args(args: &[OsString]) -> Vec<OsString> {
 
 /// Replaces this process with `exe` run with `args` (the same PID, so a service manager
 /// sees the same service). Returns only if that failed, with the reason.
+#[cfg(unix)]
 pub fn exec(exe: &Path, args: &[OsString]) -> String {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
     let to_c = |s: &[u8]| CString::new(s).map_err(|e| e.to_string());
     let program = match to_c(exe.as_os_str().as_bytes()) {
         Ok(p) => p,
@@ -219,9 +254,16 @@ pub fn exec(exe: &Path, args: &[OsString]) -> String {
     }
 }
 
+/// Windows has no exec; [`check_writable`] refuses every upgrade before this is reached.
+#[cfg(windows)]
+pub fn exec(exe: &Path, _args: &[OsString]) -> String {
+    format!("cannot execute {} in place on Windows", exe.display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
         let path = dir.join(name);

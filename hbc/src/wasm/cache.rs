@@ -134,18 +134,20 @@ fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> Result<(), Compi
         path: input.clone(),
         source,
     })?;
-    let child = Command::new(compiler)
+    let mut command = Command::new(compiler);
+    command
         .arg(&input)
         .arg(out)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn();
-    let result = match child {
+        .stderr(Stdio::piped());
+    crate::process::isolate(&mut command);
+    let result = match command.spawn() {
         Ok(child) => {
             // Waited for on a thread (which also drains stderr), so the time limit needs
-            // no polling: past it the compiler is killed and the wait then returns.
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+            // no polling: past it the compiler (and all it started) is killed and the
+            // wait then returns.
+            let tree = crate::process::Tree::of(&child);
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
                 let _ = tx.send(child.wait_with_output());
@@ -153,7 +155,7 @@ fn compile_outside(compiler: &Path, wasm: &[u8], out: &Path) -> Result<(), Compi
             let mut late = false;
             let output = rx.recv_timeout(COMPILE_TIMEOUT).or_else(|_| {
                 late = true;
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                tree.kill();
                 rx.recv()
             });
             match output {

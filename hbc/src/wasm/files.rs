@@ -7,7 +7,6 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Largest file `read-file` returns, and largest range `read-bytes` reads.
@@ -136,24 +135,45 @@ impl Grants {
     /// Kind, size, modification time and permissions of `path`.
     pub fn stat(&self, path: &str) -> Result<Stat, FsError> {
         let meta = std::fs::metadata(self.resolve(path)?)?;
-        let modified_ms = meta
-            .mtime()
-            .saturating_mul(1000)
-            .saturating_add(meta.mtime_nsec() / 1_000_000);
+        // Milliseconds since the Unix epoch, negative before it.
+        let modified_ms = match meta.modified() {
+            Ok(at) => match at.duration_since(std::time::UNIX_EPOCH) {
+                Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+                Err(before) => -i64::try_from(before.duration().as_millis()).unwrap_or(i64::MAX),
+            },
+            Err(_) => 0,
+        };
+        #[cfg(unix)]
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            meta.permissions().mode() & 0o7777
+        };
+        // Windows keeps only a read-only flag: as Unix bits, r-- or rw- for everyone.
+        #[cfg(not(unix))]
+        let mode = if meta.permissions().readonly() {
+            0o444
+        } else {
+            0o666
+        };
         Ok(Stat {
             kind: Kind::of(meta.file_type()),
             size: meta.len(),
             modified_ms,
-            mode: meta.permissions().mode() & 0o7777,
+            mode,
         })
     }
 
     /// Opens `path` for reading: non-blocking, and only a regular file.
     fn open_file(&self, path: &str) -> Result<(File, u64), FsError> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(self.resolve(path)?)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        // A FIFO or device opened without it could block the plugin's call forever.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NONBLOCK);
+        }
+        let file = options.open(self.resolve(path)?)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Err(FsError::NotAFile);

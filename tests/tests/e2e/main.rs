@@ -41,3 +41,4 @@ mod tls;
 mod upgrade;
 mod users;
 mod vantage;
+mod windows;

@@ -345,6 +345,23 @@ impl Daemon {
         (status == 200).then(|| serde_json::from_str(&body).unwrap())
     }
 
+    /// The newest report of `host`'s `plugin`, waited for up to `within`; panics when
+    /// none came.
+    pub fn latest_sample(&self, host: &str, plugin: &str, within: Duration) -> serde_json::Value {
+        let mut sample = serde_json::Value::Null;
+        let path = format!("/api/0/hosts/{host}/plugins/{plugin}?limit=1");
+        let reported = wait_until(within, || {
+            let Some((200, body)) = self.get(&path) else {
+                return false;
+            };
+            let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+            sample = answer["samples"][0].clone();
+            sample["data"].is_object()
+        });
+        assert!(reported, "no {plugin} report from {host} within {within:?}");
+        sample
+    }
+
     /// The host's state (`UP`, `DOWN`, ...), if known.
     pub fn host_state(&self, name: &str) -> Option<String> {
         self.host(name)

@@ -114,11 +114,18 @@ impl Plugin for DiskMonitor {
     #[cfg(not(target_os = "linux"))]
     fn collect(&mut self) -> Result<Collected, PluginError> {
         // No I/O counters here: sysinfo's are per process, not per device.
+        let mut partitions = Map::new();
+        for drive in super::portable::drives()? {
+            if !self.include.is_empty() && !self.include.contains(&drive.mount) {
+                continue;
+            }
+            let mut entry = space(1, drive.total, drive.available, drive.available);
+            entry.insert("fstype".into(), json!(drive.fstype));
+            entry.insert("device".into(), json!(drive.device));
+            partitions.insert(drive.mount, Value::Object(entry));
+        }
         let mut data = Map::new();
-        data.insert(
-            "partitions".into(),
-            Value::Object(super::portable::partitions(&self.include)?),
-        );
+        data.insert("partitions".into(), Value::Object(partitions));
         Ok(Collected { data, status: None })
     }
 

@@ -20,8 +20,8 @@ fn unavailable(what: &'static str, error: impl std::fmt::Display) -> PluginError
     }
 }
 
-/// Memory and swap in KiB under `/proc/meminfo`'s names, for `memory_monitor`'s
-/// [`super::memory_monitor::metrics`].
+/// Memory and swap in KiB under `/proc/meminfo`'s names, which `memory_monitor` turns
+/// into its metrics as on Linux.
 pub fn meminfo() -> Result<HashMap<&'static str, u64>, PluginError> {
     let mut system = System::new().map_err(|e| unavailable("memory", e))?;
     system.refresh_memory();
@@ -157,35 +157,24 @@ mod windows_times {
     }
 }
 
-/// Space per mounted file system (fixed drives on Windows), keyed by mount point, as
-/// `disk_monitor`'s `partitions`: `include` (mount points) picks, else every one.
-pub fn partitions(include: &[String]) -> Result<Map<String, Value>, PluginError> {
-    let mut out = Map::new();
-    for drive in drives()? {
-        if !include.is_empty() && !include.contains(&drive.mount) {
-            continue;
-        }
-        let mut entry =
-            super::disk_monitor::space(1, drive.total, drive.available, drive.available);
-        entry.insert("fstype".into(), json!(drive.fstype));
-        entry.insert("device".into(), json!(drive.device));
-        out.insert(drive.mount, Value::Object(entry));
-    }
-    Ok(out)
-}
-
-/// One mounted file system's size, in bytes.
-struct Drive {
-    mount: String,
-    device: String,
-    fstype: String,
-    total: u64,
-    available: u64,
+/// One mounted file system (a fixed drive on Windows) and its size, in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drive {
+    /// Where it is mounted (`/`, `C:\\`).
+    pub mount: String,
+    /// What is mounted (a device, `C:`).
+    pub device: String,
+    /// Its file system (`apfs`, `NTFS`), empty when unknown.
+    pub fstype: String,
+    /// Its size.
+    pub total: u64,
+    /// What is free to the agent.
+    pub available: u64,
 }
 
 /// Every mounted file system, by sysinfo.
 #[cfg(not(windows))]
-fn drives() -> Result<Vec<Drive>, PluginError> {
+pub fn drives() -> Result<Vec<Drive>, PluginError> {
     let disks = Disks::new_with_refreshed_list().map_err(|e| unavailable("disks", e))?;
     Ok(disks
         .iter()
@@ -202,7 +191,7 @@ fn drives() -> Result<Vec<Drive>, PluginError> {
 /// Every fixed drive (`C:\`), by the Win32 calls every Windows and Wine answer (sysinfo
 /// enumerates volumes, which Wine does not).
 #[cfg(windows)]
-fn drives() -> Result<Vec<Drive>, PluginError> {
+pub fn drives() -> Result<Vec<Drive>, PluginError> {
     use windows_sys::Win32::Storage::FileSystem::{
         GetDiskFreeSpaceExW, GetDriveTypeW, GetLogicalDriveStringsW, GetVolumeInformationW,
     };

@@ -8,22 +8,6 @@ use std::time::Duration;
 
 use hbd_e2e::needs::{ARM64_LIBC, Need, built_arm64};
 
-/// Waits for `host`'s newest `plugin` report and returns its data.
-fn latest_report(daemon: &hbd_e2e::Daemon, host: &str, plugin: &str) -> serde_json::Value {
-    let mut data = serde_json::Value::Null;
-    let path = format!("/api/0/hosts/{host}/plugins/{plugin}?limit=1");
-    let reported = hbd_e2e::wait_until(Duration::from_secs(60), || {
-        let Some((200, body)) = daemon.get(&path) else {
-            return false;
-        };
-        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
-        data = answer["samples"][0]["data"].clone();
-        data.is_object()
-    });
-    assert!(reported, "no {plugin} report from {host} within 60 s");
-    data
-}
-
 #[test]
 fn arm64_agents_under_qemu_send_heartbeats_and_native_plugin_reports() {
     hbd_e2e::require!(Need::Arm64);
@@ -64,7 +48,8 @@ plugins:
         );
         assert_eq!(seen["arch"], "aarch64-linux", "{host}: {seen}");
         assert_eq!(seen["signed"], true, "{host}: {seen}");
-        let memory = latest_report(&daemon, host, "memory_monitor");
+        let memory =
+            daemon.latest_sample(host, "memory_monitor", Duration::from_secs(60))["data"].clone();
         let total = memory["total_mb"].as_f64().unwrap_or(0.0);
         let percent = memory["percent"].as_f64().unwrap_or(-1.0);
         assert!(

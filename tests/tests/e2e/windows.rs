@@ -9,22 +9,6 @@ use std::time::Duration;
 
 use hbd_e2e::needs::{Need, WINE, built_windows};
 
-/// Waits for `host`'s newest `plugin` report and returns it.
-fn latest(daemon: &hbd_e2e::Daemon, host: &str, plugin: &str) -> serde_json::Value {
-    let mut sample = serde_json::Value::Null;
-    let path = format!("/api/0/hosts/{host}/plugins/{plugin}?limit=1");
-    let reported = hbd_e2e::wait_until(Duration::from_secs(90), || {
-        let Some((200, body)) = daemon.get(&path) else {
-            return false;
-        };
-        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
-        sample = answer["samples"][0].clone();
-        sample["data"].is_object()
-    });
-    assert!(reported, "no {plugin} report from {host} within 90 s");
-    sample
-}
-
 #[test]
 fn a_windows_agent_under_wine_sends_signed_heartbeats_plugin_reports_and_check_results() {
     hbd_e2e::require!(Need::Windows);
@@ -72,28 +56,28 @@ plugins:
     assert_eq!(seen["arch"], "x86_64-windows", "{seen}");
     assert_eq!(seen["signed"], true, "{seen}");
 
-    let os = &latest(&daemon, "win1", "os_info")["data"];
+    let os = &daemon.latest_sample("win1", "os_info", Duration::from_secs(90))["data"];
     assert_eq!(os["os"], "windows", "{os}");
     assert!(
         os["pretty_name"].as_str().unwrap_or("").contains("Windows"),
         "{os}"
     );
-    let cpu = &latest(&daemon, "win1", "cpu_monitor")["data"];
+    let cpu = &daemon.latest_sample("win1", "cpu_monitor", Duration::from_secs(90))["data"];
     let busy = cpu["cpu_percent"].as_f64().unwrap_or(-1.0);
     assert!((0.0..=100.0).contains(&busy), "{cpu}");
     assert!(cpu["cpu_count"].as_u64().unwrap_or(0) >= 1, "{cpu}");
     // Windows keeps no load average: left out, not made up.
     assert!(cpu.get("load_1min").is_none(), "{cpu}");
-    let memory = &latest(&daemon, "win1", "memory_monitor")["data"];
+    let memory = &daemon.latest_sample("win1", "memory_monitor", Duration::from_secs(90))["data"];
     assert!(memory["total_mb"].as_f64().unwrap_or(0.0) > 0.0, "{memory}");
-    let disks = &latest(&daemon, "win1", "disk_monitor")["data"]["partitions"];
+    let disks = &daemon.latest_sample("win1", "disk_monitor", Duration::from_secs(90))["data"]["partitions"];
     let c = &disks["C:\\"];
     assert!(
         c["total_gb"].as_f64().unwrap_or(0.0) > 0.0
             && (0.0..=100.0).contains(&c["percent"].as_f64().unwrap_or(-1.0)),
         "{disks}"
     );
-    let checks = latest(&daemon, "win1", "nagios_runner");
+    let checks = daemon.latest_sample("win1", "nagios_runner", Duration::from_secs(90));
     assert_eq!(checks["data"]["warns"]["exit_code"], 1, "{checks}");
     assert_eq!(checks["data"]["warns"]["status"], "WARNING", "{checks}");
     assert_eq!(checks["data"]["passes"]["status"], "OK", "{checks}");

@@ -1,5 +1,6 @@
 //! The agent for arm64 Linux, cross-built by `scripts/build-arm64.sh` and run under
-//! qemu-user: its heartbeats and its native plugins' reports reach a daemon, and the
+//! qemu-user: its heartbeats and its native plugins' reports (keeping to the
+//! conformance invariants) reach a daemon, and the
 //! daemon knows the host as arm64. For hbc as shipped and for its static small form.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -7,6 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use hbd_e2e::needs::{ARM64_LIBC, Need, built_arm64};
+
+use super::conformance::{self, COLLECTORS};
 
 #[test]
 fn arm64_agents_under_qemu_send_heartbeats_and_native_plugin_reports() {
@@ -18,15 +21,8 @@ fn arm64_agents_under_qemu_send_heartbeats_and_native_plugin_reports() {
         dir.path(),
         &format!("hb_key: \"{key}\"\nrequire_signed: true\n"),
     );
-    // Signed, as production runs; a native plugin every second.
-    let config = format!(
-        "interval: 0.5
-key: \"{key}\"
-plugins:
-  memory_monitor: {{interval: 1}}
-  cpu_monitor: {{enabled: false}}
-"
-    );
+    // Signed, as production runs; the native collectors every second.
+    let config = format!("interval: 0.5\nkey: \"{key}\"\n{COLLECTORS}");
     let mut qemu_full = Command::new("qemu-aarch64");
     qemu_full.arg("-L").arg(ARM64_LIBC).arg(&full);
     let mut qemu_mini = Command::new("qemu-aarch64");
@@ -48,13 +44,6 @@ plugins:
         );
         assert_eq!(seen["arch"], "aarch64-linux", "{host}: {seen}");
         assert_eq!(seen["signed"], true, "{host}: {seen}");
-        let memory =
-            daemon.latest_sample(host, "memory_monitor", Duration::from_secs(60))["data"].clone();
-        let total = memory["total_mb"].as_f64().unwrap_or(0.0);
-        let percent = memory["percent"].as_f64().unwrap_or(-1.0);
-        assert!(
-            total > 0.0 && (0.0..=100.0).contains(&percent),
-            "{host}: memory_monitor reported {memory}"
-        );
+        conformance::check(&daemon, host);
     }
 }

@@ -14,6 +14,7 @@ mod artifacts;
 mod backup;
 mod collectors;
 mod commands;
+mod conformance;
 mod dns;
 mod enrolment;
 mod grafana;

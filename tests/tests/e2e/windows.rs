@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use hbd_e2e::needs::{Need, WINE, built_windows};
 
+use super::conformance::{self, COLLECTORS};
+
 #[test]
 fn a_windows_agent_under_wine_sends_signed_heartbeats_plugin_reports_and_check_results() {
     hbd_e2e::require!(Need::Windows);
@@ -35,11 +37,7 @@ fn a_windows_agent_under_wine_sends_signed_heartbeats_plugin_reports_and_check_r
         &format!(
             "interval: 0.5
 key: \"{key}\"
-plugins:
-  cpu_monitor: {{interval: 1}}
-  memory_monitor: {{interval: 1}}
-  disk_monitor: {{interval: 1}}
-  nagios_runner:
+{COLLECTORS}  nagios_runner:
     interval: 1
     commands:
       - {{name: warns, command: \"'C:\\\\windows\\\\system32\\\\cmd.exe' /c exit 1\"}}
@@ -77,6 +75,7 @@ plugins:
             && (0.0..=100.0).contains(&c["percent"].as_f64().unwrap_or(-1.0)),
         "{disks}"
     );
+    conformance::check(&daemon, "win1");
     let checks = daemon.latest_sample("win1", "nagios_runner", Duration::from_secs(90));
     assert_eq!(checks["data"]["warns"]["exit_code"], 1, "{checks}");
     assert_eq!(checks["data"]["warns"]["status"], "WARNING", "{checks}");

@@ -37,6 +37,7 @@ function facts() {
     ['Round trip', r.last_rtt_ms == null ? '—' : `${r.last_rtt_ms.toFixed(2)} ms`],
     ['Address', r.address ?? '—'],
     ['Version', r.version ?? '—'],
+    ['Platform', r.arch ?? '—'],
     ['Uptime', seconds(r.uptime_s)],
     ['Interval', `${r.interval_s} s`],
     ['Boots', r.boots],

@@ -12,7 +12,7 @@ const ROW = 28;           // px, as .row in hbd.css
 const FEED_MAX = 200;     // events kept in the feed
 const $ = (id) => document.getElementById(id);
 
-const hosts = new Map();  // name -> {name, state, last_seen, rtt_ms, version, uptime_s}
+const hosts = new Map();  // name -> {name, state, last_seen, rtt_ms, version, arch, uptime_s}
 const alerts = new Map(); // host -> Map(path -> level), alerts that are not OK
 let view = [];            // names after filter and sort
 let viewDirty = true;
@@ -108,7 +108,7 @@ function rowElement(i) {
     const row = document.createElement('div');
     row.className = 'row';
     row.setAttribute('role', 'row');
-    for (const c of ['name', 'state', 'alerts', 'seen', 'rtt', 'version wide', 'uptime wide']) {
+    for (const c of ['name', 'state', 'alerts', 'seen', 'rtt', 'version wide', 'platform wide', 'uptime wide']) {
       // The name links to the host's page (and makes rows reachable by keyboard).
       const cell = document.createElement(c === 'name' ? 'a' : 'span');
       cell.className = c;
@@ -133,7 +133,7 @@ function draw() {
     const row = rowElement(i);
     row.hidden = false;
     row.dataset.host = h.name;
-    const [name, state, problems, seen, rtt, version, uptime] = row.children;
+    const [name, state, problems, seen, rtt, version, platform, uptime] = row.children;
     name.textContent = h.name;
     name.href = `/hosts/${encodeURIComponent(h.name)}`;
     state.textContent = h.state;
@@ -155,6 +155,7 @@ function draw() {
     seen.textContent = ago(h.last_seen);
     rtt.textContent = h.rtt_ms == null ? '—' : `${h.rtt_ms < 100 ? h.rtt_ms.toFixed(1) : Math.round(h.rtt_ms)} ms`;
     version.textContent = h.version ?? '—';
+    platform.textContent = h.arch ?? '—';
     uptime.textContent = duration(h.uptime_s);
   }
   for (let i = Math.max(count, 0); i < pool.length; i++) pool[i].hidden = true;
@@ -221,7 +222,7 @@ function snapshot(m) {
   for (let i = 0; i < c.name.length; i++) {
     hosts.set(c.name[i], {
       name: c.name[i], state: c.state[i], last_seen: c.last_seen[i], rtt_ms: c.rtt_ms[i],
-      version: c.version[i], uptime_s: c.uptime_s[i],
+      version: c.version[i], arch: c.arch?.[i], uptime_s: c.uptime_s[i],
     });
   }
   schedule(true);

@@ -59,9 +59,11 @@ try {
   await page.waitForFunction(() => document.querySelector('#connection').textContent === 'live');
   await page.waitForSelector('#rows .row[data-host="web1"]');
   const sent = Date.now();
-  await send({ ID: 'HTB', name: 'fresh1', interval: 60 });
+  await send({ ID: 'HTB', name: 'fresh1', interval: 60, arch: 'x86_64-windows' });
   await page.waitForSelector('#rows .row[data-host="fresh1"]', { timeout: 5000 });
   out.new_host_ms = Date.now() - sent;
+  // Each host's processor and system, as its agent says it.
+  out.fresh1_platform = await page.textContent('#rows .row[data-host="fresh1"] .platform');
 
   // A host that stops sending turns DOWN on the page (interval 1 s, grace 1 s).
   await send({ ID: 'HTB', name: 'brief1', interval: 1 });

@@ -48,6 +48,7 @@ fn host_json(h: &Host) -> Value {
         "last_seen": h.last_seen.map(|t| t.0),
         "rtt_ms": h.last_rtt_ms,
         "version": h.version,
+        "arch": h.arch.as_deref(),
         "uptime_s": h.uptime_s,
         "boots": h.boots,
         "interval_s": h.interval.as_secs_f64(),
@@ -85,6 +86,7 @@ struct Columns<'a> {
     last_seen: Vec<Option<u64>>,
     rtt_ms: Vec<Option<f64>>,
     version: Vec<Option<&'a str>>,
+    arch: Vec<Option<&'a str>>,
     uptime_s: Vec<Option<f64>>,
     address: Vec<Option<String>>,
 }
@@ -98,6 +100,7 @@ impl<'a> Columns<'a> {
             last_seen: hosts.iter().map(|h| h.last_seen.map(|t| t.0)).collect(),
             rtt_ms: hosts.iter().map(|h| h.last_rtt_ms).collect(),
             version: hosts.iter().map(|h| h.version.as_deref()).collect(),
+            arch: hosts.iter().map(|h| h.arch.as_deref()).collect(),
             uptime_s: hosts.iter().map(|h| h.uptime_s).collect(),
             address: hosts
                 .iter()

@@ -177,6 +177,7 @@ fn sign_in_watch_live_and_agent_text_stays_text() {
     );
     assert_eq!(found["host_img"], 0);
     assert_eq!(found["brief1_state"], "DOWN");
+    assert_eq!(found["fresh1_platform"], "x86_64-windows");
     // Problems first, and an UP host with a CRITICAL alert is not shown as plain UP.
     assert_eq!(
         found["problem_order"],

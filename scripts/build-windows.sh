@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the agent for Windows (x86_64-pc-windows-gnu, with Debian's MinGW-w64 linker)
-# for the end-to-end test that runs it under Wine (tests/tests/e2e/windows.rs): hbc.exe
-# (profile dev: the test is about the platform), a Wine prefix to run it in, and, for
+# for the end-to-end tests that run it under Wine (tests/tests/e2e/windows.rs): hbc.exe
+# (profile dev: the tests are about the platform), Wine prefixes to run it in, and, for
 # Wine 8 (Debian 12) only, a stand-in bcryptprimitives.dll beside it
 # (tests/windows/bcryptprimitives.c says why). Needs gcc-mingw-w64-x86-64 and wine64
 # (scripts/install-deps.sh installs them).
@@ -16,7 +16,11 @@ OUT=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/$TARGET
 x86_64-w64-mingw32-gcc -O2 -shared -o "$OUT/debug/bcryptprimitives.dll" \
     tests/windows/bcryptprimitives.c -ladvapi32
 WINE=/usr/lib/wine/wine64
-if [ -x "$WINE" ] && [ ! -f "$OUT/wine/system.reg" ]; then
-    WINEPREFIX=$OUT/wine WINEDEBUG=-all "$WINE" wineboot --init >/dev/null 2>&1 || true
-fi
+# Two prefixes: one the agent runs in, one the service test registers a service in (its
+# own wineserver, which that test keeps up and then ends).
+for prefix in wine wine-service; do
+    if [ -x "$WINE" ] && [ ! -d "$OUT/$prefix/drive_c/windows" ]; then
+        WINEPREFIX=$OUT/$prefix WINEDEBUG=-all "$WINE" wineboot --init >/dev/null 2>&1 || true
+    fi
+done
 echo "build-windows: $OUT/debug/hbc.exe ($(stat -c %s "$OUT/debug/hbc.exe") bytes)"

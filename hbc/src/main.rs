@@ -31,6 +31,10 @@ struct RunArgs {
     /// Detach and log to syslog (a systemd unit runs hbc in the foreground instead).
     #[arg(short = 'd', long)]
     detach: bool,
+    /// Run as a Windows service (the service control manager starts it so).
+    #[cfg(windows)]
+    #[arg(long)]
+    service: bool,
     /// Configuration file (default ~/.hbc.yaml when it exists).
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -327,6 +331,8 @@ fn enrolment(
 ) -> ExitCode {
     let args = RunArgs {
         detach: false,
+        #[cfg(windows)]
+        service: false,
         config: place.config,
         boot: false,
         message: None,
@@ -480,26 +486,33 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    runtime.block_on(async move {
-        let shutdown = CancellationToken::new();
-        tokio::spawn(cli::signals::stop_on_signal(shutdown.clone()));
-        let refresh_info = std::sync::Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(cli::signals::refresh_on_sigusr1(refresh_info.clone()));
-        let once = Once {
-            boot: args.boot,
-            message: args.message,
-        };
-        app::run(
-            config,
-            target,
-            plugins,
-            once,
-            refresh_info,
-            upgrades,
-            shutdown,
-        )
-        .await
-    })?;
+    let agent = move |shutdown: CancellationToken| {
+        runtime.block_on(async move {
+            tokio::spawn(cli::signals::stop_on_signal(shutdown.clone()));
+            let refresh_info = std::sync::Arc::new(tokio::sync::Notify::new());
+            tokio::spawn(cli::signals::refresh_on_sigusr1(refresh_info.clone()));
+            let once = Once {
+                boot: args.boot,
+                message: args.message,
+            };
+            app::run(
+                config,
+                target,
+                plugins,
+                once,
+                refresh_info,
+                upgrades,
+                shutdown,
+            )
+            .await
+            .map_err(anyhow::Error::from)
+        })
+    };
+    #[cfg(windows)]
+    if args.service {
+        return cli::service::run(Box::new(agent));
+    }
+    agent(CancellationToken::new())?;
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! The agent for Windows, cross-built by `scripts/build-windows.sh` and run under Wine:
 //! its signed heartbeats, its native plugins' reports (measured through the Windows
 //! API, not /proc) and a Nagios-style check it runs by argv reach a Linux daemon, which
-//! knows the host as Windows.
+//! knows the host as Windows; and the agent as a Windows service, started and stopped
+//! by the service control manager.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::process::Command;
@@ -21,13 +22,12 @@ fn a_windows_agent_under_wine_sends_signed_heartbeats_plugin_reports_and_check_r
         dir.path(),
         &format!("hb_key: \"{key}\"\nrequire_signed: true\n"),
     );
+    let prefix = exe.parent().unwrap().parent().unwrap().join("wine");
+    let _session = Session(prefix.clone());
     let mut wine = Command::new(WINE);
-    wine.env(
-        "WINEPREFIX",
-        exe.parent().unwrap().parent().unwrap().join("wine"),
-    )
-    .env("WINEDEBUG", "-all")
-    .arg(&exe);
+    wine.env("WINEPREFIX", &prefix)
+        .env("WINEDEBUG", "-all")
+        .arg(&exe);
     // The Windows program reads its config at the Linux path: Wine maps the root (Z:).
     let _agent = hbd_e2e::Agent::start_via(
         wine,
@@ -81,4 +81,119 @@ key: \"{key}\"
     assert_eq!(checks["data"]["warns"]["status"], "WARNING", "{checks}");
     assert_eq!(checks["data"]["passes"]["status"], "OK", "{checks}");
     assert_eq!(checks["data"]["passes"]["text"], "fine", "{checks}");
+}
+
+/// `wine64 PROGRAM ARGS` in `prefix`: whether it succeeded, and what it printed. The
+/// output goes through a file, not a pipe: the Wine session's own processes, started by
+/// the first command, inherit it and would hold a pipe open.
+fn wine(prefix: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let status = Command::new(WINE)
+        .env("WINEPREFIX", prefix)
+        .env("WINEDEBUG", "-all")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.reopen().unwrap())
+        .stderr(out.reopen().unwrap())
+        .status()
+        .unwrap();
+    (
+        status.success(),
+        std::fs::read_to_string(out.path()).unwrap_or_default(),
+    )
+}
+
+/// The Windows path of a Linux file, as Wine maps the root (`Z:`).
+fn windows_path(path: &std::path::Path) -> String {
+    format!("Z:{}", path.display()).replace('/', "\\")
+}
+
+/// Ends a prefix's Wine session when dropped (its service processes outlive the
+/// programs a test ran), also when the test fails.
+struct Session(std::path::PathBuf);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("/usr/lib/wine/wineserver64")
+            .env("WINEPREFIX", &self.0)
+            .arg("-k")
+            .status();
+    }
+}
+
+/// Removes the test's service, then ends its Wine session.
+struct Registered(Session);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let _ = wine(&self.0.0, &["sc", "stop", "hbctest"]);
+        let _ = wine(&self.0.0, &["sc", "delete", "hbctest"]);
+    }
+}
+
+#[test]
+fn the_windows_agent_runs_as_a_service_the_service_manager_starts_and_stops() {
+    hbd_e2e::require!(Need::Windows);
+    let exe = built_windows().unwrap();
+    let prefix = exe.parent().unwrap().parent().unwrap().join("wine-service");
+    let dir = tempfile::tempdir().unwrap();
+    let key = "the windows service's shared key";
+    let daemon = hbd_e2e::Daemon::start(
+        dir.path(),
+        &format!("hb_key: \"{key}\"\nrequire_signed: true\n"),
+    );
+    let config = dir.path().join("svc.yaml");
+    std::fs::write(
+        &config,
+        format!("name: winsvc\ninterval: 0.5\nkey: \"{key}\"\n"),
+    )
+    .unwrap();
+    // Services live as long as their Wine session: it is kept up until the guard ends it.
+    let kept = Command::new("/usr/lib/wine/wineserver64")
+        .env("WINEPREFIX", &prefix)
+        .arg("-p")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(kept.success());
+    let _registered = Registered(Session(prefix.clone()));
+    let command_line = format!(
+        "{} --service -c {} {}",
+        windows_path(&exe),
+        windows_path(&config),
+        daemon.udp_addr()
+    );
+    let created = wine(
+        &prefix,
+        &["sc", "create", "hbctest", "binPath=", &command_line],
+    );
+    assert!(created.0, "sc create: {created:?}");
+    let started = wine(&prefix, &["sc", "start", "hbctest"]);
+    assert!(started.0, "sc start: {started:?}");
+
+    let mut seen = serde_json::Value::Null;
+    let up = hbd_e2e::wait_until(Duration::from_secs(60), || {
+        seen = daemon.host("winsvc").unwrap_or_default();
+        seen["state"] == "UP" && seen["last_rtt_ms"].as_f64().is_some()
+    });
+    assert!(up, "the service's agent never came UP: {seen}");
+    let (_, query) = wine(&prefix, &["sc", "query", "hbctest"]);
+    assert!(query.contains("RUNNING"), "{query}");
+
+    // Stop: the agent stops cleanly and tells the service manager so (exit code 0).
+    let stopped = wine(&prefix, &["sc", "stop", "hbctest"]);
+    assert!(stopped.0, "sc stop: {stopped:?}");
+    let mut query = String::new();
+    let down = hbd_e2e::wait_until(Duration::from_secs(30), || {
+        query = wine(&prefix, &["sc", "query", "hbctest"]).1;
+        query.contains("STOPPED")
+    });
+    assert!(down, "{query}");
+    let exit = query
+        .lines()
+        .find(|l| l.contains("WIN32_EXIT_CODE"))
+        .unwrap_or_default();
+    assert!(exit.contains(": 0 "), "{query}");
 }

@@ -8,15 +8,16 @@
 //! - [`heartbeat`]: the heartbeat loop (and one-off BOOT / MSG sends); it also sends
 //!   plugin reports.
 //! - [`plugins`]: native collectors, the Nagios runner and their scheduler.
-//! - [`process`]: running an external program (argv, process group, time limit,
-//!   bounded output), shared by the Nagios runner and commands.
+//! - [`process`]: running an external program (argv, its process tree as one: a
+//!   process group, or a job object on Windows; time limit, bounded output), shared by
+//!   the Nagios runner and commands.
 //! - [`commands`]: which commands from the daemon run (signed, recent, allowed, once),
 //!   and the ledger that remembers them across restarts; [`command_runner`] runs them
 //!   for the heartbeat loop.
 //! - [`upgrade`]: self-upgrade (`UPD`): download, check, probe, swap, re-execute,
 //!   report, roll back.
 //! - [`host_facts`]: small facts about this host (name, uptime).
-//! - [`syslog`]: log sink for a detached agent.
+//! - `syslog` (Unix): log sink for a detached agent.
 //! - [`wasm`] (feature `wasm`): WebAssembly plugins in a wasmtime sandbox;
 //!   [`managed`]: the signed ones the daemon says to run, fetched, checked and swapped in.
 //! - [`fetch`]: downloads from the daemon over HTTP (releases, artifacts, answers).

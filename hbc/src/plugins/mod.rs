@@ -3,8 +3,9 @@
 //! [`overlay`]).
 //!
 //! Native collectors read `/proc` and `/sys` through a root path (tests point it at
-//! fixture trees); each has an I/O reader and a pure parser in its own file. A plugin's
-//! failure is data: the scheduler turns it into an `UNKNOWN` report.
+//! fixture trees); each has an I/O reader and a pure parser in its own file. Elsewhere
+//! than Linux, `portable` gives the same figures from sysinfo and the Win32 API. A
+//! plugin's failure is data: the scheduler turns it into an `UNKNOWN` report.
 
 pub mod cpu_monitor;
 pub mod disk_monitor;

@@ -116,15 +116,21 @@ pub(crate) fn check(daemon: &Daemon, host: &str) {
 
     // Linux only for now: elsewhere the report is its failure, with no numbers.
     let (net, older_net) = two_reports(daemon, host, "network_monitor");
+    // Its counters: the catalogue's interface metrics that are not rates.
+    let counters: Vec<&str> = hb_proto::catalogue::BUILT_IN
+        .iter()
+        .find(|p| p.name == "network_monitor")
+        .and_then(|p| p.collections.iter().find(|(name, _)| *name == "interfaces"))
+        .map(|(_, metrics)| {
+            metrics
+                .iter()
+                .copied()
+                .filter(|m| !m.ends_with("_per_s"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(counters.contains(&"rx_bytes"), "{counters:?}");
     for (name, i) in net["interfaces"].as_object().into_iter().flatten() {
-        let counters = [
-            "rx_bytes",
-            "tx_bytes",
-            "rx_packets",
-            "tx_packets",
-            "rx_errors",
-            "tx_errors",
-        ];
         let what = format!("network_monitor {name}");
         not_back(host, &what, i, &older_net["interfaces"][name], &counters);
     }

@@ -280,3 +280,41 @@ pub fn os_info() -> Map<String, Value> {
     }
     data
 }
+
+/// One network interface's counters since boot: what sysinfo reads on every OS (no
+/// drops: not every OS counts them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// Its name.
+    pub name: String,
+    /// Received bytes.
+    pub rx_bytes: u64,
+    /// Sent bytes.
+    pub tx_bytes: u64,
+    /// Received packets.
+    pub rx_packets: u64,
+    /// Sent packets.
+    pub tx_packets: u64,
+    /// Receive errors.
+    pub rx_errors: u64,
+    /// Send errors.
+    pub tx_errors: u64,
+}
+
+/// Every network interface, by sysinfo.
+pub fn interfaces() -> Result<Vec<Interface>, PluginError> {
+    let networks =
+        sysinfo::Networks::new_with_refreshed_list().map_err(|e| unavailable("networks", e))?;
+    Ok(networks
+        .iter()
+        .map(|(name, data)| Interface {
+            name: name.to_string_lossy().into_owned(),
+            rx_bytes: data.total_received(),
+            tx_bytes: data.total_transmitted(),
+            rx_packets: data.total_packets_received(),
+            tx_packets: data.total_packets_transmitted(),
+            rx_errors: data.total_errors_on_received(),
+            tx_errors: data.total_errors_on_transmitted(),
+        })
+        .collect())
+}

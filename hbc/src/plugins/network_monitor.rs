@@ -156,89 +156,22 @@ impl NetworkMonitor {
             previous: None,
         })
     }
-}
 
-impl Plugin for NetworkMonitor {
-    fn name(&self) -> &'static str {
-        "network_monitor"
-    }
-
-    fn kind(&self) -> PluginKind {
-        PluginKind::Monitor
-    }
-
-    /// Elsewhere than Linux: bytes, packets and errors per interface, with rates, and
-    /// the errors' total; drops and TCP connections are left out (not every OS counts
-    /// them for sysinfo to read).
-    #[cfg(not(target_os = "linux"))]
-    fn collect(&mut self) -> Result<Collected, PluginError> {
+    /// Each interface's counters (drops only with `drops`) and rates since the previous
+    /// collection, which these counters then become; and the totals of errors and drops.
+    fn interfaces(
+        &mut self,
+        counters: BTreeMap<String, NetCounters>,
+        drops: bool,
+    ) -> (Map<String, Value>, u64, u64) {
         let now = Instant::now();
-        let counters: BTreeMap<String, NetCounters> = super::portable::interfaces()?
-            .into_iter()
-            .map(|i| {
-                let c = NetCounters {
-                    rx_bytes: i.rx_bytes,
-                    rx_packets: i.rx_packets,
-                    rx_errors: i.rx_errors,
-                    tx_bytes: i.tx_bytes,
-                    tx_packets: i.tx_packets,
-                    tx_errors: i.tx_errors,
-                    ..NetCounters::default()
-                };
-                (i.name, c)
-            })
-            .collect();
-        let mut interfaces = Map::new();
-        let mut errors_total = 0u64;
-        for (name, c) in &counters {
-            errors_total += c.rx_errors + c.tx_errors;
-            let mut d = Map::new();
-            for (key, value) in [
-                ("rx_bytes", c.rx_bytes),
-                ("tx_bytes", c.tx_bytes),
-                ("rx_packets", c.rx_packets),
-                ("tx_packets", c.tx_packets),
-                ("rx_errors", c.rx_errors),
-                ("tx_errors", c.tx_errors),
-            ] {
-                d.insert(key.into(), json!(value));
-            }
-            if let Some((then, prev)) = &self.previous
-                && let Some(p) = prev.get(name)
-            {
-                let secs = now.duration_since(*then).as_secs_f64().max(1e-3);
-                let rate =
-                    |a: u64, b: u64| (a.saturating_sub(b) as f64 / secs * 10.0).round() / 10.0;
-                d.insert("rx_bytes_per_s".into(), json!(rate(c.rx_bytes, p.rx_bytes)));
-                d.insert("tx_bytes_per_s".into(), json!(rate(c.tx_bytes, p.tx_bytes)));
-                d.insert(
-                    "rx_packets_per_s".into(),
-                    json!(rate(c.rx_packets, p.rx_packets)),
-                );
-                d.insert(
-                    "tx_packets_per_s".into(),
-                    json!(rate(c.tx_packets, p.tx_packets)),
-                );
-            }
-            interfaces.insert(name.clone(), Value::Object(d));
-        }
-        self.previous = Some((now, counters));
-        let mut data = Map::new();
-        data.insert("interfaces".into(), Value::Object(interfaces));
-        data.insert("errors_total".into(), json!(errors_total));
-        Ok(Collected { data, status: None })
-    }
-
-    #[cfg(target_os = "linux")]
-    fn collect(&mut self) -> Result<Collected, PluginError> {
-        let now = Instant::now();
-        let counters = parse_net_dev(&read(self.proc_root.join("net/dev"))?)?;
         let mut interfaces = Map::new();
         let (mut errors_total, mut dropped_total) = (0u64, 0u64);
         for (name, c) in &counters {
             errors_total += c.rx_errors + c.tx_errors;
             dropped_total += c.rx_dropped + c.tx_dropped;
             let mut d = Map::new();
+            let dropped = [("rx_dropped", c.rx_dropped), ("tx_dropped", c.tx_dropped)];
             for (key, value) in [
                 ("rx_bytes", c.rx_bytes),
                 ("tx_bytes", c.tx_bytes),
@@ -246,9 +179,10 @@ impl Plugin for NetworkMonitor {
                 ("tx_packets", c.tx_packets),
                 ("rx_errors", c.rx_errors),
                 ("tx_errors", c.tx_errors),
-                ("rx_dropped", c.rx_dropped),
-                ("tx_dropped", c.tx_dropped),
-            ] {
+            ]
+            .into_iter()
+            .chain(dropped.into_iter().filter(|_| drops))
+            {
                 d.insert(key.into(), json!(value));
             }
             if let Some((then, prev)) = &self.previous
@@ -273,6 +207,50 @@ impl Plugin for NetworkMonitor {
             interfaces.insert(name.clone(), Value::Object(d));
         }
         self.previous = Some((now, counters));
+        (interfaces, errors_total, dropped_total)
+    }
+}
+
+impl Plugin for NetworkMonitor {
+    fn name(&self) -> &'static str {
+        "network_monitor"
+    }
+
+    fn kind(&self) -> PluginKind {
+        PluginKind::Monitor
+    }
+
+    /// Elsewhere than Linux: bytes, packets and errors per interface, with rates, and
+    /// the errors' total; drops and TCP connections are left out (not every OS counts
+    /// them for sysinfo to read).
+    #[cfg(not(target_os = "linux"))]
+    fn collect(&mut self) -> Result<Collected, PluginError> {
+        let counters: BTreeMap<String, NetCounters> = super::portable::interfaces()?
+            .into_iter()
+            .map(|i| {
+                let c = NetCounters {
+                    rx_bytes: i.rx_bytes,
+                    rx_packets: i.rx_packets,
+                    rx_errors: i.rx_errors,
+                    tx_bytes: i.tx_bytes,
+                    tx_packets: i.tx_packets,
+                    tx_errors: i.tx_errors,
+                    ..NetCounters::default()
+                };
+                (i.name, c)
+            })
+            .collect();
+        let (interfaces, errors_total, _) = self.interfaces(counters, false);
+        let mut data = Map::new();
+        data.insert("interfaces".into(), Value::Object(interfaces));
+        data.insert("errors_total".into(), json!(errors_total));
+        Ok(Collected { data, status: None })
+    }
+
+    #[cfg(target_os = "linux")]
+    fn collect(&mut self) -> Result<Collected, PluginError> {
+        let counters = parse_net_dev(&read(self.proc_root.join("net/dev"))?)?;
+        let (interfaces, errors_total, dropped_total) = self.interfaces(counters, true);
         let tcp = if self.tcp_states {
             let mut tcp = BTreeMap::new();
             for file in ["net/tcp", "net/tcp6"] {

@@ -5,11 +5,9 @@
 // PLAYWRIGHT: path of playwright-core's index.mjs (ES modules do not use NODE_PATH).
 import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
-const { chromium } = await import(process.env.PLAYWRIGHT);
+import { launch } from './session.mjs';
+
 const [base, udpPort] = [process.argv[2], Number(process.argv[3])];
 const password = process.env.HBD_PASSWORD;
 const out = { problems: [] };
@@ -17,14 +15,7 @@ const out = { problems: [] };
 const udp = dgram.createSocket('udp4');
 const send = (json) => new Promise((ok) => udp.send(JSON.stringify(json), udpPort, '127.0.0.1', ok));
 
-const profile = mkdtempSync(join(tmpdir(), 'hbd-chromium-'));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync'],
-  timeout: 60000,
-});
+const browser = await launch();
 
 async function signedIn(user, viewport) {
   const context = await browser.newContext({ viewport });
@@ -398,6 +389,5 @@ try {
 } finally {
   await browser.close();
   udp.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 console.log(JSON.stringify(out));

@@ -3,15 +3,8 @@
 // console errors, page errors and a thrown error in `out.problems`, and prints `out` as
 // one JSON line for the Rust test to assert on.
 export async function inPage(work) {
-  const { chromium } = await import(process.env.PLAYWRIGHT);
   const out = { problems: [] };
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-    timeout: 60000,
-  });
+  const browser = await launch();
   try {
     const page = await browser.newPage();
     page.setDefaultTimeout(10000);
@@ -24,4 +17,17 @@ export async function inPage(work) {
     await browser.close();
   }
   console.log(JSON.stringify(out));
+}
+
+// Debian's headless Chromium, with the flags this closed network needs (no background
+// connections, no component updates).
+export async function launch() {
+  const { chromium } = await import(process.env.PLAYWRIGHT);
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+    timeout: 60000,
+  });
 }

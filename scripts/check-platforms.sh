@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The agent on the systems it cannot run on here: clippy for FreeBSD (the agent as
-# shipped) and macOS (the small agent: the full one needs Apple's SDK headers for ring's
-# C). Windows is built and run under Wine by the tests (scripts/build-windows.sh); its
-# clippy is here too. CI runs it.
+# The agent on the systems it cannot run on here: clippy for FreeBSD and macOS, the
+# agent as shipped and the small agent. ring's C for macOS is compiled by zig cc
+# (scripts/zig-cc.sh: Zig carries the macOS libc headers Debian lacks; clippy links
+# nothing). Windows is built and run under Wine by the tests (scripts/build-windows.sh);
+# its clippy is here too. CI runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check() { # check TARGET [cargo options]
@@ -13,6 +14,10 @@ check() { # check TARGET [cargo options]
 }
 check x86_64-pc-windows-gnu
 check x86_64-unknown-freebsd
-check aarch64-apple-darwin --no-default-features
-check x86_64-apple-darwin --no-default-features
-echo "check-platforms: hbc passes clippy for Windows, FreeBSD and (small) macOS"
+check x86_64-unknown-freebsd --no-default-features
+export CC_aarch64_apple_darwin=$PWD/scripts/zig-cc.sh CC_x86_64_apple_darwin=$PWD/scripts/zig-cc.sh
+ZIG_TARGET=aarch64-macos check aarch64-apple-darwin
+ZIG_TARGET=aarch64-macos check aarch64-apple-darwin --no-default-features
+ZIG_TARGET=x86_64-macos check x86_64-apple-darwin
+ZIG_TARGET=x86_64-macos check x86_64-apple-darwin --no-default-features
+echo "check-platforms: hbc, full and small, passes clippy for Windows, FreeBSD and macOS"

@@ -46,8 +46,10 @@ impl Settings {
     /// What in these settings goes beyond what the manifest allows, as a sentence.
     pub fn exceeds(&self, allowed: &Capabilities) -> Option<String> {
         for grant in &self.grants {
-            let within = crate::manifest::plain_absolute(grant).is_ok()
-                && allowed.grants.iter().any(|top| grant.starts_with(top));
+            let within = allowed
+                .grants
+                .iter()
+                .any(|top| crate::grant::below(grant, top));
             if !within {
                 return Some(format!(
                     "grant {} is not below the artifact's grants ({})",
@@ -325,7 +327,7 @@ mod tests {
     #[test]
     fn settings_stay_within_the_manifest() {
         let allowed = Capabilities {
-            grants: vec!["/var/log".into()],
+            grants: vec!["/var/log".into(), "C:\\ProgramData\\app".into()],
             memory_mb: 32,
             timeout_ms: 1000,
             min_interval_s: 30.0,
@@ -347,6 +349,22 @@ mod tests {
                 "a grant beside",
                 Settings {
                     grants: vec!["/var/lib".into()],
+                    ..Settings::default()
+                },
+                true,
+            ),
+            (
+                "a Windows grant below, read on any OS",
+                Settings {
+                    grants: vec!["c:\\programdata\\App\\logs".into()],
+                    ..Settings::default()
+                },
+                false,
+            ),
+            (
+                "a Windows grant beside",
+                Settings {
+                    grants: vec!["C:\\ProgramData\\other".into()],
                     ..Settings::default()
                 },
                 true,

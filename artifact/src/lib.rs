@@ -13,10 +13,12 @@
 //! - [`desired`]: what a daemon wants a host to run, signed with the host's key.
 //! - [`collectors`]: the daemon's settings for an agent's native collectors.
 //! - [`net`]: where a plugin may connect, and the check each connection passes.
+//! - [`grant`]: granted paths of Unix and Windows, read the same on every OS.
 #![warn(missing_docs)]
 
 pub mod collectors;
 pub mod desired;
+pub mod grant;
 pub mod manifest;
 pub mod net;
 pub mod ran;

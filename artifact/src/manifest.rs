@@ -4,7 +4,7 @@
 //! does not know refuses the artifact instead of being ignored (an unknown capability
 //! would otherwise be granted by omission).
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -161,7 +161,7 @@ impl Manifest {
             );
         }
         for grant in &c.grants {
-            if let Err(reason) = plain_absolute(grant) {
+            if let Err(reason) = crate::grant::plain_absolute(grant) {
                 return field(
                     "capabilities.grants",
                     format!("{}: {reason}", grant.display()),
@@ -228,24 +228,6 @@ pub fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// An absolute path with no `.` or `..` in it (so "below" means below, component by
-/// component) and of UTF-8 text.
-pub fn plain_absolute(path: &Path) -> Result<(), &'static str> {
-    if path.to_str().is_none() {
-        return Err("not UTF-8");
-    }
-    if !path.is_absolute() {
-        return Err("not an absolute path");
-    }
-    if path
-        .components()
-        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
-    {
-        return Err("has . or .. in it");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use minisign_verify::PublicKey;
 
-use crate::manifest::{Capabilities, plain_absolute};
+use crate::grant;
+use crate::manifest::Capabilities;
 
 /// A trusted publisher key.
 #[derive(Clone)]
@@ -111,8 +112,11 @@ impl Ceiling {
     /// all of it is within.
     pub fn exceeded_by(&self, asked: &Capabilities) -> Option<String> {
         for grant in &asked.grants {
-            let within = plain_absolute(grant).is_ok()
-                && self.grants.iter().any(|top| grant.starts_with(top));
+            // A grant in the other OS's style opens nothing here (one artifact may
+            // carry grants for Linux and for Windows hosts): the runtime refuses it.
+            let within = grant::plain_absolute(grant).is_ok()
+                && (!grant::native(grant)
+                    || self.grants.iter().any(|top| grant::below(grant, top)));
             if !within {
                 return Some(format!(
                     "grant {} is outside this agent's ceiling ({})",

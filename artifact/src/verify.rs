@@ -461,6 +461,18 @@ mod tests {
                 |c| c.grants = vec!["/var/log/../../etc".into()],
                 true,
             ),
+            // One artifact for Linux and Windows hosts: the grant of the other OS's
+            // style opens nothing here, so only this OS's is held to the ceiling.
+            (
+                "a Windows grant beside a Unix one",
+                |c| c.grants = vec!["/var/log/app".into(), "C:\\logs".into()],
+                cfg!(windows),
+            ),
+            (
+                "a Unix grant beside the ceiling, with a Windows one",
+                |c| c.grants = vec!["/etc".into(), "C:\\logs".into()],
+                true,
+            ),
             ("more memory", |c| c.memory_mb = 33, true),
             ("longer calls", |c| c.timeout_ms = 1001, true),
             ("more often", |c| c.min_interval_s = 9.5, true),

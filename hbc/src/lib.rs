@@ -26,6 +26,8 @@ pub mod app;
 pub mod command_runner;
 pub mod commands;
 pub mod config;
+#[cfg(windows)]
+pub mod eventlog;
 pub mod fetch;
 pub mod heartbeat;
 pub mod host_facts;
@@ -47,3 +49,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The plugin compiler's executable, which the agent runs for WebAssembly plugins and
 /// looks for beside its own binary first (and an upgrade puts there).
 pub const COMPILER_NAME: &str = "hbc-compile";
+
+/// The plugin compiler's file name on this OS (`hbc-compile.exe` on Windows).
+#[cfg(windows)]
+pub const COMPILER_FILE: &str = "hbc-compile.exe";
+/// The plugin compiler's file name on this OS (`hbc-compile.exe` on Windows).
+#[cfg(not(windows))]
+pub const COMPILER_FILE: &str = COMPILER_NAME;

@@ -476,6 +476,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         let upgrades = resume();
         (load_plugins(&config)?, upgrades)
     } else {
+        // A Windows service has no console: it logs to the event log.
+        #[cfg(windows)]
+        logging::init(args.verbose, args.service);
+        #[cfg(not(windows))]
         logging::init(args.verbose, false);
         let upgrades = resume();
         (load_plugins(&config)?, upgrades)

@@ -47,7 +47,8 @@ pub enum Need {
     /// The agent built for arm64 Linux by `scripts/build-arm64.sh`, and `qemu-aarch64`
     /// with the arm64 C library to run it.
     Arm64,
-    /// The agent built for Windows by `scripts/build-windows.sh`, and Wine to run it.
+    /// The agent and its plugin compiler built for Windows by `scripts/build-windows.sh`,
+    /// and Wine to run them.
     Windows,
     /// A WebAssembly plugin built by `scripts/build-plugins.sh` (its file name without
     /// `.wasm`).
@@ -97,7 +98,9 @@ impl Need {
                 }),
             Need::Windows => file(PathBuf::from(WINE)).or_else(|| {
                 let exe = built_windows()?;
-                file(exe.clone()).or_else(|| file(exe.with_file_name("bcryptprimitives.dll")))
+                file(exe.clone())
+                    .or_else(|| file(exe.with_file_name("hbc-compile.exe")))
+                    .or_else(|| file(exe.with_file_name("bcryptprimitives.dll")))
             }),
             Need::Wasm(name) => match built_wasm(name) {
                 Some(_) => None,

@@ -1,5 +1,6 @@
 //! Where the agent's log goes: standard error (coloured on a terminal), or syslog once
-//! detached; `-v` for debug, `-vv` for trace, `RUST_LOG` over both.
+//! detached, or the Application event log for a Windows service; `-v` for debug, `-vv`
+//! for trace, `RUST_LOG` over both.
 
 fn filter(verbosity: u8) -> tracing_subscriber::EnvFilter {
     let level = match verbosity {
@@ -20,6 +21,7 @@ pub fn stderr_subscriber(verbosity: u8) -> impl tracing::Subscriber + Send + Syn
         .finish()
 }
 
+/// `detached`: no terminal (a detached Unix agent, a Windows service).
 pub fn init(verbosity: u8, detached: bool) {
     #[cfg(unix)]
     if detached && let Ok(syslog) = hbc::syslog::Syslog::connect("hbc") {
@@ -31,7 +33,15 @@ pub fn init(verbosity: u8, detached: bool) {
             .try_init();
         return;
     }
-    #[cfg(not(unix))]
-    let _ = detached;
+    #[cfg(windows)]
+    if detached && let Ok(events) = hbc::eventlog::EventLog::open("hbc") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter(verbosity))
+            .without_time()
+            .with_ansi(false)
+            .with_writer(events)
+            .try_init();
+        return;
+    }
     let _ = tracing::subscriber::set_global_default(stderr_subscriber(verbosity));
 }

@@ -294,7 +294,7 @@ pub static PLUGIN_TRUST: &[KeySpec<Problems, hb_artifact::Trust>] = &[
             };
             let paths: Vec<String> = items.iter().filter_map(|i| string(p, at, i)).collect();
             for path in paths.into_iter().map(PathBuf::from) {
-                match hb_artifact::manifest::plain_absolute(&path) {
+                match hb_artifact::grant::plain_absolute(&path) {
                     Ok(()) => t.ceiling.grants.push(path),
                     Err(why) => p.error(at, format!("{}: {why}", path.display())),
                 }

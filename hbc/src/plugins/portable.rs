@@ -170,6 +170,8 @@ pub struct Drive {
     pub total: u64,
     /// What is free to the agent.
     pub available: u64,
+    /// Mounted read-only.
+    pub read_only: bool,
 }
 
 /// Every mounted file system, by sysinfo.
@@ -184,6 +186,7 @@ pub fn drives() -> Result<Vec<Drive>, PluginError> {
             fstype: disk.file_system().to_string_lossy().into_owned(),
             total: disk.total_space(),
             available: disk.available_space(),
+            read_only: disk.is_read_only(),
         })
         .collect())
 }
@@ -196,6 +199,7 @@ pub fn drives() -> Result<Vec<Drive>, PluginError> {
         GetDiskFreeSpaceExW, GetDriveTypeW, GetLogicalDriveStringsW, GetVolumeInformationW,
     };
     const DRIVE_FIXED: u32 = 3;
+    const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
     let mut names = [0u16; 512];
     // SAFETY: the buffer's length in u16s is passed with it; the call writes within it.
     #[allow(unsafe_code)]
@@ -212,18 +216,19 @@ pub fn drives() -> Result<Vec<Drive>, PluginError> {
         // SAFETY: `root` is a NUL-terminated wide string, alive for each call; the
         // out-parameters are locals of the types asked for, the buffer's length passed.
         #[allow(unsafe_code)]
-        let (kind, sizes, fstype) = unsafe {
+        let (kind, sizes, fstype, flags) = unsafe {
             let kind = GetDriveTypeW(root.as_ptr());
             let (mut available, mut total, mut free) = (0u64, 0u64, 0u64);
             let sizes = GetDiskFreeSpaceExW(root.as_ptr(), &mut available, &mut total, &mut free);
             let mut fs = [0u16; 64];
+            let mut flags = 0u32;
             let named = GetVolumeInformationW(
                 root.as_ptr(),
                 std::ptr::null_mut(),
                 0,
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
-                std::ptr::null_mut(),
+                &mut flags,
                 fs.as_mut_ptr(),
                 fs.len() as u32,
             );
@@ -233,7 +238,12 @@ pub fn drives() -> Result<Vec<Drive>, PluginError> {
                 let end = fs.iter().position(|c| *c == 0).unwrap_or(fs.len());
                 String::from_utf16_lossy(&fs[..end])
             };
-            (kind, (sizes != 0).then_some((total, available)), fstype)
+            (
+                kind,
+                (sizes != 0).then_some((total, available)),
+                fstype,
+                flags,
+            )
         };
         if kind != DRIVE_FIXED {
             continue;
@@ -248,6 +258,7 @@ pub fn drives() -> Result<Vec<Drive>, PluginError> {
             fstype,
             total,
             available,
+            read_only: flags & FILE_READ_ONLY_VOLUME != 0,
         });
     }
     Ok(out)

@@ -40,7 +40,7 @@ pub fn download_path(exe: &Path, cmd_id: &str) -> PathBuf {
 
 /// Where the agent whose binary is `exe` keeps its plugin compiler: beside it.
 pub fn compiler_of(exe: &Path) -> PathBuf {
-    exe.with_file_name(crate::COMPILER_NAME)
+    exe.with_file_name(crate::COMPILER_FILE)
 }
 
 /// Whether the agent may replace `exe`: its directory must be writable by it.

@@ -98,11 +98,11 @@ pub fn set_compiler(binary: PathBuf) {
 pub fn find_compiler(exe: Option<&Path>) -> Option<PathBuf> {
     let beside = exe
         .and_then(Path::parent)
-        .map(|dir| dir.join(COMPILER_NAME));
+        .map(|dir| dir.join(crate::COMPILER_FILE));
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join(COMPILER_NAME));
+        .map(|dir| dir.join(crate::COMPILER_FILE));
     beside.into_iter().chain(on_path).find(|p| p.is_file())
 }
 
@@ -229,7 +229,18 @@ fn map(engine: &Engine, path: &Path) -> Result<Component, RuntimeError> {
     // modified in place (a new file is renamed over an old one), which a mapped file
     // requires. wasmtime checks its header and that the engine's settings match.
     #[allow(unsafe_code)]
-    let loaded = unsafe { Component::deserialize_file(engine, path) };
+    let loaded = unsafe { Component::deserialize_file(engine, path) }.or_else(|mapped| {
+        // Where the file's pages cannot be mapped or re-protected (a `noexec` mount;
+        // Wine refuses to make a mapped file's pages read-only), the same bytes are
+        // read onto the heap instead; a file this engine cannot use fails either way.
+        let bytes = std::fs::read(path).map_err(|_| mapped)?;
+        tracing::debug!(path = %path.display(), "compiled plugin read, not mapped");
+        // SAFETY: as above: the same file, now a copy in memory.
+        #[allow(unsafe_code)]
+        unsafe {
+            Component::deserialize(engine, &bytes)
+        }
+    });
     loaded.map_err(|error| {
         tracing::warn!(path = %path.display(), %error, "compiled plugin unusable; removed");
         let _ = std::fs::remove_file(path);

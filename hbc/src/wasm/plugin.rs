@@ -219,6 +219,14 @@ fn canonical_grants(settings: &WasmSettings) -> Result<Vec<PathBuf>, PluginError
         .grants
         .iter()
         .map(|g| {
+            // A grant written for another OS (`C:\\logs` on Linux, `/var/log` on
+            // Windows) would otherwise be read as relative to the working directory.
+            if !g.is_absolute() {
+                return Err(PluginError::Config(format!(
+                    "grant {}: not an absolute path on this OS",
+                    g.display()
+                )));
+            }
             std::fs::canonicalize(g)
                 .map_err(|e| PluginError::Config(format!("grant {}: {e}", g.display())))
         })

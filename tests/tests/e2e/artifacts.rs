@@ -181,22 +181,32 @@ pub(crate) fn offer(
     grant: &str,
     min_interval: &str,
 ) {
+    offer_granting(keys, dir, key, version, &[grant], min_interval);
+}
+
+/// [`offer`] with a manifest that allows each of `grants`.
+pub(crate) fn offer_granting(
+    keys: &Path,
+    dir: &Path,
+    key: &str,
+    version: &str,
+    grants: &[&str],
+    min_interval: &str,
+) {
     let stem = dir
         .join(format!("log_freshness-{version}"))
         .display()
         .to_string();
     std::fs::copy(wasm_plugin("hbd_log_freshness"), format!("{stem}.wasm")).unwrap();
-    let text = ok(Command::new(bin("hbc"))
+    let mut manifest = Command::new(bin("hbc"));
+    manifest
         .args(["plugin", "manifest"])
         .arg(format!("{stem}.wasm"))
-        .args([
-            "--version",
-            version,
-            "--grant",
-            grant,
-            "--min-interval",
-            min_interval,
-        ]));
+        .args(["--version", version, "--min-interval", min_interval]);
+    for grant in grants {
+        manifest.args(["--grant", grant]);
+    }
+    let text = ok(&mut manifest);
     std::fs::write(format!("{stem}.json"), text).unwrap();
     sign(keys, key, Path::new(&format!("{stem}.json")));
 }
@@ -369,9 +379,28 @@ pub(crate) fn report_where(
     plugin: &str,
     ok: impl Fn(&serde_json::Value) -> bool,
 ) -> Option<serde_json::Value> {
+    report_of(
+        daemon,
+        "web1",
+        plugin,
+        std::time::Duration::from_secs(30),
+        ok,
+    )
+}
+
+/// The report of `plugin` that `host`'s agent last sent, once one satisfies `ok`
+/// within `within`.
+pub(crate) fn report_of(
+    daemon: &hbd_e2e::Daemon,
+    host: &str,
+    plugin: &str,
+    within: std::time::Duration,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
     let mut found = None;
-    hbd_e2e::wait_until(std::time::Duration::from_secs(30), || {
-        let Some((200, body)) = daemon.get(&format!("/api/0/hosts/web1/plugins/{plugin}?limit=1"))
+    hbd_e2e::wait_until(within, || {
+        let Some((200, body)) =
+            daemon.get(&format!("/api/0/hosts/{host}/plugins/{plugin}?limit=1"))
         else {
             return false;
         };

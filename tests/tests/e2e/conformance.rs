@@ -1,8 +1,8 @@
 //! What every agent's built-in collectors must keep to, on every system it runs on:
 //! percentages within 0..100, parts never more than their totals, counters never going
-//! back between two reports, os_info's facts present. [`check`] is run against the
-//! agent on Linux here, on Windows under Wine (`windows.rs`) and on arm64 Linux under
-//! qemu (`arm64.rs`).
+//! back between two reports, os_info's facts present, every filesystem described,
+//! loopback answering ping. [`check`] is run against the agent on Linux here, on Windows
+//! under Wine (`windows.rs`) and on arm64 Linux under qemu (`arm64.rs`).
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::time::Duration;
@@ -17,6 +17,8 @@ pub(crate) const COLLECTORS: &str = "plugins:
   disk_monitor: {interval: 1}
   network_monitor: {interval: 1}
   os_info: {interval: 1}
+  filesystem_info: {interval: 1}
+  ping_monitor: {interval: 2, hosts: [127.0.0.1], count: 1, timeout: 1}
 ";
 
 /// `host`'s two newest reports of `plugin` (newest first), waited for up to 90 s.
@@ -134,6 +136,37 @@ pub(crate) fn check(daemon: &Daemon, host: &str) {
         let what = format!("network_monitor {name}");
         not_back(host, &what, i, &older_net["interfaces"][name], &counters);
     }
+
+    let (filesystems, _) = two_reports(daemon, host, "filesystem_info");
+    let list = filesystems["filesystems"].as_array().unwrap();
+    assert!(!list.is_empty(), "{host}: no filesystem: {filesystems}");
+    assert_eq!(
+        number(&filesystems, "count"),
+        Some(list.len() as f64),
+        "{host}: {filesystems}"
+    );
+    for fs in list {
+        for key in ["device", "mount_point", "fstype"] {
+            assert!(
+                fs[key].is_string(),
+                "{host}: filesystem without {key}: {fs}"
+            );
+        }
+        assert!(fs["read_only"].is_boolean(), "{host}: {fs}");
+    }
+
+    // Loopback answers on every OS: the summary was read in the OS's own dialect.
+    let (ping, _) = two_reports(daemon, host, "ping_monitor");
+    let loopback = &ping["targets"]["127.0.0.1"];
+    assert!(loopback.get("error").is_none(), "{host}: {ping}");
+    percent(host, "ping_monitor", loopback, "loss_percent");
+    at_most(host, "ping_monitor", loopback, "received", "transmitted");
+    assert!(
+        number(loopback, "received").unwrap_or(0.0) >= 1.0,
+        "{host}: {ping}"
+    );
+    at_most(host, "ping_monitor", loopback, "rtt_min_ms", "rtt_avg_ms");
+    at_most(host, "ping_monitor", loopback, "rtt_avg_ms", "rtt_max_ms");
 
     let (os, _) = two_reports(daemon, host, "os_info");
     for key in ["os", "architecture", "hostname", "kernel"] {

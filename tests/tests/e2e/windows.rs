@@ -1,8 +1,9 @@
 //! The agent for Windows, cross-built by `scripts/build-windows.sh` and run under Wine:
 //! its signed heartbeats, its native plugins' reports (measured through the Windows
 //! API, not /proc) and a Nagios-style check it runs by argv reach a Linux daemon, which
-//! knows the host as Windows; and the agent as a Windows service, started and stopped
-//! by the service control manager.
+//! knows the host as Windows; the same signed WebAssembly plugin artifact run by a Linux
+//! and a Windows agent; and the agent as a Windows service, started and stopped by the
+//! service control manager, logging to the event log.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::process::Command;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use hbd_e2e::needs::{Need, WINE, built_windows};
 
+use super::artifacts::{Publishing, offer_granting, publishing, report_of};
 use super::conformance::{self, COLLECTORS};
 
 #[test]
@@ -92,24 +94,176 @@ key: \"{key}\"
     assert_eq!(checks["data"]["passes"]["text"], "fine", "{checks}");
 }
 
+/// One signed artifact, whose manifest grants the log directory as Linux and as Windows
+/// write it, rolled out by one daemon to a Linux agent and a Windows agent: each checks
+/// the same signature, compiles the same `.wasm` with its own hbc-compile and runs it
+/// on its own OS's path to the same log.
+#[test]
+fn one_signed_plugin_artifact_runs_on_a_linux_and_a_windows_agent() {
+    hbd_e2e::require!(
+        Need::Windows,
+        Need::Minisign,
+        Need::Wasm("hbd_log_freshness")
+    );
+    let exe = built_windows().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let Publishing {
+        keys,
+        offered,
+        publisher,
+        grant,
+    } = publishing(dir.path());
+    let win_grant = windows_path(std::path::Path::new(&grant));
+    offer_granting(
+        &keys,
+        &offered,
+        "publisher",
+        "1.2.0",
+        &[&grant, &win_grant],
+        "1",
+    );
+    let daemon = hbd_e2e::Daemon::start(
+        dir.path(),
+        &format!(
+            "artifacts_dir: {offered}
+hosts:
+  lin1: {{key: \"lin1's own key, long enough\"}}
+  win1: {{key: \"win1's own key, long enough\"}}
+groups:
+  linux:
+    hosts: [lin1]
+    plugins:
+      log_freshness:
+        version: 1.2.0
+        interval: 1
+        grants: ['{grant}']
+        config: {{path: '{grant}/app.log'}}
+  windows:
+    hosts: [win1]
+    plugins:
+      log_freshness:
+        version: 1.2.0
+        interval: 1
+        grants: ['{win_grant}']
+        config: {{path: '{win_grant}\\app.log'}}
+",
+            offered = offered.display()
+        ),
+    );
+    let agent_config = |name: &str, grant: &str| {
+        let own = dir.path().join(name);
+        format!(
+            "interval: 0.5
+key: \"{name}'s own key, long enough\"
+plugins: {{cpu_monitor: {{enabled: false}}, memory_monitor: {{enabled: false}}}}
+wasm_plugins: {{cache_dir: '{cache}'}}
+plugin_trust:
+  publishers: [{publisher}]
+  grants: ['{grant}']
+  min_interval: 1
+managed_plugins:
+  url: http://{http}
+  dir: '{managed}'
+  check_every: 3600
+",
+            cache = own.join("cache").display(),
+            managed = own.join("managed").display(),
+            http = daemon.http_addr(),
+        )
+    };
+    let _linux = hbd_e2e::Agent::start(
+        dir.path(),
+        "lin1",
+        daemon.udp_addr(),
+        &agent_config("lin1", &grant),
+    );
+    let prefix = exe.parent().unwrap().parent().unwrap().join("wine-plugins");
+    let _session = Session(prefix.clone());
+    let mut wine = Command::new(WINE);
+    wine.env("WINEPREFIX", &prefix)
+        .env("WINEDEBUG", "-all")
+        .arg(&exe);
+    let windows = hbd_e2e::Agent::start_via(
+        wine,
+        dir.path(),
+        "win1",
+        daemon.udp_addr(),
+        &agent_config("win1", &win_grant),
+    );
+
+    for (host, path) in [
+        ("lin1", format!("{grant}/app.log")),
+        ("win1", format!("{win_grant}\\app.log")),
+    ] {
+        let fresh = report_of(
+            &daemon,
+            host,
+            "log_freshness",
+            Duration::from_secs(120),
+            |s| s["status"] == "OK",
+        )
+        .unwrap_or_else(|| {
+            let applied = daemon.get(&format!(
+                "/api/0/hosts/{host}/plugins/managed_plugins?limit=1"
+            ));
+            panic!(
+                "{host}'s agent never ran the plugin: {applied:?}\nthe Windows agent's log:\n{}",
+                windows.log()
+            )
+        });
+        assert!(
+            fresh["data"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with(&path),
+            "{host} read its own OS's path {path}: {fresh}"
+        );
+        // What hbc-compile wrote was loaded, not compiled again by the agent.
+        assert!(
+            !windows.log().contains("compiled plugin unusable"),
+            "{}",
+            windows.log()
+        );
+        // Each agent says it applied the set, with the artifact's contract.
+        let applied = report_of(
+            &daemon,
+            host,
+            "managed_plugins",
+            Duration::from_secs(30),
+            |s| s["data"]["plugins"]["log_freshness"]["version"] == "1.2.0",
+        )
+        .unwrap_or_else(|| panic!("{host} never reported the set applied"));
+        assert_eq!(applied["status"], "OK", "{applied}");
+        assert_eq!(
+            applied["data"]["plugins"]["log_freshness"]["contract"], "hbd:plugin@0.2.0",
+            "{applied}"
+        );
+    }
+}
+
 /// `wine64 PROGRAM ARGS` in `prefix`: whether it succeeded, and what it printed. The
 /// output goes through a file, not a pipe: the Wine session's own processes, started by
 /// the first command, inherit it and would hold a pipe open.
 fn wine(prefix: &std::path::Path, args: &[&str]) -> (bool, String) {
     let out = tempfile::NamedTempFile::new().unwrap();
-    let status = Command::new(WINE)
+    let ok = wine_into(prefix, args, "-all", out.path());
+    (ok, std::fs::read_to_string(out.path()).unwrap_or_default())
+}
+
+/// [`wine`] with Wine's debug channels `debug` (`WINEDEBUG`), its output into `file`.
+/// The session's first program passes both on to the services it starts.
+fn wine_into(prefix: &std::path::Path, args: &[&str], debug: &str, file: &std::path::Path) -> bool {
+    let out = std::fs::File::create(file).unwrap();
+    Command::new(WINE)
         .env("WINEPREFIX", prefix)
-        .env("WINEDEBUG", "-all")
+        .env("WINEDEBUG", debug)
         .args(args)
         .stdin(std::process::Stdio::null())
-        .stdout(out.reopen().unwrap())
-        .stderr(out.reopen().unwrap())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
         .status()
-        .unwrap();
-    (
-        status.success(),
-        std::fs::read_to_string(out.path()).unwrap_or_default(),
-    )
+        .unwrap()
+        .success()
 }
 
 /// The Windows path of a Linux file, as Wine maps the root (`Z:`).
@@ -174,11 +328,18 @@ fn the_windows_agent_runs_as_a_service_the_service_manager_starts_and_stops() {
         windows_path(&config),
         daemon.udp_addr()
     );
-    let created = wine(
+    // The command that starts the session starts the service manager: its output is
+    // where the service's Wine writes, and with the eventlog channel on, Wine's event
+    // log (which keeps nothing) echoes each entry reported to it.
+    let session_log = dir.path().join("session.log");
+    let created = wine_into(
         &prefix,
         &["sc", "create", "hbctest", "binPath=", &command_line],
+        "-all,+eventlog",
+        &session_log,
     );
-    assert!(created.0, "sc create: {created:?}");
+    let events = || std::fs::read_to_string(&session_log).unwrap_or_default();
+    assert!(created, "sc create: {}", events());
     let started = wine(&prefix, &["sc", "start", "hbctest"]);
     assert!(started.0, "sc start: {started:?}");
 
@@ -205,4 +366,23 @@ fn the_windows_agent_runs_as_a_service_the_service_manager_starts_and_stops() {
         .find(|l| l.contains("WIN32_EXIT_CODE"))
         .unwrap_or_default();
     assert!(exit.contains(": 0 "), "{query}");
+    // Its log went to the Application event log: an information entry for the start,
+    // naming the host, and one for the stop.
+    let reported = |text: &str| {
+        events()
+            .lines()
+            .any(|l| l.contains("ReportEventW") && l.contains(text))
+    };
+    assert!(
+        hbd_e2e::wait_until(Duration::from_secs(10), || reported(
+            "INFO hbc::app: hbc stopped"
+        )),
+        "no stop in the event log: {}",
+        events()
+    );
+    assert!(
+        reported("INFO hbc::app: hbc started") && reported("name=winsvc"),
+        "{}",
+        events()
+    );
 }

@@ -301,7 +301,7 @@ pub(in crate::config) static GROUP_PLUGIN: &[KeySpec<GroupPlugin>] = &[
             g.settings.grants.clear();
             for path in r.string_list(p, v).unwrap_or_default() {
                 let path = std::path::PathBuf::from(path);
-                match hb_artifact::manifest::plain_absolute(&path) {
+                match hb_artifact::grant::plain_absolute(&path) {
                     Ok(()) => g.settings.grants.push(path),
                     Err(why) => {
                         let shown = path.display().to_string();

@@ -6,6 +6,7 @@
 //! - [`locate`]: the line of a dotted key path in YAML text (parsing loses positions).
 //! - [`collector`]: [`Problems`], what a config reader records problems into.
 //! - [`values`]: the value readers both readers share (numbers, seconds, sizes).
+//! - [`secret`]: secrets from a file or the environment instead of the YAML.
 //! - [`keys`]: key tables, one row per key: how it is read and when it takes effect.
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ pub mod collector;
 pub mod keys;
 pub mod locate;
 pub mod problem;
+pub mod secret;
 pub mod values;
 
 pub use collector::{Problems, describe, show};

@@ -60,7 +60,11 @@ pub static TOP_LEVEL: &[KeySpec<Problems, Draft>] = &[
         name: "key",
         reload: Reload::Live,
         read: |p, c, at, v| {
-            if let Some(key) = string(p, at, v) {
+            // `{file: PATH}` or `{env: NAME}` instead of the key (hb_problems::secret).
+            let Some(v) = p.reveal(at, v) else {
+                return;
+            };
+            if let Some(key) = string(p, at, &v) {
                 if key.len() < 16 {
                     p.error(
                         at,

@@ -305,6 +305,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_key_may_come_from_a_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), "the agent's key, from a file\n").unwrap();
+        let file = dir.path().join("hbc.yaml");
+        let from_file = AgentConfig::parse("key: {file: key}\n", Some(&file)).unwrap();
+        assert_eq!(
+            from_file.config.key.as_deref(),
+            Some("the agent's key, from a file")
+        );
+        let path_var = std::env::var("PATH").unwrap();
+        let from_env = AgentConfig::parse("key: {env: PATH}\n", None).unwrap();
+        assert_eq!(from_env.config.key.as_deref(), Some(path_var.as_str()));
+        let err =
+            AgentConfig::parse("key: {env: HBC_TEST_SURELY_UNSET}\n", Some(&file)).unwrap_err();
+        assert_eq!(
+            err.problems[0].to_string(),
+            format!(
+                "{}:1: error: key: the environment variable HBC_TEST_SURELY_UNSET is not set",
+                file.display()
+            )
+        );
+    }
+
+    #[test]
     fn parses_and_validates() {
         let c = AgentConfig::parse(
             "server: hbd.example.org\nport: 6000\ninterval: 2.5\nkey: 0123456789abcdef\nname: web1\nplugins:\n  cpu_monitor: {interval: 30}\n",

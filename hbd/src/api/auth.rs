@@ -202,6 +202,11 @@ pub async fn logout(
     let secret = match &caller.via {
         Via::Bearer(s) | Via::Cookie(s) => s,
         Via::Open | Via::Nothing => return Err(ApiError::Unauthenticated("sign in first".into())),
+        Via::Proxy => {
+            return Err(ApiError::Conflict(
+                "signed in by the sign-in proxy: sign out there".into(),
+            ));
+        }
     };
     state.auth.logout(secret, client, user).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();

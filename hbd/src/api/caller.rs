@@ -1,6 +1,8 @@
 //! Who is asking, and the one place a request's permission is decided: the [`Caller`]
-//! extractor reads the bearer token or session cookie, applies the CSRF rules to
-//! cookie requests, and [`Caller::may`] turns [`Directory::decide`] into an answer.
+//! extractor reads the bearer token, the user an authenticating proxy names
+//! (`auth_proxy`, believed from the proxy's addresses only) or the session cookie,
+//! applies the CSRF rules to browser requests, and [`Caller::may`] turns
+//! [`Directory::decide`] into an answer.
 //!
 //! CSRF, for state-changing requests authenticated by the cookie only (bearer tokens
 //! are never sent by a browser on its own):
@@ -39,6 +41,8 @@ pub enum Via {
     Bearer(String),
     /// The session cookie.
     Cookie(String),
+    /// The authenticating proxy's header, from one of its addresses.
+    Proxy,
 }
 
 /// The signed-in user (if any) and the directory their request is judged by.
@@ -133,6 +137,32 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
+}
+
+/// The user the authenticating proxy names, when the request came from one of its
+/// addresses; the header from anyone else is ignored.
+fn proxied_user(parts: &Parts, proxy: Option<&crate::config::proxy::AuthProxy>) -> Option<String> {
+    let proxy = proxy?;
+    let name = parts
+        .headers
+        .get(proxy.header.as_str())?
+        .to_str()
+        .ok()?
+        .trim();
+    if name.is_empty() {
+        return None;
+    }
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    if proxy.is_proxy(peer) {
+        Some(name.to_owned())
+    } else {
+        tracing::debug!(%peer, header = %proxy.header, "sign-in header from outside auth_proxy.addresses ignored");
+        None
+    }
 }
 
 /// Whether `origin` (`scheme://host[:port]`) names the `Host` the request was sent to.
@@ -241,11 +271,27 @@ impl FromRequestParts<ApiState> for Caller {
             });
         }
         let headers = &parts.headers;
+        let config = state.config.get();
         let (via, grant) = if let Some(secret) = bearer(headers) {
             match state.auth.check(secret) {
                 Some(g) => (Via::Bearer(secret.to_owned()), Some(g)),
                 None => (Via::Nothing, None),
             }
+        } else if let Some(user) = proxied_user(parts, config.auth_proxy.as_ref()) {
+            if directory.user(&user).is_none() {
+                return Err(ApiError::Forbidden(format!(
+                    "the sign-in proxy names `{user}`, who is not a user of this daemon (users:)"
+                )));
+            }
+            // A browser sends the proxy's own credentials with any site's request: the
+            // cross-origin rule stands in for the session's CSRF token.
+            cross_origin_check(&parts.method, headers, &config.allowed_origins)?;
+            return Ok(Caller {
+                user: Some(user),
+                grant: None,
+                via: Via::Proxy,
+                directory,
+            });
         } else if let Some(secret) = cookie(headers, TLS_COOKIE).or(cookie(headers, COOKIE)) {
             match state.auth.check(secret) {
                 Some(g) => (Via::Cookie(secret.to_owned()), Some(g)),
@@ -257,8 +303,7 @@ impl FromRequestParts<ApiState> for Caller {
         if let Via::Cookie(secret) = &via
             && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
         {
-            let allowed = &state.config.get().allowed_origins;
-            cross_origin_check(&parts.method, headers, allowed)?;
+            cross_origin_check(&parts.method, headers, &config.allowed_origins)?;
             let sent = headers
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())

@@ -165,6 +165,15 @@ impl Session {
         match &self.caller.via {
             Via::Open => directory.is_open(),
             Via::Nothing => false,
+            // The proxy stands behind the connection: the user must still exist, and
+            // the proxy still be one (the config may have changed).
+            Via::Proxy => {
+                self.caller
+                    .user
+                    .as_deref()
+                    .is_some_and(|u| directory.user(u).is_some())
+                    && self.state.config.get().auth_proxy.is_some()
+            }
             Via::Bearer(secret) | Via::Cookie(secret) => self.state.auth.check(secret).is_some(),
         }
     }

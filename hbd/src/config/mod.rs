@@ -9,6 +9,7 @@ mod core_settings;
 pub mod dns;
 pub mod enrolled;
 mod notify;
+pub mod proxy;
 mod reader;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,6 +70,8 @@ pub struct Config {
     /// Origins (`https://ops.example.org`) whose pages may send state-changing
     /// requests with the session cookie, besides the daemon's own.
     pub allowed_origins: Vec<String>,
+    /// An authenticating proxy in front, whose header names the user.
+    pub auth_proxy: Option<proxy::AuthProxy>,
     /// With no users configured, the host names (`Host`, without the port) the daemon
     /// answers to besides IP addresses and `localhost`: a name not listed is refused,
     /// so a page that rebinds its own name to this address reaches nothing.
@@ -317,6 +320,7 @@ impl Default for Config {
             session_idle: Duration::from_secs(12 * 3600),
             session_lifetime: Duration::from_secs(7 * 24 * 3600),
             allowed_origins: Vec::new(),
+            auth_proxy: None,
             allowed_hosts: Vec::new(),
             logfile: None,
             pushsrv: Vec::new(),

@@ -219,7 +219,7 @@ fn signed_in_page_with(
 ) -> Response {
     let csrf = match &caller.via {
         Via::Cookie(secret) => csrf_token(secret),
-        Via::Open => String::new(),
+        Via::Open | Via::Proxy => String::new(),
         Via::Bearer(_) | Via::Nothing => {
             if caller.user.is_none() {
                 return Redirect::to(&format!("/login?next={}", encode_path(path))).into_response();

@@ -37,6 +37,7 @@ mod rejects;
 mod remote_write;
 mod rollout;
 mod rollout_views;
+mod sign_in_proxy;
 mod targets;
 mod tls;
 mod upgrade;

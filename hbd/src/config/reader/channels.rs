@@ -63,7 +63,7 @@ pub(in crate::config) static EMAIL: &[KeySpec<EmailDraft>] = &[
     KeySpec {
         name: "password",
         reload: Reload::Live,
-        read: |r, e, p, v| e.password = r.string(p, v),
+        read: |r, e, p, v| e.password = r.secret(p, v, Reader::string),
     },
     KeySpec {
         name: "from",
@@ -92,12 +92,12 @@ pub(in crate::config) static PUSHOVER: &[KeySpec<PushoverConfig>] = &[
     KeySpec {
         name: "token",
         reload: Reload::Live,
-        read: |r, c, p, v| set(&mut c.token, r.string(p, v)),
+        read: |r, c, p, v| set(&mut c.token, r.secret(p, v, Reader::string)),
     },
     KeySpec {
         name: "user",
         reload: Reload::Live,
-        read: |r, c, p, v| c.user = r.string(p, v),
+        read: |r, c, p, v| c.user = r.secret(p, v, Reader::string),
     },
     KeySpec {
         name: "priority",
@@ -119,7 +119,7 @@ pub(in crate::config) static MATTERMOST: &[KeySpec<MattermostConfig>] = &[
     KeySpec {
         name: "webhook_url",
         reload: Reload::Live,
-        read: |r, c, p, v| set(&mut c.webhook_url, r.http_url(p, v)),
+        read: |r, c, p, v| set(&mut c.webhook_url, r.secret(p, v, Reader::http_url)),
     },
     KeySpec {
         name: "channel",

@@ -16,7 +16,7 @@ pub(in crate::config) static HA: &[KeySpec<Settings>] = &[
         name: "postgres",
         reload: Reload::Restart(|a, b| a.postgres == b.postgres),
         read: |r, s, p, v| {
-            if let Some(t) = r.string(p, v) {
+            if let Some(t) = r.secret(p, v, Reader::string) {
                 s.postgres = t.trim().to_owned();
             }
         },

@@ -106,6 +106,11 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         },
     },
     KeySpec {
+        name: "auth_proxy",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.auth_proxy = r.auth_proxy(v),
+    },
+    KeySpec {
         name: "allowed_hosts",
         reload: Reload::Live,
         read: |r, c, p, v| {
@@ -309,7 +314,7 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
     KeySpec {
         name: "hb_key",
         reload: Reload::Live,
-        read: |r, c, p, v| c.hb_key = r.key(p, v),
+        read: |r, c, p, v| c.hb_key = r.secret(p, v, Reader::key),
     },
     KeySpec {
         name: "default_owner",
@@ -537,7 +542,7 @@ pub(in crate::config) static HOST: &[KeySpec<HostConfig>] = &[
     KeySpec {
         name: "key",
         reload: Reload::Live,
-        read: |r, c, p, v| c.key = r.key(p, v),
+        read: |r, c, p, v| c.key = r.secret(p, v, Reader::key),
     },
     KeySpec {
         name: "interval",
@@ -613,7 +618,7 @@ pub(in crate::config) static USER: &[KeySpec<UserConfig>] = &[
         name: "password",
         reload: Reload::Live,
         read: |r, c, p, v| {
-            c.password = r.string(p, v);
+            c.password = r.secret(p, v, Reader::string);
             if let Some(hash) = &c.password
                 && let Err(e) = crate::password::PasswordHash::parse(hash)
             {

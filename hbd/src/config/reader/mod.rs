@@ -12,6 +12,7 @@ mod include;
 pub(super) mod keys;
 mod messages;
 mod policy;
+mod proxy;
 mod remote_write;
 mod targets;
 
@@ -522,6 +523,18 @@ impl Reader {
 
     fn boolean(&mut self, path: &[&str], v: &Value) -> Option<bool> {
         self.problems.boolean(path, v)
+    }
+
+    /// A secret's value: written in place, `{file: PATH}` or `{env: NAME}`
+    /// (hb_problems::secret), then read by `read` as if written in place.
+    fn secret<T>(
+        &mut self,
+        path: &[&str],
+        v: &Value,
+        read: fn(&mut Reader, &[&str], &Value) -> Option<T>,
+    ) -> Option<T> {
+        let v = self.problems_for(path).reveal(path, v)?;
+        read(self, path, &v)
     }
 
     fn string(&mut self, path: &[&str], v: &Value) -> Option<String> {

@@ -14,7 +14,7 @@ pub(in crate::config) static REMOTE_WRITE: &[KeySpec<RemoteWriteSettings>] = &[
     KeySpec {
         name: "url",
         reload: Reload::Restart(|a, b| a.url == b.url),
-        read: |r, s, p, v| set(&mut s.url, r.http_url(p, v)),
+        read: |r, s, p, v| set(&mut s.url, r.secret(p, v, Reader::http_url)),
     },
     KeySpec {
         name: "external_labels",

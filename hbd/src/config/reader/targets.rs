@@ -69,7 +69,7 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "url",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            if let Some(url) = r.secret(p, v) {
+            if let Some(url) = r.secret_text(p, v) {
                 let u = url.expose();
                 if u.starts_with("http://") || u.starts_with("https://") {
                     t.url = Some(url);
@@ -105,7 +105,7 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
                     r.error(&at, "is not a header name");
                     continue;
                 }
-                if let Some(secret) = r.secret(&at, value) {
+                if let Some(secret) = r.secret_text(&at, value) {
                     if reqwest::header::HeaderValue::from_str(secret.expose()).is_err() {
                         r.error(&at, "is not a header value (one line of visible text)");
                         continue;
@@ -131,7 +131,7 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "token",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.token = r.secret(p, v);
+            t.token = r.secret_text(p, v);
         },
     },
     KeySpec {
@@ -165,7 +165,7 @@ pub(in crate::config) static TARGET: &[KeySpec<TargetDraft>] = &[
         name: "routing_key",
         reload: Reload::Live,
         read: |r, t, p, v| {
-            t.routing_key = r.secret(p, v);
+            t.routing_key = r.secret_text(p, v);
         },
     },
     KeySpec {
@@ -209,34 +209,8 @@ fn keys_of(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
 
 impl Reader {
     /// A secret: a string, `{file: PATH}` (its first line) or `{env: NAME}`.
-    pub(super) fn secret(&mut self, path: &[&str], v: &Value) -> Option<Secret> {
-        let Value::Mapping(map) = v else {
-            return self.string(path, v).map(Secret);
-        };
-        let file = map.get("file").and_then(Value::as_str);
-        let env = map.get("env").and_then(Value::as_str);
-        match (file, env, map.len()) {
-            (Some(file), None, 1) => match std::fs::read_to_string(file) {
-                Ok(text) => Some(Secret(
-                    text.lines().next().unwrap_or_default().trim().to_owned(),
-                )),
-                Err(e) => {
-                    self.error(path, format!("cannot read the secret's file {file}: {e}"));
-                    None
-                }
-            },
-            (None, Some(name), 1) => match std::env::var(name) {
-                Ok(value) => Some(Secret(value)),
-                Err(_) => {
-                    self.error(path, format!("the environment variable {name} is not set"));
-                    None
-                }
-            },
-            _ => {
-                self.error(path, "expected the value, {file: PATH} or {env: NAME}");
-                None
-            }
-        }
+    pub(super) fn secret_text(&mut self, path: &[&str], v: &Value) -> Option<Secret> {
+        self.secret(path, v, Reader::string).map(Secret)
     }
 
     /// `targets: {NAME: {kind: slack, url: ...}}`.

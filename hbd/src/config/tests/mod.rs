@@ -656,6 +656,7 @@ fn the_evaluation_guide_config_is_clean() {
 
 mod groups;
 mod includes;
+mod secrets;
 
 /// Message templates: one that does not render is an error naming its key (or its file
 /// under `templates_dir`) and its line; a good one is in force; one for a channel that

@@ -16,7 +16,7 @@ use super::extract::{Body, Segments};
 use super::users::UserView;
 use super::{ApiError, ApiState, ask};
 use crate::auth::roles::Role;
-use crate::auth::sessions::{Grant, Kind, csrf_token};
+use crate::auth::sessions::{Grant, Kind, Scope, csrf_token};
 use crate::clock::Timestamp;
 use crate::engine::Query;
 
@@ -120,8 +120,10 @@ async fn me_of(state: &ApiState, caller: &Caller) -> Result<Me, ApiError> {
             let entry = directory
                 .user(name)
                 .ok_or_else(|| ApiError::Unauthenticated("sign in first".into()))?;
+            // A token limited to hosts names only the hosts it covers.
             let roles = hosts
                 .into_iter()
+                .filter(|h| caller.sees(h))
                 .filter_map(|h| directory.role(name, &h).map(|r| (h, r)))
                 .collect();
             Ok(Me {
@@ -168,6 +170,7 @@ pub async fn login(
         grant: Some(grant.clone()),
         via: Via::Cookie(secret.clone()),
         directory,
+        hosts: None,
     };
     let user = me_of(&state, &caller).await?;
     let answer = LoginAnswer {
@@ -244,19 +247,30 @@ pub struct TokenView {
     last_used: String,
     /// When it stops working; `null`: never.
     expires_at: Option<String>,
+    /// Only reads.
+    read_only: bool,
+    /// Only hosts matching these patterns or in `groups` (both empty: every host its
+    /// user sees).
+    hosts: Vec<String>,
+    /// Only hosts in these groups, or matching `hosts`.
+    groups: Vec<String>,
 }
 
 impl TokenView {
     fn new(g: &Grant) -> TokenView {
+        let (name, scope) = match &g.kind {
+            Kind::Token { name, scope } => (name.clone(), scope.clone()),
+            Kind::Session => ("session".into(), Scope::default()),
+        };
         TokenView {
             id: g.id.clone(),
-            name: match &g.kind {
-                Kind::Token { name } => name.clone(),
-                Kind::Session => "session".into(),
-            },
+            name,
             created: g.created.rfc3339(),
             last_used: g.last_seen.rfc3339(),
             expires_at: g.expires.map(Timestamp::rfc3339),
+            read_only: scope.read_only,
+            hosts: scope.hosts,
+            groups: scope.groups,
         }
     }
 }
@@ -282,6 +296,48 @@ pub struct TokenRequest {
     /// Days until it stops working, 1 to 3650; absent: until revoked.
     #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<u32>,
+    /// Only reads (`GET` and the live stream); default false.
+    #[serde(default)]
+    read_only: bool,
+    /// Only hosts whose names match one of these patterns (`web*`), at most 64.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    hosts: Vec<String>,
+    /// Only hosts in these groups (`groups:` in the config), at most 64.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    groups: Vec<String>,
+}
+
+/// The limits a token request asks for, checked: patterns that compile, groups the
+/// config defines.
+fn requested_scope(request: &TokenRequest, caller: &Caller) -> Result<Scope, ApiError> {
+    if request.hosts.len() > 64 || request.groups.len() > 64 {
+        return Err(ApiError::Unprocessable(
+            "at most 64 host patterns and 64 groups".into(),
+        ));
+    }
+    for pattern in &request.hosts {
+        if pattern.trim().is_empty() {
+            return Err(ApiError::Unprocessable("an empty host pattern".into()));
+        }
+        hbd_core::policy::silence::glob("hosts", pattern)
+            .map_err(|e| ApiError::Unprocessable(format!("{pattern:?}: {e}")))?;
+    }
+    if let Some(unknown) = request
+        .groups
+        .iter()
+        .find(|g| !caller.directory.has_group(g))
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "no group named {unknown:?} in the config"
+        )));
+    }
+    Ok(Scope {
+        read_only: request.read_only,
+        hosts: request.hosts.clone(),
+        groups: request.groups.clone(),
+    })
 }
 
 /// The caller's API tokens, oldest first.
@@ -318,6 +374,7 @@ pub async fn create_token(
     Body(request): Body<TokenRequest>,
 ) -> Result<(StatusCode, axum::Json<NewToken>), ApiError> {
     let user = caller.signed_in()?;
+    caller.unlimited()?;
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::Unprocessable(
@@ -335,7 +392,8 @@ pub async fn create_token(
             )));
         }
     };
-    let (secret, grant) = state.auth.issue_token(user, name, expires).await?;
+    let scope = requested_scope(&request, &caller)?;
+    let (secret, grant) = state.auth.issue_token(user, name, scope, expires).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(NewToken {
@@ -361,6 +419,7 @@ pub async fn revoke_token(
     Segments(id): Segments<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = caller.signed_in()?;
+    caller.unlimited()?;
     if state.auth.revoke(user, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, Method, header};
 use super::{ApiError, ApiState};
 use crate::auth::directory::Directory;
 use crate::auth::roles::{Action, Decision, Subject};
-use crate::auth::sessions::{Grant, csrf_token};
+use crate::auth::sessions::{Grant, Kind, Scope, csrf_token};
 
 /// The session cookie's name over plain HTTP.
 pub const COOKIE: &str = "hbd_session";
@@ -56,13 +56,70 @@ pub struct Caller {
     pub via: Via,
     /// Users and access in force for this request.
     pub directory: Arc<Directory>,
+    /// The hosts an API token is limited to, ready to check (`None`: every host its
+    /// user may see).
+    pub hosts: Option<Arc<HostLimit>>,
+}
+
+/// The hosts a limited API token covers: names matching its patterns, members of its
+/// groups.
+#[derive(Debug)]
+pub struct HostLimit {
+    patterns: Vec<globset::GlobMatcher>,
+    groups: Vec<String>,
+}
+
+impl HostLimit {
+    /// The limit of `scope`, if it limits hosts; its patterns were checked when the
+    /// token was made, so one that does not compile (none should) matches nothing.
+    fn of(scope: &Scope) -> Option<HostLimit> {
+        scope.limits_hosts().then(|| HostLimit {
+            patterns: scope
+                .hosts
+                .iter()
+                .filter_map(|p| hbd_core::policy::silence::glob("hosts", p).ok())
+                .collect(),
+            groups: scope.groups.clone(),
+        })
+    }
+
+    /// Whether `host` is covered.
+    pub fn covers(&self, host: &str, directory: &Directory) -> bool {
+        self.patterns.iter().any(|p| p.is_match(host))
+            || self.groups.iter().any(|g| directory.in_group(g, host))
+    }
+}
+
+/// The scope of an API token's grant; `None` for sessions and unlimited tokens.
+pub fn scope_of(grant: Option<&Grant>) -> Option<&Scope> {
+    match grant.map(|g| &g.kind) {
+        Some(Kind::Token { scope, .. }) if !scope.is_full() => Some(scope),
+        _ => None,
+    }
 }
 
 impl Caller {
     /// `Ok` when the caller may do `action` (on `host`, when it is about one); the
     /// error to answer otherwise: 401, 403, or for a host they hold no role on the
-    /// same 404 as for a host that does not exist.
+    /// same 404 as for a host that does not exist. A token limited to hosts answers
+    /// for others as for hosts its user may not see, and does nothing not about a host
+    /// but look at lists (which [`Caller::sees`] filters).
     pub fn may(&self, action: Action, host: Option<&str>) -> Result<(), ApiError> {
+        if let Some(limit) = &self.hosts {
+            match host {
+                Some(h) if !limit.covers(h, &self.directory) => {
+                    return Err(ApiError::no_host(h));
+                }
+                // Looking at lists: they show only the hosts it covers.
+                Some(_) | None if action == Action::View => {}
+                Some(_) => {}
+                None => {
+                    return Err(ApiError::Forbidden(format!(
+                        "this API token is limited to some hosts; it may not do what is not about one ({action:?})"
+                    )));
+                }
+            }
+        }
         match self.directory.decide(self.user.as_deref(), action, host) {
             Decision::Allow => Ok(()),
             Decision::Unauthenticated => Err(ApiError::Unauthenticated(
@@ -77,14 +134,39 @@ impl Caller {
 
     /// Whether the caller may see `host` (listings filter by this).
     pub fn sees(&self, host: &str) -> bool {
-        self.directory
-            .decide(self.user.as_deref(), Action::View, Some(host))
-            == Decision::Allow
+        self.covers(host)
+            && self
+                .directory
+                .decide(self.user.as_deref(), Action::View, Some(host))
+                == Decision::Allow
+    }
+
+    /// Whether a host-limited token covers `host` (anything else covers every host).
+    fn covers(&self, host: &str) -> bool {
+        self.hosts
+            .as_ref()
+            .is_none_or(|limit| limit.covers(host, &self.directory))
+    }
+
+    /// `Ok` unless the caller is an API token with limits: what it may do cannot
+    /// include making tokens or changing its user's account.
+    pub fn unlimited(&self) -> Result<(), ApiError> {
+        match scope_of(self.grant.as_ref()) {
+            None => Ok(()),
+            Some(_) => Err(ApiError::Forbidden(
+                "a limited API token cannot make or revoke tokens, nor change its user's account"
+                    .into(),
+            )),
+        }
     }
 
     /// The names of what the caller may do to `host` beyond seeing it
     /// ([`Action::ON_HOST`]).
     pub fn allowed_on(&self, host: &str) -> Vec<&'static str> {
+        let read_only = scope_of(self.grant.as_ref()).is_some_and(|s| s.read_only);
+        if read_only || !self.covers(host) {
+            return Vec::new();
+        }
         Action::ON_HOST
             .iter()
             .filter(|(action, _)| {
@@ -99,6 +181,9 @@ impl Caller {
     /// Whether the caller sees every host (open daemon, or an administrator): lists
     /// need no per-host check then.
     pub fn sees_all(&self) -> bool {
+        if self.hosts.is_some() {
+            return false;
+        }
         match self.directory.subject(self.user.as_deref()) {
             Subject::Open => true,
             Subject::User { admin, .. } => admin,
@@ -268,6 +353,7 @@ impl FromRequestParts<ApiState> for Caller {
                 grant: None,
                 via: Via::Open,
                 directory,
+                hosts: None,
             });
         }
         let headers = &parts.headers;
@@ -291,6 +377,7 @@ impl FromRequestParts<ApiState> for Caller {
                 grant: None,
                 via: Via::Proxy,
                 directory,
+                hosts: None,
             });
         } else if let Some(secret) = cookie(headers, TLS_COOKIE).or(cookie(headers, COOKIE)) {
             match state.auth.check(secret) {
@@ -318,11 +405,19 @@ impl FromRequestParts<ApiState> for Caller {
                 )));
             }
         }
+        let scope = scope_of(grant.as_ref());
+        if scope.is_some_and(|s| s.read_only)
+            && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
+        {
+            return Err(ApiError::Forbidden("this API token is read-only".into()));
+        }
+        let hosts = scope.and_then(HostLimit::of).map(Arc::new);
         Ok(Caller {
             user: grant.as_ref().map(|g| g.user.clone()),
             grant,
             via,
             directory,
+            hosts,
         })
     }
 }

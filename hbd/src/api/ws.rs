@@ -22,7 +22,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use tokio::time::{Instant, sleep_until, timeout};
 
-use super::caller::{Caller, Via, same_origin};
+use super::caller::{Caller, HostLimit, Via, same_origin};
 use super::extract::Params;
 use super::{ApiError, ApiState, ask};
 use crate::auth::directory::Directory;
@@ -92,19 +92,29 @@ struct Session {
 struct Close(u16, &'static str);
 
 /// Whether `user` may see a host, by `directory`.
-fn sees(user: Option<String>, directory: &Directory) -> impl Fn(&str) -> bool + '_ {
-    move |host: &str| directory.decide(user.as_deref(), Action::View, Some(host)) == Decision::Allow
+fn sees<'d>(
+    user: Option<String>,
+    directory: &'d Directory,
+    limit: Option<&'d HostLimit>,
+) -> impl Fn(&str) -> bool + 'd {
+    move |host: &str| {
+        limit.is_none_or(|l| l.covers(host, directory))
+            && directory.decide(user.as_deref(), Action::View, Some(host)) == Decision::Allow
+    }
 }
 
-/// The updates about hosts `user` may see, and those about no host when they may look.
+/// The updates about hosts `user` may see (within a token's host limit), and those
+/// about no host when they may look (and are not limited to hosts).
 fn visible<'u>(
     user: Option<String>,
     directory: &Directory,
+    limit: Option<&HostLimit>,
     updates: &'u [Arc<Update>],
 ) -> Vec<&'u Update> {
-    let sees = sees(user.clone(), directory);
+    let sees = sees(user.clone(), directory, limit);
     // An update about no host: for whoever may look at all.
-    let looks = directory.decide(user.as_deref(), Action::View, None) == Decision::Allow;
+    let looks =
+        limit.is_none() && directory.decide(user.as_deref(), Action::View, None) == Decision::Allow;
     updates
         .iter()
         .map(Arc::as_ref)
@@ -135,13 +145,23 @@ impl Session {
         match start {
             Start::Snapshot(s) => {
                 let user = self.caller.user.clone();
-                let parts = self
-                    .state
-                    .snapshots
-                    .get(&s, user.as_deref(), directory, || {
-                        view::snapshot(&s, sees(user.clone(), directory))
-                    })
-                    .await;
+                let parts = match self.caller.hosts.as_deref() {
+                    // A token limited to hosts sees its own part: not the user's cached one.
+                    Some(limit) => Arc::new(
+                        view::snapshot(&s, sees(user.clone(), directory, Some(limit)))
+                            .into_iter()
+                            .map(Utf8Bytes::from)
+                            .collect(),
+                    ),
+                    None => {
+                        self.state
+                            .snapshots
+                            .get(&s, user.as_deref(), directory, || {
+                                view::snapshot(&s, sees(user.clone(), directory, None))
+                            })
+                            .await
+                    }
+                };
                 for part in parts.iter() {
                     self.send(part.clone()).await?;
                 }
@@ -152,7 +172,12 @@ impl Session {
                     return Err(Close(1011, "replay without a resume point"));
                 };
                 let last = updates.last().map_or(resume.seq, |u| u.seq);
-                let shown = visible(self.caller.user.clone(), directory, &updates);
+                let shown = visible(
+                    self.caller.user.clone(),
+                    directory,
+                    self.caller.hosts.as_deref(),
+                    &updates,
+                );
                 let text = view::batch(&resume.run, last, &shown);
                 self.send(text).await?;
                 Ok((subscription, resume.run, last))
@@ -209,6 +234,7 @@ impl Session {
         let mut flush_at: Option<Instant> = None;
         let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         let mut heard = Instant::now();
+        let mut ended = self.state.auth.ended();
         loop {
             let mut resync: Option<&'static str> = None;
             tokio::select! {
@@ -237,7 +263,12 @@ impl Session {
                         resync = Some("access");
                     } else {
                         last = pending.last().map_or(last, |u| u.seq);
-                        let shown = visible(self.caller.user.clone(), &directory, &pending);
+                        let shown = visible(
+                            self.caller.user.clone(),
+                            &directory,
+                            self.caller.hosts.as_deref(),
+                            &pending,
+                        );
                         let text = (!shown.is_empty()).then(|| view::batch(&run, last, &shown));
                         pending.clear();
                         if let Some(text) = text
@@ -245,6 +276,12 @@ impl Session {
                         {
                             return close;
                         }
+                    }
+                }
+                // A revoked token or ended session closes its streams at once.
+                Ok(()) = ended.changed() => {
+                    if !self.still_signed_in(&self.state.auth.directory()) {
+                        return Close(1008, "signed out");
                     }
                 }
                 message = self.socket.recv() => match message {

@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::directory::{AccessList, Stored};
-use crate::auth::sessions::{Digest32, Grant, Kind};
+use crate::auth::sessions::{Digest32, Grant, Kind, Scope};
 use crate::clock::Timestamp;
 use crate::config::UserConfig;
 use crate::store::StoreError;
@@ -61,7 +61,7 @@ impl AuthDb {
                 }
             }
             let mut stmt = c.prepare(
-                "SELECT digest, id, user, kind, name, created_ms, last_seen_ms, expires_ms
+                "SELECT digest, id, user, kind, name, created_ms, last_seen_ms, expires_ms, scope
                  FROM grants",
             )?;
             let grants = stmt
@@ -69,12 +69,23 @@ impl AuthDb {
                     let digest: Vec<u8> = r.get(0)?;
                     let kind: String = r.get(3)?;
                     let name: Option<String> = r.get(4)?;
+                    let scope: Option<String> = r.get(8)?;
                     let grant = Grant {
                         id: r.get(1)?,
                         user: r.get(2)?,
                         kind: match kind.as_str() {
                             "token" => Kind::Token {
                                 name: name.unwrap_or_default(),
+                                scope: match scope.as_deref().map(serde_json::from_str) {
+                                    None => Scope::default(),
+                                    Some(Ok(scope)) => scope,
+                                    // Unreadable limits must not become no limits.
+                                    Some(Err(_)) => Scope {
+                                        read_only: true,
+                                        hosts: vec!["".into()],
+                                        groups: Vec::new(),
+                                    },
+                                },
                             },
                             _ => Kind::Session,
                         },
@@ -132,15 +143,19 @@ impl AuthDb {
 
     /// Keeps a new session or token.
     pub fn put_grant(&self, digest: &Digest32, grant: &Grant) -> Result<(), StoreError> {
-        let (kind, name) = match &grant.kind {
-            Kind::Session => ("session", None),
-            Kind::Token { name } => ("token", Some(name.as_str())),
+        let (kind, name, scope) = match &grant.kind {
+            Kind::Session => ("session", None, None),
+            Kind::Token { name, scope } => (
+                "token",
+                Some(name.as_str()),
+                (!scope.is_full()).then(|| serde_json::to_string(scope).unwrap_or_default()),
+            ),
         };
         self.with(|c| {
             c.execute(
                 "INSERT OR REPLACE INTO grants
-                 (digest, id, user, kind, name, created_ms, last_seen_ms, expires_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 (digest, id, user, kind, name, created_ms, last_seen_ms, expires_ms, scope)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     &digest[..],
                     grant.id,
@@ -150,6 +165,7 @@ impl AuthDb {
                     to_sql_ms(grant.created),
                     to_sql_ms(grant.last_seen),
                     grant.expires.map(to_sql_ms),
+                    scope,
                 ],
             )
             .map(drop)
@@ -250,7 +266,12 @@ mod tests {
         let now = Timestamp(1_764_000_000_000);
         let (secret, grant) = s.login("sam", [3; 32], now);
         db.put_grant(&digest(&secret), &grant).unwrap();
-        let (tok, token) = s.issue_token("sam", "ci", None, [4; 32], now);
+        let scope = Scope {
+            read_only: true,
+            hosts: vec!["web*".into()],
+            groups: vec!["databases".into()],
+        };
+        let (tok, token) = s.issue_token("sam", "ci", scope.clone(), None, [4; 32], now);
         db.put_grant(&digest(&tok), &token).unwrap();
         s.check(&secret, now.plus(Duration::from_secs(30)));
         db.touch_grants(&s.take_touched()).unwrap();
@@ -264,6 +285,14 @@ mod tests {
             .expect("the session's last use was kept, so it is not idle");
         assert_eq!(back.user, "sam");
         assert_eq!(again.tokens("sam").len(), 1);
+        assert_eq!(
+            again.tokens("sam")[0].kind,
+            Kind::Token {
+                name: "ci".into(),
+                scope
+            },
+            "a token's limits are kept with it"
+        );
 
         db.delete_user("sam", &[("web1".into(), None)]).unwrap();
         let (stored, grants) = db.load().unwrap();

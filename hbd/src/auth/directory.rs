@@ -98,6 +98,8 @@ pub struct Directory {
     /// Groups that give their members roles, in name order: hosts without access of
     /// their own take the first that holds them.
     groups: Vec<(hbd_core::groups::Group, AccessList)>,
+    /// Every group by name, roles or not (an API token may be limited to some).
+    every_group: BTreeMap<String, hbd_core::groups::Group>,
     /// The labels hosts declare (label-defined groups).
     labels: super::labels::HostLabels,
     default_owner: Option<String>,
@@ -117,6 +119,7 @@ impl Directory {
         self.users == other.users
             && self.access == other.access
             && self.groups == other.groups
+            && self.every_group == other.every_group
             && self.default_owner == other.default_owner
             && self.shadowed == other.shadowed
     }
@@ -174,6 +177,11 @@ impl Directory {
                 .find(|(_, u)| u.user.admin)
                 .map(|(n, _)| n.clone())
         });
+        let every_group = config
+            .groups
+            .iter()
+            .filter_map(|(name, g)| Some((name.clone(), g.group(name).ok()?)))
+            .collect();
         let groups = config
             .groups
             .iter()
@@ -192,6 +200,7 @@ impl Directory {
             users,
             access,
             groups,
+            every_group,
             labels: Default::default(),
             default_owner,
             shadowed,
@@ -248,6 +257,18 @@ impl Directory {
     /// Who owns hosts without access of their own.
     pub fn default_owner(&self) -> Option<&str> {
         self.default_owner.as_deref()
+    }
+
+    /// Whether the config defines the group `name`.
+    pub fn has_group(&self, name: &str) -> bool {
+        self.every_group.contains_key(name)
+    }
+
+    /// Whether `host` (with the labels it declares) is a member of the group `name`.
+    pub fn in_group(&self, name: &str, host: &str) -> bool {
+        self.every_group
+            .get(name)
+            .is_some_and(|g| g.contains(host, self.labels.get(host).as_deref()))
     }
 
     /// The access in force on `host` and where it comes from: its own, else the first

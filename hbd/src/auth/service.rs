@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use super::db::AuthDb;
 use super::directory::{AccessList, Directory, Stored};
 use super::password::PasswordHash;
-use super::sessions::{Digest32, Grant, Policy, Sessions, digest};
+use super::sessions::{Digest32, Grant, Policy, Scope, Sessions, digest};
 use super::throttle::{Limit, Throttle};
 use crate::clock::{Clock, Timestamp};
 use crate::config::{Config, SharedConfig, UserConfig};
@@ -92,6 +92,9 @@ struct Inner {
     journal: Journal,
     /// The labels hosts declare, which the engine keeps current.
     labels: super::labels::HostLabels,
+    /// Bumped whenever sessions or tokens end (logout, revocation, a user's sessions
+    /// ended): open live streams re-check theirs at once instead of at the next ping.
+    ended: tokio::sync::watch::Sender<u64>,
 }
 
 /// Users, sessions and access, shared by every handler, the live stream and the
@@ -155,6 +158,7 @@ impl Auth {
             metrics,
             journal,
             labels: Default::default(),
+            ended: tokio::sync::watch::Sender::new(0),
         }));
         let directory = auth.directory();
         for name in directory.shadowed() {
@@ -285,25 +289,42 @@ impl Auth {
         Some(grant)
     }
 
+    /// Tells when sessions or tokens have ended (the value only counts the times).
+    pub fn ended(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.ended.subscribe()
+    }
+
+    fn tell_ended(&self) {
+        self.0.ended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     /// Ends the session or token of `secret` (logout).
     pub async fn logout(&self, secret: &str, client: IpAddr, user: &str) -> Result<(), StoreError> {
         let d = digest(secret);
         if lock(&self.0.sessions).end(secret) {
+            self.tell_ended();
             self.persist(move |db| db.delete_grants(&[d])).await?;
             self.journal(client, "logout", user);
         }
         Ok(())
     }
 
-    /// A new API token for `user`; its secret is shown once.
+    /// A new API token for `user`, limited to `scope`; its secret is shown once.
     pub async fn issue_token(
         &self,
         user: &str,
         name: &str,
+        scope: Scope,
         expires: Option<Timestamp>,
     ) -> Result<(String, Grant), StoreError> {
-        let (secret, grant) =
-            lock(&self.0.sessions).issue_token(user, name, expires, random(), Timestamp::now());
+        let (secret, grant) = lock(&self.0.sessions).issue_token(
+            user,
+            name,
+            scope,
+            expires,
+            random(),
+            Timestamp::now(),
+        );
         let d = digest(&secret);
         let row = grant.clone();
         if let Err(e) = self.persist(move |db| db.put_grant(&d, &row)).await {
@@ -327,6 +348,7 @@ impl Auth {
         let Some(d) = lock(&self.0.sessions).revoke(user, id) else {
             return Ok(false);
         };
+        self.tell_ended();
         self.persist(move |db| db.delete_grants(&[d])).await?;
         Ok(true)
     }
@@ -407,6 +429,7 @@ impl Auth {
                 .filter(|d| keep.is_none_or(|k| *d != digest(k)))
                 .collect()
         };
+        self.tell_ended();
         self.persist(move |db| db.delete_grants(&gone)).await
     }
 

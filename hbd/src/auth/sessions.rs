@@ -33,7 +33,39 @@ pub enum Kind {
     Token {
         /// What its user called it.
         name: String,
+        /// What it is limited to, within its user's roles.
+        #[serde(skip_serializing_if = "Scope::is_full")]
+        scope: Scope,
     },
+}
+
+/// What an API token may do, within what its user may (never more): only read, and
+/// only some hosts. The default is everything its user may do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Scope {
+    /// Only reads: `GET` requests and the live stream.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// Only hosts whose names match one of these patterns (`web*`), or that are in one
+    /// of `groups`; with neither, every host its user sees. A token limited to hosts
+    /// does nothing that is not about a host (users, reloads, keys, metrics).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// Only hosts in these groups (`groups:` in the config), or matching `hosts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+impl Scope {
+    /// Whether this is no limit at all.
+    pub fn is_full(&self) -> bool {
+        *self == Scope::default()
+    }
+
+    /// Whether it is limited to some hosts.
+    pub fn limits_hosts(&self) -> bool {
+        !(self.hosts.is_empty() && self.groups.is_empty())
+    }
 }
 
 /// One live session or token.
@@ -142,11 +174,12 @@ impl Sessions {
         })
     }
 
-    /// A new API token for `user`.
+    /// A new API token for `user`, limited to `scope`.
     pub fn issue_token(
         &mut self,
         user: &str,
         name: &str,
+        scope: Scope,
         expires: Option<Timestamp>,
         random: [u8; 32],
         now: Timestamp,
@@ -156,6 +189,7 @@ impl Sessions {
             user: user.to_owned(),
             kind: Kind::Token {
                 name: name.to_owned(),
+                scope,
             },
             created: now,
             last_seen: now,
@@ -278,8 +312,16 @@ mod tests {
     #[test]
     fn tokens_live_until_expiry_or_revocation() {
         let mut s = Sessions::new(policy());
-        let (forever, f) = s.issue_token("bob", "backup script", None, [4; 32], at(0));
-        let (short, _) = s.issue_token("bob", "ci", Some(at(100)), [5; 32], at(1));
+        let (forever, f) = s.issue_token(
+            "bob",
+            "backup script",
+            Scope::default(),
+            None,
+            [4; 32],
+            at(0),
+        );
+        let (short, _) =
+            s.issue_token("bob", "ci", Scope::default(), Some(at(100)), [5; 32], at(1));
         // Idle time does not end a token.
         assert!(s.check(&forever, at(1_000_000)).is_some());
         assert!(s.check(&short, at(99)).is_some());
@@ -288,7 +330,7 @@ mod tests {
             .tokens("bob")
             .iter()
             .map(|g| match &g.kind {
-                Kind::Token { name } => name.clone(),
+                Kind::Token { name, .. } => name.clone(),
                 Kind::Session => unreachable!(),
             })
             .collect();

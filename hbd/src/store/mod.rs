@@ -187,6 +187,8 @@ const MIGRATIONS: &[&str] = &[
         until_ms INTEGER,
         PRIMARY KEY (host, path)
     ) WITHOUT ROWID;",
+    // An API token's limits (JSON of `auth::sessions::Scope`; NULL: none).
+    "ALTER TABLE grants ADD COLUMN scope TEXT;",
 ];
 
 /// Store failures.

@@ -40,6 +40,7 @@ mod rollout_views;
 mod sign_in_proxy;
 mod targets;
 mod tls;
+mod tokens;
 mod upgrade;
 mod users;
 mod vantage;

@@ -85,6 +85,7 @@ pub struct Metrics {
     notifications: Family<Vec<(&'static str, &'static str)>, Counter>,
     notification_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
     notifications_dropped: Family<Vec<(&'static str, &'static str)>, Counter>,
+    api_limited: Family<Vec<(&'static str, &'static str)>, Counter>,
 }
 
 impl Default for Metrics {
@@ -244,6 +245,15 @@ impl Metrics {
             }
             family
         };
+        let api_limited = Family::<Labels, Counter>::default();
+        registry.register(
+            "hbd_api_rate_limited",
+            "API requests answered 429 by the rate limits, by the bucket that was empty (token or address)",
+            api_limited.clone(),
+        );
+        for by in ["token", "address"] {
+            let _ = api_limited.get_or_create(&vec![("by", by)]);
+        }
         let notifications = channel_family(
             &mut registry,
             "hbd_notifications_sent",
@@ -305,6 +315,7 @@ impl Metrics {
             notifications,
             notification_failures,
             notifications_dropped,
+            api_limited,
             registry,
             datagrams,
             rejects,
@@ -386,6 +397,11 @@ impl Metrics {
         self.notifications_dropped
             .get_or_create(&vec![("channel", channel)])
             .inc();
+    }
+
+    /// Counts an API request refused by a rate limit (`token` or `address`).
+    pub fn api_limited(&self, by: &'static str) {
+        self.api_limited.get_or_create(&vec![("by", by)]).inc();
     }
 
     /// Counts a rejected datagram.

@@ -1,6 +1,7 @@
 //! The HTTP server's routes: the API's documented ones and its OpenAPI document,
 //! `/metrics`, `/healthz`, agent release and artifact downloads, what each agent should run, agents'
-//! enrolment, the WebSocket, the pages and their static assets, all behind the no-users guard and the security headers. Above both the API
+//! enrolment, the WebSocket, the pages and their static assets, all behind the API's
+//! rate limits, the no-users guard and the security headers. Above both the API
 //! and the pages, so neither has to know the other.
 
 use std::sync::Arc;
@@ -42,6 +43,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/fleet", get(pages::fleet))
         .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { api::ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::open_guard::guard,

@@ -1,7 +1,9 @@
 // Measures /live in headless Chromium against a running hbd that already knows many
 // hosts, while heartbeats stream in at a given rate: time to the first rows, DOM size,
 // frames per second and long tasks while updates stream, and how long a new host's
-// first heartbeat takes to show. Prints one JSON object (hb-live-bench reads it).
+// first heartbeat takes to show; then the API requests each page makes at this size
+// (the most in any one second, and any answered 429 by the rate limits). Prints one
+// JSON object (hb-live-bench reads it).
 //   node live-bench.mjs BASE_URL UDP_PORT HOSTS RATE SECONDS
 import dgram from 'node:dgram';
 
@@ -20,6 +22,12 @@ let pump;
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(30000);
+  // Every API request the pages make (and the WebSocket's handshake), with when.
+  const api = [];
+  page.on('response', (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path.startsWith('/api/') || path === '/ws') api.push({ at: Date.now(), status: r.status() });
+  });
   const started = Date.now();
   await page.goto(`${base}/live`);
   await page.waitForSelector('#rows .row:not([hidden])');
@@ -72,6 +80,19 @@ try {
   out.heartbeat_on_screen_ms = { max: Math.max(...shown), all: shown };
   out.heartbeats_sent = sent;
   out.rate_sent = sent / ((Date.now() - t0) / 1000);
+  clearInterval(pump);
+
+  // Each page, loaded and left to settle: how many API requests it made.
+  out.api_requests = { live: api.length };
+  for (const path of ['/plugins', '/alerts', '/fleet', '/checks', '/hosts/bench-00000']) {
+    const before = api.length;
+    await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
+    out.api_requests[path.split('/')[1]] = api.length - before;
+  }
+  let peak = 0;
+  for (const r of api) peak = Math.max(peak, api.filter((o) => o.at >= r.at && o.at < r.at + 1000).length);
+  out.api_peak_per_second = peak;
+  out.api_throttled = api.filter((r) => r.status === 429).length;
 } finally {
   clearInterval(pump);
   await browser.close();

@@ -32,6 +32,7 @@ pub(crate) mod metrics;
 mod notify_test;
 pub(crate) mod open_guard;
 mod plugins;
+pub(crate) mod rate_limit;
 mod rejects;
 mod rollouts;
 mod series;
@@ -143,9 +144,47 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// Every operation may be answered 429 by the rate limits (`rate_limit.rs`), which
+/// stand before every handler: documented once here rather than on each.
+struct RateLimited;
+
+impl utoipa::Modify for RateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let response = ResponseBuilder::new()
+            .description(
+                "Too many requests from this token or address (rate_limit); Retry-After says when to try again",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("429".into())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
+    }
+}
+
 /// The documented routes and their OpenAPI document.
 pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(Doc::openapi())
+    let (routes, doc) = OpenApiRouter::with_openapi(Doc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
@@ -193,7 +232,11 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(silences::storms))
         .routes(routes!(holds::for_host))
         .routes(routes!(holds::windows))
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes: the modifier adds to every operation they brought.
+    let mut doc = doc;
+    utoipa::Modify::modify(&RateLimited, &mut doc);
+    (routes, doc)
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/api/0/openapi.json`.

@@ -14,10 +14,12 @@
 //!   through to the store.
 //! - [`throttle`]: failed logins counted per address and per name, refused before
 //!   hashing once over the limit.
+//! - [`rate`]: the API's rate limits, a token bucket per token and per address.
 pub mod db;
 pub mod directory;
 pub mod labels;
 pub use crate::password;
+pub mod rate;
 pub mod roles;
 pub mod service;
 pub mod sessions;

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use super::db::AuthDb;
 use super::directory::{AccessList, Directory, Stored};
 use super::password::PasswordHash;
+use super::rate::{Buckets, Rate};
 use super::sessions::{Digest32, Grant, Policy, Scope, Sessions, digest};
 use super::throttle::{Limit, Throttle};
 use crate::clock::{Clock, Timestamp};
@@ -95,6 +96,22 @@ struct Inner {
     /// Bumped whenever sessions or tokens end (logout, revocation, a user's sessions
     /// ended): open live streams re-check theirs at once instead of at the next ping.
     ended: tokio::sync::watch::Sender<u64>,
+    /// The API's rate limits: buckets per token and per address.
+    rates: Mutex<Rates>,
+}
+
+/// The API's buckets.
+#[derive(Debug)]
+struct Rates {
+    token: Buckets,
+    address: Buckets,
+}
+
+fn rate(per_second: f64, burst: Duration) -> Rate {
+    Rate {
+        per_second,
+        burst: (per_second * burst.as_secs_f64()).max(1.0),
+    }
 }
 
 /// Users, sessions and access, shared by every handler, the live stream and the
@@ -159,6 +176,10 @@ impl Auth {
             journal,
             labels: Default::default(),
             ended: tokio::sync::watch::Sender::new(0),
+            rates: Mutex::new(Rates {
+                token: Buckets::new(rate(1.0, Duration::from_secs(1))),
+                address: Buckets::new(rate(1.0, Duration::from_secs(1))),
+            }),
         }));
         let directory = auth.directory();
         for name in directory.shadowed() {
@@ -287,6 +308,39 @@ impl Auth {
             return None;
         }
         Some(grant)
+    }
+
+    /// Takes one API request from the buckets of `token` (a token's or session's id, or
+    /// a proxy's user) and of `address`, under the limits in force (0: none);
+    /// `Err((wait, which))` when one is empty: how long until it holds one again, and
+    /// `"token"` or `"address"`.
+    pub fn take_request(
+        &self,
+        token: Option<&str>,
+        address: Option<&str>,
+    ) -> Result<(), (Duration, &'static str)> {
+        let config = self.0.config.get();
+        let limits = &config.rate_limit;
+        let now = self.0.clock.mono();
+        let mut rates = lock(&self.0.rates);
+        if let Some(address) = address
+            && limits.per_address > 0.0
+        {
+            rates
+                .address
+                .set_rate(rate(limits.per_address, limits.burst));
+            rates
+                .address
+                .take(address, now)
+                .map_err(|w| (w, "address"))?;
+        }
+        if let Some(token) = token
+            && limits.per_token > 0.0
+        {
+            rates.token.set_rate(rate(limits.per_token, limits.burst));
+            rates.token.take(token, now).map_err(|w| (w, "token"))?;
+        }
+        Ok(())
     }
 
     /// Tells when sessions or tokens have ended (the value only counts the times).

@@ -72,6 +72,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// An authenticating proxy in front, whose header names the user.
     pub auth_proxy: Option<proxy::AuthProxy>,
+    /// The API's rate limits.
+    pub rate_limit: RateLimits,
     /// With no users configured, the host names (`Host`, without the port) the daemon
     /// answers to besides IP addresses and `localhost`: a name not listed is refused,
     /// so a page that rebinds its own name to this address reaches nothing.
@@ -321,6 +323,7 @@ impl Default for Config {
             session_lifetime: Duration::from_secs(7 * 24 * 3600),
             allowed_origins: Vec::new(),
             auth_proxy: None,
+            rate_limit: RateLimits::default(),
             allowed_hosts: Vec::new(),
             logfile: None,
             pushsrv: Vec::new(),
@@ -389,6 +392,40 @@ fn render(problems: &[Problem]) -> String {
         .map(|p| format!("  {p}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The API's rate limits: requests per second per credential (token, session or a
+/// sign-in proxy's user) and, for requests without one, per client address (an IPv6
+/// address by its /64), 0 for none; `burst` seconds' worth may come at once after a
+/// quiet spell. Addresses in `exempt` have no address limit (a reverse proxy on the
+/// same machine speaks for everyone behind it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimits {
+    /// Per token, session or proxy user.
+    pub per_token: f64,
+    /// Per client address, for requests without a credential.
+    pub per_address: f64,
+    /// Seconds' worth allowed at once.
+    pub burst: Duration,
+    /// Addresses without an address limit.
+    pub exempt: Vec<ipnet::IpNet>,
+}
+
+impl Default for RateLimits {
+    /// 50 requests a second per credential and per address, 10 seconds' worth at once,
+    /// loopback exempt from the address limit: a dashboard of 10,000 hosts asks far
+    /// less (docs/PERFORMANCE.md).
+    fn default() -> RateLimits {
+        RateLimits {
+            per_token: 50.0,
+            per_address: 50.0,
+            burst: Duration::from_secs(10),
+            exempt: ["127.0.0.0/8", "::1/128"]
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+        }
+    }
 }
 
 /// A loaded configuration and the warnings found on the way.

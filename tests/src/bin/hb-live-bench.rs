@@ -6,7 +6,9 @@
 //!    before and after: what stalled clients cost;
 //! 2. closes them and runs `tests/browser/live-bench.mjs` in headless Chromium:
 //!    first rows, DOM nodes, frames per second and long tasks while R heartbeats per
-//!    second stream in, and a new host's first heartbeat on screen (max of 10).
+//!    second stream in, and a new host's first heartbeat on screen (max of 10); then
+//!    the API requests each page makes, the most in one second, and how many the
+//!    default rate limits refused (loopback not exempt here).
 //!
 //! Usage: hb-live-bench [--hosts N] [--rate R] [--seconds T] [--hbd PATH]
 //!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-live-bench
@@ -69,7 +71,10 @@ fn main() {
         &config,
         format!(
             "hb_host: 127.0.0.1\nhb_port: 0\nhbd_host: 127.0.0.1\nhbd_port: 0\n\
-             state_db: {}\njournal_dir: {}\ninterval: 3600\n",
+             state_db: {}\njournal_dir: {}\ninterval: 3600\n\
+             # The default rate limits, loopback not exempt: the page meets them as a\n\
+             # remote browser would.\n\
+             rate_limit: {{exempt: []}}\n",
             dir.path().join("state.db").display(),
             dir.path().join("journal").display()
         ),
@@ -162,6 +167,10 @@ fn main() {
         figures["longest_task_ms"].as_f64().unwrap_or(0.0),
         figures["rate_sent"].as_f64().unwrap_or(f64::NAN),
         figures["heartbeat_on_screen_ms"]["max"],
+    );
+    println!(
+        "API         requests per page at {hosts} hosts: {} | at most {} in one second | {} answered 429 by the default rate limits",
+        figures["api_requests"], figures["api_peak_per_second"], figures["api_throttled"],
     );
     terminate(&mut daemon);
 }

@@ -33,6 +33,7 @@ mod pages;
 mod plugins;
 mod policy;
 mod prometheus_rules;
+mod rate_limits;
 mod rejects;
 mod remote_write;
 mod rollout;

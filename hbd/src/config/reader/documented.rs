@@ -34,7 +34,7 @@ fn config_md_documents_every_key_of_the_table_and_no_other() {
 /// Each section's table, by the top-level key it sits under.
 fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
     use crate::config::reader::{
-        checks, dyndomains, groups, ha, policy, proxy, remote_write, targets,
+        checks, dyndomains, groups, ha, policy, proxy, rate_limit, remote_write, targets,
     };
     use hb_problems::keys::restart_keys;
     vec![
@@ -44,6 +44,11 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
             restart_keys(remote_write::REMOTE_WRITE),
         ),
         ("ha", names(ha::HA), restart_keys(ha::HA)),
+        (
+            "rate_limit",
+            names(rate_limit::RATE_LIMIT),
+            restart_keys(rate_limit::RATE_LIMIT),
+        ),
         (
             "auth_proxy",
             names(proxy::AUTH_PROXY),

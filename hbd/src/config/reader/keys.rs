@@ -106,6 +106,15 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         },
     },
     KeySpec {
+        name: "rate_limit",
+        reload: Reload::Live,
+        read: |r, c, _p, v| {
+            if let Some(limits) = r.rate_limit(v) {
+                c.rate_limit = limits;
+            }
+        },
+    },
+    KeySpec {
         name: "auth_proxy",
         reload: Reload::Live,
         read: |r, c, _p, v| c.auth_proxy = r.auth_proxy(v),

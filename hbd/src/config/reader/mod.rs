@@ -13,6 +13,7 @@ pub(super) mod keys;
 mod messages;
 mod policy;
 mod proxy;
+mod rate_limit;
 mod remote_write;
 mod targets;
 

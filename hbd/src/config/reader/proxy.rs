@@ -15,12 +15,9 @@ pub(in crate::config) static AUTH_PROXY: &[KeySpec<AuthProxy>] = &[
         reload: Reload::Live,
         read: |r, c, p, v| {
             for text in r.string_list(p, v).unwrap_or_default() {
-                let net = text
-                    .parse::<ipnet::IpNet>()
-                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
-                match net {
-                    Ok(net) => c.addresses.push(net),
-                    Err(_) => r.error(
+                match net(&text) {
+                    Some(net) => c.addresses.push(net),
+                    None => r.error(
                         p,
                         format!(
                             "`{text}` is not an address or a block (127.0.0.1, 10.0.0.0/8, ::1)"
@@ -43,6 +40,15 @@ pub(in crate::config) static AUTH_PROXY: &[KeySpec<AuthProxy>] = &[
         },
     },
 ];
+
+/// An address (`127.0.0.1`, `::1`) or a block (`10.0.0.0/8`).
+pub(super) fn net(text: &str) -> Option<ipnet::IpNet> {
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
 
 impl Reader {
     /// `auth_proxy: {addresses: [...], header: Remote-User}`.

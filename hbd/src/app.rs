@@ -400,6 +400,13 @@ pub async fn run(
         enrolment: Some(enrolment),
         host_plugins: Some(host_plugins),
         rollouts,
+        audit: match crate::store::audit::AuditLog::open(&config.state_db) {
+            Ok(log) => Some(log),
+            Err(error) => {
+                tracing::error!(%error, "the audit log cannot be opened: API changes go to the journal only");
+                None
+            }
+        },
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

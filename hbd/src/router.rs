@@ -16,7 +16,13 @@ use crate::web::{assets, headers, pages};
 pub fn router(state: ApiState) -> Router {
     let (routes, doc) = api::documented();
     let doc = Arc::new(doc);
+    // Every documented operation that changes something leaves one audit entry (a
+    // route layer: only matched operations, with their documented path).
     routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::audit::record,
+        ))
         .route(
             "/api/0/openapi.json",
             get(move || {

@@ -12,6 +12,7 @@ mod access;
 mod acks;
 mod alerts;
 pub mod artifacts;
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub mod caller;
 mod changes;
@@ -102,6 +103,8 @@ pub struct ApiState {
     pub host_plugins: Option<crate::store::host_plugins::HostPluginsDb>,
     /// The staged rollouts the rollout task steps.
     pub rollouts: crate::rollouts::Rollouts,
+    /// The audit log (`None` in tests without a store).
+    pub audit: Option<crate::store::audit::AuditLog>,
 }
 
 #[derive(OpenApi)]
@@ -232,6 +235,8 @@ pub(crate) fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(silences::storms))
         .routes(routes!(holds::for_host))
         .routes(routes!(holds::windows))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::for_host))
         .split_for_parts();
     // After the routes: the modifier adds to every operation they brought.
     let mut doc = doc;
@@ -321,6 +326,7 @@ mod tests {
             enrolment: None,
             host_plugins: None,
             rollouts: Default::default(),
+            audit: None,
         };
         (state, rx)
     }

@@ -571,6 +571,11 @@ impl Auth {
         Ok(())
     }
 
+    /// Writes `entry` to the journal (the audit middleware's entries).
+    pub fn journal_entry(&self, entry: Entry) {
+        self.0.journal.record(vec![entry]);
+    }
+
     fn journal(&self, source: IpAddr, event: &'static str, user: &str) {
         self.0.journal.record(vec![Entry::Auth {
             at: Timestamp::now(),

@@ -136,6 +136,8 @@ pub enum Entry {
         /// The user name given.
         user: String,
     },
+    /// A state-changing API request, as the audit log keeps it.
+    Audit(Box<crate::store::audit::Audited>),
 }
 
 impl Entry {

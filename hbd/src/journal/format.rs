@@ -95,6 +95,7 @@ impl Formatter {
             | Entry::Command { at, .. }
             | Entry::Ack { at, .. }
             | Entry::Auth { at, .. } => *at,
+            Entry::Audit(a) => a.at,
             Entry::Alert(notice, _) => notice.at,
             Entry::Event(event) => event.at,
             Entry::Decision(d) => d.at,
@@ -226,6 +227,22 @@ impl Formatter {
                     source.to_canonical()
                 );
                 let value = serde_json::json!({ "ID": "AUTH", "event": event, "user": user });
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            Entry::Audit(a) => {
+                let _ = write!(out, "\"source_ip\":{},", serde_json::json!(a.address));
+                out.extend_from_slice(b"\"source_port\":null,\"message\":");
+                let value = serde_json::json!({
+                    "ID": "AUDIT",
+                    "user": a.user,
+                    "kind": a.kind,
+                    "method": a.method,
+                    "operation": a.operation,
+                    "path": a.path,
+                    "host": a.host,
+                    "status": a.status,
+                    "request": a.request,
+                });
                 out.extend_from_slice(value.to_string().as_bytes());
             }
         }

@@ -2,8 +2,8 @@
 //! plugin samples, alert states, each host's recent events and alert notices, the
 //! commands queued for agents, the users, host access, sessions and tokens made
 //! through the API, the record of changes to what runs where, enrolment tokens and the
-//! keys agents enrolled, each host's own managed plugins, and the staged rollouts in
-//! progress, so all survive restarts.
+//! keys agents enrolled, each host's own managed plugins, the staged rollouts in
+//! progress and the audit log of API changes, so all survive restarts.
 //!
 //! The engine sends a [`Batch`] about once a second over a bounded channel (full: the
 //! engine keeps the batch and merges it into the next), and a dedicated thread writes
@@ -16,6 +16,7 @@
 
 mod acks;
 mod alerts;
+pub mod audit;
 pub mod backup;
 pub mod changes;
 pub mod enrolment;
@@ -189,6 +190,22 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // An API token's limits (JSON of `auth::sessions::Scope`; NULL: none).
     "ALTER TABLE grants ADD COLUMN scope TEXT;",
+    // The audit log (`audit.rs`): every state-changing API request.
+    "CREATE TABLE audit (
+        id        INTEGER PRIMARY KEY,
+        at_ms     INTEGER NOT NULL,
+        user      TEXT NOT NULL,
+        address   TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        method    TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        path      TEXT NOT NULL,
+        host      TEXT,
+        status    INTEGER NOT NULL,
+        request   TEXT NOT NULL
+    );
+    CREATE INDEX audit_user ON audit (user, id);
+    CREATE INDEX audit_host ON audit (host, id);",
 ];
 
 /// Store failures.

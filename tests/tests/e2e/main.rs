@@ -11,6 +11,7 @@ mod acks;
 mod alerts;
 mod arm64;
 mod artifacts;
+mod audit;
 mod backup;
 mod collectors;
 mod commands;

@@ -138,6 +138,8 @@ fn every_endpoint_answers_each_role_as_documented() {
         ("GET", "/api/0/rollouts", None, [401, 200, 200, 200, 200, 200]),
         ("POST", "/api/0/rollouts/web/pause", None, [401, 403, 403, 403, 403, 404]),
         ("GET", "/api/0/managed/changes", None, [401, 200, 200, 200, 200, 200]),
+        ("GET", "/api/0/hosts/{h}/audit", None, [401, 403, 200, 200, 404, 200]),
+        ("GET", "/api/0/audit", None, [401, 403, 403, 403, 403, 200]),
         ("GET", "/api/0/enrolment/tokens", None, [401, 403, 403, 403, 403, 200]),
         ("POST", "/api/0/enrolment/tokens", Some("{}"), [401, 403, 403, 403, 403, 201]),
         ("GET", "/api/0/enrolment/keys", None, [401, 403, 403, 403, 403, 200]),

@@ -1,0 +1,171 @@
+//! The audit log against a real daemon: the test walks the served OpenAPI document and
+//! calls every operation that changes something, as an administrator, with whatever
+//! it takes (most are refused for an empty body: refusals are recorded too), and
+//! checks each left exactly one entry naming its method and documented path, who asked
+//! and from where; a sign-in's password is masked; a host's managers read the entries
+//! about it, its monitors do not; the journal has each as `"ID":"AUDIT"`.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use hbd_e2e::{Daemon, password_hash};
+use serde_json::Value;
+
+const PASSWORD: &str = "audit log password";
+
+fn config() -> String {
+    format!(
+        "users:
+  ada: {{admin: true, password: '{hash}'}}
+  mia: {{password: '{hash}'}}
+  moe: {{password: '{hash}'}}
+hosts:
+  web1: {{owner: ada, managers: [mia], monitors: [moe]}}
+groups:
+  web: {{hosts: ['web*']}}
+",
+        hash = password_hash(PASSWORD)
+    )
+}
+
+fn auth(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// The newest entries, as `token` may read them at `path`.
+fn newest(daemon: &Daemon, token: &str, path: &str) -> Vec<Value> {
+    let page = daemon.call("GET", path, &[("Authorization", &auth(token))], None);
+    assert_eq!(page.status, 200, "{path}: {}", page.body);
+    page.json()["entries"].as_array().unwrap().clone()
+}
+
+/// `path` with its parameters filled in.
+fn concrete(path: &str) -> String {
+    let mut out = path.to_owned();
+    for (param, value) in [
+        ("{id}", "0"),
+        ("{host}", "web1"),
+        ("{action}", "pause"),
+        ("{group}", "web"),
+    ] {
+        out = out.replace(param, value);
+    }
+    if out.starts_with("/api/0/users/") {
+        out = out.replace("{name}", "nobody");
+    }
+    out.replace("{name}", "web1")
+}
+
+#[test]
+fn every_operation_that_changes_something_leaves_exactly_one_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), &config());
+    daemon.heartbeat_and_cpu("web1", 10.0);
+    let mut ada = daemon.login("ada", PASSWORD);
+    let doc = daemon.get_json("/api/0/openapi.json");
+    let mut operations: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                operations.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    // Signing out ends the session the walk uses: last.
+    operations.sort_by_key(|(_, p)| p == "/api/0/auth/logout");
+    assert!(operations.len() >= 20, "{operations:?}");
+    let mut last_id = newest(&daemon, &ada, "/api/0/audit?limit=1")[0]["id"]
+        .as_i64()
+        .unwrap();
+    for (method, path) in &operations {
+        let target = concrete(path);
+        let answer = daemon.call(
+            method,
+            &target,
+            &[
+                ("Authorization", &auth(&ada)),
+                ("Content-Type", "application/json"),
+            ],
+            (method != "DELETE").then_some("{}"),
+        );
+        if path == "/api/0/auth/logout" {
+            assert_eq!(answer.status, 204, "{}", answer.body);
+            ada = daemon.login("ada", PASSWORD);
+        }
+        let entries = newest(&daemon, &ada, "/api/0/audit?limit=3");
+        // After signing out the walk signs in again: that sign-in is not this one's.
+        let signed_in_again = path == "/api/0/auth/logout";
+        let new: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["id"].as_i64().unwrap() > last_id)
+            .filter(|e| !(signed_in_again && e["kind"] == "login"))
+            .collect();
+        assert_eq!(
+            new.len(),
+            1,
+            "{method} {path} (answered {}) left {} entries: {entries:#?}",
+            answer.status,
+            new.len()
+        );
+        let entry = new[0];
+        assert_eq!(entry["method"], method.as_str(), "{entry}");
+        assert_eq!(entry["operation"], path.as_str(), "{entry}");
+        assert_eq!(entry["path"], target.as_str(), "{entry}");
+        assert_eq!(entry["user"], "ada", "{entry}");
+        assert_eq!(entry["address"], "127.0.0.1", "{entry}");
+        assert_eq!(entry["status"], answer.status, "{entry}");
+        if path.starts_with("/api/0/hosts/{name}") {
+            assert_eq!(entry["host"], "web1", "{entry}");
+        }
+        last_id = entries[0]["id"].as_i64().unwrap();
+    }
+
+    // A sign-in, with the password masked, and a refused one naming the name given.
+    let refused = daemon.call(
+        "POST",
+        "/api/0/auth/login",
+        &[],
+        Some(r#"{"username": "moe", "password": "not it"}"#),
+    );
+    assert_eq!(refused.status, 401);
+    let login = &newest(&daemon, &ada, "/api/0/audit?kind=login&limit=1")[0];
+    assert_eq!(login["user"], "moe", "{login}");
+    assert_eq!(login["status"], 401, "{login}");
+    assert_eq!(login["request"]["password"], "***", "{login}");
+
+    // A host's manager reads the entries about it; its monitor may not.
+    let mia = daemon.login("mia", PASSWORD);
+    let about = newest(&daemon, &mia, "/api/0/hosts/web1/audit?limit=1000");
+    assert!(!about.is_empty());
+    assert!(about.iter().all(|e| e["host"] == "web1"), "{about:#?}");
+    let moe = daemon.login("moe", PASSWORD);
+    let denied = daemon.call(
+        "GET",
+        "/api/0/hosts/web1/audit",
+        &[("Authorization", &auth(&moe))],
+        None,
+    );
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    let not_admin = daemon.call(
+        "GET",
+        "/api/0/audit",
+        &[("Authorization", &auth(&mia))],
+        None,
+    );
+    assert_eq!(not_admin.status, 403, "{}", not_admin.body);
+    // Filters: by user and by time.
+    let mine = newest(&daemon, &ada, "/api/0/audit?user=moe&limit=1000");
+    assert!(!mine.is_empty() && mine.iter().all(|e| e["user"] == "moe"));
+    let future = newest(&daemon, &ada, "/api/0/audit?since=2999-01-01T00:00:00Z");
+    assert!(future.is_empty(), "{future:#?}");
+
+    // And the journal has each one (it is written in batches).
+    let mut journaled = 0;
+    let all = hbd_e2e::wait_until(std::time::Duration::from_secs(10), || {
+        journaled = daemon.journal("AUDIT").len();
+        journaled > operations.len()
+    });
+    assert!(
+        all,
+        "{journaled} AUDIT lines for {} operations",
+        operations.len()
+    );
+}

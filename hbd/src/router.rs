@@ -47,6 +47,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/alerts", get(pages::alerts))
         .route("/checks", get(pages::checks))
         .route("/fleet", get(pages::fleet))
+        .route("/audit", get(pages::audit))
         .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { api::ApiError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::from_fn_with_state(

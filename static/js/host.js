@@ -3,6 +3,7 @@
 // access, with the actions the user's role allows (the host's `may` list). Agent text
 // goes in through textContent only.
 import { api, enc, mayView } from './api.js';
+import { auditRows } from './audit-rows.js';
 import { ackButton, showAck } from './ack.js';
 import { relative, span } from './time.js';
 import { connect, logoutButton } from './stream.js';
@@ -406,6 +407,15 @@ async function loadHistory(more = false) {
   $('older').hidden = h.entries.length < 50;
 }
 
+// The changes asked of the API about this host, for its managers and owner.
+async function loadAudit() {
+  if (!may.includes('queue_command')) return;
+  const page = await api(`${base}/audit?limit=20`);
+  $('audit').replaceChildren(...auditRows(page.entries, { withHost: false }));
+  $('audit-all').href = `/audit?host=${enc(host)}`;
+  $('audit-section').hidden = page.entries.length === 0;
+}
+
 async function loadAll() {
   try {
     await mayView(host);
@@ -416,7 +426,7 @@ async function loadAll() {
     return false;
   }
   await loadHost();
-  await Promise.all([loadHolds(), loadHostAck(), loadAlerts(), loadPlugins(), loadManaged(), loadHistory(), loadCommands(), api(`${base}/access`).then(showAccess)]);
+  await Promise.all([loadHolds(), loadHostAck(), loadAlerts(), loadPlugins(), loadManaged(), loadHistory(), loadCommands(), loadAudit(), api(`${base}/access`).then(showAccess)]);
   return true;
 }
 

@@ -278,6 +278,11 @@ pub async fn checks(State(state): State<ApiState>, caller: Caller) -> Response {
     signed_in_page(&state, &caller, "checks", "/checks")
 }
 
+/// `GET /audit`: the audit log (its API answers administrators only; others are told).
+pub async fn audit(State(state): State<ApiState>, caller: Caller) -> Response {
+    signed_in_page(&state, &caller, "audit", "/audit")
+}
+
 #[cfg(test)]
 mod tests {
     use super::local;

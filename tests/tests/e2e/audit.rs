@@ -6,6 +6,9 @@
 //! about it, its monitors do not; the journal has each as `"ID":"AUDIT"`.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+use std::process::Command;
+
+use hbd_e2e::needs::Need;
 use hbd_e2e::{Daemon, password_hash};
 use serde_json::Value;
 
@@ -168,4 +171,85 @@ fn every_operation_that_changes_something_leaves_exactly_one_entry() {
         "{journaled} AUDIT lines for {} operations",
         operations.len()
     );
+}
+
+/// The page: every change asked, filtered by host through its form (into the address),
+/// and a host's own part on its page; what a request said shown as text.
+#[test]
+fn the_audit_page_and_a_hosts_part_of_it_in_a_browser() {
+    hbd_e2e::require!(Need::Browser);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), "");
+    daemon.heartbeat_and_cpu("web1", 10.0);
+    daemon.heartbeat_and_cpu("db1", 10.0);
+    assert!(hbd_e2e::wait_until(
+        std::time::Duration::from_secs(10),
+        || { daemon.host("db1").is_some() && daemon.host("web1").is_some() }
+    ));
+    let silence = |host: &str, comment: &str| {
+        let body = serde_json::json!({"hosts": host, "duration": "1h", "comment": comment});
+        let answer = daemon.call("POST", "/api/0/silences", &[], Some(&body.to_string()));
+        assert_eq!(answer.status, 201, "{}", answer.body);
+    };
+    silence("db1", "db maintenance");
+    silence("web1", "<img src=x onerror=\"window.hbdInjected=true\">");
+    let reload = daemon.call("POST", "/api/0/config/reload", &[], None);
+    assert_eq!(reload.status, 200, "{}", reload.body);
+    let cleared = daemon.call("DELETE", "/api/0/hosts/web1/alerts", &[], None);
+
+    let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
+        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
+        std::path::PathBuf::from,
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/audit.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(format!("http://{}", daemon.http_addr()))
+        .arg("web1")
+        .env(
+            "PLAYWRIGHT",
+            npm.join("node_modules/playwright-core/index.mjs"),
+        )
+        .output()
+        .expect("node; run scripts/install-deps.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(seen["problems"], serde_json::json!([]), "{seen:#}");
+    let rows = seen["rows"].as_array().unwrap();
+    // Newest first: the alerts cleared, the reload, the two silences.
+    let what: Vec<&str> = rows.iter().map(|r| r[3].as_str().unwrap()).collect();
+    assert_eq!(
+        what,
+        [
+            "DELETE /api/0/hosts/web1/alerts",
+            "POST /api/0/config/reload",
+            "POST /api/0/silences",
+            "POST /api/0/silences"
+        ],
+        "{seen:#}"
+    );
+    assert_eq!(rows[0][1], "(open)");
+    assert_eq!(rows[0][2], "127.0.0.1");
+    assert_eq!(rows[0][4], "web1");
+    assert_eq!(rows[0][5], cleared.status.to_string());
+    assert!(
+        rows[2][6].as_str().unwrap().contains("<img src=x onerror="),
+        "the request is shown as text: {seen:#}"
+    );
+    assert_eq!(seen["injected"], false, "a request's text ran as script");
+    // Filtered by host through the form, into the address.
+    let filtered: Vec<&str> = seen["filtered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[3].as_str().unwrap())
+        .collect();
+    assert_eq!(filtered, ["DELETE /api/0/hosts/web1/alerts"], "{seen:#}");
+    assert_eq!(seen["filtered_url"], "?host=web1");
+    // The host's page: its part, linking to the whole log filtered for it.
+    let host_rows = seen["host_rows"].as_array().unwrap();
+    assert_eq!(host_rows.len(), 1, "{seen:#}");
+    assert_eq!(host_rows[0][3], "DELETE /api/0/hosts/web1/alerts");
+    assert_eq!(seen["host_all"], "/audit?host=web1");
 }

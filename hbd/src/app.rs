@@ -363,7 +363,25 @@ pub async fn run(
         Ok(record) => reloader = reloader.with_record(record),
         Err(error) => tracing::error!(%error, "changes to managed plugins will only be logged"),
     }
-    let sighup = tokio::spawn(reload::on_sighup(reloader.clone()));
+    let audit_log = match crate::store::audit::AuditLog::open(&config.state_db) {
+        Ok(log) => Some(log),
+        Err(error) => {
+            tracing::error!(%error, "the audit log cannot be opened: changes go to the journal only");
+            None
+        }
+    };
+    let audited = {
+        let (log, auth) = (audit_log.clone(), auth.clone());
+        move |entry: crate::store::audit::Audited| {
+            if let Some(log) = &log
+                && let Err(error) = log.record(&entry)
+            {
+                tracing::error!(%error, "the audit log could not be written");
+            }
+            auth.journal_entry(crate::journal::Entry::Audit(Box::new(entry)));
+        }
+    };
+    let sighup = tokio::spawn(reload::on_sighup(reloader.clone(), audited));
     let enrolment =
         crate::enrolment::Enrolment::new(enrolment_db, shared.clone(), reloader.clone());
     let rollouts = crate::rollouts::Rollouts::default();
@@ -400,13 +418,7 @@ pub async fn run(
         enrolment: Some(enrolment),
         host_plugins: Some(host_plugins),
         rollouts,
-        audit: match crate::store::audit::AuditLog::open(&config.state_db) {
-            Ok(log) => Some(log),
-            Err(error) => {
-                tracing::error!(%error, "the audit log cannot be opened: API changes go to the journal only");
-                None
-            }
-        },
+        audit: audit_log,
     };
     let tls = match config.hbd_tls {
         true => Some(server::tls_config(&api_state).await?),

@@ -255,7 +255,12 @@ impl Reloader {
 }
 
 /// Reloads on every `SIGHUP` until the process ends.
-pub async fn on_sighup(reloader: Reloader) {
+/// Reloads on each SIGHUP; each reload, done or refused, is handed to `audit` (the
+/// audit log and the journal) as the signal's change.
+pub async fn on_sighup(
+    reloader: Reloader,
+    audit: impl Fn(crate::store::audit::Audited) + Clone + Send + 'static,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         tracing::error!("cannot install the SIGHUP handler; reload through the API");
@@ -263,14 +268,33 @@ pub async fn on_sighup(reloader: Reloader) {
     };
     while hup.recv().await.is_some() {
         tracing::info!(signal = "SIGHUP", "reloading the configuration");
-        match reloader.reload("SIGHUP").await {
+        let (status, request) = match reloader.reload("SIGHUP").await {
             Ok(done) => {
                 for w in &done.warnings {
                     tracing::warn!("{w}");
                 }
+                (200, serde_json::json!({ "warnings": done.warnings.len() }))
             }
-            Err(error) => tracing::error!(%error, "reload failed"),
-        }
+            Err(error) => {
+                tracing::error!(%error, "reload failed");
+                (422, serde_json::json!({ "error": error.to_string() }))
+            }
+        };
+        let entry = crate::store::audit::Audited {
+            at: crate::clock::Timestamp::now(),
+            user: "SIGHUP".into(),
+            address: String::new(),
+            kind: "reload".into(),
+            method: "SIGHUP".into(),
+            operation: "SIGHUP".into(),
+            path: String::new(),
+            host: None,
+            status,
+            request,
+        };
+        let audit = audit.clone();
+        // The audit log writes to the store: off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || audit(entry)).await;
     }
 }
 

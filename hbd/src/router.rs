@@ -40,7 +40,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/ws", get(api::ws::upgrade))
         .route("/", get(pages::root))
         .route("/favicon.ico", get(pages::favicon))
-        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route(
+            "/login",
+            get(pages::login_page)
+                .post(pages::login_submit)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    api::audit::record,
+                )),
+        )
         .route("/live", get(pages::live))
         .route("/plugins", get(pages::plugins))
         .route("/hosts/{name}", get(pages::host))

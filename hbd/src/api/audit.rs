@@ -1,6 +1,6 @@
 //! The audit log at the door, and reading it. Every state-changing request to a
-//! documented API operation (`POST`, `PUT`, `PATCH`, `DELETE`), refused or not, leaves
-//! one entry: who (identified before the handler runs, so a sign-out still names its
+//! documented API operation (`POST`, `PUT`, `PATCH`, `DELETE`), refused or not, and
+//! every sign-in through the pages' form, leaves one entry: who (identified before the handler runs, so a sign-out still names its
 //! user), when, from where, which operation on which host, the answer's status and the
 //! request's body with passwords and secrets masked. It is written to the store before
 //! the answer goes out, and to the journal (`"ID":"AUDIT"`). Administrators read all
@@ -121,8 +121,9 @@ fn who(request: &Request, state: &ApiState, body: &serde_json::Value) -> String 
     {
         return user.trim().to_owned();
     }
+    let signing_in = matches!(request.uri().path(), "/api/0/auth/login" | "/login");
     match body.get("username").and_then(serde_json::Value::as_str) {
-        Some(name) if request.uri().path() == "/api/0/auth/login" => name.to_owned(),
+        Some(name) if signing_in => name.to_owned(),
         _ => "(anonymous)".into(),
     }
 }
@@ -153,10 +154,26 @@ pub async fn record(
                 .into_response();
         }
     };
-    let json: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(value) if bytes.len() <= MAX_KEPT => masked(value),
-        _ if bytes.is_empty() => serde_json::Value::Null,
-        _ => serde_json::json!({ "bytes": bytes.len() }),
+    let form = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let json: serde_json::Value = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else if bytes.len() > MAX_KEPT {
+        serde_json::json!({ "bytes": bytes.len() })
+    } else if form {
+        // The pages' sign-in form.
+        masked(
+            url::form_urlencoded::parse(&bytes)
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        )
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_or_else(|_| serde_json::json!({ "bytes": bytes.len() }), masked)
     };
     let request = Request::from_parts(parts, Body::from(bytes));
     let user = who(&request, &state, &json);

@@ -2,8 +2,9 @@
 //! calls every operation that changes something, as an administrator, with whatever
 //! it takes (most are refused for an empty body: refusals are recorded too), and
 //! checks each left exactly one entry naming its method and documented path, who asked
-//! and from where; a sign-in's password is masked; a host's managers read the entries
-//! about it, its monitors do not; the journal has each as `"ID":"AUDIT"`.
+//! and from where; a sign-in's password is masked, through the API and the pages' form;
+//! a reload by SIGHUP is recorded; a host's managers read the entries about it, its
+//! monitors do not; the journal has each as `"ID":"AUDIT"`.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::process::Command;
@@ -133,6 +134,35 @@ fn every_operation_that_changes_something_leaves_exactly_one_entry() {
     assert_eq!(login["user"], "moe", "{login}");
     assert_eq!(login["status"], 401, "{login}");
     assert_eq!(login["request"]["password"], "***", "{login}");
+
+    // The pages' sign-in form, the same.
+    let form = daemon.call(
+        "POST",
+        "/login",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some("username=mia&password=wrong+one&next=%2Flive"),
+    );
+    assert!(form.status < 500, "{}", form.body);
+    let login = &newest(&daemon, &ada, "/api/0/audit?kind=login&limit=1")[0];
+    assert_eq!(login["operation"], "/login", "{login}");
+    assert_eq!(login["user"], "mia", "{login}");
+    assert_eq!(login["request"]["password"], "***", "{login}");
+    assert_eq!(login["request"]["next"], "/live", "{login}");
+
+    // A reload by SIGHUP, as the signal's change.
+    daemon.reload().unwrap();
+    let mut reload = Value::Null;
+    assert!(hbd_e2e::wait_until(
+        std::time::Duration::from_secs(10),
+        || {
+            reload = newest(&daemon, &ada, "/api/0/audit?user=SIGHUP&limit=1")
+                .first()
+                .cloned()
+                .unwrap_or(Value::Null);
+            reload["kind"] == "reload"
+        }
+    ));
+    assert_eq!(reload["status"], 200, "{reload}");
 
     // A host's manager reads the entries about it; its monitor may not.
     let mia = daemon.login("mia", PASSWORD);

@@ -692,16 +692,37 @@ pub fn unix_now() -> f64 {
 }
 
 /// The next JSON text message on a WebSocket whose stream has a short read timeout,
-/// within `limit` (`None`: nothing came).
+/// within `limit` (`None`: nothing came, or it closed).
 pub fn ws_next(
     ws: &mut tungstenite::WebSocket<TcpStream>,
     limit: Duration,
 ) -> Option<serde_json::Value> {
+    match ws_hear(ws, limit)? {
+        Heard::Text(value) => Some(value),
+        Heard::Closed(code) => panic!("websocket closed with {code}"),
+    }
+}
+
+/// What a WebSocket said: a JSON text message, or its close code.
+#[derive(Debug)]
+pub enum Heard {
+    /// A text message.
+    Text(serde_json::Value),
+    /// The close frame's code (1005 without one).
+    Closed(u16),
+}
+
+/// The next JSON text message or close frame on a WebSocket whose stream has a short
+/// read timeout, within `limit` (`None`: nothing came).
+pub fn ws_hear(ws: &mut tungstenite::WebSocket<TcpStream>, limit: Duration) -> Option<Heard> {
     let end = Instant::now() + limit;
     while Instant::now() < end {
         match ws.read() {
             Ok(tungstenite::Message::Text(text)) => {
-                return Some(serde_json::from_str(&text).unwrap());
+                return Some(Heard::Text(serde_json::from_str(&text).unwrap()));
+            }
+            Ok(tungstenite::Message::Close(frame)) => {
+                return Some(Heard::Closed(frame.map_or(1005, |f| u16::from(f.code))));
             }
             Ok(_) => {}
             Err(tungstenite::Error::Io(e))
@@ -713,6 +734,27 @@ pub fn ws_next(
         }
     }
     None
+}
+
+/// Runs `tests/browser/SCRIPT` in node with playwright-core (from the test npm
+/// packages) and `args`, and `env` besides: the JSON object its last line prints.
+pub fn browser(script: &str, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("browser")
+        .join(script);
+    let out = Command::new("node")
+        .arg(&path)
+        .args(args)
+        .env(
+            "PLAYWRIGHT",
+            needs::npm().join("node_modules/playwright-core/index.mjs"),
+        )
+        .envs(env.iter().copied())
+        .output()
+        .expect("node; run scripts/install-deps.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 /// What `promtool check metrics` (Debian `prometheus`) says about an exposition text:

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::{COOKIE, Caller, TLS_COOKIE, cookie};
+use super::caller::{Caller, presented};
 use super::error::ErrorBody;
 use super::extract::{Params, Segments, whole_number};
 use super::{ApiError, ApiState};
@@ -98,15 +98,7 @@ fn who(request: &Request, state: &ApiState, body: &serde_json::Value) -> String 
         return "(open)".into();
     }
     let headers = request.headers();
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
-    if let Some(secret) = bearer
-        .or(cookie(headers, TLS_COOKIE))
-        .or(cookie(headers, COOKIE))
+    if let Some(secret) = presented(headers)
         && let Some(grant) = state.auth.check(secret)
     {
         return grant.user;

@@ -215,6 +215,14 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, v)| v.trim_matches('"'))
 }
 
+/// The credential a request presents, unchecked: its bearer token, else its session
+/// cookie (the rate limits and the audit log key on it before any handler runs).
+pub fn presented(headers: &HeaderMap) -> Option<&str> {
+    bearer(headers)
+        .or(cookie(headers, TLS_COOKIE))
+        .or(cookie(headers, COOKIE))
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::caller::{COOKIE, TLS_COOKIE, cookie};
+use super::caller::presented;
 use super::{ApiError, ApiState};
 use crate::auth::sessions::digest;
 
@@ -34,16 +34,7 @@ fn address_key(ip: IpAddr) -> String {
 /// not: a made-up one still fills its address's), or the proxy's user.
 fn credential_key(request: &Request, state: &ApiState, peer: Option<IpAddr>) -> Option<String> {
     let headers = request.headers();
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim());
-    if let Some(secret) = bearer
-        .or(cookie(headers, TLS_COOKIE))
-        .or(cookie(headers, COOKIE))
-    {
+    if let Some(secret) = presented(headers) {
         let d = digest(secret);
         return Some(d[..8].iter().map(|b| format!("{b:02x}")).collect());
     }

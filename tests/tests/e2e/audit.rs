@@ -7,8 +7,6 @@
 //! monitors do not; the journal has each as `"ID":"AUDIT"`.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-use std::process::Command;
-
 use hbd_e2e::needs::Need;
 use hbd_e2e::{Daemon, password_hash};
 use serde_json::Value;
@@ -227,24 +225,8 @@ fn the_audit_page_and_a_hosts_part_of_it_in_a_browser() {
     assert_eq!(reload.status, 200, "{}", reload.body);
     let cleared = daemon.call("DELETE", "/api/0/hosts/web1/alerts", &[], None);
 
-    let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
-        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
-        std::path::PathBuf::from,
-    );
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/audit.mjs");
-    let out = Command::new("node")
-        .arg(&script)
-        .arg(format!("http://{}", daemon.http_addr()))
-        .arg("web1")
-        .env(
-            "PLAYWRIGHT",
-            npm.join("node_modules/playwright-core/index.mjs"),
-        )
-        .output()
-        .expect("node; run scripts/install-deps.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let base = format!("http://{}", daemon.http_addr());
+    let seen = hbd_e2e::browser("audit.mjs", &[&base, "web1"], &[]);
     assert_eq!(seen["problems"], serde_json::json!([]), "{seen:#}");
     let rows = seen["rows"].as_array().unwrap();
     // Newest first: the alerts cleared, the reload, the two silences.

@@ -450,24 +450,8 @@ targets:
     );
 
     // The button on /alerts, in a real browser.
-    let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
-        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
-        std::path::PathBuf::from,
-    );
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/test_send.mjs");
-    let out = std::process::Command::new("node")
-        .arg(&script)
-        .arg(format!("http://{}", daemon.http_addr()))
-        .arg("ops-slack")
-        .env(
-            "PLAYWRIGHT",
-            npm.join("node_modules/playwright-core/index.mjs"),
-        )
-        .output()
-        .expect("node; run scripts/install-deps.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let base = format!("http://{}", daemon.http_addr());
+    let seen = hbd_e2e::browser("test_send.mjs", &[&base, "ops-slack"], &[]);
     assert_eq!(seen["problems"], serde_json::json!([]), "{seen:#}");
     assert_eq!(
         seen["channels"],

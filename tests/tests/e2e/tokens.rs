@@ -7,7 +7,7 @@
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use hbd_e2e::{Daemon, password_hash};
+use hbd_e2e::{Daemon, Heard, password_hash, ws_hear as hear};
 use serde_json::{Value, json};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
@@ -208,34 +208,6 @@ fn tokens_limited_to_reading_or_to_some_hosts_do_only_that() {
         Some(command),
     );
     assert_eq!(still.status, 403, "{}", still.body);
-}
-
-/// A message of the live stream, or its close code, within `limit`.
-enum Heard {
-    Text(Value),
-    Closed(u16),
-}
-
-fn hear(ws: &mut tungstenite::WebSocket<TcpStream>, limit: Duration) -> Option<Heard> {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        match ws.read() {
-            Ok(tungstenite::Message::Text(text)) => {
-                return Some(Heard::Text(serde_json::from_str(&text).unwrap()));
-            }
-            Ok(tungstenite::Message::Close(frame)) => {
-                return Some(Heard::Closed(frame.map_or(1005, |f| u16::from(f.code))));
-            }
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("websocket: {e}"),
-        }
-    }
-    None
 }
 
 #[test]

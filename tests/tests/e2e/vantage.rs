@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -270,21 +269,9 @@ wasm_plugins:
 
 /// Opens /checks in headless Chromium: each check's name, state and vantage rows.
 fn browse(daemon: &Daemon) -> serde_json::Value {
-    let npm = std::env::var_os("HBD_NPM_DIR").map_or_else(
-        || std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/hbd-npm"),
-        std::path::PathBuf::from,
-    );
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/checks.mjs");
-    let out = Command::new("node")
-        .arg(&script)
-        .arg(format!("http://{}", daemon.http_addr()))
-        .env(
-            "PLAYWRIGHT",
-            npm.join("node_modules/playwright-core/index.mjs"),
-        )
-        .output()
-        .expect("node; run scripts/install-deps.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+    hbd_e2e::browser(
+        "checks.mjs",
+        &[&format!("http://{}", daemon.http_addr())],
+        &[],
+    )
 }

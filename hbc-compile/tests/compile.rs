@@ -40,7 +40,7 @@ fn compiles_a_plugin_that_the_agent_then_loads_without_compiling() {
         config: [("mode".to_owned(), serde_json::json!("trivial"))].into(),
         ..Default::default()
     };
-    let settings = hbc::plugins::wasm_loader::settings(Some(&entry)).unwrap();
+    let settings = hbc::wasm_loader::settings(Some(&entry)).unwrap();
     let mut plugin = hbc::wasm::WasmPlugin::load(&runtime, &fixture(), settings).unwrap();
     assert_eq!(plugin.name(), "fixture");
     plugin.collect().unwrap();

@@ -139,7 +139,7 @@ fn managed(
         return None;
     }
     let key = hb_proto::Key::new(config.key.clone()?);
-    let runtime = match crate::plugins::wasm_loader::runtime(&config.wasm_plugins) {
+    let runtime = match crate::wasm_loader::runtime(&config.wasm_plugins) {
         Ok(r) => r,
         Err(error) => {
             tracing::error!(%error, "managed plugins off: no WebAssembly runtime");

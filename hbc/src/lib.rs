@@ -20,6 +20,9 @@
 //! - `syslog` (Unix): log sink for a detached agent.
 //! - [`wasm`] (feature `wasm`): WebAssembly plugins in a wasmtime sandbox;
 //!   [`managed`]: the signed ones the daemon says to run, fetched, checked and swapped in.
+//! - [`wasm_loader`] (feature `wasm`): the `wasm_plugins` directories' files, with
+//!   their settings, as scheduled plugins (above `config`, `plugins` and `wasm`, which
+//!   it joins).
 //! - [`fetch`]: downloads from the daemon over HTTP (releases, artifacts, answers).
 
 pub mod app;
@@ -42,6 +45,8 @@ pub mod syslog;
 pub mod upgrade;
 #[cfg(feature = "wasm")]
 pub mod wasm;
+#[cfg(feature = "wasm")]
+pub mod wasm_loader;
 
 /// The agent's version, sent in every heartbeat.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

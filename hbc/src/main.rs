@@ -395,7 +395,7 @@ fn check_config(args: &RunArgs) -> ExitCode {
     #[allow(unused_mut)] // without the wasm feature nothing is added
     let mut problems = 0;
     #[cfg(feature = "wasm")]
-    match hbc::plugins::wasm_loader::entries(&config.wasm_plugins) {
+    match hbc::wasm_loader::entries(&config.wasm_plugins) {
         Ok(loaded) => problems += loaded.problems.len(),
         Err(error) => {
             eprintln!("wasm_plugins: {error}");
@@ -525,7 +525,7 @@ fn load_plugins(config: &AgentConfig) -> anyhow::Result<Vec<scheduler::Entry>> {
     let mut plugins = scheduler::entries(&config.plugins).context("plugins")?;
     #[cfg(feature = "wasm")]
     plugins.extend(
-        hbc::plugins::wasm_loader::entries(&config.wasm_plugins)
+        hbc::wasm_loader::entries(&config.wasm_plugins)
             .context("wasm_plugins")?
             .entries,
     );

@@ -75,7 +75,7 @@ pub fn plugin_check(
             net,
             ..Default::default()
         };
-        let settings = hbc::plugins::wasm_loader::settings(Some(&entry)).map_err(|e| {
+        let settings = hbc::wasm_loader::settings(Some(&entry)).map_err(|e| {
             let flag = e.key.replace('_', "-");
             anyhow::anyhow!("--{flag}: expected {}, found {}", e.expected, e.found)
         })?;

@@ -14,8 +14,8 @@ use super::state::file;
 use crate::config::WasmPluginConfig;
 use crate::plugins::Plugin;
 use crate::plugins::scheduler::Entry;
-use crate::plugins::wasm_loader::settings as wasm_settings;
 use crate::wasm::{Runtime, WasmPlugin};
+use crate::wasm_loader::settings as wasm_settings;
 
 /// Longest time one download may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);

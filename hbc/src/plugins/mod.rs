@@ -23,8 +23,6 @@ pub mod ping_monitor;
 #[cfg(not(target_os = "linux"))]
 pub mod portable;
 pub mod scheduler;
-#[cfg(feature = "wasm")]
-pub mod wasm_loader;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::PluginError;
-use super::scheduler::Entry;
 use crate::config::{MAX_MEMORY_MB, MAX_TIMEOUT_MS, WasmPluginConfig, WasmPluginsConfig};
+use crate::plugins::PluginError;
+use crate::plugins::scheduler::Entry;
 use crate::wasm::{Runtime, WasmPlugin, WasmSettings};
 
 /// A plugin setting out of its range.

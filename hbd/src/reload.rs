@@ -291,6 +291,8 @@ pub async fn on_sighup(
             host: None,
             status,
             request,
+            before: None,
+            after: None,
         };
         let audit = audit.clone();
         // The audit log writes to the store: off the runtime's threads.

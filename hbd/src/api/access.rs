@@ -7,6 +7,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::Changed;
 use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::{Body, Segments};
@@ -94,17 +95,18 @@ pub async fn put(
     caller: Caller,
     Segments(name): Segments<String>,
     Body(request): Body<AccessRequest>,
-) -> Result<Json<AccessView>, ApiError> {
+) -> Result<(axum::Extension<Changed>, Json<AccessView>), ApiError> {
     find(&state, &caller, &name, Action::EditAccess).await?;
-    let current = view(&state, &name);
+    let before = view(&state, &name);
     let list = AccessList {
-        owner: current.owner,
+        owner: before.owner.clone(),
         managers: request.managers,
         monitors: request.monitors,
     };
     state.auth.set_access(&name, list).await?;
     tracing::info!(host = name, by = caller.user.as_deref(), "access changed");
-    Ok(Json(view(&state, &name)))
+    let after = view(&state, &name);
+    Ok((Changed::new(&before, &after), Json(after)))
 }
 
 /// Gives the host to another owner (owner or administrator). The old owner keeps no
@@ -127,21 +129,23 @@ pub async fn transfer(
     caller: Caller,
     Segments(name): Segments<String>,
     Body(request): Body<TransferRequest>,
-) -> Result<Json<AccessView>, ApiError> {
+) -> Result<(axum::Extension<Changed>, Json<AccessView>), ApiError> {
     find(&state, &caller, &name, Action::TransferOwnership).await?;
     // `set_access` refuses access the config declares (409).
-    let current = view(&state, &name);
+    let before = view(&state, &name);
     let list = AccessList {
         owner: Some(request.owner.clone()),
-        managers: current
+        managers: before
             .managers
-            .into_iter()
-            .filter(|u| *u != request.owner)
+            .iter()
+            .filter(|u| **u != request.owner)
+            .cloned()
             .collect(),
-        monitors: current
+        monitors: before
             .monitors
-            .into_iter()
-            .filter(|u| *u != request.owner)
+            .iter()
+            .filter(|u| **u != request.owner)
+            .cloned()
             .collect(),
     };
     state.auth.set_access(&name, list).await?;
@@ -151,5 +155,6 @@ pub async fn transfer(
         by = caller.user.as_deref(),
         "ownership transferred"
     );
-    Ok(Json(view(&state, &name)))
+    let after = view(&state, &name);
+    Ok((Changed::new(&before, &after), Json(after)))
 }

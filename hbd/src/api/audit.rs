@@ -27,6 +27,25 @@ use crate::clock::Timestamp;
 use crate::journal::Entry;
 use crate::store::audit::{AuditEntry, AuditFilter, Audited};
 
+/// What a change made of what it changed, as its handler saw it: the audit entry keeps
+/// both. A handler answers `(Changed::new(before, after), Json(...))`; the layer takes
+/// it out of the answer's extensions.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    before: serde_json::Value,
+    after: serde_json::Value,
+}
+
+impl Changed {
+    /// The thing before and after (each serialized; secrets must not be in either).
+    pub fn new(before: &impl Serialize, after: &impl Serialize) -> axum::Extension<Changed> {
+        axum::Extension(Changed {
+            before: serde_json::to_value(before).unwrap_or(serde_json::Value::Null),
+            after: serde_json::to_value(after).unwrap_or(serde_json::Value::Null),
+        })
+    }
+}
+
 /// Largest request body kept in an entry (a bigger one is recorded by its size).
 const MAX_KEPT: usize = 64 * 1024;
 
@@ -176,6 +195,7 @@ pub async fn record(
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    let changed = response.extensions().get::<Changed>().cloned();
     let entry = Audited {
         at: Timestamp::now(),
         user,
@@ -187,6 +207,8 @@ pub async fn record(
         path,
         status: response.status().as_u16(),
         request: json,
+        before: changed.as_ref().map(|c| c.before.clone()),
+        after: changed.map(|c| c.after),
     };
     if let Some(log) = state.audit.clone() {
         let kept = entry.clone();

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::Changed;
 use super::caller::{Caller, Via};
 use super::error::ErrorBody;
 use super::extract::{Body, Segments};
@@ -283,7 +284,7 @@ pub async fn update(
     caller: Caller,
     Segments(name): Segments<String>,
     Body(patch): Body<UserPatch>,
-) -> Result<Json<UserView>, ApiError> {
+) -> Result<(axum::Extension<Changed>, Json<UserView>), ApiError> {
     may_see(&caller, &name)?;
     let own = caller.user.as_deref() == Some(name.as_str());
     if own {
@@ -301,6 +302,8 @@ pub async fn update(
             "user `{name}` is declared in the config file; change it there"
         )));
     }
+    // What the audit log keeps as before (the view shows no password).
+    let before = UserView::new(&name, entry);
     let mut user = entry.user.clone();
     if let Some(channels) = &patch.notification_channels {
         check_channels(channels)?;
@@ -356,7 +359,8 @@ pub async fn update(
         };
         state.auth.end_user_sessions(&name, keep).await?;
     }
-    Ok(Json(view(&state, &name)?))
+    let after = view(&state, &name)?;
+    Ok((Changed::new(&before, &after), Json(after)))
 }
 
 /// Deletes a user made through the API, with their sessions, tokens and roles

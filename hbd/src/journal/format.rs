@@ -242,6 +242,8 @@ impl Formatter {
                     "host": a.host,
                     "status": a.status,
                     "request": a.request,
+                    "before": a.before,
+                    "after": a.after,
                 });
                 out.extend_from_slice(value.to_string().as_bytes());
             }

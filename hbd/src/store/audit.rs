@@ -43,6 +43,11 @@ pub struct AuditEntry {
     /// `{"bytes": N}` for a body that is not JSON or too large to keep), with passwords
     /// and secrets replaced by `***`.
     pub request: serde_json::Value,
+    /// What it changed, before (for the changes that say: a host's access, its owner,
+    /// a user's account, a host's own plugins; `null` otherwise).
+    pub before: Option<serde_json::Value>,
+    /// And after.
+    pub after: Option<serde_json::Value>,
 }
 
 /// What to read.
@@ -85,6 +90,10 @@ pub struct Audited {
     pub status: u16,
     /// The body, secrets masked.
     pub request: serde_json::Value,
+    /// What it changed, before, when the change says.
+    pub before: Option<serde_json::Value>,
+    /// And after.
+    pub after: Option<serde_json::Value>,
 }
 
 /// The log's connection (the store must have been opened, and so migrated).
@@ -110,7 +119,8 @@ impl AuditLog {
         self.with(|conn| {
             conn.prepare_cached(
                 "INSERT INTO audit (at_ms, user, address, kind, method, operation, path, host, \
-                 status, request) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 status, request, before, after) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 to_sql_ms(a.at),
@@ -122,7 +132,9 @@ impl AuditLog {
                 a.path,
                 a.host,
                 a.status,
-                request
+                request,
+                a.before.as_ref().map(serde_json::Value::to_string),
+                a.after.as_ref().map(serde_json::Value::to_string)
             ])
             .map(drop)
         })
@@ -134,7 +146,7 @@ impl AuditLog {
         self.with(|conn| {
             let mut select = conn.prepare_cached(
                 "SELECT id, at_ms, user, address, kind, method, operation, path, host, status, \
-                 request FROM audit \
+                 request, before, after FROM audit \
                  WHERE id < ?1 AND (?2 IS NULL OR user = ?2) AND (?3 IS NULL OR host = ?3) \
                  AND (?4 IS NULL OR kind = ?4) AND at_ms >= ?5 AND at_ms < ?6 \
                  ORDER BY id DESC LIMIT ?7",
@@ -151,6 +163,9 @@ impl AuditLog {
                 ],
                 |r| {
                     let request: String = r.get(10)?;
+                    let json = |text: Option<String>| {
+                        text.map(|t| serde_json::from_str(&t).unwrap_or(serde_json::Value::Null))
+                    };
                     Ok(AuditEntry {
                         id: r.get(0)?,
                         at: from_sql_ms(r.get(1)?).rfc3339(),
@@ -163,6 +178,8 @@ impl AuditLog {
                         host: r.get(8)?,
                         status: r.get(9)?,
                         request: serde_json::from_str(&request).unwrap_or(serde_json::Value::Null),
+                        before: json(r.get(11)?),
+                        after: json(r.get(12)?),
                     })
                 },
             )?;
@@ -187,6 +204,8 @@ mod tests {
             host: host.map(str::to_owned),
             status: 201,
             request: serde_json::json!({"for": "1h"}),
+            before: (kind == "ack").then(|| serde_json::json!({"owner": "olga"})),
+            after: (kind == "ack").then(|| serde_json::json!({"owner": "bob"})),
         }
     }
 
@@ -222,7 +241,10 @@ mod tests {
             host: Some("db1".into()),
             ..AuditFilter::default()
         };
-        assert_eq!(ids(db1), ["bob ack"]);
+        assert_eq!(ids(db1.clone()), ["bob ack"]);
+        let ack = &log.read(&db1, 1).unwrap()[0];
+        assert_eq!(ack.before, Some(serde_json::json!({"owner": "olga"})));
+        assert_eq!(ack.after, Some(serde_json::json!({"owner": "bob"})));
         let window = AuditFilter {
             since: Some(Timestamp::from_secs_f64(1_764_000_000.5)),
             until: Some(Timestamp::from_secs_f64(1_764_000_001.5)),

@@ -206,6 +206,9 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_user ON audit (user, id);
     CREATE INDEX audit_host ON audit (host, id);",
+    // What a change made of what it changed (JSON; NULL where the change does not say).
+    "ALTER TABLE audit ADD COLUMN before TEXT;
+    ALTER TABLE audit ADD COLUMN after TEXT;",
 ];
 
 /// Store failures.

@@ -133,6 +133,46 @@ fn every_operation_that_changes_something_leaves_exactly_one_entry() {
     assert_eq!(login["status"], 401, "{login}");
     assert_eq!(login["request"]["password"], "***", "{login}");
 
+    // A change that says what it changed: db1's access (no config declares it), before
+    // and after.
+    daemon.heartbeat_and_cpu("db1", 10.0);
+    assert!(hbd_e2e::wait_until(
+        std::time::Duration::from_secs(10),
+        || {
+            daemon
+                .call(
+                    "GET",
+                    "/api/0/hosts/db1",
+                    &[("Authorization", &auth(&ada))],
+                    None,
+                )
+                .status
+                == 200
+        }
+    ));
+    let put = daemon.call(
+        "PUT",
+        "/api/0/hosts/db1/access",
+        &[("Authorization", &auth(&ada))],
+        Some(r#"{"managers": ["mia"]}"#),
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+    let change = &newest(&daemon, &ada, "/api/0/audit?host=db1&kind=access&limit=1")[0];
+    assert_eq!(
+        change["before"]["managers"],
+        serde_json::json!([]),
+        "{change}"
+    );
+    assert_eq!(
+        change["after"]["managers"],
+        serde_json::json!(["mia"]),
+        "{change}"
+    );
+    assert_eq!(
+        change["before"]["owner"], change["after"]["owner"],
+        "{change}"
+    );
+
     // The pages' sign-in form, the same.
     let form = daemon.call(
         "POST",

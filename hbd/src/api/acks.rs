@@ -8,6 +8,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::audit::Changed;
 use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::{Body, Params, Segments};
@@ -81,7 +82,7 @@ pub async fn put(
     caller: Caller,
     Segments(name): Segments<String>,
     Body(new): Body<NewAck>,
-) -> Result<Json<Outcome>, ApiError> {
+) -> Result<(axum::Extension<Changed>, Json<Outcome>), ApiError> {
     find(&state, &caller, &name, Action::Acknowledge).await?;
     let comment = new.comment.trim().to_owned();
     if comment.is_empty() {
@@ -105,13 +106,25 @@ pub async fn put(
         comment,
         until,
     };
+    let before = held(&state, &name, new.path.as_deref()).await?;
+    let after = Ack::from(ack.clone());
     let command = Command::Acknowledge {
         host: name,
         path: new.path,
         ack: Box::new(ack),
     };
     let outcome = ask(&state, |tx| Query::Command(command, tx)).await??;
-    Ok(Json(outcome.into()))
+    Ok((Changed::new(&before, &Some(after)), Json(outcome.into())))
+}
+
+/// The acknowledgement in force on `host`'s problem at `path`, if any (the audit log's
+/// before).
+async fn held(state: &ApiState, host: &str, path: Option<&str>) -> Result<Option<Ack>, ApiError> {
+    let acks = ask(state, Query::Acks).await?;
+    Ok(acks
+        .into_iter()
+        .find(|((h, p), _)| h == host && p.as_deref() == path)
+        .map(|(_, ack)| ack.into()))
 }
 
 /// Takes an acknowledgement back: the problem's reminders resume.
@@ -131,12 +144,13 @@ pub async fn withdraw(
     caller: Caller,
     Segments(name): Segments<String>,
     query: Result<Params<AckPath>, ApiError>,
-) -> Result<Json<Outcome>, ApiError> {
+) -> Result<(axum::Extension<Changed>, Json<Outcome>), ApiError> {
     find(&state, &caller, &name, Action::Acknowledge).await?;
     let Params(AckPath { path }) = query?;
+    let before = held(&state, &name, path.as_deref()).await?;
     let command = Command::Withdraw { host: name, path };
     let outcome = ask(&state, |tx| Query::Command(command, tx)).await??;
-    Ok(Json(outcome.into()))
+    Ok((Changed::new(&before, &None::<Ack>), Json(outcome.into())))
 }
 
 /// Every acknowledgement in force on the hosts the caller sees.

@@ -86,7 +86,7 @@ pub async fn put(
     caller: Caller,
     Segments(name): Segments<String>,
     Body(ask): Body<OwnAsk>,
-) -> Result<Json<Own>, ApiError> {
+) -> Result<(axum::Extension<super::audit::Changed>, Json<Own>), ApiError> {
     find(&state, &caller, &name, Action::ManagePlugins).await?;
     let Some(db) = state.host_plugins.clone() else {
         return Err(ApiError::Unavailable(
@@ -161,9 +161,13 @@ pub async fn put(
             .map_err(|e| ApiError::Store(e.to_string()))?
             .map_err(|e| ApiError::Store(e.to_string()))?;
     }
-    Ok(Json(Own {
-        host: name,
-        own,
-        changes: lines,
-    }))
+    let changed = super::audit::Changed::new(&before, &own);
+    Ok((
+        changed,
+        Json(Own {
+            host: name,
+            own,
+            changes: lines,
+        }),
+    ))
 }

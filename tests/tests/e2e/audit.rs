@@ -23,6 +23,9 @@ hosts:
   web1: {{owner: ada, managers: [mia], monitors: [moe]}}
 groups:
   web: {{hosts: ['web*']}}
+thresholds:
+  cpu_monitor:
+    cpu_percent: {{warning: 80, critical: 90}}
 ",
         hash = password_hash(PASSWORD)
     )
@@ -172,6 +175,38 @@ fn every_operation_that_changes_something_leaves_exactly_one_entry() {
         change["before"]["owner"], change["after"]["owner"],
         "{change}"
     );
+
+    // An acknowledgement, put and taken back: nothing before, then it, then nothing.
+    daemon.heartbeat_and_cpu("db1", 95.0);
+    let ack_path = "/api/0/hosts/db1/ack";
+    let body = r#"{"path": "cpu_monitor.cpu_percent", "comment": "replacing the fan"}"#;
+    // The alert is raised as the report arrives.
+    let mut said = String::new();
+    let acknowledged = hbd_e2e::wait_until(std::time::Duration::from_secs(10), || {
+        let put = daemon.call(
+            "POST",
+            ack_path,
+            &[("Authorization", &auth(&ada))],
+            Some(body),
+        );
+        said = put.body;
+        put.status == 200
+    });
+    assert!(acknowledged, "{said}");
+    let acked = &newest(&daemon, &ada, "/api/0/audit?host=db1&kind=ack&limit=1")[0];
+    assert_eq!(acked["before"], Value::Null, "{acked}");
+    assert_eq!(acked["after"]["comment"], "replacing the fan", "{acked}");
+    let taken = daemon.call(
+        "DELETE",
+        &format!("{ack_path}?path=cpu_monitor.cpu_percent"),
+        &[("Authorization", &auth(&ada))],
+        None,
+    );
+    assert_eq!(taken.status, 200, "{}", taken.body);
+    let back = &newest(&daemon, &ada, "/api/0/audit?host=db1&kind=ack&limit=1")[0];
+    assert_eq!(back["method"], "DELETE", "{back}");
+    assert_eq!(back["before"]["comment"], "replacing the fan", "{back}");
+    assert_eq!(back["after"], Value::Null, "{back}");
 
     // The pages' sign-in form, the same.
     let form = daemon.call(

@@ -4,7 +4,8 @@
 //! The binaries are the ones cargo built next to the test executable
 //! (`target/<profile>/hbd`); `cargo test --workspace` builds them first. [`services`]
 //! starts the stand-in SMTP and HTTP services notification tests talk to; [`needs`] is
-//! what a test needs beyond Rust, and what happens when it is missing.
+//! what a test needs beyond Rust, and what happens when it is missing; [`browser`] runs
+//! the pages' scripts in Chromium; [`ws`] reads the live stream.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failure is a test failure
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,9 +17,14 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+pub mod browser;
 pub mod docs;
 pub mod needs;
 pub mod services;
+pub mod ws;
+
+pub use browser::browser;
+pub use ws::{Heard, ws_hear, ws_next};
 
 /// Thresholds on `cpu_monitor.cpu_percent` (WARNING 80, CRITICAL 90) that the alerting
 /// tests drive with hand-made reports.
@@ -689,72 +695,6 @@ pub fn unix_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-/// The next JSON text message on a WebSocket whose stream has a short read timeout,
-/// within `limit` (`None`: nothing came, or it closed).
-pub fn ws_next(
-    ws: &mut tungstenite::WebSocket<TcpStream>,
-    limit: Duration,
-) -> Option<serde_json::Value> {
-    match ws_hear(ws, limit)? {
-        Heard::Text(value) => Some(value),
-        Heard::Closed(code) => panic!("websocket closed with {code}"),
-    }
-}
-
-/// What a WebSocket said: a JSON text message, or its close code.
-#[derive(Debug)]
-pub enum Heard {
-    /// A text message.
-    Text(serde_json::Value),
-    /// The close frame's code (1005 without one).
-    Closed(u16),
-}
-
-/// The next JSON text message or close frame on a WebSocket whose stream has a short
-/// read timeout, within `limit` (`None`: nothing came).
-pub fn ws_hear(ws: &mut tungstenite::WebSocket<TcpStream>, limit: Duration) -> Option<Heard> {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        match ws.read() {
-            Ok(tungstenite::Message::Text(text)) => {
-                return Some(Heard::Text(serde_json::from_str(&text).unwrap()));
-            }
-            Ok(tungstenite::Message::Close(frame)) => {
-                return Some(Heard::Closed(frame.map_or(1005, |f| u16::from(f.code))));
-            }
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("websocket: {e}"),
-        }
-    }
-    None
-}
-
-/// Runs `tests/browser/SCRIPT` in node with playwright-core (from the test npm
-/// packages) and `args`, and `env` besides: the JSON object its last line prints.
-pub fn browser(script: &str, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("browser")
-        .join(script);
-    let out = Command::new("node")
-        .arg(&path)
-        .args(args)
-        .env(
-            "PLAYWRIGHT",
-            needs::npm().join("node_modules/playwright-core/index.mjs"),
-        )
-        .envs(env.iter().copied())
-        .output()
-        .expect("node; run scripts/install-deps.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 /// What `promtool check metrics` (Debian `prometheus`) says about an exposition text:

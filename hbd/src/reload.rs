@@ -268,12 +268,12 @@ pub async fn on_sighup(
     };
     while hup.recv().await.is_some() {
         tracing::info!(signal = "SIGHUP", "reloading the configuration");
-        let (status, request) = match reloader.reload("SIGHUP").await {
+        let (status, outcome) = match reloader.reload("SIGHUP").await {
             Ok(done) => {
                 for w in &done.warnings {
                     tracing::warn!("{w}");
                 }
-                (200, serde_json::json!({ "warnings": done.warnings.len() }))
+                (200, serde_json::to_value(&done).unwrap_or_default())
             }
             Err(error) => {
                 tracing::error!(%error, "reload failed");
@@ -290,9 +290,10 @@ pub async fn on_sighup(
             path: String::new(),
             host: None,
             status,
-            request,
+            // The signal asks nothing: what the reload did (or why not) is its after.
+            request: serde_json::Value::Null,
             before: None,
-            after: None,
+            after: Some(outcome),
         };
         let audit = audit.clone();
         // The audit log writes to the store: off the runtime's threads.

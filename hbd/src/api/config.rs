@@ -24,11 +24,13 @@ use crate::reload::{ReloadError, Reloaded};
 pub async fn reload(
     State(state): State<ApiState>,
     caller: Caller,
-) -> Result<Json<Reloaded>, ApiError> {
+) -> Result<(axum::Extension<super::audit::Changed>, Json<Reloaded>), ApiError> {
     caller.may(Action::ReloadConfig, None)?;
     let by = caller.signed_in().unwrap_or("(no users)").to_owned();
     match state.reloader.reload(&by).await {
-        Ok(done) => Ok(Json(done)),
+        // The audit log keeps what the reload changed (the plugins that run where,
+        // the keys that wait for a restart) as its after.
+        Ok(done) => Ok((super::audit::Changed::new(&(), &done), Json(done))),
         Err(e @ ReloadError::Invalid(_)) => Err(ApiError::Unprocessable(e.to_string())),
         Err(e @ ReloadError::Engine(_)) => Err(ApiError::Unavailable(e.to_string())),
     }

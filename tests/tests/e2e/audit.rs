@@ -236,6 +236,13 @@ fn every_operation_that_changes_something_leaves_exactly_one_entry() {
         }
     ));
     assert_eq!(reload["status"], 200, "{reload}");
+    // What it did is its after: here, nothing that waits for a restart.
+    assert_eq!(
+        reload["after"]["restart_needed"],
+        serde_json::json!([]),
+        "{reload}"
+    );
+    assert!(reload["after"]["source"].is_string(), "{reload}");
 
     // A host's manager reads the entries about it; its monitor may not.
     let mia = daemon.login("mia", PASSWORD);

@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::Changed;
 use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::{Body, Segments};
@@ -305,7 +306,7 @@ pub async fn create(
     State(state): State<ApiState>,
     caller: Caller,
     Body(new): Body<NewSilence>,
-) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
+) -> Result<(StatusCode, axum::Extension<Changed>, Json<SilenceView>), ApiError> {
     if let Some(p) = &new.paths {
         glob("paths", p).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
@@ -366,10 +367,10 @@ pub async fn create(
         silence: Box::new(silence),
     };
     match ask(&state, |tx| Query::Command(command, tx)).await?? {
-        Outcome::Silence { silence } => Ok((
-            StatusCode::CREATED,
-            Json(SilenceView::new(*silence, Timestamp::now())),
-        )),
+        Outcome::Silence { silence } => {
+            let made = SilenceView::new(*silence, Timestamp::now());
+            Ok((StatusCode::CREATED, Changed::new(&(), &made), Json(made)))
+        }
         other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
     }
 }
@@ -389,16 +390,20 @@ pub async fn expire(
     State(state): State<ApiState>,
     caller: Caller,
     Segments(id): Segments<String>,
-) -> Result<Json<SilenceView>, ApiError> {
+) -> Result<(axum::Extension<Changed>, Json<SilenceView>), ApiError> {
     let (silences, _) = ask(&state, Query::Policy).await?;
     let silence = silences
         .into_iter()
         .find(|s| s.id == id)
         .ok_or_else(|| ApiError::NotFound(format!("no silence with id {id:?}")))?;
     may_end(&state, &caller, &silence).await?;
+    let before = SilenceView::new(silence, Timestamp::now());
     let command = Command::ExpireSilence { id };
     match ask(&state, |tx| Query::Command(command, tx)).await?? {
-        Outcome::Silence { silence } => Ok(Json(SilenceView::new(*silence, Timestamp::now()))),
+        Outcome::Silence { silence } => {
+            let ended = SilenceView::new(*silence, Timestamp::now());
+            Ok((Changed::new(&before, &ended), Json(ended)))
+        }
         other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
     }
 }

@@ -44,7 +44,8 @@ pub struct AuditEntry {
     /// and secrets replaced by `***`.
     pub request: serde_json::Value,
     /// What it changed, before (for the changes that say: a host's access, its owner,
-    /// a user's account, a host's own plugins, an acknowledgement; `null` otherwise).
+    /// a user's account, a host's own plugins, an acknowledgement, a silence, a
+    /// reload's outcome; `null` otherwise).
     pub before: Option<serde_json::Value>,
     /// And after.
     pub after: Option<serde_json::Value>,

@@ -306,6 +306,10 @@ fn the_audit_page_and_a_hosts_part_of_it_in_a_browser() {
     let reload = daemon.call("POST", "/api/0/config/reload", &[], None);
     assert_eq!(reload.status, 200, "{}", reload.body);
     let cleared = daemon.call("DELETE", "/api/0/hosts/web1/alerts", &[], None);
+    // A silence made keeps what it is as its after.
+    let made = &daemon.get_json("/api/0/audit?kind=silences&limit=2")["entries"][1];
+    assert_eq!(made["after"]["comment"], "db maintenance", "{made}");
+    assert_eq!(made["before"], Value::Null, "{made}");
 
     let base = format!("http://{}", daemon.http_addr());
     let seen = hbd_e2e::browser("audit.mjs", &[&base, "web1"], &[]);
@@ -346,4 +350,14 @@ fn the_audit_page_and_a_hosts_part_of_it_in_a_browser() {
     assert_eq!(host_rows.len(), 1, "{seen:#}");
     assert_eq!(host_rows[0][3], "DELETE /api/0/hosts/web1/alerts");
     assert_eq!(seen["host_all"], "/audit?host=web1");
+
+    // A silence ended keeps it as it was and as it ended.
+    let id = made["after"]["id"].as_str().unwrap().to_owned();
+    let ended = daemon.call("DELETE", &format!("/api/0/silences/{id}"), &[], None);
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    let entry = &daemon.get_json("/api/0/audit?kind=silences&limit=1")["entries"][0];
+    assert_eq!(entry["method"], "DELETE", "{entry}");
+    assert_eq!(entry["before"]["comment"], "db maintenance", "{entry}");
+    assert_eq!(entry["after"]["id"], id.as_str(), "{entry}");
+    assert_ne!(entry["before"]["state"], entry["after"]["state"], "{entry}");
 }

@@ -282,10 +282,17 @@ pub async fn drop(
     State(state): State<ApiState>,
     caller: Caller,
     Segments(name): Segments<String>,
-) -> Result<Json<Outcome>, ApiError> {
+) -> Result<(axum::Extension<super::audit::Changed>, Json<Outcome>), ApiError> {
     caller.may(Action::DropHost, Some(&name))?;
+    // What the audit log keeps of the host it forgets.
+    let before = ask(&state, |tx| Query::Host(name.clone(), tx))
+        .await?
+        .map(|h| HostView::new(h, Timestamp::now(), &state.latest));
     let command = Command::DropHost { host: name.clone() };
     let outcome = ask(&state, |tx| Query::Command(command, tx)).await??;
     state.auth.forget_host(&name).await?;
-    Ok(Json(outcome.into()))
+    Ok((
+        super::audit::Changed::new(&before, &()),
+        Json(outcome.into()),
+    ))
 }

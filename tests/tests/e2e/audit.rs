@@ -120,6 +120,11 @@ fn every_operation_that_changes_something_leaves_exactly_one_entry() {
         if path.starts_with("/api/0/hosts/{name}") {
             assert_eq!(entry["host"], "web1", "{entry}");
         }
+        // Dropping a host keeps what it was.
+        if path == "/api/0/hosts/{name}" {
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            assert_eq!(entry["before"]["name"], "web1", "{entry}");
+        }
         last_id = entries[0]["id"].as_i64().unwrap();
     }
 

@@ -282,18 +282,20 @@ pub async fn on_sighup(
         };
         let entry = crate::store::audit::Audited {
             at: crate::clock::Timestamp::now(),
-            user: "SIGHUP".into(),
-            address: String::new(),
-            kind: "reload".into(),
-            method: "SIGHUP".into(),
-            operation: "SIGHUP".into(),
-            path: String::new(),
-            host: None,
-            status,
-            // The signal asks nothing: what the reload did (or why not) is its after.
-            request: serde_json::Value::Null,
-            before: None,
-            after: Some(outcome),
+            asked: crate::store::audit::Asked {
+                user: "SIGHUP".into(),
+                address: String::new(),
+                kind: "reload".into(),
+                method: "SIGHUP".into(),
+                operation: "SIGHUP".into(),
+                path: String::new(),
+                host: None,
+                status,
+                // The signal asks nothing: what the reload did (or why not) is its after.
+                request: serde_json::Value::Null,
+                before: None,
+                after: Some(outcome),
+            },
         };
         let audit = audit.clone();
         // The audit log writes to the store: off the runtime's threads.

@@ -25,7 +25,7 @@ use super::{ApiError, ApiState};
 use crate::auth::roles::Action;
 use crate::clock::Timestamp;
 use crate::journal::Entry;
-use crate::store::audit::{AuditEntry, AuditFilter, Audited};
+use crate::store::audit::{Asked, AuditEntry, AuditFilter, Audited};
 
 /// What a change made of what it changed, as its handler saw it: the audit entry keeps
 /// both. A handler answers `(Changed::new(before, after), Json(...))`; the layer takes
@@ -198,24 +198,26 @@ pub async fn record(
     let changed = response.extensions().get::<Changed>().cloned();
     let entry = Audited {
         at: Timestamp::now(),
-        user,
-        address,
-        kind: kind_of(&operation),
-        method,
-        host: host_of(&operation, params.iter().flat_map(|p| p.iter())),
-        operation,
-        path,
-        status: response.status().as_u16(),
-        request: json,
-        before: changed.as_ref().map(|c| c.before.clone()),
-        after: changed.map(|c| c.after),
+        asked: Asked {
+            user,
+            address,
+            kind: kind_of(&operation),
+            method,
+            host: host_of(&operation, params.iter().flat_map(|p| p.iter())),
+            operation,
+            path,
+            status: response.status().as_u16(),
+            request: json,
+            before: changed.as_ref().map(|c| c.before.clone()),
+            after: changed.map(|c| c.after),
+        },
     };
     if let Some(log) = state.audit.clone() {
         let kept = entry.clone();
         let written = tokio::task::spawn_blocking(move || log.record(&kept)).await;
         if !matches!(written, Ok(Ok(()))) {
             // The change itself is done: it is answered, and the journal still has it.
-            tracing::error!(operation = %entry.operation, user = %entry.user, "the audit log could not be written");
+            tracing::error!(operation = %entry.asked.operation, user = %entry.asked.user, "the audit log could not be written");
             state.metrics.store_errors.inc();
         }
     }

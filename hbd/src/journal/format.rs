@@ -230,21 +230,14 @@ impl Formatter {
                 out.extend_from_slice(value.to_string().as_bytes());
             }
             Entry::Audit(a) => {
-                let _ = write!(out, "\"source_ip\":{},", serde_json::json!(a.address));
+                let asked = &a.asked;
+                let _ = write!(out, "\"source_ip\":{},", serde_json::json!(asked.address));
                 out.extend_from_slice(b"\"source_port\":null,\"message\":");
-                let value = serde_json::json!({
-                    "ID": "AUDIT",
-                    "user": a.user,
-                    "kind": a.kind,
-                    "method": a.method,
-                    "operation": a.operation,
-                    "path": a.path,
-                    "host": a.host,
-                    "status": a.status,
-                    "request": a.request,
-                    "before": a.before,
-                    "after": a.after,
-                });
+                let mut value = serde_json::to_value(asked).unwrap_or_default();
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("address");
+                    map.insert("ID".into(), "AUDIT".into());
+                }
                 out.extend_from_slice(value.to_string().as_bytes());
             }
         }

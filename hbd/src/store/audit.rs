@@ -14,13 +14,21 @@ use super::hosts::{from_sql_ms, to_sql_ms};
 use super::side::SideDb;
 use crate::clock::Timestamp;
 
-/// One request, as recorded.
+/// One request, as kept: its number and time, and what it was.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AuditEntry {
     /// Its number: later entries have larger ones.
     pub id: i64,
     /// When it was answered (RFC 3339).
     pub at: String,
+    /// What it was.
+    #[serde(flatten)]
+    pub asked: Asked,
+}
+
+/// What one request was and what came of it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Asked {
     /// Who: a user's name; `(anonymous)` without a valid credential; `(open)` on a
     /// daemon without users.
     pub user: String,
@@ -68,33 +76,13 @@ pub struct AuditFilter {
     pub before: Option<i64>,
 }
 
-/// A request to record (its number and time are the log's).
+/// A request to record (its number is the log's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audited {
     /// When.
     pub at: Timestamp,
-    /// Who.
-    pub user: String,
-    /// From where.
-    pub address: String,
-    /// What kind.
-    pub kind: String,
-    /// The method.
-    pub method: String,
-    /// The documented path.
-    pub operation: String,
-    /// The path asked.
-    pub path: String,
-    /// The host, if any.
-    pub host: Option<String>,
-    /// The status.
-    pub status: u16,
-    /// The body, secrets masked.
-    pub request: serde_json::Value,
-    /// What it changed, before, when the change says.
-    pub before: Option<serde_json::Value>,
-    /// And after.
-    pub after: Option<serde_json::Value>,
+    /// What it was.
+    pub asked: Asked,
 }
 
 /// The log's connection (the store must have been opened, and so migrated).
@@ -115,7 +103,8 @@ impl AuditLog {
     }
 
     /// Records one request.
-    pub fn record(&self, a: &Audited) -> Result<(), StoreError> {
+    pub fn record(&self, audited: &Audited) -> Result<(), StoreError> {
+        let a = &audited.asked;
         let request = a.request.to_string();
         self.with(|conn| {
             conn.prepare_cached(
@@ -124,7 +113,7 @@ impl AuditLog {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
-                to_sql_ms(a.at),
+                to_sql_ms(audited.at),
                 a.user,
                 a.address,
                 a.kind,
@@ -170,17 +159,20 @@ impl AuditLog {
                     Ok(AuditEntry {
                         id: r.get(0)?,
                         at: from_sql_ms(r.get(1)?).rfc3339(),
-                        user: r.get(2)?,
-                        address: r.get(3)?,
-                        kind: r.get(4)?,
-                        method: r.get(5)?,
-                        operation: r.get(6)?,
-                        path: r.get(7)?,
-                        host: r.get(8)?,
-                        status: r.get(9)?,
-                        request: serde_json::from_str(&request).unwrap_or(serde_json::Value::Null),
-                        before: json(r.get(11)?),
-                        after: json(r.get(12)?),
+                        asked: Asked {
+                            user: r.get(2)?,
+                            address: r.get(3)?,
+                            kind: r.get(4)?,
+                            method: r.get(5)?,
+                            operation: r.get(6)?,
+                            path: r.get(7)?,
+                            host: r.get(8)?,
+                            status: r.get(9)?,
+                            request: serde_json::from_str(&request)
+                                .unwrap_or(serde_json::Value::Null),
+                            before: json(r.get(11)?),
+                            after: json(r.get(12)?),
+                        },
                     })
                 },
             )?;
@@ -196,17 +188,19 @@ mod tests {
     fn audited(s: f64, user: &str, kind: &str, host: Option<&str>) -> Audited {
         Audited {
             at: Timestamp::from_secs_f64(1_764_000_000.0 + s),
-            user: user.into(),
-            address: "192.0.2.7".into(),
-            kind: kind.into(),
-            method: "POST".into(),
-            operation: "/api/0/hosts/{name}/silence".into(),
-            path: format!("/api/0/hosts/{}/silence", host.unwrap_or("-")),
-            host: host.map(str::to_owned),
-            status: 201,
-            request: serde_json::json!({"for": "1h"}),
-            before: (kind == "ack").then(|| serde_json::json!({"owner": "olga"})),
-            after: (kind == "ack").then(|| serde_json::json!({"owner": "bob"})),
+            asked: Asked {
+                user: user.into(),
+                address: "192.0.2.7".into(),
+                kind: kind.into(),
+                method: "POST".into(),
+                operation: "/api/0/hosts/{name}/silence".into(),
+                path: format!("/api/0/hosts/{}/silence", host.unwrap_or("-")),
+                host: host.map(str::to_owned),
+                status: 201,
+                request: serde_json::json!({"for": "1h"}),
+                before: (kind == "ack").then(|| serde_json::json!({"owner": "olga"})),
+                after: (kind == "ack").then(|| serde_json::json!({"owner": "bob"})),
+            },
         }
     }
 
@@ -226,7 +220,7 @@ mod tests {
             log.read(&f, 10)
                 .unwrap()
                 .into_iter()
-                .map(|e| format!("{} {}", e.user, e.kind))
+                .map(|e| format!("{} {}", e.asked.user, e.asked.kind))
                 .collect()
         };
         assert_eq!(
@@ -244,8 +238,8 @@ mod tests {
         };
         assert_eq!(ids(db1.clone()), ["bob ack"]);
         let ack = &log.read(&db1, 1).unwrap()[0];
-        assert_eq!(ack.before, Some(serde_json::json!({"owner": "olga"})));
-        assert_eq!(ack.after, Some(serde_json::json!({"owner": "bob"})));
+        assert_eq!(ack.asked.before, Some(serde_json::json!({"owner": "olga"})));
+        assert_eq!(ack.asked.after, Some(serde_json::json!({"owner": "bob"})));
         let window = AuditFilter {
             since: Some(Timestamp::from_secs_f64(1_764_000_000.5)),
             until: Some(Timestamp::from_secs_f64(1_764_000_001.5)),
@@ -260,8 +254,8 @@ mod tests {
         };
         assert_eq!(ids(older), ["ada silence"]);
         let entry = &log.read(&AuditFilter::default(), 3).unwrap()[2];
-        assert_eq!(entry.request, serde_json::json!({"for": "1h"}));
-        assert_eq!(entry.status, 201);
-        assert_eq!(entry.address, "192.0.2.7");
+        assert_eq!(entry.asked.request, serde_json::json!({"for": "1h"}));
+        assert_eq!(entry.asked.status, 201);
+        assert_eq!(entry.asked.address, "192.0.2.7");
     }
 }

@@ -13,19 +13,7 @@ pub(in crate::config) static AUTH_PROXY: &[KeySpec<AuthProxy>] = &[
     KeySpec {
         name: "addresses",
         reload: Reload::Live,
-        read: |r, c, p, v| {
-            for text in r.string_list(p, v).unwrap_or_default() {
-                match net(&text) {
-                    Some(net) => c.addresses.push(net),
-                    None => r.error(
-                        p,
-                        format!(
-                            "`{text}` is not an address or a block (127.0.0.1, 10.0.0.0/8, ::1)"
-                        ),
-                    ),
-                }
-            }
-        },
+        read: |r, c, p, v| c.addresses = r.nets(p, v),
     },
     KeySpec {
         name: "header",
@@ -42,7 +30,7 @@ pub(in crate::config) static AUTH_PROXY: &[KeySpec<AuthProxy>] = &[
 ];
 
 /// An address (`127.0.0.1`, `::1`) or a block (`10.0.0.0/8`).
-pub(super) fn net(text: &str) -> Option<ipnet::IpNet> {
+fn net(text: &str) -> Option<ipnet::IpNet> {
     text.parse::<ipnet::IpNet>().ok().or_else(|| {
         text.parse::<std::net::IpAddr>()
             .ok()
@@ -51,6 +39,21 @@ pub(super) fn net(text: &str) -> Option<ipnet::IpNet> {
 }
 
 impl Reader {
+    /// A list of addresses and blocks; each that is neither is an error naming it.
+    pub(super) fn nets(&mut self, path: &[&str], v: &Value) -> Vec<ipnet::IpNet> {
+        let mut nets = Vec::new();
+        for text in self.string_list(path, v).unwrap_or_default() {
+            match net(&text) {
+                Some(n) => nets.push(n),
+                None => self.error(
+                    path,
+                    format!("`{text}` is not an address or a block (127.0.0.1, 10.0.0.0/8, ::1)"),
+                ),
+            }
+        }
+        nets
+    }
+
     /// `auth_proxy: {addresses: [...], header: Remote-User}`.
     pub(super) fn auth_proxy(&mut self, v: &Value) -> Option<AuthProxy> {
         let map = self.section("auth_proxy", v, &["addresses"])?;

@@ -48,20 +48,7 @@ pub(in crate::config) static RATE_LIMIT: &[KeySpec<RateLimits>] = &[
     KeySpec {
         name: "exempt",
         reload: Reload::Live,
-        read: |r, c, p, v| {
-            c.exempt.clear();
-            for text in r.string_list(p, v).unwrap_or_default() {
-                match super::proxy::net(&text) {
-                    Some(net) => c.exempt.push(net),
-                    None => r.error(
-                        p,
-                        format!(
-                            "`{text}` is not an address or a block (127.0.0.1, 10.0.0.0/8, ::1)"
-                        ),
-                    ),
-                }
-            }
-        },
+        read: |r, c, p, v| c.exempt = r.nets(p, v),
     },
     KeySpec {
         name: "burst",

@@ -12,14 +12,6 @@ use std::time::{Duration, Instant};
 use hbc::plugins::{Options, Plugin, build, on_by_default};
 use serde_json::Value;
 
-/// CPU time of this thread (user + system).
-fn thread_cpu() -> Duration {
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD).unwrap();
-    let tv =
-        |t: nix::sys::time::TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
-    tv(usage.user_time()) + tv(usage.system_time())
-}
-
 fn collection_cost() {
     let mut plugins: Vec<Box<dyn Plugin>> = on_by_default()
         .map(|name| build(name, &Options::new(name, &Value::Null).unwrap()).unwrap())
@@ -30,16 +22,16 @@ fn collection_cost() {
     }
     const ROUNDS: u32 = 200;
     let wall = Instant::now();
-    let cpu = thread_cpu();
+    let cpu = support::thread_cpu();
     let mut per_plugin = vec![Duration::ZERO; plugins.len()];
     for _ in 0..ROUNDS {
         for (i, p) in plugins.iter_mut().enumerate() {
-            let before = thread_cpu();
+            let before = support::thread_cpu();
             p.collect().unwrap();
-            per_plugin[i] += thread_cpu() - before;
+            per_plugin[i] += support::thread_cpu() - before;
         }
     }
-    let cpu = (thread_cpu() - cpu) / ROUNDS;
+    let cpu = (support::thread_cpu() - cpu) / ROUNDS;
     let wall = wall.elapsed() / ROUNDS;
     println!(
         "full collection of {} native plugins: {:.3} ms CPU, {:.3} ms wall (mean of {ROUNDS}; goal < 2 ms CPU)",

@@ -5,18 +5,12 @@
 //! records them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
 
+mod support;
+
 use std::time::Duration;
 
 use hbc::plugins::{Options, build};
 use serde_json::Value;
-
-/// CPU time of this thread (user + system).
-fn thread_cpu() -> Duration {
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD).unwrap();
-    let tv =
-        |t: nix::sys::time::TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
-    tv(usage.user_time()) + tv(usage.system_time())
-}
 
 const ROUNDS: u32 = 200;
 
@@ -24,11 +18,11 @@ const ROUNDS: u32 = 200;
 fn cost(mut f: impl FnMut()) -> Duration {
     f();
     f();
-    let start = thread_cpu();
+    let start = support::thread_cpu();
     for _ in 0..ROUNDS {
         f();
     }
-    (thread_cpu() - start) / ROUNDS
+    (support::thread_cpu() - start) / ROUNDS
 }
 
 fn main() {

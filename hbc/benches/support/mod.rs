@@ -1,5 +1,6 @@
 //! Shared by the agent benchmarks: run the real release `hbc` with a config and report
-//! its peak resident memory.
+//! its peak resident memory; the CPU time a thread has used.
+#![allow(dead_code)] // each benchmark uses some of these, none all
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -45,4 +46,12 @@ pub fn peak_rss_mb(hbc: &Path, config: &Path, seconds: u64) -> f64 {
     let _ = child.kill();
     let _ = child.wait();
     peak as f64 / 1024.0
+}
+
+/// CPU time of this thread (user + system).
+pub fn thread_cpu() -> Duration {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD).unwrap();
+    let tv =
+        |t: nix::sys::time::TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
+    tv(usage.user_time()) + tv(usage.system_time())
 }

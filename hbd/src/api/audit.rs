@@ -273,10 +273,14 @@ async fn read(
     host: Option<String>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let limit = whole_number("limit", query.limit.as_deref(), 100, 1..=1000)?;
-    let before = match query.before.as_deref() {
-        None => None,
-        Some(_) => Some(whole_number("before", query.before.as_deref(), 0, 1..=usize::MAX)? as i64),
-    };
+    let before = query
+        .before
+        .as_deref()
+        .map(|t| {
+            t.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest(format!("before must be an entry id, not {t:?}")))
+        })
+        .transpose()?;
     let filter = AuditFilter {
         user: query.user,
         host: host.or(query.host),

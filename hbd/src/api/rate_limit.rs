@@ -13,20 +13,16 @@ use axum::response::{IntoResponse, Response};
 
 use super::caller::presented;
 use super::{ApiError, ApiState};
-use crate::auth::sessions::digest;
 
 /// The bucket a client address fills: IPv4 as it is, IPv6 by its /64 (one machine
 /// may hold a whole /64).
 fn address_key(ip: IpAddr) -> String {
-    match ip {
+    match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 
@@ -35,8 +31,7 @@ fn address_key(ip: IpAddr) -> String {
 fn credential_key(request: &Request, state: &ApiState, peer: Option<IpAddr>) -> Option<String> {
     let headers = request.headers();
     if let Some(secret) = presented(headers) {
-        let d = digest(secret);
-        return Some(d[..8].iter().map(|b| format!("{b:02x}")).collect());
+        return Some(crate::auth::sessions::id(secret));
     }
     let config = state.config.get();
     let proxy = config.auth_proxy.as_ref()?;
@@ -65,10 +60,7 @@ pub async fn limit(State(state): State<ApiState>, request: Request, next: Next) 
     } else {
         let config = state.config.get();
         let exempt = |p: IpAddr| {
-            let p = match p {
-                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(p, IpAddr::V4),
-                v4 => v4,
-            };
+            let p = p.to_canonical();
             config.rate_limit.exempt.iter().any(|n| n.contains(&p))
                 || config.auth_proxy.as_ref().is_some_and(|x| x.is_proxy(p))
         };

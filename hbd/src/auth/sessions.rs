@@ -106,6 +106,11 @@ pub fn digest(secret: &str) -> Digest32 {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// The id a secret is shown and revoked by: the first 8 bytes of its hash, hex.
+pub fn id(secret: &str) -> String {
+    id_of(&digest(secret))
+}
+
 fn id_of(d: &Digest32) -> String {
     d[..8].iter().map(|b| format!("{b:02x}")).collect()
 }

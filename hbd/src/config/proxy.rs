@@ -23,10 +23,7 @@ impl AuthProxy {
     /// Whether a connection from `peer` comes from the proxy. An IPv4 peer seen as an
     /// IPv4-mapped IPv6 address (a dual-stack listener) counts as its IPv4 address.
     pub fn is_proxy(&self, peer: IpAddr) -> bool {
-        let peer = match peer {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-            v4 => v4,
-        };
+        let peer = peer.to_canonical();
         self.addresses.iter().any(|net| net.contains(&peer))
     }
 }

@@ -53,13 +53,16 @@ fi
 # validates docs/openapi.json as OpenAPI 3.1; playwright-core (npm) drives Chromium.
 # componentize-js imports preview2-shim at run time but lists it only as a dev
 # dependency: it works only when hoisted to the top, so it is named here too.
+# oidc-provider (npm, a certified OpenID Provider) is what single sign-on is tested
+# against.
 NPM_DIR=${HBD_NPM_DIR:-$HOME/.cache/hbd-npm}
 NPM_PACKAGES=(@bytecodealliance/componentize-js@0.23.0 @bytecodealliance/preview2-shim@0.25.0
-    @apidevtools/swagger-parser@12.1.0 playwright-core@1.65.1)
+    @apidevtools/swagger-parser@12.1.0 playwright-core@1.65.1 oidc-provider@9.13.3)
 if [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/componentize-js" ] \
     || [ ! -d "$NPM_DIR/node_modules/@bytecodealliance/preview2-shim" ] \
     || [ ! -d "$NPM_DIR/node_modules/@apidevtools/swagger-parser" ] \
-    || [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
+    || [ ! -d "$NPM_DIR/node_modules/playwright-core" ] \
+    || [ ! -d "$NPM_DIR/node_modules/oidc-provider" ]; then
     echo "install-deps: ${NPM_PACKAGES[*]} at $NPM_DIR"
     mkdir -p "$NPM_DIR"
     (cd "$NPM_DIR" && { [ -f package.json ] || npm init -y >/dev/null; } \

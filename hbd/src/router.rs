@@ -10,7 +10,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::api::{self, ApiState};
-use crate::web::{assets, headers, pages};
+use crate::web::{assets, headers, oidc, pages};
 
 /// The router.
 pub fn router(state: ApiState) -> Router {
@@ -49,6 +49,8 @@ pub fn router(state: ApiState) -> Router {
                     api::audit::record,
                 )),
         )
+        .route("/login/oidc", get(oidc::start))
+        .route(oidc::CALLBACK, get(oidc::callback))
         .route("/live", get(pages::live))
         .route("/plugins", get(pages::plugins))
         .route("/hosts/{name}", get(pages::host))

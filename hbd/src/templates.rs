@@ -73,9 +73,12 @@ mod tests {
         let t = Templates::load(None).unwrap();
         let data = serde_json::json!({
             "csrf": "t", "error": "<b>x</b>", "next": "/live", "username": "",
+            "passwords": true, "sso": "<i>Our ID</i>", "sso_next": "/live",
         });
         let html = t.render("login", &data).unwrap();
         assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"), "escaped");
+        assert!(html.contains("&lt;i&gt;Our ID&lt;/i&gt;"), "the button's label escaped");
+        assert!(html.contains("id=\"password\""), "the password form");
         assert!(!html.contains("<script>"), "no inline script");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("login.hbs"), "custom {{csrf}}").unwrap();

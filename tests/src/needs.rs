@@ -36,6 +36,9 @@ pub enum Need {
     Browser,
     /// Node.js with the test npm packages (swagger-parser).
     Node,
+    /// npm's `oidc-provider` (a certified OpenID Provider) in the test npm packages,
+    /// with Node.js, and the browser that signs in through it.
+    OidcProvider,
     /// `jq`, which the documentation's curl examples pipe into.
     Jq,
     /// `minisign`, which publishers sign plugin artifacts with.
@@ -86,6 +89,9 @@ impl Need {
                 .or_else(|| file(npm().join("node_modules/playwright-core"))),
             Need::Node => tool("node")
                 .or_else(|| file(npm().join("node_modules/@apidevtools/swagger-parser"))),
+            Need::OidcProvider => Need::Browser
+                .missing()
+                .or_else(|| file(npm().join("node_modules/oidc-provider"))),
             Need::Jq => tool("jq"),
             Need::Minisign => tool("minisign"),
             Need::MonitoringPlugins => file(PathBuf::from("/usr/lib/nagios/plugins/check_dummy")),

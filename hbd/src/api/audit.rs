@@ -212,6 +212,13 @@ pub async fn record(
             after: changed.map(|c| c.after),
         },
     };
+    write(&state, entry).await;
+    response
+}
+
+/// Keeps one entry in the store's log and the journal (also for what is recorded
+/// outside this layer: single sign-on's callback, SIGHUP reloads).
+pub async fn write(state: &ApiState, entry: Audited) {
     if let Some(log) = state.audit.clone() {
         let kept = entry.clone();
         let written = tokio::task::spawn_blocking(move || log.record(&kept)).await;
@@ -222,7 +229,6 @@ pub async fn record(
         }
     }
     state.auth.journal_entry(Entry::Audit(Box::new(entry)));
-    response
 }
 
 /// Which entries.

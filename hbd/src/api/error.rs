@@ -131,7 +131,9 @@ impl From<StoreError> for ApiError {
 impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> ApiError {
         match e {
-            LoginError::Invalid => ApiError::Unauthenticated(e.to_string()),
+            LoginError::Invalid | LoginError::PasswordsOff => {
+                ApiError::Unauthenticated(e.to_string())
+            }
             LoginError::Throttled(wait) => ApiError::Throttled(e.to_string(), wait),
             LoginError::Store(e) => e.into(),
         }

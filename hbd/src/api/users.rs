@@ -231,6 +231,7 @@ pub async fn create(
         signal_number: text(new.signal_number),
         mattermost_channel: text(new.mattermost_channel),
         notification_channels: new.notification_channels,
+        sso: None,
     };
     state.auth.create_user(&new.name, user).await?;
     tracing::info!(user = new.name, by = caller.user.as_deref(), "user created");

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::password::PasswordHash;
 use super::roles::{Action, Decision, HostAccess, Role, Subject, can};
+use crate::config::oidc::GroupRole;
 use crate::config::{Config, UserConfig};
 
 /// Where an entry comes from.
@@ -104,6 +105,9 @@ pub struct Directory {
     labels: super::labels::HostLabels,
     default_owner: Option<String>,
     shadowed: Vec<String>,
+    /// Sign-in through an OpenID Connect provider is configured: the daemon is not
+    /// open even before its first user signs in.
+    sso: bool,
 }
 
 /// Whether a config host entry declares its access.
@@ -122,6 +126,7 @@ impl Directory {
             && self.every_group == other.every_group
             && self.default_owner == other.default_owner
             && self.shadowed == other.shadowed
+            && self.sso == other.sso
     }
 
     /// Merges the config's users and access with the store's.
@@ -138,13 +143,28 @@ impl Directory {
                 (name.clone(), entry)
             })
             .collect();
+        // What the provider's groups give users it signed in: administrators, and
+        // roles on host groups (added to those groups' lists below).
+        let mut sso_roles: BTreeMap<&str, AccessList> = BTreeMap::new();
         for (name, user) in &stored.users {
             if users.contains_key(name) {
                 shadowed.push(format!("users.{name}"));
                 continue;
             }
+            let mut user = user.clone();
+            if let Some(sso) = &user.sso {
+                let oidc = config.oidc.as_ref();
+                user.admin = oidc.is_some_and(|o| o.is_admin(&sso.groups));
+                for (group, role) in oidc.map(|o| o.roles(&sso.groups)).unwrap_or_default() {
+                    let list = sso_roles.entry(group).or_default();
+                    match role {
+                        GroupRole::Manager => list.managers.push(name.clone()),
+                        GroupRole::Monitor => list.monitors.push(name.clone()),
+                    }
+                }
+            }
             let entry = UserEntry {
-                user: user.clone(),
+                user,
                 source: Source::Store,
             };
             users.insert(name.clone(), entry);
@@ -185,13 +205,29 @@ impl Directory {
         let groups = config
             .groups
             .iter()
-            .filter(|(_, g)| g.owner.is_some() || !g.managers.is_empty() || !g.monitors.is_empty())
+            .filter(|(name, g)| {
+                g.owner.is_some()
+                    || !g.managers.is_empty()
+                    || !g.monitors.is_empty()
+                    || sso_roles.contains_key(name.as_str())
+            })
             .filter_map(|(name, g)| {
                 let group = g.group(name).ok()?;
+                let sso = sso_roles.get(name.as_str());
                 let list = AccessList {
                     owner: g.owner.clone(),
-                    managers: g.managers.clone(),
-                    monitors: g.monitors.clone(),
+                    managers: g
+                        .managers
+                        .iter()
+                        .chain(sso.into_iter().flat_map(|l| &l.managers))
+                        .cloned()
+                        .collect(),
+                    monitors: g
+                        .monitors
+                        .iter()
+                        .chain(sso.into_iter().flat_map(|l| &l.monitors))
+                        .cloned()
+                        .collect(),
                 };
                 Some((group, list))
             })
@@ -204,6 +240,7 @@ impl Directory {
             labels: Default::default(),
             default_owner,
             shadowed,
+            sso: config.oidc.is_some(),
         }
     }
 
@@ -215,7 +252,7 @@ impl Directory {
 
     /// No users at all: the daemon is open, everyone acts as an administrator.
     pub fn is_open(&self) -> bool {
-        self.users.is_empty()
+        self.users.is_empty() && !self.sso
     }
 
     /// Store entries ignored because the config declares the same name.
@@ -550,5 +587,72 @@ hosts:
         );
         labels.set("lab1", None);
         assert_eq!(role("lab1", "olga"), None);
+    }
+    /// Users the OpenID Connect provider signed in take administrators and roles on
+    /// host groups from their groups, as the config maps them now (a reload changes
+    /// them without a new sign-in); with a provider configured the daemon is never open.
+    #[test]
+    fn the_providers_groups_give_administrators_and_roles_on_host_groups() {
+        let text = |ops_role: &str| {
+            format!(
+                "
+public_url: http://127.0.0.1:8080
+groups:
+  web: {{hosts: ['web*']}}
+  db: {{hosts: ['db*']}}
+oidc:
+  issuer: http://127.0.0.1:9000
+  client_id: hbd
+  admin_groups: [admins]
+  group_roles:
+    ops: {{web: {ops_role}}}
+    dba: {{db: manager}}
+"
+            )
+        };
+        let build = |config: &str, stored: &Stored| {
+            let config = crate::config::parse(config, None).unwrap().config;
+            Directory::build(&config, stored)
+        };
+        assert!(!build(&text("manager"), &Stored::default()).is_open());
+        let sso = |groups: &[&str]| UserConfig {
+            sso: Some(crate::config::SsoIdentity {
+                issuer: "http://127.0.0.1:9000".into(),
+                subject: "s".into(),
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+            }),
+            ..UserConfig::default()
+        };
+        let mut stored = Stored::default();
+        stored.users.insert("olga".into(), sso(&["ops"]));
+        stored.users.insert("dora".into(), sso(&["ops", "dba"]));
+        stored.users.insert("ada".into(), sso(&["admins"]));
+        let mut sneaky = sso(&[]);
+        sneaky.admin = true;
+        stored.users.insert("sam".into(), sneaky);
+        let d = build(&text("manager"), &stored);
+        // (user, host, role)
+        let cases = [
+            ("olga", "web1", Some(Role::Manager)),
+            ("olga", "db1", None),
+            ("dora", "web1", Some(Role::Manager)),
+            ("dora", "db1", Some(Role::Manager)),
+            ("ada", "db1", Some(Role::Owner)),
+            ("sam", "web1", None),
+        ];
+        for (user, host, role) in cases {
+            assert_eq!(d.role(user, host), role, "{user} on {host}");
+        }
+        assert!(d.user("ada").unwrap().user.admin);
+        assert!(
+            !d.user("sam").unwrap().user.admin,
+            "a provider's user is an administrator by its groups only"
+        );
+        let d = build(&text("monitor"), &stored);
+        assert_eq!(
+            d.role("olga", "web1"),
+            Some(Role::Monitor),
+            "after a reload"
+        );
     }
 }

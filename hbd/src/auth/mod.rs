@@ -8,6 +8,8 @@
 //!   Werkzeug-compatible password hashes (`pbkdf2:` and `scrypt:`), made and checked in
 //!   constant time.
 //! - [`roles`]: `can(subject, action, host)`, the one decision on who may do what.
+//! - [`oidc`]: OpenID Connect sign-in's pure part (sign-ins under way, PKCE, the ID
+//!   token's claims); [`oidc_client`]: the shell that talks to the provider.
 //! - [`sessions`]: browser sessions and API tokens by the hash of their secret, with
 //!   idle and absolute expiry.
 //! - [`service`]: the shell around them, shared by the API and the notifier; writes
@@ -18,6 +20,8 @@
 pub mod db;
 pub mod directory;
 pub mod labels;
+pub mod oidc;
+pub mod oidc_client;
 pub use crate::password;
 pub mod rate;
 pub mod roles;

@@ -44,10 +44,24 @@ pub enum LoginError {
     /// Unknown user, no password set, or a wrong password: one answer for all.
     #[error("wrong user name or password")]
     Invalid,
+    /// `oidc.password_sign_in: false`: only the provider signs people in.
+    #[error("sign-in with a password is off; sign in through the single sign-on provider")]
+    PasswordsOff,
     /// Too many failures from this address or for this name.
     #[error("too many failed logins; try again in {} s", .0.as_secs().max(1))]
     Throttled(Duration),
     /// The session could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a sign-in through the provider did not open a session.
+#[derive(Debug, thiserror::Error)]
+pub enum SsoSignInError {
+    /// Refused (shown to the person signing in).
+    #[error(transparent)]
+    Refused(#[from] super::oidc::Refusal),
+    /// The user or session could not be stored.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -98,6 +112,10 @@ struct Inner {
     ended: tokio::sync::watch::Sender<u64>,
     /// The API's rate limits: buckets per token and per address.
     rates: Mutex<Rates>,
+    /// OpenID Connect sign-ins under way.
+    oidc_pending: Mutex<super::oidc::PendingSignIns>,
+    /// Talks to the OpenID Connect provider.
+    oidc: super::oidc_client::OidcClient,
 }
 
 /// The API's buckets.
@@ -180,6 +198,8 @@ impl Auth {
                 token: Buckets::new(rate(1.0, Duration::from_secs(1))),
                 address: Buckets::new(rate(1.0, Duration::from_secs(1))),
             }),
+            oidc_pending: Mutex::new(Default::default()),
+            oidc: super::oidc_client::OidcClient::new(),
         }));
         let directory = auth.directory();
         for name in directory.shadowed() {
@@ -240,6 +260,15 @@ impl Auth {
         client: IpAddr,
     ) -> Result<(String, Grant), LoginError> {
         let inner = &self.0;
+        if inner
+            .config
+            .get()
+            .oidc
+            .as_ref()
+            .is_some_and(|o| !o.password_sign_in)
+        {
+            return Err(LoginError::PasswordsOff);
+        }
         let address = client.to_canonical().to_string();
         let now = inner.clock.mono();
         let throttled = lock(&inner.by_address)
@@ -287,6 +316,92 @@ impl Auth {
         }
         inner.metrics.logins.inc();
         self.journal(client, "login", name);
+        Ok((secret, grant))
+    }
+
+    /// Starts an OpenID Connect sign-in that ends at `next`.
+    pub fn oidc_start(&self, next: String) -> super::oidc::Started {
+        let mut random = [0u8; 96];
+        if let Err(error) = getrandom::fill(&mut random) {
+            // As for session secrets: a predictable state would be worse than none.
+            panic!("no random bytes for a sign-in: {error}");
+        }
+        lock(&self.0.oidc_pending).start(random, next, Timestamp::now())
+    }
+
+    /// Takes the OpenID Connect sign-in `state` names (once; see
+    /// [`super::oidc::PendingSignIns::take`]).
+    pub fn oidc_take(
+        &self,
+        state: &str,
+        bound: &str,
+    ) -> Result<super::oidc::Pending, super::oidc::Refusal> {
+        lock(&self.0.oidc_pending).take(state, bound, Timestamp::now())
+    }
+
+    /// The client that talks to the OpenID Connect provider.
+    pub fn oidc_client(&self) -> &super::oidc_client::OidcClient {
+        &self.0.oidc
+    }
+
+    /// Signs in whom the OpenID Connect provider vouched for: their store user is
+    /// made or brought up to date (name, email, groups), then a session opens. Refused
+    /// for a name the config declares (a local user is not taken over by whoever the
+    /// provider names so), and for a name an earlier sign-in bound to another subject
+    /// or that was made through the API.
+    pub async fn sign_in_oidc(
+        &self,
+        issuer: &str,
+        who: &super::oidc::Identity,
+        client: IpAddr,
+    ) -> Result<(String, Grant), SsoSignInError> {
+        use super::oidc::Refusal;
+        let inner = &self.0;
+        if let Some(why) = self.config_user(&who.name) {
+            return Err(Refusal::Name(format!(
+                "{why}: the provider cannot sign in as a local user"
+            ))
+            .into());
+        }
+        let user = {
+            let stored = lock(&inner.stored);
+            let mut user = match stored.users.get(&who.name) {
+                None => UserConfig::default(),
+                Some(u) => match &u.sso {
+                    Some(s) if s.issuer == issuer && s.subject == who.subject => u.clone(),
+                    _ => {
+                        return Err(Refusal::Name(format!(
+                            "user `{}` already exists and is not this provider's account",
+                            who.name
+                        ))
+                        .into());
+                    }
+                },
+            };
+            user.full_name = who.full_name.clone().or(user.full_name);
+            user.email = who.email.clone().or(user.email);
+            user.password = None;
+            user.sso = Some(crate::config::SsoIdentity {
+                issuer: issuer.to_owned(),
+                subject: who.subject.clone(),
+                groups: who.groups.clone(),
+            });
+            user
+        };
+        let name = who.name.clone();
+        let row = user.clone();
+        self.persist(move |db| db.put_user(&name, &row)).await?;
+        lock(&inner.stored).users.insert(who.name.clone(), user);
+        self.invalidate();
+        let (secret, grant) = lock(&inner.sessions).login(&who.name, random(), Timestamp::now());
+        let d = digest(&secret);
+        let row = grant.clone();
+        if let Err(e) = self.persist(move |db| db.put_grant(&d, &row)).await {
+            lock(&inner.sessions).end(&secret);
+            return Err(e.into());
+        }
+        inner.metrics.logins.inc();
+        self.journal(client, "login_oidc", &who.name);
         Ok((secret, grant))
     }
 

@@ -9,6 +9,7 @@ mod core_settings;
 pub mod dns;
 pub mod enrolled;
 mod notify;
+pub mod oidc;
 pub mod proxy;
 mod reader;
 
@@ -72,6 +73,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// An authenticating proxy in front, whose header names the user.
     pub auth_proxy: Option<proxy::AuthProxy>,
+    /// Sign-in through an OpenID Connect provider.
+    pub oidc: Option<oidc::OidcConfig>,
     /// The API's rate limits.
     pub rate_limit: RateLimits,
     /// With no users configured, the host names (`Host`, without the port) the daemon
@@ -281,6 +284,21 @@ pub struct UserConfig {
     pub mattermost_channel: Option<String>,
     /// Channels that reach this user.
     pub notification_channels: Vec<String>,
+    /// For a user the OpenID Connect provider signed in (kept in the store only):
+    /// who the provider says they are, and their groups at the last sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoIdentity>,
+}
+
+/// Who the OpenID Connect provider said a user is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SsoIdentity {
+    /// The provider's issuer.
+    pub issuer: String,
+    /// The provider's subject: a later sign-in under the same name must be the same.
+    pub subject: String,
+    /// The groups at the last sign-in (administrators and roles follow from them).
+    pub groups: Vec<String>,
 }
 
 /// Message journal settings.
@@ -323,6 +341,7 @@ impl Default for Config {
             session_lifetime: Duration::from_secs(7 * 24 * 3600),
             allowed_origins: Vec::new(),
             auth_proxy: None,
+            oidc: None,
             rate_limit: RateLimits::default(),
             allowed_hosts: Vec::new(),
             logfile: None,

@@ -8,7 +8,9 @@
 //! - [`assets`]: `/static/...`, embedded or overridden from `templates_dir/static`,
 //!   with ETags.
 //! - [`pages`]: the page handlers and the login form.
+//! - [`oidc`]: single sign-on through an OpenID Connect provider (`/login/oidc`).
 //! - [`headers`]: the security headers every answer carries (CSP, framing, sniffing).
 pub mod assets;
 pub mod headers;
+pub mod oidc;
 pub mod pages;

@@ -36,7 +36,7 @@ fn page(state: &ApiState, status: StatusCode, name: &str, data: serde_json::Valu
 /// placeholder origin, and only a result on that origin is kept. What is sent is the
 /// parser's own serialization of the path, query and fragment, never the raw text, and
 /// never one that starts with `//` (a browser would read that as another host).
-fn local(next: Option<&str>) -> String {
+pub(super) fn local(next: Option<&str>) -> String {
     const HOME: &str = "/live";
     let Some(next) = next else {
         return HOME.to_owned();
@@ -65,7 +65,7 @@ fn local(next: Option<&str>) -> String {
 /// `?next=`.
 #[derive(Debug, Deserialize)]
 pub struct Next {
-    next: Option<String>,
+    pub(super) next: Option<String>,
 }
 
 /// `GET /`.
@@ -78,7 +78,7 @@ pub async fn favicon() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-fn login_form(
+pub(super) fn login_form(
     state: &ApiState,
     status: StatusCode,
     next: &str,
@@ -90,7 +90,13 @@ fn login_form(
         return (StatusCode::SERVICE_UNAVAILABLE, "no randomness").into_response();
     }
     let token = secret(random);
-    let data = json!({"csrf": token, "next": next, "error": error, "username": username});
+    let config = state.config.get();
+    let sso = config.oidc.as_ref().map(|o| o.label.clone());
+    let passwords = config.oidc.as_ref().is_none_or(|o| o.password_sign_in);
+    let data = json!({
+        "csrf": token, "next": next, "error": error, "username": username,
+        "sso": sso, "sso_next": encode_path(next), "passwords": passwords,
+    });
     let mut response = page(state, status, "login", data);
     let cookie =
         format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=900");
@@ -178,6 +184,13 @@ pub async fn login_submit(
             ),
             &form.username,
         ),
+        Err(LoginError::PasswordsOff) => login_form(
+            &state,
+            StatusCode::OK,
+            &next,
+            "Sign-in with a password is off here; use single sign-on.",
+            "",
+        ),
         Err(LoginError::Store(error)) => {
             tracing::error!(%error, "login not stored");
             login_form(
@@ -198,7 +211,7 @@ fn signed_in_page(state: &ApiState, caller: &Caller, name: &str, path: &str) -> 
 }
 
 /// Percent-encodes all but unreserved characters and `/` (for `?next=`).
-fn encode_path(path: &str) -> String {
+pub(super) fn encode_path(path: &str) -> String {
     path.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {

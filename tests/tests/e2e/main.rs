@@ -39,6 +39,7 @@ mod rejects;
 mod remote_write;
 mod rollout;
 mod rollout_views;
+mod sign_in_oidc;
 mod sign_in_proxy;
 mod targets;
 mod tls;

@@ -34,7 +34,7 @@ fn config_md_documents_every_key_of_the_table_and_no_other() {
 /// Each section's table, by the top-level key it sits under.
 fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
     use crate::config::reader::{
-        checks, dyndomains, groups, ha, policy, proxy, rate_limit, remote_write, targets,
+        checks, dyndomains, groups, ha, oidc, policy, proxy, rate_limit, remote_write, targets,
     };
     use hb_problems::keys::restart_keys;
     vec![
@@ -49,6 +49,7 @@ fn sections() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
             names(rate_limit::RATE_LIMIT),
             restart_keys(rate_limit::RATE_LIMIT),
         ),
+        ("oidc", names(oidc::OIDC), restart_keys(oidc::OIDC)),
         (
             "auth_proxy",
             names(proxy::AUTH_PROXY),

@@ -115,6 +115,11 @@ pub(in crate::config) static TOP_LEVEL: &[KeySpec<Config>] = &[
         },
     },
     KeySpec {
+        name: "oidc",
+        reload: Reload::Live,
+        read: |r, c, _p, v| c.oidc = r.oidc(v),
+    },
+    KeySpec {
         name: "auth_proxy",
         reload: Reload::Live,
         read: |r, c, _p, v| c.auth_proxy = r.auth_proxy(v),

@@ -11,6 +11,7 @@ mod ha;
 mod include;
 pub(super) mod keys;
 mod messages;
+mod oidc;
 mod policy;
 mod proxy;
 mod rate_limit;
@@ -288,6 +289,25 @@ impl Reader {
         }
         if !wanted("signal") {
             config.notify.signal = None;
+        }
+        if let Some(oidc) = &config.oidc {
+            if config.public_url.is_none() {
+                self.error(
+                    &["oidc"],
+                    "needs public_url: the provider sends browsers back to PUBLIC_URL/login/oidc/callback",
+                );
+            }
+            for (group, roles) in &oidc.group_roles {
+                for host_group in roles.keys() {
+                    if !config.groups.contains_key(host_group) {
+                        let (group, host_group) = (group.clone(), host_group.clone());
+                        self.error(
+                            &["oidc", "group_roles", &group],
+                            format!("names group `{host_group}`, which groups does not define"),
+                        );
+                    }
+                }
+            }
         }
         if let Some(owner) = &config.default_owner
             && !config.users.contains_key(owner)

@@ -656,6 +656,7 @@ fn the_evaluation_guide_config_is_clean() {
 
 mod groups;
 mod includes;
+mod oidc;
 mod secrets;
 
 /// Message templates: one that does not render is an error naming its key (or its file

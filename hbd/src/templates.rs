@@ -77,7 +77,10 @@ mod tests {
         });
         let html = t.render("login", &data).unwrap();
         assert!(html.contains("&lt;b&gt;x&lt;/b&gt;"), "escaped");
-        assert!(html.contains("&lt;i&gt;Our ID&lt;/i&gt;"), "the button's label escaped");
+        assert!(
+            html.contains("&lt;i&gt;Our ID&lt;/i&gt;"),
+            "the button's label escaped"
+        );
         assert!(html.contains("id=\"password\""), "the password form");
         assert!(!html.contains("<script>"), "no inline script");
         let dir = tempfile::tempdir().unwrap();

@@ -132,10 +132,18 @@ pub async fn clear(
     caller: Caller,
     Segments(name): Segments<String>,
     query: Result<Params<PathParam>, ApiError>,
-) -> Result<Json<Outcome>, ApiError> {
+) -> Result<(axum::Extension<super::audit::Changed>, Json<Outcome>), ApiError> {
     find(&state, &caller, &name, Action::ClearAlert).await?;
     let Params(PathParam { path }) = query?;
+    // What is cleared: the path's alert as it was.
+    let before = ask(&state, |tx| Query::HostAlerts(name.clone(), tx))
+        .await?
+        .into_iter()
+        .flatten()
+        .find(|a| a.path == path)
+        .map(AlertView::from);
     let command = Command::ClearAlert { host: name, path };
     let outcome = ask(&state, |tx| Query::Command(command, tx)).await??;
-    Ok(Json(outcome.into()))
+    let changed = super::audit::Changed::new(&before, &());
+    Ok((changed, Json(outcome.into())))
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::Changed;
 use super::caller::{COOKIE, Caller, TLS_COOKIE, Via};
 use super::error::ErrorBody;
 use super::extract::{Body, Segments};
@@ -372,7 +373,7 @@ pub async fn create_token(
     State(state): State<ApiState>,
     caller: Caller,
     Body(request): Body<TokenRequest>,
-) -> Result<(StatusCode, axum::Json<NewToken>), ApiError> {
+) -> Result<(StatusCode, axum::Extension<Changed>, axum::Json<NewToken>), ApiError> {
     let user = caller.signed_in()?;
     caller.unlimited()?;
     let name = request.name.trim();
@@ -394,8 +395,11 @@ pub async fn create_token(
     };
     let scope = requested_scope(&request, &caller)?;
     let (secret, grant) = state.auth.issue_token(user, name, scope, expires).await?;
+    // The audit log keeps what the token may do, never its secret.
+    let changed = Changed::new(&(), &TokenView::new(&grant));
     Ok((
         StatusCode::CREATED,
+        changed,
         axum::Json(NewToken {
             token: secret,
             about: TokenView::new(&grant),
@@ -417,11 +421,17 @@ pub async fn revoke_token(
     State(state): State<ApiState>,
     caller: Caller,
     Segments(id): Segments<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, axum::Extension<Changed>), ApiError> {
     let user = caller.signed_in()?;
     caller.unlimited()?;
+    let before = state
+        .auth
+        .tokens(user)
+        .iter()
+        .find(|g| g.id == id)
+        .map(TokenView::new);
     if state.auth.revoke(user, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
+        Ok((StatusCode::NO_CONTENT, Changed::new(&before, &())))
     } else {
         Err(ApiError::NotFound(format!(
             "you have no token with id {id:?}"

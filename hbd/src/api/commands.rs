@@ -206,7 +206,7 @@ pub async fn queue(
     caller: Caller,
     Segments(name): Segments<String>,
     Body(new): Body<NewCommand>,
-) -> Result<(StatusCode, Json<CommandView>), ApiError> {
+) -> Result<Queued, ApiError> {
     caller.may(Action::QueueCommand, Some(&name))?;
     let (timeout, expires_in) = check(&new)?;
     let job = Job {
@@ -234,14 +234,22 @@ pub(super) fn new_job(host: String, caller: &Caller, expires_in: u64) -> Result<
     })
 }
 
+/// A queued command's answer: 201, the audit log's after (the command), the command.
+pub(super) type Queued = (
+    StatusCode,
+    axum::Extension<super::audit::Changed>,
+    Json<CommandView>,
+);
+
 /// Queues `job` in the engine: 201 with it as queued.
-pub(super) async fn submit(
-    state: &ApiState,
-    job: Job,
-) -> Result<(StatusCode, Json<CommandView>), ApiError> {
+pub(super) async fn submit(state: &ApiState, job: Job) -> Result<Queued, ApiError> {
     let command = Command::QueueJob { job: Box::new(job) };
     match ask(state, |tx| Query::Command(command, tx)).await?? {
-        Outcome::Queued { job } => Ok((StatusCode::CREATED, Json(CommandView::from(*job)))),
+        Outcome::Queued { job } => {
+            let view = CommandView::from(*job);
+            let changed = super::audit::Changed::new(&(), &view);
+            Ok((StatusCode::CREATED, changed, Json(view)))
+        }
         other => Err(ApiError::Store(format!("unexpected outcome {other:?}"))),
     }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::Changed;
 use super::caller::Caller;
 use super::error::ErrorBody;
 use super::extract::{Body, Segments};
@@ -90,7 +91,14 @@ pub async fn make_token(
     State(state): State<ApiState>,
     caller: Caller,
     Body(new): Body<NewEnrolmentToken>,
-) -> Result<(StatusCode, Json<MadeEnrolmentToken>), ApiError> {
+) -> Result<
+    (
+        StatusCode,
+        axum::Extension<Changed>,
+        Json<MadeEnrolmentToken>,
+    ),
+    ApiError,
+> {
     caller.may(Action::ManageKeys, None)?;
     let ask = TokenAsk {
         uses: new.uses.unwrap_or(1),
@@ -99,8 +107,11 @@ pub async fn make_token(
         auto_approve: new.auto_approve,
     };
     let (token, about) = enrolment(&state)?.make_token(&who(&caller), ask).await?;
+    // The audit log keeps what the token is, never its secret.
+    let changed = Changed::new(&(), &about);
     Ok((
         StatusCode::CREATED,
+        changed,
         Json(MadeEnrolmentToken { token, about }),
     ))
 }
@@ -143,10 +154,12 @@ pub async fn delete_token(
     State(state): State<ApiState>,
     caller: Caller,
     Segments(id): Segments<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, axum::Extension<Changed>), ApiError> {
     caller.may(Action::ManageKeys, None)?;
-    enrolment(&state)?.delete_token(&id, &who(&caller)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let enrolment = enrolment(&state)?;
+    let before = enrolment.tokens().await?.into_iter().find(|t| t.id == id);
+    enrolment.delete_token(&id, &who(&caller)).await?;
+    Ok((StatusCode::NO_CONTENT, Changed::new(&before, &())))
 }
 
 /// The enrolled hosts' keys.
@@ -194,7 +207,7 @@ pub async fn decide(
     State(state): State<ApiState>,
     caller: Caller,
     Segments((host, action)): Segments<(String, String)>,
-) -> Result<Json<StoredKey>, ApiError> {
+) -> Result<(axum::Extension<Changed>, Json<StoredKey>), ApiError> {
     caller.may(Action::ManageKeys, None)?;
     let to = match action.as_str() {
         "approve" => Standing::Active,
@@ -205,8 +218,10 @@ pub async fn decide(
             )));
         }
     };
-    let kept = enrolment(&state)?.decide(&host, to, &who(&caller)).await?;
-    Ok(Json(kept))
+    let enrolment = enrolment(&state)?;
+    let before = enrolment.keys().await?.into_iter().find(|k| k.host == host);
+    let kept = enrolment.decide(&host, to, &who(&caller)).await?;
+    Ok((Changed::new(&before, &kept), Json(kept)))
 }
 
 /// A JSON body an agent sent, or 400 with why not (the agents' routes are not in the

@@ -70,9 +70,10 @@ pub async fn act(
     State(state): State<ApiState>,
     caller: Caller,
     Segments((group, action)): Segments<(String, String)>,
-) -> Result<Json<Rollout>, ApiError> {
+) -> Result<(axum::Extension<super::audit::Changed>, Json<Rollout>), ApiError> {
     caller.may(Action::ReloadConfig, None)?;
     let by = caller.signed_in().unwrap_or("(no users)").to_owned();
+    let before = state.rollouts.list().into_iter().find(|r| r.group == group);
     let done = match action.as_str() {
         "pause" => state.rollouts.act(&group, |r| r.pause(&by)),
         "resume" => state.rollouts.act(&group, |r| r.resume(Timestamp::now())),
@@ -97,7 +98,7 @@ pub async fn act(
                 .list()
                 .into_iter()
                 .find(|r| r.group == group)
-                .map(Json)
+                .map(|after| (super::audit::Changed::new(&before, &after), Json(after)))
                 .ok_or_else(|| ApiError::NotFound(format!("group {group:?} has no rollout")))
         }
     }

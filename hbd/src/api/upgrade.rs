@@ -87,7 +87,7 @@ pub async fn queue(
     caller: Caller,
     Segments(name): Segments<String>,
     Body(new): Body<NewUpgrade>,
-) -> Result<(StatusCode, Json<CommandView>), ApiError> {
+) -> Result<super::commands::Queued, ApiError> {
     let host = find(&state, &caller, &name, Action::QueueUpgrade).await?;
     let expires_in = new.expires_in.unwrap_or(DEFAULT_EXPIRY_S);
     if !(60..=super::commands::MAX_EXPIRY_S).contains(&expires_in) {

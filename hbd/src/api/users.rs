@@ -213,7 +213,7 @@ pub async fn create(
     State(state): State<ApiState>,
     caller: Caller,
     Body(new): Body<NewUser>,
-) -> Result<(StatusCode, Json<UserView>), ApiError> {
+) -> Result<(StatusCode, axum::Extension<Changed>, Json<UserView>), ApiError> {
     caller.may(Action::ManageUsers, None)?;
     check_name(&new.name)?;
     check_channels(&new.notification_channels)?;
@@ -235,7 +235,8 @@ pub async fn create(
     };
     state.auth.create_user(&new.name, user).await?;
     tracing::info!(user = new.name, by = caller.user.as_deref(), "user created");
-    Ok((StatusCode::CREATED, Json(view(&state, &new.name)?)))
+    let after = view(&state, &new.name)?;
+    Ok((StatusCode::CREATED, Changed::new(&(), &after), Json(after)))
 }
 
 /// The caller may see `name`: administrators see everyone, others themselves.
@@ -380,9 +381,10 @@ pub async fn delete(
     State(state): State<ApiState>,
     caller: Caller,
     Segments(name): Segments<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, axum::Extension<Changed>), ApiError> {
     caller.may(Action::ManageUsers, None)?;
+    let before = view(&state, &name).ok();
     state.auth.delete_user(&name).await?;
     tracing::info!(user = name, by = caller.user.as_deref(), "user deleted");
-    Ok(StatusCode::NO_CONTENT)
+    Ok((StatusCode::NO_CONTENT, Changed::new(&before, &())))
 }

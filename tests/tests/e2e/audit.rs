@@ -227,6 +227,53 @@ fn every_operation_that_changes_something_leaves_exactly_one_entry() {
     assert_eq!(login["request"]["password"], "***", "{login}");
     assert_eq!(login["request"]["next"], "/live", "{login}");
 
+    // What an API token, a user and an enrolment token were, made and taken away (a
+    // token's secret never).
+    let call = |method: &str, path: &str, body: Option<&str>| {
+        let answer = daemon.call(
+            method,
+            path,
+            &[
+                ("Authorization", &auth(&ada)),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        );
+        assert!(answer.status < 300, "{method} {path}: {}", answer.body);
+        (
+            answer,
+            newest(&daemon, &ada, "/api/0/audit?limit=1")[0].clone(),
+        )
+    };
+    let (made, entry) = call(
+        "POST",
+        "/api/0/auth/tokens",
+        Some(r#"{"name": "deploy", "read_only": true}"#),
+    );
+    let secret = made.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(entry["after"]["name"], "deploy", "{entry}");
+    assert_eq!(entry["after"]["read_only"], true, "{entry}");
+    assert_eq!(entry["before"], Value::Null, "{entry}");
+    assert!(!entry.to_string().contains(&secret), "{entry}");
+    let id = entry["after"]["id"].as_str().unwrap().to_owned();
+    let (_, entry) = call("DELETE", &format!("/api/0/auth/tokens/{id}"), None);
+    assert_eq!(entry["before"]["name"], "deploy", "{entry}");
+    assert_eq!(entry["after"], Value::Null, "{entry}");
+    let (_, entry) = call(
+        "POST",
+        "/api/0/users",
+        Some(r#"{"name": "sam", "email": "sam@example.org"}"#),
+    );
+    assert_eq!(entry["after"]["email"], "sam@example.org", "{entry}");
+    let (_, entry) = call("DELETE", "/api/0/users/sam", None);
+    assert_eq!(entry["before"]["email"], "sam@example.org", "{entry}");
+    let (made, entry) = call("POST", "/api/0/enrolment/tokens", Some(r#"{"uses": 2}"#));
+    let secret = made.json()["token"].as_str().unwrap().to_owned();
+    assert!(!entry.to_string().contains(&secret), "{entry}");
+    let id = entry["after"]["id"].as_str().unwrap().to_owned();
+    let (_, entry) = call("DELETE", &format!("/api/0/enrolment/tokens/{id}"), None);
+    assert_eq!(entry["before"]["id"], id.as_str(), "{entry}");
+
     // A reload by SIGHUP, as the signal's change.
     daemon.reload().unwrap();
     let mut reload = Value::Null;

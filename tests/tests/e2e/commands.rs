@@ -162,6 +162,16 @@ fn an_allowed_command_runs_once_and_refusals_say_why() {
         .collect();
     assert_eq!(ids.len(), 3);
     assert_eq!(ids[2], id);
+    // The audit log keeps each queued command as its change's after.
+    let audit = daemon.get_json("/api/0/audit?kind=commands&limit=10");
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["after"]["id"] == id)
+        .unwrap_or_else(|| panic!("no audit entry for {id}: {audit}"));
+    assert_eq!(entry["after"]["argv"][1], "hello", "{entry}");
+    assert_eq!(entry["before"], Value::Null, "{entry}");
     // The journal is written on its own thread: wait for the entries.
     let journaled = |state: &str| {
         let journal = std::fs::read_to_string(dir.path().join("journal/hbd_journal.jsonl"))

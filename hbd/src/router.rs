@@ -58,6 +58,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/checks", get(pages::checks))
         .route("/fleet", get(pages::fleet))
         .route("/audit", get(pages::audit))
+        .route("/tokens", get(pages::tokens))
         .route("/static/{*path}", get(assets::serve))
         .fallback(|| async { api::ApiError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::from_fn_with_state(

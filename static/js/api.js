@@ -16,6 +16,7 @@ export async function api(path, { method = 'GET', body } = {}) {
     const answer = await r.json().catch(() => null);
     throw new Error(answer?.error?.message ?? `${r.status} ${r.statusText}`);
   }
+  if (r.status === 204) return null;
   return r.json();
 }
 

@@ -53,7 +53,8 @@ pub struct Asked {
     pub request: serde_json::Value,
     /// What it changed, before (for the changes that say: a host's access, its owner,
     /// a user's account, a host's own plugins, an acknowledgement, a silence, a
-    /// reload's outcome; `null` otherwise).
+    /// command or upgrade queued, an alert cleared, an API or enrolment token (never
+    /// its secret), an enrolled key, a rollout, a reload's outcome; `null` otherwise).
     pub before: Option<serde_json::Value>,
     /// And after.
     pub after: Option<serde_json::Value>,

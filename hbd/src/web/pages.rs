@@ -291,6 +291,11 @@ pub async fn checks(State(state): State<ApiState>, caller: Caller) -> Response {
     signed_in_page(&state, &caller, "checks", "/checks")
 }
 
+/// `GET /tokens`: the signed-in user's API tokens.
+pub async fn tokens(State(state): State<ApiState>, caller: Caller) -> Response {
+    signed_in_page(&state, &caller, "tokens", "/tokens")
+}
+
 /// `GET /audit`: the audit log (its API answers administrators only; others are told).
 pub async fn audit(State(state): State<ApiState>, caller: Caller) -> Response {
     signed_in_page(&state, &caller, "audit", "/audit")

@@ -273,3 +273,32 @@ fn a_limited_tokens_live_stream_shows_its_hosts_and_closes_when_the_token_is_rev
     let after = call(&daemon, &web, "GET", "/api/0/hosts", None);
     assert_eq!(after.status, 401, "{}", after.body);
 }
+
+/// The page `/tokens`: a token made there (its name as text), its limits, made, last
+/// used and expiry shown, the secret working once shown, then revoked there.
+#[test]
+fn the_tokens_page_makes_lists_and_revokes_a_users_tokens() {
+    hbd_e2e::require!(hbd_e2e::needs::Need::Browser);
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), &config());
+    let base = format!("http://{}", daemon.http_addr());
+    let out = hbd_e2e::browser::browser("tokens.mjs", &[&base, "olga", PASSWORD], &[]);
+    assert_eq!(out["problems"], json!([]), "{out}");
+    let secret = out["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 64, "{out}");
+    let row = &out["rows"][0];
+    assert_eq!(row[0], "deploy <b>script</b>", "{out}");
+    assert_eq!(row[1], "read only; hosts web*, db1", "{out}");
+    assert_eq!(out["me"], 200, "{out}");
+    assert_ne!(row[3], "never", "{out}");
+    assert_ne!(row[4], "never", "expires in 30 days: {out}");
+    assert_eq!(out["after_revoke"], json!([]), "{out}");
+    assert_eq!(out["error"], "", "{out}");
+    let me = daemon.call(
+        "GET",
+        "/api/0/auth/me",
+        &[("Authorization", &format!("Bearer {secret}"))],
+        None,
+    );
+    assert_eq!(me.status, 401, "revoked: {}", me.body);
+}

@@ -307,15 +307,27 @@ impl Auth {
             return Err(LoginError::Invalid);
         }
         lock(&inner.by_name).succeeded(name);
+        Ok(self.open_session(name, client, "login").await?)
+    }
+
+    /// Opens a session for `name`, stored before it is handed out, and journals the
+    /// sign-in as `event`.
+    async fn open_session(
+        &self,
+        name: &str,
+        client: IpAddr,
+        event: &'static str,
+    ) -> Result<(String, Grant), StoreError> {
+        let inner = &self.0;
         let (secret, grant) = lock(&inner.sessions).login(name, random(), Timestamp::now());
         let d = digest(&secret);
         let row = grant.clone();
         if let Err(e) = self.persist(move |db| db.put_grant(&d, &row)).await {
             lock(&inner.sessions).end(&secret);
-            return Err(e.into());
+            return Err(e);
         }
         inner.metrics.logins.inc();
-        self.journal(client, "login", name);
+        self.journal(client, event, name);
         Ok((secret, grant))
     }
 
@@ -393,16 +405,7 @@ impl Auth {
         self.persist(move |db| db.put_user(&name, &row)).await?;
         lock(&inner.stored).users.insert(who.name.clone(), user);
         self.invalidate();
-        let (secret, grant) = lock(&inner.sessions).login(&who.name, random(), Timestamp::now());
-        let d = digest(&secret);
-        let row = grant.clone();
-        if let Err(e) = self.persist(move |db| db.put_grant(&d, &row)).await {
-            lock(&inner.sessions).end(&secret);
-            return Err(e.into());
-        }
-        inner.metrics.logins.inc();
-        self.journal(client, "login_oidc", &who.name);
-        Ok((secret, grant))
+        Ok(self.open_session(&who.name, client, "login_oidc").await?)
     }
 
     /// The live session or token a secret belongs to, if its user still exists. Using

@@ -7,7 +7,8 @@ export async function inPage(work) {
   const browser = await launch();
   try {
     const page = await browser.newPage();
-    page.setDefaultTimeout(10000);
+    // Deadlines, not waits: generous, since the machine may be busy.
+    page.setDefaultTimeout(30000);
     page.on('console', (m) => { if (m.type() === 'error') out.problems.push(`console: ${m.text()}`); });
     page.on('pageerror', (e) => out.problems.push(`page error: ${e.message}`));
     await work(page, out);

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -38,6 +38,65 @@ const ASYMMETRIC: [Algorithm; 9] = [
     Algorithm::ES384,
     Algorithm::EdDSA,
 ];
+
+/// The signature algorithm a JWK's `alg` names (`None` for encryption and MACs).
+fn signs_with(alg: KeyAlgorithm) -> Option<Algorithm> {
+    Some(match alg {
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// The published key a token signed with `alg` is checked with: the one `kid` names,
+/// or, when the token names none, the only one that fits. A key for encryption, or
+/// one whose own `alg` or key type is another, never fits.
+pub fn pick_key<'k>(keys: &'k JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<&'k Jwk> {
+    let family = |k: &Jwk| match k.algorithm {
+        AlgorithmParameters::RSA(_) => matches!(
+            alg,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ),
+        AlgorithmParameters::EllipticCurve(_) => {
+            matches!(alg, Algorithm::ES256 | Algorithm::ES384)
+        }
+        AlgorithmParameters::OctetKeyPair(_) => alg == Algorithm::EdDSA,
+        AlgorithmParameters::OctetKey(_) => false,
+    };
+    let fits = |k: &&Jwk| {
+        family(k)
+            && k.common
+                .key_algorithm
+                .is_none_or(|a| signs_with(a) == Some(alg))
+            && !matches!(k.common.public_key_use, Some(PublicKeyUse::Encryption))
+    };
+    match kid {
+        Some(kid) => keys
+            .keys
+            .iter()
+            .filter(fits)
+            .find(|k| k.common.key_id.as_deref() == Some(kid)),
+        None => {
+            let mut candidates = keys.keys.iter().filter(fits);
+            match (candidates.next(), candidates.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        }
+    }
+}
 
 /// The parts of the discovery document hbd uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -265,30 +324,7 @@ impl OidcClient {
             Some((_, keys, fetched)) if !again || fetched.elapsed() < KEYS_AGAIN_AFTER => keys,
             _ => self.fetch(config).await?.1,
         };
-        let fits = |k: &&Jwk| {
-            k.common
-                .key_algorithm
-                .is_none_or(|a| format!("{a:?}") == format!("{alg:?}"))
-                && !matches!(
-                    k.common.public_key_use,
-                    Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
-                )
-        };
-        Ok(match kid {
-            Some(kid) => keys
-                .keys
-                .iter()
-                .filter(fits)
-                .find(|k| k.common.key_id.as_deref() == Some(kid))
-                .cloned(),
-            None => {
-                let mut candidates = keys.keys.iter().filter(fits);
-                match (candidates.next(), candidates.next()) {
-                    (Some(only), None) => Some(only.clone()),
-                    _ => None,
-                }
-            }
-        })
+        Ok(pick_key(&keys, kid, alg).cloned())
     }
 
     /// The user-info answer for an access token.
@@ -317,5 +353,42 @@ impl OidcClient {
             .await
             .map(Some)
             .map_err(|e| unreachable("user info", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_checked_with_the_key_it_names_for_its_algorithm() {
+        let keys: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "a", "alg": "RS256", "use": "sig", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": "b", "use": "sig", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": "c", "use": "enc", "n": "AQAB", "e": "AQAB"},
+            {"kty": "EC", "kid": "d", "alg": "ES256", "crv": "P-256", "x": "AQAB", "y": "AQAB"},
+        ]}))
+        .unwrap();
+        let kid = |k: Option<&Jwk>| k.and_then(|k| k.common.key_id.clone());
+        // (kid named, algorithm, key used)
+        let cases = [
+            (Some("a"), Algorithm::RS256, Some("a")),
+            (Some("a"), Algorithm::PS256, None),
+            (Some("b"), Algorithm::PS256, Some("b")),
+            (Some("c"), Algorithm::RS256, None),
+            (Some("d"), Algorithm::ES256, Some("d")),
+            (Some("d"), Algorithm::RS256, None),
+            (Some("x"), Algorithm::RS256, None),
+            (None, Algorithm::ES256, Some("d")),
+            (None, Algorithm::ES384, None),
+            (None, Algorithm::RS256, None),
+        ];
+        for (named, alg, want) in cases {
+            assert_eq!(
+                kid(pick_key(&keys, named, alg)),
+                want.map(str::to_owned),
+                "{named:?} {alg:?}"
+            );
+        }
     }
 }

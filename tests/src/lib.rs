@@ -5,7 +5,8 @@
 //! (`target/<profile>/hbd`); `cargo test --workspace` builds them first. [`services`]
 //! starts the stand-in SMTP and HTTP services notification tests talk to; [`needs`] is
 //! what a test needs beyond Rust, and what happens when it is missing; [`browser`] runs
-//! the pages' scripts in Chromium; [`ws`] reads the live stream.
+//! the pages' scripts in Chromium; [`ws`] reads the live stream; [`oidc_provider`] is
+//! the OpenID Provider single sign-on is tested against.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test harness: a failure is a test failure
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,6 +21,7 @@ use nix::unistd::Pid;
 pub mod browser;
 pub mod docs;
 pub mod needs;
+pub mod oidc_provider;
 pub mod services;
 pub mod ws;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hbd_e2e::browser::browser;
 use hbd_e2e::needs::Need;
-use hbd_e2e::services::OidcProvider;
+use hbd_e2e::oidc_provider::OidcProvider;
 use hbd_e2e::{Daemon, password_hash, wait_until};
 
 const SECRET: &str = "hbd-client-secret-for-tests";

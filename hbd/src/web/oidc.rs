@@ -164,6 +164,7 @@ pub async fn callback(
         }
         Err((refusal, name)) => {
             tracing::warn!(%refusal, user = name.as_deref(), issuer = %oidc.issuer, "single sign-on refused");
+            state.metrics.login_failures.inc();
             let status = match refusal {
                 Refusal::Unreachable(_) => StatusCode::BAD_GATEWAY,
                 _ => StatusCode::FORBIDDEN,

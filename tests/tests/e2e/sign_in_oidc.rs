@@ -174,6 +174,15 @@ fn the_providers_people_sign_in_with_the_roles_their_groups_give_and_bad_tokens_
     .collect();
     assert_eq!(audited, want);
 
+    // Counted: two sign-ins (and root's below), five refusals.
+    let metrics = daemon.call("GET", "/metrics", &[("Authorization", &root)], None);
+    assert_eq!(
+        hbd_e2e::metric_value(&metrics.body, "hbd_login_failures_total"),
+        Some(5.0),
+        "{}",
+        metrics.body
+    );
+
     // Local passwords still work alongside, until they are turned off.
     let token = daemon.login("root", "correct horse battery");
     assert!(!token.is_empty());

@@ -166,17 +166,22 @@ fn a_dead_channel_does_not_delay_the_others() {
     stub.fail("/hooks/", 500, 10, 20.0);
     let started = Instant::now();
     cpu(&daemon, "web1", 95.0);
-    assert!(wait_until(Duration::from_secs(5), || smtp.subjects().len() >= 2));
-    assert!(wait_until(Duration::from_secs(5), || stub
+    assert!(wait_until(Duration::from_secs(15), || smtp
+        .subjects()
+        .len()
+        >= 2));
+    assert!(wait_until(Duration::from_secs(15), || stub
         .requests("/v2/send")
         .len()
         >= 2));
-    assert!(wait_until(Duration::from_secs(5), || stub
+    assert!(wait_until(Duration::from_secs(15), || stub
         .requests("/1/messages.json")
         .len()
         >= 2));
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        // Had they waited for Mattermost, they would have taken its 20 s or more; the
+        // margin below that is for a busy machine.
+        started.elapsed() < Duration::from_secs(15),
         "others waited: {:?}",
         started.elapsed()
     );

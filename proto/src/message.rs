@@ -529,6 +529,12 @@ impl Ack {
     /// was most of the reply's cost on the daemon's heartbeat path.
     fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(80);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the same text to `out` (a signed frame writes it after its header).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"ID":"ACK""#);
         if let Some(seq) = self.seq {
             out.extend_from_slice(br#","seq":"#);
@@ -536,10 +542,10 @@ impl Ack {
         }
         if let Some(ts) = self.ts {
             out.extend_from_slice(br#","ts":"#);
-            json_f64(ts, &mut out);
+            json_f64(ts, out);
         }
         out.extend_from_slice(br#","server_ts":"#);
-        json_f64(self.server_ts, &mut out);
+        json_f64(self.server_ts, out);
         if let Some(digest) = &self.plugins {
             // A digest is hex: nothing in it needs escaping. Anything else goes the
             // long way, through serde.
@@ -554,7 +560,6 @@ impl Ack {
             }
         }
         out.push(b'}');
-        out
     }
 }
 

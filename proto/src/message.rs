@@ -515,7 +515,9 @@ impl Message {
     /// Serializes to compact JSON.
     pub fn to_json(&self) -> Vec<u8> {
         if let Message::Ack(ack) = self {
-            return ack.to_json();
+            let mut out = Vec::with_capacity(80);
+            ack.write_json(&mut out);
+            return out;
         }
         // Invariant: every field is a plain string, number, list or JSON map, and all map
         // keys are strings, so serialization cannot fail.
@@ -524,16 +526,10 @@ impl Message {
 }
 
 impl Ack {
-    /// `{"ID":"ACK",...}`, byte for byte what serde writes for [`Message::Ack`]: written
-    /// by hand because an ACK answers every heartbeat, and serde's tagged serializer
-    /// was most of the reply's cost on the daemon's heartbeat path.
-    fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(80);
-        self.write_json(&mut out);
-        out
-    }
-
-    /// Appends the same text to `out` (a signed frame writes it after its header).
+    /// Appends `{"ID":"ACK",...}` to `out`, byte for byte what serde writes for
+    /// [`Message::Ack`]: written by hand because an ACK answers every heartbeat, and
+    /// serde's tagged serializer was most of the reply's cost on the daemon's heartbeat
+    /// path (a signed frame writes it straight after its header).
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(br#"{"ID":"ACK""#);
         if let Some(seq) = self.seq {

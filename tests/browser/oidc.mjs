@@ -28,6 +28,13 @@ await inPage(async (page, out) => {
   await page.fill('input[name=login]', login);
   await page.fill('input[name=password]', 'anything');
   await Promise.all([page.waitForURL((u) => u.href.startsWith(hbd)), page.click('button[type=submit]')]);
+  // Signed in, hbd's page steps on to where the browser was going (same-site, so the
+  // session cookie goes with it); refused, it shows why.
+  const quiet = (p) => p.then(() => true, () => false);
+  await Promise.race([
+    quiet(page.waitForURL((u) => u.href.startsWith(hbd) && !u.pathname.startsWith('/login/oidc'))),
+    quiet(page.waitForSelector('#error')),
+  ]);
   await page.waitForLoadState('load');
   out.path = new URL(page.url()).pathname;
   out.error = await page.$eval('#error', (e) => e.textContent).catch(() => null);

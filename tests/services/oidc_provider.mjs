@@ -20,7 +20,9 @@ const jose = await import(pathToFileURL(process.env.JOSE).href);
 
 const server = createServer();
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+// Named `localhost`, another site than hbd at 127.0.0.1, as a real provider is: the
+// browser comes back from it by a cross-site redirect.
+const issuer = `http://localhost:${server.address().port}`;
 const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
 const jwk = { ...(await jose.exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
 

@@ -11,7 +11,8 @@ use crate::services::{Process, services_dir};
 
 /// The provider, with one client, `hbd`, that may send browsers back to `redirect`.
 pub struct OidcProvider {
-    /// Its issuer (`http://127.0.0.1:PORT`).
+    /// Its issuer (`http://localhost:PORT`: another site than hbd's 127.0.0.1, as a
+    /// real provider is; it listens on 127.0.0.1).
     pub issuer: String,
     _process: Process,
 }
@@ -50,7 +51,11 @@ impl OidcProvider {
 
     /// Spoils the next token response, once (`tamper`, `audience`, `expired`).
     pub fn spoil(&self, how: &str) {
-        let addr: SocketAddr = self.issuer.trim_start_matches("http://").parse().unwrap();
+        let addr: SocketAddr = self
+            .issuer
+            .replace("http://localhost:", "127.0.0.1:")
+            .parse()
+            .unwrap();
         let (status, body) = crate::http(addr, "POST", &format!("/_test/spoil?how={how}"))
             .expect("the provider answers");
         assert_eq!(status, 200, "{body}");

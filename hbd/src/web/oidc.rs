@@ -2,8 +2,10 @@
 //! browser to the provider with a fresh state, nonce and PKCE challenge (the state
 //! also in a cookie of this browser); `GET /login/oidc/callback` takes that state
 //! once, redeems the code, checks the ID token (signature, issuer, audience, expiry,
-//! nonce), signs the user in and sends the browser on. Every callback, signed in or
-//! refused, leaves an audit entry; a refusal shows the sign-in page with the reason.
+//! nonce), signs the user in and sends the browser on (by a page of its own, so the
+//! step is same-site and the SameSite=Strict session cookie goes with it). Every
+//! callback, signed in or refused, leaves an audit entry; a refusal shows the sign-in
+//! page with the reason.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -155,7 +157,20 @@ pub async fn callback(
     let outcome = sign_in(&state, oidc, &redirect, &q, &bound, client).await;
     let (response, user, refused) = match outcome {
         Ok((secret, grant, next)) => {
-            let mut response = Redirect::to(&next).into_response();
+            // Not a redirect: the browser came here from the provider's site, and a
+            // redirect would go on as part of that cross-site navigation, without the
+            // SameSite=Strict session cookie. This page's own step to `next` is
+            // same-site, so the session goes with it.
+            let mut response = match state
+                .templates
+                .render("signed_in", &serde_json::json!({ "next": next }))
+            {
+                Ok(html) => axum::response::Html(html).into_response(),
+                Err(error) => {
+                    tracing::error!(%error, "page not rendered");
+                    Redirect::to(&next).into_response()
+                }
+            };
             response.headers_mut().append(
                 header::SET_COOKIE,
                 new_session_cookie(&state, &secret, &grant),

@@ -139,7 +139,7 @@ fn the_providers_people_sign_in_with_the_roles_their_groups_give_and_bad_tokens_
         assert!(error.contains(says), "{how}: {out}");
     }
 
-    // Every callback is in the audit log: who, and signed in (303) or refused (403).
+    // Every callback is in the audit log: who, and signed in (200, a page that goes on) or refused (403).
     let audit = daemon.call(
         "GET",
         "/api/0/audit?kind=login",
@@ -161,9 +161,9 @@ fn the_providers_people_sign_in_with_the_roles_their_groups_give_and_bad_tokens_
         .collect();
     audited.reverse(); // newest first
     let want: Vec<(String, u64)> = [
-        ("olga", 303),
+        ("olga", 200),
         ("(anonymous)", 403),
-        ("ada", 303),
+        ("ada", 200),
         ("moe", 403),
         ("(anonymous)", 403),
         ("(anonymous)", 403),

@@ -123,14 +123,16 @@ fn who(request: &Request, state: &ApiState, body: &serde_json::Value) -> String 
         return grant.user;
     }
     let config = state.config.get();
-    if let Some(proxy) = config.auth_proxy.as_ref()
-        && let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>()
-        && proxy.is_proxy(peer.0.ip())
-        && let Some(user) = headers
-            .get(proxy.header.as_str())
-            .and_then(|v| v.to_str().ok())
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(user) = config
+        .auth_proxy
+        .as_ref()
+        .and_then(|p| p.user(headers, peer))
     {
-        return user.trim().to_owned();
+        return user.to_owned();
     }
     let signing_in = matches!(request.uri().path(), "/api/0/auth/login" | "/login");
     match body.get("username").and_then(serde_json::Value::as_str) {

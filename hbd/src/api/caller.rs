@@ -236,26 +236,15 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// addresses; the header from anyone else is ignored.
 fn proxied_user(parts: &Parts, proxy: Option<&crate::config::proxy::AuthProxy>) -> Option<String> {
     let proxy = proxy?;
-    let name = parts
-        .headers
-        .get(proxy.header.as_str())?
-        .to_str()
-        .ok()?
-        .trim();
-    if name.is_empty() {
-        return None;
-    }
     let peer = parts
         .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
-        .0
-        .ip();
-    if proxy.is_proxy(peer) {
-        Some(name.to_owned())
-    } else {
-        tracing::debug!(%peer, header = %proxy.header, "sign-in header from outside auth_proxy.addresses ignored");
-        None
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let user = proxy.user(&parts.headers, peer);
+    if user.is_none() && parts.headers.contains_key(proxy.header.as_str()) {
+        tracing::debug!(?peer, header = %proxy.header, "sign-in header from outside auth_proxy.addresses ignored");
     }
+    user.map(str::to_owned)
 }
 
 /// Whether `origin` (`scheme://host[:port]`) names the `Host` the request was sent to.

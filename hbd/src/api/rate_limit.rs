@@ -34,12 +34,8 @@ fn credential_key(request: &Request, state: &ApiState, peer: Option<IpAddr>) -> 
         return Some(crate::auth::sessions::id(secret));
     }
     let config = state.config.get();
-    let proxy = config.auth_proxy.as_ref()?;
-    if !peer.is_some_and(|p| proxy.is_proxy(p)) {
-        return None;
-    }
-    let user = headers.get(proxy.header.as_str())?.to_str().ok()?.trim();
-    (!user.is_empty()).then(|| format!("proxy user {user}"))
+    let user = config.auth_proxy.as_ref()?.user(headers, peer)?;
+    Some(format!("proxy user {user}"))
 }
 
 /// The middleware: the limits, then the handler.

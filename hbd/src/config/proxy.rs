@@ -26,6 +26,17 @@ impl AuthProxy {
         let peer = peer.to_canonical();
         self.addresses.iter().any(|net| net.contains(&peer))
     }
+
+    /// The user a request's header names (trimmed, not empty), when the request came
+    /// from the proxy (`peer`); from anyone else, or without a peer, nobody.
+    pub fn user<'h>(
+        &self,
+        headers: &'h axum::http::HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Option<&'h str> {
+        let name = headers.get(self.header.as_str())?.to_str().ok()?.trim();
+        (!name.is_empty() && peer.is_some_and(|p| self.is_proxy(p))).then_some(name)
+    }
 }
 
 #[cfg(test)]
@@ -51,5 +62,14 @@ mod tests {
         ] {
             assert_eq!(proxy.is_proxy(peer.parse().unwrap()), want, "{peer}");
         }
+        let mut headers = axum::http::HeaderMap::new();
+        let at = |ip: &str| Some(ip.parse().unwrap());
+        assert_eq!(proxy.user(&headers, at("127.0.0.1")), None, "no header");
+        headers.insert("remote-user", " ada ".parse().unwrap());
+        assert_eq!(proxy.user(&headers, at("127.0.0.1")), Some("ada"));
+        assert_eq!(proxy.user(&headers, at("127.0.0.2")), None, "not the proxy");
+        assert_eq!(proxy.user(&headers, None), None, "no peer");
+        headers.insert("remote-user", "  ".parse().unwrap());
+        assert_eq!(proxy.user(&headers, at("127.0.0.1")), None, "empty");
     }
 }

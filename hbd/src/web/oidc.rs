@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::pages::{Next, local, login_form};
+use super::pages::{Next, local, login_form, page};
 use crate::api::ApiState;
 use crate::api::auth::{Client, new_session_cookie};
 use crate::api::caller::cookie;
@@ -29,8 +29,7 @@ pub const STATE_COOKIE: &str = "hbd_oidc";
 /// Where the provider sends browsers back.
 pub const CALLBACK: &str = "/login/oidc/callback";
 
-fn redirect_uri(state: &ApiState) -> Option<String> {
-    let config = state.config.get();
+fn redirect_uri(config: &crate::config::Config) -> Option<String> {
     config
         .public_url
         .as_deref()
@@ -50,7 +49,7 @@ fn state_cookie(state: &ApiState, value: &str, max_age: u64) -> Option<HeaderVal
 pub async fn start(State(state): State<ApiState>, Query(q): Query<Next>) -> Response {
     let config = state.config.get();
     let next = local(q.next.as_deref());
-    let (Some(oidc), Some(redirect)) = (config.oidc.as_ref(), redirect_uri(&state)) else {
+    let (Some(oidc), Some(redirect)) = (config.oidc.as_ref(), redirect_uri(&config)) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let discovery = match state.auth.oidc_client().discovery(oidc).await {
@@ -148,7 +147,7 @@ pub async fn callback(
     Query(q): Query<Callback>,
 ) -> Response {
     let config = state.config.get();
-    let (Some(oidc), Some(redirect)) = (config.oidc.as_ref(), redirect_uri(&state)) else {
+    let (Some(oidc), Some(redirect)) = (config.oidc.as_ref(), redirect_uri(&config)) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let bound = cookie(&headers, STATE_COOKIE)
@@ -161,16 +160,7 @@ pub async fn callback(
             // redirect would go on as part of that cross-site navigation, without the
             // SameSite=Strict session cookie. This page's own step to `next` is
             // same-site, so the session goes with it.
-            let mut response = match state
-                .templates
-                .render("signed_in", &serde_json::json!({ "next": next }))
-            {
-                Ok(html) => axum::response::Html(html).into_response(),
-                Err(error) => {
-                    tracing::error!(%error, "page not rendered");
-                    Redirect::to(&next).into_response()
-                }
-            };
+            let mut response = page(&state, StatusCode::OK, "signed_in", json!({ "next": next }));
             response.headers_mut().append(
                 header::SET_COOKIE,
                 new_session_cookie(&state, &secret, &grant),

@@ -20,7 +20,12 @@ use crate::auth::sessions::{csrf_token, secret};
 /// The pre-session cookie that carries the login form's token.
 pub const LOGIN_COOKIE: &str = "hbd_login";
 
-fn page(state: &ApiState, status: StatusCode, name: &str, data: serde_json::Value) -> Response {
+pub(super) fn page(
+    state: &ApiState,
+    status: StatusCode,
+    name: &str,
+    data: serde_json::Value,
+) -> Response {
     match state.templates.render(name, &data) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(error) => {

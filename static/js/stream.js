@@ -2,6 +2,10 @@
 // the last number seen after a drop, backs off while the daemon is away, and sends the
 // browser to /login when the session ends.
 
+// Set while this page signs out: the session's end closes the live stream at once
+// (1008), and that close must not start a second navigation racing the sign-out's.
+let signingOut = false;
+
 export function connect({ onSnapshot, onUpdates, status }) {
   let run = null;
   let seq = 0;
@@ -34,6 +38,7 @@ export function connect({ onSnapshot, onUpdates, status }) {
     });
     ws.addEventListener('close', (e) => {
       status.classList.remove('live');
+      if (signingOut) return;
       if (e.code === 1008) {
         location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
         return;
@@ -59,6 +64,7 @@ export function logoutButton() {
   if (!button) return;
   button.addEventListener('click', async () => {
     const token = document.querySelector('meta[name="csrf-token"]').content;
+    signingOut = true;
     await fetch('/api/0/auth/logout', { method: 'POST', headers: { 'X-CSRF-Token': token } });
     location.assign('/login');
   });

@@ -43,10 +43,12 @@ impl Replay {
         stamp: &hb_proto::Stamp<'_>,
         now: f64,
     ) -> Result<Arc<str>, DecodeError> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key_id.hash(&mut h);
-        let shard = &self.0[(h.finish() as usize) % self.0.len()];
+        // The shard by a fixed fast hash: only key ids whose signature verified come
+        // here, so nobody without a key chooses them (SipHash cost more than the
+        // window's own lookup).
+        use std::hash::BuildHasher;
+        let hash = foldhash::fast::FixedState::with_seed(0x6862_642d_7265_706c).hash_one(key_id);
+        let shard = &self.0[(hash as usize) % self.0.len()];
         // A poisoned lock means a receiver panicked while checking; the window itself
         // is still consistent (each check is one update), so go on with it.
         let mut guard = shard

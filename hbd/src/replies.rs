@@ -1,11 +1,14 @@
 //! Replies to agents (ACKs, and the commands that follow them), collected during one
 //! engine turn and sent together with `sendmmsg`: one system call for up to
 //! [`PER_CALL`] datagrams instead of one each, which the heartbeat path spends most of
-//! its time on. The socket is non-blocking: a reply the kernel cannot take now is
-//! counted as failed, as a single `send_to` would be (agents send again).
+//! its time on. The replies are written one after another into one buffer, kept from
+//! turn to turn, so a reply costs no allocation. The socket is non-blocking: a reply the
+//! kernel cannot take now is counted as failed, as a single `send_to` would be (agents
+//! send again).
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::os::fd::AsRawFd;
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, sendmmsg};
@@ -17,7 +20,10 @@ pub const PER_CALL: usize = 64;
 /// Encoded replies waiting for the end of the turn.
 #[derive(Debug, Default)]
 pub struct Replies {
-    waiting: Vec<(SocketAddr, Vec<u8>)>,
+    /// Every waiting reply's bytes, one after another.
+    bytes: Vec<u8>,
+    /// Each reply's destination and its place in `bytes`.
+    waiting: Vec<(SocketAddr, Range<usize>)>,
 }
 
 /// What one flush did.
@@ -30,9 +36,17 @@ pub struct Flushed {
 }
 
 impl Replies {
-    /// Queues one encoded reply.
-    pub fn push(&mut self, to: SocketAddr, bytes: Vec<u8>) {
-        self.waiting.push((to, bytes));
+    /// Queues the reply `write` appends to the buffer it is given; nothing when it
+    /// fails (it must then leave the buffer as it was).
+    pub fn push_with<E>(
+        &mut self,
+        to: SocketAddr,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let start = self.bytes.len();
+        write(&mut self.bytes)?;
+        self.waiting.push((to, start..self.bytes.len()));
+        Ok(())
     }
 
     /// How many wait.
@@ -53,8 +67,10 @@ impl Replies {
             let mut from = 0;
             while from < chunk.len() {
                 let rest = &chunk[from..];
-                let slices: Vec<[IoSlice<'_>; 1]> =
-                    rest.iter().map(|(_, b)| [IoSlice::new(b)]).collect();
+                let slices: Vec<[IoSlice<'_>; 1]> = rest
+                    .iter()
+                    .map(|(_, at)| [IoSlice::new(&self.bytes[at.clone()])])
+                    .collect();
                 let addrs: Vec<Option<SockaddrStorage>> = rest
                     .iter()
                     .map(|(to, _)| Some(SockaddrStorage::from(*to)))
@@ -93,6 +109,7 @@ impl Replies {
             }
         }
         self.waiting.clear();
+        self.bytes.clear();
         done
     }
 }
@@ -110,7 +127,11 @@ mod tests {
         // More than one call's worth, alternating destinations.
         for i in 0..(PER_CALL + 6) {
             let to = if i % 2 == 0 { &a } else { &b };
-            r.push(to.local_addr().unwrap(), format!("ack {i}").into_bytes());
+            r.push_with(to.local_addr().unwrap(), |out| {
+                out.extend_from_slice(format!("ack {i}").as_bytes());
+                Ok::<(), ()>(())
+            })
+            .unwrap();
         }
         assert_eq!(r.len(), PER_CALL + 6);
         let done = r.flush(&socket);

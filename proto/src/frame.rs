@@ -223,28 +223,54 @@ pub fn encode_as(
     key: Option<(&str, &Key)>,
     compress_over: usize,
 ) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Vec::new();
+    encode_into(message, key, compress_over, &mut out)?;
+    Ok(out)
+}
+
+/// As [`encode_as`], appending the datagram to `out` (left as it was on an error): the
+/// daemon writes a turn's replies one after another into one buffer, with no
+/// allocation per reply.
+pub fn encode_into(
+    message: &Message,
+    key: Option<(&str, &Key)>,
+    compress_over: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     // A signed ACK answers every signed heartbeat: its text is written straight after
-    // the frame's header and the room for the tag, one buffer and no copy. The bytes
-    // are those `frame` makes (tested).
+    // the frame's header and the room for the tag, with no copy. The bytes are those
+    // `frame` makes (tested).
     if let (Message::Ack(ack), Some((key_id, key))) = (message, key)
         && !key_id.is_empty()
         && key_id.len() <= MAX_KEY_ID_LEN
     {
-        let head = SIGNED_MAGIC.len() + 1 + key_id.len();
-        let mut out = Vec::with_capacity(head + TAG_LEN + 128);
+        let start = out.len();
+        let head = start + SIGNED_MAGIC.len() + 1 + key_id.len();
+        out.reserve(head - start + TAG_LEN + 128);
         out.extend_from_slice(SIGNED_MAGIC);
         // Invariant: checked above that the length is 1..=64, which fits a u8.
         out.push(key_id.len() as u8);
         out.extend_from_slice(key_id.as_bytes());
         out.extend_from_slice(&[0; TAG_LEN]);
-        ack.write_json(&mut out);
+        ack.write_json(out);
         if out.len() - head - TAG_LEN <= compress_over {
-            let tag = key.tag(&[&out[..head], &out[head + TAG_LEN..]]);
+            let tag = key.tag(&[&out[start..head], &out[head + TAG_LEN..]]);
             out[head..head + TAG_LEN].copy_from_slice(&tag);
-            return Ok(out);
+            return Ok(());
         }
+        out.truncate(start);
     }
-    frame(Cow::Owned(message.to_json()), key, compress_over)
+    if let (Message::Ack(ack), None) = (message, key) {
+        let start = out.len();
+        ack.write_json(out);
+        if out.len() - start <= compress_over {
+            return Ok(());
+        }
+        out.truncate(start);
+    }
+    let datagram = frame(Cow::Owned(message.to_json()), key, compress_over)?;
+    out.extend_from_slice(&datagram);
+    Ok(())
 }
 
 /// As [`encode`], for a caller that already has the JSON text.
@@ -376,21 +402,49 @@ mod tests {
                 plugins: Some("not hex \"!".into()),
             },
         ];
+        // Appended after other replies, as the daemon writes a turn's replies into one
+        // buffer: each must be its own frame, the ones before it untouched.
+        let mut turn = b"earlier replies".to_vec();
         for ack in acks {
             let message = Message::Ack(ack);
             for key_id in ["h", "web-0042.example.net", &"x".repeat(MAX_KEY_ID_LEN)] {
                 for compress_over in [DEFAULT_COMPRESS_OVER, 10] {
-                    let fast = encode_as(&message, Some((key_id, &key)), compress_over).unwrap();
-                    let general = frame(
-                        Cow::Owned(message.to_json()),
-                        Some((key_id, &key)),
-                        compress_over,
-                    )
-                    .unwrap();
-                    assert_eq!(fast, general, "{message:?} {key_id} {compress_over}");
+                    for key in [Some((key_id, &key)), None] {
+                        let general =
+                            frame(Cow::Owned(message.to_json()), key, compress_over).unwrap();
+                        let fast = encode_as(&message, key, compress_over).unwrap();
+                        assert_eq!(fast, general, "{message:?} {key:?} {compress_over}");
+                        let before = turn.clone();
+                        encode_into(&message, key, compress_over, &mut turn).unwrap();
+                        assert_eq!(turn[..before.len()], before[..]);
+                        assert_eq!(turn[before.len()..], general[..]);
+                    }
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_reply_that_cannot_be_encoded_leaves_the_buffer_as_it_was() {
+        let mut turn = b"earlier replies".to_vec();
+        let ack = Message::Ack(crate::message::Ack {
+            seq: Some(1),
+            ts: None,
+            server_ts: 1.0,
+            plugins: None,
+        });
+        let too_long = "x".repeat(MAX_KEY_ID_LEN + 1);
+        let key = Key::new("k");
+        assert!(matches!(
+            encode_into(
+                &ack,
+                Some((&too_long, &key)),
+                DEFAULT_COMPRESS_OVER,
+                &mut turn
+            ),
+            Err(EncodeError::BadKeyId { .. })
+        ));
+        assert_eq!(turn, b"earlier replies");
     }
 
     #[test]

@@ -294,6 +294,9 @@ impl Engine {
                         for item in &mut batch {
                             self.on_inbound(item, &mut actions, &mut journal);
                         }
+                        // Each batch's replies go out before the next batch is read:
+                        // agents (and the next heartbeats) need not wait for the turn.
+                        self.send_replies();
                     }
                     self.publish_beats();
                 }

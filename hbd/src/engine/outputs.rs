@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 
 use hb_proto::Message;
-use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode_as};
+use hb_proto::frame::{DEFAULT_COMPRESS_OVER, encode_into};
 
 use super::Engine;
 use crate::core::Action;
@@ -130,9 +130,12 @@ impl Engine {
     /// Encodes a reply (signed with `key_id`'s key when given) for the end of the turn.
     fn reply(&mut self, to: SocketAddr, key_id: Option<&str>, message: &Message) {
         let key = key_id.and_then(|id| self.config.key_for(id).map(|(key, _)| (id, key)));
-        match encode_as(message, key, DEFAULT_COMPRESS_OVER) {
-            // Sent at the end of the turn, with the others ([`Engine::send_replies`]).
-            Ok(bytes) => self.replies.push(to, bytes),
+        // Sent at the end of the turn, with the others ([`Engine::send_replies`]).
+        let queued = self.replies.push_with(to, |out| {
+            encode_into(message, key, DEFAULT_COMPRESS_OVER, out)
+        });
+        match queued {
+            Ok(()) => {}
             Err(error) => {
                 self.parts.metrics.replies_failed.inc();
                 tracing::debug!(%to, %error, "reply not encoded");

@@ -48,7 +48,7 @@ impl Formatter {
         out.extend_from_slice(b"\",\"source_port\":");
         out.extend_from_slice(digits.format(source.port()).as_bytes());
         out.extend_from_slice(b",\"message\":");
-        if json.iter().any(|&b| b == b'\n' || b == b'\r') {
+        if memchr::memchr2(b'\n', b'\r', json).is_some() {
             // Pretty-printed JSON would break the one-entry-per-line rule: re-minify.
             let minified = serde_json::from_slice::<serde_json::Value>(json)
                 .map(|v| v.to_string())

@@ -68,6 +68,28 @@ pub enum Refusal {
     /// Talking to the provider failed.
     #[error("the provider could not be reached: {0}")]
     Unreachable(String),
+    /// The provider vouched for the person, but hbd could not record the sign-in (its
+    /// own store failed): nothing to do with the provider.
+    #[error("hbd could not record the sign-in: {0}")]
+    Store(String),
+}
+
+/// The longest text of the provider's own (an error's description) that hbd repeats.
+pub const MAX_PROVIDER_WORDS: usize = 200;
+
+/// What the provider said, fit to repeat on the sign-in page and in the log: at most
+/// [`MAX_PROVIDER_WORDS`] characters, control characters (line breaks that would forge
+/// a log line among them) as spaces.
+pub fn provider_words(said: &str) -> String {
+    let mut words: String = said
+        .chars()
+        .take(MAX_PROVIDER_WORDS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if said.chars().nth(MAX_PROVIDER_WORDS).is_some() {
+        words.push('…');
+    }
+    words
 }
 
 /// One sign-in under way.
@@ -387,6 +409,28 @@ mod tests {
         match v {
             Value::Object(m) => m,
             _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn what_the_provider_says_is_cut_and_kept_on_one_line() {
+        let cases = [
+            ("access_denied", "access_denied".to_owned()),
+            (
+                "no\nINFO forged log line\r",
+                "no INFO forged log line ".to_owned(),
+            ),
+            (
+                &*"é".repeat(MAX_PROVIDER_WORDS + 1),
+                format!("{}…", "é".repeat(MAX_PROVIDER_WORDS)),
+            ),
+            (
+                &*"x".repeat(MAX_PROVIDER_WORDS),
+                "x".repeat(MAX_PROVIDER_WORDS),
+            ),
+        ];
+        for (said, shown) in cases {
+            assert_eq!(provider_words(said), shown, "{said:?}");
         }
     }
 

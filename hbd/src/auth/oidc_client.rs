@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::oidc::Refusal;
+use super::oidc::{self, Refusal};
 use crate::config::oidc::OidcConfig;
 
 /// How long a discovery document and keys are kept before they are fetched again.
@@ -254,7 +254,8 @@ impl OidcClient {
                 .and_then(Value::as_str)
                 .unwrap_or("no reason given");
             return Err(Refusal::Provider(format!(
-                "the code was not redeemed ({status}): {error}"
+                "the code was not redeemed ({status}): {}",
+                oidc::provider_words(error)
             )));
         }
         response

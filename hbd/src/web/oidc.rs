@@ -101,7 +101,7 @@ async fn sign_in(
         .map_err(refused)?;
     if let Some(error) = &q.error {
         let said = q.error_description.as_deref().unwrap_or(error);
-        return Err(refused(Refusal::Provider(said.to_owned())));
+        return Err(refused(Refusal::Provider(oidc::provider_words(said))));
     }
     let code = q
         .code
@@ -132,10 +132,7 @@ async fn sign_in(
     match state.auth.sign_in_oidc(&oidc.issuer, &who, client).await {
         Ok((secret, grant)) => Ok((secret, grant, pending.next)),
         Err(SsoSignInError::Refused(r)) => Err((r, Some(name))),
-        Err(SsoSignInError::Store(error)) => Err((
-            Refusal::Unreachable(format!("the session could not be stored: {error}")),
-            Some(name),
-        )),
+        Err(SsoSignInError::Store(error)) => Err((Refusal::Store(error.to_string()), Some(name))),
     }
 }
 
@@ -172,6 +169,7 @@ pub async fn callback(
             state.metrics.login_failures.inc();
             let status = match refusal {
                 Refusal::Unreachable(_) => StatusCode::BAD_GATEWAY,
+                Refusal::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::FORBIDDEN,
             };
             let why = format!("Single sign-on refused: {refusal}.");

@@ -237,33 +237,28 @@ pub fn encode_into(
     compress_over: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    // A signed ACK answers every signed heartbeat: its text is written straight after
-    // the frame's header and the room for the tag, with no copy. The bytes are those
-    // `frame` makes (tested).
-    if let (Message::Ack(ack), Some((key_id, key))) = (message, key)
-        && !key_id.is_empty()
-        && key_id.len() <= MAX_KEY_ID_LEN
+    // An ACK answers every heartbeat: its text is written straight into `out`, after
+    // the frame's header and the room for the tag when signed, with no copy. The bytes
+    // are those `frame` makes (tested).
+    if let Message::Ack(ack) = message
+        && key.is_none_or(|(key_id, _)| !key_id.is_empty() && key_id.len() <= MAX_KEY_ID_LEN)
     {
         let start = out.len();
-        let head = start + SIGNED_MAGIC.len() + 1 + key_id.len();
-        out.reserve(head - start + TAG_LEN + 128);
-        out.extend_from_slice(SIGNED_MAGIC);
-        // Invariant: checked above that the length is 1..=64, which fits a u8.
-        out.push(key_id.len() as u8);
-        out.extend_from_slice(key_id.as_bytes());
-        out.extend_from_slice(&[0; TAG_LEN]);
-        ack.write_json(out);
-        if out.len() - head - TAG_LEN <= compress_over {
-            let tag = key.tag(&[&out[start..head], &out[head + TAG_LEN..]]);
-            out[head..head + TAG_LEN].copy_from_slice(&tag);
-            return Ok(());
+        if let Some((key_id, _)) = key {
+            out.extend_from_slice(SIGNED_MAGIC);
+            // Invariant: checked above that the length is 1..=64, which fits a u8.
+            out.push(key_id.len() as u8);
+            out.extend_from_slice(key_id.as_bytes());
+            out.extend_from_slice(&[0; TAG_LEN]);
         }
-        out.truncate(start);
-    }
-    if let (Message::Ack(ack), None) = (message, key) {
-        let start = out.len();
+        let text = out.len();
         ack.write_json(out);
-        if out.len() - start <= compress_over {
+        if out.len() - text <= compress_over {
+            if let Some((_, key)) = key {
+                let head = text - TAG_LEN;
+                let tag = key.tag(&[&out[start..head], &out[text..]]);
+                out[head..text].copy_from_slice(&tag);
+            }
             return Ok(());
         }
         out.truncate(start);

@@ -29,7 +29,12 @@
 //!
 //! Usage: hb-load [--mode heartbeats|plugins|api|memory|fleet] [--hosts N] [--seconds T] [--window W]
 //!                [--senders S] [--rate R] [--receivers R] [--rounds N] [--signed] [--hbd PATH]
-//!                (`hb-load --help` says more)
+//!                [--runs N [--unsigned-too]]   (`hb-load --help` says more)
+//!
+//! With `--runs N`, the heartbeat measurement runs N times, each with a daemon of its
+//! own, and ends with the median and quartiles of the runs' ratios: the figure a goal
+//! such as "signed heartbeats at 0.85 of the bare loop" is read from. `--unsigned-too`
+//! puts an unsigned run beside every signed one (or the reverse), in turn first.
 //! Build it and hbd in release for meaningful figures:
 //!   cargo build --release -p hbd -p hbd-e2e && target/release/hb-load
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is right
@@ -98,6 +103,14 @@ struct Args {
     /// the daemon then requires signatures, checks them and signs its ACKs.
     #[arg(long)]
     signed: bool,
+    /// Heartbeats: the whole measurement this many times, each run with a daemon of
+    /// its own, then the ratios' median and quartiles over the runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    runs: u32,
+    /// Heartbeats: beside every run of `--runs`, the same run with the other kind of
+    /// heartbeats (signed and unsigned, in turn first), each kind summed up apart.
+    #[arg(long)]
+    unsigned_too: bool,
 }
 
 /// The measurement `--mode` asks for.
@@ -519,6 +532,89 @@ fn main() {
         fleet::run(&args, &hbd, args.interval, args.artifact_kb);
         return;
     }
+    if args.mode != Mode::Heartbeats || (args.runs == 1 && !args.unsigned_too) {
+        measure(&args, &hbd);
+        return;
+    }
+    sitting(&args, &hbd);
+}
+
+/// `--runs N` (and `--unsigned-too`): the heartbeat measurement N times over, each run
+/// with a daemon of its own; with `--unsigned-too` every run of signed heartbeats has
+/// an unsigned one beside it, which of the two goes first alternating from run to run,
+/// so that a machine whose speed drifts slows both alike. Ends with the ratios of
+/// every run and their median and quartiles.
+fn sitting(args: &Args, hbd: &std::path::Path) {
+    let modes: &[bool] = if args.unsigned_too {
+        &[false, true]
+    } else {
+        &[args.signed]
+    };
+    let mut ratios: Vec<(bool, f64)> = Vec::new();
+    for run in 0..args.runs {
+        for k in 0..modes.len() {
+            // Alternate the order: signed first in every other run.
+            let signed = modes[(k + run as usize) % modes.len()];
+            let one = Args {
+                signed,
+                ..args.clone()
+            };
+            println!(
+                "--- run {} of {}{}",
+                run + 1,
+                args.runs,
+                if signed { ", signed" } else { ", unsigned" }
+            );
+            if let Some(ratio) = measure(&one, hbd) {
+                ratios.push((signed, ratio));
+            }
+        }
+    }
+    println!("--- ratio hbd / bare echo, each run a daemon of its own:");
+    for &signed in modes {
+        let mut of: Vec<f64> = ratios
+            .iter()
+            .filter(|(s, _)| *s == signed)
+            .map(|(_, r)| *r)
+            .collect();
+        println!(
+            "{:<9} {}",
+            if signed { "signed" } else { "unsigned" },
+            spread(&mut of)
+        );
+    }
+}
+
+/// `median M (quartiles Q1-Q3, range A-B) over N runs: r1 r2 ...`, runs in order.
+fn spread(ratios: &mut [f64]) -> String {
+    let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        // Linear between the two nearest, as a spreadsheet's QUARTILE.INC does.
+        let x = q * (ratios.len() - 1) as f64;
+        let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+        ratios[lo] + (ratios[hi] - ratios[lo]) * (x - lo as f64)
+    };
+    if ratios.is_empty() {
+        return "no runs".into();
+    }
+    format!(
+        "median {:.3} (quartiles {:.2}-{:.2}, range {:.2}-{:.2}) over {} runs: {}",
+        at(0.5),
+        at(0.25),
+        at(0.75),
+        ratios[0],
+        ratios[ratios.len() - 1],
+        ratios.len(),
+        each.join(" ")
+    )
+}
+
+/// One measurement as `--mode` asks, with a daemon of its own; for heartbeats, the
+/// ratio of the daemon's rate to the bare echo loop's.
+fn measure(args: &Args, hbd: &std::path::Path) -> Option<f64> {
+    let args = args.clone();
+    let hbd = hbd.to_path_buf();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hbd.yaml");
     // The API mode reads as a signed-in administrator, as a dashboard would.
@@ -585,7 +681,7 @@ fn main() {
     if args.mode == Mode::Memory {
         memory_mode(&args, udp, daemon.id(), &counter);
         terminate(&mut daemon);
-        return;
+        return None;
     }
     if args.mode == Mode::Plugins || args.mode == Mode::Api {
         if args.mode == Mode::Plugins {
@@ -594,7 +690,7 @@ fn main() {
             api_mode(&args, udp, &get, &counter);
         }
         terminate(&mut daemon);
-        return;
+        return None;
     }
     println!(
         "hb-load: {} hosts, {} sender(s), window {} per sender, {} s per run, {} round(s) of hbd then bare echo{}",
@@ -666,4 +762,5 @@ fn main() {
         hbd_rate / echo_rate,
         each.join(" ")
     );
+    Some(hbd_rate / echo_rate)
 }

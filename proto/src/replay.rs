@@ -77,9 +77,12 @@ impl ReplayGuard {
             Some(known) => known,
             None => {
                 let id: Arc<str> = Arc::from(key_id);
+                // Room for one run, which is what an agent has until it restarts: a
+                // vector's first growth makes room for four (128 bytes a key id against
+                // 32, which at 100,000 signing hosts is 10 MB).
                 self.keys
                     .entry(id.clone())
-                    .or_insert_with(|| (id, Vec::new()))
+                    .or_insert_with(|| (id, Vec::with_capacity(1)))
             }
         };
         match runs.iter_mut().find(|w| w.run == run) {

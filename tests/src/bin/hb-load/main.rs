@@ -19,7 +19,9 @@
 //!
 //! With `--mode memory`, the daemon's resident memory is read idle, then after N hosts
 //! have each sent two heartbeats (so each is UP, with its interval, and in the store):
-//! it prints the resident bytes per host beyond the idle daemon.
+//! it prints the resident bytes per host beyond the idle daemon. With `--signed` the
+//! heartbeats are signed as in production, so each host's key id also has its replay
+//! window.
 //!
 //! With `--mode fleet`, N simulated agents that manage plugins (signed heartbeats every
 //! `--interval` s, fetching over HTTP as `hbc` does) take a new artifact of
@@ -491,13 +493,39 @@ fn memory_mode(args: &Args, udp: u16, pid: u32, counter: &dyn Fn() -> f64) {
     let idle = hbd_e2e::settled_rss(pid, Duration::from_secs(10));
     let start = Instant::now();
     let mut sent = 0u64;
-    for round in 0..2 {
+    // Signed as agents with a key sign them (`--signed`): the daemon then also keeps
+    // each key id's replay window.
+    let key = args.signed.then(|| hb_proto::Key::new(BENCH_KEY));
+    let run = hbd_e2e::unix_now().to_bits();
+    for round in 0..2u64 {
         // In slices the socket buffers take whole; each slice counted in before the next.
         for chunk in (0..args.hosts).collect::<Vec<_>>().chunks(4000) {
             for i in chunk {
-                let msg =
-                    format!(r#"{{"ID":"HTB","name":"load-{i:07}","interval":3600,"seq":{round}}}"#);
-                socket.send_to(msg.as_bytes(), target).unwrap();
+                let name = format!("load-{i:07}");
+                let msg = match &key {
+                    None => {
+                        format!(r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{round}}}"#)
+                            .into_bytes()
+                    }
+                    Some(key) => {
+                        let json = hbd_e2e::bench_heartbeat(
+                            &name,
+                            round + 1,
+                            Some((hbd_e2e::unix_now(), run)),
+                        );
+                        let signer = hb_proto::Signer {
+                            key_id: name,
+                            key: key.clone(),
+                        };
+                        hb_proto::frame::encode_json(
+                            json.as_bytes(),
+                            Some(&signer),
+                            hb_proto::frame::DEFAULT_COMPRESS_OVER,
+                        )
+                        .unwrap()
+                    }
+                };
+                socket.send_to(&msg, target).unwrap();
             }
             sent += chunk.len() as u64;
             assert!(
@@ -512,8 +540,9 @@ fn memory_mode(args: &Args, udp: u16, pid: u32, counter: &dyn Fn() -> f64) {
     let full = hbd_e2e::settled_rss(pid, Duration::from_secs(30));
     let n = args.hosts as f64;
     println!(
-        "hb-load memory: {} hosts (2 heartbeats each, {:.1} s): resident {:.1} MB idle, {:.1} MB with the hosts: {:.0} bytes per host",
+        "hb-load memory: {} hosts (2 {}heartbeats each, {:.1} s): resident {:.1} MB idle, {:.1} MB with the hosts: {:.0} bytes per host",
         args.hosts,
+        if args.signed { "signed " } else { "" },
         took,
         idle as f64 / 1e6,
         full as f64 / 1e6,

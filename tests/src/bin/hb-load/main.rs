@@ -495,35 +495,17 @@ fn memory_mode(args: &Args, udp: u16, pid: u32, counter: &dyn Fn() -> f64) {
     let mut sent = 0u64;
     // Signed as agents with a key sign them (`--signed`): the daemon then also keeps
     // each key id's replay window.
-    let key = args.signed.then(|| hb_proto::Key::new(BENCH_KEY));
-    let run = hbd_e2e::unix_now().to_bits();
+    let beats = args.signed.then(|| Beats::new(0, args.hosts, true, 1));
     for round in 0..2u64 {
         // In slices the socket buffers take whole; each slice counted in before the next.
         for chunk in (0..args.hosts).collect::<Vec<_>>().chunks(4000) {
-            for i in chunk {
-                let name = format!("load-{i:07}");
-                let msg = match &key {
-                    None => {
-                        format!(r#"{{"ID":"HTB","name":"{name}","interval":3600,"seq":{round}}}"#)
-                            .into_bytes()
-                    }
-                    Some(key) => {
-                        let json = hbd_e2e::bench_heartbeat(
-                            &name,
-                            round + 1,
-                            Some((hbd_e2e::unix_now(), run)),
-                        );
-                        let signer = hb_proto::Signer {
-                            key_id: name,
-                            key: key.clone(),
-                        };
-                        hb_proto::frame::encode_json(
-                            json.as_bytes(),
-                            Some(&signer),
-                            hb_proto::frame::DEFAULT_COMPRESS_OVER,
-                        )
-                        .unwrap()
-                    }
+            for &i in chunk {
+                let msg = match &beats {
+                    Some(beats) => beats.datagram(i, round + 1),
+                    None => format!(
+                        r#"{{"ID":"HTB","name":"load-{i:07}","interval":3600,"seq":{round}}}"#
+                    )
+                    .into_bytes(),
                 };
                 socket.send_to(&msg, target).unwrap();
             }
@@ -616,6 +598,9 @@ fn sitting(args: &Args, hbd: &std::path::Path) {
 
 /// `median M (quartiles Q1-Q3, range A-B) over N runs: r1 r2 ...`, runs in order.
 fn spread(ratios: &mut [f64]) -> String {
+    if ratios.is_empty() {
+        return "no runs".into();
+    }
     let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     ratios.sort_by(f64::total_cmp);
     let at = |q: f64| {
@@ -624,9 +609,6 @@ fn spread(ratios: &mut [f64]) -> String {
         let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
         ratios[lo] + (ratios[hi] - ratios[lo]) * (x - lo as f64)
     };
-    if ratios.is_empty() {
-        return "no runs".into();
-    }
     format!(
         "median {:.3} (quartiles {:.2}-{:.2}, range {:.2}-{:.2}) over {} runs: {}",
         at(0.5),
@@ -642,15 +624,13 @@ fn spread(ratios: &mut [f64]) -> String {
 /// One measurement as `--mode` asks, with a daemon of its own; for heartbeats, the
 /// ratio of the daemon's rate to the bare echo loop's.
 fn measure(args: &Args, hbd: &std::path::Path) -> Option<f64> {
-    let args = args.clone();
-    let hbd = hbd.to_path_buf();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hbd.yaml");
     // The API mode reads as a signed-in administrator, as a dashboard would.
     let users = if args.mode == Mode::Api {
         format!(
             "users:\n  ops: {{admin: true, password: '{}'}}\n",
-            password_hash_by(&hbd, BENCH_PASSWORD)
+            password_hash_by(hbd, BENCH_PASSWORD)
         )
     } else {
         String::new()
@@ -673,7 +653,7 @@ fn measure(args: &Args, hbd: &std::path::Path) -> Option<f64> {
         ),
     )
     .unwrap();
-    let (mut daemon, (udp, http)) = spawn_hbd(&hbd, &config, &dir.path().join("hbd.log"));
+    let (mut daemon, (udp, http)) = spawn_hbd(hbd, &config, &dir.path().join("hbd.log"));
     let http_addr = SocketAddr::from(([127, 0, 0, 1], http));
     assert!(wait_until(Duration::from_secs(10), || http_with(
         http_addr,
@@ -708,15 +688,15 @@ fn measure(args: &Args, hbd: &std::path::Path) -> Option<f64> {
     let metric = |series: &str| metric_value(&get("/metrics"), series).unwrap_or(0.0);
     let counter = || metric("hbd_datagrams_total{type=\"HTB\"}");
     if args.mode == Mode::Memory {
-        memory_mode(&args, udp, daemon.id(), &counter);
+        memory_mode(args, udp, daemon.id(), &counter);
         terminate(&mut daemon);
         return None;
     }
     if args.mode == Mode::Plugins || args.mode == Mode::Api {
         if args.mode == Mode::Plugins {
-            plugins_mode(&args, udp, &metric);
+            plugins_mode(args, udp, &metric);
         } else {
-            api_mode(&args, udp, &get, &counter);
+            api_mode(args, udp, &get, &counter);
         }
         terminate(&mut daemon);
         return None;
@@ -749,10 +729,10 @@ fn measure(args: &Args, hbd: &std::path::Path) -> Option<f64> {
     for _ in 0..args.rounds {
         let before = counter();
         let cpu_before = process_cpu_seconds(daemon.id());
-        let run = load(hbd_addr, &args);
+        let run = load(hbd_addr, args);
         hbd_cpu += process_cpu_seconds(daemon.id()) - cpu_before;
         let here = counter() - before;
-        let echo_here = load(echo_addr, &args);
+        let echo_here = load(echo_addr, args);
         ratios.push((here / run.elapsed) / (echo_here.acked as f64 / echo_here.elapsed));
         processed += here;
         hbd_secs += run.elapsed;
